@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// Installs what the tests, the local cloud and the demo need, and only what is missing:
+// npm packages (npm ci when node_modules is absent or older than the lock file) and the Debian
+// packages for the registry, the image builder and the base image. Prints precisely what is
+// missing when it cannot install it (no root, no apt-get).
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url).pathname;
+const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+// npm packages
+const lock = `${root}package-lock.json`;
+const marker = `${root}node_modules/.package-lock.json`;
+if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
+  console.log('setup: installing npm packages (npm ci)');
+  if (run('npm', ['ci', '--no-audit', '--no-fund']).status !== 0) process.exit(1);
+}
+
+// Debian packages for the registry, the image builder (rootless-capable podman and buildah),
+// skopeo for inspecting images, and busybox-static for the locally made base image.
+const debian = [
+  'podman',
+  'buildah',
+  'skopeo',
+  'docker-registry',
+  'busybox-static',
+  'uidmap',
+  'fuse-overlayfs',
+];
+const installed = (pkg) =>
+  spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout?.includes(
+    'install ok installed',
+  );
+const missing = has('dpkg-query') ? debian.filter((pkg) => !installed(pkg)) : debian;
+if (missing.length > 0) {
+  const isRoot = process.getuid?.() === 0;
+  if (!has('apt-get') || !isRoot) {
+    console.error(`setup: missing Debian packages: ${missing.join(' ')}`);
+    console.error(`setup: install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  console.log(`setup: installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (run('apt-get', ['update', '-qq'], { env }).status !== 0) process.exit(1);
+  if (run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env }).status !== 0) {
+    process.exit(1);
+  }
+}
+
+// Python tools from the machine image (moto server, aws CLI, cfn-lint); pip where they are missing.
+const python = { moto_server: 'moto[server]', aws: 'awscli', 'cfn-lint': 'cfn-lint' };
+const missingPy = Object.entries(python)
+  .filter(([cmd]) => !has(cmd))
+  .map(([, pkg]) => pkg);
+if (missingPy.length > 0) {
+  console.log(`setup: installing Python tools: ${missingPy.join(' ')}`);
+  const pip = has('pip3') ? 'pip3' : 'pip';
+  if (run(pip, ['install', ...missingPy]).status !== 0) {
+    console.error(
+      `setup: could not install ${missingPy.join(' ')}; install them with: pip install ${missingPy.map((p) => `'${p}'`).join(' ')}`,
+    );
+    process.exit(1);
+  }
+}
