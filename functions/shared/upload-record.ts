@@ -1,0 +1,70 @@
+/**
+ * The upload record: a small JSON object the build-trigger function writes once per uploaded object
+ * version, under a reserved prefix of the contexts bucket. Written with `If-None-Match: *`, it is the
+ * durable claim that makes a duplicate S3 delivery a no-op in any container; its content tells the
+ * command-line tool what became of the upload (accepted, or rejected and why).
+ */
+import { createHash } from 'node:crypto';
+import type { RejectionCode } from './contract.ts';
+
+/** Folder of the records, appended to the stack's key prefix. The `.json` suffix never matches a trigger filter. */
+export const UPLOAD_RECORD_DIR = '.ecr-pipeline/uploads/';
+
+/** The S3 object version an upload record is about. */
+export interface UploadIdentity {
+  bucket: string;
+  key: string;
+  /** Present when the bucket is versioned; preferred over the ETag. */
+  versionId?: string | undefined;
+  /** Identifies the object in an unversioned bucket; quotes are ignored. */
+  eTag?: string | undefined;
+}
+
+export type UploadRecordStatus = 'accepted' | 'rejected';
+
+/** Content of an upload record. */
+export interface UploadRecord {
+  status: UploadRecordStatus;
+  bucket: string;
+  key: string;
+  versionId?: string;
+  eTag?: string;
+  repository?: string;
+  tag?: string;
+  /** Set when status is `rejected`. */
+  code?: RejectionCode;
+  reason?: string;
+  /** ISO time the function handled the upload. */
+  at: string;
+}
+
+/** Stable text of an identity: the version id when the bucket is versioned, otherwise the ETag. */
+export function identityString(identity: UploadIdentity): string {
+  const version = identity.versionId
+    ? `v:${identity.versionId}`
+    : `e:${(identity.eTag ?? '').replace(/"/g, '')}`;
+  return `${identity.bucket}\n${identity.key}\n${version}`;
+}
+
+/** SHA-256 (hex) of the identity: the record's name and the CodeBuild idempotency token. */
+export function identityHash(identity: UploadIdentity): string {
+  return createHash('sha256').update(identityString(identity)).digest('hex');
+}
+
+/** Key of the upload record for one object version, under the stack's key `prefix`. */
+export function uploadRecordKey(prefix: string, identity: UploadIdentity): string {
+  return `${prefix}${UPLOAD_RECORD_DIR}${identityHash(identity)}.json`;
+}
+
+/**
+ * Keys where a reader (the CLI) should look for an upload's record, best first. The function names the
+ * record by version id when the event carries one and by ETag otherwise (some emulators omit the
+ * version id even in versioned buckets), so a reader that knows both tries both.
+ */
+export function uploadRecordKeyCandidates(prefix: string, identity: UploadIdentity): string[] {
+  const keys = [uploadRecordKey(prefix, identity)];
+  if (identity.versionId && identity.eTag) {
+    keys.push(uploadRecordKey(prefix, { ...identity, versionId: undefined }));
+  }
+  return keys;
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import {
+  identityHash,
+  uploadRecordKey,
+  uploadRecordKeyCandidates,
+} from '../../../functions/shared/upload-record.ts';
+
+const object = { bucket: 'contexts', key: 'team/api/v1.tar.gz' };
+
+describe('upload records', () => {
+  it('names a record by version id when there is one, under the reserved folder with a .json suffix', () => {
+    const key = uploadRecordKey('ctx/', { ...object, versionId: 'v1', eTag: 'abc' });
+    expect(key).toMatch(/^ctx\/\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/);
+    expect(key).not.toBe(uploadRecordKey('ctx/', { ...object, versionId: 'v2', eTag: 'abc' }));
+    expect(key).toBe(uploadRecordKey('ctx/', { ...object, versionId: 'v1', eTag: 'other' }));
+  });
+
+  it('falls back to the ETag, ignoring the quotes S3 puts around it in API responses', () => {
+    expect(identityHash({ ...object, eTag: '"abc"' })).toBe(identityHash({ ...object, eTag: 'abc' }));
+    expect(identityHash({ ...object, eTag: 'abc' })).not.toBe(identityHash({ ...object, eTag: 'abd' }));
+  });
+
+  it('distinguishes buckets and keys', () => {
+    expect(identityHash({ ...object, eTag: 'a' })).not.toBe(
+      identityHash({ ...object, bucket: 'b', eTag: 'a' }),
+    );
+    expect(identityHash({ ...object, eTag: 'a' })).not.toBe(
+      identityHash({ ...object, key: 'x/y.tar', eTag: 'a' }),
+    );
+  });
+
+  it('gives a reader both candidate keys when it knows the version id and the ETag', () => {
+    const both = uploadRecordKeyCandidates('', { ...object, versionId: 'v1', eTag: 'abc' });
+    expect(both).toEqual([
+      uploadRecordKey('', { ...object, versionId: 'v1' }),
+      uploadRecordKey('', { ...object, eTag: 'abc' }),
+    ]);
+    expect(uploadRecordKeyCandidates('', { ...object, eTag: 'abc' })).toHaveLength(1);
+  });
+});
