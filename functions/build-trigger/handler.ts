@@ -1,6 +1,9 @@
-import type { S3Event } from 'aws-lambda';
+import type { Context, S3Event } from 'aws-lambda';
+import { deps } from './clients.ts';
+import { handleS3Event } from './trigger.ts';
 
-/** Placeholder entry point; replaced by the build-trigger implementation. */
-export const handler = async (event: S3Event): Promise<void> => {
-  console.log(JSON.stringify({ records: event.Records?.length ?? 0 }));
+/** S3 ObjectCreated -> one CodeBuild build per accepted upload; see trigger.ts. */
+export const handler = async (event: S3Event, context?: Context): Promise<void> => {
+  if (context) deps.logger.addContext(context);
+  await handleS3Event(deps, event);
 };

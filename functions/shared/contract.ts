@@ -50,6 +50,8 @@ export const BUILD_ENV = {
   key: 'CONTEXT_KEY',
   /** Empty when the bucket is not versioned. */
   versionId: 'CONTEXT_VERSION_ID',
+  /** The object's ETag, without quotes: lets the build fetch the exact object when the bucket is not versioned. */
+  eTag: 'CONTEXT_ETAG',
   /** `<registry>/<repository>`, as ECR's `repositoryUri` gives it. */
   repositoryUri: 'IMAGE_REPOSITORY_URI',
   repository: 'IMAGE_REPOSITORY',

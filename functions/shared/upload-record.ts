@@ -20,7 +20,11 @@ export interface UploadIdentity {
   eTag?: string | undefined;
 }
 
-export type UploadRecordStatus = 'accepted' | 'rejected';
+/**
+ * `accepted`: the build was (or is being) started; `rejected`: the upload breaks a rule (code, reason);
+ * `failed`: the build could not be started for a reason a retry cannot cure (reason).
+ */
+export type UploadRecordStatus = 'accepted' | 'rejected' | 'failed';
 
 /** Content of an upload record. */
 export interface UploadRecord {
@@ -31,7 +35,7 @@ export interface UploadRecord {
   eTag?: string;
   repository?: string;
   tag?: string;
-  /** Set when status is `rejected`. */
+  /** `code` is set when status is `rejected`; `reason` when it is `rejected` or `failed`. */
   code?: RejectionCode;
   reason?: string;
   /** ISO time the function handled the upload. */

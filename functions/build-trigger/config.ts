@@ -1,0 +1,101 @@
+/**
+ * The build-trigger function's settings, read from the environment once, at module load.
+ * A missing or invalid variable fails the cold start with a message that names it.
+ */
+
+/** Tag mutability a created repository gets; the `*_WITH_EXCLUSION` kinds need filters, so are not offered. */
+export type TagMutability = 'IMMUTABLE' | 'MUTABLE';
+export type EncryptionType = 'AES256' | 'KMS';
+
+export interface Config {
+  /** The contexts bucket; events from other buckets are ignored. */
+  bucket: string;
+  /** Key prefix of build contexts (may be empty); events outside it are ignored. */
+  keyPrefix: string;
+  /** CodeBuild project that builds and pushes. */
+  projectName: string;
+  /** Largest context accepted, in bytes. */
+  maxContextBytes: number;
+  /** IAM-style wildcard (`*`, `?`) repository names must match; the IAM policies use the same pattern. */
+  repositoryPattern: string;
+  /** Written to the `managed-by` tag of the repositories this stack creates. */
+  stackName: string;
+  tagMutability: TagMutability;
+  scanOnPush: boolean;
+  encryptionType: EncryptionType;
+  /** KMS key (ARN or alias) when encryptionType is KMS; empty means the AWS managed key. */
+  kmsKey: string;
+  /** Lifecycle policy of created repositories. */
+  untaggedExpiryDays: number;
+  keepTaggedImages: number;
+  /** EventBridge bus of `Build Rejected` events. */
+  eventBusName: string;
+}
+
+/** A variable is missing or invalid; the message names it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback?: string): string {
+  const value = env[name];
+  if (value !== undefined && value !== '') return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`environment variable ${name} is required`);
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`environment variable ${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  return oneOf(env, name, ['true', 'false'], fallback ? 'true' : 'false') === 'true';
+}
+
+/** Reads and validates the configuration from `env`. */
+export function loadConfig(env: Env): Config {
+  const keyPrefix = text(env, 'KEY_PREFIX', '');
+  if (keyPrefix !== '' && !keyPrefix.endsWith('/')) {
+    throw new ConfigError(`environment variable KEY_PREFIX must end with "/", got "${keyPrefix}"`);
+  }
+  const repositoryPattern = text(env, 'REPOSITORY_PATTERN', '*');
+  if (!/^[a-z0-9._/*?-]+$/.test(repositoryPattern)) {
+    throw new ConfigError(
+      `environment variable REPOSITORY_PATTERN may hold only a-z, 0-9, ".", "_", "-", "/", "*" and "?", got "${repositoryPattern}"`,
+    );
+  }
+  return {
+    bucket: text(env, 'CONTEXT_BUCKET'),
+    keyPrefix,
+    projectName: text(env, 'BUILD_PROJECT'),
+    maxContextBytes: integer(env, 'MAX_CONTEXT_BYTES', 512 * 1024 * 1024, 1, 5 * 1024 ** 4),
+    repositoryPattern,
+    stackName: text(env, 'STACK_NAME'),
+    tagMutability: oneOf(env, 'TAG_MUTABILITY', ['IMMUTABLE', 'MUTABLE'], 'IMMUTABLE'),
+    scanOnPush: boolean(env, 'SCAN_ON_PUSH', true),
+    encryptionType: oneOf(env, 'ENCRYPTION_TYPE', ['AES256', 'KMS'], 'AES256'),
+    kmsKey: text(env, 'KMS_KEY', ''),
+    untaggedExpiryDays: integer(env, 'UNTAGGED_EXPIRY_DAYS', 14, 1, 3650),
+    keepTaggedImages: integer(env, 'KEEP_TAGGED_IMAGES', 100, 1, 10000),
+    eventBusName: text(env, 'EVENT_BUS_NAME', 'default'),
+  };
+}

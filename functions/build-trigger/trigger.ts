@@ -1,0 +1,280 @@
+import type { S3Event, S3EventRecord } from 'aws-lambda';
+import type { BuildRejectedDetail } from '../shared/contract.ts';
+import {
+  type ContextRef,
+  decodeS3Key,
+  parseContextKey,
+  type Rejection,
+  type Result,
+} from '../shared/naming.ts';
+import {
+  identityHash,
+  UPLOAD_RECORD_DIR,
+  type UploadIdentity,
+  type UploadRecord,
+  uploadRecordKey,
+} from '../shared/upload-record.ts';
+import { wildcardToRegExp } from '../shared/wildcard.ts';
+import type { Deps } from './deps.ts';
+import { ensureRepository, isTagImmutable, tagExists } from './ensure-repository.ts';
+import { PermanentError, TransientError } from './errors.ts';
+import { publishRejection } from './reject.ts';
+import { startBuild } from './start-build.ts';
+import { claimUpload, releaseClaim, updateUploadRecord } from './upload-claim.ts';
+
+/** What became of one record. */
+export type Outcome =
+  | { kind: 'ignored'; why: string }
+  | { kind: 'duplicate' }
+  | { kind: 'rejected'; rejection: Rejection }
+  | { kind: 'started'; buildId: string }
+  | { kind: 'failed'; error: PermanentError };
+
+/** A rule the upload breaks that only the size or the configuration reveals (the key itself is valid). */
+function checkUpload(deps: Deps, size: number | undefined, repository: string): Rejection | undefined {
+  const { maxContextBytes, repositoryPattern } = deps.config;
+  if (size === 0) return { code: 'EmptyContext', reason: 'the uploaded context is empty (0 bytes)' };
+  if (size !== undefined && size > maxContextBytes) {
+    return {
+      code: 'ContextTooLarge',
+      reason: `the context is ${size} bytes; the limit is ${maxContextBytes} bytes (MAX_CONTEXT_BYTES); filter it with .dockerignore`,
+    };
+  }
+  if (!wildcardToRegExp(repositoryPattern).test(repository)) {
+    return {
+      code: 'RepositoryNotAllowed',
+      reason: `repository "${repository}" does not match "${repositoryPattern}", the repositories this stack may manage`,
+    };
+  }
+  return undefined;
+}
+
+/** Why this record is none of our business, or undefined when it is. */
+function ignoreReason(deps: Deps, record: S3EventRecord): string | undefined {
+  if (!record.eventName?.startsWith('ObjectCreated:')) return `event ${record.eventName}`;
+  if (record.s3?.bucket?.name !== deps.config.bucket) return 'another bucket';
+  return undefined;
+}
+
+async function reject(
+  deps: Deps,
+  identity: UploadIdentity,
+  recordKey: string,
+  rejection: Rejection,
+  names: { repository?: string; tag?: string },
+  claimed: boolean,
+): Promise<Outcome> {
+  const record: UploadRecord = {
+    status: 'rejected',
+    ...uploadFields(identity),
+    ...names,
+    code: rejection.code,
+    reason: rejection.reason,
+    at: deps.now().toISOString(),
+  };
+  if (claimed) {
+    await updateUploadRecord(deps.s3, deps.config.bucket, recordKey, record);
+  } else if ((await claimUpload(deps.s3, deps.config.bucket, recordKey, record)) === 'duplicate') {
+    return { kind: 'duplicate' };
+  }
+  const detail: BuildRejectedDetail = {
+    bucket: identity.bucket,
+    key: identity.key,
+    ...(identity.versionId ? { versionId: identity.versionId } : {}),
+    code: rejection.code,
+    reason: rejection.reason,
+    ...names,
+  };
+  await publishRejection(deps.events, deps.config.eventBusName, detail);
+  deps.logger.warn('upload rejected', { code: rejection.code, reason: rejection.reason });
+  return { kind: 'rejected', rejection };
+}
+
+function uploadFields(identity: UploadIdentity): Pick<UploadRecord, 'bucket' | 'key' | 'versionId' | 'eTag'> {
+  return {
+    bucket: identity.bucket,
+    key: identity.key,
+    ...(identity.versionId ? { versionId: identity.versionId } : {}),
+    ...(identity.eTag ? { eTag: identity.eTag } : {}),
+  };
+}
+
+/** Whether the tag is taken in an immutable repository; re-ensures the repository once if it vanished. */
+async function tagTaken(
+  deps: Deps,
+  repository: string,
+  tag: string,
+): Promise<{ taken: boolean; uri: string }> {
+  let info = await ensureRepository(deps, repository);
+  if (!isTagImmutable(info, tag)) return { taken: false, uri: info.uri };
+  try {
+    return { taken: !info.created && (await tagExists(deps.ecr, repository, tag)), uri: info.uri };
+  } catch (error) {
+    const vanished =
+      error instanceof Error && (error.cause as Error | undefined)?.name === 'RepositoryNotFoundException';
+    if (!vanished) throw error;
+    // The cached repository was deleted (e.g. by the sweeper) since we described it.
+    deps.repositories.delete(repository);
+    info = await ensureRepository(deps, repository);
+    return { taken: false, uri: info.uri };
+  }
+}
+
+/** Handles one S3 record: ignore, reject (with an event), or start exactly one build. */
+export async function handleRecord(deps: Deps, record: S3EventRecord): Promise<Outcome> {
+  const ignored = ignoreReason(deps, record);
+  if (ignored) return { kind: 'ignored', why: ignored };
+
+  const { object } = record.s3;
+  const { keyPrefix } = deps.config;
+  const decoded = decodeS3Key(object.key);
+  const key = decoded.ok ? decoded.value : object.key;
+  // Keys outside the prefix, and our own upload records, are not uploads; the notification filter
+  // should not even send them.
+  if (!key.startsWith(keyPrefix)) return { kind: 'ignored', why: 'outside the key prefix' };
+  if (key.startsWith(`${keyPrefix}${UPLOAD_RECORD_DIR}`)) return { kind: 'ignored', why: 'an upload record' };
+  const parsed = decoded.ok ? parseContextKey(key, keyPrefix) : decoded;
+
+  const identity: UploadIdentity = {
+    bucket: record.s3.bucket.name,
+    key,
+    versionId: object.versionId || undefined,
+    eTag: object.eTag || undefined,
+  };
+  const hash = identityHash(identity);
+  deps.logger.appendKeys({ bucket: identity.bucket, key, version: identity.versionId ?? identity.eTag });
+  if (deps.seen.has(hash)) return { kind: 'duplicate' };
+
+  const recordKey = uploadRecordKey(deps.config.keyPrefix, identity);
+  let claimed = false;
+  try {
+    if (!parsed.ok) {
+      return done(deps, hash, await reject(deps, identity, recordKey, parsed.rejection, {}, false));
+    }
+    const { repository, tag } = parsed.value;
+    deps.logger.appendKeys({ repository, tag });
+    const names = { repository, tag };
+    const invalid = checkUpload(deps, object.size, repository);
+    if (invalid) return done(deps, hash, await reject(deps, identity, recordKey, invalid, names, false));
+
+    const accepted: UploadRecord = {
+      status: 'accepted',
+      ...uploadFields(identity),
+      ...names,
+      at: deps.now().toISOString(),
+    };
+    if ((await claimUpload(deps.s3, deps.config.bucket, recordKey, accepted)) === 'duplicate') {
+      return done(deps, hash, { kind: 'duplicate' });
+    }
+    claimed = true;
+
+    const { taken, uri } = await tagTaken(deps, repository, tag);
+    if (taken) {
+      const rejection: Rejection = {
+        code: 'TagAlreadyExists',
+        reason: `${repository}:${tag} already exists and tags in this repository are immutable; upload with a new tag`,
+      };
+      return done(deps, hash, await reject(deps, identity, recordKey, rejection, names, true));
+    }
+
+    const buildId = await startBuild(deps.codebuild, {
+      projectName: deps.config.projectName,
+      ...identity,
+      repository,
+      repositoryUri: uri,
+      tag,
+      idempotencyToken: hash,
+    });
+    deps.logger.appendKeys({ buildId });
+    deps.logger.info('build started');
+    return done(deps, hash, { kind: 'started', buildId });
+  } catch (error) {
+    if (error instanceof TransientError) {
+      if (claimed) await releaseQuietly(deps, recordKey);
+      throw error;
+    }
+    const permanent =
+      error instanceof PermanentError ? error : new PermanentError('unexpected failure', { cause: error });
+    deps.logger.error('upload not built: permanent error', permanent);
+    if (claimed) await recordFailure(deps, recordKey, identity, parsed, permanent);
+    return done(deps, hash, { kind: 'failed', error: permanent });
+  }
+}
+
+function done(deps: Deps, hash: string, outcome: Outcome): Outcome {
+  deps.seen.add(hash);
+  return outcome;
+}
+
+async function releaseQuietly(deps: Deps, recordKey: string): Promise<void> {
+  try {
+    await releaseClaim(deps.s3, deps.config.bucket, recordKey);
+  } catch (error) {
+    // The retry will see the claim and take itself for a duplicate: say so, loudly.
+    deps.logger.error(
+      'could not release the upload claim; the retry will be skipped as a duplicate',
+      error as Error,
+    );
+  }
+}
+
+async function recordFailure(
+  deps: Deps,
+  recordKey: string,
+  identity: UploadIdentity,
+  parsed: Result<ContextRef>,
+  error: PermanentError,
+): Promise<void> {
+  const names = parsed.ok ? { repository: parsed.value.repository, tag: parsed.value.tag } : {};
+  const record: UploadRecord = {
+    status: 'failed',
+    ...uploadFields(identity),
+    ...names,
+    reason: error.message,
+    at: deps.now().toISOString(),
+  };
+  try {
+    await updateUploadRecord(deps.s3, deps.config.bucket, recordKey, record);
+  } catch (updateError) {
+    deps.logger.error('could not record the failure in the upload record', updateError as Error);
+  }
+}
+
+/**
+ * Handles every record of an S3 event independently: one bad record does not stop the others.
+ * Throws a TransientError after all records are handled if any of them failed transiently, so that
+ * Lambda retries the event; the records already handled are then recognised as duplicates.
+ */
+export async function handleS3Event(
+  deps: Deps,
+  event: Partial<S3Event> & { Event?: string },
+): Promise<Outcome[]> {
+  if (!Array.isArray(event.Records)) {
+    deps.logger.info('event without records ignored', { s3Event: event.Event ?? 'unknown' });
+    return [];
+  }
+  const outcomes: Outcome[] = [];
+  const transient: TransientError[] = [];
+  for (const record of event.Records) {
+    try {
+      const outcome = await handleRecord(deps, record);
+      if (outcome.kind !== 'started' && outcome.kind !== 'rejected' && outcome.kind !== 'failed') {
+        deps.logger.info(`record ${outcome.kind}`, outcome.kind === 'ignored' ? { why: outcome.why } : {});
+      }
+      outcomes.push(outcome);
+    } catch (error) {
+      const wrapped =
+        error instanceof TransientError ? error : new TransientError('unexpected', { cause: error });
+      deps.logger.warn('transient failure; Lambda will retry the event', wrapped);
+      transient.push(wrapped);
+    } finally {
+      deps.logger.resetKeys();
+    }
+  }
+  if (transient.length > 0) {
+    throw new TransientError(`${transient.length} of ${event.Records.length} records failed transiently`, {
+      cause: transient.length === 1 ? transient[0] : new AggregateError(transient),
+    });
+  }
+  return outcomes;
+}
