@@ -1,0 +1,216 @@
+/**
+ * Command-line parsing (node:util parseArgs): one spec per command, help texts, and the checks
+ * that need no network. A bad repository name or tag is refused here, before anything is packed.
+ */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { checkRepositoryName, checkTag } from '../functions/shared/naming.ts';
+import { UsageError } from './errors.ts';
+import type { TargetFlags } from './target.ts';
+
+const targetOptions = {
+  bucket: { type: 'string' },
+  prefix: { type: 'string' },
+  project: { type: 'string' },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  local: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const submitOptions = {
+  ...targetOptions,
+  repository: { type: 'string', short: 'r' },
+  tag: { type: 'string', short: 't' },
+  dockerfile: { type: 'string', short: 'f' },
+  'build-arg': { type: 'string', multiple: true },
+  target: { type: 'string' },
+  platform: { type: 'string', multiple: true },
+  async: { type: 'boolean' },
+  'max-size': { type: 'string' },
+  'max-files': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+const logsOptions = { ...targetOptions, follow: { type: 'boolean' } } as const;
+
+const TARGET_HELP = `Where:
+  --bucket B         contexts bucket (env ECR_PIPELINE_BUCKET; default: the stack's output)
+  --prefix P         key prefix the stack watches (env ECR_PIPELINE_PREFIX; default none)
+  --project N        CodeBuild project (env ECR_PIPELINE_PROJECT; default: the stack's output)
+  --stack S          stack to read outputs from (env ECR_PIPELINE_STACK; default ecr-pipeline-dev)
+  --region R         AWS region (env AWS_REGION)
+  --profile P        AWS profile (env AWS_PROFILE)
+  --local            use the local cloud (npm start) instead of AWS`;
+
+export const HELP = {
+  main: `Usage: ecr-pipeline <command> [options]
+
+Commands:
+  submit [DIR]            pack DIR, upload it, follow the build, print the pushed image
+  status <key|build-id>   what became of an upload or a build
+  logs <key|build-id>     the build log of an upload or a build
+
+Run ecr-pipeline <command> --help for its options.`,
+  submit: `Usage: ecr-pipeline submit [DIR] --repository R --tag T [options]
+
+Packs DIR (default .) as a gzipped tarball, honouring .dockerignore, uploads it to the contexts
+bucket as <prefix><repository>/<tag>.tar.gz and follows the build it starts. Prints the image
+reference with its digest on stdout; exits 0 only when the image was pushed.
+
+Image:
+  -r, --repository R   ECR repository name (lower case, namespaces with /)
+  -t, --tag T          image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})
+Build:
+  -f, --dockerfile P   Dockerfile inside DIR (default Dockerfile)
+  --build-arg K=V      build argument; repeatable; K alone takes the value from the environment
+  --target S           stage to build
+  --platform P         target platform(s), e.g. linux/amd64,linux/arm64; repeatable
+Upload:
+  --async              return after the upload; follow later with status / logs
+  --max-size BYTES     refuse contexts larger than this before compression (default 1 GiB)
+  --max-files N        refuse contexts with more files (default 50000)
+  -q, --quiet          no progress bar and no build log, only phases and the result
+${TARGET_HELP}`,
+  status: `Usage: ecr-pipeline status <key|repository:tag|build-id> [options]
+
+Shows the upload's record (accepted, or rejected and why) and its build: status, phase, log link
+and, once pushed, the image with its digest. Exits 1 when the upload was rejected or the build failed.
+${TARGET_HELP}`,
+  logs: `Usage: ecr-pipeline logs <key|repository:tag|build-id> [--follow] [options]
+
+Prints the build log of an upload (its newest version) or of a build id.
+  --follow           keep printing until the build ends
+${TARGET_HELP}`,
+} as const;
+
+export interface SubmitArgs {
+  command: 'submit';
+  dir: string;
+  repository: string;
+  tag: string;
+  dockerfile?: string | undefined;
+  buildArgs: Record<string, string>;
+  target?: string | undefined;
+  platforms: string[];
+  async: boolean;
+  maxBytes?: number | undefined;
+  maxFiles?: number | undefined;
+  quiet: boolean;
+  flags: TargetFlags;
+}
+
+export interface LookupArgs {
+  command: 'status' | 'logs';
+  subject: string;
+  follow: boolean;
+  flags: TargetFlags;
+}
+
+export type Args = SubmitArgs | LookupArgs | { command: 'help'; text: string };
+
+function targetFlags(
+  values: Partial<Record<keyof typeof targetOptions, string | boolean | undefined>>,
+): TargetFlags {
+  const pick = (name: keyof typeof targetOptions) => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  return {
+    bucket: pick('bucket'),
+    prefix: pick('prefix'),
+    project: pick('project'),
+    stack: pick('stack'),
+    region: pick('region'),
+    profile: pick('profile'),
+    local: values.local === true,
+  };
+}
+
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) <= 0)
+    throw new UsageError(`--${name} must be a positive whole number, not "${value}"`);
+  return Number(value);
+}
+
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
+
+/** Parses `--build-arg` values as Docker does: `K=V`, or `K` alone to take the value from `env`. */
+export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const item of values) {
+    const equals = item.indexOf('=');
+    const name = equals >= 0 ? item.slice(0, equals) : item;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new UsageError(`--build-arg "${item}": the name must be letters, digits and _ (K=V)`);
+    }
+    const value = equals >= 0 ? item.slice(equals + 1) : env[name];
+    if (value === undefined) {
+      throw new UsageError(
+        `--build-arg ${name} has no value and ${name} is not set in the environment`,
+        'pass it as K=V',
+      );
+    }
+    args[name] = value;
+  }
+  return args;
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Parses the command line (without `node` and the script). */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): Args {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    return { command: 'help', text: HELP.main };
+  }
+  if (command === 'submit') {
+    const { values, positionals } = parse(rest, submitOptions);
+    if (values.help) return { command: 'help', text: HELP.submit };
+    if (positionals.length > 1) throw new UsageError(`submit takes one folder, got ${positionals.join(' ')}`);
+    if (!values.repository) throw new UsageError('--repository is required', 'e.g. --repository team-a/api');
+    if (!values.tag) throw new UsageError('--tag is required', 'e.g. --tag v1.2.3');
+    const badName = checkRepositoryName(values.repository) ?? checkTag(values.tag);
+    if (badName) throw new UsageError(badName.reason, 'nothing was uploaded; fix the name and run again');
+    const platforms = (values.platform ?? [])
+      .flatMap((p) => p.split(','))
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const badPlatform = platforms.find((p) => !PLATFORM.test(p));
+    if (badPlatform)
+      throw new UsageError(`--platform "${badPlatform}" is not os/arch[/variant], e.g. linux/arm64`);
+    return {
+      command: 'submit',
+      dir: positionals[0] ?? '.',
+      repository: values.repository,
+      tag: values.tag,
+      dockerfile: values.dockerfile,
+      buildArgs: parseBuildArgs(values['build-arg'] ?? [], env),
+      target: values.target,
+      platforms,
+      async: values.async === true,
+      maxBytes: positiveInteger('max-size', values['max-size']),
+      maxFiles: positiveInteger('max-files', values['max-files']),
+      quiet: values.quiet === true,
+      flags: targetFlags(values),
+    };
+  }
+  if (command === 'status' || command === 'logs') {
+    const { values, positionals } = parse(rest, logsOptions);
+    if (values.help) return { command: 'help', text: HELP[command] };
+    if (command === 'status' && values.follow) throw new UsageError('--follow is for logs');
+    const [subject, ...extra] = positionals;
+    if (!subject || extra.length > 0) {
+      throw new UsageError(`${command} takes one upload key, repository:tag or build id`);
+    }
+    return { command, subject, follow: values.follow === true, flags: targetFlags(values) };
+  }
+  throw new UsageError(`unknown command "${command}"`, 'commands: submit, status, logs (--help for more)');
+}

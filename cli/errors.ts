@@ -1,0 +1,148 @@
+/**
+ * Errors the command shows to people: what went wrong and what to do about it. Anything else that
+ * reaches the top is translated by `explain` from the AWS SDK's and Node's error shapes.
+ */
+
+/** An error with a next step for the user; the command prints both and exits with `exitCode`. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly exitCode = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Wrong arguments: exit code 2, as command-line tools do. */
+export class UsageError extends CliError {
+  override name = 'UsageError';
+  constructor(message: string, hint = 'run with --help for the options') {
+    super(message, hint, 2);
+  }
+}
+
+/** The context folder cannot be sent as it is (too large, a link outside it, no Dockerfile...). */
+export class ContextError extends CliError {
+  override name = 'ContextError';
+}
+
+/** What the command knows about where it was talking to, to word errors precisely. */
+export interface ErrorScene {
+  bucket?: string;
+  key?: string;
+  endpoint?: string;
+  local?: boolean;
+}
+
+interface AwsLikeError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  cause?: unknown;
+}
+
+function codeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
+    const { code } = current as AwsLikeError;
+    if (typeof code === 'string' && code.startsWith('E')) return code;
+    current = (current as AwsLikeError).cause;
+  }
+  return undefined;
+}
+
+/** Turns an error from the SDK or the network into a CliError that says what to do. */
+export function explain(error: unknown, scene: ErrorScene = {}): CliError {
+  if (error instanceof CliError) return error;
+  const aws = (error ?? {}) as AwsLikeError;
+  const name = aws.name ?? '';
+  const message = aws.message ?? String(error);
+  const status = aws.$metadata?.httpStatusCode;
+  const where = scene.bucket ? `s3://${scene.bucket}/${scene.key ?? ''}` : 'AWS';
+  const network = codeOf(error);
+
+  if (network === 'ECONNREFUSED' || network === 'ECONNRESET') {
+    if (scene.local) {
+      return new CliError(
+        `the local cloud is not running: nothing answers at ${scene.endpoint ?? 'its endpoint'}`,
+        'start it in another terminal with `npm start`, then run this command again',
+        1,
+        { cause: error },
+      );
+    }
+    return new CliError(
+      `cannot connect to ${scene.endpoint ?? 'the AWS endpoint'} (${network})`,
+      'check AWS_ENDPOINT_URL and your network; unset AWS_ENDPOINT_URL to talk to AWS itself',
+      1,
+      { cause: error },
+    );
+  }
+  if (network === 'ENOTFOUND' || network === 'EAI_AGAIN') {
+    return new CliError(
+      `cannot resolve the AWS endpoint (${network})`,
+      'check your network and --region',
+      1,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return new CliError(
+      'no AWS credentials found',
+      'run `aws configure` (or `aws sso login`), set AWS_PROFILE or pass --profile; use --local for the local cloud',
+      1,
+      { cause: error },
+    );
+  }
+  if (name === 'ExpiredToken' || name === 'ExpiredTokenException') {
+    return new CliError(
+      'your AWS credentials have expired',
+      'sign in again (`aws sso login` or new keys)',
+      1,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (
+    name === 'InvalidAccessKeyId' ||
+    name === 'SignatureDoesNotMatch' ||
+    name === 'UnrecognizedClientException'
+  ) {
+    return new CliError(
+      `AWS does not accept these credentials (${name})`,
+      'check the profile or keys in use',
+      1,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (name === 'NoSuchBucket') {
+    return new CliError(
+      `the contexts bucket ${scene.bucket ?? ''} does not exist`,
+      'deploy the stack (`npm run deploy`), or pass the right --bucket / ECR_PIPELINE_BUCKET and --region',
+      1,
+      { cause: error },
+    );
+  }
+  if (name === 'AccessDenied' || name === 'AccessDeniedException' || status === 403) {
+    return new CliError(
+      `access denied to ${where}: ${message}`,
+      'your identity needs s3:PutObject and s3:GetObject on the contexts bucket, and codebuild:ListBuildsForProject / BatchGetBuilds on the project to follow the build',
+      1,
+      { cause: error },
+    );
+  }
+  if (name === 'AbortError') {
+    return new CliError('interrupted', undefined, 130, { cause: error });
+  }
+  return new CliError(`${name && name !== 'Error' ? `${name}: ` : ''}${message}`, undefined, 1, {
+    cause: error,
+  });
+}

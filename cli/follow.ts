@@ -1,0 +1,304 @@
+/**
+ * From an uploaded object to its build and its image. The build is found by the object's identity,
+ * never by time: the build-trigger function passes bucket, key and version id to StartBuild as build
+ * variables (BUILD_ENV), so the CLI lists the project's newest builds and keeps the one whose
+ * variables name exactly this object version. The function's upload record says whether the upload
+ * was rejected, and why.
+ */
+
+import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { BatchGetBuildsCommand, type Build, ListBuildsForProjectCommand } from '@aws-sdk/client-codebuild';
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { BUILD_ENV } from '../functions/shared/contract.ts';
+import {
+  type UploadIdentity,
+  type UploadRecord,
+  uploadRecordKeyCandidates,
+} from '../functions/shared/upload-record.ts';
+import { CliError } from './errors.ts';
+import type { Clients } from './target.ts';
+
+/** The variable the buildspec exports with the pushed image's digest. */
+export const IMAGE_DIGEST_VARIABLE = 'IMAGE_DIGEST';
+
+export type Outcome =
+  | { kind: 'pushed'; buildId: string; image: string; digest?: string | undefined }
+  | { kind: 'rejected'; code?: string | undefined; reason: string }
+  | { kind: 'failed'; buildId: string; status: string; reason: string; logLink?: string | undefined };
+
+/** Text sinks: `info` for progress and phases, `log` for the build log as it is written. */
+export interface FollowOutput {
+  info(line: string): void;
+  log(text: string): void;
+}
+
+export interface FollowOptions {
+  clients: Clients;
+  project?: string | undefined;
+  prefix: string;
+  identity: UploadIdentity;
+  /** Builds that existed before the upload: never this upload's build (used when a build carries no version id). */
+  before?: ReadonlySet<string>;
+  out: FollowOutput;
+  signal?: AbortSignal;
+  pollMs?: number;
+  /** How long to wait for a record or a build before saying the trigger did not run. */
+  findTimeoutMs?: number;
+  showLogs?: boolean;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+function variable(build: Build, name: string): string | undefined {
+  return build.environment?.environmentVariables?.find((v) => v.name === name)?.value;
+}
+
+/** Reads the build-trigger function's record of this upload; undefined until it has handled it. */
+export async function readUploadRecord(
+  clients: Clients,
+  prefix: string,
+  identity: UploadIdentity,
+): Promise<UploadRecord | undefined> {
+  for (const key of uploadRecordKeyCandidates(prefix, identity)) {
+    try {
+      const object = await clients.s3.send(new GetObjectCommand({ Bucket: identity.bucket, Key: key }));
+      return JSON.parse((await object.Body?.transformToString()) ?? '{}') as UploadRecord;
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name !== 'NoSuchKey' && name !== 'NotFound') throw error;
+    }
+  }
+  return undefined;
+}
+
+/** Does this build belong to the upload? Bucket, key and version must match; see the module comment. */
+export function buildMatches(build: Build, identity: UploadIdentity, before?: ReadonlySet<string>): boolean {
+  if (variable(build, BUILD_ENV.bucket) !== identity.bucket) return false;
+  if (variable(build, BUILD_ENV.key) !== identity.key) return false;
+  const version = variable(build, BUILD_ENV.versionId) ?? '';
+  if (version && identity.versionId) return version === identity.versionId;
+  // No version on one side (an unversioned bucket, or an emulator that drops it): builds that
+  // existed before the upload cannot be this one's.
+  return !before?.has(build.id ?? '');
+}
+
+/** The newest build ids of the project (up to `pages` pages of 100). */
+export async function newestBuildIds(clients: Clients, project: string, pages = 2): Promise<string[]> {
+  const ids: string[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < pages; page++) {
+    const result = await clients.codebuild.send(
+      new ListBuildsForProjectCommand({ projectName: project, sortOrder: 'DESCENDING', nextToken }),
+    );
+    ids.push(...(result.ids ?? []));
+    nextToken = result.nextToken;
+    if (!nextToken) break;
+  }
+  return ids;
+}
+
+/** Fetches builds by id (BatchGetBuilds takes at most 100 per call). */
+export async function getBuilds(clients: Clients, ids: string[]): Promise<Build[]> {
+  const builds: Build[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    const { builds: page } = await clients.codebuild.send(
+      new BatchGetBuildsCommand({ ids: ids.slice(i, i + 100) }),
+    );
+    builds.push(...(page ?? []));
+  }
+  return builds;
+}
+
+/** Finds the build started for this object version, newest first; undefined when there is none yet. */
+export async function findBuild(
+  clients: Clients,
+  project: string,
+  identity: UploadIdentity,
+  before?: ReadonlySet<string>,
+): Promise<Build | undefined> {
+  const ids = (await newestBuildIds(clients, project)).filter((id) => !before?.has(id));
+  if (ids.length === 0) return undefined;
+  const builds = await getBuilds(clients, ids);
+  const byId = new Map(builds.map((build) => [build.id, build]));
+  // Keep ListBuildsForProject's newest-first order.
+  return ids.map((id) => byId.get(id)).find((build) => build && buildMatches(build, identity, before));
+}
+
+/** Incremental reader of a build's log: CloudWatch Logs on AWS, the log link where the build serves it. */
+export class BuildLog {
+  private nextToken: string | undefined;
+  private printed = 0;
+
+  constructor(private readonly clients: Clients) {}
+
+  /** Returns what was written since the last call (empty when nothing new, or no log yet). */
+  async read(build: Build): Promise<string> {
+    const logs = build.logs;
+    const link = logs?.deepLink;
+    if (
+      link &&
+      /^https?:\/\//.test(link) &&
+      !/\.aws\.amazon\.com|amazonaws\.com/.test(new URL(link).hostname)
+    ) {
+      const response = await fetch(link).catch(() => undefined);
+      if (!response?.ok) return '';
+      const text = await response.text();
+      const fresh = text.slice(this.printed);
+      this.printed = text.length;
+      return fresh;
+    }
+    if (!logs?.groupName || !logs.streamName) return '';
+    let text = '';
+    for (;;) {
+      try {
+        const page = await this.clients.logs.send(
+          new GetLogEventsCommand({
+            logGroupName: logs.groupName,
+            logStreamName: logs.streamName,
+            startFromHead: true,
+            nextToken: this.nextToken,
+          }),
+        );
+        for (const event of page.events ?? []) {
+          const message = event.message ?? '';
+          text += message.endsWith('\n') ? message : `${message}\n`;
+        }
+        if (!page.nextForwardToken || page.nextForwardToken === this.nextToken) break;
+        this.nextToken = page.nextForwardToken;
+      } catch (error) {
+        // The stream appears only once the build writes its first line.
+        if ((error as { name?: string }).name === 'ResourceNotFoundException') break;
+        throw error;
+      }
+    }
+    return text;
+  }
+}
+
+/** Why a finished build failed, from its phases' contexts. */
+export function failureReason(build: Build): string {
+  const failed = (build.phases ?? []).filter(
+    (phase) => phase.phaseStatus && !['SUCCEEDED', 'IN_PROGRESS'].includes(phase.phaseStatus),
+  );
+  const messages = failed.flatMap((phase) =>
+    (phase.contexts ?? [])
+      .map((context) => [context.statusCode, context.message].filter(Boolean).join(': '))
+      .filter(Boolean)
+      .map((message) => `${phase.phaseType}: ${message}`),
+  );
+  if (messages.length > 0) return messages.join('; ');
+  const phase = failed[0];
+  return phase ? `phase ${phase.phaseType} ended ${phase.phaseStatus}` : `build ended ${build.buildStatus}`;
+}
+
+/** The pushed image, `<repositoryUri>:<tag>@<digest>`, from the build's exported digest or ECR. */
+export async function imageOf(clients: Clients, build: Build): Promise<{ image: string; digest?: string }> {
+  const uri = variable(build, BUILD_ENV.repositoryUri) ?? variable(build, BUILD_ENV.repository) ?? '';
+  const tag = variable(build, BUILD_ENV.tag) ?? '';
+  let digest =
+    build.exportedEnvironmentVariables?.find((v) => v.name === IMAGE_DIGEST_VARIABLE)?.value || undefined;
+  const repository = variable(build, BUILD_ENV.repository);
+  if (!digest && repository && tag) {
+    const images = await clients.ecr
+      .send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }))
+      .catch(() => undefined);
+    digest = images?.imageDetails?.[0]?.imageDigest;
+  }
+  const image = `${uri}:${tag}${digest ? `@${digest}` : ''}`;
+  return digest ? { image, digest } : { image };
+}
+
+/** The outcome of a finished build. */
+export async function outcomeOf(clients: Clients, build: Build): Promise<Outcome> {
+  const buildId = build.id ?? '';
+  if (build.buildStatus === 'SUCCEEDED')
+    return { kind: 'pushed', buildId, ...(await imageOf(clients, build)) };
+  return {
+    kind: 'failed',
+    buildId,
+    status: build.buildStatus ?? 'UNKNOWN',
+    reason: failureReason(build),
+    logLink: build.logs?.deepLink,
+  };
+}
+
+/** Waits for the record or the build of an upload; returns the build, or the rejection. */
+export async function waitForBuild(
+  options: FollowOptions,
+): Promise<{ build: Build } | { rejected: Outcome & { kind: 'rejected' } }> {
+  const { clients, identity, out, signal } = options;
+  const pollMs = options.pollMs ?? 2000;
+  const deadline = Date.now() + (options.findTimeoutMs ?? 120_000);
+  let accepted = false;
+  let said = false;
+  while (!signal?.aborted) {
+    const record = await readUploadRecord(clients, options.prefix, identity);
+    if (record?.status === 'rejected') {
+      return {
+        rejected: { kind: 'rejected', code: record.code, reason: record.reason ?? 'no reason given' },
+      };
+    }
+    if (record?.status === 'accepted' && !accepted) {
+      accepted = true;
+      out.info(`accepted by the build-trigger function (${record.repository ?? ''}:${record.tag ?? ''})`);
+    }
+    if (!options.project) {
+      throw new CliError(
+        'cannot follow the build: the CodeBuild project is not known',
+        'pass --project or set ECR_PIPELINE_PROJECT (or deploy the stack so its outputs name it); the upload itself is done',
+      );
+    }
+    const build = await findBuild(clients, options.project, identity, options.before);
+    if (build) return { build };
+    if (!said) {
+      said = true;
+      out.info('waiting for the build to start...');
+    }
+    if (Date.now() > deadline) {
+      throw new CliError(
+        accepted
+          ? 'the upload was accepted but no build of it appeared in the project'
+          : 'nothing handled the upload: no record of it and no build',
+        'check that the stack is deployed and subscribed to this bucket, and look at the build-trigger function logs',
+      );
+    }
+    await sleep(pollMs, signal);
+  }
+  throw new CliError('interrupted', undefined, 130);
+}
+
+/** Shows a build as it runs (phases, log) until it ends; returns its outcome. */
+export async function followBuild(options: FollowOptions, first: Build): Promise<Outcome> {
+  const { clients, out, signal } = options;
+  const pollMs = options.pollMs ?? 2000;
+  const log = new BuildLog(clients);
+  let build = first;
+  let phase = '';
+  out.info(`build ${build.id}${build.logs?.deepLink ? `  (log: ${build.logs.deepLink})` : ''}`);
+  for (;;) {
+    if (build.currentPhase && build.currentPhase !== phase) {
+      phase = build.currentPhase;
+      out.info(`phase ${phase}`);
+    }
+    if (options.showLogs !== false) {
+      const text = await log.read(build);
+      if (text) out.log(text);
+    }
+    if (build.buildComplete) break;
+    if (signal?.aborted) throw new CliError('interrupted', undefined, 130);
+    await sleep(pollMs, signal);
+    const [fresh] = await getBuilds(clients, [build.id ?? '']);
+    if (fresh) build = fresh;
+  }
+  return outcomeOf(clients, build);
+}

@@ -1,0 +1,142 @@
+/** `ecr-pipeline status` and `ecr-pipeline logs`: an upload key, repository:tag or build id. */
+import type { Build } from '@aws-sdk/client-codebuild';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { CONTEXT_EXTENSIONS, contextKey } from '../functions/shared/naming.ts';
+import type { UploadIdentity } from '../functions/shared/upload-record.ts';
+import type { LookupArgs } from './args.ts';
+import { CliError, explain, UsageError } from './errors.ts';
+import { BuildLog, findBuild, followBuild, getBuilds, outcomeOf, readUploadRecord } from './follow.ts';
+import { formatBytes } from './progress.ts';
+import type { Io } from './submit.ts';
+import { resolveTarget, type Target } from './target.ts';
+
+const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** What the user named: a build, or an upload key. */
+export function classifySubject(subject: string, prefix: string): { buildId: string } | { key: string } {
+  if (BUILD_ID.test(subject)) return { buildId: subject };
+  if (CONTEXT_EXTENSIONS.some((extension) => subject.endsWith(extension))) return { key: subject };
+  const colon = subject.lastIndexOf(':');
+  if (colon > 0) {
+    try {
+      return { key: contextKey(prefix, subject.slice(0, colon), subject.slice(colon + 1)) };
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  throw new UsageError(
+    `"${subject}" is neither an upload key (…/<tag>.tar.gz), repository:tag nor a build id (project:uuid)`,
+  );
+}
+
+interface Found {
+  identity?: UploadIdentity;
+  build?: Build | undefined;
+  rejected?: { code?: string | undefined; reason: string };
+  accepted?: boolean;
+  size?: number | undefined;
+}
+
+async function lookup(target: Target, subject: string): Promise<Found> {
+  const named = classifySubject(subject, target.prefix);
+  if ('buildId' in named) {
+    const [build] = await getBuilds(target.clients, [named.buildId]);
+    if (!build) throw new CliError(`no build ${named.buildId}`, 'check the id and --region');
+    return { build };
+  }
+  const head = await target.clients.s3
+    .send(new HeadObjectCommand({ Bucket: target.bucket, Key: named.key }))
+    .catch((error: unknown) => {
+      if ((error as { name?: string }).name === 'NotFound') {
+        throw new CliError(
+          `no upload at s3://${target.bucket}/${named.key}`,
+          'check the key, --prefix and --bucket',
+        );
+      }
+      throw error;
+    });
+  const identity: UploadIdentity = {
+    bucket: target.bucket,
+    key: named.key,
+    versionId: head.VersionId,
+    eTag: head.ETag,
+  };
+  const record = await readUploadRecord(target.clients, target.prefix, identity);
+  const found: Found = { identity, size: head.ContentLength, accepted: record?.status === 'accepted' };
+  if (record?.status === 'rejected')
+    found.rejected = { code: record.code, reason: record.reason ?? 'no reason given' };
+  if (target.project && !found.rejected)
+    found.build = await findBuild(target.clients, target.project, identity);
+  return found;
+}
+
+/** Runs `status` or `logs`; returns the exit code. */
+export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
+  const target = await resolveTarget(args.flags, io.env);
+  const scene = { bucket: target.bucket, endpoint: target.endpoint, local: target.local };
+  const print = (line: string) => io.stdout.write(`${line}\n`);
+  try {
+    const found = await lookup(target, args.subject);
+    if (args.command === 'status') {
+      if (found.identity) {
+        const { bucket, key, versionId } = found.identity;
+        print(
+          `upload   s3://${bucket}/${key}${versionId ? ` version ${versionId}` : ''}${found.size !== undefined ? `  ${formatBytes(found.size)}` : ''}`,
+        );
+        print(
+          `record   ${found.rejected ? `rejected${found.rejected.code ? ` (${found.rejected.code})` : ''}: ${found.rejected.reason}` : found.accepted ? 'accepted' : 'not handled yet'}`,
+        );
+      }
+      if (found.rejected) return 1;
+      const build = found.build;
+      if (!build) {
+        print(
+          `build    ${target.project ? 'none yet' : 'unknown (pass --project or set ECR_PIPELINE_PROJECT)'}`,
+        );
+        return 0;
+      }
+      print(
+        `build    ${build.id}  ${build.buildStatus}${build.buildComplete ? '' : `  phase ${build.currentPhase}`}`,
+      );
+      if (build.logs?.deepLink) print(`log      ${build.logs.deepLink}`);
+      if (!build.buildComplete) return 0;
+      const outcome = await outcomeOf(target.clients, build);
+      if (outcome.kind === 'pushed') {
+        print(`image    ${outcome.image}`);
+        return 0;
+      }
+      if (outcome.kind === 'failed') print(`reason   ${outcome.reason}`);
+      return 1;
+    }
+    if (found.rejected) {
+      io.stderr.write(
+        `rejected${found.rejected.code ? ` (${found.rejected.code})` : ''}: ${found.rejected.reason}\n`,
+      );
+      return 1;
+    }
+    if (!found.build) {
+      throw new CliError(
+        'no build of this upload (yet)',
+        'run `ecr-pipeline status` to see what became of it',
+      );
+    }
+    if (args.follow && !found.build.buildComplete) {
+      const outcome = await followBuild(
+        {
+          clients: target.clients,
+          prefix: target.prefix,
+          identity: found.identity ?? { bucket: target.bucket, key: '' },
+          out: { info: (line) => io.stderr.write(`${line}\n`), log: (text) => io.stdout.write(text) },
+          ...(io.signal ? { signal: io.signal } : {}),
+          pollMs: target.local ? 1000 : 2000,
+        },
+        found.build,
+      );
+      return outcome.kind === 'pushed' ? 0 : 1;
+    }
+    io.stdout.write(await new BuildLog(target.clients).read(found.build));
+    return 0;
+  } catch (error) {
+    throw explain(error, scene);
+  }
+}

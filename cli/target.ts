@@ -1,0 +1,194 @@
+/**
+ * Where the command talks to: region, endpoint, the contexts bucket, the key prefix and the CodeBuild
+ * project. From flags first, then ECR_PIPELINE_* variables, then the local cloud's state file
+ * (--local) or the deployed stack's outputs.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CliError, explain } from './errors.ts';
+
+/** Environment variables the command reads, besides the AWS SDK's own (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL...). */
+export const ENV = {
+  bucket: 'ECR_PIPELINE_BUCKET',
+  prefix: 'ECR_PIPELINE_PREFIX',
+  project: 'ECR_PIPELINE_PROJECT',
+  stack: 'ECR_PIPELINE_STACK',
+  localState: 'ECR_PIPELINE_LOCAL_STATE',
+} as const;
+
+/** Serverless names the stack `<service>-<stage>`; the default stage is dev. */
+export const DEFAULT_STACK = 'ecr-pipeline-dev';
+/** The local cloud's default gateway (notes/LOCAL-API.md). */
+export const DEFAULT_LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
+
+/** What the local cloud writes to `.local/cloud.json` when it is up. */
+export interface LocalCloudState {
+  endpoint?: string;
+  region?: string;
+  bucket?: string;
+  registry?: string;
+  projectName?: string;
+  prefix?: string;
+  env?: Record<string, string>;
+}
+
+export interface TargetFlags {
+  bucket?: string | undefined;
+  prefix?: string | undefined;
+  project?: string | undefined;
+  region?: string | undefined;
+  profile?: string | undefined;
+  stack?: string | undefined;
+  local?: boolean | undefined;
+}
+
+export interface Clients {
+  s3: S3Client;
+  codebuild: CodeBuildClient;
+  logs: CloudWatchLogsClient;
+  ecr: ECRClient;
+}
+
+/** A resolved target: every name the commands need, and clients configured for it. */
+export interface Target {
+  region: string;
+  endpoint?: string | undefined;
+  local: boolean;
+  bucket: string;
+  prefix: string;
+  /** Unknown only when neither flag, variable, state file nor stack gives it; following then needs it. */
+  project?: string | undefined;
+  clients: Clients;
+}
+
+const projectRoot = new URL('..', import.meta.url).pathname;
+
+/** Reads the local cloud's state file; undefined when there is none. */
+export async function readLocalState(env: NodeJS.ProcessEnv): Promise<LocalCloudState | undefined> {
+  const path = env[ENV.localState] ?? join(projectRoot, '.local', 'cloud.json');
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as LocalCloudState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CliError(
+      `cannot read the local cloud state ${path}: ${(error as Error).message}`,
+      'restart the local cloud',
+    );
+  }
+}
+
+interface ClientSettings {
+  region: string;
+  endpoint?: string | undefined;
+  profile?: string | undefined;
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
+/** Creates the SDK clients for one target (path-style S3 when an endpoint is set, as emulators need). */
+export function createClients(settings: ClientSettings): Clients {
+  const common = {
+    region: settings.region,
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.profile ? { profile: settings.profile } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+  };
+  return {
+    s3: new S3Client({ ...common, forcePathStyle: Boolean(settings.endpoint) }),
+    codebuild: new CodeBuildClient(common),
+    logs: new CloudWatchLogsClient(common),
+    ecr: new ECRClient(common),
+  };
+}
+
+async function stackOutputs(settings: ClientSettings, stackName: string): Promise<Record<string, string>> {
+  const cloudformation = new CloudFormationClient({
+    region: settings.region,
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.profile ? { profile: settings.profile } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+  });
+  try {
+    const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const outputs: Record<string, string> = {};
+    for (const output of Stacks?.[0]?.Outputs ?? []) {
+      if (output.OutputKey && output.OutputValue) outputs[output.OutputKey] = output.OutputValue;
+    }
+    return outputs;
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'ValidationError') return {}; // no such stack
+    throw error;
+  } finally {
+    cloudformation.destroy();
+  }
+}
+
+function pickOutput(outputs: Record<string, string>, pattern: RegExp): string | undefined {
+  const key = Object.keys(outputs).find((name) => pattern.test(name));
+  return key ? outputs[key] : undefined;
+}
+
+/** Resolves the target; `needProject` is false for commands that only upload. */
+export async function resolveTarget(
+  flags: TargetFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Target> {
+  const state = flags.local ? await readLocalState(env) : undefined;
+  const local = Boolean(flags.local);
+  const endpoint = local ? (state?.endpoint ?? DEFAULT_LOCAL_ENDPOINT) : env.AWS_ENDPOINT_URL || undefined;
+  const region =
+    flags.region ??
+    (local ? state?.region : undefined) ??
+    env.AWS_REGION ??
+    env.AWS_DEFAULT_REGION ??
+    'us-east-1';
+  const credentials = local
+    ? {
+        accessKeyId: state?.env?.AWS_ACCESS_KEY_ID ?? 'test',
+        secretAccessKey: state?.env?.AWS_SECRET_ACCESS_KEY ?? 'test',
+      }
+    : undefined;
+  const settings: ClientSettings = {
+    region,
+    endpoint,
+    profile: local ? undefined : flags.profile,
+    credentials,
+  };
+
+  let bucket = flags.bucket ?? env[ENV.bucket] ?? state?.bucket;
+  let project = flags.project ?? env[ENV.project] ?? state?.projectName;
+  const prefix = flags.prefix ?? env[ENV.prefix] ?? state?.prefix ?? '';
+
+  const clients = createClients(settings);
+  const scene = { endpoint, local };
+  if (!bucket || !project) {
+    try {
+      if (local) {
+        // No state file: the local cloud deploys one contexts bucket; find it by listing.
+        const { Buckets } = await clients.s3.send(new ListBucketsCommand({}));
+        const names = (Buckets ?? []).map((b) => b.Name ?? '').filter((name) => /context/i.test(name));
+        if (!bucket && names.length === 1) bucket = names[0];
+      } else {
+        const outputs = await stackOutputs(settings, flags.stack ?? env[ENV.stack] ?? DEFAULT_STACK);
+        bucket ??= pickOutput(outputs, /bucket/i);
+        project ??= pickOutput(outputs, /project/i);
+      }
+    } catch (error) {
+      throw explain(error, scene);
+    }
+  }
+  if (!bucket) {
+    throw new CliError(
+      local ? 'the local cloud has no contexts bucket to upload to' : 'no contexts bucket given or found',
+      local
+        ? 'start the local cloud with `npm start` (it writes .local/cloud.json), or pass --bucket'
+        : `pass --bucket or set ${ENV.bucket}, or deploy the stack (\`npm run deploy\`) so its outputs name the bucket (stack ${flags.stack ?? env[ENV.stack] ?? DEFAULT_STACK}; --stack to choose another)`,
+    );
+  }
+  return { region, endpoint, local, bucket, prefix, project, clients };
+}
