@@ -1,6 +1,140 @@
-import type { EventBridgeEvent } from 'aws-lambda';
+/**
+ * ecr-events: notifies Slack and SNS of image pushes and deletions, scan results, builds and
+ * rejected uploads, clears a pushed repository's stale mark, and sweeps stale repositories on the
+ * schedule or on demand (`{"action":"sweep"}`, optionally `"dryRun": true`).
+ *
+ * Bad input is logged and dropped (a retry would fail the same way); only a delivery failure on
+ * every channel, or a sweep that cannot list repositories, throws so that Lambda retries.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { classify } from './classify.ts';
+import { ecr, ecs, lambda, secretsManager, sns, ssm, tagging } from './clients.ts';
+import { loadConfig } from './config.ts';
+import { describeError } from './logger.ts';
+import { verdict } from './noise.ts';
+import type { Notification } from './notification.ts';
+import { type Channel, notifyAll, slackChannel, snsChannel } from './notify.ts';
+import { webhookSecret } from './secret.ts';
+import { clearStaleMark } from './stale-mark.ts';
+import { sweep } from './sweep.ts';
 
-/** Placeholder entry point; replaced by the ecr-events implementation. */
-export const handler = async (event: EventBridgeEvent<string, unknown>): Promise<void> => {
-  console.log(JSON.stringify({ detailType: event['detail-type'] }));
+const config = loadConfig(process.env);
+const logger = new Logger({ serviceName: 'ecr-events' });
+
+const channels: Channel[] = [
+  slackChannel({
+    webhookUrl: config.slackWebhook
+      ? webhookSecret({ ...config.slackWebhook, ssm, secretsManager, ttlMs: config.secretTtlMs, logger })
+      : async () => undefined,
+    timeoutMs: config.httpTimeoutMs,
+  }),
+  snsChannel({ sns, topicArn: config.topicArn, timeoutMs: config.httpTimeoutMs }),
+];
+if (!config.slackWebhook) logger.info('Slack is off: SLACK_WEBHOOK_PARAMETER is empty');
+if (!config.topicArn) logger.info('SNS is off: SNS_TOPIC_ARN is empty');
+
+/** Sweeps stop starting new repositories when less than this is left of the invocation. */
+const SWEEP_RESERVE_MS = 20_000;
+
+export const handler = async (event: unknown, context?: Context): Promise<void> => {
+  const classified = classify(event, { projectName: config.projectName });
+  switch (classified.action) {
+    case 'ignore': {
+      const log = classified.malformed ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log('event ignored', {
+        reason: classified.reason,
+        detailType: classified.detailType,
+        repository: classified.repository,
+      });
+      return;
+    }
+    case 'sweep': {
+      // The payload can ask for a dry run, never turn off the one the configuration asks for.
+      const dryRun = config.sweep.dryRun || classified.dryRun === true;
+      if (classified.dryRun === false && config.sweep.dryRun) {
+        logger.warn('dryRun=false in the payload ignored: SWEEP_DRY_RUN is on');
+      }
+      logger.info('sweep started', { trigger: classified.trigger, dryRun });
+      const report = await sweep(
+        { ...config.sweep, dryRun, stackName: config.stackName, repositoryPattern: config.repositoryPattern },
+        {
+          ecr,
+          tagging,
+          lambda,
+          ecs,
+          now: () => new Date(),
+          logger,
+          shouldStop: context ? () => context.getRemainingTimeInMillis() < SWEEP_RESERVE_MS : undefined,
+        },
+      );
+      logger.info('sweep finished', {
+        dryRun,
+        candidates: report.candidates,
+        marked: report.marked.length,
+        deleted: report.deleted.length,
+        unmarked: report.unmarked.length,
+        pending: report.pending.length,
+        inUse: report.inUse.length,
+        protected: report.protected.length,
+        kept: report.kept,
+        errors: report.errors.length,
+      });
+      if (report.marked.length + report.deleted.length + report.errors.length === 0) return;
+      const region = process.env.AWS_REGION ?? 'us-east-1';
+      const account = context?.invokedFunctionArn.split(':')[4] ?? '';
+      await send({
+        kind: 'sweep',
+        outcome: report.errors.length > 0 ? 'failure' : report.deleted.length > 0 ? 'warning' : 'info',
+        title: 'Stale repository sweep',
+        region,
+        account,
+        time: new Date().toISOString(),
+        sweep: report,
+        links: [],
+      });
+      return;
+    }
+    case 'notify': {
+      const n = classified.notification;
+      if (classified.clearStaleMarkOf) {
+        try {
+          const result = await clearStaleMark({
+            ecr,
+            repository: classified.clearStaleMarkOf,
+            region: n.region,
+            account: n.account,
+            stackName: config.stackName,
+            dryRun: config.sweep.dryRun,
+          });
+          if (result !== 'not-marked')
+            logger.info('stale mark after push', { repository: n.repository, result });
+        } catch (error) {
+          // The next sweep sees the push anyway (it reads push times): worth a log line, not a retry.
+          logger.error('could not clear the stale mark', {
+            repository: n.repository,
+            error: describeError(error),
+          });
+        }
+      }
+      await send(n);
+      return;
+    }
+  }
 };
+
+async function send(n: Notification): Promise<void> {
+  const v = verdict(n, config);
+  const keys = { kind: n.kind, repository: n.repository, tag: n.tag, buildId: n.build?.id };
+  if (!v.send) {
+    logger.info('notification skipped', { ...keys, reason: v.reason });
+    return;
+  }
+  const delivery = await notifyAll(n, channels, logger);
+  logger.info('notification delivered', {
+    ...keys,
+    sent: delivery.sent,
+    off: delivery.off,
+    failed: Object.keys(delivery.failed),
+  });
+}

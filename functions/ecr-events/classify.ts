@@ -1,0 +1,318 @@
+/**
+ * Turns an incoming event into what to do with it: a notification (and, for a push, clearing the
+ * repository's stale mark), a sweep, or nothing. Never throws: a malformed or unknown event is
+ * reported as `ignore` with a reason, because retrying it would fail the same way.
+ */
+import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
+import { parseCodeBuildTime } from './codebuild-time.ts';
+import type { BuildInfo, Link, Notification } from './notification.ts';
+import { consoleLinks } from './notification.ts';
+import { normalizeCounts, worstSeverity } from './severity.ts';
+
+export type Classified =
+  | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
+  | { action: 'sweep'; trigger: 'schedule' | 'on-demand'; dryRun?: boolean }
+  | { action: 'ignore'; reason: string; malformed: boolean; detailType?: string; repository?: string };
+
+export interface ClassifyOptions {
+  /** Builds of other projects are ignored (the rule filters them too). */
+  projectName: string;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const str = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+const malformed = (reason: string, detailType?: string): Classified => ({
+  action: 'ignore',
+  reason,
+  malformed: true,
+  detailType,
+});
+
+/** Repository name from a name or from an ECR repository ARN (`arn:aws:ecr:<region>:<account>:repository/<name>`). */
+export function repositoryName(value: string): string {
+  const match = /^arn:aws[a-z-]*:ecr:[^:]*:\d*:repository\/(.+)$/.exec(value);
+  return match ? (match[1] as string) : value;
+}
+
+/** Classifies one invocation payload. */
+export function classify(event: unknown, options: ClassifyOptions): Classified {
+  if (!isObject(event)) return malformed('payload is not a JSON object');
+  if (event.action === 'sweep') {
+    return {
+      action: 'sweep',
+      trigger: 'on-demand',
+      dryRun: typeof event.dryRun === 'boolean' ? event.dryRun : undefined,
+    };
+  }
+  const detailType = str(event['detail-type']);
+  const source = str(event.source);
+  if (!detailType || !source) return malformed('not an EventBridge event (no source or detail-type)');
+  if (source === 'aws.events' && detailType === 'Scheduled Event')
+    return { action: 'sweep', trigger: 'schedule' };
+  const detail = event.detail;
+  if (!isObject(detail)) return malformed('event has no detail object', detailType);
+  const base = {
+    region: str(event.region) ?? process.env.AWS_REGION ?? 'us-east-1',
+    account: str(event.account) ?? '',
+    time: str(event.time) ?? new Date().toISOString(),
+  };
+  switch (`${source}|${detailType}`) {
+    case 'aws.ecr|ECR Image Action':
+      return imageAction(detail, base, detailType);
+    case 'aws.ecr|ECR Image Scan':
+      return scan(detail, base, detailType, 'basic');
+    case 'aws.inspector2|Inspector2 Scan':
+      return scan(detail, base, detailType, 'enhanced');
+    case 'aws.codebuild|CodeBuild Build State Change':
+      return build(detail, base, detailType, options);
+    case `${EVENT_SOURCE}|${BUILD_REJECTED}`:
+      return rejected(detail, base, detailType);
+    default:
+      return {
+        action: 'ignore',
+        reason: `unknown event ${source} / ${detailType}`,
+        malformed: false,
+        detailType,
+      };
+  }
+}
+
+type Base = Pick<Notification, 'region' | 'account' | 'time'>;
+
+function imageAction(detail: Json, base: Base, detailType: string): Classified {
+  const repository = str(detail['repository-name']);
+  const actionType = str(detail['action-type']);
+  const result = str(detail.result);
+  if (!repository || !actionType || !result) {
+    return malformed('ECR Image Action without repository-name, action-type or result', detailType);
+  }
+  if (actionType !== 'PUSH' && actionType !== 'DELETE') {
+    return {
+      action: 'ignore',
+      reason: `unknown action-type ${actionType}`,
+      malformed: false,
+      detailType,
+      repository,
+    };
+  }
+  const digest = str(detail['image-digest']);
+  const tag = str(detail['image-tag']);
+  const links: Link[] = [consoleLinks.repository(base.region, base.account, repository)];
+  if (digest && result === 'SUCCESS' && actionType === 'PUSH') {
+    links.unshift(consoleLinks.image(base.region, base.account, repository, digest));
+  }
+  const verb = actionType === 'PUSH' ? 'push' : 'delete';
+  if (result !== 'SUCCESS') {
+    return {
+      action: 'notify',
+      notification: {
+        ...base,
+        kind: 'image-action-failed',
+        outcome: 'failure',
+        title: `Image ${verb} failed`,
+        repository,
+        tag,
+        digest,
+        detail: `ECR reported ${result} for the ${verb}.`,
+        links,
+      },
+    };
+  }
+  const notification: Notification = {
+    ...base,
+    kind: actionType === 'PUSH' ? 'image-push' : 'image-delete',
+    outcome: actionType === 'PUSH' ? 'success' : 'info',
+    title: actionType === 'PUSH' ? 'Image pushed' : 'Image deleted',
+    repository,
+    tag,
+    digest,
+    links,
+  };
+  return actionType === 'PUSH'
+    ? { action: 'notify', notification, clearStaleMarkOf: repository }
+    : { action: 'notify', notification };
+}
+
+function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | 'enhanced'): Classified {
+  const rawRepository = str(detail['repository-name']);
+  const status = str(detail['scan-status']);
+  if (!rawRepository || !status)
+    return malformed(`${detailType} without repository-name or scan-status`, detailType);
+  const repository = repositoryName(rawRepository);
+  const digest = str(detail['image-digest']);
+  const tags = Array.isArray(detail['image-tags'])
+    ? detail['image-tags'].filter((t): t is string => typeof t === 'string' && t !== '')
+    : [];
+  const links: Link[] = digest
+    ? [
+        consoleLinks.findings(base.region, base.account, repository, digest),
+        consoleLinks.image(base.region, base.account, repository, digest),
+      ]
+    : [consoleLinks.repository(base.region, base.account, repository)];
+  const common = { ...base, kind: 'scan' as const, scanner, repository, tag: tags[0], digest, links };
+  if (status === 'FAILED' || status.endsWith('_FAILED')) {
+    return {
+      action: 'notify',
+      notification: {
+        ...common,
+        outcome: 'failure',
+        title: 'Image scan failed',
+        detail: `Scan status ${status}.`,
+      },
+    };
+  }
+  if (status !== 'COMPLETE' && !status.endsWith('SCAN_COMPLETE')) {
+    return {
+      action: 'ignore',
+      reason: `scan-status ${status} carries no results`,
+      malformed: false,
+      detailType,
+      repository,
+    };
+  }
+  const counts = normalizeCounts(detail['finding-severity-counts']);
+  const severity = worstSeverity(counts);
+  return {
+    action: 'notify',
+    notification: {
+      ...common,
+      outcome: severity === 'CRITICAL' || severity === 'HIGH' ? 'warning' : 'success',
+      title: severity ? `Vulnerabilities found (worst: ${severity})` : 'Image scan clean',
+      counts,
+      severity,
+    },
+  };
+}
+
+const FAILED_PHASE = new Set(['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED', 'CLIENT_ERROR']);
+
+function build(detail: Json, base: Base, detailType: string, options: ClassifyOptions): Classified {
+  const status = str(detail['build-status']);
+  const project = str(detail['project-name']);
+  const id = str(detail['build-id']);
+  if (!status || !project || !id) {
+    return malformed('CodeBuild event without build-status, project-name or build-id', detailType);
+  }
+  if (options.projectName !== '' && project !== options.projectName) {
+    return {
+      action: 'ignore',
+      reason: `build of another project (${project})`,
+      malformed: false,
+      detailType,
+    };
+  }
+  const info = isObject(detail['additional-information']) ? detail['additional-information'] : {};
+  const phases = Array.isArray(info.phases) ? info.phases.filter(isObject) : [];
+  const env =
+    isObject(info.environment) && Array.isArray(info.environment['environment-variables'])
+      ? info.environment['environment-variables'].filter(isObject)
+      : [];
+  const variable = (name: string) => str(env.find((v) => v.name === name)?.value);
+  const failing = phases.find((p) => FAILED_PHASE.has(String(p['phase-status'])));
+  const context = failing && Array.isArray(failing['phase-context']) ? failing['phase-context'] : [];
+  const buildInfo: BuildInfo = {
+    id,
+    project,
+    status,
+    buildNumber: typeof info['build-number'] === 'number' ? info['build-number'] : undefined,
+    durationSeconds: status === 'IN_PROGRESS' ? undefined : duration(info, phases, base.time),
+    failingPhase: failing
+      ? str(failing['phase-type'])
+      : status === 'SUCCEEDED' || status === 'IN_PROGRESS'
+        ? undefined
+        : str(detail['current-phase']),
+    failingPhaseStatus: failing ? str(failing['phase-status']) : undefined,
+    failureMessage: context
+      .map((c) => (typeof c === 'string' ? c.trim() : ''))
+      .find((c) => c !== '' && c !== ':'),
+    initiator: str(info.initiator),
+  };
+  const links: Link[] = [consoleLinks.build(base.region, base.account, project, id)];
+  const logs = isObject(info.logs) ? str(info.logs['deep-link']) : undefined;
+  if (logs?.startsWith('https://')) links.unshift({ label: 'Build logs', url: logs });
+  const repository = variable(BUILD_ENV.repository);
+  if (repository) links.push(consoleLinks.repository(base.region, base.account, repository));
+  const common = { ...base, repository, tag: variable(BUILD_ENV.tag), build: buildInfo, links };
+  switch (status) {
+    case 'IN_PROGRESS':
+      return {
+        action: 'notify',
+        notification: { ...common, kind: 'build-started', outcome: 'info', title: 'Build started' },
+      };
+    case 'SUCCEEDED':
+      return {
+        action: 'notify',
+        notification: { ...common, kind: 'build-succeeded', outcome: 'success', title: 'Build succeeded' },
+      };
+    case 'FAILED':
+    case 'FAULT':
+    case 'STOPPED':
+    case 'TIMED_OUT': {
+      const word = {
+        FAILED: 'failed',
+        FAULT: 'failed (CodeBuild fault)',
+        STOPPED: 'stopped',
+        TIMED_OUT: 'timed out',
+      }[status];
+      return {
+        action: 'notify',
+        notification: { ...common, kind: 'build-failed', outcome: 'failure', title: `Build ${word}` },
+      };
+    }
+    default:
+      return {
+        action: 'ignore',
+        reason: `unknown build-status ${status}`,
+        malformed: false,
+        detailType,
+        repository,
+      };
+  }
+}
+
+/** Wall time of the build: start to the COMPLETED phase, else the sum of the phases' durations. */
+function duration(info: Json, phases: Json[], eventTime: string): number | undefined {
+  const start = parseCodeBuildTime(info['build-start-time']);
+  const completed = phases.find((p) => p['phase-type'] === 'COMPLETED');
+  const end =
+    parseCodeBuildTime(completed?.['start-time']) ?? parseCodeBuildTime(phases.at(-1)?.['end-time']);
+  if (start !== undefined && end !== undefined && end >= start) return Math.round((end - start) / 1000);
+  const sum = phases.reduce(
+    (total, p) => total + (typeof p['duration-in-seconds'] === 'number' ? p['duration-in-seconds'] : 0),
+    0,
+  );
+  if (sum > 0) return sum;
+  const eventEnd = parseCodeBuildTime(eventTime);
+  return start !== undefined && eventEnd !== undefined && eventEnd >= start
+    ? Math.round((eventEnd - start) / 1000)
+    : undefined;
+}
+
+function rejected(detail: Json, base: Base, detailType: string): Classified {
+  const d = detail as Partial<Record<keyof BuildRejectedDetail, unknown>>;
+  const code = str(d.code);
+  const reason = str(d.reason);
+  const bucket = str(d.bucket);
+  const key = str(d.key);
+  if (!code || !reason || !bucket || !key)
+    return malformed('Build Rejected without code, reason, bucket or key', detailType);
+  const repository = str(d.repository);
+  return {
+    action: 'notify',
+    notification: {
+      ...base,
+      kind: 'build-rejected',
+      outcome: 'failure',
+      title: 'Upload rejected',
+      repository,
+      tag: str(d.tag),
+      rejection: { code, reason, bucket, key },
+      links: [consoleLinks.object(base.region, bucket, key)],
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * The ecr-events function's settings, read from the environment once, at module load (handler.ts).
+ * A missing or invalid variable fails the cold start with a message that names it.
+ */
+import { SEVERITIES, type Severity } from './severity.ts';
+
+/** The kinds of notification; each can be switched on or off (`NOTIFY_EVENTS`). */
+export const NOTIFICATION_KINDS = [
+  'image-push',
+  'image-delete',
+  'image-action-failed',
+  'scan',
+  'build-started',
+  'build-succeeded',
+  'build-failed',
+  'build-rejected',
+  'sweep',
+] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/** The default set: every kind but `build-started`, which only repeats what the upload already said. */
+export const DEFAULT_NOTIFY_EVENTS: readonly NotificationKind[] = NOTIFICATION_KINDS.filter(
+  (kind) => kind !== 'build-started',
+);
+
+export type SecretSource = 'ssm' | 'secretsmanager';
+export type Discovery = 'tagging-api' | 'list-tags';
+
+export interface SweepConfig {
+  /** Reports what it would do and changes nothing. On unless `SWEEP_DRY_RUN=false`. */
+  dryRun: boolean;
+  /** No push and no recorded pull for this many days makes a repository stale. */
+  staleDays: number;
+  /** Days between the mark and the deletion. */
+  graceDays: number;
+  /** Names or IAM-style wildcards (`*`, `?`) the sweeper never touches. */
+  protectedPatterns: string[];
+  /** Keep repositories whose images a Lambda function or an ECS task definition references. */
+  checkInUse: boolean;
+  /** Repository API calls in flight at once. */
+  concurrency: number;
+  /** How managed repositories are found: one Tagging API call per 100, or ListTagsForResource per repository. */
+  discovery: Discovery;
+}
+
+export interface Config {
+  /** Value of the managed-by tag on the repositories this stack created. */
+  stackName: string;
+  /** IAM-style wildcard that managed repository names match (`*` = any). */
+  repositoryPattern: string;
+  /** CodeBuild project whose builds are reported; others are ignored. */
+  projectName: string;
+  /** SNS topic; empty turns the SNS channel off. */
+  topicArn: string;
+  /** Where the Slack webhook URL is kept; undefined turns the Slack channel off. */
+  slackWebhook: { source: SecretSource; name: string } | undefined;
+  secretTtlMs: number;
+  /** Timeout of each outgoing call (Slack, SNS, SSM). */
+  httpTimeoutMs: number;
+  notify: ReadonlySet<NotificationKind>;
+  /** Scans whose worst finding is below this are not notified; `ALL` notifies clean scans too. */
+  minScanSeverity: Severity | 'ALL';
+  sweep: SweepConfig;
+}
+
+/** A variable is missing or invalid; the message names it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback?: string): string {
+  const value = env[name]?.trim();
+  if (value !== undefined && value !== '') return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`environment variable ${name} is required`);
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`environment variable ${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** Reads and validates the configuration from `env`. */
+export function loadConfig(env: Env): Config {
+  const notifyRaw = env.NOTIFY_EVENTS?.trim();
+  const notify =
+    notifyRaw === undefined || notifyRaw === '' ? [...DEFAULT_NOTIFY_EVENTS] : list(env, 'NOTIFY_EVENTS');
+  for (const kind of notify) {
+    if (kind !== 'none' && !(NOTIFICATION_KINDS as readonly string[]).includes(kind)) {
+      throw new ConfigError(
+        `environment variable NOTIFY_EVENTS lists "${kind}"; known kinds: ${NOTIFICATION_KINDS.join(', ')}, none`,
+      );
+    }
+  }
+  const webhookName = text(env, 'SLACK_WEBHOOK_PARAMETER', '');
+  const topicArn = text(env, 'SNS_TOPIC_ARN', '');
+  if (topicArn !== '' && !topicArn.startsWith('arn:')) {
+    throw new ConfigError(`environment variable SNS_TOPIC_ARN must be a topic ARN, got "${topicArn}"`);
+  }
+  const repositoryPattern = text(env, 'REPOSITORY_PATTERN', '*');
+  if (!/^[a-z0-9._/*?-]+$/.test(repositoryPattern)) {
+    throw new ConfigError(
+      `environment variable REPOSITORY_PATTERN must be a repository name wildcard, got "${repositoryPattern}"`,
+    );
+  }
+  return {
+    stackName: text(env, 'STACK_NAME'),
+    repositoryPattern,
+    projectName: text(env, 'BUILD_PROJECT_NAME', ''),
+    topicArn,
+    slackWebhook:
+      webhookName === ''
+        ? undefined
+        : { source: oneOf(env, 'SLACK_WEBHOOK_SOURCE', ['ssm', 'secretsmanager'], 'ssm'), name: webhookName },
+    secretTtlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, 0, 86_400) * 1000,
+    httpTimeoutMs: integer(env, 'HTTP_TIMEOUT_MS', 5000, 100, 60_000),
+    notify: new Set(notify.filter((kind): kind is NotificationKind => kind !== 'none')),
+    minScanSeverity: oneOf(env, 'MIN_SCAN_SEVERITY', [...SEVERITIES, 'ALL'] as const, 'HIGH'),
+    sweep: {
+      // Anything but an explicit "false" keeps the dry run: deleting is opt-in.
+      dryRun: oneOf(env, 'SWEEP_DRY_RUN', ['true', 'false'], 'true') !== 'false',
+      staleDays: integer(env, 'SWEEP_STALE_DAYS', 90, 1, 3650),
+      graceDays: integer(env, 'SWEEP_GRACE_DAYS', 7, 0, 365),
+      protectedPatterns: list(env, 'SWEEP_PROTECTED'),
+      checkInUse: oneOf(env, 'SWEEP_CHECK_IN_USE', ['true', 'false'], 'true') === 'true',
+      concurrency: integer(env, 'SWEEP_CONCURRENCY', 8, 1, 64),
+      discovery: oneOf(env, 'SWEEP_DISCOVERY', ['tagging-api', 'list-tags'], 'tagging-api'),
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Which ECR repositories are still referenced by the account's Lambda functions (container images)
+ * and active ECS task definitions, whether by tag or by digest. A repository is in use when any
+ * reference names it, so the match is on the repository, never on a tag alone.
+ */
+import { DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
+import { GetFunctionCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { mapLimit } from '../shared/retry.ts';
+import type { Sender } from './secret.ts';
+
+export interface ImageReference {
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+  /** Who refers to it: `lambda:<name>` or `ecs:<family>:<revision>`. */
+  user: string;
+}
+
+const ECR_IMAGE =
+  /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^@:]+(?:\/[^@:]+)*)(?::([^@]+))?(?:@(sha256:[a-f0-9]{64}))?$/;
+
+/** Parses an ECR image URI; other registries (Docker Hub, public ECR) give undefined. */
+export function parseImageUri(uri: string, user: string): ImageReference | undefined {
+  const match = ECR_IMAGE.exec(uri.trim());
+  if (!match) return undefined;
+  return {
+    registry: match[1] as string,
+    repository: match[3] as string,
+    tag: match[4],
+    digest: match[5],
+    user,
+  };
+}
+
+export interface InUseDeps {
+  lambda: Sender;
+  ecs: Sender;
+  concurrency: number;
+  /** Wraps each API call (retries on throttling). */
+  call: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+/** Map of repository name -> references, from every image function and every ACTIVE task definition. */
+export async function findImagesInUse(deps: InUseDeps): Promise<Map<string, ImageReference[]>> {
+  const refs: ImageReference[] = [];
+  // Lambda: ListFunctions does not return image URIs; GetFunction does, for image functions only.
+  const imageFunctions: string[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await deps.call(() =>
+      deps.lambda.send(new ListFunctionsCommand({ Marker: marker, MaxItems: 50 })),
+    );
+    for (const fn of page.Functions ?? []) {
+      if (fn.PackageType === 'Image' && fn.FunctionName) imageFunctions.push(fn.FunctionName);
+    }
+    marker = page.NextMarker;
+  } while (marker);
+  await mapLimit(imageFunctions, deps.concurrency, async (name) => {
+    const out = await deps.call(() => deps.lambda.send(new GetFunctionCommand({ FunctionName: name })));
+    for (const uri of [out.Code?.ImageUri, out.Code?.ResolvedImageUri]) {
+      const ref = typeof uri === 'string' ? parseImageUri(uri, `lambda:${name}`) : undefined;
+      if (ref) refs.push(ref);
+    }
+  });
+  // ECS: every ACTIVE revision can still be run or be behind a service.
+  const taskDefinitions: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.call(() =>
+      deps.ecs.send(new ListTaskDefinitionsCommand({ status: 'ACTIVE', nextToken, maxResults: 100 })),
+    );
+    taskDefinitions.push(...(page.taskDefinitionArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  await mapLimit(taskDefinitions, deps.concurrency, async (arn) => {
+    const out = await deps.call(() =>
+      deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
+    );
+    const def = out.taskDefinition;
+    const user = `ecs:${def?.family ?? arn}:${def?.revision ?? '?'}`;
+    for (const container of def?.containerDefinitions ?? []) {
+      const ref = typeof container.image === 'string' ? parseImageUri(container.image, user) : undefined;
+      if (ref) refs.push(ref);
+    }
+  });
+  const byRepository = new Map<string, ImageReference[]>();
+  for (const ref of refs)
+    byRepository.set(ref.repository, [...(byRepository.get(ref.repository) ?? []), ref]);
+  return byRepository;
+}

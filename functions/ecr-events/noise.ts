@@ -1,0 +1,20 @@
+/** Noise control: which notifications are worth sending. */
+import type { Config } from './config.ts';
+import type { Notification } from './notification.ts';
+import { severityRank } from './severity.ts';
+
+export type Verdict = { send: true } | { send: false; reason: string };
+
+/** Applies the per-kind switches and, for completed scans, the minimum severity. */
+export function verdict(n: Notification, config: Pick<Config, 'notify' | 'minScanSeverity'>): Verdict {
+  if (!config.notify.has(n.kind)) return { send: false, reason: `notifications of kind ${n.kind} are off` };
+  if (n.kind === 'scan' && n.outcome !== 'failure' && config.minScanSeverity !== 'ALL') {
+    if (!n.severity || severityRank(n.severity) < severityRank(config.minScanSeverity)) {
+      return {
+        send: false,
+        reason: `worst finding ${n.severity ?? 'none'} is below ${config.minScanSeverity}`,
+      };
+    }
+  }
+  return { send: true };
+}

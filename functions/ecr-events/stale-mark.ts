@@ -1,0 +1,43 @@
+/** A push clears the pushed repository's stale mark at once, before the next sweep looks at it. */
+import { ListTagsForResourceCommand, UntagResourceCommand } from '@aws-sdk/client-ecr';
+import { REPOSITORY_TAGS } from '../shared/contract.ts';
+import { withRetry } from '../shared/retry.ts';
+import type { Sender } from './secret.ts';
+
+export type ClearResult = 'cleared' | 'would-clear' | 'not-marked' | 'unmanaged' | 'gone';
+
+export interface ClearStaleMarkOptions {
+  ecr: Sender;
+  repository: string;
+  region: string;
+  account: string;
+  stackName: string;
+  dryRun: boolean;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const partition = (region: string) =>
+  region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+
+/** Removes the stale-since tag of a managed repository; a dry run only says it would. */
+export async function clearStaleMark(o: ClearStaleMarkOptions): Promise<ClearResult> {
+  const resourceArn = `arn:${partition(o.region)}:ecr:${o.region}:${o.account}:repository/${o.repository}`;
+  const retry = { attempts: 4, baseDelayMs: 100, maxDelayMs: 2000, sleep: o.sleep };
+  let tags: { Key?: string; Value?: string }[];
+  try {
+    const out = await withRetry(() => o.ecr.send(new ListTagsForResourceCommand({ resourceArn })), retry);
+    tags = out.tags ?? [];
+  } catch (error) {
+    if ((error as { name?: string }).name === 'RepositoryNotFoundException') return 'gone';
+    throw error;
+  }
+  const value = (key: string) => tags.find((tag) => tag.Key === key)?.Value;
+  if (value(REPOSITORY_TAGS.managedBy) !== o.stackName) return 'unmanaged';
+  if (value(REPOSITORY_TAGS.staleSince) === undefined) return 'not-marked';
+  if (o.dryRun) return 'would-clear';
+  await withRetry(
+    () => o.ecr.send(new UntagResourceCommand({ resourceArn, tagKeys: [REPOSITORY_TAGS.staleSince] })),
+    retry,
+  );
+  return 'cleared';
+}

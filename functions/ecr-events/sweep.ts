@@ -1,0 +1,390 @@
+/**
+ * The stale-repository sweeper. Only repositories tagged as managed by this stack are candidates;
+ * protected names are never touched. A stale repository (no push and no recorded pull for N days)
+ * is first marked with the date and reported; one still stale when the grace period has passed is
+ * deleted. Dry run (the default) reports the same and changes nothing. Safe to run twice at once:
+ * the mark is re-read just before deleting, and a repository that is already gone is not reported.
+ */
+import {
+  DeleteRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+} from '@aws-sdk/client-ecr';
+import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
+import { REPOSITORY_TAGS } from '../shared/contract.ts';
+import { mapLimit, withRetry } from '../shared/retry.ts';
+import { wildcardToRegExp } from '../shared/wildcard.ts';
+import type { SweepConfig } from './config.ts';
+import { findImagesInUse, type ImageReference } from './in-use.ts';
+import { describeError, type Logger } from './logger.ts';
+import type { Sender } from './secret.ts';
+
+const DAY_MS = 86_400_000;
+/** `lastRecordedPullTime` is refreshed about once a day: a pull may be up to a day later than recorded. */
+const PULL_TIME_SLACK_DAYS = 1;
+
+export interface RepoNote {
+  repository: string;
+  note?: string;
+}
+
+export interface SweepReport {
+  dryRun: boolean;
+  /** Managed repositories looked at. */
+  candidates: number;
+  /** Newly marked stale (or that would be, in a dry run). */
+  marked: RepoNote[];
+  /** Deleted (or that would be). */
+  deleted: RepoNote[];
+  /** Marked earlier, no longer stale (pushed, pulled or in use): the mark was removed. */
+  unmarked: RepoNote[];
+  /** Marked, grace period not over yet. */
+  pending: RepoNote[];
+  /** Stale but referenced by a Lambda function or an ECS task definition. */
+  inUse: RepoNote[];
+  protected: RepoNote[];
+  /** Everything not marked, deleted or in error this time. */
+  kept: number;
+  errors: { repository: string; error: string }[];
+}
+
+export interface SweepOptions extends SweepConfig {
+  stackName: string;
+  /** Managed repositories match this wildcard (the IAM policy is scoped by it too). */
+  repositoryPattern: string;
+}
+
+export interface SweepDeps {
+  ecr: Sender;
+  tagging: Sender;
+  lambda: Sender;
+  ecs: Sender;
+  now: () => Date;
+  logger: Logger;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** True when the invocation is about to run out of time: no new repository is started. */
+  shouldStop?: () => boolean;
+}
+
+interface Candidate {
+  name: string;
+  arn: string;
+  account: string;
+  tags: Record<string, string>;
+  createdAt?: Date;
+}
+
+type Outcome =
+  | { kind: 'active' | 'gone' | 'skipped' }
+  | { kind: 'protected' | 'marked' | 'deleted' | 'unmarked' | 'pending' | 'in-use'; note?: string };
+
+const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
+const isNotFound = (error: unknown) => errorName(error) === 'RepositoryNotFoundException';
+const isoDay = (date: Date) => date.toISOString().slice(0, 10);
+
+/** Parses a stale-since tag value (`YYYY-MM-DD`); anything else counts as no mark. */
+export function parseMark(value: string | undefined): Date | undefined {
+  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
+  const date = new Date(`${value}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** Runs one sweep and returns what it did (or would do). */
+export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<SweepReport> {
+  const now = deps.now();
+  const call = <T>(fn: () => Promise<T>): Promise<T> =>
+    withRetry(fn, {
+      attempts: 8,
+      baseDelayMs: 100,
+      maxDelayMs: 5000,
+      sleep: deps.sleep,
+      random: deps.random,
+      onRetry: (error, attempt, delayMs) =>
+        deps.logger.debug('retrying', { error: errorName(error), attempt, delayMs }),
+    });
+  const protectedNames = options.protectedPatterns.map(wildcardToRegExp);
+  const inPattern = wildcardToRegExp(options.repositoryPattern);
+  const report: SweepReport = {
+    dryRun: options.dryRun,
+    candidates: 0,
+    marked: [],
+    deleted: [],
+    unmarked: [],
+    pending: [],
+    inUse: [],
+    protected: [],
+    kept: 0,
+    errors: [],
+  };
+
+  const discovered =
+    options.discovery === 'tagging-api' ? await discoverByTaggingApi() : await discoverByListTags();
+  const candidates = discovered.filter((c) => inPattern.test(c.name));
+  report.candidates = candidates.length;
+
+  let inUseIndex: Promise<Map<string, ImageReference[]>> | undefined;
+  const imagesInUse = () => {
+    inUseIndex ??= findImagesInUse({
+      lambda: deps.lambda,
+      ecs: deps.ecs,
+      concurrency: options.concurrency,
+      call,
+    });
+    return inUseIndex;
+  };
+
+  const outcomes = await mapLimit(candidates, options.concurrency, async (candidate) => {
+    if (deps.shouldStop?.()) return { kind: 'skipped' } as Outcome;
+    try {
+      return await evaluate(candidate);
+    } catch (error) {
+      deps.logger.error('sweep failed for repository', {
+        repository: candidate.name,
+        error: describeError(error),
+      });
+      report.errors.push({ repository: candidate.name, error: describeError(error) });
+      return undefined;
+    }
+  });
+
+  outcomes.forEach((outcome, i) => {
+    const repository = (candidates[i] as Candidate).name;
+    if (!outcome) return;
+    const note = 'note' in outcome ? outcome.note : undefined;
+    const entry = note ? { repository, note } : { repository };
+    switch (outcome.kind) {
+      case 'marked':
+        report.marked.push(entry);
+        return;
+      case 'deleted':
+        report.deleted.push(entry);
+        return;
+      case 'gone':
+        return;
+      case 'skipped':
+        report.errors.push({ repository, error: 'not reached before the invocation timeout; next sweep' });
+        return;
+      case 'unmarked':
+        report.unmarked.push(entry);
+        break;
+      case 'pending':
+        report.pending.push(entry);
+        break;
+      case 'in-use':
+        report.inUse.push(entry);
+        break;
+      case 'protected':
+        report.protected.push(entry);
+        break;
+    }
+    report.kept++;
+  });
+  return report;
+
+  /** One call per 100 managed repositories: the tags come with the ARNs. */
+  async function discoverByTaggingApi(): Promise<Candidate[]> {
+    const found: Candidate[] = [];
+    let token: string | undefined;
+    do {
+      const page = await call(() =>
+        deps.tagging.send(
+          new GetResourcesCommand({
+            ResourceTypeFilters: ['ecr:repository'],
+            TagFilters: [{ Key: REPOSITORY_TAGS.managedBy, Values: [options.stackName] }],
+            ResourcesPerPage: 100,
+            PaginationToken: token,
+          }),
+        ),
+      );
+      for (const mapping of page.ResourceTagMappingList ?? []) {
+        const arn: string | undefined = mapping.ResourceARN;
+        const parsed = arn ? /^arn:[^:]+:ecr:[^:]*:(\d*):repository\/(.+)$/.exec(arn) : null;
+        if (!arn || !parsed) continue;
+        const tags: Record<string, string> = {};
+        for (const tag of mapping.Tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
+        found.push({ name: parsed[2] as string, arn, account: parsed[1] as string, tags });
+      }
+      token = page.PaginationToken || undefined;
+    } while (token);
+    return found;
+  }
+
+  /** DescribeRepositories pages, then ListTagsForResource per repository (for emulators without the Tagging API). */
+  async function discoverByListTags(): Promise<Candidate[]> {
+    const repositories: Candidate[] = [];
+    let token: string | undefined;
+    do {
+      const page = await call(() =>
+        deps.ecr.send(new DescribeRepositoriesCommand({ maxResults: 1000, nextToken: token })),
+      );
+      for (const repo of page.repositories ?? []) {
+        if (!repo.repositoryName || !repo.repositoryArn || !inPattern.test(repo.repositoryName)) continue;
+        repositories.push({
+          name: repo.repositoryName,
+          arn: repo.repositoryArn,
+          account: repo.registryId ?? '',
+          tags: {},
+          createdAt: repo.createdAt,
+        });
+      }
+      token = page.nextToken;
+    } while (token);
+    const tagged = await mapLimit(repositories, options.concurrency, async (repo) => {
+      try {
+        repo.tags = await readTags(repo.arn);
+        return repo;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    });
+    return tagged.filter(
+      (repo): repo is Candidate => repo?.tags[REPOSITORY_TAGS.managedBy] === options.stackName,
+    );
+  }
+
+  async function readTags(arn: string): Promise<Record<string, string>> {
+    const out = await call(() => deps.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn })));
+    const tags: Record<string, string> = {};
+    for (const tag of out.tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
+    return tags;
+  }
+
+  async function evaluate(c: Candidate): Promise<Outcome> {
+    if (protectedNames.some((pattern) => pattern.test(c.name))) return { kind: 'protected' };
+    const activity = await lastActivity(c);
+    if (!activity) return { kind: 'gone' };
+    const mark = parseMark(c.tags[REPOSITORY_TAGS.staleSince]);
+    const pushedBefore = now.getTime() - options.staleDays * DAY_MS;
+    const pulledBefore = now.getTime() - (options.staleDays + PULL_TIME_SLACK_DAYS) * DAY_MS;
+    const stale =
+      activity.lastPush.getTime() < pushedBefore &&
+      (!activity.lastPull || activity.lastPull.getTime() < pulledBefore);
+    if (!stale) return mark ? unmark(c, 'used again') : { kind: 'active' };
+
+    if (options.checkInUse) {
+      const refs = (await imagesInUse())
+        .get(c.name)
+        ?.filter((ref) => c.account === '' || ref.registry === c.account);
+      if (refs && refs.length > 0) {
+        const users = [...new Set(refs.map((ref) => ref.user))];
+        const note = `(used by ${users.slice(0, 3).join(', ')}${users.length > 3 ? ', ...' : ''})`;
+        if (mark) await unmark(c, note);
+        return { kind: 'in-use', note };
+      }
+    }
+    const idle = `(no push since ${isoDay(activity.lastPush)}${activity.lastPull ? `, last pull ${isoDay(activity.lastPull)}` : ', never pulled'})`;
+    if (!mark) {
+      const deleteAfter = new Date(now.getTime() + options.graceDays * DAY_MS);
+      if (!options.dryRun) {
+        await call(() =>
+          deps.ecr.send(
+            new TagResourceCommand({
+              resourceArn: c.arn,
+              tags: [{ Key: REPOSITORY_TAGS.staleSince, Value: isoDay(now) }],
+            }),
+          ),
+        );
+      }
+      deps.logger.info(options.dryRun ? 'would mark stale' : 'marked stale', { repository: c.name });
+      return { kind: 'marked', note: `${idle}; deletion on or after ${isoDay(deleteAfter)}` };
+    }
+    const deleteAfter = mark.getTime() + options.graceDays * DAY_MS;
+    if (now.getTime() < deleteAfter)
+      return { kind: 'pending', note: `(deletion on or after ${isoDay(new Date(deleteAfter))})` };
+    if (!options.dryRun) {
+      // Another sweep or a push may have acted since the tags were read: re-read the mark right before deleting.
+      const current = await readTags(c.arn).catch((error) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+      if (!current) return { kind: 'gone' };
+      if (current[REPOSITORY_TAGS.staleSince] !== c.tags[REPOSITORY_TAGS.staleSince])
+        return { kind: 'active' };
+      try {
+        await call(() =>
+          deps.ecr.send(
+            new DeleteRepositoryCommand({
+              repositoryName: c.name,
+              registryId: c.account || undefined,
+              force: true,
+            }),
+          ),
+        );
+      } catch (error) {
+        // Already deleted by an overlapping sweep, which reports it: not reported twice.
+        if (isNotFound(error)) return { kind: 'gone' };
+        throw error;
+      }
+    }
+    deps.logger.info(options.dryRun ? 'would delete' : 'deleted', { repository: c.name });
+    return { kind: 'deleted', note: `${idle}; marked ${isoDay(mark)}` };
+  }
+
+  async function unmark(c: Candidate, note: string): Promise<Outcome> {
+    if (!options.dryRun) {
+      await call(() =>
+        deps.ecr.send(
+          new UntagResourceCommand({ resourceArn: c.arn, tagKeys: [REPOSITORY_TAGS.staleSince] }),
+        ),
+      );
+    }
+    return { kind: 'unmarked', note };
+  }
+
+  /** Latest push and recorded pull over every image; an empty repository counts from its creation. */
+  async function lastActivity(c: Candidate): Promise<{ lastPush: Date; lastPull?: Date } | undefined> {
+    let lastPush = 0;
+    let lastPull = 0;
+    let images = 0;
+    let token: string | undefined;
+    try {
+      do {
+        const page = await call(() =>
+          deps.ecr.send(
+            new DescribeImagesCommand({
+              repositoryName: c.name,
+              registryId: c.account || undefined,
+              maxResults: 1000,
+              nextToken: token,
+            }),
+          ),
+        );
+        for (const image of page.imageDetails ?? []) {
+          images++;
+          lastPush = Math.max(lastPush, toTime(image.imagePushedAt));
+          lastPull = Math.max(lastPull, toTime(image.lastRecordedPullTime));
+        }
+        token = page.nextToken;
+      } while (token);
+      if (images === 0) {
+        let created = c.createdAt;
+        if (!created) {
+          const out = await call(() =>
+            deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [c.name] })),
+          );
+          created = out.repositories?.[0]?.createdAt;
+        }
+        // Unknown creation time: treat as just created, the safe side.
+        lastPush = created ? toTime(created) : now.getTime();
+      }
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    return { lastPush: new Date(lastPush), lastPull: lastPull > 0 ? new Date(lastPull) : undefined };
+  }
+}
+
+function toTime(value: unknown): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'string' || typeof value === 'number') {
+    const time = new Date(value).getTime();
+    return Number.isNaN(time) ? 0 : time;
+  }
+  return 0;
+}
