@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Builds the extracted context and pushes IMAGE_REPOSITORY_URI:IMAGE_TAG, then writes the pushed
+# digest to "$2/digest".
+#
+# usage: build-image.sh <context-dir> <work-dir>
+#   <work-dir> holds build.env and build-args written by extract.py.
+# Environment: IMAGE_REPOSITORY_URI, IMAGE_TAG, CONTEXT_BUCKET, CONTEXT_KEY, CONTEXT_VERSION_ID,
+#   AWS_REGION; optional CACHE_REPOSITORY_URI (registry cache, empty = none), BUILDER
+#   (docker | podman | buildah; default: docker when an engine answers, else podman, else buildah).
+#
+# Docker (CodeBuild standard images, privileged mode) builds with buildx and a BuildKit registry
+# cache; podman and buildah (no Docker engine, e.g. the local cloud) run as root in a container
+# need cgroupfs and chroot isolation for RUN steps.
+set -euo pipefail
+
+context=$1
+work=$2
+say() { printf 'ecr-pipeline: %s\n' "$*"; }
+fail() { say "$*" >&2; exit 1; }
+
+: "${IMAGE_REPOSITORY_URI:?}" "${IMAGE_TAG:?}" "${CONTEXT_BUCKET:?}" "${CONTEXT_KEY:?}"
+region=${AWS_REGION:-${AWS_DEFAULT_REGION:?AWS_REGION is not set}}
+# shellcheck source=/dev/null
+source "$work/build.env"
+image="$IMAGE_REPOSITORY_URI:$IMAGE_TAG"
+registry=${IMAGE_REPOSITORY_URI%%/*}
+
+builder=${BUILDER:-}
+if [[ -z $builder ]]; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    builder=docker
+  elif command -v podman >/dev/null; then
+    builder=podman
+  elif command -v buildah >/dev/null; then
+    builder=buildah
+  else
+    fail "no image builder: need a Docker engine, podman or buildah"
+  fi
+fi
+say "builder: $builder"
+
+# Plain HTTP is used for a registry on the loopback interface only (the local cloud's registry).
+tls=()
+case $registry in
+  127.0.0.1:* | localhost:* | \[::1\]:*) tls=(--tls-verify=false) ;;
+esac
+podman=(podman --cgroup-manager=cgroupfs)
+buildah=(buildah)
+
+login() {
+  local host=$1
+  case $builder in
+    docker) aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$host" ;;
+    podman) aws ecr get-login-password --region "$region" | "${podman[@]}" login "${tls[@]}" --username AWS --password-stdin "$host" ;;
+    buildah) aws ecr get-login-password --region "$region" | buildah login "${tls[@]}" --username AWS --password-stdin "$host" ;;
+  esac
+}
+login "$registry"
+cache=${CACHE_REPOSITORY_URI:-}
+if [[ -n $cache && ${cache%%/*} != "$registry" ]]; then login "${cache%%/*}"; fi
+
+source_uri="s3://$CONTEXT_BUCKET/$CONTEXT_KEY"
+created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+args=(
+  --file "$context/$DOCKERFILE"
+  --label "org.opencontainers.image.source=$source_uri"
+  --label "org.opencontainers.image.created=$created"
+  --label "org.opencontainers.image.version=$IMAGE_TAG"
+  --label "org.opencontainers.image.revision=${CONTEXT_VERSION_ID:-}"
+  --label "ecr-pipeline.context.uri=$source_uri"
+  --label "ecr-pipeline.context.version-id=${CONTEXT_VERSION_ID:-}"
+)
+if [[ -n ${CODEBUILD_BUILD_ID:-} ]]; then args+=(--label "ecr-pipeline.build-id=$CODEBUILD_BUILD_ID"); fi
+while IFS= read -r -d '' arg; do args+=(--build-arg "$arg"); done <"$work/build-args"
+if [[ -n $BUILD_TARGET ]]; then args+=(--target "$BUILD_TARGET"); fi
+if [[ -n $BUILD_PLATFORMS ]]; then args+=(--platform "$BUILD_PLATFORMS"); fi
+
+# One cache tag per repository in a shared, mutable cache repository: ECR refuses to overwrite a tag
+# in an IMMUTABLE repository, so the cache cannot live beside the image.
+cache_ref=""
+if [[ -n $cache ]]; then
+  cache_tag=$(printf '%s' "${IMAGE_REPOSITORY_URI#*/}" | tr '/' '_')
+  if ((${#cache_tag} > 120)); then cache_tag="${cache_tag:0:100}-$(printf '%s' "$cache_tag" | sha256sum | cut -c1-16)"; fi
+  cache_ref="$cache:$cache_tag"
+fi
+
+digest_file="$work/digest"
+rm -f "$digest_file"
+case $builder in
+  docker)
+    if [[ -n $BUILD_PLATFORMS || -n $cache_ref ]]; then
+      # The docker driver exports no registry cache and builds one platform: use a BuildKit container.
+      docker buildx inspect ecr-pipeline >/dev/null 2>&1 ||
+        docker buildx create --name ecr-pipeline --driver docker-container >/dev/null
+      args+=(--builder ecr-pipeline)
+    fi
+    if [[ -n $cache_ref ]]; then
+      args+=(
+        --cache-from "type=registry,ref=$cache_ref"
+        --cache-to "type=registry,ref=$cache_ref,mode=max,image-manifest=true,oci-mediatypes=true"
+      )
+    fi
+    docker buildx build "${args[@]}" --provenance=false --metadata-file "$work/metadata.json" \
+      --tag "$image" --push "$context"
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["containerimage.digest"])' \
+      "$work/metadata.json" >"$digest_file"
+    ;;
+  podman | buildah)
+    if [[ $builder == podman ]]; then tool=("${podman[@]}"); else tool=("${buildah[@]}"); fi
+    build=("${tool[@]}" build --isolation=chroot --layers "${tls[@]}")
+    if [[ -n $cache_ref ]]; then build+=(--cache-from "$cache" --cache-to "$cache"); fi
+    if [[ -n $BUILD_PLATFORMS ]]; then
+      # One image per platform gathered in a manifest list, pushed as a whole.
+      local_name="localhost/ecr-pipeline-build/${CODEBUILD_BUILD_ID:-$$}"
+      local_name=${local_name//:/-}
+      "${build[@]}" "${args[@]}" --manifest "$local_name" "$context"
+      "${tool[@]}" manifest push "${tls[@]}" --all --digestfile "$digest_file" "$local_name" "docker://$image"
+      "${tool[@]}" manifest rm "$local_name" >/dev/null || true
+    else
+      "${build[@]}" "${args[@]}" --tag "$image" "$context"
+      "${tool[@]}" push "${tls[@]}" --digestfile "$digest_file" "$image"
+      # Keep the layers (the next build's cache), drop the name.
+      "${tool[@]}" untag "$image" "$image" >/dev/null 2>&1 || true
+    fi
+    ;;
+  *) fail "unknown BUILDER \"$builder\": use docker, podman or buildah" ;;
+esac
+
+digest=$(tr -d '[:space:]' <"$digest_file")
+[[ $digest == sha256:* ]] || fail "the builder reported no digest for $image"
+printf '%s' "$digest" >"$digest_file"
+say "pushed $image@$digest"

@@ -1,0 +1,84 @@
+/**
+ * The environment a local build runs in, standing in for CodeBuild's build container: the real
+ * `aws` CLI pointed at the local cloud (AWS_ENDPOINT_URL, which aws-cli 1.29+ and v2 honour), the
+ * builder's configuration (the local registry over plain HTTP, docker.io mapped onto it so that
+ * `FROM busybox` finds the base image), and the CODEBUILD_* variables CodeBuild sets.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Host variables a build inherits (tools, locale, pyenv shims); everything else comes from the build. */
+const INHERITED = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'PYENV_ROOT', 'XDG_RUNTIME_DIR'];
+
+/**
+ * Writes the containers registries.conf for local builds: the local registry is plain HTTP and
+ * stands in for docker.io (where `FROM busybox` points). Returns its path.
+ */
+export function writeRegistriesConf(dir: string, registry: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'registries.conf');
+  writeFileSync(
+    path,
+    [
+      '# Written by the local cloud: builds pull and push over plain HTTP to the local registry,',
+      '# which also stands in for docker.io (the base image library/busybox lives there).',
+      'unqualified-search-registries = ["docker.io"]',
+      'short-name-mode = "permissive"',
+      '',
+      '[[registry]]',
+      'prefix = "docker.io"',
+      `location = "${registry}"`,
+      'insecure = true',
+      '',
+      '[[registry]]',
+      `location = "${registry}"`,
+      'insecure = true',
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+export interface BuildEnvironmentInput {
+  /** The local cloud's env for AWS clients (AWS_ENDPOINT_URL, credentials, region). */
+  cloudEnv: Record<string, string>;
+  region: string;
+  registriesConf: string;
+  workDir: string;
+  srcDir: string;
+  build: { id: string; arn: string; number: number; initiator: string; startTime: Date; image: string };
+  /** Buildspec env.variables < project variables < StartBuild overrides (CodeBuild's precedence). */
+  variables: Record<string, string>;
+}
+
+/** The full environment of the build's commands. */
+export function buildEnvironment(input: BuildEnvironmentInput): Record<string, string> {
+  const inherited: Record<string, string> = {};
+  for (const name of INHERITED) {
+    const value = process.env[name];
+    if (value !== undefined) inherited[name] = value;
+  }
+  const home = join(input.workDir, 'home');
+  mkdirSync(join(home, 'docker'), { recursive: true });
+  return {
+    ...inherited,
+    ...input.cloudEnv,
+    AWS_REGION: input.region,
+    AWS_DEFAULT_REGION: input.region,
+    // One credentials store per build: concurrent `login`s never race on a shared file.
+    REGISTRY_AUTH_FILE: join(home, 'auth.json'),
+    DOCKER_CONFIG: join(home, 'docker'),
+    CONTAINERS_REGISTRIES_CONF: input.registriesConf,
+    BUILDAH_ISOLATION: 'chroot',
+    CODEBUILD_BUILD_ID: input.build.id,
+    CODEBUILD_BUILD_ARN: input.build.arn,
+    CODEBUILD_BUILD_NUMBER: String(input.build.number),
+    CODEBUILD_BUILD_IMAGE: input.build.image,
+    CODEBUILD_BUILD_SUCCEEDING: '1',
+    CODEBUILD_INITIATOR: input.build.initiator,
+    CODEBUILD_START_TIME: String(input.build.startTime.getTime()),
+    CODEBUILD_SRC_DIR: input.srcDir,
+    CODEBUILD_LOCAL: 'true',
+    ...input.variables,
+  };
+}
