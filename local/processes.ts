@@ -1,0 +1,153 @@
+/** Starts and stops the real services the local cloud is made of: moto_server and the CNCF registry. */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+
+export class MissingToolError extends Error {
+  override name = 'MissingToolError';
+}
+
+/** A child process with its log file; `stop()` ends it (SIGTERM, then SIGKILL) and waits for it to exit. */
+export interface Service {
+  name: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+/** Throws with the install command when a tool the local cloud needs is missing. */
+export function requireTools(): void {
+  const missing: string[] = [];
+  if (!has('moto_server')) missing.push("moto_server (pip install 'moto[server]')");
+  if (!has('docker-registry')) missing.push('docker-registry (apt-get install docker-registry)');
+  if (missing.length > 0) {
+    throw new MissingToolError(
+      `the local cloud needs: ${missing.join(', ')}; or run: node scripts/setup.mjs`,
+    );
+  }
+}
+
+/** Resolves when something accepts TCP connections on the port. */
+export async function waitForPort(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves when nothing listens on the port any more (a stopped service freed it). */
+export async function assertPortFree(port: number): Promise<void> {
+  const open = await new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (open) throw new Error(`port ${port} on 127.0.0.1 is already in use: choose another basePort`);
+}
+
+function startService(
+  name: string,
+  cmd: string,
+  args: string[],
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+): Service {
+  const log = createWriteStream(logFile, { flags: 'a' });
+  // detached: its own process group, so stop() ends it and any children it made.
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: env ?? process.env,
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    name,
+    process: child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+        const timer = setTimeout(() => {
+          try {
+            if (child.pid) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }, 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      log.end();
+    },
+  };
+}
+
+/** moto in server mode on 127.0.0.1:port. */
+export async function startMoto(port: number, dataDir: string): Promise<Service> {
+  const service = startService(
+    'moto',
+    'moto_server',
+    ['-H', '127.0.0.1', '-p', String(port)],
+    join(dataDir, 'moto.log'),
+    { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
+  );
+  await waitForPort(port, 30_000, service.process);
+  return service;
+}
+
+/** The CNCF distribution registry with a generated config and its own storage folder. */
+export async function startRegistry(port: number, dataDir: string): Promise<Service & { storage: string }> {
+  const storage = join(dataDir, 'registry');
+  mkdirSync(storage, { recursive: true });
+  const config = join(dataDir, 'registry.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${storage}`,
+      '  delete:',
+      '    enabled: true',
+      '  maintenance:',
+      '    uploadpurging:',
+      '      enabled: false',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const service = startService(
+    'registry',
+    'docker-registry',
+    ['serve', config],
+    join(dataDir, 'registry.log'),
+  );
+  await waitForPort(port, 30_000, service.process);
+  return { ...service, storage };
+}
