@@ -68,7 +68,8 @@ Build:
   --platform P         target platform(s), e.g. linux/amd64,linux/arm64; repeatable
 Upload:
   --async              return after the upload; follow later with status / logs
-  --max-size BYTES     refuse contexts larger than this before compression (default 1 GiB)
+  --max-size BYTES     refuse contexts larger than this before compression (default 512 MiB,
+                       the stack's maxContextBytes)
   --max-files N        refuse contexts with more files (default 50000)
   -q, --quiet          no progress bar and no build log, only phases and the result
 ${TARGET_HELP}`,

@@ -11,7 +11,7 @@ import { create as createTar } from 'tar';
 import { ContextError } from './errors.ts';
 
 /** Same default as the build-trigger function's maximum context size (serverless.yml params). */
-export const DEFAULT_MAX_CONTEXT_BYTES = 1024 * 1024 * 1024;
+export const DEFAULT_MAX_CONTEXT_BYTES = 512 * 1024 * 1024;
 /** A context with more files than this usually holds node_modules or .git by mistake. */
 export const DEFAULT_MAX_FILES = 50_000;
 

@@ -81,15 +81,22 @@ export async function readUploadRecord(
   return undefined;
 }
 
-/** Does this build belong to the upload? Bucket, key and version must match; see the module comment. */
+const unquote = (eTag: string | undefined) => (eTag ?? '').replace(/"/g, '');
+
+/**
+ * Does this build belong to the upload? Bucket and key must match, and the version id when both
+ * sides have one; otherwise the ETag. Builds that existed before the upload never match, which
+ * settles an unversioned bucket where the same content was uploaded twice.
+ */
 export function buildMatches(build: Build, identity: UploadIdentity, before?: ReadonlySet<string>): boolean {
+  if (before?.has(build.id ?? '')) return false;
   if (variable(build, BUILD_ENV.bucket) !== identity.bucket) return false;
   if (variable(build, BUILD_ENV.key) !== identity.key) return false;
   const version = variable(build, BUILD_ENV.versionId) ?? '';
   if (version && identity.versionId) return version === identity.versionId;
-  // No version on one side (an unversioned bucket, or an emulator that drops it): builds that
-  // existed before the upload cannot be this one's.
-  return !before?.has(build.id ?? '');
+  const eTag = unquote(variable(build, BUILD_ENV.eTag));
+  if (eTag && identity.eTag) return eTag === unquote(identity.eTag);
+  return true;
 }
 
 /** The newest build ids of the project (up to `pages` pages of 100). */

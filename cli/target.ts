@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { CliError, explain } from './errors.ts';
@@ -173,10 +173,14 @@ export async function resolveTarget(
         const { Buckets } = await clients.s3.send(new ListBucketsCommand({}));
         const names = (Buckets ?? []).map((b) => b.Name ?? '').filter((name) => /context/i.test(name));
         if (!bucket && names.length === 1) bucket = names[0];
+        if (!project) {
+          const { projects } = await clients.codebuild.send(new ListProjectsCommand({}));
+          if (projects?.length === 1) project = projects[0];
+        }
       } else {
         const outputs = await stackOutputs(settings, flags.stack ?? env[ENV.stack] ?? DEFAULT_STACK);
-        bucket ??= pickOutput(outputs, /bucket/i);
-        project ??= pickOutput(outputs, /project/i);
+        bucket ??= outputs.ContextBucketName ?? pickOutput(outputs, /bucket/i);
+        project ??= outputs.BuildProjectName ?? pickOutput(outputs, /project/i);
       }
     } catch (error) {
       throw explain(error, scene);

@@ -1,0 +1,247 @@
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Parser, type ReadEntry } from 'tar';
+import { afterEach, describe, expect, it } from 'vitest';
+import { packContext, planContext } from '../../../cli/context.ts';
+import { ContextError } from '../../../cli/errors.ts';
+
+const dirs: string[] = [];
+
+/** Creates a context folder from { path: content }; a content of null makes a folder. */
+async function folder(files: Record<string, string | null>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ecr-pipeline-context-'));
+  dirs.push(dir);
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(dir, path);
+    if (content === null) {
+      await mkdir(full, { recursive: true });
+    } else {
+      await mkdir(dirname(full), { recursive: true });
+      await writeFile(full, content);
+    }
+  }
+  return dir;
+}
+
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+const sent = async (files: Record<string, string | null>, dockerfile?: string) =>
+  (await planContext({ dir: await folder(files), ...(dockerfile ? { dockerfile } : {}) })).entries;
+
+/** Unpacks the gzipped stream in memory into { path: { mode, uid, gid, type, linkpath, body } }. */
+async function unpack(stream: Readable) {
+  const entries: Record<
+    string,
+    { mode: number; uid: number; gid: number; type: string; linkpath: string; body: string }
+  > = {};
+  const parser = new Parser({
+    onReadEntry: (entry: ReadEntry) => {
+      const chunks: Buffer[] = [];
+      entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+      entry.on('end', () => {
+        entries[entry.path] = {
+          mode: (entry.mode ?? 0) & 0o7777,
+          uid: entry.uid ?? -1,
+          gid: entry.gid ?? -1,
+          type: entry.type,
+          linkpath: entry.linkpath ?? '',
+          body: Buffer.concat(chunks).toString(),
+        };
+      });
+    },
+  });
+  await pipeline(stream, parser as unknown as NodeJS.WritableStream);
+  return entries;
+}
+
+describe('.dockerignore', () => {
+  it('sends everything when there is no .dockerignore', async () => {
+    expect(await sent({ Dockerfile: 'FROM scratch', 'src/app.js': '1' })).toEqual([
+      'Dockerfile',
+      'src',
+      'src/app.js',
+    ]);
+  });
+
+  it('brings a file back with a ! exception after a wildcard', async () => {
+    const entries = await sent({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': '*.log\n!keep.log\n',
+      'a.log': 'a',
+      'keep.log': 'k',
+      'sub/b.log': 'b',
+    });
+    expect(entries).toContain('keep.log');
+    expect(entries).not.toContain('a.log');
+    // Docker's `*` matches in the top folder only, unlike .gitignore.
+    expect(entries).toContain('sub/b.log');
+  });
+
+  it('excludes a directory and everything below it, with or without a trailing slash', async () => {
+    const entries = await sent({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': 'node_modules\ndist/\n',
+      'node_modules/x/index.js': 'x',
+      'dist/app.js': 'd',
+      'src/node_modules/kept.js': 'k',
+    });
+    expect(entries.filter((e) => e.startsWith('node_modules') || e.startsWith('dist'))).toEqual([]);
+    // `node_modules` names ./node_modules only.
+    expect(entries).toContain('src/node_modules/kept.js');
+  });
+
+  it('walks into an excluded directory for an exception inside it', async () => {
+    const entries = await sent({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': 'build\n!build/keep/this.txt\n',
+      'build/other.txt': 'o',
+      'build/keep/this.txt': 't',
+    });
+    expect(entries).toContain('build/keep/this.txt');
+    expect(entries).not.toContain('build/other.txt');
+  });
+
+  it('matches ** across folders', async () => {
+    const entries = await sent({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': '**/*.tmp\n',
+      'a.tmp': '1',
+      'x/y/z.tmp': '2',
+      'x/y/z.txt': '3',
+    });
+    expect(entries).not.toContain('a.tmp');
+    expect(entries).not.toContain('x/y/z.tmp');
+    expect(entries).toContain('x/y/z.txt');
+  });
+
+  it('treats # lines as comments and ignores blank lines', async () => {
+    const entries = await sent({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': '# secrets\n\nsecret.txt\n',
+      secrets: 's',
+      'secret.txt': 'x',
+    });
+    expect(entries).toContain('secrets');
+    expect(entries).not.toContain('secret.txt');
+  });
+
+  it('always sends the Dockerfile and .dockerignore, even when they are excluded', async () => {
+    const entries = await sent({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': 'Dockerfile\n.dockerignore\n*\n',
+      'other.txt': 'o',
+    });
+    expect(entries).toEqual(['.dockerignore', 'Dockerfile']);
+  });
+
+  it('sends a Dockerfile named with --dockerfile from an excluded folder', async () => {
+    const dir = await folder({
+      'docker/app.Dockerfile': 'FROM scratch',
+      'docker/other': 'o',
+      '.dockerignore': 'docker\n',
+    });
+    const plan = await planContext({ dir, dockerfile: 'docker/app.Dockerfile' });
+    expect(plan.dockerfile).toBe('docker/app.Dockerfile');
+    expect(plan.entries).toContain('docker/app.Dockerfile');
+    expect(plan.entries).not.toContain('docker/other');
+  });
+});
+
+describe('refusals', () => {
+  it('refuses a context without a Dockerfile and says what to do', async () => {
+    const dir = await folder({ 'app.js': '1' });
+    const error = await planContext({ dir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContextError);
+    expect((error as ContextError).message).toContain('no Dockerfile');
+    expect((error as ContextError).hint).toContain('--dockerfile');
+  });
+
+  it('refuses a Dockerfile outside the context folder', async () => {
+    const outside = await folder({ Dockerfile: 'FROM scratch' });
+    const dir = await folder({ 'app.js': '1' });
+    await expect(planContext({ dir, dockerfile: join(outside, 'Dockerfile') })).rejects.toThrow(
+      /outside the context folder/,
+    );
+  });
+
+  it('refuses symbolic links that leave the context, relative or absolute', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', 'sub/x': 'x' });
+    await symlink('../../etc/passwd', join(dir, 'sub/up'));
+    await symlink('/etc/hostname', join(dir, 'abs'));
+    const error = (await planContext({ dir }).catch((e: unknown) => e)) as ContextError;
+    expect(error).toBeInstanceOf(ContextError);
+    expect(error.message).toMatch(/2 symbolic links point outside/);
+    expect(error.message).toContain('sub/up -> ../../etc/passwd');
+    expect(error.hint).toContain('.dockerignore');
+  });
+
+  it('keeps links that stay inside, and accepts an excluded link that leaves', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', 'sub/x': 'x', '.dockerignore': 'escape\n' });
+    await symlink('sub/x', join(dir, 'inside'));
+    await symlink('../x', join(dir, 'sub/sibling'));
+    await symlink('/etc/hostname', join(dir, 'escape'));
+    const plan = await planContext({ dir });
+    expect(plan.entries).toEqual(expect.arrayContaining(['inside', 'sub/sibling']));
+    expect(plan.entries).not.toContain('escape');
+  });
+
+  it('refuses more files than the threshold', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', a: '1', b: '2', c: '3' });
+    await expect(planContext({ dir, maxFiles: 3 })).rejects.toThrow(/4 files, more than the limit of 3/);
+    await expect(planContext({ dir, maxFiles: 4 })).resolves.toMatchObject({ files: 4 });
+  });
+
+  it('refuses a context over the size limit, counting what is sent only', async () => {
+    const dir = await folder({
+      Dockerfile: 'FROM scratch',
+      big: 'x'.repeat(100_000),
+      '.dockerignore': 'ignored\n',
+      ignored: 'y'.repeat(500_000),
+    });
+    const error = (await planContext({ dir, maxBytes: 50_000 }).catch((e: unknown) => e)) as ContextError;
+    expect(error.message).toMatch(/over the limit/);
+    expect(error.hint).toContain('--max-size');
+    const plan = await planContext({ dir, maxBytes: 200_000 });
+    expect(plan.bytes).toBe(100_000 + 'FROM scratch'.length + 'ignored\n'.length);
+  });
+});
+
+describe('the tarball', () => {
+  it('carries the files, their modes and the links, owned by root', async () => {
+    const dir = await folder({
+      Dockerfile: 'FROM scratch',
+      'bin/run.sh': '#!/bin/sh\n',
+      'data.txt': 'hello',
+    });
+    await chmod(join(dir, 'bin/run.sh'), 0o755);
+    await chmod(join(dir, 'data.txt'), 0o640);
+    await symlink('bin/run.sh', join(dir, 'run'));
+    const plan = await planContext({ dir });
+    const progress = { tarBytes: 0, gzipBytes: 0 };
+    const entries = await unpack(packContext(plan, progress));
+    expect(Object.keys(entries).sort()).toEqual(['Dockerfile', 'bin/', 'bin/run.sh', 'data.txt', 'run']);
+    expect(entries['bin/run.sh']).toMatchObject({ mode: 0o755, body: '#!/bin/sh\n', uid: 0, gid: 0 });
+    expect(entries['data.txt']).toMatchObject({ mode: 0o640, body: 'hello' });
+    expect(entries.run).toMatchObject({ type: 'SymbolicLink', linkpath: 'bin/run.sh' });
+    expect(progress.gzipBytes).toBeGreaterThan(0);
+    expect(progress.tarBytes).toBeLessThanOrEqual(plan.tarBytes);
+  });
+
+  it('fails the stream when a file disappears while packing', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', 'gone.txt': 'x' });
+    const plan = await planContext({ dir });
+    await rm(join(dir, 'gone.txt'));
+    await expect(unpack(packContext(plan))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+it('refuses a DIR that is not a folder', async () => {
+  await expect(planContext({ dir: join(tmpdir(), 'no-such-context-folder') })).rejects.toThrow(
+    /does not exist/,
+  );
+});

@@ -1,0 +1,294 @@
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  BatchGetBuildsCommand,
+  type Build,
+  CodeBuildClient,
+  ListBuildsForProjectCommand,
+} from '@aws-sdk/client-codebuild';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CliError, explain } from '../../../cli/errors.ts';
+import { buildMatches, findBuild, followBuild, waitForBuild } from '../../../cli/follow.ts';
+import type { Clients } from '../../../cli/target.ts';
+import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+
+const s3 = mockClient(S3Client);
+const codebuild = mockClient(CodeBuildClient);
+const logs = mockClient(CloudWatchLogsClient);
+const ecr = mockClient(ECRClient);
+const clients: Clients = {
+  s3: new S3Client({ region: 'us-east-1' }),
+  codebuild: new CodeBuildClient({ region: 'us-east-1' }),
+  logs: new CloudWatchLogsClient({ region: 'us-east-1' }),
+  ecr: new ECRClient({ region: 'us-east-1' }),
+};
+
+const identity = { bucket: 'contexts', key: 'team/api/v1.tar.gz', versionId: 'v2', eTag: '"abc"' };
+
+function build(id: string, vars: Record<string, string>, extra: Partial<Build> = {}): Build {
+  return {
+    id,
+    environment: {
+      type: 'LINUX_CONTAINER',
+      image: 'x',
+      computeType: 'BUILD_GENERAL1_SMALL',
+      environmentVariables: Object.entries(vars).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' })),
+    },
+    ...extra,
+  };
+}
+
+const ours = {
+  CONTEXT_BUCKET: 'contexts',
+  CONTEXT_KEY: 'team/api/v1.tar.gz',
+  CONTEXT_VERSION_ID: 'v2',
+  CONTEXT_ETAG: 'abc',
+  IMAGE_REPOSITORY: 'team/api',
+  IMAGE_REPOSITORY_URI: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api',
+  IMAGE_TAG: 'v1',
+};
+
+const noSuchKey = () => Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
+const body = (text: string) => ({ transformToString: async () => text });
+const collect = () => {
+  const lines: string[] = [];
+  let log = '';
+  return {
+    out: { info: (line: string) => lines.push(line), log: (text: string) => (log += text) },
+    lines,
+    log: () => log,
+  };
+};
+
+beforeEach(() => {
+  s3.reset();
+  codebuild.reset();
+  logs.reset();
+  ecr.reset();
+});
+
+describe('finding the build of an upload', () => {
+  it('matches bucket, key and version id, never another version of the same key', () => {
+    expect(buildMatches(build('p:1', ours), identity)).toBe(true);
+    expect(buildMatches(build('p:1', { ...ours, CONTEXT_VERSION_ID: 'v1' }), identity)).toBe(false);
+    expect(buildMatches(build('p:1', { ...ours, CONTEXT_KEY: 'team/api/v2.tar.gz' }), identity)).toBe(false);
+    expect(buildMatches(build('p:1', { ...ours, CONTEXT_BUCKET: 'other' }), identity)).toBe(false);
+  });
+
+  it('falls back to the ETag when the build has no version id, and skips builds older than the upload', () => {
+    const unversioned = { ...ours, CONTEXT_VERSION_ID: '' };
+    expect(buildMatches(build('p:1', unversioned), identity)).toBe(true);
+    expect(buildMatches(build('p:1', { ...unversioned, CONTEXT_ETAG: 'other' }), identity)).toBe(false);
+    expect(buildMatches(build('p:1', unversioned), identity, new Set(['p:1']))).toBe(false);
+  });
+
+  it('looks through the newest builds and returns the one whose variables name the object', async () => {
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: ['p:3', 'p:2', 'p:1'] });
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        build('p:3', { ...ours, CONTEXT_KEY: 'other/x.tar.gz' }),
+        build('p:1', { ...ours, CONTEXT_VERSION_ID: 'v1' }),
+        build('p:2', ours),
+      ],
+    });
+    const found = await findBuild(clients, 'p', identity, new Set(['p:0']));
+    expect(found?.id).toBe('p:2');
+    expect(codebuild).toReceiveCommandWith(ListBuildsForProjectCommand, {
+      projectName: 'p',
+      sortOrder: 'DESCENDING',
+    });
+    expect(codebuild).toReceiveCommandWith(BatchGetBuildsCommand, { ids: ['p:3', 'p:2', 'p:1'] });
+  });
+
+  it('does not ask for builds that existed before the upload', async () => {
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: ['p:1'] });
+    expect(await findBuild(clients, 'p', identity, new Set(['p:1']))).toBeUndefined();
+    expect(codebuild).not.toReceiveCommand(BatchGetBuildsCommand);
+  });
+});
+
+describe('waiting for the build', () => {
+  it('returns the rejection from the upload record', async () => {
+    s3.on(GetObjectCommand, { Key: uploadRecordKey('', identity) }).resolves({
+      Body: body(
+        JSON.stringify({
+          status: 'rejected',
+          code: 'InvalidTag',
+          reason: 'tag "x!" contains "!"',
+          bucket: 'contexts',
+          key: identity.key,
+          at: '',
+        }),
+      ),
+    } as never);
+    const { out } = collect();
+    const result = await waitForBuild({ clients, project: 'p', prefix: '', identity, out, pollMs: 1 });
+    expect(result).toEqual({
+      rejected: { kind: 'rejected', code: 'InvalidTag', reason: 'tag "x!" contains "!"' },
+    });
+  });
+
+  it('says that nothing handled the upload when neither record nor build appears', async () => {
+    s3.on(GetObjectCommand).rejects(noSuchKey());
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: [] });
+    const { out } = collect();
+    const error = await waitForBuild({
+      clients,
+      project: 'p',
+      prefix: '',
+      identity,
+      out,
+      pollMs: 1,
+      findTimeoutMs: 5,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toMatch(/nothing handled the upload/);
+  });
+
+  it('asks for the project when it is not known', async () => {
+    s3.on(GetObjectCommand).rejects(noSuchKey());
+    const { out } = collect();
+    await expect(waitForBuild({ clients, prefix: '', identity, out, pollMs: 1 })).rejects.toThrow(
+      /project is not known/,
+    );
+  });
+});
+
+describe('following a build', () => {
+  it('shows phases as they change and the log as it is written, then the image with the exported digest', async () => {
+    const logsLocation = {
+      groupName: '/aws/codebuild/p',
+      streamName: 's1',
+      deepLink: 'https://console.aws.amazon.com/x',
+    };
+    codebuild
+      .on(BatchGetBuildsCommand)
+      .resolvesOnce({ builds: [build('p:2', ours, { currentPhase: 'BUILD', logs: logsLocation })] })
+      .resolves({
+        builds: [
+          build('p:2', ours, {
+            currentPhase: 'COMPLETED',
+            buildComplete: true,
+            buildStatus: 'SUCCEEDED',
+            logs: logsLocation,
+            exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: 'sha256:feed' }],
+          }),
+        ],
+      });
+    logs
+      .on(GetLogEventsCommand)
+      .resolvesOnce({ events: [{ message: 'line 1\n' }], nextForwardToken: 't1' })
+      .resolvesOnce({ events: [], nextForwardToken: 't1' })
+      .resolvesOnce({ events: [{ message: 'line 2' }], nextForwardToken: 't2' })
+      .resolves({ events: [], nextForwardToken: 't2' });
+    const first = build('p:2', ours, { currentPhase: 'PROVISIONING', logs: logsLocation });
+    const { out, lines, log } = collect();
+    const outcome = await followBuild({ clients, project: 'p', prefix: '', identity, out, pollMs: 1 }, first);
+    expect(lines.filter((l) => l.startsWith('phase'))).toEqual([
+      'phase PROVISIONING',
+      'phase BUILD',
+      'phase COMPLETED',
+    ]);
+    expect(log()).toBe('line 1\nline 2\n');
+    expect(outcome).toEqual({
+      kind: 'pushed',
+      buildId: 'p:2',
+      image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:v1@sha256:feed',
+      digest: 'sha256:feed',
+    });
+    expect(logs).toReceiveCommandWith(GetLogEventsCommand, {
+      logGroupName: '/aws/codebuild/p',
+      logStreamName: 's1',
+      startFromHead: true,
+      nextToken: 't1',
+    });
+  });
+
+  it('asks ECR for the digest when the build did not export it', async () => {
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:beef' }] });
+    const done = build('p:2', ours, { buildComplete: true, buildStatus: 'SUCCEEDED' });
+    const { out } = collect();
+    const outcome = await followBuild(
+      { clients, prefix: '', identity, out, pollMs: 1, showLogs: false },
+      done,
+    );
+    expect(outcome).toMatchObject({ kind: 'pushed', digest: 'sha256:beef' });
+    expect(ecr).toReceiveCommandWith(DescribeImagesCommand, {
+      repositoryName: 'team/api',
+      imageIds: [{ imageTag: 'v1' }],
+    });
+  });
+
+  it('reports a failed build with the failing phase, its message and the log link', async () => {
+    const failed = build('p:2', ours, {
+      buildComplete: true,
+      buildStatus: 'FAILED',
+      logs: { deepLink: 'https://console.aws.amazon.com/log' },
+      phases: [
+        { phaseType: 'INSTALL', phaseStatus: 'SUCCEEDED' },
+        {
+          phaseType: 'BUILD',
+          phaseStatus: 'FAILED',
+          contexts: [
+            {
+              statusCode: 'COMMAND_EXECUTION_ERROR',
+              message: 'Error while executing command: build-image.sh. Reason: exit status 1',
+            },
+          ],
+        },
+      ],
+    });
+    const { out } = collect();
+    const outcome = await followBuild(
+      { clients, prefix: '', identity, out, pollMs: 1, showLogs: false },
+      failed,
+    );
+    expect(outcome).toEqual({
+      kind: 'failed',
+      buildId: 'p:2',
+      status: 'FAILED',
+      reason:
+        'BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
+      logLink: 'https://console.aws.amazon.com/log',
+    });
+  });
+});
+
+describe('errors people meet', () => {
+  it('says what to do without credentials', () => {
+    const error = explain(
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
+    expect(error.message).toBe('no AWS credentials found');
+    expect(error.hint).toMatch(/aws configure.*--profile.*--local/);
+  });
+
+  it('names the missing bucket', () => {
+    const error = explain(Object.assign(new Error('nope'), { name: 'NoSuchBucket' }), { bucket: 'ctx' });
+    expect(error.message).toContain('ctx does not exist');
+    expect(error.hint).toContain('--bucket');
+  });
+
+  it('explains access denied with the permissions needed', () => {
+    const error = explain(
+      Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+      { bucket: 'ctx', key: 'a/b.tar.gz' },
+    );
+    expect(error.message).toContain('access denied to s3://ctx/a/b.tar.gz');
+    expect(error.hint).toContain('s3:PutObject');
+  });
+
+  it('tells that the local cloud is not running when its endpoint refuses connections', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' });
+    const error = explain(Object.assign(new Error('fetch failed'), { cause: refused }), {
+      local: true,
+      endpoint: 'http://127.0.0.1:4566',
+    });
+    expect(error.message).toContain('local cloud is not running');
+    expect(error.hint).toContain('npm start');
+  });
+});
