@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../functions/build-trigger/config.ts';
+
+const required = { CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p', STACK_NAME: 's' };
+
+describe('loadConfig', () => {
+  it('applies safe defaults: immutable tags, scan on push, AES256, any repository name', () => {
+    expect(loadConfig(required)).toEqual({
+      bucket: 'b',
+      keyPrefix: '',
+      projectName: 'p',
+      maxContextBytes: 512 * 1024 * 1024,
+      repositoryPattern: '*',
+      stackName: 's',
+      tagMutability: 'IMMUTABLE',
+      scanOnPush: true,
+      encryptionType: 'AES256',
+      kmsKey: '',
+      untaggedExpiryDays: 14,
+      keepTaggedImages: 100,
+      eventBusName: 'default',
+    });
+  });
+
+  it.each([
+    [{ CONTEXT_BUCKET: '' }, 'CONTEXT_BUCKET is required'],
+    [{ BUILD_PROJECT: undefined }, 'BUILD_PROJECT is required'],
+    [{ MAX_CONTEXT_BYTES: '1.5' }, 'MAX_CONTEXT_BYTES must be an integer'],
+    [{ KEEP_TAGGED_IMAGES: '0' }, 'KEEP_TAGGED_IMAGES must be an integer from 1'],
+    [{ TAG_MUTABILITY: 'immutable' }, 'TAG_MUTABILITY must be one of IMMUTABLE, MUTABLE'],
+    [{ SCAN_ON_PUSH: 'yes' }, 'SCAN_ON_PUSH must be one of true, false'],
+    [{ ENCRYPTION_TYPE: 'SSE' }, 'ENCRYPTION_TYPE must be one of AES256, KMS'],
+    [{ KEY_PREFIX: 'contexts' }, 'KEY_PREFIX must end with "/"'],
+    [{ REPOSITORY_PATTERN: 'Team/*' }, 'REPOSITORY_PATTERN may hold only'],
+  ])('fails at cold start naming the variable: %o', (override, message) => {
+    expect(() => loadConfig({ ...required, ...override })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...required, ...override })).toThrow(message);
+  });
+});

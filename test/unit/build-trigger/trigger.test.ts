@@ -1,0 +1,512 @@
+import { StartBuildCommand } from '@aws-sdk/client-codebuild';
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  PutLifecyclePolicyCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-ecr';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { TransientError } from '../../../functions/build-trigger/errors.ts';
+import { handleS3Event } from '../../../functions/build-trigger/trigger.ts';
+import {
+  BUILD_ENV,
+  BUILD_REJECTED,
+  EVENT_SOURCE,
+  REPOSITORY_TAGS,
+} from '../../../functions/shared/contract.ts';
+import { identityHash, type UploadRecord, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+import { awsError, BUCKET, clients, containerDeps, PROJECT, repository, s3Event } from './helpers.ts';
+
+const s3 = mockClient(clients.s3);
+const ecr = mockClient(clients.ecr);
+const codebuild = mockClient(clients.codebuild);
+const events = mockClient(clients.events);
+
+const VERSIONED = {
+  bucket: BUCKET,
+  key: 'team-a/api/v1.2.3.tar.gz',
+  versionId: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
+  eTag: 'd41d8cd98f00b204e9800998ecf8427e',
+};
+const RECORD_KEY = uploadRecordKey('', VERSIONED);
+
+function allCalls(): number {
+  return [s3, ecr, codebuild, events].reduce((sum, mock) => sum + mock.calls().length, 0);
+}
+
+function putRecord(index = 0): UploadRecord {
+  const input = s3.commandCalls(PutObjectCommand)[index]?.args[0].input;
+  return JSON.parse(String(input?.Body)) as UploadRecord;
+}
+
+function rejectedDetail(index = 0): Record<string, unknown> {
+  const entry = events.commandCalls(PutEventsCommand)[index]?.args[0].input.Entries?.[0];
+  return JSON.parse(entry?.Detail ?? '{}') as Record<string, unknown>;
+}
+
+beforeEach(() => {
+  for (const mock of [s3, ecr, codebuild, events]) mock.reset();
+  s3.on(PutObjectCommand).resolves({});
+  s3.on(DeleteObjectCommand).resolves({});
+  ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api')] });
+  ecr.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 400));
+  codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-1` } });
+  events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+});
+
+describe('an upload to an existing repository', () => {
+  it('claims the object version, checks the tag and starts one build with the exact object', async () => {
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+
+    expect(outcomes).toEqual([{ kind: 'started', buildId: `${PROJECT}:b-1` }]);
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: RECORD_KEY,
+      IfNoneMatch: '*',
+    });
+    expect(putRecord()).toMatchObject({ status: 'accepted', repository: 'team-a/api', tag: 'v1.2.3' });
+    expect(ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: 'team-a/api',
+      imageIds: [{ imageTag: 'v1.2.3' }],
+    });
+    expect(codebuild).toHaveReceivedCommandExactlyOnceWith(StartBuildCommand, {
+      projectName: PROJECT,
+      idempotencyToken: identityHash(VERSIONED),
+      environmentVariablesOverride: [
+        { name: BUILD_ENV.bucket, value: BUCKET, type: 'PLAINTEXT' },
+        { name: BUILD_ENV.key, value: VERSIONED.key, type: 'PLAINTEXT' },
+        { name: BUILD_ENV.versionId, value: VERSIONED.versionId, type: 'PLAINTEXT' },
+        { name: BUILD_ENV.eTag, value: VERSIONED.eTag, type: 'PLAINTEXT' },
+        {
+          name: BUILD_ENV.repositoryUri,
+          value: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team-a/api',
+          type: 'PLAINTEXT',
+        },
+        { name: BUILD_ENV.repository, value: 'team-a/api', type: 'PLAINTEXT' },
+        { name: BUILD_ENV.tag, value: 'v1.2.3', type: 'PLAINTEXT' },
+      ],
+    });
+    expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
+    expect(events).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  it('uses the ETag for the identity and an empty version when the bucket is not versioned', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('web')] });
+    await handleS3Event(containerDeps(), s3Event('put-unversioned.json'));
+
+    const identity = { bucket: BUCKET, key: 'web/2026.11.27.tgz', eTag: '0cc175b9c0f1b6a831c399e269772661' };
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Key: uploadRecordKey('', identity) });
+    const start = codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input;
+    expect(start?.idempotencyToken).toBe(identityHash(identity));
+    expect(start?.idempotencyToken).toMatch(/^[0-9a-f]{64}$/);
+    expect(start?.environmentVariablesOverride).toContainEqual({
+      name: BUILD_ENV.versionId,
+      value: '',
+      type: 'PLAINTEXT',
+    });
+  });
+
+  it('uses an existing repository it did not create as it is, never modifying it', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api', 'MUTABLE')] });
+    await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+
+    expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
+    expect(ecr).not.toHaveReceivedCommand(PutLifecyclePolicyCommand);
+    expect(ecr).not.toHaveReceivedCommand(TagResourceCommand);
+    // Tags in a mutable repository may be overwritten: no need to look for the tag.
+    expect(ecr).not.toHaveReceivedCommand(DescribeImagesCommand);
+    expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
+  });
+
+  it('does not look for an excluded tag in an IMMUTABLE_WITH_EXCLUSION repository', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [
+        {
+          ...repository('team-a/api', 'IMMUTABLE_WITH_EXCLUSION'),
+          imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'v1.*' }],
+        },
+      ],
+    });
+    await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    expect(ecr).not.toHaveReceivedCommand(DescribeImagesCommand);
+    expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
+  });
+
+  it('makes at most 3 calls in a warm container: claim, tag check, build', async () => {
+    const deps = containerDeps();
+    await handleS3Event(deps, s3Event('put-versioned.json'));
+    for (const mock of [s3, ecr, codebuild, events]) mock.resetHistory();
+
+    const next = s3Event('put-versioned.json');
+    const object = next.Records[0]?.s3.object;
+    if (object) Object.assign(object, { key: 'team-a/api/v1.2.4.tar.gz', versionId: 'other-version' });
+    await handleS3Event(deps, next);
+
+    expect(ecr).not.toHaveReceivedCommand(DescribeRepositoriesCommand);
+    expect(allCalls()).toBe(3);
+    expect(codebuild).toHaveReceivedCommandWith(StartBuildCommand, {
+      environmentVariablesOverride: expect.arrayContaining([
+        { name: BUILD_ENV.tag, value: 'v1.2.4', type: 'PLAINTEXT' },
+      ]),
+    });
+  });
+
+  it('describes the repository again when the cached one was deleted meanwhile', async () => {
+    const deps = containerDeps();
+    await handleS3Event(deps, s3Event('put-versioned.json'));
+    ecr.on(DescribeImagesCommand).rejects(awsError('RepositoryNotFoundException', 400));
+    ecr.on(DescribeRepositoriesCommand).rejects(awsError('RepositoryNotFoundException', 400));
+    ecr.on(CreateRepositoryCommand).resolves({ repository: repository('team-a/api') });
+    ecr.on(PutLifecyclePolicyCommand).resolves({});
+
+    const next = s3Event('put-versioned.json');
+    const object = next.Records[0]?.s3.object;
+    if (object) object.versionId = 'another-version';
+    const outcomes = await handleS3Event(deps, next);
+
+    expect(outcomes[0]?.kind).toBe('started');
+    expect(ecr).toHaveReceivedCommandTimes(CreateRepositoryCommand, 1);
+  });
+});
+
+describe('an upload to a new repository', () => {
+  beforeEach(() => {
+    ecr.on(DescribeRepositoriesCommand).rejects(awsError('RepositoryNotFoundException', 400));
+    ecr.on(CreateRepositoryCommand).resolves({ repository: repository('team-a/api') });
+    ecr.on(PutLifecyclePolicyCommand).resolves({});
+  });
+
+  it('creates the repository as managed: tagged, scanned on push, immutable, encrypted, with a lifecycle policy', async () => {
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+
+    expect(outcomes[0]?.kind).toBe('started');
+    expect(ecr).toHaveReceivedCommandExactlyOnceWith(CreateRepositoryCommand, {
+      repositoryName: 'team-a/api',
+      imageTagMutability: 'IMMUTABLE',
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfiguration: { encryptionType: 'AES256' },
+      tags: [{ Key: REPOSITORY_TAGS.managedBy, Value: 'ecr-pipeline-dev' }],
+    });
+    const policy = JSON.parse(
+      ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input.lifecyclePolicyText ?? '',
+    );
+    expect(policy.rules).toEqual([
+      expect.objectContaining({
+        selection: expect.objectContaining({
+          tagStatus: 'untagged',
+          countType: 'sinceImagePushed',
+          countNumber: 14,
+        }),
+      }),
+      expect.objectContaining({
+        selection: expect.objectContaining({
+          tagStatus: 'tagged',
+          countType: 'imageCountMoreThan',
+          countNumber: 100,
+        }),
+      }),
+    ]);
+    // A repository created just now holds no tag.
+    expect(ecr).not.toHaveReceivedCommand(DescribeImagesCommand);
+  });
+
+  it('uses the configured KMS key, mutability, scanning and lifecycle counts', async () => {
+    const deps = containerDeps({
+      ENCRYPTION_TYPE: 'KMS',
+      KMS_KEY: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      TAG_MUTABILITY: 'MUTABLE',
+      SCAN_ON_PUSH: 'false',
+      UNTAGGED_EXPIRY_DAYS: '3',
+      KEEP_TAGGED_IMAGES: '20',
+    });
+    await handleS3Event(deps, s3Event('put-versioned.json'));
+
+    expect(ecr).toHaveReceivedCommandWith(CreateRepositoryCommand, {
+      imageTagMutability: 'MUTABLE',
+      imageScanningConfiguration: { scanOnPush: false },
+      encryptionConfiguration: {
+        encryptionType: 'KMS',
+        kmsKey: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      },
+    });
+    const policy = ecr.commandCalls(PutLifecyclePolicyCommand)[0]?.args[0].input.lifecyclePolicyText ?? '';
+    expect(
+      JSON.parse(policy).rules.map(
+        (rule: { selection: { countNumber: number } }) => rule.selection.countNumber,
+      ),
+    ).toEqual([3, 20]);
+  });
+
+  it('uses the repository another container created in the meantime, leaving its policy to that container', async () => {
+    ecr.on(CreateRepositoryCommand).rejects(awsError('RepositoryAlreadyExistsException', 400));
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .rejectsOnce(awsError('RepositoryNotFoundException', 400))
+      .resolves({ repositories: [repository('team-a/api')] });
+
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+
+    expect(outcomes[0]?.kind).toBe('started');
+    expect(ecr).toHaveReceivedCommandTimes(DescribeRepositoriesCommand, 2);
+    expect(ecr).not.toHaveReceivedCommand(PutLifecyclePolicyCommand);
+    // It may have pushed the tag already.
+    expect(ecr).toHaveReceivedCommand(DescribeImagesCommand);
+  });
+
+  it('still builds when the lifecycle policy cannot be set', async () => {
+    ecr.on(PutLifecyclePolicyCommand).rejects(awsError('AccessDeniedException', 400));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    expect(outcomes[0]?.kind).toBe('started');
+  });
+});
+
+describe('rejected uploads', () => {
+  it('rejects a tag that already exists in an immutable repository before any build starts', async () => {
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'TagAlreadyExists' } });
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+    expect(events).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [
+        expect.objectContaining({
+          Source: EVENT_SOURCE,
+          DetailType: BUILD_REJECTED,
+          EventBusName: 'default',
+        }),
+      ],
+    });
+    expect(rejectedDetail()).toEqual({
+      bucket: BUCKET,
+      key: VERSIONED.key,
+      versionId: VERSIONED.versionId,
+      code: 'TagAlreadyExists',
+      reason: expect.stringContaining('team-a/api:v1.2.3 already exists'),
+      repository: 'team-a/api',
+      tag: 'v1.2.3',
+    });
+    // The claim, then the record rewritten (unconditionally) to say why.
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 2);
+    expect(s3.commandCalls(PutObjectCommand)[1]?.args[0].input.IfNoneMatch).toBeUndefined();
+    expect(putRecord(1)).toMatchObject({ status: 'rejected', code: 'TagAlreadyExists' });
+  });
+
+  it('decodes keys as S3 encodes them and rejects each bad one with a specific reason', async () => {
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .resolves({ repositories: [repository('tools/build+cache', 'MUTABLE')] });
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-encoded-keys.json'));
+
+    expect(outcomes.map((o) => (o.kind === 'rejected' ? o.rejection.code : o.kind))).toEqual([
+      'InvalidRepositoryName', // tools/build+cache: %2B is a literal +
+      'InvalidRepositoryName', // my app: + is a space
+      'InvalidKey', // %ZZ
+      'started', // team-x/api:release_1
+    ]);
+    expect(rejectedDetail(0).reason).toContain('"tools/build+cache" contains "+"');
+    expect(rejectedDetail(1).reason).toContain('"my app" contains " "');
+    expect(rejectedDetail(2).reason).toContain('malformed percent-encoding');
+    expect(codebuild).toHaveReceivedCommandWith(StartBuildCommand, {
+      environmentVariablesOverride: expect.arrayContaining([
+        { name: BUILD_ENV.key, value: 'team-x/api/release_1.tar.gz', type: 'PLAINTEXT' },
+        { name: BUILD_ENV.repository, value: 'team-x/api', type: 'PLAINTEXT' },
+      ]),
+    });
+  });
+
+  it('rejects without touching ECR: the record is the claim, written only if absent', async () => {
+    const event = s3Event('put-several.json');
+    event.Records = event.Records.slice(1, 2);
+    await handleS3Event(containerDeps(), event);
+
+    expect(ecr).not.toHaveReceivedAnyCommand();
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, { IfNoneMatch: '*' });
+    expect(putRecord()).toMatchObject({ status: 'rejected', code: 'InvalidRepositoryName' });
+    expect(allCalls()).toBe(2);
+  });
+
+  it.each([
+    [{ size: 0 }, {}, 'EmptyContext', 'empty'],
+    [{ size: 600 * 1024 * 1024 }, {}, 'ContextTooLarge', 'the limit is 536870912 bytes'],
+    [{ size: 2048 }, { MAX_CONTEXT_BYTES: '1024' }, 'ContextTooLarge', 'the limit is 1024 bytes'],
+    [{}, { REPOSITORY_PATTERN: 'team-b/*' }, 'RepositoryNotAllowed', 'does not match "team-b/*"'],
+    [{ key: 'team-a/api/v1.zip' }, {}, 'UnsupportedExtension', 'ends in ".zip"'],
+  ])('rejects %o with config %o as %s', async (object, env, code, reason) => {
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, object);
+    const outcomes = await handleS3Event(containerDeps(env), event);
+
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code } });
+    expect(rejectedDetail()).toMatchObject({ code, reason: expect.stringContaining(reason) });
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+  });
+
+  it('accepts a repository that matches the allowed pattern', async () => {
+    const outcomes = await handleS3Event(
+      containerDeps({ REPOSITORY_PATTERN: 'team-?/*' }),
+      s3Event('put-versioned.json'),
+    );
+    expect(outcomes[0]?.kind).toBe('started');
+  });
+});
+
+describe('events that are not ours', () => {
+  it('ignores the s3:TestEvent S3 sends when the notification is configured', async () => {
+    expect(await handleS3Event(containerDeps(), s3Event('test-event.json'))).toEqual([]);
+    expect(allCalls()).toBe(0);
+  });
+
+  it('ignores other buckets, keys outside the prefix, upload records and non-create events', async () => {
+    const deps = containerDeps({ KEY_PREFIX: 'contexts/' });
+    const other = await handleS3Event(deps, s3Event('put-other-bucket.json'));
+    const outside = await handleS3Event(deps, s3Event('put-versioned.json'));
+    const ownRecord = s3Event('put-versioned.json');
+    Object.assign(ownRecord.Records[0]?.s3.object ?? {}, { key: 'contexts/.ecr-pipeline/uploads/abc.json' });
+    const removed = s3Event('put-versioned.json');
+    Object.assign(removed.Records[0] ?? {}, { eventName: 'ObjectRemoved:Delete' });
+
+    const outcomes = [
+      ...other,
+      ...outside,
+      ...(await handleS3Event(deps, ownRecord)),
+      ...(await handleS3Event(deps, removed)),
+    ];
+    expect(outcomes.map((o) => o.kind)).toEqual(['ignored', 'ignored', 'ignored', 'ignored']);
+    expect(allCalls()).toBe(0);
+  });
+
+  it('handles keys under the configured prefix', async () => {
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, { key: 'contexts/team-a/api/v1.2.3.tar.gz' });
+    const outcomes = await handleS3Event(containerDeps({ KEY_PREFIX: 'contexts/' }), event);
+    expect(outcomes[0]?.kind).toBe('started');
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(
+      /^contexts\/\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/,
+    );
+  });
+});
+
+describe('duplicate deliveries', () => {
+  it('costs no call in the container that handled the original', async () => {
+    const deps = containerDeps();
+    await handleS3Event(deps, s3Event('put-versioned.json'));
+    for (const mock of [s3, ecr, codebuild, events]) mock.resetHistory();
+
+    expect(await handleS3Event(deps, s3Event('put-versioned.json'))).toEqual([{ kind: 'duplicate' }]);
+    expect(allCalls()).toBe(0);
+  });
+
+  it('never starts a second build in another container: the claim exists (412)', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
+    expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'))).toEqual([
+      { kind: 'duplicate' },
+    ]);
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+    expect(allCalls()).toBe(1);
+  });
+
+  it('treats a concurrent conditional write of the same claim (409) as a duplicate', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('ConditionalRequestConflict', 409));
+    expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'))).toEqual([
+      { kind: 'duplicate' },
+    ]);
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+  });
+
+  it('does not announce a rejection twice', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
+    expect(await handleS3Event(containerDeps(), event)).toEqual([{ kind: 'duplicate' }]);
+    expect(events).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+});
+
+describe('failures', () => {
+  it.each([
+    ['ThrottlingException', 400],
+    ['AccountLimitExceededException', 400],
+    ['InternalServerError', 500],
+    ['TimeoutError', 0],
+  ])('throws %s from StartBuild for a retry, after releasing the claim', async (name, status) => {
+    codebuild.on(StartBuildCommand).rejects(awsError(name, status));
+    const deps = containerDeps();
+
+    await expect(handleS3Event(deps, s3Event('put-versioned.json'))).rejects.toThrow(TransientError);
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
+
+    // Lambda's retry, in the same container, builds: it is not mistaken for a duplicate.
+    codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-2` } });
+    expect(await handleS3Event(deps, s3Event('put-versioned.json'))).toEqual([
+      { kind: 'started', buildId: `${PROJECT}:b-2` },
+    ]);
+  });
+
+  it('throws a 5xx from ECR for a retry', async () => {
+    ecr.on(DescribeRepositoriesCommand).rejects(awsError('ServerException', 503));
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
+      TransientError,
+    );
+    expect(s3).toHaveReceivedCommand(DeleteObjectCommand);
+  });
+
+  it('throws when the claim itself is throttled, with nothing to release', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
+      TransientError,
+    );
+    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+  });
+
+  it('throws when EventBridge throttles the rejection event, releasing the record so the retry announces it', async () => {
+    events.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }],
+    });
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
+      TransientError,
+    );
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Key: RECORD_KEY });
+  });
+
+  it('reports and swallows a permanent error, recording it for the CLI', async () => {
+    codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException', 400));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+
+    expect(outcomes[0]?.kind).toBe('failed');
+    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+    expect(putRecord(1)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('ResourceNotFoundException'),
+    });
+  });
+
+  it('handles every record of an event, then throws if one failed transiently', async () => {
+    codebuild
+      .on(StartBuildCommand)
+      .rejectsOnce(awsError('ThrottlingException', 400))
+      .resolves({ build: { id: `${PROJECT}:b-3` } });
+    ecr.on(DescribeRepositoriesCommand, { repositoryNames: ['team-b/worker'] }).resolves({
+      repositories: [repository('team-b/worker')],
+    });
+    const deps = containerDeps();
+
+    await expect(handleS3Event(deps, s3Event('put-several.json'))).rejects.toThrow(
+      '1 of 3 records failed transiently',
+    );
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1); // Team-A/API
+    expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 2);
+
+    // The retry of the whole event builds only the record that failed.
+    for (const mock of [s3, ecr, codebuild, events]) mock.resetHistory();
+    codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-3` } });
+    const outcomes = await handleS3Event(deps, s3Event('put-several.json'));
+    expect(outcomes.map((o) => o.kind)).toEqual(['started', 'duplicate', 'duplicate']);
+    expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
+  });
+});
