@@ -1,22 +1,27 @@
 /**
  * AWS clients, created once per container (module scope) and shared by every invocation.
- * Each call has a connection and a request timeout; ECR and the Tagging API get one attempt here
- * because the sweeper retries them itself (backoff with jitter), the others use the SDK's retries.
+ * Each call has a connection and a request timeout. ECR and the Tagging API get one SDK attempt
+ * because the sweeper retries them itself (backoff with jitter); SNS uses the SDK's retries.
+ * SSM, Secrets Manager, Lambda and ECS are read through the small signed caller of
+ * shared/aws-json.ts: their generated clients would add ~180 KB to the bundle for four reads.
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { awsCaller, SERVICES } from '../shared/aws-json.ts';
 
 const requestHandler = { connectionTimeout: 2000, requestTimeout: 5000 };
 
 export const ecr = new ECRClient({ requestHandler, maxAttempts: 1 });
 export const tagging = new ResourceGroupsTaggingAPIClient({ requestHandler, maxAttempts: 1 });
-export const lambda = new LambdaClient({ requestHandler, maxAttempts: 1 });
-export const ecs = new ECSClient({ requestHandler, maxAttempts: 1 });
 export const sns = new SNSClient({ requestHandler, maxAttempts: 3 });
-export const ssm = new SSMClient({ requestHandler, maxAttempts: 3 });
-export const secretsManager = new SecretsManagerClient({ requestHandler, maxAttempts: 3 });
+
+const callerOptions = {
+  credentials: () => ecr.config.credentials(),
+  region: process.env.AWS_REGION ?? 'us-east-1',
+  timeoutMs: 5000,
+};
+export const ssm = awsCaller(SERVICES.ssm, callerOptions);
+export const secretsManager = awsCaller(SERVICES.secretsManager, callerOptions);
+export const lambda = awsCaller(SERVICES.lambda, callerOptions);
+export const ecs = awsCaller(SERVICES.ecs, callerOptions);

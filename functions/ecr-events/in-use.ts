@@ -3,10 +3,8 @@
  * and active ECS task definitions, whether by tag or by digest. A repository is in use when any
  * reference names it, so the match is on the repository, never on a tag alone.
  */
-import { DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
-import { GetFunctionCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import type { AwsCaller } from '../shared/aws-json.ts';
 import { mapLimit } from '../shared/retry.ts';
-import type { Sender } from './secret.ts';
 
 export interface ImageReference {
   registry: string;
@@ -18,7 +16,7 @@ export interface ImageReference {
 }
 
 const ECR_IMAGE =
-  /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^@:]+(?:\/[^@:]+)*)(?::([^@]+))?(?:@(sha256:[a-f0-9]{64}))?$/;
+  /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^@:]+)(?::([^@]+))?(?:@(sha256:[a-f0-9]{64}))?$/;
 
 /** Parses an ECR image URI; other registries (Docker Hub, public ECR) give undefined. */
 export function parseImageUri(uri: string, user: string): ImageReference | undefined {
@@ -34,11 +32,24 @@ export function parseImageUri(uri: string, user: string): ImageReference | undef
 }
 
 export interface InUseDeps {
-  lambda: Sender;
-  ecs: Sender;
+  lambda: Pick<AwsCaller, 'get'>;
+  ecs: Pick<AwsCaller, 'json'>;
   concurrency: number;
-  /** Wraps each API call (retries on throttling). */
-  call: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+interface ListFunctionsOutput {
+  Functions?: { FunctionName?: string; PackageType?: string }[];
+  NextMarker?: string;
+}
+interface GetFunctionOutput {
+  Code?: { ImageUri?: string; ResolvedImageUri?: string };
+}
+interface ListTaskDefinitionsOutput {
+  taskDefinitionArns?: string[];
+  nextToken?: string;
+}
+interface DescribeTaskDefinitionOutput {
+  taskDefinition?: { family?: string; revision?: number; containerDefinitions?: { image?: string }[] };
 }
 
 /** Map of repository name -> references, from every image function and every ACTIVE task definition. */
@@ -48,16 +59,17 @@ export async function findImagesInUse(deps: InUseDeps): Promise<Map<string, Imag
   const imageFunctions: string[] = [];
   let marker: string | undefined;
   do {
-    const page = await deps.call(() =>
-      deps.lambda.send(new ListFunctionsCommand({ Marker: marker, MaxItems: 50 })),
-    );
+    const page = await deps.lambda.get<ListFunctionsOutput>('/2015-03-31/functions/', {
+      Marker: marker,
+      MaxItems: '50',
+    });
     for (const fn of page.Functions ?? []) {
       if (fn.PackageType === 'Image' && fn.FunctionName) imageFunctions.push(fn.FunctionName);
     }
-    marker = page.NextMarker;
+    marker = page.NextMarker || undefined;
   } while (marker);
   await mapLimit(imageFunctions, deps.concurrency, async (name) => {
-    const out = await deps.call(() => deps.lambda.send(new GetFunctionCommand({ FunctionName: name })));
+    const out = await deps.lambda.get<GetFunctionOutput>(`/2015-03-31/functions/${encodeURIComponent(name)}`);
     for (const uri of [out.Code?.ImageUri, out.Code?.ResolvedImageUri]) {
       const ref = typeof uri === 'string' ? parseImageUri(uri, `lambda:${name}`) : undefined;
       if (ref) refs.push(ref);
@@ -67,16 +79,18 @@ export async function findImagesInUse(deps: InUseDeps): Promise<Map<string, Imag
   const taskDefinitions: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await deps.call(() =>
-      deps.ecs.send(new ListTaskDefinitionsCommand({ status: 'ACTIVE', nextToken, maxResults: 100 })),
-    );
+    const page = await deps.ecs.json<ListTaskDefinitionsOutput>('ListTaskDefinitions', {
+      status: 'ACTIVE',
+      maxResults: 100,
+      ...(nextToken ? { nextToken } : {}),
+    });
     taskDefinitions.push(...(page.taskDefinitionArns ?? []));
-    nextToken = page.nextToken;
+    nextToken = page.nextToken || undefined;
   } while (nextToken);
   await mapLimit(taskDefinitions, deps.concurrency, async (arn) => {
-    const out = await deps.call(() =>
-      deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
-    );
+    const out = await deps.ecs.json<DescribeTaskDefinitionOutput>('DescribeTaskDefinition', {
+      taskDefinition: arn,
+    });
     const def = out.taskDefinition;
     const user = `ecs:${def?.family ?? arn}:${def?.revision ?? '?'}`;
     for (const container of def?.containerDefinitions ?? []) {

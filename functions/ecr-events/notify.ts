@@ -9,7 +9,7 @@ import { describeError, type Logger } from './logger.ts';
 import type { Notification } from './notification.ts';
 import { renderSlack } from './render-slack.ts';
 import { renderSns } from './render-sns.ts';
-import type { Sender } from './secret.ts';
+import type { Sender } from './sender.ts';
 
 export interface Channel {
   name: string;

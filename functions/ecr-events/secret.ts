@@ -2,15 +2,8 @@
  * The Slack webhook URL, read from SSM Parameter Store (SecureString, decrypted) or Secrets Manager
  * and cached for a while across invocations of the same container. Never logged.
  */
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import type { AwsCaller } from '../shared/aws-json.ts';
 import type { Logger } from './logger.ts';
-
-/** Anything with the SDK clients' `send`. */
-export interface Sender {
-  // biome-ignore lint/suspicious/noExplicitAny: accepts every command of a client, as the SDK's own signature does
-  send(command: any, options?: { abortSignal?: AbortSignal }): Promise<any>;
-}
 
 export class WebhookSecretError extends Error {
   override name = 'WebhookSecretError';
@@ -19,8 +12,8 @@ export class WebhookSecretError extends Error {
 export interface WebhookSecretOptions {
   source: 'ssm' | 'secretsmanager';
   name: string;
-  ssm: Sender;
-  secretsManager: Sender;
+  ssm: Pick<AwsCaller, 'json'>;
+  secretsManager: Pick<AwsCaller, 'json'>;
   ttlMs: number;
   logger: Logger;
   now?: () => number;
@@ -35,12 +28,15 @@ export function webhookSecret(options: WebhookSecretOptions): () => Promise<stri
   const fetchValue = async (): Promise<string | undefined> => {
     try {
       if (options.source === 'ssm') {
-        const out = await options.ssm.send(
-          new GetParameterCommand({ Name: options.name, WithDecryption: true }),
-        );
+        const out = await options.ssm.json<{ Parameter?: { Value?: string } }>('GetParameter', {
+          Name: options.name,
+          WithDecryption: true,
+        });
         return out.Parameter?.Value;
       }
-      const out = await options.secretsManager.send(new GetSecretValueCommand({ SecretId: options.name }));
+      const out = await options.secretsManager.json<{ SecretString?: string }>('GetSecretValue', {
+        SecretId: options.name,
+      });
       return out.SecretString;
     } catch (error) {
       const name = (error as { name?: string }).name;

@@ -2,7 +2,7 @@
 import { ListTagsForResourceCommand, UntagResourceCommand } from '@aws-sdk/client-ecr';
 import { REPOSITORY_TAGS } from '../shared/contract.ts';
 import { withRetry } from '../shared/retry.ts';
-import type { Sender } from './secret.ts';
+import type { Sender } from './sender.ts';
 
 export type ClearResult = 'cleared' | 'would-clear' | 'not-marked' | 'unmanaged' | 'gone';
 

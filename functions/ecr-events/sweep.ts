@@ -14,13 +14,14 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { AwsCaller } from '../shared/aws-json.ts';
 import { REPOSITORY_TAGS } from '../shared/contract.ts';
 import { mapLimit, withRetry } from '../shared/retry.ts';
 import { wildcardToRegExp } from '../shared/wildcard.ts';
 import type { SweepConfig } from './config.ts';
 import { findImagesInUse, type ImageReference } from './in-use.ts';
 import { describeError, type Logger } from './logger.ts';
-import type { Sender } from './secret.ts';
+import type { Sender } from './sender.ts';
 
 const DAY_MS = 86_400_000;
 /** `lastRecordedPullTime` is refreshed about once a day: a pull may be up to a day later than recorded. */
@@ -60,8 +61,8 @@ export interface SweepOptions extends SweepConfig {
 export interface SweepDeps {
   ecr: Sender;
   tagging: Sender;
-  lambda: Sender;
-  ecs: Sender;
+  lambda: Pick<AwsCaller, 'get'>;
+  ecs: Pick<AwsCaller, 'json'>;
   now: () => Date;
   logger: Logger;
   sleep?: (ms: number) => Promise<void>;
@@ -132,7 +133,6 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
       lambda: deps.lambda,
       ecs: deps.ecs,
       concurrency: options.concurrency,
-      call,
     });
     return inUseIndex;
   };
