@@ -1,0 +1,332 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  allStatements,
+  list,
+  readTemplate,
+  resource,
+  roleStatements,
+  root,
+  type Statement,
+  type Template,
+} from './template.ts';
+
+const template = readTemplate();
+const bucket = resource(template, 'ContextBucket');
+const BUCKET_NAME = { 'Fn::Sub': 'ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}' };
+
+function statement(statements: Statement[], sid: string): Statement {
+  const found = statements.find((s) => s.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid}`);
+  return found;
+}
+
+describe('the contexts bucket', () => {
+  it('is private, encrypted, versioned and owned by the bucket owner', () => {
+    expect(bucket.Properties?.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(
+      bucket.Properties?.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+    ).toEqual({
+      SSEAlgorithm: 'AES256',
+    });
+    expect(bucket.Properties?.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.Properties?.OwnershipControls.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+  });
+
+  it('has a name built from pseudo parameters, so packaging needs no account', () => {
+    expect(bucket.Properties?.BucketName).toEqual(BUCKET_NAME);
+    expect(
+      resource(template, 'BuildTriggerLambdaFunction').Properties?.Environment.Variables.CONTEXT_BUCKET,
+    ).toEqual(BUCKET_NAME);
+  });
+
+  it('refuses requests without TLS', () => {
+    const policy = resource(template, 'ContextBucketPolicy').Properties?.PolicyDocument;
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        Resource: [
+          {
+            'Fn::Sub':
+              'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}',
+          },
+          {
+            'Fn::Sub':
+              'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/*',
+          },
+        ],
+      }),
+    );
+  });
+
+  it('expires old contexts, their noncurrent versions and the upload records', () => {
+    const rules = bucket.Properties?.LifecycleConfiguration.Rules as Record<string, unknown>[];
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        Id: 'expire-contexts',
+        Status: 'Enabled',
+        ExpirationInDays: 30,
+        NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+      }),
+    );
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        Id: 'expire-upload-records',
+        Prefix: '.ecr-pipeline/uploads/',
+        ExpirationInDays: 30,
+      }),
+    );
+  });
+
+  it('notifies build-trigger of created objects, one rule per supported suffix, none overlapping', () => {
+    const configs = bucket.Properties?.NotificationConfiguration.LambdaConfigurations as {
+      Event: string;
+      Function: unknown;
+      Filter: { S3Key: { Rules: unknown } };
+    }[];
+    const suffixes = configs.map((config) => {
+      expect(config.Event).toBe('s3:ObjectCreated:*');
+      expect(config.Function).toEqual({ 'Fn::GetAtt': ['BuildTriggerLambdaFunction', 'Arn'] });
+      // Rules: Fn::If [HasContextPrefix, with prefix, without]; default: no prefix.
+      const [, withPrefix, without] = (
+        config.Filter.S3Key.Rules as { 'Fn::If': [string, unknown[], unknown[]] }
+      )['Fn::If'];
+      expect(without).toHaveLength(1);
+      expect(withPrefix).toContainEqual({ Name: 'prefix', Value: '' });
+      return (without[0] as { Value: string }).Value;
+    });
+    expect(suffixes.sort()).toEqual(['.tar', '.tar.gz', '.tgz']);
+    for (const a of suffixes) for (const b of suffixes) if (a !== b) expect(a.endsWith(b)).toBe(false);
+    // The upload records (.json) never match.
+    expect(suffixes.some((suffix) => 'x.json'.endsWith(suffix))).toBe(false);
+  });
+
+  it('lets S3 invoke the function without a dependency cycle', () => {
+    const permission = resource(template, 'BuildTriggerS3Permission');
+    expect(permission.Properties).toEqual({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': ['BuildTriggerLambdaFunction', 'Arn'] },
+      Principal: 's3.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: {
+        'Fn::Sub': 'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}',
+      },
+    });
+    expect(list(bucket.DependsOn)).toContain('BuildTriggerS3Permission');
+    expect(JSON.stringify(resource(template, 'BuildTriggerRole'))).not.toContain('"ContextBucket"');
+    expect(JSON.stringify(resource(template, 'BuildTriggerLambdaFunction'))).not.toContain('"ContextBucket"');
+  });
+});
+
+describe('the CodeBuild project', () => {
+  const project = resource(template, 'BuildProject').Properties ?? {};
+
+  it('has no source and runs buildspec/buildspec.yml verbatim', () => {
+    expect(project.Source).toEqual({
+      Type: 'NO_SOURCE',
+      BuildSpec: readFileSync(`${root}buildspec/buildspec.yml`, 'utf8'),
+    });
+    expect(project.Artifacts).toEqual({ Type: 'NO_ARTIFACTS' });
+  });
+
+  it('runs privileged, with the compute type, image, architecture and timeouts of the parameters', () => {
+    expect(project.Environment).toMatchObject({
+      Type: 'LINUX_CONTAINER',
+      ComputeType: 'BUILD_GENERAL1_SMALL',
+      Image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+      PrivilegedMode: true,
+      EnvironmentVariables: [
+        {
+          Name: 'CACHE_REPOSITORY_URI',
+          Type: 'PLAINTEXT',
+          Value: { 'Fn::GetAtt': ['BuildCacheRepository', 'RepositoryUri'] },
+        },
+      ],
+    });
+    expect(project.TimeoutInMinutes).toBe(30);
+    expect(project.QueuedTimeoutInMinutes).toBe(60);
+    expect(project.ServiceRole).toEqual({ 'Fn::GetAtt': ['BuildRole', 'Arn'] });
+  });
+
+  it('logs to a log group with a retention', () => {
+    expect(project.LogsConfig).toEqual({
+      CloudWatchLogs: { Status: 'ENABLED', GroupName: { Ref: 'BuildLogGroup' } },
+    });
+    expect(resource(template, 'BuildLogGroup').Properties?.RetentionInDays).toBe(30);
+  });
+
+  it('keeps the BuildKit cache in a mutable repository of its own', () => {
+    expect(resource(template, 'BuildCacheRepository').Properties).toMatchObject({
+      RepositoryName: 'ecr-pipeline-dev/build-cache',
+      ImageTagMutability: 'MUTABLE',
+    });
+  });
+});
+
+describe('the build-trigger function', () => {
+  const fn = resource(template, 'BuildTriggerLambdaFunction').Properties ?? {};
+
+  it('runs on nodejs22.x arm64 with its own role and log retention', () => {
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.Role).toEqual({ 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] });
+    expect(resource(template, 'BuildTriggerLogGroup').Properties?.RetentionInDays).toBe(30);
+    expect(fn.Environment.Variables).toMatchObject({
+      BUILD_PROJECT: 'ecr-pipeline-dev',
+      STACK_NAME: 'ecr-pipeline-dev',
+      TAG_MUTABILITY: 'IMMUTABLE',
+      REPOSITORY_PATTERN: '*',
+    });
+  });
+
+  it('is retried twice, then sends the event to an encrypted queue', () => {
+    const config = Object.values(template.Resources).find(
+      (res) =>
+        res.Type === 'AWS::Lambda::EventInvokeConfig' &&
+        (res.Properties?.FunctionName as { Ref?: string }).Ref === 'BuildTriggerLambdaFunction',
+    );
+    expect(config?.Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': ['BuildTriggerFailureQueue', 'Arn'] } },
+      },
+    });
+    expect(resource(template, 'BuildTriggerFailureQueue').Properties?.SqsManagedSseEnabled).toBe(true);
+  });
+});
+
+describe('IAM', () => {
+  const REPOSITORIES = {
+    'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*',
+  };
+
+  it('grants no "*" action anywhere in the template', () => {
+    for (const { owner, statement: s } of allStatements(template)) {
+      for (const action of list(s.Action)) {
+        expect(action, `${owner} ${s.Sid ?? ''}`).not.toBe('*');
+        if (s.Effect === 'Allow') expect(action, `${owner} ${s.Sid ?? ''}`).not.toMatch(/:\*$/);
+      }
+    }
+  });
+
+  it('gives the build read access to the contexts only, and ecr:GetAuthorizationToken alone on *', () => {
+    const statements = roleStatements(resource(template, 'BuildRole'));
+    for (const s of statements.filter((s) => list(s.Resource as string).includes('*'))) {
+      expect(s.Action).toBe('ecr:GetAuthorizationToken');
+    }
+    expect(statement(statements, 'ReadContexts')).toMatchObject({
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+      Resource: {
+        'Fn::Sub': 'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/*',
+      },
+    });
+    expect(statement(statements, 'PushAndPull').Resource).toEqual([
+      REPOSITORIES,
+      { 'Fn::GetAtt': ['BuildCacheRepository', 'Arn'] },
+    ]);
+    expect(list(statement(statements, 'PushAndPull').Action)).toContain('ecr:PutImage');
+    expect(JSON.stringify(statements)).not.toMatch(/s3:(Put|Delete)/);
+  });
+
+  it('scopes every build-trigger permission to what it touches', () => {
+    const statements = roleStatements(resource(template, 'BuildTriggerRole'));
+    expect(statements.filter((s) => JSON.stringify(s.Resource) === '"*"')).toEqual([]);
+    expect(statement(statements, 'ManagedRepositories')).toMatchObject({ Resource: REPOSITORIES });
+    expect(statement(statements, 'StartBuild')).toMatchObject({
+      Action: 'codebuild:StartBuild',
+      Resource: { 'Fn::GetAtt': ['BuildProject', 'Arn'] },
+    });
+    expect(statement(statements, 'BuildRejectedEvents').Resource).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default',
+    });
+    expect(statement(statements, 'UploadRecords')).toMatchObject({
+      Action: ['s3:PutObject', 's3:DeleteObject'],
+      Resource: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/uploads/*',
+      },
+    });
+    // The KMS statement exists only when encryptionType is KMS (see the packaging with parameters below).
+    expect(template.Conditions?.UsesKms).toEqual({ 'Fn::Equals': ['AES256', 'KMS'] });
+  });
+});
+
+describe('packaged with parameters', () => {
+  let custom: Template;
+  beforeAll(() => {
+    const out = `${root}.local/template-test-package`;
+    const run = spawnSync(
+      'node',
+      [
+        'scripts/package.mjs',
+        '--package',
+        out,
+        '--param=contextPrefix=contexts/',
+        '--param=repositoryPattern=team-*',
+        '--param=encryptionType=KMS',
+        '--param=buildEnvironmentType=ARM_CONTAINER',
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    if (run.status !== 0) throw new Error(`packaging failed: ${run.stdout}${run.stderr}`);
+    custom = readTemplate(`${out}/cloudformation-template-update-stack.json`);
+  }, 120_000);
+
+  it('filters notifications and scopes permissions by the prefix and the repository pattern', () => {
+    const rules = resource(custom, 'ContextBucket').Properties?.NotificationConfiguration
+      .LambdaConfigurations[0].Filter.S3Key.Rules['Fn::If'][1];
+    expect(rules).toEqual([
+      { Name: 'prefix', Value: 'contexts/' },
+      { Name: 'suffix', Value: '.tar.gz' },
+    ]);
+    const trigger = roleStatements(resource(custom, 'BuildTriggerRole'));
+    expect(statement(trigger, 'ManagedRepositories').Resource).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team-*',
+    });
+    expect(JSON.stringify(statement(trigger, 'UploadRecords').Resource)).toContain(
+      '/contexts/.ecr-pipeline/uploads/*',
+    );
+    expect(statement(trigger, 'RepositoryEncryptionKey')).toMatchObject({
+      Action: ['kms:CreateGrant', 'kms:RetireGrant', 'kms:DescribeKey'],
+      Condition: {
+        StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'ecr.${AWS::Region}.${AWS::URLSuffix}' } },
+      },
+    });
+    expect(custom.Conditions?.UsesKms).toEqual({ 'Fn::Equals': ['KMS', 'KMS'] });
+    expect(resource(custom, 'BuildProject').Properties?.Environment.Type).toBe('ARM_CONTAINER');
+  });
+});
+
+describe('cfn-lint', () => {
+  // Warnings allowed, each with its reason; any other finding fails.
+  const ALLOWED: Record<string, string> = {
+    W3005: 'Serverless adds DependsOn on a custom role it also references with Fn::GetAtt',
+    W8003:
+      'parameters are resolved at packaging, so Conditions compare constants (kept so the template reads as intent)',
+  };
+
+  it('finds no error and no unexplained warning in the packaged template', () => {
+    // Lint the template this file read: a concurrent packaging may be rewriting .serverless/.
+    const copy = join(mkdtempSync(join(tmpdir(), 'cfn-lint-')), 'template.json');
+    writeFileSync(copy, JSON.stringify(template, null, 2));
+    const run = spawnSync('cfn-lint', ['--format', 'json', copy], { encoding: 'utf8' });
+    expect(run.error, 'cfn-lint must be installed (pip install cfn-lint)').toBeUndefined();
+    const findings = JSON.parse(run.stdout || '[]') as {
+      Level: string;
+      Message: string;
+      Rule: { Id: string };
+    }[];
+    const unexplained = findings.filter((f) => f.Level === 'Error' || !(f.Rule.Id in ALLOWED));
+    expect(unexplained.map((f) => `${f.Rule.Id} ${f.Message}`)).toEqual([]);
+  });
+});

@@ -1,0 +1,67 @@
+/** Reading the packaged CloudFormation template (`npm run build && npm run package` writes it). */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+export const TEMPLATE = `${root}.serverless/cloudformation-template-update-stack.json`;
+
+export interface Resource {
+  Type: string;
+  Properties?: Record<string, unknown> & { [key: string]: any };
+  DependsOn?: string | string[];
+  Condition?: string;
+}
+export interface Template {
+  Resources: Record<string, Resource>;
+  Conditions?: Record<string, unknown>;
+  Outputs?: Record<string, unknown>;
+}
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+export function readTemplate(path = TEMPLATE): Template {
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: run \`npm run build && npm run package\` first`);
+  return JSON.parse(readFileSync(path, 'utf8')) as Template;
+}
+
+export function resource(template: Template, logicalId: string): Resource {
+  const found = template.Resources[logicalId];
+  if (!found) throw new Error(`no resource ${logicalId} in the template`);
+  return found;
+}
+
+export const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** Every statement of a role's inline policies, with Fn::If branches flattened (AWS::NoValue dropped). */
+export function roleStatements(role: Resource): Statement[] {
+  const policies = (role.Properties?.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[];
+  return policies.flatMap((policy) => flattenIfs(policy.PolicyDocument.Statement));
+}
+
+function flattenIfs(items: unknown[]): Statement[] {
+  return items.flatMap((item) => {
+    const fnIf = (item as { 'Fn::If'?: unknown[] })['Fn::If'];
+    if (!fnIf) return [item as Statement];
+    return fnIf.slice(1).filter((branch) => !(branch as { Ref?: string }).Ref) as Statement[];
+  });
+}
+
+/** Every IAM statement in the template: role policies, managed and inline policy resources. */
+export function allStatements(template: Template): { owner: string; statement: Statement }[] {
+  return Object.entries(template.Resources).flatMap(([id, res]) => {
+    if (res.Type === 'AWS::IAM::Role')
+      return roleStatements(res).map((statement) => ({ owner: id, statement }));
+    if (res.Type === 'AWS::IAM::Policy' || res.Type === 'AWS::IAM::ManagedPolicy') {
+      const doc = res.Properties?.PolicyDocument as { Statement: unknown[] };
+      return flattenIfs(doc.Statement).map((statement) => ({ owner: id, statement }));
+    }
+    return [];
+  });
+}
