@@ -48,6 +48,8 @@ export interface Config {
   stackName: string;
   /** IAM-style wildcard that managed repository names match (`*` = any). */
   repositoryPattern: string;
+  /** Names or wildcards whose events are dropped (the build cache repository's pushes are not news). */
+  ignoredRepositories: string[];
   /** CodeBuild project whose builds are reported; others are ignored. */
   projectName: string;
   /** SNS topic; empty turns the SNS channel off. */
@@ -128,15 +130,19 @@ export function loadConfig(env: Env): Config {
       `environment variable REPOSITORY_PATTERN must be a repository name wildcard, got "${repositoryPattern}"`,
     );
   }
+  const webhookSource = oneOf(env, 'SLACK_WEBHOOK_SOURCE', ['ssm', 'secretsmanager'], 'ssm');
+  if (webhookSource === 'ssm' && webhookName !== '' && !webhookName.startsWith('/')) {
+    throw new ConfigError(
+      `environment variable SLACK_WEBHOOK_PARAMETER must be a parameter name starting with "/", got "${webhookName}"`,
+    );
+  }
   return {
     stackName: text(env, 'STACK_NAME'),
     repositoryPattern,
+    ignoredRepositories: list(env, 'IGNORE_REPOSITORIES'),
     projectName: text(env, 'BUILD_PROJECT_NAME', ''),
     topicArn,
-    slackWebhook:
-      webhookName === ''
-        ? undefined
-        : { source: oneOf(env, 'SLACK_WEBHOOK_SOURCE', ['ssm', 'secretsmanager'], 'ssm'), name: webhookName },
+    slackWebhook: webhookName === '' ? undefined : { source: webhookSource, name: webhookName },
     secretTtlMs: integer(env, 'SECRET_CACHE_TTL_SECONDS', 300, 0, 86_400) * 1000,
     httpTimeoutMs: integer(env, 'HTTP_TIMEOUT_MS', 5000, 100, 60_000),
     notify: new Set(notify.filter((kind): kind is NotificationKind => kind !== 'none')),

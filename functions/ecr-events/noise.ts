@@ -1,4 +1,5 @@
 /** Noise control: which notifications are worth sending. */
+import { wildcardToRegExp } from '../shared/wildcard.ts';
 import type { Config } from './config.ts';
 import type { Notification } from './notification.ts';
 import { severityRank } from './severity.ts';
@@ -6,8 +7,18 @@ import { severityRank } from './severity.ts';
 export type Verdict = { send: true } | { send: false; reason: string };
 
 /** Applies the per-kind switches and, for completed scans, the minimum severity. */
-export function verdict(n: Notification, config: Pick<Config, 'notify' | 'minScanSeverity'>): Verdict {
+export function verdict(
+  n: Notification,
+  config: Pick<Config, 'notify' | 'minScanSeverity' | 'ignoredRepositories'>,
+): Verdict {
   if (!config.notify.has(n.kind)) return { send: false, reason: `notifications of kind ${n.kind} are off` };
+  const repository = n.repository;
+  if (
+    repository &&
+    config.ignoredRepositories.some((pattern) => wildcardToRegExp(pattern).test(repository))
+  ) {
+    return { send: false, reason: `repository ${repository} is ignored` };
+  }
   if (n.kind === 'scan' && n.outcome !== 'failure' && config.minScanSeverity !== 'ALL') {
     if (!n.severity || severityRank(n.severity) < severityRank(config.minScanSeverity)) {
       return {
