@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -193,7 +194,7 @@ describe('the build-trigger function', () => {
     const config = Object.values(template.Resources).find(
       (res) =>
         res.Type === 'AWS::Lambda::EventInvokeConfig' &&
-        (res.Properties?.FunctionName as { Ref?: string }).Ref === 'BuildTriggerLambdaFunction',
+        (res.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref === 'BuildTriggerLambdaFunction',
     );
     expect(config?.Properties).toMatchObject({
       MaximumRetryAttempts: 2,

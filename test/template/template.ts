@@ -7,7 +7,8 @@ export const TEMPLATE = `${root}.serverless/cloudformation-template-update-stack
 
 export interface Resource {
   Type: string;
-  Properties?: Record<string, unknown> & { [key: string]: any };
+  // biome-ignore lint/suspicious/noExplicitAny: CloudFormation properties are free-form JSON, walked by the tests
+  Properties?: Record<string, any>;
   DependsOn?: string | string[];
   Condition?: string;
 }
