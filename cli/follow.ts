@@ -293,13 +293,14 @@ export async function followBuild(options: FollowOptions, first: Build): Promise
   let phase = '';
   out.info(`build ${build.id}${build.logs?.deepLink ? `  (log: ${build.logs.deepLink})` : ''}`);
   for (;;) {
-    if (build.currentPhase && build.currentPhase !== phase) {
-      phase = build.currentPhase;
-      out.info(`phase ${phase}`);
-    }
+    // The log first: what it holds was written before the phase this poll reports.
     if (options.showLogs !== false) {
       const text = await log.read(build);
       if (text) out.log(text);
+    }
+    if (build.currentPhase && build.currentPhase !== phase) {
+      phase = build.currentPhase;
+      out.info(`phase ${phase}`);
     }
     if (build.buildComplete) break;
     if (signal?.aborted) throw new CliError('interrupted', undefined, 130);
