@@ -3,8 +3,10 @@
  * project. From flags first, then ECR_PIPELINE_* variables, then the local cloud's state file
  * (--local) or the deployed stack's outputs.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
@@ -66,11 +68,16 @@ export interface Target {
   clients: Clients;
 }
 
-const projectRoot = new URL('..', import.meta.url).pathname;
+/** The folder of package.json above this file: the same from cli/ (tsx) and from dist/cli/ (bundle). */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 /** Reads the local cloud's state file; undefined when there is none. */
 export async function readLocalState(env: NodeJS.ProcessEnv): Promise<LocalCloudState | undefined> {
-  const path = env[ENV.localState] ?? join(projectRoot, '.local', 'cloud.json');
+  const path = env[ENV.localState] ?? join(projectRoot(), '.local', 'cloud.json');
   try {
     return JSON.parse(await readFile(path, 'utf8')) as LocalCloudState;
   } catch (error) {

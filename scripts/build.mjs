@@ -59,3 +59,17 @@ for (const { name, result } of results) {
   const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
   console.log(`dist/${name}/index.mjs  ${(bytes / 1024).toFixed(1)} KB`);
 }
+
+// The command-line tool: one ESM file that cli/bin/ecr-pipeline.mjs runs where tsx is not installed.
+await build({
+  entryPoints: [join(root, 'cli', 'main.ts')],
+  outfile: join(root, 'dist', 'cli', 'index.mjs'),
+  bundle: true,
+  packages: 'external',
+  sourcemap: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  logLevel: 'warning',
+});
+console.log('dist/cli/index.mjs');
