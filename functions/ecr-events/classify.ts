@@ -221,11 +221,7 @@ function build(detail: Json, base: Base, detailType: string, options: ClassifyOp
     status,
     buildNumber: typeof info['build-number'] === 'number' ? info['build-number'] : undefined,
     durationSeconds: status === 'IN_PROGRESS' ? undefined : duration(info, phases, base.time),
-    failingPhase: failing
-      ? str(failing['phase-type'])
-      : status === 'SUCCEEDED' || status === 'IN_PROGRESS'
-        ? undefined
-        : str(detail['current-phase']),
+    failingPhase: failing ? str(failing['phase-type']) : lastPhaseOf(status, str(detail['current-phase'])),
     failingPhaseStatus: failing ? str(failing['phase-status']) : undefined,
     failureMessage: context
       .map((c) => (typeof c === 'string' ? c.trim() : ''))
@@ -273,6 +269,12 @@ function build(detail: Json, base: Base, detailType: string, options: ClassifyOp
         repository,
       };
   }
+}
+
+/** Without phase details, the phase a failed build stopped in (COMPLETED says nothing). */
+function lastPhaseOf(status: string, currentPhase: string | undefined): string | undefined {
+  if (status === 'SUCCEEDED' || status === 'IN_PROGRESS' || currentPhase === 'COMPLETED') return undefined;
+  return currentPhase;
 }
 
 /** Wall time of the build: start to the COMPLETED phase, else the sum of the phases' durations. */

@@ -21,8 +21,8 @@ export function toSubject(value: string): string {
   const ascii = value
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^\x20-\x7e]/g, '?')
     .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e]/gu, '?')
     .trim();
   return ascii.length <= 100 ? ascii : `${ascii.slice(0, 97)}...`;
 }

@@ -1,0 +1,176 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { classify } from '../../../functions/ecr-events/classify.ts';
+import type { Notification } from '../../../functions/ecr-events/notification.ts';
+import {
+  NotificationError,
+  notifyAll,
+  slackChannel,
+  snsChannel,
+} from '../../../functions/ecr-events/notify.ts';
+import { event, stubLogger } from './fixtures.ts';
+
+const snsMock = mockClient(SNSClient);
+const sns = new SNSClient({ region: 'us-west-2' });
+const topicArn = 'arn:aws:sns:us-west-2:123456789012:ecr-pipeline-dev-events';
+const hook = 'https://hooks.slack.com/services/T000/B000/XXXX';
+const noSleep = async () => {};
+
+function pushed(): Notification {
+  const c = classify(event('ecr/image-action-push.json'), { projectName: '' });
+  if (c.action !== 'notify') throw new Error('expected a notification');
+  return c.notification;
+}
+
+const ok = () => new Response('ok', { status: 200 });
+
+beforeEach(() => {
+  snsMock.reset();
+});
+
+describe('Slack channel', () => {
+  it('posts Block Kit JSON to the webhook with a timeout signal', async () => {
+    const fetch = vi.fn(async (_url: string | URL | Request, _init?: RequestInit) => ok());
+    const channel = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch });
+    await expect(channel.deliver(pushed())).resolves.toBe('sent');
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const [url, init] = fetch.mock.calls[0] as [string, RequestInit];
+    expect(url).toBe(hook);
+    expect(init.method).toBe('POST');
+    expect(init.signal).toBeInstanceOf(AbortSignal);
+    const body = JSON.parse(String(init.body));
+    expect(body.text).toBe('Image pushed: team/web:v1.4.2');
+    expect(body.blocks[0].type).toBe('header');
+  });
+
+  it('is off, without a call, when no webhook is configured', async () => {
+    const fetch = vi.fn();
+    const channel = slackChannel({ webhookUrl: async () => undefined, timeoutMs: 2000, fetch });
+    await expect(channel.deliver(pushed())).resolves.toBe('off');
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('retries 429 and 5xx a bounded number of times', async () => {
+    const fetch = vi.fn(async () => new Response('rate_limited', { status: 429 }));
+    const channel = slackChannel({
+      webhookUrl: async () => hook,
+      timeoutMs: 2000,
+      fetch,
+      attempts: 3,
+      sleep: noSleep,
+    });
+    await expect(channel.deliver(pushed())).rejects.toThrow('HTTP 429');
+    expect(fetch).toHaveBeenCalledTimes(3);
+  });
+
+  it('retries a timeout and then succeeds', async () => {
+    const fetch = vi
+      .fn()
+      .mockRejectedValueOnce(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+      .mockResolvedValueOnce(ok());
+    const channel = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch, sleep: noSleep });
+    await expect(channel.deliver(pushed())).resolves.toBe('sent');
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not retry a 4xx that will never succeed (invalid payload, revoked hook)', async () => {
+    const fetch = vi.fn(async () => new Response('invalid_blocks', { status: 400 }));
+    const channel = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch, sleep: noSleep });
+    await expect(channel.deliver(pushed())).rejects.toThrow('HTTP 400');
+    expect(fetch).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('SNS channel', () => {
+  it('publishes subject, both bodies and filterable attributes to the topic', async () => {
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    await expect(snsChannel({ sns, topicArn, timeoutMs: 2000 }).deliver(pushed())).resolves.toBe('sent');
+    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
+      TopicArn: topicArn,
+      Subject: '[ecr-pipeline] Image pushed: team/web:v1.4.2',
+      MessageStructure: 'json',
+      MessageAttributes: {
+        'event-type': { DataType: 'String', StringValue: 'image-push' },
+        repository: { DataType: 'String', StringValue: 'team/web' },
+        severity: { DataType: 'String', StringValue: 'none' },
+        outcome: { DataType: 'String', StringValue: 'success' },
+      },
+    });
+  });
+
+  it('is off when no topic is configured', async () => {
+    await expect(snsChannel({ sns, topicArn: '', timeoutMs: 2000 }).deliver(pushed())).resolves.toBe('off');
+    expect(snsMock).not.toHaveReceivedCommand(PublishCommand);
+  });
+});
+
+describe('notifyAll', () => {
+  it('delivers on SNS when Slack fails, and does not throw', async () => {
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const logger = stubLogger();
+    const slack = slackChannel({
+      webhookUrl: async () => hook,
+      timeoutMs: 2000,
+      fetch: async () => new Response('', { status: 500 }),
+      sleep: noSleep,
+    });
+    const delivery = await notifyAll(
+      pushed(),
+      [slack, snsChannel({ sns, topicArn, timeoutMs: 2000 })],
+      logger,
+    );
+    expect(delivery.sent).toEqual(['sns']);
+    expect(Object.keys(delivery.failed)).toEqual(['slack']);
+    expect(logger.error).toHaveBeenCalledWith(
+      'channel failed',
+      expect.objectContaining({ channel: 'slack' }),
+    );
+  });
+
+  it('delivers on Slack when SNS fails', async () => {
+    snsMock
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AuthorizationErrorException' }));
+    const slack = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch: async () => ok() });
+    const delivery = await notifyAll(
+      pushed(),
+      [slack, snsChannel({ sns, topicArn, timeoutMs: 2000 })],
+      stubLogger(),
+    );
+    expect(delivery.sent).toEqual(['slack']);
+  });
+
+  it('throws when every configured channel failed, so that Lambda retries the event', async () => {
+    snsMock.on(PublishCommand).rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
+    const slack = slackChannel({
+      webhookUrl: async () => hook,
+      timeoutMs: 2000,
+      fetch: async () => new Response('', { status: 503 }),
+      sleep: noSleep,
+    });
+    const promise = notifyAll(
+      pushed(),
+      [slack, snsChannel({ sns, topicArn, timeoutMs: 2000 })],
+      stubLogger(),
+    );
+    await expect(promise).rejects.toBeInstanceOf(NotificationError);
+    await expect(promise).rejects.toThrow('every channel failed: slack, sns');
+  });
+
+  it('throws when the only configured channel fails, and only warns when none is configured', async () => {
+    const slack = slackChannel({ webhookUrl: async () => undefined, timeoutMs: 2000 });
+    snsMock.on(PublishCommand).rejects(new Error('boom'));
+    await expect(
+      notifyAll(pushed(), [slack, snsChannel({ sns, topicArn, timeoutMs: 2000 })], stubLogger()),
+    ).rejects.toBeInstanceOf(NotificationError);
+    const logger = stubLogger();
+    const delivery = await notifyAll(
+      pushed(),
+      [slack, snsChannel({ sns, topicArn: '', timeoutMs: 2000 })],
+      logger,
+    );
+    expect(delivery.off).toEqual(['slack', 'sns']);
+    expect(logger.warn).toHaveBeenCalledWith('no notification channel is configured', { kind: 'image-push' });
+  });
+});
