@@ -1,15 +1,22 @@
 import { describe, expect, it, vi } from 'vitest';
 import { WebhookSecretError, webhookSecret } from '../../../functions/ecr-events/secret.ts';
-import { AwsApiError } from '../../../functions/shared/aws-json.ts';
+import { AwsApiError, type AwsCaller } from '../../../functions/shared/aws-json.ts';
 import { stubLogger } from './fixtures.ts';
 
 const hook = 'https://hooks.slack.com/services/T000/B000/XXXX';
-const unused = { json: vi.fn() };
+const unused = caller(vi.fn());
+
+/** The fake's `json` is a plain mock; the domain code sees the generic caller type. */
+function caller(
+  json: ReturnType<typeof vi.fn>,
+): Pick<AwsCaller, 'json'> & { json: ReturnType<typeof vi.fn> } {
+  return { json } as never;
+}
 
 describe('Slack webhook secret', () => {
   it('reads the SSM SecureString decrypted, and caches it until the TTL passes', async () => {
     let now = 1_000_000;
-    const ssm = { json: vi.fn(async () => ({ Parameter: { Value: hook } })) };
+    const ssm = caller(vi.fn(async () => ({ Parameter: { Value: hook } })));
     const read = webhookSecret({
       source: 'ssm',
       name: '/ecr-pipeline/dev/slack-webhook-url',
@@ -33,11 +40,11 @@ describe('Slack webhook secret', () => {
 
   it('turns Slack off when the parameter does not exist, and says so once', async () => {
     const logger = stubLogger();
-    const ssm = {
-      json: vi.fn(async () => {
+    const ssm = caller(
+      vi.fn(async () => {
         throw new AwsApiError('ParameterNotFound', 'not found', 400);
       }),
-    };
+    );
     const read = webhookSecret({ source: 'ssm', name: '/x', ssm, secretsManager: unused, ttlMs: 0, logger });
     await expect(read()).resolves.toBeUndefined();
     await expect(read()).resolves.toBeUndefined();
@@ -46,7 +53,7 @@ describe('Slack webhook secret', () => {
   });
 
   it('reads a Secrets Manager secret holding the URL or a JSON object with url', async () => {
-    const secretsManager = { json: vi.fn(async () => ({ SecretString: JSON.stringify({ url: hook }) })) };
+    const secretsManager = caller(vi.fn(async () => ({ SecretString: JSON.stringify({ url: hook }) })));
     const read = webhookSecret({
       source: 'secretsmanager',
       name: 'ecr-pipeline/slack',
@@ -61,7 +68,7 @@ describe('Slack webhook secret', () => {
 
   it('accepts http:// (local webhook sinks) and refuses what is not a URL, without echoing it', async () => {
     const values = ['http://127.0.0.1:4590/slack', 'not a url', 'ftp://example.com/x'];
-    const ssm = { json: vi.fn(async () => ({ Parameter: { Value: values.shift() } })) };
+    const ssm = caller(vi.fn(async () => ({ Parameter: { Value: values.shift() } })));
     const read = webhookSecret({
       source: 'ssm',
       name: '/x',
@@ -78,12 +85,12 @@ describe('Slack webhook secret', () => {
   });
 
   it('lets a transient SSM error fail this delivery (and be retried), without caching it', async () => {
-    const ssm = {
-      json: vi
+    const ssm = caller(
+      vi
         .fn()
         .mockRejectedValueOnce(new AwsApiError('ThrottlingException', 'Rate exceeded', 400))
         .mockResolvedValueOnce({ Parameter: { Value: hook } }),
-    };
+    );
     const read = webhookSecret({
       source: 'ssm',
       name: '/x',
