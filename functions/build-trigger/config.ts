@@ -8,6 +8,8 @@ export type TagMutability = 'IMMUTABLE' | 'MUTABLE';
 export type EncryptionType = 'AES256' | 'KMS';
 
 export interface Config {
+  /** Set by Lambda. */
+  region: string;
   /** The contexts bucket; events from other buckets are ignored. */
   bucket: string;
   /** Key prefix of build contexts (may be empty); events outside it are ignored. */
@@ -84,6 +86,7 @@ export function loadConfig(env: Env): Config {
     );
   }
   return {
+    region: text(env, 'AWS_REGION'),
     bucket: text(env, 'CONTEXT_BUCKET'),
     keyPrefix,
     projectName: text(env, 'BUILD_PROJECT'),

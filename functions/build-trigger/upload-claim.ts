@@ -1,16 +1,19 @@
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Objects } from '../shared/s3-objects.ts';
 import type { UploadRecord } from '../shared/upload-record.ts';
 import { classify } from './errors.ts';
 
 export type ClaimOutcome = 'claimed' | 'duplicate';
 
-function put(record: UploadRecord, bucket: string, key: string, ifNoneMatch: boolean): PutObjectCommand {
-  return new PutObjectCommand({
-    Bucket: bucket,
-    Key: key,
-    Body: JSON.stringify(record),
-    ContentType: 'application/json',
-    ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+function put(
+  s3: S3Objects,
+  bucket: string,
+  key: string,
+  record: UploadRecord,
+  ifNoneMatch: boolean,
+): Promise<void> {
+  return s3.put(bucket, key, JSON.stringify(record), {
+    contentType: 'application/json',
+    ...(ifNoneMatch ? { ifNoneMatch: '*' as const } : {}),
   });
 }
 
@@ -19,13 +22,13 @@ function put(record: UploadRecord, bucket: string, key: string, ifNoneMatch: boo
  * object version claims it, any later one, in any container, gets 412 and is a duplicate.
  */
 export async function claimUpload(
-  s3: S3Client,
+  s3: S3Objects,
   bucket: string,
   key: string,
   record: UploadRecord,
 ): Promise<ClaimOutcome> {
   try {
-    await s3.send(put(record, bucket, key, true));
+    await put(s3, bucket, key, record, true);
     return 'claimed';
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -37,22 +40,22 @@ export async function claimUpload(
 
 /** Replaces the record (after the claim), e.g. to say the upload was rejected after all. */
 export async function updateUploadRecord(
-  s3: S3Client,
+  s3: S3Objects,
   bucket: string,
   key: string,
   record: UploadRecord,
 ): Promise<void> {
   try {
-    await s3.send(put(record, bucket, key, false));
+    await put(s3, bucket, key, record, false);
   } catch (error) {
     throw classify(error, 'updating the upload record');
   }
 }
 
 /** Deletes the claim so that Lambda's retry of a transient failure is not taken for a duplicate. */
-export async function releaseClaim(s3: S3Client, bucket: string, key: string): Promise<void> {
+export async function releaseClaim(s3: S3Objects, bucket: string, key: string): Promise<void> {
   try {
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    await s3.delete(bucket, key);
   } catch (error) {
     throw classify(error, 'releasing the upload record');
   }

@@ -52,7 +52,7 @@ const toBytes = (data: ArrayBuffer | ArrayBufferView): Uint8Array =>
     : new Uint8Array(data);
 
 /** SHA-256 and HMAC-SHA-256 from node:crypto, in the shape the SigV4 signer expects. */
-class Sha256 {
+export class Sha256 {
   private hash: Hash | Hmac;
   private readonly secret: Uint8Array | string | undefined;
   constructor(secret?: SourceData) {

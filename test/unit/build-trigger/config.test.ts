@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../functions/build-trigger/config.ts';
 
-const required = { CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p', STACK_NAME: 's' };
+const required = { AWS_REGION: 'eu-west-1', CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p', STACK_NAME: 's' };
 
 describe('loadConfig', () => {
   it('applies safe defaults: immutable tags, scan on push, AES256, any repository name', () => {
     expect(loadConfig(required)).toEqual({
+      region: 'eu-west-1',
       bucket: 'b',
       keyPrefix: '',
       projectName: 'p',

@@ -7,7 +7,6 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../functions/build-trigger/errors.ts';
@@ -19,9 +18,17 @@ import {
   REPOSITORY_TAGS,
 } from '../../../functions/shared/contract.ts';
 import { identityHash, type UploadRecord, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
-import { awsError, BUCKET, clients, containerDeps, PROJECT, repository, s3Event } from './helpers.ts';
+import {
+  awsError,
+  BUCKET,
+  clients,
+  containerDeps,
+  PROJECT,
+  repository,
+  fakeS3 as s3,
+  s3Event,
+} from './helpers.ts';
 
-const s3 = mockClient(clients.s3);
 const ecr = mockClient(clients.ecr);
 const codebuild = mockClient(clients.codebuild);
 const events = mockClient(clients.events);
@@ -35,12 +42,11 @@ const VERSIONED = {
 const RECORD_KEY = uploadRecordKey('', VERSIONED);
 
 function allCalls(): number {
-  return [s3, ecr, codebuild, events].reduce((sum, mock) => sum + mock.calls().length, 0);
+  return [ecr, codebuild, events].reduce((sum, mock) => sum + mock.calls().length, s3.calls());
 }
 
 function putRecord(index = 0): UploadRecord {
-  const input = s3.commandCalls(PutObjectCommand)[index]?.args[0].input;
-  return JSON.parse(String(input?.Body)) as UploadRecord;
+  return JSON.parse(String(s3.put.mock.calls[index]?.[2])) as UploadRecord;
 }
 
 function rejectedDetail(index = 0): Record<string, unknown> {
@@ -49,9 +55,8 @@ function rejectedDetail(index = 0): Record<string, unknown> {
 }
 
 beforeEach(() => {
-  for (const mock of [s3, ecr, codebuild, events]) mock.reset();
-  s3.on(PutObjectCommand).resolves({});
-  s3.on(DeleteObjectCommand).resolves({});
+  for (const mock of [ecr, codebuild, events]) mock.reset();
+  s3.reset();
   ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api')] });
   ecr.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 400));
   codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-1` } });
@@ -63,10 +68,9 @@ describe('an upload to an existing repository', () => {
     const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
 
     expect(outcomes).toEqual([{ kind: 'started', buildId: `${PROJECT}:b-1` }]);
-    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
-      Bucket: BUCKET,
-      Key: RECORD_KEY,
-      IfNoneMatch: '*',
+    expect(s3.put).toHaveBeenCalledWith(BUCKET, RECORD_KEY, expect.any(String), {
+      contentType: 'application/json',
+      ifNoneMatch: '*',
     });
     expect(putRecord()).toMatchObject({ status: 'accepted', repository: 'team-a/api', tag: 'v1.2.3' });
     expect(ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
@@ -99,7 +103,12 @@ describe('an upload to an existing repository', () => {
     await handleS3Event(containerDeps(), s3Event('put-unversioned.json'));
 
     const identity = { bucket: BUCKET, key: 'web/2026.11.27.tgz', eTag: '0cc175b9c0f1b6a831c399e269772661' };
-    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Key: uploadRecordKey('', identity) });
+    expect(s3.put).toHaveBeenCalledWith(
+      BUCKET,
+      uploadRecordKey('', identity),
+      expect.any(String),
+      expect.anything(),
+    );
     const start = codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input;
     expect(start?.idempotencyToken).toBe(identityHash(identity));
     expect(start?.idempotencyToken).toMatch(/^[0-9a-f]{64}$/);
@@ -139,7 +148,8 @@ describe('an upload to an existing repository', () => {
   it('makes at most 3 calls in a warm container: claim, tag check, build', async () => {
     const deps = containerDeps();
     await handleS3Event(deps, s3Event('put-versioned.json'));
-    for (const mock of [s3, ecr, codebuild, events]) mock.resetHistory();
+    s3.clear();
+    for (const mock of [ecr, codebuild, events]) mock.resetHistory();
 
     const next = s3Event('put-versioned.json');
     const object = next.Records[0]?.s3.object;
@@ -290,8 +300,8 @@ describe('rejected uploads', () => {
       tag: 'v1.2.3',
     });
     // The claim, then the record rewritten (unconditionally) to say why.
-    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 2);
-    expect(s3.commandCalls(PutObjectCommand)[1]?.args[0].input.IfNoneMatch).toBeUndefined();
+    expect(s3.put).toHaveBeenCalledTimes(2);
+    expect(s3.put.mock.calls[1]?.[3]?.ifNoneMatch).toBeUndefined();
     expect(putRecord(1)).toMatchObject({ status: 'rejected', code: 'TagAlreadyExists' });
   });
 
@@ -324,7 +334,8 @@ describe('rejected uploads', () => {
     await handleS3Event(containerDeps(), event);
 
     expect(ecr).not.toHaveReceivedAnyCommand();
-    expect(s3).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, { IfNoneMatch: '*' });
+    expect(s3.put).toHaveBeenCalledOnce();
+    expect(s3.put.mock.calls[0]?.[3]?.ifNoneMatch).toBe('*');
     expect(putRecord()).toMatchObject({ status: 'rejected', code: 'InvalidRepositoryName' });
     expect(allCalls()).toBe(2);
   });
@@ -384,9 +395,7 @@ describe('events that are not ours', () => {
     Object.assign(event.Records[0]?.s3.object ?? {}, { key: 'contexts/team-a/api/v1.2.3.tar.gz' });
     const outcomes = await handleS3Event(containerDeps({ KEY_PREFIX: 'contexts/' }), event);
     expect(outcomes[0]?.kind).toBe('started');
-    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(
-      /^contexts\/\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/,
-    );
+    expect(s3.put.mock.calls[0]?.[1]).toMatch(/^contexts\/\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/);
   });
 });
 
@@ -394,14 +403,15 @@ describe('duplicate deliveries', () => {
   it('costs no call in the container that handled the original', async () => {
     const deps = containerDeps();
     await handleS3Event(deps, s3Event('put-versioned.json'));
-    for (const mock of [s3, ecr, codebuild, events]) mock.resetHistory();
+    s3.clear();
+    for (const mock of [ecr, codebuild, events]) mock.resetHistory();
 
     expect(await handleS3Event(deps, s3Event('put-versioned.json'))).toEqual([{ kind: 'duplicate' }]);
     expect(allCalls()).toBe(0);
   });
 
   it('never starts a second build in another container: the claim exists (412)', async () => {
-    s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
+    s3.put.mockRejectedValue(awsError('PreconditionFailed', 412));
     expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'))).toEqual([
       { kind: 'duplicate' },
     ]);
@@ -410,7 +420,7 @@ describe('duplicate deliveries', () => {
   });
 
   it('treats a concurrent conditional write of the same claim (409) as a duplicate', async () => {
-    s3.on(PutObjectCommand).rejects(awsError('ConditionalRequestConflict', 409));
+    s3.put.mockRejectedValue(awsError('ConditionalRequestConflict', 409));
     expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'))).toEqual([
       { kind: 'duplicate' },
     ]);
@@ -418,7 +428,7 @@ describe('duplicate deliveries', () => {
   });
 
   it('does not announce a rejection twice', async () => {
-    s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
+    s3.put.mockRejectedValue(awsError('PreconditionFailed', 412));
     const event = s3Event('put-versioned.json');
     Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
     expect(await handleS3Event(containerDeps(), event)).toEqual([{ kind: 'duplicate' }]);
@@ -437,7 +447,7 @@ describe('failures', () => {
     const deps = containerDeps();
 
     await expect(handleS3Event(deps, s3Event('put-versioned.json'))).rejects.toThrow(TransientError);
-    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
+    expect(s3.delete).toHaveBeenCalledWith(BUCKET, RECORD_KEY);
 
     // Lambda's retry, in the same container, builds: it is not mistaken for a duplicate.
     codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-2` } });
@@ -451,15 +461,15 @@ describe('failures', () => {
     await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
       TransientError,
     );
-    expect(s3).toHaveReceivedCommand(DeleteObjectCommand);
+    expect(s3.delete).toHaveBeenCalled();
   });
 
   it('throws when the claim itself is throttled, with nothing to release', async () => {
-    s3.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
+    s3.put.mockRejectedValue(awsError('SlowDown', 503));
     await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
       TransientError,
     );
-    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+    expect(s3.delete).not.toHaveBeenCalled();
   });
 
   it('throws when EventBridge throttles the rejection event, releasing the record so the retry announces it', async () => {
@@ -471,7 +481,7 @@ describe('failures', () => {
     await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
       TransientError,
     );
-    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Key: RECORD_KEY });
+    expect(s3.delete).toHaveBeenCalledWith(BUCKET, RECORD_KEY);
   });
 
   it('reports and swallows a permanent error, recording it for the CLI', async () => {
@@ -479,7 +489,7 @@ describe('failures', () => {
     const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
 
     expect(outcomes[0]?.kind).toBe('failed');
-    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+    expect(s3.delete).not.toHaveBeenCalled();
     expect(putRecord(1)).toMatchObject({
       status: 'failed',
       reason: expect.stringContaining('ResourceNotFoundException'),
@@ -503,7 +513,8 @@ describe('failures', () => {
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 2);
 
     // The retry of the whole event builds only the record that failed.
-    for (const mock of [s3, ecr, codebuild, events]) mock.resetHistory();
+    s3.clear();
+    for (const mock of [ecr, codebuild, events]) mock.resetHistory();
     codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-3` } });
     const outcomes = await handleS3Event(deps, s3Event('put-several.json'));
     expect(outcomes.map((o) => o.kind)).toEqual(['started', 'duplicate', 'duplicate']);
