@@ -58,7 +58,7 @@ function deps(extra: Partial<SweepDeps> = {}): SweepDeps {
   return {
     ecr,
     tagging,
-    ...(emptyAccount() as never),
+    ...(emptyAccount() as unknown as Pick<SweepDeps, 'lambda' | 'ecs'>),
     now: () => NOW,
     logger: stubLogger(),
     sleep: async () => {},
