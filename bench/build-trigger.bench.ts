@@ -1,0 +1,253 @@
+/**
+ * The build-trigger function as Lambda runs it: the size of each function bundle, the bundle's module
+ * load time as a ratio to an empty module (fresh Node.js processes, median of several runs), and the
+ * AWS API calls one upload costs. The calls are counted on the wire: the bundled handler talks to a
+ * moto server through a counting proxy, and each import of the bundle under a new URL is a new
+ * (cold) container. moto's StartBuild answer does not deserialize in the SDK (a NaN number), so the
+ * proxy answers StartBuild itself, as CodeBuild would.
+ *
+ * Run alone: `npm run build && npx tsx bench/run.ts build-trigger`.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Row } from './types.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const BUNDLE = join(root, 'dist', 'build-trigger', 'index.mjs');
+const BUCKET = 'bench-build-trigger-contexts';
+const PROJECT = 'bench-project';
+const LOAD_RUNS = 9;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+function functionEnv(endpoint: string): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_ENDPOINT_URL: endpoint,
+    CONTEXT_BUCKET: BUCKET,
+    BUILD_PROJECT: PROJECT,
+    STACK_NAME: 'bench',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  };
+}
+
+function bundleSizes(): Row[] {
+  const functions = readdirSync(join(root, 'functions')).filter((name) =>
+    existsSync(join(root, 'functions', name, 'handler.ts')),
+  );
+  return functions.map((name) => {
+    const file = join(root, 'dist', name, 'index.mjs');
+    const value = existsSync(file) ? `${(statSync(file).size / 1024).toFixed(1)} KB` : 'not built';
+    return { benchmark: `bundle dist/${name}/index.mjs`, metric: 'size', value, goal: '≤ 350 KB' };
+  });
+}
+
+/** Milliseconds to import `file` in a fresh Node.js process. */
+function loadMs(file: string, env: Record<string, string>): number {
+  const script =
+    'const t=performance.now();await import(process.argv[1]);process.stdout.write(String(performance.now()-t));';
+  const out = execFileSync(
+    process.execPath,
+    ['--input-type=module', '--no-warnings', '-e', script, pathToFileURL(file).href],
+    {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    },
+  );
+  return Number(out);
+}
+
+function loadTime(): Row[] {
+  const empty = join(mkdtempSync(join(tmpdir(), 'bench-empty-')), 'index.mjs');
+  writeFileSync(empty, 'export const handler = async () => {};\n');
+  const env = functionEnv('http://127.0.0.1:9');
+  const bundle: number[] = [];
+  const baseline: number[] = [];
+  for (let run = 0; run < LOAD_RUNS; run++) {
+    baseline.push(loadMs(empty, env));
+    bundle.push(loadMs(BUNDLE, env));
+  }
+  const [b, e] = [median(bundle), median(baseline)];
+  return [
+    {
+      benchmark: 'build-trigger module load',
+      metric: `ratio to an empty module (median of ${LOAD_RUNS})`,
+      value: `${(b / e).toFixed(1)}x (${b.toFixed(1)} ms vs ${e.toFixed(2)} ms)`,
+    },
+  ];
+}
+
+/** Names the AWS operation of a request: X-Amz-Target for JSON services, method for S3 objects. */
+function operation(method: string, headers: Record<string, string | string[] | undefined>): string {
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string') {
+    const [service, action] = target.split('.');
+    const short = service?.startsWith('AmazonEC2ContainerRegistry')
+      ? 'ecr'
+      : service?.startsWith('CodeBuild')
+        ? 'codebuild'
+        : service === 'AWSEvents'
+          ? 'events'
+          : service;
+    return `${short}:${action}`;
+  }
+  return method === 'PUT' ? 's3:PutObject' : method === 'DELETE' ? 's3:DeleteObject' : `s3:${method}`;
+}
+
+/** A proxy that records each call and forwards it to moto (StartBuild excepted, see above). */
+function countingProxy(motoPort: number, calls: string[]): Server {
+  return createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const op = operation(req.method ?? '', req.headers);
+      calls.push(op);
+      if (op === 'codebuild:StartBuild') {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ build: { id: `${PROJECT}:${randomUUID()}`, buildStatus: 'IN_PROGRESS' } }));
+        return;
+      }
+      const upstream = request(
+        { host: '127.0.0.1', port: motoPort, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', (error) => {
+        res.writeHead(502);
+        res.end(String(error));
+      });
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+}
+
+async function waitFor(url: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fetch(url);
+      return;
+    } catch (error) {
+      if (Date.now() > until) throw new Error(`moto_server did not start: ${String(error)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+function s3Event(key: string, versionId: string): unknown {
+  const event = JSON.parse(readFileSync(join(root, 'test/events/s3/put-versioned.json'), 'utf8'));
+  Object.assign(event.Records[0].s3.bucket, { name: BUCKET, arn: `arn:aws:s3:::${BUCKET}` });
+  Object.assign(event.Records[0].s3.object, { key, versionId });
+  return event;
+}
+
+async function apiCalls(): Promise<Row[]> {
+  const motoPort = await freePort();
+  const moto: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(motoPort)], {
+    stdio: 'ignore',
+  });
+  const calls: string[] = [];
+  const proxy = countingProxy(motoPort, calls);
+  const saved = { ...process.env };
+  try {
+    await waitFor(`http://127.0.0.1:${motoPort}/moto-api/`, 30_000);
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const address = proxy.address();
+    const proxyUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const motoUrl = `http://127.0.0.1:${motoPort}`;
+
+    // Set-up straight to moto, not counted: the bucket and a repository that exists before the upload.
+    const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    const { ECRClient, CreateRepositoryCommand } = await import('@aws-sdk/client-ecr');
+    const setup = {
+      region: 'us-east-1',
+      endpoint: motoUrl,
+      credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
+    };
+    await new S3Client({ ...setup, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await new ECRClient(setup).send(
+      new CreateRepositoryCommand({ repositoryName: 'bench/existing', imageTagMutability: 'IMMUTABLE' }),
+    );
+
+    Object.assign(process.env, functionEnv(proxyUrl));
+    let containers = 0;
+    const container = async () =>
+      (await import(`${pathToFileURL(BUNDLE).href}?container=${++containers}`)) as {
+        handler: (event: unknown) => Promise<void>;
+      };
+    const measure = async (handler: (event: unknown) => Promise<void>, event: unknown) => {
+      calls.length = 0;
+      await handler(event);
+      return [...calls];
+    };
+
+    const first = await container();
+    const newRepository = await measure(first.handler, s3Event('bench/new/v1.tar.gz', 'n1'));
+    const warmExisting = await measure(first.handler, s3Event('bench/new/v2.tar.gz', 'n2'));
+    const second = await container();
+    const original = s3Event('bench/existing/v1.tar.gz', 'e1');
+    const coldExisting = await measure(second.handler, original);
+    const warmDuplicate = await measure(second.handler, structuredClone(original));
+    const third = await container();
+    const coldDuplicate = await measure(third.handler, structuredClone(original));
+    const starts = [newRepository, warmExisting, coldExisting, warmDuplicate, coldDuplicate].map(
+      (list) => list.filter((op) => op === 'codebuild:StartBuild').length,
+    );
+
+    const row = (metric: string, list: string[], goal?: string): Row => ({
+      benchmark: 'build-trigger API calls per upload',
+      metric,
+      value: `${list.length}${list.length > 0 ? ` (${list.join(', ')})` : ''}`,
+      ...(goal ? { goal } : {}),
+    });
+    return [
+      row('new repository, cold container', newRepository),
+      row('existing repository, warm container', warmExisting, '≤ 3'),
+      row('existing repository, cold container', coldExisting),
+      row('duplicate delivery, warm container', warmDuplicate, '≤ 1'),
+      row('duplicate delivery, another (cold) container', coldDuplicate),
+      {
+        benchmark: 'build-trigger API calls per upload',
+        metric: 'builds started by the 2 duplicate deliveries',
+        value: String((starts[3] ?? 0) + (starts[4] ?? 0)),
+        goal: '0',
+      },
+    ];
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+    proxy.close();
+    moto.kill();
+  }
+}
+
+export default async function buildTriggerBench(): Promise<Row[]> {
+  if (!existsSync(BUNDLE))
+    throw new Error('dist/build-trigger/index.mjs is missing: run `npm run build` first');
+  return [...bundleSizes(), ...loadTime(), ...(await apiCalls())];
+}
