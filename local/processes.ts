@@ -61,6 +61,23 @@ export async function assertPortFree(port: number): Promise<void> {
   if (open) throw new Error(`port ${port} on 127.0.0.1 is already in use: choose another basePort`);
 }
 
+// Process groups still running; ended when this process exits, so a crashed test leaves no orphans.
+const live = new Set<number>();
+let exitHook = false;
+function killLiveOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const pid of live) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 function startService(
   name: string,
   cmd: string,
@@ -77,7 +94,14 @@ function startService(
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (child.pid) live.add(child.pid);
+  killLiveOnExit();
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      if (child.pid) live.delete(child.pid);
+      resolve();
+    }),
+  );
   return {
     name,
     process: child,

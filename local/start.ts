@@ -1,0 +1,77 @@
+/**
+ * `npm start`: installs what is missing (scripts/setup.mjs), brings the local cloud up, prints how to
+ * use it and stays up until Ctrl-C, then stops every process it started.
+ *
+ * Options: --base-port N (default 4566, or LOCAL_CLOUD_BASE_PORT), --data-dir DIR,
+ * --region R, --schedule-interval MS (0: the sweep runs only when asked), --skip-setup.
+ */
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { startLocalCloud } from './cloud.ts';
+
+const { values } = parseArgs({
+  options: {
+    'base-port': { type: 'string' },
+    'data-dir': { type: 'string' },
+    region: { type: 'string' },
+    'schedule-interval': { type: 'string' },
+    'skip-setup': { type: 'boolean', default: false },
+  },
+});
+
+const root = new URL('..', import.meta.url).pathname;
+if (!values['skip-setup']) {
+  const setup = spawnSync('node', ['scripts/setup.mjs'], { cwd: root, stdio: 'inherit' });
+  if (setup.status !== 0) process.exit(setup.status ?? 1);
+}
+
+const started = Date.now();
+const cloud = await startLocalCloud({
+  basePort: Number(values['base-port'] ?? process.env.LOCAL_CLOUD_BASE_PORT ?? 4566),
+  ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+  ...(values.region ? { region: values.region } : {}),
+  ...(values['schedule-interval'] !== undefined
+    ? { scheduleIntervalMs: Number(values['schedule-interval']) }
+    : {}),
+  log: (line) => console.log(line),
+});
+
+const exports = Object.entries(cloud.env)
+  .map(([name, value]) => `export ${name}=${value}`)
+  .join('\n  ');
+console.log(`
+The local cloud is up (${((Date.now() - started) / 1000).toFixed(1)} s). Data: ${cloud.dataDir}
+
+  AWS endpoint   ${cloud.endpoint}   (S3, ECR, SQS, SNS, EventBridge, SSM, Secrets Manager, Logs, CodeBuild)
+  registry       ${cloud.registry}   (ECR repositoryUri hosts point here; plain HTTP)
+  bucket         ${cloud.bucket}
+  build project  ${cloud.projectName}
+  Slack sink     http://127.0.0.1:${cloud.ports.slack}/services/local/webhook
+  functions      ${cloud.deployment.functions.map((f) => f.key).join(', ')} (logs in ${cloud.dataDir}/logs)
+
+In another shell:
+  ${exports}
+
+Upload a build context (the key names repository and tag, see "Uploading a build context"):
+  aws s3 cp context.tar.gz s3://${cloud.bucket}/my-project/my-app/v1.tar.gz
+
+With the AWS SDK for JavaScript: the variables above are enough (the SDK reads AWS_ENDPOINT_URL;
+the endpoint is an IP address, so S3 uses path-style requests).
+
+Log in to the registry and pull what was built:
+  aws ecr get-login-password | podman login --username AWS --password-stdin --tls-verify=false ${cloud.registry}
+  podman pull --tls-verify=false ${cloud.registry}/my-project/my-app:v1
+
+Ctrl-C stops everything.`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping the local cloud`);
+  await cloud.stop();
+  console.log('stopped; all ports are free');
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
