@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_NOTIFY_EVENTS, loadConfig } from '../../../functions/ecr-events/config.ts';
+
+const base = { STACK_NAME: 'ecr-pipeline-dev' };
+
+describe('ecr-events configuration', () => {
+  it('has safe defaults: dry run on, in-use check on, scans from HIGH, started builds quiet', () => {
+    const c = loadConfig(base);
+    expect(c.sweep).toMatchObject({
+      dryRun: true,
+      checkInUse: true,
+      staleDays: 90,
+      graceDays: 7,
+      discovery: 'tagging-api',
+    });
+    expect(c.minScanSeverity).toBe('HIGH');
+    expect([...c.notify]).toEqual(DEFAULT_NOTIFY_EVENTS);
+    expect(c.notify.has('build-started')).toBe(false);
+    expect(c.slackWebhook).toBeUndefined();
+    expect(c.topicArn).toBe('');
+  });
+
+  it('turns the dry run off only for an explicit "false"', () => {
+    expect(loadConfig({ ...base, SWEEP_DRY_RUN: 'false' }).sweep.dryRun).toBe(false);
+    expect(loadConfig({ ...base, SWEEP_DRY_RUN: '' }).sweep.dryRun).toBe(true);
+    expect(() => loadConfig({ ...base, SWEEP_DRY_RUN: 'no' })).toThrow(/SWEEP_DRY_RUN/);
+  });
+
+  it.each([
+    [{ STACK_NAME: '' }, /STACK_NAME is required/],
+    [{ NOTIFY_EVENTS: 'push' }, /NOTIFY_EVENTS lists "push"/],
+    [{ MIN_SCAN_SEVERITY: 'INFO' }, /MIN_SCAN_SEVERITY must be one of/],
+    [{ SWEEP_STALE_DAYS: '0' }, /SWEEP_STALE_DAYS must be an integer from 1/],
+    [{ SWEEP_CONCURRENCY: '1.5' }, /SWEEP_CONCURRENCY/],
+    [{ SNS_TOPIC_ARN: 'my-topic' }, /SNS_TOPIC_ARN must be a topic ARN/],
+    [
+      { SLACK_WEBHOOK_PARAMETER: 'slack-url' },
+      /SLACK_WEBHOOK_PARAMETER must be a parameter name starting with "\/"/,
+    ],
+    [{ SLACK_WEBHOOK_SOURCE: 'env' }, /SLACK_WEBHOOK_SOURCE/],
+    [{ SWEEP_DISCOVERY: 'guess' }, /SWEEP_DISCOVERY/],
+  ])('fails at cold start naming the variable (%j)', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it('reads lists and the Slack secret location', () => {
+    const c = loadConfig({
+      ...base,
+      NOTIFY_EVENTS: 'scan, build-failed',
+      SWEEP_PROTECTED: 'base, team/keep-*',
+      SLACK_WEBHOOK_SOURCE: 'secretsmanager',
+      SLACK_WEBHOOK_PARAMETER: 'ecr-pipeline/slack',
+    });
+    expect([...c.notify]).toEqual(['scan', 'build-failed']);
+    expect(c.sweep.protectedPatterns).toEqual(['base', 'team/keep-*']);
+    expect(c.slackWebhook).toEqual({ source: 'secretsmanager', name: 'ecr-pipeline/slack' });
+    expect(loadConfig({ ...base, NOTIFY_EVENTS: 'none' }).notify.size).toBe(0);
+  });
+});
