@@ -6,9 +6,11 @@
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import dockerignore from '@balena/dockerignore';
 import { create as createTar } from 'tar';
 import { ContextError } from './errors.ts';
+import { type ParallelGzipOptions, parallelGzip } from './gzip.ts';
 
 /** Same default as the build-trigger function's maximum context size (serverless.yml params). */
 export const DEFAULT_MAX_CONTEXT_BYTES = 512 * 1024 * 1024;
@@ -198,16 +200,17 @@ export interface PackProgress {
 }
 
 /**
- * Streams the planned context as a gzipped tarball. File modes are kept, owners are written as root
- * (uid/gid 0, as `docker build` sends them), so no local user names leave the machine.
+ * Streams the planned context as a gzipped tarball (tar -> parallel gzip, see gzip.ts). File modes
+ * are kept, owners are written as root (uid/gid 0, as `docker build` sends them), so no local user
+ * names leave the machine.
  */
 export function packContext(
   plan: ContextPlan,
   progress: PackProgress = { tarBytes: 0, gzipBytes: 0 },
-  gzipLevel = 6,
+  gzip: ParallelGzipOptions = {},
 ): Readable {
+  const compress = parallelGzip(gzip);
   const output = new Transform({
-    highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _encoding, done) {
       progress.gzipBytes += chunk.length;
       done(null, chunk);
@@ -216,7 +219,6 @@ export function packContext(
   const pack = createTar(
     {
       cwd: plan.dir,
-      gzip: { level: gzipLevel },
       noDirRecurse: true,
       follow: false,
       strict: true,
@@ -231,8 +233,9 @@ export function packContext(
     plan.entries,
   );
   pack.on('error', (error: unknown) => {
-    output.destroy(error as Error);
+    compress.destroy(error as Error);
   });
-  pack.pipe(output);
+  pack.pipe(compress);
+  pipeline(compress, output).catch(() => undefined); // errors surface on `output`
   return output;
 }

@@ -1,0 +1,197 @@
+/**
+ * `ecr-pipeline submit` packing and uploading: a context of 10,000 files (mostly incompressible),
+ * streamed as tar -> gzip -> multipart Upload into a moto S3, against `tar czf` of the same folder
+ * in the same run. Each measurement runs in a child process so that its peak memory (maxRSS) is
+ * its own; two context sizes with the same file count show whether memory grows with the size.
+ *
+ * Run alone: `npx tsx bench/run.ts submit`.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Row } from './types.ts';
+
+const PORT = 45202;
+const endpoint = `http://127.0.0.1:${PORT}`;
+const BUCKET = 'bench-contexts';
+const FILES = 10_000;
+const SIZES_MB = [50, 200];
+const self = fileURLToPath(import.meta.url);
+
+interface ChildResult {
+  ms: number;
+  inputBytes: number;
+  outputBytes: number;
+  maxRssKiB: number;
+}
+
+/** Child mode: pack (and upload, unless `pack-only`) one folder; prints a ChildResult as JSON. */
+async function child(mode: 'upload' | 'pack-only', dir: string): Promise<void> {
+  const { planContext, packContext } = await import('../cli/context.ts');
+  const { uploadContext } = await import('../cli/upload.ts');
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const started = performance.now();
+  const plan = await planContext({ dir, maxFiles: 100_000, maxBytes: 4 * 1024 ** 3 });
+  const progress = { tarBytes: 0, gzipBytes: 0 };
+  const body = packContext(plan, progress);
+  if (mode === 'upload') {
+    await uploadContext({
+      s3,
+      bucket: BUCKET,
+      key: `bench/${plan.files}-${plan.bytes}.tar.gz`,
+      body,
+      metadata: {},
+    });
+  } else {
+    await pipeline(body, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  }
+  const result: ChildResult = {
+    ms: performance.now() - started,
+    inputBytes: plan.bytes,
+    outputBytes: progress.gzipBytes,
+    maxRssKiB: process.resourceUsage().maxRSS,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+function runChild(mode: 'upload' | 'pack-only', dir: string): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const tsx = join(fileURLToPath(new URL('..', import.meta.url)), 'node_modules', '.bin', 'tsx');
+    const proc = spawn(tsx, [self, '--child', mode, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`bench child exited ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as ChildResult);
+    });
+  });
+}
+
+/** `tar czf` of the folder to a file: the reference time and its maxRSS (GNU time is not assumed). */
+async function tarCzf(dir: string, out: string): Promise<number> {
+  const started = performance.now();
+  await promisify(execFile)('tar', ['czf', out, '-C', dir, '.']);
+  return performance.now() - started;
+}
+
+function makeContext(root: string, totalMb: number): string {
+  const dir = join(root, `ctx-${totalMb}mb`);
+  const perFile = Math.floor((totalMb * 1024 * 1024) / FILES);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCOPY . /data\n');
+  for (let i = 0; i < FILES - 1; i++) {
+    const sub = join(dir, `d${Math.floor(i / 100)}`);
+    if (i % 100 === 0) mkdirSync(sub);
+    // Mostly incompressible, like images, archives and binaries in real contexts; a little text.
+    const data = i % 10 === 0 ? Buffer.from('x'.repeat(perFile)) : randomBytes(perFile);
+    writeFileSync(join(sub, `f${i}.bin`), data);
+  }
+  return dir;
+}
+
+async function startMoto(): Promise<ChildProcess> {
+  const moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(PORT)], { stdio: 'ignore' });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const up = await fetch(endpoint).then(
+      () => true,
+      () => false,
+    );
+    if (up) {
+      await fetch(`${endpoint}/${BUCKET}`, { method: 'PUT' });
+      return moto;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  moto.kill();
+  throw new Error(`moto_server did not start on ${PORT}`);
+}
+
+const mb = (bytes: number) => bytes / 1024 / 1024;
+
+export default async function bench(): Promise<Row[]> {
+  const root = mkdtempSync(join(tmpdir(), 'submit-bench-'));
+  const moto = await startMoto();
+  const rows: Row[] = [];
+  const name = 'submit';
+  try {
+    const rss: Record<number, number> = {};
+    for (const size of SIZES_MB) {
+      const dir = makeContext(root, size);
+      const label = `${FILES} files, ${size} MB`;
+      // tar first and ours second, then the other way round: the page cache is warm for both.
+      const tar1 = await tarCzf(dir, join(root, `ref-${size}.tgz`));
+      const upload = await runChild('upload', dir);
+      const packOnly = await runChild('pack-only', dir);
+      const tar2 = await tarCzf(dir, join(root, `ref-${size}.tgz`));
+      const tar = Math.min(tar1, tar2);
+      rss[size] = upload.maxRssKiB / 1024;
+      if (size === Math.max(...SIZES_MB)) {
+        rows.push(
+          {
+            benchmark: name,
+            metric: `pack+upload to moto S3 (${label})`,
+            value: `${(upload.ms / 1000).toFixed(2)} s`,
+          },
+          {
+            benchmark: name,
+            metric: 'throughput (context bytes / s)',
+            value: `${(mb(upload.inputBytes) / (upload.ms / 1000)).toFixed(1)} MB/s`,
+          },
+          { benchmark: name, metric: '`tar czf` of the same folder', value: `${(tar / 1000).toFixed(2)} s` },
+          {
+            benchmark: name,
+            metric: 'pack+upload time / tar czf time',
+            value: `${(upload.ms / tar).toFixed(2)}x`,
+            goal: '<= 1.5x',
+          },
+          {
+            benchmark: name,
+            metric: 'pack only (to nothing) / tar czf time',
+            value: `${(packOnly.ms / tar).toFixed(2)}x`,
+          },
+          {
+            benchmark: name,
+            metric: 'compressed / context bytes',
+            value: `${((100 * upload.outputBytes) / upload.inputBytes).toFixed(1)} %`,
+          },
+        );
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const [small, large] = SIZES_MB as [number, number];
+    rows.push(
+      {
+        benchmark: name,
+        metric: `peak RSS, pack+upload ${small} MB / ${large} MB`,
+        value: `${(rss[small] ?? 0).toFixed(0)} MiB / ${(rss[large] ?? 0).toFixed(0)} MiB`,
+        goal: 'flat in context size',
+      },
+      {
+        benchmark: name,
+        metric: `peak RSS growth for ${large / small}x the context`,
+        value: `${((rss[large] ?? 0) - (rss[small] ?? 0)).toFixed(0)} MiB`,
+      },
+    );
+  } finally {
+    moto.kill();
+    rmSync(root, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3] as 'upload' | 'pack-only', process.argv[4] ?? '.');
+}
