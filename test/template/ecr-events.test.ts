@@ -1,0 +1,296 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_REJECTED, EVENT_SOURCE, REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
+import {
+  list,
+  readTemplate,
+  resource,
+  roleStatements,
+  root,
+  type Statement,
+  type Template,
+} from './template.ts';
+
+const template = readTemplate();
+const FUNCTION_ARN = { 'Fn::GetAtt': ['EcrEventsLambdaFunction', 'Arn'] };
+const REPOSITORIES = { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*' };
+
+function statement(statements: Statement[], sid: string): Statement {
+  const found = statements.find((s) => s.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid}`);
+  return found;
+}
+
+/** The pattern of a rule, with the default branch of an Fn::If (parameters are resolved when packaging). */
+function pattern(t: Template, rule: string, branch = 1) {
+  const text = JSON.stringify(resource(t, rule).Properties?.EventPattern);
+  return JSON.parse(text, (_key, value) =>
+    value && typeof value === 'object' && 'Fn::If' in value ? value['Fn::If'][branch] : value,
+  );
+}
+
+describe('the rules', () => {
+  const rules = [
+    'EcrImageActionRule',
+    'EcrImageScanRule',
+    'InspectorScanRule',
+    'BuildStateRule',
+    'BuildRejectedRule',
+  ];
+
+  it.each(rules.concat('SweepScheduleRule'))(
+    '%s invokes the function, with a permission scoped to the rule',
+    (rule) => {
+      const r = resource(template, rule);
+      expect(r.Properties?.Targets).toEqual([
+        {
+          Id: 'ecr-events',
+          Arn: FUNCTION_ARN,
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['EcrEventsFailureQueue', 'Arn'] } },
+        },
+      ]);
+      const permission = Object.values(template.Resources).find(
+        (p) =>
+          p.Type === 'AWS::Lambda::Permission' &&
+          JSON.stringify(p.Properties?.SourceArn) === JSON.stringify({ 'Fn::GetAtt': [rule, 'Arn'] }),
+      );
+      expect(permission?.Properties).toMatchObject({
+        Principal: 'events.amazonaws.com',
+        FunctionName: FUNCTION_ARN,
+      });
+    },
+  );
+
+  it('takes pushes and deletions of the managed repositories, not the build cache', () => {
+    expect(pattern(template, 'EcrImageActionRule', 1)).toEqual({
+      source: ['aws.ecr'],
+      'detail-type': ['ECR Image Action'],
+      detail: {
+        'action-type': ['PUSH', 'DELETE'],
+        'repository-name': [{ 'anything-but': ['ecr-pipeline-dev/build-cache'] }],
+      },
+    });
+    expect(pattern(template, 'EcrImageScanRule', 1).detail).toEqual({
+      'repository-name': [{ 'anything-but': ['ecr-pipeline-dev/build-cache'] }],
+    });
+    // With a narrower repository pattern the rules match it (second branch).
+    expect(pattern(template, 'EcrImageActionRule', 2).detail['repository-name']).toEqual([{ wildcard: '*' }]);
+  });
+
+  it('matches Inspector scans by repository ARN', () => {
+    expect(pattern(template, 'InspectorScanRule', 2)).toEqual({
+      source: ['aws.inspector2'],
+      'detail-type': ['Inspector2 Scan'],
+      detail: { 'repository-name': [{ wildcard: REPOSITORIES }] },
+    });
+  });
+
+  it("takes only this stack's CodeBuild project, in every final state", () => {
+    expect(pattern(template, 'BuildStateRule')).toEqual({
+      source: ['aws.codebuild'],
+      'detail-type': ['CodeBuild Build State Change'],
+      detail: {
+        'project-name': ['ecr-pipeline-dev'],
+        'build-status': ['IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'STOPPED', 'TIMED_OUT', 'FAULT'],
+      },
+    });
+    expect(resource(template, 'BuildProject').Properties?.Name).toBe('ecr-pipeline-dev');
+  });
+
+  it('takes the Build Rejected events of the build-trigger function', () => {
+    expect(pattern(template, 'BuildRejectedRule')).toEqual({
+      source: [EVENT_SOURCE],
+      'detail-type': [BUILD_REJECTED],
+    });
+  });
+
+  it('sweeps once a day', () => {
+    expect(resource(template, 'SweepScheduleRule').Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 day)',
+      State: 'ENABLED',
+    });
+  });
+});
+
+describe('the function', () => {
+  const fn = resource(template, 'EcrEventsLambdaFunction');
+  const env = fn.Properties?.Environment.Variables as Record<string, unknown>;
+
+  it('is retried twice, then lands in an encrypted queue', () => {
+    const config = Object.values(template.Resources).find(
+      (r) =>
+        r.Type === 'AWS::Lambda::EventInvokeConfig' &&
+        r.Properties?.FunctionName?.Ref === 'EcrEventsLambdaFunction',
+    );
+    expect(config?.Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['EcrEventsFailureQueue', 'Arn'] } } },
+    });
+    expect(resource(template, 'EcrEventsFailureQueue').Properties?.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('runs its own role, with room for a sweep', () => {
+    expect(fn.Properties?.Role).toEqual({ 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] });
+    expect(fn.Properties?.Timeout).toBe(300);
+  });
+
+  it('holds the name of the webhook parameter, never a webhook URL', () => {
+    expect(env.SLACK_WEBHOOK_PARAMETER).toBe('/ecr-pipeline/dev/slack-webhook-url');
+    expect(env.SLACK_WEBHOOK_SOURCE).toBe('ssm');
+    expect(JSON.stringify(env)).not.toMatch(/hooks\.slack\.com|https?:\/\//);
+    expect(Object.values(template.Resources).some((r) => r.Type === 'AWS::SSM::Parameter')).toBe(false);
+  });
+
+  it('is deployed with the dry run on', () => {
+    expect(env.SWEEP_DRY_RUN).toBe('true');
+    expect(env.STACK_NAME).toBe('ecr-pipeline-dev');
+    expect(env.SNS_TOPIC_ARN).toEqual({ Ref: 'EcrEventsTopic' });
+  });
+});
+
+describe('the topic', () => {
+  it('is encrypted with KMS', () => {
+    expect(resource(template, 'EcrEventsTopic').Properties?.KmsMasterKeyId).toBe('alias/aws/sns');
+  });
+
+  it('lets only the function publish, over TLS', () => {
+    const policy = resource(template, 'EcrEventsTopicPolicy').Properties?.PolicyDocument
+      .Statement as Statement[];
+    expect(statement(policy, 'OnlyTheFunctionPublishes')).toMatchObject({
+      Effect: 'Allow',
+      Action: 'sns:Publish',
+      Principal: { AWS: { 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] } },
+    });
+    expect(statement(policy, 'DenyInsecureTransport')).toMatchObject({
+      Effect: 'Deny',
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    });
+  });
+});
+
+describe('the role', () => {
+  const statements = roleStatements(resource(template, 'EcrEventsRole'));
+  const allows = statements.filter((s) => s.Effect === 'Allow');
+
+  it('names every action: no wildcard actions', () => {
+    for (const s of statements) for (const action of list(s.Action)) expect(action).not.toMatch(/\*$/);
+  });
+
+  it('uses Resource "*" only for actions that support nothing narrower', () => {
+    const onStar = allows.filter((s) => s.Resource === '*').flatMap((s) => list(s.Action));
+    expect(onStar.sort()).toEqual([
+      'ecs:DescribeTaskDefinition',
+      'ecs:ListTaskDefinitions',
+      'lambda:ListFunctions',
+      'tag:GetResources',
+    ]);
+  });
+
+  it('can delete, tag and untag only repositories tagged as managed by this stack', () => {
+    const destructive = allows.filter((s) =>
+      list(s.Action).some((a) =>
+        ['ecr:DeleteRepository', 'ecr:TagResource', 'ecr:UntagResource'].includes(a),
+      ),
+    );
+    expect(destructive.length).toBeGreaterThan(0);
+    for (const s of destructive) {
+      expect(s.Resource).toEqual(REPOSITORIES);
+      expect(s.Condition).toMatchObject({
+        StringEquals: { [`aws:ResourceTag/${REPOSITORY_TAGS.managedBy}`]: 'ecr-pipeline-dev' },
+      });
+    }
+    expect(statement(statements, 'MarkManagedRepositories').Condition).toMatchObject({
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [REPOSITORY_TAGS.staleSince] },
+    });
+    expect(statement(statements, 'NeverTheBuildCache')).toMatchObject({
+      Effect: 'Deny',
+      Resource: { 'Fn::GetAtt': ['BuildCacheRepository', 'Arn'] },
+    });
+  });
+
+  it('reads the one webhook parameter and decrypts it only through SSM', () => {
+    const parameterArn = {
+      'Fn::Sub':
+        'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/ecr-pipeline/dev/slack-webhook-url',
+    };
+    expect(statement(statements, 'ReadSlackWebhookParameter')).toMatchObject({
+      Action: 'ssm:GetParameter',
+      Resource: parameterArn,
+    });
+    expect(statement(statements, 'DecryptSlackWebhookParameter').Condition).toEqual({
+      StringEquals: {
+        'kms:ViaService': { 'Fn::Sub': 'ssm.${AWS::Region}.${AWS::URLSuffix}' },
+        'kms:EncryptionContext:PARAMETER_ARN': parameterArn,
+      },
+    });
+  });
+
+  it('publishes only to its topic and writes only to its failure queue', () => {
+    expect(statement(statements, 'Publish').Resource).toEqual({ Ref: 'EcrEventsTopic' });
+    expect(statement(statements, 'PublishToEncryptedTopic').Condition).toEqual({
+      StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.${AWS::URLSuffix}' } },
+    });
+    expect(statement(statements, 'OnFailureDestination').Resource).toEqual({
+      'Fn::GetAtt': ['EcrEventsFailureQueue', 'Arn'],
+    });
+  });
+});
+
+describe('packaged with notification parameters', () => {
+  let custom: Template;
+  beforeAll(() => {
+    const out = `${root}.local/template-test-ecr-events`;
+    const run = spawnSync(
+      'node',
+      [
+        'scripts/package.mjs',
+        '--package',
+        out,
+        '--param=repositoryPattern=team/*',
+        '--param=slackWebhookSource=secretsmanager',
+        '--param=slackWebhookParameter=ecr-pipeline/slack',
+        '--param=sweepDryRun=false',
+        '--param=notificationEmail=ops@example.com',
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    if (run.status !== 0) throw new Error(`packaging failed: ${run.stdout}${run.stderr}`);
+    custom = readTemplate(`${out}/cloudformation-template-update-stack.json`);
+  }, 120_000);
+
+  it('filters the rules and scopes the role by the repository pattern', () => {
+    expect(custom.Conditions?.EcrEventsAnyRepository).toEqual({ 'Fn::Equals': ['team/*', '*'] });
+    expect(pattern(custom, 'EcrImageActionRule', 2).detail['repository-name']).toEqual([
+      { wildcard: 'team/*' },
+    ]);
+    const s = roleStatements(resource(custom, 'EcrEventsRole'));
+    expect(statement(s, 'DeleteManagedRepositories').Resource).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team/*',
+    });
+  });
+
+  it('reads the webhook from Secrets Manager when asked to', () => {
+    expect(custom.Conditions?.EcrEventsSlackFromSecretsManager).toEqual({
+      'Fn::Equals': ['secretsmanager', 'secretsmanager'],
+    });
+    expect(custom.Conditions?.EcrEventsSlackFromSsm).toEqual({ 'Fn::Equals': ['secretsmanager', 'ssm'] });
+    const s = roleStatements(resource(custom, 'EcrEventsRole'));
+    expect(statement(s, 'ReadSlackWebhookSecret')).toMatchObject({
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:ecr-pipeline/slack-??????',
+      },
+    });
+    const env = resource(custom, 'EcrEventsLambdaFunction').Properties?.Environment.Variables;
+    expect(env).toMatchObject({ SLACK_WEBHOOK_SOURCE: 'secretsmanager', SWEEP_DRY_RUN: 'false' });
+  });
+
+  it('subscribes the email address', () => {
+    expect(resource(custom, 'EcrEventsEmailSubscription').Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+});
