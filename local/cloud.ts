@@ -20,7 +20,7 @@ import {
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { awsClients, type Deployment, deploy } from './deployer.ts';
 import { type CodeBuildHandler, closeServer, startGateway } from './gateway.ts';
-import { type FailureRecord, Invoker } from './invoker.ts';
+import { type FailureRecord, type InvocationRecord, Invoker } from './invoker.ts';
 import { assertPortFree, requireTools, type Service, startMoto, startRegistry } from './processes.ts';
 import { correctEventBridgeEvent, createSequencer, s3MessageToEvents } from './records.ts';
 import { type EventEntry, startRegistryFront } from './registry-front.ts';
@@ -56,6 +56,8 @@ export interface LocalCloud {
   projectName: string;
   sinks: Sinks;
   failures: FailureRecord[];
+  /** Every handler run (each attempt), in order: what it was given and what it returned or threw. */
+  invocations: InvocationRecord[];
   invoke(functionName: FunctionKey, event: unknown): Promise<unknown>;
   fireSchedule(functionName?: FunctionKey): Promise<void>;
   putEvents(entries: unknown[]): Promise<void>;
@@ -411,6 +413,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       projectName: project?.name ?? '',
       sinks,
       failures: inv.failures,
+      invocations: inv.invocations,
       invoke: (name, event) => inv.invoke(name, event),
       fireSchedule,
       putEvents,

@@ -30,6 +30,16 @@ export interface FailureRecord {
   attempts: number;
 }
 
+/** One run of a handler, kept for tests and for `npm start`'s readers. */
+export interface InvocationRecord {
+  functionName: string;
+  requestId: string;
+  startedAt: string;
+  event: unknown;
+  result?: unknown;
+  error?: string;
+}
+
 export class InvocationError extends Error {
   override name = 'InvocationError';
   constructor(
@@ -132,6 +142,7 @@ export interface InvokerOptions {
 
 export class Invoker {
   readonly failures: FailureRecord[] = [];
+  readonly invocations: InvocationRecord[] = [];
   private readonly functions = new Map<string, FunctionSpec>();
   private readonly containers = new Map<string, Container[]>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -190,9 +201,20 @@ export class Invoker {
       }, spec.timeoutSeconds * 1000);
     });
     const current = container;
+    const record: InvocationRecord = {
+      functionName: spec.key,
+      requestId,
+      startedAt: new Date().toISOString(),
+      event,
+    };
+    this.invocations.push(record);
     try {
-      return await Promise.race([current.run(event, deadline, requestId), timeout]);
+      const result = await Promise.race([current.run(event, deadline, requestId), timeout]);
+      record.result = result;
+      return result;
     } catch (error) {
+      const e = error as InvocationError;
+      record.error = `${e.errorType ?? e.name}: ${e.message}`;
       if (error instanceof InvocationError && error.errorType === 'Sandbox.Timedout') {
         current.dead = true;
         await current.worker.terminate();
