@@ -1,13 +1,12 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
-import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_REJECTED, EVENT_SOURCE, REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
 import {
   list,
+  packageWith,
   readTemplate,
   resource,
   roleStatements,
-  root,
   type Statement,
   type Template,
 } from './template.ts';
@@ -240,23 +239,14 @@ describe('the role', () => {
 describe('packaged with notification parameters', () => {
   let custom: Template;
   beforeAll(() => {
-    const out = `${root}.local/template-test-ecr-events`;
-    const run = spawnSync(
-      'node',
-      [
-        'scripts/package.mjs',
-        '--package',
-        out,
-        '--param=repositoryPattern=team/*',
-        '--param=slackWebhookSource=secretsmanager',
-        '--param=slackWebhookParameter=ecr-pipeline/slack',
-        '--param=sweepDryRun=false',
-        '--param=notificationEmail=ops@example.com',
-      ],
-      { cwd: root, encoding: 'utf8' },
-    );
-    if (run.status !== 0) throw new Error(`packaging failed: ${run.stdout}${run.stderr}`);
-    custom = readTemplate(`${out}/cloudformation-template-update-stack.json`);
+    // packageWith packages a linked copy: packaging here would empty .serverless/ under other tests.
+    custom = packageWith({
+      repositoryPattern: 'team/*',
+      slackWebhookSource: 'secretsmanager',
+      slackWebhookParameter: 'ecr-pipeline/slack',
+      sweepDryRun: 'false',
+      notificationEmail: 'ops@example.com',
+    });
   }, 120_000);
 
   it('filters the rules and scopes the role by the repository pattern', () => {

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   allStatements,
   list,
+  packageWith,
   readTemplate,
   resource,
   roleStatements,
@@ -265,22 +266,12 @@ describe('IAM', () => {
 describe('packaged with parameters', () => {
   let custom: Template;
   beforeAll(() => {
-    const out = `${root}.local/template-test-package`;
-    const run = spawnSync(
-      'node',
-      [
-        'scripts/package.mjs',
-        '--package',
-        out,
-        '--param=contextPrefix=contexts/',
-        '--param=repositoryPattern=team-*',
-        '--param=encryptionType=KMS',
-        '--param=buildEnvironmentType=ARM_CONTAINER',
-      ],
-      { cwd: root, encoding: 'utf8' },
-    );
-    if (run.status !== 0) throw new Error(`packaging failed: ${run.stdout}${run.stderr}`);
-    custom = readTemplate(`${out}/cloudformation-template-update-stack.json`);
+    custom = packageWith({
+      contextPrefix: 'contexts/',
+      repositoryPattern: 'team-*',
+      encryptionType: 'KMS',
+      buildEnvironmentType: 'ARM_CONTAINER',
+    });
   }, 120_000);
 
   it('filters notifications and scopes permissions by the prefix and the repository pattern', () => {

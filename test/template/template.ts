@@ -1,5 +1,8 @@
 /** Reading the packaged CloudFormation template (`npm run build && npm run package` writes it). */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,4 +68,35 @@ export function allStatements(template: Template): { owner: string; statement: S
     }
     return [];
   });
+}
+
+/**
+ * Packages the stack with `--param` overrides and returns its template. It packages a copy of the
+ * service folder (links to the real files), because `serverless package` empties `.serverless/` of
+ * the folder it runs in, even with `--package <elsewhere>`, under the feet of other test files.
+ */
+export function packageWith(params: Record<string, string>): Template {
+  const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-package-'));
+  copyFileSync(join(root, 'serverless.yml'), join(dir, 'serverless.yml'));
+  for (const name of ['resources', 'buildspec', 'dist', 'node_modules', 'package.json']) {
+    symlinkSync(join(root, name), join(dir, name));
+  }
+  const run = spawnSync(
+    join(root, 'node_modules', '.bin', 'serverless'),
+    ['package', ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`)],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      env: {
+        AWS_ACCESS_KEY_ID: 'packaging-needs-no-credentials',
+        AWS_SECRET_ACCESS_KEY: 'packaging-needs-no-credentials',
+        AWS_REGION: 'us-east-1',
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+    },
+  );
+  if (run.status !== 0) throw new Error(`packaging failed: ${run.stdout}${run.stderr}`);
+  return readTemplate(join(dir, '.serverless', 'cloudformation-template-update-stack.json'));
 }
