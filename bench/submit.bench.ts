@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -121,6 +121,16 @@ async function startMoto(): Promise<ChildProcess> {
 
 const mb = (bytes: number) => bytes / 1024 / 1024;
 
+/** CPU seconds a process has used so far (Linux /proc; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 export default async function bench(): Promise<Row[]> {
   const root = mkdtempSync(join(tmpdir(), 'submit-bench-'));
   const moto = await startMoto();
@@ -133,7 +143,9 @@ export default async function bench(): Promise<Row[]> {
       const label = `${FILES} files, ${size} MB`;
       // tar first and ours second, then the other way round: the page cache is warm for both.
       const tar1 = await tarCzf(dir, join(root, `ref-${size}.tgz`));
+      const motoBefore = cpuSeconds(moto.pid);
       const upload = await runChild('upload', dir);
+      const motoCpu = cpuSeconds(moto.pid) - motoBefore;
       const packOnly = await runChild('pack-only', dir);
       const tar2 = await tarCzf(dir, join(root, `ref-${size}.tgz`));
       const tar = Math.min(tar1, tar2);
@@ -156,6 +168,11 @@ export default async function bench(): Promise<Row[]> {
             metric: 'pack+upload time / tar czf time',
             value: `${(upload.ms / tar).toFixed(2)}x`,
             goal: '<= 1.5x',
+          },
+          {
+            benchmark: name,
+            metric: 'CPU moto_server spent receiving it (same 2 cores)',
+            value: `${motoCpu.toFixed(2)} s`,
           },
           {
             benchmark: name,
