@@ -2,6 +2,9 @@
  * The build-trigger function's settings, read from the environment once, at module load.
  * A missing or invalid variable fails the cold start with a message that names it.
  */
+import { boolean, ConfigError, type Env, integer, oneOf, text } from '../shared/env-config.ts';
+
+export { ConfigError };
 
 /** Tag mutability a created repository gets; the `*_WITH_EXCLUSION` kinds need filters, so are not offered. */
 export type TagMutability = 'IMMUTABLE' | 'MUTABLE';
@@ -32,45 +35,6 @@ export interface Config {
   keepTaggedImages: number;
   /** EventBridge bus of `Build Rejected` events. */
   eventBusName: string;
-}
-
-/** A variable is missing or invalid; the message names it. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-type Env = Record<string, string | undefined>;
-
-function text(env: Env, name: string, fallback?: string): string {
-  const value = env[name];
-  if (value !== undefined && value !== '') return value;
-  if (fallback !== undefined) return fallback;
-  throw new ConfigError(`environment variable ${name} is required`);
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      `environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`,
-    );
-  }
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`environment variable ${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  return oneOf(env, name, ['true', 'false'], fallback ? 'true' : 'false') === 'true';
 }
 
 /** Reads and validates the configuration from `env`. */

@@ -2,6 +2,7 @@
  * The ecr-events function's settings, read from the environment once, at module load (handler.ts).
  * A missing or invalid variable fails the cold start with a message that names it.
  */
+import { ConfigError, type Env, integer, list, oneOf, text } from '../shared/env-config.ts';
 import { SEVERITIES, type Severity } from './severity.ts';
 
 /** The kinds of notification; each can be switched on or off (`NOTIFY_EVENTS`). */
@@ -65,47 +66,7 @@ export interface Config {
   sweep: SweepConfig;
 }
 
-/** A variable is missing or invalid; the message names it. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-type Env = Record<string, string | undefined>;
-
-function text(env: Env, name: string, fallback?: string): string {
-  const value = env[name]?.trim();
-  if (value !== undefined && value !== '') return value;
-  if (fallback !== undefined) return fallback;
-  throw new ConfigError(`environment variable ${name} is required`);
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(
-      `environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`,
-    );
-  }
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`environment variable ${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
-}
-
-function list(env: Env, name: string): string[] {
-  return (env[name] ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
+export { ConfigError };
 
 /** Reads and validates the configuration from `env`. */
 export function loadConfig(env: Env): Config {

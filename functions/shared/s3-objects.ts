@@ -7,19 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, HttpRequest } from '@smithy/types';
-import { AwsApiError, Sha256 } from './aws-json.ts';
+import type { HttpRequest } from '@smithy/types';
+import { AwsApiError, type CallerOptions, Sha256 } from './aws-json.ts';
 import { withRetry } from './retry.ts';
 
-export interface S3ObjectsOptions {
-  credentials: () => Promise<AwsCredentialIdentity>;
-  region: string;
-  timeoutMs: number;
-  attempts?: number;
-  fetch?: typeof fetch;
-  env?: Record<string, string | undefined>;
-  sleep?: (ms: number) => Promise<void>;
-}
+/** Credentials, region, timeout, attempts (and, for tests, fetch, env and sleep), as for awsCaller. */
+export type S3ObjectsOptions = CallerOptions;
 
 export interface PutOptions {
   contentType?: string;
