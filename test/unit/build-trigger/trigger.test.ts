@@ -356,6 +356,13 @@ describe('rejected uploads', () => {
     expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
   });
 
+  it('refuses a multipart upload over the size limit, with its multipart ETag as the identity', async () => {
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-multipart.json'));
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'ContextTooLarge' } });
+    expect(putRecord()).toMatchObject({ status: 'rejected', eTag: 'b5b1a8f4e3c1f9d2a6e7c8b9d0a1f2e3-90' });
+    expect(ecr).not.toHaveReceivedAnyCommand();
+  });
+
   it('accepts a repository that matches the allowed pattern', async () => {
     const outcomes = await handleS3Event(
       containerDeps({ REPOSITORY_PATTERN: 'team-?/*' }),
