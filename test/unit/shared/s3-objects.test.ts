@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { HttpRequest } from '@smithy/types';
@@ -31,6 +31,41 @@ async function sdkPath(bucket: string, key: string): Promise<string> {
   return captured?.path ?? '';
 }
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const hmac = (key: Buffer | string, text: string) => createHmac('sha256', key).update(text).digest();
+
+/** SigV4 written from the specification, independent of the signer under test (no query, S3 path rules). */
+function signature(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  secret: string,
+  amzDate: string,
+  region: string,
+): string {
+  const names = Object.keys(headers)
+    .map((name) => name.toLowerCase())
+    .sort();
+  const values = Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value.trim()]),
+  );
+  const canonical = [
+    method,
+    path,
+    '',
+    ...names.map((name) => `${name}:${values[name]}`),
+    '',
+    names.join(';'),
+    values['x-amz-content-sha256'],
+  ].join('\n');
+  const day = amzDate.slice(0, 8);
+  const scope = `${day}/${region}/s3/aws4_request`;
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), 's3'), 'aws4_request');
+  return createHmac('sha256', key)
+    .update(['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n'))
+    .digest('hex');
+}
+
 function fakeFetch(...responses: Response[]) {
   return vi.fn<typeof fetch>(async () => responses.shift() ?? new Response('', { status: 200 }));
 }
@@ -60,6 +95,43 @@ describe('objectUrl', () => {
 });
 
 describe('s3Objects', () => {
+  it('signs as SigV4 specifies (the checker reproduces the PUT Object example of the S3 documentation)', async () => {
+    const body = 'Welcome to Amazon S3.';
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html, "PUT Object".
+    expect(
+      signature(
+        'PUT',
+        '/test%24file.text',
+        {
+          Host: 'examplebucket.s3.amazonaws.com',
+          Date: 'Fri, 24 May 2013 00:00:00 GMT',
+          'x-amz-date': '20130524T000000Z',
+          'x-amz-storage-class': 'REDUCED_REDUNDANCY',
+          'x-amz-content-sha256': sha256(body),
+        },
+        'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        '20130524T000000Z',
+        'us-east-1',
+      ),
+    ).toBe('98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd');
+
+    const fetch = fakeFetch();
+    const s3 = s3Objects({ credentials, region: 'eu-west-1', timeoutMs: 1000, fetch, env: {} });
+    await s3.put('my-bucket', "p q/.ecr-pipeline/uploads/$a+b(c)'é.json", '{"a":1}', {
+      contentType: 'application/json',
+      ifNoneMatch: '*',
+    });
+    const [url, init] = fetch.mock.calls[0] ?? [];
+    const sent = new URL(String(url));
+    const headers: Record<string, string> = { ...(init?.headers as Record<string, string>), host: sent.host };
+    const auth = headers.authorization ?? '';
+    const signed = auth.match(/SignedHeaders=([^,]+)/)?.[1]?.split(';') ?? [];
+    const signedHeaders = Object.fromEntries(signed.map((name) => [name, headers[name] ?? '']));
+    expect(auth.match(/Signature=([0-9a-f]{64})/)?.[1]).toBe(
+      signature('PUT', sent.pathname, signedHeaders, 'secret', headers['x-amz-date'] ?? '', 'eu-west-1'),
+    );
+  });
+
   it('puts with If-None-Match, the payload hash and a SigV4 signature over them', async () => {
     const fetch = fakeFetch();
     const s3 = s3Objects({ credentials, region: 'us-east-1', timeoutMs: 1000, fetch, env: {} });
