@@ -45,6 +45,8 @@ export interface LocalCloudOptions {
   retryDelaysMs?: number[];
   /** How often the local queues are polled (default 100 ms). */
   pollIntervalMs?: number;
+  /** Run builds with the local CodeBuild service when it is there (default true); false: moto records them. */
+  codebuild?: boolean;
 }
 
 export interface LocalCloud {
@@ -268,7 +270,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // CodeBuild: the local build service (helper E's part 2) when it is there.
     const codebuildModule = join(root, 'local/codebuild/index.ts');
     const project = deployment.projects[0];
-    if (existsSync(codebuildModule) && project) {
+    if (options.codebuild !== false && existsSync(codebuildModule) && project) {
       const mod = (await import(codebuildModule)) as {
         createCodeBuildService?: (ctx: unknown) => CodeBuildHandler;
       };

@@ -3,6 +3,7 @@
  * service when there is one, serves build logs, and corrects the ECR answers that would point a
  * user at AWS (repositoryUri, proxyEndpoint) or that moto gets wrong (sizes, pull times).
  */
+
 import {
   createServer,
   request as httpRequest,
@@ -10,6 +11,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { listen } from './processes.ts';
 
 /** A CodeBuild service as local/codebuild exports it (see notes/LOCAL-API.md). */
 export interface CodeBuildHandler {
@@ -39,6 +41,23 @@ export interface GatewayOptions {
 
 const ECR_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const CODEBUILD_PREFIX = 'CodeBuild_20161006.';
+
+/**
+ * moto's CodeBuild answers carry times as ISO strings where the AWS JSON protocol has epoch seconds
+ * (the SDK reads them as NaN): turn every `...Time` string into epoch seconds.
+ */
+export function fixCodeBuildTimes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fixCodeBuildTimes);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([key, item]) => {
+      if (/Time$/.test(key) && typeof item === 'string' && !Number.isNaN(Date.parse(item))) {
+        return [key, Date.parse(item) / 1000];
+      }
+      return [key, fixCodeBuildTimes(item)];
+    }),
+  );
+}
 
 /** Rewrites the AWS registry host ECR answers carry to the local registry host. */
 export function rewriteEcrHosts(body: string, region: string, registry: string): string {
@@ -175,13 +194,19 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
       return;
     }
 
+    if (target.startsWith(CODEBUILD_PREFIX)) {
+      forward(req, res, undefined, async (answer) =>
+        Buffer.from(
+          JSON.stringify(fixCodeBuildTimes(answer.length > 0 ? JSON.parse(answer.toString('utf8')) : {})),
+        ),
+      );
+      return;
+    }
+
     forward(req, res);
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
+  await listen(server, options.port);
   return server;
 }
 

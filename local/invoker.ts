@@ -36,6 +36,8 @@ export interface InvocationRecord {
   requestId: string;
   startedAt: string;
   event: unknown;
+  /** When the handler returned or threw (epoch ms). */
+  endedAtMs?: number;
   result?: unknown;
   error?: string;
 }
@@ -210,10 +212,12 @@ export class Invoker {
     this.invocations.push(record);
     try {
       const result = await Promise.race([current.run(event, deadline, requestId), timeout]);
+      record.endedAtMs = Date.now();
       record.result = result;
       return result;
     } catch (error) {
       const e = error as InvocationError;
+      record.endedAtMs = Date.now();
       record.error = `${e.errorType ?? e.name}: ${e.message}`;
       if (error instanceof InvocationError && error.errorType === 'Sandbox.Timedout') {
         current.dead = true;

@@ -1,6 +1,7 @@
 /** Starts and stops the real services the local cloud is made of: moto_server and the CNCF registry. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -45,6 +46,44 @@ export async function waitForPort(port: number, timeoutMs: number, child?: Child
     if (open) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Listens on 127.0.0.1:port. Our ports lie in the kernel's ephemeral range, so a short-lived client
+ * connection of another program can hold one for a moment: retry EADDRINUSE for a few seconds.
+ */
+export async function listen(server: Server, port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Starts a child service, starting it again when it exits at once (its port was briefly taken). */
+async function startWithRetry(start: () => Service, port: number): Promise<Service> {
+  for (let attempt = 1; ; attempt++) {
+    const service = start();
+    try {
+      await waitForPort(port, 30_000, service.process);
+      return service;
+    } catch (error) {
+      await service.stop();
+      if (attempt >= 5 || service.process.exitCode === null) throw error;
+      await new Promise((r) => setTimeout(r, 300));
+    }
   }
 }
 
@@ -129,15 +168,20 @@ function startService(
 
 /** moto in server mode on 127.0.0.1:port. */
 export async function startMoto(port: number, dataDir: string): Promise<Service> {
-  const service = startService(
-    'moto',
-    'moto_server',
-    ['-H', '127.0.0.1', '-p', String(port)],
-    join(dataDir, 'moto.log'),
-    { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
+  return startWithRetry(
+    () =>
+      startService(
+        'moto',
+        'moto_server',
+        ['-H', '127.0.0.1', '-p', String(port)],
+        join(dataDir, 'moto.log'),
+        {
+          ...process.env,
+          MOTO_ALLOW_NONEXISTENT_REGION: 'true',
+        },
+      ),
+    port,
   );
-  await waitForPort(port, 30_000, service.process);
-  return service;
 }
 
 /** The CNCF distribution registry with a generated config and its own storage folder. */

@@ -9,6 +9,7 @@
  *   time kept for DescribeImages, and an `ECR Image Action` event put on the local bus; pulls set
  *   `lastRecordedPullTime`; deletes (registry DELETE or BatchDeleteImage) emit DELETE events.
  */
+
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import {
@@ -28,6 +29,7 @@ import {
   PutImageCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
+import { listen } from './processes.ts';
 import { ACCOUNT_ID } from './template.ts';
 
 export interface EventEntry {
@@ -339,10 +341,7 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
     });
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
+  await listen(server, options.port);
 
   const ecrHook = async (
     operation: string,

@@ -2,7 +2,9 @@
  * Where the pipeline's notifications land locally: a Slack incoming-webhook endpoint and the
  * messages of the stack's SNS topics. Every message is kept and printed readably.
  */
+
 import { createServer, type Server } from 'node:http';
+import { listen } from './processes.ts';
 
 export interface Sinks {
   slack: Array<{ receivedAt: string; body: unknown }>;
@@ -85,9 +87,6 @@ export async function startSlackSink(
     });
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  await listen(server, port);
   return { server, sinks };
 }

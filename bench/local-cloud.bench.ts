@@ -1,0 +1,107 @@
+/**
+ * The local cloud: how long it takes to come up (moto, the registry, the gateway and registry front,
+ * the packaged stack deployed, median of several starts), and the time from an S3 upload through the
+ * SDK to the bundled build-trigger handler's return (the S3 notification, the queue poll, the Lambda
+ * invocation in a warm container, repository creation and StartBuild), median and slowest of a series.
+ *
+ * Builds are recorded by moto for this figure (`codebuild: false`), so that real builds started by
+ * earlier uploads do not take the CPU from the ones measured.
+ *
+ * Run alone: `npm run build && npm run package && npx tsx bench/run.ts local-cloud`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { startLocalCloud } from '../local/cloud.ts';
+import type { Row } from './types.ts';
+
+const STARTS = 3;
+const UPLOADS = 10;
+const BASE_PORT = 45080;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+export default async function bench(): Promise<Row[]> {
+  const work = mkdtempSync(join(tmpdir(), 'bench-local-cloud-'));
+  try {
+    const starts: number[] = [];
+    for (let i = 0; i < STARTS; i++) {
+      const t0 = performance.now();
+      const cloud = await startLocalCloud({
+        basePort: BASE_PORT,
+        dataDir: join(work, `start-${i}`),
+        scheduleIntervalMs: 0,
+        prepare: i === 0,
+        codebuild: false,
+      });
+      starts.push(performance.now() - t0);
+      await cloud.stop();
+    }
+
+    const cloud = await startLocalCloud({
+      basePort: BASE_PORT,
+      dataDir: join(work, 'uploads'),
+      scheduleIntervalMs: 0,
+      prepare: false,
+      codebuild: false,
+    });
+    const latencies: number[] = [];
+    try {
+      const s3 = new S3Client({
+        region: cloud.region,
+        endpoint: cloud.endpoint,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      // The first upload warms the container (cold start); it is reported on its own.
+      let cold = Number.NaN;
+      for (let i = 0; i <= UPLOADS; i++) {
+        const key = `bench/app/v${i}.tar.gz`;
+        const t0 = Date.now();
+        await s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: Buffer.alloc(1024) }));
+        const done = await cloud.sinks.waitFor(
+          () =>
+            cloud.invocations.find(
+              (inv) =>
+                inv.endedAtMs !== undefined &&
+                (inv.event as { Records?: Array<{ s3: { object: { key: string } } }> }).Records?.[0]?.s3
+                  .object.key === key,
+            ),
+          60_000,
+        );
+        if (done.error) throw new Error(`build-trigger failed: ${done.error}`);
+        if (i === 0) cold = (done.endedAtMs ?? t0) - t0;
+        else latencies.push((done.endedAtMs ?? t0) - t0);
+      }
+      return [
+        {
+          benchmark: 'local cloud',
+          metric: `start-up, median of ${STARTS} (ms)`,
+          value: median(starts).toFixed(0),
+        },
+        {
+          benchmark: 'local cloud',
+          metric: 'upload -> build-trigger returned, cold (ms)',
+          value: cold.toFixed(0),
+        },
+        {
+          benchmark: 'local cloud',
+          metric: `upload -> build-trigger returned, warm median of ${UPLOADS} (ms)`,
+          value: median(latencies).toFixed(0),
+        },
+        {
+          benchmark: 'local cloud',
+          metric: `upload -> build-trigger returned, warm slowest of ${UPLOADS} (ms)`,
+          value: Math.max(...latencies).toFixed(0),
+        },
+      ];
+    } finally {
+      await cloud.stop();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
