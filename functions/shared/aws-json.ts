@@ -73,6 +73,31 @@ export class Sha256 {
   }
 }
 
+/** Signs a request for `url` (its query included) and sends it with a timeout. */
+export async function signedFetch(
+  signer: SignatureV4,
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  doFetch: typeof fetch,
+  timeoutMs: number,
+): Promise<Response> {
+  const request: HttpRequest = {
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: { host: url.host, ...headers },
+    body,
+  };
+  const signed = await signer.sign(request);
+  const { host: _host, ...sendHeaders } = signed.headers;
+  return doFetch(url, { method, headers: sendHeaders, body, signal: AbortSignal.timeout(timeoutMs) });
+}
+
 /** The endpoint the SDK would use for `service`. */
 export function endpointFor(
   service: ServiceSpec,
@@ -104,26 +129,9 @@ export function awsCaller(service: ServiceSpec, options: CallerOptions): AwsCall
     headers: Record<string, string>,
     body?: string,
   ): Promise<T> {
-    const request: HttpRequest = {
-      method,
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      port: endpoint.port ? Number(endpoint.port) : undefined,
-      path: `${basePath}${path}`,
-      query,
-      headers: { host: endpoint.host, ...headers },
-      body,
-    };
-    const signed = await signer.sign(request);
-    const url = new URL(`${endpoint.protocol}//${endpoint.host}${request.path}`);
+    const url = new URL(`${endpoint.protocol}//${endpoint.host}${basePath}${path}`);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-    const { host: _host, ...sendHeaders } = signed.headers;
-    const response = await doFetch(url, {
-      method,
-      headers: sendHeaders,
-      body,
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
+    const response = await signedFetch(signer, url, method, headers, body, doFetch, options.timeoutMs);
     const text = await response.text();
     const parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
     if (!response.ok) {

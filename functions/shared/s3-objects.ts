@@ -7,8 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { HttpRequest } from '@smithy/types';
-import { AwsApiError, type CallerOptions, Sha256 } from './aws-json.ts';
+import { AwsApiError, type CallerOptions, Sha256, signedFetch } from './aws-json.ts';
 import { withRetry } from './retry.ts';
 
 /** Credentials, region, timeout, attempts (and, for tests, fetch, env and sleep), as for awsCaller. */
@@ -87,30 +86,18 @@ export function s3Objects(options: S3ObjectsOptions): S3Objects {
     body?: string,
   ) {
     const url = objectUrl(bucket, key, options.region, env);
-    const request: HttpRequest = {
+    const payloadHash = createHash('sha256')
+      .update(body ?? '')
+      .digest('hex');
+    const response = await signedFetch(
+      signer,
+      url,
       method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port ? Number(url.port) : undefined,
-      path: url.pathname,
-      query: {},
-      headers: {
-        host: url.host,
-        'x-amz-content-sha256': createHash('sha256')
-          .update(body ?? '')
-          .digest('hex'),
-        ...headers,
-      },
+      { 'x-amz-content-sha256': payloadHash, ...headers },
       body,
-    };
-    const signed = await signer.sign(request);
-    const { host: _host, ...sendHeaders } = signed.headers;
-    const response = await doFetch(url, {
-      method,
-      headers: sendHeaders,
-      body,
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
+      doFetch,
+      options.timeoutMs,
+    );
     const text = await response.text();
     if (!response.ok) {
       const { code, message } = errorCode(text);
