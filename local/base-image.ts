@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { create } from 'tar';
 
 /** Repository and tag of the base image in the local registry (Docker Hub's name for busybox). */
@@ -181,6 +182,44 @@ export async function ensureBaseImage(registry: string, options: BaseImageOption
     );
   }
   return { reference, digest: image.digest };
+}
+
+/**
+ * Puts the base image into a running local cloud: creates the (unmanaged) ECR repository
+ * `library/busybox` when missing, then pushes through the registry front with an ECR token.
+ * Idempotent; the local cloud calls it at start-up, the demo and tests may call it again.
+ */
+export async function installBaseImage(cloud: {
+  endpoint: string;
+  region: string;
+  registry: string;
+  env: Record<string, string>;
+}): Promise<BaseImage> {
+  const ecr = new ECRClient({
+    region: cloud.region,
+    endpoint: cloud.endpoint,
+    credentials: {
+      accessKeyId: cloud.env.AWS_ACCESS_KEY_ID ?? 'test',
+      secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+    },
+  });
+  try {
+    await ecr
+      .send(
+        new CreateRepositoryCommand({ repositoryName: BASE_IMAGE_REPOSITORY, imageTagMutability: 'MUTABLE' }),
+      )
+      .catch((error: unknown) => {
+        if ((error as { name?: string }).name !== 'RepositoryAlreadyExistsException') throw error;
+      });
+    const token = await ecr.send(new GetAuthorizationTokenCommand({}));
+    const authorization = token.authorizationData?.[0]?.authorizationToken;
+    return await ensureBaseImage(
+      cloud.registry,
+      authorization ? { authorization: `Basic ${authorization}` } : {},
+    );
+  } finally {
+    ecr.destroy();
+  }
 }
 
 /** For a quick look: `npx tsx local/base-image.ts 127.0.0.1:5000`. */

@@ -154,7 +154,7 @@ export function createCodeBuildService(
     options.maxConcurrentBuilds ?? (Number(process.env.ECR_PIPELINE_LOCAL_MAX_BUILDS) || 4);
   const maxQueued = options.maxQueuedBuilds ?? 100;
   const minuteMs = options.minuteMs ?? 60_000;
-  const root = join(ctx.dataDir, 'codebuild');
+  const root = ctx.dataDir;
   mkdirSync(root, { recursive: true });
   const registriesConf = writeRegistriesConf(root, ctx.registry);
   const log = ctx.log ?? (() => {});
@@ -179,6 +179,10 @@ export function createCodeBuildService(
     },
   });
 
+  const ecrHost = new RegExp(
+    `\\b\\d{12}\\.dkr\\.ecr\\.${ctx.region.replace(/-/g, '\\-')}\\.amazonaws\\.com`,
+    'g',
+  );
   const idOf = (idOrArn: string) => idOrArn.replace(/^arn:aws:codebuild:[^:]+:\d+:build\//, '');
   const logUrl = (buildId: string) =>
     `${ctx.endpoint}/_local/builds/${encodeURIComponent(idOf(buildId))}/log`;
@@ -313,6 +317,9 @@ export function createCodeBuildService(
           })),
         ]);
         variables = { ...fromBuildspec, ...(await resolveVariables(build.environment.environmentVariables)) };
+        // ECR repository URIs taken from the template name the AWS registry host: here it is the local one.
+        for (const [name, value] of Object.entries(variables))
+          variables[name] = value.replace(ecrHost, ctx.registry);
       } catch (error) {
         return failEarly(
           run,

@@ -1,0 +1,268 @@
+/**
+ * `npm run demo`: the whole pipeline on this machine in one command. Brings the local cloud up,
+ * puts the busybox base image in its registry, uploads every example under examples/, follows each
+ * upload to its outcome, runs a sweep, prints a summary and exits 0 only if every outcome was the
+ * expected one. `npm run demo -- --verbose` also prints the local cloud's own log;
+ * ECR_PIPELINE_DEMO_PORT moves its ports (default 4566 and the four after it).
+ */
+import { execFile } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { contextKey } from '../functions/shared/naming.ts';
+import { installBaseImage } from './base-image.ts';
+import { type LocalCloud, startLocalCloud } from './cloud.ts';
+import { slackText } from './sinks.ts';
+import {
+  clientsFor,
+  type Example,
+  keyPrefixOf,
+  type Outcome,
+  packContext,
+  readExamples,
+  type Upload,
+  uploadContext,
+  waitForOutcome,
+} from './uploads.ts';
+
+const execFileAsync = promisify(execFile);
+const verbose = process.argv.includes('--verbose');
+const basePort = Number(process.env.ECR_PIPELINE_DEMO_PORT ?? 4566);
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+const say = (line: string) => console.log(`${elapsed()}  ${line}`);
+
+interface Result {
+  example: Example;
+  upload: string;
+  expected: string;
+  got: string;
+  ok: boolean;
+  detail: string;
+  seconds?: number;
+}
+
+/**
+ * Labels and digest of a pushed image, read back from the registry with skopeo as a user would.
+ * Asynchronous on purpose: the registry front runs in this process.
+ */
+async function inspect(
+  reference: string,
+  password: string,
+): Promise<{ Digest?: string; Labels?: Record<string, string> } | undefined> {
+  try {
+    const { stdout } = await execFileAsync('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--creds',
+      `AWS:${password}`,
+      `docker://${reference}`,
+    ]);
+    return JSON.parse(stdout) as { Digest?: string; Labels?: Record<string, string> };
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<number> {
+  say(`starting the local cloud on 127.0.0.1:${basePort}-${basePort + 4}`);
+  let logFile = '';
+  const early: string[] = [];
+  const cloudLog = (line: string) => {
+    if (verbose) console.log(`        cloud | ${line}`);
+    if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+    else early.push(line);
+  };
+  const cloud: LocalCloud = await startLocalCloud({
+    basePort,
+    log: cloudLog,
+    functionEnv: {
+      // Let the demo's sweep act for real; with a one-day threshold a fresh cloud has nothing stale,
+      // so it reports every managed repository as active and deletes nothing.
+      ecrEvents: { SWEEP_DRY_RUN: 'false', SWEEP_STALE_DAYS: '1', SWEEP_GRACE_DAYS: '0' },
+    },
+  });
+  logFile = join(cloud.dataDir, 'demo-cloud.log');
+  appendFileSync(logFile, early.map((line) => `${line}\n`).join(''));
+  const results: Result[] = [];
+  try {
+    say(`local cloud up: endpoint ${cloud.endpoint}, registry ${cloud.registry}, bucket ${cloud.bucket}`);
+    const base = await installBaseImage(cloud);
+    say(`base image ${base.reference}@${base.digest.slice(0, 19)}… (FROM busybox resolves to it)`);
+
+    const clients = clientsFor(cloud);
+    const prefix = keyPrefixOf(cloud);
+    const ecr = new ECRClient({
+      region: cloud.region,
+      endpoint: cloud.endpoint,
+      credentials: clients.s3.config.credentials,
+    });
+    const token = await ecr.send(new GetAuthorizationTokenCommand({}));
+    const password = Buffer.from(token.authorizationData?.[0]?.authorizationToken ?? '', 'base64')
+      .toString()
+      .replace(/^AWS:/, '');
+
+    const keyOf = (example: Example) => {
+      try {
+        return contextKey(prefix, example.repository, example.tag);
+      } catch {
+        return `${prefix}${example.repository}/${example.tag}.tar.gz`; // the invalid example, on purpose
+      }
+    };
+    const send = async (example: Example, extra: Record<string, string> = {}): Promise<Upload> => {
+      const body = await packContext(example.dir, extra);
+      const upload = await uploadContext(clients.s3, cloud.bucket, keyOf(example), body, example.metadata);
+      say(`uploaded ${example.name.padEnd(18)} -> s3://${cloud.bucket}/${upload.key} (${body.length} bytes)`);
+      return upload;
+    };
+    const follow = (upload: Upload) => waitForOutcome(cloud, clients, prefix, upload, 600_000);
+    const describe = (outcome: Outcome) =>
+      outcome.kind === 'built'
+        ? `build ${outcome.build.buildStatus}${outcome.digest ? ` ${outcome.digest.slice(0, 19)}…` : ''}`
+        : `${outcome.kind}: ${outcome.record.code ?? ''} ${outcome.record.reason ?? ''}`.trim();
+    const seconds = (upload: Upload, outcome: Outcome) => (outcome.at - upload.uploadedAt) / 1000;
+
+    const examples = readExamples();
+    await Promise.all(
+      examples.map(async (example) => {
+        const upload = await send(example);
+        const outcome = await follow(upload);
+        say(`${example.name.padEnd(18)} ${describe(outcome)} after ${seconds(upload, outcome).toFixed(1)}s`);
+        const reference = `${cloud.registry}/${example.repository}:${example.tag}`;
+        const base = { example, upload: upload.key, seconds: seconds(upload, outcome) };
+        if (example.expect === 'image' || example.expect === 'image-then-refused') {
+          const built = outcome.kind === 'built' && outcome.build.buildStatus === 'SUCCEEDED';
+          const image = built ? await inspect(reference, password) : undefined;
+          const traced = image?.Labels?.['ecr-pipeline.context.uri'] === `s3://${cloud.bucket}/${upload.key}`;
+          const digest = outcome.kind === 'built' ? outcome.digest : undefined;
+          results.push({
+            ...base,
+            expected: 'image pushed, labels trace it to the upload',
+            got: built ? `${reference}@${digest}` : describe(outcome),
+            ok: built && image?.Digest === digest && traced,
+            detail: built
+              ? `labels: ${image ? `source ${image.Labels?.['org.opencontainers.image.source']}` : 'image not found'}`
+              : '',
+          });
+          if (example.expect !== 'image-then-refused' || !built) return;
+          // Same tag again, different content: refused before the build, or at push time; never overwritten.
+          const second = await send(example, { 'upload.txt': 'second upload\n' });
+          const again = await follow(second);
+          say(
+            `${`${example.name} #2`.padEnd(18)} ${describe(again)} after ${seconds(second, again).toFixed(1)}s`,
+          );
+          const images = await ecr.send(
+            new DescribeImagesCommand({
+              repositoryName: example.repository,
+              imageIds: [{ imageTag: example.tag }],
+            }),
+          );
+          const now = images.imageDetails?.[0]?.imageDigest;
+          const refused =
+            (again.kind === 'rejected' && again.record.code === 'TagAlreadyExists') ||
+            (again.kind === 'built' && again.build.buildStatus === 'FAILED');
+          results.push({
+            example,
+            upload: `${second.key} (again)`,
+            expected: 'second push of the tag refused, first image kept',
+            got: `${describe(again)}; ${example.tag} still ${now?.slice(0, 19)}…`,
+            ok: refused && now === digest,
+            detail: '',
+            seconds: seconds(second, again),
+          });
+        } else if (example.expect === 'rejected') {
+          results.push({
+            ...base,
+            expected: `rejected before any build (${example.reason})`,
+            got: describe(outcome),
+            ok: outcome.kind === 'rejected' && outcome.record.code === example.reason,
+            detail: '',
+          });
+        } else {
+          const failed = outcome.kind === 'built' && outcome.build.buildStatus === 'FAILED';
+          const link = outcome.kind === 'built' ? outcome.build.logs?.deepLink : undefined;
+          const logText = link ? await fetch(link).then((r) => (r.ok ? r.text() : '')) : '';
+          const wanted = example.logContains ?? 'exit status';
+          results.push({
+            ...base,
+            expected: 'build FAILED, log link shows why',
+            got: describe(outcome),
+            ok: failed && logText.includes(wanted),
+            detail: link ? `log ${link}` : 'no log link',
+          });
+        }
+      }),
+    );
+
+    say('waiting for the last notifications');
+    await cloud.idle();
+    const beforeSweep = { slack: cloud.sinks.slack.length, sns: cloud.sinks.sns.length };
+    say('running the stale-repository sweep (fireSchedule)');
+    let sweepError = '';
+    await cloud.fireSchedule('ecrEvents').catch((error: unknown) => {
+      sweepError = error instanceof Error ? error.message : String(error);
+    });
+    await cloud.idle();
+    ecr.destroy();
+    clients.s3.destroy();
+    clients.codebuild.destroy();
+
+    // Summary
+    const line = '-'.repeat(100);
+    console.log(`\n${line}\nRESULTS\n${line}`);
+    for (const r of results) {
+      console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.example.title}`);
+      console.log(
+        `      upload   ${r.upload}${r.seconds !== undefined ? `  (${r.seconds.toFixed(1)}s to outcome)` : ''}`,
+      );
+      console.log(`      expected ${r.expected}`);
+      console.log(`      got      ${r.got}`);
+      if (r.detail) console.log(`      ${r.detail}`);
+    }
+    console.log(
+      `${line}\nNOTIFICATIONS (${cloud.sinks.slack.length} Slack, ${cloud.sinks.sns.length} SNS)\n${line}`,
+    );
+    const slack = cloud.sinks.slack.map((m, i) => ({
+      at: m.receivedAt,
+      text: `${i >= beforeSweep.slack ? '[sweep] ' : ''}slack: ${slackText(m.body).replace(/\s+/g, ' ').slice(0, 140)}`,
+    }));
+    const sns = cloud.sinks.sns.map((m, i) => ({
+      at: m.receivedAt,
+      text: `${i >= beforeSweep.sns ? '[sweep] ' : ''}sns:   ${m.subject ?? m.message.split('\n')[0]?.slice(0, 140)}`,
+    }));
+    for (const n of [...slack, ...sns].sort((a, b) => a.at.localeCompare(b.at))) {
+      console.log(`${n.at.slice(11, 19)}  ${n.text}`);
+    }
+    const sweepMessages = cloud.sinks.sns.slice(beforeSweep.sns);
+    console.log(`${line}\nSWEEP\n${line}`);
+    if (sweepMessages.length === 0 && cloud.sinks.slack.length === beforeSweep.slack) {
+      console.log('the sweep found nothing to report (no repository is stale in a fresh cloud)');
+    }
+    for (const m of sweepMessages) console.log(m.message);
+    if (sweepError) console.log(`the sweep could not run: ${sweepError}`);
+    const sweepOk = cloud.failures.length === 0 && sweepError === '';
+    if (!sweepOk) {
+      for (const f of cloud.failures) console.log(`FAILED invocation of ${f.functionName}: ${f.error}`);
+    }
+    const passed = results.filter((r) => r.ok).length;
+    const allOk = passed === results.length && results.length > 0 && sweepOk;
+    console.log(line);
+    console.log(
+      `${allOk ? 'OK' : 'NOT OK'}: ${passed}/${results.length} outcomes as expected in ${elapsed().trim()}; ` +
+        `cloud log ${logFile}`,
+    );
+    return allOk ? 0 : 1;
+  } finally {
+    say('shutting the local cloud down');
+    await cloud.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

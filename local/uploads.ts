@@ -1,0 +1,244 @@
+/**
+ * Uploads build contexts to a running local cloud and follows each to its outcome, the way a user
+ * (or the CLI) sees it through the AWS APIs: the upload record the build-trigger function writes,
+ * then the CodeBuild build of that object version. Shared by the demo, the end-to-end tests and
+ * the build benchmark.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  BatchGetBuildsCommand,
+  type Build,
+  CodeBuildClient,
+  ListBuildsForProjectCommand,
+} from '@aws-sdk/client-codebuild';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { create } from 'tar';
+import { BUILD_ENV } from '../functions/shared/contract.ts';
+import { type UploadRecord, uploadRecordKeyCandidates } from '../functions/shared/upload-record.ts';
+
+/** What a test, the demo or the bench needs of the local cloud (see notes/LOCAL-API.md). */
+export interface CloudEndpoint {
+  endpoint: string;
+  region: string;
+  env: Record<string, string>;
+  bucket: string;
+  projectName: string;
+}
+
+/** An example under examples/: its context folder and what it declares in example.json. */
+export interface Example {
+  name: string;
+  dir: string;
+  title: string;
+  repository: string;
+  tag: string;
+  metadata: Record<string, string>;
+  expect: 'image' | 'rejected' | 'build-failed' | 'image-then-refused';
+  reason?: string;
+  logContains?: string;
+}
+
+export interface Upload {
+  key: string;
+  versionId?: string;
+  eTag?: string;
+  uploadedAt: number;
+}
+
+export type Outcome =
+  | { kind: 'rejected' | 'failed'; record: UploadRecord; at: number }
+  | { kind: 'built'; record: UploadRecord; build: Build; digest?: string; at: number };
+
+const examplesDir = new URL('../examples/', import.meta.url).pathname;
+
+/** The examples of examples/, in name order. */
+export function readExamples(dir = examplesDir): Example[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, 'example.json')))
+    .map((entry) => {
+      const spec = JSON.parse(readFileSync(join(dir, entry.name, 'example.json'), 'utf8')) as Omit<
+        Example,
+        'name' | 'dir' | 'metadata'
+      > & { metadata?: Record<string, string> };
+      return { ...spec, metadata: spec.metadata ?? {}, name: entry.name, dir: join(dir, entry.name) };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A gzipped tarball of a context folder (example.json left out), reproducible for the same files. */
+export async function packContext(dir: string, extra: Record<string, string> = {}): Promise<Buffer> {
+  const files = listFiles(dir).filter((file) => file !== 'example.json' && !(file in extra));
+  const chunks: Buffer[] = [];
+  const stream = create({ cwd: dir, gzip: true, portable: true, mtime: new Date(0) }, files);
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  const tarball = Buffer.concat(chunks);
+  if (Object.keys(extra).length === 0) return tarball;
+  // Extra files (e.g. a second upload's different content): pack a staged copy.
+  const stage = mkdtempSync(join(tmpdir(), 'ecr-pipeline-pack-'));
+  try {
+    for (const file of files) {
+      mkdirSync(join(stage, dirname(file)), { recursive: true });
+      writeFileSync(join(stage, file), readFileSync(join(dir, file)));
+    }
+    for (const [file, text] of Object.entries(extra)) {
+      mkdirSync(join(stage, dirname(file)), { recursive: true });
+      writeFileSync(join(stage, file), text);
+    }
+    const all: Buffer[] = [];
+    const again = create({ cwd: stage, gzip: true, portable: true, mtime: new Date(0) }, [
+      ...files,
+      ...Object.keys(extra),
+    ]);
+    for await (const chunk of again as AsyncIterable<Buffer>) all.push(chunk);
+    return Buffer.concat(all);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true })
+    .flatMap((entry) => {
+      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+      return entry.isDirectory() ? listFiles(dir, path) : [path];
+    })
+    .sort();
+}
+
+const credentials = (cloud: CloudEndpoint) => ({
+  accessKeyId: cloud.env.AWS_ACCESS_KEY_ID ?? 'test',
+  secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+});
+
+/** AWS clients pointed at the local cloud. */
+export function clientsFor(cloud: CloudEndpoint) {
+  const config = { region: cloud.region, endpoint: cloud.endpoint, credentials: credentials(cloud) };
+  return {
+    s3: new S3Client({ ...config, forcePathStyle: true }),
+    codebuild: new CodeBuildClient(config),
+  };
+}
+
+/** Puts a context object with its upload metadata (x-amz-meta-*). */
+export async function uploadContext(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer,
+  metadata: Record<string, string> = {},
+): Promise<Upload> {
+  const uploadedAt = Date.now();
+  const out = await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      Metadata: metadata,
+      ContentType: 'application/gzip',
+    }),
+  );
+  return {
+    key,
+    uploadedAt,
+    ...(out.VersionId ? { versionId: out.VersionId } : {}),
+    ...(out.ETag ? { eTag: out.ETag } : {}),
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The upload record the build-trigger function wrote for this upload, once it is there. */
+export async function waitForRecord(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  upload: Upload,
+  timeoutMs = 120_000,
+): Promise<UploadRecord> {
+  const keys = uploadRecordKeyCandidates(prefix, {
+    bucket,
+    key: upload.key,
+    versionId: upload.versionId,
+    eTag: upload.eTag,
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const key of keys) {
+      try {
+        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('{}'))) as UploadRecord;
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'NoSuchKey') throw error;
+      }
+    }
+    if (Date.now() > deadline)
+      throw new Error(`no upload record for s3://${bucket}/${upload.key} after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+const variable = (build: Build, name: string) =>
+  build.environment?.environmentVariables?.find((v) => v.name === name)?.value;
+
+/** The builds of this upload (same key and version), newest first. */
+export async function buildsOf(
+  codebuild: CodeBuildClient,
+  projectName: string,
+  upload: Upload,
+): Promise<Build[]> {
+  const listed = await codebuild.send(
+    new ListBuildsForProjectCommand({ projectName, sortOrder: 'DESCENDING' }),
+  );
+  const ids = listed.ids ?? [];
+  const builds: Build[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    const out = await codebuild.send(new BatchGetBuildsCommand({ ids: ids.slice(i, i + 100) }));
+    builds.push(...(out.builds ?? []));
+  }
+  return builds.filter(
+    (build) =>
+      variable(build, BUILD_ENV.key) === upload.key &&
+      (upload.versionId === undefined || variable(build, BUILD_ENV.versionId) === upload.versionId),
+  );
+}
+
+/** Follows one upload to its end: rejected or failed before a build, or its build completed. */
+export async function waitForOutcome(
+  cloud: CloudEndpoint,
+  clients: ReturnType<typeof clientsFor>,
+  prefix: string,
+  upload: Upload,
+  timeoutMs = 300_000,
+): Promise<Outcome> {
+  const deadline = Date.now() + timeoutMs;
+  const record = await waitForRecord(clients.s3, cloud.bucket, prefix, upload, timeoutMs);
+  if (record.status !== 'accepted') return { kind: record.status, record, at: Date.now() };
+  for (;;) {
+    const [build] = await buildsOf(clients.codebuild, cloud.projectName, upload);
+    if (build?.buildComplete) {
+      const digest = build.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value;
+      return { kind: 'built', record, build, at: Date.now(), ...(digest ? { digest } : {}) };
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the build of s3://${cloud.bucket}/${upload.key} did not end in ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+/** The key prefix the build-trigger function of the local deployment watches ('' when none). */
+export function keyPrefixOf(cloud: {
+  deployment?: { functions: Array<{ key?: string; env: Record<string, string> }> };
+}) {
+  const fn = cloud.deployment?.functions.find((f) => f.env.KEY_PREFIX !== undefined);
+  return fn?.env.KEY_PREFIX ?? '';
+}
