@@ -230,7 +230,10 @@ function build(detail: Json, base: Base, detailType: string, options: ClassifyOp
   };
   const links: Link[] = [consoleLinks.build(base.region, base.account, project, id)];
   const logs = isObject(info.logs) ? str(info.logs['deep-link']) : undefined;
-  if (logs?.startsWith('https://')) links.unshift({ label: 'Build logs', url: logs });
+  // https, or the local cloud's log server on the loopback interface.
+  if (logs && /^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)[:/])/.test(logs)) {
+    links.unshift({ label: 'Build logs', url: logs });
+  }
   const repository = variable(BUILD_ENV.repository);
   if (repository) links.push(consoleLinks.repository(base.region, base.account, repository));
   const common = { ...base, repository, tag: variable(BUILD_ENV.tag), build: buildInfo, links };
