@@ -3,6 +3,7 @@
  * refused before anything is uploaded, and the gzipped tarball as a stream whose memory does not
  * grow with the context.
  */
+import type { Stats } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
@@ -40,6 +41,8 @@ export interface ContextPlan {
   tarBytes: number;
   /** Things left out, said once each (sockets, devices...). */
   warnings: string[];
+  /** The walk's lstat results by absolute path: the packer reuses them instead of asking again. */
+  stats: Map<string, Stats>;
 }
 
 const BLOCK = 512;
@@ -123,6 +126,7 @@ export async function planContext(options: ContextOptions): Promise<ContextPlan>
     bytes: 0,
     tarBytes: 2 * BLOCK,
     warnings: [],
+    stats: new Map(),
   };
   const escaping: string[] = [];
   const skipped = new Map<string, string[]>();
@@ -134,6 +138,7 @@ export async function planContext(options: ContextOptions): Promise<ContextPlan>
       const absolute = join(dir, path);
       const stat = await lstat(absolute);
       const ignored = !alwaysSent.has(path) && matcher.ignores(path);
+      if (!ignored) plan.stats.set(absolute, stat);
       if (stat.isDirectory()) {
         if (!ignored) {
           plan.entries.push(path);
@@ -219,6 +224,7 @@ export function packContext(
   const pack = createTar(
     {
       cwd: plan.dir,
+      statCache: plan.stats,
       noDirRecurse: true,
       follow: false,
       strict: true,

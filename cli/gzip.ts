@@ -34,6 +34,10 @@ export function parallelGzip(options: ParallelGzipOptions = {}): Transform {
   const inFlight: Promise<Buffer>[] = [];
   let wrote = false;
 
+  // One output buffer per block: with zlib's default 16 KiB chunks, each block would cost dozens of
+  // round trips between the thread pool and the main thread, and as many small buffers to collect.
+  const compress = (block: Buffer) =>
+    gzip(block, { level, chunkSize: Math.max(16 * 1024, Math.ceil(block.length * 1.01) + 1024) });
   const takeBlock = (size: number): Buffer => {
     const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, buffered);
     const block = all.subarray(0, size);
@@ -49,7 +53,7 @@ export function parallelGzip(options: ParallelGzipOptions = {}): Transform {
       buffered += chunk.length;
       const work = async () => {
         while (buffered >= blockSize) {
-          inFlight.push(gzip(takeBlock(blockSize), { level }));
+          inFlight.push(compress(takeBlock(blockSize)));
           // Wait for the oldest block when the pool is full: this is the backpressure on the packer.
           if (inFlight.length >= concurrency) {
             wrote = true;
@@ -61,8 +65,7 @@ export function parallelGzip(options: ParallelGzipOptions = {}): Transform {
     },
     flush(done: TransformCallback) {
       const work = async () => {
-        if (buffered > 0 || (!wrote && inFlight.length === 0))
-          inFlight.push(gzip(takeBlock(buffered), { level }));
+        if (buffered > 0 || (!wrote && inFlight.length === 0)) inFlight.push(compress(takeBlock(buffered)));
         while (inFlight.length > 0) stream.push(await (inFlight.shift() as Promise<Buffer>));
       };
       work().then(() => done(), done);
