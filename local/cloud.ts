@@ -21,7 +21,14 @@ import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { awsClients, type Deployment, deploy } from './deployer.ts';
 import { type CodeBuildHandler, closeServer, startGateway } from './gateway.ts';
 import { type FailureRecord, type InvocationRecord, Invoker } from './invoker.ts';
-import { assertPortFree, requireTools, type Service, startMoto, startRegistry } from './processes.ts';
+import {
+  assertPortFree,
+  freePort,
+  requireTools,
+  type Service,
+  startMoto,
+  startRegistry,
+} from './processes.ts';
 import { correctEventBridgeEvent, createSequencer, s3MessageToEvents } from './records.ts';
 import { type EventEntry, startRegistryFront } from './registry-front.ts';
 import { type Sinks, startSlackSink } from './sinks.ts';
@@ -30,7 +37,10 @@ import { ACCOUNT_ID, readTemplate } from './template.ts';
 export type FunctionKey = 'buildTrigger' | 'ecrEvents';
 
 export interface LocalCloudOptions {
-  /** Gateway port; moto, the registry front, the registry and the Slack sink take the next four. */
+  /**
+   * Gateway port; the registry front takes the next but one (basePort + 2). moto, the registry behind
+   * the front and the Slack sink take ports the kernel picks: fewer fixed ports, fewer clashes.
+   */
   basePort?: number;
   /** Default: .local/<start time>/ in the project. */
   dataDir?: string;
@@ -128,15 +138,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const basePort = options.basePort ?? 4566;
   const ports = {
     gateway: basePort,
-    moto: basePort + 1,
+    moto: await freePort(),
     registry: basePort + 2,
-    registryBackend: basePort + 3,
-    slack: basePort + 4,
+    registryBackend: await freePort(),
+    slack: await freePort(),
   };
   const dataDir = options.dataDir ?? join(root, '.local', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(dataDir, { recursive: true });
   requireTools();
-  for (const port of Object.values(ports)) await assertPortFree(port);
+  for (const port of [ports.gateway, ports.registry]) await assertPortFree(port);
 
   const templatePath =
     options.prepare === false

@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 
 export class MissingToolError extends Error {
@@ -53,7 +53,7 @@ export async function waitForPort(port: number, timeoutMs: number, child?: Child
  * Listens on 127.0.0.1:port. Our ports lie in the kernel's ephemeral range, so a short-lived client
  * connection of another program can hold one for a moment: retry EADDRINUSE for a few seconds.
  */
-export async function listen(server: Server, port: number, timeoutMs = 5000): Promise<void> {
+export async function listen(server: Server, port: number, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -66,10 +66,28 @@ export async function listen(server: Server, port: number, timeoutMs = 5000): Pr
       });
       return;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) {
+        throw new Error(`127.0.0.1:${port} stayed in use for ${timeoutMs} ms: choose another basePort`, {
+          cause: error,
+        });
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** A port nothing listens on now, chosen by the kernel (for the services only the local cloud talks to). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
+      );
+    });
+  });
 }
 
 /** Starts a child service, starting it again when it exits at once (its port was briefly taken). */

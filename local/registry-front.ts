@@ -30,6 +30,7 @@ import {
   type Repository,
 } from '@aws-sdk/client-ecr';
 import { listen } from './processes.ts';
+import { findScanner, type SeverityCounts } from './scanner.ts';
 import { ACCOUNT_ID } from './template.ts';
 
 export interface EventEntry {
@@ -53,6 +54,7 @@ export interface RegistryFrontOptions {
 interface ImageRecord {
   sizeInBytes?: number;
   lastPulledAt?: Date;
+  scan?: { status: 'COMPLETE' | 'FAILED'; completedAt: Date; counts: SeverityCounts };
 }
 
 export interface RegistryFront {
@@ -120,6 +122,7 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
   const images = new Map<string, ImageRecord>();
   const imageKey = (repository: string, digest: string) => `${repository}@${digest}`;
   let scannerNoted = false;
+  const scanner = findScanner();
 
   const password = async (): Promise<string> => {
     const answer = await ecr.send(new GetAuthorizationTokenCommand({}));
@@ -202,6 +205,43 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
     else req.pipe(upstream);
   };
 
+  /** Basic scanning on push: the installed scanner's counts, as ECR reports them. */
+  const scan = async (name: string, digest: string, repo: Repository) => {
+    let status: 'COMPLETE' | 'FAILED' = 'COMPLETE';
+    let counts: SeverityCounts = {};
+    try {
+      expected ??= await password();
+      counts = await (scanner as NonNullable<typeof scanner>).scan(
+        `127.0.0.1:${options.port}/${name}@${digest}`,
+        expected,
+      );
+    } catch (error) {
+      status = 'FAILED';
+      log(`registry: scanning ${name}@${digest} failed: ${String(error)}`);
+    }
+    const key = imageKey(name, digest);
+    images.set(key, { ...images.get(key), scan: { status, completedAt: new Date(), counts } });
+    const tags = await ecr
+      .send(new DescribeImagesCommand({ repositoryName: name, imageIds: [{ imageDigest: digest }] }))
+      .then((a) => a.imageDetails?.[0]?.imageTags ?? [])
+      .catch(() => []);
+    log(`registry: ${scanner?.name} scanned ${name}@${digest}: ${status} ${JSON.stringify(counts)}`);
+    await emit([
+      {
+        Source: 'aws.ecr',
+        DetailType: 'ECR Image Scan',
+        Detail: JSON.stringify({
+          'scan-status': status,
+          'repository-name': name,
+          'image-digest': digest,
+          'image-tags': tags,
+          'finding-severity-counts': counts,
+        }),
+        Resources: repo.repositoryArn ? [repo.repositoryArn] : [],
+      },
+    ]);
+  };
+
   const deleteFromBackend = (name: string, digest: string) =>
     new Promise<void>((resolve) => {
       const r = httpRequest(
@@ -269,9 +309,14 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
       });
       log(`registry: pushed ${name}${isTag ? `:${reference}` : ''} ${digest}`);
       await emit([imageAction('PUSH', name, digest, isTag ? reference : undefined)]);
-      if (!scannerNoted) {
-        scannerNoted = true;
-        log('registry: no image scanner (trivy or grype) is installed: scan on push reports nothing');
+      if (repo.imageScanningConfiguration?.scanOnPush) {
+        if (scanner) void scan(name, digest, repo);
+        else if (!scannerNoted) {
+          scannerNoted = true;
+          log(
+            'registry: scan on push is on, but no scanner (trivy or grype) is installed: no findings are reported',
+          );
+        }
       }
     });
   };
@@ -362,6 +407,19 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
           const record = images.get(imageKey(repositoryName, String(detail.imageDigest)));
           if (record?.sizeInBytes !== undefined) detail.imageSizeInBytes = record.sizeInBytes;
           if (record?.lastPulledAt) detail.lastRecordedPullTime = record.lastPulledAt.getTime() / 1000;
+          if (record?.scan) {
+            detail.imageScanStatus = {
+              status: record.scan.status,
+              description:
+                record.scan.status === 'COMPLETE'
+                  ? 'The scan was completed successfully.'
+                  : 'The scan failed.',
+            };
+            detail.imageScanFindingsSummary = {
+              imageScanCompletedAt: record.scan.completedAt.getTime() / 1000,
+              findingSeverityCounts: record.scan.counts,
+            };
+          }
         }
         return out;
       }

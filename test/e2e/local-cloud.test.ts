@@ -38,6 +38,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'local-cloud-'));
+const TRIVY_REPORT = {
+  Results: [{ Vulnerabilities: [{ Severity: 'HIGH' }, { Severity: 'CRITICAL' }, { Severity: 'HIGH' }] }],
+};
 let cloud: LocalCloud;
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const config = () => ({ region: cloud.region, endpoint: cloud.endpoint, credentials });
@@ -101,6 +104,17 @@ async function pushImage(repository: string, tag: string): Promise<string> {
 }
 
 beforeAll(async () => {
+  // A stand-in for trivy with a fixed report: the scan-on-push wiring is what is tested here.
+  const bin = join(work, 'bin');
+  const { mkdirSync, chmodSync } = await import('node:fs');
+  mkdirSync(bin);
+  writeFileSync(join(work, 'trivy-report.json'), JSON.stringify(TRIVY_REPORT));
+  writeFileSync(
+    join(bin, 'trivy'),
+    `#!/bin/sh\necho "$@" >> "${join(work, 'trivy-args')}"\ncat "${join(work, 'trivy-report.json')}"\n`,
+  );
+  chmodSync(join(bin, 'trivy'), 0o755);
+  process.env.PATH = `${bin}:${process.env.PATH}`;
   cloud = await startLocalCloud({
     basePort: 45040,
     dataDir: join(work, 'cloud'),
@@ -224,6 +238,49 @@ describe('an image push', () => {
       cloud.sinks.sns.find((m) => m.message.includes('team/pushed:v7')),
     );
     expect(sns.message).toContain(digest);
+  });
+
+  it('is scanned on push by the installed scanner, whose counts reach ECR, the bus and Slack', async () => {
+    const ecr = new ECRClient(config());
+    await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'team/scanned',
+        imageScanningConfiguration: { scanOnPush: true },
+      }),
+    );
+    const digest = await pushImage('team/scanned', 'v1');
+    const invocation = await cloud.sinks.waitFor(() =>
+      cloud.invocations.find(
+        (i) =>
+          (i.event as { 'detail-type'?: string })['detail-type'] === 'ECR Image Scan' &&
+          JSON.stringify(i.event).includes(digest),
+      ),
+    );
+    expect(invocation.event).toMatchObject({
+      source: 'aws.ecr',
+      resources: [`arn:aws:ecr:${cloud.region}:123456789012:repository/team/scanned`],
+      detail: {
+        'scan-status': 'COMPLETE',
+        'repository-name': 'team/scanned',
+        'image-digest': digest,
+        'image-tags': ['v1'],
+        'finding-severity-counts': { HIGH: 2, CRITICAL: 1 },
+      },
+    });
+    expect(readFileSync(join(work, 'trivy-args'), 'utf8')).toContain(
+      `${cloud.registry}/team/scanned@${digest}`,
+    );
+    const described = await ecr.send(new DescribeImagesCommand({ repositoryName: 'team/scanned' }));
+    expect(described.imageDetails?.[0]?.imageScanFindingsSummary?.findingSeverityCounts).toEqual({
+      HIGH: 2,
+      CRITICAL: 1,
+    });
+    expect(described.imageDetails?.[0]?.imageScanStatus?.status).toBe('COMPLETE');
+    await cloud.sinks.waitFor(() =>
+      cloud.sinks.slack.find(
+        (m) => JSON.stringify(m.body).includes('team/scanned') && JSON.stringify(m.body).includes('CRITICAL'),
+      ),
+    );
   });
 
   it('runs the scheduled sweep on demand', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ratePeriodMs } from '../../../local/cloud.ts';
 import { fixCodeBuildTimes, rewriteEcrHosts } from '../../../local/gateway.ts';
 import { manifestSize, parseRegistryPath } from '../../../local/registry-front.ts';
+import { grypeCounts, trivyCounts } from '../../../local/scanner.ts';
 import { slackText } from '../../../local/sinks.ts';
 
 describe('gateway', () => {
@@ -85,5 +86,26 @@ describe('moto CodeBuild answers', () => {
     ).toEqual({
       build: { startTime: 1795753173.851, phases: [{ endTime: 1795753174, phaseType: 'QUEUED' }] },
     });
+  });
+});
+
+describe('scanner reports', () => {
+  it("count trivy's findings by ECR severity, leaving zero counts out", () => {
+    const report = {
+      Results: [
+        { Vulnerabilities: [{ Severity: 'HIGH' }, { Severity: 'CRITICAL' }, { Severity: 'HIGH' }] },
+        { Vulnerabilities: [{ Severity: 'UNKNOWN' }] },
+        { Target: 'no findings' },
+      ],
+    };
+    expect(trivyCounts(report)).toEqual({ HIGH: 2, CRITICAL: 1, UNDEFINED: 1 });
+    expect(trivyCounts({ Results: [] })).toEqual({});
+  });
+
+  it("count grype's findings by ECR severity, negligible as INFORMATIONAL", () => {
+    const report = {
+      matches: [{ vulnerability: { severity: 'Negligible' } }, { vulnerability: { severity: 'Medium' } }],
+    };
+    expect(grypeCounts(report)).toEqual({ INFORMATIONAL: 1, MEDIUM: 1 });
   });
 });
