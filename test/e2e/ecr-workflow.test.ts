@@ -223,6 +223,49 @@ describe('the ECR workflow with the aws CLI and podman', () => {
     );
   });
 
+  it('batch-delete-image removes the image from the registry and emits an ECR Image Action DELETE', async () => {
+    expect((await sh(`podman tag localhost/ecr-workflow-test:two ${uri}:v2`)).status).toBe(0);
+    expect((await sh(`podman push --tls-verify=false --digestfile digest2 ${uri}:v2`)).status).toBe(0);
+    const digest = readFileSync(join(work, 'digest2'), 'utf8').trim();
+    const deleted = (await aws(
+      `ecr batch-delete-image --repository-name ${REPOSITORY} --image-ids imageTag=v2`,
+    )) as {
+      imageIds: Array<{ imageDigest: string }>;
+      failures: unknown[];
+    };
+    expect(deleted.failures).toEqual([]);
+    expect(deleted.imageIds[0]?.imageDigest).toBe(digest);
+
+    const manifest = await fetch(`http://${cloud.registry}/v2/${REPOSITORY}/manifests/${digest}`, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`AWS:${(await sh('aws ecr get-login-password')).stdout.trim()}`).toString('base64')}`,
+      },
+    });
+    expect(manifest.status).toBe(404);
+    const client = sqs();
+    const queueUrl = `${cloud.endpoint}/123456789012/ecr-workflow-events`;
+    let deleteEvent: unknown;
+    for (let i = 0; i < 50 && !deleteEvent; i++) {
+      const answer = await client.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
+      );
+      deleteEvent = (answer.Messages ?? [])
+        .map((m) => JSON.parse(String(m.Body)))
+        .find((e) => e.detail?.['action-type'] === 'DELETE');
+      if (!deleteEvent) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(deleteEvent).toMatchObject({
+      'detail-type': 'ECR Image Action',
+      detail: {
+        result: 'SUCCESS',
+        'repository-name': REPOSITORY,
+        'image-digest': digest,
+        'action-type': 'DELETE',
+        'image-tag': 'v2',
+      },
+    });
+  });
+
   it('refuses delete-repository without --force on a repository with images, then deletes with it', async () => {
     const refused = await sh(`aws ecr delete-repository --repository-name ${REPOSITORY}`);
     expect(refused.status).not.toBe(0);
