@@ -19,7 +19,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { awsClients, type Deployment, deploy } from './deployer.ts';
-import { type CodeBuildHandler, closeServer, startGateway } from './gateway.ts';
+import { type CodeBuildHandler, startGateway } from './gateway.ts';
+import { closeServer } from './http.ts';
 import { type FailureRecord, type InvocationRecord, Invoker } from './invoker.ts';
 import {
   assertPortFree,

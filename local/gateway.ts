@@ -11,7 +11,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { listen } from './processes.ts';
+import { listen, readBody } from './http.ts';
 
 /** A CodeBuild service as local/codebuild exports it (see notes/LOCAL-API.md). */
 export interface CodeBuildHandler {
@@ -68,15 +68,6 @@ export function rewriteEcrHosts(body: string, region: string, registry: string):
   return body.replace(awsHost, (_match, scheme: string | undefined) =>
     scheme ? `http://${registry}` : registry,
   );
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -208,12 +199,4 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
   server.keepAliveTimeout = 1000;
   await listen(server, options.port);
   return server;
-}
-
-/** Closes a server and the connections kept alive on it. */
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -1,7 +1,6 @@
 /** Starts and stops the real services the local cloud is made of: moto_server and the CNCF registry. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -30,49 +29,26 @@ export function requireTools(): void {
   }
 }
 
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** Resolves when something accepts TCP connections on the port. */
 export async function waitForPort(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child && child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await isListening(port)) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/**
- * Listens on 127.0.0.1:port. Our ports lie in the kernel's ephemeral range, so a short-lived client
- * connection of another program can hold one for a moment: retry EADDRINUSE for a few seconds.
- */
-export async function listen(server: Server, port: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, '127.0.0.1', () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) {
-        throw new Error(`127.0.0.1:${port} stayed in use for ${timeoutMs} ms: choose another basePort`, {
-          cause: error,
-        });
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
   }
 }
 
@@ -107,15 +83,8 @@ async function startWithRetry(start: () => Service, port: number): Promise<Servi
 
 /** Resolves when nothing listens on the port any more (a stopped service freed it). */
 export async function assertPortFree(port: number): Promise<void> {
-  const open = await new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-  if (open) throw new Error(`port ${port} on 127.0.0.1 is already in use: choose another basePort`);
+  if (await isListening(port))
+    throw new Error(`port ${port} on 127.0.0.1 is already in use: choose another basePort`);
 }
 
 // Process groups still running; ended when this process exits, so a crashed test leaves no orphans.

@@ -29,7 +29,7 @@ import {
   PutImageCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
-import { listen } from './processes.ts';
+import { listen, readBody } from './http.ts';
 import { findScanner, type SeverityCounts } from './scanner.ts';
 import { ACCOUNT_ID } from './template.ts';
 
@@ -100,15 +100,6 @@ function registryError(
   const body = JSON.stringify({ errors: [{ code, message, detail: null }] });
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(body);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** Starts the registry front. */
@@ -260,6 +251,19 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
       r.end();
     });
 
+  const tagLocks = new Map<string, Promise<void>>();
+  const withTagLock = async (key: string, work: () => Promise<void>) => {
+    const previous = tagLocks.get(key) ?? Promise.resolve();
+    const current = previous.then(work, work);
+    const tail = current.catch(() => {});
+    tagLocks.set(key, tail);
+    try {
+      await current;
+    } finally {
+      if (tagLocks.get(key) === tail) tagLocks.delete(key);
+    }
+  };
+
   const putManifest = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -350,7 +354,13 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
       return;
     }
     if (kind === 'manifests' && req.method === 'PUT') {
-      await putManifest(req, res, name, reference, repo);
+      // One PUT per repository:reference at a time, held until the answer is sent: two pushes of a tag
+      // into an IMMUTABLE repository must not both pass the check before either is written.
+      await withTagLock(`${name}:${reference}`, async () => {
+        const answered = new Promise<void>((resolve) => res.once('close', resolve));
+        await putManifest(req, res, name, reference, repo);
+        await answered;
+      });
       return;
     }
     if (kind === 'manifests' && req.method === 'GET') {

@@ -4,7 +4,7 @@
  */
 
 import { createServer, type Server } from 'node:http';
-import { listen } from './processes.ts';
+import { listen, readBody } from './http.ts';
 
 export interface Sinks {
   slack: Array<{ receivedAt: string; body: unknown }>;
@@ -62,29 +62,28 @@ export async function startSlackSink(
     },
   };
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      if (req.method !== 'POST') {
-        res.writeHead(405, { 'content-type': 'text/plain' });
-        res.end('invalid_method');
-        return;
-      }
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        // Slack answers a body that is not JSON with 400 invalid_payload
-        res.writeHead(400, { 'content-type': 'text/plain' });
-        res.end('invalid_payload');
-        return;
-      }
-      sinks.slack.push({ receivedAt: new Date().toISOString(), body });
-      log(`slack: ${slackText(body).replace(/\n/g, '\n       ')}`);
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-    });
+    readBody(req)
+      .then((raw) => {
+        if (req.method !== 'POST') {
+          res.writeHead(405, { 'content-type': 'text/plain' });
+          res.end('invalid_method');
+          return;
+        }
+        let body: unknown;
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch {
+          // Slack answers a body that is not JSON with 400 invalid_payload
+          res.writeHead(400, { 'content-type': 'text/plain' });
+          res.end('invalid_payload');
+          return;
+        }
+        sinks.slack.push({ receivedAt: new Date().toISOString(), body });
+        log(`slack: ${slackText(body).replace(/\n/g, '\n       ')}`);
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      })
+      .catch(() => res.destroy());
   });
   server.keepAliveTimeout = 1000;
   await listen(server, port);
