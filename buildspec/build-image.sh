@@ -61,8 +61,9 @@ if [[ -n $cache && ${cache%%/*} != "$registry" ]]; then login "${cache%%/*}"; fi
 
 source_uri="s3://$CONTEXT_BUCKET/$CONTEXT_KEY"
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-args=(
-  --file "$context/$DOCKERFILE"
+build_id=${CODEBUILD_BUILD_ID:-local-$(date -u +%Y%m%d%H%M%S)-$$}
+safe_id=$(printf '%s' "$build_id" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_.-' '-')
+labels=(
   --label "org.opencontainers.image.source=$source_uri"
   --label "org.opencontainers.image.created=$created"
   --label "org.opencontainers.image.version=$IMAGE_TAG"
@@ -70,7 +71,7 @@ args=(
   --label "ecr-pipeline.context.uri=$source_uri"
   --label "ecr-pipeline.context.version-id=${CONTEXT_VERSION_ID:-}"
 )
-if [[ -n ${CODEBUILD_BUILD_ID:-} ]]; then args+=(--label "ecr-pipeline.build-id=$CODEBUILD_BUILD_ID"); fi
+args=(--file "$context/$DOCKERFILE")
 while IFS= read -r -d '' arg; do args+=(--build-arg "$arg"); done <"$work/build-args"
 if [[ -n $BUILD_TARGET ]]; then args+=(--target "$BUILD_TARGET"); fi
 if [[ -n $BUILD_PLATFORMS ]]; then args+=(--platform "$BUILD_PLATFORMS"); fi
@@ -100,7 +101,7 @@ case $builder in
         --cache-to "type=registry,ref=$cache_ref,mode=max,image-manifest=true,oci-mediatypes=true"
       )
     fi
-    docker buildx build "${args[@]}" --provenance=false --metadata-file "$work/metadata.json" \
+    docker buildx build "${args[@]}" "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" --provenance=false --metadata-file "$work/metadata.json" \
       --tag "$image" --push "$context"
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["containerimage.digest"])' \
       "$work/metadata.json" >"$digest_file"
@@ -110,17 +111,27 @@ case $builder in
     build=("${tool[@]}" build --isolation=chroot --layers "${tls[@]}")
     if [[ -n $cache_ref ]]; then build+=(--cache-from "$cache" --cache-to "$cache"); fi
     if [[ -n $BUILD_PLATFORMS ]]; then
-      # One image per platform gathered in a manifest list, pushed as a whole.
-      local_name="localhost/ecr-pipeline-build/${CODEBUILD_BUILD_ID:-$$}"
-      local_name=${local_name//:/-}
-      "${build[@]}" "${args[@]}" --manifest "$local_name" "$context"
+      # One image per platform gathered in a manifest list, pushed as a whole. Without the layer
+      # cache: buildah reuses a cached final image with another build's --label values.
+      local_name="localhost/ecr-pipeline-build/$safe_id"
+      "${build[@]}" --no-cache "${args[@]}" "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" \
+        --manifest "$local_name" "$context"
       "${tool[@]}" manifest push "${tls[@]}" --all --digestfile "$digest_file" "$local_name" "docker://$image"
       "${tool[@]}" manifest rm "$local_name" >/dev/null || true
     else
-      "${build[@]}" "${args[@]}" --tag "$image" "$context"
-      "${tool[@]}" push "${tls[@]}" --digestfile "$digest_file" "$image"
+      # Build with the layer cache, then label in a step of its own: buildah (1.28) would reuse a
+      # cached final image that carries another build's --label values. The LABEL instruction holds
+      # the build id, so this step never hits the cache.
+      "${build[@]}" "${args[@]}" --iidfile "$work/image-id" "$context"
+      mkdir -p "$work/label-context"
+      printf 'FROM %s\nLABEL ecr-pipeline.build-id="%s"\n' "$(cat "$work/image-id")" "${build_id//[^a-zA-Z0-9_.:-]/-}" \
+        >"$work/label-context/Dockerfile"
+      # A name of this build's own: concurrent builds of the same tag share the image store.
+      local_name="localhost/ecr-pipeline-build/$safe_id:latest"
+      "${build[@]}" --pull=never "${labels[@]}" --tag "$local_name" "$work/label-context"
+      "${tool[@]}" push "${tls[@]}" --digestfile "$digest_file" "$local_name" "docker://$image"
       # Keep the layers (the next build's cache), drop the name.
-      "${tool[@]}" untag "$image" "$image" >/dev/null 2>&1 || true
+      "${tool[@]}" untag "$local_name" >/dev/null 2>&1 || true
     fi
     ;;
   *) fail "unknown BUILDER \"$builder\": use docker, podman or buildah" ;;

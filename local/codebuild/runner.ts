@@ -74,7 +74,10 @@ export async function runPhases(options: RunOptions): Promise<RunResult> {
     new Promise((resolve) => {
       writeFileSync(commandPath, `${command}\n`);
       rmSync(`${statePath}.next`, { force: true });
-      log(containerLine(`Running command ${command}`));
+      // A multi-line command (a here-document) is shown by its first line, to keep the log readable.
+      const lines = command.trimEnd().split('\n');
+      const shown = lines.length > 1 ? `${lines[0]} … (${lines.length - 1} more lines)` : command;
+      log(containerLine(`Running command ${shown}`));
       const child = spawn('bash', ['-c', PRELUDE], {
         cwd: srcDir,
         env: { ...env, __CB_STATE: statePath, __CB_CWD: cwd, __CB_COMMAND: commandPath },

@@ -1,0 +1,237 @@
+/**
+ * Uploads become images for real: the local cloud (moto, the registry front, the bundled functions)
+ * with the local CodeBuild running buildspec/buildspec.yml with podman.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contextKey } from '../../functions/shared/naming.ts';
+import { installBaseImage } from '../../local/base-image.ts';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { slackText } from '../../local/sinks.ts';
+import {
+  buildsOf,
+  clientsFor,
+  keyPrefixOf,
+  packContext,
+  readExamples,
+  type Upload,
+  uploadContext,
+  waitForOutcome,
+} from '../../local/uploads.ts';
+
+const execFileAsync = promisify(execFile);
+const examples = Object.fromEntries(readExamples().map((example) => [example.name, example]));
+const example = (name: string) => {
+  const found = examples[name];
+  if (!found) throw new Error(`no example ${name}`);
+  return found;
+};
+
+let cloud: LocalCloud;
+let clients: ReturnType<typeof clientsFor>;
+let ecr: ECRClient;
+let prefix: string;
+let password: string;
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ basePort: 45100 });
+  await installBaseImage(cloud);
+  clients = clientsFor(cloud);
+  prefix = keyPrefixOf(cloud);
+  ecr = new ECRClient({
+    region: cloud.region,
+    endpoint: cloud.endpoint,
+    credentials: clients.s3.config.credentials,
+  });
+  const token = await ecr.send(new GetAuthorizationTokenCommand({}));
+  password = Buffer.from(token.authorizationData?.[0]?.authorizationToken ?? '', 'base64')
+    .toString()
+    .replace(/^AWS:/, '');
+});
+
+afterAll(async () => {
+  ecr?.destroy();
+  clients?.s3.destroy();
+  clients?.codebuild.destroy();
+  await cloud?.stop();
+});
+
+async function upload(
+  dir: string,
+  repository: string,
+  tag: string,
+  metadata: Record<string, string> = {},
+  extra = {},
+) {
+  const body = await packContext(dir, extra);
+  return uploadContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
+}
+
+async function skopeoInspect(reference: string) {
+  const { stdout } = await execFileAsync('skopeo', [
+    'inspect',
+    '--tls-verify=false',
+    '--creds',
+    `AWS:${password}`,
+    `docker://${reference}`,
+  ]);
+  return JSON.parse(stdout) as { Digest: string; Labels: Record<string, string> };
+}
+
+const slackTexts = () => cloud.sinks.slack.map((message) => slackText(message.body));
+
+/** The S3 ObjectCreated event AWS would deliver for this upload (key encoded as S3 encodes it). */
+function s3Event(up: Upload, size: number) {
+  const key = encodeURIComponent(up.key).replace(/%2F/g, '/').replace(/%20/g, '+');
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: cloud.region,
+        eventTime: new Date(up.uploadedAt).toISOString(),
+        eventName: 'ObjectCreated:Put',
+        userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: {
+          'x-amz-request-id': 'C3D13FE58DE4C810',
+          'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
+        },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'duplicate-delivery',
+          bucket: {
+            name: cloud.bucket,
+            ownerIdentity: { principalId: 'A3NL1KOZZKExample' },
+            arn: `arn:aws:s3:::${cloud.bucket}`,
+          },
+          object: {
+            key,
+            size,
+            eTag: up.eTag?.replace(/"/g, ''),
+            ...(up.versionId ? { versionId: up.versionId } : {}),
+            sequencer: '0055AED6DCD90281E5',
+          },
+        },
+      },
+    ],
+  };
+}
+
+describe('builds through the local cloud', () => {
+  it('turns an upload into an image that skopeo can pull, with labels that trace it to the upload', async () => {
+    const up = await upload(example('run-steps').dir, 'e2e/greeter', 'v1', example('run-steps').metadata);
+    const outcome = await waitForOutcome(cloud, clients, prefix, up);
+    expect(outcome.kind).toBe('built');
+    if (outcome.kind !== 'built') return;
+    expect(outcome.build.buildStatus).toBe('SUCCEEDED');
+    expect(outcome.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    const image = await skopeoInspect(`${cloud.registry}/e2e/greeter:v1`);
+    expect(image.Digest).toBe(outcome.digest);
+    expect(image.Labels).toMatchObject({
+      'org.opencontainers.image.source': `s3://${cloud.bucket}/${up.key}`,
+      'org.opencontainers.image.version': 'v1',
+      'ecr-pipeline.context.uri': `s3://${cloud.bucket}/${up.key}`,
+      'ecr-pipeline.context.version-id': up.versionId ?? '',
+    });
+    const described = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'e2e/greeter', imageIds: [{ imageTag: 'v1' }] }),
+    );
+    expect(described.imageDetails?.[0]?.imageDigest).toBe(outcome.digest);
+    await cloud.sinks.waitFor(
+      () => slackTexts().find((text) => text.includes('Build succeeded: e2e/greeter:v1')),
+      30_000,
+    );
+  });
+
+  it('builds a duplicate S3 delivery of the same object version once', async () => {
+    const dir = example('copy-files').dir;
+    const body = await packContext(dir);
+    const up = await upload(dir, 'e2e/duplicate', 'v1');
+    // The notification S3 sent, then the same event delivered twice more (at-least-once delivery).
+    await Promise.all([
+      cloud.invoke('buildTrigger', s3Event(up, body.length)),
+      cloud.invoke('buildTrigger', s3Event(up, body.length)),
+    ]);
+    const outcome = await waitForOutcome(cloud, clients, prefix, up);
+    expect(outcome.kind).toBe('built');
+    await cloud.invoke('buildTrigger', s3Event(up, body.length));
+    await cloud.idle();
+    const builds = await buildsOf(clients.codebuild, cloud.projectName, up);
+    expect(builds).toHaveLength(1);
+    expect(builds[0]?.buildStatus).toBe('SUCCEEDED');
+  });
+
+  it('never overwrites a tag of an immutable repository when two uploads of it race', async () => {
+    const dir = example('immutable-tag').dir;
+    const [first, second] = await Promise.all([
+      upload(dir, 'e2e/immutable', 'v1', {}, { 'upload.txt': 'first\n' }),
+      upload(dir, 'e2e/immutable', 'v1', {}, { 'upload.txt': 'second\n' }),
+    ]);
+    const outcomes = await Promise.all(
+      [first, second].map((up) => waitForOutcome(cloud, clients, prefix, up as Upload)),
+    );
+    const succeeded = outcomes.filter((o) => o.kind === 'built' && o.build.buildStatus === 'SUCCEEDED');
+    const refused = outcomes.filter(
+      (o) =>
+        (o.kind === 'built' && o.build.buildStatus === 'FAILED') ||
+        (o.kind === 'rejected' && o.record.code === 'TagAlreadyExists'),
+    );
+    expect(succeeded).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    const winner = succeeded[0];
+    const described = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'e2e/immutable', imageIds: [{ imageTag: 'v1' }] }),
+    );
+    expect(described.imageDetails?.[0]?.imageDigest).toBe(
+      winner?.kind === 'built' ? winner.digest : undefined,
+    );
+
+    // A third upload of the tag is refused before any build starts.
+    const third = await upload(dir, 'e2e/immutable', 'v1', {}, { 'upload.txt': 'third\n' });
+    const late = await waitForOutcome(cloud, clients, prefix, third);
+    expect(late).toMatchObject({ kind: 'rejected', record: { code: 'TagAlreadyExists' } });
+    const notified = await cloud.sinks.waitFor(
+      () =>
+        slackTexts().filter(
+          (text) =>
+            text.includes('e2e/immutable:v1') &&
+            (text.includes('Build failed') || text.includes('Upload rejected')),
+        ).length >= 2 || undefined,
+      30_000,
+    );
+    expect(notified).toBe(true);
+  });
+
+  it('reports a failing Dockerfile with a notification whose log link shows the failure', async () => {
+    const up = await upload(example('failing-build').dir, 'e2e/failing', 'v1');
+    const outcome = await waitForOutcome(cloud, clients, prefix, up);
+    expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('FAILED');
+    const message = await cloud.sinks.waitFor(
+      () => cloud.sinks.slack.find((m) => slackText(m.body).includes('Build failed: e2e/failing:v1')),
+      30_000,
+    );
+    const link = /http:\/\/127\.0\.0\.1:45100\/_local\/builds\/[^\s"<>|)]+\/log/.exec(
+      JSON.stringify(message.body),
+    )?.[0];
+    expect(link).toBeDefined();
+    const response = await fetch(link as string);
+    expect(response.status).toBe(200);
+    const log = await response.text();
+    expect(log).toContain('error: configuration missing');
+    expect(log).toContain('Phase complete: BUILD State: FAILED');
+  });
+
+  it('fails a context without a Dockerfile with a message that says so', async () => {
+    const up = await upload(join(example('missing-dockerfile').dir), 'e2e/no-dockerfile', 'v1');
+    const outcome = await waitForOutcome(cloud, clients, prefix, up);
+    expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('FAILED');
+    if (outcome.kind !== 'built') return;
+    const log = await fetch(outcome.build.logs?.deepLink ?? '').then((r) => r.text());
+    expect(log).toContain('ecr-pipeline: no Dockerfile at Dockerfile in the context');
+  });
+});
