@@ -1,6 +1,6 @@
 /**
  * AWS clients, created once per container (module scope) and shared by every invocation.
- * Each call has a connection and a request timeout. ECR and the Tagging API get one SDK attempt
+ * Each call has a connection and a request timeout. ECR, the Tagging API, Lambda and ECS get one attempt
  * because the sweeper retries them itself (backoff with jitter); SNS uses the SDK's retries.
  * SSM, Secrets Manager, Lambda and ECS are read through the small signed caller of
  * shared/aws-json.ts: their generated clients would add ~180 KB to the bundle for four reads.
@@ -23,5 +23,6 @@ const callerOptions = {
 };
 export const ssm = awsCaller(SERVICES.ssm, callerOptions);
 export const secretsManager = awsCaller(SERVICES.secretsManager, callerOptions);
-export const lambda = awsCaller(SERVICES.lambda, callerOptions);
-export const ecs = awsCaller(SERVICES.ecs, callerOptions);
+// The sweeper retries these itself, with a shared adaptive rate.
+export const lambda = awsCaller(SERVICES.lambda, { ...callerOptions, attempts: 1 });
+export const ecs = awsCaller(SERVICES.ecs, { ...callerOptions, attempts: 1 });

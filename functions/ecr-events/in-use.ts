@@ -35,6 +35,8 @@ export interface InUseDeps {
   lambda: Pick<AwsCaller, 'get'>;
   ecs: Pick<AwsCaller, 'json'>;
   concurrency: number;
+  /** Wraps each call: shared rate per operation and retries. */
+  call: <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 interface ListFunctionsOutput {
@@ -59,17 +61,18 @@ export async function findImagesInUse(deps: InUseDeps): Promise<Map<string, Imag
   const imageFunctions: string[] = [];
   let marker: string | undefined;
   do {
-    const page = await deps.lambda.get<ListFunctionsOutput>('/2015-03-31/functions/', {
-      Marker: marker,
-      MaxItems: '50',
-    });
+    const page = await deps.call('ListFunctions', () =>
+      deps.lambda.get<ListFunctionsOutput>('/2015-03-31/functions/', { Marker: marker, MaxItems: '50' }),
+    );
     for (const fn of page.Functions ?? []) {
       if (fn.PackageType === 'Image' && fn.FunctionName) imageFunctions.push(fn.FunctionName);
     }
     marker = page.NextMarker || undefined;
   } while (marker);
   await mapLimit(imageFunctions, deps.concurrency, async (name) => {
-    const out = await deps.lambda.get<GetFunctionOutput>(`/2015-03-31/functions/${encodeURIComponent(name)}`);
+    const out = await deps.call('GetFunction', () =>
+      deps.lambda.get<GetFunctionOutput>(`/2015-03-31/functions/${encodeURIComponent(name)}`),
+    );
     for (const uri of [out.Code?.ImageUri, out.Code?.ResolvedImageUri]) {
       const ref = typeof uri === 'string' ? parseImageUri(uri, `lambda:${name}`) : undefined;
       if (ref) refs.push(ref);
@@ -79,18 +82,20 @@ export async function findImagesInUse(deps: InUseDeps): Promise<Map<string, Imag
   const taskDefinitions: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await deps.ecs.json<ListTaskDefinitionsOutput>('ListTaskDefinitions', {
-      status: 'ACTIVE',
-      maxResults: 100,
-      ...(nextToken ? { nextToken } : {}),
-    });
+    const page = await deps.call('ListTaskDefinitions', () =>
+      deps.ecs.json<ListTaskDefinitionsOutput>('ListTaskDefinitions', {
+        status: 'ACTIVE',
+        maxResults: 100,
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
     taskDefinitions.push(...(page.taskDefinitionArns ?? []));
     nextToken = page.nextToken || undefined;
   } while (nextToken);
   await mapLimit(taskDefinitions, deps.concurrency, async (arn) => {
-    const out = await deps.ecs.json<DescribeTaskDefinitionOutput>('DescribeTaskDefinition', {
-      taskDefinition: arn,
-    });
+    const out = await deps.call('DescribeTaskDefinition', () =>
+      deps.ecs.json<DescribeTaskDefinitionOutput>('DescribeTaskDefinition', { taskDefinition: arn }),
+    );
     const def = out.taskDefinition;
     const user = `ecs:${def?.family ?? arn}:${def?.revision ?? '?'}`;
     for (const container of def?.containerDefinitions ?? []) {

@@ -16,7 +16,7 @@ import {
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { AwsCaller } from '../shared/aws-json.ts';
 import { REPOSITORY_TAGS } from '../shared/contract.ts';
-import { mapLimit, withRetry } from '../shared/retry.ts';
+import { AdaptiveRate, isThrottling, mapLimit, withRetry } from '../shared/retry.ts';
 import { wildcardToRegExp } from '../shared/wildcard.ts';
 import type { SweepConfig } from './config.ts';
 import { findImagesInUse, type ImageReference } from './in-use.ts';
@@ -97,16 +97,38 @@ export function parseMark(value: string | undefined): Date | undefined {
 /** Runs one sweep and returns what it did (or would do). */
 export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<SweepReport> {
   const now = deps.now();
-  const call = <T>(fn: () => Promise<T>): Promise<T> =>
-    withRetry(fn, {
-      attempts: 8,
-      baseDelayMs: 100,
-      maxDelayMs: 5000,
-      sleep: deps.sleep,
-      random: deps.random,
-      onRetry: (error, attempt, delayMs) =>
-        deps.logger.debug('retrying', { error: errorName(error), attempt, delayMs }),
-    });
+  // One adaptive rate per API operation, shared by every worker of this sweep.
+  const rates = new Map<string, AdaptiveRate>();
+  const call = <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    let rate = rates.get(operation);
+    if (!rate) {
+      rate = new AdaptiveRate({ maxPerSecond: 200, sleep: deps.sleep });
+      rates.set(operation, rate);
+    }
+    const gate = rate;
+    return withRetry(
+      async () => {
+        await gate.acquire();
+        try {
+          const result = await fn();
+          gate.succeeded();
+          return result;
+        } catch (error) {
+          if (isThrottling(error)) gate.throttled();
+          throw error;
+        }
+      },
+      {
+        attempts: 10,
+        baseDelayMs: 100,
+        maxDelayMs: 5000,
+        sleep: deps.sleep,
+        random: deps.random,
+        onRetry: (error, attempt, delayMs) =>
+          deps.logger.debug('retrying', { operation, error: errorName(error), attempt, delayMs }),
+      },
+    );
+  };
   const protectedNames = options.protectedPatterns.map(wildcardToRegExp);
   const inPattern = wildcardToRegExp(options.repositoryPattern);
   const report: SweepReport = {
@@ -133,6 +155,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
       lambda: deps.lambda,
       ecs: deps.ecs,
       concurrency: options.concurrency,
+      call,
     });
     return inUseIndex;
   };
@@ -190,7 +213,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
     const found: Candidate[] = [];
     let token: string | undefined;
     do {
-      const page = await call(() =>
+      const page = await call('GetResources', () =>
         deps.tagging.send(
           new GetResourcesCommand({
             ResourceTypeFilters: ['ecr:repository'],
@@ -218,7 +241,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
     const repositories: Candidate[] = [];
     let token: string | undefined;
     do {
-      const page = await call(() =>
+      const page = await call('DescribeRepositories', () =>
         deps.ecr.send(new DescribeRepositoriesCommand({ maxResults: 1000, nextToken: token })),
       );
       for (const repo of page.repositories ?? []) {
@@ -238,8 +261,9 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
         repo.tags = await readTags(repo.arn);
         return repo;
       } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw error;
+        // Unknown tags: not a candidate this time. Reported, because it may be one of ours.
+        if (!isNotFound(error)) report.errors.push({ repository: repo.name, error: describeError(error) });
+        return undefined;
       }
     });
     return tagged.filter(
@@ -248,7 +272,9 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
   }
 
   async function readTags(arn: string): Promise<Record<string, string>> {
-    const out = await call(() => deps.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn })));
+    const out = await call('ListTagsForResource', () =>
+      deps.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn })),
+    );
     const tags: Record<string, string> = {};
     for (const tag of out.tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
     return tags;
@@ -281,7 +307,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
     if (!mark) {
       const deleteAfter = new Date(now.getTime() + options.graceDays * DAY_MS);
       if (!options.dryRun) {
-        await call(() =>
+        await call('TagResource', () =>
           deps.ecr.send(
             new TagResourceCommand({
               resourceArn: c.arn,
@@ -306,7 +332,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
       if (current[REPOSITORY_TAGS.staleSince] !== c.tags[REPOSITORY_TAGS.staleSince])
         return { kind: 'active' };
       try {
-        await call(() =>
+        await call('DeleteRepository', () =>
           deps.ecr.send(
             new DeleteRepositoryCommand({
               repositoryName: c.name,
@@ -327,7 +353,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
 
   async function unmark(c: Candidate, note: string): Promise<Outcome> {
     if (!options.dryRun) {
-      await call(() =>
+      await call('UntagResource', () =>
         deps.ecr.send(
           new UntagResourceCommand({ resourceArn: c.arn, tagKeys: [REPOSITORY_TAGS.staleSince] }),
         ),
@@ -344,7 +370,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
     let token: string | undefined;
     try {
       do {
-        const page = await call(() =>
+        const page = await call('DescribeImages', () =>
           deps.ecr.send(
             new DescribeImagesCommand({
               repositoryName: c.name,
@@ -364,7 +390,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
       if (images === 0) {
         let created = c.createdAt;
         if (!created) {
-          const out = await call(() =>
+          const out = await call('DescribeRepositories', () =>
             deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [c.name] })),
           );
           created = out.repositories?.[0]?.createdAt;

@@ -16,6 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { type SweepDeps, type SweepOptions, sweep } from '../../../functions/ecr-events/sweep.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
+import { AdaptiveRate } from '../../../functions/shared/retry.ts';
 import { stubLogger } from './fixtures.ts';
 
 const ecrMock = mockClient(ECRClient);
@@ -417,8 +418,8 @@ describe('scale', () => {
     expect(report.marked.map((r) => r.repository).sort()).toEqual(['p1', 'p3']);
   });
 
-  it('retries throttled calls with backoff and finishes the sweep', async () => {
-    const sleep = vi.fn(async (_ms: number) => {});
+  it('retries throttled calls with exponential backoff and finishes the sweep', async () => {
+    const logger = stubLogger();
     taggingMock
       .on(GetResourcesCommand)
       .rejectsOnce(throttled())
@@ -429,11 +430,42 @@ describe('scale', () => {
       .rejectsOnce(throttled())
       .resolves({ imageDetails: [image(200)] });
     ecrMock.on(TagResourceCommand).rejectsOnce(throttled()).resolves({});
-    const report = await sweep(options, deps({ sleep }));
+    const report = await sweep(options, deps({ logger }));
     expect(report).toMatchObject({ marked: [{ repository: 'team/old' }], errors: [] });
-    expect(sleep).toHaveBeenCalledTimes(4);
-    // Exponential: the second retry of DescribeImages waits up to twice the first.
-    expect(sleep.mock.calls.map(([ms]) => ms)).toEqual([50, 50, 100, 50]);
+    const retries = logger.debug.mock.calls
+      .filter(([message]) => message === 'retrying')
+      .map(([, fields]) => [fields.operation, fields.delayMs]);
+    // Full jitter (random 0.5 here) of a cap that doubles: 100 ms, then 200 ms.
+    expect(retries).toEqual([
+      ['GetResources', 50],
+      ['DescribeImages', 50],
+      ['DescribeImages', 100],
+      ['TagResource', 50],
+    ]);
+  });
+
+  it('slows every worker down when the service throttles, and speeds up again on success', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const rate = new AdaptiveRate({
+      maxPerSecond: 100,
+      now: () => now,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    await rate.acquire();
+    await rate.acquire();
+    expect(waits).toEqual([10]);
+    rate.throttled();
+    rate.throttled();
+    expect(rate.rate).toBe(25);
+    now = 1000;
+    await rate.acquire();
+    await rate.acquire();
+    expect(waits).toEqual([10, 40]);
+    rate.succeeded();
+    expect(rate.rate).toBe(25.5);
   });
 
   it('reports a repository whose calls keep failing, and goes on with the others', async () => {
