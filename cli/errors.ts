@@ -33,8 +33,10 @@ export class ContextError extends CliError {
 export interface ErrorScene {
   bucket?: string;
   key?: string;
-  endpoint?: string;
+  endpoint?: string | undefined;
   local?: boolean;
+  /** The AWS profile in use (flag or AWS_PROFILE), to name it when it gives no credentials. */
+  profile?: string | undefined;
 }
 
 interface AwsLikeError {
@@ -93,7 +95,7 @@ export function explain(error: unknown, scene: ErrorScene = {}): CliError {
   }
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     return new CliError(
-      'no AWS credentials found',
+      scene.profile ? `no AWS credentials found for profile "${scene.profile}"` : 'no AWS credentials found',
       'run `aws configure` (or `aws sso login`), set AWS_PROFILE or pass --profile; use --local for the local cloud',
       1,
       { cause: error },

@@ -73,7 +73,12 @@ async function lookup(target: Target, subject: string): Promise<Found> {
 /** Runs `status` or `logs`; returns the exit code. */
 export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
   const target = await resolveTarget(args.flags, io.env);
-  const scene = { bucket: target.bucket, endpoint: target.endpoint, local: target.local };
+  const scene = {
+    bucket: target.bucket,
+    endpoint: target.endpoint,
+    local: target.local,
+    profile: target.profile,
+  };
   const print = (line: string) => io.stdout.write(`${line}\n`);
   try {
     const found = await lookup(target, args.subject);

@@ -81,7 +81,13 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   const metadata = uploadMetadata(plan, args);
   const target = await resolveTarget(args.flags, io.env);
   const key = contextKey(target.prefix, args.repository, args.tag);
-  const scene = { bucket: target.bucket, key, endpoint: target.endpoint, local: target.local };
+  const scene = {
+    bucket: target.bucket,
+    key,
+    endpoint: target.endpoint,
+    local: target.local,
+    profile: target.profile,
+  };
 
   // Builds that exist before the upload can never be its build (see follow.ts).
   let before: Set<string> | undefined;

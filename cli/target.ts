@@ -65,6 +65,8 @@ export interface Target {
   prefix: string;
   /** Unknown only when neither flag, variable, state file nor stack gives it; following then needs it. */
   project?: string | undefined;
+  /** The AWS profile in use, for error messages. */
+  profile?: string | undefined;
   clients: Clients;
 }
 
@@ -147,7 +149,9 @@ export async function resolveTarget(
 ): Promise<Target> {
   const state = flags.local ? await readLocalState(env) : undefined;
   const local = Boolean(flags.local);
-  const endpoint = local ? (state?.endpoint ?? DEFAULT_LOCAL_ENDPOINT) : env.AWS_ENDPOINT_URL || undefined;
+  const endpoint = local
+    ? (state?.endpoint ?? (env.AWS_ENDPOINT_URL || DEFAULT_LOCAL_ENDPOINT))
+    : env.AWS_ENDPOINT_URL || undefined;
   const region =
     flags.region ??
     (local ? state?.region : undefined) ??
@@ -172,7 +176,7 @@ export async function resolveTarget(
   const prefix = flags.prefix ?? env[ENV.prefix] ?? state?.prefix ?? '';
 
   const clients = createClients(settings);
-  const scene = { endpoint, local };
+  const scene = { endpoint, local, profile: local ? undefined : (flags.profile ?? env.AWS_PROFILE) };
   if (!bucket || !project) {
     try {
       if (local) {
@@ -201,5 +205,5 @@ export async function resolveTarget(
         : `pass --bucket or set ${ENV.bucket}, or deploy the stack (\`npm run deploy\`) so its outputs name the bucket (stack ${flags.stack ?? env[ENV.stack] ?? DEFAULT_STACK}; --stack to choose another)`,
     );
   }
-  return { region, endpoint, local, bucket, prefix, project, clients };
+  return { region, endpoint, local, bucket, prefix, project, clients, profile: scene.profile };
 }

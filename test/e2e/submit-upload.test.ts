@@ -212,6 +212,35 @@ describe('interruption', () => {
   });
 });
 
+describe('Ctrl-C on the command', () => {
+  it('stops the upload, exits 130 and leaves neither object nor pending upload', async () => {
+    const dir = context('huge', { Dockerfile: 'FROM busybox\n', 'blob.bin': randomBytes(96 * 1024 * 1024) });
+    const child = spawn(
+      process.execPath,
+      ['cli/bin/ecr-pipeline.mjs', 'submit', dir, '-r', 'huge', '-t', 'v1', '--bucket', BUCKET, '--async'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    let timer: NodeJS.Timeout | undefined;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      // Interrupt half a second into the upload: parts are in flight (96 MiB of random bytes take
+      // several seconds to gzip); the upload-level test above pins the exact moment.
+      if (stderr.includes('packing') && !timer) timer = setTimeout(() => child.kill('SIGINT'), 500);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toContain('interrupted: the upload was stopped and nothing was stored');
+    expect(code).toBe(130);
+    const pending = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'huge/' }));
+    expect(pending.Uploads ?? []).toEqual([]);
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'huge/v1.tar.gz' })),
+    ).rejects.toMatchObject({
+      name: 'NotFound',
+    });
+  });
+});
+
 describe('errors before any build', () => {
   it('refuses a bad tag before uploading anything', async () => {
     const io = capture();

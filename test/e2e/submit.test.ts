@@ -169,4 +169,29 @@ describe('submit --local', () => {
     expect(status.stdout).toMatch(/build +\S+ +SUCCEEDED/);
     expect(status.stdout).toMatch(/image +\S+examples\/async:v2@sha256:[0-9a-f]{64}/);
   });
+
+  it('finds the bucket and the project by itself when the local cloud left no state file', async () => {
+    const saved = env;
+    env = {
+      ...saved,
+      ECR_PIPELINE_LOCAL_STATE: join(work, 'missing.json'),
+      AWS_ENDPOINT_URL: cloud.endpoint,
+    };
+    try {
+      const submitted = await cli(
+        'submit',
+        'examples/copy-files',
+        '-r',
+        'examples/found',
+        '-t',
+        'v1',
+        '--local',
+      );
+      expect(submitted.stderr).toContain(`s3://${cloud.bucket}/examples/found/v1.tar.gz`);
+      expect(submitted.code, submitted.stderr).toBe(0);
+      expect(submitted.stdout).toMatch(/examples\/found:v1@sha256:[0-9a-f]{64}/);
+    } finally {
+      env = saved;
+    }
+  });
 });
