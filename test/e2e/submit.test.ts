@@ -40,6 +40,10 @@ function cli(...args: string[]): Promise<Run> {
   });
 }
 
+/** `submit DIR -r R -t T --local [extra]`. */
+const submitLocal = (dir: string, repository: string, tag: string, ...extra: string[]) =>
+  cli('submit', dir, '-r', repository, '-t', tag, '--local', ...extra);
+
 /** The manifest digest the registry itself serves for repository:tag (with an ECR token, as docker would). */
 async function registryDigest(repository: string, tag: string): Promise<string | null> {
   const { authorizationData } = await ecr.send(new GetAuthorizationTokenCommand({}));
@@ -90,15 +94,7 @@ afterAll(async () => {
 
 describe('submit --local', () => {
   it('builds an example and prints the image with the digest the registry holds', async () => {
-    const run = await cli(
-      'submit',
-      'examples/copy-files',
-      '-r',
-      'examples/static-site',
-      '-t',
-      'v1',
-      '--local',
-    );
+    const run = await submitLocal('examples/copy-files', 'examples/static-site', 'v1');
     expect(run.stderr).toContain('phase BUILD');
     expect(run.code, run.stderr).toBe(0);
     const image = run.stdout.trim();
@@ -113,30 +109,14 @@ describe('submit --local', () => {
 
   it('exits non-zero with the reason when the build-trigger function rejects the upload', async () => {
     // Repositories are created immutable: the same tag again is refused before any build starts.
-    const run = await cli(
-      'submit',
-      'examples/copy-files',
-      '-r',
-      'examples/static-site',
-      '-t',
-      'v1',
-      '--local',
-    );
+    const run = await submitLocal('examples/copy-files', 'examples/static-site', 'v1');
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/rejected \(TagAlreadyExists\): .*v1/);
     expect(run.stdout).toBe('');
   });
 
   it('exits non-zero with the failing phase and the log link when the build fails', async () => {
-    const run = await cli(
-      'submit',
-      'examples/failing-build',
-      '-r',
-      'examples/failing',
-      '-t',
-      'v1',
-      '--local',
-    );
+    const run = await submitLocal('examples/failing-build', 'examples/failing', 'v1');
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('error: configuration missing');
     expect(run.stderr).toMatch(/build \S+ FAILED: BUILD/);
@@ -145,16 +125,7 @@ describe('submit --local', () => {
   });
 
   it('returns after the upload with --async; status and logs follow it later', async () => {
-    const submitted = await cli(
-      'submit',
-      'examples/copy-files',
-      '-r',
-      'examples/async',
-      '-t',
-      'v2',
-      '--local',
-      '--async',
-    );
+    const submitted = await submitLocal('examples/copy-files', 'examples/async', 'v2', '--async');
     expect(submitted.code, submitted.stderr).toBe(0);
     expect(submitted.stdout.trim()).toBe('examples/async/v2.tar.gz');
     expect(submitted.stderr).toContain('ecr-pipeline status examples/async/v2.tar.gz --local');
@@ -178,15 +149,7 @@ describe('submit --local', () => {
       AWS_ENDPOINT_URL: cloud.endpoint,
     };
     try {
-      const submitted = await cli(
-        'submit',
-        'examples/copy-files',
-        '-r',
-        'examples/found',
-        '-t',
-        'v1',
-        '--local',
-      );
+      const submitted = await submitLocal('examples/copy-files', 'examples/found', 'v1');
       expect(submitted.stderr).toContain(`s3://${cloud.bucket}/examples/found/v1.tar.gz`);
       expect(submitted.code, submitted.stderr).toBe(0);
       expect(submitted.stdout).toMatch(/examples\/found:v1@sha256:[0-9a-f]{64}/);
