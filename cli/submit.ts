@@ -89,6 +89,12 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     profile: target.profile,
   };
 
+  if (!args.async && !target.project) {
+    throw new CliError(
+      'the CodeBuild project to follow is not known',
+      'pass --project or set ECR_PIPELINE_PROJECT (the stack output BuildProjectName), or use --async to upload only',
+    );
+  }
   // Builds that exist before the upload can never be its build (see follow.ts).
   let before: Set<string> | undefined;
   if (!args.async && target.project) {

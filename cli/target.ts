@@ -194,7 +194,16 @@ export async function resolveTarget(
         project ??= outputs.BuildProjectName ?? pickOutput(outputs, /project/i);
       }
     } catch (error) {
-      throw explain(error, scene);
+      const explained = explain(error, scene);
+      if (!local && /^access denied/.test(explained.message)) {
+        throw new CliError(
+          `cannot read the stack's outputs to find the bucket and project: ${explained.message}`,
+          `pass --bucket and --project (or ${ENV.bucket} / ${ENV.project}), or allow cloudformation:DescribeStacks`,
+          1,
+          { cause: error },
+        );
+      }
+      throw explained;
     }
   }
   if (!bucket) {

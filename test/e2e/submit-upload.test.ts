@@ -289,6 +289,22 @@ describe('errors before any build', () => {
     expect(io.err()).toContain('--bucket');
   });
 
+  it('asks for the project before uploading when it would have no build to follow', async () => {
+    const io = capture({ ECR_PIPELINE_STACK: 'no-such-stack' });
+    const code = await main(
+      ['submit', join(work, 'app'), '-r', 'api', '-t', 'unfollowed', '--bucket', BUCKET],
+      io,
+    );
+    expect(code).toBe(1);
+    expect(io.err()).toContain('the CodeBuild project to follow is not known');
+    expect(io.err()).toContain('--async');
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'api/unfollowed.tar.gz' })),
+    ).rejects.toMatchObject({
+      name: 'NotFound',
+    });
+  });
+
   it('refuses a context without a Dockerfile', async () => {
     const dir = context('nodockerfile', { 'app.js': '1' });
     const io = capture();
