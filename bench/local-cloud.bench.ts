@@ -18,7 +18,6 @@ import type { Row } from './types.ts';
 
 const STARTS = 3;
 const UPLOADS = 10;
-const BASE_PORT = 45080;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -32,7 +31,7 @@ export default async function bench(): Promise<Row[]> {
     for (let i = 0; i < STARTS; i++) {
       const t0 = performance.now();
       const cloud = await startLocalCloud({
-        basePort: BASE_PORT,
+        basePort: 0,
         dataDir: join(work, `start-${i}`),
         scheduleIntervalMs: 0,
         prepare: i === 0,
@@ -43,7 +42,7 @@ export default async function bench(): Promise<Row[]> {
     }
 
     const cloud = await startLocalCloud({
-      basePort: BASE_PORT,
+      basePort: 0,
       dataDir: join(work, 'uploads'),
       scheduleIntervalMs: 0,
       prepare: false,

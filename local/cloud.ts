@@ -39,8 +39,10 @@ export type FunctionKey = 'buildTrigger' | 'ecrEvents';
 
 export interface LocalCloudOptions {
   /**
-   * Gateway port; the registry front takes the next but one (basePort + 2). moto, the registry behind
-   * the front and the Slack sink take ports the kernel picks: fewer fixed ports, fewer clashes.
+   * Gateway port (default 4566); the registry front takes basePort + 2. 0: the kernel picks both (tests:
+   * fixed ports in the kernel's ephemeral range, 32768-60999 here, can be held for a minute by another
+   * program's closed connections). moto, the registry behind the front and the Slack sink always take
+   * ports the kernel picks.
    */
   basePort?: number;
   /** Default: .local/<start time>/ in the project. */
@@ -138,9 +140,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const region = options.region ?? 'us-east-1';
   const basePort = options.basePort ?? 4566;
   const ports = {
-    gateway: basePort,
+    gateway: basePort === 0 ? await freePort() : basePort,
     moto: await freePort(),
-    registry: basePort + 2,
+    registry: basePort === 0 ? await freePort() : basePort + 2,
     registryBackend: await freePort(),
     slack: await freePort(),
   };
@@ -322,6 +324,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const pending = new Set<Promise<unknown>>();
     let received = 0;
     const poll = async (queueUrl: string, onMessage: (body: unknown) => Promise<void>) => {
+      let failing = false;
       while (!stopping) {
         let messages: Array<{ Body?: string; ReceiptHandle?: string; MessageId?: string }> = [];
         try {
@@ -337,8 +340,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
               }),
             );
           }
+          failing = false;
         } catch (error) {
-          if (!stopping) log(`poller ${queueUrl}: ${String(error)}`);
+          // once per outage, not every poll
+          if (!stopping && !failing) log(`poller ${queueUrl}: ${String(error)}`);
+          failing = true;
         }
         received += messages.length;
         for (const message of messages) {

@@ -12,19 +12,26 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * Listens on 127.0.0.1:port. Our ports lie in the kernel's ephemeral range, so a short-lived client
- * connection of another program can hold one for a moment: retry EADDRINUSE for a few seconds.
+ * Listens on 127.0.0.1:port. A port in the kernel's ephemeral range can be held by another program's
+ * connection, and for a minute after it closes (TIME_WAIT): retry EADDRINUSE for that long.
  */
-export async function listen(server: Server, port: number, timeoutMs = 20_000): Promise<void> {
+export async function listen(server: Server, port: number, timeoutMs = 65_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let warned = false;
   for (;;) {
     try {
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, '127.0.0.1', () => {
-          server.off('error', reject);
+        const onError = (error: Error) => {
+          server.off('listening', onListening);
+          reject(error);
+        };
+        const onListening = () => {
+          server.off('error', onError);
           resolve();
-        });
+        };
+        server.once('error', onError);
+        server.once('listening', onListening);
+        server.listen(port, '127.0.0.1');
       });
       return;
     } catch (error) {
@@ -32,6 +39,10 @@ export async function listen(server: Server, port: number, timeoutMs = 20_000): 
         throw new Error(`127.0.0.1:${port} stayed in use for ${timeoutMs} ms: choose another basePort`, {
           cause: error,
         });
+      }
+      if (!warned) {
+        warned = true;
+        process.stderr.write(`local cloud: 127.0.0.1:${port} is in use; waiting for it to be free\n`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }

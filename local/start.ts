@@ -25,6 +25,14 @@ if (!values['skip-setup']) {
   if (setup.status !== 0) process.exit(setup.status ?? 1);
 }
 
+// Ctrl-C while it comes up: stop as soon as it is up (startLocalCloud cleans up itself if it fails).
+let interrupted: string | undefined;
+const early = (signal: string) => {
+  interrupted = signal;
+};
+process.on('SIGINT', early);
+process.on('SIGTERM', early);
+
 const started = Date.now();
 const cloud = await startLocalCloud({
   basePort: Number(values['base-port'] ?? process.env.LOCAL_CLOUD_BASE_PORT ?? 4566),
@@ -65,6 +73,8 @@ Log in to the registry and pull what was built:
 Ctrl-C stops everything.`);
 
 let stopping = false;
+process.off('SIGINT', early);
+process.off('SIGTERM', early);
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
@@ -75,3 +85,4 @@ const shutdown = async (signal: string) => {
 };
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+if (interrupted) void shutdown(interrupted);

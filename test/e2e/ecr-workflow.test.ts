@@ -60,7 +60,8 @@ async function makeImage(name: string, file: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ basePort: 45020, dataDir: join(work, 'cloud') });
+  // basePort 0: ports the kernel picks, never held by another program's closed connections.
+  cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud') });
   // A podman auth file of the test's own, so that the machine's logins are left alone.
   env = { ...process.env, ...cloud.env, REGISTRY_AUTH_FILE: join(work, 'auth.json') };
   await makeImage('localhost/ecr-workflow-test:one', '/bin/busybox');

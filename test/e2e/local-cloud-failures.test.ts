@@ -16,7 +16,7 @@ let cloud: LocalCloud;
 
 beforeAll(async () => {
   cloud = await startLocalCloud({
-    basePort: 45060,
+    basePort: 0, // ports the kernel picks: never held by another program's closed connections
     dataDir: join(work, 'cloud'),
     scheduleIntervalMs: 0,
     retryDelaysMs: [100, 200],

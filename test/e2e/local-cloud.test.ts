@@ -116,7 +116,7 @@ beforeAll(async () => {
   chmodSync(join(bin, 'trivy'), 0o755);
   process.env.PATH = `${bin}:${process.env.PATH}`;
   cloud = await startLocalCloud({
-    basePort: 45040,
+    basePort: 0, // ports the kernel picks: never held by another program's closed connections
     dataDir: join(work, 'cloud'),
     scheduleIntervalMs: 0,
     retryDelaysMs: [200, 400],
