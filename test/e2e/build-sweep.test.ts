@@ -1,0 +1,112 @@
+/**
+ * The sweeper against repositories made by real builds: with test thresholds (stale after one day,
+ * no grace) and the ecr-events function's clock three days ahead, a managed repository is marked on
+ * the first sweep and deleted on the next; an unmanaged one is never touched.
+ */
+import {
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-ecr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
+import { contextKey } from '../../functions/shared/naming.ts';
+import { installBaseImage } from '../../local/base-image.ts';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import {
+  clientsFor,
+  keyPrefixOf,
+  packContext,
+  readExamples,
+  uploadContext,
+  waitForOutcome,
+} from '../../local/uploads.ts';
+
+const DAY_MS = 86_400_000;
+let cloud: LocalCloud;
+let clients: ReturnType<typeof clientsFor>;
+let ecr: ECRClient;
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({
+    basePort: 45110,
+    functionEnv: {
+      ecrEvents: {
+        SWEEP_DRY_RUN: 'false',
+        SWEEP_STALE_DAYS: '1',
+        SWEEP_GRACE_DAYS: '0',
+        // moto's Resource Groups Tagging API does not list ECR repositories.
+        SWEEP_DISCOVERY: 'list-tags',
+        LOCAL_CLOCK_OFFSET_MS: String(3 * DAY_MS),
+      },
+    },
+  });
+  await installBaseImage(cloud);
+  clients = clientsFor(cloud);
+  ecr = new ECRClient({
+    region: cloud.region,
+    endpoint: cloud.endpoint,
+    credentials: clients.s3.config.credentials,
+  });
+});
+
+afterAll(async () => {
+  ecr?.destroy();
+  clients?.s3.destroy();
+  clients?.codebuild.destroy();
+  await cloud?.stop();
+});
+
+async function repository(name: string) {
+  try {
+    const out = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }));
+    return out.repositories?.[0];
+  } catch (error) {
+    if ((error as { name?: string }).name === 'RepositoryNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+async function tags(arn: string) {
+  const out = await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }));
+  return Object.fromEntries((out.tags ?? []).map((tag) => [tag.Key, tag.Value]));
+}
+
+describe('the sweeper on built repositories', () => {
+  it('marks a stale managed repository, deletes it after the grace period, never touches an unmanaged one', async () => {
+    const example = readExamples().find((e) => e.name === 'copy-files');
+    if (!example) throw new Error('no copy-files example');
+    const body = await packContext(example.dir);
+    const up = await uploadContext(
+      clients.s3,
+      cloud.bucket,
+      contextKey(keyPrefixOf(cloud), 'e2e/stale', 'v1'),
+      body,
+    );
+    const outcome = await waitForOutcome(cloud, clients, keyPrefixOf(cloud), up);
+    expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('SUCCEEDED');
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'e2e/unmanaged' }));
+    const managed = await repository('e2e/stale');
+    expect(managed).toBeDefined();
+    expect((await tags(managed?.repositoryArn ?? ''))[REPOSITORY_TAGS.managedBy]).toBeTruthy();
+    await cloud.idle();
+
+    await cloud.fireSchedule('ecrEvents');
+    await cloud.idle();
+    expect(cloud.failures).toEqual([]);
+    const marked = await repository('e2e/stale');
+    expect((await tags(marked?.repositoryArn ?? ''))[REPOSITORY_TAGS.staleSince]).toMatch(
+      /^\d{4}-\d{2}-\d{2}$/,
+    );
+    const unmanagedAfterFirst = await repository('e2e/unmanaged');
+    expect(await tags(unmanagedAfterFirst?.repositoryArn ?? '')).toEqual({});
+
+    await cloud.fireSchedule('ecrEvents');
+    await cloud.idle();
+    expect(cloud.failures).toEqual([]);
+    expect(await repository('e2e/stale')).toBeUndefined();
+    expect(await repository('e2e/unmanaged')).toBeDefined();
+    expect(await repository('library/busybox')).toBeDefined();
+  });
+});
