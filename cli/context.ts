@@ -198,7 +198,7 @@ export async function planContext(options: ContextOptions): Promise<ContextPlan>
 
 /** Counters the packer updates as it reads files, for progress. */
 export interface PackProgress {
-  /** Uncompressed tar bytes produced so far (out of plan.tarBytes). */
+  /** Uncompressed tar bytes compressed so far (out of about plan.tarBytes). */
   tarBytes: number;
   /** Compressed bytes produced so far. */
   gzipBytes: number;
@@ -214,7 +214,7 @@ export function packContext(
   progress: PackProgress = { tarBytes: 0, gzipBytes: 0 },
   gzip: ParallelGzipOptions = {},
 ): Readable {
-  const compress = parallelGzip(gzip);
+  const compress = parallelGzip({ ...gzip, onInput: (bytes) => (progress.tarBytes += bytes) });
   const output = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       progress.gzipBytes += chunk.length;
@@ -232,7 +232,6 @@ export function packContext(
         if (entry.stat) {
           entry.stat.uid = 0;
           entry.stat.gid = 0;
-          progress.tarBytes += BLOCK + (entry.stat.isFile() ? padded(entry.stat.size) : 0);
         }
       },
     },

@@ -17,6 +17,8 @@ export interface ParallelGzipOptions {
   blockSize?: number;
   /** Blocks compressed at once; memory is about 2 x concurrency x blockSize. */
   concurrency?: number;
+  /** Called with each input chunk's size, as it arrives (progress of what was packed). */
+  onInput?: (bytes: number) => void;
 }
 
 /** Leave pool threads for file reads (the pool has 4 by default); use at least 2 cores when there are. */
@@ -51,6 +53,7 @@ export function parallelGzip(options: ParallelGzipOptions = {}): Transform {
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
       chunks.push(chunk);
       buffered += chunk.length;
+      options.onInput?.(chunk.length);
       const work = async () => {
         while (buffered >= blockSize) {
           inFlight.push(compress(takeBlock(blockSize)));

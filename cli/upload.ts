@@ -102,7 +102,9 @@ export async function uploadContext(request: UploadRequest): Promise<UploadResul
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = await upload.done();
-    return { versionId: result.VersionId, eTag: result.ETag };
+    // An unversioned bucket has no version id; some emulators say "null", as S3 does in listings.
+    const versionId = result.VersionId && result.VersionId !== 'null' ? result.VersionId : undefined;
+    return { versionId, eTag: result.ETag };
   } catch (error) {
     if (!signal?.aborted) throw error;
     // Upload.abort() settles done() at once while parts may still be in flight: wait for them, then
