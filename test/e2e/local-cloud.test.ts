@@ -18,6 +18,7 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import {
   EventBridgeClient,
@@ -67,10 +68,15 @@ async function context(): Promise<Buffer> {
   return readFileSync(join(dir, 'context.tar.gz'));
 }
 
+/** The registry's Basic authorization from GetAuthorizationToken, as `docker login` would send it. */
+async function basicAuth(): Promise<string> {
+  const token = await new ECRClient(config()).send(new GetAuthorizationTokenCommand({}));
+  return `Basic ${token.authorizationData?.[0]?.authorizationToken}`;
+}
+
 /** Pushes a tiny image with the registry HTTP API, as a client that speaks it would. */
 async function pushImage(repository: string, tag: string): Promise<string> {
-  const token = await new ECRClient(config()).send(new GetAuthorizationTokenCommand({}));
-  const authorization = `Basic ${token.authorizationData?.[0]?.authorizationToken}`;
+  const authorization = await basicAuth();
   const base = `http://${cloud.registry}/v2/${repository}`;
   const blob = async (body: Buffer) => {
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
@@ -374,6 +380,49 @@ describe('moto departures the local cloud corrects', () => {
       (i) => i.functionName === 'ecrEvents' && (i.event as { source?: string }).source === 'aws.ecr',
     );
     expect(delivered?.event).toHaveProperty('account', '123456789012');
+  });
+
+  it('moto records PutImage without imageDigest under a digest that is not the manifest’s; the front passes it', async () => {
+    const moto = new ECRClient(motoConfig());
+    await moto.send(new CreateRepositoryCommand({ repositoryName: 'departure/digest' }));
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: `sha256:${'1'.repeat(64)}`,
+        size: 2,
+      },
+      layers: [],
+    });
+    const put = await moto.send(
+      new PutImageCommand({ repositoryName: 'departure/digest', imageManifest: manifest, imageTag: 'x' }),
+    );
+    expect(put.image?.imageId?.imageDigest).not.toBe(
+      `sha256:${createHash('sha256').update(manifest).digest('hex')}`,
+    );
+    // Pushed through the front, DescribeImages has the digest the registry computed (see the push test).
+    const pushed = await new ECRClient(config()).send(
+      new DescribeImagesCommand({ repositoryName: 'team/pushed' }),
+    );
+    const stored = await fetch(`http://${cloud.registry}/v2/team/pushed/manifests/v7`, {
+      headers: { authorization: await basicAuth(), accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    expect(pushed.imageDetails?.[0]?.imageDigest).toBe(stored.headers.get('docker-content-digest'));
+  });
+
+  it('moto answers CodeBuild times as ISO strings where the AWS JSON protocol has epoch seconds', async () => {
+    const answer = await fetch(`http://127.0.0.1:${cloud.ports.moto}/`, {
+      method: 'POST',
+      headers: {
+        'x-amz-target': 'CodeBuild_20161006.StartBuild',
+        'content-type': 'application/x-amz-json-1.1',
+        authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${cloud.region}/codebuild/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: JSON.stringify({ projectName: cloud.projectName }),
+    });
+    const build = ((await answer.json()) as { build: { startTime: unknown } }).build;
+    expect(typeof build.startTime).toBe('string');
   });
 
   it('moto records an image size that is not the sum of its layers; DescribeImages through the gateway is', async () => {
