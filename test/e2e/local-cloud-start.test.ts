@@ -1,0 +1,90 @@
+/**
+ * `npm start` (local/start.ts): comes up, prints how to use the local cloud, answers on the printed
+ * endpoint, and on Ctrl-C (SIGINT to its process group, as a terminal sends it) stops every process it
+ * started and frees every port.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = new URL('../..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'local-cloud-start-'));
+let child: ChildProcess | undefined;
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+afterAll(() => {
+  try {
+    if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('prints the endpoints and how to upload, serves them, and stops everything on Ctrl-C', async () => {
+    // `npm start` is `tsx local/start.ts`; run tsx itself, so that the exit code is the script's.
+    const tsx = join(root, 'node_modules/tsx/dist/cli.mjs');
+    child = spawn(
+      process.execPath,
+      [tsx, 'local/start.ts', '--skip-setup', '--base-port', '0', '--data-dir', work],
+      {
+        cwd: root,
+        detached: true, // its own process group, like a foreground job in a terminal
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    for (let i = 0; i < 600 && !output.includes('Ctrl-C stops everything.'); i++) {
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const endpoint = /AWS endpoint\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+    const registry = /registry\s+127\.0\.0\.1:(\d+)/.exec(output);
+    const moto = /moto_server on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+    expect(endpoint && registry && moto).toBeTruthy();
+    expect(output).toMatch(/export AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:\d+/);
+    expect(output).toMatch(
+      /aws s3 cp context\.tar\.gz s3:\/\/ecr-pipeline-dev-contexts-123456789012-us-east-1\//,
+    );
+    expect(output).toContain('podman login --username AWS --password-stdin --tls-verify=false');
+    const ports = [endpoint, registry, moto].map((m) => Number(m?.[1]));
+    for (const port of ports) expect(await listening(port)).toBe(true);
+    const answer = await fetch(`http://127.0.0.1:${ports[0]}/`, {
+      method: 'POST',
+      headers: {
+        'x-amz-target': 'AmazonEC2ContainerRegistry_V20150921.DescribeRepositories',
+        'content-type': 'application/x-amz-json-1.1',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body: '{}',
+    });
+    expect(answer.status).toBe(200);
+
+    process.kill(-(child.pid ?? 0), 'SIGINT');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped; all ports are free');
+    for (const port of ports) expect(await listening(port)).toBe(false);
+  });
+});
