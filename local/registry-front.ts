@@ -22,6 +22,7 @@ import {
 import { join } from 'node:path';
 import {
   BatchDeleteImageCommand,
+  BatchGetImageCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
@@ -275,20 +276,24 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     const isTag = !reference.startsWith('sha256:');
     const mediaType = String(req.headers['content-type'] ?? '').split(';')[0] || undefined;
-    if (isTag && repo.imageTagMutability?.startsWith('IMMUTABLE')) {
-      const existing = await ecr
-        .send(new DescribeImagesCommand({ repositoryName: name, imageIds: [{ imageTag: reference }] }))
-        .then((a) => a.imageDetails?.[0]?.imageDigest)
-        .catch(() => undefined);
-      if (existing && existing !== digest) {
-        registryError(
-          res,
-          400,
-          'TAG_INVALID',
-          `The image tag '${reference}' already exists in the '${name}' repository and cannot be overwritten because the repository is immutable.`,
-        );
-        return;
-      }
+    const existing = isTag
+      ? await ecr
+          .send(new BatchGetImageCommand({ repositoryName: name, imageIds: [{ imageTag: reference }] }))
+          .then((a) => a.images?.[0])
+          .catch(() => undefined)
+      : undefined;
+    if (
+      existing &&
+      existing.imageId?.imageDigest !== digest &&
+      repo.imageTagMutability?.startsWith('IMMUTABLE')
+    ) {
+      registryError(
+        res,
+        400,
+        'TAG_INVALID',
+        `The image tag '${reference}' already exists in the '${name}' repository and cannot be overwritten because the repository is immutable.`,
+      );
+      return;
     }
     backend(req, res, body, async (status) => {
       if (status !== 201) return;
@@ -306,6 +311,24 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
       } catch (error) {
         // The same manifest under the same tag again: ECR accepts that push as a no-op.
         if ((error as Error).name !== 'ImageAlreadyExistsException') throw error;
+      }
+      // The tag moved: ECR keeps the image it left, untagged; moto drops it, so it is put back.
+      const previous = existing?.imageId?.imageDigest;
+      if (existing?.imageManifest && previous && previous !== digest) {
+        const kept = await ecr
+          .send(new DescribeImagesCommand({ repositoryName: name, imageIds: [{ imageDigest: previous }] }))
+          .then((a) => (a.imageDetails?.length ?? 0) > 0)
+          .catch(() => false);
+        if (!kept) {
+          await ecr.send(
+            new PutImageCommand({
+              repositoryName: name,
+              imageManifest: existing.imageManifest,
+              imageDigest: previous,
+              imageManifestMediaType: existing.imageManifestMediaType,
+            }),
+          );
+        }
       }
       images.set(imageKey(name, digest), {
         ...images.get(imageKey(name, digest)),

@@ -411,6 +411,45 @@ describe('moto departures the local cloud corrects', () => {
     expect(pushed.imageDetails?.[0]?.imageDigest).toBe(stored.headers.get('docker-content-digest'));
   });
 
+  it('moto drops the image a moved tag leaves; ECR, and the local cloud, keep it untagged', async () => {
+    const moto = new ECRClient(motoConfig());
+    await moto.send(new CreateRepositoryCommand({ repositoryName: 'departure/retag' }));
+    const manifest = (n: number) =>
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: `sha256:${String(n).repeat(64)}`,
+          size: 2,
+        },
+        layers: [],
+      });
+    for (const n of [1, 2]) {
+      const m = manifest(n);
+      await moto.send(
+        new PutImageCommand({
+          repositoryName: 'departure/retag',
+          imageManifest: m,
+          imageDigest: `sha256:${createHash('sha256').update(m).digest('hex')}`,
+          imageTag: 'latest',
+        }),
+      );
+    }
+    const raw = await moto.send(new DescribeImagesCommand({ repositoryName: 'departure/retag' }));
+    expect(raw.imageDetails).toHaveLength(1);
+
+    // Through the registry front, into a MUTABLE repository: both images, the first one untagged.
+    const first = await pushImage('team/pushed', 'moving');
+    const second = await pushImage('team/pushed', 'moving');
+    const local = await new ECRClient(config()).send(
+      new DescribeImagesCommand({ repositoryName: 'team/pushed' }),
+    );
+    const byDigest = new Map(local.imageDetails?.map((d) => [d.imageDigest, d.imageTags ?? []]));
+    expect(byDigest.get(second)).toEqual(['moving']);
+    expect(byDigest.get(first)).toEqual([]);
+  });
+
   it('moto answers CodeBuild times as ISO strings where the AWS JSON protocol has epoch seconds', async () => {
     const answer = await fetch(`http://127.0.0.1:${cloud.ports.moto}/`, {
       method: 'POST',
@@ -426,12 +465,9 @@ describe('moto departures the local cloud corrects', () => {
   });
 
   it('moto records an image size that is not the sum of its layers; DescribeImages through the gateway is', async () => {
-    const raw = await new ECRClient(motoConfig()).send(
-      new DescribeImagesCommand({ repositoryName: 'team/pushed' }),
-    );
-    const local = await new ECRClient(config()).send(
-      new DescribeImagesCommand({ repositoryName: 'team/pushed' }),
-    );
+    const v7 = { repositoryName: 'team/pushed', imageIds: [{ imageTag: 'v7' }] };
+    const raw = await new ECRClient(motoConfig()).send(new DescribeImagesCommand(v7));
+    const local = await new ECRClient(config()).send(new DescribeImagesCommand(v7));
     const layerSize = `layer of team/pushed:v7 `.length + String(Date.now()).length;
     expect(local.imageDetails?.[0]?.imageSizeInBytes).toBe(layerSize);
     expect(raw.imageDetails?.[0]?.imageSizeInBytes).not.toBe(layerSize);
