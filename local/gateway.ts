@@ -91,7 +91,11 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
     transform?: (b: Buffer) => Promise<Buffer>,
   ) => {
     const headers = { ...req.headers };
-    if (body) headers['content-length'] = String(body.length);
+    if (body) {
+      // the body was read whole: send it with its length, not in chunks
+      delete headers['transfer-encoding'];
+      headers['content-length'] = String(body.length);
+    }
     const upstream = httpRequest(
       { host: '127.0.0.1', port: motoPort, method: req.method, path: req.url, headers },
       (answer) => {

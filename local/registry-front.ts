@@ -176,7 +176,11 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
   ) => {
     const headers = { ...req.headers };
     delete headers.authorization;
-    if (body) headers['content-length'] = String(body.length);
+    if (body) {
+      // the body was read whole: send it with its length, not in chunks
+      delete headers['transfer-encoding'];
+      headers['content-length'] = String(body.length);
+    }
     const upstream = httpRequest(
       { host: '127.0.0.1', port: options.backendPort, method: req.method, path: req.url, headers },
       (answer) => {
