@@ -38,6 +38,7 @@ if (!config.topicArn) logger.info('SNS is off: SNS_TOPIC_ARN is empty');
 const SWEEP_RESERVE_MS = 20_000;
 
 export const handler = async (event: unknown, context?: Context): Promise<void> => {
+  if (context?.awsRequestId) logger.addContext(context);
   const classified = classify(event, { projectName: config.projectName });
   switch (classified.action) {
     case 'ignore': {

@@ -31,10 +31,7 @@ export class NotificationError extends Error {
 /** Slack answered with a status that is not 2xx. */
 export class SlackError extends Error {
   override name = 'SlackError';
-  constructor(
-    readonly status: number,
-    readonly retryAfterMs: number | undefined,
-  ) {
+  constructor(readonly status: number) {
     super(`Slack webhook answered HTTP ${status}`);
   }
 }
@@ -66,13 +63,7 @@ export function slackChannel(options: SlackChannelOptions): Channel {
           });
           // Drain the body so the connection can be reused.
           await response.text().catch(() => '');
-          if (!response.ok) {
-            const retryAfter = Number(response.headers.get('retry-after'));
-            throw new SlackError(
-              response.status,
-              Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-            );
-          }
+          if (!response.ok) throw new SlackError(response.status);
         },
         {
           attempts: options.attempts ?? 3,
