@@ -77,6 +77,8 @@ class Container {
       },
       stdout: true,
       stderr: true,
+      // The function's memory size bounds its heap, as Lambda bounds the whole sandbox.
+      resourceLimits: { maxOldGenerationSizeMb: spec.memorySize },
     });
     for (const stream of [this.worker.stdout, this.worker.stderr]) {
       let buffered = '';
