@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -308,7 +309,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const sequencer = createSequencer();
     const versionId = async (bucket: string, key: string, eTag: string | undefined) => {
       try {
-        const { ListObjectVersionsCommand } = await import('@aws-sdk/client-s3');
         const answer = await moto_.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
         const versions = (answer.Versions ?? []).filter(
           (v) => v.Key === key && v.VersionId && v.VersionId !== 'null',
