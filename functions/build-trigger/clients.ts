@@ -2,8 +2,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { s3Objects } from '../shared/s3-objects.ts';
+import { S3Client } from '@aws-sdk/client-s3';
+import { endpointConfigured, lazy } from '../shared/lazy.ts';
 import { loadConfig } from './config.ts';
 import type { Deps } from './deps.ts';
 import { RepositoryCache } from './ensure-repository.ts';
@@ -13,15 +13,21 @@ import { RecentSet } from './recent.ts';
 const REPOSITORY_TTL_MS = 5 * 60 * 1000;
 
 const config = loadConfig(process.env);
-const ecr = new ECRClient({});
 
 export const deps: Deps = {
   config,
-  // Two small signed requests instead of the S3 client (~130 KB of bundle), with the same credentials.
-  s3: s3Objects({ credentials: () => ecr.config.credentials(), region: config.region, timeoutMs: 5000 }),
-  ecr,
+  s3: new S3Client({
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
+    // Emulators (the local cloud's moto) serve buckets by path, not by host name.
+    forcePathStyle: endpointConfigured('S3', process.env),
+  }),
+  ecr: new ECRClient({}),
   codebuild: new CodeBuildClient({}),
-  events: new EventBridgeClient({}),
+  // Only a rejected upload publishes an event: the client is loaded then, not at every cold start.
+  events: lazy(async () => {
+    const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+    return new EventBridgeClient({});
+  }),
   logger: new Logger({ serviceName: 'build-trigger' }),
   now: () => new Date(),
   seen: new RecentSet(1000),

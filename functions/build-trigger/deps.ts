@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { S3Objects } from '../shared/s3-objects.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
 import type { RepositoryCache } from './ensure-repository.ts';
 import type { RecentSet } from './recent.ts';
@@ -11,10 +11,11 @@ import type { RecentSet } from './recent.ts';
 export interface Deps {
   config: Config;
   /** Upload records only (PutObject, DeleteObject). */
-  s3: S3Objects;
+  s3: S3Client;
   ecr: ECRClient;
   codebuild: CodeBuildClient;
-  events: EventBridgeClient;
+  /** Loaded on first use: only rejections need it. */
+  events: () => Promise<EventBridgeClient>;
   logger: Logger;
   now: () => Date;
   /** Identities of uploads this container has finished with: a warm duplicate costs no call. */

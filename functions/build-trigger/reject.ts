@@ -1,17 +1,24 @@
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
 import { classify, PermanentError, TransientError } from './errors.ts';
 
 const TRANSIENT_ENTRY_ERRORS = new Set(['ThrottlingException', 'InternalFailure', 'InternalException']);
 
-/** Puts a `Build Rejected` event on the bus, where the notifications function tells people. */
+/**
+ * Puts a `Build Rejected` event on the bus, where the notifications function tells people.
+ * The EventBridge client and its commands are loaded here, on the rejection path only.
+ */
 export async function publishRejection(
-  events: EventBridgeClient,
+  eventsClient: () => Promise<EventBridgeClient>,
   eventBusName: string,
   detail: BuildRejectedDetail,
 ): Promise<void> {
   let failed: { ErrorCode?: string | undefined; ErrorMessage?: string | undefined } | undefined;
   try {
+    const [{ PutEventsCommand }, events] = await Promise.all([
+      import('@aws-sdk/client-eventbridge'),
+      eventsClient(),
+    ]);
     const out = await events.send(
       new PutEventsCommand({
         Entries: [

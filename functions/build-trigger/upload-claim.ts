@@ -1,20 +1,25 @@
-import type { S3Objects } from '../shared/s3-objects.ts';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { UploadRecord } from '../shared/upload-record.ts';
 import { classify } from './errors.ts';
 
 export type ClaimOutcome = 'claimed' | 'duplicate';
 
-function put(
-  s3: S3Objects,
+async function put(
+  s3: S3Client,
   bucket: string,
   key: string,
   record: UploadRecord,
   ifNoneMatch: boolean,
 ): Promise<void> {
-  return s3.put(bucket, key, JSON.stringify(record), {
-    contentType: 'application/json',
-    ...(ifNoneMatch ? { ifNoneMatch: '*' as const } : {}),
-  });
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(record),
+      ContentType: 'application/json',
+      ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+    }),
+  );
 }
 
 /**
@@ -22,7 +27,7 @@ function put(
  * object version claims it, any later one, in any container, gets 412 and is a duplicate.
  */
 export async function claimUpload(
-  s3: S3Objects,
+  s3: S3Client,
   bucket: string,
   key: string,
   record: UploadRecord,
@@ -32,7 +37,7 @@ export async function claimUpload(
     return 'claimed';
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    // 412: the record exists. 409: a concurrent conditional write of the same record is in flight.
+    // 412 PreconditionFailed: the record exists. 409: a concurrent conditional write of it is in flight.
     if (status === 412 || status === 409) return 'duplicate';
     throw classify(error, 'claiming the upload record');
   }
@@ -40,7 +45,7 @@ export async function claimUpload(
 
 /** Replaces the record (after the claim), e.g. to say the upload was rejected after all. */
 export async function updateUploadRecord(
-  s3: S3Objects,
+  s3: S3Client,
   bucket: string,
   key: string,
   record: UploadRecord,
@@ -53,9 +58,9 @@ export async function updateUploadRecord(
 }
 
 /** Deletes the claim so that Lambda's retry of a transient failure is not taken for a duplicate. */
-export async function releaseClaim(s3: S3Objects, bucket: string, key: string): Promise<void> {
+export async function releaseClaim(s3: S3Client, bucket: string, key: string): Promise<void> {
   try {
-    await s3.delete(bucket, key);
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
     throw classify(error, 'releasing the upload record');
   }

@@ -1,28 +1,53 @@
 /**
  * AWS clients, created once per container (module scope) and shared by every invocation.
- * Each call has a connection and a request timeout. ECR, the Tagging API, Lambda and ECS get one attempt
- * because the sweeper retries them itself (backoff with jitter); SNS uses the SDK's retries.
- * SSM, Secrets Manager, Lambda and ECS are read through the small signed caller of
- * shared/aws-json.ts: their generated clients would add ~180 KB to the bundle for four reads.
+ * Each call has a connection and a request timeout. ECR and the Tagging API get one attempt
+ * because the sweeper retries them itself (one adaptive rate per operation, backoff with jitter);
+ * SNS, SSM, Secrets Manager, Lambda and ECS use the SDK's retries.
+ *
+ * Clients that only some invocations need are loaded on first use (dynamic `import()`, a chunk of
+ * their own in the bundle): the webhook secret's store, the Tagging API (sweeps that discover by
+ * tag), Lambda and ECS (the sweeper's in-use check).
  */
+
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { awsCaller, SERVICES } from '../shared/aws-json.ts';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { lazy } from '../shared/lazy.ts';
 
 const requestHandler = { connectionTimeout: 2000, requestTimeout: 5000 };
 
 export const ecr = new ECRClient({ requestHandler, maxAttempts: 1 });
-export const tagging = new ResourceGroupsTaggingAPIClient({ requestHandler, maxAttempts: 1 });
 export const sns = new SNSClient({ requestHandler, maxAttempts: 3 });
 
-const callerOptions = {
-  credentials: () => ecr.config.credentials(),
-  region: process.env.AWS_REGION ?? 'us-east-1',
-  timeoutMs: 5000,
-};
-export const ssm = awsCaller(SERVICES.ssm, callerOptions);
-export const secretsManager = awsCaller(SERVICES.secretsManager, callerOptions);
-// The sweeper retries these itself, with a shared adaptive rate.
-export const lambda = awsCaller(SERVICES.lambda, { ...callerOptions, attempts: 1 });
-export const ecs = awsCaller(SERVICES.ecs, { ...callerOptions, attempts: 1 });
+export const tagging = lazy(async (): Promise<ResourceGroupsTaggingAPIClient> => {
+  const { ResourceGroupsTaggingAPIClient } = await import('@aws-sdk/client-resource-groups-tagging-api');
+  return new ResourceGroupsTaggingAPIClient({ requestHandler, maxAttempts: 1 });
+});
+
+export const ssm = lazy(async (): Promise<SSMClient> => {
+  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  return new SSMClient({ requestHandler, maxAttempts: 3 });
+});
+
+export const secretsManager = lazy(async (): Promise<SecretsManagerClient> => {
+  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  return new SecretsManagerClient({ requestHandler, maxAttempts: 3 });
+});
+
+// The in-use check lists every image function and active task definition once per sweep: the SDK's
+// adaptive retry mode slows the client down when the service throttles, then retries.
+const listing = { requestHandler, retryMode: 'adaptive', maxAttempts: 8 } as const;
+
+export const lambda = lazy(async (): Promise<LambdaClient> => {
+  const { LambdaClient } = await import('@aws-sdk/client-lambda');
+  return new LambdaClient(listing);
+});
+
+export const ecs = lazy(async (): Promise<ECSClient> => {
+  const { ECSClient } = await import('@aws-sdk/client-ecs');
+  return new ECSClient(listing);
+});

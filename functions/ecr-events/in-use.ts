@@ -2,8 +2,14 @@
  * Which ECR repositories are still referenced by the account's Lambda functions (container images)
  * and active ECS task definitions, whether by tag or by digest. A repository is in use when any
  * reference names it, so the match is on the repository, never on a tag alone.
+ * The sweeper imports this module (and with it the Lambda and ECS commands) only when it needs it.
  */
-import type { AwsCaller } from '../shared/aws-json.ts';
+import {
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  paginateListTaskDefinitions,
+} from '@aws-sdk/client-ecs';
+import { GetFunctionCommand, type LambdaClient, paginateListFunctions } from '@aws-sdk/client-lambda';
 import { mapLimit } from '../shared/retry.ts';
 
 export interface ImageReference {
@@ -32,26 +38,9 @@ export function parseImageUri(uri: string, user: string): ImageReference | undef
 }
 
 export interface InUseDeps {
-  lambda: Pick<AwsCaller, 'get'>;
-  ecs: Pick<AwsCaller, 'json'>;
+  lambda: LambdaClient;
+  ecs: ECSClient;
   concurrency: number;
-  /** Wraps each call: shared rate per operation and retries. */
-  call: <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
-}
-
-interface ListFunctionsOutput {
-  Functions?: { FunctionName?: string; PackageType?: string }[];
-  NextMarker?: string;
-}
-interface GetFunctionOutput {
-  Code?: { ImageUri?: string; ResolvedImageUri?: string };
-}
-interface ListTaskDefinitionsOutput {
-  taskDefinitionArns?: string[];
-  nextToken?: string;
-}
-interface DescribeTaskDefinitionOutput {
-  taskDefinition?: { family?: string; revision?: number; containerDefinitions?: { image?: string }[] };
 }
 
 /** Map of repository name -> references, from every image function and every ACTIVE task definition. */
@@ -59,20 +48,13 @@ export async function findImagesInUse(deps: InUseDeps): Promise<Map<string, Imag
   const refs: ImageReference[] = [];
   // Lambda: ListFunctions does not return image URIs; GetFunction does, for image functions only.
   const imageFunctions: string[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await deps.call('ListFunctions', () =>
-      deps.lambda.get<ListFunctionsOutput>('/2015-03-31/functions/', { Marker: marker, MaxItems: '50' }),
-    );
+  for await (const page of paginateListFunctions({ client: deps.lambda, pageSize: 50 }, {})) {
     for (const fn of page.Functions ?? []) {
       if (fn.PackageType === 'Image' && fn.FunctionName) imageFunctions.push(fn.FunctionName);
     }
-    marker = page.NextMarker || undefined;
-  } while (marker);
+  }
   await mapLimit(imageFunctions, deps.concurrency, async (name) => {
-    const out = await deps.call('GetFunction', () =>
-      deps.lambda.get<GetFunctionOutput>(`/2015-03-31/functions/${encodeURIComponent(name)}`),
-    );
+    const out = await deps.lambda.send(new GetFunctionCommand({ FunctionName: name }));
     for (const uri of [out.Code?.ImageUri, out.Code?.ResolvedImageUri]) {
       const ref = typeof uri === 'string' ? parseImageUri(uri, `lambda:${name}`) : undefined;
       if (ref) refs.push(ref);
@@ -80,22 +62,14 @@ export async function findImagesInUse(deps: InUseDeps): Promise<Map<string, Imag
   });
   // ECS: every ACTIVE revision can still be run or be behind a service.
   const taskDefinitions: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await deps.call('ListTaskDefinitions', () =>
-      deps.ecs.json<ListTaskDefinitionsOutput>('ListTaskDefinitions', {
-        status: 'ACTIVE',
-        maxResults: 100,
-        ...(nextToken ? { nextToken } : {}),
-      }),
-    );
+  for await (const page of paginateListTaskDefinitions(
+    { client: deps.ecs, pageSize: 100 },
+    { status: 'ACTIVE' },
+  )) {
     taskDefinitions.push(...(page.taskDefinitionArns ?? []));
-    nextToken = page.nextToken || undefined;
-  } while (nextToken);
+  }
   await mapLimit(taskDefinitions, deps.concurrency, async (arn) => {
-    const out = await deps.call('DescribeTaskDefinition', () =>
-      deps.ecs.json<DescribeTaskDefinitionOutput>('DescribeTaskDefinition', { taskDefinition: arn }),
-    );
+    const out = await deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
     const def = out.taskDefinition;
     const user = `ecs:${def?.family ?? arn}:${def?.revision ?? '?'}`;
     for (const container of def?.containerDefinitions ?? []) {

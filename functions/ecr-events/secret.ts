@@ -1,8 +1,10 @@
 /**
  * The Slack webhook URL, read from SSM Parameter Store (SecureString, decrypted) or Secrets Manager
- * and cached for a while across invocations of the same container. Never logged.
+ * and cached for a while across invocations of the same container, its absence included. Never logged.
+ * The store's client and commands are loaded on the first read, and only the configured store's.
  */
-import type { AwsCaller } from '../shared/aws-json.ts';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Logger } from './logger.ts';
 
 export class WebhookSecretError extends Error {
@@ -12,8 +14,9 @@ export class WebhookSecretError extends Error {
 export interface WebhookSecretOptions {
   source: 'ssm' | 'secretsmanager';
   name: string;
-  ssm: Pick<AwsCaller, 'json'>;
-  secretsManager: Pick<AwsCaller, 'json'>;
+  /** Loaders of the clients (clients.ts); only the one `source` names is called. */
+  ssm: () => Promise<Pick<SSMClient, 'send'>>;
+  secretsManager: () => Promise<Pick<SecretsManagerClient, 'send'>>;
   ttlMs: number;
   logger: Logger;
   now?: () => number;
@@ -28,15 +31,18 @@ export function webhookSecret(options: WebhookSecretOptions): () => Promise<stri
   const fetchValue = async (): Promise<string | undefined> => {
     try {
       if (options.source === 'ssm') {
-        const out = await options.ssm.json<{ Parameter?: { Value?: string } }>('GetParameter', {
-          Name: options.name,
-          WithDecryption: true,
-        });
+        const [{ GetParameterCommand }, ssm] = await Promise.all([
+          import('@aws-sdk/client-ssm'),
+          options.ssm(),
+        ]);
+        const out = await ssm.send(new GetParameterCommand({ Name: options.name, WithDecryption: true }));
         return out.Parameter?.Value;
       }
-      const out = await options.secretsManager.json<{ SecretString?: string }>('GetSecretValue', {
-        SecretId: options.name,
-      });
+      const [{ GetSecretValueCommand }, secretsManager] = await Promise.all([
+        import('@aws-sdk/client-secrets-manager'),
+        options.secretsManager(),
+      ]);
+      const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: options.name }));
       return out.SecretString;
     } catch (error) {
       const name = (error as { name?: string }).name;

@@ -13,13 +13,14 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
-import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
-import type { AwsCaller } from '../shared/aws-json.ts';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { REPOSITORY_TAGS } from '../shared/contract.ts';
 import { AdaptiveRate, isThrottling, mapLimit, withRetry } from '../shared/retry.ts';
 import { wildcardToRegExp } from '../shared/wildcard.ts';
 import type { SweepConfig } from './config.ts';
-import { findImagesInUse, type ImageReference } from './in-use.ts';
+import type { ImageReference } from './in-use.ts';
 import { describeError, type Logger } from './logger.ts';
 import type { Sender } from './sender.ts';
 
@@ -60,9 +61,10 @@ export interface SweepOptions extends SweepConfig {
 
 export interface SweepDeps {
   ecr: Sender;
-  tagging: Sender;
-  lambda: Pick<AwsCaller, 'get'>;
-  ecs: Pick<AwsCaller, 'json'>;
+  /** Loaders of the clients only some sweeps need (clients.ts). */
+  tagging: () => Promise<Pick<ResourceGroupsTaggingAPIClient, 'send'>>;
+  lambda: () => Promise<LambdaClient>;
+  ecs: () => Promise<ECSClient>;
   now: () => Date;
   logger: Logger;
   sleep?: (ms: number) => Promise<void>;
@@ -151,12 +153,11 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
 
   let inUseIndex: Promise<Map<string, ImageReference[]>> | undefined;
   const imagesInUse = () => {
-    inUseIndex ??= findImagesInUse({
-      lambda: deps.lambda,
-      ecs: deps.ecs,
-      concurrency: options.concurrency,
-      call,
-    });
+    // Loaded only when a stale repository is found: the Lambda and ECS clients and commands.
+    inUseIndex ??= Promise.all([import('./in-use.ts'), deps.lambda(), deps.ecs()]).then(
+      ([{ findImagesInUse }, lambda, ecs]) =>
+        findImagesInUse({ lambda, ecs, concurrency: options.concurrency }),
+    );
     return inUseIndex;
   };
 
@@ -211,10 +212,14 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
   /** One call per 100 managed repositories: the tags come with the ARNs. */
   async function discoverByTaggingApi(): Promise<Candidate[]> {
     const found: Candidate[] = [];
+    const [{ GetResourcesCommand }, tagging] = await Promise.all([
+      import('@aws-sdk/client-resource-groups-tagging-api'),
+      deps.tagging(),
+    ]);
     let token: string | undefined;
     do {
       const page = await call('GetResources', () =>
-        deps.tagging.send(
+        tagging.send(
           new GetResourcesCommand({
             ResourceTypeFilters: ['ecr:repository'],
             TagFilters: [{ Key: REPOSITORY_TAGS.managedBy, Values: [options.stackName] }],

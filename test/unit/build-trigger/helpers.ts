@@ -3,13 +3,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
-import { vi } from 'vitest';
 import { loadConfig } from '../../../functions/build-trigger/config.ts';
 import type { Deps } from '../../../functions/build-trigger/deps.ts';
 import { RepositoryCache } from '../../../functions/build-trigger/ensure-repository.ts';
 import { RecentSet } from '../../../functions/build-trigger/recent.ts';
-import type { S3Objects } from '../../../functions/shared/s3-objects.ts';
 
 export const BUCKET = 'ecr-pipeline-dev-contexts-123456789012-us-east-1';
 export const PROJECT = 'ecr-pipeline-dev';
@@ -20,27 +19,11 @@ export function s3Event(name: string): S3Event {
   return JSON.parse(readFileSync(new URL(`../../events/s3/${name}`, import.meta.url), 'utf8')) as S3Event;
 }
 
-/** The upload-record store: a fake of the two signed S3 requests (tested on their own in test/unit/shared). */
-export const fakeS3 = {
-  put: vi.fn<S3Objects['put']>(),
-  delete: vi.fn<S3Objects['delete']>(),
-  reset(): void {
-    this.put.mockReset().mockResolvedValue(undefined);
-    this.delete.mockReset().mockResolvedValue(undefined);
-  },
-  clear(): void {
-    this.put.mockClear();
-    this.delete.mockClear();
-  },
-  calls(): number {
-    return this.put.mock.calls.length + this.delete.mock.calls.length;
-  },
-};
-
 export const clients = {
   ecr: new ECRClient({ region: 'us-east-1' }),
   codebuild: new CodeBuildClient({ region: 'us-east-1' }),
   events: new EventBridgeClient({ region: 'us-east-1' }),
+  s3: new S3Client({ region: 'us-east-1' }),
 };
 
 /** Deps of one fresh container: empty caches, silent logger, fixed clock. */
@@ -53,8 +36,10 @@ export function containerDeps(env: Record<string, string> = {}): Deps {
       STACK_NAME: 'ecr-pipeline-dev',
       ...env,
     }),
-    ...clients,
-    s3: fakeS3,
+    ecr: clients.ecr,
+    codebuild: clients.codebuild,
+    events: async () => clients.events,
+    s3: clients.s3,
     logger: new Logger({ serviceName: 'build-trigger', logLevel: 'SILENT' }),
     now: () => NOW,
     seen: new RecentSet(100),

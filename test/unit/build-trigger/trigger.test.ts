@@ -7,6 +7,7 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../functions/build-trigger/errors.ts';
@@ -18,20 +19,13 @@ import {
   REPOSITORY_TAGS,
 } from '../../../functions/shared/contract.ts';
 import { identityHash, type UploadRecord, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
-import {
-  awsError,
-  BUCKET,
-  clients,
-  containerDeps,
-  PROJECT,
-  repository,
-  fakeS3 as s3,
-  s3Event,
-} from './helpers.ts';
+import { awsError, BUCKET, clients, containerDeps, PROJECT, repository, s3Event } from './helpers.ts';
 
 const ecr = mockClient(clients.ecr);
 const codebuild = mockClient(clients.codebuild);
 const events = mockClient(clients.events);
+const s3 = mockClient(S3Client);
+const mocks = [ecr, codebuild, events, s3];
 
 const VERSIONED = {
   bucket: BUCKET,
@@ -42,11 +36,11 @@ const VERSIONED = {
 const RECORD_KEY = uploadRecordKey('', VERSIONED);
 
 function allCalls(): number {
-  return [ecr, codebuild, events].reduce((sum, mock) => sum + mock.calls().length, s3.calls());
+  return mocks.reduce((sum, mock) => sum + mock.calls().length, 0);
 }
 
 function putRecord(index = 0): UploadRecord {
-  return JSON.parse(String(s3.put.mock.calls[index]?.[2])) as UploadRecord;
+  return JSON.parse(String(s3.commandCalls(PutObjectCommand)[index]?.args[0].input.Body)) as UploadRecord;
 }
 
 function rejectedDetail(index = 0): Record<string, unknown> {
@@ -55,8 +49,9 @@ function rejectedDetail(index = 0): Record<string, unknown> {
 }
 
 beforeEach(() => {
-  for (const mock of [ecr, codebuild, events]) mock.reset();
-  s3.reset();
+  for (const mock of mocks) mock.reset();
+  s3.on(PutObjectCommand).resolves({ ETag: '"e-1"' });
+  s3.on(DeleteObjectCommand).resolves({});
   ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api')] });
   ecr.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 400));
   codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-1` } });
@@ -68,9 +63,11 @@ describe('an upload to an existing repository', () => {
     const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
 
     expect(outcomes).toEqual([{ kind: 'started', buildId: `${PROJECT}:b-1` }]);
-    expect(s3.put).toHaveBeenCalledWith(BUCKET, RECORD_KEY, expect.any(String), {
-      contentType: 'application/json',
-      ifNoneMatch: '*',
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: RECORD_KEY,
+      ContentType: 'application/json',
+      IfNoneMatch: '*',
     });
     expect(putRecord()).toMatchObject({ status: 'accepted', repository: 'team-a/api', tag: 'v1.2.3' });
     expect(ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
@@ -103,12 +100,10 @@ describe('an upload to an existing repository', () => {
     await handleS3Event(containerDeps(), s3Event('put-unversioned.json'));
 
     const identity = { bucket: BUCKET, key: 'web/2026.11.27.tgz', eTag: '0cc175b9c0f1b6a831c399e269772661' };
-    expect(s3.put).toHaveBeenCalledWith(
-      BUCKET,
-      uploadRecordKey('', identity),
-      expect.any(String),
-      expect.anything(),
-    );
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: uploadRecordKey('', identity),
+    });
     const start = codebuild.commandCalls(StartBuildCommand)[0]?.args[0].input;
     expect(start?.idempotencyToken).toBe(identityHash(identity));
     expect(start?.idempotencyToken).toMatch(/^[0-9a-f]{64}$/);
@@ -148,8 +143,7 @@ describe('an upload to an existing repository', () => {
   it('makes at most 3 calls in a warm container: claim, tag check, build', async () => {
     const deps = containerDeps();
     await handleS3Event(deps, s3Event('put-versioned.json'));
-    s3.clear();
-    for (const mock of [ecr, codebuild, events]) mock.resetHistory();
+    for (const mock of mocks) mock.resetHistory();
 
     const next = s3Event('put-versioned.json');
     const object = next.Records[0]?.s3.object;
@@ -300,8 +294,8 @@ describe('rejected uploads', () => {
       tag: 'v1.2.3',
     });
     // The claim, then the record rewritten (unconditionally) to say why.
-    expect(s3.put).toHaveBeenCalledTimes(2);
-    expect(s3.put.mock.calls[1]?.[3]?.ifNoneMatch).toBeUndefined();
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 2);
+    expect(s3.commandCalls(PutObjectCommand)[1]?.args[0].input.IfNoneMatch).toBeUndefined();
     expect(putRecord(1)).toMatchObject({ status: 'rejected', code: 'TagAlreadyExists' });
   });
 
@@ -334,8 +328,7 @@ describe('rejected uploads', () => {
     await handleS3Event(containerDeps(), event);
 
     expect(ecr).not.toHaveReceivedAnyCommand();
-    expect(s3.put).toHaveBeenCalledOnce();
-    expect(s3.put.mock.calls[0]?.[3]?.ifNoneMatch).toBe('*');
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, { IfNoneMatch: '*' });
     expect(putRecord()).toMatchObject({ status: 'rejected', code: 'InvalidRepositoryName' });
     expect(allCalls()).toBe(2);
   });
@@ -402,7 +395,9 @@ describe('events that are not ours', () => {
     Object.assign(event.Records[0]?.s3.object ?? {}, { key: 'contexts/team-a/api/v1.2.3.tar.gz' });
     const outcomes = await handleS3Event(containerDeps({ KEY_PREFIX: 'contexts/' }), event);
     expect(outcomes[0]?.kind).toBe('started');
-    expect(s3.put.mock.calls[0]?.[1]).toMatch(/^contexts\/\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/);
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(
+      /^contexts\/\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/,
+    );
   });
 });
 
@@ -410,15 +405,14 @@ describe('duplicate deliveries', () => {
   it('costs no call in the container that handled the original', async () => {
     const deps = containerDeps();
     await handleS3Event(deps, s3Event('put-versioned.json'));
-    s3.clear();
-    for (const mock of [ecr, codebuild, events]) mock.resetHistory();
+    for (const mock of mocks) mock.resetHistory();
 
     expect(await handleS3Event(deps, s3Event('put-versioned.json'))).toEqual([{ kind: 'duplicate' }]);
     expect(allCalls()).toBe(0);
   });
 
   it('never starts a second build in another container: the claim exists (412)', async () => {
-    s3.put.mockRejectedValue(awsError('PreconditionFailed', 412));
+    s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
     expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'))).toEqual([
       { kind: 'duplicate' },
     ]);
@@ -427,7 +421,7 @@ describe('duplicate deliveries', () => {
   });
 
   it('treats a concurrent conditional write of the same claim (409) as a duplicate', async () => {
-    s3.put.mockRejectedValue(awsError('ConditionalRequestConflict', 409));
+    s3.on(PutObjectCommand).rejects(awsError('ConditionalRequestConflict', 409));
     expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'))).toEqual([
       { kind: 'duplicate' },
     ]);
@@ -435,7 +429,7 @@ describe('duplicate deliveries', () => {
   });
 
   it('does not announce a rejection twice', async () => {
-    s3.put.mockRejectedValue(awsError('PreconditionFailed', 412));
+    s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
     const event = s3Event('put-versioned.json');
     Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
     expect(await handleS3Event(containerDeps(), event)).toEqual([{ kind: 'duplicate' }]);
@@ -454,7 +448,7 @@ describe('failures', () => {
     const deps = containerDeps();
 
     await expect(handleS3Event(deps, s3Event('put-versioned.json'))).rejects.toThrow(TransientError);
-    expect(s3.delete).toHaveBeenCalledWith(BUCKET, RECORD_KEY);
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
 
     // Lambda's retry, in the same container, builds: it is not mistaken for a duplicate.
     codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-2` } });
@@ -468,15 +462,15 @@ describe('failures', () => {
     await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
       TransientError,
     );
-    expect(s3.delete).toHaveBeenCalled();
+    expect(s3).toHaveReceivedCommand(DeleteObjectCommand);
   });
 
   it('throws when the claim itself is throttled, with nothing to release', async () => {
-    s3.put.mockRejectedValue(awsError('SlowDown', 503));
+    s3.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
     await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
       TransientError,
     );
-    expect(s3.delete).not.toHaveBeenCalled();
+    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
   });
 
   it('throws when EventBridge throttles the rejection event, releasing the record so the retry announces it', async () => {
@@ -488,7 +482,7 @@ describe('failures', () => {
     await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
       TransientError,
     );
-    expect(s3.delete).toHaveBeenCalledWith(BUCKET, RECORD_KEY);
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
   });
 
   it('reports and swallows a permanent error, recording it for the CLI', async () => {
@@ -496,7 +490,7 @@ describe('failures', () => {
     const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
 
     expect(outcomes[0]?.kind).toBe('failed');
-    expect(s3.delete).not.toHaveBeenCalled();
+    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
     expect(putRecord(1)).toMatchObject({
       status: 'failed',
       reason: expect.stringContaining('ResourceNotFoundException'),
@@ -520,8 +514,7 @@ describe('failures', () => {
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 2);
 
     // The retry of the whole event builds only the record that failed.
-    s3.clear();
-    for (const mock of [ecr, codebuild, events]) mock.resetHistory();
+    for (const mock of mocks) mock.resetHistory();
     codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-3` } });
     const outcomes = await handleS3Event(deps, s3Event('put-several.json'));
     expect(outcomes.map((o) => o.kind)).toEqual(['started', 'duplicate', 'duplicate']);

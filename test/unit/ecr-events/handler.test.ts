@@ -10,6 +10,7 @@ import {
   ResourceGroupsTaggingAPIClient,
 } from '@aws-sdk/client-resource-groups-tagging-api';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
@@ -18,31 +19,18 @@ import { event } from './fixtures.ts';
 const snsMock = mockClient(SNSClient);
 const ecrMock = mockClient(ECRClient);
 const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
+const ssmMock = mockClient(SSMClient);
 
 const TOPIC = 'arn:aws:sns:us-west-2:123456789012:ecr-pipeline-dev-events';
 const HOOK = 'http://127.0.0.1:4590/slack';
-const SSM = 'http://ssm.test';
 
 type Handler = (event: unknown) => Promise<void>;
 let handler: Handler;
-let ssmCalls = 0;
 let slackStatus = 200;
 const slackBodies: { text: string; blocks: unknown[] }[] = [];
 
 const fetchStub = vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
   const url = String(input);
-  if (url.startsWith(SSM)) {
-    ssmCalls++;
-    expect(new Headers(init?.headers).get('x-amz-target')).toBe('AmazonSSM.GetParameter');
-    expect(new Headers(init?.headers).get('authorization')).toMatch(
-      /^AWS4-HMAC-SHA256 Credential=AKIDTEST\//,
-    );
-    expect(JSON.parse(String(init?.body))).toEqual({
-      Name: '/ecr-pipeline/dev/slack-webhook-url',
-      WithDecryption: true,
-    });
-    return Response.json({ Parameter: { Value: HOOK, Type: 'SecureString' } });
-  }
   if (url === HOOK) {
     slackBodies.push(JSON.parse(String(init?.body)));
     return new Response(slackStatus === 200 ? 'ok' : 'error', { status: slackStatus });
@@ -57,7 +45,6 @@ beforeAll(async () => {
   vi.stubEnv('SNS_TOPIC_ARN', TOPIC);
   vi.stubEnv('SLACK_WEBHOOK_PARAMETER', '/ecr-pipeline/dev/slack-webhook-url');
   vi.stubEnv('MIN_SCAN_SEVERITY', 'HIGH');
-  vi.stubEnv('AWS_ENDPOINT_URL_SSM', SSM);
   vi.stubEnv('AWS_REGION', 'us-west-2');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
@@ -77,6 +64,8 @@ beforeEach(() => {
   snsMock.reset();
   ecrMock.reset();
   taggingMock.reset();
+  ssmMock.reset();
+  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: HOOK, Type: 'SecureString' } });
   snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
   ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [] });
   slackBodies.length = 0;
@@ -91,7 +80,10 @@ describe('ecr-events handler', () => {
     expect(slackBodies[0]?.text).toBe('Image pushed: team/web:v1.4.2');
     expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 2);
     expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC });
-    expect(ssmCalls).toBe(1);
+    expect(ssmMock).toHaveReceivedCommandExactlyOnceWith(GetParameterCommand, {
+      Name: '/ecr-pipeline/dev/slack-webhook-url',
+      WithDecryption: true,
+    });
   });
 
   it('looks at the stale mark of a pushed repository, and leaves it while the dry run is on', async () => {

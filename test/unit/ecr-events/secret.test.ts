@@ -1,82 +1,109 @@
-import { describe, expect, it, vi } from 'vitest';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebhookSecretError, webhookSecret } from '../../../functions/ecr-events/secret.ts';
-import { AwsApiError, type AwsCaller } from '../../../functions/shared/aws-json.ts';
 import { stubLogger } from './fixtures.ts';
 
+const ssmMock = mockClient(SSMClient);
+const secretsMock = mockClient(SecretsManagerClient);
 const hook = 'https://hooks.slack.com/services/T000/B000/XXXX';
-const unused = caller(vi.fn());
 
-/** The fake's `json` is a plain mock; the domain code sees the generic caller type. */
-function caller(
-  json: ReturnType<typeof vi.fn>,
-): Pick<AwsCaller, 'json'> & { json: ReturnType<typeof vi.fn> } {
-  return { json } as never;
-}
+/** The loaders clients.ts passes, counted so a test can see which store was loaded. */
+const loaders = () => ({
+  ssm: vi.fn(async () => new SSMClient({ region: 'us-west-2' })),
+  secretsManager: vi.fn(async () => new SecretsManagerClient({ region: 'us-west-2' })),
+});
+
+const awsError = (name: string, status: number) =>
+  Object.assign(new Error(`${name} (test)`), { name, $metadata: { httpStatusCode: status } });
+
+beforeEach(() => {
+  ssmMock.reset();
+  secretsMock.reset();
+});
 
 describe('Slack webhook secret', () => {
   it('reads the SSM SecureString decrypted, and caches it until the TTL passes', async () => {
     let now = 1_000_000;
-    const ssm = caller(vi.fn(async () => ({ Parameter: { Value: hook } })));
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: hook } });
+    const clients = loaders();
     const read = webhookSecret({
       source: 'ssm',
       name: '/ecr-pipeline/dev/slack-webhook-url',
-      ssm,
-      secretsManager: unused,
+      ...clients,
       ttlMs: 300_000,
       logger: stubLogger(),
       now: () => now,
     });
     await expect(read()).resolves.toBe(hook);
     await expect(read()).resolves.toBe(hook);
-    expect(ssm.json).toHaveBeenCalledTimes(1);
-    expect(ssm.json).toHaveBeenCalledWith('GetParameter', {
+    expect(ssmMock).toHaveReceivedCommandExactlyOnceWith(GetParameterCommand, {
       Name: '/ecr-pipeline/dev/slack-webhook-url',
       WithDecryption: true,
     });
     now += 300_001;
     await read();
-    expect(ssm.json).toHaveBeenCalledTimes(2);
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+    expect(clients.secretsManager).not.toHaveBeenCalled();
   });
 
-  it('turns Slack off when the parameter does not exist, and says so once', async () => {
+  it('turns Slack off when the parameter does not exist, says so once, and remembers it until the TTL passes', async () => {
     const logger = stubLogger();
-    const ssm = caller(
-      vi.fn(async () => {
-        throw new AwsApiError('ParameterNotFound', 'not found', 400);
-      }),
-    );
-    const read = webhookSecret({ source: 'ssm', name: '/x', ssm, secretsManager: unused, ttlMs: 0, logger });
+    let now = 0;
+    ssmMock.on(GetParameterCommand).rejects(awsError('ParameterNotFound', 400));
+    const read = webhookSecret({
+      source: 'ssm',
+      name: '/x',
+      ...loaders(),
+      ttlMs: 60_000,
+      logger,
+      now: () => now,
+    });
     await expect(read()).resolves.toBeUndefined();
     await expect(read()).resolves.toBeUndefined();
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 1);
+    now += 60_001;
+    await expect(read()).resolves.toBeUndefined();
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
     expect(logger.warn).toHaveBeenCalledTimes(1);
     expect(JSON.stringify(logger.warn.mock.calls)).not.toContain('hooks.slack.com');
   });
 
-  it('reads a Secrets Manager secret holding the URL or a JSON object with url', async () => {
-    const secretsManager = caller(vi.fn(async () => ({ SecretString: JSON.stringify({ url: hook }) })));
+  it('reads a Secrets Manager secret holding the URL or a JSON object with url, loading only that client', async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ url: hook }) });
+    const clients = loaders();
     const read = webhookSecret({
       source: 'secretsmanager',
       name: 'ecr-pipeline/slack',
-      ssm: unused,
-      secretsManager,
+      ...clients,
       ttlMs: 1000,
       logger: stubLogger(),
     });
     await expect(read()).resolves.toBe(hook);
-    expect(secretsManager.json).toHaveBeenCalledWith('GetSecretValue', { SecretId: 'ecr-pipeline/slack' });
+    expect(secretsMock).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: 'ecr-pipeline/slack' });
+    expect(clients.ssm).not.toHaveBeenCalled();
+  });
+
+  it('turns Slack off when the secret does not exist', async () => {
+    secretsMock.on(GetSecretValueCommand).rejects(awsError('ResourceNotFoundException', 400));
+    const read = webhookSecret({
+      source: 'secretsmanager',
+      name: 'ecr-pipeline/slack',
+      ...loaders(),
+      ttlMs: 1000,
+      logger: stubLogger(),
+    });
+    await expect(read()).resolves.toBeUndefined();
   });
 
   it('accepts http:// (local webhook sinks) and refuses what is not a URL, without echoing it', async () => {
-    const values = ['http://127.0.0.1:4590/slack', 'not a url', 'ftp://example.com/x'];
-    const ssm = caller(vi.fn(async () => ({ Parameter: { Value: values.shift() } })));
-    const read = webhookSecret({
-      source: 'ssm',
-      name: '/x',
-      ssm,
-      secretsManager: unused,
-      ttlMs: 0,
-      logger: stubLogger(),
-    });
+    ssmMock
+      .on(GetParameterCommand)
+      .resolvesOnce({ Parameter: { Value: 'http://127.0.0.1:4590/slack' } })
+      .resolvesOnce({ Parameter: { Value: 'not a url' } })
+      .resolvesOnce({ Parameter: { Value: 'ftp://example.com/x' } });
+    const read = webhookSecret({ source: 'ssm', name: '/x', ...loaders(), ttlMs: 0, logger: stubLogger() });
     await expect(read()).resolves.toBe('http://127.0.0.1:4590/slack');
     await expect(read()).rejects.toThrow(WebhookSecretError);
     const error = await read().catch((e: Error) => e);
@@ -85,21 +112,18 @@ describe('Slack webhook secret', () => {
   });
 
   it('lets a transient SSM error fail this delivery (and be retried), without caching it', async () => {
-    const ssm = caller(
-      vi
-        .fn()
-        .mockRejectedValueOnce(new AwsApiError('ThrottlingException', 'Rate exceeded', 400))
-        .mockResolvedValueOnce({ Parameter: { Value: hook } }),
-    );
+    ssmMock
+      .on(GetParameterCommand)
+      .rejectsOnce(awsError('ThrottlingException', 400))
+      .resolves({ Parameter: { Value: hook } });
     const read = webhookSecret({
       source: 'ssm',
       name: '/x',
-      ssm,
-      secretsManager: unused,
+      ...loaders(),
       ttlMs: 60_000,
       logger: stubLogger(),
     });
-    await expect(read()).rejects.toThrow('Rate exceeded');
+    await expect(read()).rejects.toThrow('ThrottlingException');
     await expect(read()).resolves.toBe(hook);
   });
 });

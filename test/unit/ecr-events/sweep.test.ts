@@ -8,6 +8,8 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
+import { DescribeTaskDefinitionCommand, ECSClient, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
+import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import {
   GetResourcesCommand,
   ResourceGroupsTaggingAPIClient,
@@ -21,8 +23,12 @@ import { stubLogger } from './fixtures.ts';
 
 const ecrMock = mockClient(ECRClient);
 const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
+const lambdaMock = mockClient(LambdaClient);
+const ecsMock = mockClient(ECSClient);
 const ecr = new ECRClient({ region: 'us-west-2' });
 const tagging = new ResourceGroupsTaggingAPIClient({ region: 'us-west-2' });
+const lambda = new LambdaClient({ region: 'us-west-2' });
+const ecs = new ECSClient({ region: 'us-west-2' });
 
 const NOW = new Date('2026-11-16T12:00:00Z');
 const DAY = 86_400_000;
@@ -47,19 +53,12 @@ const options: SweepOptions = {
   discovery: 'tagging-api',
 };
 
-/** No Lambda image functions and no task definitions unless a test says otherwise. */
-function emptyAccount() {
-  return {
-    lambda: { get: vi.fn(async () => ({ Functions: [] })) },
-    ecs: { json: vi.fn(async () => ({ taskDefinitionArns: [] })) },
-  };
-}
-
 function deps(extra: Partial<SweepDeps> = {}): SweepDeps {
   return {
     ecr,
-    tagging,
-    ...(emptyAccount() as unknown as Pick<SweepDeps, 'lambda' | 'ecs'>),
+    tagging: async () => tagging,
+    lambda: async () => lambda,
+    ecs: async () => ecs,
     now: () => NOW,
     logger: stubLogger(),
     sleep: async () => {},
@@ -98,8 +97,10 @@ function images(name: string, ...details: ImageDetail[]) {
 const staleMark = (day: string) => ({ [REPOSITORY_TAGS.staleSince]: day });
 
 beforeEach(() => {
-  ecrMock.reset();
-  taggingMock.reset();
+  for (const mock of [ecrMock, taggingMock, lambdaMock, ecsMock]) mock.reset();
+  // No Lambda image functions and no task definitions unless a test says otherwise.
+  lambdaMock.on(ListFunctionsCommand).resolves({ Functions: [] });
+  ecsMock.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
 });
 
 describe('which repositories are candidates', () => {
@@ -130,8 +131,10 @@ describe('which repositories are candidates', () => {
     images('ours', image(200));
     images('theirs', image(200));
     images('hand-made', image(200));
-    const report = await sweep({ ...options, discovery: 'list-tags' }, deps());
+    const loadTagging = vi.fn(async () => tagging);
+    const report = await sweep({ ...options, discovery: 'list-tags' }, deps({ tagging: loadTagging }));
     expect(report.candidates).toBe(1);
+    expect(loadTagging).not.toHaveBeenCalled();
     expect(report.marked).toEqual([{ repository: 'ours', note: expect.stringContaining('no push since') }]);
     expect(ecrMock).toHaveReceivedCommandTimes(DescribeImagesCommand, 1);
     expect(ecrMock).toHaveReceivedCommandWith(DescribeImagesCommand, { repositoryName: 'ours' });
@@ -320,71 +323,64 @@ describe('images still in use', () => {
     images('fn-image', image(200));
     images('task-image', image(200));
     images('nobody', image(200));
-    const lambda = {
-      get: vi.fn(async (path: string) =>
-        path === '/2015-03-31/functions/'
-          ? {
-              Functions: [
-                { FunctionName: 'api', PackageType: 'Image' },
-                { FunctionName: 'zip', PackageType: 'Zip' },
-              ],
-            }
-          : { Code: { ImageUri: `${ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/fn-image@${digest}` } },
-      ),
-    };
-    const ecs = {
-      json: vi.fn(async (action: string) =>
-        action === 'ListTaskDefinitions'
-          ? { taskDefinitionArns: ['arn:aws:ecs:us-west-2:123456789012:task-definition/web:3'] }
-          : {
-              taskDefinition: {
-                family: 'web',
-                revision: 3,
-                containerDefinitions: [
-                  { image: `${ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/task-image:v2` },
-                  { image: 'public.ecr.aws/nginx/nginx:latest' },
-                  { image: '999999999999.dkr.ecr.us-west-2.amazonaws.com/nobody:v1' },
-                ],
-              },
-            },
-      ),
-    };
-    const report = await sweep(
-      { ...options, checkInUse: true },
-      deps({ lambda: lambda as never, ecs: ecs as never }),
-    );
+    lambdaMock
+      .on(ListFunctionsCommand)
+      .resolvesOnce({ Functions: [{ FunctionName: 'api', PackageType: 'Image' }], NextMarker: 'm2' })
+      .resolvesOnce({ Functions: [{ FunctionName: 'zip', PackageType: 'Zip' }] });
+    lambdaMock.on(GetFunctionCommand, { FunctionName: 'api' }).resolves({
+      Code: { ImageUri: `${ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/fn-image@${digest}` },
+    });
+    ecsMock.on(ListTaskDefinitionsCommand).resolves({
+      taskDefinitionArns: ['arn:aws:ecs:us-west-2:123456789012:task-definition/web:3'],
+    });
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: {
+        family: 'web',
+        revision: 3,
+        containerDefinitions: [
+          { name: 'app', image: `${ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/task-image:v2` },
+          { name: 'proxy', image: 'public.ecr.aws/nginx/nginx:latest' },
+          { name: 'other', image: '999999999999.dkr.ecr.us-west-2.amazonaws.com/nobody:v1' },
+        ],
+      },
+    });
+    const report = await sweep({ ...options, checkInUse: true }, deps());
     expect(report.inUse).toEqual([
       { repository: 'fn-image', note: '(used by lambda:api)' },
       { repository: 'task-image', note: '(used by ecs:web:3)' },
     ]);
     expect(report.marked.map((r) => r.repository)).toEqual(['nobody']);
-    expect(lambda.get).toHaveBeenCalledWith('/2015-03-31/functions/api');
-    expect(lambda.get).not.toHaveBeenCalledWith('/2015-03-31/functions/zip');
+    expect(lambdaMock).toHaveReceivedNthCommandWith(ListFunctionsCommand, 2, { Marker: 'm2' });
+    expect(lambdaMock).toHaveReceivedCommandExactlyOnceWith(GetFunctionCommand, { FunctionName: 'api' });
+    expect(ecsMock).toHaveReceivedCommandWith(ListTaskDefinitionsCommand, { status: 'ACTIVE' });
+    expect(ecsMock).toHaveReceivedCommandWith(DescribeTaskDefinitionCommand, {
+      taskDefinition: 'arn:aws:ecs:us-west-2:123456789012:task-definition/web:3',
+    });
   });
 
   it('lists functions and task definitions once per sweep, and only when something is stale', async () => {
+    const loaders = { lambda: vi.fn(async () => lambda), ecs: vi.fn(async () => ecs) };
     repos(managed('fresh'));
     images('fresh', image(1));
-    const account = emptyAccount();
-    await sweep({ ...options, checkInUse: true }, deps(account as never));
-    expect(account.lambda.get).not.toHaveBeenCalled();
+    await sweep({ ...options, checkInUse: true }, deps(loaders));
+    expect(lambdaMock).not.toHaveReceivedAnyCommand();
+    // Not even loaded.
+    expect(loaders.lambda).not.toHaveBeenCalled();
     repos(managed('a'), managed('b'));
     images('a', image(200));
     images('b', image(200));
-    await sweep({ ...options, checkInUse: true }, deps(account as never));
-    expect(account.lambda.get).toHaveBeenCalledTimes(1);
-    expect(account.ecs.json).toHaveBeenCalledTimes(1);
+    await sweep({ ...options, checkInUse: true }, deps(loaders));
+    expect(lambdaMock).toHaveReceivedCommandTimes(ListFunctionsCommand, 1);
+    expect(ecsMock).toHaveReceivedCommandTimes(ListTaskDefinitionsCommand, 1);
   });
 
   it('marks nothing when it cannot tell what is in use', async () => {
     repos(managed('team/old'));
     images('team/old', image(200));
-    const lambda = {
-      get: vi.fn(async () => {
-        throw Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
-      }),
-    };
-    const report = await sweep({ ...options, checkInUse: true }, deps({ lambda: lambda as never }));
+    lambdaMock
+      .on(ListFunctionsCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    const report = await sweep({ ...options, checkInUse: true }, deps());
     expect(report.marked).toEqual([]);
     expect(report.errors).toEqual([
       { repository: 'team/old', error: 'AccessDeniedException: not authorized' },
