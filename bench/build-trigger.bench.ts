@@ -1,16 +1,17 @@
 /**
- * The build-trigger function as Lambda runs it: the size of each function bundle, the bundle's module
- * load time as a ratio to an empty module (fresh Node.js processes, median of several runs), and the
- * AWS API calls one upload costs. The calls are counted on the wire: the bundled handler talks to a
- * moto server through a counting proxy, and each import of the bundle under a new URL is a new
- * (cold) container. moto's StartBuild answer does not deserialize in the SDK (a NaN number), so the
+ * The build-trigger function as Lambda runs it: the size of each function bundle (entry, cold start,
+ * total), the bundle's module load time as a ratio to an empty module (fresh Node.js processes,
+ * median of several runs), and the AWS API calls one upload costs. The calls are counted on the
+ * wire: the bundled handler talks to a moto server through a counting proxy, and each import of the
+ * bundle under a new URL is a new (cold) container (the chunks it imports are shared, as modules
+ * are; the clients and caches live in the entry). moto's StartBuild answer does not deserialize in the SDK (a NaN number), so the
  * proxy answers StartBuild itself, as CodeBuild would.
  *
  * Run alone: `npm run build && npx tsx bench/run.ts build-trigger`.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,14 +55,39 @@ function functionEnv(endpoint: string): Record<string, string> {
   };
 }
 
+/** What scripts/build.mjs writes beside each bundle (dist/<name>.sizes.json, outside the packaged folder), in bytes. */
+interface BundleSizes {
+  entry: number;
+  coldStart: number;
+  total: number;
+  files: number;
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+/**
+ * Per function: the entry file, what a cold start loads (the entry and the chunks it imports
+ * statically; clients of optional paths are chunks loaded on first use) and every file together.
+ */
 function bundleSizes(): Row[] {
   const functions = readdirSync(join(root, 'functions')).filter((name) =>
     existsSync(join(root, 'functions', name, 'handler.ts')),
   );
-  return functions.map((name) => {
-    const file = join(root, 'dist', name, 'index.mjs');
-    const value = existsSync(file) ? `${(statSync(file).size / 1024).toFixed(1)} KB` : 'not built';
-    return { benchmark: `bundle dist/${name}/index.mjs`, metric: 'size', value, goal: '≤ 350 KB' };
+  return functions.flatMap((name): Row[] => {
+    const benchmark = `bundle dist/${name}/`;
+    const file = join(root, 'dist', `${name}.sizes.json`);
+    if (!existsSync(file)) return [{ benchmark, metric: 'size', value: 'not built' }];
+    const sizes = JSON.parse(readFileSync(file, 'utf8')) as BundleSizes;
+    return [
+      { benchmark, metric: 'entry index.mjs', value: kb(sizes.entry) },
+      {
+        benchmark,
+        metric: 'loaded at cold start (entry + static chunks)',
+        value: kb(sizes.coldStart),
+        goal: '≤ 350 KB',
+      },
+      { benchmark, metric: `all ${sizes.files} files (lazy chunks included)`, value: kb(sizes.total) },
+    ];
   });
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Bundles every function under functions/<name>/handler.ts into dist/<name>/index.mjs:
-// one self-contained, minified ESM file per function, with its source map, as Lambda runs it.
+// Bundles every function under functions/<name>/handler.ts into dist/<name>/: the entry index.mjs
+// (minified ESM, with its source map, as Lambda runs it) and, beside it, the chunks of the code the
+// function loads with a dynamic import() only when it needs it (clients of optional paths). The
+// whole folder is the function's package (serverless.yml: dist/<name>/**).
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -34,8 +36,13 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 const results = await Promise.all(
   names.map((name) =>
     build({
-      entryPoints: [join(functionsDir, name, 'handler.ts')],
-      outfile: join(root, 'dist', name, 'index.mjs'),
+      entryPoints: [{ in: join(functionsDir, name, 'handler.ts'), out: 'index' }],
+      outdir: join(root, 'dist', name),
+      outExtension: { '.js': '.mjs' },
+      // Each dynamic import() becomes a chunk loaded on first use; code shared with the entry is in
+      // chunks the entry imports statically.
+      splitting: true,
+      chunkNames: '[name]-[hash]',
       bundle: true,
       minify: true,
       sourcemap: true,
@@ -45,7 +52,7 @@ const results = await Promise.all(
       format: 'esm',
       // The AWS SDK is bundled, not taken from the runtime, so that the versions we test are the ones that run.
       mainFields: ['module', 'main'],
-      // Some CommonJS dependencies call require(); give the ESM bundle one.
+      // Some CommonJS dependencies call require(); give every ESM file of the bundle one.
       banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
       legalComments: 'none',
       metafile: true,
@@ -54,10 +61,44 @@ const results = await Promise.all(
     }).then((result) => ({ name, result })),
   ),
 );
+/**
+ * Sizes of one function's bundle: the entry, what a cold start loads (the entry and the chunks it
+ * imports statically, transitively) and every JavaScript file together.
+ */
+function bundleSizes(metafile) {
+  const outputs = Object.entries(metafile.outputs).filter(([file]) => file.endsWith('.mjs'));
+  const byFile = new Map(outputs.map(([file, output]) => [file, output]));
+  // Chunks of dynamic imports have an entryPoint too (the imported module): the entry is the handler's.
+  const entry = outputs.find(([, output]) => output.entryPoint?.endsWith('handler.ts'));
+  const loaded = new Set();
+  const visit = (file) => {
+    if (loaded.has(file) || !byFile.has(file)) return;
+    loaded.add(file);
+    for (const imported of byFile.get(file).imports)
+      if (imported.kind === 'import-statement') visit(imported.path);
+  };
+  if (entry) visit(entry[0]);
+  const sum = (files) => files.reduce((total, file) => total + (byFile.get(file)?.bytes ?? 0), 0);
+  return {
+    entry: entry?.[1].bytes ?? 0,
+    coldStart: sum([...loaded]),
+    total: sum([...byFile.keys()]),
+    files: outputs.length,
+    lazy: outputs
+      .filter(([file]) => !loaded.has(file))
+      .map(([file, output]) => ({ file: basename(file), bytes: output.bytes })),
+  };
+}
+
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+// The build reports go beside the function folders, not into them: dist/<name>/ is what is deployed.
 for (const { name, result } of results) {
-  writeFileSync(join(root, 'dist', name, 'meta.json'), JSON.stringify(result.metafile));
-  const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
-  console.log(`dist/${name}/index.mjs  ${(bytes / 1024).toFixed(1)} KB`);
+  writeFileSync(join(root, 'dist', `${name}.meta.json`), JSON.stringify(result.metafile));
+  const sizes = bundleSizes(result.metafile);
+  writeFileSync(join(root, 'dist', `${name}.sizes.json`), `${JSON.stringify(sizes, null, 2)}\n`);
+  console.log(
+    `dist/${name}/index.mjs  entry ${kb(sizes.entry)}, cold start ${kb(sizes.coldStart)}, total ${kb(sizes.total)} (${sizes.files} files)`,
+  );
 }
 
 // The command-line tool: one ESM file that cli/bin/ecr-pipeline.mjs runs where tsx is not installed.

@@ -25,7 +25,7 @@ export const deps: Deps = {
   codebuild: new CodeBuildClient({}),
   // Only a rejected upload publishes an event: the client is loaded then, not at every cold start.
   events: lazy(async () => {
-    const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+    const { EventBridgeClient } = await import('./sdk/eventbridge.ts');
     return new EventBridgeClient({});
   }),
   logger: new Logger({ serviceName: 'build-trigger' }),

@@ -16,7 +16,7 @@ export async function publishRejection(
   let failed: { ErrorCode?: string | undefined; ErrorMessage?: string | undefined } | undefined;
   try {
     const [{ PutEventsCommand }, events] = await Promise.all([
-      import('@aws-sdk/client-eventbridge'),
+      import('./sdk/eventbridge.ts'),
       eventsClient(),
     ]);
     const out = await events.send(

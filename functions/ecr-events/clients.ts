@@ -24,17 +24,17 @@ export const ecr = new ECRClient({ requestHandler, maxAttempts: 1 });
 export const sns = new SNSClient({ requestHandler, maxAttempts: 3 });
 
 export const tagging = lazy(async (): Promise<ResourceGroupsTaggingAPIClient> => {
-  const { ResourceGroupsTaggingAPIClient } = await import('@aws-sdk/client-resource-groups-tagging-api');
+  const { ResourceGroupsTaggingAPIClient } = await import('./sdk/tagging.ts');
   return new ResourceGroupsTaggingAPIClient({ requestHandler, maxAttempts: 1 });
 });
 
 export const ssm = lazy(async (): Promise<SSMClient> => {
-  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  const { SSMClient } = await import('./sdk/ssm.ts');
   return new SSMClient({ requestHandler, maxAttempts: 3 });
 });
 
 export const secretsManager = lazy(async (): Promise<SecretsManagerClient> => {
-  const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const { SecretsManagerClient } = await import('./sdk/secrets-manager.ts');
   return new SecretsManagerClient({ requestHandler, maxAttempts: 3 });
 });
 
@@ -43,11 +43,11 @@ export const secretsManager = lazy(async (): Promise<SecretsManagerClient> => {
 const listing = { requestHandler, retryMode: 'adaptive', maxAttempts: 8 } as const;
 
 export const lambda = lazy(async (): Promise<LambdaClient> => {
-  const { LambdaClient } = await import('@aws-sdk/client-lambda');
+  const { LambdaClient } = await import('./sdk/lambda.ts');
   return new LambdaClient(listing);
 });
 
 export const ecs = lazy(async (): Promise<ECSClient> => {
-  const { ECSClient } = await import('@aws-sdk/client-ecs');
+  const { ECSClient } = await import('./sdk/ecs.ts');
   return new ECSClient(listing);
 });

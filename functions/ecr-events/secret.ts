@@ -31,15 +31,12 @@ export function webhookSecret(options: WebhookSecretOptions): () => Promise<stri
   const fetchValue = async (): Promise<string | undefined> => {
     try {
       if (options.source === 'ssm') {
-        const [{ GetParameterCommand }, ssm] = await Promise.all([
-          import('@aws-sdk/client-ssm'),
-          options.ssm(),
-        ]);
+        const [{ GetParameterCommand }, ssm] = await Promise.all([import('./sdk/ssm.ts'), options.ssm()]);
         const out = await ssm.send(new GetParameterCommand({ Name: options.name, WithDecryption: true }));
         return out.Parameter?.Value;
       }
       const [{ GetSecretValueCommand }, secretsManager] = await Promise.all([
-        import('@aws-sdk/client-secrets-manager'),
+        import('./sdk/secrets-manager.ts'),
         options.secretsManager(),
       ]);
       const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: options.name }));

@@ -213,7 +213,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
   async function discoverByTaggingApi(): Promise<Candidate[]> {
     const found: Candidate[] = [];
     const [{ GetResourcesCommand }, tagging] = await Promise.all([
-      import('@aws-sdk/client-resource-groups-tagging-api'),
+      import('./sdk/tagging.ts'),
       deps.tagging(),
     ]);
     let token: string | undefined;
