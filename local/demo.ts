@@ -9,9 +9,16 @@ import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import {
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-ecr';
+import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
-import { installBaseImage } from './base-image.ts';
+import { BASE_IMAGE_REPOSITORY, installBaseImage } from './base-image.ts';
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
 import { slackText } from './sinks.ts';
 import {
@@ -27,6 +34,7 @@ import {
 } from './uploads.ts';
 
 const execFileAsync = promisify(execFile);
+const SWEEP_CLOCK_AHEAD_DAYS = 3;
 const verbose = process.argv.includes('--verbose');
 const basePort = Number(process.env.ECR_PIPELINE_DEMO_PORT ?? 4566);
 const started = Date.now();
@@ -78,9 +86,16 @@ async function main(): Promise<number> {
     basePort,
     log: cloudLog,
     functionEnv: {
-      // Let the demo's sweep act for real; with a one-day threshold a fresh cloud has nothing stale,
-      // so it reports every managed repository as active and deletes nothing.
-      ecrEvents: { SWEEP_DRY_RUN: 'false', SWEEP_STALE_DAYS: '1', SWEEP_GRACE_DAYS: '0' },
+      // The sweep acts for real, with the ecr-events function's clock three days ahead: every
+      // repository the demo made looks stale (one day), the first sweep marks it, the second
+      // deletes it (no grace). The base image's repository is not managed by the stack: kept.
+      ecrEvents: {
+        SWEEP_DRY_RUN: 'false',
+        SWEEP_STALE_DAYS: '1',
+        SWEEP_GRACE_DAYS: '0',
+        SWEEP_DISCOVERY: 'list-tags', // moto's tagging API does not list ECR repositories
+        LOCAL_CLOCK_OFFSET_MS: String(SWEEP_CLOCK_AHEAD_DAYS * 86_400_000),
+      },
     },
   });
   logFile = join(cloud.dataDir, 'demo-cloud.log');
@@ -198,12 +213,47 @@ async function main(): Promise<number> {
     say('waiting for the last notifications');
     await cloud.idle();
     const beforeSweep = { slack: cloud.sinks.slack.length, sns: cloud.sinks.sns.length };
-    say('running the stale-repository sweep (fireSchedule)');
     let sweepError = '';
-    await cloud.fireSchedule('ecrEvents').catch((error: unknown) => {
-      sweepError = error instanceof Error ? error.message : String(error);
+    const sweep = async (round: number) => {
+      say(`sweep ${round}: fireSchedule (the function's clock ${SWEEP_CLOCK_AHEAD_DAYS} days ahead)`);
+      await cloud.fireSchedule('ecrEvents').catch((error: unknown) => {
+        sweepError ||= error instanceof Error ? error.message : String(error);
+      });
+      await cloud.idle();
+    };
+    const repositoryExists = (name: string) =>
+      ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })).then(
+        () => true,
+        () => false,
+      );
+    const managed = [
+      ...new Set(results.filter((r) => r.example.expect !== 'rejected').map((r) => r.example.repository)),
+    ];
+    await sweep(1);
+    const marked = [];
+    for (const name of managed) {
+      const repo = await ecr
+        .send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))
+        .catch(() => undefined);
+      const arn = repo?.repositories?.[0]?.repositoryArn;
+      const tags = arn ? (await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags : [];
+      if (tags?.some((tag) => tag.Key === REPOSITORY_TAGS.staleSince)) marked.push(name);
+    }
+    await sweep(2);
+    const left = [];
+    for (const name of managed) if (await repositoryExists(name)) left.push(name);
+    const baseKept = await repositoryExists(BASE_IMAGE_REPOSITORY);
+    say(
+      `sweep: ${marked.length}/${managed.length} managed repositories marked, then ${managed.length - left.length} deleted`,
+    );
+    results.push({
+      example: { title: 'stale-repository sweep (2 rounds)' } as Example,
+      upload: `${managed.length} managed repositories + unmanaged ${BASE_IMAGE_REPOSITORY}`,
+      expected: 'round 1 marks every managed repository, round 2 deletes them, the unmanaged one is kept',
+      got: `marked ${marked.length}, deleted ${managed.length - left.length}, ${BASE_IMAGE_REPOSITORY} ${baseKept ? 'kept' : 'DELETED'}${sweepError ? `; ${sweepError}` : ''}`,
+      ok: sweepError === '' && marked.length === managed.length && left.length === 0 && baseKept,
+      detail: '',
     });
-    await cloud.idle();
     ecr.destroy();
     clients.s3.destroy();
     clients.codebuild.destroy();
@@ -223,28 +273,35 @@ async function main(): Promise<number> {
     console.log(
       `${line}\nNOTIFICATIONS (${cloud.sinks.slack.length} Slack, ${cloud.sinks.sns.length} SNS)\n${line}`,
     );
-    const slack = cloud.sinks.slack.map((m, i) => ({
-      at: m.receivedAt,
-      text: `${i >= beforeSweep.slack ? '[sweep] ' : ''}slack: ${slackText(m.body).replace(/\s+/g, ' ').slice(0, 140)}`,
+    // One line per notification: the Slack message and its SNS twin share a title.
+    const title = (text: string) =>
+      text
+        .replace(/^\[ecr-pipeline\]\s*/, '')
+        .replace(/\s+/g, ' ')
+        .trim();
+    const sns = cloud.sinks.sns.map((m) => ({
+      title: title(m.subject ?? m.message.split('\n')[0] ?? ''),
+      used: false,
     }));
-    const sns = cloud.sinks.sns.map((m, i) => ({
-      at: m.receivedAt,
-      text: `${i >= beforeSweep.sns ? '[sweep] ' : ''}sns:   ${m.subject ?? m.message.split('\n')[0]?.slice(0, 140)}`,
-    }));
-    for (const n of [...slack, ...sns].sort((a, b) => a.at.localeCompare(b.at))) {
+    const lines: Array<{ at: string; text: string }> = [];
+    cloud.sinks.slack.forEach((m, i) => {
+      const text = slackText(m.body).replace(/\s+/g, ' ').trim();
+      const twin = sns.find((n) => !n.used && n.title !== '' && text.startsWith(n.title));
+      if (twin) twin.used = true;
+      const when = i >= beforeSweep.slack ? 'sweep ' : '';
+      lines.push({
+        at: m.receivedAt,
+        text: `${when}${twin ? 'slack+sns' : 'slack    '}  ${text.slice(0, 110)}`,
+      });
+    });
+    cloud.sinks.sns.forEach((m, i) => {
+      if (sns[i]?.used) return;
+      lines.push({ at: m.receivedAt, text: `sns        ${sns[i]?.title.slice(0, 110)}` });
+    });
+    for (const n of lines.sort((a, b) => a.at.localeCompare(b.at)))
       console.log(`${n.at.slice(11, 19)}  ${n.text}`);
-    }
-    const sweepMessages = cloud.sinks.sns.slice(beforeSweep.sns);
-    console.log(`${line}\nSWEEP\n${line}`);
-    if (sweepMessages.length === 0 && cloud.sinks.slack.length === beforeSweep.slack) {
-      console.log('the sweep found nothing to report (no repository is stale in a fresh cloud)');
-    }
-    for (const m of sweepMessages) console.log(m.message);
-    if (sweepError) console.log(`the sweep could not run: ${sweepError}`);
-    const sweepOk = cloud.failures.length === 0 && sweepError === '';
-    if (!sweepOk) {
-      for (const f of cloud.failures) console.log(`FAILED invocation of ${f.functionName}: ${f.error}`);
-    }
+    const sweepOk = cloud.failures.length === 0;
+    for (const f of cloud.failures) console.log(`FAILED invocation of ${f.functionName}: ${f.error}`);
     const passed = results.filter((r) => r.ok).length;
     const allOk = passed === results.length && results.length > 0 && sweepOk;
     console.log(line);

@@ -21,7 +21,7 @@ import {
   CodeBuildClient,
   ListBuildsForProjectCommand,
 } from '@aws-sdk/client-codebuild';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { create } from 'tar';
 import { BUILD_ENV } from '../functions/shared/contract.ts';
 import { type UploadRecord, uploadRecordKeyCandidates } from '../functions/shared/upload-record.ts';
@@ -122,7 +122,13 @@ const credentials = (cloud: CloudEndpoint) => ({
 
 /** AWS clients pointed at the local cloud. */
 export function clientsFor(cloud: CloudEndpoint) {
-  const config = { region: cloud.region, endpoint: cloud.endpoint, credentials: credentials(cloud) };
+  const config = {
+    region: cloud.region,
+    endpoint: cloud.endpoint,
+    credentials: credentials(cloud),
+    // A read of an object replaced while it streams can stall locally: give up and poll again.
+    requestHandler: { requestTimeout: 15_000, connectionTimeout: 5_000 },
+  };
   return {
     s3: new S3Client({ ...config, forcePathStyle: true }),
     codebuild: new CodeBuildClient(config),
@@ -157,34 +163,33 @@ export async function uploadContext(
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The upload record the build-trigger function wrote for this upload, once it is there. */
-export async function waitForRecord(
+/** The upload record the build-trigger function wrote for this upload, or undefined while there is none. */
+export async function readRecord(
   s3: S3Client,
   bucket: string,
   prefix: string,
   upload: Upload,
-  timeoutMs = 120_000,
-): Promise<UploadRecord> {
+): Promise<UploadRecord | undefined> {
   const keys = uploadRecordKeyCandidates(prefix, {
     bucket,
     key: upload.key,
     versionId: upload.versionId,
     eTag: upload.eTag,
   });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const key of keys) {
-      try {
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('{}'))) as UploadRecord;
-      } catch (error) {
-        if ((error as { name?: string }).name !== 'NoSuchKey') throw error;
-      }
+  for (const key of keys) {
+    try {
+      // List first: a GetObject poll of a missing key would cost an error answer each time.
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+      if (!listed.Contents?.some((object) => object.Key === key)) continue;
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('{}'))) as UploadRecord;
+    } catch (error) {
+      // Replaced while read (the function rewrites its claim), or a stalled read: poll again.
+      if (!['NoSuchKey', 'TimeoutError', 'RequestTimeout', 'SyntaxError'].includes((error as Error).name))
+        throw error;
     }
-    if (Date.now() > deadline)
-      throw new Error(`no upload record for s3://${bucket}/${upload.key} after ${timeoutMs} ms`);
-    await sleep(100);
   }
+  return undefined;
 }
 
 const variable = (build: Build, name: string) =>
@@ -221,16 +226,20 @@ export async function waitForOutcome(
   timeoutMs = 300_000,
 ): Promise<Outcome> {
   const deadline = Date.now() + timeoutMs;
-  const record = await waitForRecord(clients.s3, cloud.bucket, prefix, upload, timeoutMs);
-  if (record.status !== 'accepted') return { kind: record.status, record, at: Date.now() };
+  // `accepted` is the function's claim before its last checks: it may still turn into `rejected`.
   for (;;) {
-    const [build] = await buildsOf(clients.codebuild, cloud.projectName, upload);
-    if (build?.buildComplete) {
-      const digest = build.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value;
-      return { kind: 'built', record, build, at: Date.now(), ...(digest ? { digest } : {}) };
+    const record = await readRecord(clients.s3, cloud.bucket, prefix, upload);
+    if (record && record.status !== 'accepted') return { kind: record.status, record, at: Date.now() };
+    if (record) {
+      const [build] = await buildsOf(clients.codebuild, cloud.projectName, upload);
+      if (build?.buildComplete) {
+        const digest = build.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value;
+        return { kind: 'built', record, build, at: Date.now(), ...(digest ? { digest } : {}) };
+      }
     }
-    if (Date.now() > deadline)
-      throw new Error(`the build of s3://${cloud.bucket}/${upload.key} did not end in ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      throw new Error(`s3://${cloud.bucket}/${upload.key} reached no outcome in ${timeoutMs} ms`);
+    }
     await sleep(200);
   }
 }
