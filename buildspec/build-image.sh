@@ -5,7 +5,9 @@
 # usage: build-image.sh <context-dir> <work-dir>
 #   <work-dir> holds build.env and build-args written by extract.py.
 # Environment: IMAGE_REPOSITORY_URI, IMAGE_TAG, CONTEXT_BUCKET, CONTEXT_KEY, CONTEXT_VERSION_ID,
-#   AWS_REGION; optional CACHE_REPOSITORY_URI (registry cache, empty = none), BUILDER
+#   AWS_REGION; optional CACHE_REPOSITORY_URI (registry cache, empty = none), REGISTRY_CACHE
+#   (auto | on | off; auto = with docker buildx, whose CodeBuild builder starts empty every time,
+#   not with podman/buildah, whose layer store stays where they run), BUILDER
 #   (docker | podman | buildah; default: docker when an engine answers, else podman, else buildah).
 #
 # Docker (CodeBuild standard images, privileged mode) builds with buildx and a BuildKit registry
@@ -15,7 +17,7 @@ set -euo pipefail
 
 context=$1
 work=$2
-say() { printf 'ecr-pipeline: %s\n' "$*"; }
+say() { printf 'ecr-pipeline: [%ss] %s\n' "$SECONDS" "$*"; }
 fail() { say "$*" >&2; exit 1; }
 
 : "${IMAGE_REPOSITORY_URI:?}" "${IMAGE_TAG:?}" "${CONTEXT_BUCKET:?}" "${CONTEXT_KEY:?}"
@@ -56,6 +58,7 @@ login() {
   esac
 }
 login "$registry"
+say "logged in to $registry"
 cache=${CACHE_REPOSITORY_URI:-}
 if [[ -n $cache && ${cache%%/*} != "$registry" ]]; then login "${cache%%/*}"; fi
 
@@ -79,7 +82,7 @@ if [[ -n $BUILD_PLATFORMS ]]; then args+=(--platform "$BUILD_PLATFORMS"); fi
 # One cache tag per repository in a shared, mutable cache repository: ECR refuses to overwrite a tag
 # in an IMMUTABLE repository, so the cache cannot live beside the image.
 cache_ref=""
-if [[ -n $cache ]]; then
+if [[ -n $cache && ${REGISTRY_CACHE:-auto} != off ]]; then
   cache_tag=$(printf '%s' "${IMAGE_REPOSITORY_URI#*/}" | tr '/' '_')
   if ((${#cache_tag} > 120)); then cache_tag="${cache_tag:0:100}-$(printf '%s' "$cache_tag" | sha256sum | cut -c1-16)"; fi
   cache_ref="$cache:$cache_tag"
@@ -109,7 +112,7 @@ case $builder in
   podman | buildah)
     if [[ $builder == podman ]]; then tool=("${podman[@]}"); else tool=("${buildah[@]}"); fi
     build=("${tool[@]}" build --isolation=chroot --layers "${tls[@]}")
-    if [[ -n $cache_ref ]]; then build+=(--cache-from "$cache" --cache-to "$cache"); fi
+    if [[ -n $cache_ref && ${REGISTRY_CACHE:-auto} == on ]]; then build+=(--cache-from "$cache" --cache-to "$cache"); fi
     if [[ -n $BUILD_PLATFORMS ]]; then
       # One image per platform gathered in a manifest list, pushed as a whole. Without the layer
       # cache: buildah reuses a cached final image with another build's --label values.
@@ -119,16 +122,28 @@ case $builder in
       "${tool[@]}" manifest push "${tls[@]}" --all --digestfile "$digest_file" "$local_name" "docker://$image"
       "${tool[@]}" manifest rm "$local_name" >/dev/null || true
     else
-      # Build with the layer cache, then label in a step of its own: buildah (1.28) would reuse a
-      # cached final image that carries another build's --label values. The LABEL instruction holds
-      # the build id, so this step never hits the cache.
-      "${build[@]}" "${args[@]}" --iidfile "$work/image-id" "$context"
-      mkdir -p "$work/label-context"
-      printf 'FROM %s\nLABEL ecr-pipeline.build-id="%s"\n' "$(cat "$work/image-id")" "${build_id//[^a-zA-Z0-9_.:-]/-}" \
-        >"$work/label-context/Dockerfile"
+      # Build with the layer cache and the labels. Buildah (1.28) reuses a cached final image with
+      # the labels of the build that made it: then label in a step of its own, whose LABEL
+      # instruction holds the build id and so never hits the cache.
+      "${build[@]}" "${args[@]}" "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" \
+        --iidfile "$work/image-id" "$context"
+      if [[ $builder == podman ]]; then format='{{index .Labels "ecr-pipeline.build-id"}}'; inspect=(inspect --type image)
+      else format='{{index .OCIv1.Config.Labels "ecr-pipeline.build-id"}}'; inspect=(inspect --type image); fi
+      built_by=$("${tool[@]}" "${inspect[@]}" --format "$format" "$(cat "$work/image-id")" 2>/dev/null || true)
+      if [[ $built_by == "$build_id" ]]; then
+        from=$(cat "$work/image-id")
+      else
+        say "the layer cache gave another build's image: labelling it for this build"
+        mkdir -p "$work/label-context"
+        printf 'FROM %s\nLABEL ecr-pipeline.build-id="%s"\n' "$(cat "$work/image-id")" "$safe_id" \
+          >"$work/label-context/Dockerfile"
+        "${build[@]}" --pull=never "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" \
+          --iidfile "$work/image-id" "$work/label-context"
+        from=$(cat "$work/image-id")
+      fi
       # A name of this build's own: concurrent builds of the same tag share the image store.
       local_name="localhost/ecr-pipeline-build/$safe_id:latest"
-      "${build[@]}" --pull=never "${labels[@]}" --tag "$local_name" "$work/label-context"
+      "${tool[@]}" tag "$from" "$local_name"
       "${tool[@]}" push "${tls[@]}" --digestfile "$digest_file" "$local_name" "docker://$image"
       # Keep the layers (the next build's cache), drop the name.
       "${tool[@]}" untag "$local_name" >/dev/null 2>&1 || true

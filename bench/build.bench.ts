@@ -1,0 +1,219 @@
+/**
+ * Real builds through the local cloud: upload-to-pushed-image latency compared with the same build
+ * and push run directly with the same builder (podman) in the same run, then 20 uploads at once.
+ * Every run builds for real: a build arg unique to the run makes the RUN steps miss the layer cache
+ * in both paths alike.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { extract } from 'tar';
+import { contextKey } from '../functions/shared/naming.ts';
+import { installBaseImage } from '../local/base-image.ts';
+import { startLocalCloud } from '../local/cloud.ts';
+import { writeRegistriesConf } from '../local/codebuild/environment.ts';
+import {
+  buildsOf,
+  clientsFor,
+  keyPrefixOf,
+  type Outcome,
+  packContext,
+  readExamples,
+  uploadContext,
+  waitForOutcome,
+} from '../local/uploads.ts';
+import type { Row } from './types.ts';
+
+const execFileAsync = promisify(execFile);
+const RUNS = 3;
+const BURST = 20;
+const BENCH = 'build';
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/** Resident memory (bytes) of this process and every process under it: the cloud, moto, the builds. */
+function treeRss(root = process.pid): number {
+  const children = new Map<number, number[]>();
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop() as number;
+    try {
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      total += Number(rss ?? 0) * 1024;
+    } catch {
+      // Gone.
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+export default async function buildBench(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const cloud = await startLocalCloud({ basePort: 45120 });
+  const work = mkdtempSync(join(tmpdir(), 'ecr-pipeline-bench-'));
+  const clients = clientsFor(cloud);
+  const ecr = new ECRClient({
+    region: cloud.region,
+    endpoint: cloud.endpoint,
+    credentials: clients.s3.config.credentials,
+  });
+  try {
+    await installBaseImage(cloud);
+    const prefix = keyPrefixOf(cloud);
+    const example = readExamples().find((e) => e.name === 'run-steps');
+    if (!example) throw new Error('examples/run-steps is missing');
+    const body = await packContext(example.dir);
+    const token = await ecr.send(new GetAuthorizationTokenCommand({}));
+    const password = Buffer.from(token.authorizationData?.[0]?.authorizationToken ?? '', 'base64')
+      .toString()
+      .replace(/^AWS:/, '');
+
+    // The direct path: the same context, the same podman, the same registry, no pipeline.
+    const context = join(work, 'context');
+    mkdirSync(context);
+    await new Promise<void>((resolve, reject) => {
+      const stream = extract({ cwd: context });
+      stream.on('finish', resolve).on('error', reject);
+      stream.end(body);
+    });
+    await ecr.send(
+      new CreateRepositoryCommand({ repositoryName: 'bench/direct', imageTagMutability: 'MUTABLE' }),
+    );
+    const env = {
+      ...process.env,
+      CONTAINERS_REGISTRIES_CONF: writeRegistriesConf(work, cloud.registry),
+      REGISTRY_AUTH_FILE: join(work, 'auth.json'),
+    };
+    const podman = (...args: string[]) =>
+      execFileAsync('podman', ['--cgroup-manager=cgroupfs', ...args], { env, maxBuffer: 64 * 1024 * 1024 });
+    await podman('login', '--tls-verify=false', '--username', 'AWS', '--password', password, cloud.registry);
+    const direct = async (run: string) => {
+      const started = Date.now();
+      const image = `${cloud.registry}/bench/direct:${run}`;
+      await podman(
+        'build',
+        '--isolation=chroot',
+        '--layers',
+        '--tls-verify=false',
+        '--target',
+        'app',
+        '--build-arg',
+        `GREETING=${run}`,
+        '--tag',
+        image,
+        context,
+      );
+      await podman('push', '--tls-verify=false', image);
+      await podman('untag', image).catch(() => undefined);
+      return Date.now() - started;
+    };
+    const throughPipeline = async (repository: string, run: string) => {
+      const up = await uploadContext(clients.s3, cloud.bucket, contextKey(prefix, repository, run), body, {
+        'build-args': JSON.stringify({ GREETING: run }),
+        target: 'app',
+      });
+      const outcome = await waitForOutcome(cloud, clients, prefix, up, 600_000);
+      return { up, outcome };
+    };
+    const pushedAt = (outcome: Outcome) =>
+      outcome.kind === 'built' && outcome.build.buildStatus === 'SUCCEEDED' && outcome.build.endTime
+        ? outcome.build.endTime.getTime()
+        : undefined;
+
+    // Warm-up: the base image in podman's store, the functions' containers warm, like the runs after.
+    await throughPipeline('bench/latency', `warm-${Date.now()}`);
+    await direct(`warm-${Date.now()}`);
+
+    const pipelineMs: number[] = [];
+    const directMs: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const run = `run-${Date.now()}-${i}`;
+      const { up, outcome } = await throughPipeline('bench/latency', run);
+      const end = pushedAt(outcome);
+      if (end === undefined)
+        throw new Error(`bench build ${run} did not succeed: ${JSON.stringify(outcome.kind)}`);
+      pipelineMs.push(end - up.uploadedAt);
+      directMs.push(await direct(`${run}-direct`));
+    }
+    const ratio = median(pipelineMs) / median(directMs);
+    rows.push(
+      {
+        benchmark: BENCH,
+        metric: `upload to pushed image, local cloud (median of ${RUNS})`,
+        value: `${(median(pipelineMs) / 1000).toFixed(2)} s`,
+      },
+      {
+        benchmark: BENCH,
+        metric: `same build + push, podman directly (median of ${RUNS})`,
+        value: `${(median(directMs) / 1000).toFixed(2)} s`,
+      },
+      { benchmark: BENCH, metric: 'local cloud / direct', value: ratio.toFixed(2), goal: '<= 1.25' },
+    );
+
+    // 20 uploads at once.
+    let peak = treeRss();
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, treeRss());
+    }, 250);
+    const started = Date.now();
+    const burst = await Promise.all(
+      Array.from({ length: BURST }, (_, i) => throughPipeline(`bench/burst-${i}`, `v${Date.now()}`)),
+    );
+    const total = Date.now() - started;
+    clearInterval(sampler);
+    const built = burst.filter(({ outcome }) => pushedAt(outcome) !== undefined).length;
+    const buildCounts = await Promise.all(
+      burst.map(({ up }) => buildsOf(clients.codebuild, cloud.projectName, up).then((b) => b.length)),
+    );
+    rows.push(
+      {
+        benchmark: BENCH,
+        metric: `${BURST} uploads at once: built`,
+        value: `${built}/${BURST}`,
+        goal: `${BURST}/${BURST}`,
+      },
+      {
+        benchmark: BENCH,
+        metric: `${BURST} uploads at once: lost / built twice`,
+        value: `${buildCounts.filter((n) => n === 0).length} / ${buildCounts.filter((n) => n > 1).length}`,
+        goal: '0 / 0',
+      },
+      {
+        benchmark: BENCH,
+        metric: `${BURST} uploads at once: total time`,
+        value: `${(total / 1000).toFixed(1)} s`,
+      },
+      {
+        benchmark: BENCH,
+        metric: `${BURST} uploads at once: peak memory (cloud + builds)`,
+        value: `${Math.round(peak / 1024 / 1024)} MB`,
+      },
+    );
+    return rows;
+  } finally {
+    ecr.destroy();
+    clients.s3.destroy();
+    clients.codebuild.destroy();
+    await cloud.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,158 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { renderBuildspec } from '../../../buildspec/render.ts';
+import { BUILD_ENV, UPLOAD_METADATA } from '../../../functions/shared/contract.ts';
+import { parseBuildspec } from '../../../local/codebuild/buildspec.ts';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const extractPy = join(root, 'buildspec/extract.py');
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'buildspec-test-'));
+  dirs.push(dir);
+  return dir;
+};
+
+/** Runs extract.py on a tarball made by `make` (a function of the staging folder) with this metadata. */
+function extract(make: (stage: string, archive: string) => void, metadata: Record<string, string> = {}) {
+  const dir = tempDir();
+  const stage = join(dir, 'stage');
+  mkdirSync(stage);
+  const archive = join(dir, 'context.tar.gz');
+  make(stage, archive);
+  writeFileSync(join(dir, 'object.json'), JSON.stringify({ ContentLength: 1, Metadata: metadata }));
+  const out = spawnSync(
+    'python3',
+    [extractPy, join(dir, 'object.json'), archive, join(dir, 'context'), join(dir, 'out')],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return { ...out, dir };
+}
+
+const tarOf = (stage: string, archive: string, ...extra: string[]) =>
+  execFileSync('tar', ['-czf', archive, '-C', stage, ...extra, '.']);
+
+describe('buildspec/buildspec.yml', () => {
+  it('is the rendering of the template and the scripts it embeds', () => {
+    expect(readFileSync(join(root, 'buildspec/buildspec.yml'), 'utf8')).toBe(renderBuildspec());
+  });
+
+  it('is a valid version 0.2 buildspec that exports the digest and reads every build variable', () => {
+    const text = readFileSync(join(root, 'buildspec/buildspec.yml'), 'utf8');
+    const spec = parseBuildspec(text);
+    expect(spec.exportedVariables).toEqual(['IMAGE_DIGEST']);
+    expect(spec.phases.pre_build?.onFailure).toBe('ABORT');
+    const doc = parse(text) as { phases: Record<string, { commands: string[] }> };
+    const commands = Object.values(doc.phases)
+      .flatMap((phase) => phase.commands)
+      .join('\n');
+    for (const name of Object.values(BUILD_ENV).filter((n) => n !== BUILD_ENV.repository)) {
+      expect(commands).toContain(name);
+    }
+    expect(commands).toContain('aws s3api get-object');
+    expect(commands).toContain('--version-id');
+    // The embedded scripts arrive byte for byte.
+    expect(commands).toContain(readFileSync(join(root, 'buildspec/build-image.sh'), 'utf8').trimEnd());
+    expect(commands).toContain(readFileSync(join(root, 'buildspec/extract.py'), 'utf8').trimEnd());
+  });
+
+  it('uses the metadata names of the shared contract', () => {
+    const script = readFileSync(extractPy, 'utf8');
+    for (const name of Object.values(UPLOAD_METADATA)) expect(script).toContain(`"${name}"`);
+  });
+});
+
+describe('buildspec/extract.py', () => {
+  it('extracts a context and writes the validated metadata for the build script', () => {
+    const out = extract(
+      (stage, archive) => {
+        mkdirSync(join(stage, 'docker'));
+        writeFileSync(join(stage, 'docker/Dockerfile.prod'), 'FROM busybox\n');
+        tarOf(stage, archive);
+      },
+      {
+        [UPLOAD_METADATA.dockerfile]: 'docker/Dockerfile.prod',
+        [UPLOAD_METADATA.buildArgs]: '{"VERSION":"1.2.3","EMPTY":""}',
+        [UPLOAD_METADATA.target]: 'app',
+        [UPLOAD_METADATA.platforms]: 'linux/amd64, linux/arm64',
+      },
+    );
+    expect(out.status, out.stderr).toBe(0);
+    expect(readFileSync(join(out.dir, 'out/build.env'), 'utf8')).toBe(
+      'DOCKERFILE=docker/Dockerfile.prod\nBUILD_TARGET=app\nBUILD_PLATFORMS=linux/amd64,linux/arm64\n',
+    );
+    expect(readFileSync(join(out.dir, 'out/build-args'), 'utf8')).toBe('VERSION=1.2.3\0EMPTY=\0');
+  });
+
+  it('fails with a clear message when the context has no Dockerfile', () => {
+    const out = extract((stage, archive) => {
+      writeFileSync(join(stage, 'README.md'), 'no Dockerfile here\n');
+      tarOf(stage, archive);
+    });
+    expect(out.status).toBe(2);
+    expect(out.stderr.trim()).toBe('ecr-pipeline: no Dockerfile at Dockerfile in the context');
+  });
+
+  it('refuses an archive with a path that climbs out of the context', () => {
+    const out = extract((stage, archive) => {
+      writeFileSync(join(stage, 'Dockerfile'), 'FROM busybox\n');
+      writeFileSync(join(stage, 'evil'), 'x');
+      tarOf(stage, archive, '--transform', 's,^\\./evil$,../../evil,');
+    });
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('unsafe entry');
+    expect(existsSync(join(out.dir, 'evil'))).toBe(false);
+  });
+
+  it('refuses an absolute symlink that escapes the context', () => {
+    const out = extract((stage, archive) => {
+      writeFileSync(join(stage, 'Dockerfile'), 'FROM busybox\n');
+      symlinkSync('/etc/passwd', join(stage, 'passwd'));
+      tarOf(stage, archive);
+    });
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('unsafe entry');
+  });
+
+  it.each([
+    [{ [UPLOAD_METADATA.dockerfile]: '../Dockerfile' }, 'points outside the context'],
+    [{ [UPLOAD_METADATA.dockerfile]: '/etc/Dockerfile' }, 'must be a relative path'],
+    [{ [UPLOAD_METADATA.buildArgs]: '["A"]' }, 'must be a JSON object of strings'],
+    [{ [UPLOAD_METADATA.buildArgs]: '{"1A":"x"}' }, 'is not valid'],
+    [{ [UPLOAD_METADATA.buildArgs]: '{"A":1}' }, 'must be a string'],
+    [{ [UPLOAD_METADATA.buildArgs]: '{oops' }, 'is not valid JSON'],
+    [{ [UPLOAD_METADATA.target]: 'bad target' }, 'is not a valid stage name'],
+    [{ [UPLOAD_METADATA.platforms]: 'amd64' }, 'is not of the form os/arch'],
+  ])('refuses invalid metadata %j', (metadata, message) => {
+    const out = extract((stage, archive) => {
+      writeFileSync(join(stage, 'Dockerfile'), 'FROM busybox\n');
+      tarOf(stage, archive);
+    }, metadata);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain(message);
+  });
+
+  it('refuses an archive that is not a tarball', () => {
+    const out = extract((_stage, archive) => writeFileSync(archive, 'PK\x03\x04 not a tar'));
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('not a readable tar');
+  });
+});
