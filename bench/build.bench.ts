@@ -68,7 +68,7 @@ function treeRss(root = process.pid): number {
 
 export default async function buildBench(): Promise<Row[]> {
   const rows: Row[] = [];
-  const cloud = await startLocalCloud({ basePort: 45120 });
+  const cloud = await startLocalCloud({ basePort: 0 });
   const work = mkdtempSync(join(tmpdir(), 'ecr-pipeline-bench-'));
   const clients = clientsFor(cloud);
   const ecr = new ECRClient({

@@ -3,6 +3,8 @@
 # digest to "$2/digest".
 #
 # usage: build-image.sh <context-dir> <work-dir>
+#        build-image.sh --login <work-dir>   (only the registry logins; the buildspec runs it while
+#                                             it fetches the context, and the build then skips them)
 #   <work-dir> holds build.env and build-args written by extract.py.
 # Environment: IMAGE_REPOSITORY_URI, IMAGE_TAG, CONTEXT_BUCKET, CONTEXT_KEY, CONTEXT_VERSION_ID,
 #   AWS_REGION; optional CACHE_REPOSITORY_URI (registry cache, empty = none), REGISTRY_CACHE
@@ -15,6 +17,8 @@
 # need cgroupfs and chroot isolation for RUN steps.
 set -euo pipefail
 
+mode=build
+if [[ $1 == --login ]]; then mode=login; fi
 context=$1
 work=$2
 say() { printf 'ecr-pipeline: [%ss] %s\n' "$SECONDS" "$*"; }
@@ -22,8 +26,6 @@ fail() { say "$*" >&2; exit 1; }
 
 : "${IMAGE_REPOSITORY_URI:?}" "${IMAGE_TAG:?}" "${CONTEXT_BUCKET:?}" "${CONTEXT_KEY:?}"
 region=${AWS_REGION:-${AWS_DEFAULT_REGION:?AWS_REGION is not set}}
-# shellcheck source=/dev/null
-source "$work/build.env"
 image="$IMAGE_REPOSITORY_URI:$IMAGE_TAG"
 registry=${IMAGE_REPOSITORY_URI%%/*}
 
@@ -39,7 +41,7 @@ if [[ -z $builder ]]; then
     fail "no image builder: need a Docker engine, podman or buildah"
   fi
 fi
-say "builder: $builder"
+[[ $mode == login ]] || say "builder: $builder"
 
 # Plain HTTP is used for a registry on the loopback interface only (the local cloud's registry).
 tls=()
@@ -57,10 +59,17 @@ login() {
     buildah) aws ecr get-login-password --region "$region" | buildah login "${tls[@]}" --username AWS --password-stdin "$host" ;;
   esac
 }
-login "$registry"
-say "logged in to $registry"
 cache=${CACHE_REPOSITORY_URI:-}
-if [[ -n $cache && ${cache%%/*} != "$registry" ]]; then login "${cache%%/*}"; fi
+if [[ ! -f $work/logged-in ]]; then
+  login "$registry"
+  if [[ -n $cache && ${cache%%/*} != "$registry" ]]; then login "${cache%%/*}"; fi
+  say "logged in to $registry ($builder)"
+  touch "$work/logged-in"
+fi
+[[ $mode == build ]] || exit 0
+
+# shellcheck source=/dev/null
+source "$work/build.env"
 
 source_uri="s3://$CONTEXT_BUCKET/$CONTEXT_KEY"
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -30,7 +30,7 @@ let ecr: ECRClient;
 
 beforeAll(async () => {
   cloud = await startLocalCloud({
-    basePort: 45110,
+    basePort: 0,
     functionEnv: {
       ecrEvents: {
         SWEEP_DRY_RUN: 'false',

@@ -37,7 +37,8 @@ let prefix: string;
 let password: string;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ basePort: 45100 });
+  // Port 0: the kernel picks free ports (a fixed one in the ephemeral range can be briefly held).
+  cloud = await startLocalCloud({ basePort: 0 });
   await installBaseImage(cloud);
   clients = clientsFor(cloud);
   prefix = keyPrefixOf(cloud);
@@ -215,7 +216,7 @@ describe('builds through the local cloud', () => {
       () => cloud.sinks.slack.find((m) => slackText(m.body).includes('Build failed: e2e/failing:v1')),
       30_000,
     );
-    const link = /http:\/\/127\.0\.0\.1:45100\/_local\/builds\/[^\s"<>|)]+\/log/.exec(
+    const link = new RegExp(`${cloud.endpoint}/_local/builds/[^\\s"<>|)]+/log`).exec(
       JSON.stringify(message.body),
     )?.[0];
     expect(link).toBeDefined();
