@@ -3,7 +3,7 @@
  * puts the busybox base image in its registry, uploads every example under examples/, follows each
  * upload to its outcome, runs a sweep, prints a summary and exits 0 only if every outcome was the
  * expected one. `npm run demo -- --verbose` also prints the local cloud's own log;
- * ECR_PIPELINE_DEMO_PORT moves its ports (default 4566 and the four after it).
+ * ECR_PIPELINE_DEMO_PORT moves its ports (default 4566 and up; 0: ports the kernel picks).
  */
 import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
@@ -74,7 +74,7 @@ async function inspect(
 }
 
 async function main(): Promise<number> {
-  say(`starting the local cloud on 127.0.0.1:${basePort}-${basePort + 4}`);
+  say(`starting the local cloud on 127.0.0.1:${basePort === 0 ? 'ports the kernel picks' : basePort}`);
   let logFile = '';
   const early: string[] = [];
   const cloudLog = (line: string) => {
