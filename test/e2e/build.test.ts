@@ -3,6 +3,8 @@
  * with the local CodeBuild running buildspec/buildspec.yml with podman.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
@@ -225,6 +227,30 @@ describe('builds through the local cloud', () => {
     const log = await response.text();
     expect(log).toContain('error: configuration missing');
     expect(log).toContain('Phase complete: BUILD State: FAILED');
+  });
+
+  it('builds several platforms into one manifest list when the upload asks for them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-multi-'));
+    try {
+      // FROM scratch and COPY only: no RUN step, so no emulator is needed for the foreign platform.
+      writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+      writeFileSync(join(dir, 'hello.txt'), 'hello\n');
+      const up = await upload(dir, 'e2e/multi', 'v1', { platforms: 'linux/amd64,linux/arm64' });
+      const outcome = await waitForOutcome(cloud, clients, prefix, up);
+      expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('SUCCEEDED');
+      const { stdout } = await execFileAsync('skopeo', [
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        '--creds',
+        `AWS:${password}`,
+        `docker://${cloud.registry}/e2e/multi:v1`,
+      ]);
+      const index = JSON.parse(stdout) as { manifests: Array<{ platform: { architecture: string } }> };
+      expect(index.manifests.map((m) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails a context without a Dockerfile with a message that says so', async () => {
