@@ -101,11 +101,17 @@ digest_file="$work/digest"
 rm -f "$digest_file"
 case $builder in
   docker)
-    if [[ -n $BUILD_PLATFORMS || -n $cache_ref ]]; then
-      # The docker driver exports no registry cache and builds one platform: use a BuildKit container.
-      docker buildx inspect ecr-pipeline >/dev/null 2>&1 ||
-        docker buildx create --name ecr-pipeline --driver docker-container >/dev/null
-      args+=(--builder ecr-pipeline)
+    # A BuildKit container: the default docker driver exports no registry cache, builds one
+    # platform, and its metadata digest is not always the pushed manifest's.
+    docker buildx inspect ecr-pipeline >/dev/null 2>&1 ||
+      docker buildx create --name ecr-pipeline --driver docker-container >/dev/null
+    args+=(--builder ecr-pipeline)
+    if [[ -n $BUILD_PLATFORMS ]]; then
+      host="linux/$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')"
+      if [[ $BUILD_PLATFORMS != "$host" ]]; then
+        # RUN steps of a foreign platform need QEMU emulators registered in the kernel.
+        docker run --privileged --rm tonistiigi/binfmt --install all >/dev/null
+      fi
     fi
     if [[ -n $cache_ref ]]; then
       args+=(
