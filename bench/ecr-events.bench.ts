@@ -104,7 +104,8 @@ class Simulation {
     const url = new URL(req.url ?? '/', 'http://x');
     const op = target
       ? (target.split('.').pop() ?? '')
-      : url.pathname.endsWith('/functions/')
+      : // The SDK sends ListFunctions to `/2015-03-31/functions` (the API reference writes a trailing `/`).
+        /\/functions\/?$/.test(url.pathname)
         ? 'ListFunctions'
         : 'GetFunction';
     this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
