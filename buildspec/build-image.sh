@@ -132,10 +132,10 @@ case $builder in
       # One image per platform gathered in a manifest list, pushed as a whole. Without the layer
       # cache: buildah reuses a cached final image with another build's --label values.
       local_name="localhost/ecr-pipeline-build/$safe_id"
+      trap '"${tool[@]}" manifest rm "$local_name" >/dev/null 2>&1 || true' EXIT
       "${build[@]}" --no-cache "${args[@]}" "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" \
         --manifest "$local_name" "$context"
       "${tool[@]}" manifest push "${tls[@]}" --all --digestfile "$digest_file" "$local_name" "docker://$image"
-      "${tool[@]}" manifest rm "$local_name" >/dev/null || true
     else
       # Build with the layer cache and the labels. Buildah (1.28) reuses a cached final image with
       # the labels of the build that made it: then label in a step of its own, whose LABEL
@@ -158,10 +158,10 @@ case $builder in
       fi
       # A name of this build's own: concurrent builds of the same tag share the image store.
       local_name="localhost/ecr-pipeline-build/$safe_id:latest"
+      # Keep the layers (the next build's cache), drop the name, pushed or not.
+      trap '"${tool[@]}" untag "$local_name" >/dev/null 2>&1 || true' EXIT
       "${tool[@]}" tag "$from" "$local_name"
       "${tool[@]}" push "${tls[@]}" --digestfile "$digest_file" "$local_name" "docker://$image"
-      # Keep the layers (the next build's cache), drop the name.
-      "${tool[@]}" untag "$local_name" >/dev/null 2>&1 || true
     fi
     ;;
   *) fail "unknown BUILDER \"$builder\": use docker, podman or buildah" ;;
