@@ -6,7 +6,10 @@
  * --region R, --schedule-interval MS (0: the sweep runs only when asked), --skip-setup.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { installBaseImage } from './base-image.ts';
 import { startLocalCloud } from './cloud.ts';
 
 // The SDK warns that Node 20 will lose support; the functions run on nodejs22.x and the warning would
@@ -53,6 +56,27 @@ const cloud = await startLocalCloud({
   log: (line) => console.log(line),
 });
 
+// The base image the examples build FROM (there is no Docker Hub here), and the state file that
+// `ecr-pipeline submit --local` reads to find the endpoint, the bucket and the build project.
+const base = await installBaseImage(cloud);
+const statePath = join(root, '.local', 'cloud.json');
+mkdirSync(join(root, '.local'), { recursive: true });
+writeFileSync(
+  statePath,
+  JSON.stringify(
+    {
+      endpoint: cloud.endpoint,
+      region: cloud.region,
+      bucket: cloud.bucket,
+      registry: cloud.registry,
+      projectName: cloud.projectName,
+      env: cloud.env,
+    },
+    null,
+    2,
+  ),
+);
+
 const exports = Object.entries(cloud.env)
   .map(([name, value]) => `export ${name}=${value}`)
   .join('\n  ');
@@ -63,6 +87,8 @@ The local cloud is up (${((Date.now() - started) / 1000).toFixed(1)} s). Data: $
   registry       ${cloud.registry}   (ECR repositoryUri hosts point here; plain HTTP)
   bucket         ${cloud.bucket}
   build project  ${cloud.projectName}
+  base image     ${base.reference}@${base.digest}   (FROM it in your Dockerfiles)
+  state file     ${statePath}   (read by \`npx ecr-pipeline submit --local\`)
   Slack sink     http://127.0.0.1:${cloud.ports.slack}/services/local/webhook
   functions      ${cloud.deployment.functions.map((f) => f.key).join(', ')} (logs in ${cloud.dataDir}/logs)
 
@@ -88,6 +114,7 @@ const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   console.log(`\n${signal}: stopping the local cloud`);
+  rmSync(statePath, { force: true });
   await cloud.stop();
   console.log('stopped; all ports are free');
   process.exit(0);
