@@ -4,11 +4,32 @@
  * builder's configuration (the local registry over plain HTTP, docker.io mapped onto it so that
  * `FROM busybox` finds the base image), and the CODEBUILD_* variables CodeBuild sets.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** Host variables a build inherits (tools, locale, pyenv shims); everything else comes from the build. */
 const INHERITED = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'PYENV_ROOT', 'XDG_RUNTIME_DIR'];
+
+let toolDirs: string[] | undefined;
+
+/**
+ * Folders of the real `aws` and `python3` programs when PATH reaches them through pyenv shims.
+ * A shim re-resolves the version on every call (about 0.25 s per `aws` start-up here); CodeBuild's
+ * images have the programs themselves on PATH, so the build environment does too.
+ */
+function realToolDirs(): string[] {
+  if (toolDirs) return toolDirs;
+  const dirs = new Set<string>();
+  for (const tool of ['aws', 'python3']) {
+    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    if (!found.includes('/shims/')) continue;
+    const real = spawnSync('pyenv', ['which', tool], { encoding: 'utf8' });
+    if (real.status === 0 && real.stdout.trim()) dirs.add(dirname(real.stdout.trim()));
+  }
+  toolDirs = [...dirs];
+  return toolDirs;
+}
 
 /**
  * Writes the containers registries.conf for local builds: the local registry is plain HTTP and
@@ -58,6 +79,8 @@ export function buildEnvironment(input: BuildEnvironmentInput): Record<string, s
     const value = process.env[name];
     if (value !== undefined) inherited[name] = value;
   }
+  const tools = realToolDirs();
+  if (tools.length > 0) inherited.PATH = [...tools, inherited.PATH ?? ''].filter(Boolean).join(':');
   const home = join(input.workDir, 'home');
   mkdirSync(join(home, 'docker'), { recursive: true });
   return {
