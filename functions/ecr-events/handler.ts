@@ -81,7 +81,8 @@ export const handler = async (event: unknown, context?: Context): Promise<void> 
         kept: report.kept,
         errors: report.errors.length,
       });
-      if (report.marked.length + report.deleted.length + report.errors.length === 0) return;
+      // One summary per sweep, also when nothing changed: silence would look like a sweeper that no
+      // longer runs. The `sweep` kind can be switched off (NOTIFY_EVENTS) or filtered on `outcome`.
       const region = process.env.AWS_REGION ?? 'us-east-1';
       const account = context?.invokedFunctionArn.split(':')[4] ?? '';
       await send({

@@ -189,10 +189,17 @@ describe('ecr-events handler', () => {
     expect(summary).toContain('`team/old`');
   });
 
-  it('sends nothing after a sweep with nothing to report', async () => {
+  it('sends one summary after a sweep with nothing to mark or delete, so a quiet sweeper is seen to run', async () => {
     taggingMock.on(GetResourcesCommand).resolves({ ResourceTagMappingList: [] });
     await handler(event('ecr-pipeline/scheduled-sweep.json'));
-    expect(snsMock).not.toHaveReceivedCommand(PublishCommand);
-    expect(slackBodies).toHaveLength(0);
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
+      MessageAttributes: expect.objectContaining({
+        'event-type': { DataType: 'String', StringValue: 'sweep' },
+        outcome: { DataType: 'String', StringValue: 'info' },
+      }),
+    });
+    expect(slackBodies).toHaveLength(1);
+    expect(JSON.stringify(slackBodies[0])).toContain('*Marked stale*\\n0');
   });
 });
