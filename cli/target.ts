@@ -25,7 +25,7 @@ export const ENV = {
 
 /** Serverless names the stack `<service>-<stage>`; the default stage is dev. */
 export const DEFAULT_STACK = 'ecr-pipeline-dev';
-/** The local cloud's default gateway (notes/LOCAL-API.md). */
+/** The local cloud's default gateway (`npm start`, base port 4566). */
 export const DEFAULT_LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
 
 /** What the local cloud writes to `.local/cloud.json` when it is up. */

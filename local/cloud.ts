@@ -1,7 +1,7 @@
 /**
  * The local cloud: moto_server for the AWS APIs, the CNCF registry behind an ECR-like front, the
  * packaged stack deployed into them, and the bundled handlers invoked as Lambda would invoke them.
- * See notes/LOCAL-API.md for the interface and README "The local cloud" for how to use it.
+ * The interface is `LocalCloud` below; README "The local cloud" says how to use it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { createCodeBuildService } from './codebuild/index.ts';
 import { awsClients, type Deployment, deploy } from './deployer.ts';
 import { type CodeBuildHandler, startGateway } from './gateway.ts';
 import { closeServer } from './http.ts';
@@ -281,27 +282,21 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     for (const fn of deployment.functions) invoker.register(fn);
     const inv = invoker;
 
-    // CodeBuild: the local build service (helper E's part 2) when it is there.
-    const codebuildModule = join(root, 'local/codebuild/index.ts');
+    // CodeBuild: the local build service (local/codebuild/), which runs the buildspec for real.
     const project = deployment.projects[0];
-    if (options.codebuild !== false && existsSync(codebuildModule) && project) {
-      const mod = (await import(codebuildModule)) as {
-        createCodeBuildService?: (ctx: unknown) => CodeBuildHandler;
-      };
-      if (typeof mod.createCodeBuildService === 'function') {
-        codebuild = mod.createCodeBuildService({
-          dataDir: join(dataDir, 'codebuild'),
-          region,
-          accountId: ACCOUNT_ID,
-          endpoint,
-          registry,
-          buildEnv: { ...env },
-          project,
-          putEvents,
-          log,
-        });
-        log(`codebuild: project ${project.name} runs locally`);
-      }
+    if (options.codebuild !== false && project) {
+      codebuild = createCodeBuildService({
+        dataDir: join(dataDir, 'codebuild'),
+        region,
+        accountId: ACCOUNT_ID,
+        endpoint,
+        registry,
+        buildEnv: { ...env },
+        project,
+        putEvents,
+        log,
+      });
+      log(`codebuild: project ${project.name} runs locally`);
     }
     if (!codebuild) log('codebuild: no local build service; moto records StartBuild and runs nothing');
 

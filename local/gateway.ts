@@ -13,7 +13,7 @@ import {
 } from 'node:http';
 import { listen, readBody } from './http.ts';
 
-/** A CodeBuild service as local/codebuild exports it (see notes/LOCAL-API.md). */
+/** A CodeBuild service as local/codebuild exports it. */
 export interface CodeBuildHandler {
   handle(operation: string, input: unknown): Promise<unknown>;
   logUrl(buildId: string): string;

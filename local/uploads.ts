@@ -26,7 +26,7 @@ import { create } from 'tar';
 import { BUILD_ENV } from '../functions/shared/contract.ts';
 import { type UploadRecord, uploadRecordKeyCandidates } from '../functions/shared/upload-record.ts';
 
-/** What a test, the demo or the bench needs of the local cloud (see notes/LOCAL-API.md). */
+/** What a test, the demo or the bench needs of the local cloud. */
 export interface CloudEndpoint {
   endpoint: string;
   region: string;

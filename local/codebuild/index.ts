@@ -1,6 +1,6 @@
 /**
  * Local CodeBuild: StartBuild, BatchGetBuilds, StopBuild and the list calls, served through the local
- * cloud's gateway (see notes/LOCAL-API.md). A build runs the project's buildspec for real in its own
+ * cloud's gateway (local/gateway.ts). A build runs the project's buildspec for real in its own
  * work folder under the data folder, with its log kept beside it, and emits the `CodeBuild Build State
  * Change` events CodeBuild emits. Builds run concurrently up to a limit and wait in a queue beyond it;
  * a full queue refuses with AccountLimitExceededException, as CodeBuild does.
