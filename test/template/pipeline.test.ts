@@ -191,6 +191,10 @@ describe('the build-trigger function', () => {
     });
   });
 
+  it('draws on the unreserved pool of the account unless a reservation is asked for', () => {
+    expect(fn).not.toHaveProperty('ReservedConcurrentExecutions');
+  });
+
   it('is retried twice, then sends the event to an encrypted queue', () => {
     const config = Object.values(template.Resources).find(
       (res) =>
@@ -271,8 +275,13 @@ describe('packaged with parameters', () => {
       repositoryPattern: 'team-*',
       encryptionType: 'KMS',
       buildEnvironmentType: 'ARM_CONTAINER',
+      buildTriggerReservedConcurrency: '10',
     });
   }, 120_000);
+
+  it('reserves the build-trigger concurrency it is given', () => {
+    expect(resource(custom, 'BuildTriggerLambdaFunction').Properties?.ReservedConcurrentExecutions).toBe(10);
+  });
 
   it('filters notifications and scopes permissions by the prefix and the repository pattern', () => {
     const rules = resource(custom, 'ContextBucket').Properties?.NotificationConfiguration
