@@ -85,7 +85,14 @@ async function reject(
     reason: rejection.reason,
     ...names,
   };
-  await publishRejection(deps.events, deps.config.eventBusName, detail);
+  try {
+    await publishRejection(deps.events, deps.config.eventBusName, detail);
+  } catch (error) {
+    // The claim was written here, so the caller has none to release: without this, Lambda's retry
+    // would take itself for a duplicate and the rejection would never be announced.
+    if (!claimed && error instanceof TransientError) await releaseQuietly(deps, recordKey);
+    throw error;
+  }
   deps.logger.warn('upload rejected', { code: rejection.code, reason: rejection.reason });
   return { kind: 'rejected', rejection };
 }

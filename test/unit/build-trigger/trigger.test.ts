@@ -485,6 +485,30 @@ describe('failures', () => {
     expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
   });
 
+  it('releases the claim of a bad upload when EventBridge throttles its rejection, so the retry announces it', async () => {
+    events
+      .on(PutEventsCommand)
+      .resolvesOnce({
+        FailedEntryCount: 1,
+        Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }],
+      })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
+    const empty = () => {
+      const event = s3Event('put-versioned.json');
+      Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
+      return event;
+    };
+    const deps = containerDeps();
+
+    await expect(handleS3Event(deps, empty())).rejects.toThrow(TransientError);
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
+
+    expect(await handleS3Event(deps, empty())).toEqual([
+      { kind: 'rejected', rejection: expect.objectContaining({ code: 'EmptyContext' }) },
+    ]);
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+  });
+
   it('reports and swallows a permanent error, recording it for the CLI', async () => {
     codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException', 400));
     const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
