@@ -68,7 +68,11 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
   }
 }
 
-/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
+/**
+ * Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order.
+ * After a failure no new item is started, and the first error is thrown only once the calls in
+ * flight have settled, so that none of them outlives the caller (and the invocation).
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -76,13 +80,23 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const index = next++;
-      results[index] = await fn(items[index] as T, index);
+      try {
+        results[index] = await fn(items[index] as T, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker),
+  );
+  const rejected = settled.find((result) => result.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return results;
 }
 
