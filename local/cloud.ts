@@ -188,11 +188,16 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_EC2_METADATA_DISABLED: 'true',
     };
 
-    const [moto, registryBackend] = await Promise.all([
+    // Both settle before going on: when one fails, stop() below also ends the one that came up.
+    const [motoStart, registryStart] = await Promise.allSettled([
       startMoto(ports.moto, dataDir),
       startRegistry(ports.registryBackend, dataDir),
     ]);
-    services.push(moto, registryBackend);
+    for (const start of [motoStart, registryStart])
+      if (start.status === 'fulfilled') services.push(start.value);
+    if (motoStart.status === 'rejected') throw motoStart.reason;
+    if (registryStart.status === 'rejected') throw registryStart.reason;
+    const registryBackend = registryStart.value;
     log(`moto_server on ${motoEndpoint}; registry storage in ${registryBackend.storage}`);
 
     const moto_ = awsClients(motoEndpoint, region);

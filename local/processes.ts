@@ -203,6 +203,11 @@ export async function startRegistry(port: number, dataDir: string): Promise<Serv
     ['serve', config],
     join(dataDir, 'registry.log'),
   );
-  await waitForPort(port, 30_000, service.process);
+  try {
+    await waitForPort(port, 30_000, service.process);
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
   return { ...service, storage };
 }

@@ -1,14 +1,15 @@
 /**
  * `npm start` (local/start.ts): comes up, prints how to use the local cloud, answers on the printed
  * endpoint, and on Ctrl-C (SIGINT to its process group, as a terminal sends it) stops every process it
- * started and frees every port.
+ * started and frees every port. A start-up that fails leaves no process behind either.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startLocalCloud } from '../../local/cloud.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'local-cloud-start-'));
@@ -86,5 +87,42 @@ describe('npm start', () => {
     expect(await exited).toBe(0);
     expect(output).toContain('stopped; all ports are free');
     for (const port of ports) expect(await listening(port)).toBe(false);
+  });
+});
+
+describe('startLocalCloud', () => {
+  it('stops the services that came up when another one does not start', async () => {
+    // moto_server starts for real; docker-registry never listens. Both note their pids.
+    const bin = join(work, 'bin');
+    const pids = join(work, 'pids');
+    mkdirSync(bin, { recursive: true });
+    const moto = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).stdout.trim();
+    expect(moto).not.toBe('');
+    writeFileSync(join(bin, 'moto_server'), `#!/bin/sh\necho $$ >>'${pids}'\nexec '${moto}' "$@"\n`, {
+      mode: 0o755,
+    });
+    writeFileSync(join(bin, 'docker-registry'), `#!/bin/sh\necho $$ >>'${pids}'\nexec sleep 600\n`, {
+      mode: 0o755,
+    });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      await expect(startLocalCloud({ basePort: 0, dataDir: join(work, 'failing') })).rejects.toThrow(
+        /nothing listens on 127\.0\.0\.1:\d+ after 30000 ms/,
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+    const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+    expect(started).toHaveLength(2);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(started.filter(alive)).toEqual([]);
   });
 });
