@@ -21,9 +21,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import type { Io } from '../../cli/submit.ts';
 import { UploadInterrupted, uploadContext } from '../../cli/upload.ts';
+import { freePort } from '../../local/processes.ts';
 
-const PORT = 45201;
-const UNUSED_PORT = 45299;
+// Ports the kernel picks: a fixed one in the ephemeral range can be held by another program.
+const PORT = await freePort();
+const UNUSED_PORT = await freePort();
 const endpoint = `http://127.0.0.1:${PORT}`;
 const BUCKET = 'contexts';
 const work = mkdtempSync(join(tmpdir(), 'submit-upload-'));

@@ -11,7 +11,6 @@ import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 
-const BASE_PORT = 45240;
 const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'submit-e2e-'));
 let cloud: LocalCloud;
@@ -64,7 +63,7 @@ async function registryDigest(repository: string, tag: string): Promise<string |
 }
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ basePort: BASE_PORT, dataDir: join(work, 'cloud'), log: () => undefined });
+  cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
   // What the local cloud's state file holds; the command finds everything from it with --local.
   const state = join(work, 'cloud.json');
   writeFileSync(
