@@ -19,6 +19,7 @@ import re
 import shlex
 import sys
 import tarfile
+import zlib
 
 # Names of the upload metadata (functions/shared/contract.ts UPLOAD_METADATA); S3 lower-cases them.
 META_DOCKERFILE = "dockerfile"
@@ -107,10 +108,23 @@ def extract(archive, destination):
                     f"the context expands to {total} bytes, more than the {MAX_EXTRACTED_BYTES} allowed"
                 )
             tar.extractall(destination, members=members, filter="data")
+            check_complete(tar)
     except tarfile.FilterError as error:
         raise Refused(f"the context archive has an unsafe entry and was not extracted: {error}") from error
-    except (tarfile.ReadError, EOFError, OSError) as error:
+    except (tarfile.ReadError, EOFError, OSError, zlib.error) as error:
         raise Refused(f"the context is not a readable tar or tar.gz archive: {error}") from error
+
+
+def check_complete(tar):
+    # tarfile ends the member list without an error at a damaged header after the first member: what
+    # follows the last member must be the end-of-archive zero blocks (or nothing), and a compressed
+    # archive must decompress to its end, where its checksum is checked.
+    tar.fileobj.seek(tar.offset)
+    if tar.fileobj.read(tarfile.BLOCKSIZE).strip(b"\0"):
+        last = tar.members[-1].name if tar.members else "its start"
+        raise Refused(f"the context archive is damaged or cut short after {last}")
+    while tar.fileobj.read(1024 * 1024):
+        pass
 
 
 def check_dockerfile_present(destination, dockerfile):

@@ -150,6 +150,35 @@ describe('buildspec/extract.py', () => {
     expect(out.stderr).toContain(message);
   });
 
+  it('refuses an archive whose entries stop at a damaged header instead of extracting what comes before', () => {
+    const out = extract((stage, archive) => {
+      writeFileSync(join(stage, 'Dockerfile'), 'FROM busybox\n');
+      writeFileSync(join(stage, 'app.txt'), 'app\n');
+      execFileSync('tar', ['-cf', archive, '-C', stage, 'Dockerfile', 'app.txt']);
+      // The second header (after the Dockerfile's header and data block) becomes garbage.
+      const bytes = readFileSync(archive);
+      bytes.fill('x', 1024, 1536);
+      writeFileSync(archive, bytes);
+    });
+    expect(out.status).toBe(2);
+    expect(out.stderr.trim()).toBe(
+      'ecr-pipeline: the context archive is damaged or cut short after Dockerfile',
+    );
+  });
+
+  it('refuses a tar.gz whose checksum does not match its content', () => {
+    const out = extract((stage, archive) => {
+      writeFileSync(join(stage, 'Dockerfile'), 'FROM busybox\n');
+      tarOf(stage, archive);
+      // The gzip trailer: CRC-32, then the size; tarfile stops before it unless told to read on.
+      const bytes = readFileSync(archive);
+      bytes.writeUInt8((bytes.readUInt8(bytes.length - 8) + 1) % 256, bytes.length - 8);
+      writeFileSync(archive, bytes);
+    });
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('CRC check failed');
+  });
+
   it('refuses an archive that is not a tarball', () => {
     const out = extract((_stage, archive) => writeFileSync(archive, 'PK\x03\x04 not a tar'));
     expect(out.status).toBe(2);
