@@ -121,7 +121,7 @@ case $builder in
     fi
     docker buildx build "${args[@]}" "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" --provenance=false --metadata-file "$work/metadata.json" \
       --tag "$image" --push "$context"
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["containerimage.digest"])' \
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("containerimage.digest", ""))' \
       "$work/metadata.json" >"$digest_file"
     ;;
   podman | buildah)
@@ -167,7 +167,7 @@ case $builder in
   *) fail "unknown BUILDER \"$builder\": use docker, podman or buildah" ;;
 esac
 
-digest=$(tr -d '[:space:]' <"$digest_file")
+digest=$(tr -d '[:space:]' 2>/dev/null <"$digest_file" || true)
 [[ $digest == sha256:* ]] || fail "the builder reported no digest for $image"
 printf '%s' "$digest" >"$digest_file"
 say "pushed $image@$digest"

@@ -34,7 +34,8 @@ case "$1 \${2:-}" in
   "buildx inspect") exit 1 ;;
   "buildx build")
     while [ $# -gt 0 ]; do
-      if [ "$1" = --metadata-file ]; then printf '{"containerimage.digest":"sha256:%064d"}' 7 >"$2"; fi
+      if [ "$1" = --metadata-file ] && [ -n "\${STUB_NO_DIGEST:-}" ]; then printf '{}' >"$2"
+      elif [ "$1" = --metadata-file ]; then printf '{"containerimage.digest":"sha256:%064d"}' 7 >"$2"; fi
       shift
     done ;;
 esac
@@ -123,6 +124,16 @@ describe('buildspec/build-image.sh with Docker', () => {
     expect(build).not.toContain('--target');
     expect(out.calls.some((line) => line.startsWith('docker run --privileged --rm tonistiigi/binfmt'))).toBe(
       true,
+    );
+  });
+
+  it('says so when the builder reported no digest for the pushed image', () => {
+    const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n", { STUB_NO_DIGEST: '1' });
+    expect(out.status).toBe(1);
+    expect(out.stderr.trim()).toMatch(
+      new RegExp(
+        `^ecr-pipeline: \\[\\d+s\\] the builder reported no digest for ${REGISTRY}/team-a/api:v1.2.3$`,
+      ),
     );
   });
 
