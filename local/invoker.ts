@@ -152,6 +152,8 @@ export class Invoker {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly retryDelaysMs: number[];
   private stopped = false;
+  /** Wakes the asynchronous invocations waiting to retry, so that stop() need not wait out the delay. */
+  private readonly sleepers = new Set<() => void>();
 
   constructor(private readonly options: InvokerOptions) {
     this.retryDelaysMs = options.retryDelaysMs ?? [1000, 2000];
@@ -261,9 +263,16 @@ export class Invoker {
         this.options.log(`[${spec.key}] attempt ${attempts} failed: ${lastError}`);
       }
       if (attempts > spec.maximumRetryAttempts || this.stopped) break;
-      await new Promise((resolve) =>
-        setTimeout(resolve, this.retryDelaysMs[attempts - 1] ?? this.retryDelaysMs.at(-1) ?? 1000),
-      );
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.sleepers.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, this.retryDelaysMs[attempts - 1] ?? this.retryDelaysMs.at(-1) ?? 1000);
+        this.sleepers.add(wake);
+      });
+      if (this.stopped) break;
     }
     const record: FailureRecord = { functionName: spec.key, event, error: lastError, attempts };
     this.failures.push(record);
@@ -302,11 +311,14 @@ export class Invoker {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Ends every container and resolves once no asynchronous invocation is left running or waiting to retry. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const wake of [...this.sleepers]) wake();
     for (const pool of this.containers.values()) {
       await Promise.all(pool.map((c) => c.worker.terminate()));
     }
     this.containers.clear();
+    await this.idle();
   }
 }
