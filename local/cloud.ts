@@ -33,7 +33,7 @@ import {
   startRegistry,
 } from './processes.ts';
 import { correctEventBridgeEvent, createSequencer, s3MessageToEvents } from './records.ts';
-import { type EventEntry, startRegistryFront } from './registry-front.ts';
+import { type EventEntry, type RegistryFront, startRegistryFront } from './registry-front.ts';
 import { type Sinks, startSlackSink } from './sinks.ts';
 import { ACCOUNT_ID, readTemplate } from './template.ts';
 
@@ -165,10 +165,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   let stopping = false;
   let invoker: Invoker | undefined;
   let codebuild: CodeBuildHandler | undefined;
+  let front: RegistryFront | undefined;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     for (const timer of timers) clearInterval(timer);
+    await front?.scansDone();
     await invoker?.stop();
     await codebuild?.stop().catch((error: unknown) => log(`codebuild: stop failed: ${String(error)}`));
     await Promise.all(servers.map(closeServer));
@@ -208,7 +210,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       }
     };
 
-    const front = await startRegistryFront({
+    front = await startRegistryFront({
       port: ports.registry,
       backendPort: ports.registryBackend,
       storage: registryBackend.storage,

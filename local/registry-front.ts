@@ -62,6 +62,8 @@ export interface RegistryFront {
   server: Server;
   /** Corrects moto's ECR answers (see gateway EcrHook). */
   ecrHook(operation: string, input: Record<string, unknown>, output: unknown): Promise<unknown>;
+  /** Resolves when no scan on push is running (the local cloud waits for them before it stops). */
+  scansDone(): Promise<void>;
 }
 
 const MANIFEST_TYPES = [
@@ -115,6 +117,7 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
   const imageKey = (repository: string, digest: string) => `${repository}@${digest}`;
   let scannerNoted = false;
   const scanner = findScanner();
+  const scans = new Set<Promise<void>>();
 
   const password = async (): Promise<string> => {
     const answer = await ecr.send(new GetAuthorizationTokenCommand({}));
@@ -341,8 +344,12 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
       log(`registry: pushed ${name}${isTag ? `:${reference}` : ''} ${digest}`);
       await emit([imageAction('PUSH', name, digest, isTag ? reference : undefined)]);
       if (repo.imageScanningConfiguration?.scanOnPush) {
-        if (scanner) void scan(name, digest, repo);
-        else if (!scannerNoted) {
+        if (scanner) {
+          // The push answers at once, as ECR's does; the scan reports later, and stop() waits for it.
+          const running = scan(name, digest, repo);
+          scans.add(running);
+          void running.finally(() => scans.delete(running));
+        } else if (!scannerNoted) {
           scannerNoted = true;
           log(
             'registry: scan on push is on, but no scanner (trivy or grype) is installed: no findings are reported',
@@ -495,5 +502,9 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
     }
   };
 
-  return { server, ecrHook };
+  const scansDone = async () => {
+    while (scans.size > 0) await Promise.allSettled([...scans]);
+  };
+
+  return { server, ecrHook, scansDone };
 }

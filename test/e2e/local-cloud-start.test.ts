@@ -4,11 +4,13 @@
  * started and frees every port. A start-up that fails leaves no process behind either.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, describe, expect, it } from 'vitest';
+import { installBaseImage } from '../../local/base-image.ts';
 import { startLocalCloud } from '../../local/cloud.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -124,5 +126,45 @@ describe('startLocalCloud', () => {
       }
     };
     expect(started.filter(alive)).toEqual([]);
+  });
+
+  it('waits for a scan on push that is still running when it stops', async () => {
+    // A scanner that takes two seconds and notes when it is done.
+    const bin = join(work, 'slow-scanner');
+    const finished = join(work, 'scan-finished');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'trivy'), `#!/bin/sh\nsleep 2\ntouch '${finished}'\necho '{"Results":[]}'\n`, {
+      mode: 0o755,
+    });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const cloud = await startLocalCloud({
+        basePort: 0,
+        dataDir: join(work, 'scan'),
+        scheduleIntervalMs: 0,
+      });
+      try {
+        const ecr = new ECRClient({
+          region: cloud.region,
+          endpoint: cloud.endpoint,
+          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        });
+        await ecr.send(
+          new CreateRepositoryCommand({
+            repositoryName: 'library/busybox',
+            imageScanningConfiguration: { scanOnPush: true },
+          }),
+        );
+        ecr.destroy();
+        await installBaseImage(cloud); // the push starts the scan; the push answers before it ends
+        expect(existsSync(finished)).toBe(false);
+      } finally {
+        await cloud.stop();
+      }
+      expect(existsSync(finished)).toBe(true);
+    } finally {
+      process.env.PATH = path;
+    }
   });
 });
