@@ -77,22 +77,12 @@ export function findScanner(): Scanner | undefined {
     return {
       name: 'trivy',
       async scan(image, password) {
-        const out = await run(
-          'trivy',
-          [
-            'image',
-            '--quiet',
-            '--format',
-            'json',
-            '--insecure',
-            '--username',
-            'AWS',
-            '--password',
-            password,
-            image,
-          ],
-          process.env,
-        );
+        // The password in the environment, not on the command line that every user can list.
+        const out = await run('trivy', ['image', '--quiet', '--format', 'json', '--insecure', image], {
+          ...process.env,
+          TRIVY_USERNAME: 'AWS',
+          TRIVY_PASSWORD: password,
+        });
         return trivyCounts(JSON.parse(out));
       },
     };

@@ -117,7 +117,7 @@ beforeAll(async () => {
   writeFileSync(join(work, 'trivy-report.json'), JSON.stringify(TRIVY_REPORT));
   writeFileSync(
     join(bin, 'trivy'),
-    `#!/bin/sh\necho "$@" >> "${join(work, 'trivy-args')}"\ncat "${join(work, 'trivy-report.json')}"\n`,
+    `#!/bin/sh\necho "$@" >> "${join(work, 'trivy-args')}"\necho "$TRIVY_USERNAME:$TRIVY_PASSWORD" >> "${join(work, 'trivy-credentials')}"\ncat "${join(work, 'trivy-report.json')}"\n`,
   );
   chmodSync(join(bin, 'trivy'), 0o755);
   process.env.PATH = `${bin}:${process.env.PATH}`;
@@ -273,9 +273,12 @@ describe('an image push', () => {
         'finding-severity-counts': { HIGH: 2, CRITICAL: 1 },
       },
     });
-    expect(readFileSync(join(work, 'trivy-args'), 'utf8')).toContain(
-      `${cloud.registry}/team/scanned@${digest}`,
-    );
+    const args = readFileSync(join(work, 'trivy-args'), 'utf8');
+    expect(args).toContain(`${cloud.registry}/team/scanned@${digest}`);
+    // The registry credentials reach trivy through its environment, never on its command line.
+    const credentials = Buffer.from((await basicAuth()).replace(/^Basic /, ''), 'base64').toString();
+    expect(readFileSync(join(work, 'trivy-credentials'), 'utf8')).toContain(credentials);
+    expect(args).not.toContain(credentials.replace(/^AWS:/, ''));
     const described = await ecr.send(new DescribeImagesCommand({ repositoryName: 'team/scanned' }));
     expect(described.imageDetails?.[0]?.imageScanFindingsSummary?.findingSeverityCounts).toEqual({
       HIGH: 2,
