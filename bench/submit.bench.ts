@@ -15,9 +15,13 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../local/processes.ts';
 import type { Row } from './types.ts';
 
-const PORT = 45202;
+// A port the kernel picks (a fixed one in the ephemeral range can be held by another program); the
+// measuring children, this file run again, take the parent's from the environment.
+const PORT = Number(process.env.ECR_PIPELINE_BENCH_MOTO_PORT) || (await freePort());
+process.env.ECR_PIPELINE_BENCH_MOTO_PORT = String(PORT);
 const endpoint = `http://127.0.0.1:${PORT}`;
 const BUCKET = 'bench-contexts';
 const FILES = 10_000;
