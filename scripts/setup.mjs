@@ -29,8 +29,10 @@ const debian = [
   'uidmap',
   'fuse-overlayfs',
 ];
+// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template.
+const DPKG_STATUS = '-f=${Status}';
 const installed = (pkg) =>
-  spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout?.includes(
+  spawnSync('dpkg-query', ['-W', DPKG_STATUS, pkg], { encoding: 'utf8' }).stdout?.includes(
     'install ok installed',
   );
 const missing = has('dpkg-query') ? debian.filter((pkg) => !installed(pkg)) : debian;
