@@ -2,7 +2,15 @@
  * The build-trigger function's settings, read from the environment once, at module load.
  * A missing or invalid variable fails the cold start with a message that names it.
  */
-import { boolean, ConfigError, type Env, integer, oneOf, text } from '../shared/env-config.ts';
+import {
+  boolean,
+  ConfigError,
+  type Env,
+  integer,
+  oneOf,
+  repositoryWildcard,
+  text,
+} from '../shared/env-config.ts';
 
 export { ConfigError };
 
@@ -43,19 +51,13 @@ export function loadConfig(env: Env): Config {
   if (keyPrefix !== '' && !keyPrefix.endsWith('/')) {
     throw new ConfigError(`environment variable KEY_PREFIX must end with "/", got "${keyPrefix}"`);
   }
-  const repositoryPattern = text(env, 'REPOSITORY_PATTERN', '*');
-  if (!/^[a-z0-9._/*?-]+$/.test(repositoryPattern)) {
-    throw new ConfigError(
-      `environment variable REPOSITORY_PATTERN may hold only a-z, 0-9, ".", "_", "-", "/", "*" and "?", got "${repositoryPattern}"`,
-    );
-  }
   return {
     region: text(env, 'AWS_REGION'),
     bucket: text(env, 'CONTEXT_BUCKET'),
     keyPrefix,
     projectName: text(env, 'BUILD_PROJECT'),
     maxContextBytes: integer(env, 'MAX_CONTEXT_BYTES', 512 * 1024 * 1024, 1, 5 * 1024 ** 4),
-    repositoryPattern,
+    repositoryPattern: repositoryWildcard(env, 'REPOSITORY_PATTERN'),
     stackName: text(env, 'STACK_NAME'),
     tagMutability: oneOf(env, 'TAG_MUTABILITY', ['IMMUTABLE', 'MUTABLE'], 'IMMUTABLE'),
     scanOnPush: boolean(env, 'SCAN_ON_PUSH', true),

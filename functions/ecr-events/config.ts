@@ -2,7 +2,16 @@
  * The ecr-events function's settings, read from the environment once, at module load (handler.ts).
  * A missing or invalid variable fails the cold start with a message that names it.
  */
-import { ConfigError, type Env, integer, list, oneOf, text } from '../shared/env-config.ts';
+import {
+  boolean,
+  ConfigError,
+  type Env,
+  integer,
+  list,
+  oneOf,
+  repositoryWildcard,
+  text,
+} from '../shared/env-config.ts';
 import { SEVERITIES, type Severity } from './severity.ts';
 
 /** The kinds of notification; each can be switched on or off (`NOTIFY_EVENTS`). */
@@ -85,12 +94,6 @@ export function loadConfig(env: Env): Config {
   if (topicArn !== '' && !topicArn.startsWith('arn:')) {
     throw new ConfigError(`environment variable SNS_TOPIC_ARN must be a topic ARN, got "${topicArn}"`);
   }
-  const repositoryPattern = text(env, 'REPOSITORY_PATTERN', '*');
-  if (!/^[a-z0-9._/*?-]+$/.test(repositoryPattern)) {
-    throw new ConfigError(
-      `environment variable REPOSITORY_PATTERN must be a repository name wildcard, got "${repositoryPattern}"`,
-    );
-  }
   const webhookSource = oneOf(env, 'SLACK_WEBHOOK_SOURCE', ['ssm', 'secretsmanager'], 'ssm');
   if (webhookSource === 'ssm' && webhookName !== '' && !webhookName.startsWith('/')) {
     throw new ConfigError(
@@ -99,7 +102,7 @@ export function loadConfig(env: Env): Config {
   }
   return {
     stackName: text(env, 'STACK_NAME'),
-    repositoryPattern,
+    repositoryPattern: repositoryWildcard(env, 'REPOSITORY_PATTERN'),
     ignoredRepositories: list(env, 'IGNORE_REPOSITORIES'),
     projectName: text(env, 'BUILD_PROJECT_NAME', ''),
     topicArn,
@@ -109,12 +112,12 @@ export function loadConfig(env: Env): Config {
     notify: new Set(notify.filter((kind): kind is NotificationKind => kind !== 'none')),
     minScanSeverity: oneOf(env, 'MIN_SCAN_SEVERITY', [...SEVERITIES, 'ALL'] as const, 'HIGH'),
     sweep: {
-      // Anything but an explicit "false" keeps the dry run: deleting is opt-in.
-      dryRun: oneOf(env, 'SWEEP_DRY_RUN', ['true', 'false'], 'true') !== 'false',
+      // Deleting is opt-in: only an explicit "false" turns the dry run off.
+      dryRun: boolean(env, 'SWEEP_DRY_RUN', true),
       staleDays: integer(env, 'SWEEP_STALE_DAYS', 90, 1, 3650),
       graceDays: integer(env, 'SWEEP_GRACE_DAYS', 7, 0, 365),
       protectedPatterns: list(env, 'SWEEP_PROTECTED'),
-      checkInUse: oneOf(env, 'SWEEP_CHECK_IN_USE', ['true', 'false'], 'true') === 'true',
+      checkInUse: boolean(env, 'SWEEP_CHECK_IN_USE', true),
       concurrency: integer(env, 'SWEEP_CONCURRENCY', 8, 1, 64),
       discovery: oneOf(env, 'SWEEP_DISCOVERY', ['tagging-api', 'list-tags'], 'tagging-api'),
     },

@@ -46,6 +46,20 @@ export function boolean(env: Env, name: string, fallback: boolean): boolean {
   return oneOf(env, name, ['true', 'false'], fallback ? 'true' : 'false') === 'true';
 }
 
+/**
+ * An IAM-style wildcard (`*`, `?`) over ECR repository names; both functions and the IAM policies
+ * read the same parameter, so both check it the same way.
+ */
+export function repositoryWildcard(env: Env, name: string): string {
+  const value = text(env, name, '*');
+  if (!/^[a-z0-9._/*?-]+$/.test(value)) {
+    throw new ConfigError(
+      `environment variable ${name} may hold only a-z, 0-9, ".", "_", "-", "/", "*" and "?", got "${value}"`,
+    );
+  }
+  return value;
+}
+
 /** A comma-separated list; blanks dropped. */
 export function list(env: Env, name: string): string[] {
   return (env[name] ?? '')

@@ -39,6 +39,7 @@ describe('ecr-events configuration', () => {
     ],
     [{ SLACK_WEBHOOK_SOURCE: 'env' }, /SLACK_WEBHOOK_SOURCE/],
     [{ SWEEP_DISCOVERY: 'guess' }, /SWEEP_DISCOVERY/],
+    [{ REPOSITORY_PATTERN: 'Team/*' }, /REPOSITORY_PATTERN may hold only/],
   ])('fails at cold start naming the variable (%j)', (env, message) => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...env })).toThrow(message);
