@@ -98,14 +98,19 @@ interface ClientSettings {
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
-/** Creates the SDK clients for one target (path-style S3 when an endpoint is set, as emulators need). */
-export function createClients(settings: ClientSettings): Clients {
-  const common = {
+/** The configuration every SDK client of one target shares. */
+function clientConfig(settings: ClientSettings) {
+  return {
     region: settings.region,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(settings.profile ? { profile: settings.profile } : {}),
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
   };
+}
+
+/** Creates the SDK clients for one target (path-style S3 when an endpoint is set, as emulators need). */
+export function createClients(settings: ClientSettings): Clients {
+  const common = clientConfig(settings);
   return {
     s3: new S3Client({ ...common, forcePathStyle: Boolean(settings.endpoint) }),
     codebuild: new CodeBuildClient(common),
@@ -115,12 +120,7 @@ export function createClients(settings: ClientSettings): Clients {
 }
 
 async function stackOutputs(settings: ClientSettings, stackName: string): Promise<Record<string, string>> {
-  const cloudformation = new CloudFormationClient({
-    region: settings.region,
-    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-    ...(settings.profile ? { profile: settings.profile } : {}),
-    ...(settings.credentials ? { credentials: settings.credentials } : {}),
-  });
+  const cloudformation = new CloudFormationClient(clientConfig(settings));
   try {
     const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
     const outputs: Record<string, string> = {};
