@@ -11,19 +11,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CliError, explain } from '../../../cli/errors.ts';
 import { buildMatches, findBuild, followBuild, waitForBuild } from '../../../cli/follow.ts';
-import type { Clients } from '../../../cli/target.ts';
+import { createClients } from '../../../cli/target.ts';
 import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 
 const s3 = mockClient(S3Client);
 const codebuild = mockClient(CodeBuildClient);
 const logs = mockClient(CloudWatchLogsClient);
 const ecr = mockClient(ECRClient);
-const clients: Clients = {
-  s3: new S3Client({ region: 'us-east-1' }),
-  codebuild: new CodeBuildClient({ region: 'us-east-1' }),
-  logs: new CloudWatchLogsClient({ region: 'us-east-1' }),
-  ecr: new ECRClient({ region: 'us-east-1' }),
-};
+const clients = createClients({ region: 'us-east-1' });
 
 const identity = { bucket: 'contexts', key: 'team/api/v1.tar.gz', versionId: 'v2', eTag: '"abc"' };
 
