@@ -22,9 +22,12 @@ import type { Clients } from './target.ts';
 /** The variable the buildspec exports with the pushed image's digest. */
 export const IMAGE_DIGEST_VARIABLE = 'IMAGE_DIGEST';
 
+/** An upload the build-trigger function refused: its rejection code and reason. */
+export type Rejected = { kind: 'rejected'; code?: string | undefined; reason: string };
+
 export type Outcome =
   | { kind: 'pushed'; buildId: string; image: string; digest?: string | undefined }
-  | { kind: 'rejected'; code?: string | undefined; reason: string }
+  | Rejected
   | { kind: 'failed'; buildId: string; status: string; reason: string; logLink?: string | undefined };
 
 /** Text sinks: `info` for progress and phases, `log` for the build log as it is written. */
@@ -79,6 +82,17 @@ export async function readUploadRecord(
     }
   }
   return undefined;
+}
+
+/** The rejection an upload record reports; undefined when it reports none. */
+export function rejectionOf(record: UploadRecord | undefined): Rejected | undefined {
+  if (record?.status !== 'rejected') return undefined;
+  return { kind: 'rejected', code: record.code, reason: record.reason ?? 'no reason given' };
+}
+
+/** A rejection as the commands print it: `rejected (code): reason`. */
+export function describeRejection(rejected: Rejected): string {
+  return `rejected${rejected.code ? ` (${rejected.code})` : ''}: ${rejected.reason}`;
 }
 
 const unquote = (eTag: string | undefined) => (eTag ?? '').replace(/"/g, '');
@@ -242,7 +256,7 @@ export async function outcomeOf(clients: Clients, build: Build): Promise<Outcome
 /** Waits for the record or the build of an upload; returns the build, or the rejection. */
 export async function waitForBuild(
   options: FollowOptions,
-): Promise<{ build: Build } | { rejected: Outcome & { kind: 'rejected' } }> {
+): Promise<{ build: Build } | { rejected: Rejected }> {
   const { clients, identity, out, signal } = options;
   const pollMs = options.pollMs ?? 2000;
   const deadline = Date.now() + (options.findTimeoutMs ?? 120_000);
@@ -250,11 +264,8 @@ export async function waitForBuild(
   let said = false;
   while (!signal?.aborted) {
     const record = await readUploadRecord(clients, options.prefix, identity);
-    if (record?.status === 'rejected') {
-      return {
-        rejected: { kind: 'rejected', code: record.code, reason: record.reason ?? 'no reason given' },
-      };
-    }
+    const rejected = rejectionOf(record);
+    if (rejected) return { rejected };
     if (record?.status === 'accepted' && !accepted) {
       accepted = true;
       out.info(`accepted by the build-trigger function (${record.repository ?? ''}:${record.tag ?? ''})`);

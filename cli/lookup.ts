@@ -5,7 +5,17 @@ import { CONTEXT_EXTENSIONS, contextKey } from '../functions/shared/naming.ts';
 import type { UploadIdentity } from '../functions/shared/upload-record.ts';
 import type { LookupArgs } from './args.ts';
 import { CliError, explain, UsageError } from './errors.ts';
-import { BuildLog, findBuild, followBuild, getBuilds, outcomeOf, readUploadRecord } from './follow.ts';
+import {
+  BuildLog,
+  describeRejection,
+  findBuild,
+  followBuild,
+  getBuilds,
+  outcomeOf,
+  type Rejected,
+  readUploadRecord,
+  rejectionOf,
+} from './follow.ts';
 import { formatBytes } from './progress.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -32,7 +42,7 @@ export function classifySubject(subject: string, prefix: string): { buildId: str
 interface Found {
   identity?: UploadIdentity;
   build?: Build | undefined;
-  rejected?: { code?: string | undefined; reason: string };
+  rejected?: Rejected | undefined;
   accepted?: boolean;
   size?: number | undefined;
 }
@@ -62,9 +72,12 @@ async function lookup(target: Target, subject: string): Promise<Found> {
     eTag: head.ETag,
   };
   const record = await readUploadRecord(target.clients, target.prefix, identity);
-  const found: Found = { identity, size: head.ContentLength, accepted: record?.status === 'accepted' };
-  if (record?.status === 'rejected')
-    found.rejected = { code: record.code, reason: record.reason ?? 'no reason given' };
+  const found: Found = {
+    identity,
+    size: head.ContentLength,
+    accepted: record?.status === 'accepted',
+    rejected: rejectionOf(record),
+  };
   if (target.project && !found.rejected)
     found.build = await findBuild(target.clients, target.project, identity);
   return found;
@@ -89,7 +102,7 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
           `upload   s3://${bucket}/${key}${versionId ? ` version ${versionId}` : ''}${found.size !== undefined ? `  ${formatBytes(found.size)}` : ''}`,
         );
         print(
-          `record   ${found.rejected ? `rejected${found.rejected.code ? ` (${found.rejected.code})` : ''}: ${found.rejected.reason}` : found.accepted ? 'accepted' : 'not handled yet'}`,
+          `record   ${found.rejected ? describeRejection(found.rejected) : found.accepted ? 'accepted' : 'not handled yet'}`,
         );
       }
       if (found.rejected) return 1;
@@ -114,9 +127,7 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
       return 1;
     }
     if (found.rejected) {
-      io.stderr.write(
-        `rejected${found.rejected.code ? ` (${found.rejected.code})` : ''}: ${found.rejected.reason}\n`,
-      );
+      io.stderr.write(`${describeRejection(found.rejected)}\n`);
       return 1;
     }
     if (!found.build) {

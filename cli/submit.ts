@@ -4,7 +4,14 @@ import { contextKey } from '../functions/shared/naming.ts';
 import type { SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
 import { CliError, explain } from './errors.ts';
-import { type FollowOutput, followBuild, newestBuildIds, type Outcome, waitForBuild } from './follow.ts';
+import {
+  describeRejection,
+  type FollowOutput,
+  followBuild,
+  newestBuildIds,
+  type Outcome,
+  waitForBuild,
+} from './follow.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
 import { resolveTarget, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
@@ -198,7 +205,7 @@ export function report(outcome: Outcome, io: Pick<Io, 'stdout' | 'stderr'>): num
       io.stdout.write(`${outcome.image}\n`);
       return 0;
     case 'rejected':
-      info(`rejected${outcome.code ? ` (${outcome.code})` : ''}: ${outcome.reason}`);
+      info(describeRejection(outcome));
       return 1;
     case 'failed':
       info(`build ${outcome.buildId} ${outcome.status}: ${outcome.reason}`);
