@@ -26,7 +26,3 @@ export function normalizeCounts(raw: unknown): SeverityCounts {
 export function worstSeverity(counts: SeverityCounts): Severity | undefined {
   return SEVERITIES.find((severity) => (counts[severity] ?? 0) > 0);
 }
-
-export function totalFindings(counts: SeverityCounts): number {
-  return SEVERITIES.reduce((sum, severity) => sum + (counts[severity] ?? 0), 0);
-}
