@@ -32,6 +32,13 @@ const malformed = (reason: string, detailType?: string): Classified => ({
   malformed: true,
   detailType,
 });
+const ignored = (reason: string, detailType: string, repository?: string): Classified => ({
+  action: 'ignore',
+  reason,
+  malformed: false,
+  detailType,
+  repository,
+});
 
 /** Repository name from a name or from an ECR repository ARN (`arn:aws:ecr:<region>:<account>:repository/<name>`). */
 export function repositoryName(value: string): string {
@@ -73,12 +80,7 @@ export function classify(event: unknown, options: ClassifyOptions): Classified {
     case `${EVENT_SOURCE}|${BUILD_REJECTED}`:
       return rejected(detail, base, detailType);
     default:
-      return {
-        action: 'ignore',
-        reason: `unknown event ${source} / ${detailType}`,
-        malformed: false,
-        detailType,
-      };
+      return ignored(`unknown event ${source} / ${detailType}`, detailType);
   }
 }
 
@@ -92,13 +94,7 @@ function imageAction(detail: Json, base: Base, detailType: string): Classified {
     return malformed('ECR Image Action without repository-name, action-type or result', detailType);
   }
   if (actionType !== 'PUSH' && actionType !== 'DELETE') {
-    return {
-      action: 'ignore',
-      reason: `unknown action-type ${actionType}`,
-      malformed: false,
-      detailType,
-      repository,
-    };
+    return ignored(`unknown action-type ${actionType}`, detailType, repository);
   }
   const digest = str(detail['image-digest']);
   const tag = str(detail['image-tag']);
@@ -167,13 +163,7 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
     };
   }
   if (status !== 'COMPLETE' && !status.endsWith('SCAN_COMPLETE')) {
-    return {
-      action: 'ignore',
-      reason: `scan-status ${status} carries no results`,
-      malformed: false,
-      detailType,
-      repository,
-    };
+    return ignored(`scan-status ${status} carries no results`, detailType, repository);
   }
   const counts = normalizeCounts(detail['finding-severity-counts']);
   const severity = worstSeverity(counts);
@@ -199,12 +189,7 @@ function build(detail: Json, base: Base, detailType: string, options: ClassifyOp
     return malformed('CodeBuild event without build-status, project-name or build-id', detailType);
   }
   if (options.projectName !== '' && project !== options.projectName) {
-    return {
-      action: 'ignore',
-      reason: `build of another project (${project})`,
-      malformed: false,
-      detailType,
-    };
+    return ignored(`build of another project (${project})`, detailType);
   }
   const info = isObject(detail['additional-information']) ? detail['additional-information'] : {};
   const phases = Array.isArray(info.phases) ? info.phases.filter(isObject) : [];
@@ -264,13 +249,7 @@ function build(detail: Json, base: Base, detailType: string, options: ClassifyOp
       };
     }
     default:
-      return {
-        action: 'ignore',
-        reason: `unknown build-status ${status}`,
-        malformed: false,
-        detailType,
-        repository,
-      };
+      return ignored(`unknown build-status ${status}`, detailType, repository);
   }
 }
 
