@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { extract } from 'tar';
 import { contextKey } from '../functions/shared/naming.ts';
 import { installBaseImage } from '../local/base-image.ts';
@@ -22,6 +22,7 @@ import {
   type Outcome,
   packContext,
   readExamples,
+  registryPassword,
   uploadContext,
   waitForOutcome,
 } from '../local/uploads.ts';
@@ -82,10 +83,7 @@ export default async function buildBench(): Promise<Row[]> {
     const example = readExamples().find((e) => e.name === 'run-steps');
     if (!example) throw new Error('examples/run-steps is missing');
     const body = await packContext(example.dir);
-    const token = await ecr.send(new GetAuthorizationTokenCommand({}));
-    const password = Buffer.from(token.authorizationData?.[0]?.authorizationToken ?? '', 'base64')
-      .toString()
-      .replace(/^AWS:/, '');
+    const password = await registryPassword(ecr);
 
     // The direct path: the same context, the same podman, the same registry, no pipeline.
     const context = join(work, 'context');

@@ -5,15 +5,12 @@
  * expected one. `npm run demo -- --verbose` also prints the local cloud's own log;
  * ECR_PIPELINE_DEMO_PORT moves its ports (default 4566 and up; 0: ports the kernel picks).
  */
-import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
-  GetAuthorizationTokenCommand,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
@@ -28,12 +25,13 @@ import {
   type Outcome,
   packContext,
   readExamples,
+  registryPassword,
+  skopeoInspect,
   type Upload,
   uploadContext,
   waitForOutcome,
 } from './uploads.ts';
 
-const execFileAsync = promisify(execFile);
 const SWEEP_CLOCK_AHEAD_DAYS = 3;
 const verbose = process.argv.includes('--verbose');
 const basePort = Number(process.env.ECR_PIPELINE_DEMO_PORT ?? 4566);
@@ -49,28 +47,6 @@ interface Result {
   ok: boolean;
   detail: string;
   seconds?: number;
-}
-
-/**
- * Labels and digest of a pushed image, read back from the registry with skopeo as a user would.
- * Asynchronous on purpose: the registry front runs in this process.
- */
-async function inspect(
-  reference: string,
-  password: string,
-): Promise<{ Digest?: string; Labels?: Record<string, string> } | undefined> {
-  try {
-    const { stdout } = await execFileAsync('skopeo', [
-      'inspect',
-      '--tls-verify=false',
-      '--creds',
-      `AWS:${password}`,
-      `docker://${reference}`,
-    ]);
-    return JSON.parse(stdout) as { Digest?: string; Labels?: Record<string, string> };
-  } catch {
-    return undefined;
-  }
 }
 
 async function main(): Promise<number> {
@@ -113,10 +89,7 @@ async function main(): Promise<number> {
       endpoint: cloud.endpoint,
       credentials: clients.s3.config.credentials,
     });
-    const token = await ecr.send(new GetAuthorizationTokenCommand({}));
-    const password = Buffer.from(token.authorizationData?.[0]?.authorizationToken ?? '', 'base64')
-      .toString()
-      .replace(/^AWS:/, '');
+    const password = await registryPassword(ecr);
 
     const keyOf = (example: Example) => {
       try {
@@ -148,7 +121,7 @@ async function main(): Promise<number> {
         const base = { example, upload: upload.key, seconds: seconds(upload, outcome) };
         if (example.expect === 'image' || example.expect === 'image-then-refused') {
           const built = outcome.kind === 'built' && outcome.build.buildStatus === 'SUCCEEDED';
-          const image = built ? await inspect(reference, password) : undefined;
+          const image = built ? await skopeoInspect(reference, password).catch(() => undefined) : undefined;
           const traced = image?.Labels?.['ecr-pipeline.context.uri'] === `s3://${cloud.bucket}/${upload.key}`;
           const digest = outcome.kind === 'built' ? outcome.digest : undefined;
           results.push({

@@ -4,6 +4,7 @@
  * then the CodeBuild build of that object version. Shared by the demo, the end-to-end tests and
  * the build benchmark.
  */
+import { execFile } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -15,16 +16,20 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   BatchGetBuildsCommand,
   type Build,
   CodeBuildClient,
   ListBuildsForProjectCommand,
 } from '@aws-sdk/client-codebuild';
+import { type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { create } from 'tar';
 import { BUILD_ENV } from '../functions/shared/contract.ts';
 import { type UploadRecord, uploadRecordKeyCandidates } from '../functions/shared/upload-record.ts';
+
+const execFileAsync = promisify(execFile);
 
 /** What a test, the demo or the bench needs of the local cloud. */
 export interface CloudEndpoint {
@@ -250,4 +255,32 @@ export function keyPrefixOf(cloud: {
 }) {
   const fn = cloud.deployment?.functions.find((f) => f.env.KEY_PREFIX !== undefined);
   return fn?.env.KEY_PREFIX ?? '';
+}
+
+/** The registry password for user AWS, from GetAuthorizationToken as `docker login` would use it. */
+export async function registryPassword(ecr: ECRClient): Promise<string> {
+  const token = await ecr.send(new GetAuthorizationTokenCommand({}));
+  return Buffer.from(token.authorizationData?.[0]?.authorizationToken ?? '', 'base64')
+    .toString()
+    .replace(/^AWS:/, '');
+}
+
+/**
+ * `skopeo inspect` of an image in the local registry, as a user would read it back; `flags` such as
+ * `--raw` go before the reference. Asynchronous on purpose: the registry front may run in this process.
+ */
+export async function skopeoInspect<T = { Digest: string; Labels: Record<string, string> }>(
+  reference: string,
+  password: string,
+  ...flags: string[]
+): Promise<T> {
+  const { stdout } = await execFileAsync('skopeo', [
+    'inspect',
+    ...flags,
+    '--tls-verify=false',
+    '--creds',
+    `AWS:${password}`,
+    `docker://${reference}`,
+  ]);
+  return JSON.parse(stdout) as T;
 }

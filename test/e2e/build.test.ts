@@ -2,12 +2,10 @@
  * Uploads become images for real: the local cloud (moto, the registry front, the bundled functions)
  * with the local CodeBuild running buildspec/buildspec.yml with podman.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextKey } from '../../functions/shared/naming.ts';
 import { installBaseImage } from '../../local/base-image.ts';
@@ -19,12 +17,13 @@ import {
   keyPrefixOf,
   packContext,
   readExamples,
+  registryPassword,
+  skopeoInspect,
   type Upload,
   uploadContext,
   waitForOutcome,
 } from '../../local/uploads.ts';
 
-const execFileAsync = promisify(execFile);
 const examples = Object.fromEntries(readExamples().map((example) => [example.name, example]));
 const example = (name: string) => {
   const found = examples[name];
@@ -49,10 +48,7 @@ beforeAll(async () => {
     endpoint: cloud.endpoint,
     credentials: clients.s3.config.credentials,
   });
-  const token = await ecr.send(new GetAuthorizationTokenCommand({}));
-  password = Buffer.from(token.authorizationData?.[0]?.authorizationToken ?? '', 'base64')
-    .toString()
-    .replace(/^AWS:/, '');
+  password = await registryPassword(ecr);
 });
 
 afterAll(async () => {
@@ -71,17 +67,6 @@ async function upload(
 ) {
   const body = await packContext(dir, extra);
   return uploadContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
-}
-
-async function skopeoInspect(reference: string) {
-  const { stdout } = await execFileAsync('skopeo', [
-    'inspect',
-    '--tls-verify=false',
-    '--creds',
-    `AWS:${password}`,
-    `docker://${reference}`,
-  ]);
-  return JSON.parse(stdout) as { Digest: string; Labels: Record<string, string> };
 }
 
 const slackTexts = () => cloud.sinks.slack.map((message) => slackText(message.body));
@@ -133,7 +118,7 @@ describe('builds through the local cloud', () => {
     expect(outcome.build.buildStatus).toBe('SUCCEEDED');
     expect(outcome.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
 
-    const image = await skopeoInspect(`${cloud.registry}/e2e/greeter:v1`);
+    const image = await skopeoInspect(`${cloud.registry}/e2e/greeter:v1`, password);
     expect(image.Digest).toBe(outcome.digest);
     expect(image.Labels).toMatchObject({
       'org.opencontainers.image.source': `s3://${cloud.bucket}/${up.key}`,
@@ -238,15 +223,11 @@ describe('builds through the local cloud', () => {
       const up = await upload(dir, 'e2e/multi', 'v1', { platforms: 'linux/amd64,linux/arm64' });
       const outcome = await waitForOutcome(cloud, clients, prefix, up);
       expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('SUCCEEDED');
-      const { stdout } = await execFileAsync('skopeo', [
-        'inspect',
+      const index = await skopeoInspect<{ manifests: Array<{ platform: { architecture: string } }> }>(
+        `${cloud.registry}/e2e/multi:v1`,
+        password,
         '--raw',
-        '--tls-verify=false',
-        '--creds',
-        `AWS:${password}`,
-        `docker://${cloud.registry}/e2e/multi:v1`,
-      ]);
-      const index = JSON.parse(stdout) as { manifests: Array<{ platform: { architecture: string } }> };
+      );
       expect(index.manifests.map((m) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
