@@ -88,6 +88,12 @@ type Outcome =
 const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
 const isNotFound = (error: unknown) => errorName(error) === 'RepositoryNotFoundException';
 const isoDay = (date: Date) => date.toISOString().slice(0, 10);
+/** Tags as ECR and the Tagging API list them, as a key -> value record. */
+function tagRecord(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const tag of tags ?? []) if (tag.Key) record[tag.Key] = tag.Value ?? '';
+  return record;
+}
 
 /** Parses a stale-since tag value (`YYYY-MM-DD`); anything else counts as no mark. */
 export function parseMark(value: string | undefined): Date | undefined {
@@ -232,9 +238,12 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
         const arn: string | undefined = mapping.ResourceARN;
         const parsed = arn ? /^arn:[^:]+:ecr:[^:]*:(\d*):repository\/(.+)$/.exec(arn) : null;
         if (!arn || !parsed) continue;
-        const tags: Record<string, string> = {};
-        for (const tag of mapping.Tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
-        found.push({ name: parsed[2] as string, arn, account: parsed[1] as string, tags });
+        found.push({
+          name: parsed[2] as string,
+          arn,
+          account: parsed[1] as string,
+          tags: tagRecord(mapping.Tags),
+        });
       }
       token = page.PaginationToken || undefined;
     } while (token);
@@ -280,9 +289,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
     const out = await call('ListTagsForResource', () =>
       deps.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn })),
     );
-    const tags: Record<string, string> = {};
-    for (const tag of out.tags ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? '';
-    return tags;
+    return tagRecord(out.tags);
   }
 
   async function evaluate(c: Candidate): Promise<Outcome> {
