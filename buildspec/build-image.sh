@@ -82,6 +82,7 @@ labels=(
   --label "org.opencontainers.image.revision=${CONTEXT_VERSION_ID:-}"
   --label "ecr-pipeline.context.uri=$source_uri"
   --label "ecr-pipeline.context.version-id=${CONTEXT_VERSION_ID:-}"
+  --label "ecr-pipeline.build-id=$build_id"
 )
 args=(--file "$context/$DOCKERFILE")
 while IFS= read -r -d '' arg; do args+=(--build-arg "$arg"); done <"$work/build-args"
@@ -119,7 +120,7 @@ case $builder in
         --cache-to "type=registry,ref=$cache_ref,mode=max,image-manifest=true,oci-mediatypes=true"
       )
     fi
-    docker buildx build "${args[@]}" "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" --provenance=false --metadata-file "$work/metadata.json" \
+    docker buildx build "${args[@]}" "${labels[@]}" --provenance=false --metadata-file "$work/metadata.json" \
       --tag "$image" --push "$context"
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("containerimage.digest", ""))' \
       "$work/metadata.json" >"$digest_file"
@@ -133,18 +134,18 @@ case $builder in
       # cache: buildah reuses a cached final image with another build's --label values.
       local_name="localhost/ecr-pipeline-build/$safe_id"
       trap '"${tool[@]}" manifest rm "$local_name" >/dev/null 2>&1 || true' EXIT
-      "${build[@]}" --no-cache "${args[@]}" "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" \
+      "${build[@]}" --no-cache "${args[@]}" "${labels[@]}" \
         --manifest "$local_name" "$context"
       "${tool[@]}" manifest push "${tls[@]}" --all --digestfile "$digest_file" "$local_name" "docker://$image"
     else
       # Build with the layer cache and the labels. Buildah (1.28) reuses a cached final image with
       # the labels of the build that made it: then label in a step of its own, whose LABEL
       # instruction holds the build id and so never hits the cache.
-      "${build[@]}" "${args[@]}" "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" \
+      "${build[@]}" "${args[@]}" "${labels[@]}" \
         --iidfile "$work/image-id" "$context"
-      if [[ $builder == podman ]]; then format='{{index .Labels "ecr-pipeline.build-id"}}'; inspect=(inspect --type image)
-      else format='{{index .OCIv1.Config.Labels "ecr-pipeline.build-id"}}'; inspect=(inspect --type image); fi
-      built_by=$("${tool[@]}" "${inspect[@]}" --format "$format" "$(cat "$work/image-id")" 2>/dev/null || true)
+      if [[ $builder == podman ]]; then format='{{index .Labels "ecr-pipeline.build-id"}}'
+      else format='{{index .OCIv1.Config.Labels "ecr-pipeline.build-id"}}'; fi
+      built_by=$("${tool[@]}" inspect --type image --format "$format" "$(cat "$work/image-id")" 2>/dev/null || true)
       if [[ $built_by == "$build_id" ]]; then
         from=$(cat "$work/image-id")
       else
@@ -152,7 +153,7 @@ case $builder in
         mkdir -p "$work/label-context"
         printf 'FROM %s\nLABEL ecr-pipeline.build-id="%s"\n' "$(cat "$work/image-id")" "$safe_id" \
           >"$work/label-context/Dockerfile"
-        "${build[@]}" --pull=never "${labels[@]}" --label "ecr-pipeline.build-id=$build_id" \
+        "${build[@]}" --pull=never "${labels[@]}" \
           --iidfile "$work/image-id" "$work/label-context"
         from=$(cat "$work/image-id")
       fi
