@@ -67,14 +67,16 @@ function deps(extra: Partial<SweepDeps> = {}): SweepDeps {
   };
 }
 
+/** The tags of a repository this stack manages, plus `tags`. */
+function managedTags(tags: Record<string, string> = {}) {
+  return [
+    { Key: REPOSITORY_TAGS.managedBy, Value: STACK },
+    ...Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+  ];
+}
+
 function managed(name: string, tags: Record<string, string> = {}) {
-  return {
-    ResourceARN: arn(name),
-    Tags: [
-      { Key: REPOSITORY_TAGS.managedBy, Value: STACK },
-      ...Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-    ],
-  };
+  return { ResourceARN: arn(name), Tags: managedTags(tags) };
 }
 
 function image(pushedDaysAgo: number, pulledDaysAgo?: number): ImageDetail {
@@ -241,12 +243,7 @@ describe('the two steps', () => {
   it('deletes with force once the grace period has passed and the mark is still there', async () => {
     repos(managed('team/old', staleMark('2026-11-01')));
     images('team/old', image(200));
-    ecrMock.on(ListTagsForResourceCommand).resolves({
-      tags: [
-        { Key: REPOSITORY_TAGS.managedBy, Value: STACK },
-        { Key: REPOSITORY_TAGS.staleSince, Value: '2026-11-01' },
-      ],
-    });
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags(staleMark('2026-11-01')) });
     ecrMock.on(DeleteRepositoryCommand).resolves({});
     const report = await sweep(options, deps());
     expect(ecrMock).toHaveReceivedCommandWith(DeleteRepositoryCommand, {
@@ -262,9 +259,7 @@ describe('the two steps', () => {
   it('does not delete when the mark disappeared since the repositories were listed (a push in between)', async () => {
     repos(managed('team/old', staleMark('2026-11-01')));
     images('team/old', image(200));
-    ecrMock
-      .on(ListTagsForResourceCommand)
-      .resolves({ tags: [{ Key: REPOSITORY_TAGS.managedBy, Value: STACK }] });
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags() });
     const report = await sweep(options, deps());
     expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
     expect(report.deleted).toEqual([]);
@@ -273,12 +268,7 @@ describe('the two steps', () => {
   it('treats a repository deleted by an overlapping sweep as done, without reporting it twice', async () => {
     repos(managed('team/old', staleMark('2026-11-01')));
     images('team/old', image(200));
-    ecrMock.on(ListTagsForResourceCommand).resolves({
-      tags: [
-        { Key: REPOSITORY_TAGS.managedBy, Value: STACK },
-        { Key: REPOSITORY_TAGS.staleSince, Value: '2026-11-01' },
-      ],
-    });
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags(staleMark('2026-11-01')) });
     ecrMock.on(DeleteRepositoryCommand).rejects(notFound());
     const report = await sweep(options, deps());
     expect(report).toMatchObject({ deleted: [], errors: [] });
