@@ -9,14 +9,14 @@
  *
  * Run alone: `npm run build && npx tsx bench/run.ts build-trigger`.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { freePort } from '../local/processes.ts';
+import { freePort, startMoto } from '../local/processes.ts';
 import type { Row } from './types.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -160,19 +160,6 @@ function countingProxy(motoPort: number, calls: string[]): Server {
   });
 }
 
-async function waitFor(url: string, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await fetch(url);
-      return;
-    } catch (error) {
-      if (Date.now() > until) throw new Error(`moto_server did not start: ${String(error)}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
-
 function s3Event(key: string, versionId: string): unknown {
   const event = JSON.parse(readFileSync(join(root, 'test/events/s3/put-versioned.json'), 'utf8'));
   Object.assign(event.Records[0].s3.bucket, { name: BUCKET, arn: `arn:aws:s3:::${BUCKET}` });
@@ -182,14 +169,12 @@ function s3Event(key: string, versionId: string): unknown {
 
 async function apiCalls(): Promise<Row[]> {
   const motoPort = await freePort();
-  const moto: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(motoPort)], {
-    stdio: 'ignore',
-  });
+  const motoDir = mkdtempSync(join(tmpdir(), 'bench-moto-'));
+  const moto = await startMoto(motoPort, motoDir);
   const calls: string[] = [];
   const proxy = countingProxy(motoPort, calls);
   const saved = { ...process.env };
   try {
-    await waitFor(`http://127.0.0.1:${motoPort}/moto-api/`, 30_000);
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const address = proxy.address();
     const proxyUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -256,7 +241,8 @@ async function apiCalls(): Promise<Row[]> {
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
     proxy.close();
-    moto.kill();
+    await moto.stop();
+    rmSync(motoDir, { recursive: true, force: true });
   }
 }
 

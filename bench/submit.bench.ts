@@ -6,7 +6,7 @@
  *
  * Run alone: `npx tsx bench/run.ts submit`.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort } from '../local/processes.ts';
+import { freePort, type Service, startMoto } from '../local/processes.ts';
 import type { Row } from './types.ts';
 
 // A port the kernel picks (a fixed one in the ephemeral range can be held by another program); the
@@ -130,21 +130,11 @@ function makeContext(root: string, totalMb: number): string {
   return dir;
 }
 
-async function startMoto(): Promise<ChildProcess> {
-  const moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(PORT)], { stdio: 'ignore' });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const up = await fetch(endpoint).then(
-      () => true,
-      () => false,
-    );
-    if (up) {
-      await fetch(`${endpoint}/${BUCKET}`, { method: 'PUT' });
-      return moto;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  moto.kill();
-  throw new Error(`moto_server did not start on ${PORT}`);
+/** moto as the local cloud starts it, with the bucket the children upload to. */
+async function startMotoWithBucket(dataDir: string): Promise<Service> {
+  const moto = await startMoto(PORT, dataDir);
+  await fetch(`${endpoint}/${BUCKET}`, { method: 'PUT' });
+  return moto;
 }
 
 const mb = (bytes: number) => bytes / 1024 / 1024;
@@ -161,7 +151,7 @@ function cpuSeconds(pid: number | undefined): number {
 
 export default async function bench(): Promise<Row[]> {
   const root = mkdtempSync(join(tmpdir(), 'submit-bench-'));
-  const moto = await startMoto();
+  const moto = await startMotoWithBucket(root);
   const rows: Row[] = [];
   const name = 'submit';
   try {
@@ -171,9 +161,9 @@ export default async function bench(): Promise<Row[]> {
       const label = `${FILES} files, ${size} MB`;
       // tar first and ours second, then the other way round: the page cache is warm for both.
       const tar1 = await tarCzf(dir, join(root, `ref-${size}.tgz`));
-      const motoBefore = cpuSeconds(moto.pid);
+      const motoBefore = cpuSeconds(moto.process.pid);
       const upload = await runChild('upload', dir);
-      const motoCpu = cpuSeconds(moto.pid) - motoBefore;
+      const motoCpu = cpuSeconds(moto.process.pid) - motoBefore;
       const packOnly = await runChild('pack-only', dir);
       const tar2 = await tarCzf(dir, join(root, `ref-${size}.tgz`));
       const tar = Math.min(tar1.ms, tar2.ms);
@@ -243,7 +233,7 @@ export default async function bench(): Promise<Row[]> {
       },
     );
   } finally {
-    moto.kill();
+    await moto.stop();
     rmSync(root, { recursive: true, force: true });
   }
   return rows;
