@@ -8,18 +8,13 @@ import {
   resource,
   roleStatements,
   type Statement,
+  statement,
   type Template,
 } from './template.ts';
 
 const template = readTemplate();
 const FUNCTION_ARN = { 'Fn::GetAtt': ['EcrEventsLambdaFunction', 'Arn'] };
 const REPOSITORIES = { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*' };
-
-function statement(statements: Statement[], sid: string): Statement {
-  const found = statements.find((s) => s.Sid === sid);
-  if (!found) throw new Error(`no statement ${sid}`);
-  return found;
-}
 
 /** The pattern of a rule, with the default branch of an Fn::If (parameters are resolved when packaging). */
 function pattern(t: Template, rule: string, branch = 1) {

@@ -12,19 +12,13 @@ import {
   resource,
   roleStatements,
   root,
-  type Statement,
+  statement,
   type Template,
 } from './template.ts';
 
 const template = readTemplate();
 const bucket = resource(template, 'ContextBucket');
 const BUCKET_NAME = { 'Fn::Sub': 'ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}' };
-
-function statement(statements: Statement[], sid: string): Statement {
-  const found = statements.find((s) => s.Sid === sid);
-  if (!found) throw new Error(`no statement ${sid}`);
-  return found;
-}
 
 describe('the contexts bucket', () => {
   it('is private, encrypted, versioned and owned by the bucket owner', () => {

@@ -40,6 +40,13 @@ export function resource(template: Template, logicalId: string): Resource {
   return found;
 }
 
+/** The statement with this Sid. */
+export function statement(statements: Statement[], sid: string): Statement {
+  const found = statements.find((s) => s.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid}`);
+  return found;
+}
+
 export const list = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
