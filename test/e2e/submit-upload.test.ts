@@ -2,7 +2,7 @@
  * The upload half of `ecr-pipeline submit` against a bare moto S3 (no build trigger): what lands in
  * the bucket, multipart uploads, interruption, and the errors people meet before any build.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import type { Io } from '../../cli/submit.ts';
 import { UploadInterrupted, uploadContext } from '../../cli/upload.ts';
-import { freePort } from '../../local/processes.ts';
+import { freePort, type Service, startMoto } from '../../local/processes.ts';
 
 // Ports the kernel picks: a fixed one in the ephemeral range can be held by another program.
 const PORT = await freePort();
@@ -42,21 +42,7 @@ const s3 = new S3Client({
   forcePathStyle: true,
   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
 });
-let moto: ChildProcess;
-
-async function waitForPort(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (
-      await fetch(url).then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
+let moto: Service | undefined;
 
 function capture(extraEnv: NodeJS.ProcessEnv = {}): Io & { out: () => string; err: () => string } {
   let out = '';
@@ -80,8 +66,7 @@ function context(name: string, files: Record<string, string | Buffer>): string {
 }
 
 beforeAll(async () => {
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(PORT)], { stdio: 'ignore' });
-  await waitForPort(endpoint);
+  moto = await startMoto(PORT, work);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await s3.send(
     new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }),
@@ -90,8 +75,8 @@ beforeAll(async () => {
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
 });
 
-afterAll(() => {
-  moto?.kill();
+afterAll(async () => {
+  await moto?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
