@@ -4,14 +4,8 @@
  * user at AWS (repositoryUri, proxyEndpoint) or that moto gets wrong (sizes, pull times).
  */
 
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import { listen, readBody } from './http.ts';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { forward, listen, readBody } from './http.ts';
 
 /** A CodeBuild service as local/codebuild exports it. */
 export interface CodeBuildHandler {
@@ -84,21 +78,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export async function startGateway(options: GatewayOptions): Promise<Server> {
   const { motoPort, region, registry, log } = options;
 
-  const forward = (
+  const toMoto = (
     req: IncomingMessage,
     res: ServerResponse,
     body?: Buffer,
     transform?: (b: Buffer) => Promise<Buffer>,
-  ) => {
-    const headers = { ...req.headers };
-    if (body) {
-      // the body was read whole: send it with its length, not in chunks
-      delete headers['transfer-encoding'];
-      headers['content-length'] = String(body.length);
-    }
-    const upstream = httpRequest(
-      { host: '127.0.0.1', port: motoPort, method: req.method, path: req.url, headers },
-      (answer) => {
+  ) =>
+    forward(motoPort, req, res, {
+      body,
+      onAnswer: (answer) => {
         if (!transform || (answer.statusCode ?? 500) >= 300) {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
@@ -117,14 +105,8 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
             if (!res.headersSent) sendJson(res, 500, { __type: 'ServerException', message: String(error) });
           });
       },
-    );
-    upstream.on('error', (error) => {
-      if (!res.headersSent) sendJson(res, 502, { __type: 'ServiceUnavailable', message: error.message });
-      else res.destroy();
+      onUnreachable: (error) => sendJson(res, 502, { __type: 'ServiceUnavailable', message: error.message }),
     });
-    if (body) upstream.end(body);
-    else req.pipe(upstream);
-  };
 
   const server = createServer((req, res) => {
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -178,7 +160,7 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
           } catch {
             // moto answers the malformed request itself
           }
-          forward(req, res, body, async (answer) => {
+          toMoto(req, res, body, async (answer) => {
             const text = rewriteEcrHosts(answer.toString('utf8'), region, registry);
             let output: unknown = text.length > 0 ? JSON.parse(text) : {};
             if (options.ecrHook) output = await options.ecrHook(operation, input, output);
@@ -190,7 +172,7 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
     }
 
     if (target.startsWith(CODEBUILD_PREFIX)) {
-      forward(req, res, undefined, async (answer) =>
+      toMoto(req, res, undefined, async (answer) =>
         Buffer.from(
           JSON.stringify(fixCodeBuildTimes(answer.length > 0 ? JSON.parse(answer.toString('utf8')) : {})),
         ),
@@ -198,7 +180,7 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
       return;
     }
 
-    forward(req, res);
+    toMoto(req, res);
   });
   server.keepAliveTimeout = 1000;
   await listen(server, options.port);

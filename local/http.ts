@@ -1,5 +1,11 @@
 /** Small HTTP helpers the gateway, the registry front and the sinks share. */
-import type { IncomingMessage, Server } from 'node:http';
+import {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 
 /** The whole body of a request or response. */
 export function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -55,4 +61,39 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/**
+ * Passes a request on to the backend at 127.0.0.1:port: `body` when the caller read it whole (sent
+ * with its length, not in chunks), else the request as it streams. The backend's answer goes to
+ * `onAnswer`; a backend that cannot be reached goes to `onUnreachable` while nothing was sent yet,
+ * and cuts the response otherwise.
+ */
+export function forward(
+  port: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: {
+    body?: Buffer;
+    headers?: IncomingHttpHeaders;
+    onAnswer: (answer: IncomingMessage) => void;
+    onUnreachable: (error: Error) => void;
+  },
+): void {
+  const { body } = options;
+  const headers = { ...(options.headers ?? req.headers) };
+  if (body) {
+    delete headers['transfer-encoding'];
+    headers['content-length'] = String(body.length);
+  }
+  const upstream = request(
+    { host: '127.0.0.1', port, method: req.method, path: req.url, headers },
+    options.onAnswer,
+  );
+  upstream.on('error', (error) => {
+    if (!res.headersSent) options.onUnreachable(error);
+    else res.destroy();
+  });
+  if (body) upstream.end(body);
+  else req.pipe(upstream);
 }

@@ -30,7 +30,7 @@ import {
   PutImageCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
-import { listen, readBody } from './http.ts';
+import { forward, listen, readBody } from './http.ts';
 import { findScanner, type SeverityCounts } from './scanner.ts';
 import { ACCOUNT_ID } from './template.ts';
 
@@ -179,14 +179,10 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
   ) => {
     const headers = { ...req.headers };
     delete headers.authorization;
-    if (body) {
-      // the body was read whole: send it with its length, not in chunks
-      delete headers['transfer-encoding'];
-      headers['content-length'] = String(body.length);
-    }
-    const upstream = httpRequest(
-      { host: '127.0.0.1', port: options.backendPort, method: req.method, path: req.url, headers },
-      (answer) => {
+    forward(options.backendPort, req, res, {
+      body,
+      headers,
+      onAnswer: (answer) => {
         const done = onAnswer ? onAnswer(answer.statusCode ?? 500, answer.headers) : Promise.resolve();
         done
           .catch((error: unknown) => log(`registry: recording failed: ${String(error)}`))
@@ -195,13 +191,8 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
             answer.pipe(res);
           });
       },
-    );
-    upstream.on('error', (error) => {
-      if (!res.headersSent) registryError(res, 502, 'UNAVAILABLE', error.message);
-      else res.destroy();
+      onUnreachable: (error) => registryError(res, 502, 'UNAVAILABLE', error.message),
     });
-    if (body) upstream.end(body);
-    else req.pipe(upstream);
   };
 
   /** Basic scanning on push: the installed scanner's counts, as ECR reports them. */
