@@ -6,14 +6,14 @@
  * a full queue refuses with AccountLimitExceededException, as CodeBuild does.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type Buildspec, BuildspecError, type PhaseName, parseBuildspec } from './buildspec.ts';
 import { buildEnvironment, writeRegistriesConf } from './environment.ts';
-import { codeBuildTime, stateChangeEvent } from './events.ts';
+import { stateChangeEvent } from './events.ts';
 import { containerLine, type PhaseResult, type PhaseStatus, runPhases } from './runner.ts';
 
 export interface CodeBuildContext {
@@ -743,12 +743,4 @@ function stableJson(value: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-/** Re-exported for the gateway and tests: CodeBuild's event time format. */
-export { codeBuildTime };
-
-/** The buildspec the project uses, read from buildspec/buildspec.yml (for standalone use and tests). */
-export function readProjectBuildspec(): string {
-  return readFileSync(new URL('../../buildspec/buildspec.yml', import.meta.url), 'utf8');
 }
