@@ -83,11 +83,7 @@ export function readExamples(dir = examplesDir): Example[] {
 /** A gzipped tarball of a context folder (example.json left out), reproducible for the same files. */
 export async function packContext(dir: string, extra: Record<string, string> = {}): Promise<Buffer> {
   const files = listFiles(dir).filter((file) => file !== 'example.json' && !(file in extra));
-  const chunks: Buffer[] = [];
-  const stream = create({ cwd: dir, gzip: true, portable: true, mtime: new Date(0) }, files);
-  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-  const tarball = Buffer.concat(chunks);
-  if (Object.keys(extra).length === 0) return tarball;
+  if (Object.keys(extra).length === 0) return tarball(dir, files);
   // Extra files (e.g. a second upload's different content): pack a staged copy.
   const stage = mkdtempSync(join(tmpdir(), 'ecr-pipeline-pack-'));
   try {
@@ -99,16 +95,18 @@ export async function packContext(dir: string, extra: Record<string, string> = {
       mkdirSync(join(stage, dirname(file)), { recursive: true });
       writeFileSync(join(stage, file), text);
     }
-    const all: Buffer[] = [];
-    const again = create({ cwd: stage, gzip: true, portable: true, mtime: new Date(0) }, [
-      ...files,
-      ...Object.keys(extra),
-    ]);
-    for await (const chunk of again as AsyncIterable<Buffer>) all.push(chunk);
-    return Buffer.concat(all);
+    return await tarball(stage, [...files, ...Object.keys(extra)]);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
+}
+
+/** The gzipped tarball of these files under cwd, with fixed times and owners. */
+async function tarball(cwd: string, files: string[]): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const stream = create({ cwd, gzip: true, portable: true, mtime: new Date(0) }, files);
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 function listFiles(dir: string, prefix = ''): string[] {
