@@ -34,9 +34,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { create } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { packContext } from '../../local/uploads.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'local-cloud-'));
 const TRIVY_REPORT = {
@@ -64,8 +64,7 @@ type S3Record = {
 async function context(): Promise<Buffer> {
   const dir = mkdtempSync(join(work, 'ctx-'));
   writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCMD ["echo", "hello"]\n');
-  await create({ gzip: true, cwd: dir, file: join(dir, 'context.tar.gz'), portable: true }, ['Dockerfile']);
-  return readFileSync(join(dir, 'context.tar.gz'));
+  return packContext(dir);
 }
 
 /** The registry's Basic authorization from GetAuthorizationToken, as `docker login` would send it. */
