@@ -214,8 +214,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       port: ports.registry,
       backendPort: ports.registryBackend,
       storage: registryBackend.storage,
-      region,
-      motoEndpoint,
+      ecr: moto_.ecr,
       putEvents,
       log,
     });

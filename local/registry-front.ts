@@ -25,7 +25,7 @@ import {
   BatchGetImageCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
-  ECRClient,
+  type ECRClient,
   GetAuthorizationTokenCommand,
   PutImageCommand,
   type Repository,
@@ -45,8 +45,8 @@ export interface RegistryFrontOptions {
   port: number;
   backendPort: number;
   storage: string;
-  region: string;
-  motoEndpoint: string;
+  /** ECR as moto serves it: the repositories and images the registry keeps in step. */
+  ecr: ECRClient;
   putEvents(entries: EventEntry[]): Promise<void>;
   log: (line: string) => void;
 }
@@ -107,12 +107,7 @@ function registryError(
 
 /** Starts the registry front. */
 export async function startRegistryFront(options: RegistryFrontOptions): Promise<RegistryFront> {
-  const { region, log } = options;
-  const ecr = new ECRClient({
-    region,
-    endpoint: options.motoEndpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const { ecr, log } = options;
   const images = new Map<string, ImageRecord>();
   const imageKey = (repository: string, digest: string) => `${repository}@${digest}`;
   let scannerNoted = false;
