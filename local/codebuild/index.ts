@@ -442,9 +442,10 @@ export function createCodeBuildService(
       'queuedTimeoutInMinutesOverride',
     );
     const token = typeof input.idempotencyToken === 'string' ? input.idempotencyToken : undefined;
+    // the parameters a token was used with: all of the input but the token itself
+    const { idempotencyToken: _ignored, ...rest } = input;
+    const hash = token === undefined ? '' : createHash('sha256').update(stableJson(rest)).digest('hex');
     if (token !== undefined) {
-      const { idempotencyToken: _ignored, ...rest } = input;
-      const hash = createHash('sha256').update(stableJson(rest)).digest('hex');
       const seen = tokens.get(token);
       if (seen && Date.now() - seen.at < IDEMPOTENCY_WINDOW_MS) {
         if (seen.hash !== hash) {
@@ -526,14 +527,7 @@ export function createCodeBuildService(
     writeFileSync(run.logFile, containerLine(`Build ${id} submitted (${projectArn})`));
     builds.set(id, run);
     order.push(id);
-    if (token !== undefined) {
-      const { idempotencyToken: _ignored, ...rest } = input;
-      tokens.set(token, {
-        hash: createHash('sha256').update(stableJson(rest)).digest('hex'),
-        at: Date.now(),
-        id,
-      });
-    }
+    if (token !== undefined) tokens.set(token, { hash, at: Date.now(), id });
     run.queuedTimer = setTimeout(() => {
       const index = queue.indexOf(run);
       if (index < 0) return;
