@@ -10,7 +10,7 @@ import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetBuildsCommand, type Build, ListBuildsForProjectCommand } from '@aws-sdk/client-codebuild';
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { BUILD_ENV } from '../functions/shared/contract.ts';
+import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import {
   type UploadIdentity,
   type UploadRecord,
@@ -18,9 +18,6 @@ import {
 } from '../functions/shared/upload-record.ts';
 import { CliError } from './errors.ts';
 import type { Clients } from './target.ts';
-
-/** The variable the buildspec exports with the pushed image's digest. */
-export const IMAGE_DIGEST_VARIABLE = 'IMAGE_DIGEST';
 
 /** An upload the build-trigger function refused: its rejection code and reason. */
 export type Rejected = { kind: 'rejected'; code?: string | undefined; reason: string };
@@ -227,7 +224,7 @@ export async function imageOf(clients: Clients, build: Build): Promise<{ image: 
   const uri = variable(build, BUILD_ENV.repositoryUri) ?? variable(build, BUILD_ENV.repository) ?? '';
   const tag = variable(build, BUILD_ENV.tag) ?? '';
   let digest =
-    build.exportedEnvironmentVariables?.find((v) => v.name === IMAGE_DIGEST_VARIABLE)?.value || undefined;
+    build.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_DIGEST)?.value || undefined;
   const repository = variable(build, BUILD_ENV.repository);
   if (!digest && repository && tag) {
     const images = await clients.ecr

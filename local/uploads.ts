@@ -26,7 +26,7 @@ import {
 import { type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { create } from 'tar';
-import { BUILD_ENV } from '../functions/shared/contract.ts';
+import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import { type UploadRecord, uploadRecordKeyCandidates } from '../functions/shared/upload-record.ts';
 
 const execFileAsync = promisify(execFile);
@@ -236,7 +236,9 @@ export async function waitForOutcome(
     if (record) {
       const [build] = await buildsOf(clients.codebuild, cloud.projectName, upload);
       if (build?.buildComplete) {
-        const digest = build.exportedEnvironmentVariables?.find((v) => v.name === 'IMAGE_DIGEST')?.value;
+        const digest = build.exportedEnvironmentVariables?.find(
+          (v) => v.name === BUILD_EXPORTED_DIGEST,
+        )?.value;
         return { kind: 'built', record, build, at: Date.now(), ...(digest ? { digest } : {}) };
       }
     }

@@ -58,6 +58,9 @@ export const BUILD_ENV = {
   tag: 'IMAGE_TAG',
 } as const;
 
+/** Variable the buildspec exports (`exported-variables`) with the digest of the pushed image. */
+export const BUILD_EXPORTED_DIGEST = 'IMAGE_DIGEST';
+
 /** Resource tag keys on ECR repositories. */
 export const REPOSITORY_TAGS = {
   /** Marks a repository this stack created; its value is the stack name. Only these are ever deleted. */

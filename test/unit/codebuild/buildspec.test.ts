@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderBuildspec } from '../../../buildspec/render.ts';
-import { BUILD_ENV, UPLOAD_METADATA } from '../../../functions/shared/contract.ts';
+import { BUILD_ENV, BUILD_EXPORTED_DIGEST, UPLOAD_METADATA } from '../../../functions/shared/contract.ts';
 import { parseBuildspec } from '../../../local/codebuild/buildspec.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -59,6 +59,7 @@ describe('buildspec/buildspec.yml', () => {
     const text = readFileSync(join(root, 'buildspec/buildspec.yml'), 'utf8');
     const spec = parseBuildspec(text);
     expect(spec.exportedVariables).toEqual(['IMAGE_DIGEST']);
+    expect(spec.exportedVariables).toEqual([BUILD_EXPORTED_DIGEST]);
     expect(spec.phases.pre_build?.onFailure).toBe('ABORT');
     const doc = parse(text) as { phases: Record<string, { commands: string[] }> };
     const commands = Object.values(doc.phases)
