@@ -1,8 +1,9 @@
 /** Starts and stops the real services the local cloud is made of: moto_server and the CNCF registry. */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 
 export class MissingToolError extends Error {
   override name = 'MissingToolError';
@@ -87,6 +88,46 @@ export async function assertPortFree(port: number): Promise<void> {
     throw new Error(`port ${port} on 127.0.0.1 is already in use: choose another basePort`);
 }
 
+/**
+ * Runs `cmd args` in a process group of its own (so that a stop ends it and every process it made)
+ * under a watch on its parent: the child's standard input is a pipe from this process that is never
+ * written, and a watcher in the group waits for its end of file, which comes when this process ends
+ * however it ends (SIGKILL, a runner's timeout, a crash), then ends the whole group, SIGTERM and
+ * SIGKILL 3 s later. `cmd` replaces the shell (`exec`), so `child.pid` is its pid and the group's id.
+ * `endGroup(child)` ends the group on purpose.
+ */
+export function spawnWatched(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): ChildProcessByStdio<Writable, Readable, Readable> {
+  const child = spawn('sh', ['-c', WATCH_PARENT, cmd, cmd, ...args], {
+    ...options,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  // Nothing is ever written; the pipe only carries this process's death. An EPIPE after the group
+  // ended is expected.
+  child.stdin.on('error', () => {});
+  return child;
+}
+
+/** Ends what is left of a watched child's group (its watcher, anything it left running). */
+export function endGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+// "$@" is the command. The watcher reads the pipe through fd 3 (a background job's own standard input
+// is /dev/null), ignores SIGTERM so that it outlives the group's first signal and can follow with
+// SIGKILL, and writes nowhere, so that it never holds the service's output pipes open.
+const WATCH_PARENT = `exec 3<&0
+(trap '' TERM; cat <&3 >/dev/null; kill -TERM 0; sleep 3; kill -KILL 0) >/dev/null 2>&1 &
+exec "$@" </dev/null 3<&-`;
+
 // Process groups still running; ended when this process exits, so a crashed test leaves no orphans.
 const live = new Set<number>();
 let exitHook = false;
@@ -112,14 +153,9 @@ function startService(
   env?: NodeJS.ProcessEnv,
 ): Service {
   const log = createWriteStream(logFile, { flags: 'a' });
-  // detached: its own process group, so stop() ends it and any children it made.
-  const child = spawn(cmd, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-    env: env ?? process.env,
-  });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  const child = spawnWatched(cmd, args, { env: env ?? process.env });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   if (child.pid) live.add(child.pid);
   killLiveOnExit();
   const exited = new Promise<void>((resolve) =>
@@ -148,6 +184,7 @@ function startService(
         await exited;
         clearTimeout(timer);
       }
+      endGroup(child);
       log.end();
     },
   };

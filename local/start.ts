@@ -122,3 +122,9 @@ const shutdown = async (signal: string) => {
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 if (interrupted) void shutdown(interrupted);
+// A parent that dies without a signal to its group (npm killed with SIGKILL, a runner's timeout)
+// leaves this process to init: stop then as on Ctrl-C. (The services also watch this process.)
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown('parent process gone');
+}, 500).unref();

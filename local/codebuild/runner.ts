@@ -6,9 +6,9 @@
  * ends the build, a failed BUILD still runs POST_BUILD, `on-failure: ABORT` ends it at once and
  * `CONTINUE` goes on; `finally` commands run whatever happened to the phase's commands.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { endGroup, spawnWatched } from '../processes.ts';
 import type { Buildspec, PhaseName } from './buildspec.ts';
 
 export type PhaseStatus = 'SUCCEEDED' | 'FAILED' | 'FAULT' | 'TIMED_OUT' | 'IN_PROGRESS' | 'STOPPED';
@@ -78,11 +78,10 @@ export async function runPhases(options: RunOptions): Promise<RunResult> {
       const lines = command.trimEnd().split('\n');
       const shown = lines.length > 1 ? `${lines[0]} … (${lines.length - 1} more lines)` : command;
       log(containerLine(`Running command ${shown}`));
-      const child = spawn('bash', ['-c', PRELUDE], {
+      // Its own process group, ended with this process if the local cloud dies.
+      const child = spawnWatched('bash', ['-c', PRELUDE], {
         cwd: srcDir,
         env: { ...env, __CB_STATE: statePath, __CB_CWD: cwd, __CB_COMMAND: commandPath },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
       });
       options.setCurrentProcess(child.pid);
       child.stdout.on('data', (chunk: Buffer) => log(chunk.toString('utf8')));
@@ -93,6 +92,8 @@ export async function runPhases(options: RunOptions): Promise<RunResult> {
       });
       child.on('close', (code, signal) => {
         options.setCurrentProcess(undefined);
+        // Ends what the command left running in its group, and the group's watcher.
+        endGroup(child);
         try {
           const next = readFileSync(`${statePath}.next`, 'utf8');
           writeFileSync(statePath, next);

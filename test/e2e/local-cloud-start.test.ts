@@ -4,7 +4,15 @@
  * started and frees every port. A start-up that fails leaves no process behind either.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +99,109 @@ describe('npm start', () => {
     for (const port of ports) expect(await listening(port)).toBe(false);
   });
 });
+
+/** Pids of live (not zombie) processes whose command line contains `text`. */
+function processesWith(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      const state = /\) (\S)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))?.[1];
+      if (cmdline.includes(text) && state !== 'Z') found.push(Number(entry));
+    } catch {
+      // ended while we looked
+    }
+  }
+  return found;
+}
+
+/** Starts `local/start.ts` under `sh -c` (which stays its parent) and waits until it is up. */
+async function startUnderShell(dataDir: string): Promise<{ shell: ChildProcess; output: () => string }> {
+  // `; true` keeps sh from replacing itself with node: sh stays the parent, as npm is for `npm start`.
+  const command = `'${process.execPath}' --import tsx local/start.ts --skip-setup --base-port 0 --data-dir '${dataDir}'; true`;
+  const shell = spawn('sh', ['-c', command], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  shell.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  shell.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  for (let i = 0; i < 600 && !output.includes('Ctrl-C stops everything.'); i++) {
+    if (shell.exitCode !== null) throw new Error(`start exited early:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { shell, output: () => output };
+}
+
+async function waitUntil(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return check();
+}
+
+describe('a local cloud whose process is killed', () => {
+  it('takes its moto server, registry and watchers with it when it is killed with SIGKILL', async () => {
+    const dataDir = join(work, 'sigkill');
+    const { shell, output } = await startUnderShell(dataDir);
+    try {
+      const motoPort = Number(/moto_server on http:\/\/127\.0\.0\.1:(\d+)/.exec(output())?.[1]);
+      const services = [...processesWith(`-p ${motoPort}`), ...processesWith(join(dataDir, 'registry.yml'))];
+      const [node] = processesWith(`--data-dir ${dataDir}`).filter((pid) => pid !== shell.pid);
+      // moto (and its watcher), the registry (and its watcher) and the node process all run.
+      expect(services.length).toBeGreaterThanOrEqual(4);
+      expect(node).toBeDefined();
+      process.kill(node as number, 'SIGKILL');
+      expect(await waitUntil(() => services.every((pid) => !alive(pid)), 8000)).toBe(true);
+      expect(await listening(motoPort)).toBe(false);
+    } finally {
+      killGroup(shell);
+    }
+  });
+
+  it('stops everything by itself when its parent is killed with SIGKILL', async () => {
+    const dataDir = join(work, 'orphan');
+    const { shell, output } = await startUnderShell(dataDir);
+    try {
+      const motoPort = Number(/moto_server on http:\/\/127\.0\.0\.1:(\d+)/.exec(output())?.[1]);
+      const gateway = Number(/AWS endpoint\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output())?.[1]);
+      process.kill(shell.pid as number, 'SIGKILL');
+      expect(await waitUntil(() => processesWith(`--data-dir ${dataDir}`).length === 0, 10_000)).toBe(true);
+      const left = () => [
+        ...processesWith(join(dataDir, 'registry.yml')),
+        ...processesWith(`-p ${motoPort}`),
+      ];
+      expect(await waitUntil(() => left().length === 0, 5000)).toBe(true);
+      expect(await listening(gateway)).toBe(false);
+    } finally {
+      killGroup(shell);
+    }
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    const state = /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    return state !== undefined && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
 
 describe('startLocalCloud', () => {
   it('stops the services that came up when another one does not start', async () => {
