@@ -34,6 +34,12 @@ const submitOptions = {
 
 const logsOptions = { ...targetOptions, follow: { type: 'boolean' } } as const;
 
+const replayOptions = {
+  ...targetOptions,
+  queue: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+} as const;
+
 const TARGET_HELP = `Where:
   --bucket B         contexts bucket (env ECR_PIPELINE_BUCKET; default: the stack's output)
   --prefix P         key prefix the stack watches (env ECR_PIPELINE_PREFIX; default none)
@@ -50,6 +56,7 @@ Commands:
   submit [DIR]            pack DIR, upload it, follow the build, print the pushed image
   status <key|build-id>   what became of an upload or a build
   logs <key|build-id>     the build log of an upload or a build
+  replay                  re-drive what the functions could not handle (the failure queues)
 
 Run ecr-pipeline <command> --help for its options.`,
   submit: `Usage: ecr-pipeline submit [DIR] --repository R --tag T [options]
@@ -83,6 +90,14 @@ ${TARGET_HELP}`,
 Prints the build log of an upload (its newest version) or of a build id.
   --follow           keep printing until the build ends
 ${TARGET_HELP}`,
+  replay: `Usage: ecr-pipeline replay [--queue build-trigger|ecr-events] [--dry-run] [options]
+
+Sends each event of a failure queue (what a function could not handle after Lambda's retries) to
+the function again, asynchronously, and deletes the message once Lambda has accepted it. Exits 1
+when a message could not be re-driven (it stays in the queue).
+  --queue Q          build-trigger (default) or ecr-events
+  --dry-run          list the uploads or events (and the error) that would be re-driven; change nothing
+${TARGET_HELP}`,
 } as const;
 
 export interface SubmitArgs {
@@ -108,7 +123,14 @@ export interface LookupArgs {
   flags: TargetFlags;
 }
 
-export type Args = SubmitArgs | LookupArgs | { command: 'help'; text: string };
+export interface ReplayArgs {
+  command: 'replay';
+  queue: 'build-trigger' | 'ecr-events';
+  dryRun: boolean;
+  flags: TargetFlags;
+}
+
+export type Args = SubmitArgs | LookupArgs | ReplayArgs | { command: 'help'; text: string };
 
 function targetFlags(
   values: Partial<Record<keyof typeof targetOptions, string | boolean | undefined>>,
@@ -213,5 +235,19 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     return { command, subject, follow: values.follow === true, flags: targetFlags(values) };
   }
-  throw new UsageError(`unknown command "${command}"`, 'commands: submit, status, logs (--help for more)');
+  if (command === 'replay') {
+    const { values, positionals } = parse(rest, replayOptions);
+    if (values.help) return { command: 'help', text: HELP.replay };
+    if (positionals.length > 0)
+      throw new UsageError(`replay takes no arguments, got ${positionals.join(' ')}`);
+    const queue = values.queue ?? 'build-trigger';
+    if (queue !== 'build-trigger' && queue !== 'ecr-events') {
+      throw new UsageError(`--queue must be build-trigger or ecr-events, not "${queue}"`);
+    }
+    return { command, queue, dryRun: values['dry-run'] === true, flags: targetFlags(values) };
+  }
+  throw new UsageError(
+    `unknown command "${command}"`,
+    'commands: submit, status, logs, replay (--help for more)',
+  );
 }

@@ -2,6 +2,7 @@
 import { parseCommandLine } from './args.ts';
 import { type CliError, explain } from './errors.ts';
 import { lookupCommand } from './lookup.ts';
+import { replayCommand } from './replay.ts';
 import { type Io, submit } from './submit.ts';
 
 /** Runs one command line; returns the exit code. Never throws. */
@@ -12,7 +13,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stdout.write(`${args.text}\n`);
       return 0;
     }
-    return args.command === 'submit' ? await submit(args, io) : await lookupCommand(args, io);
+    if (args.command === 'submit') return await submit(args, io);
+    if (args.command === 'replay') return await replayCommand(args, io);
+    return await lookupCommand(args, io);
   } catch (caught) {
     const error: CliError = explain(caught);
     io.stderr.write(`error: ${error.message}\n`);

@@ -91,7 +91,7 @@ export async function readLocalState(env: NodeJS.ProcessEnv): Promise<LocalCloud
   }
 }
 
-interface ClientSettings {
+export interface ClientSettings {
   region: string;
   endpoint?: string | undefined;
   profile?: string | undefined;
@@ -119,7 +119,11 @@ export function createClients(settings: ClientSettings): Clients {
   };
 }
 
-async function stackOutputs(settings: ClientSettings, stackName: string): Promise<Record<string, string>> {
+/** The outputs of the stack (empty when there is no such stack). */
+export async function stackOutputs(
+  settings: ClientSettings,
+  stackName: string,
+): Promise<Record<string, string>> {
   const cloudformation = new CloudFormationClient(clientConfig(settings));
   try {
     const { Stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));

@@ -181,8 +181,11 @@ export class Invoker {
     this.options.log(`[${spec.key}] ${line}`);
   }
 
-  /** A synchronous (RequestResponse) invocation: resolves with the handler's result or rejects with its error. */
-  async invoke(key: string, event: unknown): Promise<unknown> {
+  /**
+   * A synchronous (RequestResponse) invocation: resolves with the handler's result or rejects with its
+   * error. `requestId` is given by the retries of an asynchronous invocation, which keep it as Lambda does.
+   */
+  async invoke(key: string, event: unknown, requestId: string = crypto.randomUUID()): Promise<unknown> {
     const spec = this.spec(key);
     if (this.stopped) throw new InvocationError('the local cloud has stopped', 'Runtime.Stopped');
     const pool = this.containers.get(spec.key) ?? [];
@@ -193,7 +196,6 @@ export class Invoker {
       pool.push(container);
     }
     container.busy = true;
-    const requestId = crypto.randomUUID();
     const deadline = Date.now() + spec.timeoutSeconds * 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -250,12 +252,14 @@ export class Invoker {
 
   private async runAsync(key: string, event: unknown): Promise<void> {
     const spec = this.spec(key);
+    // Lambda's retries of one event keep its request id (the build-trigger's claims rely on it).
+    const requestId = crypto.randomUUID();
     let attempts = 0;
     let lastError = '';
     for (;;) {
       attempts++;
       try {
-        await this.invoke(key, event);
+        await this.invoke(key, event, requestId);
         return;
       } catch (error) {
         const e = error as InvocationError;

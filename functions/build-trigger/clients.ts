@@ -14,19 +14,25 @@ const REPOSITORY_TTL_MS = 5 * 60 * 1000;
 
 const config = loadConfig(process.env);
 
+/**
+ * Every call gets a connection and a request timeout: with the SDK's 3 attempts one call gives up
+ * within about 22 s, inside the function's 30 s, and a stalled connection cannot eat the invocation.
+ */
+const requestHandler = { connectionTimeout: 2000, requestTimeout: 5000 };
+
 export const deps: Deps = {
   config,
   s3: new S3Client({
-    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
+    requestHandler,
     // Emulators (the local cloud's moto) serve buckets by path, not by host name.
     forcePathStyle: endpointConfigured('S3', process.env),
   }),
-  ecr: new ECRClient({}),
-  codebuild: new CodeBuildClient({}),
+  ecr: new ECRClient({ requestHandler }),
+  codebuild: new CodeBuildClient({ requestHandler }),
   // Only a rejected upload publishes an event: the client is loaded then, not at every cold start.
   events: lazy(async () => {
     const { EventBridgeClient } = await import('./sdk/eventbridge.ts');
-    return new EventBridgeClient({});
+    return new EventBridgeClient({ requestHandler });
   }),
   logger: new Logger({ serviceName: 'build-trigger' }),
   now: () => new Date(),

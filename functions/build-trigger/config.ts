@@ -43,7 +43,12 @@ export interface Config {
   keepTaggedImages: number;
   /** EventBridge bus of `Build Rejected` events. */
   eventBusName: string;
+  /** How long a claim holds before another invocation may take it over: longer than the function runs. */
+  claimTtlMs: number;
 }
+
+/** Added to the function's timeout for a claim's expiry: Lambda's clock skew and the last write's latency. */
+export const CLAIM_MARGIN_SECONDS = 60;
 
 /** Reads and validates the configuration from `env`. */
 export function loadConfig(env: Env): Config {
@@ -66,5 +71,6 @@ export function loadConfig(env: Env): Config {
     untaggedExpiryDays: integer(env, 'UNTAGGED_EXPIRY_DAYS', 14, 1, 3650),
     keepTaggedImages: integer(env, 'KEEP_TAGGED_IMAGES', 100, 1, 10000),
     eventBusName: text(env, 'EVENT_BUS_NAME', 'default'),
+    claimTtlMs: (integer(env, 'FUNCTION_TIMEOUT_SECONDS', 30, 1, 900) + CLAIM_MARGIN_SECONDS) * 1000,
   };
 }

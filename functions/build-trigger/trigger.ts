@@ -63,6 +63,7 @@ async function reject(
   rejection: Rejection,
   names: { repository?: string; tag?: string },
   claimed: boolean,
+  owner: string,
 ): Promise<Outcome> {
   const record: UploadRecord = {
     status: 'rejected',
@@ -70,11 +71,14 @@ async function reject(
     ...names,
     code: rejection.code,
     reason: rejection.reason,
+    owner,
     at: deps.now().toISOString(),
   };
   if (claimed) {
     await updateUploadRecord(deps.s3, deps.config.bucket, recordKey, record);
-  } else if ((await claimUpload(deps.s3, deps.config.bucket, recordKey, record)) === 'duplicate') {
+  } else if (
+    (await claimUpload(deps.s3, deps.config.bucket, recordKey, record, deps.now())) === 'duplicate'
+  ) {
     return { kind: 'duplicate' };
   }
   const detail: BuildRejectedDetail = {
@@ -127,8 +131,12 @@ async function tagTaken(
   }
 }
 
-/** Handles one S3 record: ignore, reject (with an event), or start exactly one build. */
-export async function handleRecord(deps: Deps, record: S3EventRecord): Promise<Outcome> {
+/**
+ * Handles one S3 record: ignore, reject (with an event), or start exactly one build. `owner` is the
+ * invocation's request id, which Lambda keeps across its retries of one event: a retry resumes its
+ * own claim.
+ */
+export async function handleRecord(deps: Deps, record: S3EventRecord, owner: string): Promise<Outcome> {
   const ignored = ignoreReason(deps, record);
   if (ignored) return { kind: 'ignored', why: ignored };
 
@@ -156,21 +164,24 @@ export async function handleRecord(deps: Deps, record: S3EventRecord): Promise<O
   let claimed = false;
   try {
     if (!parsed.ok) {
-      return done(deps, hash, await reject(deps, identity, recordKey, parsed.rejection, {}, false));
+      return done(deps, hash, await reject(deps, identity, recordKey, parsed.rejection, {}, false, owner));
     }
     const { repository, tag } = parsed.value;
     deps.logger.appendKeys({ repository, tag });
     const names = { repository, tag };
     const invalid = checkUpload(deps, object.size, repository);
-    if (invalid) return done(deps, hash, await reject(deps, identity, recordKey, invalid, names, false));
+    if (invalid)
+      return done(deps, hash, await reject(deps, identity, recordKey, invalid, names, false, owner));
 
     const accepted: UploadRecord = {
       status: 'accepted',
       ...uploadFields(identity),
       ...names,
+      owner,
+      claimExpiresAt: new Date(deps.now().getTime() + deps.config.claimTtlMs).toISOString(),
       at: deps.now().toISOString(),
     };
-    if ((await claimUpload(deps.s3, deps.config.bucket, recordKey, accepted)) === 'duplicate') {
+    if ((await claimUpload(deps.s3, deps.config.bucket, recordKey, accepted, deps.now())) === 'duplicate') {
       return done(deps, hash, { kind: 'duplicate' });
     }
     claimed = true;
@@ -181,7 +192,7 @@ export async function handleRecord(deps: Deps, record: S3EventRecord): Promise<O
         code: 'TagAlreadyExists',
         reason: `${repository}:${tag} already exists and tags in this repository are immutable; upload with a new tag`,
       };
-      return done(deps, hash, await reject(deps, identity, recordKey, rejection, names, true));
+      return done(deps, hash, await reject(deps, identity, recordKey, rejection, names, true, owner));
     }
 
     const buildId = await startBuild(deps.codebuild, {
@@ -193,6 +204,7 @@ export async function handleRecord(deps: Deps, record: S3EventRecord): Promise<O
       idempotencyToken: hash,
     });
     deps.logger.appendKeys({ buildId });
+    await recordBuild(deps, recordKey, { ...accepted, buildId, at: deps.now().toISOString() });
     deps.logger.info('build started');
     return done(deps, hash, { kind: 'started', buildId });
   } catch (error) {
@@ -213,15 +225,26 @@ function done(deps: Deps, hash: string, outcome: Outcome): Outcome {
   return outcome;
 }
 
+/**
+ * Writes the build id into the record, so that a later delivery knows the build started. A transient
+ * failure is thrown: the claim is released and the retry's StartBuild, with the same idempotency
+ * token, returns this same build. A permanent one is only logged: the build runs all the same.
+ */
+async function recordBuild(deps: Deps, recordKey: string, record: UploadRecord): Promise<void> {
+  try {
+    await updateUploadRecord(deps.s3, deps.config.bucket, recordKey, record);
+  } catch (error) {
+    if (error instanceof TransientError) throw error;
+    deps.logger.error('could not write the build id into the upload record', error as Error);
+  }
+}
+
 async function releaseQuietly(deps: Deps, recordKey: string): Promise<void> {
   try {
     await releaseClaim(deps.s3, deps.config.bucket, recordKey);
   } catch (error) {
-    // The retry will see the claim and take itself for a duplicate: say so, loudly.
-    deps.logger.error(
-      'could not release the upload claim; the retry will be skipped as a duplicate',
-      error as Error,
-    );
+    // Lambda's retry (same request id) resumes its own claim; another delivery waits for it to expire.
+    deps.logger.warn('could not release the upload claim; it holds until it expires', error as Error);
   }
 }
 
@@ -255,6 +278,7 @@ async function recordFailure(
 export async function handleS3Event(
   deps: Deps,
   event: Partial<S3Event> & { Event?: string },
+  requestId: string,
 ): Promise<Outcome[]> {
   if (!Array.isArray(event.Records)) {
     deps.logger.info('event without records ignored', { s3Event: event.Event ?? 'unknown' });
@@ -264,7 +288,7 @@ export async function handleS3Event(
   const transient: TransientError[] = [];
   for (const record of event.Records) {
     try {
-      const outcome = await handleRecord(deps, record);
+      const outcome = await handleRecord(deps, record, requestId);
       if (outcome.kind !== 'started' && outcome.kind !== 'rejected' && outcome.kind !== 'failed') {
         deps.logger.info(`record ${outcome.kind}`, outcome.kind === 'ignored' ? { why: outcome.why } : {});
       }

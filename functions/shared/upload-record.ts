@@ -1,8 +1,9 @@
 /**
  * The upload record: a small JSON object the build-trigger function writes once per uploaded object
  * version, under a reserved prefix of the contexts bucket. Written with `If-None-Match: *`, it is the
- * durable claim that makes a duplicate S3 delivery a no-op in any container; its content tells the
- * command-line tool what became of the upload (accepted, or rejected and why).
+ * durable claim that makes a duplicate S3 delivery a no-op in any container; its owner and expiry let
+ * the owner's own retry, or anyone once the claim has expired without a build, carry on; its content
+ * tells the command-line tool what became of the upload (accepted with its build, or rejected and why).
  */
 import { createHash } from 'node:crypto';
 import type { RejectionCode } from './contract.ts';
@@ -38,6 +39,12 @@ export interface UploadRecord {
   /** `code` is set when status is `rejected`; `reason` when it is `rejected` or `failed`. */
   code?: RejectionCode;
   reason?: string;
+  /** Request id of the invocation that wrote the record; Lambda's retries of one event keep it. */
+  owner?: string;
+  /** ISO time after which an `accepted` record without a build id may be taken over (a crashed claim). */
+  claimExpiresAt?: string;
+  /** The build started for the upload: a later delivery is a duplicate. */
+  buildId?: string;
   /** ISO time the function handled the upload. */
   at: string;
 }

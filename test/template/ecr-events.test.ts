@@ -143,9 +143,50 @@ describe('the function', () => {
   });
 });
 
+const ALARM_ARNS = ['build-trigger', 'ecr-events'].map((name) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:ecr-pipeline-dev-${name}-failures`,
+}));
+const ONLY_THE_ALARMS = {
+  StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+  ArnEquals: { 'aws:SourceArn': ALARM_ARNS },
+};
+
 describe('the topic', () => {
-  it('is encrypted with KMS', () => {
-    expect(resource(template, 'EcrEventsTopic').Properties?.KmsMasterKeyId).toBe('alias/aws/sns');
+  it("is encrypted with the stack's own key by default: alarms cannot use the AWS managed key", () => {
+    const alias = 'alias/ecr-pipeline-dev-events';
+    expect(resource(template, 'EcrEventsTopic').Properties?.KmsMasterKeyId).toEqual({
+      'Fn::If': ['EcrEventsCreatesTopicKey', { Ref: 'EcrEventsTopicKeyAlias' }, alias],
+    });
+    // snsKmsKey names the stack's key by default: the condition holds and the key is created.
+    expect(template.Conditions?.EcrEventsCreatesTopicKey).toEqual({ 'Fn::Equals': [alias, alias] });
+    expect(resource(template, 'EcrEventsTopicKeyAlias')).toMatchObject({
+      Condition: 'EcrEventsCreatesTopicKey',
+      Properties: { AliasName: alias, TargetKeyId: { Ref: 'EcrEventsTopicKey' } },
+    });
+    const key = resource(template, 'EcrEventsTopicKey');
+    expect(key.Condition).toBe('EcrEventsCreatesTopicKey');
+    expect(key.Properties?.EnableKeyRotation).toBe(true);
+    expect(statement(key.Properties?.KeyPolicy.Statement, 'FailureAlarmsPublish')).toEqual({
+      Sid: 'FailureAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+      Condition: ONLY_THE_ALARMS,
+    });
+  });
+
+  it('lets the failure alarms of this stack, and no other alarm, publish', () => {
+    const policy = resource(template, 'EcrEventsTopicPolicy').Properties?.PolicyDocument
+      .Statement as Statement[];
+    expect(statement(policy, 'FailureAlarmsPublish')).toEqual({
+      Sid: 'FailureAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: { Ref: 'EcrEventsTopic' },
+      Condition: ONLY_THE_ALARMS,
+    });
   });
 
   it('lets only the function publish, over TLS', () => {
@@ -279,5 +320,31 @@ describe('packaged with notification parameters', () => {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
     });
+  });
+});
+
+describe('the failure alarms', () => {
+  it.each([
+    ['BuildTriggerFailureAlarm', 'BuildTriggerFailureQueue', 'build-trigger'],
+    ['EcrEventsFailureAlarm', 'EcrEventsFailureQueue', 'ecr-events'],
+  ])('%s tells the topic as soon as %s holds a message', (alarm, queue, name) => {
+    expect(resource(template, alarm).Properties).toMatchObject({
+      AlarmName: `ecr-pipeline-dev-${name}-failures`,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'EcrEventsTopic' }],
+    });
+  });
+
+  it('is named as the topic and key policies expect', () => {
+    const names = ['BuildTriggerFailureAlarm', 'EcrEventsFailureAlarm'].map(
+      (id) => resource(template, id).Properties?.AlarmName,
+    );
+    expect(ALARM_ARNS.map((arn) => arn['Fn::Sub'].split(':alarm:')[1])).toEqual(names);
   });
 });

@@ -250,7 +250,8 @@ describe('IAM', () => {
       'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default',
     });
     expect(statement(statements, 'UploadRecords')).toMatchObject({
-      Action: ['s3:PutObject', 's3:DeleteObject'],
+      // GetObject: a 412 on the claim reads the record back (its own claim, or an expired one).
+      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
       Resource: {
         'Fn::Sub':
           'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/uploads/*',

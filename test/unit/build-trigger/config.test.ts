@@ -20,7 +20,12 @@ describe('loadConfig', () => {
       untaggedExpiryDays: 14,
       keepTaggedImages: 100,
       eventBusName: 'default',
+      claimTtlMs: 90_000,
     });
+  });
+
+  it('holds a claim for longer than the function runs: its timeout plus a margin', () => {
+    expect(loadConfig({ ...required, FUNCTION_TIMEOUT_SECONDS: '120' }).claimTtlMs).toBe(180_000);
   });
 
   it.each([

@@ -13,6 +13,8 @@ import { RecentSet } from '../../../functions/build-trigger/recent.ts';
 export const BUCKET = 'ecr-pipeline-dev-contexts-123456789012-us-east-1';
 export const PROJECT = 'ecr-pipeline-dev';
 export const NOW = new Date('2026-11-27T04:10:12.000Z');
+/** The invocation's request id (Lambda keeps it across its retries of one event). */
+export const REQUEST_ID = '5e7b9c1a-0f3d-4b8e-9a21-6c4d2e8f1b07';
 
 /** A fresh copy of a fixture under test/events/s3/. */
 export function s3Event(name: string): S3Event {

@@ -7,7 +7,7 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../functions/build-trigger/errors.ts';
@@ -19,7 +19,17 @@ import {
   REPOSITORY_TAGS,
 } from '../../../functions/shared/contract.ts';
 import { identityHash, type UploadRecord, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
-import { awsError, BUCKET, clients, containerDeps, PROJECT, repository, s3Event } from './helpers.ts';
+import {
+  awsError,
+  BUCKET,
+  clients,
+  containerDeps,
+  NOW,
+  PROJECT,
+  REQUEST_ID,
+  repository,
+  s3Event,
+} from './helpers.ts';
 
 const ecr = mockClient(clients.ecr);
 const codebuild = mockClient(clients.codebuild);
@@ -43,6 +53,18 @@ function putRecord(index = 0): UploadRecord {
   return JSON.parse(String(s3.commandCalls(PutObjectCommand)[index]?.args[0].input.Body)) as UploadRecord;
 }
 
+/** GetObject's answer for an existing record, as another invocation wrote it. */
+function existing(record: Partial<UploadRecord>) {
+  const body = JSON.stringify({ bucket: BUCKET, key: VERSIONED.key, at: NOW.toISOString(), ...record });
+  return { ETag: '"e-0"', Body: { transformToString: async () => body } } as never;
+}
+/** A claim of another invocation, still running. */
+const IN_PROGRESS: Partial<UploadRecord> = {
+  status: 'accepted',
+  owner: 'another-request',
+  claimExpiresAt: new Date(NOW.getTime() + 60_000).toISOString(),
+};
+
 function rejectedDetail(index = 0): Record<string, unknown> {
   const entry = events.commandCalls(PutEventsCommand)[index]?.args[0].input.Entries?.[0];
   return JSON.parse(entry?.Detail ?? '{}') as Record<string, unknown>;
@@ -60,7 +82,7 @@ beforeEach(() => {
 
 describe('an upload to an existing repository', () => {
   it('claims the object version, checks the tag and starts one build with the exact object', async () => {
-    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
 
     expect(outcomes).toEqual([{ kind: 'started', buildId: `${PROJECT}:b-1` }]);
     expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
@@ -97,7 +119,7 @@ describe('an upload to an existing repository', () => {
 
   it('uses the ETag for the identity and an empty version when the bucket is not versioned', async () => {
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('web')] });
-    await handleS3Event(containerDeps(), s3Event('put-unversioned.json'));
+    await handleS3Event(containerDeps(), s3Event('put-unversioned.json'), REQUEST_ID);
 
     const identity = { bucket: BUCKET, key: 'web/2026.11.27.tgz', eTag: '0cc175b9c0f1b6a831c399e269772661' };
     expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
@@ -116,7 +138,7 @@ describe('an upload to an existing repository', () => {
 
   it('uses an existing repository it did not create as it is, never modifying it', async () => {
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api', 'MUTABLE')] });
-    await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
 
     expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
     expect(ecr).not.toHaveReceivedCommand(PutLifecyclePolicyCommand);
@@ -135,23 +157,23 @@ describe('an upload to an existing repository', () => {
         },
       ],
     });
-    await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
     expect(ecr).not.toHaveReceivedCommand(DescribeImagesCommand);
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
   });
 
-  it('makes at most 3 calls in a warm container: claim, tag check, build', async () => {
+  it('makes at most 4 calls in a warm container: claim, tag check, build, build id', async () => {
     const deps = containerDeps();
-    await handleS3Event(deps, s3Event('put-versioned.json'));
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
     for (const mock of mocks) mock.resetHistory();
 
     const next = s3Event('put-versioned.json');
     const object = next.Records[0]?.s3.object;
     if (object) Object.assign(object, { key: 'team-a/api/v1.2.4.tar.gz', versionId: 'other-version' });
-    await handleS3Event(deps, next);
+    await handleS3Event(deps, next, REQUEST_ID);
 
     expect(ecr).not.toHaveReceivedCommand(DescribeRepositoriesCommand);
-    expect(allCalls()).toBe(3);
+    expect(allCalls()).toBe(4);
     expect(codebuild).toHaveReceivedCommandWith(StartBuildCommand, {
       environmentVariablesOverride: expect.arrayContaining([
         { name: BUILD_ENV.tag, value: 'v1.2.4', type: 'PLAINTEXT' },
@@ -161,7 +183,7 @@ describe('an upload to an existing repository', () => {
 
   it('describes the repository again when the cached one was deleted meanwhile', async () => {
     const deps = containerDeps();
-    await handleS3Event(deps, s3Event('put-versioned.json'));
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
     ecr.on(DescribeImagesCommand).rejects(awsError('RepositoryNotFoundException', 400));
     ecr.on(DescribeRepositoriesCommand).rejects(awsError('RepositoryNotFoundException', 400));
     ecr.on(CreateRepositoryCommand).resolves({ repository: repository('team-a/api') });
@@ -170,7 +192,7 @@ describe('an upload to an existing repository', () => {
     const next = s3Event('put-versioned.json');
     const object = next.Records[0]?.s3.object;
     if (object) object.versionId = 'another-version';
-    const outcomes = await handleS3Event(deps, next);
+    const outcomes = await handleS3Event(deps, next, REQUEST_ID);
 
     expect(outcomes[0]?.kind).toBe('started');
     expect(ecr).toHaveReceivedCommandTimes(CreateRepositoryCommand, 1);
@@ -185,7 +207,7 @@ describe('an upload to a new repository', () => {
   });
 
   it('creates the repository as managed: tagged, scanned on push, immutable, encrypted, with a lifecycle policy', async () => {
-    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
 
     expect(outcomes[0]?.kind).toBe('started');
     expect(ecr).toHaveReceivedCommandExactlyOnceWith(CreateRepositoryCommand, {
@@ -227,7 +249,7 @@ describe('an upload to a new repository', () => {
       UNTAGGED_EXPIRY_DAYS: '3',
       KEEP_TAGGED_IMAGES: '20',
     });
-    await handleS3Event(deps, s3Event('put-versioned.json'));
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
 
     expect(ecr).toHaveReceivedCommandWith(CreateRepositoryCommand, {
       imageTagMutability: 'MUTABLE',
@@ -252,7 +274,7 @@ describe('an upload to a new repository', () => {
       .rejectsOnce(awsError('RepositoryNotFoundException', 400))
       .resolves({ repositories: [repository('team-a/api')] });
 
-    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
 
     expect(outcomes[0]?.kind).toBe('started');
     expect(ecr).toHaveReceivedCommandTimes(DescribeRepositoriesCommand, 2);
@@ -263,7 +285,7 @@ describe('an upload to a new repository', () => {
 
   it('still builds when the lifecycle policy cannot be set', async () => {
     ecr.on(PutLifecyclePolicyCommand).rejects(awsError('AccessDeniedException', 400));
-    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
     expect(outcomes[0]?.kind).toBe('started');
   });
 });
@@ -271,7 +293,7 @@ describe('an upload to a new repository', () => {
 describe('rejected uploads', () => {
   it('rejects a tag that already exists in an immutable repository before any build starts', async () => {
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
-    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
 
     expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'TagAlreadyExists' } });
     expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
@@ -303,7 +325,7 @@ describe('rejected uploads', () => {
     ecr
       .on(DescribeRepositoriesCommand)
       .resolves({ repositories: [repository('tools/build+cache', 'MUTABLE')] });
-    const outcomes = await handleS3Event(containerDeps(), s3Event('put-encoded-keys.json'));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-encoded-keys.json'), REQUEST_ID);
 
     expect(outcomes.map((o) => (o.kind === 'rejected' ? o.rejection.code : o.kind))).toEqual([
       'InvalidRepositoryName', // tools/build+cache: %2B is a literal +
@@ -325,7 +347,7 @@ describe('rejected uploads', () => {
   it('rejects without touching ECR: the record is the claim, written only if absent', async () => {
     const event = s3Event('put-several.json');
     event.Records = event.Records.slice(1, 2);
-    await handleS3Event(containerDeps(), event);
+    await handleS3Event(containerDeps(), event, REQUEST_ID);
 
     expect(ecr).not.toHaveReceivedAnyCommand();
     expect(s3).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, { IfNoneMatch: '*' });
@@ -342,7 +364,7 @@ describe('rejected uploads', () => {
   ])('rejects %o with config %o as %s', async (object, env, code, reason) => {
     const event = s3Event('put-versioned.json');
     Object.assign(event.Records[0]?.s3.object ?? {}, object);
-    const outcomes = await handleS3Event(containerDeps(env), event);
+    const outcomes = await handleS3Event(containerDeps(env), event, REQUEST_ID);
 
     expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code } });
     expect(rejectedDetail()).toMatchObject({ code, reason: expect.stringContaining(reason) });
@@ -350,7 +372,7 @@ describe('rejected uploads', () => {
   });
 
   it('refuses a multipart upload over the size limit, with its multipart ETag as the identity', async () => {
-    const outcomes = await handleS3Event(containerDeps(), s3Event('put-multipart.json'));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-multipart.json'), REQUEST_ID);
     expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'ContextTooLarge' } });
     expect(putRecord()).toMatchObject({ status: 'rejected', eTag: 'b5b1a8f4e3c1f9d2a6e7c8b9d0a1f2e3-90' });
     expect(ecr).not.toHaveReceivedAnyCommand();
@@ -360,6 +382,7 @@ describe('rejected uploads', () => {
     const outcomes = await handleS3Event(
       containerDeps({ REPOSITORY_PATTERN: 'team-?/*' }),
       s3Event('put-versioned.json'),
+      REQUEST_ID,
     );
     expect(outcomes[0]?.kind).toBe('started');
   });
@@ -367,14 +390,14 @@ describe('rejected uploads', () => {
 
 describe('events that are not ours', () => {
   it('ignores the s3:TestEvent S3 sends when the notification is configured', async () => {
-    expect(await handleS3Event(containerDeps(), s3Event('test-event.json'))).toEqual([]);
+    expect(await handleS3Event(containerDeps(), s3Event('test-event.json'), REQUEST_ID)).toEqual([]);
     expect(allCalls()).toBe(0);
   });
 
   it('ignores other buckets, keys outside the prefix, upload records and non-create events', async () => {
     const deps = containerDeps({ KEY_PREFIX: 'contexts/' });
-    const other = await handleS3Event(deps, s3Event('put-other-bucket.json'));
-    const outside = await handleS3Event(deps, s3Event('put-versioned.json'));
+    const other = await handleS3Event(deps, s3Event('put-other-bucket.json'), REQUEST_ID);
+    const outside = await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
     const ownRecord = s3Event('put-versioned.json');
     Object.assign(ownRecord.Records[0]?.s3.object ?? {}, { key: 'contexts/.ecr-pipeline/uploads/abc.json' });
     const removed = s3Event('put-versioned.json');
@@ -383,8 +406,8 @@ describe('events that are not ours', () => {
     const outcomes = [
       ...other,
       ...outside,
-      ...(await handleS3Event(deps, ownRecord)),
-      ...(await handleS3Event(deps, removed)),
+      ...(await handleS3Event(deps, ownRecord, REQUEST_ID)),
+      ...(await handleS3Event(deps, removed, REQUEST_ID)),
     ];
     expect(outcomes.map((o) => o.kind)).toEqual(['ignored', 'ignored', 'ignored', 'ignored']);
     expect(allCalls()).toBe(0);
@@ -393,7 +416,7 @@ describe('events that are not ours', () => {
   it('handles keys under the configured prefix', async () => {
     const event = s3Event('put-versioned.json');
     Object.assign(event.Records[0]?.s3.object ?? {}, { key: 'contexts/team-a/api/v1.2.3.tar.gz' });
-    const outcomes = await handleS3Event(containerDeps({ KEY_PREFIX: 'contexts/' }), event);
+    const outcomes = await handleS3Event(containerDeps({ KEY_PREFIX: 'contexts/' }), event, REQUEST_ID);
     expect(outcomes[0]?.kind).toBe('started');
     expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Key).toMatch(
       /^contexts\/\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/,
@@ -404,25 +427,30 @@ describe('events that are not ours', () => {
 describe('duplicate deliveries', () => {
   it('costs no call in the container that handled the original', async () => {
     const deps = containerDeps();
-    await handleS3Event(deps, s3Event('put-versioned.json'));
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
     for (const mock of mocks) mock.resetHistory();
 
-    expect(await handleS3Event(deps, s3Event('put-versioned.json'))).toEqual([{ kind: 'duplicate' }]);
+    expect(await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID)).toEqual([
+      { kind: 'duplicate' },
+    ]);
     expect(allCalls()).toBe(0);
   });
 
-  it('never starts a second build in another container: the claim exists (412)', async () => {
+  it('never starts a second build in another container: the claim exists (412) and is not its own', async () => {
     s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
-    expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'))).toEqual([
+    s3.on(GetObjectCommand).resolves(existing(IN_PROGRESS));
+    expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).toEqual([
       { kind: 'duplicate' },
     ]);
     expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
-    expect(allCalls()).toBe(1);
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
+    expect(allCalls()).toBe(2);
   });
 
   it('treats a concurrent conditional write of the same claim (409) as a duplicate', async () => {
     s3.on(PutObjectCommand).rejects(awsError('ConditionalRequestConflict', 409));
-    expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'))).toEqual([
+    s3.on(GetObjectCommand).resolves(existing(IN_PROGRESS));
+    expect(await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).toEqual([
       { kind: 'duplicate' },
     ]);
     expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
@@ -430,9 +458,12 @@ describe('duplicate deliveries', () => {
 
   it('does not announce a rejection twice', async () => {
     s3.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
+    s3.on(GetObjectCommand).resolves(
+      existing({ status: 'rejected', code: 'EmptyContext', reason: 'empty', owner: 'another-request' }),
+    );
     const event = s3Event('put-versioned.json');
     Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
-    expect(await handleS3Event(containerDeps(), event)).toEqual([{ kind: 'duplicate' }]);
+    expect(await handleS3Event(containerDeps(), event, REQUEST_ID)).toEqual([{ kind: 'duplicate' }]);
     expect(events).not.toHaveReceivedCommand(PutEventsCommand);
   });
 });
@@ -447,19 +478,21 @@ describe('failures', () => {
     codebuild.on(StartBuildCommand).rejects(awsError(name, status));
     const deps = containerDeps();
 
-    await expect(handleS3Event(deps, s3Event('put-versioned.json'))).rejects.toThrow(TransientError);
+    await expect(handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
+      TransientError,
+    );
     expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
 
     // Lambda's retry, in the same container, builds: it is not mistaken for a duplicate.
     codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-2` } });
-    expect(await handleS3Event(deps, s3Event('put-versioned.json'))).toEqual([
+    expect(await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID)).toEqual([
       { kind: 'started', buildId: `${PROJECT}:b-2` },
     ]);
   });
 
   it('throws a 5xx from ECR for a retry', async () => {
     ecr.on(DescribeRepositoriesCommand).rejects(awsError('ServerException', 503));
-    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
       TransientError,
     );
     expect(s3).toHaveReceivedCommand(DeleteObjectCommand);
@@ -467,7 +500,7 @@ describe('failures', () => {
 
   it('throws when the claim itself is throttled, with nothing to release', async () => {
     s3.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
-    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
       TransientError,
     );
     expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
@@ -479,7 +512,7 @@ describe('failures', () => {
       Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }],
     });
     ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
-    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'))).rejects.toThrow(
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
       TransientError,
     );
     expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
@@ -500,10 +533,10 @@ describe('failures', () => {
     };
     const deps = containerDeps();
 
-    await expect(handleS3Event(deps, empty())).rejects.toThrow(TransientError);
+    await expect(handleS3Event(deps, empty(), REQUEST_ID)).rejects.toThrow(TransientError);
     expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
 
-    expect(await handleS3Event(deps, empty())).toEqual([
+    expect(await handleS3Event(deps, empty(), REQUEST_ID)).toEqual([
       { kind: 'rejected', rejection: expect.objectContaining({ code: 'EmptyContext' }) },
     ]);
     expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 2);
@@ -511,7 +544,7 @@ describe('failures', () => {
 
   it('reports and swallows a permanent error, recording it for the CLI', async () => {
     codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException', 400));
-    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'));
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
 
     expect(outcomes[0]?.kind).toBe('failed');
     expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
@@ -531,7 +564,7 @@ describe('failures', () => {
     });
     const deps = containerDeps();
 
-    await expect(handleS3Event(deps, s3Event('put-several.json'))).rejects.toThrow(
+    await expect(handleS3Event(deps, s3Event('put-several.json'), REQUEST_ID)).rejects.toThrow(
       '1 of 3 records failed transiently',
     );
     expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1); // Team-A/API
@@ -540,7 +573,7 @@ describe('failures', () => {
     // The retry of the whole event builds only the record that failed.
     for (const mock of mocks) mock.resetHistory();
     codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-3` } });
-    const outcomes = await handleS3Event(deps, s3Event('put-several.json'));
+    const outcomes = await handleS3Event(deps, s3Event('put-several.json'), REQUEST_ID);
     expect(outcomes.map((o) => o.kind)).toEqual(['started', 'duplicate', 'duplicate']);
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
   });

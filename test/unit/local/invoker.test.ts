@@ -43,6 +43,17 @@ describe('the invoker', () => {
     await invoker.stop();
   });
 
+  it('keeps one request id across the retries of one event, as Lambda does, and a new one per event', async () => {
+    const { invoker } = failingFunction([10, 10]);
+    await invoker.invokeAsync('failing', { n: 1 });
+    await invoker.invokeAsync('failing', { n: 2 });
+    const ids = invoker.invocations.map((run) => run.requestId);
+    expect(new Set(ids.slice(0, 3)).size).toBe(1);
+    expect(new Set(ids.slice(3)).size).toBe(1);
+    expect(ids[3]).not.toBe(ids[0]);
+    await invoker.stop();
+  });
+
   it('stops with nothing left waiting to retry', async () => {
     const { invoker } = failingFunction([60_000, 60_000]);
     let settled = false;
