@@ -3,12 +3,7 @@
 // change tests only the mutants the change touched. Reports under reports/mutation/.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  mutate: [
-    'functions/**/*.ts',
-    '!functions/**/sdk/**',
-    'cli/context.ts',
-    'cli/args.ts',
-  ],
+  mutate: ['functions/**/*.ts', '!functions/**/sdk/**', 'cli/context.ts', 'cli/args.ts'],
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutate.config.ts', related: true },
   checkers: ['typescript'],
