@@ -10,7 +10,14 @@
 #   AWS_REGION; optional CACHE_REPOSITORY_URI (registry cache, empty = none), REGISTRY_CACHE
 #   (auto | on | off; auto = with docker buildx, whose CodeBuild builder starts empty every time,
 #   not with podman/buildah, whose layer store stays where they run), BUILDER
-#   (docker | podman | buildah; default: docker when an engine answers, else podman, else buildah).
+#   (docker | podman | buildah; default: docker when an engine answers, else podman, else buildah),
+#   CONTEXT_ETAG (the upload's ETag: how an unversioned bucket tells a newer upload), BUILDKIT_IMAGE
+#   and BINFMT_IMAGE (the helper images of the docker buildx path, pinned by digest).
+#
+# Just before pushing, the build checks that its object is still the newest upload of its key and
+# otherwise stops as superseded: of two quick uploads of one key, the newer always ends up under
+# the tag. Nothing from the upload (key, metadata, repository name) is ever run as shell code: it is
+# passed as arguments, and build.env holds values extract.py quoted.
 #
 # Docker (CodeBuild standard images, privileged mode) builds with buildx and a BuildKit registry
 # cache; podman and buildah (no Docker engine, e.g. the local cloud) run as root in a container
@@ -23,11 +30,19 @@ context=$1
 work=$2
 say() { printf 'ecr-pipeline: [%ss] %s\n' "$SECONDS" "$*"; }
 fail() { say "$*" >&2; exit 1; }
+# The build's outcome in one line that starts "ecr-pipeline: <code>:" (notifications show it).
+stop() { printf 'ecr-pipeline: %s\n' "${*//[$'\n\r']/ }" >&2; exit 1; }
 
 : "${IMAGE_REPOSITORY_URI:?}" "${IMAGE_TAG:?}" "${CONTEXT_BUCKET:?}" "${CONTEXT_KEY:?}"
 region=${AWS_REGION:-${AWS_DEFAULT_REGION:?AWS_REGION is not set}}
 image="$IMAGE_REPOSITORY_URI:$IMAGE_TAG"
 registry=${IMAGE_REPOSITORY_URI%%/*}
+
+# Published releases, pinned (digests as listed for moby/buildkit v0.31.2, then buildx-stable-1,
+# and tonistiigi/binfmt qemu-v10.2.3 on Docker Hub); the stack sets them from its buildkitImage
+# and binfmtImage parameters.
+buildkit_image=${BUILDKIT_IMAGE:-moby/buildkit:v0.31.2@sha256:2f5adac4ecd194d9f8c10b7b5d7bceb5186853db1b26e5abd3a657af0b7e26ec}
+binfmt_image=${BINFMT_IMAGE:-tonistiigi/binfmt:qemu-v10.2.3@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0}
 
 builder=${BUILDER:-}
 if [[ -z $builder ]]; then
@@ -90,37 +105,88 @@ if [[ -n $BUILD_TARGET ]]; then args+=(--target "$BUILD_TARGET"); fi
 if [[ -n $BUILD_PLATFORMS ]]; then args+=(--platform "$BUILD_PLATFORMS"); fi
 
 # One cache tag per repository in a shared, mutable cache repository: ECR refuses to overwrite a tag
-# in an IMMUTABLE repository, so the cache cannot live beside the image.
+# in an IMMUTABLE repository, so the cache cannot live beside the image. The tag is a readable
+# prefix and a hash of the exact repository name, so no two repositories share one (`a/b` and
+# `a_b` did), and at most 117 characters of [a-z0-9._-], a valid tag.
+cache_tag_of() {
+  local readable
+  readable=$(printf '%s' "$1" | tr -c 'a-z0-9._-' '_' | cut -c1-100)
+  printf '%s-%s' "$readable" "$(printf '%s' "$1" | sha256sum | cut -c1-16)"
+}
 cache_ref=""
 if [[ -n $cache && ${REGISTRY_CACHE:-auto} != off ]]; then
-  cache_tag=$(printf '%s' "${IMAGE_REPOSITORY_URI#*/}" | tr '/' '_')
-  if ((${#cache_tag} > 120)); then cache_tag="${cache_tag:0:100}-$(printf '%s' "$cache_tag" | sha256sum | cut -c1-16)"; fi
-  cache_ref="$cache:$cache_tag"
+  cache_ref="$cache:$(cache_tag_of "${IMAGE_REPOSITORY_URI#*/}")"
 fi
+
+# Stops as superseded unless the uploaded object is still the newest of its key: its version in a
+# versioned bucket, else its ETag (HeadObject without a version id reads the current object).
+check_not_superseded() {
+  local head current theirs ours
+  if ! head=$(aws s3api head-object --bucket "$CONTEXT_BUCKET" --key "$CONTEXT_KEY" \
+    --query '[VersionId, ETag]' --output text 2>"$work/head-object.err"); then
+    stop "superseded: cannot tell whether $CONTEXT_KEY is still the newest upload" \
+      "($(tr '\n' ' ' <"$work/head-object.err" | cut -c1-300)); this build did not push"
+  fi
+  read -r current theirs <<<"$head"
+  theirs=${theirs//\"/}
+  if [[ -n ${CONTEXT_VERSION_ID:-} ]]; then
+    ours=$CONTEXT_VERSION_ID
+  elif [[ -n ${CONTEXT_ETAG:-} ]]; then
+    ours=${CONTEXT_ETAG//\"/} current=$theirs
+  else
+    return 0
+  fi
+  if [[ $current != "$ours" ]]; then
+    stop "superseded: a newer upload of $CONTEXT_KEY exists (version $current); this build of version $ours did not push"
+  fi
+  say "s3://$CONTEXT_BUCKET/$CONTEXT_KEY is still the newest upload (version $ours)"
+}
+
+# Runs a push; a tag the registry refuses to overwrite ends in one TagAlreadyExists line.
+push() {
+  local status=0
+  "$@" 2>&1 | tee "$work/push.log" || status=$?
+  ((status == 0)) && return 0
+  # ECR: "tag invalid: The image tag 'v1' already exists in the 'x' repository and cannot be
+  # overwritten because the repository is immutable" (the local registry front answers alike).
+  if grep -qiE "tag invalid|ImageTagAlreadyExists|TAG_INVALID" "$work/push.log" &&
+    grep -qi "already exists" "$work/push.log"; then
+    stop "TagAlreadyExists: ${IMAGE_REPOSITORY_URI#*/}:$IMAGE_TAG already exists and tags in this" \
+      "repository are immutable; this build did not overwrite it (upload under a new tag)"
+  fi
+  fail "pushing $image failed (see above)"
+}
 
 digest_file="$work/digest"
 rm -f "$digest_file"
 case $builder in
   docker)
+    # Helper images run privileged: only ones pinned by digest (mirror them, see the README).
+    for helper in "BUILDKIT_IMAGE=$buildkit_image" "BINFMT_IMAGE=$binfmt_image"; do
+      [[ ${helper#*=} =~ @sha256:[0-9a-f]{64}$ ]] ||
+        stop "unpinned helper: ${helper%%=*} must name an image by digest (name:tag@sha256:...), got \"${helper#*=}\""
+    done
     # A BuildKit container: the default docker driver exports no registry cache, builds one
     # platform, and its metadata digest is not always the pushed manifest's.
     docker buildx inspect ecr-pipeline >/dev/null 2>&1 ||
-      docker buildx create --name ecr-pipeline --driver docker-container >/dev/null
+      docker buildx create --name ecr-pipeline --driver docker-container --driver-opt "image=$buildkit_image" >/dev/null
     args+=(--builder ecr-pipeline)
     if [[ -n $BUILD_PLATFORMS ]]; then
       host="linux/$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')"
       if [[ $BUILD_PLATFORMS != "$host" ]]; then
         # RUN steps of a foreign platform need QEMU emulators registered in the kernel.
-        docker run --privileged --rm tonistiigi/binfmt --install all >/dev/null
+        docker run --privileged --rm "$binfmt_image" --install all >/dev/null
       fi
     fi
+    if [[ -n $cache_ref ]]; then args+=(--cache-from "type=registry,ref=$cache_ref"); fi
+    # Build first (the result stays in the builder), check, then push: the same build again is
+    # all cache hits and only pushes (and exports the registry cache).
+    docker buildx build "${args[@]}" "${labels[@]}" --provenance=false "$context"
+    check_not_superseded
     if [[ -n $cache_ref ]]; then
-      args+=(
-        --cache-from "type=registry,ref=$cache_ref"
-        --cache-to "type=registry,ref=$cache_ref,mode=max,image-manifest=true,oci-mediatypes=true"
-      )
+      args+=(--cache-to "type=registry,ref=$cache_ref,mode=max,image-manifest=true,oci-mediatypes=true")
     fi
-    docker buildx build "${args[@]}" "${labels[@]}" --provenance=false --metadata-file "$work/metadata.json" \
+    push docker buildx build "${args[@]}" "${labels[@]}" --provenance=false --metadata-file "$work/metadata.json" \
       --tag "$image" --push "$context"
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("containerimage.digest", ""))' \
       "$work/metadata.json" >"$digest_file"
@@ -136,7 +202,8 @@ case $builder in
       trap '"${tool[@]}" manifest rm "$local_name" >/dev/null 2>&1 || true' EXIT
       "${build[@]}" --no-cache "${args[@]}" "${labels[@]}" \
         --manifest "$local_name" "$context"
-      "${tool[@]}" manifest push "${tls[@]}" --all --digestfile "$digest_file" "$local_name" "docker://$image"
+      check_not_superseded
+      push "${tool[@]}" manifest push "${tls[@]}" --all --digestfile "$digest_file" "$local_name" "docker://$image"
     else
       # Build with the layer cache and the labels. Buildah (1.28) reuses a cached final image with
       # the labels of the build that made it: then label in a step of its own, whose LABEL
@@ -162,7 +229,8 @@ case $builder in
       # Keep the layers (the next build's cache), drop the name, pushed or not.
       trap '"${tool[@]}" untag "$local_name" >/dev/null 2>&1 || true' EXIT
       "${tool[@]}" tag "$from" "$local_name"
-      "${tool[@]}" push "${tls[@]}" --digestfile "$digest_file" "$local_name" "docker://$image"
+      check_not_superseded
+      push "${tool[@]}" push "${tls[@]}" --digestfile "$digest_file" "$local_name" "docker://$image"
     fi
     ;;
   *) fail "unknown BUILDER \"$builder\": use docker, podman or buildah" ;;

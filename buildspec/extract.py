@@ -4,12 +4,19 @@
 usage: extract.py <get-object-response.json> <archive> <context-dir> <out-dir>
 
 Reads the upload metadata from the `aws s3api get-object` response (dockerfile, build-args,
-target, platforms), checks each value, extracts the archive with tarfile's 'data' filter (it
-refuses absolute paths, '..', links that escape the destination and device files), checks that
-the Dockerfile exists, then writes for build-image.sh:
+target, platforms), checks each value, then checks every entry of the archive before anything is
+written: its path and every link target are resolved component by component against the archive's
+own entries (links through links included), as the kernel would, and must stay inside the context;
+names, depth and link targets have length limits; devices and FIFOs are refused and setuid, setgid
+and sticky bits dropped; the number of entries (CONTEXT_MAX_FILES) and the extracted size
+(CONTEXT_MAX_EXTRACTED_BYTES) are limited. It does not rely on tarfile's 'data' filter, whose
+realpath checks a symlink chain longer than PATH_MAX defeats before Python 3.12.11 / 3.13.4
+(CVE-2025-4517), but extracts with it as well. Then it checks that the Dockerfile exists and writes
+for build-image.sh:
   <out-dir>/build.env     shell-quoted DOCKERFILE, BUILD_TARGET, BUILD_PLATFORMS
   <out-dir>/build-args    NAME=VALUE entries separated by NUL bytes
-Exits 2 with one line that starts with "ecr-pipeline:" when the upload is not acceptable.
+Exits 2 with one line that starts with "ecr-pipeline:" when the upload is not acceptable (1 with
+such a line on an unexpected failure), never with a traceback.
 """
 
 import json
@@ -21,6 +28,11 @@ import sys
 import tarfile
 import zlib
 
+try:
+    from lzma import LZMAError
+except ImportError:  # a Python built without lzma opens no .tar.xz either
+    LZMAError = tarfile.TarError
+
 # Names of the upload metadata (functions/shared/contract.ts UPLOAD_METADATA); S3 lower-cases them.
 META_DOCKERFILE = "dockerfile"
 META_BUILD_ARGS = "build-args"
@@ -30,8 +42,12 @@ META_PLATFORMS = "platforms"
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
-# A context that expands beyond this is refused before it fills the build's disk.
-MAX_EXTRACTED_BYTES = int(os.environ.get("CONTEXT_MAX_EXTRACTED_BYTES", str(20 * 1024**3)))
+# Defaults of the stack's maxContextFiles and maxExtractedContextBytes parameters, which the build
+# passes as CONTEXT_MAX_FILES and CONTEXT_MAX_EXTRACTED_BYTES: more entries than this are refused
+# before they are all read (the same default as `submit --max-files`), and a context that expands
+# beyond this before it fills the build's disk.
+MAX_CONTEXT_FILES = 50_000
+MAX_EXTRACTED_BYTES = 20 * 1024**3
 
 
 class Refused(Exception):
@@ -93,25 +109,208 @@ def read_metadata(response_path):
     return dockerfile, build_args, target, platforms
 
 
-def extract(archive, destination):
+# Limits on what one archive entry may ask for. Linux refuses names over 255 bytes and paths over
+# 4096; keeping well under them means the kernel and the checks below always agree on a path.
+MAX_NAME_BYTES = 1024
+MAX_COMPONENT_BYTES = 255
+MAX_DEPTH = 64
+MAX_LINK_TARGET_BYTES = 1024
+# As the kernel (MAXSYMLINKS): more links than this while resolving one path is a loop or a trap.
+MAX_LINK_HOPS = 40
+
+DIR, FILE, SYMLINK = "directory", "file", "symlink"
+
+
+def shown(name, limit=120):
+    """A name from the archive, quoted on one line and cut short, for a message."""
+    text = json.dumps(name, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 4] + '..."'
+
+
+def components(path, what):
+    """The parts of a relative archive path; refuses absolute paths and over-long ones."""
+    if "\x00" in path:
+        raise Unsafe(f"{what} {shown(path)} contains a NUL character")
+    if len(os.fsencode(path)) > MAX_NAME_BYTES:
+        raise Unsafe(f"{what} {shown(path)} is longer than {MAX_NAME_BYTES} bytes")
+    if path.startswith("/"):
+        raise Unsafe(f"{what} {shown(path)} is an absolute path")
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    for part in parts:
+        if len(os.fsencode(part)) > MAX_COMPONENT_BYTES:
+            raise Unsafe(f"{what} {shown(path)} has a name longer than {MAX_COMPONENT_BYTES} bytes")
+    if len(parts) > MAX_DEPTH:
+        raise Unsafe(f"{what} {shown(path)} is more than {MAX_DEPTH} levels deep")
+    return parts
+
+
+class Unsafe(Exception):
+    """An archive entry that would reach outside the context or is not allowed in one."""
+
+
+class ContextTree:
+    """What extracting the entries seen so far makes of the context folder, by archive path.
+
+    Paths are resolved component by component as the kernel would, following the symbolic links
+    of the archive itself, so a link that climbs through other links is judged by where it
+    really lands, without touching the disk and whatever the interpreter's realpath does.
+    """
+
+    def __init__(self):
+        self.kinds = {(): DIR}
+        self.links = {}
+
+    def resolve(self, parts, follow_last, what, name):
+        """The canonical path (a tuple of names inside the context) that `parts` reaches."""
+        resolved = []
+        pending = list(parts)
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not resolved:
+                    raise Unsafe(f"{what} {shown(name)} leads outside the context")
+                resolved.pop()
+                continue
+            here = (*resolved, part)
+            kind = self.kinds.get(here)
+            if kind == SYMLINK and (pending or follow_last):
+                hops += 1
+                if hops > MAX_LINK_HOPS:
+                    raise Unsafe(f"{what} {shown(name)} goes through more than {MAX_LINK_HOPS} symbolic links")
+                target = self.links[here]
+                # Checked when the link was added: relative, so it continues from the link's folder.
+                pending = [p for p in target.split("/") if p not in ("", ".")] + pending
+                continue
+            if kind == FILE and pending:
+                raise Unsafe(f"{what} {shown(name)} uses the file {shown('/'.join(here))} as a folder")
+            resolved.append(part)
+            if len(resolved) > MAX_DEPTH:
+                raise Unsafe(f"{what} {shown(name)} leads more than {MAX_DEPTH} levels deep")
+        return tuple(resolved)
+
+    def add(self, member):
+        """Records one entry, or raises Unsafe when extracting it could write outside the context."""
+        name = member.name
+        parts = components(name, "entry")
+        if ".." in parts:
+            raise Unsafe(f"entry {shown(name)} has a '..' in its path")
+        if not parts:
+            if member.isdir():
+                return
+            raise Unsafe(f"entry {shown(name)} has no name")
+        if member.ischr() or member.isblk() or member.isfifo():
+            raise Unsafe(f"entry {shown(name)} is a device or a FIFO")
+        if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
+            raise Unsafe(f"entry {shown(name)} is of an unsupported type {shown(member.type.decode('latin-1'))}")
+        folder = self.resolve(parts[:-1], True, "entry", name)
+        for depth in range(1, len(folder) + 1):
+            if self.kinds.setdefault(folder[:depth], DIR) != DIR:
+                raise Unsafe(f"entry {shown(name)} is inside something that is not a folder")
+        path = (*folder, parts[-1])
+        existing = self.kinds.get(path)
+        if existing is not None and not (existing == DIR and member.isdir()):
+            # Extraction would replace it or write through it (a file written over a symlink opens
+            # the symlink's target): an archive never needs that.
+            raise Unsafe(f"entry {shown(name)} is in the archive twice (or under another name)")
+        if member.issym():
+            target = member.linkname
+            if len(os.fsencode(target)) > MAX_LINK_TARGET_BYTES:
+                raise Unsafe(f"symbolic link {shown(name)} has a target longer than {MAX_LINK_TARGET_BYTES} bytes")
+            if target.startswith("/"):
+                raise Unsafe(f"symbolic link {shown(name)} points to the absolute path {shown(target)}")
+            components(target, f"target of symbolic link {shown(name)}:")
+            lands = self.resolve([*folder, *target.split("/")], True, f"symbolic link {shown(name)} ->", target)
+            if lands == path or lands[: len(path)] == path:
+                raise Unsafe(f"symbolic link {shown(name)} points into itself")
+            self.links[path] = target
+            self.kinds[path] = SYMLINK
+        elif member.islnk():
+            target = member.linkname
+            if len(os.fsencode(target)) > MAX_LINK_TARGET_BYTES:
+                raise Unsafe(f"hard link {shown(name)} has a target longer than {MAX_LINK_TARGET_BYTES} bytes")
+            what = f"hard link {shown(name)} ->"
+            lands = self.resolve(components(target, f"target of {what}"), True, what, target)
+            if self.kinds.get(lands) != FILE:
+                raise Unsafe(f"hard link {shown(name)} does not point to a file extracted before it")
+            self.kinds[path] = FILE
+        else:
+            self.kinds[path] = DIR if member.isdir() else FILE
+        if not member.issym():
+            # No setuid, setgid or sticky bit, and nobody else may write (the data filter agrees).
+            member.mode = (member.mode or 0) & 0o755
+        return path
+
+    def check_links(self):
+        """Every symbolic link, judged again once all entries are in: a link added later can move
+        where an earlier one lands (`l -> x/..` and then `x -> .`)."""
+        for path, target in self.links.items():
+            self.resolve([*path[:-1], *target.split("/")], True, f"symbolic link {shown('/'.join(path))} ->", target)
+
+
+def plan(tar, max_files, max_bytes):
+    """Reads the headers one by one and checks each entry; stops at the first that is refused."""
+    tree = ContextTree()
+    files = dirs = total = 0
+    members = []
+    while True:
+        member = tar.next()
+        if member is None:
+            try:
+                tree.check_links()
+            except Unsafe as unsafe:
+                raise Refused(f"the context archive has an unsafe entry and was not extracted: {unsafe}") from None
+            return members
+        if member.isdir():
+            dirs += 1
+        else:
+            files += 1
+        if files > max_files or dirs > max_files:
+            what = "files and links" if files > max_files else "folders"
+            raise Refused(
+                f"the context has more than {max_files} {what}, the limit (the stack's maxContextFiles parameter); "
+                "leave what the build does not need out with .dockerignore"
+            )
+        try:
+            tree.add(member)
+        except Unsafe as unsafe:
+            raise Refused(f"the context archive has an unsafe entry and was not extracted: {unsafe}") from None
+        if member.isreg():
+            total += member.size
+            if total > max_bytes:
+                raise Refused(
+                    f"the context expands to more than {max_bytes} bytes, the limit "
+                    "(the stack's maxExtractedContextBytes parameter)"
+                )
+        members.append(member)
+
+
+def extract(archive, destination, max_files=None, max_bytes=None):
     if not hasattr(tarfile, "data_filter"):
         raise Refused(
             f"Python {sys.version.split()[0]} has no tarfile extraction filters; "
             "safe extraction needs Python 3.11.4 or later"
         )
+    if os.listdir(destination):
+        raise Refused(f"the context folder {destination} is not empty")
+    max_files = MAX_CONTEXT_FILES if max_files is None else max_files
+    max_bytes = MAX_EXTRACTED_BYTES if max_bytes is None else max_bytes
     try:
         with tarfile.open(archive, mode="r:*") as tar:
-            members = tar.getmembers()
-            total = sum(member.size for member in members if member.isfile())
-            if total > MAX_EXTRACTED_BYTES:
-                raise Refused(
-                    f"the context expands to {total} bytes, more than the {MAX_EXTRACTED_BYTES} allowed"
-                )
-            tar.extractall(destination, members=members, filter="data")
+            members = plan(tar, max_files, max_bytes)
             check_complete(tar)
+            try:
+                # The data filter as well: a second opinion where the interpreter's filter works.
+                tar.extractall(destination, members=members, filter="data")
+            except tarfile.FilterError:
+                raise
+            except OSError as error:
+                raise Refused(f"the context could not be extracted: {error}") from error
     except tarfile.FilterError as error:
         raise Refused(f"the context archive has an unsafe entry and was not extracted: {error}") from error
-    except (tarfile.ReadError, EOFError, OSError, zlib.error) as error:
+    except (tarfile.TarError, EOFError, OSError, zlib.error, LZMAError) as error:
         raise Refused(f"the context is not a readable tar or tar.gz archive: {error}") from error
 
 
@@ -134,19 +333,22 @@ def check_dockerfile_present(destination, dockerfile):
         raise Refused(f"no Dockerfile at {dockerfile} in the context")
 
 
-def main(argv):
-    if len(argv) != 5:
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
-        return 64
-    response_path, archive, destination, out_dir = argv[1:]
-    try:
-        dockerfile, build_args, target, platforms = read_metadata(response_path)
-        os.makedirs(destination, exist_ok=True)
-        extract(archive, destination)
-        check_dockerfile_present(destination, dockerfile)
-    except Refused as refused:
-        print(f"ecr-pipeline: {refused}", file=sys.stderr)
-        return 2
+def limit(name, default):
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise Refused(f"{name} must be a positive whole number, got {shown(value)}")
+    return int(value)
+
+
+def run(response_path, archive, destination, out_dir):
+    max_files = limit("CONTEXT_MAX_FILES", MAX_CONTEXT_FILES)
+    max_bytes = limit("CONTEXT_MAX_EXTRACTED_BYTES", MAX_EXTRACTED_BYTES)
+    dockerfile, build_args, target, platforms = read_metadata(response_path)
+    os.makedirs(destination, exist_ok=True)
+    extract(archive, destination, max_files, max_bytes)
+    check_dockerfile_present(destination, dockerfile)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "build.env"), "w", encoding="utf-8") as env:
         env.write(f"DOCKERFILE={shlex.quote(dockerfile)}\n")
@@ -155,7 +357,7 @@ def main(argv):
     with open(os.path.join(out_dir, "build-args"), "wb") as args:
         for name, value in build_args.items():
             args.write(f"{name}={value}".encode() + b"\x00")
-    summary = ", ".join(
+    return ", ".join(
         part
         for part in (
             f"dockerfile {dockerfile}",
@@ -165,6 +367,26 @@ def main(argv):
         )
         if part
     )
+
+
+def main(argv):
+    if len(argv) != 5:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 64
+    # Whatever goes wrong ends in one line that names it (the build log and the notification show
+    # it), never a traceback.
+    try:
+        summary = run(*argv[1:])
+    except Refused as refused:
+        print(f"ecr-pipeline: {refused}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("ecr-pipeline: the build ran out of memory reading the context archive", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - reported as one line, see above
+        detail = " ".join(str(error).split())[:300]
+        print(f"ecr-pipeline: the context could not be extracted: {type(error).__name__}: {detail}", file=sys.stderr)
+        return 1
     print(f"ecr-pipeline: context extracted ({summary})")
     return 0
 

@@ -147,6 +147,20 @@ describe('the CodeBuild project', () => {
           Type: 'PLAINTEXT',
           Value: { 'Fn::GetAtt': ['BuildCacheRepository', 'RepositoryUri'] },
         },
+        { Name: 'CONTEXT_MAX_FILES', Type: 'PLAINTEXT', Value: 50000 },
+        { Name: 'CONTEXT_MAX_EXTRACTED_BYTES', Type: 'PLAINTEXT', Value: 21474836480 },
+        {
+          Name: 'BUILDKIT_IMAGE',
+          Type: 'PLAINTEXT',
+          Value:
+            'moby/buildkit:v0.31.2@sha256:2f5adac4ecd194d9f8c10b7b5d7bceb5186853db1b26e5abd3a657af0b7e26ec',
+        },
+        {
+          Name: 'BINFMT_IMAGE',
+          Type: 'PLAINTEXT',
+          Value:
+            'tonistiigi/binfmt:qemu-v10.2.3@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0',
+        },
       ],
     });
     expect(project.TimeoutInMinutes).toBe(30);

@@ -3,6 +3,7 @@
  * stand-ins for `docker` and `aws` that record what they were asked: there is no Docker engine here.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 const script = new URL('../../../buildspec/build-image.sh', import.meta.url).pathname;
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 let dirs: string[] = [];
+const cacheTag = (repository: string) =>
+  `${repository.replace(/[^a-z0-9._-]/g, '_').slice(0, 100)}-${createHash('sha256').update(repository).digest('hex').slice(0, 16)}`;
+const NO_METADATA = "DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n";
 afterEach(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs = [];
@@ -33,6 +37,9 @@ case "$1 \${2:-}" in
   "login "*) cat >/dev/null; exit 0 ;;
   "buildx inspect") exit 1 ;;
   "buildx build")
+    case " $* " in *" --push "*)
+      if [ -n "\${STUB_PUSH_ERROR:-}" ]; then printf '%s\n' "$STUB_PUSH_ERROR" >&2; exit 1; fi ;;
+    esac
     while [ $# -gt 0 ]; do
       if [ "$1" = --metadata-file ] && [ -n "\${STUB_NO_DIGEST:-}" ]; then printf '{}' >"$2"
       elif [ "$1" = --metadata-file ]; then printf '{"containerimage.digest":"sha256:%064d"}' 7 >"$2"; fi
@@ -42,7 +49,17 @@ esac
 exit 0
 `,
   );
-  writeFileSync(join(bin, 'aws'), `#!/bin/bash\nprintf '%s\\n' "aws $*" >>"${calls}"\necho password\n`);
+  // head-object answers `--query '[VersionId, ETag]' --output text` with the newest upload of the key.
+  writeFileSync(
+    join(bin, 'aws'),
+    `#!/bin/bash
+printf '%s\\n' "aws $*" >>"${calls}"
+case "$1 $2" in
+  "s3api head-object") printf '%s\\t%s\\n' "\${STUB_HEAD_VERSION:-version-1}" "\\"\${STUB_HEAD_ETAG:-etag-1}\\"" ;;
+  *) echo password ;;
+esac
+`,
+  );
   chmodSync(join(bin, 'docker'), 0o755);
   chmodSync(join(bin, 'aws'), 0o755);
   writeFileSync(join(work, 'build.env'), buildEnv);
@@ -56,6 +73,7 @@ exit 0
       CONTEXT_BUCKET: 'contexts',
       CONTEXT_KEY: 'team-a/api/v1.2.3.tar.gz',
       CONTEXT_VERSION_ID: 'version-1',
+      CONTEXT_ETAG: 'etag-1',
       AWS_REGION: 'eu-west-1',
       CODEBUILD_BUILD_ID: 'ecr-pipeline-prod:1234',
       ...extraEnv,
@@ -86,7 +104,7 @@ describe('buildspec/build-image.sh with Docker', () => {
     expect(out.status, out.stderr).toBe(0);
     expect(out.calls).toContain('aws ecr get-login-password --region eu-west-1');
     expect(out.calls).toContain(`docker login --username AWS --password-stdin ${REGISTRY}`);
-    const build = out.calls.find((line) => line.startsWith('docker buildx build')) ?? '';
+    const build = out.calls.findLast((line) => line.startsWith('docker buildx build')) ?? '';
     for (const part of [
       '--builder ecr-pipeline',
       '--file ',
@@ -99,14 +117,27 @@ describe('buildspec/build-image.sh with Docker', () => {
       '--label org.opencontainers.image.revision=version-1',
       '--label ecr-pipeline.context.version-id=version-1',
       '--label ecr-pipeline.build-id=ecr-pipeline-prod:1234',
-      `--cache-from type=registry,ref=${REGISTRY}/ecr-pipeline-prod/build-cache:team-a_api`,
-      `--cache-to type=registry,ref=${REGISTRY}/ecr-pipeline-prod/build-cache:team-a_api,mode=max,image-manifest=true,oci-mediatypes=true`,
+      `--cache-from type=registry,ref=${REGISTRY}/ecr-pipeline-prod/build-cache:${cacheTag('team-a/api')}`,
+      `--cache-to type=registry,ref=${REGISTRY}/ecr-pipeline-prod/build-cache:${cacheTag('team-a/api')},mode=max,image-manifest=true,oci-mediatypes=true`,
       '--provenance=false',
       `--tag ${REGISTRY}/team-a/api:v1.2.3 --push`,
     ]) {
       expect(build).toContain(part);
     }
     expect(build).not.toContain('--tls-verify');
+    // Built, checked to be the newest upload, then pushed.
+    const builds = out.calls.filter((line) => line.startsWith('docker buildx build'));
+    expect(builds).toHaveLength(2);
+    expect(builds[0]).not.toContain('--push');
+    expect(builds[0]).not.toContain('--cache-to');
+    const head = out.calls.indexOf(
+      'aws s3api head-object --bucket contexts --key team-a/api/v1.2.3.tar.gz --query [VersionId, ETag] --output text',
+    );
+    expect(head).toBeGreaterThan(out.calls.indexOf(builds[0] ?? ''));
+    expect(head).toBeLessThan(out.calls.indexOf(build));
+    expect(out.calls).toContain(
+      'docker buildx create --name ecr-pipeline --driver docker-container --driver-opt image=moby/buildkit:v0.31.2@sha256:2f5adac4ecd194d9f8c10b7b5d7bceb5186853db1b26e5abd3a657af0b7e26ec',
+    );
     expect(build).not.toContain('--platform');
     expect(out.digest).toBe(`sha256:${'7'.padStart(64, '0')}`);
     expect(out.stdout).toContain(`pushed ${REGISTRY}/team-a/api:v1.2.3@sha256:`);
@@ -118,12 +149,12 @@ describe('buildspec/build-image.sh with Docker', () => {
       REGISTRY_CACHE: 'off',
     });
     expect(out.status, out.stderr).toBe(0);
-    const build = out.calls.find((line) => line.startsWith('docker buildx build')) ?? '';
+    const build = out.calls.findLast((line) => line.startsWith('docker buildx build')) ?? '';
     expect(build).toContain('--platform linux/amd64,linux/arm64');
     expect(build).not.toContain('--cache-to');
     expect(build).not.toContain('--target');
-    expect(out.calls.some((line) => line.startsWith('docker run --privileged --rm tonistiigi/binfmt'))).toBe(
-      true,
+    expect(out.calls).toContain(
+      'docker run --privileged --rm tonistiigi/binfmt:qemu-v10.2.3@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0 --install all',
     );
   });
 
@@ -141,5 +172,65 @@ describe('buildspec/build-image.sh with Docker', () => {
     const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n", { BUILDER: 'nonesuch' });
     expect(out.status).not.toBe(0);
     expect(out.stderr).toContain('unknown BUILDER "nonesuch"');
+  });
+
+  it('stops as superseded, without pushing, when a newer version of the key was uploaded', () => {
+    const out = run(NO_METADATA, { STUB_HEAD_VERSION: 'version-2' });
+    expect(out.status).toBe(1);
+    expect(out.calls.filter((line) => line.includes('--push'))).toEqual([]);
+    expect(out.stderr.trim().split('\n').at(-1)).toBe(
+      'ecr-pipeline: superseded: a newer upload of team-a/api/v1.2.3.tar.gz exists (version version-2); this build of version version-1 did not push',
+    );
+    expect(out.digest).toBeUndefined();
+  });
+
+  it('tells a newer upload by its ETag in a bucket without versions', () => {
+    const out = run(NO_METADATA, {
+      CONTEXT_VERSION_ID: '',
+      STUB_HEAD_VERSION: 'None',
+      STUB_HEAD_ETAG: 'etag-2',
+    });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain(
+      'ecr-pipeline: superseded: a newer upload of team-a/api/v1.2.3.tar.gz exists (version etag-2); this build of version etag-1 did not push',
+    );
+    expect(run(NO_METADATA, { CONTEXT_VERSION_ID: '', STUB_HEAD_VERSION: 'None' }).status).toBe(0);
+  });
+
+  it('turns the registry refusing an existing tag of an immutable repository into one TagAlreadyExists line', () => {
+    const out = run(NO_METADATA, {
+      STUB_PUSH_ERROR: `ERROR: failed to push ${REGISTRY}/team-a/api:v1.2.3: tag invalid: The image tag 'v1.2.3' already exists in the 'team-a/api' repository and cannot be overwritten because the repository is immutable.`,
+    });
+    expect(out.status).toBe(1);
+    expect(out.stderr.trim().split('\n').at(-1)).toMatch(
+      /^ecr-pipeline: TagAlreadyExists: team-a\/api:v1\.2\.3 already exists and tags in this repository are immutable; /,
+    );
+  });
+
+  it('refuses helper images that are not pinned by digest', () => {
+    const out = run(NO_METADATA, { BUILDKIT_IMAGE: 'moby/buildkit:buildx-stable-1' });
+    expect(out.status).toBe(1);
+    expect(out.stderr.trim()).toBe(
+      'ecr-pipeline: unpinned helper: BUILDKIT_IMAGE must name an image by digest (name:tag@sha256:...), got "moby/buildkit:buildx-stable-1"',
+    );
+    expect(out.calls.filter((line) => line.startsWith('docker buildx'))).toEqual([]);
+  });
+
+  it('gives every repository a cache tag of its own that is a valid tag', () => {
+    const cacheRef = (repository: string) => {
+      const out = run(NO_METADATA, {
+        IMAGE_REPOSITORY_URI: `${REGISTRY}/${repository}`,
+        CACHE_REPOSITORY_URI: `${REGISTRY}/cache`,
+      });
+      expect(out.status, out.stderr).toBe(0);
+      const from = out.calls.find((line) => line.includes('--cache-from')) ?? '';
+      return /--cache-from type=registry,ref=[^ ]+\/cache:([^ ]+)/.exec(from)?.[1] ?? '';
+    };
+    const ab = cacheRef('a/b');
+    expect(ab).not.toBe(cacheRef('a_b'));
+    expect(ab).toBe(cacheTag('a/b'));
+    const long = cacheRef(`${'x'.repeat(120)}/${'y'.repeat(135)}`);
+    expect(long).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/);
+    expect(long).not.toBe(cacheRef(`${'x'.repeat(120)}/${'y'.repeat(134)}z`));
   });
 });
