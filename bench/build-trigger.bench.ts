@@ -16,6 +16,7 @@ import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
 import { freePort, startMoto } from '../local/processes.ts';
 import type { Row } from './types.ts';
 
@@ -23,6 +24,7 @@ const root = new URL('..', import.meta.url).pathname;
 const BUNDLE = join(root, 'dist', 'build-trigger', 'index.mjs');
 const BUCKET = 'bench-build-trigger-contexts';
 const PROJECT = 'bench-project';
+const STACK = 'bench';
 const LOAD_RUNS = 9;
 
 const median = (values: number[]) => {
@@ -38,7 +40,7 @@ function functionEnv(endpoint: string): Record<string, string> {
     AWS_ENDPOINT_URL: endpoint,
     CONTEXT_BUCKET: BUCKET,
     BUILD_PROJECT: PROJECT,
-    STACK_NAME: 'bench',
+    STACK_NAME: STACK,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
 }
@@ -189,8 +191,13 @@ async function apiCalls(): Promise<Row[]> {
       credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
     };
     await new S3Client({ ...setup, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: BUCKET }));
+    // Created by this stack earlier: it carries the stack's managed-by tag (else it is refused).
     await new ECRClient(setup).send(
-      new CreateRepositoryCommand({ repositoryName: 'bench/existing', imageTagMutability: 'IMMUTABLE' }),
+      new CreateRepositoryCommand({
+        repositoryName: 'bench/existing',
+        imageTagMutability: 'IMMUTABLE',
+        tags: [{ Key: REPOSITORY_TAGS.managedBy, Value: STACK }],
+      }),
     );
 
     Object.assign(process.env, functionEnv(proxyUrl));

@@ -24,6 +24,7 @@ import { awsClients, type Deployment, deploy } from './deployer.ts';
 import { type CodeBuildHandler, startGateway } from './gateway.ts';
 import { closeServer } from './http.ts';
 import { type FailureRecord, type InvocationRecord, Invoker } from './invoker.ts';
+import { LOCAL_TEMPLATE, packageLocalStack } from './package.ts';
 import {
   assertPortFree,
   freePort,
@@ -52,7 +53,7 @@ export interface LocalCloudOptions {
   region?: string;
   functionEnv?: Partial<Record<FunctionKey, Record<string, string>>>;
   log?: (line: string) => void;
-  /** Build and package when dist/ or .serverless/ are missing or older than the sources (default true). */
+  /** Build and package (local/package.ts) when dist/ or the package are missing or older than the sources (default true). */
   prepare?: boolean;
   /** Scheduled rules fire every this many ms; default: a rate() expression's own period; 0: only fireSchedule. */
   scheduleIntervalMs?: number;
@@ -98,30 +99,32 @@ function newestMtime(path: string, filter: (file: string) => boolean): number {
   return newest;
 }
 
-/** Runs `npm run build` / `npm run package` when their outputs are missing or older than their inputs. */
+/**
+ * Runs `npm run build` and packages the local cloud's stack (local/package.ts) when their outputs are
+ * missing or older than their inputs.
+ */
 export function preparePackage(log: (line: string) => void): string {
-  const template = join(root, '.serverless/cloudformation-template-update-stack.json');
   const sources = newestMtime(join(root, 'functions'), (f) => f.endsWith('.ts'));
   const bundles = newestMtime(join(root, 'dist'), (f) => f.endsWith('.mjs'));
-  const run = (script: string) => {
-    log(`prepare: npm run ${script}`);
-    const result = spawnSync('npm', ['run', '--silent', script], {
+  if (bundles === 0 || bundles < sources) {
+    log('prepare: npm run build');
+    const result = spawnSync('npm', ['run', '--silent', 'build'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (result.status !== 0) {
-      throw new Error(`npm run ${script} failed:\n${String(result.stdout)}${String(result.stderr)}`);
+      throw new Error(`npm run build failed:\n${String(result.stdout)}${String(result.stderr)}`);
     }
-  };
-  if (bundles === 0 || bundles < sources) run('build');
+  }
   const inputs = Math.max(
     newestMtime(join(root, 'serverless.yml'), () => true),
     newestMtime(join(root, 'resources'), () => true),
     newestMtime(join(root, 'buildspec'), () => true),
     newestMtime(join(root, 'dist'), (f) => f.endsWith('.mjs')),
+    newestMtime(new URL('./package.ts', import.meta.url).pathname, () => true),
   );
-  if (!existsSync(template) || statSync(template).mtimeMs < inputs) run('package');
-  return template;
+  if (!existsSync(LOCAL_TEMPLATE) || statSync(LOCAL_TEMPLATE).mtimeMs < inputs) packageLocalStack(log);
+  return LOCAL_TEMPLATE;
 }
 
 /** Seconds in a `rate(N unit)` schedule expression; undefined for cron(). */
@@ -153,10 +156,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   requireTools();
   for (const port of [ports.gateway, ports.registry]) await assertPortFree(port);
 
-  const templatePath =
-    options.prepare === false
-      ? join(root, '.serverless/cloudformation-template-update-stack.json')
-      : preparePackage(log);
+  const templatePath = options.prepare === false ? LOCAL_TEMPLATE : preparePackage(log);
   const template = readTemplate(templatePath);
 
   const services: Service[] = [];

@@ -33,6 +33,11 @@ export interface Config {
   repositoryPattern: string;
   /** Written to the `managed-by` tag of the repositories this stack creates. */
   stackName: string;
+  /**
+   * IAM-style wildcard of existing repositories, not created by this stack, that uploads may push to
+   * (never modified); empty: none, only this stack's repositories are built into.
+   */
+  adoptRepositoryPattern: string;
   tagMutability: TagMutability;
   scanOnPush: boolean;
   encryptionType: EncryptionType;
@@ -64,6 +69,7 @@ export function loadConfig(env: Env): Config {
     maxContextBytes: integer(env, 'MAX_CONTEXT_BYTES', 512 * 1024 * 1024, 1, 5 * 1024 ** 4),
     repositoryPattern: repositoryWildcard(env, 'REPOSITORY_PATTERN'),
     stackName: text(env, 'STACK_NAME'),
+    adoptRepositoryPattern: repositoryWildcard(env, 'ADOPT_REPOSITORY_PATTERN', ''),
     tagMutability: oneOf(env, 'TAG_MUTABILITY', ['IMMUTABLE', 'MUTABLE'], 'IMMUTABLE'),
     scanOnPush: boolean(env, 'SCAN_ON_PUSH', true),
     encryptionType: oneOf(env, 'ENCRYPTION_TYPE', ['AES256', 'KMS'], 'AES256'),

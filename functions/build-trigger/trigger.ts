@@ -16,7 +16,13 @@ import {
 } from '../shared/upload-record.ts';
 import { wildcardToRegExp } from '../shared/wildcard.ts';
 import type { Deps } from './deps.ts';
-import { ensureRepository, isTagImmutable, tagExists } from './ensure-repository.ts';
+import {
+  clearStaleMark,
+  ensureRepository,
+  isTagImmutable,
+  type RepositoryInfo,
+  tagExists,
+} from './ensure-repository.ts';
 import { PermanentError, TransientError } from './errors.ts';
 import { publishRejection } from './reject.ts';
 import { startBuild } from './start-build.ts';
@@ -110,25 +116,52 @@ function uploadFields(identity: UploadIdentity): Pick<UploadRecord, 'bucket' | '
   };
 }
 
-/** Whether the tag is taken in an immutable repository; re-ensures the repository once if it vanished. */
-async function tagTaken(
+/** Why an existing repository that is neither this stack's nor adopted is refused. */
+function notManaged(deps: Deps, info: RepositoryInfo): Rejection {
+  const { stackName, adoptRepositoryPattern } = deps.config;
+  const owner =
+    info.ownership.kind === 'foreign' && info.ownership.managedBy !== undefined
+      ? `belongs to stack "${info.ownership.managedBy}"`
+      : `exists and was not created by this stack (${stackName})`;
+  const adopt =
+    adoptRepositoryPattern === ''
+      ? 'the adoptRepositoryPattern parameter (now empty)'
+      : `the adoptRepositoryPattern parameter (now "${adoptRepositoryPattern}")`;
+  return {
+    code: 'RepositoryNotManaged',
+    reason: `repository "${info.name}" ${owner}; to push to it, include its name in ${adopt}`,
+  };
+}
+
+/**
+ * The repository to build into, or why not: it must be managed or adopted, and an immutable tag
+ * must be free. Ensures the repository again once if the cached one vanished meanwhile.
+ */
+async function buildTarget(
   deps: Deps,
   repository: string,
   tag: string,
-): Promise<{ taken: boolean; uri: string }> {
-  let info = await ensureRepository(deps, repository);
-  if (!isTagImmutable(info, tag)) return { taken: false, uri: info.uri };
+): Promise<{ info: RepositoryInfo } | { rejection: Rejection }> {
+  const info = await ensureRepository(deps, repository);
+  if (info.ownership.kind === 'foreign') return { rejection: notManaged(deps, info) };
+  if (!isTagImmutable(info, tag) || info.created) return { info };
   try {
-    return { taken: !info.created && (await tagExists(deps.ecr, repository, tag)), uri: info.uri };
+    if (!(await tagExists(deps.ecr, repository, tag))) return { info };
   } catch (error) {
     const vanished =
       error instanceof Error && (error.cause as Error | undefined)?.name === 'RepositoryNotFoundException';
     if (!vanished) throw error;
     // The cached repository was deleted (e.g. by the sweeper) since we described it.
     deps.repositories.delete(repository);
-    info = await ensureRepository(deps, repository);
-    return { taken: false, uri: info.uri };
+    const again = await ensureRepository(deps, repository);
+    return again.ownership.kind === 'foreign' ? { rejection: notManaged(deps, again) } : { info: again };
   }
+  return {
+    rejection: {
+      code: 'TagAlreadyExists',
+      reason: `${repository}:${tag} already exists and tags in this repository are immutable; upload with a new tag`,
+    },
+  };
 }
 
 /**
@@ -186,25 +219,22 @@ export async function handleRecord(deps: Deps, record: S3EventRecord, owner: str
     }
     claimed = true;
 
-    const { taken, uri } = await tagTaken(deps, repository, tag);
-    if (taken) {
-      const rejection: Rejection = {
-        code: 'TagAlreadyExists',
-        reason: `${repository}:${tag} already exists and tags in this repository are immutable; upload with a new tag`,
-      };
-      return done(deps, hash, await reject(deps, identity, recordKey, rejection, names, true, owner));
+    const target = await buildTarget(deps, repository, tag);
+    if ('rejection' in target) {
+      return done(deps, hash, await reject(deps, identity, recordKey, target.rejection, names, true, owner));
     }
+    // The sweeper must not delete a repository a build is about to push to.
+    const info = target.info.staleMarked ? await clearStaleMark(deps, target.info) : target.info;
 
     const buildId = await startBuild(deps.codebuild, {
       projectName: deps.config.projectName,
       ...identity,
       repository,
-      repositoryUri: uri,
+      repositoryUri: info.uri,
       tag,
       idempotencyToken: hash,
     });
     deps.logger.appendKeys({ buildId });
-    await recordBuild(deps, recordKey, { ...accepted, buildId, at: deps.now().toISOString() });
     deps.logger.info('build started');
     return done(deps, hash, { kind: 'started', buildId });
   } catch (error) {
@@ -223,20 +253,6 @@ export async function handleRecord(deps: Deps, record: S3EventRecord, owner: str
 function done(deps: Deps, hash: string, outcome: Outcome): Outcome {
   deps.seen.add(hash);
   return outcome;
-}
-
-/**
- * Writes the build id into the record, so that a later delivery knows the build started. A transient
- * failure is thrown: the claim is released and the retry's StartBuild, with the same idempotency
- * token, returns this same build. A permanent one is only logged: the build runs all the same.
- */
-async function recordBuild(deps: Deps, recordKey: string, record: UploadRecord): Promise<void> {
-  try {
-    await updateUploadRecord(deps.s3, deps.config.bucket, recordKey, record);
-  } catch (error) {
-    if (error instanceof TransientError) throw error;
-    deps.logger.error('could not write the build id into the upload record', error as Error);
-  }
 }
 
 async function releaseQuietly(deps: Deps, recordKey: string): Promise<void> {

@@ -20,6 +20,7 @@ export type RejectionCode =
   | 'EmptyContext'
   | 'InvalidMetadata'
   | 'RepositoryNotAllowed'
+  | 'RepositoryNotManaged'
   | 'TagAlreadyExists';
 
 /** `detail` of a `Build Rejected` event. */

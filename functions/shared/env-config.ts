@@ -48,10 +48,11 @@ export function boolean(env: Env, name: string, fallback: boolean): boolean {
 
 /**
  * An IAM-style wildcard (`*`, `?`) over ECR repository names; both functions and the IAM policies
- * read the same parameter, so both check it the same way.
+ * read the same parameter, so both check it the same way. An empty fallback means "none".
  */
-export function repositoryWildcard(env: Env, name: string): string {
-  const value = text(env, name, '*');
+export function repositoryWildcard(env: Env, name: string, fallback = '*'): string {
+  const value = text(env, name, fallback);
+  if (value === '' && fallback === '') return value;
   if (!/^[a-z0-9._/*?-]+$/.test(value)) {
     throw new ConfigError(
       `environment variable ${name} may hold only a-z, 0-9, ".", "_", "-", "/", "*" and "?", got "${value}"`,

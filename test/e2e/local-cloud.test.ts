@@ -18,6 +18,7 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  ListTagsForResourceCommand,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import {
@@ -35,7 +36,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
+import { wildcardToRegExp } from '../../functions/shared/wildcard.ts';
+import { BASE_IMAGE_REPOSITORY } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { LOCAL_STACK_PARAMS, LOCAL_TEMPLATE } from '../../local/package.ts';
 import { packContext } from '../../local/uploads.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'local-cloud-'));
@@ -133,6 +138,16 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+describe('the deployed stack', () => {
+  it('is packaged with basePullPattern covering the base image the local cloud installs, as a user would', () => {
+    const template = JSON.parse(readFileSync(LOCAL_TEMPLATE, 'utf8'));
+    const pattern = LOCAL_STACK_PARAMS.basePullPattern ?? '';
+    expect(wildcardToRegExp(pattern).test(BASE_IMAGE_REPOSITORY)).toBe(true);
+    expect(template.Conditions.PullsBaseImages).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [pattern, ''] }] });
+    expect(JSON.stringify(template.Resources.BuildRole)).toContain(`repository/${pattern}`);
+  });
+});
+
 describe('an upload through the local cloud', () => {
   let versionId: string | undefined;
 
@@ -207,6 +222,56 @@ describe('an upload through the local cloud', () => {
       cloud.sinks.sns.find((m) => m.message.includes('team/my app/v1.tar.gz')),
     );
     expect(sns.subject).toBeTruthy();
+  });
+
+  /** Uploads a context and waits for build-trigger to have handled it. */
+  async function uploadAndWait(key: string): Promise<void> {
+    await new S3Client(config()).send(
+      new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: await context() }),
+    );
+    const invocation = await cloud.sinks.waitFor(() =>
+      cloud.invocations.find(
+        (i) =>
+          i.functionName === 'buildTrigger' &&
+          (i.event as { Records?: S3Record[] }).Records?.[0]?.s3.object.key === key &&
+          ('result' in i || 'error' in i),
+      ),
+    );
+    expect(invocation.error).toBeUndefined();
+  }
+
+  it('refuses an upload into an existing repository the stack did not create, and leaves it as it was', async () => {
+    const ecr = new ECRClient(config());
+    const created = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'other-team/api' }));
+    await uploadAndWait('other-team/api/latest.tar.gz');
+
+    const slack = await cloud.sinks.waitFor(() =>
+      cloud.sinks.slack.find((m) => JSON.stringify(m.body).includes('other-team/api/latest.tar.gz')),
+    );
+    expect(JSON.stringify(slack.body)).toContain('RepositoryNotManaged');
+    expect(JSON.stringify(slack.body)).toContain('adoptRepositoryPattern');
+    const tags = await ecr.send(
+      new ListTagsForResourceCommand({ resourceArn: created.repository?.repositoryArn ?? '' }),
+    );
+    expect(tags.tags ?? []).toEqual([]);
+  });
+
+  it("removes the sweeper's stale mark, and only it, when it builds into a marked repository", async () => {
+    const ecr = new ECRClient(config());
+    const managedBy = { Key: REPOSITORY_TAGS.managedBy, Value: cloud.deployment.stackName };
+    // As the stack created it, and the sweeper marked it since.
+    const created = await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'team/marked',
+        tags: [managedBy, { Key: REPOSITORY_TAGS.staleSince, Value: '2026-01-01' }],
+      }),
+    );
+    await uploadAndWait('team/marked/v1.tar.gz');
+
+    const tags = await ecr.send(
+      new ListTagsForResourceCommand({ resourceArn: created.repository?.repositoryArn ?? '' }),
+    );
+    expect(tags.tags).toEqual([managedBy]);
   });
 });
 

@@ -246,6 +246,16 @@ describe('the role', () => {
     });
   });
 
+  it('can never put or remove the managed-by tag, whatever else allows tagging', () => {
+    expect(statement(statements, 'NeverTheManagedByTag')).toEqual({
+      Sid: 'NeverTheManagedByTag',
+      Effect: 'Deny',
+      Action: ['ecr:TagResource', 'ecr:UntagResource'],
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*' },
+      Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': [REPOSITORY_TAGS.managedBy] } },
+    });
+  });
+
   it('reads the one webhook parameter and decrypts it only through SSM', () => {
     const parameterArn = {
       'Fn::Sub':

@@ -4,10 +4,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
 import {
   allStatements,
   list,
   packageWith,
+  type Resource,
   readTemplate,
   resource,
   roleStatements,
@@ -219,6 +221,20 @@ describe('the build-trigger function', () => {
   });
 });
 
+const MANAGED_BY = REPOSITORY_TAGS.managedBy;
+const PULL = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+const PUSH = ['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage'];
+
+/** The Condition name of the Fn::If that holds the statement with this Sid in the role's policies. */
+function gate(role: Resource, sid: string): string | undefined {
+  const policies = (role.Properties?.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[];
+  for (const item of policies.flatMap((p) => p.PolicyDocument.Statement)) {
+    const fnIf = (item as { 'Fn::If'?: [string, { Sid?: string }, unknown] })['Fn::If'];
+    if (fnIf?.[1].Sid === sid) return fnIf[0];
+  }
+  return undefined;
+}
+
 describe('IAM', () => {
   const REPOSITORIES = {
     'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*',
@@ -244,18 +260,12 @@ describe('IAM', () => {
         'Fn::Sub': 'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/*',
       },
     });
-    expect(statement(statements, 'PushAndPull').Resource).toEqual([
-      REPOSITORIES,
-      { 'Fn::GetAtt': ['BuildCacheRepository', 'Arn'] },
-    ]);
-    expect(list(statement(statements, 'PushAndPull').Action)).toContain('ecr:PutImage');
     expect(JSON.stringify(statements)).not.toMatch(/s3:(Put|Delete)/);
   });
 
   it('scopes every build-trigger permission to what it touches', () => {
     const statements = roleStatements(resource(template, 'BuildTriggerRole'));
     expect(statements.filter((s) => list(s.Resource as string).includes('*'))).toEqual([]);
-    expect(statement(statements, 'ManagedRepositories')).toMatchObject({ Resource: REPOSITORIES });
     expect(statement(statements, 'StartBuild')).toMatchObject({
       Action: 'codebuild:StartBuild',
       Resource: { 'Fn::GetAtt': ['BuildProject', 'Arn'] },
@@ -274,6 +284,125 @@ describe('IAM', () => {
     // The KMS statement exists only when encryptionType is KMS (see the packaging with parameters below).
     expect(template.Conditions?.UsesKms).toEqual({ 'Fn::Equals': ['AES256', 'KMS'] });
   });
+
+  it("lets the build push to and pull from only repositories tagged with this stack's name, and the cache", () => {
+    const statements = roleStatements(resource(template, 'BuildRole'));
+    expect(statement(statements, 'ManagedRepositories')).toEqual({
+      Sid: 'ManagedRepositories',
+      Effect: 'Allow',
+      Action: [...PULL, ...PUSH],
+      Resource: REPOSITORIES,
+      Condition: { StringEquals: { [`ecr:ResourceTag/${MANAGED_BY}`]: 'ecr-pipeline-dev' } },
+    });
+    expect(statement(statements, 'BuildCache')).toMatchObject({
+      Action: [...PULL, ...PUSH],
+      Resource: { 'Fn::GetAtt': ['BuildCacheRepository', 'Arn'] },
+    });
+    expect(statement(statements, 'BuildCache').Condition).toBeUndefined();
+  });
+
+  it('grants the build no repository action beyond those, unless adoptRepositoryPattern or basePullPattern is set', () => {
+    const role = resource(template, 'BuildRole');
+    const ecrAllows = roleStatements(role).filter(
+      (s) =>
+        s.Effect === 'Allow' &&
+        list(s.Action).some((a) => a !== 'ecr:GetAuthorizationToken' && a.startsWith('ecr:')),
+    );
+    expect(ecrAllows.map((s) => s.Sid)).toEqual([
+      'ManagedRepositories',
+      'BuildCache',
+      'AdoptedRepositories',
+      'PullBaseImages',
+    ]);
+    // Both extra statements are Fn::If branches of conditions that are false by default.
+    expect(gate(role, 'AdoptedRepositories')).toBe('AdoptsRepositories');
+    expect(gate(role, 'PullBaseImages')).toBe('PullsBaseImages');
+    expect(template.Conditions?.AdoptsRepositories).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    expect(template.Conditions?.PullsBaseImages).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    expect(resource(template, 'BuildTriggerLambdaFunction').Properties?.Environment.Variables).toMatchObject({
+      ADOPT_REPOSITORY_PATTERN: '',
+    });
+  });
+
+  it("lets build-trigger create a repository only with this stack's managed-by tag, and no other tag", () => {
+    const statements = roleStatements(resource(template, 'BuildTriggerRole'));
+    const creating = statements.filter((s) => list(s.Action).includes('ecr:CreateRepository'));
+    expect(creating).toEqual([
+      {
+        Sid: 'CreateManagedRepositories',
+        Effect: 'Allow',
+        Action: 'ecr:CreateRepository',
+        Resource: REPOSITORIES,
+        Condition: {
+          StringEquals: { [`aws:RequestTag/${MANAGED_BY}`]: 'ecr-pipeline-dev' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [MANAGED_BY] },
+        },
+      },
+    ]);
+  });
+
+  it('lets build-trigger read any repository of the pattern but configure only managed ones', () => {
+    const statements = roleStatements(resource(template, 'BuildTriggerRole'));
+    expect(statement(statements, 'ReadRepositories')).toEqual({
+      Sid: 'ReadRepositories',
+      Effect: 'Allow',
+      Action: ['ecr:DescribeRepositories', 'ecr:DescribeImages', 'ecr:ListTagsForResource'],
+      Resource: REPOSITORIES,
+    });
+    const configuring = statements.filter((s) => list(s.Action).includes('ecr:PutLifecyclePolicy'));
+    expect(configuring).toEqual([
+      expect.objectContaining({
+        Action: 'ecr:PutLifecyclePolicy',
+        Resource: REPOSITORIES,
+        Condition: { StringEquals: { [`ecr:ResourceTag/${MANAGED_BY}`]: 'ecr-pipeline-dev' } },
+      }),
+    ]);
+    expect(statement(statements, 'ClearStaleMark')).toEqual({
+      Sid: 'ClearStaleMark',
+      Effect: 'Allow',
+      Action: 'ecr:UntagResource',
+      Resource: REPOSITORIES,
+      Condition: {
+        StringEquals: { [`aws:ResourceTag/${MANAGED_BY}`]: 'ecr-pipeline-dev' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [REPOSITORY_TAGS.staleSince] },
+      },
+    });
+    expect(JSON.stringify(statements.filter((s) => s.Effect === 'Allow'))).not.toContain('ecr:TagResource');
+  });
+
+  it('lets no role put or remove the managed-by tag: tag grants are limited to the stale mark on managed repositories', () => {
+    const tagging = allStatements(template).filter(
+      ({ statement: s }) =>
+        s.Effect === 'Allow' &&
+        list(s.Action).some((a) => a === 'ecr:TagResource' || a === 'ecr:UntagResource' || a === 'ecr:*'),
+    );
+    expect(tagging.map(({ owner }) => owner).sort()).toEqual(['BuildTriggerRole', 'EcrEventsRole']);
+    for (const { owner, statement: s } of tagging) {
+      expect(s.Condition, owner).toMatchObject({
+        StringEquals: { [`aws:ResourceTag/${MANAGED_BY}`]: 'ecr-pipeline-dev' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [REPOSITORY_TAGS.staleSince] },
+      });
+    }
+    for (const role of ['BuildTriggerRole', 'EcrEventsRole', 'BuildRole']) {
+      const denies = roleStatements(resource(template, role)).filter(
+        (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition ?? {}).includes(MANAGED_BY),
+      );
+      if (role === 'BuildRole') {
+        // The build role has no tagging grant at all.
+        expect(JSON.stringify(roleStatements(resource(template, role)))).not.toMatch(/Tag(Resource|Keys)/);
+        continue;
+      }
+      expect(denies, role).toEqual([
+        {
+          Sid: 'NeverTheManagedByTag',
+          Effect: 'Deny',
+          Action: ['ecr:TagResource', 'ecr:UntagResource'],
+          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*' },
+          Condition: { 'ForAnyValue:StringEquals': { 'aws:TagKeys': [MANAGED_BY] } },
+        },
+      ]);
+    }
+  });
 });
 
 describe('packaged with parameters', () => {
@@ -285,8 +414,43 @@ describe('packaged with parameters', () => {
       encryptionType: 'KMS',
       buildEnvironmentType: 'ARM_CONTAINER',
       buildTriggerReservedConcurrency: '10',
+      adoptRepositoryPattern: 'legacy/*',
+      basePullPattern: 'base/*',
     });
   }, 120_000);
+
+  it('lets the build push to adopted repositories and pull private base images when the patterns are set', () => {
+    const role = resource(custom, 'BuildRole');
+    const statements = roleStatements(role);
+    const repositories = (name: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${name}`,
+    });
+    expect(custom.Conditions?.AdoptsRepositories).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': ['legacy/*', ''] }],
+    });
+    expect(custom.Conditions?.PullsBaseImages).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['base/*', ''] }] });
+    expect(gate(role, 'AdoptedRepositories')).toBe('AdoptsRepositories');
+    expect(statement(statements, 'AdoptedRepositories')).toMatchObject({
+      Effect: 'Allow',
+      Action: [...PULL, ...PUSH],
+      Resource: repositories('legacy/*'),
+    });
+    expect(statement(statements, 'PullBaseImages')).toEqual({
+      Sid: 'PullBaseImages',
+      Effect: 'Allow',
+      Action: PULL,
+      Resource: repositories('base/*'),
+    });
+    // Managed repositories stay scoped by the repository pattern and the tag.
+    expect(statement(statements, 'ManagedRepositories')).toMatchObject({
+      Resource: repositories('team-*'),
+      Condition: { StringEquals: { [`ecr:ResourceTag/${MANAGED_BY}`]: 'ecr-pipeline-dev' } },
+    });
+    expect(
+      resource(custom, 'BuildTriggerLambdaFunction').Properties?.Environment.Variables
+        .ADOPT_REPOSITORY_PATTERN,
+    ).toBe('legacy/*');
+  });
 
   it('reserves the build-trigger concurrency it is given', () => {
     expect(resource(custom, 'BuildTriggerLambdaFunction').Properties?.ReservedConcurrentExecutions).toBe(10);
@@ -300,7 +464,7 @@ describe('packaged with parameters', () => {
       { Name: 'suffix', Value: '.tar.gz' },
     ]);
     const trigger = roleStatements(resource(custom, 'BuildTriggerRole'));
-    expect(statement(trigger, 'ManagedRepositories').Resource).toEqual({
+    expect(statement(trigger, 'ReadRepositories').Resource).toEqual({
       'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team-*',
     });
     expect(JSON.stringify(statement(trigger, 'UploadRecords').Resource)).toContain(

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       maxContextBytes: 512 * 1024 * 1024,
       repositoryPattern: '*',
       stackName: 's',
+      adoptRepositoryPattern: '',
       tagMutability: 'IMMUTABLE',
       scanOnPush: true,
       encryptionType: 'AES256',
@@ -28,6 +29,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...required, FUNCTION_TIMEOUT_SECONDS: '120' }).claimTtlMs).toBe(180_000);
   });
 
+  it('reads the repositories it may adopt', () => {
+    expect(loadConfig({ ...required, ADOPT_REPOSITORY_PATTERN: 'legacy/*' }).adoptRepositoryPattern).toBe(
+      'legacy/*',
+    );
+  });
+
   it.each([
     [{ CONTEXT_BUCKET: '' }, 'CONTEXT_BUCKET is required'],
     [{ BUILD_PROJECT: undefined }, 'BUILD_PROJECT is required'],
@@ -38,6 +45,7 @@ describe('loadConfig', () => {
     [{ ENCRYPTION_TYPE: 'SSE' }, 'ENCRYPTION_TYPE must be one of AES256, KMS'],
     [{ KEY_PREFIX: 'contexts' }, 'KEY_PREFIX must end with "/"'],
     [{ REPOSITORY_PATTERN: 'Team/*' }, 'REPOSITORY_PATTERN may hold only'],
+    [{ ADOPT_REPOSITORY_PATTERN: 'legacy/*,x' }, 'ADOPT_REPOSITORY_PATTERN may hold only'],
   ])('fails at cold start naming the variable: %o', (override, message) => {
     expect(() => loadConfig({ ...required, ...override })).toThrow(ConfigError);
     expect(() => loadConfig({ ...required, ...override })).toThrow(message);

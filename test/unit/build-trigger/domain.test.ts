@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   isTagImmutable,
   lifecyclePolicy,
+  ownershipOf,
   RepositoryCache,
 } from '../../../functions/build-trigger/ensure-repository.ts';
 import {
@@ -23,6 +24,28 @@ describe('isTagImmutable', () => {
     ['MUTABLE_WITH_EXCLUSION', ['release-*'], 'main', false],
   ])('%s with exclusions %o: tag %s immutable = %s', (mutability, exclusions, tag, expected) => {
     expect(isTagImmutable({ mutability, exclusions }, tag)).toBe(expected);
+  });
+});
+
+describe('ownershipOf', () => {
+  const config = { stackName: 'ecr-pipeline-dev', adoptRepositoryPattern: 'legacy/*' };
+  const managedBy = (value: string) => [{ Key: 'ecr-pipeline:managed-by', Value: value }];
+
+  it.each([
+    ['team/api', managedBy('ecr-pipeline-dev'), { kind: 'managed' }],
+    ['team/api', [], { kind: 'foreign' }],
+    ['team/api', managedBy('ecr-pipeline-prod'), { kind: 'foreign', managedBy: 'ecr-pipeline-prod' }],
+    ['team/api', [{ Key: 'owner', Value: 'ecr-pipeline-dev' }], { kind: 'foreign' }],
+    ['legacy/api', [], { kind: 'adopted' }],
+    ['legacy/api', managedBy('ecr-pipeline-prod'), { kind: 'adopted' }],
+  ])('judges %s with tags %o as %o', (name, tags, expected) => {
+    expect(ownershipOf(config, name, tags)).toEqual(expected);
+  });
+
+  it('adopts nothing when the pattern is empty', () => {
+    expect(ownershipOf({ ...config, adoptRepositoryPattern: '' }, 'legacy/api', [])).toEqual({
+      kind: 'foreign',
+    });
   });
 });
 
@@ -61,7 +84,16 @@ describe('container caches', () => {
 
   it('RepositoryCache expires entries after its time to live', () => {
     const cache = new RepositoryCache(1000);
-    const info = { name: 'api', uri: 'u/api', mutability: 'IMMUTABLE', exclusions: [], created: false };
+    const info = {
+      name: 'api',
+      uri: 'u/api',
+      arn: 'arn:aws:ecr:us-east-1:123456789012:repository/api',
+      mutability: 'IMMUTABLE',
+      exclusions: [],
+      created: false,
+      ownership: { kind: 'managed' as const },
+      staleMarked: false,
+    };
     cache.set(info, 0);
     expect(cache.get('api', 999)).toEqual(info);
     expect(cache.get('api', 1000)).toBeUndefined();

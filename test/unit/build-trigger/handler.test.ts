@@ -1,10 +1,15 @@
 import { CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
-import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import {
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-ecr';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { awsError, BUCKET, PROJECT, repository, s3Event } from './helpers.ts';
+import { awsError, BUCKET, MANAGED_TAGS, PROJECT, repository, s3Event } from './helpers.ts';
 
 // The module-scope clients of clients.ts are instances of these classes.
 const s3 = mockClient(S3Client);
@@ -30,6 +35,7 @@ describe('handler', () => {
   it('reads its configuration from the environment, claims the upload in S3 and starts the build', async () => {
     s3.on(PutObjectCommand).resolves({});
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api')] });
+    ecr.on(ListTagsForResourceCommand).resolves({ tags: MANAGED_TAGS });
     ecr.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 400));
     codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-9` } });
     const { handler } = await import('../../../functions/build-trigger/handler.ts');

@@ -49,9 +49,15 @@ export function containerDeps(env: Record<string, string> = {}): Deps {
   };
 }
 
+export const repositoryArn = (name: string) => `arn:aws:ecr:us-east-1:123456789012:repository/${name}`;
+
+/** Tags of a repository this stack created (its managed-by tag names the stack of containerDeps). */
+export const MANAGED_TAGS = [{ Key: 'ecr-pipeline:managed-by', Value: 'ecr-pipeline-dev' }];
+
 export function repository(name: string, mutability = 'IMMUTABLE') {
   return {
     repositoryName: name,
+    repositoryArn: repositoryArn(name),
     repositoryUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${name}`,
     imageTagMutability: mutability as 'IMMUTABLE',
   };

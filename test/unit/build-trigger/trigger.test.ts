@@ -3,8 +3,10 @@ import {
   CreateRepositoryCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
+  ListTagsForResourceCommand,
   PutLifecyclePolicyCommand,
   TagResourceCommand,
+  UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -24,10 +26,12 @@ import {
   BUCKET,
   clients,
   containerDeps,
+  MANAGED_TAGS,
   NOW,
   PROJECT,
   REQUEST_ID,
   repository,
+  repositoryArn,
   s3Event,
 } from './helpers.ts';
 
@@ -75,6 +79,7 @@ beforeEach(() => {
   s3.on(PutObjectCommand).resolves({ ETag: '"e-1"' });
   s3.on(DeleteObjectCommand).resolves({});
   ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api')] });
+  ecr.on(ListTagsForResourceCommand).resolves({ tags: MANAGED_TAGS });
   ecr.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 400));
   codebuild.on(StartBuildCommand).resolves({ build: { id: `${PROJECT}:b-1` } });
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
@@ -136,13 +141,17 @@ describe('an upload to an existing repository', () => {
     });
   });
 
-  it('uses an existing repository it did not create as it is, never modifying it', async () => {
+  it('builds into a repository this stack created without modifying it', async () => {
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api', 'MUTABLE')] });
     await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
 
+    expect(ecr).toHaveReceivedCommandExactlyOnceWith(ListTagsForResourceCommand, {
+      resourceArn: repositoryArn('team-a/api'),
+    });
     expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
     expect(ecr).not.toHaveReceivedCommand(PutLifecyclePolicyCommand);
     expect(ecr).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(ecr).not.toHaveReceivedCommand(UntagResourceCommand);
     // Tags in a mutable repository may be overwritten: no need to look for the tag.
     expect(ecr).not.toHaveReceivedCommand(DescribeImagesCommand);
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
@@ -173,7 +182,8 @@ describe('an upload to an existing repository', () => {
     await handleS3Event(deps, next, REQUEST_ID);
 
     expect(ecr).not.toHaveReceivedCommand(DescribeRepositoriesCommand);
-    expect(allCalls()).toBe(4);
+    expect(ecr).not.toHaveReceivedCommand(ListTagsForResourceCommand);
+    expect(allCalls()).toBe(3);
     expect(codebuild).toHaveReceivedCommandWith(StartBuildCommand, {
       environmentVariablesOverride: expect.arrayContaining([
         { name: BUILD_ENV.tag, value: 'v1.2.4', type: 'PLAINTEXT' },
@@ -287,6 +297,174 @@ describe('an upload to a new repository', () => {
     ecr.on(PutLifecyclePolicyCommand).rejects(awsError('AccessDeniedException', 400));
     const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
     expect(outcomes[0]?.kind).toBe('started');
+  });
+});
+
+describe('a repository this stack did not create', () => {
+  const expectUnmodified = () => {
+    expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
+    expect(ecr).not.toHaveReceivedCommand(PutLifecyclePolicyCommand);
+    expect(ecr).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(ecr).not.toHaveReceivedCommand(UntagResourceCommand);
+  };
+  const unmanaged = () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-a/api', 'MUTABLE')] });
+    ecr.on(ListTagsForResourceCommand).resolves({ tags: [{ Key: 'team', Value: 'payments' }] });
+  };
+
+  it('is refused as RepositoryNotManaged, naming the parameter that allows it, and never touched', async () => {
+    unmanaged();
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'RepositoryNotManaged' } });
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+    expect(rejectedDetail()).toEqual({
+      bucket: BUCKET,
+      key: VERSIONED.key,
+      versionId: VERSIONED.versionId,
+      code: 'RepositoryNotManaged',
+      reason:
+        'repository "team-a/api" exists and was not created by this stack (ecr-pipeline-dev); ' +
+        'to push to it, include its name in the adoptRepositoryPattern parameter (now empty)',
+      repository: 'team-a/api',
+      tag: 'v1.2.3',
+    });
+    expect(putRecord(1)).toMatchObject({ status: 'rejected', code: 'RepositoryNotManaged' });
+    expectUnmodified();
+    expect(ecr).not.toHaveReceivedCommand(DescribeImagesCommand);
+  });
+
+  it("is refused when another stack manages it: two stacks never take each other's", async () => {
+    ecr.on(ListTagsForResourceCommand).resolves({
+      tags: [{ Key: REPOSITORY_TAGS.managedBy, Value: 'ecr-pipeline-prod' }],
+    });
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'RepositoryNotManaged' } });
+    expect(rejectedDetail().reason).toContain('"team-a/api" belongs to stack "ecr-pipeline-prod"');
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+  });
+
+  it('is refused when its name does not match the adoption pattern, which the reason quotes', async () => {
+    unmanaged();
+    await handleS3Event(
+      containerDeps({ ADOPT_REPOSITORY_PATTERN: 'legacy/*' }),
+      s3Event('put-versioned.json'),
+      REQUEST_ID,
+    );
+    expect(rejectedDetail()).toMatchObject({
+      code: 'RepositoryNotManaged',
+      reason: expect.stringContaining('adoptRepositoryPattern parameter (now "legacy/*")'),
+    });
+  });
+
+  it('is pushed to, never modified, when its name matches adoptRepositoryPattern', async () => {
+    unmanaged();
+    ecr.on(ListTagsForResourceCommand).resolves({
+      tags: [{ Key: REPOSITORY_TAGS.staleSince, Value: '2026-01-01T00:00:00.000Z' }],
+    });
+    const outcomes = await handleS3Event(
+      containerDeps({ ADOPT_REPOSITORY_PATTERN: 'team-?/*' }),
+      s3Event('put-versioned.json'),
+      REQUEST_ID,
+    );
+
+    expect(outcomes[0]?.kind).toBe('started');
+    expectUnmodified();
+  });
+
+  it('is judged once per container: a warm refusal reads neither the repository nor its tags', async () => {
+    unmanaged();
+    const deps = containerDeps();
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    for (const mock of mocks) mock.resetHistory();
+
+    const next = s3Event('put-versioned.json');
+    Object.assign(next.Records[0]?.s3.object ?? {}, { versionId: 'other-version' });
+    const outcomes = await handleS3Event(deps, next, REQUEST_ID);
+
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'RepositoryNotManaged' } });
+    expect(ecr).not.toHaveReceivedAnyCommand();
+  });
+
+  it('is refused when it was created, untagged, between our describe and our create', async () => {
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .rejectsOnce(awsError('RepositoryNotFoundException', 400))
+      .resolves({ repositories: [repository('team-a/api', 'MUTABLE')] });
+    ecr.on(CreateRepositoryCommand).rejects(awsError('RepositoryAlreadyExistsException', 400));
+    ecr.on(ListTagsForResourceCommand).resolves({ tags: [] });
+
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'RepositoryNotManaged' } });
+    expect(ecr).toHaveReceivedCommandTimes(DescribeRepositoriesCommand, 2);
+    expect(ecr).toHaveReceivedCommandWith(ListTagsForResourceCommand, {
+      resourceArn: repositoryArn('team-a/api'),
+    });
+    expect(ecr).not.toHaveReceivedCommand(PutLifecyclePolicyCommand);
+    expect(ecr).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+  });
+});
+
+describe("the sweeper's stale mark", () => {
+  const marked = () =>
+    ecr.on(ListTagsForResourceCommand).resolves({
+      tags: [...MANAGED_TAGS, { Key: REPOSITORY_TAGS.staleSince, Value: '2026-11-01T00:00:00.000Z' }],
+    });
+
+  it('is removed, and only it, before a build into a marked repository starts', async () => {
+    marked();
+    const order: string[] = [];
+    ecr.on(UntagResourceCommand).callsFake(() => {
+      order.push('untag');
+      return {};
+    });
+    codebuild.on(StartBuildCommand).callsFake(() => {
+      order.push('start');
+      return { build: { id: `${PROJECT}:b-1` } };
+    });
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+
+    expect(outcomes[0]?.kind).toBe('started');
+    expect(ecr).toHaveReceivedCommandExactlyOnceWith(UntagResourceCommand, {
+      resourceArn: repositoryArn('team-a/api'),
+      tagKeys: [REPOSITORY_TAGS.staleSince],
+    });
+    expect(order).toEqual(['untag', 'start']);
+    expect(ecr).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+
+  it('is removed once per container: the next warm upload costs no untag', async () => {
+    marked();
+    ecr.on(UntagResourceCommand).resolves({});
+    const deps = containerDeps();
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    for (const mock of mocks) mock.resetHistory();
+
+    const next = s3Event('put-versioned.json');
+    Object.assign(next.Records[0]?.s3.object ?? {}, { key: 'team-a/api/v1.2.4.tar.gz', versionId: 'v-2' });
+    await handleS3Event(deps, next, REQUEST_ID);
+
+    expect(ecr).not.toHaveReceivedCommand(UntagResourceCommand);
+    expect(allCalls()).toBe(3);
+  });
+
+  it('is not touched on an unmarked repository', async () => {
+    await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    expect(ecr).not.toHaveReceivedCommand(UntagResourceCommand);
+  });
+
+  it('blocks the build when it cannot be removed: throttled -> retried with the claim released', async () => {
+    marked();
+    ecr.on(UntagResourceCommand).rejects(awsError('ThrottlingException', 400));
+
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
+      TransientError,
+    );
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
   });
 });
 
