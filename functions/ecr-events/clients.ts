@@ -6,9 +6,11 @@
  *
  * Clients that only some invocations need are loaded on first use (dynamic `import()`, a chunk of
  * their own in the bundle): the webhook secret's store, the Tagging API (sweeps that discover by
- * tag), Lambda and ECS (the sweeper's in-use check).
+ * tag), Lambda and ECS (the sweeper's in-use check), CodeBuild (the sweeper's check for builds in
+ * progress, before it deletes).
  */
 
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -50,4 +52,9 @@ export const lambda = lazy(async (): Promise<LambdaClient> => {
 export const ecs = lazy(async (): Promise<ECSClient> => {
   const { ECSClient } = await import('./sdk/ecs.ts');
   return new ECSClient(listing);
+});
+
+export const codebuild = lazy(async (): Promise<CodeBuildClient> => {
+  const { CodeBuildClient } = await import('./sdk/codebuild.ts');
+  return new CodeBuildClient(listing);
 });

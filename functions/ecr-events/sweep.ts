@@ -4,7 +4,12 @@
  * is first marked with the date and reported; one still stale when the grace period has passed is
  * deleted. Dry run (the default) reports the same and changes nothing. Safe to run twice at once:
  * the mark is re-read just before deleting, and a repository that is already gone is not reported.
+ * Never deletes under a build or a push: a repository with a build of this stack's project queued or
+ * running is kept (the builds are read once per sweep; unreadable, nothing is deleted), and right
+ * before deleting its images are read again: anything pushed since the judgment keeps it.
  */
+
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
   DeleteRepositoryCommand,
   DescribeImagesCommand,
@@ -45,7 +50,7 @@ export interface SweepReport {
   unmarked: RepoNote[];
   /** Marked, grace period not over yet. */
   pending: RepoNote[];
-  /** Stale but referenced by a Lambda function or an ECS task definition. */
+  /** Stale but referenced by a Lambda function or an ECS task definition, or with a build queued or running. */
   inUse: RepoNote[];
   protected: RepoNote[];
   /** Everything not marked, deleted or in error this time. */
@@ -57,6 +62,8 @@ export interface SweepOptions extends SweepConfig {
   stackName: string;
   /** Managed repositories match this wildcard (the IAM policy is scoped by it too). */
   repositoryPattern: string;
+  /** This stack's CodeBuild project: a repository it is building into is never deleted. */
+  projectName: string;
 }
 
 export interface SweepDeps {
@@ -65,6 +72,7 @@ export interface SweepDeps {
   tagging: () => Promise<Pick<ResourceGroupsTaggingAPIClient, 'send'>>;
   lambda: () => Promise<LambdaClient>;
   ecs: () => Promise<ECSClient>;
+  codebuild: () => Promise<CodeBuildClient>;
   now: () => Date;
   logger: Logger;
   sleep?: (ms: number) => Promise<void>;
@@ -165,6 +173,22 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
         findImagesInUse({ lambda, ecs, concurrency: options.concurrency }),
     );
     return inUseIndex;
+  };
+
+  let buildIndex: Promise<Map<string, string[]>> | undefined;
+  const buildsInProgress = () => {
+    // Loaded only when a repository is due for deletion, once per sweep.
+    buildIndex ??= Promise.all([import('./builds.ts'), deps.codebuild()])
+      .then(([{ findBuildsInProgress }, codebuild]) =>
+        findBuildsInProgress({ codebuild, projectName: options.projectName, now }),
+      )
+      .catch((error) => {
+        throw new Error(
+          `not deleted: cannot read the builds of ${options.projectName || 'the project'} (${describeError(error)})`,
+          { cause: error },
+        );
+      });
+    return buildIndex;
   };
 
   const outcomes = await mapLimit(candidates, options.concurrency, async (candidate) => {
@@ -334,6 +358,11 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
     const deleteAfter = mark.getTime() + options.graceDays * DAY_MS;
     if (now.getTime() < deleteAfter)
       return { kind: 'pending', note: `(deletion on or after ${isoDay(new Date(deleteAfter))})` };
+    // build-trigger removes the mark before it starts a build into a marked repository, and the mark
+    // is re-read below: a build started after this read stops the deletion too.
+    const building = (await buildsInProgress()).get(c.name);
+    if (building && building.length > 0)
+      return { kind: 'in-use', note: `(being built: ${building.slice(0, 3).join(', ')})` };
     if (!options.dryRun) {
       // Another sweep or a push may have acted since the tags were read: re-read the mark right before deleting.
       const current = await readTags(c.arn).catch((error) => {
@@ -343,6 +372,12 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
       if (!current) return { kind: 'gone' };
       if (current[REPOSITORY_TAGS.staleSince] !== c.tags[REPOSITORY_TAGS.staleSince])
         return { kind: 'active' };
+      // A push since the judgment (or since the mark, should its event have been lost) keeps it.
+      const again = await lastActivity(c);
+      if (!again) return { kind: 'gone' };
+      const pushedSince = Math.max(activity.lastPush.getTime() + 1, mark.getTime());
+      if (again.lastPush.getTime() >= pushedSince)
+        return unmark(c, `pushed ${again.lastPush.toISOString()}, after it was judged stale`);
       try {
         await call('DeleteRepository', () =>
           deps.ecr.send(

@@ -1,4 +1,10 @@
 import {
+  BatchGetBuildsCommand,
+  type Build,
+  CodeBuildClient,
+  ListBuildsForProjectCommand,
+} from '@aws-sdk/client-codebuild';
+import {
   DeleteRepositoryCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
@@ -17,7 +23,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { type SweepDeps, type SweepOptions, sweep } from '../../../functions/ecr-events/sweep.ts';
-import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
+import { BUILD_ENV, REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
 import { AdaptiveRate } from '../../../functions/shared/retry.ts';
 import { stubLogger } from './fixtures.ts';
 
@@ -25,10 +31,12 @@ const ecrMock = mockClient(ECRClient);
 const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
 const lambdaMock = mockClient(LambdaClient);
 const ecsMock = mockClient(ECSClient);
+const codebuildMock = mockClient(CodeBuildClient);
 const ecr = new ECRClient({ region: 'us-west-2' });
 const tagging = new ResourceGroupsTaggingAPIClient({ region: 'us-west-2' });
 const lambda = new LambdaClient({ region: 'us-west-2' });
 const ecs = new ECSClient({ region: 'us-west-2' });
+const codebuild = new CodeBuildClient({ region: 'us-west-2' });
 
 const NOW = new Date('2026-11-16T12:00:00Z');
 const DAY = 86_400_000;
@@ -51,6 +59,7 @@ const options: SweepOptions = {
   checkInUse: false,
   concurrency: 4,
   discovery: 'tagging-api',
+  projectName: STACK,
 };
 
 function deps(extra: Partial<SweepDeps> = {}): SweepDeps {
@@ -59,6 +68,7 @@ function deps(extra: Partial<SweepDeps> = {}): SweepDeps {
     tagging: async () => tagging,
     lambda: async () => lambda,
     ecs: async () => ecs,
+    codebuild: async () => codebuild,
     now: () => NOW,
     logger: stubLogger(),
     sleep: async () => {},
@@ -99,10 +109,12 @@ function images(name: string, ...details: ImageDetail[]) {
 const staleMark = (day: string) => ({ [REPOSITORY_TAGS.staleSince]: day });
 
 beforeEach(() => {
-  for (const mock of [ecrMock, taggingMock, lambdaMock, ecsMock]) mock.reset();
+  for (const mock of [ecrMock, taggingMock, lambdaMock, ecsMock, codebuildMock]) mock.reset();
   // No Lambda image functions and no task definitions unless a test says otherwise.
   lambdaMock.on(ListFunctionsCommand).resolves({ Functions: [] });
   ecsMock.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [] });
+  // No builds of the project unless a test says otherwise.
+  codebuildMock.on(ListBuildsForProjectCommand).resolves({ ids: [] });
 });
 
 describe('which repositories are candidates', () => {
@@ -279,6 +291,200 @@ describe('the two steps', () => {
     ecrMock.on(DescribeImagesCommand).rejects(notFound());
     const report = await sweep(options, deps());
     expect(report).toMatchObject({ marked: [], errors: [], kept: 0 });
+  });
+});
+
+describe('never deletes what is being used or built', () => {
+  const MINUTE = 60_000;
+  /** A repository due for deletion: marked long enough ago, stale, the mark still there when re-read. */
+  function dueForDeletion(name: string) {
+    repos(managed(name, staleMark('2026-11-01')));
+    images(name, image(200));
+    ecrMock
+      .on(ListTagsForResourceCommand, { resourceArn: arn(name) })
+      .resolves({ tags: managedTags(staleMark('2026-11-01')) });
+    ecrMock.on(DeleteRepositoryCommand).resolves({});
+  }
+  function build(
+    id: string,
+    repository: string,
+    status: Build['buildStatus'],
+    phase: string,
+    ago = MINUTE,
+  ): Build {
+    return {
+      id,
+      buildStatus: status,
+      currentPhase: phase,
+      startTime: new Date(NOW.getTime() - ago),
+      environment: {
+        type: 'LINUX_CONTAINER',
+        image: 'aws/codebuild/standard',
+        computeType: 'BUILD_GENERAL1_SMALL',
+        environmentVariables: [
+          { name: 'CONTEXT_KEY', value: `${repository}/v1.tar.gz` },
+          { name: BUILD_ENV.repository, value: repository },
+        ],
+      },
+    };
+  }
+  function builds(...list: Build[]) {
+    codebuildMock.on(ListBuildsForProjectCommand).resolves({ ids: list.map((b) => b.id ?? '') });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: list });
+  }
+
+  it('does not delete a repository pushed to after it was judged stale, and removes its mark', async () => {
+    dueForDeletion('team/old');
+    const pushedNow = { ...image(0), imagePushedAt: new Date(NOW.getTime() + MINUTE) };
+    ecrMock
+      .on(DescribeImagesCommand, { repositoryName: 'team/old' })
+      .resolvesOnce({ imageDetails: [image(200)] })
+      .resolves({ imageDetails: [image(200), pushedNow] });
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(ecrMock).toHaveReceivedCommandTimes(DescribeImagesCommand, 2);
+    expect(report.deleted).toEqual([]);
+    expect(report.unmarked).toEqual([
+      { repository: 'team/old', note: expect.stringContaining('pushed 2026-11-16') },
+    ]);
+    expect(ecrMock).toHaveReceivedCommandWith(UntagResourceCommand, {
+      resourceArn: arn('team/old'),
+      tagKeys: [REPOSITORY_TAGS.staleSince],
+    });
+  });
+
+  it('re-reads every page of the images before deleting', async () => {
+    dueForDeletion('team/old');
+    ecrMock
+      .on(DescribeImagesCommand, { repositoryName: 'team/old' })
+      .resolvesOnce({ imageDetails: [image(200)] })
+      .resolvesOnce({ imageDetails: [image(200)], nextToken: 'i2' })
+      .resolves({ imageDetails: [{ ...image(0), imagePushedAt: new Date(NOW.getTime() + MINUTE) }] });
+    const report = await sweep(options, deps());
+    expect(ecrMock).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: 'team/old',
+      nextToken: 'i2',
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.deleted).toEqual([]);
+  });
+
+  it.each([
+    ['queued', 'QUEUED'],
+    ['submitted', 'SUBMITTED'],
+    ['provisioning', 'PROVISIONING'],
+    ['running', 'BUILD'],
+  ])('does not delete a repository with a build %s', async (_, phase) => {
+    dueForDeletion('team/old');
+    builds(
+      build(`${STACK}:b2`, 'team/old', 'IN_PROGRESS', phase),
+      build(`${STACK}:b1`, 'team/old', 'SUCCEEDED', 'COMPLETED', 60 * MINUTE),
+    );
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.deleted).toEqual([]);
+    expect(report.inUse).toEqual([{ repository: 'team/old', note: `(being built: ${STACK}:b2)` }]);
+    expect(codebuildMock).toHaveReceivedCommandWith(ListBuildsForProjectCommand, {
+      projectName: STACK,
+      sortOrder: 'DESCENDING',
+    });
+    expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, {
+      ids: [`${STACK}:b2`, `${STACK}:b1`],
+    });
+  });
+
+  it('reports the same in a dry run', async () => {
+    dueForDeletion('team/old');
+    builds(build(`${STACK}:b2`, 'team/old', 'IN_PROGRESS', 'QUEUED'));
+    const report = await sweep({ ...options, dryRun: true }, deps());
+    expect(report).toMatchObject({ deleted: [], inUse: [{ repository: 'team/old' }] });
+  });
+
+  it('deletes nothing when the builds cannot be read, and says so in the summary', async () => {
+    dueForDeletion('team/old');
+    codebuildMock
+      .on(ListBuildsForProjectCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.deleted).toEqual([]);
+    expect(report.errors).toEqual([
+      {
+        repository: 'team/old',
+        error: expect.stringMatching(
+          new RegExp(
+            `not deleted: cannot read the builds of ${STACK}.*AccessDeniedException: not authorized`,
+          ),
+        ),
+      },
+    ]);
+  });
+
+  it('deletes nothing when the project has more recent builds than it reads', async () => {
+    dueForDeletion('team/old');
+    codebuildMock.on(ListBuildsForProjectCommand).resolves({ ids: ['p:1'], nextToken: 'more' });
+    codebuildMock
+      .on(BatchGetBuildsCommand)
+      .resolves({ builds: [build('p:1', 'team/other', 'SUCCEEDED', 'COMPLETED')] });
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.errors.map((e) => e.error)).toEqual([expect.stringContaining('not deleted')]);
+    expect(codebuildMock).toHaveReceivedCommandTimes(ListBuildsForProjectCommand, 10);
+  });
+
+  it('deletes nothing when it does not know the project', async () => {
+    dueForDeletion('team/old');
+    const report = await sweep({ ...options, projectName: '' }, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.errors.map((e) => e.error)).toEqual([expect.stringContaining('not deleted')]);
+  });
+
+  it('is not held back by a build of another repository, or by finished builds', async () => {
+    dueForDeletion('team/old');
+    builds(
+      build('p:3', 'team/other', 'IN_PROGRESS', 'BUILD'),
+      build('p:2', 'team/old', 'FAILED', 'COMPLETED'),
+      build('p:1', 'team/old', 'SUCCEEDED', 'COMPLETED'),
+    );
+    const report = await sweep(options, deps());
+    expect(ecrMock).toHaveReceivedCommandWith(DeleteRepositoryCommand, {
+      repositoryName: 'team/old',
+      force: true,
+    });
+    expect(report.deleted).toEqual([
+      { repository: 'team/old', note: expect.stringContaining('marked 2026-11-01') },
+    ]);
+  });
+
+  it('reads the builds once per sweep, only as far back as a build can still run', async () => {
+    dueForDeletion('a');
+    repos(managed('a', staleMark('2026-11-01')), managed('b', staleMark('2026-11-01')), managed('fresh'));
+    images('b', image(200));
+    images('fresh', image(1));
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags(staleMark('2026-11-01')) });
+    codebuildMock
+      .on(ListBuildsForProjectCommand)
+      .resolvesOnce({ ids: ['p:9'], nextToken: 't2' })
+      .resolves({ ids: ['p:8'], nextToken: 't3' });
+    codebuildMock
+      .on(BatchGetBuildsCommand, { ids: ['p:9'] })
+      .resolves({ builds: [build('p:9', 'b', 'IN_PROGRESS', 'BUILD')] })
+      .on(BatchGetBuildsCommand, { ids: ['p:8'] })
+      // Started 45 hours ago: older than any build can run (36 h timeout + 8 h in the queue).
+      .resolves({ builds: [build('p:8', 'a', 'SUCCEEDED', 'COMPLETED', 45 * 60 * MINUTE)] });
+    const report = await sweep(options, deps());
+    expect(codebuildMock).toHaveReceivedCommandTimes(ListBuildsForProjectCommand, 2);
+    expect(codebuildMock).toHaveReceivedNthCommandWith(ListBuildsForProjectCommand, 2, { nextToken: 't2' });
+    expect(report.deleted.map((r) => r.repository)).toEqual(['a']);
+    expect(report.inUse.map((r) => r.repository)).toEqual(['b']);
+  });
+
+  it('does not read the builds when nothing is due for deletion', async () => {
+    repos(managed('fresh'), managed('to-mark'));
+    images('fresh', image(1));
+    images('to-mark', image(200));
+    await sweep(options, deps());
+    expect(codebuildMock).not.toHaveReceivedAnyCommand();
   });
 });
 
