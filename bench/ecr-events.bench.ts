@@ -1,7 +1,7 @@
 /**
  * The ecr-events function as Lambda runs it (the bundle, dist/ecr-events/index.mjs): a stale-repository
  * sweep over 1,000 managed repositories of 20 images each, against a simulated ECR, Resource Groups
- * Tagging API, Lambda and ECS served over HTTP (AWS_ENDPOINT_URL). The simulation answers each call
+ * Tagging API, Lambda, ECS and CodeBuild served over HTTP (AWS_ENDPOINT_URL). The simulation answers each call
  * after 20-50 ms and throttles like AWS does (a token bucket per operation, `ThrottlingException`);
  * the rates are assumptions, AWS does not publish them for these read APIs. Counted: API calls by
  * operation, throttled answers, wall time; and the bundle's size.
@@ -39,6 +39,8 @@ const RATES: Record<string, [number, number]> = {
   GetFunction: [10, 20],
   ListTaskDefinitions: [5, 10],
   DescribeTaskDefinition: [5, 10],
+  ListBuildsForProject: [5, 10],
+  BatchGetBuilds: [5, 10],
 };
 
 interface Repo {
@@ -227,6 +229,38 @@ class Simulation {
             (_, i) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/web-${i}:1`,
           ),
         };
+      // The project: 150 builds, newest first; the newest two still run, into repositories that are
+      // not due for deletion; the oldest are two days old (past any build's lifetime).
+      case 'ListBuildsForProject': {
+        const start = Number(body.nextToken ?? 0);
+        const ids = Array.from({ length: 150 }, (_, i) => `${STACK}:${150 - i}`);
+        return {
+          ids: ids.slice(start, start + 100),
+          nextToken: start + 100 < ids.length ? String(start + 100) : undefined,
+        };
+      }
+      case 'BatchGetBuilds': {
+        const nowS = Date.now() / 1000;
+        return {
+          builds: (body.ids as string[]).map((id) => {
+            const n = Number(id.split(':').pop());
+            return {
+              id,
+              buildStatus: n > 148 ? 'IN_PROGRESS' : 'SUCCEEDED',
+              startTime: nowS - (150 - n) * 1200,
+              environment: {
+                environmentVariables: [
+                  {
+                    name: 'IMAGE_REPOSITORY',
+                    value: `bench/app-${String(n).padStart(4, '0')}`,
+                    type: 'PLAINTEXT',
+                  },
+                ],
+              },
+            };
+          }),
+        };
+      }
       case 'DescribeTaskDefinition':
         return {
           taskDefinition: {
@@ -277,6 +311,7 @@ async function sweepOnce(run: Run, n: number): Promise<Row[]> {
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
     STACK_NAME: STACK,
+    BUILD_PROJECT_NAME: STACK,
     SNS_TOPIC_ARN: '',
     SLACK_WEBHOOK_PARAMETER: '',
     SWEEP_DRY_RUN: String(run.dryRun),

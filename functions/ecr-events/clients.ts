@@ -1,14 +1,17 @@
 /**
  * AWS clients, created once per container (module scope) and shared by every invocation.
- * Each call has a connection and a request timeout. ECR and the Tagging API get one attempt
- * because the sweeper retries them itself (one adaptive rate per operation, backoff with jitter);
- * SNS, SSM, Secrets Manager, Lambda and ECS use the SDK's retries.
+ * Each call has a connection and a request timeout. The clients the sweeper calls in volume (ECR,
+ * the Tagging API, Lambda, ECS, CodeBuild) use the SDK's adaptive retry mode: a client-side rate
+ * that drops when the service throttles and climbs back, and up to 10 attempts with backoff.
+ * SNS, SSM and Secrets Manager use the SDK's standard retries.
  *
  * Clients that only some invocations need are loaded on first use (dynamic `import()`, a chunk of
  * their own in the bundle): the webhook secret's store, the Tagging API (sweeps that discover by
- * tag), Lambda and ECS (the sweeper's in-use check).
+ * tag), Lambda and ECS (the sweeper's in-use check), CodeBuild (the sweeper's check for builds in
+ * progress, before it deletes).
  */
 
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -20,12 +23,16 @@ import { lazy } from '../shared/lazy.ts';
 
 const requestHandler = { connectionTimeout: 2000, requestTimeout: 5000 };
 
-export const ecr = new ECRClient({ requestHandler, maxAttempts: 1 });
+/** Retries of the sweeper's clients: a sweep of 1,000 repositories runs into throttling by design. */
+export const SWEEP_RETRY = { retryMode: 'adaptive', maxAttempts: 10 } as const;
+const sweeping = { requestHandler, ...SWEEP_RETRY };
+
+export const ecr = new ECRClient(sweeping);
 export const sns = new SNSClient({ requestHandler, maxAttempts: 3 });
 
 export const tagging = lazy(async (): Promise<ResourceGroupsTaggingAPIClient> => {
   const { ResourceGroupsTaggingAPIClient } = await import('./sdk/tagging.ts');
-  return new ResourceGroupsTaggingAPIClient({ requestHandler, maxAttempts: 1 });
+  return new ResourceGroupsTaggingAPIClient(sweeping);
 });
 
 export const ssm = lazy(async (): Promise<SSMClient> => {
@@ -38,16 +45,17 @@ export const secretsManager = lazy(async (): Promise<SecretsManagerClient> => {
   return new SecretsManagerClient({ requestHandler, maxAttempts: 3 });
 });
 
-// The in-use check lists every image function and active task definition once per sweep: the SDK's
-// adaptive retry mode slows the client down when the service throttles, then retries.
-const listing = { requestHandler, retryMode: 'adaptive', maxAttempts: 8 } as const;
-
 export const lambda = lazy(async (): Promise<LambdaClient> => {
   const { LambdaClient } = await import('./sdk/lambda.ts');
-  return new LambdaClient(listing);
+  return new LambdaClient(sweeping);
 });
 
 export const ecs = lazy(async (): Promise<ECSClient> => {
   const { ECSClient } = await import('./sdk/ecs.ts');
-  return new ECSClient(listing);
+  return new ECSClient(sweeping);
+});
+
+export const codebuild = lazy(async (): Promise<CodeBuildClient> => {
+  const { CodeBuildClient } = await import('./sdk/codebuild.ts');
+  return new CodeBuildClient(sweeping);
 });

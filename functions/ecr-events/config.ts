@@ -117,7 +117,8 @@ export function loadConfig(env: Env): Config {
       staleDays: integer(env, 'SWEEP_STALE_DAYS', 90, 1, 3650),
       graceDays: integer(env, 'SWEEP_GRACE_DAYS', 7, 0, 365),
       protectedPatterns: list(env, 'SWEEP_PROTECTED'),
-      checkInUse: boolean(env, 'SWEEP_CHECK_IN_USE', true),
+      // Off unless asked for: it reads every image function's and task definition's configuration.
+      checkInUse: boolean(env, 'SWEEP_CHECK_IN_USE', false),
       concurrency: integer(env, 'SWEEP_CONCURRENCY', 8, 1, 64),
       discovery: oneOf(env, 'SWEEP_DISCOVERY', ['tagging-api', 'list-tags'], 'tagging-api'),
     },

@@ -9,7 +9,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { classify } from './classify.ts';
-import { ecr, ecs, lambda, secretsManager, sns, ssm, tagging } from './clients.ts';
+import { codebuild, ecr, ecs, lambda, secretsManager, sns, ssm, tagging } from './clients.ts';
 import { loadConfig } from './config.ts';
 import { describeError } from './logger.ts';
 import { verdict } from './noise.ts';
@@ -58,12 +58,19 @@ export const handler = async (event: unknown, context?: Context): Promise<void> 
       }
       logger.info('sweep started', { trigger: classified.trigger, dryRun });
       const report = await sweep(
-        { ...config.sweep, dryRun, stackName: config.stackName, repositoryPattern: config.repositoryPattern },
+        {
+          ...config.sweep,
+          dryRun,
+          stackName: config.stackName,
+          repositoryPattern: config.repositoryPattern,
+          projectName: config.projectName,
+        },
         {
           ecr,
           tagging,
           lambda,
           ecs,
+          codebuild,
           now: () => new Date(),
           logger,
           shouldStop: context ? () => context.getRemainingTimeInMillis() < SWEEP_RESERVE_MS : undefined,

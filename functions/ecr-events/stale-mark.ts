@@ -1,7 +1,6 @@
 /** A push clears the pushed repository's stale mark at once, before the next sweep looks at it. */
 import { ListTagsForResourceCommand, UntagResourceCommand } from '@aws-sdk/client-ecr';
 import { REPOSITORY_TAGS } from '../shared/contract.ts';
-import { withRetry } from '../shared/retry.ts';
 import type { Sender } from './sender.ts';
 
 export type ClearResult = 'cleared' | 'would-clear' | 'not-marked' | 'unmanaged' | 'gone';
@@ -13,7 +12,6 @@ export interface ClearStaleMarkOptions {
   account: string;
   stackName: string;
   dryRun: boolean;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 const partition = (region: string) =>
@@ -22,10 +20,10 @@ const partition = (region: string) =>
 /** Removes the stale-since tag of a managed repository; a dry run only says it would. */
 export async function clearStaleMark(o: ClearStaleMarkOptions): Promise<ClearResult> {
   const resourceArn = `arn:${partition(o.region)}:ecr:${o.region}:${o.account}:repository/${o.repository}`;
-  const retry = { attempts: 4, baseDelayMs: 100, maxDelayMs: 2000, sleep: o.sleep };
+  // The ECR client retries throttling and transient errors itself (clients.ts).
   let tags: { Key?: string; Value?: string }[];
   try {
-    const out = await withRetry(() => o.ecr.send(new ListTagsForResourceCommand({ resourceArn })), retry);
+    const out = await o.ecr.send(new ListTagsForResourceCommand({ resourceArn }));
     tags = out.tags ?? [];
   } catch (error) {
     if ((error as { name?: string }).name === 'RepositoryNotFoundException') return 'gone';
@@ -35,9 +33,6 @@ export async function clearStaleMark(o: ClearStaleMarkOptions): Promise<ClearRes
   if (value(REPOSITORY_TAGS.managedBy) !== o.stackName) return 'unmanaged';
   if (value(REPOSITORY_TAGS.staleSince) === undefined) return 'not-marked';
   if (o.dryRun) return 'would-clear';
-  await withRetry(
-    () => o.ecr.send(new UntagResourceCommand({ resourceArn, tagKeys: [REPOSITORY_TAGS.staleSince] })),
-    retry,
-  );
+  await o.ecr.send(new UntagResourceCommand({ resourceArn, tagKeys: [REPOSITORY_TAGS.staleSince] }));
   return 'cleared';
 }

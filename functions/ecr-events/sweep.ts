@@ -1,428 +1,129 @@
 /**
- * The stale-repository sweeper. Only repositories tagged as managed by this stack are candidates;
- * protected names are never touched. A stale repository (no push and no recorded pull for N days)
- * is first marked with the date and reported; one still stale when the grace period has passed is
- * deleted. Dry run (the default) reports the same and changes nothing. Safe to run twice at once:
- * the mark is re-read just before deleting, and a repository that is already gone is not reported.
+ * The stale-repository sweeper, in four stages: discover the repositories this stack manages
+ * (sweep/discover.ts), judge each from its images' push and pull times (sweep/judge.ts), act on the
+ * judgment (sweep/act.ts: mark, unmark, delete; a dry run, the default, changes nothing) and report
+ * (sweep/report.ts). Protected names are never touched. Safe to run twice at once, and never
+ * deletes under a build or a push: see act.ts. Throttling is left to the clients (the SDK's
+ * adaptive retry mode, clients.ts).
  */
-import {
-  DeleteRepositoryCommand,
-  DescribeImagesCommand,
-  DescribeRepositoriesCommand,
-  ListTagsForResourceCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
-} from '@aws-sdk/client-ecr';
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { REPOSITORY_TAGS } from '../shared/contract.ts';
-import { AdaptiveRate, isThrottling, mapLimit, withRetry } from '../shared/retry.ts';
-import { wildcardToRegExp } from '../shared/wildcard.ts';
+import { mapLimit } from '../shared/retry.ts';
 import type { SweepConfig } from './config.ts';
 import type { ImageReference } from './in-use.ts';
 import { describeError, type Logger } from './logger.ts';
-import type { Sender } from './sender.ts';
+import { act } from './sweep/act.ts';
+import { discover } from './sweep/discover.ts';
+import { isProtected, isStale, judge } from './sweep/judge.ts';
+import type { Candidate, RepoResult } from './sweep/model.ts';
+import { readActivity } from './sweep/read.ts';
+import { buildReport, type SweepReport } from './sweep/report.ts';
 
-const DAY_MS = 86_400_000;
-/** `lastRecordedPullTime` is refreshed about once a day: a pull may be up to a day later than recorded. */
-const PULL_TIME_SLACK_DAYS = 1;
-
-export interface RepoNote {
-  repository: string;
-  note?: string;
-}
-
-export interface SweepReport {
-  dryRun: boolean;
-  /** Managed repositories looked at. */
-  candidates: number;
-  /** Newly marked stale (or that would be, in a dry run). */
-  marked: RepoNote[];
-  /** Deleted (or that would be). */
-  deleted: RepoNote[];
-  /** Marked earlier, no longer stale (pushed, pulled or in use): the mark was removed. */
-  unmarked: RepoNote[];
-  /** Marked, grace period not over yet. */
-  pending: RepoNote[];
-  /** Stale but referenced by a Lambda function or an ECS task definition. */
-  inUse: RepoNote[];
-  protected: RepoNote[];
-  /** Everything not marked, deleted or in error this time. */
-  kept: number;
-  errors: { repository: string; error: string }[];
-}
+export { parseMark } from './sweep/judge.ts';
+export type { RepoNote, SweepReport } from './sweep/report.ts';
 
 export interface SweepOptions extends SweepConfig {
   stackName: string;
   /** Managed repositories match this wildcard (the IAM policy is scoped by it too). */
   repositoryPattern: string;
+  /** This stack's CodeBuild project: a repository it is building into is never deleted. */
+  projectName: string;
 }
 
 export interface SweepDeps {
-  ecr: Sender;
+  ecr: ECRClient;
   /** Loaders of the clients only some sweeps need (clients.ts). */
-  tagging: () => Promise<Pick<ResourceGroupsTaggingAPIClient, 'send'>>;
+  tagging: () => Promise<ResourceGroupsTaggingAPIClient>;
   lambda: () => Promise<LambdaClient>;
   ecs: () => Promise<ECSClient>;
+  codebuild: () => Promise<CodeBuildClient>;
   now: () => Date;
   logger: Logger;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
   /** True when the invocation is about to run out of time: no new repository is started. */
   shouldStop?: () => boolean;
-}
-
-interface Candidate {
-  name: string;
-  arn: string;
-  account: string;
-  tags: Record<string, string>;
-  createdAt?: Date;
-}
-
-type Outcome =
-  | { kind: 'active' | 'gone' | 'skipped' }
-  | { kind: 'protected' | 'marked' | 'deleted' | 'unmarked' | 'pending' | 'in-use'; note?: string };
-
-const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name;
-const isNotFound = (error: unknown) => errorName(error) === 'RepositoryNotFoundException';
-const isoDay = (date: Date) => date.toISOString().slice(0, 10);
-/** Tags as ECR and the Tagging API list them, as a key -> value record. */
-function tagRecord(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const tag of tags ?? []) if (tag.Key) record[tag.Key] = tag.Value ?? '';
-  return record;
-}
-
-/** Parses a stale-since tag value (`YYYY-MM-DD`); anything else counts as no mark. */
-export function parseMark(value: string | undefined): Date | undefined {
-  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
-  const date = new Date(`${value}T00:00:00Z`);
-  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /** Runs one sweep and returns what it did (or would do). */
 export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<SweepReport> {
   const now = deps.now();
-  // One adaptive rate per API operation, shared by every worker of this sweep.
-  const rates = new Map<string, AdaptiveRate>();
-  const call = <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
-    let rate = rates.get(operation);
-    if (!rate) {
-      rate = new AdaptiveRate({ maxPerSecond: 200, sleep: deps.sleep });
-      rates.set(operation, rate);
-    }
-    const gate = rate;
-    return withRetry(
-      async () => {
-        await gate.acquire();
-        try {
-          const result = await fn();
-          gate.succeeded();
-          return result;
-        } catch (error) {
-          if (isThrottling(error)) gate.throttled();
-          throw error;
-        }
-      },
-      {
-        attempts: 10,
-        baseDelayMs: 100,
-        maxDelayMs: 5000,
-        sleep: deps.sleep,
-        random: deps.random,
-        onRetry: (error, attempt, delayMs) =>
-          deps.logger.debug('retrying', { operation, error: errorName(error), attempt, delayMs }),
-      },
-    );
-  };
-  const protectedNames = options.protectedPatterns.map(wildcardToRegExp);
-  const inPattern = wildcardToRegExp(options.repositoryPattern);
-  const report: SweepReport = {
-    dryRun: options.dryRun,
-    candidates: 0,
-    marked: [],
-    deleted: [],
-    unmarked: [],
-    pending: [],
-    inUse: [],
-    protected: [],
-    kept: 0,
-    errors: [],
-  };
-
-  const discovered =
-    options.discovery === 'tagging-api' ? await discoverByTaggingApi() : await discoverByListTags();
-  const candidates = discovered.filter((c) => inPattern.test(c.name));
-  report.candidates = candidates.length;
-
-  let inUseIndex: Promise<Map<string, ImageReference[]>> | undefined;
-  const imagesInUse = () => {
-    // Loaded only when a stale repository is found: the Lambda and ECS clients and commands.
-    inUseIndex ??= Promise.all([import('./in-use.ts'), deps.lambda(), deps.ecs()]).then(
-      ([{ findImagesInUse }, lambda, ecs]) =>
-        findImagesInUse({ lambda, ecs, concurrency: options.concurrency }),
-    );
-    return inUseIndex;
-  };
-
-  const outcomes = await mapLimit(candidates, options.concurrency, async (candidate) => {
-    if (deps.shouldStop?.()) return { kind: 'skipped' } as Outcome;
+  const { candidates, errors } = await discover(options, deps);
+  const lookups = onceLookups(options, deps, now);
+  const results = await mapLimit(candidates, options.concurrency, async (candidate) => {
+    if (deps.shouldStop?.()) return { kind: 'skipped' } as RepoResult;
     try {
-      return await evaluate(candidate);
+      return await sweepRepository(candidate, options, deps, now, lookups);
     } catch (error) {
       deps.logger.error('sweep failed for repository', {
         repository: candidate.name,
         error: describeError(error),
       });
-      report.errors.push({ repository: candidate.name, error: describeError(error) });
-      return undefined;
+      return { kind: 'error', error: describeError(error) } as RepoResult;
     }
   });
-
-  outcomes.forEach((outcome, i) => {
-    const repository = (candidates[i] as Candidate).name;
-    if (!outcome) return;
-    const note = 'note' in outcome ? outcome.note : undefined;
-    const entry = note ? { repository, note } : { repository };
-    switch (outcome.kind) {
-      case 'marked':
-        report.marked.push(entry);
-        return;
-      case 'deleted':
-        report.deleted.push(entry);
-        return;
-      case 'gone':
-        return;
-      case 'skipped':
-        report.errors.push({ repository, error: 'not reached before the invocation timeout; next sweep' });
-        return;
-      case 'unmarked':
-        report.unmarked.push(entry);
-        break;
-      case 'pending':
-        report.pending.push(entry);
-        break;
-      case 'in-use':
-        report.inUse.push(entry);
-        break;
-      case 'protected':
-        report.protected.push(entry);
-        break;
-    }
-    report.kept++;
-  });
-  return report;
-
-  /** One call per 100 managed repositories: the tags come with the ARNs. */
-  async function discoverByTaggingApi(): Promise<Candidate[]> {
-    const found: Candidate[] = [];
-    const [{ GetResourcesCommand }, tagging] = await Promise.all([
-      import('./sdk/tagging.ts'),
-      deps.tagging(),
-    ]);
-    let token: string | undefined;
-    do {
-      const page = await call('GetResources', () =>
-        tagging.send(
-          new GetResourcesCommand({
-            ResourceTypeFilters: ['ecr:repository'],
-            TagFilters: [{ Key: REPOSITORY_TAGS.managedBy, Values: [options.stackName] }],
-            ResourcesPerPage: 100,
-            PaginationToken: token,
-          }),
-        ),
-      );
-      for (const mapping of page.ResourceTagMappingList ?? []) {
-        const arn: string | undefined = mapping.ResourceARN;
-        const parsed = arn ? /^arn:[^:]+:ecr:[^:]*:(\d*):repository\/(.+)$/.exec(arn) : null;
-        if (!arn || !parsed) continue;
-        found.push({
-          name: parsed[2] as string,
-          arn,
-          account: parsed[1] as string,
-          tags: tagRecord(mapping.Tags),
-        });
-      }
-      token = page.PaginationToken || undefined;
-    } while (token);
-    return found;
-  }
-
-  /** DescribeRepositories pages, then ListTagsForResource per repository (for emulators without the Tagging API). */
-  async function discoverByListTags(): Promise<Candidate[]> {
-    const repositories: Candidate[] = [];
-    let token: string | undefined;
-    do {
-      const page = await call('DescribeRepositories', () =>
-        deps.ecr.send(new DescribeRepositoriesCommand({ maxResults: 1000, nextToken: token })),
-      );
-      for (const repo of page.repositories ?? []) {
-        if (!repo.repositoryName || !repo.repositoryArn || !inPattern.test(repo.repositoryName)) continue;
-        repositories.push({
-          name: repo.repositoryName,
-          arn: repo.repositoryArn,
-          account: repo.registryId ?? '',
-          tags: {},
-          createdAt: repo.createdAt,
-        });
-      }
-      token = page.nextToken;
-    } while (token);
-    const tagged = await mapLimit(repositories, options.concurrency, async (repo) => {
-      try {
-        repo.tags = await readTags(repo.arn);
-        return repo;
-      } catch (error) {
-        // Unknown tags: not a candidate this time. Reported, because it may be one of ours.
-        if (!isNotFound(error)) report.errors.push({ repository: repo.name, error: describeError(error) });
-        return undefined;
-      }
-    });
-    return tagged.filter(
-      (repo): repo is Candidate => repo?.tags[REPOSITORY_TAGS.managedBy] === options.stackName,
-    );
-  }
-
-  async function readTags(arn: string): Promise<Record<string, string>> {
-    const out = await call('ListTagsForResource', () =>
-      deps.ecr.send(new ListTagsForResourceCommand({ resourceArn: arn })),
-    );
-    return tagRecord(out.tags);
-  }
-
-  async function evaluate(c: Candidate): Promise<Outcome> {
-    if (protectedNames.some((pattern) => pattern.test(c.name))) return { kind: 'protected' };
-    const activity = await lastActivity(c);
-    if (!activity) return { kind: 'gone' };
-    const mark = parseMark(c.tags[REPOSITORY_TAGS.staleSince]);
-    const pushedBefore = now.getTime() - options.staleDays * DAY_MS;
-    const pulledBefore = now.getTime() - (options.staleDays + PULL_TIME_SLACK_DAYS) * DAY_MS;
-    const stale =
-      activity.lastPush.getTime() < pushedBefore &&
-      (!activity.lastPull || activity.lastPull.getTime() < pulledBefore);
-    if (!stale) return mark ? unmark(c, 'used again') : { kind: 'active' };
-
-    if (options.checkInUse) {
-      const refs = (await imagesInUse())
-        .get(c.name)
-        ?.filter((ref) => c.account === '' || ref.registry === c.account);
-      if (refs && refs.length > 0) {
-        const users = [...new Set(refs.map((ref) => ref.user))];
-        const note = `(used by ${users.slice(0, 3).join(', ')}${users.length > 3 ? ', ...' : ''})`;
-        if (mark) await unmark(c, note);
-        return { kind: 'in-use', note };
-      }
-    }
-    const idle = `(no push since ${isoDay(activity.lastPush)}${activity.lastPull ? `, last pull ${isoDay(activity.lastPull)}` : ', never pulled'})`;
-    if (!mark) {
-      const deleteAfter = new Date(now.getTime() + options.graceDays * DAY_MS);
-      if (!options.dryRun) {
-        await call('TagResource', () =>
-          deps.ecr.send(
-            new TagResourceCommand({
-              resourceArn: c.arn,
-              tags: [{ Key: REPOSITORY_TAGS.staleSince, Value: isoDay(now) }],
-            }),
-          ),
-        );
-      }
-      deps.logger.info(options.dryRun ? 'would mark stale' : 'marked stale', { repository: c.name });
-      return { kind: 'marked', note: `${idle}; deletion on or after ${isoDay(deleteAfter)}` };
-    }
-    const deleteAfter = mark.getTime() + options.graceDays * DAY_MS;
-    if (now.getTime() < deleteAfter)
-      return { kind: 'pending', note: `(deletion on or after ${isoDay(new Date(deleteAfter))})` };
-    if (!options.dryRun) {
-      // Another sweep or a push may have acted since the tags were read: re-read the mark right before deleting.
-      const current = await readTags(c.arn).catch((error) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      });
-      if (!current) return { kind: 'gone' };
-      if (current[REPOSITORY_TAGS.staleSince] !== c.tags[REPOSITORY_TAGS.staleSince])
-        return { kind: 'active' };
-      try {
-        await call('DeleteRepository', () =>
-          deps.ecr.send(
-            new DeleteRepositoryCommand({
-              repositoryName: c.name,
-              registryId: c.account || undefined,
-              force: true,
-            }),
-          ),
-        );
-      } catch (error) {
-        // Already deleted by an overlapping sweep, which reports it: not reported twice.
-        if (isNotFound(error)) return { kind: 'gone' };
-        throw error;
-      }
-    }
-    deps.logger.info(options.dryRun ? 'would delete' : 'deleted', { repository: c.name });
-    return { kind: 'deleted', note: `${idle}; marked ${isoDay(mark)}` };
-  }
-
-  async function unmark(c: Candidate, note: string): Promise<Outcome> {
-    if (!options.dryRun) {
-      await call('UntagResource', () =>
-        deps.ecr.send(
-          new UntagResourceCommand({ resourceArn: c.arn, tagKeys: [REPOSITORY_TAGS.staleSince] }),
-        ),
-      );
-    }
-    return { kind: 'unmarked', note };
-  }
-
-  /** Latest push and recorded pull over every image; an empty repository counts from its creation. */
-  async function lastActivity(c: Candidate): Promise<{ lastPush: Date; lastPull?: Date } | undefined> {
-    let lastPush = 0;
-    let lastPull = 0;
-    let images = 0;
-    let token: string | undefined;
-    try {
-      do {
-        const page = await call('DescribeImages', () =>
-          deps.ecr.send(
-            new DescribeImagesCommand({
-              repositoryName: c.name,
-              registryId: c.account || undefined,
-              maxResults: 1000,
-              nextToken: token,
-            }),
-          ),
-        );
-        for (const image of page.imageDetails ?? []) {
-          images++;
-          lastPush = Math.max(lastPush, toTime(image.imagePushedAt));
-          lastPull = Math.max(lastPull, toTime(image.lastRecordedPullTime));
-        }
-        token = page.nextToken;
-      } while (token);
-      if (images === 0) {
-        let created = c.createdAt;
-        if (!created) {
-          const out = await call('DescribeRepositories', () =>
-            deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [c.name] })),
-          );
-          created = out.repositories?.[0]?.createdAt;
-        }
-        // Unknown creation time: treat as just created, the safe side.
-        lastPush = created ? toTime(created) : now.getTime();
-      }
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-    return { lastPush: new Date(lastPush), lastPull: lastPull > 0 ? new Date(lastPull) : undefined };
-  }
+  return buildReport(options.dryRun, candidates, results, errors);
 }
 
-function toTime(value: unknown): number {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === 'string' || typeof value === 'number') {
-    const time = new Date(value).getTime();
-    return Number.isNaN(time) ? 0 : time;
-  }
-  return 0;
+interface Lookups {
+  imagesInUse: () => Promise<Map<string, ImageReference[]>>;
+  buildsInProgress: () => Promise<Map<string, string[]>>;
+}
+
+/** Judges one repository and acts on the judgment. */
+async function sweepRepository(
+  c: Candidate,
+  options: SweepOptions,
+  deps: SweepDeps,
+  now: Date,
+  lookups: Lookups,
+): Promise<RepoResult> {
+  if (isProtected(c.name, options.protectedPatterns)) return { kind: 'protected' };
+  const activity = await readActivity(deps.ecr, c, now);
+  if (!activity) return { kind: 'gone' };
+  // Only a stale repository is looked up among the images in use (the lookup is once per sweep).
+  const usedBy =
+    options.checkInUse && isStale(activity, now, options.staleDays)
+      ? ((await lookups.imagesInUse()).get(c.name) ?? []).filter(
+          (ref) => c.account === '' || ref.registry === c.account,
+        )
+      : [];
+  const judgment = judge({ candidate: c, activity, usedBy, now, ...options });
+  return act(judgment, c, activity, {
+    ecr: deps.ecr,
+    logger: deps.logger,
+    dryRun: options.dryRun,
+    now,
+    buildsInProgress: lookups.buildsInProgress,
+  });
+}
+
+/** The account-wide reads a sweep makes at most once, and only when a repository needs them. */
+function onceLookups(options: SweepOptions, deps: SweepDeps, now: Date): Lookups {
+  let inUse: Promise<Map<string, ImageReference[]>> | undefined;
+  let builds: Promise<Map<string, string[]>> | undefined;
+  return {
+    // The Lambda and ECS clients and commands are loaded only then.
+    imagesInUse: () => {
+      inUse ??= Promise.all([import('./in-use.ts'), deps.lambda(), deps.ecs()]).then(
+        ([{ findImagesInUse }, lambda, ecs]) =>
+          findImagesInUse({ lambda, ecs, concurrency: options.concurrency }),
+      );
+      return inUse;
+    },
+    buildsInProgress: () => {
+      builds ??= Promise.all([import('./builds.ts'), deps.codebuild()])
+        .then(([{ findBuildsInProgress }, codebuild]) =>
+          findBuildsInProgress({ codebuild, projectName: options.projectName, now }),
+        )
+        .catch((error) => {
+          throw new Error(
+            `not deleted: cannot read the builds of ${options.projectName || 'the project'} (${describeError(error)})`,
+            { cause: error },
+          );
+        });
+      return builds;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 /**
- * Bounded retries with exponential backoff and full jitter, and bounded concurrency: the two tools
- * every loop over AWS APIs needs so that throttling slows it down instead of failing it.
+ * Bounded retries with exponential backoff and full jitter (for the notification channels' HTTP
+ * calls; AWS clients use the SDK's retry modes), and bounded concurrency.
  */
 
 export interface RetryOptions {
@@ -28,12 +28,6 @@ const THROTTLING_NAMES = new Set([
   'ProvisionedThroughputExceededException',
   'SlowDown',
 ]);
-
-/** True when the service said to slow down. */
-export function isThrottling(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
-  return (e?.name !== undefined && THROTTLING_NAMES.has(e.name)) || e?.$metadata?.httpStatusCode === 429;
-}
 
 /** True for throttling, timeouts and server-side (5xx) errors: the ones a later attempt may get through. */
 export function isTransient(error: unknown): boolean {
@@ -98,46 +92,4 @@ export async function mapLimit<T, R>(
   const rejected = settled.find((result) => result.status === 'rejected');
   if (rejected) throw rejected.reason;
   return results;
-}
-
-/**
- * A client-side rate shared by every worker calling one API operation: halved when the service
- * throttles, raised a little after each success (additive increase, multiplicative decrease), so
- * that a sweep settles just under the service's limit instead of retrying in a storm.
- */
-export class AdaptiveRate {
-  private perSecond: number;
-  private nextAt = 0;
-
-  constructor(
-    private readonly options: {
-      maxPerSecond: number;
-      minPerSecond?: number;
-      sleep?: (ms: number) => Promise<void>;
-      now?: () => number;
-    },
-  ) {
-    this.perSecond = options.maxPerSecond;
-  }
-
-  /** The current rate, in calls per second. */
-  get rate(): number {
-    return this.perSecond;
-  }
-
-  /** Waits for this caller's turn. */
-  async acquire(): Promise<void> {
-    const now = (this.options.now ?? performance.now.bind(performance))();
-    const at = Math.max(now, this.nextAt);
-    this.nextAt = at + 1000 / this.perSecond;
-    if (at > now) await (this.options.sleep ?? defaultSleep)(at - now);
-  }
-
-  throttled(): void {
-    this.perSecond = Math.max(this.options.minPerSecond ?? 1, this.perSecond / 2);
-  }
-
-  succeeded(): void {
-    this.perSecond = Math.min(this.options.maxPerSecond, this.perSecond + 0.5);
-  }
 }

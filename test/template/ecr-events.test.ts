@@ -107,6 +107,20 @@ describe('the rules', () => {
   });
 });
 
+/** Sid -> condition of each role statement that reads Lambda or ECS; unconditioned ones map to ''. */
+function inUseGrants(t: Template): Record<string, string> {
+  const policies = resource(t, 'EcrEventsRole').Properties?.Policies as {
+    PolicyDocument: { Statement: Record<string, unknown>[] };
+  }[];
+  const grants: Record<string, string> = {};
+  for (const item of policies.flatMap((p) => p.PolicyDocument.Statement)) {
+    const fnIf = item['Fn::If'] as [string, Statement, unknown] | undefined;
+    const s = (fnIf ? fnIf[1] : item) as Statement;
+    if (list(s.Action).some((a) => /^(lambda|ecs):/.test(a))) grants[s.Sid ?? '?'] = fnIf ? fnIf[0] : '';
+  }
+  return grants;
+}
+
 describe('the function', () => {
   const fn = resource(template, 'EcrEventsLambdaFunction');
   const env = fn.Properties?.Environment.Variables as Record<string, unknown>;
@@ -136,8 +150,9 @@ describe('the function', () => {
     expect(Object.values(template.Resources).some((r) => r.Type === 'AWS::SSM::Parameter')).toBe(false);
   });
 
-  it('is deployed with the dry run on', () => {
+  it('is deployed with the dry run on and the in-use check off', () => {
     expect(env.SWEEP_DRY_RUN).toBe('true');
+    expect(env.SWEEP_CHECK_IN_USE).toBe('false');
     expect(env.STACK_NAME).toBe('ecr-pipeline-dev');
     expect(env.SNS_TOPIC_ARN).toEqual({ Ref: 'EcrEventsTopic' });
   });
@@ -224,6 +239,31 @@ describe('the role', () => {
     ]);
   });
 
+  it("reads the builds of this stack's project only", () => {
+    expect(statement(statements, 'ReadBuildsInProgress')).toEqual({
+      Sid: 'ReadBuildsInProgress',
+      Effect: 'Allow',
+      Action: ['codebuild:ListBuildsForProject', 'codebuild:BatchGetBuilds'],
+      Resource: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/ecr-pipeline-dev',
+      },
+    });
+    const codebuild = allows.filter((s) => list(s.Action).some((a) => a.startsWith('codebuild:')));
+    expect(codebuild).toHaveLength(1);
+  });
+
+  it('grants what the in-use check reads only when sweepCheckInUse is true (off by default)', () => {
+    expect(template.Conditions?.EcrEventsCheckInUse).toEqual({ 'Fn::Equals': ['false', 'true'] });
+    expect(inUseGrants(template)).toEqual({
+      FindImagesInUse: 'EcrEventsCheckInUse',
+      ReadFunctionImages: 'EcrEventsCheckInUse',
+    });
+    // GetFunction is the one Lambda call that returns the image URI; nothing broader is asked for.
+    const lambda = allows.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('lambda:'));
+    expect(lambda.sort()).toEqual(['lambda:GetFunction', 'lambda:ListFunctions']);
+  });
+
   it('can delete, tag and untag only repositories tagged as managed by this stack', () => {
     const destructive = allows.filter((s) =>
       list(s.Action).some((a) =>
@@ -294,6 +334,7 @@ describe('packaged with notification parameters', () => {
       slackWebhookParameter: 'ecr-pipeline/slack',
       sweepDryRun: 'false',
       notificationEmail: 'ops@example.com',
+      sweepCheckInUse: 'true',
     });
   }, 120_000);
 
@@ -323,6 +364,16 @@ describe('packaged with notification parameters', () => {
     });
     const env = resource(custom, 'EcrEventsLambdaFunction').Properties?.Environment.Variables;
     expect(env).toMatchObject({ SLACK_WEBHOOK_SOURCE: 'secretsmanager', SWEEP_DRY_RUN: 'false' });
+  });
+
+  it('grants what the in-use check reads when it is on', () => {
+    expect(custom.Conditions?.EcrEventsCheckInUse).toEqual({ 'Fn::Equals': ['true', 'true'] });
+    expect(inUseGrants(custom)).toEqual({
+      FindImagesInUse: 'EcrEventsCheckInUse',
+      ReadFunctionImages: 'EcrEventsCheckInUse',
+    });
+    const env = resource(custom, 'EcrEventsLambdaFunction').Properties?.Environment.Variables;
+    expect(env).toMatchObject({ SWEEP_CHECK_IN_USE: 'true' });
   });
 
   it('subscribes the email address', () => {

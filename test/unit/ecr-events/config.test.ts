@@ -4,11 +4,11 @@ import { ConfigError, DEFAULT_NOTIFY_EVENTS, loadConfig } from '../../../functio
 const base = { STACK_NAME: 'ecr-pipeline-dev' };
 
 describe('ecr-events configuration', () => {
-  it('has safe defaults: dry run on, in-use check on, scans from HIGH, started builds quiet', () => {
+  it('has safe defaults: dry run on, in-use check off (it reads function configurations), scans from HIGH, started builds quiet', () => {
     const c = loadConfig(base);
     expect(c.sweep).toMatchObject({
       dryRun: true,
-      checkInUse: true,
+      checkInUse: false,
       staleDays: 90,
       graceDays: 7,
       discovery: 'tagging-api',
@@ -18,6 +18,11 @@ describe('ecr-events configuration', () => {
     expect(c.notify.has('build-started')).toBe(false);
     expect(c.slackWebhook).toBeUndefined();
     expect(c.topicArn).toBe('');
+  });
+
+  it('turns the in-use check on only when asked to', () => {
+    expect(loadConfig({ ...base, SWEEP_CHECK_IN_USE: 'true' }).sweep.checkInUse).toBe(true);
+    expect(loadConfig({ ...base, SWEEP_CHECK_IN_USE: '' }).sweep.checkInUse).toBe(false);
   });
 
   it('turns the dry run off only for an explicit "false"', () => {

@@ -1,0 +1,314 @@
+/** Stage 3, act: marking, unmarking, deleting, and the checks right before deleting. */
+
+import { BatchGetBuildsCommand, type Build, ListBuildsForProjectCommand } from '@aws-sdk/client-codebuild';
+import {
+  DeleteRepositoryCommand,
+  DescribeImagesCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+} from '@aws-sdk/client-ecr';
+import { describe, expect, it } from 'vitest';
+import { sweep } from '../../../../functions/ecr-events/sweep.ts';
+import { BUILD_ENV, REPOSITORY_TAGS } from '../../../../functions/shared/contract.ts';
+import {
+  ACCOUNT,
+  arn,
+  codebuildMock,
+  deps,
+  ecrMock,
+  image,
+  images,
+  managed,
+  managedTags,
+  NOW,
+  notFound,
+  options,
+  repos,
+  resetBeforeEach,
+  STACK,
+  staleMark,
+} from './fixtures.ts';
+
+resetBeforeEach();
+
+describe('the two steps', () => {
+  it('removes the mark of a repository pushed to since it was marked', async () => {
+    repos(managed('team/back', staleMark('2026-11-10')));
+    images('team/back', image(200), image(1));
+    const report = await sweep(options, deps());
+    expect(ecrMock).toHaveReceivedCommandWith(UntagResourceCommand, {
+      resourceArn: arn('team/back'),
+      tagKeys: [REPOSITORY_TAGS.staleSince],
+    });
+    expect(report.unmarked).toEqual([{ repository: 'team/back', note: 'used again' }]);
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('waits for the grace period before deleting', async () => {
+    repos(managed('team/old', staleMark('2026-11-12')));
+    images('team/old', image(200));
+    const report = await sweep(options, deps());
+    expect(report.pending).toEqual([{ repository: 'team/old', note: '(deletion on or after 2026-11-19)' }]);
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(ecrMock).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+
+  it('deletes with force once the grace period has passed and the mark is still there', async () => {
+    repos(managed('team/old', staleMark('2026-11-01')));
+    images('team/old', image(200));
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags(staleMark('2026-11-01')) });
+    ecrMock.on(DeleteRepositoryCommand).resolves({});
+    const report = await sweep(options, deps());
+    expect(ecrMock).toHaveReceivedCommandWith(DeleteRepositoryCommand, {
+      repositoryName: 'team/old',
+      registryId: ACCOUNT,
+      force: true,
+    });
+    expect(report.deleted).toEqual([
+      { repository: 'team/old', note: expect.stringContaining('marked 2026-11-01') },
+    ]);
+  });
+
+  it('does not delete when the mark disappeared since the repositories were listed (a push in between)', async () => {
+    repos(managed('team/old', staleMark('2026-11-01')));
+    images('team/old', image(200));
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags() });
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.deleted).toEqual([]);
+  });
+
+  it('treats a repository deleted by an overlapping sweep as done, without reporting it twice', async () => {
+    repos(managed('team/old', staleMark('2026-11-01')));
+    images('team/old', image(200));
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags(staleMark('2026-11-01')) });
+    ecrMock.on(DeleteRepositoryCommand).rejects(notFound());
+    const report = await sweep(options, deps());
+    expect(report).toMatchObject({ deleted: [], errors: [] });
+  });
+
+  it('skips a repository that vanished between listing and reading its images', async () => {
+    repos(managed('team/gone'));
+    ecrMock.on(DescribeImagesCommand).rejects(notFound());
+    const report = await sweep(options, deps());
+    expect(report).toMatchObject({ marked: [], errors: [], kept: 0 });
+  });
+});
+
+describe('never deletes what is being used or built', () => {
+  const MINUTE = 60_000;
+  /** A repository due for deletion: marked long enough ago, stale, the mark still there when re-read. */
+  function dueForDeletion(name: string) {
+    repos(managed(name, staleMark('2026-11-01')));
+    images(name, image(200));
+    ecrMock
+      .on(ListTagsForResourceCommand, { resourceArn: arn(name) })
+      .resolves({ tags: managedTags(staleMark('2026-11-01')) });
+    ecrMock.on(DeleteRepositoryCommand).resolves({});
+  }
+  function build(
+    id: string,
+    repository: string,
+    status: Build['buildStatus'],
+    phase: string,
+    ago = MINUTE,
+  ): Build {
+    return {
+      id,
+      buildStatus: status,
+      currentPhase: phase,
+      startTime: new Date(NOW.getTime() - ago),
+      environment: {
+        type: 'LINUX_CONTAINER',
+        image: 'aws/codebuild/standard',
+        computeType: 'BUILD_GENERAL1_SMALL',
+        environmentVariables: [
+          { name: 'CONTEXT_KEY', value: `${repository}/v1.tar.gz` },
+          { name: BUILD_ENV.repository, value: repository },
+        ],
+      },
+    };
+  }
+  function builds(...list: Build[]) {
+    codebuildMock.on(ListBuildsForProjectCommand).resolves({ ids: list.map((b) => b.id ?? '') });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: list });
+  }
+
+  it('does not delete a repository pushed to after it was judged stale, and removes its mark', async () => {
+    dueForDeletion('team/old');
+    const pushedNow = { ...image(0), imagePushedAt: new Date(NOW.getTime() + MINUTE) };
+    ecrMock
+      .on(DescribeImagesCommand, { repositoryName: 'team/old' })
+      .resolvesOnce({ imageDetails: [image(200)] })
+      .resolves({ imageDetails: [image(200), pushedNow] });
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(ecrMock).toHaveReceivedCommandTimes(DescribeImagesCommand, 2);
+    expect(report.deleted).toEqual([]);
+    expect(report.unmarked).toEqual([
+      { repository: 'team/old', note: expect.stringContaining('pushed 2026-11-16') },
+    ]);
+    expect(ecrMock).toHaveReceivedCommandWith(UntagResourceCommand, {
+      resourceArn: arn('team/old'),
+      tagKeys: [REPOSITORY_TAGS.staleSince],
+    });
+  });
+
+  it('re-reads every page of the images before deleting', async () => {
+    dueForDeletion('team/old');
+    ecrMock
+      .on(DescribeImagesCommand, { repositoryName: 'team/old' })
+      .resolvesOnce({ imageDetails: [image(200)] })
+      .resolvesOnce({ imageDetails: [image(200)], nextToken: 'i2' })
+      .resolves({ imageDetails: [{ ...image(0), imagePushedAt: new Date(NOW.getTime() + MINUTE) }] });
+    const report = await sweep(options, deps());
+    expect(ecrMock).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: 'team/old',
+      nextToken: 'i2',
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.deleted).toEqual([]);
+  });
+
+  it.each([
+    ['queued', 'QUEUED'],
+    ['submitted', 'SUBMITTED'],
+    ['provisioning', 'PROVISIONING'],
+    ['running', 'BUILD'],
+  ])('does not delete a repository with a build %s', async (_, phase) => {
+    dueForDeletion('team/old');
+    builds(
+      build(`${STACK}:b2`, 'team/old', 'IN_PROGRESS', phase),
+      build(`${STACK}:b1`, 'team/old', 'SUCCEEDED', 'COMPLETED', 60 * MINUTE),
+    );
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.deleted).toEqual([]);
+    expect(report.inUse).toEqual([{ repository: 'team/old', note: `(being built: ${STACK}:b2)` }]);
+    expect(codebuildMock).toHaveReceivedCommandWith(ListBuildsForProjectCommand, {
+      projectName: STACK,
+      sortOrder: 'DESCENDING',
+    });
+    expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, {
+      ids: [`${STACK}:b2`, `${STACK}:b1`],
+    });
+  });
+
+  it('reports the same in a dry run', async () => {
+    dueForDeletion('team/old');
+    builds(build(`${STACK}:b2`, 'team/old', 'IN_PROGRESS', 'QUEUED'));
+    const report = await sweep({ ...options, dryRun: true }, deps());
+    expect(report).toMatchObject({ deleted: [], inUse: [{ repository: 'team/old' }] });
+  });
+
+  it('deletes nothing when the builds cannot be read, and says so in the summary', async () => {
+    dueForDeletion('team/old');
+    codebuildMock
+      .on(ListBuildsForProjectCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.deleted).toEqual([]);
+    expect(report.errors).toEqual([
+      {
+        repository: 'team/old',
+        error: expect.stringMatching(
+          new RegExp(
+            `not deleted: cannot read the builds of ${STACK}.*AccessDeniedException: not authorized`,
+          ),
+        ),
+      },
+    ]);
+  });
+
+  it('deletes nothing when the project has more recent builds than it reads', async () => {
+    dueForDeletion('team/old');
+    codebuildMock.on(ListBuildsForProjectCommand).resolves({ ids: ['p:1'], nextToken: 'more' });
+    codebuildMock
+      .on(BatchGetBuildsCommand)
+      .resolves({ builds: [build('p:1', 'team/other', 'SUCCEEDED', 'COMPLETED')] });
+    const report = await sweep(options, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.errors.map((e) => e.error)).toEqual([expect.stringContaining('not deleted')]);
+    expect(codebuildMock).toHaveReceivedCommandTimes(ListBuildsForProjectCommand, 10);
+  });
+
+  it('deletes nothing when it does not know the project', async () => {
+    dueForDeletion('team/old');
+    const report = await sweep({ ...options, projectName: '' }, deps());
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(report.errors.map((e) => e.error)).toEqual([expect.stringContaining('not deleted')]);
+  });
+
+  it('is not held back by a build of another repository, or by finished builds', async () => {
+    dueForDeletion('team/old');
+    builds(
+      build('p:3', 'team/other', 'IN_PROGRESS', 'BUILD'),
+      build('p:2', 'team/old', 'FAILED', 'COMPLETED'),
+      build('p:1', 'team/old', 'SUCCEEDED', 'COMPLETED'),
+    );
+    const report = await sweep(options, deps());
+    expect(ecrMock).toHaveReceivedCommandWith(DeleteRepositoryCommand, {
+      repositoryName: 'team/old',
+      force: true,
+    });
+    expect(report.deleted).toEqual([
+      { repository: 'team/old', note: expect.stringContaining('marked 2026-11-01') },
+    ]);
+  });
+
+  it('reads the builds once per sweep, only as far back as a build can still run', async () => {
+    dueForDeletion('a');
+    repos(managed('a', staleMark('2026-11-01')), managed('b', staleMark('2026-11-01')), managed('fresh'));
+    images('b', image(200));
+    images('fresh', image(1));
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags(staleMark('2026-11-01')) });
+    codebuildMock
+      .on(ListBuildsForProjectCommand)
+      .resolvesOnce({ ids: ['p:9'], nextToken: 't2' })
+      .resolves({ ids: ['p:8'], nextToken: 't3' });
+    codebuildMock
+      .on(BatchGetBuildsCommand, { ids: ['p:9'] })
+      .resolves({ builds: [build('p:9', 'b', 'IN_PROGRESS', 'BUILD')] })
+      .on(BatchGetBuildsCommand, { ids: ['p:8'] })
+      // Started 45 hours ago: older than any build can run (36 h timeout + 8 h in the queue).
+      .resolves({ builds: [build('p:8', 'a', 'SUCCEEDED', 'COMPLETED', 45 * 60 * MINUTE)] });
+    const report = await sweep(options, deps());
+    expect(codebuildMock).toHaveReceivedCommandTimes(ListBuildsForProjectCommand, 2);
+    expect(codebuildMock).toHaveReceivedNthCommandWith(ListBuildsForProjectCommand, 2, { nextToken: 't2' });
+    expect(report.deleted.map((r) => r.repository)).toEqual(['a']);
+    expect(report.inUse.map((r) => r.repository)).toEqual(['b']);
+  });
+
+  it('does not read the builds when nothing is due for deletion', async () => {
+    repos(managed('fresh'), managed('to-mark'));
+    images('fresh', image(1));
+    images('to-mark', image(200));
+    await sweep(options, deps());
+    expect(codebuildMock).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('dry run', () => {
+  it('reports what it would mark, unmark and delete, and changes nothing', async () => {
+    repos(
+      managed('to-mark'),
+      managed('to-delete', staleMark('2026-11-01')),
+      managed('to-unmark', staleMark('2026-11-01')),
+    );
+    images('to-mark', image(200));
+    images('to-delete', image(200));
+    images('to-unmark', image(2));
+    const report = await sweep({ ...options, dryRun: true }, deps());
+    expect(report).toMatchObject({
+      dryRun: true,
+      marked: [{ repository: 'to-mark' }],
+      deleted: [{ repository: 'to-delete' }],
+      unmarked: [{ repository: 'to-unmark' }],
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(ecrMock).not.toHaveReceivedCommand(UntagResourceCommand);
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+});

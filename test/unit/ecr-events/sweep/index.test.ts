@@ -1,0 +1,149 @@
+/** The whole sweep: the account-wide lookups, scale, failures, the invocation's deadline. */
+import { DescribeImagesCommand, TagResourceCommand } from '@aws-sdk/client-ecr';
+import { DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
+import { GetFunctionCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
+import { describe, expect, it, vi } from 'vitest';
+import { sweep } from '../../../../functions/ecr-events/sweep.ts';
+import {
+  ACCOUNT,
+  deps,
+  ecrMock,
+  ecs,
+  ecsMock,
+  image,
+  images,
+  lambda,
+  lambdaMock,
+  managed,
+  options,
+  repos,
+  resetBeforeEach,
+  taggingMock,
+} from './fixtures.ts';
+
+resetBeforeEach();
+
+describe('images still in use', () => {
+  const digest = `sha256:${'a'.repeat(64)}`;
+
+  it('keeps a stale repository a Lambda function runs by digest, or an ECS task definition by tag', async () => {
+    repos(managed('fn-image'), managed('task-image'), managed('nobody'));
+    images('fn-image', image(200));
+    images('task-image', image(200));
+    images('nobody', image(200));
+    lambdaMock
+      .on(ListFunctionsCommand)
+      .resolvesOnce({ Functions: [{ FunctionName: 'api', PackageType: 'Image' }], NextMarker: 'm2' })
+      .resolvesOnce({ Functions: [{ FunctionName: 'zip', PackageType: 'Zip' }] });
+    lambdaMock.on(GetFunctionCommand, { FunctionName: 'api' }).resolves({
+      Code: { ImageUri: `${ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/fn-image@${digest}` },
+    });
+    ecsMock.on(ListTaskDefinitionsCommand).resolves({
+      taskDefinitionArns: ['arn:aws:ecs:us-west-2:123456789012:task-definition/web:3'],
+    });
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: {
+        family: 'web',
+        revision: 3,
+        containerDefinitions: [
+          { name: 'app', image: `${ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com/task-image:v2` },
+          { name: 'proxy', image: 'public.ecr.aws/nginx/nginx:latest' },
+          { name: 'other', image: '999999999999.dkr.ecr.us-west-2.amazonaws.com/nobody:v1' },
+        ],
+      },
+    });
+    const report = await sweep({ ...options, checkInUse: true }, deps());
+    expect(report.inUse).toEqual([
+      { repository: 'fn-image', note: '(used by lambda:api)' },
+      { repository: 'task-image', note: '(used by ecs:web:3)' },
+    ]);
+    expect(report.marked.map((r) => r.repository)).toEqual(['nobody']);
+    expect(lambdaMock).toHaveReceivedNthCommandWith(ListFunctionsCommand, 2, { Marker: 'm2' });
+    expect(lambdaMock).toHaveReceivedCommandExactlyOnceWith(GetFunctionCommand, { FunctionName: 'api' });
+    expect(ecsMock).toHaveReceivedCommandWith(ListTaskDefinitionsCommand, { status: 'ACTIVE' });
+    expect(ecsMock).toHaveReceivedCommandWith(DescribeTaskDefinitionCommand, {
+      taskDefinition: 'arn:aws:ecs:us-west-2:123456789012:task-definition/web:3',
+    });
+  });
+
+  it('lists functions and task definitions once per sweep, and only when something is stale', async () => {
+    const loaders = { lambda: vi.fn(async () => lambda), ecs: vi.fn(async () => ecs) };
+    repos(managed('fresh'));
+    images('fresh', image(1));
+    await sweep({ ...options, checkInUse: true }, deps(loaders));
+    expect(lambdaMock).not.toHaveReceivedAnyCommand();
+    // Not even loaded.
+    expect(loaders.lambda).not.toHaveBeenCalled();
+    repos(managed('a'), managed('b'));
+    images('a', image(200));
+    images('b', image(200));
+    await sweep({ ...options, checkInUse: true }, deps(loaders));
+    expect(lambdaMock).toHaveReceivedCommandTimes(ListFunctionsCommand, 1);
+    expect(ecsMock).toHaveReceivedCommandTimes(ListTaskDefinitionsCommand, 1);
+  });
+
+  it('marks nothing when it cannot tell what is in use', async () => {
+    repos(managed('team/old'));
+    images('team/old', image(200));
+    lambdaMock
+      .on(ListFunctionsCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    const report = await sweep({ ...options, checkInUse: true }, deps());
+    expect(report.marked).toEqual([]);
+    expect(report.errors).toEqual([
+      { repository: 'team/old', error: 'AccessDeniedException: not authorized' },
+    ]);
+    expect(ecrMock).not.toHaveReceivedCommand(TagResourceCommand);
+  });
+});
+
+describe('scale', () => {
+  it('follows every page of the Tagging API and of DescribeImages', async () => {
+    const pages = [
+      { ResourceTagMappingList: [managed('p1')], PaginationToken: 't2' },
+      { ResourceTagMappingList: [managed('p2')], PaginationToken: 't3' },
+      { ResourceTagMappingList: [managed('p3')], PaginationToken: '' },
+    ];
+    // The SDK's paginator reuses one input object: the tokens are recorded as each request is sent.
+    const sent: (string | undefined)[] = [];
+    taggingMock.on(GetResourcesCommand).callsFake((input) => {
+      sent.push(input.PaginationToken);
+      return pages[sent.length - 1];
+    });
+    images('p1', image(200));
+    images('p3', image(200));
+    ecrMock
+      .on(DescribeImagesCommand, { repositoryName: 'p2' })
+      .resolvesOnce({ imageDetails: [image(300)], nextToken: 'i2' })
+      .resolvesOnce({ imageDetails: [image(3)] });
+    const report = await sweep(options, deps());
+    expect(taggingMock).toHaveReceivedCommandTimes(GetResourcesCommand, 3);
+    expect(sent).toEqual([undefined, 't2', 't3']);
+    expect(ecrMock).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: 'p2',
+      nextToken: 'i2',
+    });
+    expect(report.candidates).toBe(3);
+    // p2's recent push is on the second page.
+    expect(report.marked.map((r) => r.repository).sort()).toEqual(['p1', 'p3']);
+  });
+
+  it('reports a repository whose calls keep failing, and goes on with the others', async () => {
+    repos(managed('bad'), managed('good'));
+    ecrMock.on(DescribeImagesCommand, { repositoryName: 'bad' }).rejects(new Error('socket hang up'));
+    images('good', image(200));
+    const report = await sweep(options, deps());
+    expect(report.errors).toEqual([{ repository: 'bad', error: 'Error: socket hang up' }]);
+    expect(report.marked.map((r) => r.repository)).toEqual(['good']);
+  });
+
+  it('stops starting repositories when the invocation is about to time out', async () => {
+    repos(managed('a'), managed('b'));
+    images('a', image(200));
+    images('b', image(200));
+    const report = await sweep({ ...options, concurrency: 1 }, deps({ shouldStop: () => true }));
+    expect(report.errors.map((e) => e.repository)).toEqual(['a', 'b']);
+    expect(ecrMock).not.toHaveReceivedCommand(DescribeImagesCommand);
+  });
+});
