@@ -8,7 +8,7 @@
  * Clients that only some invocations need are loaded on first use (dynamic `import()`, a chunk of
  * their own in the bundle): the webhook secret's store, the Tagging API (sweeps that discover by
  * tag), Lambda and ECS (the sweeper's in-use check), CodeBuild (the sweeper's check for builds in
- * progress, before it deletes).
+ * progress, before it deletes), S3 (build ids into upload records).
  */
 
 import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
@@ -53,6 +53,15 @@ export const lambda = lazy(async (): Promise<LambdaClient> => {
 export const ecs = lazy(async (): Promise<ECSClient> => {
   const { ECSClient } = await import('./sdk/ecs.ts');
   return new ECSClient(sweeping);
+});
+
+/** S3 with the two commands the upload records need, for build state-change events only. */
+export const uploadRecords = lazy(async () => {
+  const { S3Client, GetObjectCommand, PutObjectCommand } = await import('./sdk/s3.ts');
+  return {
+    s3: new S3Client({ requestHandler, maxAttempts: 3 }),
+    commands: { GetObjectCommand, PutObjectCommand },
+  };
 });
 
 export const codebuild = lazy(async (): Promise<CodeBuildClient> => {

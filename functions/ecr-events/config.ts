@@ -73,6 +73,8 @@ export interface Config {
   /** Scans whose worst finding is below this are not notified; `ALL` notifies clean scans too. */
   minScanSeverity: Severity | 'ALL';
   sweep: SweepConfig;
+  /** The contexts bucket and key prefix, where build ids go into upload records; empty bucket: off. */
+  uploads: { bucket: string; keyPrefix: string };
 }
 
 export { ConfigError };
@@ -122,5 +124,6 @@ export function loadConfig(env: Env): Config {
       concurrency: integer(env, 'SWEEP_CONCURRENCY', 8, 1, 64),
       discovery: oneOf(env, 'SWEEP_DISCOVERY', ['tagging-api', 'list-tags'], 'tagging-api'),
     },
+    uploads: { bucket: text(env, 'CONTEXT_BUCKET', ''), keyPrefix: text(env, 'KEY_PREFIX', '') },
   };
 }

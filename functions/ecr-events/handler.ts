@@ -9,7 +9,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { classify } from './classify.ts';
-import { codebuild, ecr, ecs, lambda, secretsManager, sns, ssm, tagging } from './clients.ts';
+import { codebuild, ecr, ecs, lambda, secretsManager, sns, ssm, tagging, uploadRecords } from './clients.ts';
 import { loadConfig } from './config.ts';
 import { describeError } from './logger.ts';
 import { verdict } from './noise.ts';
@@ -18,6 +18,7 @@ import { type Channel, notifyAll, slackChannel, snsChannel } from './notify.ts';
 import { webhookSecret } from './secret.ts';
 import { clearStaleMark } from './stale-mark.ts';
 import { sweep } from './sweep.ts';
+import { buildUploadOf, recordBuildId } from './upload-progress.ts';
 
 const config = loadConfig(process.env);
 const logger = new Logger({ serviceName: 'ecr-events' });
@@ -39,6 +40,7 @@ const SWEEP_RESERVE_MS = 20_000;
 
 export const handler = async (event: unknown, context?: Context): Promise<void> => {
   if (context?.awsRequestId) logger.addContext(context);
+  await noteBuild(event);
   const classified = classify(event, { projectName: config.projectName });
   switch (classified.action) {
     case 'ignore': {
@@ -131,6 +133,25 @@ export const handler = async (event: unknown, context?: Context): Promise<void> 
     }
   }
 };
+
+/** A build's state change carries its id into the upload record; a failure is logged, not retried. */
+async function noteBuild(event: unknown): Promise<void> {
+  const upload = config.uploads.bucket ? buildUploadOf(event) : undefined;
+  if (!upload) return;
+  const keys = { buildId: upload.buildId, key: upload.identity.key };
+  try {
+    const { s3, commands } = await uploadRecords();
+    const result = await recordBuildId({ s3, commands, ...config.uploads }, upload);
+    if (result === 'written') logger.info('build id written into the upload record', keys);
+  } catch (error) {
+    // The record keeps its claim; only a redelivery of this upload after StartBuild's idempotency
+    // window could then build it again. Loud, but no reason to hold the notification back.
+    logger.error('could not write the build id into the upload record', {
+      ...keys,
+      error: describeError(error),
+    });
+  }
+}
 
 async function send(n: Notification): Promise<void> {
   const v = verdict(n, config);

@@ -239,6 +239,20 @@ describe('the role', () => {
     ]);
   });
 
+  it('reads and writes the upload records only, to carry build ids into them', () => {
+    expect(statement(statements, 'UploadRecords')).toEqual({
+      Sid: 'UploadRecords',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/uploads/*',
+      },
+    });
+    const s3 = allows.filter((s) => list(s.Action).some((a) => a.startsWith('s3:')));
+    expect(s3).toHaveLength(1);
+  });
+
   it("reads the builds of this stack's project only", () => {
     expect(statement(statements, 'ReadBuildsInProgress')).toEqual({
       Sid: 'ReadBuildsInProgress',
