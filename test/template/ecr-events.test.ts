@@ -99,6 +99,47 @@ describe('the rules', () => {
     });
   });
 
+  it('listens for Build Rejected events on the stack bus, which only the build-trigger role may put to', () => {
+    expect(resource(template, 'BuildRejectedRule').Properties?.EventBusName).toEqual({
+      Ref: 'BuildRejectedBus',
+    });
+    const bus = resource(template, 'BuildRejectedBus');
+    expect(bus.Type).toBe('AWS::Events::EventBus');
+    expect(bus.Properties?.Name).toBe('ecr-pipeline-dev-build-rejected');
+    const busArn = {
+      'Fn::Sub':
+        'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/ecr-pipeline-dev-build-rejected',
+    };
+    const role = { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] };
+    const statements = bus.Properties?.Policy.Statement as Array<Statement & { Principal: unknown }>;
+    expect(statements).toEqual([
+      {
+        Sid: 'OnlyBuildTriggerPuts',
+        Effect: 'Allow',
+        Principal: { AWS: role },
+        Action: 'events:PutEvents',
+        Resource: busArn,
+      },
+      {
+        Sid: 'NobodyElsePuts',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: busArn,
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': role } },
+      },
+    ]);
+    // build-trigger puts there: its role may put to that bus only, and it is told the bus's name.
+    const trigger = roleStatements(resource(template, 'BuildTriggerRole'));
+    expect(statement(trigger, 'BuildRejectedEvents')).toMatchObject({
+      Action: 'events:PutEvents',
+      Resource: busArn,
+    });
+    expect(
+      resource(template, 'BuildTriggerLambdaFunction').Properties?.Environment.Variables.EVENT_BUS_NAME,
+    ).toEqual({ Ref: 'BuildRejectedBus' });
+  });
+
   it('sweeps once a day', () => {
     expect(resource(template, 'SweepScheduleRule').Properties).toMatchObject({
       ScheduleExpression: 'rate(1 day)',
