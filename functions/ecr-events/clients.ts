@@ -6,9 +6,10 @@
  *
  * Clients that only some invocations need are loaded on first use (dynamic `import()`, a chunk of
  * their own in the bundle): the webhook secret's store, the Tagging API (sweeps that discover by
- * tag), Lambda and ECS (the sweeper's in-use check).
+ * tag), Lambda and ECS (the sweeper's in-use check), CloudWatch Logs (failed builds' log excerpt).
  */
 
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
@@ -36,6 +37,11 @@ export const ssm = lazy(async (): Promise<SSMClient> => {
 export const secretsManager = lazy(async (): Promise<SecretsManagerClient> => {
   const { SecretsManagerClient } = await import('./sdk/secrets-manager.ts');
   return new SecretsManagerClient({ requestHandler, maxAttempts: 3 });
+});
+
+export const logs = lazy(async (): Promise<CloudWatchLogsClient> => {
+  const { CloudWatchLogsClient } = await import('./sdk/logs.ts');
+  return new CloudWatchLogsClient({ requestHandler, maxAttempts: 2 });
 });
 
 // The in-use check lists every image function and active task definition once per sweep: the SDK's

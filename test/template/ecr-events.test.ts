@@ -149,6 +149,23 @@ describe('the rules', () => {
 });
 
 describe('the function', () => {
+  it("reads only the build log group's streams, and is told how many lines to show", () => {
+    const statements = roleStatements(resource(template, 'EcrEventsRole'));
+    expect(statement(statements, 'ReadBuildLogs')).toEqual({
+      Sid: 'ReadBuildLogs',
+      Effect: 'Allow',
+      Action: 'logs:GetLogEvents',
+      Resource: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/ecr-pipeline-dev:log-stream:*',
+      },
+    });
+    expect(statements.filter((s) => list(s.Action).some((a) => a.startsWith('logs:Get')))).toHaveLength(1);
+    expect(
+      resource(template, 'EcrEventsLambdaFunction').Properties?.Environment.Variables.NOTIFY_LOG_LINES,
+    ).toBe('20');
+  });
+
   const fn = resource(template, 'EcrEventsLambdaFunction');
   const env = fn.Properties?.Environment.Variables as Record<string, unknown>;
 
