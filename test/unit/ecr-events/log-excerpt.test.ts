@@ -87,7 +87,7 @@ describe('the log excerpt', () => {
     expect(excerptFromLog(log, 20)).toEqual({ tail: ['step 1', 'step 2'] });
   });
 
-  it('shows no lines when notifyLogLines is 0, the refusal line still', () => {
+  it('shows no tail lines when asked for none, the refusal line still', () => {
     expect(excerptFromLog(buildLog(['compiler error']), 0)).toEqual({ tail: [] });
     expect(
       excerptFromLog(buildLog(['ecr-pipeline: superseded: a newer upload of the key exists']), 0).reason,
