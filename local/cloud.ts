@@ -300,6 +300,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         buildEnv: { ...env },
         project,
         putEvents,
+        logs: moto_.logs,
         log,
       });
       log(`codebuild: project ${project.name} runs locally`);

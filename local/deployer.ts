@@ -13,6 +13,7 @@ import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
+  PutPermissionCommand,
   PutRuleCommand,
   PutTargetsCommand,
   type Target,
@@ -365,6 +366,13 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
       }
       case 'AWS::Events::EventBus': {
         await clients.events.send(new CreateEventBusCommand({ Name: physical.ref }));
+        // moto keeps the bus policy (GetEvents shows it) but, like its IAM, does not enforce it.
+        if (props.Policy) {
+          await clients.events.send(
+            new PutPermissionCommand({ EventBusName: physical.ref, Policy: JSON.stringify(props.Policy) }),
+          );
+        }
+        note(`event bus ${physical.ref}${props.Policy ? ' with its policy' : ''}`);
         break;
       }
       case 'AWS::Lambda::Function': {

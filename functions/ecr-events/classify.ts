@@ -213,8 +213,12 @@ function build(detail: Json, base: Base, detailType: string, options: ClassifyOp
       .find((c) => c !== '' && c !== ':'),
     initiator: str(info.initiator),
   };
+  const logInfo = isObject(info.logs) ? info.logs : {};
+  const group = str(logInfo['group-name']);
+  const stream = str(logInfo['stream-name']);
+  if (group && stream) buildInfo.logStream = { group, stream };
   const links: Link[] = [consoleLinks.build(base.region, base.account, project, id)];
-  const logs = isObject(info.logs) ? str(info.logs['deep-link']) : undefined;
+  const logs = str(logInfo['deep-link']);
   // https, or the local cloud's log server on the loopback interface.
   if (logs && /^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)[:/])/.test(logs)) {
     links.unshift({ label: 'Build logs', url: logs });

@@ -8,9 +8,11 @@
  * Clients that only some invocations need are loaded on first use (dynamic `import()`, a chunk of
  * their own in the bundle): the webhook secret's store, the Tagging API (sweeps that discover by
  * tag), Lambda and ECS (the sweeper's in-use check), CodeBuild (the sweeper's check for builds in
- * progress, before it deletes), S3 (build ids into upload records).
+ * progress, before it deletes), S3 (build ids into upload records), CloudWatch Logs (failed builds'
+ * log excerpt).
  */
 
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
@@ -43,6 +45,11 @@ export const ssm = lazy(async (): Promise<SSMClient> => {
 export const secretsManager = lazy(async (): Promise<SecretsManagerClient> => {
   const { SecretsManagerClient } = await import('./sdk/secrets-manager.ts');
   return new SecretsManagerClient({ requestHandler, maxAttempts: 3 });
+});
+
+export const logs = lazy(async (): Promise<CloudWatchLogsClient> => {
+  const { CloudWatchLogsClient } = await import('./sdk/logs.ts');
+  return new CloudWatchLogsClient({ requestHandler, maxAttempts: 2 });
 });
 
 export const lambda = lazy(async (): Promise<LambdaClient> => {

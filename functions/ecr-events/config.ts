@@ -72,6 +72,8 @@ export interface Config {
   notify: ReadonlySet<NotificationKind>;
   /** Scans whose worst finding is below this are not notified; `ALL` notifies clean scans too. */
   minScanSeverity: Severity | 'ALL';
+  /** Log lines a failed build's notification shows (its refusal line instead when it has one); 0 reads no log. */
+  logLines: number;
   sweep: SweepConfig;
   /** The contexts bucket and key prefix, where build ids go into upload records; empty bucket: off. */
   uploads: { bucket: string; keyPrefix: string };
@@ -113,6 +115,7 @@ export function loadConfig(env: Env): Config {
     httpTimeoutMs: integer(env, 'HTTP_TIMEOUT_MS', 5000, 100, 60_000),
     notify: new Set(notify.filter((kind): kind is NotificationKind => kind !== 'none')),
     minScanSeverity: oneOf(env, 'MIN_SCAN_SEVERITY', [...SEVERITIES, 'ALL'] as const, 'HIGH'),
+    logLines: integer(env, 'NOTIFY_LOG_LINES', 20, 0, 100),
     sweep: {
       // Deleting is opt-in: only an explicit "false" turns the dry run off.
       dryRun: boolean(env, 'SWEEP_DRY_RUN', true),

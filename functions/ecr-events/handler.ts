@@ -9,8 +9,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { classify } from './classify.ts';
-import { codebuild, ecr, ecs, lambda, secretsManager, sns, ssm, tagging, uploadRecords } from './clients.ts';
+import {
+  codebuild,
+  ecr,
+  ecs,
+  lambda,
+  logs,
+  secretsManager,
+  sns,
+  ssm,
+  tagging,
+  uploadRecords,
+} from './clients.ts';
 import { loadConfig } from './config.ts';
+import { readLogExcerpt } from './log-excerpt.ts';
 import { describeError } from './logger.ts';
 import { verdict } from './noise.ts';
 import type { Notification } from './notification.ts';
@@ -159,6 +171,19 @@ async function send(n: Notification): Promise<void> {
   if (!v.send) {
     logger.info('notification skipped', { ...keys, reason: v.reason });
     return;
+  }
+  // A failed build's notification says why: its refusal line or the end of its log. Read only for
+  // a notification that goes out, and bounded in time: without the excerpt it still goes out.
+  const where = n.build?.logStream;
+  if (n.kind === 'build-failed' && n.build && where && config.logLines > 0) {
+    n.build.log = await readLogExcerpt({
+      logs,
+      ...where,
+      maxLines: config.logLines,
+      timeoutMs: config.httpTimeoutMs,
+    });
+    if (n.build.log.unavailable)
+      logger.warn('build log excerpt unavailable', { ...keys, why: n.build.log.unavailable });
   }
   const delivery = await notifyAll(n, channels, logger);
   logger.info('notification delivered', {

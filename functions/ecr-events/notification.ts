@@ -21,6 +21,20 @@ export interface BuildInfo {
   /** First message of the failing phase's context (e.g. the command's exit status). */
   failureMessage?: string;
   initiator?: string;
+  /** Where the build's log is in CloudWatch Logs (from the event). */
+  logStream?: { group: string; stream: string };
+  /** What the log says about the failure; set before delivery for failed builds. */
+  log?: LogExcerpt;
+}
+
+/** The part of a failed build's log that tells people why. */
+export interface LogExcerpt {
+  /** The build's own `ecr-pipeline:` refusal line, when it printed one. */
+  reason?: string;
+  /** Otherwise the last lines of the failing command's output (secrets redacted). */
+  tail: string[];
+  /** Why the log could not be read, when it could not: the notification goes out without it. */
+  unavailable?: string;
 }
 
 export interface RejectionInfo {

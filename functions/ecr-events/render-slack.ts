@@ -1,7 +1,8 @@
 /** Slack Block Kit message of a notification, for an incoming webhook: readable in two seconds. */
-import { imageRef, type Notification, shortDigest } from './notification.ts';
+import { imageRef, type LogExcerpt, type Notification, shortDigest } from './notification.ts';
 import { SEVERITIES, type Severity } from './severity.ts';
 import type { SweepReport } from './sweep.ts';
+import { codeSpan, cutEscaped, cutPlain, escapeMrkdwn, fitBlocks, fitLines, mrkdwn, SLACK } from './text.ts';
 
 type Block = Record<string, unknown>;
 export interface SlackMessage {
@@ -25,13 +26,20 @@ const OUTCOME_EMOJI = {
   info: ':information_source:',
 };
 
-/** Escapes the three characters Slack's mrkdwn treats as control characters. */
-export function escapeMrkdwn(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+export { escapeMrkdwn };
 
-const code = (value: string) => `\`${escapeMrkdwn(value).replace(/`/g, "'")}\``;
-const field = (label: string, value: string) => ({ type: 'mrkdwn', text: `*${label}*\n${value}` });
+/** A field: bold label, then a value that fits in what the label leaves of SLACK.field. */
+const field = (label: string, value: (room: number) => string) => {
+  const head = `*${label}*\n`;
+  return { type: 'mrkdwn', text: head + value(SLACK.field - head.length) };
+};
+const codeField = (label: string, raw: string) => field(label, (room) => codeSpan(raw, room));
+const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+
+/** A user-controlled line of a list: escaped and short enough that a list shows several. */
+const LIST_ITEM = 300;
+/** A log line in the excerpt. */
+const LOG_LINE = 300;
 
 /** `1h 02m 03s`, `4m 05s`, `42s`. */
 export function formatDuration(seconds: number): string {
@@ -59,99 +67,107 @@ function headerEmoji(n: Notification): string {
   return OUTCOME_EMOJI[n.outcome];
 }
 
-const truncate = (value: string, max: number) =>
-  value.length <= max ? value : `${value.slice(0, max - 1)}…`;
-
 function sweepBlocks(report: SweepReport): Block[] {
   const would = report.dryRun ? 'would be ' : '';
-  const list = (items: { repository: string; note?: string }[], max = 10) => {
-    const shown = items
-      .slice(0, max)
-      .map((i) => `• ${code(i.repository)}${i.note ? ` ${escapeMrkdwn(i.note)}` : ''}`);
-    if (items.length > max) shown.push(`…and ${items.length - max} more`);
-    return shown.join('\n');
+  const list = (heading: string, items: { repository: string; note?: string }[], max = 10) => {
+    const lines = items.slice(0, max).map((i) => {
+      const name = `• ${codeSpan(i.repository, LIST_ITEM / 2)}`;
+      return i.note ? `${name} ${mrkdwn(i.note, LIST_ITEM - name.length - 1)}` : name;
+    });
+    const more = (n: number) => `…and ${n} more`;
+    return fitLines(heading, lines, SLACK.sectionText, more, items.length - lines.length);
   };
+  const count = (n: number) => () => String(n);
   const blocks: Block[] = [
     {
       type: 'section',
       fields: [
-        field(`Marked stale`, String(report.marked.length)),
-        field(`Deleted`, String(report.deleted.length)),
-        field('Kept', String(report.kept)),
-        field('Errors', report.errors.length > 0 ? `:x: *${report.errors.length}*` : '0'),
+        field('Marked stale', count(report.marked.length)),
+        field('Deleted', count(report.deleted.length)),
+        field('Kept', count(report.kept)),
+        field('Errors', () => (report.errors.length > 0 ? `:x: *${report.errors.length}*` : '0')),
       ],
     },
   ];
-  if (report.deleted.length > 0) {
-    blocks.push({
-      type: 'section',
-      text: { type: 'mrkdwn', text: `*${would}deleted*\n${list(report.deleted)}` },
-    });
-  }
+  if (report.deleted.length > 0) blocks.push(section(list(`*${would}deleted*`, report.deleted)));
   if (report.marked.length > 0) {
-    blocks.push({
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: `*${would}marked stale (deleted after the grace period unless pushed or pulled)*\n${list(report.marked)}`,
-      },
-    });
+    blocks.push(
+      section(
+        list(
+          `*${would}marked stale (deleted after the grace period unless pushed or pulled)*`,
+          report.marked,
+        ),
+      ),
+    );
   }
   if (report.errors.length > 0) {
-    blocks.push({
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: `*errors*\n${list(report.errors.map((e) => ({ repository: e.repository, note: e.error })))}`,
-      },
-    });
+    blocks.push(
+      section(
+        list(
+          '*errors*',
+          report.errors.map((e) => ({ repository: e.repository, note: e.error })),
+        ),
+      ),
+    );
   }
   return blocks;
 }
 
-/** Renders `n` as a Block Kit message. */
+/** The log excerpt of a failed build: its refusal line, else the last lines as a code block. */
+function logBlocks(log: LogExcerpt): Block[] {
+  const blocks: Block[] = [];
+  if (log.reason) blocks.push(section(`*Reason:* ${mrkdwn(log.reason, SLACK.sectionText - 10)}`));
+  else if (log.tail.length > 0) {
+    const heading = '*Last lines of the log*';
+    const fence = '```';
+    // The end of the log is what matters: drop lines from the start until the block fits.
+    const lines = log.tail.map((line) => cutEscaped(escapeMrkdwn(line).replace(/```/g, "'''"), LOG_LINE));
+    const room = SLACK.sectionText - heading.length - 2 * fence.length - 3;
+    let body = lines.join('\n');
+    while (body.length > room) body = body.slice(body.indexOf('\n') + 1 || body.length);
+    if (body !== '') blocks.push(section(`${heading}\n${fence}${body}${fence}`));
+  }
+  if (log.unavailable) blocks.push(section(`_${mrkdwn(log.unavailable, SLACK.sectionText - 2)}_`));
+  return blocks;
+}
+
+/** Renders `n` as a Block Kit message within every Slack limit (text.ts). */
 export function renderSlack(n: Notification): SlackMessage {
   const ref = imageRef(n);
   const title = `${headerEmoji(n)} ${n.title}${n.sweep?.dryRun ? ' (dry run)' : ''}`;
   const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(title, 150), emoji: true } },
+    { type: 'header', text: { type: 'plain_text', text: cutPlain(title, SLACK.header), emoji: true } },
   ];
   const fields: Block[] = [];
-  if (ref) fields.push(field('Image', code(ref)));
+  if (ref) fields.push(codeField('Image', ref));
   const digest = shortDigest(n.digest);
-  if (digest && n.tag) fields.push(field('Digest', code(digest)));
+  if (digest && n.tag) fields.push(codeField('Digest', digest));
   if (n.build) {
-    if (n.build.durationSeconds !== undefined)
-      fields.push(field('Duration', formatDuration(n.build.durationSeconds)));
-    if (n.build.failingPhase) fields.push(field('Failed phase', `*${escapeMrkdwn(n.build.failingPhase)}*`));
-    if (n.build.buildNumber !== undefined) fields.push(field('Build', `#${n.build.buildNumber}`));
+    const { durationSeconds, failingPhase, buildNumber } = n.build;
+    if (durationSeconds !== undefined) fields.push(field('Duration', () => formatDuration(durationSeconds)));
+    if (failingPhase) fields.push(field('Failed phase', (room) => `*${mrkdwn(failingPhase, room - 2)}*`));
+    if (buildNumber !== undefined) fields.push(field('Build', () => `#${buildNumber}`));
   }
   if (n.rejection) {
-    fields.push(field('Code', code(n.rejection.code)));
-    fields.push(field('Upload', code(`s3://${n.rejection.bucket}/${n.rejection.key}`)));
+    fields.push(codeField('Code', n.rejection.code));
+    fields.push(codeField('Upload', `s3://${n.rejection.bucket}/${n.rejection.key}`));
   }
-  if (fields.length > 0) blocks.push({ type: 'section', fields: fields.slice(0, 10) });
-  if (n.counts) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: severityLine(n.counts) } });
-  if (n.rejection) {
-    blocks.push({
-      type: 'section',
-      text: { type: 'mrkdwn', text: `*Reason:* ${escapeMrkdwn(truncate(n.rejection.reason, 2800))}` },
-    });
-  }
-  if (n.build?.failureMessage) {
-    blocks.push({
-      type: 'section',
-      text: { type: 'mrkdwn', text: `>${escapeMrkdwn(truncate(n.build.failureMessage, 2800))}` },
-    });
-  }
-  if (n.detail) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(n.detail) } });
+  if (fields.length > 0) blocks.push({ type: 'section', fields: fields.slice(0, SLACK.fields) });
+  if (n.counts) blocks.push(section(severityLine(n.counts)));
+  if (n.rejection) blocks.push(section(`*Reason:* ${mrkdwn(n.rejection.reason, SLACK.sectionText - 10)}`));
+  if (n.build?.failureMessage)
+    blocks.push(section(`>${mrkdwn(n.build.failureMessage, SLACK.sectionText - 1)}`));
+  if (n.build?.log) blocks.push(...logBlocks(n.build.log));
+  if (n.detail) blocks.push(section(mrkdwn(n.detail, SLACK.sectionText)));
   if (n.sweep) blocks.push(...sweepBlocks(n.sweep));
-  if (n.links.length > 0) {
+  // A URL over Slack's limit would make it refuse the whole message: such a link is left out.
+  const links = n.links.filter((link) => link.url.length <= SLACK.url).slice(0, 5);
+  if (links.length > 0) {
     blocks.push({
       type: 'actions',
-      elements: n.links.slice(0, 5).map((link, i) => ({
+      elements: links.map((link, i) => ({
         type: 'button',
-        text: { type: 'plain_text', text: link.label },
+        text: { type: 'plain_text', text: cutPlain(link.label, SLACK.buttonText) },
         url: link.url,
         action_id: `link-${i}`,
       })),
@@ -160,6 +176,9 @@ export function renderSlack(n: Notification): SlackMessage {
   const where = [n.build ? `${n.build.project}` : undefined, n.region, n.account, n.time]
     .filter(Boolean)
     .join(' · ');
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(where) }] });
-  return { text: truncate([n.title, ref].filter(Boolean).join(': '), 300), blocks };
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: mrkdwn(where, SLACK.contextText) }] });
+  return {
+    text: mrkdwn([n.title, ref].filter(Boolean).join(': '), SLACK.text),
+    blocks: fitBlocks(blocks),
+  };
 }

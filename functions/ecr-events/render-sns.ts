@@ -7,6 +7,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import { imageRef, type Notification, shortDigest } from './notification.ts';
 import { formatDuration } from './render-slack.ts';
 import { SEVERITIES } from './severity.ts';
+import { cutEscaped, cutPlain, escapeMrkdwn } from './text.ts';
 
 export interface SnsMessage {
   subject: string;
@@ -27,17 +28,23 @@ export function toSubject(value: string): string {
   return ascii.length <= 100 ? ascii : `${ascii.slice(0, 97)}...`;
 }
 
+/** Caps of user text in the plain-text body: enough to act on, never a runaway message. */
+const PLAIN = { line: 2000, item: 300, logLine: 300 } as const;
+/** Caps of the chat notification (Amazon Q Developer renders it in Slack or Teams). */
+const CHAT = { description: 8000, summary: 300 } as const;
+
 /** Message attribute values cannot be empty. */
 const attribute = (value: string | undefined): MessageAttributeValue => ({
   DataType: 'String',
   StringValue: value && value !== '' ? value : 'none',
 });
 
-/** The plain-text body: one fact a line, links last. */
+/** The plain-text body: one fact a line, links last. User text is capped here, not escaped. */
 export function plainText(n: Notification): string {
   const lines = [n.title + (n.sweep?.dryRun ? ' (dry run)' : ''), ''];
+  const capped = (label: string, value: string) => lines.push(`${label}${cutPlain(value, PLAIN.line)}`);
   const ref = imageRef(n);
-  if (ref) lines.push(`Image:      ${ref}`);
+  if (ref) capped('Image:      ', ref);
   if (n.digest) lines.push(`Digest:     ${n.digest}`);
   if (n.counts) {
     const present = SEVERITIES.filter((s) => (n.counts?.[s] ?? 0) > 0);
@@ -49,15 +56,22 @@ export function plainText(n: Notification): string {
     lines.push(`Build:      ${n.build.id} (${n.build.status})`);
     if (n.build.durationSeconds !== undefined)
       lines.push(`Duration:   ${formatDuration(n.build.durationSeconds)}`);
-    if (n.build.failingPhase) lines.push(`Failed in:  ${n.build.failingPhase}`);
-    if (n.build.failureMessage) lines.push(`Message:    ${n.build.failureMessage}`);
+    if (n.build.failingPhase) capped('Failed in:  ', n.build.failingPhase);
+    if (n.build.failureMessage) capped('Message:    ', n.build.failureMessage);
+    const log = n.build.log;
+    if (log?.reason) capped('Reason:     ', log.reason);
+    else if (log && log.tail.length > 0) {
+      lines.push(`Last lines of the log:`);
+      for (const line of log.tail) lines.push(`  | ${cutPlain(line, PLAIN.logLine)}`);
+    }
+    if (log?.unavailable) capped('', log.unavailable);
   }
   if (n.rejection) {
-    lines.push(`Upload:     s3://${n.rejection.bucket}/${n.rejection.key}`);
-    lines.push(`Code:       ${n.rejection.code}`);
-    lines.push(`Reason:     ${n.rejection.reason}`);
+    capped('Upload:     ', `s3://${n.rejection.bucket}/${n.rejection.key}`);
+    capped('Code:       ', n.rejection.code);
+    capped('Reason:     ', n.rejection.reason);
   }
-  if (n.detail) lines.push(n.detail);
+  if (n.detail) capped('', n.detail);
   if (n.sweep) {
     const s = n.sweep;
     const would = s.dryRun ? 'would be ' : '';
@@ -69,7 +83,7 @@ export function plainText(n: Notification): string {
       if (items.length === 0) return;
       lines.push('', `${label}:`);
       for (const item of items.slice(0, 50))
-        lines.push(`  - ${item.repository}${item.note ? ` ${item.note}` : ''}`);
+        lines.push(`  - ${cutPlain(`${item.repository}${item.note ? ` ${item.note}` : ''}`, PLAIN.item)}`);
       if (items.length > 50) lines.push(`  ...and ${items.length - 50} more`);
     };
     section(`${would}deleted`, s.deleted);
@@ -90,6 +104,8 @@ export function plainText(n: Notification): string {
 /** Amazon Q Developer in chat applications custom notification (schema version 1.0). */
 export function chatNotification(n: Notification, text: string): Record<string, unknown> {
   const ref = imageRef(n);
+  // The description is markdown that Amazon Q Developer posts into the chat: user text in it is
+  // escaped (no mention, no link) and then capped, like the Slack message.
   const description = text
     .split('\n')
     .slice(2)
@@ -99,13 +115,13 @@ export function chatNotification(n: Notification, text: string): Record<string, 
     source: 'custom',
     content: {
       textType: 'client-markdown',
-      title: n.title + (n.sweep?.dryRun ? ' (dry run)' : ''),
-      description: description.join('\n').trim(),
-      nextSteps: n.links.map((link) => `${link.label}: ${link.url}`),
+      title: escapeMrkdwn(n.title + (n.sweep?.dryRun ? ' (dry run)' : '')),
+      description: cutEscaped(escapeMrkdwn(description.join('\n').trim()), CHAT.description),
+      nextSteps: n.links.map((link) => escapeMrkdwn(`${link.label}: ${link.url}`)),
       keywords: [n.kind, n.outcome, ...(n.severity ? [n.severity] : [])],
     },
     metadata: {
-      summary: [n.title, ref].filter(Boolean).join(': '),
+      summary: cutEscaped(escapeMrkdwn([n.title, ref].filter(Boolean).join(': ')), CHAT.summary),
       eventType: n.kind,
       relatedResources: n.repository
         ? [`arn:aws:ecr:${n.region}:${n.account}:repository/${n.repository}`]

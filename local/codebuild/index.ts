@@ -2,16 +2,19 @@
  * Local CodeBuild: StartBuild, BatchGetBuilds, StopBuild and the list calls, served through the local
  * cloud's gateway (local/gateway.ts). A build runs the project's buildspec for real in its own
  * work folder under the data folder, with its log kept beside it, and emits the `CodeBuild Build State
- * Change` events CodeBuild emits. Builds run concurrently up to a limit and wait in a queue beyond it;
+ * Change` events CodeBuild emits. With a CloudWatch Logs client, each build's log also goes to the
+ * group and stream its `logs` field names (cloudwatch-logs.ts), before each state-change event. Builds run concurrently up to a limit and wait in a queue beyond it;
  * a full queue refuses with AccountLimitExceededException, as CodeBuild does.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type Buildspec, BuildspecError, type PhaseName, parseBuildspec } from './buildspec.ts';
+import { LogShipper } from './cloudwatch-logs.ts';
 import { buildEnvironment, writeRegistriesConf } from './environment.ts';
 import { stateChangeEvent } from './events.ts';
 import { containerLine, type PhaseResult, type PhaseStatus, runPhases } from './runner.ts';
@@ -36,6 +39,8 @@ export interface CodeBuildContext {
   putEvents(
     entries: Array<{ Source: string; DetailType: string; Detail: string; Resources?: string[] }>,
   ): Promise<void>;
+  /** Where builds' logs go, as CodeBuild sends them to CloudWatch Logs; none without it. */
+  logs?: Pick<CloudWatchLogsClient, 'send'>;
   log?: (line: string) => void;
 }
 
@@ -131,6 +136,9 @@ interface Running {
   build: Build;
   workDir: string;
   logFile: string;
+  shipper?: LogShipper;
+  /** State-change events of this build, put in order, each after the log written before it. */
+  events: Promise<void>;
   buildspecText: string;
   interrupt?: 'STOPPED' | 'TIMED_OUT';
   pid?: number;
@@ -189,13 +197,17 @@ export function createCodeBuildService(
 
   const emit = (run: Running) => {
     const event = stateChangeEvent(run.build);
-    const sent = ctx
-      .putEvents([event])
+    const final = run.build.buildComplete;
+    // The log first: whoever the event reaches may read the log stream at once.
+    const sent = run.events
+      .then(() => run.shipper?.flush(final))
+      .then(() => ctx.putEvents([event]))
       .catch((error: unknown) =>
         log(`codebuild: could not put the state-change event of ${run.build.id}: ${error}`),
-      )
-      .finally(() => pendingEvents.delete(sent));
-    pendingEvents.add(sent);
+      );
+    run.events = sent;
+    const tracked = sent.finally(() => pendingEvents.delete(tracked));
+    pendingEvents.add(tracked);
   };
 
   const persist = (run: Running) =>
@@ -208,6 +220,7 @@ export function createCodeBuildService(
       endPhase(run, { status: 'SUCCEEDED' });
     run.build.phases.push({ phaseType: type, startTime: now });
     run.build.currentPhase = type;
+    void run.shipper?.flush();
   };
 
   const endPhase = (run: Running, result: PhaseResult) => {
@@ -516,10 +529,20 @@ export function createCodeBuildService(
       buildComplete: false,
       initiator: String(input.initiator ?? 'ecr-pipeline-local'),
     };
+    const logFile = join(workDir, 'build.log');
     const run: Running = {
       build,
       workDir,
-      logFile: join(workDir, 'build.log'),
+      logFile,
+      ...(ctx.logs
+        ? {
+            shipper: new LogShipper(
+              { logs: ctx.logs, group: build.logs.groupName, stream: build.logs.streamName, file: logFile },
+              (error) => log(`codebuild: could not write the log of ${id} to CloudWatch Logs: ${error}`),
+            ),
+          }
+        : {}),
+      events: Promise.resolve(),
       buildspecText: build.source.buildspec,
       done,
       finish,

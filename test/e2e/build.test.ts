@@ -212,6 +212,16 @@ describe('builds through the local cloud', () => {
     const log = await response.text();
     expect(log).toContain('error: configuration missing');
     expect(log).toContain('Phase complete: BUILD State: FAILED');
+    // The notification itself shows the failing step's error, read from the build's log stream.
+    expect(JSON.stringify(message.body)).toContain('error: configuration missing');
+    const sns = await cloud.sinks.waitFor(
+      () =>
+        cloud.sinks.sns.find(
+          (m) => m.message.includes('Build failed') && m.message.includes('e2e/failing:v1'),
+        ),
+      30_000,
+    );
+    expect(sns.message).toContain('error: configuration missing');
   });
 
   it('builds several platforms into one manifest list when the upload asks for them', async () => {
@@ -241,5 +251,22 @@ describe('builds through the local cloud', () => {
     if (outcome.kind !== 'built') return;
     const log = await fetch(outcome.build.logs?.deepLink ?? '').then((r) => r.text());
     expect(log).toContain('ecr-pipeline: no Dockerfile at Dockerfile in the context');
+    // Slack and SNS carry the build's own reason, not only "exit status 2".
+    const slack = await cloud.sinks.waitFor(
+      () =>
+        cloud.sinks.slack
+          .filter((m) => slackText(m.body).includes('Build failed: e2e/no-dockerfile:v1'))
+          .map((m) => JSON.stringify(m.body))[0],
+      30_000,
+    );
+    expect(slack).toContain('*Reason:* no Dockerfile at Dockerfile in the context');
+    const sns = await cloud.sinks.waitFor(
+      () =>
+        cloud.sinks.sns.find(
+          (m) => m.message.includes('Build failed') && m.message.includes('e2e/no-dockerfile:v1'),
+        ),
+      30_000,
+    );
+    expect(sns.message).toContain('Reason:     no Dockerfile at Dockerfile in the context');
   });
 });

@@ -99,6 +99,47 @@ describe('the rules', () => {
     });
   });
 
+  it('listens for Build Rejected events on the stack bus, which only the build-trigger role may put to', () => {
+    expect(resource(template, 'BuildRejectedRule').Properties?.EventBusName).toEqual({
+      Ref: 'BuildRejectedBus',
+    });
+    const bus = resource(template, 'BuildRejectedBus');
+    expect(bus.Type).toBe('AWS::Events::EventBus');
+    expect(bus.Properties?.Name).toBe('ecr-pipeline-dev-build-rejected');
+    const busArn = {
+      'Fn::Sub':
+        'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/ecr-pipeline-dev-build-rejected',
+    };
+    const role = { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] };
+    const statements = bus.Properties?.Policy.Statement as Array<Statement & { Principal: unknown }>;
+    expect(statements).toEqual([
+      {
+        Sid: 'OnlyBuildTriggerPuts',
+        Effect: 'Allow',
+        Principal: { AWS: role },
+        Action: 'events:PutEvents',
+        Resource: busArn,
+      },
+      {
+        Sid: 'NobodyElsePuts',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'events:PutEvents',
+        Resource: busArn,
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': role } },
+      },
+    ]);
+    // build-trigger puts there: its role may put to that bus only, and it is told the bus's name.
+    const trigger = roleStatements(resource(template, 'BuildTriggerRole'));
+    expect(statement(trigger, 'BuildRejectedEvents')).toMatchObject({
+      Action: 'events:PutEvents',
+      Resource: busArn,
+    });
+    expect(
+      resource(template, 'BuildTriggerLambdaFunction').Properties?.Environment.Variables.EVENT_BUS_NAME,
+    ).toEqual({ Ref: 'BuildRejectedBus' });
+  });
+
   it('sweeps once a day', () => {
     expect(resource(template, 'SweepScheduleRule').Properties).toMatchObject({
       ScheduleExpression: 'rate(1 day)',
@@ -122,6 +163,23 @@ function inUseGrants(t: Template): Record<string, string> {
 }
 
 describe('the function', () => {
+  it("reads only the build log group's streams, and is told how many lines to show", () => {
+    const statements = roleStatements(resource(template, 'EcrEventsRole'));
+    expect(statement(statements, 'ReadBuildLogs')).toEqual({
+      Sid: 'ReadBuildLogs',
+      Effect: 'Allow',
+      Action: 'logs:GetLogEvents',
+      Resource: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/ecr-pipeline-dev:log-stream:*',
+      },
+    });
+    expect(statements.filter((s) => list(s.Action).some((a) => a.startsWith('logs:Get')))).toHaveLength(1);
+    expect(
+      resource(template, 'EcrEventsLambdaFunction').Properties?.Environment.Variables.NOTIFY_LOG_LINES,
+    ).toBe('20');
+  });
+
   const fn = resource(template, 'EcrEventsLambdaFunction');
   const env = fn.Properties?.Environment.Variables as Record<string, unknown>;
 

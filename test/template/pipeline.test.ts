@@ -271,7 +271,8 @@ describe('IAM', () => {
       Resource: { 'Fn::GetAtt': ['BuildProject', 'Arn'] },
     });
     expect(statement(statements, 'BuildRejectedEvents').Resource).toEqual({
-      'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default',
+      'Fn::Sub':
+        'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/ecr-pipeline-dev-build-rejected',
     });
     expect(statement(statements, 'UploadRecords')).toMatchObject({
       // GetObject: a 412 on the claim reads the record back (its own claim, or an expired one).

@@ -25,6 +25,12 @@ describe('ecr-events configuration', () => {
     expect(loadConfig({ ...base, SWEEP_CHECK_IN_USE: '' }).sweep.checkInUse).toBe(false);
   });
 
+  it('shows 20 log lines of a failed build by default; 0 reads no log; more than 100 is refused', () => {
+    expect(loadConfig(base).logLines).toBe(20);
+    expect(loadConfig({ ...base, NOTIFY_LOG_LINES: '0' }).logLines).toBe(0);
+    expect(() => loadConfig({ ...base, NOTIFY_LOG_LINES: '101' })).toThrow(/NOTIFY_LOG_LINES/);
+  });
+
   it('turns the dry run off only for an explicit "false"', () => {
     expect(loadConfig({ ...base, SWEEP_DRY_RUN: 'false' }).sweep.dryRun).toBe(false);
     expect(loadConfig({ ...base, SWEEP_DRY_RUN: '' }).sweep.dryRun).toBe(true);

@@ -1,3 +1,4 @@
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeImagesCommand,
   ECRClient,
@@ -20,6 +21,7 @@ const snsMock = mockClient(SNSClient);
 const ecrMock = mockClient(ECRClient);
 const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
 const ssmMock = mockClient(SSMClient);
+const logsMock = mockClient(CloudWatchLogsClient);
 
 const TOPIC = 'arn:aws:sns:us-west-2:123456789012:ecr-pipeline-dev-events';
 const HOOK = 'http://127.0.0.1:4590/slack';
@@ -65,6 +67,7 @@ beforeEach(() => {
   ecrMock.reset();
   taggingMock.reset();
   ssmMock.reset();
+  logsMock.reset();
   ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: HOOK, Type: 'SecureString' } });
   snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
   ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [] });
@@ -139,6 +142,40 @@ describe('ecr-events handler', () => {
   ])('returns without retrying on a malformed payload (%j)', async (payload) => {
     await expect(handler(payload)).resolves.toBeUndefined();
     expect(snsMock).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("tells why a build failed: the refusal line read from the build's log, in Slack and SNS", async () => {
+    logsMock.on(GetLogEventsCommand).resolves({
+      events: [
+        '[Container] 2026/11/16 16:13:25.000000 Running command python3 "$PIPELINE_DIR/extract.py"',
+        'ecr-pipeline: no Dockerfile at Dockerfile in the context',
+        '[Container] 2026/11/16 16:13:26.000000 Command did not exit successfully python3 exit status 2',
+      ].map((message, i) => ({ message, timestamp: i })),
+    });
+    await handler(event('codebuild/build-failed.json'));
+    expect(logsMock).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      logGroupName: '/aws/codebuild/ecr-pipeline-dev',
+      logStreamName: '8745a7a9-c340-456a-9166-edf953571bef',
+      startFromHead: false,
+    });
+    expect(JSON.stringify(slackBodies[0]?.blocks)).toContain(
+      '*Reason:* no Dockerfile at Dockerfile in the context',
+    );
+    const published = snsMock.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
+    expect(JSON.parse(published).default).toContain('Reason:     no Dockerfile at Dockerfile in the context');
+  });
+
+  it('still notifies a failed build when its log cannot be read, and says so', async () => {
+    logsMock.on(GetLogEventsCommand).rejects(new Error('Rate exceeded'));
+    await handler(event('codebuild/build-failed.json'));
+    expect(slackBodies).toHaveLength(1);
+    expect(JSON.stringify(slackBodies[0]?.blocks)).toContain('The build log could not be read');
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it('reads no log for a build that succeeded', async () => {
+    await handler(event('codebuild/build-succeeded.json'));
+    expect(logsMock).not.toHaveReceivedCommand(GetLogEventsCommand);
   });
 
   it('returns on an unknown detail-type', async () => {

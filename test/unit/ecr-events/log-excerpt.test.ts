@@ -1,0 +1,198 @@
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { classify } from '../../../functions/ecr-events/classify.ts';
+import {
+  EVENTS_READ,
+  excerptFromLog,
+  HIDDEN_LINE,
+  readLogExcerpt,
+  redactLine,
+} from '../../../functions/ecr-events/log-excerpt.ts';
+import type { Notification } from '../../../functions/ecr-events/notification.ts';
+import { renderSlack } from '../../../functions/ecr-events/render-slack.ts';
+import { renderSns } from '../../../functions/ecr-events/render-sns.ts';
+import { event } from './fixtures.ts';
+
+const logsMock = mockClient(CloudWatchLogsClient);
+const client = new CloudWatchLogsClient({ region: 'us-west-2' });
+beforeEach(() => logsMock.reset());
+
+const at = '2026/11/16 16:13:20.123456';
+const container = (message: string) => `[Container] ${at} ${message}`;
+
+/** A build log as CodeBuild writes it: its own [Container] lines around each command's output. */
+function buildLog(failing: string[], after: string[] = []): string[] {
+  return [
+    container('Running on CodeBuild On-demand'),
+    container('Entering phase PRE_BUILD'),
+    container('Running command echo "ecr-pipeline: building team/web:v1"'),
+    'ecr-pipeline: building team/web:v1',
+    container('Running command python3 "$PIPELINE_DIR/extract.py" ...'),
+    'ecr-pipeline: context extracted (3 files, 2 KB)',
+    container('Running command bash "$PIPELINE_DIR/build-image.sh" ...'),
+    ...failing,
+    container('Command did not exit successfully bash "$PIPELINE_DIR/build-image.sh" exit status 1'),
+    container('Phase complete: BUILD State: FAILED'),
+    container('Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while executing command'),
+    container('Entering phase POST_BUILD'),
+    ...after,
+    container('Phase complete: POST_BUILD State: SUCCEEDED'),
+  ];
+}
+
+function failedBuild(): Notification {
+  const c = classify(event('codebuild/build-failed.json'), { projectName: 'ecr-pipeline-dev' });
+  if (c.action !== 'notify') throw new Error('expected a notification');
+  return c.notification;
+}
+
+describe('the log excerpt', () => {
+  it("prefers the build's own refusal line, without its prefix and elapsed time", () => {
+    const log = buildLog([
+      'ecr-pipeline: [1s] builder: podman',
+      'ecr-pipeline: [2s] no Dockerfile at Dockerfile in the context',
+    ]);
+    expect(excerptFromLog(log, 20)).toEqual({
+      reason: 'no Dockerfile at Dockerfile in the context',
+      tail: [],
+    });
+  });
+
+  it('shows the last lines of the failing command when it did not end with a refusal', () => {
+    const output = Array.from({ length: 30 }, (_, i) => `#8 0.${i} line ${i}`);
+    const log = buildLog(
+      ['ecr-pipeline: [1s] builder: podman', ...output, 'error: exit code 2'],
+      ['echo post build'],
+    );
+    const excerpt = excerptFromLog(log, 5);
+    expect(excerpt.reason).toBeUndefined();
+    // The failing command's last five lines: not the progress line before them, not POST_BUILD's output.
+    expect(excerpt.tail).toEqual([
+      '#8 0.26 line 26',
+      '#8 0.27 line 27',
+      '#8 0.28 line 28',
+      '#8 0.29 line 29',
+      'error: exit code 2',
+    ]);
+  });
+
+  it('never takes a progress line printed before a crash for the reason', () => {
+    const excerpt = excerptFromLog(buildLog(['ecr-pipeline: [1s] logged in to 1234.dkr.ecr', 'Killed']), 20);
+    expect(excerpt).toEqual({ tail: ['ecr-pipeline: [1s] logged in to 1234.dkr.ecr', 'Killed'] });
+  });
+
+  it('skips CodeBuild [Container] lines and takes the end of the log when no command failed (timed out)', () => {
+    const log = [container('Running command sleep 9999'), 'step 1', 'step 2', container('Build timed out')];
+    expect(excerptFromLog(log, 20)).toEqual({ tail: ['step 1', 'step 2'] });
+  });
+
+  it('shows no tail lines when asked for none, the refusal line still', () => {
+    expect(excerptFromLog(buildLog(['compiler error']), 0)).toEqual({ tail: [] });
+    expect(
+      excerptFromLog(buildLog(['ecr-pipeline: superseded: a newer upload of the key exists']), 0).reason,
+    ).toBe('superseded: a newer upload of the key exists');
+  });
+
+  it('splits events that hold several lines', () => {
+    expect(excerptFromLog(buildLog(['a\nb\r\nc']), 2).tail).toEqual(['b', 'c']);
+  });
+
+  it('keeps masked values masked and hides lines that look like they carry a credential', () => {
+    const lines = [
+      'docker login -u AWS -p *** 1234.dkr.ecr',
+      'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG',
+      'export aws_session_token="FQoGZXIvYXdzE"',
+      'curl -H "Authorization: Basic dXNlcjpwYXNz"',
+      'Proxy-Authorization: Bearer abc',
+      'password=hunter2',
+      '"client_secret": "abc"',
+      'key AKIAIOSFODNN7EXAMPLE found',
+      'git clone https://user:ghp_abcdef@github.com/x/y',
+      'token ghp_0123456789abcdefghij0123 leaked',
+      '-----BEGIN RSA PRIVATE KEY-----',
+      'RUN make all',
+    ];
+    const tail = excerptFromLog(buildLog(lines), 20).tail;
+    expect(tail[0]).toBe('docker login -u AWS -p *** 1234.dkr.ecr');
+    expect(tail.slice(1, -1)).toEqual(Array(lines.length - 2).fill(HIDDEN_LINE));
+    expect(tail.at(-1)).toBe('RUN make all');
+    expect(redactLine('ecr-pipeline: no Dockerfile at Dockerfile in the context')).toBe(
+      'ecr-pipeline: no Dockerfile at Dockerfile in the context',
+    );
+  });
+
+  it('is escaped and capped in Slack and in the SNS chat markdown', () => {
+    const n = failedBuild();
+    n.build = {
+      ...(n.build as NonNullable<Notification['build']>),
+      log: excerptFromLog(buildLog(['<!channel> & <@U1>', 'x'.repeat(5000)]), 20),
+    };
+    const slack = renderSlack(n);
+    const all = JSON.stringify(slack.blocks);
+    expect(all).toContain('&lt;!channel&gt; &amp; &lt;@U1&gt;');
+    expect(all).not.toContain('<!channel>');
+    for (const b of slack.blocks as Array<{ text?: { text: string } }>)
+      expect(b.text?.text.length ?? 0).toBeLessThanOrEqual(3000);
+    const chat = JSON.parse((JSON.parse(renderSns(n).message) as { https: string }).https);
+    expect(chat.content.description).toContain('&lt;!channel&gt;');
+    expect(renderSns(n).text).toContain('  | <!channel> & <@U1>');
+  });
+
+  it('shows the refusal line as the reason in Slack and SNS', () => {
+    const n = failedBuild();
+    n.build = {
+      ...(n.build as NonNullable<Notification['build']>),
+      log: { reason: 'no Dockerfile at Dockerfile in the context', tail: [] },
+    };
+    expect(JSON.stringify(renderSlack(n).blocks)).toContain(
+      '*Reason:* no Dockerfile at Dockerfile in the context',
+    );
+    expect(renderSns(n).text).toContain('Reason:     no Dockerfile at Dockerfile in the context');
+  });
+});
+
+describe('reading the log', () => {
+  const where = {
+    group: '/aws/codebuild/ecr-pipeline-dev',
+    stream: '8745a7a9',
+    maxLines: 20,
+    timeoutMs: 200,
+  };
+
+  it('reads a bounded number of events from the end of the stream', async () => {
+    logsMock.on(GetLogEventsCommand).resolves({
+      events: buildLog(['ecr-pipeline: no Dockerfile at Dockerfile in the context']).map((message, i) => ({
+        message,
+        timestamp: i,
+      })),
+    });
+    const excerpt = await readLogExcerpt({ ...where, logs: async () => client });
+    expect(excerpt).toEqual({ reason: 'no Dockerfile at Dockerfile in the context', tail: [] });
+    expect(logsMock).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      logGroupName: '/aws/codebuild/ecr-pipeline-dev',
+      logStreamName: '8745a7a9',
+      startFromHead: false,
+      limit: EVENTS_READ,
+    });
+  });
+
+  it('says so, and does not throw, when CloudWatch Logs refuses', async () => {
+    logsMock
+      .on(GetLogEventsCommand)
+      .rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
+    const excerpt = await readLogExcerpt({ ...where, logs: async () => client });
+    expect(excerpt.tail).toEqual([]);
+    expect(excerpt.unavailable).toMatch(
+      /could not be read \(AccessDeniedException: User is not authorized\)/,
+    );
+  });
+
+  it('gives up after the time box when CloudWatch Logs does not answer', async () => {
+    const hanging = { send: () => new Promise<never>(() => {}) } as unknown as CloudWatchLogsClient;
+    const started = Date.now();
+    const excerpt = await readLogExcerpt({ ...where, timeoutMs: 50, logs: async () => hanging });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(excerpt.unavailable).toMatch(/no answer within 50 ms/);
+  });
+});
