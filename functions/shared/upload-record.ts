@@ -23,9 +23,21 @@ export interface UploadIdentity {
 
 /**
  * `accepted`: the build was (or is being) started; `rejected`: the upload breaks a rule (code, reason);
- * `failed`: the build could not be started for a reason a retry cannot cure (reason).
+ * `failed`: the build could not be started, or it failed (reason, and `phase` when the build ran);
+ * `built`: the image was pushed (`digest`); `superseded`: a newer upload of the key won, this one
+ * did not push. `built`, `failed`, `rejected` and `superseded` are final.
  */
-export type UploadRecordStatus = 'accepted' | 'rejected' | 'failed';
+export type UploadRecordStatus = 'accepted' | 'rejected' | 'failed' | 'built' | 'superseded';
+
+/** The scan of a built image, once it completed (basic or enhanced scanning). */
+export interface UploadScan {
+  status: 'COMPLETE' | 'FAILED';
+  scanner: 'basic' | 'enhanced';
+  /** Findings by severity; severities without findings are left out. */
+  counts: Partial<Record<'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'INFORMATIONAL' | 'UNDEFINED', number>>;
+  /** ISO time the scan result arrived. */
+  at: string;
+}
 
 /** Content of an upload record. */
 export interface UploadRecord {
@@ -45,6 +57,15 @@ export interface UploadRecord {
   claimExpiresAt?: string;
   /** The build started for the upload: a later delivery is a duplicate. */
   buildId?: string;
+  /** `built`: digest of the pushed image. */
+  digest?: string;
+  /** `failed` after the build ran: the build phase that failed (e.g. `BUILD`), and its build status. */
+  phase?: string;
+  buildStatus?: string;
+  /** ISO time the final state was written. */
+  finishedAt?: string;
+  /** The pushed image's scan, once complete. */
+  scan?: UploadScan;
   /** ISO time the function handled the upload. */
   at: string;
 }
