@@ -232,7 +232,10 @@ export async function waitForOutcome(
   // `accepted` is the function's claim before its last checks: it may still turn into `rejected`.
   for (;;) {
     const record = await readRecord(clients.s3, cloud.bucket, prefix, upload);
-    if (record && record.status !== 'accepted') return { kind: record.status, record, at: Date.now() };
+    // Refused, or failed before a build: the record is the end. Otherwise the build tells.
+    if (record && (record.status === 'rejected' || (record.status === 'failed' && !record.buildId))) {
+      return { kind: record.status, record, at: Date.now() };
+    }
     if (record) {
       const [build] = await buildsOf(clients.codebuild, cloud.projectName, upload);
       if (build?.buildComplete) {
