@@ -40,6 +40,7 @@ function functionEnv(endpoint: string): Record<string, string> {
     AWS_ENDPOINT_URL: endpoint,
     CONTEXT_BUCKET: BUCKET,
     BUILD_PROJECT: PROJECT,
+    EVENT_BUS_NAME: 'ecr-pipeline-dev-build-rejected',
     STACK_NAME: STACK,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };

@@ -76,7 +76,8 @@ export function loadConfig(env: Env): Config {
     kmsKey: text(env, 'KMS_KEY', ''),
     untaggedExpiryDays: integer(env, 'UNTAGGED_EXPIRY_DAYS', 14, 1, 3650),
     keepTaggedImages: integer(env, 'KEEP_TAGGED_IMAGES', 100, 1, 10000),
-    eventBusName: text(env, 'EVENT_BUS_NAME', 'default'),
+    // Required: the rule that notifies people listens on the stack's own bus, none on `default`.
+    eventBusName: text(env, 'EVENT_BUS_NAME'),
     claimTtlMs: (integer(env, 'FUNCTION_TIMEOUT_SECONDS', 30, 1, 900) + CLAIM_MARGIN_SECONDS) * 1000,
   };
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../functions/build-trigger/config.ts';
 
-const required = { AWS_REGION: 'eu-west-1', CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p', STACK_NAME: 's' };
+const required = {
+  AWS_REGION: 'eu-west-1',
+  CONTEXT_BUCKET: 'b',
+  BUILD_PROJECT: 'p',
+  STACK_NAME: 's',
+  EVENT_BUS_NAME: 'ecr-pipeline-dev-build-rejected',
+};
 
 describe('loadConfig', () => {
   it('applies safe defaults: immutable tags, scan on push, AES256, any repository name', () => {
@@ -20,7 +26,7 @@ describe('loadConfig', () => {
       kmsKey: '',
       untaggedExpiryDays: 14,
       keepTaggedImages: 100,
-      eventBusName: 'default',
+      eventBusName: 'ecr-pipeline-dev-build-rejected',
       claimTtlMs: 90_000,
     });
   });
@@ -38,6 +44,7 @@ describe('loadConfig', () => {
   it.each([
     [{ CONTEXT_BUCKET: '' }, 'CONTEXT_BUCKET is required'],
     [{ BUILD_PROJECT: undefined }, 'BUILD_PROJECT is required'],
+    [{ EVENT_BUS_NAME: undefined }, 'EVENT_BUS_NAME is required'],
     [{ MAX_CONTEXT_BYTES: '1.5' }, 'MAX_CONTEXT_BYTES must be an integer'],
     [{ KEEP_TAGGED_IMAGES: '0' }, 'KEEP_TAGGED_IMAGES must be an integer from 1'],
     [{ TAG_MUTABILITY: 'immutable' }, 'TAG_MUTABILITY must be one of IMMUTABLE, MUTABLE'],

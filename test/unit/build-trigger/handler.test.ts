@@ -24,6 +24,7 @@ beforeEach(() => {
   vi.stubEnv('CONTEXT_BUCKET', BUCKET);
   vi.stubEnv('BUILD_PROJECT', PROJECT);
   vi.stubEnv('STACK_NAME', 'ecr-pipeline-dev');
+  vi.stubEnv('EVENT_BUS_NAME', 'ecr-pipeline-dev-build-rejected');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
@@ -59,7 +60,7 @@ describe('handler', () => {
 
     await handler(event);
     expect(events).toHaveReceivedCommandWith(PutEventsCommand, {
-      Entries: [expect.objectContaining({ EventBusName: 'default' })],
+      Entries: [expect.objectContaining({ EventBusName: 'ecr-pipeline-dev-build-rejected' })],
     });
     expect(ecr).not.toHaveReceivedAnyCommand();
   });

@@ -35,6 +35,7 @@ export function containerDeps(env: Record<string, string> = {}): Deps {
       AWS_REGION: 'us-east-1',
       CONTEXT_BUCKET: BUCKET,
       BUILD_PROJECT: PROJECT,
+      EVENT_BUS_NAME: 'ecr-pipeline-dev-build-rejected',
       STACK_NAME: 'ecr-pipeline-dev',
       ...env,
     }),

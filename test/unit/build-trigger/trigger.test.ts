@@ -480,7 +480,7 @@ describe('rejected uploads', () => {
         expect.objectContaining({
           Source: EVENT_SOURCE,
           DetailType: BUILD_REJECTED,
-          EventBusName: 'default',
+          EventBusName: 'ecr-pipeline-dev-build-rejected',
         }),
       ],
     });
