@@ -157,6 +157,23 @@ push() {
   fail "pushing $image failed (see above)"
 }
 
+# Runs a build. A pull from this account's ECR registry that IAM denies (a FROM outside the
+# repositories the build role may read) ends in one line that names the parameter allowing it;
+# any other failure keeps the builder's own output as the reason.
+build_image() {
+  local status=0 denied
+  "$@" 2>&1 | tee "$work/build.log" || status=$?
+  ((status == 0)) && return 0
+  denied=$(grep -iE "denied|unauthorized|not authorized|403 Forbidden" "$work/build.log" |
+    grep -oE "[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^ :@\"']+" | head -n 1 || true)
+  if [[ -n $denied ]]; then
+    stop "pulling $denied from this account's ECR registry was denied: the build may pull only this" \
+      "stack's repositories, adopted ones (adoptRepositoryPattern) and the build cache; allow private" \
+      "base images with the basePullPattern parameter"
+  fi
+  exit "$status"
+}
+
 digest_file="$work/digest"
 rm -f "$digest_file"
 case $builder in
@@ -181,7 +198,7 @@ case $builder in
     if [[ -n $cache_ref ]]; then args+=(--cache-from "type=registry,ref=$cache_ref"); fi
     # Build first (the result stays in the builder), check, then push: the same build again is
     # all cache hits and only pushes (and exports the registry cache).
-    docker buildx build "${args[@]}" "${labels[@]}" --provenance=false "$context"
+    build_image docker buildx build "${args[@]}" "${labels[@]}" --provenance=false "$context"
     check_not_superseded
     if [[ -n $cache_ref ]]; then
       args+=(--cache-to "type=registry,ref=$cache_ref,mode=max,image-manifest=true,oci-mediatypes=true")
@@ -200,7 +217,7 @@ case $builder in
       # cache: buildah reuses a cached final image with another build's --label values.
       local_name="localhost/ecr-pipeline-build/$safe_id"
       trap '"${tool[@]}" manifest rm "$local_name" >/dev/null 2>&1 || true' EXIT
-      "${build[@]}" --no-cache "${args[@]}" "${labels[@]}" \
+      build_image "${build[@]}" --no-cache "${args[@]}" "${labels[@]}" \
         --manifest "$local_name" "$context"
       check_not_superseded
       push "${tool[@]}" manifest push "${tls[@]}" --all --digestfile "$digest_file" "$local_name" "docker://$image"
@@ -208,7 +225,7 @@ case $builder in
       # Build with the layer cache and the labels. Buildah (1.28) reuses a cached final image with
       # the labels of the build that made it: then label in a step of its own, whose LABEL
       # instruction holds the build id and so never hits the cache.
-      "${build[@]}" "${args[@]}" "${labels[@]}" \
+      build_image "${build[@]}" "${args[@]}" "${labels[@]}" \
         --iidfile "$work/image-id" "$context"
       if [[ $builder == podman ]]; then format='{{index .Labels "ecr-pipeline.build-id"}}'
       else format='{{index .OCIv1.Config.Labels "ecr-pipeline.build-id"}}'; fi

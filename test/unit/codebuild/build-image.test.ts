@@ -39,6 +39,8 @@ case "$1 \${2:-}" in
   "buildx build")
     case " $* " in *" --push "*)
       if [ -n "\${STUB_PUSH_ERROR:-}" ]; then printf '%s\n' "$STUB_PUSH_ERROR" >&2; exit 1; fi ;;
+    *)
+      if [ -n "\${STUB_BUILD_ERROR:-}" ]; then printf '%s\n' "$STUB_BUILD_ERROR" >&2; exit "\${STUB_BUILD_STATUS:-1}"; fi ;;
     esac
     while [ $# -gt 0 ]; do
       if [ "$1" = --metadata-file ] && [ -n "\${STUB_NO_DIGEST:-}" ]; then printf '{}' >"$2"
@@ -172,6 +174,28 @@ describe('buildspec/build-image.sh with Docker', () => {
     const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n", { BUILDER: 'nonesuch' });
     expect(out.status).not.toBe(0);
     expect(out.stderr).toContain('unknown BUILDER "nonesuch"');
+  });
+
+  it('names the parameter that allows a private base image when IAM denies its pull', () => {
+    const out = run(NO_METADATA, {
+      STUB_BUILD_ERROR: `ERROR: failed to solve: ${REGISTRY}/other-team/base:1.0: failed to resolve source metadata for ${REGISTRY}/other-team/base:1.0: unexpected status from HEAD request: 403 Forbidden`,
+    });
+    expect(out.status).toBe(1);
+    expect(out.stderr.trim().split('\n').at(-1)).toBe(
+      `ecr-pipeline: pulling ${REGISTRY}/other-team/base from this account's ECR registry was denied: the build may pull only this stack's repositories, adopted ones (adoptRepositoryPattern) and the build cache; allow private base images with the basePullPattern parameter`,
+    );
+    expect(out.calls.filter((line) => line.includes('--push'))).toEqual([]);
+  });
+
+  it("keeps a failing RUN step's own output as the reason, with the builder's exit status", () => {
+    const out = run(NO_METADATA, {
+      STUB_BUILD_ERROR: 'error: configuration missing',
+      STUB_BUILD_STATUS: '3',
+    });
+    expect(out.status).toBe(3);
+    expect(out.stdout).toContain('error: configuration missing');
+    expect(out.stderr).not.toContain('ecr-pipeline:');
+    expect(out.calls.filter((line) => line.includes('--push'))).toEqual([]);
   });
 
   it('stops as superseded, without pushing, when a newer version of the key was uploaded', () => {
