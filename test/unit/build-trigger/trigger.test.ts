@@ -171,7 +171,7 @@ describe('an upload to an existing repository', () => {
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
   });
 
-  it('makes at most 4 calls in a warm container: claim, tag check, build, build id', async () => {
+  it('makes at most 3 calls in a warm container: claim, tag check, build', async () => {
     const deps = containerDeps();
     await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
     for (const mock of mocks) mock.resetHistory();

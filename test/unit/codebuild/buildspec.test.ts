@@ -103,6 +103,32 @@ describe('buildspec/extract.py', () => {
     expect(readFileSync(join(out.dir, 'out/build-args'), 'utf8')).toBe('VERSION=1.2.3\0EMPTY=\0');
   });
 
+  it('hands shell-looking metadata to the build script as data, never as commands', () => {
+    const dockerfile = 'x$(touch PWNED)`touch PWNED`;touch PWNED';
+    const out = extract(
+      (stage, archive) => {
+        writeFileSync(join(stage, dockerfile), 'FROM busybox\n');
+        tarOf(stage, archive);
+      },
+      {
+        [UPLOAD_METADATA.dockerfile]: dockerfile,
+        [UPLOAD_METADATA.buildArgs]: JSON.stringify({ EVIL: "$(touch PWNED)'; touch PWNED; '" }),
+      },
+    );
+    expect(out.status, out.stderr).toBe(0);
+    // What build-image.sh does with them: source build.env, read the NUL-separated build args.
+    const shown = spawnSync(
+      'bash',
+      [
+        '-c',
+        'source out/build.env; printf "%s\\n" "$DOCKERFILE"; while IFS= read -r -d "" arg; do printf "%s\\n" "$arg"; done <out/build-args',
+      ],
+      { cwd: out.dir, encoding: 'utf8' },
+    );
+    expect(shown.stdout).toBe(`${dockerfile}\nEVIL=$(touch PWNED)'; touch PWNED; '\n`);
+    expect(existsSync(join(out.dir, 'PWNED'))).toBe(false);
+  });
+
   it('fails with a clear message when the context has no Dockerfile', () => {
     const out = extract((stage, archive) => {
       writeFileSync(join(stage, 'README.md'), 'no Dockerfile here\n');
