@@ -250,6 +250,27 @@ describe('an upload to a new repository', () => {
     expect(ecr).not.toHaveReceivedCommand(DescribeImagesCommand);
   });
 
+  it('checks the tag of the next upload into the repository it created: a container keeps no "created" mark', async () => {
+    const deps = containerDeps();
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    expect(ecr).not.toHaveReceivedCommand(DescribeImagesCommand);
+
+    // The first build pushed v1.2.3; a second upload of it (another version) is refused.
+    ecr.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1.2.3'] }] });
+    const again = s3Event('put-versioned.json');
+    const object = again.Records[0]?.s3.object;
+    if (object) object.versionId = 'a-second-version';
+    const outcomes = await handleS3Event(deps, again, REQUEST_ID);
+
+    expect(ecr).toHaveReceivedCommandTimes(CreateRepositoryCommand, 1);
+    expect(ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: 'team-a/api',
+      imageIds: [{ imageTag: 'v1.2.3' }],
+    });
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'TagAlreadyExists' } });
+    expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
+  });
+
   it('uses the configured KMS key, mutability, scanning and lifecycle counts', async () => {
     const deps = containerDeps({
       ENCRYPTION_TYPE: 'KMS',
@@ -547,6 +568,22 @@ describe('rejected uploads', () => {
     expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code } });
     expect(rejectedDetail()).toMatchObject({ code, reason: expect.stringContaining(reason) });
     expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+  });
+
+  it('accepts a context of exactly the size limit and refuses one byte more', async () => {
+    const at = s3Event('put-versioned.json');
+    Object.assign(at.Records[0]?.s3.object ?? {}, { size: 1024 });
+    expect((await handleS3Event(containerDeps({ MAX_CONTEXT_BYTES: '1024' }), at, REQUEST_ID))[0]?.kind).toBe(
+      'started',
+    );
+    const over = s3Event('put-versioned.json');
+    Object.assign(over.Records[0]?.s3.object ?? {}, { size: 1025, versionId: 'another-version' });
+    expect(
+      (await handleS3Event(containerDeps({ MAX_CONTEXT_BYTES: '1024' }), over, REQUEST_ID))[0],
+    ).toMatchObject({
+      kind: 'rejected',
+      rejection: { code: 'ContextTooLarge' },
+    });
   });
 
   it('refuses a multipart upload over the size limit, with its multipart ETag as the identity', async () => {
