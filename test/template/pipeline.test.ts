@@ -251,9 +251,8 @@ describe('IAM', () => {
 
   it('gives the build read access to the contexts only, and ecr:GetAuthorizationToken alone on *', () => {
     const statements = roleStatements(resource(template, 'BuildRole'));
-    for (const s of statements.filter((s) => list(s.Resource as string).includes('*'))) {
-      expect(s.Action).toBe('ecr:GetAuthorizationToken');
-    }
+    const onStar = statements.filter((s) => list(s.Resource as string).includes('*'));
+    expect(onStar.map((s) => s.Action)).toEqual(['ecr:GetAuthorizationToken']);
     expect(statement(statements, 'ReadContexts')).toMatchObject({
       Action: ['s3:GetObject', 's3:GetObjectVersion'],
       Resource: {
@@ -496,7 +495,11 @@ describe('cfn-lint', () => {
     writeFileSync(copy, JSON.stringify(template, null, 2));
     const run = spawnSync('cfn-lint', ['--format', 'json', copy], { encoding: 'utf8' });
     expect(run.error, 'cfn-lint must be installed (pip install cfn-lint)').toBeUndefined();
-    const findings = JSON.parse(run.stdout || '[]') as {
+    // Its exit status is a bit mask: 1 = it failed to run, 2 = errors, 4 = warnings, 8 = informational.
+    // A crash that prints only to stderr must fail here, not pass as "no findings".
+    expect(run.status, run.stderr).not.toBeNull();
+    expect((run.status ?? 1) & 0b11, run.stderr).toBe(0);
+    const findings = JSON.parse(run.stdout) as {
       Level: string;
       Message: string;
       Rule: { Id: string };
