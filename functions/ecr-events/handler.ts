@@ -7,8 +7,10 @@
  * every channel, or a sweep that cannot list repositories, throws so that Lambda retries.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import type { Context } from 'aws-lambda';
 import { BUILD_EXPORTED_DIGEST } from '../shared/contract.ts';
+import type { UploadScan } from '../shared/upload-record.ts';
 import { type Classified, classify, withBuildLog } from './classify.ts';
 import {
   codebuild,
@@ -32,7 +34,13 @@ import { recordEventOf } from './record-transition.ts';
 import { webhookSecret } from './secret.ts';
 import { clearStaleMark } from './stale-mark.ts';
 import { sweep } from './sweep.ts';
-import { buildUploadOf, type ProgressResult, recordBuild, recordScan } from './upload-progress.ts';
+import {
+  buildUploadOf,
+  type ProgressResult,
+  recordBuild,
+  recordScan,
+  scanOfImage,
+} from './upload-progress.ts';
 
 const config = loadConfig(process.env);
 const logger = new Logger({ serviceName: 'ecr-events' });
@@ -195,7 +203,7 @@ async function noteUpload(event: unknown, classified: Classified): Promise<void>
   };
   try {
     const { s3, commands } = await uploadRecords();
-    const deps = { s3, commands, ...config.uploads, buildDigest, logger };
+    const deps = { s3, commands, ...config.uploads, buildDigest, imageScan, logger };
     let result: ProgressResult | undefined;
     if (change.kind === 'scan') result = await recordScan(deps, change);
     else if (upload) result = await recordBuild(deps, upload, change);
@@ -217,6 +225,14 @@ async function buildDigest(buildId: string): Promise<string | undefined> {
   return (
     builds[0]?.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_DIGEST)?.value || undefined
   );
+}
+
+/** The scan of an image as ECR describes it, for a scan that completed before its record said built. */
+async function imageScan(repository: string, digest: string): Promise<UploadScan | undefined> {
+  const { imageDetails = [] } = await ecr.send(
+    new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
+  );
+  return scanOfImage(imageDetails[0], new Date().toISOString());
 }
 
 async function send(n: Notification): Promise<void> {

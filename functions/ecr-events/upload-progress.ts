@@ -9,6 +9,7 @@
  * Every write is conditional on the record not having changed since it was read (If-Match), and is
  * tried again once if it had; what the event does to the record is `transition` (record-transition.ts).
  */
+import type { ImageDetail } from '@aws-sdk/client-ecr';
 import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BUILD_ENV } from '../shared/contract.ts';
 import {
@@ -17,10 +18,12 @@ import {
   UPLOAD_RECORD_DIR,
   type UploadIdentity,
   type UploadRecord,
+  type UploadScan,
   uploadRecordKey,
 } from '../shared/upload-record.ts';
 import { describeError, type Logger } from './logger.ts';
 import { type RecordEvent, transition } from './record-transition.ts';
+import { normalizeCounts } from './severity.ts';
 
 /** The upload a build event is about, as the build's environment names it. */
 export interface BuildUpload {
@@ -60,6 +63,11 @@ export interface UploadProgressDeps {
   keyPrefix: string;
   /** The digest a build exported (BatchGetBuilds): the state event does not carry it. */
   buildDigest: (buildId: string) => Promise<string | undefined>;
+  /**
+   * The image's scan as ECR describes it (DescribeImages), for a scan that completed before the
+   * record said built: its event found no index then.
+   */
+  imageScan: (repository: string, digest: string) => Promise<UploadScan | undefined>;
   logger: Logger;
 }
 
@@ -126,9 +134,45 @@ async function writeImageIndex(deps: UploadProgressDeps, recordKey: string, reco
 }
 
 /**
+ * A basic scan ECR already completed (or failed), from the image's DescribeImages detail; undefined
+ * while none did. Enhanced scanning reports `ACTIVE` there, and its result comes with its own event.
+ */
+export function scanOfImage(detail: ImageDetail | undefined, fallbackAt: string): UploadScan | undefined {
+  const status = detail?.imageScanStatus?.status;
+  if (status !== 'COMPLETE' && status !== 'FAILED') return undefined;
+  const summary = detail?.imageScanFindingsSummary;
+  return {
+    status,
+    scanner: 'basic',
+    counts: status === 'COMPLETE' ? normalizeCounts(summary?.findingSeverityCounts) : {},
+    at: summary?.imageScanCompletedAt?.toISOString() ?? fallbackAt,
+  };
+}
+
+/** The record with the scan that completed before it said built, if one did; a failure only costs that. */
+async function withEarlyScan(deps: UploadProgressDeps, record: UploadRecord): Promise<UploadRecord> {
+  if (!record.repository || !record.digest) return record;
+  try {
+    const scan = await deps.imageScan(record.repository, record.digest);
+    if (!scan) return record;
+    const event: RecordEvent = { kind: 'scan', repository: record.repository, digest: record.digest, scan };
+    return transition(record, event) ?? record;
+  } catch (error) {
+    deps.logger.warn('could not read the scan status of the built image', {
+      key: record.key,
+      repository: record.repository,
+      digest: record.digest,
+      error: describeError(error),
+    });
+    return record;
+  }
+}
+
+/**
  * Applies `event` to the record at `recordKey`: read, `transition`, write on condition of the ETag
  * read (once more if the record changed in between). The index of a newly built image is written
- * before the record, so that a record that says `built` always has one. Throws what it cannot handle.
+ * before the record, so that a record that says `built` always has one, and a scan that completed
+ * before (whose event found no index) is read from ECR. Throws what it cannot handle.
  */
 export async function applyToRecord(
   deps: UploadProgressDeps,
@@ -141,10 +185,12 @@ export async function applyToRecord(
     if (!read) return 'no-record';
     if (!transition(read.value, current)) return 'unchanged';
     current = await withDigest(deps, current);
-    const next = transition(read.value, current);
+    let next = transition(read.value, current);
     if (!next) return 'unchanged';
-    if (next.status === 'built' && read.value.status !== 'built')
+    if (next.status === 'built' && read.value.status !== 'built') {
       await writeImageIndex(deps, recordKey, next);
+      next = await withEarlyScan(deps, next);
+    }
     try {
       await deps.s3.send(
         new deps.commands.PutObjectCommand({

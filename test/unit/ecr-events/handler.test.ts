@@ -292,8 +292,15 @@ describe('ecr-events handler: upload records', () => {
     codebuildMock.on(BatchGetBuildsCommand).resolves({
       builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }],
     });
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageScanStatus: { status: 'IN_PROGRESS' } }] });
     await handler(event('codebuild/build-succeeded.json'));
     expect(codebuildMock).toHaveReceivedCommandExactlyOnceWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+    expect(ecrMock).toHaveReceivedCommandExactlyOnceWith(DescribeImagesCommand, {
+      repositoryName: 'team/web',
+      imageIds: [{ imageDigest: DIGEST }],
+    });
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, { Key: RECORD_KEY, IfMatch: '"e1"' });
     expect(writtenTo(RECORD_KEY)).toEqual([
       { ...claim, status: 'built', finishedAt: expect.any(String), digest: DIGEST },

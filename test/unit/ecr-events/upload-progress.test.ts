@@ -6,9 +6,10 @@ import {
   buildUploadOf,
   recordBuild,
   recordScan,
+  scanOfImage,
   type UploadProgressDeps,
 } from '../../../functions/ecr-events/upload-progress.ts';
-import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+import { imageIndexKey, type UploadScan, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import inProgress from '../../events/codebuild/build-in-progress.json' with { type: 'json' };
 import { stubLogger } from './fixtures.ts';
 
@@ -24,6 +25,9 @@ const upload = {
 const RECORD_KEY = uploadRecordKey(PREFIX, upload.identity);
 const INDEX_KEY = imageIndexKey(PREFIX, 'team/web', DIGEST);
 let buildDigest: ReturnType<typeof vi.fn<(id: string) => Promise<string | undefined>>>;
+let imageScan: ReturnType<
+  typeof vi.fn<(repository: string, digest: string) => Promise<UploadScan | undefined>>
+>;
 let logger: ReturnType<typeof stubLogger>;
 const deps = (): UploadProgressDeps => ({
   s3: new S3Client({ region: 'us-west-2' }),
@@ -31,6 +35,7 @@ const deps = (): UploadProgressDeps => ({
   bucket: BUCKET,
   keyPrefix: PREFIX,
   buildDigest,
+  imageScan,
   logger,
 });
 const claim = {
@@ -74,6 +79,7 @@ beforeEach(() => {
   s3.reset();
   logger = stubLogger();
   buildDigest = vi.fn(async () => DIGEST);
+  imageScan = vi.fn(async () => undefined);
 });
 
 describe('buildUploadOf', () => {
@@ -121,6 +127,7 @@ describe('recordBuild', () => {
 
     expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
     expect(buildDigest).toHaveBeenCalledExactlyOnceWith(BUILD_ID);
+    expect(imageScan).toHaveBeenCalledExactlyOnceWith('team/web', DIGEST);
     const built = { ...claim, buildId: BUILD_ID, finishedAt: AT, status: 'built', digest: DIGEST };
     expect(s3).toHaveReceivedNthCommandWith(PutObjectCommand, 1, {
       Bucket: BUCKET,
@@ -155,6 +162,31 @@ describe('recordBuild', () => {
     ]);
     expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
     expect(buildDigest).not.toHaveBeenCalled();
+  });
+
+  it('adds a scan that completed before the record said built (its event found no index)', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    imageScan.mockResolvedValue(scanned.scan);
+
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(written(RECORD_KEY)).toEqual([
+      { ...claim, buildId: BUILD_ID, finishedAt: AT, status: 'built', digest: DIGEST, scan: scanned.scan },
+    ]);
+  });
+
+  it('says built without the scan when ECR cannot tell, and logs it', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    imageScan.mockRejectedValue(new Error('ThrottlingException'));
+
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(written(RECORD_KEY)[0]).toMatchObject({ status: 'built', digest: DIGEST });
+    expect(written(RECORD_KEY)[0]).not.toHaveProperty('scan');
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('scan status'),
+      expect.objectContaining({ digest: DIGEST, error: 'Error: ThrottlingException' }),
+    );
   });
 
   it('still says built when the digest cannot be read, logs it, and writes no index', async () => {
@@ -287,4 +319,47 @@ describe('recordScan', () => {
     expect(await recordScan(deps(), scanned)).toBe('unchanged');
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
+});
+
+describe('scanOfImage', () => {
+  const at = '2026-11-16T16:30:00.000Z';
+
+  it('reads a completed basic scan: counts by severity and the time it completed', () => {
+    expect(
+      scanOfImage(
+        {
+          imageScanStatus: { status: 'COMPLETE' },
+          imageScanFindingsSummary: {
+            imageScanCompletedAt: new Date('2026-11-16T16:15:00Z'),
+            findingSeverityCounts: { HIGH: 2, LOW: 0, INFORMATIONAL: 4 },
+          },
+        },
+        at,
+      ),
+    ).toEqual({
+      status: 'COMPLETE',
+      scanner: 'basic',
+      counts: { HIGH: 2, INFORMATIONAL: 4 },
+      at: '2026-11-16T16:15:00.000Z',
+    });
+  });
+
+  it('reads a failed scan, without counts', () => {
+    expect(scanOfImage({ imageScanStatus: { status: 'FAILED' } }, at)).toEqual({
+      status: 'FAILED',
+      scanner: 'basic',
+      counts: {},
+      at,
+    });
+  });
+
+  it.each(['IN_PROGRESS', 'PENDING', 'ACTIVE', undefined])(
+    'is undefined while the status is %s',
+    (status) => {
+      expect(
+        scanOfImage({ imageScanStatus: status ? { status: status as never } : undefined }, at),
+      ).toBeUndefined();
+      expect(scanOfImage(undefined, at)).toBeUndefined();
+    },
+  );
 });
