@@ -5,8 +5,9 @@
  */
 import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
-import type { BuildInfo, Link, Notification } from './notification.ts';
+import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
 import { consoleLinks } from './notification.ts';
+import { isSupersededReason } from './record-transition.ts';
 import { normalizeCounts, worstSeverity } from './severity.ts';
 
 export type Classified =
@@ -302,5 +303,19 @@ function rejected(detail: Json, base: Base, detailType: string): Classified {
       rejection: { code, reason, bucket, key },
       links: [consoleLinks.object(base.region, bucket, key)],
     },
+  };
+}
+
+/**
+ * A failed build's notification with what its log says. A build that stopped because a newer upload
+ * of its key exists did what it should: it reads "Build superseded", not "Build failed".
+ */
+export function withBuildLog(n: Notification, log: LogExcerpt): Notification {
+  if (!n.build) return n;
+  const superseded = n.kind === 'build-failed' && isSupersededReason(log.reason);
+  return {
+    ...n,
+    build: { ...n.build, log },
+    ...(superseded ? { title: 'Build superseded', outcome: 'info' as const } : {}),
   };
 }

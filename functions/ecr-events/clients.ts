@@ -8,8 +8,8 @@
  * Clients that only some invocations need are loaded on first use (dynamic `import()`, a chunk of
  * their own in the bundle): the webhook secret's store, the Tagging API (sweeps that discover by
  * tag), Lambda and ECS (the sweeper's in-use check), CodeBuild (the sweeper's check for builds in
- * progress, before it deletes), S3 (build ids into upload records), CloudWatch Logs (failed builds'
- * log excerpt).
+ * progress, before it deletes; a succeeded build's exported digest), S3 (upload records and the
+ * image index), CloudWatch Logs (failed builds' log excerpt).
  */
 
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -62,7 +62,7 @@ export const ecs = lazy(async (): Promise<ECSClient> => {
   return new ECSClient(sweeping);
 });
 
-/** S3 with the two commands the upload records need, for build state-change events only. */
+/** S3 with the two commands the upload records need, for build state-change and scan events only. */
 export const uploadRecords = lazy(async () => {
   const { S3Client, GetObjectCommand, PutObjectCommand } = await import('./sdk/s3.ts');
   return {

@@ -75,7 +75,7 @@ export interface Config {
   /** Log lines a failed build's notification shows (its refusal line instead when it has one); 0 reads no log. */
   logLines: number;
   sweep: SweepConfig;
-  /** The contexts bucket and key prefix, where build ids go into upload records; empty bucket: off. */
+  /** The contexts bucket and key prefix, where builds and scans go into upload records; empty bucket: off. */
   uploads: { bucket: string; keyPrefix: string };
 }
 

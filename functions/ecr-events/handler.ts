@@ -7,8 +7,11 @@
  * every channel, or a sweep that cannot list repositories, throws so that Lambda retries.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import type { Context } from 'aws-lambda';
-import { classify } from './classify.ts';
+import { BUILD_EXPORTED_DIGEST } from '../shared/contract.ts';
+import type { UploadScan } from '../shared/upload-record.ts';
+import { type Classified, classify, withBuildLog } from './classify.ts';
 import {
   codebuild,
   ecr,
@@ -27,10 +30,17 @@ import { describeError } from './logger.ts';
 import { verdict } from './noise.ts';
 import type { Notification } from './notification.ts';
 import { type Channel, notifyAll, slackChannel, snsChannel } from './notify.ts';
+import { recordEventOf } from './record-transition.ts';
 import { webhookSecret } from './secret.ts';
 import { clearStaleMark } from './stale-mark.ts';
 import { sweep } from './sweep.ts';
-import { buildUploadOf, recordBuildId } from './upload-progress.ts';
+import {
+  buildUploadOf,
+  type ProgressResult,
+  recordBuild,
+  recordScan,
+  scanOfImage,
+} from './upload-progress.ts';
 
 const config = loadConfig(process.env);
 const logger = new Logger({ serviceName: 'ecr-events' });
@@ -52,8 +62,8 @@ const SWEEP_RESERVE_MS = 20_000;
 
 export const handler = async (event: unknown, context?: Context): Promise<void> => {
   if (context?.awsRequestId) logger.addContext(context);
-  await noteBuild(event);
-  const classified = classify(event, { projectName: config.projectName });
+  const classified = await explain(classify(event, { projectName: config.projectName }));
+  await noteUpload(event, classified);
   switch (classified.action) {
     case 'ignore': {
       const log = classified.malformed ? logger.warn.bind(logger) : logger.info.bind(logger);
@@ -146,23 +156,83 @@ export const handler = async (event: unknown, context?: Context): Promise<void> 
   }
 };
 
-/** A build's state change carries its id into the upload record; a failure is logged, not retried. */
-async function noteBuild(event: unknown): Promise<void> {
-  const upload = config.uploads.bucket ? buildUploadOf(event) : undefined;
-  if (!upload) return;
-  const keys = { buildId: upload.buildId, key: upload.identity.key };
+/**
+ * A failed build's notification says why: its refusal line or the end of its log, read once here for
+ * the notification and the upload record. Bounded in time: without the excerpt both still go out.
+ */
+async function explain(classified: Classified): Promise<Classified> {
+  if (classified.action !== 'notify') return classified;
+  const n = classified.notification;
+  const where = n.build?.logStream;
+  if (n.kind !== 'build-failed' || !n.build || !where || config.logLines === 0) return classified;
+  // Read only when someone needs it: a notification that goes out, or the upload record.
+  if (!verdict(n, config).send && !config.uploads.bucket) return classified;
+  const log = await readLogExcerpt({
+    logs,
+    ...where,
+    maxLines: config.logLines,
+    timeoutMs: config.httpTimeoutMs,
+  });
+  if (log.unavailable)
+    logger.warn('build log excerpt unavailable', {
+      buildId: n.build.id,
+      repository: n.repository,
+      why: log.unavailable,
+    });
+  return { ...classified, notification: withBuildLog(n, log) };
+}
+
+/**
+ * A build's state change goes into the record of its upload (build id, then the outcome), a completed
+ * scan into the record of the upload that built the image. Nothing here holds the notification back
+ * or makes Lambda retry it: a failure is logged, loudly, and the record keeps its previous state.
+ */
+async function noteUpload(event: unknown, classified: Classified): Promise<void> {
+  if (!config.uploads.bucket || classified.action !== 'notify') return;
+  const n = classified.notification;
+  const change = recordEventOf(n);
+  if (!change) return;
+  const upload = change.kind === 'scan' ? undefined : buildUploadOf(event);
+  if (change.kind !== 'scan' && !upload) return;
+  const keys = {
+    kind: change.kind,
+    buildId: n.build?.id,
+    key: upload?.identity.key,
+    repository: n.repository,
+    digest: n.digest,
+  };
   try {
     const { s3, commands } = await uploadRecords();
-    const result = await recordBuildId({ s3, commands, ...config.uploads }, upload);
-    if (result === 'written') logger.info('build id written into the upload record', keys);
+    const deps = { s3, commands, ...config.uploads, buildDigest, imageScan, logger };
+    let result: ProgressResult | undefined;
+    if (change.kind === 'scan') result = await recordScan(deps, change);
+    else if (upload) result = await recordBuild(deps, upload, change);
+    if (result === 'written') logger.info('upload record updated', keys);
+    else if (result === 'no-index') logger.info('scanned image built by no upload of this stack', keys);
+    else if (result === 'no-record' && change.kind !== 'scan')
+      logger.warn('no upload record for the build (expired, or a build not started by this stack)', keys);
   } catch (error) {
-    // The record keeps its claim; only a redelivery of this upload after StartBuild's idempotency
-    // window could then build it again. Loud, but no reason to hold the notification back.
-    logger.error('could not write the build id into the upload record', {
-      ...keys,
-      error: describeError(error),
-    });
+    // The record keeps its previous state: `status` then tells less than it could. Loud, but no
+    // reason to hold the notification back or to have it sent twice by a retry.
+    logger.error('could not update the upload record', { ...keys, error: describeError(error) });
   }
+}
+
+/** The image digest a build exported, read with BatchGetBuilds. */
+async function buildDigest(buildId: string): Promise<string | undefined> {
+  const [client, { BatchGetBuildsCommand }] = await Promise.all([codebuild(), import('./sdk/codebuild.ts')]);
+  const { builds = [] } = await client.send(new BatchGetBuildsCommand({ ids: [buildId] }));
+  return (
+    builds[0]?.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_DIGEST)?.value || undefined
+  );
+}
+
+/** The scan of an image as ECR describes it, for a scan that completed before its record said built. */
+async function imageScan(repository: string, digest: string): Promise<UploadScan | undefined> {
+  const { imageDetails = [] } = await ecr.send(
+    new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
+  );
+  return scanOfImage(imageDetails[0], new Date().toISOString());
 }
 
 async function send(n: Notification): Promise<void> {
@@ -171,19 +241,6 @@ async function send(n: Notification): Promise<void> {
   if (!v.send) {
     logger.info('notification skipped', { ...keys, reason: v.reason });
     return;
-  }
-  // A failed build's notification says why: its refusal line or the end of its log. Read only for
-  // a notification that goes out, and bounded in time: without the excerpt it still goes out.
-  const where = n.build?.logStream;
-  if (n.kind === 'build-failed' && n.build && where && config.logLines > 0) {
-    n.build.log = await readLogExcerpt({
-      logs,
-      ...where,
-      maxLines: config.logLines,
-      timeoutMs: config.httpTimeoutMs,
-    });
-    if (n.build.log.unavailable)
-      logger.warn('build log excerpt unavailable', { ...keys, why: n.build.log.unavailable });
   }
   const delivery = await notifyAll(n, channels, logger);
   logger.info('notification delivered', {

@@ -62,6 +62,12 @@ export const BUILD_ENV = {
 /** Variable the buildspec exports (`exported-variables`) with the digest of the pushed image. */
 export const BUILD_EXPORTED_DIGEST = 'IMAGE_DIGEST';
 
+/**
+ * How the buildspec's refusal line starts (`ecr-pipeline: superseded: ...`, without the `ecr-pipeline: `)
+ * when a newer upload of the key exists and this build did not push: the upload is superseded, not failed.
+ */
+export const BUILD_SUPERSEDED = 'superseded:';
+
 /** Resource tag keys on ECR repositories. */
 export const REPOSITORY_TAGS = {
   /** Marks a repository this stack created; its value is the stack name. Only these are ever deleted. */

@@ -11,6 +11,21 @@ import type { RejectionCode } from './contract.ts';
 /** Folder of the records, appended to the stack's key prefix. The `.json` suffix never matches a trigger filter. */
 export const UPLOAD_RECORD_DIR = '.ecr-pipeline/uploads/';
 
+/**
+ * Folder of the image index, appended to the stack's key prefix: one small object per built image
+ * (`<sha256 of repository@digest>.json`) that names the upload record, so that a scan result, which
+ * knows the image but not the upload, finds the record.
+ */
+export const IMAGE_INDEX_DIR = '.ecr-pipeline/images/';
+
+/** Content of an image index object. */
+export interface ImageIndex {
+  /** Key of the upload record, in the same bucket. */
+  record: string;
+  repository: string;
+  digest: string;
+}
+
 /** The S3 object version an upload record is about. */
 export interface UploadIdentity {
   bucket: string;
@@ -25,7 +40,7 @@ export interface UploadIdentity {
  * `accepted`: the build was (or is being) started; `rejected`: the upload breaks a rule (code, reason);
  * `failed`: the build could not be started, or it failed (reason, and `phase` when the build ran);
  * `built`: the image was pushed (`digest`); `superseded`: a newer upload of the key won, this one
- * did not push. `built`, `failed`, `rejected` and `superseded` are final.
+ * did not push (reason). `built`, `failed`, `rejected` and `superseded` are final.
  */
 export type UploadRecordStatus = 'accepted' | 'rejected' | 'failed' | 'built' | 'superseded';
 
@@ -48,7 +63,7 @@ export interface UploadRecord {
   eTag?: string;
   repository?: string;
   tag?: string;
-  /** `code` is set when status is `rejected`; `reason` when it is `rejected` or `failed`. */
+  /** `code` is set when status is `rejected`; `reason` when it is `rejected`, `failed` or `superseded`. */
   code?: RejectionCode;
   reason?: string;
   /** Request id of the invocation that wrote the record; Lambda's retries of one event keep it. */
@@ -99,4 +114,10 @@ export function uploadRecordKeyCandidates(prefix: string, identity: UploadIdenti
     keys.push(uploadRecordKey(prefix, { ...identity, versionId: undefined }));
   }
   return keys;
+}
+
+/** Key of the image index object of `repository@digest`, under the stack's key `prefix`. */
+export function imageIndexKey(prefix: string, repository: string, digest: string): string {
+  const hash = createHash('sha256').update(`${repository}@${digest}`).digest('hex');
+  return `${prefix}${IMAGE_INDEX_DIR}${hash}.json`;
 }

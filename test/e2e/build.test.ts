@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextKey } from '../../functions/shared/naming.ts';
+import type { UploadRecord } from '../../functions/shared/upload-record.ts';
 import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { slackText } from '../../local/sinks.ts';
@@ -17,6 +18,7 @@ import {
   keyPrefixOf,
   packContext,
   readExamples,
+  readRecord,
   registryPassword,
   skopeoInspect,
   type Upload,
@@ -67,6 +69,18 @@ async function upload(
 ) {
   const body = await packContext(dir, extra);
   return uploadContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
+}
+
+/** The upload's record once final: ecr-events writes the outcome on the build's last state event. */
+async function finalRecord(up: Upload, timeoutMs = 60_000): Promise<UploadRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await readRecord(clients.s3, cloud.bucket, prefix, up);
+    if (record && ['built', 'failed', 'rejected', 'superseded'].includes(record.status)) return record;
+    if (Date.now() > deadline)
+      throw new Error(`the record of ${up.key} is not final: ${JSON.stringify(record)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 const slackTexts = () => cloud.sinks.slack.map((message) => slackText(message.body));
@@ -134,6 +148,16 @@ describe('builds through the local cloud', () => {
       () => slackTexts().find((text) => text.includes('Build succeeded: e2e/greeter:v1')),
       30_000,
     );
+    // The record tells the outcome by itself: built, with the digest the registry has.
+    const record = await finalRecord(up);
+    expect(record).toMatchObject({
+      status: 'built',
+      digest: image.Digest,
+      repository: 'e2e/greeter',
+      tag: 'v1',
+    });
+    expect(record.buildId).toContain(outcome.build.id ?? 'no build id');
+    expect(record.finishedAt).toBeDefined();
   });
 
   it('builds a duplicate S3 delivery of the same object version once', async () => {
@@ -187,12 +211,18 @@ describe('builds through the local cloud', () => {
       () =>
         slackTexts().filter(
           (text) =>
-            text.includes('e2e/immutable:v1') &&
-            (text.includes('Build failed') || text.includes('Upload rejected')),
+            text.includes('e2e/immutable:v1') && /Build failed|Build superseded|Upload rejected/.test(text),
         ).length >= 2 || undefined,
       30_000,
     );
     expect(notified).toBe(true);
+    // The records tell the same: the winner built with the digest the registry has, the other
+    // superseded (a newer upload of the key existed), failed on the tag, or rejected.
+    const records = await Promise.all([first, second].map((up) => finalRecord(up as Upload)));
+    expect(records.map((r) => r.status).sort()).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^(superseded|failed|rejected)$/), 'built']),
+    );
+    expect(records.find((r) => r.status === 'built')?.digest).toBe(described.imageDetails?.[0]?.imageDigest);
   });
 
   it('reports a failing Dockerfile with a notification whose log link shows the failure', async () => {
@@ -222,6 +252,13 @@ describe('builds through the local cloud', () => {
       30_000,
     );
     expect(sns.message).toContain('error: configuration missing');
+    // The record says failed, with the same reason and the phase.
+    expect(await finalRecord(up)).toMatchObject({
+      status: 'failed',
+      phase: 'BUILD',
+      buildStatus: 'FAILED',
+      reason: expect.stringContaining('error: configuration missing'),
+    });
   });
 
   it('builds several platforms into one manifest list when the upload asks for them', async () => {
@@ -268,5 +305,11 @@ describe('builds through the local cloud', () => {
       30_000,
     );
     expect(sns.message).toContain('Reason:     no Dockerfile at Dockerfile in the context');
+    expect(await finalRecord(up)).toMatchObject({
+      status: 'failed',
+      phase: 'PRE_BUILD',
+      buildStatus: 'FAILED',
+      reason: 'no Dockerfile at Dockerfile in the context',
+    });
   });
 });

@@ -297,15 +297,21 @@ describe('the role', () => {
     ]);
   });
 
-  it('reads and writes the upload records only, to carry build ids into them', () => {
+  it('reads and writes the upload records and the image index only, to carry outcomes and scans into them', () => {
     expect(statement(statements, 'UploadRecords')).toEqual({
       Sid: 'UploadRecords',
       Effect: 'Allow',
       Action: ['s3:GetObject', 's3:PutObject'],
-      Resource: {
-        'Fn::Sub':
-          'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/uploads/*',
-      },
+      Resource: [
+        {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/uploads/*',
+        },
+        {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/images/*',
+        },
+      ],
     });
     const s3 = allows.filter((s) => list(s.Action).some((a) => a.startsWith('s3:')));
     expect(s3).toHaveLength(1);

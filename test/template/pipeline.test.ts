@@ -67,7 +67,7 @@ describe('the contexts bucket', () => {
     );
   });
 
-  it('expires old contexts, their noncurrent versions and the upload records', () => {
+  it('expires old contexts, their noncurrent versions, the upload records and the image index', () => {
     const rules = bucket.Properties?.LifecycleConfiguration.Rules as Record<string, unknown>[];
     expect(rules).toContainEqual(
       expect.objectContaining({
@@ -84,6 +84,13 @@ describe('the contexts bucket', () => {
         ExpirationInDays: 30,
       }),
     );
+    expect(rules).toContainEqual({
+      Id: 'expire-image-index',
+      Status: 'Enabled',
+      Prefix: '.ecr-pipeline/images/',
+      ExpirationInDays: 30,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+    });
   });
 
   it('notifies build-trigger of created objects, one rule per supported suffix, none overlapping', () => {
@@ -469,6 +476,13 @@ describe('packaged with parameters', () => {
     });
     expect(JSON.stringify(statement(trigger, 'UploadRecords').Resource)).toContain(
       '/contexts/.ecr-pipeline/uploads/*',
+    );
+    const events = roleStatements(resource(custom, 'EcrEventsRole'));
+    expect(JSON.stringify(statement(events, 'UploadRecords').Resource)).toContain(
+      '/contexts/.ecr-pipeline/images/*',
+    );
+    expect(resource(custom, 'ContextBucket').Properties?.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ Id: 'expire-image-index', Prefix: 'contexts/.ecr-pipeline/images/' }),
     );
     expect(statement(trigger, 'RepositoryEncryptionKey')).toMatchObject({
       Action: ['kms:CreateGrant', 'kms:RetireGrant', 'kms:DescribeKey'],

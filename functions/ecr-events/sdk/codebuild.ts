@@ -1,2 +1,2 @@
-/** The CodeBuild client for the sweeper's build check, for a dynamic import() that bundles only it (builds.ts imports the commands). */
-export { CodeBuildClient } from '@aws-sdk/client-codebuild';
+/** The CodeBuild client and the command the handler reads a build's exported digest with, for a dynamic import() (builds.ts imports the sweeper's commands). */
+export { BatchGetBuildsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';

@@ -1,4 +1,5 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { BatchGetBuildsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
   DescribeImagesCommand,
   ECRClient,
@@ -10,11 +11,13 @@ import {
   GetResourcesCommand,
   ResourceGroupsTaggingAPIClient,
 } from '@aws-sdk/client-resource-groups-tagging-api';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
+import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import { event } from './fixtures.ts';
 
 const snsMock = mockClient(SNSClient);
@@ -22,9 +25,45 @@ const ecrMock = mockClient(ECRClient);
 const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
 const ssmMock = mockClient(SSMClient);
 const logsMock = mockClient(CloudWatchLogsClient);
+const s3Mock = mockClient(S3Client);
+const codebuildMock = mockClient(CodeBuildClient);
 
 const TOPIC = 'arn:aws:sns:us-west-2:123456789012:ecr-pipeline-dev-events';
 const HOOK = 'http://127.0.0.1:4590/slack';
+const BUCKET = 'ecr-pipeline-dev-contexts-123456789012-us-west-2';
+/** The upload the build fixtures build (their environment names it: no version id, no ETag). */
+const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz' });
+const BUILD_ID =
+  'arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:8745a7a9-c340-456a-9166-edf953571bef';
+const DIGEST = 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234abcd';
+const claim = {
+  status: 'accepted',
+  bucket: BUCKET,
+  key: 'team/web/v1.4.3.tar.gz',
+  repository: 'team/web',
+  tag: 'v1.4.3',
+  owner: 'req-1',
+  claimExpiresAt: '2026-11-16T16:20:00.000Z',
+  buildId: BUILD_ID,
+  at: '2026-11-16T16:10:00.000Z',
+};
+const body = (value: object) => ({ transformToString: async () => JSON.stringify(value) }) as never;
+const notFound = () =>
+  Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+/** What the function wrote to the object `key`, parsed. */
+const writtenTo = (key: string) =>
+  s3Mock
+    .commandCalls(PutObjectCommand)
+    .filter((c) => c.args[0].input.Key === key)
+    .map((c) => JSON.parse(String(c.args[0].input.Body)));
+/** A build log whose failing command ended with `lines`. */
+const failingLog = (...lines: string[]) => ({
+  events: [
+    '[Container] 2026/11/16 16:13:25.000000 Running command bash "$PIPELINE_DIR/build-image.sh"',
+    ...lines,
+    '[Container] 2026/11/16 16:14:17.000000 Command did not exit successfully bash exit status 1',
+  ].map((message, i) => ({ message, timestamp: i })),
+});
 
 type Handler = (event: unknown) => Promise<void>;
 let handler: Handler;
@@ -53,6 +92,8 @@ beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   // The in-use check has its own tests (sweep.test.ts); here it would need Lambda and ECS endpoints.
   vi.stubEnv('SWEEP_CHECK_IN_USE', 'false');
+  vi.stubEnv('CONTEXT_BUCKET', BUCKET);
+  vi.stubEnv('KEY_PREFIX', '');
   vi.stubGlobal('fetch', fetchStub);
   ({ handler } = (await import('../../../functions/ecr-events/handler.ts')) as { handler: Handler });
 });
@@ -68,6 +109,10 @@ beforeEach(() => {
   taggingMock.reset();
   ssmMock.reset();
   logsMock.reset();
+  s3Mock.reset();
+  codebuildMock.reset();
+  s3Mock.on(GetObjectCommand).rejects(notFound());
+  s3Mock.on(PutObjectCommand).resolves({});
   ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: HOOK, Type: 'SecureString' } });
   snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
   ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [] });
@@ -238,5 +283,108 @@ describe('ecr-events handler', () => {
     });
     expect(slackBodies).toHaveLength(1);
     expect(JSON.stringify(slackBodies[0])).toContain('*Marked stale*\\n0');
+  });
+});
+
+describe('ecr-events handler: upload records', () => {
+  it("makes the upload's record built with the digest the build exported, and indexes the image", async () => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({
+      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }],
+    });
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageScanStatus: { status: 'IN_PROGRESS' } }] });
+    await handler(event('codebuild/build-succeeded.json'));
+    expect(codebuildMock).toHaveReceivedCommandExactlyOnceWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+    expect(ecrMock).toHaveReceivedCommandExactlyOnceWith(DescribeImagesCommand, {
+      repositoryName: 'team/web',
+      imageIds: [{ imageDigest: DIGEST }],
+    });
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, { Key: RECORD_KEY, IfMatch: '"e1"' });
+    expect(writtenTo(RECORD_KEY)).toEqual([
+      { ...claim, status: 'built', finishedAt: expect.any(String), digest: DIGEST },
+    ]);
+    expect(writtenTo(imageIndexKey('', 'team/web', DIGEST))).toEqual([
+      { record: RECORD_KEY, repository: 'team/web', digest: DIGEST },
+    ]);
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it('makes the record failed with the reason the notification shows, reading the log once', async () => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
+    logsMock.on(GetLogEventsCommand).resolves(failingLog('error: configuration missing'));
+    await handler(event('codebuild/build-failed.json'));
+    expect(logsMock).toHaveReceivedCommandTimes(GetLogEventsCommand, 1);
+    expect(writtenTo(RECORD_KEY)).toEqual([
+      {
+        ...claim,
+        status: 'failed',
+        reason: 'error: configuration missing',
+        phase: 'BUILD',
+        buildStatus: 'FAILED',
+        finishedAt: '2026-11-16T16:14:21Z',
+      },
+    ]);
+    expect(codebuildMock).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+    expect(slackBodies[0]?.text).toBe('Build failed: team/web:v1.4.3');
+    expect(JSON.stringify(slackBodies[0]?.blocks)).toContain('error: configuration missing');
+  });
+
+  it('makes a build that a newer upload superseded `superseded`, and says so in the notification', async () => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
+    const reason =
+      'superseded: a newer upload of team/web/v1.4.3.tar.gz exists (version v-2); this build of version v-1 did not push';
+    logsMock.on(GetLogEventsCommand).resolves(failingLog(`ecr-pipeline: ${reason}`));
+    await handler(event('codebuild/build-failed.json'));
+    expect(writtenTo(RECORD_KEY)).toEqual([
+      expect.objectContaining({ status: 'superseded', reason, phase: 'BUILD', buildStatus: 'FAILED' }),
+    ]);
+    expect(slackBodies[0]?.text).toBe('Build superseded: team/web:v1.4.3');
+    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
+      Subject: '[ecr-pipeline] Build superseded: team/web:v1.4.3',
+      MessageAttributes: expect.objectContaining({ outcome: { DataType: 'String', StringValue: 'info' } }),
+    });
+  });
+
+  it("adds a completed scan's counts to the record of the upload that built the image", async () => {
+    const built = { ...claim, status: 'built', digest: DIGEST, finishedAt: '2026-11-16T02:30:00Z' };
+    s3Mock
+      .on(GetObjectCommand, { Key: imageIndexKey('', 'team/web', DIGEST) })
+      .resolves({ Body: body({ record: RECORD_KEY, repository: 'team/web', digest: DIGEST }) });
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(built), ETag: '"e2"' });
+    await handler(event('ecr/image-scan-complete.json'));
+    expect(s3Mock).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: RECORD_KEY,
+      Body: JSON.stringify({
+        ...built,
+        scan: {
+          status: 'COMPLETE',
+          scanner: 'basic',
+          counts: { CRITICAL: 10, MEDIUM: 9 },
+          at: '2026-11-16T02:36:48Z',
+        },
+      }),
+      ContentType: 'application/json',
+      IfMatch: '"e2"',
+    });
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it('notifies a scan of an image no upload built (pushed by hand) as before, writing nothing', async () => {
+    await handler(event('ecr/image-scan-complete.json'));
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it('notifies once, without throwing, when the record cannot be read or written', async () => {
+    s3Mock
+      .on(GetObjectCommand)
+      .rejects(Object.assign(new Error('Slow Down'), { $metadata: { httpStatusCode: 503 } }));
+    logsMock.on(GetLogEventsCommand).resolves(failingLog('error: configuration missing'));
+    await expect(handler(event('codebuild/build-failed.json'))).resolves.toBeUndefined();
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(slackBodies).toHaveLength(1);
   });
 });

@@ -1,31 +1,85 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { buildUploadOf, recordBuildId } from '../../../functions/ecr-events/upload-progress.ts';
-import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RecordEvent } from '../../../functions/ecr-events/record-transition.ts';
+import {
+  buildUploadOf,
+  recordBuild,
+  recordScan,
+  scanOfImage,
+  type UploadProgressDeps,
+} from '../../../functions/ecr-events/upload-progress.ts';
+import { imageIndexKey, type UploadScan, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import inProgress from '../../events/codebuild/build-in-progress.json' with { type: 'json' };
+import { stubLogger } from './fixtures.ts';
 
 const s3 = mockClient(S3Client);
 const BUCKET = 'ecr-pipeline-dev-contexts-123456789012-us-west-2';
+const PREFIX = 'contexts/';
 const BUILD_ID = inProgress.detail['build-id'];
+const DIGEST = 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234abcd';
 const upload = {
-  identity: { bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', versionId: 'v-1' },
+  identity: { bucket: BUCKET, key: 'contexts/team/web/v1.4.3.tar.gz', versionId: 'v-1' },
   buildId: BUILD_ID,
 };
-const RECORD_KEY = uploadRecordKey('', upload.identity);
-const deps = () => ({
+const RECORD_KEY = uploadRecordKey(PREFIX, upload.identity);
+const INDEX_KEY = imageIndexKey(PREFIX, 'team/web', DIGEST);
+let buildDigest: ReturnType<typeof vi.fn<(id: string) => Promise<string | undefined>>>;
+let imageScan: ReturnType<
+  typeof vi.fn<(repository: string, digest: string) => Promise<UploadScan | undefined>>
+>;
+let logger: ReturnType<typeof stubLogger>;
+const deps = (): UploadProgressDeps => ({
   s3: new S3Client({ region: 'us-west-2' }),
   commands: { GetObjectCommand, PutObjectCommand },
   bucket: BUCKET,
-  keyPrefix: '',
+  keyPrefix: PREFIX,
+  buildDigest,
+  imageScan,
+  logger,
 });
-const claim = { status: 'accepted', bucket: BUCKET, key: upload.identity.key, owner: 'req-1', at: 'x' };
-const body = (record: object) => ({ transformToString: async () => JSON.stringify(record) });
+const claim = {
+  status: 'accepted',
+  bucket: BUCKET,
+  key: upload.identity.key,
+  versionId: 'v-1',
+  repository: 'team/web',
+  tag: 'v1.4.3',
+  owner: 'req-1',
+  claimExpiresAt: '2026-11-16T16:20:00.000Z',
+  at: '2026-11-16T16:10:00.000Z',
+};
+const AT = '2026-11-16T16:14:21Z';
+const running: RecordEvent = { kind: 'build-running', buildId: BUILD_ID };
+const succeeded: RecordEvent = { kind: 'build-succeeded', buildId: BUILD_ID, at: AT };
+const failed: RecordEvent = {
+  kind: 'build-failed',
+  buildId: BUILD_ID,
+  buildStatus: 'FAILED',
+  phase: 'PRE_BUILD',
+  reason: 'no Dockerfile at Dockerfile in the context',
+  at: AT,
+};
+const scanned: Extract<RecordEvent, { kind: 'scan' }> = {
+  kind: 'scan',
+  repository: 'team/web',
+  digest: DIGEST,
+  scan: { status: 'COMPLETE', scanner: 'enhanced', counts: { HIGH: 3 }, at: '2026-11-16T16:20:00Z' },
+};
+const body = (record: object) => ({ transformToString: async () => JSON.stringify(record) }) as never;
 const status = (code: number) =>
   Object.assign(new Error(`status ${code}`), { $metadata: { httpStatusCode: code } });
+const written = (key: string) =>
+  s3
+    .commandCalls(PutObjectCommand)
+    .filter((c) => c.args[0].input.Key === key)
+    .map((c) => JSON.parse(String(c.args[0].input.Body)));
 
 beforeEach(() => {
   s3.reset();
+  logger = stubLogger();
+  buildDigest = vi.fn(async () => DIGEST);
+  imageScan = vi.fn(async () => undefined);
 });
 
 describe('buildUploadOf', () => {
@@ -50,46 +104,262 @@ describe('buildUploadOf', () => {
   });
 });
 
-describe('recordBuildId', () => {
+describe('recordBuild', () => {
   it('adds the build id to the claim, on condition that the record did not change since it was read', async () => {
-    s3.on(GetObjectCommand).resolves({ Body: body(claim) as never, ETag: '"e1"' });
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
     s3.on(PutObjectCommand).resolves({});
 
-    expect(await recordBuildId(deps(), upload)).toBe('written');
-    const put = s3.commandCalls(PutObjectCommand)[0]?.args[0].input;
-    expect(put).toMatchObject({ Bucket: BUCKET, Key: RECORD_KEY, IfMatch: '"e1"' });
-    expect(JSON.parse(String(put?.Body))).toEqual({ ...claim, buildId: BUILD_ID });
+    expect(await recordBuild(deps(), upload, running)).toBe('written');
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: RECORD_KEY,
+      Body: JSON.stringify({ ...claim, buildId: BUILD_ID }),
+      ContentType: 'application/json',
+      IfMatch: '"e1"',
+    });
+    expect(buildDigest).not.toHaveBeenCalled();
   });
 
-  it('leaves a record that already names a build', async () => {
-    s3.on(GetObjectCommand).resolves({ Body: body({ ...claim, buildId: 'other' }) as never, ETag: '"e1"' });
-    expect(await recordBuildId(deps(), upload)).toBe('unchanged');
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+  it('makes the record built with the digest the build exported, and indexes the image first', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body({ ...claim, buildId: BUILD_ID }), ETag: '"e2"' });
+    s3.on(PutObjectCommand).resolves({});
+
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(buildDigest).toHaveBeenCalledExactlyOnceWith(BUILD_ID);
+    expect(imageScan).toHaveBeenCalledExactlyOnceWith('team/web', DIGEST);
+    const built = { ...claim, buildId: BUILD_ID, finishedAt: AT, status: 'built', digest: DIGEST };
+    expect(s3).toHaveReceivedNthCommandWith(PutObjectCommand, 1, {
+      Bucket: BUCKET,
+      Key: INDEX_KEY,
+      Body: JSON.stringify({ record: RECORD_KEY, repository: 'team/web', digest: DIGEST }),
+      ContentType: 'application/json',
+    });
+    expect(s3).toHaveReceivedNthCommandWith(PutObjectCommand, 2, {
+      Bucket: BUCKET,
+      Key: RECORD_KEY,
+      Body: JSON.stringify(built),
+      ContentType: 'application/json',
+      IfMatch: '"e2"',
+    });
+  });
+
+  it('makes the record failed with the reason, the phase and the build status', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body({ ...claim, buildId: BUILD_ID }), ETag: '"e2"' });
+    s3.on(PutObjectCommand).resolves({});
+
+    expect(await recordBuild(deps(), upload, failed)).toBe('written');
+    expect(written(RECORD_KEY)).toEqual([
+      {
+        ...claim,
+        buildId: BUILD_ID,
+        finishedAt: AT,
+        status: 'failed',
+        reason: 'no Dockerfile at Dockerfile in the context',
+        buildStatus: 'FAILED',
+        phase: 'PRE_BUILD',
+      },
+    ]);
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(buildDigest).not.toHaveBeenCalled();
+  });
+
+  it('adds a scan that completed before the record said built (its event found no index)', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    imageScan.mockResolvedValue(scanned.scan);
+
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(written(RECORD_KEY)).toEqual([
+      { ...claim, buildId: BUILD_ID, finishedAt: AT, status: 'built', digest: DIGEST, scan: scanned.scan },
+    ]);
+  });
+
+  it('says built without the scan when ECR cannot tell, and logs it', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    imageScan.mockRejectedValue(new Error('ThrottlingException'));
+
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(written(RECORD_KEY)[0]).toMatchObject({ status: 'built', digest: DIGEST });
+    expect(written(RECORD_KEY)[0]).not.toHaveProperty('scan');
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.stringContaining('scan status'),
+      expect.objectContaining({ digest: DIGEST, error: 'Error: ThrottlingException' }),
+    );
+  });
+
+  it('still says built when the digest cannot be read, logs it, and writes no index', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    buildDigest.mockRejectedValue(new Error('AccessDeniedException'));
+
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(written(RECORD_KEY)[0]).toMatchObject({ status: 'built', buildId: BUILD_ID });
+    expect(written(RECORD_KEY)[0]).not.toHaveProperty('digest');
+    expect(written(INDEX_KEY)).toHaveLength(0);
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.stringContaining('could not read the digest'),
+      expect.objectContaining({ buildId: BUILD_ID }),
+    );
+  });
+
+  it('writes the record even when the image index cannot be written, and logs it', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand, { Key: INDEX_KEY }).rejects(status(403));
+    s3.on(PutObjectCommand, { Key: RECORD_KEY }).resolves({});
+
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(written(RECORD_KEY)[0]).toMatchObject({ status: 'built', digest: DIGEST });
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.stringContaining('could not write the image index'),
+      expect.objectContaining({ digest: DIGEST }),
+    );
+  });
+
+  it('leaves a final record alone, without reading the digest (duplicate or late event)', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body({ ...claim, buildId: BUILD_ID, status: 'built', digest: DIGEST }),
+      ETag: '"e3"',
+    });
+    for (const e of [running, succeeded, failed])
+      expect(await recordBuild(deps(), upload, e)).toBe('unchanged');
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(buildDigest).not.toHaveBeenCalled();
   });
 
   it('writes nothing when the record is gone, or the build is of another bucket', async () => {
     s3.on(GetObjectCommand).rejects(status(404));
-    expect(await recordBuildId(deps(), upload)).toBe('no-record');
+    expect(await recordBuild(deps(), upload, failed)).toBe('no-record');
     expect(
-      await recordBuildId(deps(), { ...upload, identity: { ...upload.identity, bucket: 'other' } }),
+      await recordBuild(deps(), { ...upload, identity: { ...upload.identity, bucket: 'other' } }, failed),
     ).toBe('other-bucket');
-    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
-  it('reads again and writes once more when the record changed in between (412)', async () => {
+  it('reads again and writes once more when the record changed in between (412), keeping what changed', async () => {
     s3.on(GetObjectCommand)
-      .resolvesOnce({ Body: body(claim) as never, ETag: '"e1"' })
-      .resolves({ Body: body({ ...claim, owner: 'req-2' }) as never, ETag: '"e2"' });
+      .resolvesOnce({ Body: body(claim), ETag: '"e1"' })
+      .resolves({ Body: body({ ...claim, owner: 'req-2', buildId: BUILD_ID }), ETag: '"e2"' });
     s3.on(PutObjectCommand).rejectsOnce(status(412)).resolves({});
 
-    expect(await recordBuildId(deps(), upload)).toBe('written');
+    expect(await recordBuild(deps(), upload, failed)).toBe('written');
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(puts.map((p) => p.IfMatch)).toEqual(['"e1"', '"e2"']);
-    expect(JSON.parse(String(puts[1]?.Body))).toMatchObject({ owner: 'req-2', buildId: BUILD_ID });
+    expect(JSON.parse(String(puts[1]?.Body))).toMatchObject({
+      owner: 'req-2',
+      claimExpiresAt: claim.claimExpiresAt,
+      buildId: BUILD_ID,
+      status: 'failed',
+    });
   });
 
-  it('throws what it cannot handle, for the caller to log', async () => {
-    s3.on(GetObjectCommand).rejects(status(503));
-    await expect(recordBuildId(deps(), upload)).rejects.toThrow('status 503');
+  it('stops when the record became final in between: the other write won', async () => {
+    s3.on(GetObjectCommand)
+      .resolvesOnce({ Body: body(claim), ETag: '"e1"' })
+      .resolves({ Body: body({ ...claim, buildId: BUILD_ID, status: 'failed', reason: 'x' }), ETag: '"e2"' });
+    s3.on(PutObjectCommand).rejectsOnce(status(412)).resolves({});
+
+    expect(await recordBuild(deps(), upload, failed)).toBe('unchanged');
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
   });
+
+  it('throws what it cannot handle, for the caller to log: a read error, or a second conflict', async () => {
+    s3.on(GetObjectCommand).rejects(status(503));
+    await expect(recordBuild(deps(), upload, running)).rejects.toThrow('status 503');
+    s3.reset();
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).rejects(status(412));
+    await expect(recordBuild(deps(), upload, running)).rejects.toThrow('status 412');
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 2);
+  });
+});
+
+describe('recordScan', () => {
+  const built = { ...claim, buildId: BUILD_ID, finishedAt: AT, status: 'built', digest: DIGEST };
+
+  it('finds the record by the image index and adds the counts', async () => {
+    s3.on(GetObjectCommand, { Key: INDEX_KEY }).resolves({
+      Body: body({ record: RECORD_KEY, repository: 'team/web', digest: DIGEST }),
+    });
+    s3.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(built), ETag: '"e4"' });
+    s3.on(PutObjectCommand).resolves({});
+
+    expect(await recordScan(deps(), scanned)).toBe('written');
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: RECORD_KEY,
+      Body: JSON.stringify({ ...built, scan: scanned.scan }),
+      ContentType: 'application/json',
+      IfMatch: '"e4"',
+    });
+  });
+
+  it('does nothing for an image no upload of this stack built (no index)', async () => {
+    s3.on(GetObjectCommand).rejects(status(404));
+    expect(await recordScan(deps(), scanned)).toBe('no-index');
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(GetObjectCommand, { Bucket: BUCKET, Key: INDEX_KEY });
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('refuses an index that names an object outside the upload records', async () => {
+    s3.on(GetObjectCommand, { Key: INDEX_KEY }).resolves({
+      Body: body({ record: 'contexts/team/web/v1.4.3.tar.gz' }),
+    });
+    await expect(recordScan(deps(), scanned)).rejects.toThrow('names no upload record');
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('leaves a record that already has this scan (redelivery)', async () => {
+    s3.on(GetObjectCommand, { Key: INDEX_KEY }).resolves({ Body: body({ record: RECORD_KEY }) });
+    s3.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({
+      Body: body({ ...built, scan: scanned.scan }),
+      ETag: '"e5"',
+    });
+    expect(await recordScan(deps(), scanned)).toBe('unchanged');
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+});
+
+describe('scanOfImage', () => {
+  const at = '2026-11-16T16:30:00.000Z';
+
+  it('reads a completed basic scan: counts by severity and the time it completed', () => {
+    expect(
+      scanOfImage(
+        {
+          imageScanStatus: { status: 'COMPLETE' },
+          imageScanFindingsSummary: {
+            imageScanCompletedAt: new Date('2026-11-16T16:15:00Z'),
+            findingSeverityCounts: { HIGH: 2, LOW: 0, INFORMATIONAL: 4 },
+          },
+        },
+        at,
+      ),
+    ).toEqual({
+      status: 'COMPLETE',
+      scanner: 'basic',
+      counts: { HIGH: 2, INFORMATIONAL: 4 },
+      at: '2026-11-16T16:15:00.000Z',
+    });
+  });
+
+  it('reads a failed scan, without counts', () => {
+    expect(scanOfImage({ imageScanStatus: { status: 'FAILED' } }, at)).toEqual({
+      status: 'FAILED',
+      scanner: 'basic',
+      counts: {},
+      at,
+    });
+  });
+
+  it.each(['IN_PROGRESS', 'PENDING', 'ACTIVE', undefined])(
+    'is undefined while the status is %s',
+    (status) => {
+      expect(
+        scanOfImage({ imageScanStatus: status ? { status: status as never } : undefined }, at),
+      ).toBeUndefined();
+      expect(scanOfImage(undefined, at)).toBeUndefined();
+    },
+  );
 });

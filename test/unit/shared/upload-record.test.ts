@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   identityHash,
+  imageIndexKey,
   uploadRecordKey,
   uploadRecordKeyCandidates,
 } from '../../../functions/shared/upload-record.ts';
@@ -36,5 +38,12 @@ describe('upload records', () => {
       uploadRecordKey('', { ...object, eTag: 'abc' }),
     ]);
     expect(uploadRecordKeyCandidates('', { ...object, eTag: 'abc' })).toHaveLength(1);
+  });
+
+  it('names the image index of repository@digest by its SHA-256, in a folder of its own', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const hash = createHash('sha256').update(`team/api@${digest}`).digest('hex');
+    expect(imageIndexKey('ctx/', 'team/api', digest)).toBe(`ctx/.ecr-pipeline/images/${hash}.json`);
+    expect(imageIndexKey('', 'team/api', digest)).not.toBe(imageIndexKey('', 'team/web', digest));
   });
 });
