@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { createCodeBuildService } from './codebuild/index.ts';
+import { ACCOUNT_ID } from './constants.ts';
 import { awsClients, type Deployment, deploy } from './deployer.ts';
 import { type CodeBuildHandler, startGateway } from './gateway.ts';
 import { closeServer } from './http.ts';
@@ -36,7 +37,7 @@ import {
 import { correctEventBridgeEvent, createSequencer, s3MessageToEvents } from './records.ts';
 import { type EventEntry, type RegistryFront, startRegistryFront } from './registry-front.ts';
 import { type Sinks, startSlackSink } from './sinks.ts';
-import { ACCOUNT_ID, readTemplate } from './template.ts';
+import { readTemplate } from './template.ts';
 
 export type FunctionKey = 'buildTrigger' | 'ecrEvents';
 

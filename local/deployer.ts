@@ -31,9 +31,9 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { ACCOUNT_ID } from './constants.ts';
 import type { FunctionSpec } from './invoker.ts';
 import {
-  ACCOUNT_ID,
   creationOrder,
   functionKey,
   type PhysicalResource,

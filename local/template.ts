@@ -3,8 +3,7 @@
  * needs, the way CloudFormation would for one account and region. Pure: no I/O beyond reading the file.
  */
 import { readFileSync } from 'node:fs';
-
-export const ACCOUNT_ID = '123456789012';
+import { ACCOUNT_ID } from './constants.ts';
 
 export interface TemplateResource {
   Type: string;

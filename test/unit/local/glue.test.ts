@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ratePeriodMs } from '../../../local/cloud.ts';
 import { fixCodeBuildTimes, rewriteEcrHosts } from '../../../local/gateway.ts';
-import { manifestSize, parseRegistryPath } from '../../../local/registry-front.ts';
+import { manifestSize } from '../../../local/registry/images.ts';
+import { parseRegistryPath } from '../../../local/registry-front.ts';
 import { grypeCounts, trivyCounts } from '../../../local/scanner.ts';
 import { slackText } from '../../../local/sinks.ts';
 
