@@ -19,7 +19,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { createCodeBuildService } from './codebuild/index.ts';
+import { createCodeBuildService, type LocalCodeBuildOptions } from './codebuild/index.ts';
 import { ACCOUNT_ID } from './constants.ts';
 import { awsClients, type Deployment, deploy } from './deployer.ts';
 import { type CodeBuildHandler, startGateway } from './gateway.ts';
@@ -62,8 +62,8 @@ export interface LocalCloudOptions {
   retryDelaysMs?: number[];
   /** How often the local queues are polled (default 100 ms). */
   pollIntervalMs?: number;
-  /** Run builds with the local CodeBuild service when it is there (default true); false: moto records them. */
-  codebuild?: boolean;
+  /** Tuning of the local CodeBuild (concurrency, queue, length of a minute); see LocalCodeBuildOptions. */
+  codebuild?: LocalCodeBuildOptions;
 }
 
 export interface LocalCloud {
@@ -291,22 +291,24 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     // CodeBuild: the local build service (local/codebuild/), which runs the buildspec for real.
     const project = deployment.projects[0];
-    if (options.codebuild !== false && project) {
-      codebuild = createCodeBuildService({
-        dataDir: join(dataDir, 'codebuild'),
-        region,
-        accountId: ACCOUNT_ID,
-        endpoint,
-        registry,
-        buildEnv: { ...env },
-        project,
-        putEvents,
-        logs: moto_.logs,
-        log,
-      });
+    if (project) {
+      codebuild = createCodeBuildService(
+        {
+          dataDir: join(dataDir, 'codebuild'),
+          region,
+          accountId: ACCOUNT_ID,
+          endpoint,
+          registry,
+          buildEnv: { ...env },
+          project,
+          putEvents,
+          logs: moto_.logs,
+          log,
+        },
+        options.codebuild,
+      );
       log(`codebuild: project ${project.name} runs locally`);
     }
-    if (!codebuild) log('codebuild: no local build service; moto records StartBuild and runs nothing');
 
     // Pollers: each local queue into its function, the SNS queue into the sink.
     const sequencer = createSequencer();

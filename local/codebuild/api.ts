@@ -7,9 +7,9 @@ import {
   type Build,
   buildEnvironmentOf,
   CodeBuildError,
+  type CodeBuildProject,
   DEFAULT_QUEUED_TIMEOUT_MINUTES,
   type EnvironmentVariable,
-  type ProjectConfig,
   projectArn,
 } from './model.ts';
 import { mergeVariables, parseOverrides } from './variables.ts';
@@ -44,7 +44,7 @@ export class CodeBuildApi {
   private readonly arn: string;
 
   constructor(
-    private readonly project: ProjectConfig,
+    private readonly project: CodeBuildProject,
     private readonly where: { region: string; accountId: string },
     private readonly builds: BuildRegistry,
   ) {

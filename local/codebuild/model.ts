@@ -17,7 +17,7 @@ export interface CodeBuildContext {
   registry: string;
   /** Env for build commands (AWS_* pointing at the local cloud). */
   buildEnv: Record<string, string>;
-  project: ProjectConfig;
+  project: CodeBuildProject;
   putEvents(
     entries: Array<{ Source: string; DetailType: string; Detail: string; Resources?: string[] }>,
   ): Promise<void>;
@@ -27,7 +27,7 @@ export interface CodeBuildContext {
 }
 
 /** The stack's one CodeBuild project, as the template defines it. */
-export interface ProjectConfig {
+export interface CodeBuildProject {
   name: string;
   buildspec: string;
   timeoutInMinutes: number;
