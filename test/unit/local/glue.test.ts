@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ratePeriodMs } from '../../../local/cloud.ts';
 import { rewriteEcrHosts } from '../../../local/gateway.ts';
 import { manifestSize } from '../../../local/registry/images.ts';
 import { parseRegistryPath } from '../../../local/registry-front.ts';
 import { grypeCounts, trivyCounts } from '../../../local/scanner.ts';
+import { ratePeriodMs } from '../../../local/schedules.ts';
 import { slackText } from '../../../local/sinks.ts';
 
 describe('gateway', () => {
