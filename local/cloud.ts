@@ -17,7 +17,7 @@ import {
   createCodeBuildService,
   type LocalCodeBuildOptions,
 } from './codebuild/index.ts';
-import { ACCOUNT_ID } from './constants.ts';
+import { ACCOUNT_ID, DEFAULT_REGION, LOCAL_CREDENTIALS } from './constants.ts';
 import { type AwsClients, awsClients, type Deployment, deploy } from './deployer.ts';
 import { startGateway } from './gateway.ts';
 import { closeServer } from './http.ts';
@@ -191,7 +191,7 @@ interface Start {
 /** Starts the local cloud; see LocalCloudOptions. */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const log = options.log ?? (() => {});
-  const region = options.region ?? 'us-east-1';
+  const region = options.region ?? DEFAULT_REGION;
   const ports = await choosePorts(options.basePort ?? 4566);
   const dataDir = options.dataDir ?? join(root, '.local', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(dataDir, { recursive: true });
@@ -207,8 +207,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL: endpoint,
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_EC2_METADATA_DISABLED: 'true',
     };
     const start: Start = {

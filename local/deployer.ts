@@ -14,7 +14,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { ACCOUNT_ID } from './constants.ts';
+import { ACCOUNT_ID, LOCAL_CREDENTIALS } from './constants.ts';
 import type { AwsClients, Deployment, DeployOptions } from './deploy/deployment.ts';
 import { CREATORS } from './deploy/resources.ts';
 import { DeployState } from './deploy/state.ts';
@@ -38,7 +38,7 @@ export type {
 
 /** Clients for moto (or the gateway) at `endpoint`. */
 export function awsClients(endpoint: string, region: string): AwsClients {
-  const config = { region, endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const config = { region, endpoint, credentials: LOCAL_CREDENTIALS };
   return {
     s3: new S3Client({ ...config, forcePathStyle: true }),
     sqs: new SQSClient(config),

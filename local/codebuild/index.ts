@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { LOCAL_CREDENTIALS } from '../constants.ts';
 import { type BuildRegistry, CodeBuildApi, type StartBuildRequest } from './api.ts';
 import { BuildRun } from './build-run.ts';
 import { writeRegistriesConf } from './environment.ts';
@@ -104,8 +105,8 @@ class LocalBuilds implements BuildRegistry {
       region: ctx.region,
       endpoint: ctx.endpoint,
       credentials: {
-        accessKeyId: ctx.buildEnv.AWS_ACCESS_KEY_ID ?? 'test',
-        secretAccessKey: ctx.buildEnv.AWS_SECRET_ACCESS_KEY ?? 'test',
+        accessKeyId: ctx.buildEnv.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
+        secretAccessKey: ctx.buildEnv.AWS_SECRET_ACCESS_KEY ?? LOCAL_CREDENTIALS.secretAccessKey,
       },
     });
     this.execution = {
