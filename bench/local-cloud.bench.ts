@@ -4,8 +4,8 @@
  * SDK to the bundled build-trigger handler's return (the S3 notification, the queue poll, the Lambda
  * invocation in a warm container, repository creation and StartBuild), median and slowest of a series.
  *
- * Builds are recorded by moto for this figure (`codebuild: false`), so that real builds started by
- * earlier uploads do not take the CPU from the ones measured.
+ * The local CodeBuild runs no build for this figure (`maxConcurrentBuilds: 0`: StartBuild queues
+ * them), so that real builds started by earlier uploads do not take the CPU from the ones measured.
  *
  * Run alone: `npm run build && npm run package && npx tsx bench/run.ts local-cloud`.
  */
@@ -35,7 +35,7 @@ export default async function bench(): Promise<Row[]> {
         dataDir: join(work, `start-${i}`),
         scheduleIntervalMs: 0,
         prepare: i === 0,
-        codebuild: false,
+        codebuild: { maxConcurrentBuilds: 0 },
       });
       starts.push(performance.now() - t0);
       await cloud.stop();
@@ -46,7 +46,7 @@ export default async function bench(): Promise<Row[]> {
       dataDir: join(work, 'uploads'),
       scheduleIntervalMs: 0,
       prepare: false,
-      codebuild: false,
+      codebuild: { maxConcurrentBuilds: 0 },
     });
     const latencies: number[] = [];
     try {

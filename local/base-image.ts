@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { create } from 'tar';
+import { LOCAL_CREDENTIALS } from './constants.ts';
 
 /** Repository and tag of the base image in the local registry (Docker Hub's name for busybox). */
 export const BASE_IMAGE_REPOSITORY = 'library/busybox';
@@ -199,8 +200,8 @@ export async function installBaseImage(cloud: {
     region: cloud.region,
     endpoint: cloud.endpoint,
     credentials: {
-      accessKeyId: cloud.env.AWS_ACCESS_KEY_ID ?? 'test',
-      secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+      accessKeyId: cloud.env.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
+      secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY ?? LOCAL_CREDENTIALS.secretAccessKey,
     },
   });
   try {

@@ -1,6 +1,6 @@
 /**
  * The one AWS endpoint of the local cloud: proxies to moto, routes CodeBuild to the local build
- * service when there is one, serves build logs, and corrects the ECR answers that would point a
+ * service, serves build logs, and corrects the ECR answers that would point a
  * user at AWS (repositoryUri, proxyEndpoint) or that moto gets wrong (sizes, pull times).
  */
 
@@ -35,23 +35,6 @@ export interface GatewayOptions {
 
 const ECR_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 const CODEBUILD_PREFIX = 'CodeBuild_20161006.';
-
-/**
- * moto's CodeBuild answers carry times as ISO strings where the AWS JSON protocol has epoch seconds
- * (the SDK reads them as NaN): turn every `...Time` string into epoch seconds.
- */
-export function fixCodeBuildTimes(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(fixCodeBuildTimes);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>).map(([key, item]) => {
-      if (/Time$/.test(key) && typeof item === 'string' && !Number.isNaN(Date.parse(item))) {
-        return [key, Date.parse(item) / 1000];
-      }
-      return [key, fixCodeBuildTimes(item)];
-    }),
-  );
-}
 
 /** Rewrites the AWS registry host ECR answers carry to the local registry host. */
 export function rewriteEcrHosts(body: string, region: string, registry: string): string {
@@ -168,15 +151,6 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
           });
         })
         .catch((error: unknown) => sendJson(res, 500, { __type: 'ServerException', message: String(error) }));
-      return;
-    }
-
-    if (target.startsWith(CODEBUILD_PREFIX)) {
-      toMoto(req, res, undefined, async (answer) =>
-        Buffer.from(
-          JSON.stringify(fixCodeBuildTimes(answer.length > 0 ? JSON.parse(answer.toString('utf8')) : {})),
-        ),
-      );
       return;
     }
 

@@ -6,6 +6,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ACCOUNT_ID, DEFAULT_REGION } from './constants.ts';
 
 export interface FunctionSpec {
   /** The serverless key: buildTrigger, ecrEvents. */
@@ -74,6 +75,7 @@ class Container {
         functionName: spec.functionName,
         memorySize: spec.memorySize,
         logGroupName: `/aws/lambda/${spec.functionName}`,
+        accountId: ACCOUNT_ID,
       },
       stdout: true,
       stderr: true,
@@ -291,7 +293,7 @@ export class Invoker {
       timestamp: new Date().toISOString(),
       requestContext: {
         requestId: crypto.randomUUID(),
-        functionArn: `arn:aws:lambda:${spec.env.AWS_REGION ?? 'us-east-1'}:123456789012:function:${spec.functionName}:$LATEST`,
+        functionArn: `arn:aws:lambda:${spec.env.AWS_REGION ?? DEFAULT_REGION}:${ACCOUNT_ID}:function:${spec.functionName}:$LATEST`,
         condition: 'RetriesExhausted',
         approximateInvokeCount: attempts,
       },

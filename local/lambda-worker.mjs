@@ -26,7 +26,7 @@ if (clockOffset) {
   };
 }
 
-const { file, exportName, functionName, memorySize, logGroupName } = workerData;
+const { file, exportName, functionName, memorySize, logGroupName, accountId } = workerData;
 
 let handler;
 let initError;
@@ -54,7 +54,7 @@ parentPort.on('message', async ({ id, event, deadline, requestId }) => {
     awsRequestId: requestId,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:123456789012:function:${functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:${accountId}:function:${functionName}`,
     memoryLimitInMB: String(memorySize),
     logGroupName,
     logStreamName: `${new Date().toISOString().slice(0, 10).replace(/-/g, '/')}/[$LATEST]local`,

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE_IMAGE_REPOSITORY } from './base-image.ts';
+import { DEFAULT_REGION } from './constants.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -42,7 +43,7 @@ export function packageLocalStack(log: (line: string) => void): string {
         env: {
           AWS_ACCESS_KEY_ID: 'packaging-needs-no-credentials',
           AWS_SECRET_ACCESS_KEY: 'packaging-needs-no-credentials',
-          AWS_REGION: 'us-east-1',
+          AWS_REGION: DEFAULT_REGION,
           ...process.env,
           SLS_TELEMETRY_DISABLED: '1',
           SLS_NOTIFICATIONS_MODE: 'off',

@@ -1,10 +1,14 @@
 /**
  * Reads the packaged CloudFormation template and resolves the intrinsic functions the local cloud
  * needs, the way CloudFormation would for one account and region. Pure: no I/O beyond reading the file.
+ *
+ * The resolver is ours rather than a library's: the deployer resolves each resource just before
+ * creating it, with the physical names and attributes of those created so far (a queue's URL is only
+ * known once moto made it), which cfn-resolver-lib, the maintained candidate, cannot do: it resolves a
+ * whole template at once from values given up front, and brings lodash and traverse, untyped.
  */
 import { readFileSync } from 'node:fs';
-
-export const ACCOUNT_ID = '123456789012';
+import { ACCOUNT_ID } from './constants.ts';
 
 export interface TemplateResource {
   Type: string;

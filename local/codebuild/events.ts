@@ -3,7 +3,7 @@
  * user guide, "Build notifications input format reference"): kebab-case keys, times written like
  * `Sep 1, 2017 4:12:29 PM` (UTC), and the build's environment variables echoed back.
  */
-import type { Build } from './index.ts';
+import type { Build } from './model.ts';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 

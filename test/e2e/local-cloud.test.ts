@@ -517,20 +517,6 @@ describe('moto departures the local cloud corrects', () => {
     expect(byDigest.get(first)).toEqual([]);
   });
 
-  it('moto answers CodeBuild times as ISO strings where the AWS JSON protocol has epoch seconds', async () => {
-    const answer = await fetch(`http://127.0.0.1:${cloud.ports.moto}/`, {
-      method: 'POST',
-      headers: {
-        'x-amz-target': 'CodeBuild_20161006.StartBuild',
-        'content-type': 'application/x-amz-json-1.1',
-        authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${cloud.region}/codebuild/aws4_request, SignedHeaders=host, Signature=0`,
-      },
-      body: JSON.stringify({ projectName: cloud.projectName }),
-    });
-    const build = ((await answer.json()) as { build: { startTime: unknown } }).build;
-    expect(typeof build.startTime).toBe('string');
-  });
-
   it('moto records an image size that is not the sum of its layers; DescribeImages through the gateway is', async () => {
     const v7 = { repositoryName: 'team/pushed', imageIds: [{ imageTag: 'v7' }] };
     const raw = await new ECRClient(motoConfig()).send(new DescribeImagesCommand(v7));

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ratePeriodMs } from '../../../local/cloud.ts';
-import { fixCodeBuildTimes, rewriteEcrHosts } from '../../../local/gateway.ts';
-import { manifestSize, parseRegistryPath } from '../../../local/registry-front.ts';
+import { rewriteEcrHosts } from '../../../local/gateway.ts';
+import { manifestSize } from '../../../local/registry/images.ts';
+import { parseRegistryPath } from '../../../local/registry-front.ts';
 import { grypeCounts, trivyCounts } from '../../../local/scanner.ts';
+import { ratePeriodMs } from '../../../local/schedules.ts';
 import { slackText } from '../../../local/sinks.ts';
 
 describe('gateway', () => {
@@ -71,21 +72,6 @@ describe('Slack sink', () => {
     expect(slackText({ attachments: [{ text: 'att', blocks: [{ text: { text: 'inner' } }] }] })).toBe(
       'att\ninner',
     );
-  });
-});
-
-describe('moto CodeBuild answers', () => {
-  it('carry ISO time strings that become epoch seconds, as the AWS JSON protocol has them', () => {
-    expect(
-      fixCodeBuildTimes({
-        build: {
-          startTime: '2026-11-27T04:19:33.851Z',
-          phases: [{ endTime: '2026-11-27T04:19:34.000Z', phaseType: 'QUEUED' }],
-        },
-      }),
-    ).toEqual({
-      build: { startTime: 1795753173.851, phases: [{ endTime: 1795753174, phaseType: 'QUEUED' }] },
-    });
   });
 });
 
