@@ -196,12 +196,6 @@ export async function replayCommand(args: ReplayArgs, io: Io): Promise<number> {
       'deploy the stack again (`npm run deploy`), or choose it with --stack',
     );
   }
-  if (target.local && !args.dryRun) {
-    throw new CliError(
-      'the local cloud does not route Lambda Invoke, so replay can only list there',
-      'run with --dry-run, or upload the context again',
-    );
-  }
   const lambda = new LambdaClient(config);
   try {
     const result = await replayQueue(

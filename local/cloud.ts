@@ -278,6 +278,7 @@ async function startServers(start: Start): Promise<Servers> {
     registry: start.registry,
     ecrHook: front.ecrHook,
     codebuild: () => parts.codebuild,
+    lambda: () => parts.invoker,
     log,
   });
   parts.servers.push(gateway);

@@ -16,6 +16,14 @@ export interface CodeBuildHandler {
   stop(): Promise<void>;
 }
 
+/** The local functions, as local/invoker.ts runs them (moto runs no Lambda without Docker). */
+export interface LambdaHandler {
+  /** Whether a function of this name (or template key) is deployed. */
+  has(name: string): boolean;
+  invoke(name: string, event: unknown): Promise<unknown>;
+  invokeAsync(name: string, event: unknown): Promise<void>;
+}
+
 /** Called after moto answered an ECR JSON call; returns the answer the client gets. */
 export type EcrHook = (
   operation: string,
@@ -30,6 +38,7 @@ export interface GatewayOptions {
   registry: string;
   ecrHook?: EcrHook;
   codebuild?: () => CodeBuildHandler | undefined;
+  lambda?: () => LambdaHandler | undefined;
   log: (line: string) => void;
 }
 
@@ -115,6 +124,13 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
       return;
     }
 
+    const invokeRoute = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?.*)?$/.exec(url);
+    const lambda = invokeRoute && req.method === 'POST' ? options.lambda?.() : undefined;
+    if (invokeRoute && lambda) {
+      invokeLocally(lambda, decodeURIComponent(invokeRoute[1] ?? ''), req, res, log);
+      return;
+    }
+
     const codebuild = target.startsWith(CODEBUILD_PREFIX) ? options.codebuild?.() : undefined;
     if (codebuild) {
       const operation = target.slice(CODEBUILD_PREFIX.length);
@@ -159,4 +175,62 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
   server.keepAliveTimeout = 1000;
   await listen(server, options.port);
   return server;
+}
+
+/**
+ * Lambda's Invoke (`POST /2015-03-31/functions/<name>/invocations`) on a local function:
+ * `X-Amz-Invocation-Type: Event` answers 202 at once and runs it as S3 and EventBridge would
+ * (retries, on-failure destination); otherwise it answers the handler's result, or its error with
+ * `X-Amz-Function-Error: Unhandled`, as Lambda does.
+ */
+function invokeLocally(
+  lambda: LambdaHandler,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: (line: string) => void,
+): void {
+  readBody(req)
+    .then(async (body) => {
+      if (!lambda.has(name)) {
+        res.writeHead(404, {
+          'content-type': 'application/json',
+          'x-amzn-errortype': 'ResourceNotFoundException',
+        });
+        res.end(JSON.stringify({ Type: 'User', message: `Function not found: ${name}` }));
+        return;
+      }
+      const event: unknown = body.length > 0 ? JSON.parse(body.toString('utf8')) : {};
+      if (String(req.headers['x-amz-invocation-type'] ?? '') === 'Event') {
+        lambda
+          .invokeAsync(name, event)
+          .catch((error: unknown) => log(`gateway: invoking ${name}: ${String(error)}`));
+        res.writeHead(202, { 'content-length': '0', 'x-amzn-requestid': crypto.randomUUID() });
+        res.end();
+        return;
+      }
+      try {
+        const result = await lambda.invoke(name, event);
+        const text = JSON.stringify(result ?? null);
+        res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
+        res.end(text);
+      } catch (error) {
+        const e = error as { errorType?: string; name?: string; message?: string };
+        res.writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' });
+        res.end(
+          JSON.stringify({
+            errorType: e.errorType ?? e.name ?? 'Error',
+            errorMessage: e.message ?? String(error),
+          }),
+        );
+      }
+    })
+    .catch((error: unknown) => {
+      if (res.headersSent) return;
+      res.writeHead(400, {
+        'content-type': 'application/json',
+        'x-amzn-errortype': 'InvalidRequestContentException',
+      });
+      res.end(JSON.stringify({ Type: 'User', message: String(error) }));
+    });
 }

@@ -174,6 +174,11 @@ export class Invoker {
     return spec;
   }
 
+  /** Whether a function of this template key or name is registered. */
+  has(name: string): boolean {
+    return this.functions.has(name) || [...this.functions.values()].some((f) => f.functionName === name);
+  }
+
   keys(): string[] {
     return [...this.functions.keys()];
   }
