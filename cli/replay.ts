@@ -92,6 +92,21 @@ export interface ReplayResult {
   listed: number;
 }
 
+/** Makes a received message visible again at once. */
+async function showAgain(
+  sqs: SQSClient,
+  queueUrl: string,
+  message: { ReceiptHandle?: string },
+): Promise<void> {
+  await sqs.send(
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: queueUrl,
+      ReceiptHandle: message.ReceiptHandle,
+      VisibilityTimeout: 0,
+    }),
+  );
+}
+
 /**
  * Reads every visible message of `queueUrl` and re-drives it to `functionName` (or, with `dryRun`,
  * only lists it and makes it visible again at once: SQS cannot read without receiving).
@@ -116,6 +131,10 @@ export async function replayQueue(
       }),
     );
     const fresh = Messages.filter((m) => m.MessageId && !seen.has(m.MessageId));
+    // A message seen already (listed, or kept) was just received again: make it visible at once,
+    // or a dry run would hide the queue for the visibility timeout.
+    for (const message of Messages.filter((m) => !fresh.includes(m)))
+      await showAgain(sqs, options.queueUrl, message);
     if (fresh.length === 0) break;
     for (const message of fresh) {
       seen.add(message.MessageId ?? '');
@@ -126,13 +145,7 @@ export async function replayQueue(
           `${options.dryRun ? 'would re-drive' : 'cannot re-drive'}: ${failure.subject} (${failure.error})`,
         );
         if (!options.dryRun) result.failed++;
-        await sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: options.queueUrl,
-            ReceiptHandle: message.ReceiptHandle,
-            VisibilityTimeout: 0,
-          }),
-        );
+        await showAgain(sqs, options.queueUrl, message);
         continue;
       }
       try {
@@ -140,6 +153,7 @@ export async function replayQueue(
       } catch (error) {
         result.failed++;
         say(`not re-driven, kept: ${failure.subject}: ${(error as Error).message}`);
+        await showAgain(sqs, options.queueUrl, message);
         continue;
       }
       await sqs.send(

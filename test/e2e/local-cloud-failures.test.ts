@@ -3,14 +3,21 @@
  * times (Lambda's two retries) and then kept in the on-failure record, on disk and in the function's
  * on-failure destination queue from the template.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 
+const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'local-cloud-failures-'));
 let cloud: LocalCloud;
 
@@ -74,5 +81,59 @@ describe('a handler that keeps failing', () => {
       requestContext: { condition: 'RetriesExhausted' },
       requestPayload: failure.event,
     });
+    // Visible again for the next test, which re-drives it.
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl,
+        ReceiptHandle: messages.Messages?.[0]?.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
+  });
+
+  it('is re-driven by ecr-pipeline replay: listed with --dry-run, then run again and taken off the queue', async () => {
+    const state = join(work, 'cloud.json');
+    writeFileSync(
+      state,
+      JSON.stringify({
+        endpoint: cloud.endpoint,
+        region: cloud.region,
+        bucket: cloud.bucket,
+        env: cloud.env,
+      }),
+    );
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, ECR_PIPELINE_LOCAL_STATE: state };
+
+    const listed = await cli(env, 'replay', '--local', '--dry-run');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stderr).toContain('would re-drive: no-trailing-slash/app/v1.tar.gz');
+    expect(listed.stderr).toContain('1 message(s) in the build-trigger failure queue; nothing changed');
+    expect(cloud.invocations.filter((i) => i.functionName === 'buildTrigger')).toHaveLength(3);
+
+    const replayed = await cli(env, 'replay', '--local');
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stderr).toContain('1 re-driven to ecr-pipeline-dev-buildTrigger, 0 kept');
+    // The function still fails (its setting is still wrong): three more attempts, a second record.
+    const second = await cloud.sinks.waitFor(() => cloud.failures[1], 60_000);
+    expect(second.event).toEqual(cloud.failures[0]?.event);
+    expect(cloud.invocations.filter((i) => i.functionName === 'buildTrigger')).toHaveLength(6);
+    const again = await cli(env, 'replay', '--local', '--dry-run');
+    expect(again.stderr).toContain('1 message(s) in the build-trigger failure queue');
   });
 });
+
+/** The command line tool, as a user runs it. */
+function cli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
+      env,
+      cwd: root,
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
