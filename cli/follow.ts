@@ -46,9 +46,12 @@ export interface FollowOptions {
   /** How long to wait for a record or a build before saying the trigger did not run. */
   findTimeoutMs?: number;
   showLogs?: boolean;
+  /** Sees each state of the build as it is polled (the last one is the finished build). */
+  onBuild?: (build: Build) => void;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** Waits `ms`, or less when `signal` aborts. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {
@@ -301,6 +304,7 @@ export async function followBuild(options: FollowOptions, first: Build): Promise
   let phase = '';
   out.info(`build ${build.id}${build.logs?.deepLink ? `  (log: ${build.logs.deepLink})` : ''}`);
   for (;;) {
+    options.onBuild?.(build);
     // The log first: what it holds was written before the phase this poll reports.
     if (options.showLogs !== false) {
       const text = await log.read(build);
