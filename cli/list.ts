@@ -58,6 +58,11 @@ async function readRecord(target: Pick<Target, 'clients' | 'bucket'>, key: strin
   }
 }
 
+/** A build id as CodeBuild's commands take it (`project:uuid`), from an id or a build ARN. */
+export function shortBuildId(id: string | undefined): string | undefined {
+  return id?.replace(/^arn:[^:]+:codebuild:[^:]*:[^:]*:build\//, '');
+}
+
 /** Formats an age for people: `42s`, `5m`, `3h`, `2d`. */
 export function formatAge(seconds: number): string {
   if (seconds < 60) return `${Math.max(0, Math.floor(seconds))}s`;
@@ -90,7 +95,7 @@ export async function listUploads(
         status: record.status,
         updatedAt: updated.toISOString(),
         ageSeconds: Math.round((now - updated.getTime()) / 1000),
-        buildId: record.buildId,
+        buildId: shortBuildId(record.buildId),
         digest: record.digest,
         code: record.code,
         reason: record.reason,

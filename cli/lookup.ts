@@ -17,6 +17,7 @@ import {
   readUploadRecord,
   rejectionOf,
 } from './follow.ts';
+import { shortBuildId } from './list.ts';
 import { formatBytes } from './progress.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -59,7 +60,9 @@ export function isFinal(record: UploadRecord | undefined): boolean {
 export function describeFinal(record: UploadRecord): { lines: string[]; exitCode: number } {
   const lines = [`record   ${record.status}${record.finishedAt ? ` at ${record.finishedAt}` : ''}`];
   if (record.buildId)
-    lines.push(`build    ${record.buildId}${record.buildStatus ? `  ${record.buildStatus}` : ''}`);
+    lines.push(
+      `build    ${shortBuildId(record.buildId)}${record.buildStatus ? `  ${record.buildStatus}` : ''}`,
+    );
   if (record.status === 'built') {
     lines.push(
       `image    ${record.repository ?? ''}:${record.tag ?? ''}${record.digest ? `@${record.digest}` : ''}`,

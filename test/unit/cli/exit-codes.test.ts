@@ -313,7 +313,14 @@ describe('list', () => {
       ],
     });
     s3.on(GetObjectCommand, { Key: '.ecr-pipeline/uploads/new.json' }).resolves({
-      Body: body(record({ key: 'team/api/v2.tar.gz', tag: 'v2', status: 'built', buildId: 'p:2' })) as never,
+      Body: body(
+        record({
+          key: 'team/api/v2.tar.gz',
+          tag: 'v2',
+          status: 'built',
+          buildId: 'arn:aws:codebuild:us-east-1:123456789012:build/p:2',
+        }),
+      ) as never,
     });
     s3.on(GetObjectCommand, { Key: '.ecr-pipeline/uploads/mid.json' }).resolves({
       Body: body(record({ key: 'other/x/v1.tar.gz', repository: 'other/x', status: 'rejected' })) as never,
