@@ -240,21 +240,16 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     if (gate === 'failed') exitCode = EXIT.scanGate;
     scan = { ...found, failOn: args.failOn, gate: gate ?? 'none' };
   }
-  return finish({
-    ...result,
-    status: outcome.kind,
-    exitCode,
-    ...(outcome.kind === 'rejected'
-      ? { code: outcome.code, reason: outcome.reason }
-      : {
-          buildId: outcome.buildId,
-          phases: phaseTimings(last),
-          ...(outcome.kind === 'pushed'
-            ? { image: outcome.image, digest: outcome.digest }
-            : { reason: outcome.reason, logLink: outcome.logLink }),
-        }),
-    ...(scan ? { scan } : {}),
-  });
+  return finish({ ...result, ...outcomeFields(outcome, last), exitCode, ...(scan ? { scan } : {}) });
+}
+
+/** The fields of the JSON result that an outcome gives. */
+function outcomeFields(outcome: Outcome, last: Build | undefined): Partial<SubmitResult> {
+  if (outcome.kind === 'rejected') return { status: 'rejected', code: outcome.code, reason: outcome.reason };
+  const build = { buildId: outcome.buildId, phases: phaseTimings(last) };
+  return outcome.kind === 'pushed'
+    ? { status: 'pushed', ...build, image: outcome.image, digest: outcome.digest }
+    : { status: 'failed', ...build, reason: outcome.reason, logLink: outcome.logLink };
 }
 
 /** Runs a step that follows the upload; Ctrl-C says how to follow it again, other errors are explained. */
