@@ -211,7 +211,11 @@ async function main(): Promise<number> {
         () => false,
       );
     const managed = [
-      ...new Set(results.filter((r) => r.example.expect !== 'rejected').map((r) => r.example.repository)),
+      ...new Set(
+        results
+          .filter((r) => r.example.repository && r.example.expect !== 'rejected')
+          .map((r) => r.example.repository),
+      ),
     ];
     await sweep(1);
     const marked = [];
@@ -300,13 +304,15 @@ async function main(): Promise<number> {
   }
 }
 
-/** The line of the build-failed notification (Slack) of `image` that holds `wanted`; undefined if none came. */
+/**
+ * The line of the build-failed notification of `image` that holds `wanted` (the SNS message: the
+ * Slack message carries the same text in its blocks); undefined if none came.
+ */
 async function notifiedLine(cloud: LocalCloud, image: string, wanted: string): Promise<string | undefined> {
   const pick = () =>
-    cloud.sinks.slack
-      .map((message) => slackText(message.body))
-      .filter((text) => /build failed/i.test(text) && text.includes(image))
-      .flatMap((text) => text.split('\n'))
+    cloud.sinks.sns
+      .filter((m) => m.message.includes('Build failed') && m.message.includes(image))
+      .flatMap((m) => m.message.split('\n'))
       .find((line) => line.includes(wanted))
       ?.trim();
   return cloud.sinks.waitFor(pick, 60_000).catch(() => undefined);
