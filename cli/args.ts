@@ -30,6 +30,16 @@ const submitOptions = {
   'max-size': { type: 'string' },
   'max-files': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
+  output: { type: 'string', short: 'o' },
+  'wait-scan': { type: 'boolean' },
+  'fail-on': { type: 'string' },
+} as const;
+
+const listOptions = {
+  ...targetOptions,
+  limit: { type: 'string', short: 'n' },
+  repository: { type: 'string', short: 'r' },
+  output: { type: 'string', short: 'o' },
 } as const;
 
 const logsOptions = { ...targetOptions, follow: { type: 'boolean' } } as const;
@@ -55,19 +65,29 @@ export const HELP = {
 Commands:
   submit [DIR]            pack DIR, upload it, follow the build, print the pushed image
   status <key|build-id>   what became of an upload or a build
+  list                    recent uploads, newest first
   logs <key|build-id>     the build log of an upload or a build
   replay                  re-drive what the functions could not handle (the failure queues)
 
 Run ecr-pipeline <command> --help for its options.`,
-  submit: `Usage: ecr-pipeline submit [DIR] --repository R --tag T [options]
+  submit: `Usage: ecr-pipeline submit [DIR] [--repository R] [--tag T] [options]
 
 Packs DIR (default .) as a gzipped tarball, honouring .dockerignore, uploads it to the contexts
 bucket as <prefix><repository>/<tag>.tar.gz and follows the build it starts. Prints the image
-reference with its digest on stdout; exits 0 only when the image was pushed.
+reference with its digest on stdout; exits 0 only when the image was pushed (exit codes: README).
+Refuses, without uploading, a tag that already exists in an immutable repository.
 
 Image:
-  -r, --repository R   ECR repository name (lower case, namespaces with /)
-  -t, --tag T          image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})
+  -r, --repository R   ECR repository name (lower case, namespaces with /); default: DIR's
+                       package.json name, else DIR's name, mapped to ECR's grammar
+  -t, --tag T          image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}); default: DIR's short git
+                       commit (-dirty when DIR has uncommitted changes), else the UTC time
+Result:
+  -o, --output F       text (default) or json: one JSON object on stdout (image, digest, build,
+                       record key, phases with durations, scan counts) and nothing else
+  --wait-scan          wait for the image's scan (basic or enhanced) and print its counts
+  --fail-on SEVERITY   implies --wait-scan; exit 4 when a finding is at or above SEVERITY
+                       (INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL)
 Build:
   -f, --dockerfile P   Dockerfile inside DIR (default Dockerfile)
   --build-arg K=V      build argument; repeatable; K alone takes the value from the environment
@@ -90,6 +110,13 @@ ${TARGET_HELP}`,
 Prints the build log of an upload (its newest version) or of a build id.
   --follow           keep printing until the build ends
 ${TARGET_HELP}`,
+  list: `Usage: ecr-pipeline list [--limit N] [--repository R] [--output json] [options]
+
+Recent uploads, newest first, from the upload records: key, image, status, age and build.
+  -n, --limit N        at most N uploads (default 20, at most 1000)
+  -r, --repository R   only uploads to this repository
+  -o, --output F       text (default) or json (one JSON object: {"uploads": [...]})
+${TARGET_HELP}`,
   replay: `Usage: ecr-pipeline replay [--queue build-trigger|ecr-events] [--dry-run] [options]
 
 Sends each event of a failure queue (what a function could not handle after Lambda's retries) to
@@ -100,11 +127,19 @@ when a message could not be re-driven (it stays in the queue).
 ${TARGET_HELP}`,
 } as const;
 
+/** Severities `--fail-on` takes, lowest first (UNDEFINED is not ranked). */
+export const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export type OutputFormat = 'text' | 'json';
+
 export interface SubmitArgs {
   command: 'submit';
   dir: string;
-  repository: string;
-  tag: string;
+  /** Undefined: derived from the folder (see defaults.ts). */
+  repository?: string | undefined;
+  /** Undefined: the folder's git commit, else the time (see defaults.ts). */
+  tag?: string | undefined;
   dockerfile?: string | undefined;
   buildArgs: Record<string, string>;
   target?: string | undefined;
@@ -113,6 +148,18 @@ export interface SubmitArgs {
   maxBytes?: number | undefined;
   maxFiles?: number | undefined;
   quiet: boolean;
+  output: OutputFormat;
+  /** Wait for the image's scan; true whenever `failOn` is set. */
+  waitScan: boolean;
+  failOn?: Severity | undefined;
+  flags: TargetFlags;
+}
+
+export interface ListArgs {
+  command: 'list';
+  limit: number;
+  repository?: string | undefined;
+  output: OutputFormat;
   flags: TargetFlags;
 }
 
@@ -130,7 +177,7 @@ export interface ReplayArgs {
   flags: TargetFlags;
 }
 
-export type Args = SubmitArgs | LookupArgs | ReplayArgs | { command: 'help'; text: string };
+export type Args = SubmitArgs | LookupArgs | ListArgs | ReplayArgs | { command: 'help'; text: string };
 
 function targetFlags(
   values: Partial<Record<keyof typeof targetOptions, string | boolean | undefined>>,
@@ -155,6 +202,20 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   if (!/^\d+$/.test(value) || Number(value) <= 0)
     throw new UsageError(`--${name} must be a positive whole number, not "${value}"`);
   return Number(value);
+}
+
+function outputFormat(value: string | undefined): OutputFormat {
+  if (value === undefined || value === 'text') return 'text';
+  if (value === 'json') return 'json';
+  throw new UsageError(`--output must be text or json, not "${value}"`);
+}
+
+function severity(value: string | undefined): Severity | undefined {
+  if (value === undefined) return undefined;
+  const upper = value.toUpperCase();
+  const found = SEVERITIES.find((s) => s === upper);
+  if (!found) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(', ')}, not "${value}"`);
+  return found;
 }
 
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
@@ -198,10 +259,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     const { values, positionals } = parse(rest, submitOptions);
     if (values.help) return { command: 'help', text: HELP.submit };
     if (positionals.length > 1) throw new UsageError(`submit takes one folder, got ${positionals.join(' ')}`);
-    if (!values.repository) throw new UsageError('--repository is required', 'e.g. --repository team-a/api');
-    if (!values.tag) throw new UsageError('--tag is required', 'e.g. --tag v1.2.3');
-    const badName = checkRepositoryName(values.repository) ?? checkTag(values.tag);
+    const badName =
+      (values.repository !== undefined ? checkRepositoryName(values.repository) : undefined) ??
+      (values.tag !== undefined ? checkTag(values.tag) : undefined);
     if (badName) throw new UsageError(badName.reason, 'nothing was uploaded; fix the name and run again');
+    const failOn = severity(values['fail-on']);
+    const output = outputFormat(values.output);
     const platforms = (values.platform ?? [])
       .flatMap((p) => p.split(','))
       .map((p) => p.trim())
@@ -222,6 +285,25 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       maxBytes: positiveInteger('max-size', values['max-size']),
       maxFiles: positiveInteger('max-files', values['max-files']),
       quiet: values.quiet === true,
+      output,
+      waitScan: values['wait-scan'] === true || failOn !== undefined,
+      failOn,
+      flags: targetFlags(values),
+    };
+  }
+  if (command === 'list') {
+    const { values, positionals } = parse(rest, listOptions);
+    if (values.help) return { command: 'help', text: HELP.list };
+    if (positionals.length > 0) throw new UsageError(`list takes no arguments, got ${positionals.join(' ')}`);
+    const limit = positiveInteger('limit', values.limit) ?? 20;
+    if (limit > 1000) throw new UsageError(`--limit is at most 1000, not ${limit}`);
+    const badName = values.repository !== undefined ? checkRepositoryName(values.repository) : undefined;
+    if (badName) throw new UsageError(badName.reason);
+    return {
+      command,
+      limit,
+      repository: values.repository,
+      output: outputFormat(values.output),
       flags: targetFlags(values),
     };
   }
@@ -248,6 +330,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   throw new UsageError(
     `unknown command "${command}"`,
-    'commands: submit, status, logs, replay (--help for more)',
+    'commands: submit, status, logs, list, replay (--help for more)',
   );
 }

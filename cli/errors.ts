@@ -2,6 +2,7 @@
  * Errors the command shows to people: what went wrong and what to do about it. Anything else that
  * reaches the top is translated by `explain` from the AWS SDK's and Node's error shapes.
  */
+import { EXIT } from './exit-codes.ts';
 
 /** An error with a next step for the user; the command prints both and exits with `exitCode`. */
 export class CliError extends Error {
@@ -9,7 +10,7 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly hint?: string,
-    readonly exitCode = 1,
+    readonly exitCode: number = EXIT.failed,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -20,7 +21,15 @@ export class CliError extends Error {
 export class UsageError extends CliError {
   override name = 'UsageError';
   constructor(message: string, hint = 'run with --help for the options') {
-    super(message, hint, 2);
+    super(message, hint, EXIT.usage);
+  }
+}
+
+/** AWS refused the request or could not be reached (credentials, permissions, endpoint, bucket). */
+export class AwsError extends CliError {
+  override name = 'AwsError';
+  constructor(message: string, hint: string | undefined, options?: { cause?: unknown }) {
+    super(message, hint, EXIT.aws, options);
   }
 }
 
@@ -69,82 +78,64 @@ export function explain(error: unknown, scene: ErrorScene = {}): CliError {
 
   if (network === 'ECONNREFUSED' || network === 'ECONNRESET') {
     if (scene.local) {
-      return new CliError(
+      return new AwsError(
         `the local cloud is not running: nothing answers at ${scene.endpoint ?? 'its endpoint'}`,
         'start it in another terminal with `npm start`, then run this command again',
-        1,
         { cause: error },
       );
     }
-    return new CliError(
+    return new AwsError(
       `cannot connect to ${scene.endpoint ?? 'the AWS endpoint'} (${network})`,
       'check AWS_ENDPOINT_URL and your network; unset AWS_ENDPOINT_URL to talk to AWS itself',
-      1,
       { cause: error },
     );
   }
   if (network === 'ENOTFOUND' || network === 'EAI_AGAIN') {
-    return new CliError(
-      `cannot resolve the AWS endpoint (${network})`,
-      'check your network and --region',
-      1,
-      {
-        cause: error,
-      },
-    );
+    return new AwsError(`cannot resolve the AWS endpoint (${network})`, 'check your network and --region', {
+      cause: error,
+    });
   }
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return new CliError(
+    return new AwsError(
       scene.profile ? `no AWS credentials found for profile "${scene.profile}"` : 'no AWS credentials found',
       'run `aws configure` (or `aws sso login`), set AWS_PROFILE or pass --profile; use --local for the local cloud',
-      1,
       { cause: error },
     );
   }
   if (name === 'ExpiredToken' || name === 'ExpiredTokenException') {
-    return new CliError(
-      'your AWS credentials have expired',
-      'sign in again (`aws sso login` or new keys)',
-      1,
-      {
-        cause: error,
-      },
-    );
+    return new AwsError('your AWS credentials have expired', 'sign in again (`aws sso login` or new keys)', {
+      cause: error,
+    });
   }
   if (
     name === 'InvalidAccessKeyId' ||
     name === 'SignatureDoesNotMatch' ||
     name === 'UnrecognizedClientException'
   ) {
-    return new CliError(
+    return new AwsError(
       `AWS does not accept these credentials (${name})`,
       'check the profile or keys in use',
-      1,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   if (name === 'NoSuchBucket') {
-    return new CliError(
+    return new AwsError(
       `the contexts bucket ${scene.bucket ?? ''} does not exist`,
       'deploy the stack (`npm run deploy`), or pass the right --bucket / ECR_PIPELINE_BUCKET and --region',
-      1,
       { cause: error },
     );
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || status === 403) {
-    return new CliError(
+    return new AwsError(
       `access denied to ${where}: ${message}`,
       'your identity needs s3:PutObject and s3:GetObject on the contexts bucket, and codebuild:ListBuildsForProject / BatchGetBuilds on the project to follow the build',
-      1,
       { cause: error },
     );
   }
   if (name === 'AbortError') {
-    return new CliError('interrupted', undefined, 130, { cause: error });
+    return new CliError('interrupted', undefined, EXIT.interrupted, { cause: error });
   }
-  return new CliError(`${name && name !== 'Error' ? `${name}: ` : ''}${message}`, undefined, 1, {
+  return new CliError(`${name && name !== 'Error' ? `${name}: ` : ''}${message}`, undefined, EXIT.failed, {
     cause: error,
   });
 }

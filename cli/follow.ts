@@ -1,23 +1,31 @@
 /**
- * From an uploaded object to its build and its image. The build is found by the object's identity,
- * never by time: the build-trigger function passes bucket, key and version id to StartBuild as build
+ * From an uploaded object to its build and its image, as the command shows it. Finding the record
+ * and the build is `follow/upload.ts`, shared with the local cloud and the tests. The build is found
+ * by the object's identity, never by time: the build-trigger function passes bucket, key and version id to StartBuild as build
  * variables (BUILD_ENV), so the CLI lists the project's newest builds and keeps the one whose
  * variables name exactly this object version. The function's upload record says whether the upload
  * was rejected, and why.
  */
 
 import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { BatchGetBuildsCommand, type Build, ListBuildsForProjectCommand } from '@aws-sdk/client-codebuild';
+import type { Build } from '@aws-sdk/client-codebuild';
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import {
-  type UploadIdentity,
-  type UploadRecord,
-  uploadRecordKeyCandidates,
-} from '../functions/shared/upload-record.ts';
+  buildMatches,
+  findBuild,
+  getBuilds,
+  newestBuildIds,
+  readUploadRecord,
+  sleep,
+  buildVariable as variable,
+} from '../follow/upload.ts';
+import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
+import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import { CliError } from './errors.ts';
 import type { Clients } from './target.ts';
+
+// The command's modules and tests use these through this module.
+export { buildMatches, findBuild, getBuilds, newestBuildIds, readUploadRecord, sleep };
 
 /** An upload the build-trigger function refused: its rejection code and reason. */
 export type Rejected = { kind: 'rejected'; code?: string | undefined; reason: string };
@@ -46,39 +54,8 @@ export interface FollowOptions {
   /** How long to wait for a record or a build before saying the trigger did not run. */
   findTimeoutMs?: number;
   showLogs?: boolean;
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
-function variable(build: Build, name: string): string | undefined {
-  return build.environment?.environmentVariables?.find((v) => v.name === name)?.value;
-}
-
-/** Reads the build-trigger function's record of this upload; undefined until it has handled it. */
-export async function readUploadRecord(
-  clients: Clients,
-  prefix: string,
-  identity: UploadIdentity,
-): Promise<UploadRecord | undefined> {
-  for (const key of uploadRecordKeyCandidates(prefix, identity)) {
-    try {
-      const object = await clients.s3.send(new GetObjectCommand({ Bucket: identity.bucket, Key: key }));
-      return JSON.parse((await object.Body?.transformToString()) ?? '{}') as UploadRecord;
-    } catch (error) {
-      const name = (error as { name?: string }).name;
-      if (name !== 'NoSuchKey' && name !== 'NotFound') throw error;
-    }
-  }
-  return undefined;
+  /** Sees each state of the build as it is polled (the last one is the finished build). */
+  onBuild?: (build: Build) => void;
 }
 
 /** The rejection an upload record reports; undefined when it reports none. */
@@ -90,66 +67,6 @@ export function rejectionOf(record: UploadRecord | undefined): Rejected | undefi
 /** A rejection as the commands print it: `rejected (code): reason`. */
 export function describeRejection(rejected: Rejected): string {
   return `rejected${rejected.code ? ` (${rejected.code})` : ''}: ${rejected.reason}`;
-}
-
-const unquote = (eTag: string | undefined) => (eTag ?? '').replace(/"/g, '');
-
-/**
- * Does this build belong to the upload? Bucket and key must match, and the version id when both
- * sides have one; otherwise the ETag. Builds that existed before the upload never match, which
- * settles an unversioned bucket where the same content was uploaded twice.
- */
-export function buildMatches(build: Build, identity: UploadIdentity, before?: ReadonlySet<string>): boolean {
-  if (before?.has(build.id ?? '')) return false;
-  if (variable(build, BUILD_ENV.bucket) !== identity.bucket) return false;
-  if (variable(build, BUILD_ENV.key) !== identity.key) return false;
-  const version = variable(build, BUILD_ENV.versionId) ?? '';
-  if (version && identity.versionId) return version === identity.versionId;
-  const eTag = unquote(variable(build, BUILD_ENV.eTag));
-  if (eTag && identity.eTag) return eTag === unquote(identity.eTag);
-  return true;
-}
-
-/** The newest build ids of the project (up to `pages` pages of 100). */
-export async function newestBuildIds(clients: Clients, project: string, pages = 2): Promise<string[]> {
-  const ids: string[] = [];
-  let nextToken: string | undefined;
-  for (let page = 0; page < pages; page++) {
-    const result = await clients.codebuild.send(
-      new ListBuildsForProjectCommand({ projectName: project, sortOrder: 'DESCENDING', nextToken }),
-    );
-    ids.push(...(result.ids ?? []));
-    nextToken = result.nextToken;
-    if (!nextToken) break;
-  }
-  return ids;
-}
-
-/** Fetches builds by id (BatchGetBuilds takes at most 100 per call). */
-export async function getBuilds(clients: Clients, ids: string[]): Promise<Build[]> {
-  const builds: Build[] = [];
-  for (let i = 0; i < ids.length; i += 100) {
-    const { builds: page } = await clients.codebuild.send(
-      new BatchGetBuildsCommand({ ids: ids.slice(i, i + 100) }),
-    );
-    builds.push(...(page ?? []));
-  }
-  return builds;
-}
-
-/** Finds the build started for this object version, newest first; undefined when there is none yet. */
-export async function findBuild(
-  clients: Clients,
-  project: string,
-  identity: UploadIdentity,
-  before?: ReadonlySet<string>,
-): Promise<Build | undefined> {
-  const ids = (await newestBuildIds(clients, project)).filter((id) => !before?.has(id));
-  if (ids.length === 0) return undefined;
-  const builds = await getBuilds(clients, ids);
-  const byId = new Map(builds.map((build) => [build.id, build]));
-  // Keep ListBuildsForProject's newest-first order.
-  return ids.map((id) => byId.get(id)).find((build) => build && buildMatches(build, identity, before));
 }
 
 /** Incremental reader of a build's log: CloudWatch Logs on AWS, the log link where the build serves it. */
@@ -301,6 +218,7 @@ export async function followBuild(options: FollowOptions, first: Build): Promise
   let phase = '';
   out.info(`build ${build.id}${build.logs?.deepLink ? `  (log: ${build.logs.deepLink})` : ''}`);
   for (;;) {
+    options.onBuild?.(build);
     // The log first: what it holds was written before the phase this poll reports.
     if (options.showLogs !== false) {
       const text = await log.read(build);

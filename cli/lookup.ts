@@ -2,9 +2,10 @@
 import type { Build } from '@aws-sdk/client-codebuild';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { CONTEXT_EXTENSIONS, contextKey } from '../functions/shared/naming.ts';
-import type { UploadIdentity } from '../functions/shared/upload-record.ts';
+import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import type { LookupArgs } from './args.ts';
 import { CliError, explain, UsageError } from './errors.ts';
+import { EXIT } from './exit-codes.ts';
 import {
   BuildLog,
   describeRejection,
@@ -16,6 +17,7 @@ import {
   readUploadRecord,
   rejectionOf,
 } from './follow.ts';
+import { shortBuildId } from './list.ts';
 import { formatBytes } from './progress.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -44,10 +46,45 @@ interface Found {
   build?: Build | undefined;
   rejected?: Rejected | undefined;
   accepted?: boolean;
+  /** The record, when it holds the upload's final state (built, failed, superseded): no build lookup. */
+  final?: UploadRecord | undefined;
   size?: number | undefined;
 }
 
-async function lookup(target: Target, subject: string): Promise<Found> {
+/** Whether the record tells the whole outcome (the build need not be asked). */
+export function isFinal(record: UploadRecord | undefined): boolean {
+  return record?.status === 'built' || record?.status === 'superseded' || record?.status === 'failed';
+}
+
+/** The lines `status` prints for a record in a final state, and its exit code. */
+export function describeFinal(record: UploadRecord): { lines: string[]; exitCode: number } {
+  const lines = [`record   ${record.status}${record.finishedAt ? ` at ${record.finishedAt}` : ''}`];
+  if (record.buildId)
+    lines.push(
+      `build    ${shortBuildId(record.buildId)}${record.buildStatus ? `  ${record.buildStatus}` : ''}`,
+    );
+  if (record.status === 'built') {
+    lines.push(
+      `image    ${record.repository ?? ''}:${record.tag ?? ''}${record.digest ? `@${record.digest}` : ''}`,
+    );
+    if (record.scan) {
+      const counts = Object.entries(record.scan.counts).map(([severity, n]) => `${severity} ${n}`);
+      lines.push(
+        `scan     ${record.scan.scanner} ${record.scan.status}: ${counts.join(', ') || 'no findings'}`,
+      );
+    }
+    return { lines, exitCode: EXIT.success };
+  }
+  if (record.status === 'superseded') {
+    lines.push('reason   a newer upload of the same key won; this one pushed nothing');
+    return { lines, exitCode: EXIT.failed };
+  }
+  lines.push(`reason   ${record.phase ? `${record.phase}: ` : ''}${record.reason ?? 'no reason given'}`);
+  return { lines, exitCode: EXIT.failed };
+}
+
+async function lookup(target: Target, args: LookupArgs): Promise<Found> {
+  const subject = args.subject;
   const named = classifySubject(subject, target.prefix);
   if ('buildId' in named) {
     const [build] = await getBuilds(target.clients, [named.buildId]);
@@ -77,7 +114,10 @@ async function lookup(target: Target, subject: string): Promise<Found> {
     size: head.ContentLength,
     accepted: record?.status === 'accepted',
     rejected: rejectionOf(record),
+    final: isFinal(record) ? record : undefined,
   };
+  // A finished upload's record tells all: one read, no CodeBuild calls (except for logs).
+  if (found.final && args.command === 'status') return found;
   if (target.project && !found.rejected)
     found.build = await findBuild(target.clients, target.project, identity);
   return found;
@@ -94,18 +134,24 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
   };
   const print = (line: string) => io.stdout.write(`${line}\n`);
   try {
-    const found = await lookup(target, args.subject);
+    const found = await lookup(target, args);
     if (args.command === 'status') {
       if (found.identity) {
         const { bucket, key, versionId } = found.identity;
         print(
           `upload   s3://${bucket}/${key}${versionId ? ` version ${versionId}` : ''}${found.size !== undefined ? `  ${formatBytes(found.size)}` : ''}`,
         );
-        print(
-          `record   ${found.rejected ? describeRejection(found.rejected) : found.accepted ? 'accepted' : 'not handled yet'}`,
-        );
+        if (!found.final)
+          print(
+            `record   ${found.rejected ? describeRejection(found.rejected) : found.accepted ? 'accepted' : 'not handled yet'}`,
+          );
       }
-      if (found.rejected) return 1;
+      if (found.rejected) return EXIT.rejected;
+      if (found.final) {
+        const { lines, exitCode } = describeFinal(found.final);
+        for (const line of lines) print(line);
+        return exitCode;
+      }
       const build = found.build;
       if (!build) {
         print(
@@ -128,7 +174,7 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
     }
     if (found.rejected) {
       io.stderr.write(`${describeRejection(found.rejected)}\n`);
-      return 1;
+      return EXIT.rejected;
     }
     if (!found.build) {
       throw new CliError(

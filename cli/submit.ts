@@ -1,9 +1,14 @@
 /** `ecr-pipeline submit`: pack, upload, follow, print the image. */
+
+import type { Build } from '@aws-sdk/client-codebuild';
 import { UPLOAD_METADATA } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
-import type { SubmitArgs } from './args.ts';
+import { type UploadIdentity, uploadRecordKey } from '../functions/shared/upload-record.ts';
+import type { Severity, SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
+import { chooseImage, type Git, systemGit } from './defaults.ts';
 import { CliError, explain } from './errors.ts';
+import { EXIT } from './exit-codes.ts';
 import {
   describeRejection,
   type FollowOutput,
@@ -12,7 +17,9 @@ import {
   type Outcome,
   waitForBuild,
 } from './follow.ts';
+import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
+import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
 import { resolveTarget, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
 
@@ -25,6 +32,52 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** Aborted on Ctrl-C. */
   signal?: AbortSignal;
+  /** git for the default tag (tests pass their own). */
+  git?: Git;
+  /** The clock for the default tag. */
+  now?: () => Date;
+}
+
+/** One build phase and how long it took (`--output json`). */
+export interface PhaseTiming {
+  phase: string;
+  status?: string | undefined;
+  seconds?: number | undefined;
+}
+
+/** What `submit --output json` prints: one object, whatever the outcome. */
+export interface SubmitResult {
+  status: 'uploaded' | 'pushed' | 'rejected' | 'failed';
+  exitCode: number;
+  repository: string;
+  tag: string;
+  bucket: string;
+  key: string;
+  versionId?: string | undefined;
+  recordKey?: string | undefined;
+  image?: string | undefined;
+  digest?: string | undefined;
+  buildId?: string | undefined;
+  phases?: PhaseTiming[];
+  code?: string | undefined;
+  reason?: string | undefined;
+  logLink?: string | undefined;
+  scan?: (ScanResult & { failOn?: Severity | undefined; gate: 'passed' | 'failed' | 'none' }) | undefined;
+}
+
+/** The phases of a build with their durations, in order. */
+export function phaseTimings(build: Build | undefined): PhaseTiming[] {
+  return (build?.phases ?? []).map((phase) => ({
+    phase: phase.phaseType ?? 'UNKNOWN',
+    status: phase.phaseStatus,
+    seconds: phase.durationInSeconds,
+  }));
+}
+
+/** The exit code of an outcome (before any scan gate). */
+export function exitCodeOf(outcome: Outcome): number {
+  if (outcome.kind === 'pushed') return EXIT.success;
+  return outcome.kind === 'rejected' ? EXIT.rejected : EXIT.failed;
 }
 
 /** Escapes non-ASCII characters so that a JSON value fits S3 metadata (US-ASCII only). */
@@ -78,6 +131,17 @@ function flagsHint(target: Target, args: SubmitArgs): string {
 /** Runs `submit`; returns the exit code. */
 export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   const info = (line: string) => io.stderr.write(`${line}\n`);
+  const { repository, tag, chosen } = chooseImage(
+    args.dir,
+    args,
+    io.git ?? systemGit,
+    io.now?.() ?? new Date(),
+  );
+  if (chosen.length > 0) {
+    info(
+      `image ${repository}:${tag} (${chosen.map((c) => `${c} chosen from ${c === 'tag' ? 'git or the time' : 'the folder'}`).join(', ')}; --repository / --tag to set them)`,
+    );
+  }
   const plan = await planContext({
     dir: args.dir,
     dockerfile: args.dockerfile,
@@ -87,7 +151,7 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   for (const warning of plan.warnings) info(`warning: ${warning}`);
   const metadata = uploadMetadata(plan, args);
   const target = await resolveTarget(args.flags, io.env);
-  const key = contextKey(target.prefix, args.repository, args.tag);
+  const key = contextKey(target.prefix, repository, tag);
   const scene = {
     bucket: target.bucket,
     key,
@@ -95,12 +159,31 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     local: target.local,
     profile: target.profile,
   };
+  const result: SubmitResult = {
+    status: 'uploaded',
+    exitCode: EXIT.success,
+    repository,
+    tag,
+    bucket: target.bucket,
+    key,
+  };
+  const finish = (done: SubmitResult) => {
+    if (args.output === 'json') io.stdout.write(`${JSON.stringify(done)}\n`);
+    return done.exitCode;
+  };
 
   if (!args.async && !target.project) {
     throw new CliError(
       'the CodeBuild project to follow is not known',
       'pass --project or set ECR_PIPELINE_PROJECT (the stack output BuildProjectName), or use --async to upload only',
     );
+  }
+  const refused = await checkTag(target, repository, tag, info).catch((error: unknown) => {
+    throw explain(error, scene);
+  });
+  if (refused) {
+    info(`${describeRejection({ kind: 'rejected', ...refused })} (nothing was uploaded)`);
+    return finish({ ...result, status: 'rejected', exitCode: EXIT.rejected, ...refused });
   }
   // Builds that exist before the upload can never be its build (see follow.ts).
   let before: Set<string> | undefined;
@@ -112,6 +195,162 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     );
   }
 
+  const uploaded = await upload(args, io, target, plan, key, metadata, scene);
+  const identity: UploadIdentity = {
+    bucket: target.bucket,
+    key,
+    versionId: uploaded.versionId,
+    eTag: uploaded.eTag,
+  };
+  Object.assign(result, {
+    versionId: uploaded.versionId,
+    recordKey: uploadRecordKey(target.prefix, identity),
+  });
+
+  if (args.async) {
+    info(`the build starts on its own; follow it with:`);
+    info(`  ecr-pipeline status ${key}${flagsHint(target, args)}`);
+    info(`  ecr-pipeline logs ${key} --follow${flagsHint(target, args)}`);
+    if (args.output === 'text') io.stdout.write(`${key}\n`);
+    return finish(result);
+  }
+
+  const { outcome, last } = await guard(target, args, key, scene, () =>
+    followUpload(args, io, target, identity, before),
+  );
+  const text = args.output === 'text' ? io : { stdout: { write: () => true }, stderr: io.stderr };
+  let exitCode = report(outcome, text);
+  let scan: SubmitResult['scan'];
+  if (outcome.kind === 'pushed' && args.waitScan) {
+    const digest = outcome.digest;
+    if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
+    info(`waiting for the scan of ${repository}@${digest}...`);
+    const found = await guard(target, args, key, scene, () =>
+      waitForScan({
+        clients: target.clients,
+        prefix: target.prefix,
+        identity,
+        repository,
+        digest,
+        signal: io.signal,
+        pollMs: target.local ? 1000 : 5000,
+      }),
+    );
+    const gate = scanGate(found, args.failOn, info);
+    if (gate === 'failed') exitCode = EXIT.scanGate;
+    scan = { ...found, failOn: args.failOn, gate: gate ?? 'none' };
+  }
+  return finish({ ...result, ...outcomeFields(outcome, last), exitCode, ...(scan ? { scan } : {}) });
+}
+
+/** The fields of the JSON result that an outcome gives. */
+function outcomeFields(outcome: Outcome, last: Build | undefined): Partial<SubmitResult> {
+  if (outcome.kind === 'rejected') return { status: 'rejected', code: outcome.code, reason: outcome.reason };
+  const build = { buildId: outcome.buildId, phases: phaseTimings(last) };
+  return outcome.kind === 'pushed'
+    ? { status: 'pushed', ...build, image: outcome.image, digest: outcome.digest }
+    : { status: 'failed', ...build, reason: outcome.reason, logLink: outcome.logLink };
+}
+
+/** Runs a step that follows the upload; Ctrl-C says how to follow it again, other errors are explained. */
+async function guard<T>(
+  target: Target,
+  args: SubmitArgs,
+  key: string,
+  scene: Parameters<typeof explain>[1],
+  step: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof CliError && error.exitCode === EXIT.interrupted) {
+      throw new CliError(
+        'stopped following; the build goes on',
+        `follow it again with: ecr-pipeline logs ${key} --follow${flagsHint(target, args)}`,
+        EXIT.interrupted,
+      );
+    }
+    throw explain(error, scene);
+  }
+}
+
+/** Finds the upload's build and shows it until it ends; returns the outcome and the last build seen. */
+async function followUpload(
+  args: SubmitArgs,
+  io: Io,
+  target: Target,
+  identity: UploadIdentity,
+  before: ReadonlySet<string> | undefined,
+): Promise<{ outcome: Outcome; last?: Build | undefined }> {
+  let last: Build | undefined;
+  const out: FollowOutput = {
+    info: (line) => io.stderr.write(`${line}\n`),
+    log: (text) => {
+      if (!args.quiet) io.stderr.write(text);
+    },
+  };
+  const options = {
+    clients: target.clients,
+    project: target.project,
+    prefix: target.prefix,
+    identity,
+    ...(before ? { before } : {}),
+    out,
+    ...(io.signal ? { signal: io.signal } : {}),
+    pollMs: target.local ? 1000 : 2000,
+    showLogs: !args.quiet,
+    onBuild: (build: Build) => {
+      last = build;
+    },
+  };
+  const found = await waitForBuild(options);
+  if ('rejected' in found) return { outcome: found.rejected };
+  const outcome = await followBuild(options, found.build);
+  return { outcome, last };
+}
+
+/** The pre-upload tag check; a missing permission only warns (the pipeline checks again). */
+async function checkTag(
+  target: Target,
+  repository: string,
+  tag: string,
+  info: (line: string) => void,
+): Promise<{ code: string; reason: string } | undefined> {
+  try {
+    return await tagRefusal(target.clients, repository, tag);
+  } catch (error) {
+    const name = (error as { name?: string }).name ?? '';
+    if (name !== 'AccessDeniedException' && name !== 'AccessDenied') throw error;
+    info(`warning: cannot check whether ${repository}:${tag} exists (${name}); uploading anyway`);
+    return undefined;
+  }
+}
+
+/** Prints the scan counts and applies `--fail-on`. */
+export function scanGate(
+  scan: ScanResult,
+  failOn: Severity | undefined,
+  info: (line: string) => void,
+): 'passed' | 'failed' | undefined {
+  info(`scan (${scan.scanner}): ${describeCounts(scan.counts)}`);
+  if (!failOn) return undefined;
+  const over = findingsAtOrAbove(scan.counts, failOn);
+  if (over.length === 0) return 'passed';
+  info(`scan gate: findings at or above ${failOn} (${over.join(', ')}); exit ${EXIT.scanGate}`);
+  return 'failed';
+}
+
+/** Packs and uploads the context with a progress bar; Ctrl-C says what became of the upload. */
+async function upload(
+  args: SubmitArgs,
+  io: Io,
+  target: Target,
+  plan: ContextPlan,
+  key: string,
+  metadata: Record<string, string>,
+  scene: Parameters<typeof explain>[1],
+) {
+  const info = (line: string) => io.stderr.write(`${line}\n`);
   info(
     `packing ${plan.dir}: ${plan.files} files, ${formatBytes(plan.bytes)} -> s3://${target.bucket}/${key}`,
   );
@@ -138,62 +377,25 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     bar.clear();
     if (error instanceof UploadInterrupted) {
       if (!error.completed)
-        throw new CliError('interrupted: the upload was stopped and nothing was stored', undefined, 130);
+        throw new CliError(
+          'interrupted: the upload was stopped and nothing was stored',
+          undefined,
+          EXIT.interrupted,
+        );
       throw new CliError(
         'interrupted after the upload completed: the build goes on',
         `follow it with: ecr-pipeline status ${key}${flagsHint(target, args)}`,
-        130,
+        EXIT.interrupted,
       );
     }
     throw explain(error, scene);
   }
   sent = progress.gzipBytes;
   bar.done(sample());
-  const identity = { bucket: target.bucket, key, versionId: uploaded.versionId, eTag: uploaded.eTag };
   info(
     `uploaded s3://${target.bucket}/${key}${uploaded.versionId ? ` (version ${uploaded.versionId})` : ''}`,
   );
-
-  if (args.async) {
-    info(`the build starts on its own; follow it with:`);
-    info(`  ecr-pipeline status ${key}${flagsHint(target, args)}`);
-    info(`  ecr-pipeline logs ${key} --follow${flagsHint(target, args)}`);
-    io.stdout.write(`${key}\n`);
-    return 0;
-  }
-
-  const out: FollowOutput = {
-    info,
-    log: (text) => {
-      if (!args.quiet) io.stderr.write(text);
-    },
-  };
-  const followOptions = {
-    clients: target.clients,
-    project: target.project,
-    prefix: target.prefix,
-    identity,
-    ...(before ? { before } : {}),
-    out,
-    ...(io.signal ? { signal: io.signal } : {}),
-    pollMs: target.local ? 1000 : 2000,
-    showLogs: !args.quiet,
-  };
-  let outcome: Outcome;
-  try {
-    const found = await waitForBuild(followOptions);
-    outcome = 'rejected' in found ? found.rejected : await followBuild(followOptions, found.build);
-  } catch (error) {
-    if (error instanceof CliError && error.exitCode === 130) {
-      throw new CliError(
-        'stopped following; the build goes on',
-        `follow it again with: ecr-pipeline logs ${key} --follow${flagsHint(target, args)}`,
-        130,
-      );
-    }
-    throw explain(error, scene);
-  }
-  return report(outcome, io);
+  return uploaded;
 }
 
 /** Prints an outcome; returns the exit code (0 only for a pushed image). */
@@ -203,13 +405,14 @@ export function report(outcome: Outcome, io: Pick<Io, 'stdout' | 'stderr'>): num
     case 'pushed':
       info(`pushed ${outcome.image}${outcome.digest ? '' : ' (digest not reported by the build)'}`);
       io.stdout.write(`${outcome.image}\n`);
-      return 0;
+      break;
     case 'rejected':
       info(describeRejection(outcome));
-      return 1;
+      break;
     case 'failed':
       info(`build ${outcome.buildId} ${outcome.status}: ${outcome.reason}`);
       if (outcome.logLink) info(`log: ${outcome.logLink}`);
-      return 1;
+      break;
   }
+  return exitCodeOf(outcome);
 }

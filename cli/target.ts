@@ -12,7 +12,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import { CliError, explain } from './errors.ts';
+import { AwsError, CliError, explain } from './errors.ts';
 
 /** Environment variables the command reads, besides the AWS SDK's own (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL...). */
 export const ENV = {
@@ -200,10 +200,9 @@ export async function resolveTarget(
     } catch (error) {
       const explained = explain(error, scene);
       if (!local && /^access denied/.test(explained.message)) {
-        throw new CliError(
+        throw new AwsError(
           `cannot read the stack's outputs to find the bucket and project: ${explained.message}`,
           `pass --bucket and --project (or ${ENV.bucket} / ${ENV.project}), or allow cloudformation:DescribeStacks`,
-          1,
           { cause: error },
         );
       }

@@ -5,8 +5,10 @@
  * expected one. `npm run demo -- --verbose` also prints the local cloud's own log;
  * ECR_PIPELINE_DEMO_PORT moves its ports (default 4566 and up; 0: ports the kernel picks).
  */
-import { appendFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
@@ -17,6 +19,7 @@ import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
 import { BASE_IMAGE_REPOSITORY, installBaseImage } from './base-image.ts';
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
+import { findScanner } from './scanner.ts';
 import { slackText } from './sinks.ts';
 import {
   clientsFor,
@@ -32,6 +35,9 @@ import {
   waitForOutcome,
 } from './uploads.ts';
 
+const execFileAsync = promisify(execFile);
+/** The CLI's documented exit code for `--fail-on` (README, exit codes): the demo runs it as a user would. */
+const EXIT_SCAN_GATE = 4;
 const SWEEP_CLOCK_AHEAD_DAYS = 3;
 const verbose = process.argv.includes('--verbose');
 const basePort = Number(process.env.ECR_PIPELINE_DEMO_PORT ?? 4566);
@@ -172,16 +178,21 @@ async function main(): Promise<number> {
           const link = outcome.kind === 'built' ? outcome.build.logs?.deepLink : undefined;
           const logText = link ? await fetch(link).then((r) => (r.ok ? r.text() : '')) : '';
           const wanted = example.logContains ?? 'exit status';
+          // The failure notification itself says why: the line of the log that explains it.
+          const line = await notifiedLine(cloud, `${example.repository}:${example.tag}`, wanted);
+          if (line) say(`${example.name.padEnd(18)} notified: ${line}`);
           results.push({
             ...base,
-            expected: 'build FAILED, log link shows why',
-            got: describe(outcome),
-            ok: failed && logText.includes(wanted),
+            expected: `build FAILED, the log and the notification show why ("${wanted}")`,
+            got: `${describe(outcome)}; notified: ${line ?? 'no notification with that line'}`,
+            ok: failed && logText.includes(wanted) && line !== undefined,
             detail: link ? `log ${link}` : 'no log link',
           });
         }
       }),
     );
+
+    results.push(await failOnOutcome(cloud));
 
     say('waiting for the last notifications');
     await cloud.idle();
@@ -200,7 +211,11 @@ async function main(): Promise<number> {
         () => false,
       );
     const managed = [
-      ...new Set(results.filter((r) => r.example.expect !== 'rejected').map((r) => r.example.repository)),
+      ...new Set(
+        results
+          .filter((r) => r.example.repository && r.example.expect !== 'rejected')
+          .map((r) => r.example.repository),
+      ),
     ];
     await sweep(1);
     const marked = [];
@@ -287,6 +302,86 @@ async function main(): Promise<number> {
     say('shutting the local cloud down');
     await cloud.stop();
   }
+}
+
+/**
+ * The line of the build-failed notification of `image` that holds `wanted` (the SNS message: the
+ * Slack message carries the same text in its blocks); undefined if none came.
+ */
+async function notifiedLine(cloud: LocalCloud, image: string, wanted: string): Promise<string | undefined> {
+  const pick = () =>
+    cloud.sinks.sns
+      .filter((m) => m.message.includes('Build failed') && m.message.includes(image))
+      .flatMap((m) => m.message.split('\n'))
+      .find((line) => line.includes(wanted))
+      ?.trim();
+  return cloud.sinks.waitFor(pick, 60_000).catch(() => undefined);
+}
+
+/**
+ * `ecr-pipeline submit --fail-on` stops on a finding, when the local registry has a scanner to find
+ * one (trivy or grype installed). Without one nothing is scanned (nothing is invented): skipped,
+ * and said plainly.
+ */
+async function failOnOutcome(cloud: LocalCloud): Promise<Result> {
+  const example = { title: 'submit --fail-on stops on a finding' } as Example;
+  const scanner = findScanner();
+  if (!scanner) {
+    say('submit --fail-on: SKIPPED, no scanner (trivy or grype) is installed on this machine');
+    return {
+      example,
+      upload: '-',
+      expected: 'exit 4 with the findings at or above the severity',
+      got: 'skipped: no scanner (trivy or grype) is installed, so no image is scanned locally',
+      ok: true,
+      detail: '',
+    };
+  }
+  const state = join(cloud.dataDir, 'demo-cli.json');
+  writeFileSync(
+    state,
+    JSON.stringify({
+      endpoint: cloud.endpoint,
+      region: cloud.region,
+      bucket: cloud.bucket,
+      projectName: cloud.projectName,
+    }),
+  );
+  const cli = new URL('../cli/bin/ecr-pipeline.mjs', import.meta.url).pathname;
+  const dir = new URL('../examples/copy-files', import.meta.url).pathname;
+  const run = await execFileAsync(
+    process.execPath,
+    [
+      cli,
+      'submit',
+      dir,
+      '-r',
+      'examples/scanned',
+      '-t',
+      'v1',
+      '--local',
+      '-q',
+      '--fail-on',
+      'LOW',
+      '-o',
+      'json',
+    ],
+    { env: { ...process.env, ECR_PIPELINE_LOCAL_STATE: state } },
+  ).then(
+    (out) => ({ code: 0, stdout: out.stdout }),
+    (error: { code?: number; stdout?: string }) => ({ code: error.code ?? 1, stdout: error.stdout ?? '' }),
+  );
+  const result = JSON.parse(run.stdout || '{}') as { scan?: { counts?: Record<string, number> } };
+  const counts = JSON.stringify(result.scan?.counts ?? {});
+  say(`submit --fail-on LOW (${scanner.name}): exit ${run.code}, findings ${counts}`);
+  return {
+    example,
+    upload: 'examples/scanned/v1.tar.gz',
+    expected: `exit ${EXIT_SCAN_GATE} with the findings at or above LOW (${scanner.name})`,
+    got: `exit ${run.code}, findings ${counts}`,
+    ok: run.code === EXIT_SCAN_GATE,
+    detail: '',
+  };
 }
 
 main().then(

@@ -1,8 +1,9 @@
 /**
  * Uploads build contexts to a running local cloud and follows each to its outcome, the way a user
  * (or the CLI) sees it through the AWS APIs: the upload record the build-trigger function writes,
- * then the CodeBuild build of that object version. Shared by the demo, the end-to-end tests and
- * the build benchmark.
+ * then the CodeBuild build of that object version, both found by `follow/upload.ts`, the module
+ * the CLI follows with (one matching rule). Shared by the demo, the end-to-end tests and the build
+ * benchmark.
  */
 import { execFile } from 'node:child_process';
 import {
@@ -17,17 +18,13 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  BatchGetBuildsCommand,
-  type Build,
-  CodeBuildClient,
-  ListBuildsForProjectCommand,
-} from '@aws-sdk/client-codebuild';
+import { type Build, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { create } from 'tar';
-import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
-import { type UploadRecord, uploadRecordKeyCandidates } from '../functions/shared/upload-record.ts';
+import { buildsOfUpload, readUploadRecord, sleep } from '../follow/upload.ts';
+import { BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
+import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -54,6 +51,7 @@ export interface Example {
 }
 
 export interface Upload {
+  bucket: string;
   key: string;
   versionId?: string;
   eTag?: string;
@@ -157,6 +155,7 @@ export async function uploadContext(
     }),
   );
   return {
+    bucket,
     key,
     uploadedAt,
     ...(out.VersionId ? { versionId: out.VersionId } : {}),
@@ -164,60 +163,27 @@ export async function uploadContext(
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The object version an upload is, as the shared follow module names it. */
+export function identityOf(upload: Upload): UploadIdentity {
+  return { bucket: upload.bucket, key: upload.key, versionId: upload.versionId, eTag: upload.eTag };
+}
 
 /** The upload record the build-trigger function wrote for this upload, or undefined while there is none. */
 export async function readRecord(
   s3: S3Client,
-  bucket: string,
   prefix: string,
   upload: Upload,
 ): Promise<UploadRecord | undefined> {
-  const keys = uploadRecordKeyCandidates(prefix, {
-    bucket,
-    key: upload.key,
-    versionId: upload.versionId,
-    eTag: upload.eTag,
-  });
-  for (const key of keys) {
-    try {
-      // List first: a GetObject poll of a missing key would cost an error answer each time.
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
-      if (!listed.Contents?.some((object) => object.Key === key)) continue;
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('{}'))) as UploadRecord;
-    } catch (error) {
-      // Replaced while read (the function rewrites its claim), or a stalled read: poll again.
-      if (!['NoSuchKey', 'TimeoutError', 'RequestTimeout', 'SyntaxError'].includes((error as Error).name))
-        throw error;
-    }
-  }
-  return undefined;
+  return readUploadRecord({ s3 }, prefix, identityOf(upload));
 }
 
-const variable = (build: Build, name: string) =>
-  build.environment?.environmentVariables?.find((v) => v.name === name)?.value;
-
-/** The builds of this upload (same key and version), newest first. */
+/** The builds of this upload, newest first: the CLI's rule (bucket, key, version id or ETag). */
 export async function buildsOf(
   codebuild: CodeBuildClient,
   projectName: string,
   upload: Upload,
 ): Promise<Build[]> {
-  const listed = await codebuild.send(
-    new ListBuildsForProjectCommand({ projectName, sortOrder: 'DESCENDING' }),
-  );
-  const ids = listed.ids ?? [];
-  const builds: Build[] = [];
-  for (let i = 0; i < ids.length; i += 100) {
-    const out = await codebuild.send(new BatchGetBuildsCommand({ ids: ids.slice(i, i + 100) }));
-    builds.push(...(out.builds ?? []));
-  }
-  return builds.filter(
-    (build) =>
-      variable(build, BUILD_ENV.key) === upload.key &&
-      (upload.versionId === undefined || variable(build, BUILD_ENV.versionId) === upload.versionId),
-  );
+  return buildsOfUpload({ codebuild }, projectName, identityOf(upload));
 }
 
 /** Follows one upload to its end: rejected or failed before a build, or its build completed. */
@@ -231,7 +197,7 @@ export async function waitForOutcome(
   const deadline = Date.now() + timeoutMs;
   // `accepted` is the function's claim before its last checks: it may still turn into `rejected`.
   for (;;) {
-    const record = await readRecord(clients.s3, cloud.bucket, prefix, upload);
+    const record = await readRecord(clients.s3, prefix, upload);
     // Refused, or failed before a build: the record is the end. Otherwise the build tells.
     if (record && (record.status === 'rejected' || (record.status === 'failed' && !record.buildId))) {
       return { kind: record.status, record, at: Date.now() };

@@ -11,6 +11,7 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { REPOSITORY_TAGS } from '../shared/contract.ts';
+import { isTagImmutable } from '../shared/tag-immutability.ts';
 import { wildcardToRegExp } from '../shared/wildcard.ts';
 import type { Config } from './config.ts';
 import { classify } from './errors.ts';
@@ -255,23 +256,8 @@ export async function clearStaleMark(
   return cleared;
 }
 
-/** Whether pushing `tag` to the repository would be refused because tags there are immutable. */
-export function isTagImmutable(
-  info: Pick<RepositoryInfo, 'mutability' | 'exclusions'>,
-  tag: string,
-): boolean {
-  const excluded = info.exclusions.some((pattern) => wildcardToRegExp(pattern).test(tag));
-  switch (info.mutability) {
-    case 'IMMUTABLE':
-      return true;
-    case 'IMMUTABLE_WITH_EXCLUSION':
-      return !excluded;
-    case 'MUTABLE_WITH_EXCLUSION':
-      return excluded;
-    default:
-      return false;
-  }
-}
+/** Whether pushing `tag` would be refused because tags are immutable (shared with the CLI). */
+export { isTagImmutable };
 
 /** Whether the repository already holds an image with this tag. */
 export async function tagExists(ecr: ECRClient, repository: string, tag: string): Promise<boolean> {

@@ -7,6 +7,7 @@ import {
   type Rejection,
   type Result,
 } from '../shared/naming.ts';
+import { tagAlreadyExists } from '../shared/tag-immutability.ts';
 import {
   identityHash,
   UPLOAD_RECORD_DIR,
@@ -156,12 +157,7 @@ async function buildTarget(
     const again = await ensureRepository(deps, repository);
     return again.ownership.kind === 'foreign' ? { rejection: notManaged(deps, again) } : { info: again };
   }
-  return {
-    rejection: {
-      code: 'TagAlreadyExists',
-      reason: `${repository}:${tag} already exists and tags in this repository are immutable; upload with a new tag`,
-    },
-  };
+  return { rejection: tagAlreadyExists(repository, tag) };
 }
 
 /**

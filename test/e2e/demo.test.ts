@@ -33,6 +33,13 @@ describe('npm run demo', () => {
       expect(output).toContain(`PASS  ${title}`);
     }
     expect(output).toMatch(/slack\+sns {2}Build failed: examples\/failing:v1/);
+    // The failing RUN step's own error line, as the notification carries it.
+    expect(output).toMatch(/failing-build +notified: .*error: configuration missing/);
+    expect(output).toMatch(/got +build FAILED; notified: .*error: configuration missing/);
+    // --fail-on runs when a scanner is installed, and is skipped (said plainly) otherwise.
+    expect(output).toMatch(
+      /PASS {2}submit --fail-on stops on a finding\n.*\n.*\n +got +(exit 4, findings|skipped: no scanner \(trivy or grype\))/,
+    );
     expect(code).toBe(0);
   });
 });

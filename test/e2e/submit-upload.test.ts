@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { list } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../cli/exit-codes.ts';
 import { main } from '../../cli/main.ts';
 import type { Io } from '../../cli/submit.ts';
 import { UploadInterrupted, uploadContext } from '../../cli/upload.ts';
@@ -248,7 +249,7 @@ describe('errors before any build', () => {
       ['submit', join(work, 'app'), '-r', 'api', '-t', 'v1', '--bucket', 'no-such-bucket', '--async'],
       io,
     );
-    expect(code).toBe(1);
+    expect(code).toBe(EXIT.aws);
     expect(io.err()).toContain('error: the contexts bucket no-such-bucket does not exist');
     expect(io.err()).toContain('npm run deploy');
   });
@@ -261,7 +262,7 @@ describe('errors before any build', () => {
     );
     const io = capture({ ECR_PIPELINE_LOCAL_STATE: state });
     const code = await main(['submit', join(work, 'app'), '-r', 'api', '-t', 'v1', '--local'], io);
-    expect(code).toBe(1);
+    expect(code).toBe(EXIT.aws);
     expect(io.err()).toContain(
       `the local cloud is not running: nothing answers at http://127.0.0.1:${UNUSED_PORT}`,
     );

@@ -3,12 +3,13 @@
  * function, the local CodeBuild running the real buildspec, the registry. Runs the real launcher
  * in a child process, as a user would.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../cli/exit-codes.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -106,17 +107,19 @@ describe('submit --local', () => {
     expect(described.imageDetails?.[0]?.imageDigest).toBe(digest);
   });
 
-  it('exits non-zero with the reason when the build-trigger function rejects the upload', async () => {
-    // Repositories are created immutable: the same tag again is refused before any build starts.
+  it("exits 3 with the pipeline's reason, without uploading, when the tag exists in the immutable repository", async () => {
+    // Repositories are created immutable: the same tag again is refused before anything is uploaded.
     const run = await submitLocal('examples/copy-files', 'examples/static-site', 'v1');
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(EXIT.rejected);
     expect(run.stderr).toMatch(/rejected \(TagAlreadyExists\): .*v1/);
+    expect(run.stderr).toContain('nothing was uploaded');
+    expect(run.stderr).not.toContain('uploading');
     expect(run.stdout).toBe('');
   });
 
   it('exits non-zero with the failing phase and the log link when the build fails', async () => {
     const run = await submitLocal('examples/failing-build', 'examples/failing', 'v1');
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(EXIT.failed);
     expect(run.stderr).toContain('error: configuration missing');
     expect(run.stderr).toMatch(/build \S+ FAILED: BUILD/);
     expect(run.stderr).toContain(`log: ${cloud.endpoint}/_local/builds/`);
@@ -135,7 +138,7 @@ describe('submit --local', () => {
 
     const status = await cli('status', 'examples/async/v2.tar.gz', '--local');
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/record +accepted/);
+    expect(status.stdout).toMatch(/record +(accepted|built)/);
     expect(status.stdout).toMatch(/build +\S+ +SUCCEEDED/);
     expect(status.stdout).toMatch(/image +\S+examples\/async:v2@sha256:[0-9a-f]{64}/);
   });
@@ -155,5 +158,91 @@ describe('submit --local', () => {
     } finally {
       env = saved;
     }
+  });
+});
+
+describe('submit with defaults, --output json, status, list', () => {
+  let app: string;
+  let commit: string;
+  let result: Record<string, unknown>;
+
+  it('names the image after the folder and its git commit, and prints one JSON object', async () => {
+    app = join(work, 'hello-app');
+    cpSync(join(root, 'examples/copy-files'), app, { recursive: true });
+    rmSync(join(app, 'example.json'));
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', app, '-c', 'user.email=e2e@example.com', '-c', 'user.name=e2e', ...args], {
+        encoding: 'utf8',
+      }).trim();
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'hello');
+    commit = git('rev-parse', '--short', 'HEAD');
+
+    const run = await cli('submit', app, '--local', '--output', 'json');
+    expect(run.code, run.stderr).toBe(EXIT.success);
+    expect(run.stderr).toContain(`image hello-app:${commit} (repository chosen from the folder`);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({
+      status: 'pushed',
+      exitCode: 0,
+      repository: 'hello-app',
+      tag: commit,
+      key: `hello-app/${commit}.tar.gz`,
+    });
+    expect(result.image).toMatch(new RegExp(`hello-app:${commit}@sha256:[0-9a-f]{64}$`));
+    expect(result.digest).toBe(await registryDigest('hello-app', commit));
+    expect(result.buildId).toMatch(/^\S+:[0-9a-f-]{36}$/);
+    expect(result.recordKey).toMatch(/^\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/);
+    const phases = result.phases as Array<{ phase: string; status?: string; seconds?: number }>;
+    expect(phases.map((p) => p.phase)).toContain('BUILD');
+    expect(phases.find((p) => p.phase === 'BUILD')).toMatchObject({ status: 'SUCCEEDED' });
+    expect(phases.every((p) => p.seconds === undefined || p.seconds >= 0)).toBe(true);
+  });
+
+  it('marks the tag -dirty when the folder has uncommitted changes, and refuses the same tag again', async () => {
+    writeFileSync(join(app, 'site', 'extra.txt'), 'not committed\n');
+    const dirty = await cli('submit', app, '--local', '--async', '-q');
+    expect(dirty.code, dirty.stderr).toBe(EXIT.success);
+    expect(dirty.stdout.trim()).toBe(`hello-app/${commit}-dirty.tar.gz`);
+    rmSync(join(app, 'site', 'extra.txt'));
+    const again = await cli('submit', app, '--local', '--output', 'json');
+    expect(again.code).toBe(EXIT.rejected);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: 'rejected', code: 'TagAlreadyExists' });
+  });
+
+  it('status of the finished upload shows the image', async () => {
+    const status = await cli('status', `hello-app:${commit}`, '--local');
+    expect(status.code, status.stderr).toBe(EXIT.success);
+    expect(status.stdout).toContain(`upload   s3://${cloud.bucket}/hello-app/${commit}.tar.gz`);
+    expect(status.stdout).toMatch(new RegExp(`image +\\S*hello-app:${commit}@${result.digest}`));
+  });
+
+  it('list shows the uploads newest first, filters by repository, and prints JSON', async () => {
+    const text = await cli('list', '--local');
+    expect(text.code, text.stderr).toBe(EXIT.success);
+    const lines = text.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +AGE +BUILD$/);
+    expect(lines.some((line) => line.startsWith(`hello-app/${commit}.tar.gz `))).toBe(true);
+
+    const json = await cli('list', '--local', '--output', 'json', '--repository', 'hello-app');
+    expect(json.code, json.stderr).toBe(EXIT.success);
+    const { uploads } = JSON.parse(json.stdout) as { uploads: Array<Record<string, unknown>> };
+    expect(uploads.map((u) => u.key)).toEqual([
+      `hello-app/${commit}-dirty.tar.gz`,
+      `hello-app/${commit}.tar.gz`,
+    ]);
+    expect(uploads[1]).toMatchObject({ image: `hello-app:${commit}`, buildId: result.buildId });
+
+    const limited = await cli('list', '--local', '-o', 'json', '--limit', '1');
+    expect((JSON.parse(limited.stdout) as { uploads: unknown[] }).uploads).toHaveLength(1);
+  });
+
+  it('exits 2 on a usage error, before anything else', async () => {
+    const run = await cli('submit', app, '--local', '--fail-on', 'SEVERE');
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toContain('--fail-on must be one of');
+    expect(run.stdout).toBe('');
   });
 });

@@ -7,6 +7,33 @@ import { asciiJson, uploadMetadata } from '../../../cli/submit.ts';
 const parse = (line: string, env: NodeJS.ProcessEnv = {}) =>
   parseCommandLine(line.split(' ').filter(Boolean), env);
 
+describe('list arguments', () => {
+  it('defaults to the 20 newest uploads of every repository, as text', () => {
+    expect(parse('list')).toMatchObject({
+      command: 'list',
+      limit: 20,
+      repository: undefined,
+      output: 'text',
+    });
+  });
+
+  it('takes --limit, --repository and --output json', () => {
+    expect(parse('list -n 5 -r team/api --output json --local')).toMatchObject({
+      limit: 5,
+      repository: 'team/api',
+      output: 'json',
+      flags: { local: true },
+    });
+  });
+
+  it('refuses a limit out of range, a bad repository and arguments', () => {
+    expect(() => parse('list --limit 0')).toThrow(/positive whole number/);
+    expect(() => parse('list --limit 1001')).toThrow(/at most 1000/);
+    expect(() => parse('list -r Team')).toThrow(/upper-case/);
+    expect(() => parse('list extra')).toThrow(/no arguments/);
+  });
+});
+
 describe('submit arguments', () => {
   it('parses every option', () => {
     const args = parse(
@@ -25,6 +52,9 @@ describe('submit arguments', () => {
       maxBytes: 1000,
       maxFiles: 10,
       quiet: false,
+      output: 'text',
+      waitScan: false,
+      failOn: undefined,
       flags: {
         bucket: 'b',
         prefix: 'in/',
@@ -56,9 +86,21 @@ describe('submit arguments', () => {
     expect(() => parse(`submit -r api -t ${'x'.repeat(129)}`)).toThrow(/129 characters/);
   });
 
-  it('requires repository and tag', () => {
-    expect(() => parse('submit -t v1')).toThrow(/--repository is required/);
-    expect(() => parse('submit -r api')).toThrow(/--tag is required/);
+  it('leaves repository and tag to the folder defaults when they are not given', () => {
+    expect(parse('submit -t v1')).toMatchObject({ repository: undefined, tag: 'v1' });
+    expect(parse('submit -r api')).toMatchObject({ repository: 'api', tag: undefined });
+  });
+
+  it('takes --output json, and --fail-on (any case) implies --wait-scan', () => {
+    expect(parse('submit -o json')).toMatchObject({ output: 'json', waitScan: false });
+    expect(parse('submit --wait-scan')).toMatchObject({ waitScan: true, failOn: undefined });
+    expect(parse('submit --fail-on high')).toMatchObject({ waitScan: true, failOn: 'HIGH' });
+  });
+
+  it('refuses an unknown output format or severity with the usage exit code', () => {
+    expect(() => parse('submit --output yaml')).toThrow(/--output must be text or json/);
+    expect(() => parse('submit --fail-on SEVERE')).toThrow(UsageError);
+    expect(() => parse('submit --fail-on UNDEFINED')).toThrow(/INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL/);
   });
 
   it('refuses unknown options and malformed values with exit code 2', () => {

@@ -10,7 +10,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CliError, explain } from '../../../cli/errors.ts';
-import { buildMatches, findBuild, followBuild, waitForBuild } from '../../../cli/follow.ts';
+import { followBuild, waitForBuild } from '../../../cli/follow.ts';
 import { createClients } from '../../../cli/target.ts';
 import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 
@@ -62,46 +62,6 @@ beforeEach(() => {
   codebuild.reset();
   logs.reset();
   ecr.reset();
-});
-
-describe('finding the build of an upload', () => {
-  it('matches bucket, key and version id, never another version of the same key', () => {
-    expect(buildMatches(build('p:1', ours), identity)).toBe(true);
-    expect(buildMatches(build('p:1', { ...ours, CONTEXT_VERSION_ID: 'v1' }), identity)).toBe(false);
-    expect(buildMatches(build('p:1', { ...ours, CONTEXT_KEY: 'team/api/v2.tar.gz' }), identity)).toBe(false);
-    expect(buildMatches(build('p:1', { ...ours, CONTEXT_BUCKET: 'other' }), identity)).toBe(false);
-  });
-
-  it('falls back to the ETag when the build has no version id, and skips builds older than the upload', () => {
-    const unversioned = { ...ours, CONTEXT_VERSION_ID: '' };
-    expect(buildMatches(build('p:1', unversioned), identity)).toBe(true);
-    expect(buildMatches(build('p:1', { ...unversioned, CONTEXT_ETAG: 'other' }), identity)).toBe(false);
-    expect(buildMatches(build('p:1', unversioned), identity, new Set(['p:1']))).toBe(false);
-  });
-
-  it('looks through the newest builds and returns the one whose variables name the object', async () => {
-    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: ['p:3', 'p:2', 'p:1'] });
-    codebuild.on(BatchGetBuildsCommand).resolves({
-      builds: [
-        build('p:3', { ...ours, CONTEXT_KEY: 'other/x.tar.gz' }),
-        build('p:1', { ...ours, CONTEXT_VERSION_ID: 'v1' }),
-        build('p:2', ours),
-      ],
-    });
-    const found = await findBuild(clients, 'p', identity, new Set(['p:0']));
-    expect(found?.id).toBe('p:2');
-    expect(codebuild).toReceiveCommandWith(ListBuildsForProjectCommand, {
-      projectName: 'p',
-      sortOrder: 'DESCENDING',
-    });
-    expect(codebuild).toReceiveCommandWith(BatchGetBuildsCommand, { ids: ['p:3', 'p:2', 'p:1'] });
-  });
-
-  it('does not ask for builds that existed before the upload', async () => {
-    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: ['p:1'] });
-    expect(await findBuild(clients, 'p', identity, new Set(['p:1']))).toBeUndefined();
-    expect(codebuild).not.toReceiveCommand(BatchGetBuildsCommand);
-  });
 });
 
 describe('waiting for the build', () => {

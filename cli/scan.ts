@@ -1,0 +1,101 @@
+/**
+ * Waiting for the scan of a pushed image, and the `--fail-on` gate. The upload record carries the
+ * scan once the notifications function has seen it (basic or enhanced scanning); until then ECR
+ * itself is asked (DescribeImages' `imageScanFindingsSummary`), which answers for both scanners.
+ */
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import type { UploadIdentity, UploadScan } from '../functions/shared/upload-record.ts';
+import { SEVERITIES, type Severity } from './args.ts';
+import { CliError } from './errors.ts';
+import { readUploadRecord, sleep } from './follow.ts';
+import type { Clients } from './target.ts';
+
+/** Counts by severity, as ECR reports them (severities without findings left out). */
+export type SeverityCounts = UploadScan['counts'];
+
+/** A completed scan: where the counts came from, and the counts. */
+export interface ScanResult {
+  scanner: 'basic' | 'enhanced' | 'unknown';
+  counts: SeverityCounts;
+}
+
+// DescribeImages scan statuses: COMPLETE (basic) and ACTIVE (enhanced, scanned and monitored) carry
+// findings; these never will.
+const SCAN_FAILED = ['FAILED', 'UNSUPPORTED_IMAGE', 'FINDINGS_UNAVAILABLE', 'SCAN_ELIGIBILITY_EXPIRED'];
+
+/** The scan as ECR reports it for repository@digest; undefined while it has not completed. */
+export async function ecrScan(
+  clients: Pick<Clients, 'ecr'>,
+  repository: string,
+  digest: string,
+): Promise<ScanResult | undefined> {
+  const out = await clients.ecr.send(
+    new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
+  );
+  const image = out.imageDetails?.[0];
+  const status = image?.imageScanStatus?.status;
+  if (status && SCAN_FAILED.includes(status)) {
+    throw new CliError(
+      `the scan of ${repository}@${digest} ended ${status}: ${image?.imageScanStatus?.description ?? 'no description'}`,
+      'look at the image in the ECR console; the image itself was pushed',
+    );
+  }
+  if (status !== 'COMPLETE' && status !== 'ACTIVE') return undefined;
+  const counts = (image?.imageScanFindingsSummary?.findingSeverityCounts ?? {}) as SeverityCounts;
+  return { scanner: status === 'ACTIVE' ? 'enhanced' : 'basic', counts };
+}
+
+export interface ScanWait {
+  clients: Clients;
+  prefix: string;
+  identity: UploadIdentity;
+  repository: string;
+  digest: string;
+  signal?: AbortSignal | undefined;
+  pollMs?: number;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+/** Waits for the scan of the pushed image: the record's first, ECR's as the fallback. */
+export async function waitForScan(options: ScanWait): Promise<ScanResult> {
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? 15 * 60_000;
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const record = await readUploadRecord(options.clients, options.prefix, options.identity);
+    if (record?.scan?.status === 'FAILED') {
+      throw new CliError(
+        `the ${record.scan.scanner} scan of ${options.repository}@${options.digest} failed`,
+        'the image itself was pushed; look at it in the ECR console',
+      );
+    }
+    if (record?.scan) return { scanner: record.scan.scanner, counts: record.scan.counts };
+    const fromEcr = await ecrScan(options.clients, options.repository, options.digest);
+    if (fromEcr) return fromEcr;
+    if (options.signal?.aborted) throw new CliError('interrupted while waiting for the scan', undefined, 130);
+    if (now() > deadline) {
+      throw new CliError(
+        `no scan of ${options.repository}@${options.digest} completed within ${Math.round(timeoutMs / 1000)} s`,
+        'is scan on push (or enhanced scanning) enabled for the repository? The image itself was pushed',
+      );
+    }
+    await sleep(options.pollMs ?? 5000, options.signal);
+  }
+}
+
+/** The severities at or above `threshold` that have findings, highest first; empty when the gate passes. */
+export function findingsAtOrAbove(counts: SeverityCounts, threshold: Severity): Severity[] {
+  return SEVERITIES.slice(SEVERITIES.indexOf(threshold))
+    .filter((severity) => (counts[severity] ?? 0) > 0)
+    .reverse();
+}
+
+/** Counts as people read them: `CRITICAL 1, HIGH 3` (`no findings` when empty). */
+export function describeCounts(counts: SeverityCounts): string {
+  const order: Array<keyof SeverityCounts> = [...[...SEVERITIES].reverse(), 'UNDEFINED'];
+  const parts = order
+    .filter((severity) => (counts[severity] ?? 0) > 0)
+    .map((severity) => `${severity} ${counts[severity]}`);
+  return parts.length ? parts.join(', ') : 'no findings';
+}

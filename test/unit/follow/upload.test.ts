@@ -1,0 +1,130 @@
+/**
+ * The one rule by which the CLI, the local cloud's demo and the end-to-end tests find an upload's
+ * record and build (follow/upload.ts).
+ */
+import {
+  BatchGetBuildsCommand,
+  type Build,
+  CodeBuildClient,
+  ListBuildsForProjectCommand,
+} from '@aws-sdk/client-codebuild';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { buildMatches, buildsOfUpload, findBuild, readUploadRecord } from '../../../follow/upload.ts';
+import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+
+const s3 = mockClient(S3Client);
+const codebuild = mockClient(CodeBuildClient);
+const clients = {
+  s3: new S3Client({ region: 'us-east-1' }),
+  codebuild: new CodeBuildClient({ region: 'us-east-1' }),
+};
+
+const identity = { bucket: 'contexts', key: 'team/api/v1.tar.gz', versionId: 'v2', eTag: '"abc"' };
+
+function build(id: string, vars: Record<string, string>, extra: Partial<Build> = {}): Build {
+  return {
+    id,
+    environment: {
+      type: 'LINUX_CONTAINER',
+      image: 'x',
+      computeType: 'BUILD_GENERAL1_SMALL',
+      environmentVariables: Object.entries(vars).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' })),
+    },
+    ...extra,
+  };
+}
+
+const ours = {
+  CONTEXT_BUCKET: 'contexts',
+  CONTEXT_KEY: 'team/api/v1.tar.gz',
+  CONTEXT_VERSION_ID: 'v2',
+  CONTEXT_ETAG: 'abc',
+  IMAGE_REPOSITORY: 'team/api',
+  IMAGE_REPOSITORY_URI: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api',
+  IMAGE_TAG: 'v1',
+};
+const named = (name: string) => Object.assign(new Error(name), { name });
+
+beforeEach(() => {
+  s3.reset();
+  codebuild.reset();
+});
+
+describe('finding the build of an upload', () => {
+  it('matches bucket, key and version id, never another version of the same key', () => {
+    expect(buildMatches(build('p:1', ours), identity)).toBe(true);
+    expect(buildMatches(build('p:1', { ...ours, CONTEXT_VERSION_ID: 'v1' }), identity)).toBe(false);
+    expect(buildMatches(build('p:1', { ...ours, CONTEXT_KEY: 'team/api/v2.tar.gz' }), identity)).toBe(false);
+    expect(buildMatches(build('p:1', { ...ours, CONTEXT_BUCKET: 'other' }), identity)).toBe(false);
+  });
+
+  it('falls back to the ETag when the build has no version id, and skips builds older than the upload', () => {
+    const unversioned = { ...ours, CONTEXT_VERSION_ID: '' };
+    expect(buildMatches(build('p:1', unversioned), identity)).toBe(true);
+    expect(buildMatches(build('p:1', { ...unversioned, CONTEXT_ETAG: 'other' }), identity)).toBe(false);
+    expect(buildMatches(build('p:1', unversioned), identity, new Set(['p:1']))).toBe(false);
+  });
+
+  it('looks through the newest builds and returns the one whose variables name the object', async () => {
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: ['p:3', 'p:2', 'p:1'] });
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        build('p:3', { ...ours, CONTEXT_KEY: 'other/x.tar.gz' }),
+        build('p:1', { ...ours, CONTEXT_VERSION_ID: 'v1' }),
+        build('p:2', ours),
+      ],
+    });
+    const found = await findBuild(clients, 'p', identity, new Set(['p:0']));
+    expect(found?.id).toBe('p:2');
+    expect(codebuild).toReceiveCommandWith(ListBuildsForProjectCommand, {
+      projectName: 'p',
+      sortOrder: 'DESCENDING',
+    });
+    expect(codebuild).toReceiveCommandWith(BatchGetBuildsCommand, { ids: ['p:3', 'p:2', 'p:1'] });
+  });
+
+  it('does not ask for builds that existed before the upload', async () => {
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: ['p:1'] });
+    expect(await findBuild(clients, 'p', identity, new Set(['p:1']))).toBeUndefined();
+    expect(codebuild).not.toReceiveCommand(BatchGetBuildsCommand);
+  });
+});
+
+describe('every build of an upload (the local cloud counts them)', () => {
+  it('returns all matching builds newest first, by the same rule', async () => {
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: ['p:4', 'p:3', 'p:2', 'p:1'] });
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        build('p:1', ours),
+        build('p:2', { ...ours, CONTEXT_BUCKET: 'other' }),
+        build('p:3', ours),
+        build('p:4', { ...ours, CONTEXT_VERSION_ID: 'v1' }),
+      ],
+    });
+    const builds = await buildsOfUpload(clients, 'p', identity);
+    expect(builds.map((b) => b.id)).toEqual(['p:3', 'p:1']);
+  });
+});
+
+describe('reading the upload record', () => {
+  it('reads the record named by version id, then by ETag', async () => {
+    const byETag = uploadRecordKey('in/', { ...identity, versionId: undefined });
+    s3.on(GetObjectCommand).rejects(named('NoSuchKey'));
+    s3.on(GetObjectCommand, { Key: byETag }).resolves({
+      Body: { transformToString: async () => '{"status":"accepted"}' },
+    } as never);
+    expect(await readUploadRecord(clients, 'in/', identity)).toEqual({ status: 'accepted' });
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Key: uploadRecordKey('in/', identity) });
+  });
+
+  it('reads nothing yet while the record is missing or being rewritten, and throws other errors', async () => {
+    for (const name of ['NoSuchKey', 'TimeoutError', 'SyntaxError']) {
+      s3.on(GetObjectCommand).rejects(named(name));
+      expect(await readUploadRecord(clients, '', identity)).toBeUndefined();
+    }
+    s3.on(GetObjectCommand).rejects(named('AccessDenied'));
+    await expect(readUploadRecord(clients, '', identity)).rejects.toThrow('AccessDenied');
+  });
+});
