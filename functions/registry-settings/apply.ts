@@ -19,6 +19,7 @@ import {
   ourReplicationRule,
   type Result,
   replicationPrefix,
+  scanningFilter,
   unmergeReplication,
   unmergeScanning,
 } from './merge.ts';
@@ -115,7 +116,10 @@ function ourScanning(properties: SettingProperties): OurScanning {
   const frequency = properties.ScanFrequency ?? 'SCAN_ON_PUSH';
   if (!FREQUENCIES.has(frequency))
     throw new RefusedError(`scanFrequency must be SCAN_ON_PUSH or CONTINUOUS_SCAN, got "${frequency}"`);
-  return { filter: properties.RepositoryPattern, frequency: frequency as ScanFrequency };
+  return {
+    filter: value(scanningFilter(properties.RepositoryPattern)),
+    frequency: frequency as ScanFrequency,
+  };
 }
 
 async function applyScanning(deps: Deps, request: SettingRequest): Promise<SettingData> {

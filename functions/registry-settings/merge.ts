@@ -106,6 +106,20 @@ export interface OurScanning {
   frequency: ScanFrequency;
 }
 
+/**
+ * The WILDCARD filter of this stack's repositories for the registry's scanning rules. ECR's scanning
+ * filters know `*` only: a `?` of repositoryPattern has no equivalent there but a broader `*`, which
+ * would scan (and bill Inspector for) other teams' repositories, so it is refused.
+ */
+export function scanningFilter(repositoryPattern: string): Result<string> {
+  if (repositoryPattern.includes('?'))
+    return refuse(
+      `enhanced scanning filters take "*" only: repositoryPattern "${repositoryPattern}" has a "?"; ` +
+        'write it with "*" (or a narrower prefix) to scan exactly the repositories you mean',
+    );
+  return ok(repositoryPattern);
+}
+
 const withoutFilter = (rules: RegistryScanningRule[], filter: string): RegistryScanningRule[] =>
   rules
     .map((rule) => ({

@@ -8,6 +8,7 @@ import {
   ourReplicationRule,
   replicationPrefix,
   sameRule,
+  scanningFilter,
   unmergeReplication,
   unmergeScanning,
 } from '../../../functions/registry-settings/merge.ts';
@@ -178,6 +179,16 @@ describe('mergeScanning', () => {
       ok: false,
       reason: expect.stringContaining('BASIC scanning with rules of others (payments-*)'),
     });
+  });
+});
+
+describe('scanningFilter', () => {
+  it('takes repositoryPattern as it is when it uses "*" only', () => {
+    expect(scanningFilter('team-a/*')).toEqual({ ok: true, value: 'team-a/*' });
+  });
+
+  it('refuses a "?", which ECR scanning filters cannot express without scanning more', () => {
+    expect(scanningFilter('svc-?')).toEqual({ ok: false, reason: expect.stringContaining('"*" only') });
   });
 });
 
