@@ -75,7 +75,7 @@ async function upload(
 async function finalRecord(up: Upload, timeoutMs = 60_000): Promise<UploadRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const record = await readRecord(clients.s3, cloud.bucket, prefix, up);
+    const record = await readRecord(clients.s3, prefix, up);
     if (record && ['built', 'failed', 'rejected', 'superseded'].includes(record.status)) return record;
     if (Date.now() > deadline)
       throw new Error(`the record of ${up.key} is not final: ${JSON.stringify(record)}`);

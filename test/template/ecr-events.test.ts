@@ -289,7 +289,10 @@ describe('the role', () => {
     const onStar = allows
       .filter((s) => list(s.Resource as string).includes('*'))
       .flatMap((s) => list(s.Action));
+    // The EC2 describe actions only with functionsInVpc (test/template/network.test.ts).
     expect(onStar.sort()).toEqual([
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
       'ecs:DescribeTaskDefinition',
       'ecs:ListTaskDefinitions',
       'lambda:ListFunctions',

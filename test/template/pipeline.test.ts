@@ -258,8 +258,15 @@ describe('IAM', () => {
 
   it('gives the build read access to the contexts only, and ecr:GetAuthorizationToken alone on *', () => {
     const statements = roleStatements(resource(template, 'BuildRole'));
+    // Besides: CodeBuild's network interface in a VPC, gated by InVpc (test/template/network.test.ts).
+    const vpcOnly = ['VpcNetworkInterfaces'];
     const onStar = statements.filter((s) => list(s.Resource as string).includes('*'));
-    expect(onStar.map((s) => s.Action)).toEqual(['ecr:GetAuthorizationToken']);
+    for (const s of onStar.filter((s) => vpcOnly.includes(s.Sid ?? ''))) {
+      expect(gate(resource(template, 'BuildRole'), s.Sid ?? '')).toBe('InVpc');
+    }
+    expect(onStar.filter((s) => !vpcOnly.includes(s.Sid ?? '')).map((s) => s.Action)).toEqual([
+      'ecr:GetAuthorizationToken',
+    ]);
     expect(statement(statements, 'ReadContexts')).toMatchObject({
       Action: ['s3:GetObject', 's3:GetObjectVersion'],
       Resource: {
@@ -270,8 +277,14 @@ describe('IAM', () => {
   });
 
   it('scopes every build-trigger permission to what it touches', () => {
-    const statements = roleStatements(resource(template, 'BuildTriggerRole'));
-    expect(statements.filter((s) => list(s.Resource as string).includes('*'))).toEqual([]);
+    const role = resource(template, 'BuildTriggerRole');
+    const statements = roleStatements(role);
+    // Only with functionsInVpc, for the function's network interfaces (test/template/network.test.ts).
+    expect(
+      statements
+        .filter((s) => list(s.Resource as string).includes('*'))
+        .map((s) => [s.Sid, gate(role, s.Sid ?? '')]),
+    ).toEqual([['VpcDescribeNetworkInterfaces', 'FunctionsInVpc']]);
     expect(statement(statements, 'StartBuild')).toMatchObject({
       Action: 'codebuild:StartBuild',
       Resource: { 'Fn::GetAtt': ['BuildProject', 'Arn'] },
@@ -520,5 +533,6 @@ describe('cfn-lint', () => {
     }[];
     const unexplained = findings.filter((f) => f.Level === 'Error' || !(f.Rule.Id in ALLOWED));
     expect(unexplained.map((f) => `${f.Rule.Id} ${f.Message}`)).toEqual([]);
-  });
+    // cfn-lint takes seconds, more when other template files package beside it.
+  }, 120_000);
 });

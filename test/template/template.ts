@@ -1,6 +1,6 @@
 /** Reading the packaged CloudFormation template (`npm run build && npm run package` writes it). */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,4 +106,61 @@ export function packageWith(params: Record<string, string>): Template {
   );
   if (run.status !== 0) throw new Error(`packaging failed: ${run.stdout}${run.stderr}`);
   return readTemplate(join(dir, '.serverless', 'cloudformation-template-update-stack.json'));
+}
+
+/** Warnings cfn-lint may report, each with its reason; any other finding is a failure. */
+export const ALLOWED_LINT_WARNINGS: Record<string, string> = {
+  W3005: 'Serverless adds DependsOn on a custom role it also references with Fn::GetAtt',
+  W8003:
+    'parameters are resolved at packaging, so Conditions compare constants (kept so the template reads as intent)',
+};
+
+/** cfn-lint's errors and unexplained warnings on a template, one line each (empty: clean). */
+export function lintFindings(template: Template): string[] {
+  // A copy: a concurrent packaging may be rewriting .serverless/.
+  const copy = join(mkdtempSync(join(tmpdir(), 'cfn-lint-')), 'template.json');
+  writeFileSync(copy, JSON.stringify(template, null, 2));
+  const run = spawnSync('cfn-lint', ['--format', 'json', copy], { encoding: 'utf8' });
+  if (run.error) throw new Error('cfn-lint must be installed (pip install cfn-lint)', { cause: run.error });
+  const findings = JSON.parse(run.stdout || '[]') as {
+    Level: string;
+    Message: string;
+    Rule: { Id: string };
+  }[];
+  return findings
+    .filter((f) => f.Level === 'Error' || !(f.Rule.Id in ALLOWED_LINT_WARNINGS))
+    .map((f) => `${f.Rule.Id} ${f.Message}`);
+}
+
+/** Whether a condition of a packaged template holds (its parameters are constants by then). */
+export function holds(template: Template, name: string): boolean {
+  const evaluate = (node: unknown): unknown => {
+    if (typeof node !== 'object' || node === null) return node;
+    const [[fn, args]] = Object.entries(node) as [[string, unknown]];
+    const values = Array.isArray(args) ? args.map(evaluate) : evaluate(args);
+    switch (fn) {
+      case 'Fn::Equals':
+        return (values as unknown[])[0] === (values as unknown[])[1];
+      case 'Fn::Not':
+        return !(values as unknown[])[0];
+      case 'Fn::And':
+        return (values as unknown[]).every(Boolean);
+      case 'Fn::Or':
+        return (values as unknown[]).some(Boolean);
+      case 'Condition':
+        return holds(template, args as string);
+      default:
+        throw new Error(`cannot evaluate ${fn} in condition ${name}`);
+    }
+  };
+  const condition = template.Conditions?.[name];
+  if (condition === undefined) throw new Error(`no condition ${name}`);
+  return evaluate(condition) as boolean;
+}
+
+/** The resources a deployment of this packaged template creates (their conditions hold). */
+export function created(template: Template): Record<string, Resource> {
+  return Object.fromEntries(
+    Object.entries(template.Resources).filter(([, r]) => !r.Condition || holds(template, r.Condition)),
+  );
 }

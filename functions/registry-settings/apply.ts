@@ -1,0 +1,154 @@
+/**
+ * One request of the RegistryReplication / RegistryScanning custom resources: read the registry's
+ * configuration, merge or unmerge this stack's part (merge.ts), write it back.
+ */
+import {
+  DescribeRegistryCommand,
+  GetRegistryScanningConfigurationCommand,
+  PutRegistryScanningConfigurationCommand,
+  PutReplicationConfigurationCommand,
+  type ReplicationRule,
+  type ScanFrequency,
+} from '@aws-sdk/client-ecr';
+import type { Deps } from './deps.ts';
+import {
+  destinationRegistryPolicy,
+  mergeReplication,
+  mergeScanning,
+  type OurScanning,
+  ourReplicationRule,
+  type Result,
+  replicationPrefix,
+  scanningFilter,
+  unmergeReplication,
+  unmergeScanning,
+} from './merge.ts';
+
+/** A setting this stack cannot make without changing someone else's: the deploy fails with this. */
+export class RefusedError extends Error {
+  override name = 'RefusedError';
+}
+
+/** The custom resource's properties (strings, as CloudFormation passes them). */
+export interface SettingProperties {
+  Setting: 'replication' | 'scanning';
+  RepositoryPattern: string;
+  /** replication: comma-separated regions, and the destination account. */
+  Regions?: string;
+  DestinationAccountId?: string;
+  /** scanning: SCAN_ON_PUSH or CONTINUOUS_SCAN. */
+  ScanFrequency?: string;
+}
+
+export interface SettingRequest {
+  kind: 'Create' | 'Update' | 'Delete';
+  properties: SettingProperties;
+  /** Update: the properties before it. */
+  oldProperties?: SettingProperties;
+  /** Where the stack is: the source registry. */
+  region: string;
+  accountId: string;
+  partition: string;
+}
+
+/** What CloudFormation gets back (Fn::GetAtt). */
+export type SettingData = Record<string, string>;
+
+const value = <T>(result: Result<T>): T => {
+  if (!result.ok) throw new RefusedError(result.reason);
+  return result.value;
+};
+
+function replicationRule(request: SettingRequest, properties: SettingProperties) {
+  const prefix = value(replicationPrefix(properties.RepositoryPattern));
+  const rule = value(
+    ourReplicationRule({
+      prefix,
+      regions: (properties.Regions ?? '').split(','),
+      registryId: properties.DestinationAccountId || request.accountId,
+      sourceRegion: request.region,
+      sourceRegistryId: request.accountId,
+    }),
+  );
+  return { prefix, rule };
+}
+
+async function applyReplication(deps: Deps, request: SettingRequest): Promise<SettingData> {
+  const { prefix, rule } = replicationRule(request, request.properties);
+  const registry = await deps.ecr.send(new DescribeRegistryCommand({}));
+  const existing = registry.replicationConfiguration?.rules ?? [];
+  let rules: ReplicationRule[];
+  if (request.kind === 'Delete') {
+    rules = unmergeReplication(existing, rule);
+  } else {
+    // An update whose old rule cannot be rebuilt (it was refused) had no rule in the registry.
+    const previous =
+      request.oldProperties && replicationPrefix(request.oldProperties.RepositoryPattern).ok
+        ? safely(() => replicationRule(request, request.oldProperties as SettingProperties).rule)
+        : undefined;
+    rules = value(mergeReplication(existing, rule, previous));
+  }
+  await deps.ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules } }));
+  deps.logger.info('replication configuration written', { kind: request.kind, prefix, rules: rules.length });
+  const destination = rule.destinations?.[0]?.registryId ?? request.accountId;
+  return {
+    RepositoryPrefix: prefix,
+    DestinationRegistryPolicy: destinationRegistryPolicy(
+      request.partition,
+      request.accountId,
+      destination,
+      prefix,
+    ),
+  };
+}
+
+const safely = <T>(make: () => T): T | undefined => {
+  try {
+    return make();
+  } catch {
+    return undefined;
+  }
+};
+
+const FREQUENCIES = new Set(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN']);
+
+function ourScanning(properties: SettingProperties): OurScanning {
+  const frequency = properties.ScanFrequency ?? 'SCAN_ON_PUSH';
+  if (!FREQUENCIES.has(frequency))
+    throw new RefusedError(`scanFrequency must be SCAN_ON_PUSH or CONTINUOUS_SCAN, got "${frequency}"`);
+  return {
+    filter: value(scanningFilter(properties.RepositoryPattern)),
+    frequency: frequency as ScanFrequency,
+  };
+}
+
+async function applyScanning(deps: Deps, request: SettingRequest): Promise<SettingData> {
+  const ours = ourScanning(request.properties);
+  const current = await deps.ecr.send(new GetRegistryScanningConfigurationCommand({}));
+  const existing = current.scanningConfiguration;
+  const next =
+    request.kind === 'Delete'
+      ? unmergeScanning(existing, ours)
+      : value(
+          mergeScanning(
+            existing,
+            ours,
+            request.oldProperties
+              ? safely(() => ourScanning(request.oldProperties as SettingProperties))
+              : undefined,
+          ),
+        );
+  await deps.ecr.send(new PutRegistryScanningConfigurationCommand(next));
+  deps.logger.info('registry scanning configuration written', {
+    kind: request.kind,
+    scanType: next.scanType,
+  });
+  return { ScanType: next.scanType };
+}
+
+/** Applies one request; throws RefusedError for what must fail the deploy. */
+export function applySetting(deps: Deps, request: SettingRequest): Promise<SettingData> {
+  return request.properties.Setting === 'replication'
+    ? applyReplication(deps, request)
+    : applyScanning(deps, request);
+}

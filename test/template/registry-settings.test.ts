@@ -1,0 +1,141 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  created,
+  holds,
+  lintFindings,
+  packageWith,
+  readTemplate,
+  resource,
+  type Statement,
+  statement,
+  type Template,
+} from './template.ts';
+
+const REGISTRY_RESOURCES = [
+  'RegistryReplication',
+  'RegistryScanning',
+  'RegistrySettingsRole',
+  'RegistrySettingsLambdaFunction',
+  'RegistrySettingsLogGroup',
+];
+
+/** The statements a deployment grants the role: Fn::If resolved by the template's conditions. */
+function granted(template: Template): Statement[] {
+  const policies = resource(template, 'RegistrySettingsRole').Properties?.Policies as {
+    PolicyDocument: { Statement: unknown[] };
+  }[];
+  return policies
+    .flatMap((p) => p.PolicyDocument.Statement)
+    .flatMap((item) => {
+      const fnIf = (item as { 'Fn::If'?: [string, unknown, unknown] })['Fn::If'];
+      const chosen = fnIf ? (holds(template, fnIf[0]) ? fnIf[1] : fnIf[2]) : item;
+      return (chosen as { Ref?: string }).Ref === 'AWS::NoValue' ? [] : [chosen as Statement];
+    });
+}
+
+describe('registry-wide settings, off (the default)', () => {
+  const template = readTemplate();
+
+  it('creates neither the custom resources nor their function and role', () => {
+    const deployed = created(template);
+    for (const id of REGISTRY_RESOURCES) {
+      expect(template.Resources[id], id).toBeDefined();
+      expect(deployed[id], id).toBeUndefined();
+    }
+  });
+
+  it('publishes no version of the custom resource function', () => {
+    expect(
+      Object.keys(template.Resources).filter((id) => id.startsWith('RegistrySettingsLambdaVersion')),
+    ).toEqual([]);
+  });
+});
+
+describe('replication to another account and enhanced scanning', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = packageWith({
+      repositoryPattern: 'team-a/*',
+      replicationRegions: 'eu-west-1,us-west-2',
+      replicationAccountId: '210987654321',
+      scanning: 'ENHANCED',
+      scanFrequency: 'CONTINUOUS_SCAN',
+    });
+  }, 120_000);
+
+  it('merges our replication rule and scanning filter through the registry-settings function', () => {
+    const deployed = created(template);
+    for (const id of REGISTRY_RESOURCES) expect(deployed[id], id).toBeDefined();
+    const service = { 'Fn::GetAtt': ['RegistrySettingsLambdaFunction', 'Arn'] };
+    expect(resource(template, 'RegistryReplication').Properties).toEqual({
+      ServiceToken: service,
+      Setting: 'replication',
+      RepositoryPattern: 'team-a/*',
+      Regions: 'eu-west-1,us-west-2',
+      DestinationAccountId: '210987654321',
+    });
+    expect(resource(template, 'RegistryScanning').Properties).toEqual({
+      ServiceToken: service,
+      Setting: 'scanning',
+      RepositoryPattern: 'team-a/*',
+      ScanFrequency: 'CONTINUOUS_SCAN',
+    });
+  });
+
+  it('outputs the registry policy the destination account must apply', () => {
+    expect(template.Outputs?.ReplicationDestinationRegistryPolicy).toMatchObject({
+      Condition: 'ReplicatesToAnotherAccount',
+      Value: { 'Fn::GetAtt': ['RegistryReplication', 'DestinationRegistryPolicy'] },
+    });
+    expect(holds(template, 'ReplicatesToAnotherAccount')).toBe(true);
+  });
+
+  it("grants the registry-level actions, and service-linked roles only ECR replication's and Inspector's", () => {
+    const statements = granted(template);
+    expect(statement(statements, 'ReplicationConfiguration').Action).toEqual([
+      'ecr:DescribeRegistry',
+      'ecr:PutReplicationConfiguration',
+    ]);
+    expect(statement(statements, 'ScanningConfiguration').Action).toEqual([
+      'ecr:GetRegistryScanningConfiguration',
+      'ecr:PutRegistryScanningConfiguration',
+    ]);
+    expect(statement(statements, 'ReplicationServiceLinkedRole')).toMatchObject({
+      Action: 'iam:CreateServiceLinkedRole',
+      Resource: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/replication.ecr.amazonaws.com/AWSServiceRoleForECRReplication',
+      },
+      Condition: { StringEquals: { 'iam:AWSServiceName': 'replication.ecr.amazonaws.com' } },
+    });
+    expect(statement(statements, 'InspectorServiceLinkedRole')).toMatchObject({
+      Condition: { StringEquals: { 'iam:AWSServiceName': 'inspector2.amazonaws.com' } },
+    });
+    // Inspector is turned on, never off: other teams may depend on it.
+    expect(JSON.stringify(statements)).not.toContain('inspector2:Disable');
+  });
+
+  it('lints clean', () => {
+    expect(lintFindings(template)).toEqual([]);
+  }, 120_000);
+});
+
+describe('enhanced scanning alone', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = packageWith({ scanning: 'ENHANCED' });
+  }, 120_000);
+
+  it('creates the scanning resource only, and grants nothing for replication', () => {
+    const deployed = created(template);
+    expect(deployed.RegistryScanning).toBeDefined();
+    expect(deployed.RegistryReplication).toBeUndefined();
+    const sids = granted(template).map((s) => s.Sid);
+    expect(sids).toEqual(['Logs', 'ScanningConfiguration', 'EnableInspector', 'InspectorServiceLinkedRole']);
+  });
+
+  it('lints clean', () => {
+    expect(lintFindings(template)).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  DescribeRegistryCommand,
+  ECRClient,
+  GetRegistryScanningConfigurationCommand,
+  PutRegistryScanningConfigurationCommand,
+  PutReplicationConfigurationCommand,
+} from '@aws-sdk/client-ecr';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Deps } from '../../../functions/registry-settings/deps.ts';
+import { handleCustomResource, REFUSED } from '../../../functions/registry-settings/respond.ts';
+
+const ecrMock = mockClient(ECRClient);
+const theirs = {
+  destinations: [{ region: 'ap-southeast-2', registryId: '210987654321' }],
+  repositoryFilters: [{ filter: 'payments/', filterType: 'PREFIX_MATCH' as const }],
+};
+
+function createEvent(): CloudFormationCustomResourceEvent {
+  return JSON.parse(
+    readFileSync(new URL('../../events/cloudformation/create-replication.json', import.meta.url), 'utf8'),
+  ) as CloudFormationCustomResourceEvent;
+}
+
+function makeDeps() {
+  const responses: Record<string, unknown>[] = [];
+  const deps: Deps = {
+    ecr: new ECRClient({ region: 'us-east-1' }),
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    respond: async (_url, body) => {
+      responses.push(JSON.parse(body) as Record<string, unknown>);
+    },
+  };
+  return { deps, responses };
+}
+
+beforeEach(() => {
+  ecrMock.reset();
+  ecrMock.on(PutReplicationConfigurationCommand).resolves({});
+  ecrMock.on(PutRegistryScanningConfigurationCommand).resolves({});
+});
+
+describe('the replication custom resource', () => {
+  it("adds our rule beside the registry's others and answers with the destination's registry policy", async () => {
+    ecrMock.on(DescribeRegistryCommand).resolves({ replicationConfiguration: { rules: [theirs] } });
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, createEvent());
+    expect(ecrMock).toHaveReceivedCommandWith(PutReplicationConfigurationCommand, {
+      replicationConfiguration: {
+        rules: [
+          theirs,
+          {
+            destinations: [
+              { region: 'eu-west-1', registryId: '123456789012' },
+              { region: 'us-west-2', registryId: '123456789012' },
+            ],
+            repositoryFilters: [{ filter: 'team-a/', filterType: 'PREFIX_MATCH' }],
+          },
+        ],
+      },
+    });
+    expect(responses).toEqual([
+      expect.objectContaining({
+        Status: 'SUCCESS',
+        PhysicalResourceId: 'RegistryReplication-123456789012-us-east-1',
+        Data: expect.objectContaining({ RepositoryPrefix: 'team-a/' }),
+      }),
+    ]);
+  });
+
+  it('fails the deploy with the reason when repositoryPattern has no prefix, writing nothing', async () => {
+    const event = createEvent();
+    event.ResourceProperties.RepositoryPattern = '*';
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, event);
+    expect(ecrMock).not.toHaveReceivedCommand(PutReplicationConfigurationCommand);
+    expect(responses).toEqual([
+      expect.objectContaining({
+        Status: 'FAILED',
+        PhysicalResourceId: REFUSED,
+        Reason: expect.stringContaining("other teams' too"),
+      }),
+    ]);
+  });
+
+  it('takes out only our rule on delete', async () => {
+    const event = createEvent();
+    const ours = {
+      destinations: [
+        { region: 'us-west-2', registryId: '123456789012' },
+        { region: 'eu-west-1', registryId: '123456789012' },
+      ],
+      repositoryFilters: [{ filter: 'team-a/', filterType: 'PREFIX_MATCH' as const }],
+    };
+    ecrMock.on(DescribeRegistryCommand).resolves({ replicationConfiguration: { rules: [ours, theirs] } });
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, {
+      ...event,
+      RequestType: 'Delete',
+      PhysicalResourceId: 'RegistryReplication-123456789012-us-east-1',
+    } as CloudFormationCustomResourceEvent);
+    expect(ecrMock).toHaveReceivedCommandWith(PutReplicationConfigurationCommand, {
+      replicationConfiguration: { rules: [theirs] },
+    });
+    expect(responses[0]).toMatchObject({ Status: 'SUCCESS' });
+  });
+
+  it('deletes a refused creation without touching the registry', async () => {
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, {
+      ...createEvent(),
+      RequestType: 'Delete',
+      PhysicalResourceId: REFUSED,
+    } as CloudFormationCustomResourceEvent);
+    expect(ecrMock.calls()).toHaveLength(0);
+    expect(responses[0]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: REFUSED });
+  });
+
+  it('answers FAILED, with the error, when ECR fails', async () => {
+    ecrMock
+      .on(DescribeRegistryCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, createEvent());
+    expect(responses[0]).toMatchObject({ Status: 'FAILED', Reason: 'AccessDeniedException: denied' });
+  });
+});
+
+describe('the scanning custom resource', () => {
+  it('refuses to switch a registry with basic rules of others to ENHANCED', async () => {
+    ecrMock.on(GetRegistryScanningConfigurationCommand).resolves({
+      scanningConfiguration: {
+        scanType: 'BASIC',
+        rules: [
+          {
+            scanFrequency: 'SCAN_ON_PUSH',
+            repositoryFilters: [{ filter: 'payments-*', filterType: 'WILDCARD' }],
+          },
+        ],
+      },
+    });
+    const event = createEvent();
+    event.ResourceProperties = {
+      ServiceToken: event.ServiceToken,
+      Setting: 'scanning',
+      RepositoryPattern: 'team-a/*',
+      ScanFrequency: 'CONTINUOUS_SCAN',
+    };
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, event);
+    expect(ecrMock).not.toHaveReceivedCommand(PutRegistryScanningConfigurationCommand);
+    expect(responses[0]).toMatchObject({ Status: 'FAILED', Reason: expect.stringContaining('payments-*') });
+  });
+});
