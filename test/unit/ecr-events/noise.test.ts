@@ -1,23 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { NotificationKind } from '../../../functions/ecr-events/config.ts';
+import { NOTIFICATION_KINDS, type NotificationKind } from '../../../functions/ecr-events/config.ts';
 import { verdict } from '../../../functions/ecr-events/noise.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
 import type { Severity } from '../../../functions/ecr-events/severity.ts';
 
-const ALL_KINDS: NotificationKind[] = [
-  'image-push',
-  'image-delete',
-  'image-action-failed',
-  'scan',
-  'build-started',
-  'build-succeeded',
-  'build-failed',
-  'build-rejected',
-  'sweep',
-];
-
 function config(overrides: Partial<Parameters<typeof verdict>[1]> = {}): Parameters<typeof verdict>[1] {
-  return { notify: new Set(ALL_KINDS), minScanSeverity: 'HIGH', ignoredRepositories: [], ...overrides };
+  return {
+    notify: new Set(NOTIFICATION_KINDS),
+    minScanSeverity: 'HIGH',
+    ignoredRepositories: [],
+    ...overrides,
+  };
 }
 
 function scan(severity: Severity | undefined, outcome: Notification['outcome'] = 'warning'): Notification {
