@@ -19,10 +19,10 @@ import {
   buildsOf,
   clientsFor,
   keyPrefixOf,
-  type Outcome,
   packContext,
   readExamples,
   registryPassword,
+  type UploadOutcome,
   uploadContext,
   waitForOutcome,
 } from '../local/uploads.ts';
@@ -132,7 +132,7 @@ export default async function buildBench(): Promise<Row[]> {
       const outcome = await waitForOutcome(cloud, clients, prefix, up, 600_000);
       return { up, outcome };
     };
-    const pushedAt = (outcome: Outcome) =>
+    const pushedAt = (outcome: UploadOutcome) =>
       outcome.kind === 'built' && outcome.build.buildStatus === 'SUCCEEDED' && outcome.build.endTime
         ? outcome.build.endTime.getTime()
         : undefined;

@@ -30,7 +30,8 @@ export { buildMatches, findBuild, getBuilds, newestBuildIds, readUploadRecord, s
 /** An upload the build-trigger function refused: its rejection code and reason. */
 export type Rejected = { kind: 'rejected'; code?: string | undefined; reason: string };
 
-export type Outcome =
+/** How a submitted upload ended: image pushed, refused by the build-trigger function, or build failed. */
+export type SubmitOutcome =
   | { kind: 'pushed'; buildId: string; image: string; digest?: string | undefined }
   | Rejected
   | { kind: 'failed'; buildId: string; status: string; reason: string; logLink?: string | undefined };
@@ -154,7 +155,7 @@ export async function imageOf(clients: Clients, build: Build): Promise<{ image: 
 }
 
 /** The outcome of a finished build. */
-export async function outcomeOf(clients: Clients, build: Build): Promise<Outcome> {
+export async function outcomeOf(clients: Clients, build: Build): Promise<SubmitOutcome> {
   const buildId = build.id ?? '';
   if (build.buildStatus === 'SUCCEEDED')
     return { kind: 'pushed', buildId, ...(await imageOf(clients, build)) };
@@ -210,7 +211,7 @@ export async function waitForBuild(
 }
 
 /** Shows a build as it runs (phases, log) until it ends; returns its outcome. */
-export async function followBuild(options: FollowOptions, first: Build): Promise<Outcome> {
+export async function followBuild(options: FollowOptions, first: Build): Promise<SubmitOutcome> {
   const { clients, out, signal } = options;
   const pollMs = options.pollMs ?? 2000;
   const log = new BuildLog(clients);

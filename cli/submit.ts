@@ -14,7 +14,7 @@ import {
   type FollowOutput,
   followBuild,
   newestBuildIds,
-  type Outcome,
+  type SubmitOutcome,
   waitForBuild,
 } from './follow.ts';
 import { tagRefusal } from './preflight.ts';
@@ -75,7 +75,7 @@ export function phaseTimings(build: Build | undefined): PhaseTiming[] {
 }
 
 /** The exit code of an outcome (before any scan gate). */
-export function exitCodeOf(outcome: Outcome): number {
+export function exitCodeOf(outcome: SubmitOutcome): number {
   if (outcome.kind === 'pushed') return EXIT.success;
   return outcome.kind === 'rejected' ? EXIT.rejected : EXIT.failed;
 }
@@ -244,7 +244,7 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
 }
 
 /** The fields of the JSON result that an outcome gives. */
-function outcomeFields(outcome: Outcome, last: Build | undefined): Partial<SubmitResult> {
+function outcomeFields(outcome: SubmitOutcome, last: Build | undefined): Partial<SubmitResult> {
   if (outcome.kind === 'rejected') return { status: 'rejected', code: outcome.code, reason: outcome.reason };
   const build = { buildId: outcome.buildId, phases: phaseTimings(last) };
   return outcome.kind === 'pushed'
@@ -281,7 +281,7 @@ async function followUpload(
   target: Target,
   identity: UploadIdentity,
   before: ReadonlySet<string> | undefined,
-): Promise<{ outcome: Outcome; last?: Build | undefined }> {
+): Promise<{ outcome: SubmitOutcome; last?: Build | undefined }> {
   let last: Build | undefined;
   const out: FollowOutput = {
     info: (line) => io.stderr.write(`${line}\n`),
@@ -399,7 +399,7 @@ async function upload(
 }
 
 /** Prints an outcome; returns the exit code (0 only for a pushed image). */
-export function report(outcome: Outcome, io: Pick<Io, 'stdout' | 'stderr'>): number {
+export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>): number {
   const info = (line: string) => io.stderr.write(`${line}\n`);
   switch (outcome.kind) {
     case 'pushed':

@@ -25,6 +25,7 @@ import { create } from 'tar';
 import { buildsOfUpload, readUploadRecord, sleep } from '../follow/upload.ts';
 import { BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
+import { LOCAL_CREDENTIALS } from './constants.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -58,7 +59,8 @@ export interface Upload {
   uploadedAt: number;
 }
 
-export type Outcome =
+/** How an upload ended in the local cloud: refused or failed before a build, or its build completed. */
+export type UploadOutcome =
   | { kind: 'rejected' | 'failed'; record: UploadRecord; at: number }
   | { kind: 'built'; record: UploadRecord; build: Build; digest?: string; at: number };
 
@@ -117,8 +119,8 @@ function listFiles(dir: string, prefix = ''): string[] {
 }
 
 const credentials = (cloud: CloudEndpoint) => ({
-  accessKeyId: cloud.env.AWS_ACCESS_KEY_ID ?? 'test',
-  secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+  accessKeyId: cloud.env.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
+  secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY ?? LOCAL_CREDENTIALS.secretAccessKey,
 });
 
 /** AWS clients pointed at the local cloud. */
@@ -193,7 +195,7 @@ export async function waitForOutcome(
   prefix: string,
   upload: Upload,
   timeoutMs = 300_000,
-): Promise<Outcome> {
+): Promise<UploadOutcome> {
   const deadline = Date.now() + timeoutMs;
   // `accepted` is the function's claim before its last checks: it may still turn into `rejected`.
   for (;;) {
