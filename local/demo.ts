@@ -29,8 +29,8 @@ import {
   packContext,
   readExamples,
   registryPassword,
+  type SentUpload,
   skopeoInspect,
-  type Upload,
   type UploadOutcome,
   uploadContext,
   waitForOutcome,
@@ -145,7 +145,7 @@ function keyOf(demo: Demo, example: Example): string {
   }
 }
 
-async function send(demo: Demo, example: Example, extra: Record<string, string> = {}): Promise<Upload> {
+async function send(demo: Demo, example: Example, extra: Record<string, string> = {}): Promise<SentUpload> {
   const { cloud, clients } = demo;
   const body = await packContext(example.dir, extra);
   const upload = await uploadContext(clients.s3, cloud.bucket, keyOf(demo, example), body, example.metadata);
@@ -153,7 +153,7 @@ async function send(demo: Demo, example: Example, extra: Record<string, string> 
   return upload;
 }
 
-const follow = (demo: Demo, upload: Upload) =>
+const follow = (demo: Demo, upload: SentUpload) =>
   waitForOutcome(demo.cloud, demo.clients, demo.prefix, upload, 600_000);
 
 const describe = (outcome: UploadOutcome) =>
@@ -161,7 +161,7 @@ const describe = (outcome: UploadOutcome) =>
     ? `build ${outcome.build.buildStatus}${outcome.digest ? ` ${outcome.digest.slice(0, 19)}…` : ''}`
     : `${outcome.kind}: ${outcome.record.code ?? ''} ${outcome.record.reason ?? ''}`.trim();
 
-const secondsTo = (upload: Upload, outcome: UploadOutcome) => (outcome.at - upload.uploadedAt) / 1000;
+const secondsTo = (upload: SentUpload, outcome: UploadOutcome) => (outcome.at - upload.uploadedAt) / 1000;
 
 /** Uploads one example, follows it to its outcome and checks that outcome against example.json. */
 async function runExample(demo: Demo, example: Example): Promise<DemoCheck[]> {
@@ -191,7 +191,7 @@ type CheckBase = Pick<DemoCheck, 'example' | 'upload' | 'seconds'>;
 async function checkImage(
   demo: Demo,
   example: Example,
-  upload: Upload,
+  upload: SentUpload,
   outcome: UploadOutcome,
   base: CheckBase,
 ): Promise<DemoCheck[]> {

@@ -62,7 +62,8 @@ export interface Example {
   logContains?: string;
 }
 
-export interface Upload {
+/** An upload as sent: the object version it made and when. */
+export interface SentUpload {
   bucket: string;
   key: string;
   versionId?: string;
@@ -146,7 +147,7 @@ export async function uploadContext(
   key: string,
   body: Buffer,
   metadata: Record<string, string> = {},
-): Promise<Upload> {
+): Promise<SentUpload> {
   const uploadedAt = Date.now();
   const out = await uploadBody({ s3, bucket, key, body: Readable.from([body]), metadata });
   return {
@@ -159,7 +160,7 @@ export async function uploadContext(
 }
 
 /** The object version an upload is, as the shared follow module names it. */
-export function identityOf(upload: Upload): UploadIdentity {
+export function identityOf(upload: SentUpload): UploadIdentity {
   return { bucket: upload.bucket, key: upload.key, versionId: upload.versionId, eTag: upload.eTag };
 }
 
@@ -167,7 +168,7 @@ export function identityOf(upload: Upload): UploadIdentity {
 export async function readRecord(
   s3: S3Client,
   prefix: string,
-  upload: Upload,
+  upload: SentUpload,
 ): Promise<UploadRecord | undefined> {
   return readUploadRecord({ s3 }, prefix, identityOf(upload));
 }
@@ -176,7 +177,7 @@ export async function readRecord(
 export async function buildsOf(
   codebuild: CodeBuildClient,
   projectName: string,
-  upload: Upload,
+  upload: SentUpload,
 ): Promise<Build[]> {
   return buildsOfUpload({ codebuild }, projectName, identityOf(upload));
 }
@@ -189,7 +190,7 @@ export async function waitForOutcome(
   cloud: CloudEndpoint,
   clients: ReturnType<typeof clientsFor>,
   prefix: string,
-  upload: Upload,
+  upload: SentUpload,
   timeoutMs = 300_000,
 ): Promise<UploadOutcome> {
   const deadline = Date.now() + timeoutMs;
