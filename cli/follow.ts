@@ -74,7 +74,7 @@ export function describeRejection(rejected: Rejected): string {
 }
 
 /** Incremental reader of a build's log: CloudWatch Logs on AWS, the log link where the build serves it. */
-export class BuildLog {
+export class BuildLogReader {
   private nextToken: string | undefined;
   private printed = 0;
 
@@ -229,7 +229,7 @@ export async function waitForBuild(
 /** Shows a build as it runs (phases, log) until it ends; returns its outcome. */
 export async function followBuild(options: FollowOptions, first: Build): Promise<SubmitOutcome> {
   const { clients, out } = options;
-  const log = new BuildLog(clients);
+  const log = new BuildLogReader(clients);
   let phase = '';
   out.info(`build ${first.id}${first.logs?.deepLink ? `  (log: ${first.logs.deepLink})` : ''}`);
   const build = await waitForBuildEnd(clients, first, {

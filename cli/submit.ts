@@ -4,7 +4,7 @@ import type { Build } from '@aws-sdk/client-codebuild';
 import { UPLOAD_METADATA } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
 import { type UploadIdentity, uploadRecordKey } from '../functions/shared/upload-record.ts';
-import type { Severity, SubmitArgs } from './args.ts';
+import type { FailOnSeverity, SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
 import { chooseImage, type Git, systemGit } from './defaults.ts';
 import { CliError, explain } from './errors.ts';
@@ -62,7 +62,9 @@ export interface SubmitResult {
   code?: string | undefined;
   reason?: string | undefined;
   logLink?: string | undefined;
-  scan?: (ScanResult & { failOn?: Severity | undefined; gate: 'passed' | 'failed' | 'none' }) | undefined;
+  scan?:
+    | (ScanResult & { failOn?: FailOnSeverity | undefined; gate: 'passed' | 'failed' | 'none' })
+    | undefined;
 }
 
 /** The phases of a build with their durations, in order. */
@@ -329,7 +331,7 @@ async function checkTag(
 /** Prints the scan counts and applies `--fail-on`. */
 export function scanGate(
   scan: ScanResult,
-  failOn: Severity | undefined,
+  failOn: FailOnSeverity | undefined,
   info: (line: string) => void,
 ): 'passed' | 'failed' | undefined {
   info(`scan (${scan.scanner}): ${describeCounts(scan.counts)}`);

@@ -26,13 +26,13 @@ import {
   clientsFor,
   type Example,
   keyPrefixOf,
-  packContext,
   readExamples,
   registryPassword,
   type SentUpload,
+  sendContext,
   skopeoInspect,
+  tarballOf,
   type UploadOutcome,
-  uploadContext,
   waitForOutcome,
 } from './uploads.ts';
 
@@ -147,8 +147,8 @@ function keyOf(demo: Demo, example: Example): string {
 
 async function send(demo: Demo, example: Example, extra: Record<string, string> = {}): Promise<SentUpload> {
   const { cloud, clients } = demo;
-  const body = await packContext(example.dir, extra);
-  const upload = await uploadContext(clients.s3, cloud.bucket, keyOf(demo, example), body, example.metadata);
+  const body = await tarballOf(example.dir, extra);
+  const upload = await sendContext(clients.s3, cloud.bucket, keyOf(demo, example), body, example.metadata);
   say(`uploaded ${example.name.padEnd(18)} -> s3://${cloud.bucket}/${upload.key} (${body.length} bytes)`);
   return upload;
 }

@@ -24,7 +24,7 @@ import { promisify } from 'node:util';
 import { type Build, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
-import { packContext as packPlan, planContext, uploadContext as uploadBody } from '../cli/index.ts';
+import { packContext, planContext, uploadContext } from '../cli/index.ts';
 import {
   buildsOfUpload,
   readUploadRecord,
@@ -97,7 +97,7 @@ export function readExamples(dir = examplesDir): Example[] {
  * `.dockerignore` rules), with example.json left out; `extra` files are added or replace files.
  * A context without a Dockerfile is packed too: the build-trigger function is the one to refuse it.
  */
-export async function packContext(dir: string, extra: Record<string, string> = {}): Promise<Buffer> {
+export async function tarballOf(dir: string, extra: Record<string, string> = {}): Promise<Buffer> {
   if (Object.keys(extra).length === 0) return packFolder(dir);
   // Extra files (e.g. a second upload's different content): pack a staged copy.
   const stage = mkdtempSync(join(tmpdir(), 'ecr-pipeline-pack-'));
@@ -116,7 +116,7 @@ export async function packContext(dir: string, extra: Record<string, string> = {
 async function packFolder(dir: string): Promise<Buffer> {
   const plan = await planContext({ dir, ignore: ['example.json'], dockerfileOptional: true });
   const chunks: Buffer[] = [];
-  for await (const chunk of packPlan(plan) as AsyncIterable<Buffer>) chunks.push(chunk);
+  for await (const chunk of packContext(plan) as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
@@ -141,7 +141,7 @@ export function clientsFor(cloud: CloudEndpoint) {
 }
 
 /** Uploads a context object with its upload metadata (x-amz-meta-*), as the command-line tool does. */
-export async function uploadContext(
+export async function sendContext(
   s3: S3Client,
   bucket: string,
   key: string,
@@ -149,7 +149,7 @@ export async function uploadContext(
   metadata: Record<string, string> = {},
 ): Promise<SentUpload> {
   const uploadedAt = Date.now();
-  const out = await uploadBody({ s3, bucket, key, body: Readable.from([body]), metadata });
+  const out = await uploadContext({ s3, bucket, key, body: Readable.from([body]), metadata });
   return {
     bucket,
     key,

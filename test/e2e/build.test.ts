@@ -16,13 +16,13 @@ import {
   buildsOf,
   clientsFor,
   keyPrefixOf,
-  packContext,
   readExamples,
   readRecord,
   registryPassword,
   type SentUpload,
+  sendContext,
   skopeoInspect,
-  uploadContext,
+  tarballOf,
   waitForOutcome,
 } from '../../local/uploads.ts';
 
@@ -67,8 +67,8 @@ async function upload(
   metadata: Record<string, string> = {},
   extra = {},
 ) {
-  const body = await packContext(dir, extra);
-  return uploadContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
+  const body = await tarballOf(dir, extra);
+  return sendContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
 }
 
 /** The upload's record once final: ecr-events writes the outcome on the build's last state event. */
@@ -162,7 +162,7 @@ describe('builds through the local cloud', () => {
 
   it('builds a duplicate S3 delivery of the same object version once', async () => {
     const dir = example('copy-files').dir;
-    const body = await packContext(dir);
+    const body = await tarballOf(dir);
     const up = await upload(dir, 'e2e/duplicate', 'v1');
     // The notification S3 sent, then the same event delivered twice more (at-least-once delivery).
     await Promise.all([

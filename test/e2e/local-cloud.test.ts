@@ -42,7 +42,7 @@ import { BASE_IMAGE_REPOSITORY } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { ACCOUNT_ID } from '../../local/constants.ts';
 import { LOCAL_STACK_PARAMS, LOCAL_TEMPLATE } from '../../local/package.ts';
-import { packContext } from '../../local/uploads.ts';
+import { tarballOf } from '../../local/uploads.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'local-cloud-'));
 const TRIVY_REPORT = {
@@ -70,7 +70,7 @@ type S3Record = {
 async function context(): Promise<Buffer> {
   const dir = mkdtempSync(join(work, 'ctx-'));
   writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCMD ["echo", "hello"]\n');
-  return packContext(dir);
+  return tarballOf(dir);
 }
 
 /** The registry's Basic authorization from GetAuthorizationToken, as `docker login` would send it. */
