@@ -19,11 +19,11 @@ import {
   buildsOf,
   clientsFor,
   keyPrefixOf,
-  type Outcome,
-  packContext,
   readExamples,
   registryPassword,
-  uploadContext,
+  sendContext,
+  tarballOf,
+  type UploadOutcome,
   waitForOutcome,
 } from '../local/uploads.ts';
 import type { Row } from './types.ts';
@@ -82,7 +82,7 @@ export default async function buildBench(): Promise<Row[]> {
     const prefix = keyPrefixOf(cloud);
     const example = readExamples().find((e) => e.name === 'run-steps');
     if (!example) throw new Error('examples/run-steps is missing');
-    const body = await packContext(example.dir);
+    const body = await tarballOf(example.dir);
     const password = await registryPassword(ecr);
 
     // The direct path: the same context, the same podman, the same registry, no pipeline.
@@ -125,14 +125,14 @@ export default async function buildBench(): Promise<Row[]> {
       return Date.now() - started;
     };
     const throughPipeline = async (repository: string, run: string) => {
-      const up = await uploadContext(clients.s3, cloud.bucket, contextKey(prefix, repository, run), body, {
+      const up = await sendContext(clients.s3, cloud.bucket, contextKey(prefix, repository, run), body, {
         'build-args': JSON.stringify({ GREETING: run }),
         target: 'app',
       });
       const outcome = await waitForOutcome(cloud, clients, prefix, up, 600_000);
       return { up, outcome };
     };
-    const pushedAt = (outcome: Outcome) =>
+    const pushedAt = (outcome: UploadOutcome) =>
       outcome.kind === 'built' && outcome.build.buildStatus === 'SUCCEEDED' && outcome.build.endTime
         ? outcome.build.endTime.getTime()
         : undefined;

@@ -13,12 +13,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ACCOUNT_ID, DEFAULT_REGION } from '../local/constants.ts';
 import type { Row } from './types.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const BUNDLE = join(root, 'dist', 'ecr-events', 'index.mjs');
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-1';
+// The local cloud's account and region: the same values moto answers with.
+const ACCOUNT = ACCOUNT_ID;
+const REGION = DEFAULT_REGION;
 const STACK = 'bench-stack';
 const MANAGED = 1000;
 const UNMANAGED = 200;

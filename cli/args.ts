@@ -129,7 +129,7 @@ ${TARGET_HELP}`,
 
 /** Severities `--fail-on` takes, lowest first (UNDEFINED is not ranked). */
 export const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export type FailOnSeverity = (typeof SEVERITIES)[number];
 
 export type OutputFormat = 'text' | 'json';
 
@@ -151,7 +151,7 @@ export interface SubmitArgs {
   output: OutputFormat;
   /** Wait for the image's scan; true whenever `failOn` is set. */
   waitScan: boolean;
-  failOn?: Severity | undefined;
+  failOn?: FailOnSeverity | undefined;
   flags: TargetFlags;
 }
 
@@ -210,7 +210,7 @@ function outputFormat(value: string | undefined): OutputFormat {
   throw new UsageError(`--output must be text or json, not "${value}"`);
 }
 
-function severity(value: string | undefined): Severity | undefined {
+function severity(value: string | undefined): FailOnSeverity | undefined {
   if (value === undefined) return undefined;
   const upper = value.toUpperCase();
   const found = SEVERITIES.find((s) => s === upper);

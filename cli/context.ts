@@ -25,6 +25,13 @@ export interface ContextOptions {
   dockerfile?: string;
   maxBytes?: number;
   maxFiles?: number;
+  /** Patterns left out as if they ended `.dockerignore` (the local cloud's examples leave out example.json). */
+  ignore?: string[];
+  /**
+   * Pack a context without a Dockerfile instead of refusing it: for the local cloud's examples,
+   * which show the build-trigger function's own refusal. The command never sets it.
+   */
+  dockerfileOptional?: boolean;
 }
 
 /** What will be sent: paths relative to the context, in tar order, and their sizes. */
@@ -56,7 +63,11 @@ function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-async function resolveDockerfile(dir: string, dockerfile: string | undefined): Promise<string> {
+async function resolveDockerfile(
+  dir: string,
+  dockerfile: string | undefined,
+  optional = false,
+): Promise<string> {
   const given = dockerfile ?? 'Dockerfile';
   const candidates = isAbsolute(given) ? [given] : [resolve(dir, given), resolve(given)];
   for (const candidate of candidates) {
@@ -77,6 +88,7 @@ async function resolveDockerfile(dir: string, dockerfile: string | undefined): P
     }
     return toPosix(inside);
   }
+  if (optional) return toPosix(given);
   throw new ContextError(
     `no Dockerfile at ${resolve(dir, given)}`,
     dockerfile
@@ -109,8 +121,8 @@ export async function planContext(options: ContextOptions): Promise<ContextPlan>
       'pass the folder to build as DIR',
     );
   }
-  const dockerfile = await resolveDockerfile(dir, options.dockerfile);
-  const lines = await readIgnoreLines(dir);
+  const dockerfile = await resolveDockerfile(dir, options.dockerfile, options.dockerfileOptional);
+  const lines = [...(await readIgnoreLines(dir)), ...(options.ignore ?? [])];
   const matcher = dockerignore.default().add(lines);
   // With an exception pattern, a file inside an excluded folder may come back: walk into such folders.
   const hasExceptions = lines.some((line) => line.trim().startsWith('!'));

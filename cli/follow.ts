@@ -17,7 +17,10 @@ import {
   newestBuildIds,
   readUploadRecord,
   sleep,
+  UploadNotSighted,
   buildVariable as variable,
+  waitForBuildEnd,
+  waitForUpload,
 } from '../follow/upload.ts';
 import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
@@ -30,7 +33,8 @@ export { buildMatches, findBuild, getBuilds, newestBuildIds, readUploadRecord, s
 /** An upload the build-trigger function refused: its rejection code and reason. */
 export type Rejected = { kind: 'rejected'; code?: string | undefined; reason: string };
 
-export type Outcome =
+/** How a submitted upload ended: image pushed, refused by the build-trigger function, or build failed. */
+export type SubmitOutcome =
   | { kind: 'pushed'; buildId: string; image: string; digest?: string | undefined }
   | Rejected
   | { kind: 'failed'; buildId: string; status: string; reason: string; logLink?: string | undefined };
@@ -70,7 +74,7 @@ export function describeRejection(rejected: Rejected): string {
 }
 
 /** Incremental reader of a build's log: CloudWatch Logs on AWS, the log link where the build serves it. */
-export class BuildLog {
+export class BuildLogReader {
   private nextToken: string | undefined;
   private printed = 0;
 
@@ -154,7 +158,7 @@ export async function imageOf(clients: Clients, build: Build): Promise<{ image: 
 }
 
 /** The outcome of a finished build. */
-export async function outcomeOf(clients: Clients, build: Build): Promise<Outcome> {
+export async function outcomeOf(clients: Clients, build: Build): Promise<SubmitOutcome> {
   const buildId = build.id ?? '';
   if (build.buildStatus === 'SUCCEEDED')
     return { kind: 'pushed', buildId, ...(await imageOf(clients, build)) };
@@ -167,72 +171,84 @@ export async function outcomeOf(clients: Clients, build: Build): Promise<Outcome
   };
 }
 
-/** Waits for the record or the build of an upload; returns the build, or the rejection. */
+/** The CLI's words for an upload that could not be followed to a build. */
+function notSighted(error: unknown): unknown {
+  if (!(error instanceof UploadNotSighted)) return error;
+  if (error.why === 'aborted') return new CliError('interrupted', undefined, 130);
+  if (error.why === 'no-project') {
+    return new CliError(
+      'cannot follow the build: the CodeBuild project is not known',
+      'pass --project or set ECR_PIPELINE_PROJECT (or deploy the stack so its outputs name it); the upload itself is done',
+    );
+  }
+  return new CliError(
+    error.accepted
+      ? 'the upload was accepted but no build of it appeared in the project'
+      : 'nothing handled the upload: no record of it and no build',
+    'check that the stack is deployed and subscribed to this bucket, and look at the build-trigger function logs',
+  );
+}
+
+/** Waits for the record or the build of an upload (follow/upload.ts's loop); returns the build, or the rejection. */
 export async function waitForBuild(
   options: FollowOptions,
 ): Promise<{ build: Build } | { rejected: Rejected }> {
-  const { clients, identity, out, signal } = options;
-  const pollMs = options.pollMs ?? 2000;
-  const deadline = Date.now() + (options.findTimeoutMs ?? 120_000);
+  const { out } = options;
   let accepted = false;
   let said = false;
-  while (!signal?.aborted) {
-    const record = await readUploadRecord(clients, options.prefix, identity);
-    const rejected = rejectionOf(record);
-    if (rejected) return { rejected };
-    if (record?.status === 'accepted' && !accepted) {
+  const sighting = await waitForUpload(options.clients, {
+    project: options.project,
+    prefix: options.prefix,
+    identity: options.identity,
+    before: options.before,
+    pollMs: options.pollMs ?? 2000,
+    timeoutMs: options.findTimeoutMs ?? 120_000,
+    signal: options.signal,
+    onRecord: (record) => {
+      if (record?.status !== 'accepted' || accepted) return;
       accepted = true;
       out.info(`accepted by the build-trigger function (${record.repository ?? ''}:${record.tag ?? ''})`);
-    }
-    if (!options.project) {
-      throw new CliError(
-        'cannot follow the build: the CodeBuild project is not known',
-        'pass --project or set ECR_PIPELINE_PROJECT (or deploy the stack so its outputs name it); the upload itself is done',
-      );
-    }
-    const build = await findBuild(clients, options.project, identity, options.before);
-    if (build) return { build };
-    if (!said) {
+    },
+    onNoBuild: () => {
+      if (!said) out.info('waiting for the build to start...');
       said = true;
-      out.info('waiting for the build to start...');
-    }
-    if (Date.now() > deadline) {
-      throw new CliError(
-        accepted
-          ? 'the upload was accepted but no build of it appeared in the project'
-          : 'nothing handled the upload: no record of it and no build',
-        'check that the stack is deployed and subscribed to this bucket, and look at the build-trigger function logs',
-      );
-    }
-    await sleep(pollMs, signal);
-  }
-  throw new CliError('interrupted', undefined, 130);
+    },
+  }).catch((error: unknown) => {
+    throw notSighted(error);
+  });
+  if (sighting.kind === 'build') return { build: sighting.build };
+  const rejected = rejectionOf(sighting.record);
+  if (rejected) return { rejected };
+  // Failed before any build (a permanent error in the function): no build will come.
+  throw new CliError(
+    `the build-trigger function failed on the upload: ${sighting.record.reason ?? 'no reason given'}`,
+    'look at the build-trigger function logs',
+  );
 }
 
 /** Shows a build as it runs (phases, log) until it ends; returns its outcome. */
-export async function followBuild(options: FollowOptions, first: Build): Promise<Outcome> {
-  const { clients, out, signal } = options;
-  const pollMs = options.pollMs ?? 2000;
-  const log = new BuildLog(clients);
-  let build = first;
+export async function followBuild(options: FollowOptions, first: Build): Promise<SubmitOutcome> {
+  const { clients, out } = options;
+  const log = new BuildLogReader(clients);
   let phase = '';
-  out.info(`build ${build.id}${build.logs?.deepLink ? `  (log: ${build.logs.deepLink})` : ''}`);
-  for (;;) {
-    options.onBuild?.(build);
-    // The log first: what it holds was written before the phase this poll reports.
-    if (options.showLogs !== false) {
-      const text = await log.read(build);
-      if (text) out.log(text);
-    }
-    if (build.currentPhase && build.currentPhase !== phase) {
-      phase = build.currentPhase;
-      out.info(`phase ${phase}`);
-    }
-    if (build.buildComplete) break;
-    if (signal?.aborted) throw new CliError('interrupted', undefined, 130);
-    await sleep(pollMs, signal);
-    const [fresh] = await getBuilds(clients, [build.id ?? '']);
-    if (fresh) build = fresh;
-  }
+  out.info(`build ${first.id}${first.logs?.deepLink ? `  (log: ${first.logs.deepLink})` : ''}`);
+  const build = await waitForBuildEnd(clients, first, {
+    pollMs: options.pollMs ?? 2000,
+    signal: options.signal,
+    onPoll: async (build) => {
+      options.onBuild?.(build);
+      // The log first: what it holds was written before the phase this poll reports.
+      if (options.showLogs !== false) {
+        const text = await log.read(build);
+        if (text) out.log(text);
+      }
+      if (build.currentPhase && build.currentPhase !== phase) {
+        phase = build.currentPhase;
+        out.info(`phase ${phase}`);
+      }
+    },
+  }).catch((error: unknown) => {
+    throw notSighted(error);
+  });
   return outcomeOf(clients, build);
 }

@@ -7,7 +7,7 @@ import type { LookupArgs } from './args.ts';
 import { CliError, explain, UsageError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
 import {
-  BuildLog,
+  BuildLogReader,
   describeRejection,
   findBuild,
   followBuild,
@@ -196,7 +196,7 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
       );
       return outcome.kind === 'pushed' ? 0 : 1;
     }
-    io.stdout.write(await new BuildLog(target.clients).read(found.build));
+    io.stdout.write(await new BuildLogReader(target.clients).read(found.build));
     return 0;
   } catch (error) {
     throw explain(error, scene);

@@ -5,7 +5,7 @@
  */
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import type { UploadIdentity, UploadScan } from '../functions/shared/upload-record.ts';
-import { SEVERITIES, type Severity } from './args.ts';
+import { type FailOnSeverity, SEVERITIES } from './args.ts';
 import { CliError } from './errors.ts';
 import { readUploadRecord, sleep } from './follow.ts';
 import type { Clients } from './target.ts';
@@ -85,7 +85,7 @@ export async function waitForScan(options: ScanWait): Promise<ScanResult> {
 }
 
 /** The severities at or above `threshold` that have findings, highest first; empty when the gate passes. */
-export function findingsAtOrAbove(counts: SeverityCounts, threshold: Severity): Severity[] {
+export function findingsAtOrAbove(counts: SeverityCounts, threshold: FailOnSeverity): FailOnSeverity[] {
   return SEVERITIES.slice(SEVERITIES.indexOf(threshold))
     .filter((severity) => (counts[severity] ?? 0) > 0)
     .reverse();

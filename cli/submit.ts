@@ -4,7 +4,7 @@ import type { Build } from '@aws-sdk/client-codebuild';
 import { UPLOAD_METADATA } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
 import { type UploadIdentity, uploadRecordKey } from '../functions/shared/upload-record.ts';
-import type { Severity, SubmitArgs } from './args.ts';
+import type { FailOnSeverity, SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
 import { chooseImage, type Git, systemGit } from './defaults.ts';
 import { CliError, explain } from './errors.ts';
@@ -14,7 +14,7 @@ import {
   type FollowOutput,
   followBuild,
   newestBuildIds,
-  type Outcome,
+  type SubmitOutcome,
   waitForBuild,
 } from './follow.ts';
 import { tagRefusal } from './preflight.ts';
@@ -62,7 +62,9 @@ export interface SubmitResult {
   code?: string | undefined;
   reason?: string | undefined;
   logLink?: string | undefined;
-  scan?: (ScanResult & { failOn?: Severity | undefined; gate: 'passed' | 'failed' | 'none' }) | undefined;
+  scan?:
+    | (ScanResult & { failOn?: FailOnSeverity | undefined; gate: 'passed' | 'failed' | 'none' })
+    | undefined;
 }
 
 /** The phases of a build with their durations, in order. */
@@ -75,7 +77,7 @@ export function phaseTimings(build: Build | undefined): PhaseTiming[] {
 }
 
 /** The exit code of an outcome (before any scan gate). */
-export function exitCodeOf(outcome: Outcome): number {
+export function exitCodeOf(outcome: SubmitOutcome): number {
   if (outcome.kind === 'pushed') return EXIT.success;
   return outcome.kind === 'rejected' ? EXIT.rejected : EXIT.failed;
 }
@@ -244,7 +246,7 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
 }
 
 /** The fields of the JSON result that an outcome gives. */
-function outcomeFields(outcome: Outcome, last: Build | undefined): Partial<SubmitResult> {
+function outcomeFields(outcome: SubmitOutcome, last: Build | undefined): Partial<SubmitResult> {
   if (outcome.kind === 'rejected') return { status: 'rejected', code: outcome.code, reason: outcome.reason };
   const build = { buildId: outcome.buildId, phases: phaseTimings(last) };
   return outcome.kind === 'pushed'
@@ -281,7 +283,7 @@ async function followUpload(
   target: Target,
   identity: UploadIdentity,
   before: ReadonlySet<string> | undefined,
-): Promise<{ outcome: Outcome; last?: Build | undefined }> {
+): Promise<{ outcome: SubmitOutcome; last?: Build | undefined }> {
   let last: Build | undefined;
   const out: FollowOutput = {
     info: (line) => io.stderr.write(`${line}\n`),
@@ -329,7 +331,7 @@ async function checkTag(
 /** Prints the scan counts and applies `--fail-on`. */
 export function scanGate(
   scan: ScanResult,
-  failOn: Severity | undefined,
+  failOn: FailOnSeverity | undefined,
   info: (line: string) => void,
 ): 'passed' | 'failed' | undefined {
   info(`scan (${scan.scanner}): ${describeCounts(scan.counts)}`);
@@ -399,7 +401,7 @@ async function upload(
 }
 
 /** Prints an outcome; returns the exit code (0 only for a pushed image). */
-export function report(outcome: Outcome, io: Pick<Io, 'stdout' | 'stderr'>): number {
+export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>): number {
   const info = (line: string) => io.stderr.write(`${line}\n`);
   switch (outcome.kind) {
     case 'pushed':

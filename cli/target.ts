@@ -12,6 +12,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+// The local cloud's public constants (a module of values, no code): the --local target's defaults.
+import { DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../local/constants.ts';
 import { AwsError, CliError, explain } from './errors.ts';
 
 /** Environment variables the command reads, besides the AWS SDK's own (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL...). */
@@ -26,7 +28,7 @@ export const ENV = {
 /** Serverless names the stack `<service>-<stage>`; the default stage is dev. */
 export const DEFAULT_STACK = 'ecr-pipeline-dev';
 /** The local cloud's default gateway (`npm start`, base port 4566). */
-export const DEFAULT_LOCAL_ENDPOINT = 'http://127.0.0.1:4566';
+export const DEFAULT_LOCAL_ENDPOINT = `http://127.0.0.1:${DEFAULT_BASE_PORT}`;
 
 /** What the local cloud writes to `.local/cloud.json` when it is up. */
 export interface LocalCloudState {
@@ -161,11 +163,11 @@ export async function resolveTarget(
     (local ? state?.region : undefined) ??
     env.AWS_REGION ??
     env.AWS_DEFAULT_REGION ??
-    'us-east-1';
+    DEFAULT_REGION;
   const credentials = local
     ? {
-        accessKeyId: state?.env?.AWS_ACCESS_KEY_ID ?? 'test',
-        secretAccessKey: state?.env?.AWS_SECRET_ACCESS_KEY ?? 'test',
+        accessKeyId: state?.env?.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
+        secretAccessKey: state?.env?.AWS_SECRET_ACCESS_KEY ?? LOCAL_CREDENTIALS.secretAccessKey,
       }
     : undefined;
   const settings: ClientSettings = {

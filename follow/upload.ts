@@ -138,3 +138,91 @@ export async function findBuild(
   const [build] = await buildsOfUpload(clients, project, identity, before);
   return build;
 }
+
+/** Where an upload stands once waited for: ended before any build (its record says why), or its build. */
+export type UploadSighting =
+  | { kind: 'ended'; record: UploadRecord & { status: 'rejected' | 'failed' } }
+  | { kind: 'build'; build: Build; record?: UploadRecord | undefined };
+
+/** Why waiting for an upload stopped without a sighting. */
+export class UploadNotSighted extends Error {
+  override name = 'UploadNotSighted';
+  constructor(
+    readonly why: 'timeout' | 'aborted' | 'no-project',
+    /** Whether the build-trigger function claimed the upload (an `accepted` record) at some poll. */
+    readonly accepted: boolean,
+  ) {
+    super(`upload not sighted: ${why}`);
+  }
+}
+
+/** What waiting for an upload needs to know. */
+export interface WaitForUploadOptions {
+  project: string | undefined;
+  prefix: string;
+  identity: UploadIdentity;
+  /** Builds that existed before the upload: never this upload's build. */
+  before?: ReadonlySet<string> | undefined;
+  pollMs: number;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Sees each record read (undefined until the function wrote one): for progress. */
+  onRecord?: (record: UploadRecord | undefined) => void;
+  /** Told each time a poll found the record but no build yet. */
+  onNoBuild?: () => void;
+}
+
+/** The record ends the upload before any build: refused, or failed before StartBuild. */
+export function endedBeforeBuild(
+  record: UploadRecord | undefined,
+): record is UploadRecord & { status: 'rejected' | 'failed' } {
+  return record?.status === 'rejected' || (record?.status === 'failed' && !record.buildId);
+}
+
+/**
+ * The one wait loop of an upload, for the command-line tool, the local cloud's demo, its benchmarks
+ * and the end-to-end tests: polls the record, then the build (`findBuild`'s rule), until the record
+ * ends the upload or its build appears. Throws UploadNotSighted on timeout, abort, or no project.
+ */
+export async function waitForUpload(
+  clients: FollowClients,
+  options: WaitForUploadOptions,
+): Promise<UploadSighting> {
+  const { signal } = options;
+  const deadline = Date.now() + options.timeoutMs;
+  let accepted = false;
+  while (!signal?.aborted) {
+    const record = await readUploadRecord(clients, options.prefix, options.identity);
+    options.onRecord?.(record);
+    if (record?.status === 'accepted') accepted = true;
+    if (endedBeforeBuild(record)) return { kind: 'ended', record };
+    if (!options.project) throw new UploadNotSighted('no-project', accepted);
+    const build = await findBuild(clients, options.project, options.identity, options.before);
+    if (build) return { kind: 'build', build, record };
+    options.onNoBuild?.();
+    if (Date.now() > deadline) throw new UploadNotSighted('timeout', accepted);
+    await sleep(options.pollMs, signal);
+  }
+  throw new UploadNotSighted('aborted', accepted);
+}
+
+/** Polls a build until it is complete (or the signal aborts); `onPoll` sees every state, the first included. */
+export async function waitForBuildEnd(
+  clients: Pick<FollowClients, 'codebuild'>,
+  first: Build,
+  options: {
+    pollMs: number;
+    signal?: AbortSignal | undefined;
+    onPoll?: (build: Build) => Promise<void> | void;
+  },
+): Promise<Build> {
+  let build = first;
+  for (;;) {
+    await options.onPoll?.(build);
+    if (build.buildComplete) return build;
+    if (options.signal?.aborted) throw new UploadNotSighted('aborted', true);
+    await sleep(options.pollMs, options.signal);
+    const [fresh] = await getBuilds(clients, [build.id ?? '']);
+    if (fresh) build = fresh;
+  }
+}

@@ -17,7 +17,7 @@ import {
   createCodeBuildService,
   type LocalCodeBuildOptions,
 } from './codebuild/index.ts';
-import { ACCOUNT_ID, DEFAULT_REGION, LOCAL_CREDENTIALS } from './constants.ts';
+import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from './constants.ts';
 import { type AwsClients, awsClients, type Deployment, deploy } from './deployer.ts';
 import { startGateway } from './gateway.ts';
 import { closeServer } from './http.ts';
@@ -192,7 +192,7 @@ interface Start {
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const log = options.log ?? (() => {});
   const region = options.region ?? DEFAULT_REGION;
-  const ports = await choosePorts(options.basePort ?? 4566);
+  const ports = await choosePorts(options.basePort ?? DEFAULT_BASE_PORT);
   const dataDir = options.dataDir ?? join(root, '.local', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(dataDir, { recursive: true });
   requireTools();

@@ -19,19 +19,20 @@ import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
 import { BASE_IMAGE_REPOSITORY, installBaseImage } from './base-image.ts';
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
+import { DEFAULT_BASE_PORT } from './constants.ts';
 import { findScanner } from './scanner.ts';
 import { slackText } from './sinks.ts';
 import {
   clientsFor,
   type Example,
   keyPrefixOf,
-  type Outcome,
-  packContext,
   readExamples,
   registryPassword,
+  type SentUpload,
+  sendContext,
   skopeoInspect,
-  type Upload,
-  uploadContext,
+  tarballOf,
+  type UploadOutcome,
   waitForOutcome,
 } from './uploads.ts';
 
@@ -40,12 +41,13 @@ const execFileAsync = promisify(execFile);
 const EXIT_SCAN_GATE = 4;
 const SWEEP_CLOCK_AHEAD_DAYS = 3;
 const verbose = process.argv.includes('--verbose');
-const basePort = Number(process.env.ECR_PIPELINE_DEMO_PORT ?? 4566);
+const basePort = Number(process.env.ECR_PIPELINE_DEMO_PORT ?? DEFAULT_BASE_PORT);
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
 const say = (line: string) => console.log(`${elapsed()}  ${line}`);
 
-interface Result {
+/** One row of the demo's summary: what was expected of a step and what it did. */
+interface DemoCheck {
   example: Example;
   upload: string;
   expected: string;
@@ -55,8 +57,43 @@ interface Result {
   seconds?: number;
 }
 
+/** What every step of the demo uses: the running cloud and clients pointed at it. */
+interface Demo {
+  cloud: LocalCloud;
+  clients: ReturnType<typeof clientsFor>;
+  ecr: ECRClient;
+  prefix: string;
+  password: string;
+  logFile: string;
+}
+
 async function main(): Promise<number> {
   say(`starting the local cloud on 127.0.0.1:${basePort === 0 ? 'ports the kernel picks' : basePort}`);
+  const { cloud, logFile } = await startDemoCloud();
+  try {
+    say(`local cloud up: endpoint ${cloud.endpoint}, registry ${cloud.registry}, bucket ${cloud.bucket}`);
+    const demo = await connect(cloud, logFile);
+    const checks = (await Promise.all(readExamples().map((example) => runExample(demo, example)))).flat();
+    checks.push(await failOnCheck(cloud));
+    say('waiting for the last notifications');
+    await cloud.idle();
+    const slackBeforeSweep = cloud.sinks.slack.length;
+    checks.push(await sweepCheck(demo, checks));
+    demo.ecr.destroy();
+    demo.clients.s3.destroy();
+    demo.clients.codebuild.destroy();
+    return printSummary(demo, checks, slackBeforeSweep);
+  } finally {
+    say('shutting the local cloud down');
+    await cloud.stop();
+  }
+}
+
+/**
+ * Starts the local cloud with the sweep acting for real; its log goes to a file in the cloud's data
+ * folder (and to the console with --verbose).
+ */
+async function startDemoCloud(): Promise<{ cloud: LocalCloud; logFile: string }> {
   let logFile = '';
   const early: string[] = [];
   const cloudLog = (line: string) => {
@@ -82,226 +119,265 @@ async function main(): Promise<number> {
   });
   logFile = join(cloud.dataDir, 'demo-cloud.log');
   appendFileSync(logFile, early.map((line) => `${line}\n`).join(''));
-  const results: Result[] = [];
+  return { cloud, logFile };
+}
+
+/** Installs the base image and opens the clients and the registry login every step uses. */
+async function connect(cloud: LocalCloud, logFile: string): Promise<Demo> {
+  const base = await installBaseImage(cloud);
+  say(`base image ${base.reference}@${base.digest.slice(0, 19)}… (FROM busybox resolves to it)`);
+  const clients = clientsFor(cloud);
+  const ecr = new ECRClient({
+    region: cloud.region,
+    endpoint: cloud.endpoint,
+    credentials: clients.s3.config.credentials,
+  });
+  const password = await registryPassword(ecr);
+  return { cloud, clients, ecr, prefix: keyPrefixOf(cloud), password, logFile };
+}
+
+/** The example's object key; the invalid example keeps its invalid key, on purpose. */
+function keyOf(demo: Demo, example: Example): string {
   try {
-    say(`local cloud up: endpoint ${cloud.endpoint}, registry ${cloud.registry}, bucket ${cloud.bucket}`);
-    const base = await installBaseImage(cloud);
-    say(`base image ${base.reference}@${base.digest.slice(0, 19)}… (FROM busybox resolves to it)`);
-
-    const clients = clientsFor(cloud);
-    const prefix = keyPrefixOf(cloud);
-    const ecr = new ECRClient({
-      region: cloud.region,
-      endpoint: cloud.endpoint,
-      credentials: clients.s3.config.credentials,
-    });
-    const password = await registryPassword(ecr);
-
-    const keyOf = (example: Example) => {
-      try {
-        return contextKey(prefix, example.repository, example.tag);
-      } catch {
-        return `${prefix}${example.repository}/${example.tag}.tar.gz`; // the invalid example, on purpose
-      }
-    };
-    const send = async (example: Example, extra: Record<string, string> = {}): Promise<Upload> => {
-      const body = await packContext(example.dir, extra);
-      const upload = await uploadContext(clients.s3, cloud.bucket, keyOf(example), body, example.metadata);
-      say(`uploaded ${example.name.padEnd(18)} -> s3://${cloud.bucket}/${upload.key} (${body.length} bytes)`);
-      return upload;
-    };
-    const follow = (upload: Upload) => waitForOutcome(cloud, clients, prefix, upload, 600_000);
-    const describe = (outcome: Outcome) =>
-      outcome.kind === 'built'
-        ? `build ${outcome.build.buildStatus}${outcome.digest ? ` ${outcome.digest.slice(0, 19)}…` : ''}`
-        : `${outcome.kind}: ${outcome.record.code ?? ''} ${outcome.record.reason ?? ''}`.trim();
-    const seconds = (upload: Upload, outcome: Outcome) => (outcome.at - upload.uploadedAt) / 1000;
-
-    const examples = readExamples();
-    await Promise.all(
-      examples.map(async (example) => {
-        const upload = await send(example);
-        const outcome = await follow(upload);
-        say(`${example.name.padEnd(18)} ${describe(outcome)} after ${seconds(upload, outcome).toFixed(1)}s`);
-        const reference = `${cloud.registry}/${example.repository}:${example.tag}`;
-        const base = { example, upload: upload.key, seconds: seconds(upload, outcome) };
-        if (example.expect === 'image' || example.expect === 'image-then-refused') {
-          const built = outcome.kind === 'built' && outcome.build.buildStatus === 'SUCCEEDED';
-          const image = built ? await skopeoInspect(reference, password).catch(() => undefined) : undefined;
-          const traced = image?.Labels?.['ecr-pipeline.context.uri'] === `s3://${cloud.bucket}/${upload.key}`;
-          const digest = outcome.kind === 'built' ? outcome.digest : undefined;
-          results.push({
-            ...base,
-            expected: 'image pushed, labels trace it to the upload',
-            got: built ? `${reference}@${digest}` : describe(outcome),
-            ok: built && image?.Digest === digest && traced,
-            detail: built
-              ? `labels: ${image ? `source ${image.Labels?.['org.opencontainers.image.source']}` : 'image not found'}`
-              : '',
-          });
-          if (example.expect !== 'image-then-refused' || !built) return;
-          // Same tag again, different content: refused before the build, or at push time; never overwritten.
-          const second = await send(example, { 'upload.txt': 'second upload\n' });
-          const again = await follow(second);
-          say(
-            `${`${example.name} #2`.padEnd(18)} ${describe(again)} after ${seconds(second, again).toFixed(1)}s`,
-          );
-          const images = await ecr.send(
-            new DescribeImagesCommand({
-              repositoryName: example.repository,
-              imageIds: [{ imageTag: example.tag }],
-            }),
-          );
-          const now = images.imageDetails?.[0]?.imageDigest;
-          const refused =
-            (again.kind === 'rejected' && again.record.code === 'TagAlreadyExists') ||
-            (again.kind === 'built' && again.build.buildStatus === 'FAILED');
-          results.push({
-            example,
-            upload: `${second.key} (again)`,
-            expected: 'second push of the tag refused, first image kept',
-            got: `${describe(again)}; ${example.tag} still ${now?.slice(0, 19)}…`,
-            ok: refused && now === digest,
-            detail: '',
-            seconds: seconds(second, again),
-          });
-        } else if (example.expect === 'rejected') {
-          results.push({
-            ...base,
-            expected: `rejected before any build (${example.reason})`,
-            got: describe(outcome),
-            ok: outcome.kind === 'rejected' && outcome.record.code === example.reason,
-            detail: '',
-          });
-        } else {
-          const failed = outcome.kind === 'built' && outcome.build.buildStatus === 'FAILED';
-          const link = outcome.kind === 'built' ? outcome.build.logs?.deepLink : undefined;
-          const logText = link ? await fetch(link).then((r) => (r.ok ? r.text() : '')) : '';
-          const wanted = example.logContains ?? 'exit status';
-          // The failure notification itself says why: the line of the log that explains it.
-          const line = await notifiedLine(cloud, `${example.repository}:${example.tag}`, wanted);
-          if (line) say(`${example.name.padEnd(18)} notified: ${line}`);
-          results.push({
-            ...base,
-            expected: `build FAILED, the log and the notification show why ("${wanted}")`,
-            got: `${describe(outcome)}; notified: ${line ?? 'no notification with that line'}`,
-            ok: failed && logText.includes(wanted) && line !== undefined,
-            detail: link ? `log ${link}` : 'no log link',
-          });
-        }
-      }),
-    );
-
-    results.push(await failOnOutcome(cloud));
-
-    say('waiting for the last notifications');
-    await cloud.idle();
-    const beforeSweep = { slack: cloud.sinks.slack.length, sns: cloud.sinks.sns.length };
-    let sweepError = '';
-    const sweep = async (round: number) => {
-      say(`sweep ${round}: fireSchedule (the function's clock ${SWEEP_CLOCK_AHEAD_DAYS} days ahead)`);
-      await cloud.fireSchedule('ecrEvents').catch((error: unknown) => {
-        sweepError ||= error instanceof Error ? error.message : String(error);
-      });
-      await cloud.idle();
-    };
-    const repositoryExists = (name: string) =>
-      ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })).then(
-        () => true,
-        () => false,
-      );
-    const managed = [
-      ...new Set(
-        results
-          .filter((r) => r.example.repository && r.example.expect !== 'rejected')
-          .map((r) => r.example.repository),
-      ),
-    ];
-    await sweep(1);
-    const marked = [];
-    for (const name of managed) {
-      const repo = await ecr
-        .send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))
-        .catch(() => undefined);
-      const arn = repo?.repositories?.[0]?.repositoryArn;
-      const tags = arn ? (await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags : [];
-      if (tags?.some((tag) => tag.Key === REPOSITORY_TAGS.staleSince)) marked.push(name);
-    }
-    await sweep(2);
-    const left = [];
-    for (const name of managed) if (await repositoryExists(name)) left.push(name);
-    const baseKept = await repositoryExists(BASE_IMAGE_REPOSITORY);
-    say(
-      `sweep: ${marked.length}/${managed.length} managed repositories marked, then ${managed.length - left.length} deleted`,
-    );
-    results.push({
-      example: { title: 'stale-repository sweep (2 rounds)' } as Example,
-      upload: `${managed.length} managed repositories + unmanaged ${BASE_IMAGE_REPOSITORY}`,
-      expected: 'round 1 marks every managed repository, round 2 deletes them, the unmanaged one is kept',
-      got: `marked ${marked.length}, deleted ${managed.length - left.length}, ${BASE_IMAGE_REPOSITORY} ${baseKept ? 'kept' : 'DELETED'}${sweepError ? `; ${sweepError}` : ''}`,
-      ok: sweepError === '' && marked.length === managed.length && left.length === 0 && baseKept,
-      detail: '',
-    });
-    ecr.destroy();
-    clients.s3.destroy();
-    clients.codebuild.destroy();
-
-    // Summary
-    const line = '-'.repeat(100);
-    console.log(`\n${line}\nRESULTS\n${line}`);
-    for (const r of results) {
-      console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.example.title}`);
-      console.log(
-        `      upload   ${r.upload}${r.seconds !== undefined ? `  (${r.seconds.toFixed(1)}s to outcome)` : ''}`,
-      );
-      console.log(`      expected ${r.expected}`);
-      console.log(`      got      ${r.got}`);
-      if (r.detail) console.log(`      ${r.detail}`);
-    }
-    console.log(
-      `${line}\nNOTIFICATIONS (${cloud.sinks.slack.length} Slack, ${cloud.sinks.sns.length} SNS)\n${line}`,
-    );
-    // One line per notification: the Slack message and its SNS twin share a title.
-    const title = (text: string) =>
-      text
-        .replace(/^\[ecr-pipeline\]\s*/, '')
-        .replace(/\s+/g, ' ')
-        .trim();
-    const sns = cloud.sinks.sns.map((m) => ({
-      title: title(m.subject ?? m.message.split('\n')[0] ?? ''),
-      used: false,
-    }));
-    const lines: Array<{ at: string; text: string }> = [];
-    cloud.sinks.slack.forEach((m, i) => {
-      const text = slackText(m.body).replace(/\s+/g, ' ').trim();
-      const twin = sns.find((n) => !n.used && n.title !== '' && text.startsWith(n.title));
-      if (twin) twin.used = true;
-      const when = i >= beforeSweep.slack ? 'sweep ' : '';
-      lines.push({
-        at: m.receivedAt,
-        text: `${when}${twin ? 'slack+sns' : 'slack    '}  ${text.slice(0, 110)}`,
-      });
-    });
-    cloud.sinks.sns.forEach((m, i) => {
-      if (sns[i]?.used) return;
-      lines.push({ at: m.receivedAt, text: `sns        ${sns[i]?.title.slice(0, 110)}` });
-    });
-    for (const n of lines.sort((a, b) => a.at.localeCompare(b.at)))
-      console.log(`${n.at.slice(11, 19)}  ${n.text}`);
-    const sweepOk = cloud.failures.length === 0;
-    for (const f of cloud.failures) console.log(`FAILED invocation of ${f.functionName}: ${f.error}`);
-    const passed = results.filter((r) => r.ok).length;
-    const allOk = passed === results.length && results.length > 0 && sweepOk;
-    console.log(line);
-    console.log(
-      `${allOk ? 'OK' : 'NOT OK'}: ${passed}/${results.length} outcomes as expected in ${elapsed().trim()}; ` +
-        `cloud log ${logFile}`,
-    );
-    return allOk ? 0 : 1;
-  } finally {
-    say('shutting the local cloud down');
-    await cloud.stop();
+    return contextKey(demo.prefix, example.repository, example.tag);
+  } catch {
+    return `${demo.prefix}${example.repository}/${example.tag}.tar.gz`;
   }
+}
+
+async function send(demo: Demo, example: Example, extra: Record<string, string> = {}): Promise<SentUpload> {
+  const { cloud, clients } = demo;
+  const body = await tarballOf(example.dir, extra);
+  const upload = await sendContext(clients.s3, cloud.bucket, keyOf(demo, example), body, example.metadata);
+  say(`uploaded ${example.name.padEnd(18)} -> s3://${cloud.bucket}/${upload.key} (${body.length} bytes)`);
+  return upload;
+}
+
+const follow = (demo: Demo, upload: SentUpload) =>
+  waitForOutcome(demo.cloud, demo.clients, demo.prefix, upload, 600_000);
+
+const describe = (outcome: UploadOutcome) =>
+  outcome.kind === 'built'
+    ? `build ${outcome.build.buildStatus}${outcome.digest ? ` ${outcome.digest.slice(0, 19)}…` : ''}`
+    : `${outcome.kind}: ${outcome.record.code ?? ''} ${outcome.record.reason ?? ''}`.trim();
+
+const secondsTo = (upload: SentUpload, outcome: UploadOutcome) => (outcome.at - upload.uploadedAt) / 1000;
+
+/** Uploads one example, follows it to its outcome and checks that outcome against example.json. */
+async function runExample(demo: Demo, example: Example): Promise<DemoCheck[]> {
+  const upload = await send(demo, example);
+  const outcome = await follow(demo, upload);
+  say(`${example.name.padEnd(18)} ${describe(outcome)} after ${secondsTo(upload, outcome).toFixed(1)}s`);
+  const base = { example, upload: upload.key, seconds: secondsTo(upload, outcome) };
+  if (example.expect === 'image' || example.expect === 'image-then-refused')
+    return checkImage(demo, example, upload, outcome, base);
+  if (example.expect === 'rejected') {
+    return [
+      {
+        ...base,
+        expected: `rejected before any build (${example.reason})`,
+        got: describe(outcome),
+        ok: outcome.kind === 'rejected' && outcome.record.code === example.reason,
+        detail: '',
+      },
+    ];
+  }
+  return [await checkBuildFailed(demo, example, outcome, base)];
+}
+
+type CheckBase = Pick<DemoCheck, 'example' | 'upload' | 'seconds'>;
+
+/** The image was pushed and its labels trace it to the upload; then, if asked, a second push is refused. */
+async function checkImage(
+  demo: Demo,
+  example: Example,
+  upload: SentUpload,
+  outcome: UploadOutcome,
+  base: CheckBase,
+): Promise<DemoCheck[]> {
+  const { cloud } = demo;
+  const reference = `${cloud.registry}/${example.repository}:${example.tag}`;
+  const built = outcome.kind === 'built' && outcome.build.buildStatus === 'SUCCEEDED';
+  const image = built ? await skopeoInspect(reference, demo.password).catch(() => undefined) : undefined;
+  const traced = image?.Labels?.['ecr-pipeline.context.uri'] === `s3://${cloud.bucket}/${upload.key}`;
+  const digest = outcome.kind === 'built' ? outcome.digest : undefined;
+  const first: DemoCheck = {
+    ...base,
+    expected: 'image pushed, labels trace it to the upload',
+    got: built ? `${reference}@${digest}` : describe(outcome),
+    ok: built && image?.Digest === digest && traced,
+    detail: built
+      ? `labels: ${image ? `source ${image.Labels?.['org.opencontainers.image.source']}` : 'image not found'}`
+      : '',
+  };
+  if (example.expect !== 'image-then-refused' || !built) return [first];
+  return [first, await checkSecondPushRefused(demo, example, digest)];
+}
+
+/** Same tag again, different content: refused before the build, or at push time; never overwritten. */
+async function checkSecondPushRefused(
+  demo: Demo,
+  example: Example,
+  digest: string | undefined,
+): Promise<DemoCheck> {
+  const second = await send(demo, example, { 'upload.txt': 'second upload\n' });
+  const again = await follow(demo, second);
+  say(`${`${example.name} #2`.padEnd(18)} ${describe(again)} after ${secondsTo(second, again).toFixed(1)}s`);
+  const images = await demo.ecr.send(
+    new DescribeImagesCommand({
+      repositoryName: example.repository,
+      imageIds: [{ imageTag: example.tag }],
+    }),
+  );
+  const now = images.imageDetails?.[0]?.imageDigest;
+  const refused =
+    (again.kind === 'rejected' && again.record.code === 'TagAlreadyExists') ||
+    (again.kind === 'built' && again.build.buildStatus === 'FAILED');
+  return {
+    example,
+    upload: `${second.key} (again)`,
+    expected: 'second push of the tag refused, first image kept',
+    got: `${describe(again)}; ${example.tag} still ${now?.slice(0, 19)}…`,
+    ok: refused && now === digest,
+    detail: '',
+    seconds: secondsTo(second, again),
+  };
+}
+
+/** The build failed, and both its log and the failure notification show why. */
+async function checkBuildFailed(
+  demo: Demo,
+  example: Example,
+  outcome: UploadOutcome,
+  base: CheckBase,
+): Promise<DemoCheck> {
+  const failed = outcome.kind === 'built' && outcome.build.buildStatus === 'FAILED';
+  const link = outcome.kind === 'built' ? outcome.build.logs?.deepLink : undefined;
+  const logText = link ? await fetch(link).then((r) => (r.ok ? r.text() : '')) : '';
+  const wanted = example.logContains ?? 'exit status';
+  // The failure notification itself says why: the line of the log that explains it.
+  const line = await notifiedLine(demo.cloud, `${example.repository}:${example.tag}`, wanted);
+  if (line) say(`${example.name.padEnd(18)} notified: ${line}`);
+  return {
+    ...base,
+    expected: `build FAILED, the log and the notification show why ("${wanted}")`,
+    got: `${describe(outcome)}; notified: ${line ?? 'no notification with that line'}`,
+    ok: failed && logText.includes(wanted) && line !== undefined,
+    detail: link ? `log ${link}` : 'no log link',
+  };
+}
+
+/** Two sweeps with the function's clock ahead: the first marks every managed repository, the second deletes them. */
+async function sweepCheck(demo: Demo, checks: DemoCheck[]): Promise<DemoCheck> {
+  const { cloud, ecr } = demo;
+  let sweepError = '';
+  const sweep = async (round: number) => {
+    say(`sweep ${round}: fireSchedule (the function's clock ${SWEEP_CLOCK_AHEAD_DAYS} days ahead)`);
+    await cloud.fireSchedule('ecrEvents').catch((error: unknown) => {
+      sweepError ||= error instanceof Error ? error.message : String(error);
+    });
+    await cloud.idle();
+  };
+  const repositoryExists = (name: string) =>
+    ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] })).then(
+      () => true,
+      () => false,
+    );
+  const managed = [
+    ...new Set(
+      checks
+        .filter((r) => r.example.repository && r.example.expect !== 'rejected')
+        .map((r) => r.example.repository),
+    ),
+  ];
+  await sweep(1);
+  const marked = [];
+  for (const name of managed) if (await markedStale(ecr, name)) marked.push(name);
+  await sweep(2);
+  const left = [];
+  for (const name of managed) if (await repositoryExists(name)) left.push(name);
+  const baseKept = await repositoryExists(BASE_IMAGE_REPOSITORY);
+  say(
+    `sweep: ${marked.length}/${managed.length} managed repositories marked, then ${managed.length - left.length} deleted`,
+  );
+  return {
+    example: { title: 'stale-repository sweep (2 rounds)' } as Example,
+    upload: `${managed.length} managed repositories + unmanaged ${BASE_IMAGE_REPOSITORY}`,
+    expected: 'round 1 marks every managed repository, round 2 deletes them, the unmanaged one is kept',
+    got: `marked ${marked.length}, deleted ${managed.length - left.length}, ${BASE_IMAGE_REPOSITORY} ${baseKept ? 'kept' : 'DELETED'}${sweepError ? `; ${sweepError}` : ''}`,
+    ok: sweepError === '' && marked.length === managed.length && left.length === 0 && baseKept,
+    detail: '',
+  };
+}
+
+/** Does the repository carry the sweeper's stale-since tag? */
+async function markedStale(ecr: ECRClient, name: string): Promise<boolean> {
+  const repo = await ecr
+    .send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))
+    .catch(() => undefined);
+  const arn = repo?.repositories?.[0]?.repositoryArn;
+  const tags = arn ? (await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags : [];
+  return tags?.some((tag) => tag.Key === REPOSITORY_TAGS.staleSince) ?? false;
+}
+
+/** Prints the results, then the notifications; 0 when every check passed and no invocation failed. */
+function printSummary(demo: Demo, checks: DemoCheck[], slackBeforeSweep: number): number {
+  const { cloud } = demo;
+  const line = '-'.repeat(100);
+  console.log(`\n${line}\nRESULTS\n${line}`);
+  for (const r of checks) {
+    console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.example.title}`);
+    console.log(
+      `      upload   ${r.upload}${r.seconds !== undefined ? `  (${r.seconds.toFixed(1)}s to outcome)` : ''}`,
+    );
+    console.log(`      expected ${r.expected}`);
+    console.log(`      got      ${r.got}`);
+    if (r.detail) console.log(`      ${r.detail}`);
+  }
+  console.log(
+    `${line}\nNOTIFICATIONS (${cloud.sinks.slack.length} Slack, ${cloud.sinks.sns.length} SNS)\n${line}`,
+  );
+  printNotifications(cloud, slackBeforeSweep);
+  const sweepOk = cloud.failures.length === 0;
+  for (const f of cloud.failures) console.log(`FAILED invocation of ${f.functionName}: ${f.error}`);
+  const passed = checks.filter((r) => r.ok).length;
+  const allOk = passed === checks.length && checks.length > 0 && sweepOk;
+  console.log(line);
+  console.log(
+    `${allOk ? 'OK' : 'NOT OK'}: ${passed}/${checks.length} outcomes as expected in ${elapsed().trim()}; ` +
+      `cloud log ${demo.logFile}`,
+  );
+  return allOk ? 0 : 1;
+}
+
+/** One line per notification, in time order: the Slack message and its SNS twin share a title. */
+function printNotifications(cloud: LocalCloud, slackBeforeSweep: number): void {
+  const title = (text: string) =>
+    text
+      .replace(/^\[ecr-pipeline\]\s*/, '')
+      .replace(/\s+/g, ' ')
+      .trim();
+  const sns = cloud.sinks.sns.map((m) => ({
+    title: title(m.subject ?? m.message.split('\n')[0] ?? ''),
+    used: false,
+  }));
+  const lines: Array<{ at: string; text: string }> = [];
+  cloud.sinks.slack.forEach((m, i) => {
+    const text = slackText(m.body).replace(/\s+/g, ' ').trim();
+    const twin = sns.find((n) => !n.used && n.title !== '' && text.startsWith(n.title));
+    if (twin) twin.used = true;
+    const when = i >= slackBeforeSweep ? 'sweep ' : '';
+    lines.push({
+      at: m.receivedAt,
+      text: `${when}${twin ? 'slack+sns' : 'slack    '}  ${text.slice(0, 110)}`,
+    });
+  });
+  cloud.sinks.sns.forEach((m, i) => {
+    if (sns[i]?.used) return;
+    lines.push({ at: m.receivedAt, text: `sns        ${sns[i]?.title.slice(0, 110)}` });
+  });
+  for (const n of lines.sort((a, b) => a.at.localeCompare(b.at)))
+    console.log(`${n.at.slice(11, 19)}  ${n.text}`);
 }
 
 /**
@@ -323,7 +399,7 @@ async function notifiedLine(cloud: LocalCloud, image: string, wanted: string): P
  * one (trivy or grype installed). Without one nothing is scanned (nothing is invented): skipped,
  * and said plainly.
  */
-async function failOnOutcome(cloud: LocalCloud): Promise<Result> {
+async function failOnCheck(cloud: LocalCloud): Promise<DemoCheck> {
   const example = { title: 'submit --fail-on stops on a finding' } as Example;
   const scanner = findScanner();
   if (!scanner) {

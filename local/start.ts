@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installBaseImage } from './base-image.ts';
 import { startLocalCloud } from './cloud.ts';
+import { DEFAULT_BASE_PORT } from './constants.ts';
 
 // The SDK warns that Node 20 will lose support; the functions run on nodejs22.x and the warning would
 // only bury the lines below.
@@ -47,7 +48,7 @@ process.on('SIGTERM', early);
 
 const started = Date.now();
 const cloud = await startLocalCloud({
-  basePort: Number(values['base-port'] ?? process.env.LOCAL_CLOUD_BASE_PORT ?? 4566),
+  basePort: Number(values['base-port'] ?? process.env.LOCAL_CLOUD_BASE_PORT ?? DEFAULT_BASE_PORT),
   ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
   ...(values.region ? { region: values.region } : {}),
   ...(values['schedule-interval'] !== undefined

@@ -2,11 +2,13 @@
  * Uploads build contexts to a running local cloud and follows each to its outcome, the way a user
  * (or the CLI) sees it through the AWS APIs: the upload record the build-trigger function writes,
  * then the CodeBuild build of that object version, both found by `follow/upload.ts`, the module
- * the CLI follows with (one matching rule). Shared by the demo, the end-to-end tests and the build
+ * the CLI follows with (one matching rule, one wait loop); contexts are packed and uploaded by the
+ * CLI's public module (`cli/index.ts`). Shared by the demo, the end-to-end tests and the build
  * benchmark.
  */
 import { execFile } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -17,16 +19,26 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { type Build, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { create } from 'tar';
-import { buildsOfUpload, readUploadRecord, sleep } from '../follow/upload.ts';
+import { S3Client } from '@aws-sdk/client-s3';
+import { packContext, planContext, uploadContext } from '../cli/index.ts';
+import {
+  buildsOfUpload,
+  readUploadRecord,
+  UploadNotSighted,
+  waitForBuildEnd,
+  waitForUpload,
+} from '../follow/upload.ts';
 import { BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
+import { LOCAL_CREDENTIALS } from './constants.ts';
 
 const execFileAsync = promisify(execFile);
+/** How often an upload is polled: the local cloud answers at once. */
+const POLL_MS = 200;
 
 /** What a test, the demo or the bench needs of the local cloud. */
 export interface CloudEndpoint {
@@ -50,7 +62,8 @@ export interface Example {
   logContains?: string;
 }
 
-export interface Upload {
+/** An upload as sent: the object version it made and when. */
+export interface SentUpload {
   bucket: string;
   key: string;
   versionId?: string;
@@ -58,7 +71,8 @@ export interface Upload {
   uploadedAt: number;
 }
 
-export type Outcome =
+/** How an upload ended in the local cloud: refused or failed before a build, or its build completed. */
+export type UploadOutcome =
   | { kind: 'rejected' | 'failed'; record: UploadRecord; at: number }
   | { kind: 'built'; record: UploadRecord; build: Build; digest?: string; at: number };
 
@@ -78,47 +92,37 @@ export function readExamples(dir = examplesDir): Example[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** A gzipped tarball of a context folder (example.json left out), reproducible for the same files. */
-export async function packContext(dir: string, extra: Record<string, string> = {}): Promise<Buffer> {
-  const files = listFiles(dir).filter((file) => file !== 'example.json' && !(file in extra));
-  if (Object.keys(extra).length === 0) return tarball(dir, files);
+/**
+ * A gzipped tarball of a context folder, packed by the command-line tool's own packer (its
+ * `.dockerignore` rules), with example.json left out; `extra` files are added or replace files.
+ * A context without a Dockerfile is packed too: the build-trigger function is the one to refuse it.
+ */
+export async function tarballOf(dir: string, extra: Record<string, string> = {}): Promise<Buffer> {
+  if (Object.keys(extra).length === 0) return packFolder(dir);
   // Extra files (e.g. a second upload's different content): pack a staged copy.
   const stage = mkdtempSync(join(tmpdir(), 'ecr-pipeline-pack-'));
   try {
-    for (const file of files) {
-      mkdirSync(join(stage, dirname(file)), { recursive: true });
-      writeFileSync(join(stage, file), readFileSync(join(dir, file)));
-    }
+    cpSync(dir, stage, { recursive: true });
     for (const [file, text] of Object.entries(extra)) {
       mkdirSync(join(stage, dirname(file)), { recursive: true });
       writeFileSync(join(stage, file), text);
     }
-    return await tarball(stage, [...files, ...Object.keys(extra)]);
+    return await packFolder(stage);
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
 }
 
-/** The gzipped tarball of these files under cwd, with fixed times and owners. */
-async function tarball(cwd: string, files: string[]): Promise<Buffer> {
+async function packFolder(dir: string): Promise<Buffer> {
+  const plan = await planContext({ dir, ignore: ['example.json'], dockerfileOptional: true });
   const chunks: Buffer[] = [];
-  const stream = create({ cwd, gzip: true, portable: true, mtime: new Date(0) }, files);
-  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  for await (const chunk of packContext(plan) as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
-function listFiles(dir: string, prefix = ''): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true })
-    .flatMap((entry) => {
-      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-      return entry.isDirectory() ? listFiles(dir, path) : [path];
-    })
-    .sort();
-}
-
 const credentials = (cloud: CloudEndpoint) => ({
-  accessKeyId: cloud.env.AWS_ACCESS_KEY_ID ?? 'test',
-  secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+  accessKeyId: cloud.env.AWS_ACCESS_KEY_ID ?? LOCAL_CREDENTIALS.accessKeyId,
+  secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY ?? LOCAL_CREDENTIALS.secretAccessKey,
 });
 
 /** AWS clients pointed at the local cloud. */
@@ -136,35 +140,27 @@ export function clientsFor(cloud: CloudEndpoint) {
   };
 }
 
-/** Puts a context object with its upload metadata (x-amz-meta-*). */
-export async function uploadContext(
+/** Uploads a context object with its upload metadata (x-amz-meta-*), as the command-line tool does. */
+export async function sendContext(
   s3: S3Client,
   bucket: string,
   key: string,
   body: Buffer,
   metadata: Record<string, string> = {},
-): Promise<Upload> {
+): Promise<SentUpload> {
   const uploadedAt = Date.now();
-  const out = await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: body,
-      Metadata: metadata,
-      ContentType: 'application/gzip',
-    }),
-  );
+  const out = await uploadContext({ s3, bucket, key, body: Readable.from([body]), metadata });
   return {
     bucket,
     key,
     uploadedAt,
-    ...(out.VersionId ? { versionId: out.VersionId } : {}),
-    ...(out.ETag ? { eTag: out.ETag } : {}),
+    ...(out.versionId ? { versionId: out.versionId } : {}),
+    ...(out.eTag ? { eTag: out.eTag } : {}),
   };
 }
 
 /** The object version an upload is, as the shared follow module names it. */
-export function identityOf(upload: Upload): UploadIdentity {
+export function identityOf(upload: SentUpload): UploadIdentity {
   return { bucket: upload.bucket, key: upload.key, versionId: upload.versionId, eTag: upload.eTag };
 }
 
@@ -172,7 +168,7 @@ export function identityOf(upload: Upload): UploadIdentity {
 export async function readRecord(
   s3: S3Client,
   prefix: string,
-  upload: Upload,
+  upload: SentUpload,
 ): Promise<UploadRecord | undefined> {
   return readUploadRecord({ s3 }, prefix, identityOf(upload));
 }
@@ -181,41 +177,43 @@ export async function readRecord(
 export async function buildsOf(
   codebuild: CodeBuildClient,
   projectName: string,
-  upload: Upload,
+  upload: SentUpload,
 ): Promise<Build[]> {
   return buildsOfUpload({ codebuild }, projectName, identityOf(upload));
 }
 
-/** Follows one upload to its end: rejected or failed before a build, or its build completed. */
+/**
+ * Follows one upload to its end with the command-line tool's wait loop (follow/upload.ts): rejected
+ * or failed before a build, or its build completed.
+ */
 export async function waitForOutcome(
   cloud: CloudEndpoint,
   clients: ReturnType<typeof clientsFor>,
   prefix: string,
-  upload: Upload,
+  upload: SentUpload,
   timeoutMs = 300_000,
-): Promise<Outcome> {
+): Promise<UploadOutcome> {
   const deadline = Date.now() + timeoutMs;
-  // `accepted` is the function's claim before its last checks: it may still turn into `rejected`.
-  for (;;) {
-    const record = await readRecord(clients.s3, prefix, upload);
-    // Refused, or failed before a build: the record is the end. Otherwise the build tells.
-    if (record && (record.status === 'rejected' || (record.status === 'failed' && !record.buildId))) {
-      return { kind: record.status, record, at: Date.now() };
-    }
-    if (record) {
-      const [build] = await buildsOf(clients.codebuild, cloud.projectName, upload);
-      if (build?.buildComplete) {
-        const digest = build.exportedEnvironmentVariables?.find(
-          (v) => v.name === BUILD_EXPORTED_DIGEST,
-        )?.value;
-        return { kind: 'built', record, build, at: Date.now(), ...(digest ? { digest } : {}) };
-      }
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`s3://${cloud.bucket}/${upload.key} reached no outcome in ${timeoutMs} ms`);
-    }
-    await sleep(200);
-  }
+  const late = () => new Error(`s3://${cloud.bucket}/${upload.key} reached no outcome in ${timeoutMs} ms`);
+  const identity = identityOf(upload);
+  const options = { project: cloud.projectName, prefix, identity, pollMs: POLL_MS, timeoutMs };
+  const sighting = await waitForUpload(clients, options).catch((error: unknown) => {
+    throw error instanceof UploadNotSighted ? late() : error;
+  });
+  if (sighting.kind === 'ended')
+    return { kind: sighting.record.status, record: sighting.record, at: Date.now() };
+  const build = await waitForBuildEnd(clients, sighting.build, {
+    pollMs: POLL_MS,
+    onPoll: () => {
+      if (Date.now() > deadline) throw late();
+    },
+  });
+  const at = Date.now();
+  // The record as it stands once the build is over (the functions rewrite it as the build goes).
+  const record = (await readRecord(clients.s3, prefix, upload)) ?? sighting.record;
+  if (!record) throw new Error(`s3://${cloud.bucket}/${upload.key}: a build but no upload record`);
+  const digest = build.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_DIGEST)?.value;
+  return { kind: 'built', record, build, at, ...(digest ? { digest } : {}) };
 }
 
 /** The key prefix the build-trigger function of the local deployment watches ('' when none). */

@@ -15,7 +15,7 @@ import {
 export { ConfigError };
 
 /** Tag mutability a created repository gets; the `*_WITH_EXCLUSION` kinds need filters, so are not offered. */
-export type TagMutability = 'IMMUTABLE' | 'MUTABLE';
+export type TagMutabilitySetting = 'IMMUTABLE' | 'MUTABLE';
 export type EncryptionType = 'AES256' | 'KMS';
 
 export interface Config {
@@ -38,7 +38,7 @@ export interface Config {
    * (never modified); empty: none, only this stack's repositories are built into.
    */
   adoptRepositoryPattern: string;
-  tagMutability: TagMutability;
+  tagMutability: TagMutabilitySetting;
   scanOnPush: boolean;
   encryptionType: EncryptionType;
   /** KMS key (ARN or alias) when encryptionType is KMS; empty means the AWS managed key. */

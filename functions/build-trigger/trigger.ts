@@ -30,7 +30,7 @@ import { startBuild } from './start-build.ts';
 import { claimUpload, releaseClaim, updateUploadRecord } from './upload-claim.ts';
 
 /** What became of one record. */
-export type Outcome =
+export type TriggerOutcome =
   | { kind: 'ignored'; why: string }
   | { kind: 'duplicate' }
   | { kind: 'rejected'; rejection: Rejection }
@@ -71,7 +71,7 @@ async function reject(
   names: { repository?: string; tag?: string },
   claimed: boolean,
   owner: string,
-): Promise<Outcome> {
+): Promise<TriggerOutcome> {
   const record: UploadRecord = {
     status: 'rejected',
     ...uploadFields(identity),
@@ -165,7 +165,11 @@ async function buildTarget(
  * invocation's request id, which Lambda keeps across its retries of one event: a retry resumes its
  * own claim.
  */
-export async function handleRecord(deps: Deps, record: S3EventRecord, owner: string): Promise<Outcome> {
+export async function handleRecord(
+  deps: Deps,
+  record: S3EventRecord,
+  owner: string,
+): Promise<TriggerOutcome> {
   const ignored = ignoreReason(deps, record);
   if (ignored) return { kind: 'ignored', why: ignored };
 
@@ -246,7 +250,7 @@ export async function handleRecord(deps: Deps, record: S3EventRecord, owner: str
   }
 }
 
-function done(deps: Deps, hash: string, outcome: Outcome): Outcome {
+function done(deps: Deps, hash: string, outcome: TriggerOutcome): TriggerOutcome {
   deps.seen.add(hash);
   return outcome;
 }
@@ -291,12 +295,12 @@ export async function handleS3Event(
   deps: Deps,
   event: Partial<S3Event> & { Event?: string },
   requestId: string,
-): Promise<Outcome[]> {
+): Promise<TriggerOutcome[]> {
   if (!Array.isArray(event.Records)) {
     deps.logger.info('event without records ignored', { s3Event: event.Event ?? 'unknown' });
     return [];
   }
-  const outcomes: Outcome[] = [];
+  const outcomes: TriggerOutcome[] = [];
   const transient: TransientError[] = [];
   for (const record of event.Records) {
     try {

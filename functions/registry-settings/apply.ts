@@ -13,11 +13,11 @@ import {
 import type { Deps } from './deps.ts';
 import {
   destinationRegistryPolicy,
+  type MergeResult,
   mergeReplication,
   mergeScanning,
   type OurScanning,
   ourReplicationRule,
-  type Result,
   replicationPrefix,
   scanningFilter,
   unmergeReplication,
@@ -54,7 +54,7 @@ export interface SettingRequest {
 /** What CloudFormation gets back (Fn::GetAtt). */
 export type SettingData = Record<string, string>;
 
-const value = <T>(result: Result<T>): T => {
+const value = <T>(result: MergeResult<T>): T => {
   if (!result.ok) throw new RefusedError(result.reason);
   return result.value;
 };

@@ -13,9 +13,10 @@ import type {
   ScanFrequency,
 } from '@aws-sdk/client-ecr';
 
-export type Result<T> = { ok: true; value: T } | { ok: false; reason: string };
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const refuse = <T>(reason: string): Result<T> => ({ ok: false, reason });
+/** A merged setting, or the reason it cannot be applied (a plain reason, unlike naming.ts's Rejection). */
+export type MergeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+const ok = <T>(value: T): MergeResult<T> => ({ ok: true, value });
+const refuse = <T>(reason: string): MergeResult<T> => ({ ok: false, reason });
 
 /** ECR's limits (ECR API reference: ReplicationConfiguration, RegistryScanningRule). */
 export const MAX_REPLICATION_RULES = 10;
@@ -26,7 +27,7 @@ export const MAX_SCANNING_FILTERS = 100;
  * The PREFIX_MATCH filter of this stack's repositories: `repositoryPattern` up to its first
  * wildcard. Without a fixed prefix the filter would match the whole registry.
  */
-export function replicationPrefix(repositoryPattern: string): Result<string> {
+export function replicationPrefix(repositoryPattern: string): MergeResult<string> {
   const prefix = repositoryPattern.split(/[*?]/)[0] ?? '';
   if (prefix === '') {
     return refuse(
@@ -47,7 +48,7 @@ export interface ReplicationTarget {
 }
 
 /** This stack's replication rule. */
-export function ourReplicationRule(target: ReplicationTarget): Result<ReplicationRule> {
+export function ourReplicationRule(target: ReplicationTarget): MergeResult<ReplicationRule> {
   const regions = [...new Set(target.regions.map((r) => r.trim()).filter((r) => r !== ''))];
   if (regions.length === 0) return refuse('replicationRegions names no region');
   if (regions.length > MAX_REPLICATION_DESTINATIONS)
@@ -84,7 +85,7 @@ export function mergeReplication(
   existing: ReplicationRule[],
   ours: ReplicationRule,
   previous?: ReplicationRule,
-): Result<ReplicationRule[]> {
+): MergeResult<ReplicationRule[]> {
   const others = existing.filter((rule) => !sameRule(rule, ours) && !(previous && sameRule(rule, previous)));
   if (others.length + 1 > MAX_REPLICATION_RULES) {
     return refuse(
@@ -111,7 +112,7 @@ export interface OurScanning {
  * filters know `*` only: a `?` of repositoryPattern has no equivalent there but a broader `*`, which
  * would scan (and bill Inspector for) other teams' repositories, so it is refused.
  */
-export function scanningFilter(repositoryPattern: string): Result<string> {
+export function scanningFilter(repositoryPattern: string): MergeResult<string> {
   if (repositoryPattern.includes('?'))
     return refuse(
       `enhanced scanning filters take "*" only: repositoryPattern "${repositoryPattern}" has a "?"; ` +
@@ -137,7 +138,7 @@ export function mergeScanning(
   existing: RegistryScanningConfiguration | undefined,
   ours: OurScanning,
   previous?: OurScanning,
-): Result<Required<Pick<RegistryScanningConfiguration, 'scanType' | 'rules'>>> {
+): MergeResult<Required<Pick<RegistryScanningConfiguration, 'scanType' | 'rules'>>> {
   let rules = withoutFilter(existing?.rules ?? [], ours.filter);
   if (previous) rules = withoutFilter(rules, previous.filter);
   if (existing?.scanType !== 'ENHANCED' && rules.length > 0) {

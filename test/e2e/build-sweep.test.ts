@@ -17,9 +17,9 @@ import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import {
   clientsFor,
   keyPrefixOf,
-  packContext,
   readExamples,
-  uploadContext,
+  sendContext,
+  tarballOf,
   waitForOutcome,
 } from '../../local/uploads.ts';
 
@@ -77,8 +77,8 @@ describe('the sweeper on built repositories', () => {
   it('marks a stale managed repository, deletes it after the grace period, never touches an unmanaged one', async () => {
     const example = readExamples().find((e) => e.name === 'copy-files');
     if (!example) throw new Error('no copy-files example');
-    const body = await packContext(example.dir);
-    const up = await uploadContext(
+    const body = await tarballOf(example.dir);
+    const up = await sendContext(
       clients.s3,
       cloud.bucket,
       contextKey(keyPrefixOf(cloud), 'e2e/stale', 'v1'),

@@ -16,13 +16,13 @@ import {
   buildsOf,
   clientsFor,
   keyPrefixOf,
-  packContext,
   readExamples,
   readRecord,
   registryPassword,
+  type SentUpload,
+  sendContext,
   skopeoInspect,
-  type Upload,
-  uploadContext,
+  tarballOf,
   waitForOutcome,
 } from '../../local/uploads.ts';
 
@@ -67,12 +67,12 @@ async function upload(
   metadata: Record<string, string> = {},
   extra = {},
 ) {
-  const body = await packContext(dir, extra);
-  return uploadContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
+  const body = await tarballOf(dir, extra);
+  return sendContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
 }
 
 /** The upload's record once final: ecr-events writes the outcome on the build's last state event. */
-async function finalRecord(up: Upload, timeoutMs = 60_000): Promise<UploadRecord> {
+async function finalRecord(up: SentUpload, timeoutMs = 60_000): Promise<UploadRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const record = await readRecord(clients.s3, prefix, up);
@@ -86,7 +86,7 @@ async function finalRecord(up: Upload, timeoutMs = 60_000): Promise<UploadRecord
 const slackTexts = () => cloud.sinks.slack.map((message) => slackText(message.body));
 
 /** The S3 ObjectCreated event AWS would deliver for this upload (key encoded as S3 encodes it). */
-function s3Event(up: Upload, size: number) {
+function s3Event(up: SentUpload, size: number) {
   const key = encodeURIComponent(up.key).replace(/%2F/g, '/').replace(/%20/g, '+');
   return {
     Records: [
@@ -162,7 +162,7 @@ describe('builds through the local cloud', () => {
 
   it('builds a duplicate S3 delivery of the same object version once', async () => {
     const dir = example('copy-files').dir;
-    const body = await packContext(dir);
+    const body = await tarballOf(dir);
     const up = await upload(dir, 'e2e/duplicate', 'v1');
     // The notification S3 sent, then the same event delivered twice more (at-least-once delivery).
     await Promise.all([
@@ -185,7 +185,7 @@ describe('builds through the local cloud', () => {
       upload(dir, 'e2e/immutable', 'v1', {}, { 'upload.txt': 'second\n' }),
     ]);
     const outcomes = await Promise.all(
-      [first, second].map((up) => waitForOutcome(cloud, clients, prefix, up as Upload)),
+      [first, second].map((up) => waitForOutcome(cloud, clients, prefix, up as SentUpload)),
     );
     const succeeded = outcomes.filter((o) => o.kind === 'built' && o.build.buildStatus === 'SUCCEEDED');
     const refused = outcomes.filter(
@@ -218,7 +218,7 @@ describe('builds through the local cloud', () => {
     expect(notified).toBe(true);
     // The records tell the same: the winner built with the digest the registry has, the other
     // superseded (a newer upload of the key existed), failed on the tag, or rejected.
-    const records = await Promise.all([first, second].map((up) => finalRecord(up as Upload)));
+    const records = await Promise.all([first, second].map((up) => finalRecord(up as SentUpload)));
     expect(records.map((r) => r.status).sort()).toEqual(
       expect.arrayContaining([expect.stringMatching(/^(superseded|failed|rejected)$/), 'built']),
     );

@@ -11,6 +11,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { ACCOUNT_ID } from '../../local/constants.ts';
 
 const REPOSITORY = 'my-project/my-app';
 const work = mkdtempSync(join(tmpdir(), 'ecr-workflow-'));
@@ -105,7 +106,7 @@ describe('the ECR workflow with the aws CLI and podman', () => {
     await bus.send(
       new PutTargetsCommand({
         Rule: 'ecr-workflow-events',
-        Targets: [{ Id: 'q', Arn: `arn:aws:sqs:${cloud.region}:123456789012:ecr-workflow-events` }],
+        Targets: [{ Id: 'q', Arn: `arn:aws:sqs:${cloud.region}:${ACCOUNT_ID}:ecr-workflow-events` }],
       }),
     );
 
@@ -157,7 +158,7 @@ describe('the ECR workflow with the aws CLI and podman', () => {
 
   it("emits an ECR Image Action event with exactly AWS's fields and detail (but account, which moto's SQS delivery drops)", async () => {
     const client = sqs();
-    const queueUrl = `${cloud.endpoint}/123456789012/ecr-workflow-events`;
+    const queueUrl = `${cloud.endpoint}/${ACCOUNT_ID}/ecr-workflow-events`;
     for (let i = 0; i < 50 && events.length === 0; i++) {
       const answer = await client.send(
         new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
@@ -247,7 +248,7 @@ describe('the ECR workflow with the aws CLI and podman', () => {
     });
     expect(manifest.status).toBe(404);
     const client = sqs();
-    const queueUrl = `${cloud.endpoint}/123456789012/ecr-workflow-events`;
+    const queueUrl = `${cloud.endpoint}/${ACCOUNT_ID}/ecr-workflow-events`;
     let deleteEvent: unknown;
     for (let i = 0; i < 50 && !deleteEvent; i++) {
       const answer = await client.send(

@@ -40,8 +40,9 @@ import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
 import { wildcardToRegExp } from '../../functions/shared/wildcard.ts';
 import { BASE_IMAGE_REPOSITORY } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { ACCOUNT_ID } from '../../local/constants.ts';
 import { LOCAL_STACK_PARAMS, LOCAL_TEMPLATE } from '../../local/package.ts';
-import { packContext } from '../../local/uploads.ts';
+import { tarballOf } from '../../local/uploads.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'local-cloud-'));
 const TRIVY_REPORT = {
@@ -69,7 +70,7 @@ type S3Record = {
 async function context(): Promise<Buffer> {
   const dir = mkdtempSync(join(work, 'ctx-'));
   writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nCMD ["echo", "hello"]\n');
-  return packContext(dir);
+  return tarballOf(dir);
 }
 
 /** The registry's Basic authorization from GetAuthorizationToken, as `docker login` would send it. */
@@ -289,7 +290,7 @@ describe('an image push', () => {
       version: '0',
       'detail-type': 'ECR Image Action',
       source: 'aws.ecr',
-      account: '123456789012',
+      account: ACCOUNT_ID,
       region: cloud.region,
       resources: [],
       detail: {
@@ -328,7 +329,7 @@ describe('an image push', () => {
     );
     expect(invocation.event).toMatchObject({
       source: 'aws.ecr',
-      resources: [`arn:aws:ecr:${cloud.region}:123456789012:repository/team/scanned`],
+      resources: [`arn:aws:ecr:${cloud.region}:${ACCOUNT_ID}:repository/team/scanned`],
       detail: {
         'scan-status': 'COMPLETE',
         'repository-name': 'team/scanned',
@@ -383,7 +384,7 @@ describe('moto departures the local cloud corrects', () => {
         NotificationConfiguration: {
           QueueConfigurations: [
             {
-              QueueArn: `arn:aws:sqs:${cloud.region}:123456789012:departure-s3`,
+              QueueArn: `arn:aws:sqs:${cloud.region}:${ACCOUNT_ID}:departure-s3`,
               Events: ['s3:ObjectCreated:*'],
             },
           ],
@@ -408,7 +409,7 @@ describe('moto departures the local cloud corrects', () => {
       new DescribeRepositoriesCommand({ repositoryNames: ['departure/uri'] }),
     );
     expect(raw.repositories?.[0]?.repositoryUri).toBe(
-      `123456789012.dkr.ecr.${cloud.region}.amazonaws.com/departure/uri`,
+      `${ACCOUNT_ID}.dkr.ecr.${cloud.region}.amazonaws.com/departure/uri`,
     );
     const local = await new ECRClient(config()).send(
       new DescribeRepositoriesCommand({ repositoryNames: ['departure/uri'] }),
@@ -435,7 +436,7 @@ describe('moto departures the local cloud corrects', () => {
     await events.send(
       new PutTargetsCommand({
         Rule: 'departure-events',
-        Targets: [{ Id: 'q', Arn: `arn:aws:sqs:${cloud.region}:123456789012:departure-events` }],
+        Targets: [{ Id: 'q', Arn: `arn:aws:sqs:${cloud.region}:${ACCOUNT_ID}:departure-events` }],
       }),
     );
     await events.send(
@@ -446,7 +447,7 @@ describe('moto departures the local cloud corrects', () => {
     const delivered = cloud.invocations.find(
       (i) => i.functionName === 'ecrEvents' && (i.event as { source?: string }).source === 'aws.ecr',
     );
-    expect(delivered?.event).toHaveProperty('account', '123456789012');
+    expect(delivered?.event).toHaveProperty('account', ACCOUNT_ID);
   });
 
   it('moto records PutImage without imageDigest under a digest that is not the manifest’s; the front passes it', async () => {

@@ -13,11 +13,11 @@ import {
   buildsOf,
   clientsFor,
   keyPrefixOf,
-  packContext,
   readExamples,
   registryPassword,
+  sendContext,
   skopeoInspect,
-  uploadContext,
+  tarballOf,
   waitForOutcome,
 } from '../../local/uploads.ts';
 
@@ -55,11 +55,11 @@ describe('two uploads of one key into a mutable repository', () => {
     );
     const dir = readExamples().find((example) => example.name === 'immutable-tag')?.dir ?? '';
     const key = contextKey(keyPrefixOf(cloud), 'e2e/mutable', 'latest');
-    const older = await uploadContext(
+    const older = await sendContext(
       clients.s3,
       cloud.bucket,
       key,
-      await packContext(dir, { 'v.txt': 'older\n' }),
+      await tarballOf(dir, { 'v.txt': 'older\n' }),
     );
     // The newer upload lands while the older one's build runs.
     for (
@@ -69,11 +69,11 @@ describe('two uploads of one key into a mutable repository', () => {
     ) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    const newer = await uploadContext(
+    const newer = await sendContext(
       clients.s3,
       cloud.bucket,
       key,
-      await packContext(dir, { 'v.txt': 'newer\n' }),
+      await tarballOf(dir, { 'v.txt': 'newer\n' }),
     );
     expect(newer.versionId).not.toBe(older.versionId);
 

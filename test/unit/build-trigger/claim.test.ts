@@ -21,7 +21,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../functions/build-trigger/errors.ts';
-import { handleS3Event, type Outcome } from '../../../functions/build-trigger/trigger.ts';
+import { handleS3Event, type TriggerOutcome } from '../../../functions/build-trigger/trigger.ts';
 import { claimUpload } from '../../../functions/build-trigger/upload-claim.ts';
 import { type UploadRecord, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import {
@@ -136,7 +136,7 @@ beforeEach(() => {
 });
 
 /** One attempt in a fresh container (the crashed one is gone), as Lambda's retry of the event runs. */
-function attempt(requestId = REQUEST_ID): Promise<Outcome[]> {
+function attempt(requestId = REQUEST_ID): Promise<TriggerOutcome[]> {
   return handleS3Event(containerDeps(), s3Event('put-versioned.json'), requestId);
 }
 
@@ -158,7 +158,7 @@ function restart(): void {
  * Exactly one build, and a claim that stays (the ecr-events function adds the build id when the
  * build's IN_PROGRESS event arrives: the trigger spends no call on it).
  */
-function expectOneBuildRecorded(outcomes: Outcome[]): void {
+function expectOneBuildRecorded(outcomes: TriggerOutcome[]): void {
   expect(outcomes).toEqual([{ kind: 'started', buildId: `${PROJECT}:b-1` }]);
   expect(builds.byToken.size).toBe(1);
   expect(

@@ -161,6 +161,24 @@ describe('refusals', () => {
     expect((error as ContextError).hint).toContain('--dockerfile');
   });
 
+  it('packs a context without a Dockerfile when told to, for the function to refuse it', async () => {
+    const dir = await folder({ 'app.js': '1' });
+    expect((await planContext({ dir, dockerfileOptional: true })).entries).toEqual(['app.js']);
+  });
+
+  it('leaves out extra ignore patterns as if they ended .dockerignore', async () => {
+    const dir = await folder({
+      Dockerfile: 'FROM x',
+      'example.json': '{}',
+      '.dockerignore': '*.md\n',
+      'a.md': '',
+    });
+    expect((await planContext({ dir, ignore: ['example.json'] })).entries).toEqual([
+      '.dockerignore',
+      'Dockerfile',
+    ]);
+  });
+
   it('refuses a Dockerfile outside the context folder', async () => {
     const outside = await folder({ Dockerfile: 'FROM scratch' });
     const dir = await folder({ 'app.js': '1' });

@@ -109,6 +109,21 @@ describe('waiting for the build', () => {
       /project is not known/,
     );
   });
+
+  it('stops at once when the function failed on the upload before any build, and says why', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(JSON.stringify({ status: 'failed', reason: 'StartBuild refused: project gone' })),
+    } as never);
+    const { out } = collect();
+    const error = await waitForBuild({ clients, project: 'p', prefix: '', identity, out, pollMs: 1 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).message).toBe(
+      'the build-trigger function failed on the upload: StartBuild refused: project gone',
+    );
+    expect(codebuild).not.toHaveReceivedCommand(ListBuildsForProjectCommand);
+  });
 });
 
 describe('following a build', () => {

@@ -11,7 +11,15 @@ import {
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { buildMatches, buildsOfUpload, findBuild, readUploadRecord } from '../../../follow/upload.ts';
+import {
+  buildMatches,
+  buildsOfUpload,
+  findBuild,
+  readUploadRecord,
+  UploadNotSighted,
+  waitForBuildEnd,
+  waitForUpload,
+} from '../../../follow/upload.ts';
 import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 
 const s3 = mockClient(S3Client);
@@ -126,5 +134,56 @@ describe('reading the upload record', () => {
     }
     s3.on(GetObjectCommand).rejects(named('AccessDenied'));
     await expect(readUploadRecord(clients, '', identity)).rejects.toThrow('AccessDenied');
+  });
+});
+
+describe('waiting for an upload (the one loop the CLI and the local cloud share)', () => {
+  const record = (body: object) =>
+    ({ Body: { transformToString: async () => JSON.stringify(body) } }) as never;
+  const options = { project: 'p', prefix: '', identity, pollMs: 1, timeoutMs: 1_000 };
+
+  it('ends on a record that failed before any build, without looking for a build', async () => {
+    s3.on(GetObjectCommand).resolves(record({ status: 'failed', reason: 'bad' }));
+    expect(await waitForUpload(clients, options)).toEqual({
+      kind: 'ended',
+      record: { status: 'failed', reason: 'bad' },
+    });
+    expect(codebuild).not.toHaveReceivedCommand(ListBuildsForProjectCommand);
+  });
+
+  it('returns the build of the upload once it appears, with the record', async () => {
+    s3.on(GetObjectCommand).resolves(record({ status: 'accepted' }));
+    codebuild
+      .on(ListBuildsForProjectCommand)
+      .resolvesOnce({ ids: [] })
+      .resolves({ ids: ['p:1'] });
+    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [build('p:1', ours)] });
+    const seen = await waitForUpload(clients, options);
+    expect(seen).toMatchObject({ kind: 'build', build: { id: 'p:1' }, record: { status: 'accepted' } });
+  });
+
+  it('says it timed out, and whether the function had accepted the upload', async () => {
+    s3.on(GetObjectCommand).resolves(record({ status: 'accepted' }));
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: [] });
+    const error = await waitForUpload(clients, { ...options, timeoutMs: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UploadNotSighted);
+    expect(error).toMatchObject({ why: 'timeout', accepted: true });
+  });
+
+  it('polls a build until it is complete', async () => {
+    codebuild
+      .on(BatchGetBuildsCommand)
+      .resolvesOnce({ builds: [build('p:1', ours, { buildComplete: false })] })
+      .resolves({ builds: [build('p:1', ours, { buildComplete: true, buildStatus: 'SUCCEEDED' })] });
+    const polled: Build[] = [];
+    const done = await waitForBuildEnd(clients, build('p:1', ours), {
+      pollMs: 1,
+      onPoll: (b) => {
+        polled.push(b);
+      },
+    });
+    expect(done.buildStatus).toBe('SUCCEEDED');
+    expect(polled).toHaveLength(3);
+    expect(codebuild).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: ['p:1'] });
   });
 });
