@@ -122,6 +122,7 @@ fi
 # versioned bucket, else its ETag (HeadObject without a version id reads the current object).
 check_not_superseded() {
   local head current theirs ours
+  say "built; checking that s3://$CONTEXT_BUCKET/$CONTEXT_KEY is still the newest upload"
   if ! head=$(aws s3api head-object --bucket "$CONTEXT_BUCKET" --key "$CONTEXT_KEY" \
     --query '[VersionId, ETag]' --output text 2>"$work/head-object.err"); then
     stop "superseded: cannot tell whether $CONTEXT_KEY is still the newest upload" \
