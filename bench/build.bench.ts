@@ -170,6 +170,10 @@ export default async function buildBench(): Promise<Row[]> {
         pipelineParts.push([...parts, ['build end -> outcome seen', outcome.at - end]]);
       }
       directMs.push(await direct(`${run}-direct`));
+      // Each run as it ends: a run that fails later (a builder shared with other work) keeps these.
+      process.stderr.write(
+        `bench build: run ${i}: local cloud ${pipelineMs.at(-1)} ms, direct ${directMs.at(-1)} ms\n`,
+      );
     }
     // One `aws` CLI call (start-up and one request), as the buildspec makes three of them.
     const aws = await execFileAsync('sh', ['-c', 'pyenv which aws 2>/dev/null || command -v aws']).then(
