@@ -75,7 +75,8 @@ function bundleSizes(): Row[] {
         benchmark,
         metric: 'loaded at cold start (entry + static chunks)',
         value: kb(sizes.coldStart),
-        goal: '≤ 350 KB',
+        // Issue 10: build-trigger 350 KB, ecr-events 300 KB; other functions share the larger budget.
+        goal: name === 'ecr-events' ? '≤ 300 KB' : '≤ 350 KB',
       },
       { benchmark, metric: `all ${sizes.files} files (lazy chunks included)`, value: kb(sizes.total) },
     ];

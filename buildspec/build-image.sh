@@ -120,13 +120,22 @@ fi
 
 # Stops as superseded unless the uploaded object is still the newest of its key: its version in a
 # versioned bucket, else its ETag (HeadObject without a version id reads the current object).
-check_not_superseded() {
+# Two halves, so that the HeadObject call (an `aws` CLI start-up, about 1 s of CPU) can run while
+# the built image is labelled and named: start it only once the build has ended, finish it before
+# the push. Started earlier it could miss an upload that lands during the build.
+start_newest_check() {
+  say "built; checking that s3://$CONTEXT_BUCKET/$CONTEXT_KEY is still the newest upload"
+  aws s3api head-object --bucket "$CONTEXT_BUCKET" --key "$CONTEXT_KEY" \
+    --query '[VersionId, ETag]' --output text >"$work/head-object.out" 2>"$work/head-object.err" &
+  head_pid=$!
+}
+finish_newest_check() {
   local head current theirs ours
-  if ! head=$(aws s3api head-object --bucket "$CONTEXT_BUCKET" --key "$CONTEXT_KEY" \
-    --query '[VersionId, ETag]' --output text 2>"$work/head-object.err"); then
+  if ! wait "$head_pid"; then
     stop "superseded: cannot tell whether $CONTEXT_KEY is still the newest upload" \
       "($(tr '\n' ' ' <"$work/head-object.err" | cut -c1-300)); this build did not push"
   fi
+  head=$(<"$work/head-object.out")
   read -r current theirs <<<"$head"
   theirs=${theirs//\"/}
   if [[ -n ${CONTEXT_VERSION_ID:-} ]]; then
@@ -140,6 +149,10 @@ check_not_superseded() {
     stop "superseded: a newer upload of $CONTEXT_KEY exists (version $current); this build of version $ours did not push"
   fi
   say "s3://$CONTEXT_BUCKET/$CONTEXT_KEY is still the newest upload (version $ours)"
+}
+check_not_superseded() {
+  start_newest_check
+  finish_newest_check
 }
 
 # Runs a push; a tag the registry refuses to overwrite ends in one TagAlreadyExists line.
@@ -227,6 +240,7 @@ case $builder in
       # instruction holds the build id and so never hits the cache.
       build_image "${build[@]}" "${args[@]}" "${labels[@]}" \
         --iidfile "$work/image-id" "$context"
+      start_newest_check
       if [[ $builder == podman ]]; then format='{{index .Labels "ecr-pipeline.build-id"}}'
       else format='{{index .OCIv1.Config.Labels "ecr-pipeline.build-id"}}'; fi
       built_by=$("${tool[@]}" inspect --type image --format "$format" "$(cat "$work/image-id")" 2>/dev/null || true)
@@ -246,7 +260,7 @@ case $builder in
       # Keep the layers (the next build's cache), drop the name, pushed or not.
       trap '"${tool[@]}" untag "$local_name" >/dev/null 2>&1 || true' EXIT
       "${tool[@]}" tag "$from" "$local_name"
-      check_not_superseded
+      finish_newest_check
       push "${tool[@]}" push "${tls[@]}" --digestfile "$digest_file" "$local_name" "docker://$image"
     fi
     ;;

@@ -31,6 +31,33 @@ const packageVersionsOnly = {
     });
   },
 };
+// An SDK client's schemas module (schemas/schemas_0.js) holds the schema of every operation and
+// shape of its service; a bundle needs those of the commands it imports. Each schema is a
+// side-effect-free array, but its traits are object literals with computed keys (`{ [_h]: [...] }`,
+// `_h` a module constant "http"), and esbuild keeps every top-level statement holding a computed
+// key it cannot prove harmless. Writing those keys as the string literals they stand for lets
+// tree shaking drop the schemas no imported command reaches (most of S3's 64 KB), without changing
+// one object: a constant is inlined only where it is a plain string, never "__proto__" (a literal
+// `__proto__:` key would set the prototype instead of defining a property).
+const schemaLiteralKeys = {
+  name: 'schema-literal-keys',
+  setup(b) {
+    b.onLoad(
+      { filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ },
+      ({ path }) => {
+        const source = readFileSync(path, 'utf8');
+        const strings = new Map();
+        for (const [, name, literal] of source.matchAll(/^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm))
+          if (JSON.parse(literal) !== '__proto__') strings.set(name, literal);
+        const contents = source.replace(/\[(_\w+)\]:/g, (key, name) => {
+          const literal = strings.get(name);
+          return literal === undefined ? key : `${literal}:`;
+        });
+        return { contents, loader: 'js' };
+      },
+    );
+  },
+};
 
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const results = await Promise.all(
@@ -56,7 +83,7 @@ const results = await Promise.all(
       banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
       legalComments: 'none',
       metafile: true,
-      plugins: [lambdaCredentials, packageVersionsOnly],
+      plugins: [lambdaCredentials, packageVersionsOnly, schemaLiteralKeys],
       logLevel: 'warning',
     }).then((result) => ({ name, result })),
   ),
