@@ -12,7 +12,7 @@ import {
   repositoryWildcard,
   text,
 } from '../shared/env-config.ts';
-import { SEVERITIES, type Severity } from './severity.ts';
+import { SEVERITIES, type Severity } from '../shared/severity.ts';
 
 /** The kinds of notification; each can be switched on or off (`NOTIFY_EVENTS`). */
 export const NOTIFICATION_KINDS = [

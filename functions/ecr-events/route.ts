@@ -4,11 +4,11 @@
  * reported as `ignore` with a reason, because retrying it would fail the same way.
  */
 import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
+import { normalizeCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
 import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
 import { consoleLinks } from './notification.ts';
 import { isSupersededReason } from './record-transition.ts';
-import { normalizeCounts, worstSeverity } from './severity.ts';
 
 export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }

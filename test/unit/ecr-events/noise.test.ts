@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NotificationKind } from '../../../functions/ecr-events/config.ts';
 import { verdict } from '../../../functions/ecr-events/noise.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
-import type { Severity } from '../../../functions/ecr-events/severity.ts';
+import type { Severity } from '../../../functions/shared/severity.ts';
 
 const ALL_KINDS: NotificationKind[] = [
   'image-push',
