@@ -12,20 +12,6 @@ process.emitWarning = (warning, ...rest) => {
   emitWarning(warning, ...rest);
 };
 
-// Tests of time-based behaviour (the sweeper's "no push for N days") move the function's clock:
-// with LOCAL_CLOCK_OFFSET_MS set, `new Date()` reads that much later. Date.now() stays real so that
-// the invocation deadline keeps its meaning.
-const clockOffset = Number(process.env.LOCAL_CLOCK_OFFSET_MS ?? 0);
-if (clockOffset) {
-  const RealDate = Date;
-  globalThis.Date = class extends RealDate {
-    constructor(...args) {
-      if (args.length === 0) super(RealDate.now() + clockOffset);
-      else super(...args);
-    }
-  };
-}
-
 const { file, exportName, functionName, memorySize, logGroupName, accountId } = workerData;
 
 let handler;

@@ -10,6 +10,7 @@ import {
   type Tag,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
+import { BoundedMap } from '../shared/bounded-map.ts';
 import { REPOSITORY_TAGS } from '../shared/contract.ts';
 import { isTagImmutable } from '../shared/tag-immutability.ts';
 import { wildcardToRegExp } from '../shared/wildcard.ts';
@@ -40,12 +41,14 @@ export interface RepositoryInfo {
 
 /** Repository descriptions kept per container for a short while, so a warm upload skips DescribeRepositories. */
 export class RepositoryCache {
-  readonly #entries = new Map<string, { info: RepositoryInfo; expires: number }>();
+  readonly #entries: BoundedMap<string, { info: RepositoryInfo; expires: number }>;
 
   constructor(
     readonly ttlMs: number,
     readonly capacity = 500,
-  ) {}
+  ) {
+    this.#entries = new BoundedMap(capacity);
+  }
 
   get(name: string, now: number): RepositoryInfo | undefined {
     const entry = this.#entries.get(name);
@@ -55,12 +58,7 @@ export class RepositoryCache {
   }
 
   set(info: RepositoryInfo, now: number): void {
-    this.#entries.delete(info.name);
     this.#entries.set(info.name, { info, expires: now + this.ttlMs });
-    if (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
   }
 
   delete(name: string): void {

@@ -1,19 +1,18 @@
-/** A bounded set of recently seen strings, oldest evicted first (insertion order of a Map). */
-export class RecentSet {
-  readonly #items = new Map<string, true>();
+import { BoundedMap } from '../shared/bounded-map.ts';
 
-  constructor(readonly capacity: number) {}
+/** A bounded set of recently seen strings, oldest evicted first. */
+export class RecentSet {
+  readonly #items: BoundedMap<string, true>;
+
+  constructor(readonly capacity: number) {
+    this.#items = new BoundedMap(capacity);
+  }
 
   has(item: string): boolean {
     return this.#items.has(item);
   }
 
   add(item: string): void {
-    this.#items.delete(item);
     this.#items.set(item, true);
-    if (this.#items.size > this.capacity) {
-      const oldest = this.#items.keys().next();
-      if (!oldest.done) this.#items.delete(oldest.value);
-    }
   }
 }

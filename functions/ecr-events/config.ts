@@ -12,7 +12,7 @@ import {
   repositoryWildcard,
   text,
 } from '../shared/env-config.ts';
-import { SEVERITIES, type Severity } from './severity.ts';
+import { SEVERITIES, type Severity } from '../shared/severity.ts';
 
 /** The kinds of notification; each can be switched on or off (`NOTIFY_EVENTS`). */
 export const NOTIFICATION_KINDS = [
@@ -77,6 +77,13 @@ export interface Config {
   sweep: SweepConfig;
   /** The contexts bucket and key prefix, where builds and scans go into upload records; empty bucket: off. */
   uploads: { bucket: string; keyPrefix: string };
+  /** The function's region (`AWS_REGION`, set by Lambda), for events and reports that name none. */
+  region: string;
+  /**
+   * How far ahead of the system clock the function's clock runs: 0 unless `LOCAL_CLOCK_OFFSET_MS` is
+   * set, which only the local cloud's tests of the sweeper's "no push for N days" do.
+   */
+  clockOffsetMs: number;
 }
 
 export { ConfigError };
@@ -128,5 +135,7 @@ export function loadConfig(env: Env): Config {
       discovery: oneOf(env, 'SWEEP_DISCOVERY', ['tagging-api', 'list-tags'], 'tagging-api'),
     },
     uploads: { bucket: text(env, 'CONTEXT_BUCKET', ''), keyPrefix: text(env, 'KEY_PREFIX', '') },
+    region: text(env, 'AWS_REGION', 'us-east-1'),
+    clockOffsetMs: integer(env, 'LOCAL_CLOCK_OFFSET_MS', 0, 0, 3650 * 86_400_000),
   };
 }

@@ -1,8 +1,9 @@
 /** Noise control: which notifications are worth sending. */
+
+import { severityRank } from '../shared/severity.ts';
 import { wildcardToRegExp } from '../shared/wildcard.ts';
 import type { Config } from './config.ts';
 import type { Notification } from './notification.ts';
-import { severityRank } from './severity.ts';
 
 export type Verdict = { send: true } | { send: false; reason: string };
 

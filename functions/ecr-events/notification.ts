@@ -1,9 +1,11 @@
 /** What the function tells people, independent of the channel that carries it. */
+
+import type { Severity, SeverityCounts } from '../shared/severity.ts';
 import type { NotificationKind } from './config.ts';
-import type { Severity, SeverityCounts } from './severity.ts';
 import type { SweepReport } from './sweep.ts';
 
-export type Outcome = 'success' | 'failure' | 'warning' | 'info';
+/** How a notification reads (its colour and emoji, and the `outcome` attribute subscribers filter on). */
+export type NotificationOutcome = 'success' | 'failure' | 'warning' | 'info';
 
 export interface Link {
   label: string;
@@ -46,7 +48,7 @@ export interface RejectionInfo {
 
 export interface Notification {
   kind: NotificationKind;
-  outcome: Outcome;
+  outcome: NotificationOutcome;
   /** One line: what happened. */
   title: string;
   region: string;

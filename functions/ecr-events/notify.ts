@@ -4,7 +4,8 @@
  * Lambda retries the event (and after the last retry sends it to the on-failure destination).
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { isTransient, withRetry } from '../shared/retry.ts';
+import { withRetry } from '../shared/retry.ts';
+import { isTransient } from '../shared/transient.ts';
 import { describeError, type Logger } from './logger.ts';
 import type { Notification } from './notification.ts';
 import { renderSlack } from './render-slack.ts';

@@ -1,6 +1,7 @@
 /** Slack Block Kit message of a notification, for an incoming webhook: readable in two seconds. */
+
+import { SEVERITIES, type Severity } from '../shared/severity.ts';
 import { imageRef, type LogExcerpt, type Notification, shortDigest } from './notification.ts';
-import { SEVERITIES, type Severity } from './severity.ts';
 import type { SweepReport } from './sweep.ts';
 import { codeSpan, cutEscaped, cutPlain, escapeMrkdwn, fitBlocks, fitLines, mrkdwn, SLACK } from './text.ts';
 

@@ -4,9 +4,9 @@
  * for subscription filter policies.
  */
 import type { MessageAttributeValue } from '@aws-sdk/client-sns';
+import { SEVERITIES } from '../shared/severity.ts';
 import { imageRef, type Notification, shortDigest } from './notification.ts';
 import { formatDuration } from './render-slack.ts';
-import { SEVERITIES } from './severity.ts';
 import { cutEscaped, cutPlain, escapeMrkdwn } from './text.ts';
 
 export interface SnsMessage {

@@ -12,6 +12,7 @@
 import type { ImageDetail } from '@aws-sdk/client-ecr';
 import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BUILD_ENV } from '../shared/contract.ts';
+import { normalizeCounts } from '../shared/severity.ts';
 import {
   type ImageIndex,
   imageIndexKey,
@@ -23,7 +24,6 @@ import {
 } from '../shared/upload-record.ts';
 import { describeError, type Logger } from './logger.ts';
 import { type RecordEvent, transition } from './record-transition.ts';
-import { normalizeCounts } from './severity.ts';
 
 /** The upload a build event is about, as the build's environment names it. */
 export interface BuildUpload {

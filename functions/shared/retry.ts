@@ -2,6 +2,7 @@
  * Bounded retries with exponential backoff and full jitter (for the notification channels' HTTP
  * calls; AWS clients use the SDK's retry modes), and bounded concurrency.
  */
+import { isTransient } from './transient.ts';
 
 export interface RetryOptions {
   /** Total attempts, the first included. */
@@ -15,31 +16,6 @@ export interface RetryOptions {
   random?: () => number;
   /** Called before each retry (for logs and counters). */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
-}
-
-const THROTTLING_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'ProvisionedThroughputExceededException',
-  'SlowDown',
-]);
-
-/** True for throttling, timeouts and server-side (5xx) errors: the ones a later attempt may get through. */
-export function isTransient(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (e.name && THROTTLING_NAMES.has(e.name)) return true;
-  if (e.$retryable) return true;
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status === 429 || (status !== undefined && status >= 500)) return true;
-  const code = (error as { code?: string }).code;
-  return code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'ECONNREFUSED' || code === 'EPIPE';
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

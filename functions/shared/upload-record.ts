@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RejectionCode } from './contract.ts';
+import type { SeverityCounts } from './severity.ts';
 
 /** Folder of the records, appended to the stack's key prefix. The `.json` suffix never matches a trigger filter. */
 export const UPLOAD_RECORD_DIR = '.ecr-pipeline/uploads/';
@@ -49,7 +50,7 @@ export interface UploadScan {
   status: 'COMPLETE' | 'FAILED';
   scanner: 'basic' | 'enhanced';
   /** Findings by severity; severities without findings are left out. */
-  counts: Partial<Record<'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'INFORMATIONAL' | 'UNDEFINED', number>>;
+  counts: SeverityCounts;
   /** ISO time the scan result arrived. */
   at: string;
 }

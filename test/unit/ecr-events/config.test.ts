@@ -4,6 +4,14 @@ import { ConfigError, DEFAULT_NOTIFY_EVENTS, loadConfig } from '../../../functio
 const base = { STACK_NAME: 'ecr-pipeline-dev' };
 
 describe('ecr-events configuration', () => {
+  it('runs the clock on time unless the local cloud moves it, and reads the region Lambda sets', () => {
+    expect(loadConfig(base)).toMatchObject({ clockOffsetMs: 0, region: 'us-east-1' });
+    expect(
+      loadConfig({ ...base, AWS_REGION: 'eu-west-1', LOCAL_CLOCK_OFFSET_MS: '259200000' }),
+    ).toMatchObject({ clockOffsetMs: 259_200_000, region: 'eu-west-1' });
+    expect(() => loadConfig({ ...base, LOCAL_CLOCK_OFFSET_MS: '-1' })).toThrow(/LOCAL_CLOCK_OFFSET_MS/);
+  });
+
   it('has safe defaults: dry run on, in-use check off (it reads function configurations), scans from HIGH, started builds quiet', () => {
     const c = loadConfig(base);
     expect(c.sweep).toMatchObject({

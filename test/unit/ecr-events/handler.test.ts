@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetBuildsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
@@ -15,18 +16,32 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../../functions/ecr-events/config.ts';
+import type { Deps } from '../../../functions/ecr-events/deps.ts';
+import { handleEvent } from '../../../functions/ecr-events/events.ts';
+import { slackChannel, snsChannel } from '../../../functions/ecr-events/notify.ts';
+import { webhookSecret } from '../../../functions/ecr-events/secret.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
 import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import { event } from './fixtures.ts';
 
-const snsMock = mockClient(SNSClient);
-const ecrMock = mockClient(ECRClient);
-const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
-const ssmMock = mockClient(SSMClient);
-const logsMock = mockClient(CloudWatchLogsClient);
-const s3Mock = mockClient(S3Client);
-const codebuildMock = mockClient(CodeBuildClient);
+const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
+const client = { region: 'us-west-2', credentials };
+const sns = new SNSClient(client);
+const ecr = new ECRClient(client);
+const tagging = new ResourceGroupsTaggingAPIClient(client);
+const ssm = new SSMClient(client);
+const logs = new CloudWatchLogsClient(client);
+const s3 = new S3Client(client);
+const codebuild = new CodeBuildClient(client);
+const snsMock = mockClient(sns);
+const ecrMock = mockClient(ecr);
+const taggingMock = mockClient(tagging);
+const ssmMock = mockClient(ssm);
+const logsMock = mockClient(logs);
+const s3Mock = mockClient(s3);
+const codebuildMock = mockClient(codebuild);
 
 const TOPIC = 'arn:aws:sns:us-west-2:123456789012:ecr-pipeline-dev-events';
 const HOOK = 'http://127.0.0.1:4590/slack';
@@ -65,8 +80,6 @@ const failingLog = (...lines: string[]) => ({
   ].map((message, i) => ({ message, timestamp: i })),
 });
 
-type Handler = (event: unknown) => Promise<void>;
-let handler: Handler;
 let slackStatus = 200;
 const slackBodies: { text: string; blocks: unknown[] }[] = [];
 
@@ -79,29 +92,54 @@ const fetchStub = vi.fn(async (input: string | URL | Request, init?: RequestInit
   throw new Error(`unexpected fetch ${url}`);
 });
 
-beforeAll(async () => {
-  vi.stubEnv('STACK_NAME', 'ecr-pipeline-dev');
-  vi.stubEnv('BUILD_PROJECT_NAME', 'ecr-pipeline-dev');
-  vi.stubEnv('IGNORE_REPOSITORIES', 'ecr-pipeline-dev/build-cache');
-  vi.stubEnv('SNS_TOPIC_ARN', TOPIC);
-  vi.stubEnv('SLACK_WEBHOOK_PARAMETER', '/ecr-pipeline/dev/slack-webhook-url');
-  vi.stubEnv('MIN_SCAN_SEVERITY', 'HIGH');
-  vi.stubEnv('AWS_REGION', 'us-west-2');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDTEST');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
-  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-  // The in-use check has its own tests (sweep.test.ts); here it would need Lambda and ECS endpoints.
-  vi.stubEnv('SWEEP_CHECK_IN_USE', 'false');
-  vi.stubEnv('CONTEXT_BUCKET', BUCKET);
-  vi.stubEnv('KEY_PREFIX', '');
-  vi.stubGlobal('fetch', fetchStub);
-  ({ handler } = (await import('../../../functions/ecr-events/handler.ts')) as { handler: Handler });
+const config = loadConfig({
+  STACK_NAME: 'ecr-pipeline-dev',
+  REPOSITORY_PATTERN: '*',
+  BUILD_PROJECT_NAME: 'ecr-pipeline-dev',
+  IGNORE_REPOSITORIES: 'ecr-pipeline-dev/build-cache',
+  SNS_TOPIC_ARN: TOPIC,
+  SLACK_WEBHOOK_PARAMETER: '/ecr-pipeline/dev/slack-webhook-url',
+  MIN_SCAN_SEVERITY: 'HIGH',
+  AWS_REGION: 'us-west-2',
+  // The in-use check has its own tests (sweep/); here it would need Lambda and ECS clients.
+  SWEEP_CHECK_IN_USE: 'false',
+  CONTEXT_BUCKET: BUCKET,
+  KEY_PREFIX: '',
 });
+const logger = new Logger({ serviceName: 'ecr-events', logLevel: 'SILENT' });
+const unused = async (): Promise<never> => {
+  throw new Error('this client is not used here');
+};
 
-afterAll(() => {
-  vi.unstubAllEnvs();
-  vi.unstubAllGlobals();
-});
+/** One container's Deps, built once as clients.ts does: the webhook cache lives across the tests. */
+const deps: Deps = {
+  config,
+  ecr,
+  tagging: async () => tagging,
+  lambda: unused,
+  ecs: unused,
+  codebuild: async () => codebuild,
+  logs: async () => logs,
+  uploadRecords: async () => ({ s3, commands: { GetObjectCommand, PutObjectCommand } }),
+  channels: [
+    slackChannel({
+      webhookUrl: webhookSecret({
+        source: 'ssm',
+        name: '/ecr-pipeline/dev/slack-webhook-url',
+        ssm: async () => ssm,
+        secretsManager: unused,
+        ttlMs: config.secretTtlMs,
+        logger,
+      }),
+      timeoutMs: config.httpTimeoutMs,
+      fetch: fetchStub as typeof fetch,
+    }),
+    snsChannel({ sns, topicArn: config.topicArn, timeoutMs: config.httpTimeoutMs }),
+  ],
+  logger,
+  now: () => new Date(),
+};
+const handler = (payload: unknown) => handleEvent(deps, payload);
 
 beforeEach(() => {
   snsMock.reset();

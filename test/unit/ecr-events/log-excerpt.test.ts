@@ -1,7 +1,6 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { classify } from '../../../functions/ecr-events/classify.ts';
 import {
   EVENTS_READ,
   excerptFromLog,
@@ -12,6 +11,7 @@ import {
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
 import { renderSlack } from '../../../functions/ecr-events/render-slack.ts';
 import { renderSns } from '../../../functions/ecr-events/render-sns.ts';
+import { route } from '../../../functions/ecr-events/route.ts';
 import { event } from './fixtures.ts';
 
 const logsMock = mockClient(CloudWatchLogsClient);
@@ -42,7 +42,11 @@ function buildLog(failing: string[], after: string[] = []): string[] {
 }
 
 function failedBuild(): Notification {
-  const c = classify(event('codebuild/build-failed.json'), { projectName: 'ecr-pipeline-dev' });
+  const c = route(event('codebuild/build-failed.json'), {
+    projectName: 'ecr-pipeline-dev',
+    region: 'us-east-1',
+    now: () => new Date(),
+  });
   if (c.action !== 'notify') throw new Error('expected a notification');
   return c.notification;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_KINDS, type NotificationKind } from '../../../functions/ecr-events/config.ts';
 import { verdict } from '../../../functions/ecr-events/noise.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
-import type { Severity } from '../../../functions/ecr-events/severity.ts';
+import type { Severity } from '../../../functions/shared/severity.ts';
 
 function config(overrides: Partial<Parameters<typeof verdict>[1]> = {}): Parameters<typeof verdict>[1] {
   return {

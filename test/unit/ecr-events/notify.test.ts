@@ -1,7 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { classify } from '../../../functions/ecr-events/classify.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
 import {
   NotificationError,
@@ -9,6 +8,7 @@ import {
   slackChannel,
   snsChannel,
 } from '../../../functions/ecr-events/notify.ts';
+import { route } from '../../../functions/ecr-events/route.ts';
 import { event, stubLogger } from './fixtures.ts';
 
 const snsMock = mockClient(SNSClient);
@@ -18,7 +18,11 @@ const hook = 'https://hooks.slack.com/services/T000/B000/XXXX';
 const noSleep = async () => {};
 
 function pushed(): Notification {
-  const c = classify(event('ecr/image-action-push.json'), { projectName: '' });
+  const c = route(event('ecr/image-action-push.json'), {
+    projectName: '',
+    region: 'us-east-1',
+    now: () => new Date(),
+  });
   if (c.action !== 'notify') throw new Error('expected a notification');
   return c.notification;
 }

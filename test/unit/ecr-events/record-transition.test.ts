@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../../functions/ecr-events/classify.ts';
 import {
   failureReason,
   MAX_REASON,
@@ -7,6 +6,7 @@ import {
   recordEventOf,
   transition,
 } from '../../../functions/ecr-events/record-transition.ts';
+import { route } from '../../../functions/ecr-events/route.ts';
 import type { UploadRecord, UploadScan } from '../../../functions/shared/upload-record.ts';
 import { event } from './fixtures.ts';
 
@@ -183,7 +183,7 @@ describe('recordEventOf', () => {
   const notification = (path: string, patch?: (e: ReturnType<typeof event>) => void) => {
     const e = event(path);
     patch?.(e);
-    const c = classify(e, { projectName: 'ecr-pipeline-dev' });
+    const c = route(e, { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() });
     if (c.action !== 'notify') throw new Error(`not a notification: ${path}`);
     return c.notification;
   };

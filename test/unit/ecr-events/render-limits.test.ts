@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../../functions/ecr-events/classify.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
 import { renderSlack, type SlackMessage } from '../../../functions/ecr-events/render-slack.ts';
 import { renderSns } from '../../../functions/ecr-events/render-sns.ts';
+import { route } from '../../../functions/ecr-events/route.ts';
 import type { SweepReport } from '../../../functions/ecr-events/sweep.ts';
 import { cutEscaped, escapeMrkdwn, fitBlocks, SLACK } from '../../../functions/ecr-events/text.ts';
 import { event } from './fixtures.ts';
@@ -53,7 +53,7 @@ const HOSTILE = '<!channel> <!here> <@U0123ABCD> <https://evil.example|click> & 
 function rejection(key: string, reason = 'the key does not name a repository'): Notification {
   const e = event('ecr-pipeline/build-rejected.json');
   Object.assign(e.detail, { key, reason });
-  const c = classify(e, { projectName: 'ecr-pipeline-dev' });
+  const c = route(e, { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() });
   if (c.action !== 'notify') throw new Error('expected a notification');
   return c.notification;
 }

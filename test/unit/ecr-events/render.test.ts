@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../../functions/ecr-events/classify.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
 import {
   escapeMrkdwn,
@@ -8,11 +7,16 @@ import {
   severityLine,
 } from '../../../functions/ecr-events/render-slack.ts';
 import { renderSns, toSubject } from '../../../functions/ecr-events/render-sns.ts';
+import { route } from '../../../functions/ecr-events/route.ts';
 import type { SweepReport } from '../../../functions/ecr-events/sweep.ts';
 import { event } from './fixtures.ts';
 
 function fromFixture(path: string): Notification {
-  const c = classify(event(path), { projectName: 'ecr-pipeline-dev' });
+  const c = route(event(path), {
+    projectName: 'ecr-pipeline-dev',
+    region: 'us-east-1',
+    now: () => new Date(),
+  });
   if (c.action !== 'notify') throw new Error('expected a notification');
   return c.notification;
 }

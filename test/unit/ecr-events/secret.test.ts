@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebhookSecretError, webhookSecret } from '../../../functions/ecr-events/secret.ts';
 import { stubLogger } from './fixtures.ts';
 
@@ -23,8 +23,14 @@ beforeEach(() => {
   secretsMock.reset();
 });
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('Slack webhook secret', () => {
   it('reads the SSM SecureString decrypted, and caches it until the TTL passes', async () => {
+    // Powertools Parameters keeps the value's expiry on the system clock.
+    vi.useFakeTimers({ toFake: ['Date'], now: 1_000_000 });
     let now = 1_000_000;
     ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: hook } });
     const clients = loaders();
@@ -43,6 +49,7 @@ describe('Slack webhook secret', () => {
       WithDecryption: true,
     });
     now += 300_001;
+    vi.setSystemTime(now);
     await read();
     expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
     expect(clients.secretsManager).not.toHaveBeenCalled();
@@ -109,6 +116,24 @@ describe('Slack webhook secret', () => {
     const error = await read().catch((e: Error) => e);
     expect(error).toBeInstanceOf(WebhookSecretError);
     expect(String(error)).not.toContain('ftp://');
+  });
+
+  it('reads a value that is not a URL again at once, not from the cache', async () => {
+    ssmMock
+      .on(GetParameterCommand)
+      .resolvesOnce({ Parameter: { Value: 'not a url' } })
+      .resolves({ Parameter: { Value: hook } });
+    const read = webhookSecret({
+      source: 'ssm',
+      name: '/x',
+      ...loaders(),
+      ttlMs: 60_000,
+      logger: stubLogger(),
+    });
+    await expect(read()).rejects.toThrow(WebhookSecretError);
+    await expect(read()).resolves.toBe(hook);
+    await expect(read()).resolves.toBe(hook);
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
   });
 
   it('lets a transient SSM error fail this delivery (and be retried), without caching it', async () => {

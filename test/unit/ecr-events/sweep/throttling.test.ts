@@ -5,7 +5,6 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ecr as deployedEcr, SWEEP_RETRY } from '../../../../functions/ecr-events/clients.ts';
 import { sweep } from '../../../../functions/ecr-events/sweep.ts';
 import { REPOSITORY_TAGS } from '../../../../functions/shared/contract.ts';
 import { stubLogger } from '../fixtures.ts';
@@ -40,6 +39,13 @@ afterEach(() => {
 
 describe("the sweeper's clients", () => {
   it('run the SDK adaptive retry mode with up to 10 attempts', async () => {
+    // The deployed defaults (clients.ts) read their configuration at load, as at a cold start.
+    vi.stubEnv('STACK_NAME', 'ecr-pipeline-dev');
+    vi.stubEnv('REPOSITORY_PATTERN', '*');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    const { deps, SWEEP_RETRY } = await import('../../../../functions/ecr-events/clients.ts');
+    vi.unstubAllEnvs();
+    const deployedEcr = deps.ecr;
     expect(SWEEP_RETRY).toEqual({ retryMode: 'adaptive', maxAttempts: 10 });
     const resolve = async (value: unknown) => (typeof value === 'function' ? value() : value);
     expect(await resolve(deployedEcr.config.retryMode)).toBe('adaptive');
@@ -65,7 +71,8 @@ describe("the sweeper's clients", () => {
       { GetResources: 1, DescribeImages: 2, TagResource: 1 },
     );
     const config = {
-      ...SWEEP_RETRY,
+      retryMode: 'adaptive',
+      maxAttempts: 10,
       region: 'us-west-2',
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
       requestHandler: service.requestHandler,

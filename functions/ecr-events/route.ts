@@ -1,23 +1,27 @@
 /**
- * Turns an incoming event into what to do with it: a notification (and, for a push, clearing the
+ * Routes an incoming event: turns it into what to do with it: a notification (and, for a push, clearing the
  * repository's stale mark), a sweep, or nothing. Never throws: a malformed or unknown event is
  * reported as `ignore` with a reason, because retrying it would fail the same way.
  */
 import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
+import { normalizeCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
 import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
 import { consoleLinks } from './notification.ts';
 import { isSupersededReason } from './record-transition.ts';
-import { normalizeCounts, worstSeverity } from './severity.ts';
 
-export type Classified =
+export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
   | { action: 'sweep'; trigger: 'schedule' | 'on-demand'; dryRun?: boolean }
   | { action: 'ignore'; reason: string; malformed: boolean; detailType?: string; repository?: string };
 
-export interface ClassifyOptions {
+export interface RouteOptions {
   /** Builds of other projects are ignored (the rule filters them too). */
   projectName: string;
+  /** The function's region, for an event that names none. */
+  region: string;
+  /** The clock, for an event that carries no time. */
+  now: () => Date;
 }
 
 type Json = Record<string, unknown>;
@@ -27,13 +31,13 @@ const isObject = (value: unknown): value is Json =>
 const str = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
 
-const malformed = (reason: string, detailType?: string): Classified => ({
+const malformed = (reason: string, detailType?: string): Route => ({
   action: 'ignore',
   reason,
   malformed: true,
   detailType,
 });
-const ignored = (reason: string, detailType: string, repository?: string): Classified => ({
+const ignored = (reason: string, detailType: string, repository?: string): Route => ({
   action: 'ignore',
   reason,
   malformed: false,
@@ -47,8 +51,8 @@ export function repositoryName(value: string): string {
   return match ? (match[1] as string) : value;
 }
 
-/** Classifies one invocation payload. */
-export function classify(event: unknown, options: ClassifyOptions): Classified {
+/** Routes one invocation payload: notify, sweep or ignore. */
+export function route(event: unknown, options: RouteOptions): Route {
   if (!isObject(event)) return malformed('payload is not a JSON object');
   if (event.action === 'sweep') {
     return {
@@ -65,9 +69,9 @@ export function classify(event: unknown, options: ClassifyOptions): Classified {
   const detail = event.detail;
   if (!isObject(detail)) return malformed('event has no detail object', detailType);
   const base = {
-    region: str(event.region) ?? process.env.AWS_REGION ?? 'us-east-1',
+    region: str(event.region) ?? options.region,
     account: str(event.account) ?? '',
-    time: str(event.time) ?? new Date().toISOString(),
+    time: str(event.time) ?? options.now().toISOString(),
   };
   switch (`${source}|${detailType}`) {
     case 'aws.ecr|ECR Image Action':
@@ -87,7 +91,7 @@ export function classify(event: unknown, options: ClassifyOptions): Classified {
 
 type Base = Pick<Notification, 'region' | 'account' | 'time'>;
 
-function imageAction(detail: Json, base: Base, detailType: string): Classified {
+function imageAction(detail: Json, base: Base, detailType: string): Route {
   const repository = str(detail['repository-name']);
   const actionType = str(detail['action-type']);
   const result = str(detail.result);
@@ -135,7 +139,7 @@ function imageAction(detail: Json, base: Base, detailType: string): Classified {
     : { action: 'notify', notification };
 }
 
-function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | 'enhanced'): Classified {
+function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | 'enhanced'): Route {
   const rawRepository = str(detail['repository-name']);
   const status = str(detail['scan-status']);
   if (!rawRepository || !status)
@@ -182,7 +186,7 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
 
 const FAILED_PHASE = new Set(['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED', 'CLIENT_ERROR']);
 
-function build(detail: Json, base: Base, detailType: string, options: ClassifyOptions): Classified {
+function build(detail: Json, base: Base, detailType: string, options: RouteOptions): Route {
   const status = str(detail['build-status']);
   const project = str(detail['project-name']);
   const id = str(detail['build-id']);
@@ -282,7 +286,7 @@ function duration(info: Json, phases: Json[], eventTime: string): number | undef
     : undefined;
 }
 
-function rejected(detail: Json, base: Base, detailType: string): Classified {
+function rejected(detail: Json, base: Base, detailType: string): Route {
   const d = detail as Partial<Record<keyof BuildRejectedDetail, unknown>>;
   const code = str(d.code);
   const reason = str(d.reason);

@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { type Classified, classify, repositoryName } from '../../../functions/ecr-events/classify.ts';
 import { parseCodeBuildTime } from '../../../functions/ecr-events/codebuild-time.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
+import { type Route, repositoryName, route } from '../../../functions/ecr-events/route.ts';
 import { event } from './fixtures.ts';
 
-const options = { projectName: 'ecr-pipeline-dev' };
+const options = { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() };
 
-function notification(c: Classified): Notification {
+function notification(c: Route): Notification {
   if (c.action !== 'notify') throw new Error(`expected a notification, got ${JSON.stringify(c)}`);
   return c.notification;
 }
 
 describe('ECR Image Action', () => {
   it('reports a push with repository, tag and digest, and asks to clear the stale mark', () => {
-    const c = classify(event('ecr/image-action-push.json'), options);
+    const c = route(event('ecr/image-action-push.json'), options);
     expect(c).toMatchObject({ action: 'notify', clearStaleMarkOf: 'team/web' });
     expect(notification(c)).toMatchObject({
       kind: 'image-push',
@@ -30,7 +30,7 @@ describe('ECR Image Action', () => {
   });
 
   it('reports an untagged push without inventing a tag', () => {
-    const n = notification(classify(event('ecr/image-action-push-untagged.json'), options));
+    const n = notification(route(event('ecr/image-action-push-untagged.json'), options));
     expect(n.kind).toBe('image-push');
     expect(n.tag).toBeUndefined();
   });
@@ -38,17 +38,17 @@ describe('ECR Image Action', () => {
   it('treats an empty image-tag as untagged', () => {
     const e = event('ecr/image-action-push.json');
     e.detail['image-tag'] = '';
-    expect(notification(classify(e, options)).tag).toBeUndefined();
+    expect(notification(route(e, options)).tag).toBeUndefined();
   });
 
   it('reports a deletion, without clearing any mark', () => {
-    const c = classify(event('ecr/image-action-delete.json'), options);
+    const c = route(event('ecr/image-action-delete.json'), options);
     expect(notification(c)).toMatchObject({ kind: 'image-delete', outcome: 'info' });
     expect(c).not.toHaveProperty('clearStaleMarkOf');
   });
 
   it('reports a failed push as a failure, without clearing the mark', () => {
-    const c = classify(event('ecr/image-action-push-failure.json'), options);
+    const c = route(event('ecr/image-action-push-failure.json'), options);
     expect(notification(c)).toMatchObject({
       kind: 'image-action-failed',
       outcome: 'failure',
@@ -60,13 +60,13 @@ describe('ECR Image Action', () => {
   it('ignores an unknown action type', () => {
     const e = event('ecr/image-action-push.json');
     e.detail['action-type'] = 'REPLICATE';
-    expect(classify(e, options)).toMatchObject({ action: 'ignore', malformed: false });
+    expect(route(e, options)).toMatchObject({ action: 'ignore', malformed: false });
   });
 });
 
 describe('ECR Image Scan (basic)', () => {
   it('counts findings by severity and names the worst', () => {
-    const n = notification(classify(event('ecr/image-scan-complete.json'), options));
+    const n = notification(route(event('ecr/image-scan-complete.json'), options));
     expect(n).toMatchObject({
       kind: 'scan',
       scanner: 'basic',
@@ -79,14 +79,14 @@ describe('ECR Image Scan (basic)', () => {
   });
 
   it('handles an untagged image (empty image-tags) without crashing', () => {
-    const n = notification(classify(event('ecr/image-scan-untagged.json'), options));
+    const n = notification(route(event('ecr/image-scan-untagged.json'), options));
     expect(n.tag).toBeUndefined();
     expect(n.counts).toEqual({ HIGH: 2, LOW: 5, INFORMATIONAL: 3 });
     expect(n.severity).toBe('HIGH');
   });
 
   it('reports a scan without findings as clean', () => {
-    const n = notification(classify(event('ecr/image-scan-clean.json'), options));
+    const n = notification(route(event('ecr/image-scan-clean.json'), options));
     expect(n).toMatchObject({
       severity: undefined,
       counts: {},
@@ -98,26 +98,26 @@ describe('ECR Image Scan (basic)', () => {
   it('survives a missing finding-severity-counts and malformed counts', () => {
     const e = event('ecr/image-scan-complete.json');
     delete e.detail['finding-severity-counts'];
-    expect(notification(classify(e, options)).counts).toEqual({});
+    expect(notification(route(e, options)).counts).toEqual({});
     e.detail['finding-severity-counts'] = { CRITICAL: 'many', HIGH: -1, INFORMATIONAL: 2, INFORMATIVE: 4 };
-    expect(notification(classify(e, options)).counts).toEqual({ INFORMATIONAL: 2 });
+    expect(notification(route(e, options)).counts).toEqual({ INFORMATIONAL: 2 });
   });
 
   it('survives image-tags that is not a list', () => {
     const e = event('ecr/image-scan-complete.json');
     e.detail['image-tags'] = null;
-    expect(notification(classify(e, options)).tag).toBeUndefined();
+    expect(notification(route(e, options)).tag).toBeUndefined();
   });
 
   it('reports a failed scan as a failure', () => {
-    const n = notification(classify(event('ecr/image-scan-failed.json'), options));
+    const n = notification(route(event('ecr/image-scan-failed.json'), options));
     expect(n).toMatchObject({ kind: 'scan', outcome: 'failure', title: 'Image scan failed' });
   });
 });
 
 describe('Inspector2 Scan (enhanced)', () => {
   it('takes the repository name out of the ARN and ignores TOTAL', () => {
-    const n = notification(classify(event('inspector/scan-initial-complete.json'), options));
+    const n = notification(route(event('inspector/scan-initial-complete.json'), options));
     expect(n).toMatchObject({
       kind: 'scan',
       scanner: 'enhanced',
@@ -141,7 +141,7 @@ describe('Inspector2 Scan (enhanced)', () => {
 
 describe('CodeBuild Build State Change', () => {
   it('reports a failed build with its duration, failing phase, message and log link', () => {
-    const n = notification(classify(event('codebuild/build-failed.json'), options));
+    const n = notification(route(event('codebuild/build-failed.json'), options));
     expect(n).toMatchObject({
       kind: 'build-failed',
       outcome: 'failure',
@@ -166,25 +166,25 @@ describe('CodeBuild Build State Change', () => {
   });
 
   it('reports a success without a failing phase', () => {
-    const n = notification(classify(event('codebuild/build-succeeded.json'), options));
+    const n = notification(route(event('codebuild/build-succeeded.json'), options));
     expect(n).toMatchObject({ kind: 'build-succeeded', outcome: 'success', build: { durationSeconds: 112 } });
     expect(n.build?.failingPhase).toBeUndefined();
     expect(n.build?.failureMessage).toBeUndefined();
   });
 
   it('reports a started build without a duration', () => {
-    const n = notification(classify(event('codebuild/build-in-progress.json'), options));
+    const n = notification(route(event('codebuild/build-in-progress.json'), options));
     expect(n).toMatchObject({ kind: 'build-started', outcome: 'info' });
     expect(n.build?.durationSeconds).toBeUndefined();
   });
 
   it('reports timed-out and stopped builds as failures of their phase', () => {
-    expect(notification(classify(event('codebuild/build-timed-out.json'), options))).toMatchObject({
+    expect(notification(route(event('codebuild/build-timed-out.json'), options))).toMatchObject({
       kind: 'build-failed',
       title: 'Build timed out',
       build: { failingPhase: 'BUILD', failingPhaseStatus: 'TIMED_OUT' },
     });
-    expect(notification(classify(event('codebuild/build-stopped.json'), options))).toMatchObject({
+    expect(notification(route(event('codebuild/build-stopped.json'), options))).toMatchObject({
       kind: 'build-failed',
       title: 'Build stopped',
       build: { failingPhase: 'BUILD' },
@@ -192,7 +192,7 @@ describe('CodeBuild Build State Change', () => {
   });
 
   it('ignores builds of other projects', () => {
-    expect(classify(event('codebuild/build-other-project.json'), options)).toMatchObject({
+    expect(route(event('codebuild/build-other-project.json'), options)).toMatchObject({
       action: 'ignore',
       malformed: false,
     });
@@ -202,13 +202,13 @@ describe('CodeBuild Build State Change', () => {
     const e = event('codebuild/build-failed.json');
     const info = e.detail['additional-information'] as Record<string, unknown>;
     delete info['build-start-time'];
-    expect(notification(classify(e, options)).build?.durationSeconds).toBe(112);
+    expect(notification(route(e, options)).build?.durationSeconds).toBe(112);
   });
 
   it('survives an event without additional-information', () => {
     const e = event('codebuild/build-failed.json');
     delete e.detail['additional-information'];
-    const n = notification(classify(e, options));
+    const n = notification(route(e, options));
     expect(n.build).toMatchObject({ status: 'FAILED', failingPhase: undefined, durationSeconds: undefined });
     expect(n.repository).toBeUndefined();
   });
@@ -224,7 +224,7 @@ describe('CodeBuild Build State Change', () => {
 
 describe('Build Rejected', () => {
   it('reports the reason, code and upload', () => {
-    const n = notification(classify(event('ecr-pipeline/build-rejected.json'), options));
+    const n = notification(route(event('ecr-pipeline/build-rejected.json'), options));
     expect(n).toMatchObject({
       kind: 'build-rejected',
       outcome: 'failure',
@@ -241,20 +241,20 @@ describe('Build Rejected', () => {
   it('drops a rejection without a reason as malformed', () => {
     const e = event('ecr-pipeline/build-rejected.json');
     delete e.detail.reason;
-    expect(classify(e, options)).toMatchObject({ action: 'ignore', malformed: true });
+    expect(route(e, options)).toMatchObject({ action: 'ignore', malformed: true });
   });
 });
 
 describe('sweeps and malformed input', () => {
   it('runs a sweep on the schedule', () => {
-    expect(classify(event('ecr-pipeline/scheduled-sweep.json'), options)).toEqual({
+    expect(route(event('ecr-pipeline/scheduled-sweep.json'), options)).toEqual({
       action: 'sweep',
       trigger: 'schedule',
     });
   });
 
   it('runs a sweep on demand, with the dry run asked for', () => {
-    expect(classify(event('ecr-pipeline/sweep-on-demand.json'), options)).toEqual({
+    expect(route(event('ecr-pipeline/sweep-on-demand.json'), options)).toEqual({
       action: 'sweep',
       trigger: 'on-demand',
       dryRun: true,
@@ -276,13 +276,13 @@ describe('sweeps and malformed input', () => {
       { source: 'aws.ecr', 'detail-type': 'ECR Image Scan', detail: { 'repository-name': 'a' } },
     ],
   ])('drops %s as malformed', (_, payload) => {
-    expect(classify(payload, options)).toMatchObject({ action: 'ignore', malformed: true });
+    expect(route(payload, options)).toMatchObject({ action: 'ignore', malformed: true });
   });
 
   it('ignores an unknown detail-type without calling it malformed', () => {
     const e = event('ecr/image-action-push.json');
     e['detail-type'] = 'ECR Replication Action';
-    expect(classify(e, options)).toMatchObject({
+    expect(route(e, options)).toMatchObject({
       action: 'ignore',
       malformed: false,
       detailType: 'ECR Replication Action',

@@ -1,0 +1,33 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Config } from './config.ts';
+import type { Channel } from './notify.ts';
+
+/** S3 with the two commands the upload records need, loaded together. */
+export interface UploadRecordStore {
+  s3: Pick<S3Client, 'send'>;
+  commands: { GetObjectCommand: typeof GetObjectCommand; PutObjectCommand: typeof PutObjectCommand };
+}
+
+/** What the domain code needs; clients.ts builds the container-wide defaults, tests pass their own. */
+export interface Deps {
+  config: Config;
+  ecr: ECRClient;
+  /** Loaded on first use: only some invocations need them (see clients.ts). */
+  tagging: () => Promise<ResourceGroupsTaggingAPIClient>;
+  lambda: () => Promise<LambdaClient>;
+  ecs: () => Promise<ECSClient>;
+  codebuild: () => Promise<CodeBuildClient>;
+  logs: () => Promise<CloudWatchLogsClient>;
+  uploadRecords: () => Promise<UploadRecordStore>;
+  /** Slack and SNS, in that order; each says `off` when it is not configured. */
+  channels: readonly Channel[];
+  logger: Logger;
+  now: () => Date;
+}
