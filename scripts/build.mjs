@@ -43,7 +43,10 @@ const schemaLiteralKeys = {
   name: 'schema-literal-keys',
   setup(b) {
     b.onLoad(
-      { filter: /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ },
+      {
+        filter:
+          /[\\/]node_modules[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/,
+      },
       ({ path }) => {
         const source = readFileSync(path, 'utf8');
         const strings = new Map();
