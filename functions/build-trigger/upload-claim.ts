@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { httpStatusOf } from '../shared/transient.ts';
 import type { UploadRecord } from '../shared/upload-record.ts';
 import { classify, TransientError } from './errors.ts';
 
@@ -20,13 +21,9 @@ export function claimState(record: UploadRecord, owner: string, now: Date): Clai
   return Date.parse(record.claimExpiresAt) <= now.getTime() ? 'expired' : 'in-progress';
 }
 
-function httpStatus(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
-
 /** 412 PreconditionFailed: the condition does not hold. 409: a concurrent conditional write is in flight. */
 function isConflict(error: unknown): boolean {
-  const status = httpStatus(error);
+  const status = httpStatusOf(error);
   return status === 412 || status === 409;
 }
 
@@ -61,7 +58,7 @@ async function read(
   } catch (error) {
     // Without s3:ListBucket, S3 answers a missing key with 403, not 404. Either way the caller retries
     // (a real denial then ends in the failure queue, whose alarm is heard), never drops the upload.
-    const status = httpStatus(error);
+    const status = httpStatusOf(error);
     if (status === 404 || status === 403) return undefined;
     throw classify(error, 'reading the upload record');
   }

@@ -13,6 +13,7 @@ import type { ImageDetail } from '@aws-sdk/client-ecr';
 import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BUILD_ENV } from '../shared/contract.ts';
 import { normalizeCounts } from '../shared/severity.ts';
+import { httpStatusOf } from '../shared/transient.ts';
 import {
   type ImageIndex,
   imageIndexKey,
@@ -74,7 +75,7 @@ export interface UploadProgressDeps {
 export type ProgressResult = 'written' | 'unchanged' | 'no-record' | 'other-bucket' | 'no-index';
 
 function isStatus(error: unknown, ...statuses: number[]): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = httpStatusOf(error);
   return status !== undefined && statuses.includes(status);
 }
 

@@ -44,6 +44,13 @@ interface ErrorShape {
   $metadata?: { httpStatusCode?: unknown };
 }
 
+/** The HTTP status an SDK error carries (`$metadata.httpStatusCode`), if any. */
+export function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = (error as ErrorShape).$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
 /** True for throttling, timeouts, network failures and server-side (5xx, 429) errors of the SDK or fetch. */
 export function isTransient(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
@@ -51,6 +58,6 @@ export function isTransient(error: unknown): boolean {
   if (typeof shape.name === 'string' && TRANSIENT_NAMES.has(shape.name)) return true;
   if (typeof shape.code === 'string' && TRANSIENT_CODES.has(shape.code)) return true;
   if (shape.$retryable) return true;
-  const status = shape.$metadata?.httpStatusCode;
-  return typeof status === 'number' && (status >= 500 || status === 429);
+  const status = httpStatusOf(error);
+  return status !== undefined && (status >= 500 || status === 429);
 }
