@@ -1,7 +1,6 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   BatchGetBuildsCommand,
-  type Build,
   CodeBuildClient,
   ListBuildsForProjectCommand,
 } from '@aws-sdk/client-codebuild';
@@ -13,37 +12,13 @@ import { CliError, explain } from '../../../cli/errors.ts';
 import { followBuild, waitForBuild } from '../../../cli/follow.ts';
 import { createClients } from '../../../cli/target.ts';
 import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+import { build, identity, ours } from '../follow/fixtures.ts';
 
 const s3 = mockClient(S3Client);
 const codebuild = mockClient(CodeBuildClient);
 const logs = mockClient(CloudWatchLogsClient);
 const ecr = mockClient(ECRClient);
 const clients = createClients({ region: 'us-east-1' });
-
-const identity = { bucket: 'contexts', key: 'team/api/v1.tar.gz', versionId: 'v2', eTag: '"abc"' };
-
-function build(id: string, vars: Record<string, string>, extra: Partial<Build> = {}): Build {
-  return {
-    id,
-    environment: {
-      type: 'LINUX_CONTAINER',
-      image: 'x',
-      computeType: 'BUILD_GENERAL1_SMALL',
-      environmentVariables: Object.entries(vars).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' })),
-    },
-    ...extra,
-  };
-}
-
-const ours = {
-  CONTEXT_BUCKET: 'contexts',
-  CONTEXT_KEY: 'team/api/v1.tar.gz',
-  CONTEXT_VERSION_ID: 'v2',
-  CONTEXT_ETAG: 'abc',
-  IMAGE_REPOSITORY: 'team/api',
-  IMAGE_REPOSITORY_URI: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api',
-  IMAGE_TAG: 'v1',
-};
 
 const noSuchKey = () => Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
 const body = (text: string) => ({ transformToString: async () => text });

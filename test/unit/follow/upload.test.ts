@@ -21,6 +21,7 @@ import {
   waitForUpload,
 } from '../../../follow/upload.ts';
 import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+import { build, identity, ours } from './fixtures.ts';
 
 const s3 = mockClient(S3Client);
 const codebuild = mockClient(CodeBuildClient);
@@ -29,30 +30,6 @@ const clients = {
   codebuild: new CodeBuildClient({ region: 'us-east-1' }),
 };
 
-const identity = { bucket: 'contexts', key: 'team/api/v1.tar.gz', versionId: 'v2', eTag: '"abc"' };
-
-function build(id: string, vars: Record<string, string>, extra: Partial<Build> = {}): Build {
-  return {
-    id,
-    environment: {
-      type: 'LINUX_CONTAINER',
-      image: 'x',
-      computeType: 'BUILD_GENERAL1_SMALL',
-      environmentVariables: Object.entries(vars).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' })),
-    },
-    ...extra,
-  };
-}
-
-const ours = {
-  CONTEXT_BUCKET: 'contexts',
-  CONTEXT_KEY: 'team/api/v1.tar.gz',
-  CONTEXT_VERSION_ID: 'v2',
-  CONTEXT_ETAG: 'abc',
-  IMAGE_REPOSITORY: 'team/api',
-  IMAGE_REPOSITORY_URI: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api',
-  IMAGE_TAG: 'v1',
-};
 const named = (name: string) => Object.assign(new Error(name), { name });
 
 beforeEach(() => {
