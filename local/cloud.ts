@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { ListTagsForResourceCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   type CodeBuildService,
@@ -21,6 +22,7 @@ import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from
 import { type AwsClients, awsClients, type Deployment, deploy } from './deployer.ts';
 import { startGateway } from './gateway.ts';
 import { closeServer } from './http.ts';
+import { LocalIam, LocalSts, type RoleUsage } from './iam/index.ts';
 import { type FailureRecord, type InvocationRecord, Invoker } from './invoker.ts';
 import { LOCAL_TEMPLATE, packageLocalStack } from './package.ts';
 import { QueuePollers } from './pollers.ts';
@@ -69,6 +71,11 @@ export interface LocalCloudOptions {
   pollIntervalMs?: number;
   /** Tuning of the local CodeBuild (concurrency, queue, length of a minute); see LocalCodeBuildOptions. */
   codebuild?: LocalCodeBuildOptions;
+  /**
+   * Enforce the packaged template's IAM on the stack's own requests (default true); false: the
+   * requests are only recorded for the usage report (local/iam/).
+   */
+  iam?: boolean;
 }
 
 export interface LocalCloud {
@@ -92,6 +99,8 @@ export interface LocalCloud {
   deployment: Deployment;
   /** Resolves when the local queues are empty and no asynchronous invocation runs. */
   idle(): Promise<void>;
+  /** Per role: the actions used and the statements that allowed them, denials, grants never used. */
+  iamReport(): RoleUsage[];
 }
 
 const root = new URL('..', import.meta.url).pathname;
@@ -155,9 +164,13 @@ class StartedParts {
   codebuild?: CodeBuildService;
   pollers?: QueuePollers;
   clock?: LocalClock;
+  iam?: LocalIam;
   private stopping = false;
 
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly dataDir: string,
+  ) {}
 
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -171,6 +184,18 @@ class StartedParts {
       .catch((error: unknown) => this.log(`codebuild: stop failed: ${String(error)}`));
     await Promise.all(this.servers.map(closeServer));
     await Promise.all(this.services.map((s) => s.stop()));
+    this.reportIam();
+  }
+
+  /** The IAM usage report of the run, into the data folder and the log. */
+  private reportIam(): void {
+    if (!this.iam) return;
+    try {
+      this.log(this.iam.writeReport(this.dataDir).trimEnd());
+      this.log(`iam: report in ${join(this.dataDir, 'iam-report.txt')} (and .json)`);
+    } catch (error) {
+      this.log(`iam: could not write the report: ${String(error)}`);
+    }
   }
 }
 
@@ -200,7 +225,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const templatePath = options.prepare === false ? LOCAL_TEMPLATE : preparePackage(log);
   const template = readTemplate(templatePath);
-  const parts = new StartedParts(log);
+  const parts = new StartedParts(log, dataDir);
   try {
     const endpoint = `http://127.0.0.1:${ports.gateway}`;
     const env: Record<string, string> = {
@@ -236,6 +261,7 @@ interface Servers {
   moto: AwsClients;
   putEvents: (entries: unknown[]) => Promise<void>;
   sinks: Sinks;
+  iam: LocalIam;
 }
 
 /** moto and the registry, the registry front, the gateway and the Slack sink. */
@@ -261,12 +287,20 @@ async function startServers(start: Start): Promise<Servers> {
       throw new Error(`PutEvents failed: ${JSON.stringify(answer.Entries?.filter((e) => e.ErrorCode))}`);
     }
   };
+  const iam = new LocalIam({
+    scope: { region, account: ACCOUNT_ID },
+    enforce: start.options.iam ?? true,
+    resourceTags: repositoryTags(moto.ecr),
+  });
+  parts.iam = iam;
+  log(`iam: the template's IAM is ${iam.enforcing ? 'enforced' : 'recorded, not enforced (--iam off)'}`);
   const front = await startRegistryFront({
     port: ports.registry,
     backendPort: ports.registryBackend,
     storage: registryBackend.storage,
     ecr: moto.ecr,
     putEvents,
+    iam,
     log,
   });
   parts.front = front;
@@ -279,18 +313,44 @@ async function startServers(start: Start): Promise<Servers> {
     ecrHook: front.ecrHook,
     codebuild: () => parts.codebuild,
     lambda: () => parts.invoker,
+    iam,
     log,
   });
   parts.servers.push(gateway);
   const slack = await startSlackSink(ports.slack, log);
   parts.servers.push(slack.server);
-  return { moto, putEvents, sinks: slack.sinks };
+  return { moto, putEvents, sinks: slack.sinks, iam };
+}
+
+/** The tags of an ECR repository (for `ecr:ResourceTag/*`), as moto keeps them. */
+function repositoryTags(ecr: AwsClients['ecr']) {
+  return async (arn: string): Promise<Record<string, string> | undefined> => {
+    const answer = await ecr
+      .send(new ListTagsForResourceCommand({ resourceArn: arn }))
+      .catch(() => undefined);
+    if (!answer) return undefined;
+    return Object.fromEntries((answer.tags ?? []).map((t) => [String(t.Key), String(t.Value)]));
+  };
+}
+
+/** Gives each function the credentials of its role, as Lambda does; returns the build's environment. */
+function assumeRoles(iam: LocalIam, deployment: Deployment, env: Record<string, string>) {
+  iam.useModel(deployment.iam);
+  for (const fn of deployment.functions) {
+    const principal = iam.credentialsOf('function', fn.key, fn.functionName);
+    if (principal) Object.assign(fn.env, LocalSts.env(principal));
+  }
+  const project = deployment.projects[0];
+  const builder = project
+    ? iam.credentialsOf('project', project.name, `AWSCodeBuild-${project.name}`)
+    : undefined;
+  return { ...env, ...(builder ? LocalSts.env(builder) : {}) };
 }
 
 /** The stack deployed, its functions, the local CodeBuild, the pollers and the clock; the cloud's interface. */
 async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
   const { options, log, region, parts, dataDir, env } = start;
-  const { moto, putEvents, sinks } = servers;
+  const { moto, putEvents, sinks, iam } = servers;
   const deployment = await deploy({
     template: start.template,
     root,
@@ -301,6 +361,7 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
     log,
   });
   writeFileSync(join(dataDir, 'deployment.json'), JSON.stringify(deployment, null, 2));
+  const buildEnv = assumeRoles(iam, deployment, env);
   await provideSlackWebhook(
     moto,
     deployment,
@@ -328,7 +389,7 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
         accountId: ACCOUNT_ID,
         endpoint: start.endpoint,
         registry: start.registry,
-        buildEnv: { ...env },
+        buildEnv,
         project,
         putEvents,
         logs: moto.logs,
@@ -367,6 +428,7 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
     ports: start.ports,
     deployment,
     idle: () => pollers.idle(() => invoker.idle()),
+    iamReport: () => iam.report(),
     async stop() {
       await parts.stop();
       await pollers.stopped();

@@ -3,7 +3,7 @@
  * topics, queues, parameters, secrets, log groups, ECR repositories and EventBridge rules with the
  * template's own event patterns. Lambda targets become local SQS queues that the invoker drains;
  * scheduled rules become entries for the local clock; the CodeBuild project is handed to the local
- * CodeBuild. Resource types the local cloud has no use for (IAM, permissions, versions) get physical
+ * CodeBuild; roles and resource policies are kept for the local IAM. Resource types the local cloud has no use for (permissions, versions) get physical
  * names only, so that references to them resolve. The creators of each type are in local/deploy/.
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -18,6 +18,7 @@ import { ACCOUNT_ID, LOCAL_CREDENTIALS } from './constants.ts';
 import type { AwsClients, Deployment, DeployOptions } from './deploy/deployment.ts';
 import { CREATORS } from './deploy/resources.ts';
 import { DeployState } from './deploy/state.ts';
+import { emptyIamModel } from './iam/model.ts';
 import {
   creationOrder,
   physicalResource,
@@ -87,6 +88,7 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
       buckets: [],
       topics: [],
       projects: [],
+      iam: emptyIamModel(),
       log: [],
     },
     options,

@@ -6,6 +6,9 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { forward, listen, readBody } from './http.ts';
+import type { Denial } from './iam/authorizer.ts';
+import { sendDenial } from './iam/denial.ts';
+import { type ApiRequest, accessKeyIdOf } from './iam/request.ts';
 
 /** A CodeBuild service as local/codebuild exports it. */
 export interface CodeBuildHandler {
@@ -39,7 +42,17 @@ export interface GatewayOptions {
   ecrHook?: EcrHook;
   codebuild?: () => CodeBuildHandler | undefined;
   lambda?: () => LambdaHandler | undefined;
+  /** IAM of the local cloud (local/iam/): authorizes each request before it is served. */
+  iam?: GatewayIam;
   log: (line: string) => void;
+}
+
+/** What the gateway asks of the IAM layer. */
+export interface GatewayIam {
+  /** The denial of a request its caller may not make, or undefined. */
+  authorize(request: ApiRequest): Promise<Denial | undefined>;
+  /** GetAuthorizationToken's answer with a registry token that names the caller. */
+  registryToken(output: unknown, accessKeyId: string | undefined): unknown;
 }
 
 const ECR_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -68,7 +81,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 /** Starts the gateway; resolves once it listens. */
 export async function startGateway(options: GatewayOptions): Promise<Server> {
-  const { motoPort, region, registry, log } = options;
+  const { motoPort, log } = options;
 
   const toMoto = (
     req: IncomingMessage,
@@ -101,80 +114,145 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
     });
 
   const server = createServer((req, res) => {
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const url = req.url ?? '/';
-    const logRoute = /^\/_local\/builds\/([^/]+)\/log$/.exec(url);
-    if (logRoute && req.method === 'GET') {
-      const service = options.codebuild?.();
-      const id = decodeURIComponent(logRoute[1] ?? '');
-      Promise.resolve(service?.readLog?.(id))
-        .then((text) => {
-          if (text === undefined) {
-            res.writeHead(404, { 'content-type': 'text/plain' });
-            res.end(`no log for build ${id}\n`);
-          } else {
-            res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-            res.end(text);
-          }
-        })
-        .catch((error: unknown) => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(String(error));
-        });
-      return;
-    }
-
-    const invokeRoute = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?.*)?$/.exec(url);
-    const lambda = invokeRoute && req.method === 'POST' ? options.lambda?.() : undefined;
-    if (invokeRoute && lambda) {
-      invokeLocally(lambda, decodeURIComponent(invokeRoute[1] ?? ''), req, res, log);
-      return;
-    }
-
-    const codebuild = target.startsWith(CODEBUILD_PREFIX) ? options.codebuild?.() : undefined;
-    if (codebuild) {
-      const operation = target.slice(CODEBUILD_PREFIX.length);
-      readBody(req)
-        .then((body) => codebuild.handle(operation, body.length > 0 ? JSON.parse(body.toString('utf8')) : {}))
-        .then((output) => sendJson(res, 200, output ?? {}))
-        .catch((error: unknown) => {
-          const e = error as { name?: string; message?: string; $fault?: string };
-          const known = e?.name && e.name !== 'Error' && e.name !== 'TypeError';
-          if (!known) log(`gateway: CodeBuild ${operation} failed: ${String(error)}`);
-          sendJson(res, known ? 400 : 500, {
-            __type: known ? e.name : 'InternalFailure',
-            message: e?.message ?? String(error),
-          });
-        });
-      return;
-    }
-
-    if (target.startsWith(ECR_PREFIX)) {
-      const operation = target.slice(ECR_PREFIX.length);
-      readBody(req)
-        .then((body) => {
-          let input: Record<string, unknown> = {};
-          try {
-            input = body.length > 0 ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
-          } catch {
-            // moto answers the malformed request itself
-          }
-          toMoto(req, res, body, async (answer) => {
-            const text = rewriteEcrHosts(answer.toString('utf8'), region, registry);
-            let output: unknown = text.length > 0 ? JSON.parse(text) : {};
-            if (options.ecrHook) output = await options.ecrHook(operation, input, output);
-            return Buffer.from(JSON.stringify(output));
-          });
-        })
-        .catch((error: unknown) => sendJson(res, 500, { __type: 'ServerException', message: String(error) }));
-      return;
-    }
-
-    toMoto(req, res);
+    if (serveBuildLog(options, req, res)) return;
+    // The JSON and query protocols are authorized by their body; S3 and Lambda by their path.
+    const wantsBody =
+      req.headers['x-amz-target'] !== undefined ||
+      String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+    (wantsBody ? readBody(req) : Promise.resolve(undefined))
+      .then(async (body) => {
+        const request: ApiRequest = {
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          headers: req.headers,
+          body,
+        };
+        const denial = await options.iam?.authorize(request);
+        if (denial) {
+          sendDenial(request, res, denial);
+          return;
+        }
+        route({ options, toMoto, req, res, body, log });
+      })
+      .catch((error: unknown) => {
+        log(`gateway: ${req.method} ${req.url} failed: ${String(error)}`);
+        if (!res.headersSent) sendJson(res, 500, { __type: 'InternalFailure', message: String(error) });
+      });
   });
   server.keepAliveTimeout = 1000;
   await listen(server, options.port);
   return server;
+}
+
+type ToMoto = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  body?: Buffer,
+  transform?: (b: Buffer) => Promise<Buffer>,
+) => void;
+
+/** GET /_local/builds/<id>/log: a build's log from the local CodeBuild; true when it was that route. */
+function serveBuildLog(options: GatewayOptions, req: IncomingMessage, res: ServerResponse): boolean {
+  const logRoute = /^\/_local\/builds\/([^/]+)\/log$/.exec(req.url ?? '/');
+  if (!logRoute || req.method !== 'GET') return false;
+  const service = options.codebuild?.();
+  const id = decodeURIComponent(logRoute[1] ?? '');
+  Promise.resolve(service?.readLog?.(id))
+    .then((text) => {
+      if (text === undefined) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end(`no log for build ${id}\n`);
+      } else {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(text);
+      }
+    })
+    .catch((error: unknown) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(error));
+    });
+  return true;
+}
+
+interface Routing {
+  options: GatewayOptions;
+  toMoto: ToMoto;
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The body, when the gateway read it to authorize the request. */
+  body: Buffer | undefined;
+  log: (line: string) => void;
+}
+
+/** An authorized request to where it is served: the local Lambda, the local CodeBuild, or moto. */
+function route(routing: Routing): void {
+  const { options, toMoto, req, res, body, log } = routing;
+  const bodyOf = () => (body ? Promise.resolve(body) : readBody(req));
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const invokeRoute = /^\/2015-03-31\/functions\/([^/?]+)\/invocations(?:\?.*)?$/.exec(req.url ?? '/');
+  const lambda = invokeRoute && req.method === 'POST' ? options.lambda?.() : undefined;
+  if (invokeRoute && lambda) {
+    invokeLocally(lambda, decodeURIComponent(invokeRoute[1] ?? ''), bodyOf(), res, req, log);
+    return;
+  }
+  const codebuild = target.startsWith(CODEBUILD_PREFIX) ? options.codebuild?.() : undefined;
+  if (codebuild) {
+    serveCodeBuild(codebuild, target.slice(CODEBUILD_PREFIX.length), bodyOf(), res, log);
+    return;
+  }
+  if (target.startsWith(ECR_PREFIX)) {
+    serveEcr(routing, target.slice(ECR_PREFIX.length), bodyOf());
+    return;
+  }
+  toMoto(req, res, body);
+}
+
+function serveCodeBuild(
+  codebuild: CodeBuildHandler,
+  operation: string,
+  body: Promise<Buffer>,
+  res: ServerResponse,
+  log: (line: string) => void,
+): void {
+  body
+    .then((b) => codebuild.handle(operation, b.length > 0 ? JSON.parse(b.toString('utf8')) : {}))
+    .then((output) => sendJson(res, 200, output ?? {}))
+    .catch((error: unknown) => {
+      const e = error as { name?: string; message?: string; $fault?: string };
+      const known = e?.name && e.name !== 'Error' && e.name !== 'TypeError';
+      if (!known) log(`gateway: CodeBuild ${operation} failed: ${String(error)}`);
+      sendJson(res, known ? 400 : 500, {
+        __type: known ? e.name : 'InternalFailure',
+        message: e?.message ?? String(error),
+      });
+    });
+}
+
+/**
+ * ECR through moto, its answer corrected (hosts, the registry front's hook); GetAuthorizationToken's
+ * token replaced by one that names the caller, when the IAM layer issues them.
+ */
+function serveEcr(routing: Routing, operation: string, body: Promise<Buffer>): void {
+  const { options, toMoto, req, res } = routing;
+  const caller = accessKeyIdOf({ headers: req.headers, url: req.url ?? '/' });
+  body
+    .then((b) => {
+      let input: Record<string, unknown> = {};
+      try {
+        input = b.length > 0 ? (JSON.parse(b.toString('utf8')) as Record<string, unknown>) : {};
+      } catch {
+        // moto answers the malformed request itself
+      }
+      toMoto(req, res, b, async (answer) => {
+        const text = rewriteEcrHosts(answer.toString('utf8'), options.region, options.registry);
+        let output: unknown = text.length > 0 ? JSON.parse(text) : {};
+        if (options.ecrHook) output = await options.ecrHook(operation, input, output);
+        if (operation === 'GetAuthorizationToken' && options.iam)
+          output = options.iam.registryToken(output, caller);
+        return Buffer.from(JSON.stringify(output));
+      });
+    })
+    .catch((error: unknown) => sendJson(res, 500, { __type: 'ServerException', message: String(error) }));
 }
 
 /**
@@ -186,11 +264,12 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
 function invokeLocally(
   lambda: LambdaHandler,
   name: string,
-  req: IncomingMessage,
+  bodyRead: Promise<Buffer>,
   res: ServerResponse,
+  req: IncomingMessage,
   log: (line: string) => void,
 ): void {
-  readBody(req)
+  bodyRead
     .then(async (body) => {
       if (!lambda.has(name)) {
         res.writeHead(404, {

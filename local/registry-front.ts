@@ -2,8 +2,8 @@
  * The registry front: an HTTP proxy in front of the CNCF registry that enforces what ECR enforces on
  * the registry side and keeps moto's ECR in step with what was pushed, pulled and deleted.
  *
- * - every request needs Basic auth `AWS:<password>` with the password GetAuthorizationToken gives
- *   (registry/access.ts);
+ * - every request needs Basic auth `AWS:<password>` with the password GetAuthorizationToken gives,
+ *   and with the local cloud's IAM, the permission of its holder on the repository (registry/access.ts);
  * - a repository must exist in the local ECR before anything is pushed to or pulled from it;
  * - an IMMUTABLE repository never has a tag overwritten (registry/push.ts);
  * - a pushed manifest is recorded with PutImage (its real digest and media type), its size and push
@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { BatchDeleteImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { ACCOUNT_ID } from './constants.ts';
 import { listen } from './http.ts';
-import { RegistryAccess } from './registry/access.ts';
+import { RegistryAccess, type RegistryIam } from './registry/access.ts';
 import { RegistryBackend, registryError } from './registry/backend.ts';
 import { EcrCorrections } from './registry/ecr-hook.ts';
 import { bestEffort, type EventEntry, imageAction } from './registry/image-events.ts';
@@ -34,6 +34,8 @@ export interface RegistryFrontOptions {
   /** ECR as moto serves it: the repositories and images the registry keeps in step. */
   ecr: ECRClient;
   putEvents(entries: EventEntry[]): Promise<void>;
+  /** The local cloud's IAM: passwords name their holder, requests are authorized (registry/access.ts). */
+  iam?: RegistryIam;
   log: (line: string) => void;
 }
 
@@ -67,7 +69,7 @@ interface FrontParts {
 export async function startRegistryFront(options: RegistryFrontOptions): Promise<RegistryFront> {
   const { ecr, log } = options;
   const images = new ImageRecords();
-  const access = new RegistryAccess(ecr);
+  const access = new RegistryAccess(ecr, options.iam);
   const backend = new RegistryBackend(options.backendPort, log);
   const emit = bestEffort((entries) => options.putEvents(entries), log);
   const scans = new ScanOnPush({
@@ -106,10 +108,16 @@ async function handle(parts: FrontParts, req: IncomingMessage, res: ServerRespon
     registryError(res, 404, 'NOT_FOUND', 'not a registry path');
     return;
   }
-  if (!(await parts.access.authorized(req))) {
+  const caller = await parts.access.caller(req);
+  if (!caller) {
     registryError(res, 401, 'DENIED', 'Not Authorized', {
       'www-authenticate': `Basic realm="http://${req.headers.host}/",service="ecr.amazonaws.com"`,
     });
+    return;
+  }
+  const denial = await parts.access.denial(caller, req);
+  if (denial) {
+    registryError(res, 403, 'DENIED', denial.message);
     return;
   }
   const target = parseRegistryPath(url);

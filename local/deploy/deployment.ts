@@ -8,6 +8,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { CodeBuildProject } from '../codebuild/model.ts';
+import type { IamModel } from '../iam/model.ts';
 import type { FunctionSpec } from '../invoker.ts';
 import type { PhysicalResource, Template } from '../template.ts';
 
@@ -53,6 +54,8 @@ export interface Deployment {
   contextsBucket?: string;
   topics: string[];
   projects: CodeBuildProject[];
+  /** The roles, their policies and the resource policies of the template (local/iam/). */
+  iam: IamModel;
   log: string[];
 }
 

@@ -34,6 +34,7 @@ export function addFunction(
   const templateEnv = ((props.Environment as Props | undefined)?.Variables ?? {}) as Record<string, unknown>;
   const functionName = physical.ref;
   state.functionArns.set(physical.attributes.Arn ?? '', key);
+  if (props.Role) state.deployment.iam.functionRoles[key] = String(props.Role);
   const memorySize = Number(props.MemorySize ?? 1024);
   state.deployment.functions.push({
     key,

@@ -9,6 +9,8 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { ACCOUNT_ID } from '../constants.ts';
+import { addResourcePolicy, addRole, addRolePolicy } from '../iam/model.ts';
 import type { PhysicalResource } from '../template.ts';
 import { addExistingBucketNotifications, createBucket } from './buckets.ts';
 import type { CodeBuildProject } from './deployment.ts';
@@ -81,6 +83,16 @@ export const CREATORS: Record<string, ResourceCreator> = {
         new PutPermissionCommand({ EventBusName: physical.ref, Policy: JSON.stringify(props.Policy) }),
       );
     }
+    if (props.Policy) {
+      const scope = { region: state.region, account: ACCOUNT_ID };
+      addResourcePolicy(
+        state.deployment.iam,
+        _id,
+        'AWS::Events::EventBus',
+        { ...props, Arn: physical.attributes.Arn },
+        scope,
+      );
+    }
     state.note(`event bus ${physical.ref}${props.Policy ? ' with its policy' : ''}`);
   },
   'AWS::Lambda::Function': addFunction,
@@ -88,11 +100,30 @@ export const CREATORS: Record<string, ResourceCreator> = {
   'AWS::ECR::Repository': createRepository,
   'AWS::CodeBuild::Project': (state, _id, physical, props) => {
     const project = codeBuildProject(physical, props);
+    if (props.ServiceRole) state.deployment.iam.projectRoles[project.name] = String(props.ServiceRole);
     state.deployment.projects.push(project);
     state.note(`CodeBuild project ${project.name}`);
   },
   'AWS::Events::Rule': (state, _id, physical, props) => createRule(state, physical, props),
+  'AWS::IAM::Role': (state, logicalId, physical, props) =>
+    addRole(state.deployment.iam, logicalId, physical.attributes.Arn ?? '', physical.ref, props),
+  'AWS::IAM::Policy': (state, logicalId, _physical, props) =>
+    addRolePolicy(state.deployment.iam, logicalId, props),
+  'AWS::IAM::ManagedPolicy': (state, logicalId, _physical, props) =>
+    addRolePolicy(state.deployment.iam, logicalId, props),
+  'AWS::S3::BucketPolicy': resourcePolicy('AWS::S3::BucketPolicy'),
+  'AWS::SNS::TopicPolicy': resourcePolicy('AWS::SNS::TopicPolicy'),
+  'AWS::SQS::QueuePolicy': resourcePolicy('AWS::SQS::QueuePolicy'),
 };
+
+/** A bucket, topic or queue policy: kept for the local IAM (moto keeps them but enforces none). */
+function resourcePolicy(type: string): ResourceCreator {
+  return (state, logicalId, _physical, props) =>
+    addResourcePolicy(state.deployment.iam, logicalId, type, props, {
+      region: state.region,
+      account: ACCOUNT_ID,
+    });
+}
 
 async function createRepository(
   state: DeployState,

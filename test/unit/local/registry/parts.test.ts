@@ -97,10 +97,10 @@ describe('RegistryAccess', () => {
       authorizationData: [{ authorizationToken: Buffer.from('AWS:secret:with:colons').toString('base64') }],
     });
     const access = new RegistryAccess(new ECRClient({ region: 'us-east-1' }));
-    expect(await access.authorized(request('AWS', 'secret:with:colons'))).toBe(true);
-    expect(await access.authorized(request('AWS', 'wrong'))).toBe(false);
-    expect(await access.authorized(request('other', 'secret:with:colons'))).toBe(false);
-    expect(await access.authorized({ headers: {} } as IncomingMessage)).toBe(false);
+    expect(await access.caller(request('AWS', 'secret:with:colons'))).toEqual({ kind: 'console' });
+    expect(await access.caller(request('AWS', 'wrong'))).toBeUndefined();
+    expect(await access.caller(request('other', 'secret:with:colons'))).toBeUndefined();
+    expect(await access.caller({ headers: {} } as IncomingMessage)).toBeUndefined();
     expect(ecrMock.commandCalls(GetAuthorizationTokenCommand)).toHaveLength(1);
   });
 

@@ -1,0 +1,117 @@
+/**
+ * The local cloud's IAM: credentials for the stack's roles (credentials.ts), the registry tokens that
+ * name their holder (registry-tokens.ts), and the authorization of every request of a role at the
+ * gateway and the registry front (authorizer.ts), recorded for the usage report (usage.ts).
+ * Requests with any other credentials are the console's: an administrator's, allowed everything.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOCAL_CREDENTIALS } from '../constants.ts';
+import { Authorizer, type Denial } from './authorizer.ts';
+import { LocalSts, type Principal } from './credentials.ts';
+import { emptyIamModel, type IamModel, type RoleModel } from './model.ts';
+import { registryActions } from './registry-request.ts';
+import { RegistryTokens } from './registry-tokens.ts';
+import { type ApiRequest, type ArnScope, accessKeyIdOf } from './request.ts';
+import { apiActions } from './request-rest.ts';
+import { formatUsage, type RoleUsage, UsageLog } from './usage.ts';
+
+const CONSOLE_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
+
+export type { Denial } from './authorizer.ts';
+export type { Principal } from './credentials.ts';
+export { LocalSts } from './credentials.ts';
+export type { IamModel } from './model.ts';
+export type { RoleUsage } from './usage.ts';
+
+export interface LocalIamOptions {
+  scope: ArnScope;
+  /** Deny what IAM would deny (default); false: only record what would be denied. */
+  enforce: boolean;
+  resourceTags: (arn: string) => Promise<Record<string, string> | undefined>;
+}
+
+/** The registry caller a password stands for: a role's principal, or the console (administrator). */
+export type RegistryCaller = { kind: 'role'; principal: Principal } | { kind: 'console' };
+
+export class LocalIam {
+  readonly sts: LocalSts;
+  readonly tokens = new RegistryTokens();
+  readonly usage = new UsageLog();
+  readonly authorizer: Authorizer;
+  private model: IamModel = emptyIamModel();
+
+  constructor(private readonly options: LocalIamOptions) {
+    this.sts = new LocalSts(options.scope.account);
+    this.authorizer = new Authorizer({ ...options, model: () => this.model, usage: this.usage });
+  }
+
+  /** Takes the deployed stack's IAM; until then every caller is the console. */
+  useModel(model: IamModel): void {
+    this.model = model;
+  }
+
+  /** The credentials of the role of a function (by key) or a project (by name), if it has one. */
+  credentialsOf(kind: 'function' | 'project', name: string, session: string): Principal | undefined {
+    const roles = kind === 'function' ? this.model.functionRoles : this.model.projectRoles;
+    const role = this.role(roles[name]);
+    return role ? this.sts.issue(role, session) : undefined;
+  }
+
+  get enforcing(): boolean {
+    return this.options.enforce;
+  }
+
+  /** The role of a logical id or ARN, if the template has it. */
+  role(arnOrId: string | undefined): RoleModel | undefined {
+    return this.model.roles.find((r) => r.arn === arnOrId || r.logicalId === arnOrId);
+  }
+
+  /** A gateway request: its denial, or undefined when allowed (or made with console credentials). */
+  async authorize(request: ApiRequest): Promise<Denial | undefined> {
+    const principal = this.sts.principal(accessKeyIdOf(request));
+    if (!principal) return undefined;
+    return this.authorizer.authorize(principal, apiActions(request, this.options.scope));
+  }
+
+  /** GetAuthorizationToken's answer, its token replaced by one naming the caller. */
+  registryToken(output: unknown, accessKeyId: string | undefined): unknown {
+    const answer = output as { authorizationData?: Array<{ authorizationToken?: string }> };
+    for (const data of answer.authorizationData ?? [])
+      data.authorizationToken = this.tokens.token(accessKeyId ?? '');
+    return answer;
+  }
+
+  /** Who holds a registry password this cloud issued (undefined: not one of ours). */
+  registryCaller(password: string): RegistryCaller | undefined {
+    const accessKeyId = this.tokens.accessKeyOf(password);
+    if (accessKeyId === undefined) return undefined;
+    const principal = this.sts.principal(accessKeyId);
+    return principal ? { kind: 'role', principal } : { kind: 'console' };
+  }
+
+  /** A registry request of a caller: its denial, or undefined. */
+  async authorizeRegistry(caller: RegistryCaller, method: string, url: string): Promise<Denial | undefined> {
+    if (caller.kind === 'console') return undefined;
+    return this.authorizer.authorize(caller.principal, registryActions(method, url, this.options.scope));
+  }
+
+  /** A registry password of the console's credentials (the local cloud's own pulls: scans). */
+  consolePassword(): string {
+    return this.tokens.password(CONSOLE_ACCESS_KEY_ID);
+  }
+
+  /** The usage report of this run so far. */
+  report(): RoleUsage[] {
+    return this.usage.report(this.model);
+  }
+
+  /** Writes the report as `iam-report.json` and `iam-report.txt` into `dir`; returns the text. */
+  writeReport(dir: string): string {
+    const report = this.report();
+    const text = `${formatUsage(report)}\n`;
+    writeFileSync(join(dir, 'iam-report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(dir, 'iam-report.txt'), text);
+    return text;
+  }
+}
