@@ -43,6 +43,12 @@ function ecr(input: Input, operation: string, scope: ArnScope): ApiAction[] {
   return one(action, '*');
 }
 
+/** The project of a build id, `<project>:<uuid>` or `arn:aws:codebuild:...:build/<project>:<uuid>`. */
+function projectOfBuild(id: string): string {
+  const bare = id.startsWith('arn:') ? id.slice(id.indexOf(':build/') + ':build/'.length) : id;
+  return bare.split(':')[0] ?? bare;
+}
+
 /** CodeBuild: the project of `projectName`, of `names`, or of build ids (`<project>:<uuid>`). */
 function codebuild(input: Input, operation: string, scope: ArnScope): ApiAction[] {
   const action = `codebuild:${operation}`;
@@ -50,7 +56,7 @@ function codebuild(input: Input, operation: string, scope: ArnScope): ApiAction[
   const projects = [
     ...strings(input.projectName),
     ...strings(input.names),
-    ...[...strings(input.ids), ...strings(input.id)].map((id) => id.split(':')[0] ?? id),
+    ...[...strings(input.ids), ...strings(input.id)].map(projectOfBuild),
   ];
   if (projects.length === 0) return one(action, '*');
   return [...new Set(projects)].map((name) => ({ action, resource: project(name), context: {} }));
