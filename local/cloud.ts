@@ -76,6 +76,8 @@ export interface LocalCloudOptions {
    * requests are only recorded for the usage report (local/iam/).
    */
   iam?: boolean;
+  /** The packaged template to deploy instead of the local package (tests: a copy with a permission removed). */
+  templatePath?: string;
 }
 
 export interface LocalCloud {
@@ -223,7 +225,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   requireTools();
   for (const port of [ports.gateway, ports.registry]) await assertPortFree(port);
 
-  const templatePath = options.prepare === false ? LOCAL_TEMPLATE : preparePackage(log);
+  const packaged = options.prepare === false ? LOCAL_TEMPLATE : preparePackage(log);
+  const templatePath = options.templatePath ?? packaged;
   const template = readTemplate(templatePath);
   const parts = new StartedParts(log, dataDir);
   try {

@@ -1,0 +1,155 @@
+/**
+ * The local cloud enforces the packaged template's IAM: with one permission removed from a copy of
+ * the template, the step that needs it fails with AWS's access denied error, one role at a time
+ * (build-trigger, ecr-events, the build), and the usage report names the denial.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { contextKey } from '../../functions/shared/naming.ts';
+import { installBaseImage } from '../../local/base-image.ts';
+import { type LocalCloud, preparePackage, startLocalCloud } from '../../local/cloud.ts';
+import type { Statement } from '../../local/iam/evaluate.ts';
+import { readTemplate } from '../../local/template.ts';
+import {
+  clientsFor,
+  keyPrefixOf,
+  readExamples,
+  sendContext,
+  tarballOf,
+  waitForOutcome,
+} from '../../local/uploads.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'local-cloud-iam-'));
+const example = (name: string) => {
+  const found = readExamples().find((e) => e.name === name);
+  if (!found) throw new Error(`no example ${name}`);
+  return found;
+};
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A copy of the packaged template with `actions` (default: all) of statement `sid` of `role` removed. */
+function templateWithout(role: string, sid: string, actions?: string[]): string {
+  const template = readTemplate(preparePackage(() => {}));
+  const policies = template.Resources[role]?.Properties?.Policies as Array<{
+    PolicyDocument: { Statement: Statement[] };
+  }>;
+  let removed = 0;
+  for (const policy of policies) {
+    policy.PolicyDocument.Statement = policy.PolicyDocument.Statement.flatMap((statement) => {
+      if (statement.Sid !== sid) return [statement];
+      removed += 1;
+      if (!actions) return [];
+      const kept = [statement.Action ?? []].flat().filter((a) => !actions.includes(a));
+      return kept.length > 0 ? [{ ...statement, Action: kept }] : [];
+    });
+  }
+  if (removed === 0) throw new Error(`${role} has no statement ${sid}`);
+  const path = join(work, `${role}-${sid}.json`);
+  writeFileSync(path, JSON.stringify(template));
+  return path;
+}
+
+/** Runs `scenario` on a local cloud deployed from `templatePath`, then stops it. */
+async function withCloud(templatePath: string, scenario: (cloud: LocalCloud) => Promise<void>) {
+  const cloud = await startLocalCloud({
+    basePort: 0,
+    dataDir: mkdtempSync(join(work, 'cloud-')),
+    templatePath,
+    scheduleIntervalMs: 0,
+    retryDelaysMs: [100, 200],
+  });
+  try {
+    await scenario(cloud);
+  } finally {
+    await cloud.stop();
+  }
+}
+
+async function upload(cloud: LocalCloud, name: string, repository: string, tag: string) {
+  const { s3 } = clientsFor(cloud);
+  const body = await tarballOf(example(name).dir);
+  return sendContext(
+    s3,
+    cloud.bucket,
+    contextKey(keyPrefixOf(cloud), repository, tag),
+    body,
+    example(name).metadata,
+  );
+}
+
+/** Waits until `read()` returns something truthy (or fails after `timeoutMs`). */
+async function eventually<T>(read: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const functionLog = (cloud: LocalCloud, key: string) => {
+  const path = join(cloud.dataDir, 'logs', `${key}.log`);
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+};
+
+const deniedOf = (cloud: LocalCloud, role: string) =>
+  cloud.iamReport().find((r) => r.role === role)?.denied ?? [];
+
+describe('the template IAM, enforced', () => {
+  it('fails build-trigger with AccessDeniedException when its role may not create repositories', async () => {
+    await withCloud(templateWithout('BuildTriggerRole', 'CreateManagedRepositories'), async (cloud) => {
+      await upload(cloud, 'run-steps', 'iam/new-repository', 'v1');
+      const log = await eventually(() => {
+        const text = functionLog(cloud, 'buildTrigger');
+        return text.includes('not authorized to perform: ecr:CreateRepository') ? text : undefined;
+      }, 'the denial in the build-trigger log');
+      expect(log).toContain('AccessDeniedException');
+      expect(log).toContain(
+        'User: arn:aws:sts::123456789012:assumed-role/ecr-pipeline-dev-BuildTriggerRole-',
+      );
+      expect(log).toContain('on resource: arn:aws:ecr:us-east-1:123456789012:repository/iam/new-repository');
+      expect(deniedOf(cloud, 'BuildTriggerRole')).toContainEqual(
+        expect.objectContaining({ action: 'ecr:CreateRepository', reason: 'no-allow' }),
+      );
+    });
+  });
+
+  it('fails the Slack channel of ecr-events when its role may not read the webhook parameter', async () => {
+    await withCloud(templateWithout('EcrEventsRole', 'ReadSlackWebhookParameter'), async (cloud) => {
+      await upload(cloud, 'invalid-tag', 'iam/rejected', 'v1');
+      await eventually(() => cloud.sinks.sns.length > 0, 'the rejection on SNS');
+      await cloud.idle();
+      expect(cloud.sinks.slack).toEqual([]);
+      expect(deniedOf(cloud, 'EcrEventsRole')).toContainEqual(
+        expect.objectContaining({
+          action: 'ssm:GetParameter',
+          resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/ecr-pipeline/dev/slack-webhook-url',
+        }),
+      );
+      expect(functionLog(cloud, 'ecrEvents')).toContain('channel failed');
+    });
+  });
+
+  it('fails the build push with DENIED when the build role may not put images', async () => {
+    const template = templateWithout('BuildRole', 'ManagedRepositories', ['ecr:PutImage']);
+    await withCloud(template, async (cloud) => {
+      await installBaseImage(cloud);
+      const up = await upload(cloud, 'run-steps', 'iam/no-push', 'v1');
+      const outcome = await waitForOutcome(cloud, clientsFor(cloud), keyPrefixOf(cloud), up);
+      expect(outcome.kind).toBe('built');
+      if (outcome.kind !== 'built') return;
+      expect(outcome.build.buildStatus).toBe('FAILED');
+      const log = await (await fetch(`${cloud.endpoint}/_local/builds/${outcome.build.id}/log`)).text();
+      expect(log).toMatch(
+        /not authorized to perform: ecr:PutImage on resource: arn:aws:ecr:us-east-1:123456789012:repository\/iam\/no-push/,
+      );
+      expect(deniedOf(cloud, 'BuildRole')).toContainEqual(
+        expect.objectContaining({ action: 'ecr:PutImage' }),
+      );
+    });
+  });
+});
