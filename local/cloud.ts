@@ -72,8 +72,8 @@ export interface LocalCloudOptions {
   /** Tuning of the local CodeBuild (concurrency, queue, length of a minute); see LocalCodeBuildOptions. */
   codebuild?: LocalCodeBuildOptions;
   /**
-   * Enforce the packaged template's IAM on the stack's own requests (default true); false: the
-   * requests are only recorded for the usage report (local/iam/).
+   * Enforce the packaged template's IAM on the stack's own requests and report their use (default
+   * true; local/iam/); false: every request passes unexamined, as before (`npm start -- --iam off`).
    */
   iam?: boolean;
   /** The packaged template to deploy instead of the local package (tests: a copy with a permission removed). */
@@ -191,7 +191,7 @@ class StartedParts {
 
   /** The IAM usage report of the run, into the data folder and the log. */
   private reportIam(): void {
-    if (!this.iam) return;
+    if (!this.iam?.enforcing) return;
     try {
       this.log(this.iam.writeReport(this.dataDir).trimEnd());
       this.log(`iam: report in ${join(this.dataDir, 'iam-report.txt')} (and .json)`);
@@ -296,7 +296,7 @@ async function startServers(start: Start): Promise<Servers> {
     resourceTags: repositoryTags(moto.ecr),
   });
   parts.iam = iam;
-  log(`iam: the template's IAM is ${iam.enforcing ? 'enforced' : 'recorded, not enforced (--iam off)'}`);
+  log(`iam: the template's IAM is ${iam.enforcing ? 'enforced' : 'not enforced (--iam off)'}`);
   const front = await startRegistryFront({
     port: ports.registry,
     backendPort: ports.registryBackend,

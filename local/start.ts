@@ -3,7 +3,8 @@
  * use it and stays up until Ctrl-C, then stops every process it started.
  *
  * Options: --base-port N (default 4566, or LOCAL_CLOUD_BASE_PORT), --data-dir DIR,
- * --region R, --schedule-interval MS (0: the sweep runs only when asked), --skip-setup.
+ * --region R, --schedule-interval MS (0: the sweep runs only when asked), --skip-setup,
+ * --iam on|off (default on: the stack's requests are authorized against the template's IAM).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,8 +30,13 @@ const { values } = parseArgs({
     region: { type: 'string' },
     'schedule-interval': { type: 'string' },
     'skip-setup': { type: 'boolean', default: false },
+    iam: { type: 'string', default: 'on' },
   },
 });
+if (values.iam !== 'on' && values.iam !== 'off') {
+  console.error(`--iam takes on or off, not ${values.iam}`);
+  process.exit(2);
+}
 
 const root = new URL('..', import.meta.url).pathname;
 if (!values['skip-setup']) {
@@ -54,6 +60,7 @@ const cloud = await startLocalCloud({
   ...(values['schedule-interval'] !== undefined
     ? { scheduleIntervalMs: Number(values['schedule-interval']) }
     : {}),
+  iam: values.iam === 'on',
   log: (line) => console.log(line),
 });
 
@@ -92,6 +99,7 @@ The local cloud is up (${((Date.now() - started) / 1000).toFixed(1)} s). Data: $
   state file     ${statePath}   (read by \`npx ecr-pipeline submit --local\`)
   Slack sink     http://127.0.0.1:${cloud.ports.slack}/services/local/webhook
   functions      ${cloud.deployment.functions.map((f) => f.key).join(', ')} (logs in ${cloud.dataDir}/logs)
+  IAM            ${values.iam === 'on' ? `enforced; usage report at Ctrl-C in ${cloud.dataDir}/iam-report.txt` : 'off (--iam off)'}
 
 In another shell:
   ${exports}

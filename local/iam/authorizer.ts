@@ -2,7 +2,8 @@
  * Authorizes the requests of the stack's roles against the packaged template's IAM: for each action a
  * request needs (request*.ts), the role's policies and the resource's policy are evaluated
  * (evaluate.ts) with the request's condition keys and the resource's tags; the decision is recorded
- * (usage.ts). With enforcement off, denials are recorded but let through.
+ * (usage.ts). With `enforce: false` denials are recorded but let through (the local cloud's
+ * `--iam off` does not call it at all).
  *
  * `aws:SecureTransport` is `true` for the stack's calls: in AWS the SDKs call over TLS, and the
  * local cloud's plain HTTP is an artefact of running here; the deny on `false` still fires for a
