@@ -7,6 +7,9 @@
  * The local CodeBuild runs no build for this figure (`maxConcurrentBuilds: 0`: StartBuild queues
  * them), so that real builds started by earlier uploads do not take the CPU from the ones measured.
  *
+ * The IAM enforcement's cost (bench/iam-cost.ts): the same role calls through a local cloud with
+ * enforcement on and one with it off (`iam: false`), median per call and the ratio, in one run.
+ *
  * Run alone: `npm run build && npm run package && npx tsx bench/run.ts local-cloud`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud } from '../local/cloud.ts';
+import { IAM_CALLS, requestLatencies } from './iam-cost.ts';
 import type { Row } from './types.ts';
 
 const STARTS = 3;
@@ -75,7 +79,9 @@ export default async function bench(): Promise<Row[]> {
         if (i === 0) cold = (done.endedAtMs ?? t0) - t0;
         else latencies.push((done.endedAtMs ?? t0) - t0);
       }
+      const iamRows = await iamCost(work, await requestLatencies(cloud));
       return [
+        ...iamRows,
         {
           benchmark: 'local cloud',
           metric: `start-up, median of ${STARTS} (ms)`,
@@ -103,4 +109,30 @@ export default async function bench(): Promise<Row[]> {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The role's calls with enforcement on (`enforced`, measured on the cloud above) and off: rows with the ratio. */
+async function iamCost(work: string, enforced: Record<string, number>): Promise<Row[]> {
+  const off = await startLocalCloud({
+    basePort: 0,
+    dataDir: join(work, 'iam-off'),
+    scheduleIntervalMs: 0,
+    prepare: false,
+    iam: false,
+    codebuild: { maxConcurrentBuilds: 0 },
+  });
+  let open: Record<string, number>;
+  try {
+    open = await requestLatencies(off);
+  } finally {
+    await off.stop();
+  }
+  return Object.entries(enforced).map(([call, on]) => {
+    const without = open[call] ?? Number.NaN;
+    return {
+      benchmark: 'local cloud',
+      metric: `IAM on / off, ${call}, median of ${IAM_CALLS} (ms)`,
+      value: `${on.toFixed(2)} / ${without.toFixed(2)} = ${(on / without).toFixed(2)}x (+${(on - without).toFixed(2)} ms)`,
+    };
+  });
 }
