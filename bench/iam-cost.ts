@@ -16,8 +16,10 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-/** Median milliseconds of each kind of call, made as the build-trigger role. */
-export async function requestLatencies(cloud: LocalCloud): Promise<Record<string, number>> {
+type Calls = Record<string, () => Promise<unknown>>;
+
+/** The calls of every upload, made as the build-trigger role of `cloud`; the repository set up as admin. */
+async function roleCalls(cloud: LocalCloud): Promise<{ calls: Calls; close: () => void }> {
   const fn = cloud.deployment.functions.find((f) => f.key === 'buildTrigger');
   if (!fn) throw new Error('no buildTrigger function');
   const env = fn.env;
@@ -35,10 +37,11 @@ export async function requestLatencies(cloud: LocalCloud): Promise<Record<string
       tags: [{ Key: 'ecr-pipeline:managed-by', Value: cloud.deployment.stackName }],
     }),
   );
+  admin.destroy();
   const ecr = new ECRClient({ ...config, credentials });
   const s3 = new S3Client({ ...config, credentials, forcePathStyle: true });
   const recordKey = `${env.KEY_PREFIX ?? ''}.ecr-pipeline/uploads/bench-iam-cost.json`;
-  const calls: Record<string, () => Promise<unknown>> = {
+  const calls: Calls = {
     'ECR DescribeImages': () => ecr.send(new DescribeImagesCommand({ repositoryName })),
     'S3 PutObject (record)': () =>
       s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: recordKey, Body: '{}' })),
@@ -47,20 +50,46 @@ export async function requestLatencies(cloud: LocalCloud): Promise<Record<string
         .send(new GetObjectCommand({ Bucket: cloud.bucket, Key: recordKey }))
         .then((r) => r.Body?.transformToString()),
   };
-  const medians: Record<string, number> = {};
-  for (const [name, call] of Object.entries(calls)) {
-    await call(); // warm the connection
-    const times: number[] = [];
-    for (let i = 0; i < CALLS; i++) {
-      const t0 = performance.now();
-      await call();
-      times.push(performance.now() - t0);
+  const close = () => {
+    ecr.destroy();
+    s3.destroy();
+  };
+  return { calls, close };
+}
+
+const timed = async (call: () => Promise<unknown>) => {
+  const t0 = performance.now();
+  await call();
+  return performance.now() - t0;
+};
+
+/**
+ * Median milliseconds of each call with enforcement on (`enforced`) and off (`open`), the two
+ * clouds' calls interleaved one by one so that the machine's load weighs on both alike.
+ */
+export async function requestLatencies(
+  enforced: LocalCloud,
+  open: LocalCloud,
+): Promise<Record<string, { on: number; off: number }>> {
+  const on = await roleCalls(enforced);
+  const off = await roleCalls(open);
+  const medians: Record<string, { on: number; off: number }> = {};
+  try {
+    for (const [name, call] of Object.entries(on.calls)) {
+      const other = off.calls[name] as () => Promise<unknown>;
+      await call(); // warm the connections
+      await other();
+      const times = { on: [] as number[], off: [] as number[] };
+      for (let i = 0; i < CALLS; i++) {
+        times.on.push(await timed(call));
+        times.off.push(await timed(other));
+      }
+      medians[name] = { on: median(times.on), off: median(times.off) };
     }
-    medians[name] = median(times);
+  } finally {
+    on.close();
+    off.close();
   }
-  admin.destroy();
-  ecr.destroy();
-  s3.destroy();
   return medians;
 }
 

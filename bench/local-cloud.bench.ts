@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startLocalCloud } from '../local/cloud.ts';
+import { type LocalCloud, startLocalCloud } from '../local/cloud.ts';
 import { IAM_CALLS, requestLatencies } from './iam-cost.ts';
 import type { Row } from './types.ts';
 
@@ -79,7 +79,7 @@ export default async function bench(): Promise<Row[]> {
         if (i === 0) cold = (done.endedAtMs ?? t0) - t0;
         else latencies.push((done.endedAtMs ?? t0) - t0);
       }
-      const iamRows = await iamCost(work, await requestLatencies(cloud));
+      const iamRows = await iamCost(work, cloud);
       return [
         ...iamRows,
         {
@@ -111,8 +111,8 @@ export default async function bench(): Promise<Row[]> {
   }
 }
 
-/** The role's calls with enforcement on (`enforced`, measured on the cloud above) and off: rows with the ratio. */
-async function iamCost(work: string, enforced: Record<string, number>): Promise<Row[]> {
+/** The role's calls on `enforced` and on a cloud with enforcement off, interleaved: rows with the ratio. */
+async function iamCost(work: string, enforced: LocalCloud): Promise<Row[]> {
   const off = await startLocalCloud({
     basePort: 0,
     dataDir: join(work, 'iam-off'),
@@ -121,18 +121,14 @@ async function iamCost(work: string, enforced: Record<string, number>): Promise<
     iam: false,
     codebuild: { maxConcurrentBuilds: 0 },
   });
-  let open: Record<string, number>;
   try {
-    open = await requestLatencies(off);
+    const latencies = await requestLatencies(enforced, off);
+    return Object.entries(latencies).map(([call, { on, off: open }]) => ({
+      benchmark: 'local cloud',
+      metric: `IAM on / off, ${call}, median of ${IAM_CALLS} (ms)`,
+      value: `${on.toFixed(2)} / ${open.toFixed(2)} = ${(on / open).toFixed(2)}x (${on >= open ? '+' : ''}${(on - open).toFixed(2)} ms)`,
+    }));
   } finally {
     await off.stop();
   }
-  return Object.entries(enforced).map(([call, on]) => {
-    const without = open[call] ?? Number.NaN;
-    return {
-      benchmark: 'local cloud',
-      metric: `IAM on / off, ${call}, median of ${IAM_CALLS} (ms)`,
-      value: `${on.toFixed(2)} / ${without.toFixed(2)} = ${(on / without).toFixed(2)}x (+${(on - without).toFixed(2)} ms)`,
-    };
-  });
 }
