@@ -53,6 +53,8 @@ export interface GatewayIam {
   authorize(request: ApiRequest): Promise<Denial | undefined>;
   /** GetAuthorizationToken's answer with a registry token that names the caller. */
   registryToken(output: unknown, accessKeyId: string | undefined): unknown;
+  /** An ECR call moto answered successfully (the IAM layer forgets tags it may have changed). */
+  ecrAnswered(operation: string, input: Record<string, unknown>): void;
 }
 
 const ECR_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -246,6 +248,7 @@ function serveEcr(routing: Routing, operation: string, body: Promise<Buffer>): v
       toMoto(req, res, b, async (answer) => {
         const text = rewriteEcrHosts(answer.toString('utf8'), options.region, options.registry);
         let output: unknown = text.length > 0 ? JSON.parse(text) : {};
+        options.iam?.ecrAnswered(operation, input);
         if (options.ecrHook) output = await options.ecrHook(operation, input, output);
         if (operation === 'GetAuthorizationToken' && options.iam)
           output = options.iam.registryToken(output, caller);

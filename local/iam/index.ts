@@ -18,6 +18,9 @@ import { formatUsage, type RoleUsage, UsageLog } from './usage.ts';
 
 const CONSOLE_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
 
+/** ECR operations that change a repository's tags (or its existence). */
+const TAG_CHANGES = new Set(['TagResource', 'UntagResource', 'CreateRepository', 'DeleteRepository']);
+
 export type { Denial } from './authorizer.ts';
 export type { Principal } from './credentials.ts';
 export { LocalSts } from './credentials.ts';
@@ -40,10 +43,40 @@ export class LocalIam {
   readonly usage = new UsageLog();
   readonly authorizer: Authorizer;
   private model: IamModel = emptyIamModel();
+  /**
+   * Repository tags by ARN, read from the local ECR once and dropped whenever an ECR call through
+   * the gateway changes them (every tag change goes through it: the stack's, the console's).
+   */
+  private readonly tags = new Map<string, Promise<Record<string, string> | undefined>>();
 
   constructor(private readonly options: LocalIamOptions) {
     this.sts = new LocalSts(options.scope.account);
-    this.authorizer = new Authorizer({ ...options, model: () => this.model, usage: this.usage });
+    this.authorizer = new Authorizer({
+      ...options,
+      model: () => this.model,
+      usage: this.usage,
+      resourceTags: (arn) => this.resourceTags(arn),
+    });
+  }
+
+  private resourceTags(arn: string): Promise<Record<string, string> | undefined> {
+    const known = this.tags.get(arn);
+    if (known) return known;
+    const reading = this.options.resourceTags(arn);
+    this.tags.set(arn, reading);
+    reading.catch(() => this.tags.delete(arn));
+    return reading;
+  }
+
+  /** An ECR call that moto answered: forgets the tags of the repository it may have changed. */
+  ecrAnswered(operation: string, input: Record<string, unknown>): void {
+    if (!TAG_CHANGES.has(operation)) return;
+    const { region, account } = this.options.scope;
+    const arn =
+      typeof input.resourceArn === 'string'
+        ? input.resourceArn
+        : `arn:aws:ecr:${region}:${account}:repository/${String(input.repositoryName)}`;
+    this.tags.delete(arn);
   }
 
   /** Takes the deployed stack's IAM; until then every caller is the console. */
