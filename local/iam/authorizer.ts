@@ -25,8 +25,6 @@ export interface AuthorizerOptions {
   usage: UsageLog;
   /** The tags of a resource the request touches (ECR repositories), or undefined when it has none. */
   resourceTags?: (arn: string) => Promise<Record<string, string> | undefined>;
-  /** Overrides of condition keys for every request (tests: `aws:SecureTransport`). */
-  context?: ConditionContext;
 }
 
 /** A request IAM refused: what AWS says about it. */
@@ -52,10 +50,6 @@ export function deniedMessage(principalArn: string, action: string, resource: st
 
 export class Authorizer {
   constructor(private readonly options: AuthorizerOptions) {}
-
-  get enforcing(): boolean {
-    return this.options.enforce;
-  }
 
   /** The first denial among the request's actions (enforcing), else undefined; every decision recorded. */
   async authorize(principal: Principal, actions: ApiAction[]): Promise<Denial | undefined> {
@@ -85,7 +79,6 @@ export class Authorizer {
       'aws:securetransport': 'true',
       ...(await this.tagContext(action, resource)),
       ...lowerKeys(extra),
-      ...lowerKeys(this.options.context ?? {}),
     };
     const policies: NamedPolicy[] = [
       ...principal.role.policies,
