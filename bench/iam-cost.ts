@@ -1,15 +1,16 @@
 /**
- * What enforcing the template's IAM costs per request: the same calls, signed with the build-trigger
- * role's credentials (as the function makes them), through a local cloud with enforcement on and
- * one with it off, median per call and the ratio. The calls are those of every upload: a
- * repository-scoped ECR read (the authorizer also reads the repository's tags) and an S3 write and
- * read of an upload record.
+ * What enforcing the template's IAM costs per request: the calls of every upload (a
+ * repository-scoped ECR read, for which the authorizer also needs the repository's tags, and an S3
+ * write and read of an upload record) made as the build-trigger role, which the local cloud
+ * authorizes, and the same calls with the console's credentials, which it lets through unexamined
+ * as it lets every request through with `--iam off`. Same cloud, same moto, calls interleaved.
  */
+
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../local/cloud.ts';
 
-const CALLS = 60;
+const CALLS = 100;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -17,32 +18,15 @@ const median = (values: number[]) => {
 };
 
 type Calls = Record<string, () => Promise<unknown>>;
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
-/** The calls of every upload, made as the build-trigger role of `cloud`; the repository set up as admin. */
-async function roleCalls(cloud: LocalCloud): Promise<{ calls: Calls; close: () => void }> {
-  const fn = cloud.deployment.functions.find((f) => f.key === 'buildTrigger');
-  if (!fn) throw new Error('no buildTrigger function');
-  const env = fn.env;
-  const credentials = {
-    accessKeyId: String(env.AWS_ACCESS_KEY_ID),
-    secretAccessKey: String(env.AWS_SECRET_ACCESS_KEY),
-    sessionToken: env.AWS_SESSION_TOKEN,
-  };
-  const config = { region: cloud.region, endpoint: cloud.endpoint };
-  const admin = new ECRClient({ ...config, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const repositoryName = 'bench/iam-cost';
-  await admin.send(
-    new CreateRepositoryCommand({
-      repositoryName,
-      tags: [{ Key: 'ecr-pipeline:managed-by', Value: cloud.deployment.stackName }],
-    }),
-  );
-  admin.destroy();
-  const ecr = new ECRClient({ ...config, credentials });
-  const s3 = new S3Client({ ...config, credentials, forcePathStyle: true });
-  const recordKey = `${env.KEY_PREFIX ?? ''}.ecr-pipeline/uploads/bench-iam-cost.json`;
+/** The calls of every upload with these credentials (the repository made once, by the console). */
+function callsAs(cloud: LocalCloud, credentials: Credentials, recordKey: string) {
+  const config = { region: cloud.region, endpoint: cloud.endpoint, credentials };
+  const ecr = new ECRClient(config);
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
   const calls: Calls = {
-    'ECR DescribeImages': () => ecr.send(new DescribeImagesCommand({ repositoryName })),
+    'ECR DescribeImages': () => ecr.send(new DescribeImagesCommand({ repositoryName: REPOSITORY })),
     'S3 PutObject (record)': () =>
       s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: recordKey, Body: '{}' })),
     'S3 GetObject (record)': () =>
@@ -57,6 +41,8 @@ async function roleCalls(cloud: LocalCloud): Promise<{ calls: Calls; close: () =
   return { calls, close };
 }
 
+const REPOSITORY = 'bench/iam-cost';
+
 const timed = async (call: () => Promise<unknown>) => {
   const t0 = performance.now();
   await call();
@@ -64,15 +50,29 @@ const timed = async (call: () => Promise<unknown>) => {
 };
 
 /**
- * Median milliseconds of each call with enforcement on (`enforced`) and off (`open`), the two
- * clouds' calls interleaved one by one so that the machine's load weighs on both alike.
+ * Median milliseconds of each call made as the build-trigger role (authorized: `on`) and with the
+ * console's credentials (let through unexamined, as every request is with `--iam off`: `off`), on
+ * the same local cloud, interleaved one by one so that the machine's load weighs on both alike.
  */
 export async function requestLatencies(
-  enforced: LocalCloud,
-  open: LocalCloud,
+  cloud: LocalCloud,
 ): Promise<Record<string, { on: number; off: number }>> {
-  const on = await roleCalls(enforced);
-  const off = await roleCalls(open);
+  const fn = cloud.deployment.functions.find((f) => f.key === 'buildTrigger');
+  if (!fn) throw new Error('no buildTrigger function');
+  const env = fn.env;
+  const console_ = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const admin = new ECRClient({ region: cloud.region, endpoint: cloud.endpoint, credentials: console_ });
+  const tags = [{ Key: 'ecr-pipeline:managed-by', Value: cloud.deployment.stackName }];
+  await admin.send(new CreateRepositoryCommand({ repositoryName: REPOSITORY, tags }));
+  admin.destroy();
+  const recordKey = `${env.KEY_PREFIX ?? ''}.ecr-pipeline/uploads/bench-iam-cost.json`;
+  const role = {
+    accessKeyId: String(env.AWS_ACCESS_KEY_ID),
+    secretAccessKey: String(env.AWS_SECRET_ACCESS_KEY),
+    sessionToken: env.AWS_SESSION_TOKEN,
+  };
+  const on = callsAs(cloud, role, recordKey);
+  const off = callsAs(cloud, console_, recordKey);
   const medians: Record<string, { on: number; off: number }> = {};
   try {
     for (const [name, call] of Object.entries(on.calls)) {
