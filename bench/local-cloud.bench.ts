@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type LocalCloud, startLocalCloud } from '../local/cloud.ts';
-import { IAM_CALLS, requestLatencies } from './iam-cost.ts';
+import { authorizationMicros, IAM_CALLS, requestLatencies } from './iam-cost.ts';
 import type { Row } from './types.ts';
 
 const STARTS = 3;
@@ -114,9 +114,17 @@ export default async function bench(): Promise<Row[]> {
 /** The role's calls, authorized, against the same calls let through unexamined: rows with the ratio. */
 async function iamCost(cloud: LocalCloud): Promise<Row[]> {
   const latencies = await requestLatencies(cloud);
-  return Object.entries(latencies).map(([call, { on, off }]) => ({
+  const rows: Row[] = Object.entries(latencies).map(([call, { on, off }]) => ({
     benchmark: 'local cloud',
     metric: `IAM on / off, ${call}, median of ${IAM_CALLS} (ms)`,
     value: `${on.toFixed(2)} / ${off.toFixed(2)} = ${(on / off).toFixed(2)}x (${on >= off ? '+' : ''}${(on - off).toFixed(2)} ms)`,
   }));
+  for (const [call, micros] of Object.entries(await authorizationMicros(cloud))) {
+    rows.push({
+      benchmark: 'local cloud',
+      metric: `IAM authorization alone, ${call}, in process (µs per request)`,
+      value: micros.toFixed(1),
+    });
+  }
+  return rows;
 }
