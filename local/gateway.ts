@@ -1,7 +1,9 @@
 /**
- * The one AWS endpoint of the local cloud: proxies to moto, routes CodeBuild to the local build
- * service, serves build logs, and corrects the ECR answers that would point a
- * user at AWS (repositoryUri, proxyEndpoint) or that moto gets wrong (sizes, pull times).
+ * The one AWS endpoint of the local cloud: authorizes each request with the local IAM (local/iam/:
+ * a role's request that IAM would deny is answered as the service answers a denial), proxies to
+ * moto, routes CodeBuild to the local build service, serves build logs, and corrects the ECR
+ * answers that would point a user at AWS (repositoryUri, proxyEndpoint) or that moto gets wrong
+ * (sizes, pull times).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
