@@ -18,6 +18,7 @@ import type { Notification } from './notification.ts';
 import { notifyAll } from './notify.ts';
 import { recordEventOf } from './record-transition.ts';
 import { type Route, route, withBuildLog } from './route.ts';
+import { rememberResult, withImageFindings } from './scan-news.ts';
 import { clearStaleMark } from './stale-mark.ts';
 import { sweep } from './sweep.ts';
 import {
@@ -36,7 +37,10 @@ export async function handleEvent(deps: Deps, event: unknown, context?: Context)
   const { config, logger } = deps;
   const routed = await explain(
     deps,
-    route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
+    await withImageFindings(
+      deps,
+      route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
+    ),
   );
   await noteUpload(deps, event, routed);
   switch (routed.action) {
@@ -131,7 +135,36 @@ async function notifyPush(deps: Deps, routed: Extract<Route, { action: 'notify' 
       });
     }
   }
-  await send(deps, n);
+  await sendOnce(deps, n);
+}
+
+/**
+ * Sends a notification; an enhanced scan result only when the image's scan memory says it is news.
+ * When no channel took it, the memory is put back, so that Lambda's retry tells it.
+ */
+async function sendOnce(deps: Deps, n: Notification): Promise<void> {
+  const remembered = await rememberResult(deps, n);
+  if (remembered && !remembered.notify) {
+    deps.logger.info('notification skipped', {
+      kind: n.kind,
+      repository: n.repository,
+      digest: n.digest,
+      reason: remembered.reason,
+    });
+    return;
+  }
+  try {
+    await send(deps, n);
+  } catch (error) {
+    await remembered?.forget().catch((forgetError: unknown) =>
+      deps.logger.error('could not put the scan memory back', {
+        repository: n.repository,
+        digest: n.digest,
+        error: describeError(forgetError),
+      }),
+    );
+    throw error;
+  }
 }
 
 /**

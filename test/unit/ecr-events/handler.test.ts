@@ -23,8 +23,8 @@ import { handleEvent } from '../../../functions/ecr-events/events.ts';
 import { slackChannel, snsChannel } from '../../../functions/ecr-events/notify.ts';
 import { webhookSecret } from '../../../functions/ecr-events/secret.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
-import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
-import { event } from './fixtures.ts';
+import { imageIndexKey, scanMemoryKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+import { conditionalBucket, event } from './fixtures.ts';
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
 const client = { region: 'us-west-2', credentials };
@@ -414,6 +414,93 @@ describe('ecr-events handler: upload records', () => {
     await handler(event('ecr/image-scan-complete.json'));
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
     expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  describe('enhanced scanning (Amazon Inspector)', () => {
+    const summary = (findingSeverityCounts: Record<string, number>) => ({
+      imageDetails: [{ imageDigest: DIGEST, imageScanFindingsSummary: { findingSeverityCounts } }],
+    });
+    let bucket: ReturnType<typeof conditionalBucket>;
+    beforeEach(() => {
+      bucket = conditionalBucket();
+      s3Mock.on(GetObjectCommand).callsFake(bucket.get);
+      s3Mock.on(PutObjectCommand).callsFake(bucket.put);
+    });
+
+    it("notifies a finding with its image's counts, then keeps quiet while rescans find nothing new", async () => {
+      ecrMock.on(DescribeImagesCommand).resolves(summary({ HIGH: 2, MEDIUM: 4 }));
+      await handler(event('inspector/finding-ecr-image.json'));
+      const rescan = event('inspector/finding-ecr-image.json');
+      rescan.time = '2026-11-21T06:02:30Z';
+      await handler(rescan);
+      expect(ecrMock).toHaveReceivedCommandWith(DescribeImagesCommand, {
+        repositoryName: 'team/web',
+        imageIds: [{ imageDigest: DIGEST }],
+      });
+      expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+      expect(slackBodies.map((b) => b.text)).toEqual([
+        'Vulnerabilities found (worst: HIGH): team/web:v1.4.3',
+      ]);
+      expect(
+        JSON.parse(String(bucket.objects.get(scanMemoryKey('', 'team/web', DIGEST))?.body)),
+      ).toMatchObject({
+        counts: { HIGH: 2, MEDIUM: 4 },
+      });
+    });
+
+    it('notifies again when a rescan finds a worse severity', async () => {
+      ecrMock
+        .on(DescribeImagesCommand)
+        .resolvesOnce(summary({ HIGH: 2 }))
+        .resolves(summary({ CRITICAL: 1, HIGH: 2 }));
+      await handler(event('inspector/finding-ecr-image.json'));
+      const worse = event('inspector/finding-ecr-image.json');
+      worse.time = '2026-11-21T06:02:30Z';
+      worse.detail.severity = 'CRITICAL';
+      await handler(worse);
+      expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 2);
+      expect(slackBodies[1]?.text).toBe('Vulnerabilities found (worst: CRITICAL): team/web:v1.4.3');
+    });
+
+    it('notifies the initial scan and the findings that came with it once', async () => {
+      ecrMock.on(DescribeImagesCommand).resolves(summary({ CRITICAL: 7, HIGH: 61, MEDIUM: 62 }));
+      const scan = event('inspector/scan-initial-complete.json');
+      Object.assign(scan, { region: 'us-west-2', time: '2026-11-20T06:02:30Z' });
+      Object.assign(scan.detail, {
+        'repository-name': 'arn:aws:ecr:us-west-2:123456789012:repository/team/web',
+        'image-digest': DIGEST,
+      });
+      await Promise.all([
+        handler(scan),
+        handler(event('inspector/finding-ecr-image.json')),
+        handler(event('inspector/finding-ecr-image.json')),
+      ]);
+      expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    });
+
+    it('ignores a closed finding', async () => {
+      const closed = event('inspector/finding-ecr-image.json');
+      closed.detail.status = 'CLOSED';
+      await handler(closed);
+      expect(ecrMock).not.toHaveReceivedCommand(DescribeImagesCommand);
+      expect(snsMock).not.toHaveReceivedCommand(PublishCommand);
+    });
+
+    it('puts the memory back when no channel took the news, so that the retry tells it', async () => {
+      ecrMock.on(DescribeImagesCommand).resolves(summary({ HIGH: 2 }));
+      snsMock
+        .on(PublishCommand)
+        .rejects(Object.assign(new Error('down'), { $metadata: { httpStatusCode: 500 } }));
+      slackStatus = 500;
+      await expect(handler(event('inspector/finding-ecr-image.json'))).rejects.toThrow();
+      snsMock.on(PublishCommand).resolves({ MessageId: 'm-2' });
+      slackStatus = 200;
+      const tried = slackBodies.length;
+      await handler(event('inspector/finding-ecr-image.json'));
+      expect(slackBodies.slice(tried).map((b) => b.text)).toEqual([
+        'Vulnerabilities found (worst: HIGH): team/web:v1.4.3',
+      ]);
+    });
   });
 
   it('notifies once, without throwing, when the record cannot be read or written', async () => {
