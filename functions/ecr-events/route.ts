@@ -13,6 +13,7 @@ import { isSupersededReason } from './record-transition.ts';
 export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
   | { action: 'sweep'; trigger: 'schedule' | 'on-demand'; dryRun?: boolean }
+  | { action: 'check-replication' }
   | { action: 'ignore'; reason: string; malformed: boolean; detailType?: string; repository?: string };
 
 export interface RouteOptions {
@@ -54,6 +55,8 @@ export function repositoryName(value: string): string {
 /** Routes one invocation payload: notify, sweep or ignore. */
 export function route(event: unknown, options: RouteOptions): Route {
   if (!isObject(event)) return malformed('payload is not a JSON object');
+  // The replication check's schedule sends this constant input (resources/ecr-events.yml).
+  if (event.action === 'check-replication') return { action: 'check-replication' };
   if (event.action === 'sweep') {
     return {
       action: 'sweep',

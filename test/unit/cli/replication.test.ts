@@ -50,14 +50,12 @@ describe('status: replication of a built image', () => {
     expect(await replicationLines(ecr, 'team-a/api', DIGEST)).toEqual([
       'replicas unknown: not allowed (ecr:DescribeImageReplicationStatus)',
     ]);
-    ecrMock
-      .on(DescribeImageReplicationStatusCommand)
-      .rejects(
-        Object.assign(new Error('Internal Server Error'), {
-          name: 'InternalServerError',
-          $metadata: { httpStatusCode: 500 },
-        }),
-      );
+    ecrMock.on(DescribeImageReplicationStatusCommand).rejects(
+      Object.assign(new Error('Internal Server Error'), {
+        name: 'InternalServerError',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    );
     expect(await replicationLines(ecr, 'team-a/api', DIGEST)).toEqual([
       'replicas unknown: this endpoint does not answer DescribeImageReplicationStatus',
     ]);

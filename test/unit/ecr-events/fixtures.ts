@@ -44,5 +44,15 @@ export function conditionalBucket() {
       objects.set(key, { body: String(input.Body), eTag });
       return { ETag: eTag };
     },
+    delete: async (input: { Key?: string }) => {
+      await tick();
+      objects.delete(String(input.Key));
+      return {};
+    },
+    list: async (input: { Prefix?: string }) => {
+      await tick();
+      const keys = [...objects.keys()].filter((key) => key.startsWith(input.Prefix ?? '')).sort();
+      return { Contents: keys.map((Key) => ({ Key })), IsTruncated: false };
+    },
   };
 }

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetBuildsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
+  DescribeImageReplicationStatusCommand,
   DescribeImagesCommand,
   ECRClient,
   ListTagsForResourceCommand,
@@ -12,7 +13,14 @@ import {
   GetResourcesCommand,
   ResourceGroupsTaggingAPIClient,
 } from '@aws-sdk/client-resource-groups-tagging-api';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -23,7 +31,12 @@ import { handleEvent } from '../../../functions/ecr-events/events.ts';
 import { slackChannel, snsChannel } from '../../../functions/ecr-events/notify.ts';
 import { webhookSecret } from '../../../functions/ecr-events/secret.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
-import { imageIndexKey, scanMemoryKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
+import {
+  imageIndexKey,
+  replicationWatchKey,
+  scanMemoryKey,
+  uploadRecordKey,
+} from '../../../functions/shared/upload-record.ts';
 import { conditionalBucket, event } from './fixtures.ts';
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
@@ -121,6 +134,11 @@ const deps: Deps = {
   codebuild: async () => codebuild,
   logs: async () => logs,
   uploadRecords: async () => ({ s3, commands: { GetObjectCommand, PutObjectCommand } }),
+  replicationWatches: async () => ({
+    s3,
+    paginate: paginateListObjectsV2,
+    commands: { GetObjectCommand, PutObjectCommand, DeleteObjectCommand },
+  }),
   channels: [
     slackChannel({
       webhookUrl: webhookSecret({
@@ -500,6 +518,53 @@ describe('ecr-events handler: upload records', () => {
       expect(slackBodies.slice(tried).map((b) => b.text)).toEqual([
         'Vulnerabilities found (worst: HIGH): team/web:v1.4.3',
       ]);
+    });
+  });
+
+  describe('replication (replicationRegions set)', () => {
+    const replicating: Deps = {
+      ...deps,
+      config: { ...config, replication: { regions: ['eu-west-1'], timeoutMs: 6 * 3_600_000 } },
+    };
+    const watchKey = replicationWatchKey('', 'team/web', DIGEST);
+
+    it('watches the replication of a pushed image, and of none when the stack does not replicate', async () => {
+      const push = event('ecr/image-action-push.json');
+      push.detail['image-digest'] = DIGEST;
+      await handler(push);
+      expect(s3Mock).not.toHaveReceivedCommandWith(PutObjectCommand, { Key: watchKey });
+      await handleEvent(replicating, push);
+      expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+        Bucket: BUCKET,
+        Key: watchKey,
+        IfNoneMatch: '*',
+      });
+      expect(writtenTo(watchKey)[0]).toMatchObject({ repository: 'team/web', digest: DIGEST, tag: 'v1.4.2' });
+    });
+
+    it('tells a failed replication on the scheduled check, in Slack and SNS', async () => {
+      const bucket = conditionalBucket();
+      s3Mock.on(GetObjectCommand).callsFake(bucket.get);
+      s3Mock.on(PutObjectCommand).callsFake(bucket.put);
+      s3Mock.on(DeleteObjectCommand).callsFake(bucket.delete);
+      s3Mock.on(ListObjectsV2Command).callsFake(bucket.list);
+      const push = event('ecr/image-action-push.json');
+      push.detail['image-digest'] = DIGEST;
+      await handleEvent(replicating, push);
+      ecrMock.on(DescribeImageReplicationStatusCommand).resolves({
+        replicationStatuses: [
+          { region: 'eu-west-1', registryId: '123456789012', status: 'FAILED', failureCode: 'KMS_ERROR' },
+        ],
+      });
+      slackBodies.length = 0;
+      await handleEvent(replicating, { action: 'check-replication' });
+      expect(slackBodies.map((b) => b.text)).toEqual(['Replication failed: team/web:v1.4.2']);
+      expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
+        MessageAttributes: expect.objectContaining({
+          'event-type': { DataType: 'String', StringValue: 'replication-failed' },
+        }),
+      });
+      expect(bucket.objects.has(watchKey)).toBe(false);
     });
   });
 
