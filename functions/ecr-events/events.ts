@@ -83,6 +83,7 @@ async function runSweep(
       stackName: config.stackName,
       repositoryPattern: config.repositoryPattern,
       projectName: config.projectName,
+      replicaRegions: config.replication.regions,
     },
     {
       ...deps,

@@ -4,6 +4,7 @@ import {
   created,
   holds,
   lintFindings,
+  list,
   packageWith,
   readTemplate,
   resource,
@@ -155,6 +156,24 @@ describe('replication to another account and enhanced scanning', () => {
         'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team-a/*',
       },
     });
+  });
+
+  it("leaves the replicas alone: the sweeper deletes, tags and untags in the stack's own region only", () => {
+    const changing = granted(template, 'EcrEventsRole').filter(
+      (s) =>
+        s.Effect === 'Allow' &&
+        list(s.Action).some((a) =>
+          ['ecr:DeleteRepository', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:BatchDeleteImage'].includes(
+            a,
+          ),
+        ),
+    );
+    expect(changing.map((s) => s.Sid)).toEqual(['MarkManagedRepositories', 'DeleteManagedRepositories']);
+    for (const s of changing) {
+      expect(s.Resource).toEqual({
+        'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team-a/*',
+      });
+    }
   });
 
   it('lints clean', () => {
