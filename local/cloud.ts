@@ -18,10 +18,12 @@ import {
   type LocalCodeBuildOptions,
 } from './codebuild/index.ts';
 import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from './constants.ts';
+import { runCustomResources } from './custom-resources.ts';
 import { type AwsClients, awsClients, type Deployment, deploy } from './deployer.ts';
 import { startGateway } from './gateway.ts';
 import { closeServer } from './http.ts';
 import { type FailureRecord, type InvocationRecord, Invoker } from './invoker.ts';
+import { motoGaps } from './moto-gaps.ts';
 import { LOCAL_TEMPLATE, packageLocalStack } from './package.ts';
 import { QueuePollers } from './pollers.ts';
 import {
@@ -317,6 +319,13 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
   });
   parts.invoker = invoker;
   for (const fn of deployment.functions) invoker.register(fn);
+  await runCustomResources(deployment.customResources, {
+    stackName: deployment.stackName,
+    region,
+    invoke: (key, event) => invoker.invoke(key, event),
+    log,
+  });
+  for (const line of motoGaps(start.template, deployment)) log(line);
 
   // CodeBuild: the local build service (local/codebuild/), which runs the buildspec for real.
   const project = deployment.projects[0];

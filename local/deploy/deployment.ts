@@ -42,6 +42,14 @@ export interface ScheduledRule {
   input?: unknown;
 }
 
+/** A custom resource of the template, run once the function behind its ServiceToken can be invoked. */
+export interface CustomResourceSpec {
+  logicalId: string;
+  type: string;
+  functionKey: string;
+  properties: Record<string, unknown>;
+}
+
 export interface Deployment {
   stackName: string;
   resources: Record<string, PhysicalResource>;
@@ -53,6 +61,8 @@ export interface Deployment {
   contextsBucket?: string;
   topics: string[];
   projects: CodeBuildProject[];
+  /** Custom resources (serverless' Custom::S3 aside), for local/custom-resources.ts. */
+  customResources: CustomResourceSpec[];
   log: string[];
 }
 
