@@ -63,6 +63,11 @@ export interface LocalCloudOptions {
   log?: (line: string) => void;
   /** Build and package (local/package.ts) when dist/ or the package are missing or older than the sources (default true). */
   prepare?: boolean;
+  /**
+   * A stack packaged with other parameters (`serverless package --param=...`) to deploy instead of the
+   * local package, e.g. with replicationRegions or scanning=ENHANCED; dist/ must be built.
+   */
+  templatePath?: string;
   /** Scheduled rules fire every this many ms; default: a rate() expression's own period; 0: only fireSchedule. */
   scheduleIntervalMs?: number;
   /** Delays before the two retries of an asynchronous invocation (default 1 s, 2 s; Lambda: ~1 and ~2 min). */
@@ -200,7 +205,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   requireTools();
   for (const port of [ports.gateway, ports.registry]) await assertPortFree(port);
 
-  const templatePath = options.prepare === false ? LOCAL_TEMPLATE : preparePackage(log);
+  const templatePath =
+    options.templatePath ?? (options.prepare === false ? LOCAL_TEMPLATE : preparePackage(log));
   const template = readTemplate(templatePath);
   const parts = new StartedParts(log);
   try {
