@@ -103,7 +103,8 @@ ${TARGET_HELP}`,
   status: `Usage: ecr-pipeline status <key|repository:tag|build-id> [options]
 
 Shows the upload's record (accepted, or rejected and why) and its build: status, phase, log link
-and, once pushed, the image with its digest. Exits 1 when the upload was rejected or the build failed.
+and, once pushed, the image with its digest and its replication per destination region
+(DescribeImageReplicationStatus). Exits 1 when the upload was rejected or the build failed.
 ${TARGET_HELP}`,
   logs: `Usage: ecr-pipeline logs <key|repository:tag|build-id> [--follow] [options]
 

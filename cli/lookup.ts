@@ -1,6 +1,7 @@
 /** `ecr-pipeline status` and `ecr-pipeline logs`: an upload key, repository:tag or build id. */
 import type { Build } from '@aws-sdk/client-codebuild';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { BUILD_ENV } from '../functions/shared/contract.ts';
 import { CONTEXT_EXTENSIONS, contextKey } from '../functions/shared/naming.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import type { LookupArgs } from './args.ts';
@@ -19,6 +20,7 @@ import {
 } from './follow.ts';
 import { shortBuildId } from './list.ts';
 import { formatBytes } from './progress.ts';
+import { replicationLines } from './replication.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
 
@@ -150,6 +152,10 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
       if (found.final) {
         const { lines, exitCode } = describeFinal(found.final);
         for (const line of lines) print(line);
+        const { repository, digest } = found.final;
+        if (found.final.status === 'built' && repository && digest) {
+          for (const line of await replicationLines(target.clients.ecr, repository, digest)) print(line);
+        }
         return exitCode;
       }
       const build = found.build;
@@ -167,6 +173,13 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
       const outcome = await outcomeOf(target.clients, build);
       if (outcome.kind === 'pushed') {
         print(`image    ${outcome.image}`);
+        const repository = build.environment?.environmentVariables?.find(
+          (v) => v.name === BUILD_ENV.repository,
+        )?.value;
+        if (repository && outcome.digest) {
+          for (const line of await replicationLines(target.clients.ecr, repository, outcome.digest))
+            print(line);
+        }
         return 0;
       }
       if (outcome.kind === 'failed') print(`reason   ${outcome.reason}`);

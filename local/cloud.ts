@@ -19,11 +19,13 @@ import {
   type LocalCodeBuildOptions,
 } from './codebuild/index.ts';
 import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from './constants.ts';
+import { runCustomResources } from './custom-resources.ts';
 import { type AwsClients, awsClients, type Deployment, deploy } from './deployer.ts';
 import { startGateway } from './gateway.ts';
 import { closeServer } from './http.ts';
 import { LocalIam, LocalSts, type RoleUsage } from './iam/index.ts';
 import { type FailureRecord, type InvocationRecord, Invoker } from './invoker.ts';
+import { motoGaps } from './moto-gaps.ts';
 import { LOCAL_TEMPLATE, packageLocalStack } from './package.ts';
 import { QueuePollers } from './pollers.ts';
 import {
@@ -63,6 +65,12 @@ export interface LocalCloudOptions {
   log?: (line: string) => void;
   /** Build and package (local/package.ts) when dist/ or the package are missing or older than the sources (default true). */
   prepare?: boolean;
+  /**
+   * A stack packaged with other parameters (`serverless package --param=...`) to deploy instead of the
+   * local package, e.g. with replicationRegions or scanning=ENHANCED, or a copy with a permission
+   * removed; the local package is still prepared, so dist/ is current.
+   */
+  templatePath?: string;
   /** Scheduled rules fire every this many ms; default: a rate() expression's own period; 0: only fireSchedule. */
   scheduleIntervalMs?: number;
   /** Delays before the two retries of an asynchronous invocation (default 1 s, 2 s; Lambda: ~1 and ~2 min). */
@@ -76,8 +84,6 @@ export interface LocalCloudOptions {
    * true; local/iam/); false: every request passes unexamined, as before (`npm start -- --iam off`).
    */
   iam?: boolean;
-  /** The packaged template to deploy instead of the local package (tests: a copy with a permission removed). */
-  templatePath?: string;
 }
 
 export interface LocalCloud {
@@ -381,6 +387,13 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
   });
   parts.invoker = invoker;
   for (const fn of deployment.functions) invoker.register(fn);
+  await runCustomResources(deployment.customResources, {
+    stackName: deployment.stackName,
+    region,
+    invoke: (key, event) => invoker.invoke(key, event),
+    log,
+  });
+  for (const line of motoGaps(start.template, deployment)) log(line);
 
   // CodeBuild: the local build service (local/codebuild/), which runs the buildspec for real.
   const project = deployment.projects[0];

@@ -16,7 +16,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ACCOUNT_ID, LOCAL_CREDENTIALS } from './constants.ts';
 import type { AwsClients, Deployment, DeployOptions } from './deploy/deployment.ts';
-import { CREATORS } from './deploy/resources.ts';
+import { addCustomResource, CREATORS } from './deploy/resources.ts';
 import { DeployState } from './deploy/state.ts';
 import { emptyIamModel } from './iam/model.ts';
 import {
@@ -89,6 +89,7 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
       topics: [],
       projects: [],
       iam: emptyIamModel(),
+      customResources: [],
       log: [],
     },
     options,
@@ -107,7 +108,9 @@ export async function deploy(options: DeployOptions): Promise<Deployment> {
     }
     const physical = physicalResource(logicalId, resource, props, ctx);
     ctx.resources[logicalId] = physical;
-    await CREATORS[resource.Type]?.(state, logicalId, physical, props);
+    const creator = CREATORS[resource.Type];
+    if (creator) await creator(state, logicalId, physical, props);
+    else if (resource.Type.startsWith('Custom::')) addCustomResource(state, logicalId, resource.Type, props);
   }
   state.applyInvokeConfigs();
   return state.deployment;

@@ -77,6 +77,17 @@ const uploadRecords = lazy(async () => {
   };
 });
 
+/** The same S3 client with what the scheduled replication check needs besides. */
+const replicationWatches = lazy(async () => {
+  const [{ s3 }, { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, paginateListObjectsV2 }] =
+    await Promise.all([uploadRecords(), import('./sdk/s3.ts')]);
+  return {
+    s3,
+    paginate: paginateListObjectsV2,
+    commands: { GetObjectCommand, PutObjectCommand, DeleteObjectCommand },
+  };
+});
+
 const codebuild = lazy(async (): Promise<CodeBuildClient> => {
   const { CodeBuildClient } = await import('./sdk/codebuild.ts');
   return new CodeBuildClient(sweeping);
@@ -94,6 +105,7 @@ export const deps: Deps = {
   codebuild,
   logs,
   uploadRecords,
+  replicationWatches,
   channels: [
     slackChannel({
       webhookUrl: config.slackWebhook

@@ -24,6 +24,7 @@ export const NOTIFICATION_KINDS = [
   'build-succeeded',
   'build-failed',
   'build-rejected',
+  'replication-failed',
   'sweep',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
@@ -77,6 +78,11 @@ export interface Config {
   sweep: SweepConfig;
   /** The contexts bucket and key prefix, where builds and scans go into upload records; empty bucket: off. */
   uploads: { bucket: string; keyPrefix: string };
+  /**
+   * Regions the managed repositories replicate to (`replicationRegions`; empty: none): pushed images
+   * are watched until their replication ends, and the sweep summary names the replicas it leaves.
+   */
+  replication: { regions: string[]; timeoutMs: number };
   /** The function's region (`AWS_REGION`, set by Lambda), for events and reports that name none. */
   region: string;
   /**
@@ -135,6 +141,11 @@ export function loadConfig(env: Env): Config {
       discovery: oneOf(env, 'SWEEP_DISCOVERY', ['tagging-api', 'list-tags'], 'tagging-api'),
     },
     uploads: { bucket: text(env, 'CONTEXT_BUCKET', ''), keyPrefix: text(env, 'KEY_PREFIX', '') },
+    replication: {
+      regions: list(env, 'REPLICATION_REGIONS'),
+      // How long after a push a replication not yet complete is told as failed.
+      timeoutMs: integer(env, 'REPLICATION_TIMEOUT_MINUTES', 360, 5, 10_080) * 60_000,
+    },
     region: text(env, 'AWS_REGION', 'us-east-1'),
     clockOffsetMs: integer(env, 'LOCAL_CLOCK_OFFSET_MS', 0, 0, 3650 * 86_400_000),
   };

@@ -5,7 +5,13 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
 import type { Channel } from './notify.ts';
 
@@ -13,6 +19,17 @@ import type { Channel } from './notify.ts';
 export interface UploadRecordStore {
   s3: Pick<S3Client, 'send'>;
   commands: { GetObjectCommand: typeof GetObjectCommand; PutObjectCommand: typeof PutObjectCommand };
+}
+
+/** S3 as the replication check needs it: the watch folder listed, read, claimed and emptied. */
+export interface ReplicationWatchStore {
+  s3: S3Client;
+  paginate: typeof paginateListObjectsV2;
+  commands: {
+    GetObjectCommand: typeof GetObjectCommand;
+    PutObjectCommand: typeof PutObjectCommand;
+    DeleteObjectCommand: typeof DeleteObjectCommand;
+  };
 }
 
 /** What the domain code needs; clients.ts builds the container-wide defaults, tests pass their own. */
@@ -26,6 +43,8 @@ export interface Deps {
   codebuild: () => Promise<CodeBuildClient>;
   logs: () => Promise<CloudWatchLogsClient>;
   uploadRecords: () => Promise<UploadRecordStore>;
+  /** Loaded by the scheduled replication check only. */
+  replicationWatches: () => Promise<ReplicationWatchStore>;
   /** Slack and SNS, in that order; each says `off` when it is not configured. */
   channels: readonly Channel[];
   logger: Logger;

@@ -17,7 +17,9 @@ import { verdict } from './noise.ts';
 import type { Notification } from './notification.ts';
 import { notifyAll } from './notify.ts';
 import { recordEventOf } from './record-transition.ts';
+import { watchReplication } from './replication-watch.ts';
 import { type Route, route, withBuildLog } from './route.ts';
+import { rememberResult, withImageFindings } from './scan-news.ts';
 import { clearStaleMark } from './stale-mark.ts';
 import { sweep } from './sweep.ts';
 import {
@@ -36,7 +38,10 @@ export async function handleEvent(deps: Deps, event: unknown, context?: Context)
   const { config, logger } = deps;
   const routed = await explain(
     deps,
-    route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
+    await withImageFindings(
+      deps,
+      route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
+    ),
   );
   await noteUpload(deps, event, routed);
   switch (routed.action) {
@@ -51,6 +56,8 @@ export async function handleEvent(deps: Deps, event: unknown, context?: Context)
     }
     case 'sweep':
       return runSweep(deps, routed, context);
+    case 'check-replication':
+      return runReplicationCheck(deps, context);
     case 'notify':
       return notifyPush(deps, routed);
   }
@@ -76,6 +83,7 @@ async function runSweep(
       stackName: config.stackName,
       repositoryPattern: config.repositoryPattern,
       projectName: config.projectName,
+      replicaRegions: config.replication.regions,
     },
     {
       ...deps,
@@ -108,10 +116,57 @@ async function runSweep(
   });
 }
 
+/**
+ * Checks the replication of the watched images (replication-check.ts, loaded on first use) and tells
+ * each failure once, like a failed build. A failure no channel took stays for the next check.
+ */
+async function runReplicationCheck(deps: Deps, context: Context | undefined): Promise<void> {
+  const { config, logger } = deps;
+  if (!config.uploads.bucket || config.replication.regions.length === 0) {
+    logger.info('replication check skipped: no replication regions or no bucket');
+    return;
+  }
+  const [store, { checkReplication, replicationNotification }] = await Promise.all([
+    deps.replicationWatches(),
+    import('./replication-check.ts'),
+  ]);
+  const account = context ? accountOfArn(context.invokedFunctionArn) : '';
+  const report = await checkReplication(
+    { ...store, ecr: deps.ecr, ...config.uploads, now: deps.now, logger },
+    config.replication.timeoutMs,
+    (failure) => send(deps, replicationNotification(failure, config.region, account)),
+  );
+  logger.info('replication check finished', { ...report });
+}
+
+/**
+ * Watches the replication of a pushed image when the stack replicates (replication-watch.ts); a
+ * failure to write the watch is logged: that image's replication is then not checked.
+ */
+async function watchPush(deps: Deps, n: Notification): Promise<void> {
+  const { config, logger } = deps;
+  if (!config.uploads.bucket || config.replication.regions.length === 0 || !n.repository || !n.digest) return;
+  try {
+    const { s3, commands } = await deps.uploadRecords();
+    const result = await watchReplication(
+      { s3, commands, ...config.uploads },
+      { repository: n.repository, digest: n.digest, ...(n.tag ? { tag: n.tag } : {}), pushedAt: n.time },
+    );
+    logger.info('replication watched', { repository: n.repository, digest: n.digest, result });
+  } catch (error) {
+    logger.error('could not watch the replication of the pushed image', {
+      repository: n.repository,
+      digest: n.digest,
+      error: describeError(error),
+    });
+  }
+}
+
 /** Clears the stale mark of a pushed repository (a failure is logged), then sends the notification. */
 async function notifyPush(deps: Deps, routed: Extract<Route, { action: 'notify' }>): Promise<void> {
   const { config, logger } = deps;
   const n = routed.notification;
+  if (n.kind === 'image-push') await watchPush(deps, n);
   if (routed.clearStaleMarkOf) {
     try {
       const result = await clearStaleMark({
@@ -131,7 +186,36 @@ async function notifyPush(deps: Deps, routed: Extract<Route, { action: 'notify' 
       });
     }
   }
-  await send(deps, n);
+  await sendOnce(deps, n);
+}
+
+/**
+ * Sends a notification; an enhanced scan result only when the image's scan memory says it is news.
+ * When no channel took it, the memory is put back, so that Lambda's retry tells it.
+ */
+async function sendOnce(deps: Deps, n: Notification): Promise<void> {
+  const remembered = await rememberResult(deps, n);
+  if (remembered && !remembered.notify) {
+    deps.logger.info('notification skipped', {
+      kind: n.kind,
+      repository: n.repository,
+      digest: n.digest,
+      reason: remembered.reason,
+    });
+    return;
+  }
+  try {
+    await send(deps, n);
+  } catch (error) {
+    await remembered?.forget().catch((forgetError: unknown) =>
+      deps.logger.error('could not put the scan memory back', {
+        repository: n.repository,
+        digest: n.digest,
+        error: describeError(forgetError),
+      }),
+    );
+    throw error;
+  }
 }
 
 /**

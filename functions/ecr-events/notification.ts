@@ -65,6 +65,8 @@ export interface Notification {
   severity?: Severity;
   /** Scans: `basic` (ECR) or `enhanced` (Inspector). */
   scanner?: 'basic' | 'enhanced';
+  /** `Inspector2 Finding` events: the finding that brought an enhanced scan's notification. */
+  finding?: { arn: string; severity: string; title: string };
   build?: BuildInfo;
   rejection?: RejectionInfo;
   sweep?: SweepReport;

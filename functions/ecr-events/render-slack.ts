@@ -2,7 +2,7 @@
 
 import { SEVERITIES, type Severity } from '../shared/severity.ts';
 import { imageRef, type LogExcerpt, type Notification, shortDigest } from './notification.ts';
-import type { SweepReport } from './sweep.ts';
+import { replicaNote, type SweepReport } from './sweep/report.ts';
 import { codeSpan, cutEscaped, cutPlain, escapeMrkdwn, fitBlocks, fitLines, mrkdwn, SLACK } from './text.ts';
 
 type Block = Record<string, unknown>;
@@ -101,6 +101,8 @@ function sweepBlocks(report: SweepReport): Block[] {
       ),
     );
   }
+  const replicas = replicaNote(report);
+  if (replicas) blocks.push(section(`:warning: ${mrkdwn(replicas, SLACK.sectionText - 10)}`));
   if (report.errors.length > 0) {
     blocks.push(
       section(

@@ -7,6 +7,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import { SEVERITIES } from '../shared/severity.ts';
 import { imageRef, type Notification, shortDigest } from './notification.ts';
 import { formatDuration } from './render-slack.ts';
+import { replicaNote } from './sweep/report.ts';
 import { cutEscaped, cutPlain, escapeMrkdwn } from './text.ts';
 
 export interface SnsMessage {
@@ -87,6 +88,8 @@ export function plainText(n: Notification): string {
       if (items.length > 50) lines.push(`  ...and ${items.length - 50} more`);
     };
     section(`${would}deleted`, s.deleted);
+    const replicas = replicaNote(s);
+    if (replicas) lines.push('', replicas);
     section(`${would}marked stale (deleted after the grace period unless pushed or pulled)`, s.marked);
     section(
       'errors',

@@ -4,7 +4,7 @@
  * reported as `ignore` with a reason, because retrying it would fail the same way.
  */
 import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
-import { normalizeCounts, worstSeverity } from '../shared/severity.ts';
+import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
 import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
 import { consoleLinks } from './notification.ts';
@@ -13,6 +13,7 @@ import { isSupersededReason } from './record-transition.ts';
 export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
   | { action: 'sweep'; trigger: 'schedule' | 'on-demand'; dryRun?: boolean }
+  | { action: 'check-replication' }
   | { action: 'ignore'; reason: string; malformed: boolean; detailType?: string; repository?: string };
 
 export interface RouteOptions {
@@ -54,6 +55,8 @@ export function repositoryName(value: string): string {
 /** Routes one invocation payload: notify, sweep or ignore. */
 export function route(event: unknown, options: RouteOptions): Route {
   if (!isObject(event)) return malformed('payload is not a JSON object');
+  // The replication check's schedule sends this constant input (resources/ecr-events.yml).
+  if (event.action === 'check-replication') return { action: 'check-replication' };
   if (event.action === 'sweep') {
     return {
       action: 'sweep',
@@ -80,6 +83,8 @@ export function route(event: unknown, options: RouteOptions): Route {
       return scan(detail, base, detailType, 'basic');
     case 'aws.inspector2|Inspector2 Scan':
       return scan(detail, base, detailType, 'enhanced');
+    case 'aws.inspector2|Inspector2 Finding':
+      return finding(detail, base, detailType);
     case 'aws.codebuild|CodeBuild Build State Change':
       return build(detail, base, detailType, options);
     case `${EVENT_SOURCE}|${BUILD_REJECTED}`:
@@ -170,16 +175,64 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
   if (status !== 'COMPLETE' && !status.endsWith('SCAN_COMPLETE')) {
     return ignored(`scan-status ${status} carries no results`, detailType, repository);
   }
-  const counts = normalizeCounts(detail['finding-severity-counts']);
+  return {
+    action: 'notify',
+    notification: withCounts(common, normalizeCounts(detail['finding-severity-counts'])),
+  };
+}
+
+/** A scan notification with the image's findings by severity: its title, worst severity and outcome. */
+export function withCounts<N extends Omit<Notification, 'outcome' | 'title'>>(n: N, counts: SeverityCounts) {
   const severity = worstSeverity(counts);
+  return {
+    ...n,
+    outcome: severity === 'CRITICAL' || severity === 'HIGH' ? ('warning' as const) : ('success' as const),
+    title: severity ? `Vulnerabilities found (worst: ${severity})` : 'Image scan clean',
+    counts,
+    severity,
+  };
+}
+
+/**
+ * `Inspector2 Finding` (enhanced scanning: one event per finding created, updated or closed; ECR user
+ * guide, "EventBridge events sent for enhanced scanning"). One finding says little about the image:
+ * the notification is the image's, with its counts read before delivery (`finding` says which
+ * finding brought it). Closed findings and findings of other resources are not news.
+ */
+function finding(detail: Json, base: Base, detailType: string): Route {
+  const resources = Array.isArray(detail.resources) ? detail.resources.filter(isObject) : [];
+  const image = resources
+    .map((r) => (isObject(r.details) ? r.details.awsEcrContainerImage : undefined))
+    .find(isObject);
+  const arn = str(detail.findingArn);
+  const severity = str(detail.severity);
+  const status = str(detail.status);
+  if (!arn || !severity || !status) {
+    return malformed('Inspector2 Finding without findingArn, severity or status', detailType);
+  }
+  const repository = image ? str(image.repositoryName) : undefined;
+  const digest = image ? str(image.imageHash) : undefined;
+  if (!repository || !digest) return ignored('finding of a resource other than an ECR image', detailType);
+  if (status !== 'ACTIVE') return ignored(`finding status ${status} is not news`, detailType, repository);
+  const tags = Array.isArray(image?.imageTags)
+    ? image.imageTags.filter((t): t is string => typeof t === 'string' && t !== '')
+    : [];
   return {
     action: 'notify',
     notification: {
-      ...common,
-      outcome: severity === 'CRITICAL' || severity === 'HIGH' ? 'warning' : 'success',
-      title: severity ? `Vulnerabilities found (worst: ${severity})` : 'Image scan clean',
-      counts,
-      severity,
+      ...base,
+      kind: 'scan',
+      scanner: 'enhanced',
+      outcome: 'info',
+      title: 'New finding',
+      repository,
+      tag: tags[0],
+      digest,
+      finding: { arn, severity, title: str(detail.title) ?? arn },
+      links: [
+        consoleLinks.findings(base.region, base.account, repository, digest),
+        consoleLinks.image(base.region, base.account, repository, digest),
+      ],
     },
   };
 }

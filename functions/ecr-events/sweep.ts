@@ -31,6 +31,8 @@ export interface SweepOptions extends SweepConfig {
   repositoryPattern: string;
   /** This stack's CodeBuild project: a repository it is building into is never deleted. */
   projectName: string;
+  /** Regions the managed repositories replicate to: the summary says their replicas remain. */
+  replicaRegions?: readonly string[];
 }
 
 export interface SweepDeps {
@@ -63,7 +65,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
       return { kind: 'error', error: describeError(error) } as RepoResult;
     }
   });
-  return buildReport(options.dryRun, candidates, results, errors);
+  return buildReport(options.dryRun, candidates, results, errors, options.replicaRegions);
 }
 
 interface Lookups {

@@ -19,6 +19,18 @@ export const UPLOAD_RECORD_DIR = '.ecr-pipeline/uploads/';
  */
 export const IMAGE_INDEX_DIR = '.ecr-pipeline/images/';
 
+/**
+ * Folder of the scan memory: per image (`<sha256 of repository@digest>.json`), the findings last
+ * notified, so that enhanced scanning's rescans notify a digest only when its findings change.
+ */
+export const SCAN_MEMORY_DIR = '.ecr-pipeline/scan-memory/';
+
+/**
+ * Folder of the replication watch: per pushed image (`<sha256 of repository@digest>.json`) whose
+ * replication the function has still to see end, so that a failed replication is notified once.
+ */
+export const REPLICATION_WATCH_DIR = '.ecr-pipeline/replication/';
+
 /** Content of an image index object. */
 export interface ImageIndex {
   /** Key of the upload record, in the same bucket. */
@@ -121,4 +133,16 @@ export function uploadRecordKeyCandidates(prefix: string, identity: UploadIdenti
 export function imageIndexKey(prefix: string, repository: string, digest: string): string {
   const hash = createHash('sha256').update(`${repository}@${digest}`).digest('hex');
   return `${prefix}${IMAGE_INDEX_DIR}${hash}.json`;
+}
+
+/** Key of the scan memory object of `repository@digest`, under the stack's key `prefix`. */
+export function scanMemoryKey(prefix: string, repository: string, digest: string): string {
+  const hash = createHash('sha256').update(`${repository}@${digest}`).digest('hex');
+  return `${prefix}${SCAN_MEMORY_DIR}${hash}.json`;
+}
+
+/** Key of the replication watch object of `repository@digest`, under the stack's key `prefix`. */
+export function replicationWatchKey(prefix: string, repository: string, digest: string): string {
+  const hash = createHash('sha256').update(`${repository}@${digest}`).digest('hex');
+  return `${prefix}${REPLICATION_WATCH_DIR}${hash}.json`;
 }

@@ -43,6 +43,14 @@ export interface ScheduledRule {
   input?: unknown;
 }
 
+/** A custom resource of the template, run once the function behind its ServiceToken can be invoked. */
+export interface CustomResourceSpec {
+  logicalId: string;
+  type: string;
+  functionKey: string;
+  properties: Record<string, unknown>;
+}
+
 export interface Deployment {
   stackName: string;
   resources: Record<string, PhysicalResource>;
@@ -56,6 +64,8 @@ export interface Deployment {
   projects: CodeBuildProject[];
   /** The roles, their policies and the resource policies of the template (local/iam/). */
   iam: IamModel;
+  /** Custom resources (serverless' Custom::S3 aside), for local/custom-resources.ts. */
+  customResources: CustomResourceSpec[];
   log: string[];
 }
 

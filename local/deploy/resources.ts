@@ -125,6 +125,23 @@ function resourcePolicy(type: string): ResourceCreator {
     });
 }
 
+/**
+ * A custom resource (`Custom::*`): kept for local/custom-resources.ts, which sends its function the
+ * Create request once the invoker runs; one whose ServiceToken is not a template function is reported.
+ */
+export function addCustomResource(state: DeployState, logicalId: string, type: string, props: Props): void {
+  const functionKey = state.functionArns.get(String(props.ServiceToken));
+  if (!functionKey) {
+    state.note(
+      `${logicalId} (${type}): its ServiceToken is not one of the template's functions; not created`,
+    );
+    return;
+  }
+  const { ServiceToken: _token, ...properties } = props;
+  state.deployment.customResources.push({ logicalId, type, functionKey, properties });
+  state.note(`custom resource ${logicalId} (${type}) -> function ${functionKey}, run after start-up`);
+}
+
 async function createRepository(
   state: DeployState,
   _id: string,

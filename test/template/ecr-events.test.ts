@@ -29,6 +29,7 @@ describe('the rules', () => {
     'EcrImageActionRule',
     'EcrImageScanRule',
     'InspectorScanRule',
+    'InspectorFindingRule',
     'BuildStateRule',
     'BuildRejectedRule',
   ];
@@ -78,6 +79,24 @@ describe('the rules', () => {
       'detail-type': ['Inspector2 Scan'],
       detail: { 'repository-name': [{ wildcard: REPOSITORIES }] },
     });
+  });
+
+  it('takes the active Inspector findings of images in the managed repositories, not the build cache', () => {
+    const image = (repositoryName: unknown) => ({
+      source: ['aws.inspector2'],
+      'detail-type': ['Inspector2 Finding'],
+      detail: {
+        status: ['ACTIVE'],
+        resources: {
+          type: ['AWS_ECR_CONTAINER_IMAGE'],
+          details: { awsEcrContainerImage: { repositoryName } },
+        },
+      },
+    });
+    expect(pattern(template, 'InspectorFindingRule', 1)).toEqual(
+      image([{ 'anything-but': ['ecr-pipeline-dev/build-cache'] }]),
+    );
+    expect(pattern(template, 'InspectorFindingRule', 2)).toEqual(image([{ wildcard: '*' }]));
   });
 
   it("takes only this stack's CodeBuild project, in every final state", () => {
@@ -300,7 +319,7 @@ describe('the role', () => {
     ]);
   });
 
-  it('reads and writes the upload records and the image index only, to carry outcomes and scans into them', () => {
+  it('reads and writes the upload records, the image index and the scan memory only, under the stack prefix', () => {
     expect(statement(statements, 'UploadRecords')).toEqual({
       Sid: 'UploadRecords',
       Effect: 'Allow',
@@ -314,10 +333,16 @@ describe('the role', () => {
           'Fn::Sub':
             'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/images/*',
         },
+        {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/scan-memory/*',
+        },
       ],
     });
+    // Besides, only the replication watches, and only with replicationRegions
+    // (test/template/registry-settings.test.ts).
     const s3 = allows.filter((s) => list(s.Action).some((a) => a.startsWith('s3:')));
-    expect(s3).toHaveLength(1);
+    expect(s3.map((s) => s.Sid)).toEqual(['UploadRecords', 'ReplicationWatches', 'ListReplicationWatches']);
   });
 
   it("reads the builds of this stack's project only", () => {

@@ -67,7 +67,7 @@ describe('the contexts bucket', () => {
     );
   });
 
-  it('expires old contexts, their noncurrent versions, the upload records and the image index', () => {
+  it('expires old contexts, their noncurrent versions, the upload records, the image index and the scan memory', () => {
     const rules = bucket.Properties?.LifecycleConfiguration.Rules as Record<string, unknown>[];
     expect(rules).toContainEqual(
       expect.objectContaining({
@@ -89,6 +89,14 @@ describe('the contexts bucket', () => {
       Status: 'Enabled',
       Prefix: '.ecr-pipeline/images/',
       ExpirationInDays: 30,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+    });
+    // An image whose findings did not change for a year is told again once.
+    expect(rules).toContainEqual({
+      Id: 'expire-scan-memory',
+      Status: 'Enabled',
+      Prefix: '.ecr-pipeline/scan-memory/',
+      ExpirationInDays: 365,
       NoncurrentVersionExpiration: { NoncurrentDays: 1 },
     });
   });
@@ -493,6 +501,9 @@ describe('packaged with parameters', () => {
     const events = roleStatements(resource(custom, 'EcrEventsRole'));
     expect(JSON.stringify(statement(events, 'UploadRecords').Resource)).toContain(
       '/contexts/.ecr-pipeline/images/*',
+    );
+    expect(JSON.stringify(statement(events, 'UploadRecords').Resource)).toContain(
+      '/contexts/.ecr-pipeline/scan-memory/*',
     );
     expect(resource(custom, 'ContextBucket').Properties?.LifecycleConfiguration.Rules).toContainEqual(
       expect.objectContaining({ Id: 'expire-image-index', Prefix: 'contexts/.ecr-pipeline/images/' }),

@@ -4,6 +4,7 @@ import {
   created,
   holds,
   lintFindings,
+  list,
   packageWith,
   readTemplate,
   resource,
@@ -21,8 +22,8 @@ const REGISTRY_RESOURCES = [
 ];
 
 /** The statements a deployment grants the role: Fn::If resolved by the template's conditions. */
-function granted(template: Template): Statement[] {
-  const policies = resource(template, 'RegistrySettingsRole').Properties?.Policies as {
+function granted(template: Template, role = 'RegistrySettingsRole'): Statement[] {
+  const policies = resource(template, role).Properties?.Policies as {
     PolicyDocument: { Statement: unknown[] };
   }[];
   return policies
@@ -42,6 +43,14 @@ describe('registry-wide settings, off (the default)', () => {
     for (const id of REGISTRY_RESOURCES) {
       expect(template.Resources[id], id).toBeDefined();
       expect(deployed[id], id).toBeUndefined();
+    }
+  });
+
+  it('checks no replication: no schedule, no watch folder, no replication status', () => {
+    expect(created(template).ReplicationCheckRule).toBeUndefined();
+    const sids = granted(template, 'EcrEventsRole').map((s) => s.Sid);
+    for (const sid of ['ReplicationWatches', 'ListReplicationWatches', 'ReadReplicationStatus']) {
+      expect(sids).not.toContain(sid);
     }
   });
 
@@ -114,6 +123,57 @@ describe('replication to another account and enhanced scanning', () => {
     });
     // Inspector is turned on, never off: other teams may depend on it.
     expect(JSON.stringify(statements)).not.toContain('inspector2:Disable');
+  });
+
+  it("checks the pushed images' replication on a schedule, with the constant input the function routes", () => {
+    const rule = created(template).ReplicationCheckRule;
+    expect(rule?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [expect.objectContaining({ Input: '{"action":"check-replication"}' })],
+    });
+    const env = resource(template, 'EcrEventsLambdaFunction').Properties?.Environment.Variables;
+    expect(env.REPLICATION_REGIONS).toBe('eu-west-1,us-west-2');
+  });
+
+  it('lets ecr-events watch replication only under the stack prefix and of the managed repositories', () => {
+    const statements = granted(template, 'EcrEventsRole');
+    expect(statement(statements, 'ReplicationWatches')).toEqual({
+      Sid: 'ReplicationWatches',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      Resource: {
+        'Fn::Sub':
+          'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/replication/*',
+      },
+    });
+    expect(statement(statements, 'ListReplicationWatches')).toMatchObject({
+      Action: 's3:ListBucket',
+      Condition: { StringEquals: { 's3:prefix': '.ecr-pipeline/replication/' } },
+    });
+    expect(statement(statements, 'ReadReplicationStatus')).toMatchObject({
+      Action: 'ecr:DescribeImageReplicationStatus',
+      Resource: {
+        'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team-a/*',
+      },
+    });
+  });
+
+  it("leaves the replicas alone: the sweeper deletes, tags and untags in the stack's own region only", () => {
+    const changing = granted(template, 'EcrEventsRole').filter(
+      (s) =>
+        s.Effect === 'Allow' &&
+        list(s.Action).some((a) =>
+          ['ecr:DeleteRepository', 'ecr:TagResource', 'ecr:UntagResource', 'ecr:BatchDeleteImage'].includes(
+            a,
+          ),
+        ),
+    );
+    expect(changing.map((s) => s.Sid)).toEqual(['MarkManagedRepositories', 'DeleteManagedRepositories']);
+    for (const s of changing) {
+      expect(s.Resource).toEqual({
+        'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team-a/*',
+      });
+    }
   });
 
   it('lints clean', () => {

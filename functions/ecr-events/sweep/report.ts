@@ -24,6 +24,8 @@ export interface SweepReport {
   /** Everything not marked, deleted or in error this time. */
   kept: number;
   errors: { repository: string; error: string }[];
+  /** Regions the managed repositories replicate to (`replicationRegions`): their replicas stay. */
+  replicaRegions?: string[];
 }
 
 const SKIPPED = 'not reached before the invocation timeout; next sweep';
@@ -34,6 +36,7 @@ export function buildReport(
   candidates: readonly Candidate[],
   results: readonly RepoResult[],
   errors: SweepReport['errors'] = [],
+  replicaRegions: readonly string[] = [],
 ): SweepReport {
   const report: SweepReport = {
     dryRun,
@@ -46,6 +49,7 @@ export function buildReport(
     protected: [],
     kept: 0,
     errors: [...errors],
+    ...(replicaRegions.length > 0 ? { replicaRegions: [...replicaRegions] } : {}),
   };
   const lists = {
     marked: report.marked,
@@ -68,4 +72,21 @@ export function buildReport(
     }
   });
   return report;
+}
+
+/**
+ * What the summary says of the replicas of the deleted repositories, when there are any: they stay.
+ * ECR never deletes replicas with their source, and the sweeper leaves them on purpose: it judges a
+ * repository by this region's pushes and pulls, and pulls of a replica, in its own region, are not
+ * seen here, so a repository stale here may be in use there (or be the copy kept for a disaster).
+ */
+export function replicaNote(report: SweepReport): string | undefined {
+  const regions = report.replicaRegions ?? [];
+  if (report.deleted.length === 0 || regions.length === 0) return undefined;
+  const deleted = report.dryRun ? 'that would be deleted' : 'deleted';
+  return (
+    `Replicas of the repositories ${deleted} remain in ${regions.join(', ')}: ` +
+    'ECR does not delete replicas with their source, and the sweeper does not judge or delete them ' +
+    '(pulls there are not seen here). Delete them there when nobody needs them.'
+  );
 }

@@ -28,6 +28,18 @@ describe('ecr-events configuration', () => {
     expect(c.topicArn).toBe('');
   });
 
+  it('watches replication only with replication regions, and tells a replication late after 6 hours by default', () => {
+    expect(loadConfig(base).replication).toEqual({ regions: [], timeoutMs: 6 * 3_600_000 });
+    expect(
+      loadConfig({ ...base, REPLICATION_REGIONS: 'eu-west-1, us-west-2', REPLICATION_TIMEOUT_MINUTES: '30' })
+        .replication,
+    ).toEqual({ regions: ['eu-west-1', 'us-west-2'], timeoutMs: 30 * 60_000 });
+    expect(() => loadConfig({ ...base, REPLICATION_TIMEOUT_MINUTES: '1' })).toThrow(
+      /REPLICATION_TIMEOUT_MINUTES/,
+    );
+    expect(loadConfig(base).notify.has('replication-failed')).toBe(true);
+  });
+
   it('turns the in-use check on only when asked to', () => {
     expect(loadConfig({ ...base, SWEEP_CHECK_IN_USE: 'true' }).sweep.checkInUse).toBe(true);
     expect(loadConfig({ ...base, SWEEP_CHECK_IN_USE: '' }).sweep.checkInUse).toBe(false);

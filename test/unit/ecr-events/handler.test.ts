@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetBuildsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
+  DescribeImageReplicationStatusCommand,
   DescribeImagesCommand,
   ECRClient,
   ListTagsForResourceCommand,
@@ -12,7 +13,14 @@ import {
   GetResourcesCommand,
   ResourceGroupsTaggingAPIClient,
 } from '@aws-sdk/client-resource-groups-tagging-api';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -23,8 +31,13 @@ import { handleEvent } from '../../../functions/ecr-events/events.ts';
 import { slackChannel, snsChannel } from '../../../functions/ecr-events/notify.ts';
 import { webhookSecret } from '../../../functions/ecr-events/secret.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
-import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
-import { event } from './fixtures.ts';
+import {
+  imageIndexKey,
+  replicationWatchKey,
+  scanMemoryKey,
+  uploadRecordKey,
+} from '../../../functions/shared/upload-record.ts';
+import { conditionalBucket, event } from './fixtures.ts';
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
 const client = { region: 'us-west-2', credentials };
@@ -121,6 +134,11 @@ const deps: Deps = {
   codebuild: async () => codebuild,
   logs: async () => logs,
   uploadRecords: async () => ({ s3, commands: { GetObjectCommand, PutObjectCommand } }),
+  replicationWatches: async () => ({
+    s3,
+    paginate: paginateListObjectsV2,
+    commands: { GetObjectCommand, PutObjectCommand, DeleteObjectCommand },
+  }),
   channels: [
     slackChannel({
       webhookUrl: webhookSecret({
@@ -414,6 +432,140 @@ describe('ecr-events handler: upload records', () => {
     await handler(event('ecr/image-scan-complete.json'));
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
     expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  describe('enhanced scanning (Amazon Inspector)', () => {
+    const summary = (findingSeverityCounts: Record<string, number>) => ({
+      imageDetails: [{ imageDigest: DIGEST, imageScanFindingsSummary: { findingSeverityCounts } }],
+    });
+    let bucket: ReturnType<typeof conditionalBucket>;
+    beforeEach(() => {
+      bucket = conditionalBucket();
+      s3Mock.on(GetObjectCommand).callsFake(bucket.get);
+      s3Mock.on(PutObjectCommand).callsFake(bucket.put);
+    });
+
+    it("notifies a finding with its image's counts, then keeps quiet while rescans find nothing new", async () => {
+      ecrMock.on(DescribeImagesCommand).resolves(summary({ HIGH: 2, MEDIUM: 4 }));
+      await handler(event('inspector/finding-ecr-image.json'));
+      const rescan = event('inspector/finding-ecr-image.json');
+      rescan.time = '2026-11-21T06:02:30Z';
+      await handler(rescan);
+      expect(ecrMock).toHaveReceivedCommandWith(DescribeImagesCommand, {
+        repositoryName: 'team/web',
+        imageIds: [{ imageDigest: DIGEST }],
+      });
+      expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+      expect(slackBodies.map((b) => b.text)).toEqual([
+        'Vulnerabilities found (worst: HIGH): team/web:v1.4.3',
+      ]);
+      expect(
+        JSON.parse(String(bucket.objects.get(scanMemoryKey('', 'team/web', DIGEST))?.body)),
+      ).toMatchObject({
+        counts: { HIGH: 2, MEDIUM: 4 },
+      });
+    });
+
+    it('notifies again when a rescan finds a worse severity', async () => {
+      ecrMock
+        .on(DescribeImagesCommand)
+        .resolvesOnce(summary({ HIGH: 2 }))
+        .resolves(summary({ CRITICAL: 1, HIGH: 2 }));
+      await handler(event('inspector/finding-ecr-image.json'));
+      const worse = event('inspector/finding-ecr-image.json');
+      worse.time = '2026-11-21T06:02:30Z';
+      worse.detail.severity = 'CRITICAL';
+      await handler(worse);
+      expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 2);
+      expect(slackBodies[1]?.text).toBe('Vulnerabilities found (worst: CRITICAL): team/web:v1.4.3');
+    });
+
+    it('notifies the initial scan and the findings that came with it once', async () => {
+      ecrMock.on(DescribeImagesCommand).resolves(summary({ CRITICAL: 7, HIGH: 61, MEDIUM: 62 }));
+      const scan = event('inspector/scan-initial-complete.json');
+      Object.assign(scan, { region: 'us-west-2', time: '2026-11-20T06:02:30Z' });
+      Object.assign(scan.detail, {
+        'repository-name': 'arn:aws:ecr:us-west-2:123456789012:repository/team/web',
+        'image-digest': DIGEST,
+      });
+      await Promise.all([
+        handler(scan),
+        handler(event('inspector/finding-ecr-image.json')),
+        handler(event('inspector/finding-ecr-image.json')),
+      ]);
+      expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    });
+
+    it('ignores a closed finding', async () => {
+      const closed = event('inspector/finding-ecr-image.json');
+      closed.detail.status = 'CLOSED';
+      await handler(closed);
+      expect(ecrMock).not.toHaveReceivedCommand(DescribeImagesCommand);
+      expect(snsMock).not.toHaveReceivedCommand(PublishCommand);
+    });
+
+    it('puts the memory back when no channel took the news, so that the retry tells it', async () => {
+      ecrMock.on(DescribeImagesCommand).resolves(summary({ HIGH: 2 }));
+      snsMock
+        .on(PublishCommand)
+        .rejects(Object.assign(new Error('down'), { $metadata: { httpStatusCode: 500 } }));
+      slackStatus = 500;
+      await expect(handler(event('inspector/finding-ecr-image.json'))).rejects.toThrow();
+      snsMock.on(PublishCommand).resolves({ MessageId: 'm-2' });
+      slackStatus = 200;
+      const tried = slackBodies.length;
+      await handler(event('inspector/finding-ecr-image.json'));
+      expect(slackBodies.slice(tried).map((b) => b.text)).toEqual([
+        'Vulnerabilities found (worst: HIGH): team/web:v1.4.3',
+      ]);
+    });
+  });
+
+  describe('replication (replicationRegions set)', () => {
+    const replicating: Deps = {
+      ...deps,
+      config: { ...config, replication: { regions: ['eu-west-1'], timeoutMs: 6 * 3_600_000 } },
+    };
+    const watchKey = replicationWatchKey('', 'team/web', DIGEST);
+
+    it('watches the replication of a pushed image, and of none when the stack does not replicate', async () => {
+      const push = event('ecr/image-action-push.json');
+      push.detail['image-digest'] = DIGEST;
+      await handler(push);
+      expect(s3Mock).not.toHaveReceivedCommandWith(PutObjectCommand, { Key: watchKey });
+      await handleEvent(replicating, push);
+      expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+        Bucket: BUCKET,
+        Key: watchKey,
+        IfNoneMatch: '*',
+      });
+      expect(writtenTo(watchKey)[0]).toMatchObject({ repository: 'team/web', digest: DIGEST, tag: 'v1.4.2' });
+    });
+
+    it('tells a failed replication on the scheduled check, in Slack and SNS', async () => {
+      const bucket = conditionalBucket();
+      s3Mock.on(GetObjectCommand).callsFake(bucket.get);
+      s3Mock.on(PutObjectCommand).callsFake(bucket.put);
+      s3Mock.on(DeleteObjectCommand).callsFake(bucket.delete);
+      s3Mock.on(ListObjectsV2Command).callsFake(bucket.list);
+      const push = event('ecr/image-action-push.json');
+      push.detail['image-digest'] = DIGEST;
+      await handleEvent(replicating, push);
+      ecrMock.on(DescribeImageReplicationStatusCommand).resolves({
+        replicationStatuses: [
+          { region: 'eu-west-1', registryId: '123456789012', status: 'FAILED', failureCode: 'KMS_ERROR' },
+        ],
+      });
+      slackBodies.length = 0;
+      await handleEvent(replicating, { action: 'check-replication' });
+      expect(slackBodies.map((b) => b.text)).toEqual(['Replication failed: team/web:v1.4.2']);
+      expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
+        MessageAttributes: expect.objectContaining({
+          'event-type': { DataType: 'String', StringValue: 'replication-failed' },
+        }),
+      });
+      expect(bucket.objects.has(watchKey)).toBe(false);
+    });
   });
 
   it('notifies once, without throwing, when the record cannot be read or written', async () => {

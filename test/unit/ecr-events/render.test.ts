@@ -108,6 +108,39 @@ describe('Slack Block Kit', () => {
     expect(sns.text).toContain('Marked stale: 1, deleted: 1, kept: 38, errors: 0');
   });
 
+  it("says plainly that the deleted repositories' replicas remain, in Slack and SNS", () => {
+    const report: SweepReport = {
+      dryRun: false,
+      candidates: 3,
+      marked: [],
+      deleted: [{ repository: 'team/older' }],
+      unmarked: [],
+      pending: [],
+      inUse: [],
+      protected: [],
+      kept: 2,
+      errors: [],
+      replicaRegions: ['eu-west-1', 'ap-south-1'],
+    };
+    const n: Notification = {
+      kind: 'sweep',
+      outcome: 'warning',
+      title: 'Stale repository sweep',
+      region: 'us-west-2',
+      account: '123456789012',
+      time: '2026-11-16T00:00:00Z',
+      sweep: report,
+      links: [],
+    };
+    const said = 'Replicas of the repositories deleted remain in eu-west-1, ap-south-1';
+    expect(text(renderSlack(n).blocks)).toContain(said);
+    expect(renderSns(n).text).toContain(said);
+    // Nothing deleted: nothing to say about replicas.
+    const quiet = { ...n, sweep: { ...report, deleted: [] } };
+    expect(text(renderSlack(quiet).blocks)).not.toContain('Replicas');
+    expect(renderSns(quiet).text).not.toContain('Replicas');
+  });
+
   it('formats durations and severity lines', () => {
     expect(formatDuration(42)).toBe('42s');
     expect(formatDuration(112)).toBe('1m 52s');

@@ -1,7 +1,7 @@
 /** Stage 4, report: every repository counted once, in discovery order. */
 import { describe, expect, it } from 'vitest';
 import type { Candidate } from '../../../../functions/ecr-events/sweep/model.ts';
-import { buildReport } from '../../../../functions/ecr-events/sweep/report.ts';
+import { buildReport, replicaNote } from '../../../../functions/ecr-events/sweep/report.ts';
 
 const repo = (name: string): Candidate => ({
   name,
@@ -46,5 +46,14 @@ describe('the sweep report', () => {
         { repository: 's', error: 'not reached before the invocation timeout; next sweep' },
       ],
     });
+  });
+
+  it('keeps the replica regions, and says in a dry run that the replicas of what would be deleted remain', () => {
+    const report = buildReport(true, [repo('d')], [{ kind: 'deleted' }], [], ['eu-west-1']);
+    expect(report.replicaRegions).toEqual(['eu-west-1']);
+    expect(replicaNote(report)).toMatch(
+      /^Replicas of the repositories that would be deleted remain in eu-west-1: ECR does not delete replicas/,
+    );
+    expect(replicaNote(buildReport(true, [repo('d')], [{ kind: 'deleted' }]))).toBeUndefined();
   });
 });

@@ -1,0 +1,51 @@
+/**
+ * What the deployed stack asks of AWS that moto cannot do, one line each, printed at start-up: the
+ * local cloud deploys it anyway (rules, configurations) and says where it stops. Checked against
+ * moto 5.2.1 (`moto_server`): PutReplicationConfiguration / DescribeRegistry and
+ * PutRegistryScanningConfiguration / GetRegistryScanningConfiguration keep what they are given;
+ * DescribeImageReplicationStatus answers 500 ("not been implemented"); a pushed image is not copied
+ * to the destination region; moto has no Amazon Inspector events.
+ */
+import type { Deployment } from './deploy/deployment.ts';
+import type { Template } from './template.ts';
+
+const sourcesOf = (pattern: unknown): string[] => {
+  const parsed = typeof pattern === 'string' ? JSON.parse(pattern) : pattern;
+  const source = (parsed as { source?: unknown } | undefined)?.source;
+  return Array.isArray(source) ? source.map(String) : [];
+};
+
+/** The start-up lines for `deployment` (the resources of `template` it created). */
+export function motoGaps(
+  template: Template,
+  deployment: Pick<Deployment, 'resources' | 'customResources'>,
+): string[] {
+  const deployed = (id: string) => id in deployment.resources;
+  const lines: string[] = [];
+  const inspectorRules = Object.entries(template.Resources)
+    .filter(([id, r]) => r.Type === 'AWS::Events::Rule' && deployed(id))
+    .filter(([, r]) => sourcesOf(r.Properties?.EventPattern).includes('aws.inspector2'))
+    .map(([id]) => id);
+  if (inspectorRules.length > 0) {
+    lines.push(
+      `moto cannot: send Amazon Inspector events (it has no Inspector): ${inspectorRules.join(', ')} deployed, ` +
+        'but no enhanced scanning result ever arrives',
+    );
+  }
+  for (const resource of deployment.customResources) {
+    if (resource.type === 'Custom::RegistryReplication') {
+      lines.push(
+        `moto cannot: replicate images: the replication configuration is kept (${resource.logicalId}), but no ` +
+          `image reaches ${String(resource.properties.Regions)} and DescribeImageReplicationStatus is not ` +
+          'implemented (status prints "replicas unknown"; the replication check finds nothing to tell)',
+      );
+    }
+    if (resource.type === 'Custom::RegistryScanning') {
+      lines.push(
+        `moto cannot: scan with Amazon Inspector: the registry scanning configuration is kept (${resource.logicalId}), ` +
+          'but no image is scanned',
+      );
+    }
+  }
+  return lines;
+}
