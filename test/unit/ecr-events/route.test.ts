@@ -103,6 +103,14 @@ describe('ECR Image Scan (basic)', () => {
     expect(notification(route(e, options)).counts).toEqual({ INFORMATIONAL: 2 });
   });
 
+  it('reports a scan whose finding-severity-counts is null as clean', () => {
+    const e = event('ecr/image-scan-complete.json');
+    e.detail['finding-severity-counts'] = null;
+    const n = notification(route(e, options));
+    expect(n.counts).toEqual({});
+    expect(n.severity).toBeUndefined();
+  });
+
   it('survives image-tags that is not a list', () => {
     const e = event('ecr/image-scan-complete.json');
     e.detail['image-tags'] = null;
