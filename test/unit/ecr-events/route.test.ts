@@ -99,7 +99,13 @@ describe('ECR Image Scan (basic)', () => {
     const e = event('ecr/image-scan-complete.json');
     delete e.detail['finding-severity-counts'];
     expect(notification(route(e, options)).counts).toEqual({});
-    e.detail['finding-severity-counts'] = { CRITICAL: 'many', HIGH: -1, INFORMATIONAL: 2, INFORMATIVE: 4 };
+    e.detail['finding-severity-counts'] = {
+      CRITICAL: 'many',
+      HIGH: -1,
+      LOW: 1.5,
+      INFORMATIONAL: 2,
+      INFORMATIVE: 4,
+    };
     expect(notification(route(e, options)).counts).toEqual({ INFORMATIONAL: 2 });
   });
 
