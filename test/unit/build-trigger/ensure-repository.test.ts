@@ -121,14 +121,19 @@ describe('ensureRepository', () => {
     await expect(attempt).rejects.toThrow(`ECR ${NAME} failed: Error: created by someone else, then deleted`);
   });
 
-  it.each([
-    ['DescribeRepositories', DescribeRepositoriesCommand],
-    ['ListTagsForResource', ListTagsForResourceCommand],
-  ] as const)('retries, creating nothing, when %s is throttled', async (call, command) => {
-    ecr.on(command).rejects(awsError('ThrottlingException', 400));
+  it('retries, creating nothing, when DescribeRepositories is throttled', async () => {
+    ecr.on(DescribeRepositoriesCommand).rejects(awsError('ThrottlingException', 400));
     const attempt = ensureRepository(containerDeps(), NAME);
     await expect(attempt).rejects.toThrow(TransientError);
-    await expect(attempt).rejects.toThrow(`${call} ${NAME} failed: ThrottlingException`);
+    await expect(attempt).rejects.toThrow(`DescribeRepositories ${NAME} failed: ThrottlingException`);
+    expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
+  });
+
+  it('retries, creating nothing, when ListTagsForResource is throttled', async () => {
+    ecr.on(ListTagsForResourceCommand).rejects(awsError('ThrottlingException', 400));
+    const attempt = ensureRepository(containerDeps(), NAME);
+    await expect(attempt).rejects.toThrow(TransientError);
+    await expect(attempt).rejects.toThrow(`ListTagsForResource ${NAME} failed: ThrottlingException`);
     expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
   });
 
