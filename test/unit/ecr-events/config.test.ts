@@ -110,6 +110,12 @@ describe('ecr-events configuration', () => {
     expect(c.slackWebhook).toEqual({ source: 'ssm', name: '/ecr-pipeline/dev/slack-webhook-url' });
   });
 
+  it('accepts SLACK_WEBHOOK_SOURCE=ssm spelled out', () => {
+    expect(
+      loadConfig({ ...base, SLACK_WEBHOOK_SOURCE: 'ssm', SLACK_WEBHOOK_PARAMETER: '/slack' }).slackWebhook,
+    ).toEqual({ source: 'ssm', name: '/slack' });
+  });
+
   it('reads every other setting, with its default', () => {
     expect(loadConfig(base)).toMatchObject({
       ignoredRepositories: [],
