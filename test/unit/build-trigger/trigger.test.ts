@@ -793,3 +793,103 @@ describe('failures', () => {
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
   });
 });
+
+describe('what each outcome says', () => {
+  it('says why a record is ignored', async () => {
+    const deps = containerDeps({ KEY_PREFIX: 'contexts/' });
+    const at = (key: string, patch: Record<string, unknown> = {}) => {
+      const event = s3Event('put-versioned.json');
+      Object.assign(event.Records[0]?.s3.object ?? {}, { key });
+      Object.assign(event.Records[0] ?? {}, patch);
+      return event;
+    };
+    const outcomes = [
+      ...(await handleS3Event(deps, s3Event('put-other-bucket.json'), REQUEST_ID)),
+      ...(await handleS3Event(
+        deps,
+        at('contexts/team-a/api/v1.tar.gz', { eventName: 'ObjectRemoved:Delete' }),
+        REQUEST_ID,
+      )),
+      ...(await handleS3Event(
+        deps,
+        at('contexts/team-a/api/v1.tar.gz', { eventName: undefined }),
+        REQUEST_ID,
+      )),
+      ...(await handleS3Event(deps, at('contexts/team-a/api/v1.tar.gz', { s3: undefined }), REQUEST_ID)),
+      ...(await handleS3Event(deps, at('team-a/api/v1.tar.gz'), REQUEST_ID)),
+      ...(await handleS3Event(deps, at('contexts/.ecr-pipeline/uploads/abc.json'), REQUEST_ID)),
+    ];
+    expect(outcomes).toEqual([
+      { kind: 'ignored', why: 'another bucket' },
+      { kind: 'ignored', why: 'event ObjectRemoved:Delete' },
+      { kind: 'ignored', why: 'event undefined' },
+      { kind: 'ignored', why: 'another bucket' },
+      { kind: 'ignored', why: 'outside the key prefix' },
+      { kind: 'ignored', why: 'an upload record' },
+    ]);
+    expect(allCalls()).toBe(0);
+  });
+
+  it('announces the version of a rejected upload', async () => {
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
+    await handleS3Event(containerDeps(), event, REQUEST_ID);
+    expect(rejectedDetail()).toMatchObject({ versionId: VERSIONED.versionId, code: 'EmptyContext' });
+  });
+
+  it('keeps the record of a bad upload whose rejection EventBridge refuses for good: no release, no second write', async () => {
+    events.on(PutEventsCommand).rejects(awsError('AccessDeniedException', 400));
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
+    const outcomes = await handleS3Event(containerDeps(), event, REQUEST_ID);
+    expect(outcomes[0]?.kind).toBe('failed');
+    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+  });
+
+  it('says a repository without any managed-by tag was not created by this stack', async () => {
+    ecr.on(ListTagsForResourceCommand).resolves({ tags: [] });
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    expect(outcomes[0]).toMatchObject({
+      rejection: {
+        reason:
+          'repository "team-a/api" exists and was not created by this stack (ecr-pipeline-dev); to push to it, include its name in the adoptRepositoryPattern parameter (now empty)',
+      },
+    });
+  });
+
+  it('retries, describing nothing again, when the tag check is throttled', async () => {
+    ecr.on(DescribeImagesCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
+      TransientError,
+    );
+    expect(ecr).toHaveReceivedCommandTimes(DescribeRepositoriesCommand, 1);
+  });
+
+  it('refuses a repository that, deleted meanwhile, was recreated by someone else', async () => {
+    ecr.on(DescribeImagesCommand).rejects(awsError('RepositoryNotFoundException', 400));
+    ecr
+      .on(ListTagsForResourceCommand)
+      .resolvesOnce({ tags: MANAGED_TAGS })
+      .resolves({ tags: [{ Key: 'ecr-pipeline:managed-by', Value: 'ecr-pipeline-prod' }] });
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'RepositoryNotManaged' } });
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+  });
+
+  it('names the repository and tag in the record of a failed upload', async () => {
+    codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException', 400));
+    await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    expect(putRecord(1)).toMatchObject({ status: 'failed', repository: 'team-a/api', tag: 'v1.2.3' });
+  });
+
+  it("gives the event's failure the record's own error as its cause when one record failed, all of them when several did", async () => {
+    const throttled = awsError('ThrottlingException', 400);
+    codebuild.on(StartBuildCommand).rejects(throttled);
+    const one = handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    await expect(one).rejects.toMatchObject({ cause: { cause: throttled } });
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-b/worker')] });
+    const several = handleS3Event(containerDeps(), s3Event('put-several.json'), REQUEST_ID);
+    await expect(several).rejects.toMatchObject({ cause: expect.any(AggregateError) });
+  });
+});
