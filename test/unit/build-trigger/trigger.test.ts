@@ -11,7 +11,7 @@ import {
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransientError } from '../../../functions/build-trigger/errors.ts';
 import { handleS3Event } from '../../../functions/build-trigger/trigger.ts';
 import {
@@ -891,5 +891,40 @@ describe('what each outcome says', () => {
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-b/worker')] });
     const several = handleS3Event(containerDeps(), s3Event('put-several.json'), REQUEST_ID);
     await expect(several).rejects.toMatchObject({ cause: expect.any(AggregateError) });
+  });
+});
+
+describe('logs', () => {
+  it('keys every line of an upload with its bucket, key, version, repository, tag and build id', async () => {
+    const deps = containerDeps();
+    const appendKeys = vi.spyOn(deps.logger, 'appendKeys');
+    const info = vi.spyOn(deps.logger, 'info');
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    expect(appendKeys).toHaveBeenCalledWith({
+      bucket: BUCKET,
+      key: VERSIONED.key,
+      version: VERSIONED.versionId,
+    });
+    expect(appendKeys).toHaveBeenCalledWith({ repository: 'team-a/api', tag: 'v1.2.3' });
+    expect(appendKeys).toHaveBeenCalledWith({ buildId: `${PROJECT}:b-1` });
+    expect(info).toHaveBeenCalledWith('build started');
+  });
+
+  it('says which records were ignored and why, and which were duplicates, but not the ones it logged already', async () => {
+    const deps = containerDeps();
+    const info = vi.spyOn(deps.logger, 'info');
+    await handleS3Event(deps, s3Event('put-other-bucket.json'), REQUEST_ID);
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    expect(info).toHaveBeenCalledWith('record ignored', { why: 'another bucket' });
+    expect(info).toHaveBeenCalledWith('record duplicate', {});
+    expect(info.mock.calls.filter(([message]) => String(message).startsWith('record '))).toHaveLength(2);
+  });
+
+  it('names the S3 test event it ignores', async () => {
+    const deps = containerDeps();
+    const info = vi.spyOn(deps.logger, 'info');
+    await handleS3Event(deps, s3Event('test-event.json'), REQUEST_ID);
+    expect(info).toHaveBeenCalledWith('event without records ignored', { s3Event: 's3:TestEvent' });
   });
 });
