@@ -927,4 +927,56 @@ describe('logs', () => {
     await handleS3Event(deps, s3Event('test-event.json'), REQUEST_ID);
     expect(info).toHaveBeenCalledWith('event without records ignored', { s3Event: 's3:TestEvent' });
   });
+
+  it('warns of a rejection with its code and reason', async () => {
+    const deps = containerDeps();
+    const warn = vi.spyOn(deps.logger, 'warn');
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
+    await handleS3Event(deps, event, REQUEST_ID);
+    expect(warn).toHaveBeenCalledWith('upload rejected', {
+      code: 'EmptyContext',
+      reason: 'the uploaded context is empty (0 bytes)',
+    });
+  });
+
+  it('clears the keys of one record before the next', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-b/worker')] });
+    const deps = containerDeps();
+    const resetKeys = vi.spyOn(deps.logger, 'resetKeys');
+    await handleS3Event(deps, s3Event('put-several.json'), REQUEST_ID).catch(() => undefined);
+    expect(resetKeys).toHaveBeenCalledTimes(3);
+  });
+
+  it('logs a permanent failure, a transient one, and a claim or record it could not write back', async () => {
+    const deps = containerDeps();
+    const warn = vi.spyOn(deps.logger, 'warn');
+    const error = vi.spyOn(deps.logger, 'error');
+    codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException', 400));
+    s3.on(PutObjectCommand).resolvesOnce({ ETag: '"e-1"' }).rejects(awsError('AccessDenied', 403));
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    expect(error).toHaveBeenCalledWith('upload not built: permanent error', expect.any(Error));
+    expect(error).toHaveBeenCalledWith(
+      'could not record the failure in the upload record',
+      expect.any(Error),
+    );
+
+    const other = containerDeps();
+    const otherWarn = vi.spyOn(other.logger, 'warn');
+    s3.on(PutObjectCommand).resolves({ ETag: '"e-1"' });
+    s3.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    codebuild.on(StartBuildCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(handleS3Event(other, s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
+      TransientError,
+    );
+    expect(otherWarn).toHaveBeenCalledWith(
+      'could not release the upload claim; it holds until it expires',
+      expect.any(Error),
+    );
+    expect(otherWarn).toHaveBeenCalledWith(
+      'transient failure; Lambda will retry the event',
+      expect.any(Error),
+    );
+    expect(warn).not.toHaveBeenCalled();
+  });
 });
