@@ -816,6 +816,11 @@ describe('what each outcome says', () => {
         REQUEST_ID,
       )),
       ...(await handleS3Event(deps, at('contexts/team-a/api/v1.tar.gz', { s3: undefined }), REQUEST_ID)),
+      ...(await handleS3Event(
+        deps,
+        at('contexts/team-a/api/v1.tar.gz', { s3: { object: { key: 'contexts/team-a/api/v1.tar.gz' } } }),
+        REQUEST_ID,
+      )),
       ...(await handleS3Event(deps, at('team-a/api/v1.tar.gz'), REQUEST_ID)),
       ...(await handleS3Event(deps, at('contexts/.ecr-pipeline/uploads/abc.json'), REQUEST_ID)),
     ];
@@ -823,6 +828,7 @@ describe('what each outcome says', () => {
       { kind: 'ignored', why: 'another bucket' },
       { kind: 'ignored', why: 'event ObjectRemoved:Delete' },
       { kind: 'ignored', why: 'event undefined' },
+      { kind: 'ignored', why: 'another bucket' },
       { kind: 'ignored', why: 'another bucket' },
       { kind: 'ignored', why: 'outside the key prefix' },
       { kind: 'ignored', why: 'an upload record' },
@@ -835,6 +841,7 @@ describe('what each outcome says', () => {
     Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
     await handleS3Event(containerDeps(), event, REQUEST_ID);
     expect(rejectedDetail()).toMatchObject({ versionId: VERSIONED.versionId, code: 'EmptyContext' });
+    expect(putRecord()).toMatchObject({ status: 'rejected', versionId: VERSIONED.versionId });
   });
 
   it('keeps the record of a bad upload whose rejection EventBridge refuses for good: no release, no second write', async () => {
