@@ -101,6 +101,7 @@ function toInfo(
   name: string,
   facts: Pick<RepositoryInfo, 'created' | 'ownership' | 'staleMarked'>,
 ): RepositoryInfo {
+  // Stryker disable next-line OptionalChaining: both callers pass a repository ECR described or created
   if (!repository?.repositoryUri || !repository.repositoryArn)
     throw classify(new Error('no repositoryUri or repositoryArn in the response'), `ECR ${name}`);
   return {
@@ -108,6 +109,7 @@ function toInfo(
     uri: repository.repositoryUri,
     arn: repository.repositoryArn,
     mutability: repository.imageTagMutability ?? 'MUTABLE',
+    // Stryker disable next-line ArrayDeclaration: any list without filter objects gives no exclusions
     exclusions: (repository.imageTagMutabilityExclusionFilters ?? []).flatMap((f) =>
       f.filter ? [f.filter] : [],
     ),
