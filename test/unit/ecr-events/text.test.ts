@@ -27,6 +27,7 @@ describe('cutting user text to a limit', () => {
     expect(cutEscaped('ab&amp;cd', 7)).toBe('ab…');
     expect(cutEscaped('&amp;xyz', 4)).toBe('…');
     expect(cutEscaped('ab&amp;cd', 8)).toBe('ab&amp;…');
+    expect(cutEscaped('ab&lt;cd', 7)).toBe('ab&lt;…');
   });
 
   it('turns backticks into quotes inside a code span, so the span stays closed', () => {
