@@ -101,6 +101,7 @@ function toInfo(
   name: string,
   facts: Pick<RepositoryInfo, 'created' | 'ownership' | 'staleMarked'>,
 ): RepositoryInfo {
+  // Stryker disable next-line OptionalChaining: both callers pass a repository ECR described or created
   if (!repository?.repositoryUri || !repository.repositoryArn)
     throw classify(new Error('no repositoryUri or repositoryArn in the response'), `ECR ${name}`);
   return {
@@ -108,6 +109,7 @@ function toInfo(
     uri: repository.repositoryUri,
     arn: repository.repositoryArn,
     mutability: repository.imageTagMutability ?? 'MUTABLE',
+    // Stryker disable next-line ArrayDeclaration: any list without filter objects gives no exclusions
     exclusions: (repository.imageTagMutabilityExclusionFilters ?? []).flatMap((f) =>
       f.filter ? [f.filter] : [],
     ),
@@ -131,6 +133,7 @@ async function describe(ecr: ECRClient, name: string): Promise<Repository | unde
 async function listTags(ecr: ECRClient, name: string, arn: string): Promise<Tag[] | undefined> {
   try {
     const out = await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }));
+    // Stryker disable next-line ArrayDeclaration: a list without tags or with keyless items judges alike
     return out.tags ?? [];
   } catch (error) {
     if (errorNamed(error, 'RepositoryNotFoundException')) return undefined;
@@ -147,6 +150,7 @@ export function ownershipOf(
   const managedBy = tags.find((tag) => tag.Key === REPOSITORY_TAGS.managedBy)?.Value;
   if (managedBy === config.stackName) return { kind: 'managed' };
   const adopt = config.adoptRepositoryPattern;
+  // Stryker disable next-line ConditionalExpression,StringLiteral: an empty pattern matches no name anyway
   if (adopt !== '' && wildcardToRegExp(adopt).test(name)) return { kind: 'adopted' };
   return managedBy === undefined ? { kind: 'foreign' } : { kind: 'foreign', managedBy };
 }
@@ -156,6 +160,7 @@ async function inspect(ecr: ECRClient, config: Config, name: string): Promise<Re
   const existing = await describe(ecr, name);
   if (!existing) return undefined;
   const arn = existing.repositoryArn;
+  // Stryker disable next-line ArrayDeclaration: a description without an ARN is refused by toInfo whatever the tags
   const tags = arn ? await listTags(ecr, name, arn) : [];
   if (!tags) return undefined;
   const ownership = ownershipOf(config, name, tags);

@@ -41,6 +41,7 @@ export type TriggerOutcome =
 function checkUpload(deps: Deps, size: number | undefined, repository: string): Rejection | undefined {
   const { maxContextBytes, repositoryPattern } = deps.config;
   if (size === 0) return { code: 'EmptyContext', reason: 'the uploaded context is empty (0 bytes)' };
+  // Stryker disable next-line ConditionalExpression: undefined > n is false; the test only says what an absent size means
   if (size !== undefined && size > maxContextBytes) {
     return {
       code: 'ContextTooLarge',
@@ -121,6 +122,7 @@ function uploadFields(identity: UploadIdentity): Pick<UploadRecord, 'bucket' | '
 function notManaged(deps: Deps, info: RepositoryInfo): Rejection {
   const { stackName, adoptRepositoryPattern } = deps.config;
   const owner =
+    // Stryker disable next-line ConditionalExpression: only a foreign repository is refused; the kind test narrows the type
     info.ownership.kind === 'foreign' && info.ownership.managedBy !== undefined
       ? `belongs to stack "${info.ownership.managedBy}"`
       : `exists and was not created by this stack (${stackName})`;
@@ -150,6 +152,7 @@ async function buildTarget(
     if (!(await tagExists(deps.ecr, repository, tag))) return { info };
   } catch (error) {
     const vanished =
+      // Stryker disable next-line OptionalChaining: tagExists throws only classified errors, which keep a cause
       error instanceof Error && (error.cause as Error | undefined)?.name === 'RepositoryNotFoundException';
     if (!vanished) throw error;
     // The cached repository was deleted (e.g. by the sweeper) since we described it.

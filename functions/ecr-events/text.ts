@@ -44,8 +44,10 @@ export function cutEscaped(escaped: string, max: number): string {
   if (max < 1) return '';
   let end = max - 1;
   const amp = escaped.lastIndexOf('&', end - 1);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: an entity starting LONGEST_ENTITY or more before the cut ends before it
   if (amp >= 0 && amp > end - LONGEST_ENTITY) {
     const semi = escaped.indexOf(';', amp);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,UnaryOperator: escaped text closes every entity with ";"
     if (semi === -1 || semi >= end) end = amp;
   }
   const last = escaped.charCodeAt(end - 1);
@@ -97,6 +99,7 @@ export function fitLines(
 
 /** At most SLACK.blocks blocks: the first ones and the last (the context line). */
 export function fitBlocks<T>(blocks: readonly T[]): T[] {
+  // Stryker disable next-line EqualityOperator: at exactly SLACK.blocks, the first ones and the last are all of them
   if (blocks.length <= SLACK.blocks) return [...blocks];
   return [...blocks.slice(0, SLACK.blocks - 1), blocks.at(-1) as T];
 }

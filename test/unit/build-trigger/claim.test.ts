@@ -20,9 +20,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TransientError } from '../../../functions/build-trigger/errors.ts';
+import { PermanentError, TransientError } from '../../../functions/build-trigger/errors.ts';
 import { handleS3Event, type TriggerOutcome } from '../../../functions/build-trigger/trigger.ts';
-import { claimUpload } from '../../../functions/build-trigger/upload-claim.ts';
+import {
+  claimState,
+  claimUpload,
+  releaseClaim,
+  updateUploadRecord,
+} from '../../../functions/build-trigger/upload-claim.ts';
 import { type UploadRecord, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import {
   awsError,
@@ -292,5 +297,111 @@ describe('a claim between its write and StartBuild', () => {
     store.seed(record);
     expect(await attempt()).toEqual([{ kind: 'duplicate' }]);
     expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+  });
+});
+
+describe('claimState', () => {
+  const at = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
+  it.each<[string, Partial<UploadRecord>, string]>([
+    ['a build id, even its own', { status: 'accepted', owner: 'me', buildId: 'p:b-1' }, 'done'],
+    ['its own failure', { status: 'failed', owner: 'me', claimExpiresAt: at(60_000) }, 'done'],
+    ['its own claim', { status: 'accepted', owner: 'me', claimExpiresAt: at(60_000) }, 'own'],
+    [
+      'a rejection of another owner, expiry or not',
+      { status: 'rejected', owner: 'x', claimExpiresAt: at(60_000) },
+      'done',
+    ],
+    ['a claim of an older release (no expiry)', { status: 'accepted', owner: 'x' }, 'done'],
+    [
+      'a claim of another owner expiring this very millisecond',
+      { status: 'accepted', owner: 'x', claimExpiresAt: at(0) },
+      'expired',
+    ],
+    [
+      'a claim of another owner expiring a millisecond later',
+      { status: 'accepted', owner: 'x', claimExpiresAt: at(1) },
+      'in-progress',
+    ],
+  ])('judges %s as %s', (_, record, state) => {
+    const full = { bucket: BUCKET, key: KEY, at: NOW.toISOString(), ...record } as UploadRecord;
+    expect(claimState(full, 'me', NOW)).toBe(state);
+  });
+});
+
+describe('claimUpload and the record writes, when S3 answers unusually', () => {
+  const mine: UploadRecord = {
+    status: 'accepted',
+    bucket: BUCKET,
+    key: KEY,
+    owner: REQUEST_ID,
+    claimExpiresAt: new Date(NOW.getTime() + 90_000).toISOString(),
+    at: NOW.toISOString(),
+  };
+  const claim = () => claimUpload(clients.s3, BUCKET, RECORD_KEY, mine, NOW);
+  const expired = () =>
+    store.seed({ owner: 'crashed-request', claimExpiresAt: new Date(NOW.getTime() - 1).toISOString() });
+
+  it('claims a version no record exists for, writing only if absent', async () => {
+    expect(await claim()).toBe('claimed');
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Key: RECORD_KEY, IfNoneMatch: '*' });
+  });
+
+  it('goes on with its own claim that answered 412', async () => {
+    store.seed(mine);
+    expect(await claim()).toBe('claimed');
+  });
+
+  it('retries when the record that answered 412 is gone on the read back (404: released meanwhile)', async () => {
+    store.beforeWrite = () => {
+      throw awsError('PreconditionFailed', 412);
+    };
+    await expect(claim()).rejects.toThrow(
+      new TransientError('the upload record could not be read back after a 412'),
+    );
+  });
+
+  it('names the read when reading the record back fails otherwise, and keeps its kind', async () => {
+    store.seed({ owner: 'running-request', claimExpiresAt: mine.claimExpiresAt });
+    s3.on(GetObjectCommand).rejects(awsError('InternalError', 500));
+    await expect(claim()).rejects.toThrow(TransientError);
+    await expect(claim()).rejects.toThrow('reading the upload record failed: InternalError');
+    s3.on(GetObjectCommand).rejects(awsError('InvalidRequest', 400));
+    await expect(claim()).rejects.toThrow(PermanentError);
+  });
+
+  it('takes a record read back without a body for a finished upload: a duplicate', async () => {
+    store.seed({ owner: 'running-request' });
+    s3.on(GetObjectCommand).resolves({ ETag: '"e-0"' });
+    expect(await claim()).toBe('duplicate');
+  });
+
+  it('retries, never drops the upload, when taking over an expired claim fails for another reason', async () => {
+    expired();
+    store.beforeWrite = (input) => {
+      if (input.IfMatch) throw awsError('SlowDown', 503);
+    };
+    await expect(claim()).rejects.toThrow(TransientError);
+    await expect(claim()).rejects.toThrow('taking over the upload record failed: SlowDown');
+  });
+
+  it('tries a takeover once: a conflict on it means another taker is at work', async () => {
+    expired();
+    store.beforeWrite = (input) => {
+      if (input.IfMatch) throw awsError('ConditionalRequestConflict', 409);
+    };
+    expect(await claim()).toBe('duplicate');
+    expect(s3.commandCalls(PutObjectCommand).filter((c) => c.args[0].input.IfMatch)).toHaveLength(1);
+  });
+
+  it('names the write in the error of each record write S3 refuses', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
+    s3.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    await expect(claim()).rejects.toThrow('claiming the upload record failed: SlowDown');
+    await expect(updateUploadRecord(clients.s3, BUCKET, RECORD_KEY, mine)).rejects.toThrow(
+      new TransientError('updating the upload record failed: SlowDown: SlowDown (test)'),
+    );
+    await expect(releaseClaim(clients.s3, BUCKET, RECORD_KEY)).rejects.toThrow(
+      new TransientError('releasing the upload record failed: SlowDown: SlowDown (test)'),
+    );
   });
 });

@@ -57,4 +57,29 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...required, ...override })).toThrow(ConfigError);
     expect(() => loadConfig({ ...required, ...override })).toThrow(message);
   });
+
+  it('reads a key prefix that ends in "/", the KMS key and the lifecycle counts', () => {
+    expect(
+      loadConfig({
+        ...required,
+        KEY_PREFIX: 'contexts/',
+        KMS_KEY: 'alias/ecr',
+        UNTAGGED_EXPIRY_DAYS: '3',
+        KEEP_TAGGED_IMAGES: '20',
+      }),
+    ).toMatchObject({
+      keyPrefix: 'contexts/',
+      kmsKey: 'alias/ecr',
+      untaggedExpiryDays: 3,
+      keepTaggedImages: 20,
+    });
+  });
+
+  it("accepts a size limit up to S3's largest object (5 TiB), not a byte more", () => {
+    const tib5 = 5 * 1024 ** 4;
+    expect(loadConfig({ ...required, MAX_CONTEXT_BYTES: String(tib5) }).maxContextBytes).toBe(tib5);
+    expect(() => loadConfig({ ...required, MAX_CONTEXT_BYTES: String(tib5 + 1) })).toThrow(
+      'MAX_CONTEXT_BYTES must be an integer from 1 to 5497558138880',
+    );
+  });
 });

@@ -39,7 +39,7 @@ describe('ownershipOf', () => {
     ['legacy/api', [], { kind: 'adopted' }],
     ['legacy/api', managedBy('ecr-pipeline-prod'), { kind: 'adopted' }],
   ])('judges %s with tags %o as %o', (name, tags, expected) => {
-    expect(ownershipOf(config, name, tags)).toEqual(expected);
+    expect(ownershipOf(config, name, tags)).toStrictEqual(expected);
   });
 
   it('adopts nothing when the pattern is empty', () => {

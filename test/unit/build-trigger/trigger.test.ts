@@ -11,7 +11,7 @@ import {
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransientError } from '../../../functions/build-trigger/errors.ts';
 import { handleS3Event } from '../../../functions/build-trigger/trigger.ts';
 import {
@@ -791,5 +791,209 @@ describe('failures', () => {
     const outcomes = await handleS3Event(deps, s3Event('put-several.json'), REQUEST_ID);
     expect(outcomes.map((o) => o.kind)).toEqual(['started', 'duplicate', 'duplicate']);
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
+  });
+});
+
+describe('what each outcome says', () => {
+  it('says why a record is ignored', async () => {
+    const deps = containerDeps({ KEY_PREFIX: 'contexts/' });
+    const at = (key: string, patch: Record<string, unknown> = {}) => {
+      const event = s3Event('put-versioned.json');
+      Object.assign(event.Records[0]?.s3.object ?? {}, { key });
+      Object.assign(event.Records[0] ?? {}, patch);
+      return event;
+    };
+    const outcomes = [
+      ...(await handleS3Event(deps, s3Event('put-other-bucket.json'), REQUEST_ID)),
+      ...(await handleS3Event(
+        deps,
+        at('contexts/team-a/api/v1.tar.gz', { eventName: 'ObjectRemoved:Delete' }),
+        REQUEST_ID,
+      )),
+      ...(await handleS3Event(
+        deps,
+        at('contexts/team-a/api/v1.tar.gz', { eventName: undefined }),
+        REQUEST_ID,
+      )),
+      ...(await handleS3Event(deps, at('contexts/team-a/api/v1.tar.gz', { s3: undefined }), REQUEST_ID)),
+      ...(await handleS3Event(
+        deps,
+        at('contexts/team-a/api/v1.tar.gz', { s3: { object: { key: 'contexts/team-a/api/v1.tar.gz' } } }),
+        REQUEST_ID,
+      )),
+      ...(await handleS3Event(deps, at('team-a/api/v1.tar.gz'), REQUEST_ID)),
+      ...(await handleS3Event(deps, at('contexts/.ecr-pipeline/uploads/abc.json'), REQUEST_ID)),
+    ];
+    expect(outcomes).toEqual([
+      { kind: 'ignored', why: 'another bucket' },
+      { kind: 'ignored', why: 'event ObjectRemoved:Delete' },
+      { kind: 'ignored', why: 'event undefined' },
+      { kind: 'ignored', why: 'another bucket' },
+      { kind: 'ignored', why: 'another bucket' },
+      { kind: 'ignored', why: 'outside the key prefix' },
+      { kind: 'ignored', why: 'an upload record' },
+    ]);
+    expect(allCalls()).toBe(0);
+  });
+
+  it('announces the version of a rejected upload', async () => {
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
+    await handleS3Event(containerDeps(), event, REQUEST_ID);
+    expect(rejectedDetail()).toMatchObject({ versionId: VERSIONED.versionId, code: 'EmptyContext' });
+    expect(putRecord()).toMatchObject({ status: 'rejected', versionId: VERSIONED.versionId });
+  });
+
+  it('keeps the record of a bad upload whose rejection EventBridge refuses for good: no release, no second write', async () => {
+    events.on(PutEventsCommand).rejects(awsError('AccessDeniedException', 400));
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
+    const outcomes = await handleS3Event(containerDeps(), event, REQUEST_ID);
+    expect(outcomes[0]?.kind).toBe('failed');
+    expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+  });
+
+  it('says a repository without any managed-by tag was not created by this stack', async () => {
+    ecr.on(ListTagsForResourceCommand).resolves({ tags: [] });
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    expect(outcomes[0]).toMatchObject({
+      rejection: {
+        reason:
+          'repository "team-a/api" exists and was not created by this stack (ecr-pipeline-dev); to push to it, include its name in the adoptRepositoryPattern parameter (now empty)',
+      },
+    });
+  });
+
+  it('retries, describing nothing again, when the tag check is throttled', async () => {
+    ecr.on(DescribeImagesCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
+      TransientError,
+    );
+    expect(ecr).toHaveReceivedCommandTimes(DescribeRepositoriesCommand, 1);
+  });
+
+  it('refuses a repository that, deleted meanwhile, was recreated by someone else', async () => {
+    ecr.on(DescribeImagesCommand).rejects(awsError('RepositoryNotFoundException', 400));
+    ecr
+      .on(ListTagsForResourceCommand)
+      .resolvesOnce({ tags: MANAGED_TAGS })
+      .resolves({ tags: [{ Key: 'ecr-pipeline:managed-by', Value: 'ecr-pipeline-prod' }] });
+    const outcomes = await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    expect(outcomes[0]).toMatchObject({ kind: 'rejected', rejection: { code: 'RepositoryNotManaged' } });
+    expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
+  });
+
+  it('names the repository and tag in the record of a failed upload', async () => {
+    codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException', 400));
+    await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    expect(putRecord(1)).toMatchObject({ status: 'failed', repository: 'team-a/api', tag: 'v1.2.3' });
+  });
+
+  it("gives the event's failure the record's own error as its cause when one record failed, all of them when several did", async () => {
+    const throttled = awsError('ThrottlingException', 400);
+    codebuild.on(StartBuildCommand).rejects(throttled);
+    const one: unknown = await handleS3Event(
+      containerDeps(),
+      s3Event('put-versioned.json'),
+      REQUEST_ID,
+    ).catch((error: unknown) => error);
+    expect(one).toBeInstanceOf(TransientError);
+    expect((one as Error).cause).toBeInstanceOf(TransientError);
+    expect(((one as Error).cause as Error).cause).toBe(throttled);
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-b/worker')] });
+    const several: unknown = await handleS3Event(
+      containerDeps(),
+      s3Event('put-several.json'),
+      REQUEST_ID,
+    ).catch((error: unknown) => error);
+    expect((several as Error).cause).toBeInstanceOf(AggregateError);
+  });
+});
+
+describe('logs', () => {
+  it('keys every line of an upload with its bucket, key, version, repository, tag and build id', async () => {
+    const deps = containerDeps();
+    const appendKeys = vi.spyOn(deps.logger, 'appendKeys');
+    const info = vi.spyOn(deps.logger, 'info');
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    expect(appendKeys).toHaveBeenCalledWith({
+      bucket: BUCKET,
+      key: VERSIONED.key,
+      version: VERSIONED.versionId,
+    });
+    expect(appendKeys).toHaveBeenCalledWith({ repository: 'team-a/api', tag: 'v1.2.3' });
+    expect(appendKeys).toHaveBeenCalledWith({ buildId: `${PROJECT}:b-1` });
+    expect(info).toHaveBeenCalledWith('build started');
+  });
+
+  it('says which records were ignored and why, and which were duplicates, but not the ones it logged already', async () => {
+    const deps = containerDeps();
+    const info = vi.spyOn(deps.logger, 'info');
+    await handleS3Event(deps, s3Event('put-other-bucket.json'), REQUEST_ID);
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    expect(info).toHaveBeenCalledWith('record ignored', { why: 'another bucket' });
+    expect(info).toHaveBeenCalledWith('record duplicate', {});
+    expect(info.mock.calls.filter(([message]) => String(message).startsWith('record '))).toHaveLength(2);
+  });
+
+  it('names the S3 test event it ignores', async () => {
+    const deps = containerDeps();
+    const info = vi.spyOn(deps.logger, 'info');
+    await handleS3Event(deps, s3Event('test-event.json'), REQUEST_ID);
+    expect(info).toHaveBeenCalledWith('event without records ignored', { s3Event: 's3:TestEvent' });
+  });
+
+  it('warns of a rejection with its code and reason', async () => {
+    const deps = containerDeps();
+    const warn = vi.spyOn(deps.logger, 'warn');
+    const event = s3Event('put-versioned.json');
+    Object.assign(event.Records[0]?.s3.object ?? {}, { size: 0 });
+    await handleS3Event(deps, event, REQUEST_ID);
+    expect(warn).toHaveBeenCalledWith('upload rejected', {
+      code: 'EmptyContext',
+      reason: 'the uploaded context is empty (0 bytes)',
+    });
+  });
+
+  it('clears the keys of one record before the next', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repository('team-b/worker')] });
+    const deps = containerDeps();
+    const resetKeys = vi.spyOn(deps.logger, 'resetKeys');
+    await handleS3Event(deps, s3Event('put-several.json'), REQUEST_ID).catch(() => undefined);
+    expect(resetKeys).toHaveBeenCalledTimes(3);
+  });
+
+  it('logs a permanent failure, a transient one, and a claim or record it could not write back', async () => {
+    const deps = containerDeps();
+    const warn = vi.spyOn(deps.logger, 'warn');
+    const error = vi.spyOn(deps.logger, 'error');
+    codebuild.on(StartBuildCommand).rejects(awsError('ResourceNotFoundException', 400));
+    s3.on(PutObjectCommand).resolvesOnce({ ETag: '"e-1"' }).rejects(awsError('AccessDenied', 403));
+    await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
+    expect(error).toHaveBeenCalledWith('upload not built: permanent error', expect.any(Error));
+    expect(error).toHaveBeenCalledWith(
+      'could not record the failure in the upload record',
+      expect.any(Error),
+    );
+
+    const other = containerDeps();
+    const otherWarn = vi.spyOn(other.logger, 'warn');
+    s3.on(PutObjectCommand).resolves({ ETag: '"e-1"' });
+    s3.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    codebuild.on(StartBuildCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(handleS3Event(other, s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
+      TransientError,
+    );
+    expect(otherWarn).toHaveBeenCalledWith(
+      'could not release the upload claim; it holds until it expires',
+      expect.any(Error),
+    );
+    expect(otherWarn).toHaveBeenCalledWith(
+      'transient failure; Lambda will retry the event',
+      expect.any(Error),
+    );
+    expect(warn).not.toHaveBeenCalled();
   });
 });

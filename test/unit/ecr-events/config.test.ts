@@ -89,4 +89,78 @@ describe('ecr-events configuration', () => {
     expect(c.slackWebhook).toEqual({ source: 'secretsmanager', name: 'ecr-pipeline/slack' });
     expect(loadConfig({ ...base, NOTIFY_EVENTS: 'none' }).notify.size).toBe(0);
   });
+
+  it('notifies every kind but started builds when NOTIFY_EVENTS is unset, empty or blank', () => {
+    const defaults = [
+      'image-push',
+      'image-delete',
+      'image-action-failed',
+      'scan',
+      'build-succeeded',
+      'build-failed',
+      'build-rejected',
+      'sweep',
+    ];
+    for (const NOTIFY_EVENTS of [undefined, '', '  ']) {
+      expect([...loadConfig({ ...base, NOTIFY_EVENTS }).notify]).toEqual(defaults);
+    }
+  });
+
+  it('lists every known kind when NOTIFY_EVENTS names an unknown one', () => {
+    expect(() => loadConfig({ ...base, NOTIFY_EVENTS: 'push' })).toThrow(
+      'known kinds: image-push, image-delete, image-action-failed, scan, build-started, build-succeeded, build-failed, build-rejected, sweep, none',
+    );
+  });
+
+  it('takes a topic ARN, and an SSM parameter name starting with "/" from SSM by default', () => {
+    const c = loadConfig({
+      ...base,
+      SNS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:ecr-pipeline-dev-events',
+      SLACK_WEBHOOK_PARAMETER: '/ecr-pipeline/dev/slack-webhook-url',
+    });
+    expect(c.topicArn).toBe('arn:aws:sns:us-east-1:123456789012:ecr-pipeline-dev-events');
+    expect(c.slackWebhook).toEqual({ source: 'ssm', name: '/ecr-pipeline/dev/slack-webhook-url' });
+  });
+
+  it('accepts SLACK_WEBHOOK_SOURCE=ssm spelled out', () => {
+    expect(
+      loadConfig({ ...base, SLACK_WEBHOOK_SOURCE: 'ssm', SLACK_WEBHOOK_PARAMETER: '/slack' }).slackWebhook,
+    ).toEqual({ source: 'ssm', name: '/slack' });
+  });
+
+  it('reads every other setting, with its default', () => {
+    expect(loadConfig(base)).toMatchObject({
+      ignoredRepositories: [],
+      projectName: '',
+      secretTtlMs: 300_000,
+      httpTimeoutMs: 5000,
+      uploads: { bucket: '', keyPrefix: '' },
+    });
+    expect(
+      loadConfig({
+        ...base,
+        IGNORE_REPOSITORIES: 'base, tools/*',
+        BUILD_PROJECT_NAME: 'ecr-pipeline-dev',
+        SECRET_CACHE_TTL_SECONDS: '60',
+        HTTP_TIMEOUT_MS: '2500',
+        SWEEP_GRACE_DAYS: '0',
+        CONTEXT_BUCKET: 'contexts',
+        KEY_PREFIX: 'uploads/',
+      }),
+    ).toMatchObject({
+      ignoredRepositories: ['base', 'tools/*'],
+      projectName: 'ecr-pipeline-dev',
+      secretTtlMs: 60_000,
+      httpTimeoutMs: 2500,
+      sweep: { graceDays: 0 },
+      uploads: { bucket: 'contexts', keyPrefix: 'uploads/' },
+    });
+  });
+
+  it.each(['tagging-api', 'list-tags'] as const)(
+    'finds managed repositories with %s when asked',
+    (discovery) => {
+      expect(loadConfig({ ...base, SWEEP_DISCOVERY: discovery }).sweep.discovery).toBe(discovery);
+    },
+  );
 });

@@ -99,8 +99,22 @@ describe('ECR Image Scan (basic)', () => {
     const e = event('ecr/image-scan-complete.json');
     delete e.detail['finding-severity-counts'];
     expect(notification(route(e, options)).counts).toEqual({});
-    e.detail['finding-severity-counts'] = { CRITICAL: 'many', HIGH: -1, INFORMATIONAL: 2, INFORMATIVE: 4 };
+    e.detail['finding-severity-counts'] = {
+      CRITICAL: 'many',
+      HIGH: -1,
+      LOW: 1.5,
+      INFORMATIONAL: 2,
+      INFORMATIVE: 4,
+    };
     expect(notification(route(e, options)).counts).toEqual({ INFORMATIONAL: 2 });
+  });
+
+  it('reports a scan whose finding-severity-counts is null as clean', () => {
+    const e = event('ecr/image-scan-complete.json');
+    e.detail['finding-severity-counts'] = null;
+    const n = notification(route(e, options));
+    expect(n.counts).toEqual({});
+    expect(n.severity).toBeUndefined();
   });
 
   it('survives image-tags that is not a list', () => {

@@ -9,12 +9,18 @@ import {
 } from '../../../functions/shared/naming.ts';
 
 describe('checkRepositoryName', () => {
-  it.each(['ab', 'api', 'team-a/api', 'a/b/c', 'my.app_x-y', 'a0/b1.c2', 'x'.repeat(256)])(
-    'accepts %s',
-    (name) => {
-      expect(checkRepositoryName(name)).toBeUndefined();
-    },
-  );
+  it.each([
+    'ab',
+    'api',
+    'team-a/api',
+    'my-team/web.app/api_v2',
+    'a/b/c',
+    'my.app_x-y',
+    'a0/b1.c2',
+    'x'.repeat(256),
+  ])('accepts %s', (name) => {
+    expect(checkRepositoryName(name)).toBeUndefined();
+  });
 
   it.each([
     ['a', '1 characters long'],
@@ -90,6 +96,14 @@ describe('parseContextKey', () => {
     ['other/api/v1.tar.gz', 'contexts/', 'InvalidKey', 'is not under "contexts/"'],
     ['v1.tar.gz', '', 'InvalidKey', 'names no repository'],
     ['/v1.tar.gz', '', 'InvalidKey', 'names no repository'],
+    [
+      'contexts/v1.tar.gz',
+      'contexts/',
+      'InvalidKey',
+      'expected "contexts/<repository>/<tag>.tar.gz" (or .tgz, .tar)',
+    ],
+    ['api/v1.zip', '', 'UnsupportedExtension', 'a build context is a tarball: .tar.gz, .tgz, .tar'],
+    ['api/.env', '', 'UnsupportedExtension', 'ends in ".env"'],
     ['api/v1.zip', '', 'UnsupportedExtension', 'ends in ".zip"'],
     ['api/v1.TAR.GZ', '', 'UnsupportedExtension', 'ends in ".TAR.GZ"'],
     ['api/Dockerfile', '', 'UnsupportedExtension', 'has no extension'],
