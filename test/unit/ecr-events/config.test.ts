@@ -99,6 +99,7 @@ describe('ecr-events configuration', () => {
       'build-succeeded',
       'build-failed',
       'build-rejected',
+      'replication-failed',
       'sweep',
     ];
     for (const NOTIFY_EVENTS of [undefined, '', '  ']) {
@@ -108,7 +109,7 @@ describe('ecr-events configuration', () => {
 
   it('lists every known kind when NOTIFY_EVENTS names an unknown one', () => {
     expect(() => loadConfig({ ...base, NOTIFY_EVENTS: 'push' })).toThrow(
-      'known kinds: image-push, image-delete, image-action-failed, scan, build-started, build-succeeded, build-failed, build-rejected, sweep, none',
+      'known kinds: image-push, image-delete, image-action-failed, scan, build-started, build-succeeded, build-failed, build-rejected, replication-failed, sweep, none',
     );
   });
 
