@@ -356,6 +356,23 @@ function assumeRoles(iam: LocalIam, deployment: Deployment, env: Record<string, 
   return { ...env, ...(builder ? LocalSts.env(builder) : {}) };
 }
 
+/**
+ * Sends a failed invocation to its on-failure destination once the function's role may (Lambda sends
+ * it with the execution role): a denial is thrown, and the invoker logs it, as Lambda drops the record.
+ */
+function authorizedDestinationSender(
+  iam: LocalIam,
+  deployment: Deployment,
+  send: (arn: string, record: unknown) => Promise<void>,
+) {
+  return async (arn: string, record: unknown, functionKey: string): Promise<void> => {
+    const fn = deployment.functions.find((f) => f.key === functionKey);
+    const denial = await iam.authorizeDestination(functionKey, fn?.functionName ?? functionKey, arn);
+    if (denial) throw new Error(`AccessDenied: ${denial.message}`);
+    await send(arn, record);
+  };
+}
+
 /** The stack deployed, its functions, the local CodeBuild, the pollers and the clock; the cloud's interface. */
 async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
   const { options, log, region, parts, dataDir, env } = start;
@@ -383,7 +400,7 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
     dataDir,
     retryDelaysMs: options.retryDelaysMs,
     log,
-    sendToDestination: destinationSender(moto),
+    sendToDestination: authorizedDestinationSender(iam, deployment, destinationSender(moto)),
   });
   parts.invoker = invoker;
   for (const fn of deployment.functions) invoker.register(fn);

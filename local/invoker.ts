@@ -141,8 +141,11 @@ export interface InvokerOptions {
   dataDir: string;
   /** Delays before the first and second retry (Lambda: about 1 and 2 minutes). */
   retryDelaysMs?: number[];
-  /** Sends an on-failure record to the function's destination (as Lambda does). */
-  sendToDestination?: (destinationArn: string, record: unknown) => Promise<void>;
+  /**
+   * Sends an on-failure record to the function's destination, as Lambda does with the function's
+   * execution role (`functionKey` names the function whose role sends it).
+   */
+  sendToDestination?: (destinationArn: string, record: unknown, functionKey: string) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -309,7 +312,7 @@ export class Invoker {
     writeFileSync(file, JSON.stringify(destinationRecord, null, 2));
     if (spec.onFailure && this.options.sendToDestination) {
       await this.options
-        .sendToDestination(spec.onFailure, destinationRecord)
+        .sendToDestination(spec.onFailure, destinationRecord, spec.key)
         .catch((error: unknown) =>
           this.options.log(`[${spec.key}] on-failure destination: ${String(error)}`),
         );

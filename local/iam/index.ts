@@ -108,6 +108,23 @@ export class LocalIam {
     return this.authorizer.authorize(principal, apiActions(request, this.options.scope));
   }
 
+  /**
+   * What Lambda does with a function's execution role outside the function's code: sending a failed
+   * asynchronous invocation to its on-failure destination (`sqs:SendMessage` on a queue,
+   * `sns:Publish` on a topic). The denial, or undefined when allowed or not enforced.
+   */
+  async authorizeDestination(
+    functionKey: string,
+    session: string,
+    destinationArn: string,
+  ): Promise<Denial | undefined> {
+    if (!this.options.enforce) return undefined;
+    const principal = this.credentialsOf('function', functionKey, session);
+    if (!principal) return undefined;
+    const action = destinationArn.startsWith('arn:aws:sns:') ? 'sns:Publish' : 'sqs:SendMessage';
+    return this.authorizer.authorize(principal, [{ action, resource: destinationArn, context: {} }]);
+  }
+
   /** GetAuthorizationToken's answer, its token replaced by one naming the caller. */
   registryToken(output: unknown, accessKeyId: string | undefined): unknown {
     const answer = output as { authorizationData?: Array<{ authorizationToken?: string }> };

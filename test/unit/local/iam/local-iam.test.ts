@@ -125,4 +125,40 @@ describe('LocalIam', () => {
       'ecr:BatchDeleteImage',
     );
   });
+
+  it('sends a failed invocation to its on-failure destination only when the function’s role may', async () => {
+    const queue = 'arn:aws:sqs:us-east-1:123456789012:stack-failures';
+    const functionRole = (actions: string[]): IamModel => ({
+      ...model,
+      roles: [
+        {
+          logicalId: 'TriggerRole',
+          arn: 'arn:aws:iam::123456789012:role/stack-TriggerRole',
+          name: 'stack-TriggerRole',
+          policies: [
+            {
+              name: 'TriggerRole/trigger',
+              kind: 'identity' as const,
+              document: {
+                Statement: [{ Sid: 'Failures', Effect: 'Allow' as const, Action: actions, Resource: queue }],
+              },
+            },
+          ],
+        },
+      ],
+      functionRoles: { trigger: 'arn:aws:iam::123456789012:role/stack-TriggerRole' },
+    });
+    const { iam } = setUp();
+    iam.useModel(functionRole(['sqs:SendMessage']));
+    expect(await iam.authorizeDestination('trigger', 'stack-trigger', queue)).toBeUndefined();
+    const narrow = setUp();
+    narrow.iam.useModel(functionRole(['sqs:GetQueueUrl']));
+    const denial = await narrow.iam.authorizeDestination('trigger', 'stack-trigger', queue);
+    expect(denial?.message).toBe(
+      `User: arn:aws:sts::123456789012:assumed-role/stack-TriggerRole/stack-trigger is not authorized to perform: sqs:SendMessage on resource: ${queue} because no identity-based policy allows the sqs:SendMessage action`,
+    );
+    const off = setUp(false);
+    off.iam.useModel(functionRole([]));
+    expect(await off.iam.authorizeDestination('trigger', 'stack-trigger', queue)).toBeUndefined();
+  });
 });
