@@ -420,3 +420,193 @@ describe('SNS message', () => {
     expect(chat.content.description).toContain('Failed in:  BUILD');
   });
 });
+
+describe('SNS message: the email body and the chat notification', () => {
+  const sweep = (report: Partial<SweepReport>): Notification => ({
+    kind: 'sweep',
+    outcome: 'info',
+    title: 'Stale repository sweep',
+    region: 'us-west-2',
+    account: '123456789012',
+    time: '2026-11-16T00:00:00Z',
+    sweep: {
+      dryRun: false,
+      candidates: 5,
+      marked: [],
+      deleted: [],
+      unmarked: [],
+      pending: [],
+      inUse: [],
+      protected: [],
+      kept: 5,
+      errors: [],
+      ...report,
+    },
+    links: [],
+  });
+  const chatOf = (n: Notification) =>
+    JSON.parse((JSON.parse(renderSns(n).message) as { https: string }).https) as {
+      content: { title: string; description: string; nextSteps: string[]; keywords: string[] };
+      metadata: { summary: string; relatedResources: string[]; additionalContext: Record<string, string> };
+    };
+  const withLog = (log: NonNullable<NonNullable<Notification['build']>['log']>) => {
+    const n = fromFixture('codebuild/build-failed.json');
+    n.build = { ...(n.build as NonNullable<Notification['build']>), log };
+    return n;
+  };
+  const buildLogs =
+    'Build logs: https://console.aws.amazon.com/cloudwatch/home?region=us-west-2#logEvent:group=/aws/codebuild/ecr-pipeline-dev;stream=8745a7a9-c340-456a-9166-edf953571bef';
+
+  it('writes a failed build one fact a line, the last lines of its log, then where, then the links', () => {
+    const n = withLog({ tail: ['step 1', 'exit 1'] });
+    expect(renderSns(n).text.split('\n')).toEqual([
+      'Build failed',
+      '',
+      'Image:      team/web:v1.4.3',
+      'Build:      arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:8745a7a9-c340-456a-9166-edf953571bef (FAILED)',
+      'Duration:   1m 52s',
+      'Failed in:  BUILD',
+      'Message:    COMMAND_EXECUTION_ERROR: Error while executing command: buildctl build --frontend dockerfile.v0. Reason: exit status 1',
+      'Last lines of the log:',
+      '  | step 1',
+      '  | exit 1',
+      '',
+      'Account 123456789012, region us-west-2, 2026-11-16T16:14:21Z',
+      '',
+      buildLogs,
+      expect.stringMatching(/^Build: https:/),
+      expect.stringMatching(/^Repository: https:/),
+    ]);
+  });
+
+  it('gives the refusal line of a failed build instead of its log, and why the log could not be read', () => {
+    const refused = renderSns(withLog({ reason: 'tag exists', tail: ['ignored'] })).text;
+    expect(refused).toContain('\nReason:     tag exists\n');
+    expect(refused).not.toContain('ignored');
+    const unread = renderSns(withLog({ tail: [], unavailable: 'log group gone' })).text;
+    expect(unread).toContain('\nlog group gone\n');
+    expect(unread).not.toContain('Last lines');
+  });
+
+  it('leaves out what a build does not have', () => {
+    const n = fromFixture('codebuild/build-succeeded.json');
+    n.build = { ...(n.build as NonNullable<Notification['build']>), durationSeconds: undefined };
+    expect(renderSns(n).text).not.toContain('Duration');
+  });
+
+  it('writes a scan with its digest and findings, and a clean scan as no findings', () => {
+    expect(renderSns(fromFixture('ecr/image-scan-complete.json')).text).toContain(
+      '\nDigest:     sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234abcd\nFindings:   CRITICAL 10, MEDIUM 9\n\n',
+    );
+    expect(renderSns(fromFixture('ecr/image-scan-clean.json')).text).toContain('\nFindings:   none\n');
+    const push = fromFixture('codebuild/build-succeeded.json');
+    expect(renderSns(push).text).not.toMatch(/Digest|Findings/);
+  });
+
+  it('writes a rejection with its upload, code and reason, and the detail of a failure', () => {
+    expect(renderSns(fromFixture('ecr-pipeline/build-rejected.json')).text).toContain(
+      [
+        '\nUpload:     s3://ecr-pipeline-dev-contexts-123456789012-us-west-2/team/web/v1.4.2.tar.gz',
+        'Code:       TagAlreadyExists',
+        'Reason:     tag v1.4.2 already exists in team/web, whose tags are immutable\n',
+      ].join('\n'),
+    );
+    expect(renderSns(fromFixture('ecr/image-scan-failed.json')).text).toContain('\nScan status FAILED.\n');
+  });
+
+  it('writes an account it does not know as a dash', () => {
+    const n = sweep({});
+    n.account = '';
+    expect(renderSns(n).text.split('\n').at(-1)).toBe('Account -, region us-west-2, 2026-11-16T00:00:00Z');
+  });
+
+  it('lists what a sweep did, the replicas that remain and its errors', () => {
+    const n = sweep({
+      dryRun: true,
+      deleted: [{ repository: 'team/old', note: '(no pull since 2026-01-01)' }],
+      marked: [{ repository: 'team/idle' }],
+      errors: [{ repository: 'team/a', error: 'AccessDenied' }],
+      kept: 3,
+      replicaRegions: ['eu-west-1'],
+    });
+    expect(renderSns(n).text.split('\n')).toEqual([
+      'Stale repository sweep (dry run)',
+      '',
+      'Repositories looked at: 5',
+      'Marked stale: 1, deleted: 1, kept: 3, errors: 1',
+      '',
+      'would be deleted:',
+      '  - team/old (no pull since 2026-01-01)',
+      '',
+      expect.stringMatching(/^Replicas of the repositories that would be deleted remain in eu-west-1: /),
+      '',
+      'would be marked stale (deleted after the grace period unless pushed or pulled):',
+      '  - team/idle',
+      '',
+      'errors:',
+      '  - team/a AccessDenied',
+      '',
+      'Account 123456789012, region us-west-2, 2026-11-16T00:00:00Z',
+    ]);
+  });
+
+  it('lists fifty repositories of a sweep, then how many more, and no heading for an empty list', () => {
+    const deleted = Array.from({ length: 52 }, (_, i) => ({ repository: `team/r${i}` }));
+    const lines = renderSns(sweep({ deleted })).text.split('\n');
+    const at = lines.indexOf('deleted:');
+    expect(lines.slice(at + 1)).toEqual([
+      ...deleted.slice(0, 50).map((d) => `  - ${d.repository}`),
+      '  ...and 2 more',
+      '',
+      'Account 123456789012, region us-west-2, 2026-11-16T00:00:00Z',
+    ]);
+    expect(lines).not.toContain('errors:');
+    const fifty = renderSns(sweep({ deleted: deleted.slice(0, 50) })).text;
+    expect(fifty).not.toContain('more');
+    expect(renderSns(sweep({})).text.split('\n')).not.toContain('deleted:');
+  });
+
+  it('gives the chat notification the body without its title and links, and the links as next steps', () => {
+    const n = withLog({ tail: ['exit 1'] });
+    const chat = chatOf(n);
+    expect(chat.content.description).toBe(renderSns(n).text.split('\n').slice(2, -4).join('\n'));
+    expect(chat.content.nextSteps[0]).toBe(buildLogs);
+    expect(chat.content.nextSteps).toHaveLength(3);
+    expect(chat.content.keywords).toEqual(['build-failed', 'failure']);
+    expect(chat.metadata.summary).toBe('Build failed: team/web:v1.4.3');
+    expect(chat.metadata.relatedResources).toEqual([
+      'arn:aws:ecr:us-west-2:123456789012:repository/team/web',
+    ]);
+    expect(chat.metadata.additionalContext).toEqual({
+      repository: 'team/web',
+      tag: 'v1.4.3',
+      digest: '',
+      outcome: 'failure',
+    });
+  });
+
+  it('keeps a line of the chat description that merely starts with a link', () => {
+    const n = fromFixture('ecr-pipeline/build-rejected.json');
+    const url = n.links[0]?.url ?? '';
+    n.detail = `${url} was refused`;
+    expect(chatOf(n).content.description).toContain(`${url.replace(/&/g, '&amp;')} was refused`);
+  });
+
+  it('names the severity, the dry run and the short digest in the chat notification', () => {
+    const scan = chatOf(fromFixture('ecr/image-scan-complete.json'));
+    expect(scan.content.keywords).toEqual(['scan', 'warning', 'CRITICAL']);
+    expect(scan.metadata.additionalContext).toMatchObject({ digest: '7f5b2640fe6f' });
+    const dry = chatOf(sweep({ dryRun: true }));
+    expect(dry.content.title).toBe('Stale repository sweep (dry run)');
+    expect(dry.metadata.summary).toBe('Stale repository sweep');
+    expect(dry.metadata.relatedResources).toEqual([]);
+    expect(dry.metadata.additionalContext).toEqual({ repository: '', tag: '', digest: '', outcome: 'info' });
+  });
+
+  it('keeps a subject of exactly 100 characters whole, trims its ends and joins its whitespace', () => {
+    const hundred = 'x'.repeat(100);
+    expect(toSubject(hundred)).toBe(hundred);
+    expect(toSubject(`${hundred}y`)).toBe(`${'x'.repeat(97)}...`);
+    expect(toSubject(' a \t\n b ')).toBe('a b');
+  });
+});
