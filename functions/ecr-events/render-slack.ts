@@ -120,10 +120,11 @@ function sweepBlocks(report: SweepReport): Block[] {
 function logBlocks(log: LogExcerpt): Block[] {
   const blocks: Block[] = [];
   if (log.reason) blocks.push(section(`*Reason:* ${mrkdwn(log.reason, SLACK.sectionText - 10)}`));
-  else if (log.tail.length > 0) {
+  else {
     const heading = '*Last lines of the log*';
     const fence = '```';
     // The end of the log is what matters: drop lines from the start until the block fits.
+    // An empty tail joins to '', which is left out below.
     const lines = log.tail.map((line) => cutEscaped(escapeMrkdwn(line).replace(/```/g, "'''"), LOG_LINE));
     const room = SLACK.sectionText - heading.length - 2 * fence.length - 3;
     let body = lines.join('\n');
@@ -155,6 +156,7 @@ export function renderSlack(n: Notification): SlackMessage {
     fields.push(codeField('Code', n.rejection.code));
     fields.push(codeField('Upload', `s3://${n.rejection.bucket}/${n.rejection.key}`));
   }
+  // Stryker disable next-line MethodExpression: at most seven fields are pushed above, fewer than SLACK.fields
   if (fields.length > 0) blocks.push({ type: 'section', fields: fields.slice(0, SLACK.fields) });
   if (n.counts) blocks.push(section(severityLine(n.counts)));
   if (n.rejection) blocks.push(section(`*Reason:* ${mrkdwn(n.rejection.reason, SLACK.sectionText - 10)}`));

@@ -37,7 +37,7 @@ const CHAT = { description: 8000, summary: 300 } as const;
 /** Message attribute values cannot be empty. */
 const attribute = (value: string | undefined): MessageAttributeValue => ({
   DataType: 'String',
-  StringValue: value && value !== '' ? value : 'none',
+  StringValue: value || 'none',
 });
 
 /** The plain-text body: one fact a line, links last. User text is capped here, not escaped. */
@@ -47,10 +47,11 @@ export function plainText(n: Notification): string {
   const ref = imageRef(n);
   if (ref) capped('Image:      ', ref);
   if (n.digest) lines.push(`Digest:     ${n.digest}`);
-  if (n.counts) {
-    const present = SEVERITIES.filter((s) => (n.counts?.[s] ?? 0) > 0);
+  const counts = n.counts;
+  if (counts) {
+    const present = SEVERITIES.filter((s) => (counts[s] ?? 0) > 0);
     lines.push(
-      `Findings:   ${present.length === 0 ? 'none' : present.map((s) => `${s} ${n.counts?.[s]}`).join(', ')}`,
+      `Findings:   ${present.length === 0 ? 'none' : present.map((s) => `${s} ${counts[s]}`).join(', ')}`,
     );
   }
   if (n.build) {
