@@ -433,6 +433,33 @@ describe('one judgment, carried out', () => {
     await expect(act(due, candidate, judged, actDeps())).rejects.toThrow('Rate exceeded');
   });
 
+  it('keeps a repository with any push later than the one judged, and removes its mark', async () => {
+    unchanged();
+    const later = new Date(judged.lastPush.getTime() + 1);
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: 'sha256:2', imagePushedAt: later }] });
+    expect(await act(due, candidate, judged, actDeps())).toEqual({
+      kind: 'unmarked',
+      note: `pushed ${later.toISOString()}, after it was judged stale`,
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(ecrMock).toHaveReceivedCommand(UntagResourceCommand);
+  });
+
+  it('keeps a repository pushed to after its mark even when the judgment saw that push (its event lost)', async () => {
+    // Marked on 1 November; the push of 5 November did not remove the mark, and no sweep ran until
+    // the repository was stale again: the mark is older than the last push, so no notice was given.
+    unchanged();
+    const afterMark: Activity = { lastPush: new Date('2026-11-05T08:00:00Z') };
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: 'sha256:3', imagePushedAt: afterMark.lastPush }] });
+    expect(await act(due, candidate, afterMark, actDeps())).toMatchObject({ kind: 'unmarked' });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(ecrMock).toHaveReceivedCommand(UntagResourceCommand);
+  });
+
   it('keeps a repository pushed to on the day of its mark or later, and removes its mark', async () => {
     unchanged();
     const onMarkDay = new Date('2026-11-01T00:00:00Z');
