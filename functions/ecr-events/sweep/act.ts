@@ -82,10 +82,11 @@ async function deleteUnlessTouched(
     });
     if (!current) return { kind: 'gone' };
     if (current[REPOSITORY_TAGS.staleSince] !== c.tags[REPOSITORY_TAGS.staleSince]) return { kind: 'active' };
-    // A push since the judgment (or since the mark, should its event have been lost) keeps it.
+    // A push since the judgment, or since the mark (should its event, which removes the mark, have
+    // been lost), keeps it: either one is enough, hence the earlier of the two.
     const again = await readActivity(deps.ecr, c, deps.now);
     if (!again) return { kind: 'gone' };
-    if (again.lastPush.getTime() >= Math.max(judged.lastPush.getTime() + 1, j.mark.getTime())) {
+    if (again.lastPush.getTime() >= Math.min(judged.lastPush.getTime() + 1, j.mark.getTime())) {
       await unmark(c, deps);
       return { kind: 'unmarked', note: `pushed ${again.lastPush.toISOString()}, after it was judged stale` };
     }

@@ -9,13 +9,17 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { describe, expect, it } from 'vitest';
+import { type ActDeps, act } from '../../../../functions/ecr-events/sweep/act.ts';
+import type { Activity, Candidate } from '../../../../functions/ecr-events/sweep/model.ts';
 import { sweep } from '../../../../functions/ecr-events/sweep.ts';
 import { BUILD_ENV, REPOSITORY_TAGS } from '../../../../functions/shared/contract.ts';
+import { stubLogger } from '../fixtures.ts';
 import {
   ACCOUNT,
   arn,
   codebuildMock,
   deps,
+  ecr,
   ecrMock,
   image,
   images,
@@ -28,6 +32,7 @@ import {
   resetBeforeEach,
   STACK,
   staleMark,
+  throttled,
 } from './fixtures.ts';
 
 resetBeforeEach();
@@ -310,5 +315,162 @@ describe('dry run', () => {
     expect(ecrMock).not.toHaveReceivedCommand(TagResourceCommand);
     expect(ecrMock).not.toHaveReceivedCommand(UntagResourceCommand);
     expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+});
+
+describe('one judgment, carried out', () => {
+  const candidate: Candidate = {
+    name: 'team/old',
+    arn: arn('team/old'),
+    account: ACCOUNT,
+    tags: staleMark('2026-11-01'),
+  };
+  const judged: Activity = { lastPush: new Date('2026-04-30T12:00:00Z') };
+  const due = { kind: 'delete', note: 'idle', mark: new Date('2026-11-01T00:00:00Z') } as const;
+  function actDeps(extra: Partial<ActDeps> = {}): ActDeps & { logger: ReturnType<typeof stubLogger> } {
+    return {
+      ecr,
+      logger: stubLogger(),
+      dryRun: false,
+      now: NOW,
+      buildsInProgress: async () => new Map(),
+      ...extra,
+    } as ActDeps & { logger: ReturnType<typeof stubLogger> };
+  }
+  /** The mark is still there when re-read, and the images are as judged. */
+  function unchanged() {
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags(staleMark('2026-11-01')) });
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: 'sha256:1', imagePushedAt: judged.lastPush }] });
+    ecrMock.on(DeleteRepositoryCommand).resolves({});
+  }
+
+  it('leaves an active repository alone and reports it active', async () => {
+    const deps = actDeps();
+    expect(await act({ kind: 'active' }, candidate, judged, deps)).toEqual({ kind: 'active' });
+    expect(ecrMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('removes the mark of a repository in use only when it is marked', async () => {
+    const note = '(used by lambda:a)';
+    expect(await act({ kind: 'in-use', note, unmark: false }, candidate, judged, actDeps())).toEqual({
+      kind: 'in-use',
+      note,
+    });
+    expect(ecrMock).not.toHaveReceivedAnyCommand();
+    expect(await act({ kind: 'in-use', note, unmark: true }, candidate, judged, actDeps())).toEqual({
+      kind: 'in-use',
+      note,
+    });
+    expect(ecrMock).toHaveReceivedCommandWith(UntagResourceCommand, {
+      resourceArn: arn('team/old'),
+      tagKeys: [REPOSITORY_TAGS.staleSince],
+    });
+  });
+
+  it('logs each repository it marks or deletes, saying when it only would', async () => {
+    unchanged();
+    ecrMock.on(TagResourceCommand).resolves({});
+    const mark = { kind: 'mark', note: 'idle' } as const;
+    for (const dryRun of [false, true]) {
+      const deps = actDeps({ dryRun });
+      await act(mark, { ...candidate, tags: {} }, judged, deps);
+      await act(due, candidate, judged, deps);
+      expect(deps.logger.info.mock.calls).toEqual(
+        dryRun
+          ? [
+              ['would mark stale', { repository: 'team/old' }],
+              ['would delete', { repository: 'team/old' }],
+            ]
+          : [
+              ['marked stale', { repository: 'team/old' }],
+              ['deleted', { repository: 'team/old' }],
+            ],
+      );
+    }
+  });
+
+  it('deletes a repository listed with no build in progress', async () => {
+    unchanged();
+    const deps = actDeps({ buildsInProgress: async () => new Map([['team/old', []]]) });
+    expect(await act(due, candidate, judged, deps)).toEqual({ kind: 'deleted', note: 'idle' });
+    expect(ecrMock).toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('names at most three of the builds that keep a repository', async () => {
+    unchanged();
+    const ids = ['p:4', 'p:3', 'p:2', 'p:1'];
+    const deps = actDeps({ buildsInProgress: async () => new Map([['team/old', ids]]) });
+    expect(await act(due, candidate, judged, deps)).toEqual({
+      kind: 'in-use',
+      note: '(being built: p:4, p:3, p:2)',
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('reports a repository gone when its tags or its images can no longer be read, and deletes nothing', async () => {
+    unchanged();
+    ecrMock.on(ListTagsForResourceCommand).rejects(notFound());
+    expect(await act(due, candidate, judged, actDeps())).toEqual({ kind: 'gone' });
+    ecrMock.reset();
+    unchanged();
+    ecrMock.on(DescribeImagesCommand).rejects(notFound());
+    expect(await act(due, candidate, judged, actDeps())).toEqual({ kind: 'gone' });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('fails, deleting nothing, when the mark cannot be re-read for another reason', async () => {
+    unchanged();
+    ecrMock.on(ListTagsForResourceCommand).rejects(throttled());
+    await expect(act(due, candidate, judged, actDeps())).rejects.toThrow('Rate exceeded');
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('fails when the deletion fails for another reason than the repository being gone', async () => {
+    unchanged();
+    ecrMock.on(DeleteRepositoryCommand).rejects(throttled());
+    await expect(act(due, candidate, judged, actDeps())).rejects.toThrow('Rate exceeded');
+  });
+
+  it('keeps a repository with any push later than the one judged, and removes its mark', async () => {
+    unchanged();
+    const later = new Date(judged.lastPush.getTime() + 1);
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: 'sha256:2', imagePushedAt: later }] });
+    expect(await act(due, candidate, judged, actDeps())).toEqual({
+      kind: 'unmarked',
+      note: `pushed ${later.toISOString()}, after it was judged stale`,
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(ecrMock).toHaveReceivedCommand(UntagResourceCommand);
+  });
+
+  it('keeps a repository pushed to after its mark even when the judgment saw that push (its event lost)', async () => {
+    // Marked on 1 November; the push of 5 November did not remove the mark, and no sweep ran until
+    // the repository was stale again: the mark is older than the last push, so no notice was given.
+    unchanged();
+    const afterMark: Activity = { lastPush: new Date('2026-11-05T08:00:00Z') };
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: 'sha256:3', imagePushedAt: afterMark.lastPush }] });
+    expect(await act(due, candidate, afterMark, actDeps())).toMatchObject({ kind: 'unmarked' });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(ecrMock).toHaveReceivedCommand(UntagResourceCommand);
+  });
+
+  it('keeps a repository pushed to on the day of its mark or later, and removes its mark', async () => {
+    unchanged();
+    const onMarkDay = new Date('2026-11-01T00:00:00Z');
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: 'sha256:2', imagePushedAt: onMarkDay }] });
+    expect(await act(due, candidate, judged, actDeps())).toEqual({
+      kind: 'unmarked',
+      note: 'pushed 2026-11-01T00:00:00.000Z, after it was judged stale',
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(ecrMock).toHaveReceivedCommand(UntagResourceCommand);
   });
 });

@@ -128,4 +128,36 @@ describe('discover, on its own', () => {
     ]);
     expect(taggingMock).toHaveReceivedCommandWith(GetResourcesCommand, { ResourcesPerPage: 100 });
   });
+
+  it('reads the tags only of listed repositories in the pattern, whose name and ARN it knows (ListTagsForResource discovery)', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({
+      repositories: [
+        { repositoryName: 'team/a', repositoryArn: arn('team/a') },
+        { repositoryName: 'other/b', repositoryArn: arn('other/b'), registryId: ACCOUNT },
+        { repositoryName: 'team/no-arn', registryId: ACCOUNT },
+        { repositoryArn: arn('team/no-name'), registryId: ACCOUNT },
+      ],
+    });
+    ecrMock.on(ListTagsForResourceCommand, { resourceArn: arn('team/a') }).resolves({ tags: managedTags() });
+    const found = await discover(
+      { stackName: STACK, repositoryPattern: 'team/*', discovery: 'list-tags', concurrency: 2 },
+      { ecr, tagging: async () => tagging },
+    );
+    expect(found).toEqual({
+      candidates: [
+        { name: 'team/a', arn: arn('team/a'), account: '', tags: { [REPOSITORY_TAGS.managedBy]: STACK } },
+      ],
+      errors: [],
+    });
+    expect(ecrMock).toHaveReceivedCommandTimes(ListTagsForResourceCommand, 1);
+  });
+
+  it('takes no repository from an ARN that only contains a repository ARN', async () => {
+    repos(managed('team/a'), { ResourceARN: `arn:aws:s3:::bucket/${arn('team/b')}`, Tags: managedTags() });
+    const found = await discover(
+      { stackName: STACK, repositoryPattern: '*', discovery: 'tagging-api', concurrency: 2 },
+      { ecr, tagging: async () => tagging },
+    );
+    expect(found.candidates.map((c) => c.name)).toEqual(['team/a']);
+  });
 });

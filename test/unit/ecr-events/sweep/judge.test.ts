@@ -129,10 +129,60 @@ describe('the rules', () => {
     });
   });
 
+  it('counts a repository pushed exactly N days ago, or pulled exactly N + 1 days ago, as not yet stale', () => {
+    const boundary = { ...rules, candidate: candidate() };
+    expect(judge({ ...boundary, activity: { lastPush: daysAgo(90) } })).toEqual({ kind: 'active' });
+    expect(judge({ ...boundary, activity: { lastPush: daysAgo(200), lastPull: daysAgo(91) } })).toEqual({
+      kind: 'active',
+    });
+    expect(judge({ ...boundary, activity: { lastPush: daysAgo(90.01) } })).toMatchObject({ kind: 'mark' });
+  });
+
+  it('deletes on the day the grace period ends, from midnight UTC', () => {
+    const marked = { ...rules, candidate: candidate(staleMark('2026-11-09')), activity: idle };
+    expect(judge({ ...marked, now: new Date('2026-11-16T00:00:00Z') })).toMatchObject({ kind: 'delete' });
+    expect(judge({ ...marked, now: new Date('2026-11-15T23:59:59Z') })).toEqual({
+      kind: 'pending',
+      note: '(deletion on or after 2026-11-16)',
+    });
+  });
+
+  it('says when a stale repository was never pulled', () => {
+    expect(
+      judge({
+        ...rules,
+        candidate: candidate(staleMark('2026-11-01')),
+        activity: { lastPush: daysAgo(200) },
+      }),
+    ).toMatchObject({ kind: 'delete', note: '(no push since 2026-04-30, never pulled); marked 2026-11-01' });
+  });
+
+  it('keeps a stale unmarked repository in use without unmarking it, and names three users in full', () => {
+    const usedBy = ['a', 'b', 'c'].map((fn) => ({
+      registry: ACCOUNT,
+      repository: 'team/old',
+      user: `lambda:${fn}`,
+    }));
+    expect(judge({ ...rules, usedBy, candidate: candidate(), activity: idle })).toEqual({
+      kind: 'in-use',
+      note: '(used by lambda:a, lambda:b, lambda:c)',
+      unmark: false,
+    });
+  });
+
   it('reads only a well-formed mark', () => {
     expect(parseMark('2026-11-01')).toEqual(new Date('2026-11-01T00:00:00Z'));
     expect(parseMark('yesterday')).toBeUndefined();
     expect(parseMark('2026-13-45')).toBeUndefined();
+    expect(parseMark('')).toBeUndefined();
+    expect(parseMark(undefined)).toBeUndefined();
+  });
+
+  it('reads no mark from a value that is a date in another form, or a date with text around it', () => {
+    // Each of these reads as 2026-11-01 (or 2026-11) when given to Date: only YYYY-MM-DD is a mark.
+    expect(parseMark('2026-11')).toBeUndefined();
+    expect(parseMark('+002026-11-01')).toBeUndefined();
+    expect(parseMark('2026-11-01 (keep')).toBeUndefined();
   });
 
   it('protects names and wildcards', () => {
