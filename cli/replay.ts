@@ -90,6 +90,14 @@ export interface ReplayResult {
   redriven: number;
   failed: number;
   listed: number;
+  /** Messages sent to the queue after the replay began (new failures, perhaps of re-driven events): left there. */
+  arrived: number;
+}
+
+/** When SQS took the message (its SentTimestamp, ms), if it says. */
+function sentAt(message: Message): number | undefined {
+  const value = Number(message.Attributes?.SentTimestamp);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
 /** Makes a received message visible again at once. */
@@ -109,15 +117,19 @@ async function showAgain(
 
 /**
  * Reads every visible message of `queueUrl` and re-drives it to `functionName` (or, with `dryRun`,
- * only lists it and makes it visible again at once: SQS cannot read without receiving).
+ * only lists it and makes it visible again at once: SQS cannot read without receiving). A message
+ * sent after the replay began (`startedAt`) is left on the queue and counted, never re-driven: a
+ * re-driven event that fails again comes back as a new message, and re-driving that would go round
+ * for as long as the failure lasts.
  */
 export async function replayQueue(
   sqs: SQSClient,
   redriver: Redriver,
-  options: { queueUrl: string; functionName: string; dryRun: boolean },
+  options: { queueUrl: string; functionName: string; dryRun: boolean; startedAt?: number },
   say: (line: string) => void,
 ): Promise<ReplayResult> {
-  const result: ReplayResult = { redriven: 0, failed: 0, listed: 0 };
+  const result: ReplayResult = { redriven: 0, failed: 0, listed: 0, arrived: 0 };
+  const startedAt = options.startedAt ?? Date.now();
   const seen = new Set<string>();
   for (;;) {
     const { Messages = [] } = await sqs.send(
@@ -128,8 +140,15 @@ export async function replayQueue(
         VisibilityTimeout: 60,
         WaitTimeSeconds: 1,
         MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['SentTimestamp'],
       }),
     );
+    for (const message of Messages) {
+      const sent = sentAt(message);
+      if (sent === undefined || sent <= startedAt || seen.has(message.MessageId ?? '')) continue;
+      seen.add(message.MessageId ?? '');
+      result.arrived++;
+    }
     const fresh = Messages.filter((m) => m.MessageId && !seen.has(m.MessageId));
     // A message seen already (listed, or kept) was just received again: make it visible at once,
     // or a dry run would hide the queue for the visibility timeout.
@@ -223,6 +242,10 @@ export async function replayCommand(args: ReplayArgs, io: Io): Promise<number> {
         ? `${result.listed} message(s) in the ${args.queue} failure queue; nothing changed`
         : `${result.redriven} re-driven to ${functionName}, ${result.failed} kept`,
     );
+    if (result.arrived > 0)
+      say(
+        `${result.arrived} message(s) arrived while replaying (new failures, perhaps of events just re-driven): left on the queue; read the function's log before replaying again`,
+      );
     return result.failed > 0 ? 1 : 0;
   } finally {
     sqs.destroy();

@@ -76,7 +76,7 @@ describe('replay', () => {
       say,
     );
 
-    expect(result).toEqual({ listed: 2, redriven: 0, failed: 0 });
+    expect(result).toEqual({ listed: 2, redriven: 0, failed: 0, arrived: 0 });
     expect(redriver.sent).toEqual([]);
     expect(sqs).not.toHaveReceivedCommand(DeleteMessageCommand);
     // Made visible again at once: the queue is as it was.
@@ -90,6 +90,43 @@ describe('replay', () => {
     );
   });
 
+  it('leaves on the queue a failure sent after the replay began, as a re-driven event failing again is', async () => {
+    const startedAt = Date.parse('2026-12-01T07:00:00Z');
+    const before = {
+      ...destinationMessage('m-1', 'team-a/api/v1.tar.gz'),
+      Attributes: { SentTimestamp: String(startedAt - 5_000) },
+    };
+    const after = {
+      ...destinationMessage('m-3', 'team-a/api/v1.tar.gz'),
+      Attributes: { SentTimestamp: String(startedAt + 1_500) },
+    };
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({ Messages: [before] })
+      .resolvesOnce({ Messages: [after] })
+      .resolvesOnce({ Messages: [after] })
+      .resolves({ Messages: [] });
+    const redriver = fakeRedriver();
+    const result = await replayQueue(
+      client,
+      redriver,
+      { queueUrl: QUEUE_URL, functionName: FUNCTION, dryRun: false, startedAt },
+      say,
+    );
+
+    expect(result).toEqual({ listed: 1, redriven: 1, failed: 0, arrived: 1 });
+    expect(redriver.sent).toHaveLength(1);
+    expect(sqs).toHaveReceivedCommandTimes(DeleteMessageCommand, 1);
+    expect(sqs).toHaveReceivedCommandWith(DeleteMessageCommand, { ReceiptHandle: 'receipt-m-1' });
+    expect(sqs).toHaveReceivedCommandWith(ChangeMessageVisibilityCommand, {
+      ReceiptHandle: 'receipt-m-3',
+      VisibilityTimeout: 0,
+    });
+    expect(sqs).toHaveReceivedCommandWith(ReceiveMessageCommand, {
+      MessageSystemAttributeNames: ['SentTimestamp'],
+    });
+  });
+
   it('re-drives the original event of each message, then deletes that message', async () => {
     const redriver = fakeRedriver();
     const result = await replayQueue(
@@ -99,7 +136,7 @@ describe('replay', () => {
       say,
     );
 
-    expect(result).toEqual({ listed: 2, redriven: 2, failed: 0 });
+    expect(result).toEqual({ listed: 2, redriven: 2, failed: 0, arrived: 0 });
     expect(redriver.sent).toEqual(messages.map((m) => JSON.parse(m.Body ?? '').requestPayload));
     expect(sqs).toHaveReceivedCommandWith(DeleteMessageCommand, {
       QueueUrl: QUEUE_URL,
@@ -116,7 +153,7 @@ describe('replay', () => {
       say,
     );
 
-    expect(result).toEqual({ listed: 2, redriven: 1, failed: 1 });
+    expect(result).toEqual({ listed: 2, redriven: 1, failed: 1, arrived: 0 });
     expect(sqs).toHaveReceivedCommandTimes(DeleteMessageCommand, 1);
     expect(sqs).toHaveReceivedCommandWith(DeleteMessageCommand, { ReceiptHandle: 'receipt-m-2' });
     expect(lines).toContain(
