@@ -7,6 +7,8 @@
  * sets. Condition key names are case-insensitive; values of String operators are not.
  */
 
+import { wildcardToRegExp } from '../../functions/shared/wildcard.ts';
+
 /** The request's condition keys (names lower-cased), single- or multi-valued. */
 export type ConditionContext = Record<string, string | string[]>;
 
@@ -14,11 +16,7 @@ type Compare = (requestValue: string, policyValue: string) => boolean;
 
 /** `*` and `?` wildcards of StringLike / ArnLike / Action / Resource, as a matcher. */
 export function wildcard(pattern: string, caseInsensitive = false): (value: string) => boolean {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  const regex = new RegExp(`^${source}$`, caseInsensitive ? 'is' : 's');
+  const regex = wildcardToRegExp(pattern, caseInsensitive ? 'is' : 's');
   return (value) => regex.test(value);
 }
 
