@@ -381,7 +381,9 @@ describe('buildUploadOf: what it takes from a build event', () => {
     delete noId.detail['build-id'];
     expect(buildUploadOf(noId)).toBeUndefined();
     expect(buildUploadOf(withVariables('CONTEXT_BUCKET=x'))).toBeUndefined();
-    const noEnvironment = structuredClone(inProgress) as unknown as { detail: Record<string, Record<string, unknown>> };
+    const noEnvironment = structuredClone(inProgress) as unknown as {
+      detail: Record<string, Record<string, unknown>>;
+    };
     delete noEnvironment.detail['additional-information']?.environment;
     expect(buildUploadOf(noEnvironment)).toBeUndefined();
   });
