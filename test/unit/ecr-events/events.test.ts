@@ -509,3 +509,57 @@ describe('sweeps', () => {
     expect(ecrMock).toHaveReceivedCommandTimes(DescribeImagesCommand, 1);
   });
 });
+
+describe('only what each notification needs', () => {
+  it('watches the replication of pushes only, and clears the mark of pushes only', async () => {
+    const deps = depsWith({ REPLICATION_REGIONS: 'eu-west-1' });
+    await handleEvent(deps, event('ecr/image-action-delete.json'));
+    await handleEvent(deps, event('ecr/image-scan-complete.json'));
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(ecrMock).not.toHaveReceivedCommand(ListTagsForResourceCommand);
+    expect(delivered).toHaveLength(2);
+  });
+
+  it('loads no S3 client for a build that names no upload', async () => {
+    const bare = event('codebuild/build-in-progress.json');
+    const info = bare.detail['additional-information'] as { environment: Record<string, unknown> };
+    info.environment['environment-variables'] = [{ name: 'IMAGE_REPOSITORY', value: 'team/web' }];
+    const deps = depsWith();
+    let loaded = 0;
+    const uploadRecords = deps.uploadRecords;
+    deps.uploadRecords = async () => {
+      loaded++;
+      return uploadRecords();
+    };
+    await handleEvent(deps, bare);
+    expect(loaded).toBe(0);
+  });
+
+  it("takes the exported digest by its name among the build's variables, and none from a build without them", async () => {
+    const claim = { status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID };
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim) });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          id: BUILD_ID,
+          exportedEnvironmentVariables: [
+            { name: 'OTHER', value: 'sha256:other' },
+            { name: 'IMAGE_DIGEST', value: DIGEST },
+          ],
+        },
+      ],
+    });
+    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
+    const record = () =>
+      s3Mock
+        .commandCalls(PutObjectCommand)
+        .filter((c) => c.args[0].input.Key === RECORD_KEY)
+        .map((c) => JSON.parse(String(c.args[0].input.Body)));
+    expect(record()).toEqual([expect.objectContaining({ status: 'built', digest: DIGEST })]);
+    s3Mock.resetHistory();
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [{ id: BUILD_ID }] });
+    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
+    expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
+    expect(record()).toEqual([expect.not.objectContaining({ digest: expect.anything() })]);
+  });
+});
