@@ -519,3 +519,32 @@ describe('scanOfImage: a completed scan without a summary', () => {
     });
   });
 });
+
+describe('scan results: counts only of completed scans, the index written once', () => {
+  it('gives a failed scan no counts even when ECR lists some, and a completed one without a time the fallback time', () => {
+    const at = '2026-11-16T16:30:00.000Z';
+    const findingSeverityCounts = { HIGH: 2 };
+    expect(
+      scanOfImage(
+        { imageScanStatus: { status: 'FAILED' }, imageScanFindingsSummary: { findingSeverityCounts } },
+        at,
+      ),
+    ).toEqual({ status: 'FAILED', scanner: 'basic', counts: {}, at });
+    expect(
+      scanOfImage(
+        { imageScanStatus: { status: 'COMPLETE' }, imageScanFindingsSummary: { findingSeverityCounts } },
+        at,
+      ),
+    ).toEqual({ status: 'COMPLETE', scanner: 'basic', counts: { HIGH: 2 }, at });
+  });
+
+  it('writes neither the index nor asks ECR again when a scan reaches a record already built', async () => {
+    const built = { ...claim, buildId: BUILD_ID, finishedAt: AT, status: 'built', digest: DIGEST };
+    s3.on(GetObjectCommand, { Key: INDEX_KEY }).resolves({ Body: body({ record: RECORD_KEY }) });
+    s3.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(built), ETag: '"e4"' });
+    s3.on(PutObjectCommand).resolves({});
+    expect(await recordScan(deps(), scanned)).toBe('written');
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(imageScan).not.toHaveBeenCalled();
+  });
+});
