@@ -1,6 +1,15 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { BatchGetBuildsCommand, CodeBuildClient } from '@aws-sdk/client-codebuild';
-import { DescribeImagesCommand, ECRClient, ListTagsForResourceCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetBuildsCommand,
+  CodeBuildClient,
+  ListBuildsForProjectCommand,
+} from '@aws-sdk/client-codebuild';
+import {
+  DeleteRepositoryCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-ecr';
 import {
   GetResourcesCommand,
   ResourceGroupsTaggingAPIClient,
@@ -561,5 +570,28 @@ describe('only what each notification needs', () => {
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
     expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
     expect(record()).toEqual([expect.not.objectContaining({ digest: expect.anything() })]);
+  });
+});
+
+describe('the summary of a sweep that deleted', () => {
+  it('calls a sweep that deleted a repository a warning', async () => {
+    const tags = [
+      { Key: REPOSITORY_TAGS.managedBy, Value: 'ecr-pipeline-dev' },
+      { Key: REPOSITORY_TAGS.staleSince, Value: '2026-11-01' },
+    ];
+    taggingMock.on(GetResourcesCommand).resolves({
+      ResourceTagMappingList: [
+        { ResourceARN: 'arn:aws:ecr:us-west-2:123456789012:repository/team/old', Tags: tags },
+      ],
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({
+      imageDetails: [{ imagePushedAt: new Date('2026-01-01T00:00:00Z'), imageTags: ['v1'] }],
+    });
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags });
+    ecrMock.on(DeleteRepositoryCommand).resolves({});
+    codebuildMock.on(ListBuildsForProjectCommand).resolves({ ids: [] });
+    await handleEvent(depsWith({ SWEEP_DRY_RUN: 'false' }), event('ecr-pipeline/scheduled-sweep.json'));
+    expect(ecrMock).toHaveReceivedCommandWith(DeleteRepositoryCommand, { repositoryName: 'team/old' });
+    expect(delivered).toEqual([expect.objectContaining({ kind: 'sweep', outcome: 'warning' })]);
   });
 });
