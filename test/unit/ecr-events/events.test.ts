@@ -595,3 +595,38 @@ describe('the summary of a sweep that deleted', () => {
     expect(delivered).toEqual([expect.objectContaining({ kind: 'sweep', outcome: 'warning' })]);
   });
 });
+
+describe('the scan memory when no channel took the news', () => {
+  it('logs a memory it could not put back, and still throws so that Lambda retries', async () => {
+    ecrMock.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        { imageDigest: DIGEST, imageScanFindingsSummary: { findingSeverityCounts: { HIGH: 2 } } },
+      ],
+    });
+    s3Mock
+      .on(PutObjectCommand)
+      .resolvesOnce({ ETag: '"m1"' })
+      .rejects(
+        Object.assign(new Error('denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }),
+      );
+    const down = async (): Promise<'sent'> => {
+      throw new Error('down');
+    };
+    const deps = {
+      ...depsWith(),
+      channels: [
+        { name: 'slack', deliver: down },
+        { name: 'sns', deliver: down },
+      ],
+    };
+    await expect(handleEvent(deps, event('inspector/finding-ecr-image.json'))).rejects.toThrow(
+      'every channel failed',
+    );
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 2);
+    expect(logger.error).toHaveBeenCalledWith('could not put the scan memory back', {
+      repository: 'team/web',
+      digest: DIGEST,
+      error: 'AccessDenied: denied',
+    });
+  });
+});
