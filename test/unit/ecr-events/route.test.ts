@@ -938,3 +938,42 @@ describe('withBuildLog', () => {
     });
   });
 });
+
+describe('fields of the wrong type', () => {
+  it('takes only non-empty text for the fields of an event', () => {
+    const e = event('ecr/image-action-delete.json');
+    e.region = 7;
+    e.account = ['123456789012'];
+    e.time = 1_763_309_549_000;
+    expect(
+      notification(route(e, { ...options, now: () => new Date('2026-11-20T10:00:00.000Z') })),
+    ).toMatchObject({
+      region: 'us-east-1',
+      account: '',
+      time: '2026-11-20T10:00:00.000Z',
+    });
+  });
+
+  it('takes a repository name only from an ARN that begins the value', () => {
+    expect(repositoryName('xarn:aws:ecr:us-east-2:123456789012:repository/web')).toBe(
+      'xarn:aws:ecr:us-east-2:123456789012:repository/web',
+    );
+  });
+
+  it('skips null entries among the resources of a finding and the variables of a build', () => {
+    const finding = event('inspector/finding-ecr-image.json');
+    finding.detail.resources = [null, ...(finding.detail.resources as unknown[])];
+    expect(notification(route(finding, options)).repository).toBe('team/web');
+    const build = event('codebuild/build-failed.json');
+    const info = build.detail['additional-information'] as { environment: Record<string, unknown[]> };
+    info.environment['environment-variables'] = [null, ...(info.environment['environment-variables'] ?? [])];
+    expect(notification(route(build, options)).repository).toBe('team/web');
+  });
+
+  it('links no repository for a build that names none', () => {
+    const e = event('codebuild/build-failed.json');
+    const info = e.detail['additional-information'] as { environment: Record<string, unknown> };
+    info.environment['environment-variables'] = [];
+    expect(notification(route(e, options)).links.map((l) => l.label)).toEqual(['Build logs', 'Build']);
+  });
+});
