@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-codebuild';
 import {
   DeleteRepositoryCommand,
+  DescribeImageReplicationStatusCommand,
   DescribeImagesCommand,
   ECRClient,
   ListTagsForResourceCommand,
@@ -31,7 +32,7 @@ import { handleEvent } from '../../../functions/ecr-events/events.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
 import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
-import { event, stubLogger } from './fixtures.ts';
+import { conditionalBucket, event, stubLogger } from './fixtures.ts';
 
 const client = { region: 'us-west-2', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } };
 const ecr = new ECRClient(client);
@@ -286,7 +287,12 @@ describe('replication', () => {
     s3Mock.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
     await handleEvent(depsWith(replicating), { action: 'check-replication' }, contextWith(60_000));
     expect(s3Mock).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: BUCKET });
-    expect(logger.info).toHaveBeenCalledWith('replication check finished', expect.any(Object));
+    expect(logger.info).toHaveBeenCalledWith('replication check finished', {
+      told: 0,
+      completed: 0,
+      pending: 0,
+      errors: 0,
+    });
   });
 });
 
@@ -627,6 +633,75 @@ describe('the scan memory when no channel took the news', () => {
       repository: 'team/web',
       digest: DIGEST,
       error: 'AccessDenied: denied',
+    });
+  });
+});
+
+describe('what is logged and told, and what is not', () => {
+  it('tells a failed replication without an account when invoked without a context', async () => {
+    const bucket = conditionalBucket();
+    s3Mock.on(GetObjectCommand).callsFake(bucket.get);
+    s3Mock.on(PutObjectCommand).callsFake(bucket.put);
+    s3Mock.on(DeleteObjectCommand).callsFake(bucket.delete);
+    s3Mock.on(ListObjectsV2Command).callsFake(bucket.list);
+    const deps = depsWith({ REPLICATION_REGIONS: 'eu-west-1', REPLICATION_TIMEOUT_MINUTES: '5' });
+    await handleEvent(deps, event('ecr/image-action-push.json'));
+    ecrMock.on(DescribeImageReplicationStatusCommand).resolves({
+      replicationStatuses: [{ region: 'eu-west-1', registryId: '123456789012', status: 'FAILED' }],
+    });
+    delivered.length = 0;
+    await handleEvent(deps, { action: 'check-replication' });
+    expect(delivered).toEqual([expect.objectContaining({ kind: 'replication-failed', account: '' })]);
+  });
+
+  it('logs an enhanced scan result that is not news, and sends nothing', async () => {
+    const bucket = conditionalBucket();
+    s3Mock.on(GetObjectCommand).callsFake(bucket.get);
+    s3Mock.on(PutObjectCommand).callsFake(bucket.put);
+    ecrMock.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        { imageDigest: DIGEST, imageScanFindingsSummary: { findingSeverityCounts: { HIGH: 2 } } },
+      ],
+    });
+    await handleEvent(depsWith(), event('inspector/finding-ecr-image.json'));
+    const rescan = event('inspector/finding-ecr-image.json');
+    rescan.time = '2026-11-21T06:02:30Z';
+    await handleEvent(depsWith(), rescan);
+    expect(delivered).toHaveLength(1);
+    expect(logger.info).toHaveBeenCalledWith('notification skipped', {
+      kind: 'scan',
+      repository: 'team/web',
+      digest: DIGEST,
+      reason: expect.any(String),
+    });
+  });
+
+  it('warns of no excerpt when the log was read', async () => {
+    logsMock.on(GetLogEventsCommand).resolves(failingLog);
+    await handleEvent(depsWith({ CONTEXT_BUCKET: '' }), event('codebuild/build-failed.json'));
+    expect(delivered).toHaveLength(1);
+    expect(logger.warn).not.toHaveBeenCalled();
+  });
+
+  it('warns of nothing for a build event that leaves a final record unchanged', async () => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({
+      Body: body({ status: 'built', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID }),
+    });
+    await handleEvent(depsWith(), event('codebuild/build-in-progress.json'));
+    expect(logger.warn).not.toHaveBeenCalled();
+    expect(logger.info).not.toHaveBeenCalledWith('upload record updated', expect.anything());
+  });
+
+  it('takes no digest from a build whose variables name none', async () => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({
+      Body: body({ status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID }),
+    });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({
+      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'OTHER', value: 'x' }] }],
+    });
+    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
+    expect(logger.error).toHaveBeenCalledExactlyOnceWith('the build exported no image digest', {
+      buildId: BUILD_ID,
     });
   });
 });
