@@ -256,6 +256,7 @@ async function noteUpload(deps: Deps, event: unknown, classified: Route): Promis
   const n = classified.notification;
   const change = recordEventOf(n);
   if (!change) return;
+  // Stryker disable next-line ConditionalExpression,StringLiteral: a scan event is no CodeBuild event, so buildUploadOf gives undefined for it too
   const upload = change.kind === 'scan' ? undefined : buildUploadOf(event);
   if (change.kind !== 'scan' && !upload) return;
   const keys = {
@@ -277,6 +278,7 @@ async function noteUpload(deps: Deps, event: unknown, classified: Route): Promis
     };
     let result: ProgressResult | undefined;
     if (change.kind === 'scan') result = await recordScan(progress, change);
+    // Stryker disable next-line ConditionalExpression: past the return above, a build change always has its upload
     else if (upload) result = await recordBuild(progress, upload, change);
     if (result === 'written') logger.info('upload record updated', keys);
     else if (result === 'no-index') logger.info('scanned image built by no upload of this stack', keys);
