@@ -30,6 +30,8 @@ const push: Notification = {
 };
 
 /** Loads clients.ts as at a cold start, with `env` besides the required variables; returns its Deps and what it logged. */
+const services: string[] = [];
+
 async function coldStart(env: Record<string, string> = {}): Promise<{ deps: Deps; logged: string[] }> {
   vi.resetModules();
   for (const [name, value] of Object.entries({
@@ -46,7 +48,9 @@ async function coldStart(env: Record<string, string> = {}): Promise<{ deps: Deps
     vi.stubEnv(name, value);
   const logged: string[] = [];
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((line) => {
-    logged.push(JSON.parse(String(line)).message);
+    const parsed = JSON.parse(String(line));
+    logged.push(parsed.message);
+    services.push(parsed.service);
     return true;
   });
   try {
@@ -142,6 +146,7 @@ describe('clients.ts: the container-wide defaults', () => {
       'Slack is off: SLACK_WEBHOOK_PARAMETER is empty',
       'SNS is off: SNS_TOPIC_ARN is empty',
     ]);
+    expect(services.slice(-2)).toEqual(['ecr-events', 'ecr-events']);
     expect(deps.channels.map((c) => c.name)).toEqual(['slack', 'sns']);
     expect(await Promise.all(deps.channels.map((c) => c.deliver(push)))).toEqual(['off', 'off']);
     expect(snsMock).not.toHaveReceivedAnyCommand();
@@ -181,5 +186,51 @@ describe('clients.ts: the container-wide defaults', () => {
       SecretId: 'ecr-pipeline/dev/slack-webhook-url',
     });
     expect(ssmMock).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('clients.ts: the clients behind the channels', () => {
+  const standard = { maxAttempts: 3, retryMode: 'standard', connectionTimeout: 2000, requestTimeout: 5000 };
+
+  it('gives SSM and SNS three attempts with the standard retries and the timeouts', async () => {
+    const used: Configured[] = [];
+    ssmMock.on(GetParameterCommand).callsFake(async (_input, getClient) => {
+      used.push(getClient() as never);
+      return { Parameter: { Value: HOOK, Type: 'SecureString' } };
+    });
+    snsMock.on(PublishCommand).callsFake(async (_input, getClient) => {
+      used.push(getClient() as never);
+      return { MessageId: 'm-1' };
+    });
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response('ok', { status: 200 })),
+    );
+    const { deps } = await coldStart({
+      SLACK_WEBHOOK_PARAMETER: '/ecr-pipeline/dev/hook',
+      SNS_TOPIC_ARN: TOPIC,
+    });
+    await Promise.all(deps.channels.map((c) => c.deliver(push)));
+    expect(used).toHaveLength(2);
+    for (const client of used) expect(await settings(client)).toEqual(standard);
+  });
+
+  it('gives Secrets Manager three attempts with the standard retries and the timeouts', async () => {
+    const used: Configured[] = [];
+    secretsMock.on(GetSecretValueCommand).callsFake(async (_input, getClient) => {
+      used.push(getClient() as never);
+      return { SecretString: HOOK };
+    });
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response('ok', { status: 200 })),
+    );
+    const { deps } = await coldStart({
+      SLACK_WEBHOOK_PARAMETER: 'hook',
+      SLACK_WEBHOOK_SOURCE: 'secretsmanager',
+    });
+    await deps.channels[0]?.deliver(push);
+    expect(used).toHaveLength(1);
+    expect(await settings(used[0] as Configured)).toEqual(standard);
   });
 });

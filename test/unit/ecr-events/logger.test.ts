@@ -14,4 +14,13 @@ describe('describeError', () => {
     expect(describeError('timed out')).toBe('timed out');
     expect(describeError({ toString: () => 'custom' })).toBe('custom');
   });
+
+  it("uses an error's name and message, not its own text", () => {
+    class Verbose extends Error {
+      override toString() {
+        return 'Verbose: boom, with the whole response';
+      }
+    }
+    expect(describeError(new Verbose('boom'))).toBe('Error: boom');
+  });
 });
