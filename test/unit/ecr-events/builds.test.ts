@@ -152,4 +152,18 @@ describe('findBuildsInProgress', () => {
     );
     expect(codebuildMock).not.toHaveReceivedAnyCommand();
   });
+
+  it('leaves out a build whose environment lists no variables', async () => {
+    codebuildMock.on(ListBuildsForProjectCommand).resolves({ ids: ['p:1'] });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          id: 'p:1',
+          buildStatus: 'IN_PROGRESS',
+          environment: { type: 'LINUX_CONTAINER', image: 'i', computeType: 'BUILD_GENERAL1_SMALL' },
+        },
+      ],
+    });
+    expect(await findBuildsInProgress(deps)).toEqual(new Map());
+  });
 });

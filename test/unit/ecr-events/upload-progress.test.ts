@@ -548,3 +548,13 @@ describe('scan results: counts only of completed scans, the index written once',
     expect(imageScan).not.toHaveBeenCalled();
   });
 });
+
+describe('a digest read without trouble', () => {
+  it('logs no error when the build exported its digest', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(buildDigest).toHaveBeenCalledOnce();
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+});
