@@ -278,7 +278,6 @@ async function noteUpload(deps: Deps, event: unknown, classified: Route): Promis
     };
     let result: ProgressResult | undefined;
     if (change.kind === 'scan') result = await recordScan(progress, change);
-    // Stryker disable next-line ConditionalExpression: past the return above, a build change always has its upload
     else if (upload) result = await recordBuild(progress, upload, change);
     if (result === 'written') logger.info('upload record updated', keys);
     else if (result === 'no-index') logger.info('scanned image built by no upload of this stack', keys);
