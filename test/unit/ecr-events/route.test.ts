@@ -977,3 +977,15 @@ describe('fields of the wrong type', () => {
     expect(notification(route(e, options)).links.map((l) => l.label)).toEqual(['Build logs', 'Build']);
   });
 });
+
+describe('phases of the wrong type', () => {
+  it('skips null entries among the phases of a build', () => {
+    const e = event('codebuild/build-failed.json');
+    const info = e.detail['additional-information'] as { phases: unknown[] };
+    info.phases = [null, ...info.phases];
+    expect(notification(route(e, options)).build).toMatchObject({
+      failingPhase: 'BUILD',
+      durationSeconds: 112,
+    });
+  });
+});
