@@ -558,3 +558,11 @@ describe('a digest read without trouble', () => {
     expect(logger.error).not.toHaveBeenCalled();
   });
 });
+
+describe('a build event whose additional information is null', () => {
+  it('names no upload', () => {
+    const event = structuredClone(inProgress) as unknown as { detail: Record<string, unknown> };
+    event.detail['additional-information'] = null;
+    expect(buildUploadOf(event)).toBeUndefined();
+  });
+});
