@@ -78,7 +78,8 @@ export interface Notification {
 /** `sha256:0123456789ab…` -> `0123456789ab`: enough to tell images apart at a glance. */
 export function shortDigest(digest: string | undefined): string | undefined {
   if (!digest) return undefined;
-  const hex = digest.includes(':') ? digest.slice(digest.indexOf(':') + 1) : digest;
+  // Without a colon, indexOf gives -1 and the slice starts at 0: the digest as it is.
+  const hex = digest.slice(digest.indexOf(':') + 1);
   return hex.slice(0, 12);
 }
 

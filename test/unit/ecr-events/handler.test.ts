@@ -578,3 +578,42 @@ describe('ecr-events handler: upload records', () => {
     expect(slackBodies).toHaveLength(1);
   });
 });
+
+describe('handler.ts: the Lambda entry point', () => {
+  async function entry() {
+    vi.resetModules();
+    vi.stubEnv('STACK_NAME', 'ecr-pipeline-dev');
+    vi.stubEnv('REPOSITORY_PATTERN', '*');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    try {
+      const [{ handler: entryHandler }, { deps: deployed }] = await Promise.all([
+        import('../../../functions/ecr-events/handler.ts'),
+        import('../../../functions/ecr-events/clients.ts'),
+      ]);
+      return { entryHandler, deployed };
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  }
+
+  it("hands the event to the container's deps, and adds the Lambda context to the log lines", async () => {
+    const { entryHandler, deployed } = await entry();
+    const addContext = vi.spyOn(deployed.logger, 'addContext');
+    const warn = vi.spyOn(deployed.logger, 'warn');
+    const context = { awsRequestId: 'req-1', functionName: 'ecr-events' } as never;
+    await entryHandler('text', context);
+    expect(addContext).toHaveBeenCalledExactlyOnceWith(context);
+    expect(warn).toHaveBeenCalledWith(
+      'event ignored',
+      expect.objectContaining({ reason: 'payload is not a JSON object' }),
+    );
+  });
+
+  it('adds no context when it is invoked without one, or with one that has no request id', async () => {
+    const { entryHandler, deployed } = await entry();
+    const addContext = vi.spyOn(deployed.logger, 'addContext');
+    await entryHandler('text');
+    await entryHandler('text', {} as never);
+    expect(addContext).not.toHaveBeenCalled();
+  });
+});

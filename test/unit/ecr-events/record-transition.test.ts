@@ -264,3 +264,46 @@ describe('failureReason', () => {
     expect(reason.startsWith('…')).toBe(true);
   });
 });
+
+describe('transition and recordEventOf: the edges', () => {
+  const base = {
+    outcome: 'success' as const,
+    title: 't',
+    region: 'us-west-2',
+    account: '123456789012',
+    time: '2026-11-16T16:15:00Z',
+    links: [],
+  };
+
+  it('adds a scan only to a record that says built, whatever digest another record names', () => {
+    const e = scanOf('2026-11-16T16:15:00Z');
+    expect(transition({ ...built, status: 'failed' }, e)).toBeUndefined();
+    expect(transition({ ...built, status: 'superseded' }, e)).toBeUndefined();
+  });
+
+  it('adds a scan to a built record that names no repository', () => {
+    const { repository: _repository, ...anonymous } = built;
+    expect(transition(anonymous, scanOf('2026-11-16T16:15:00Z'))?.scan?.at).toBe('2026-11-16T16:15:00Z');
+  });
+
+  it('keeps a reason of exactly the longest length whole', () => {
+    const reason = 'x'.repeat(MAX_REASON);
+    expect(failureReason({ id: BUILD, project: 'p', status: 'FAILED', failureMessage: reason })).toBe(reason);
+  });
+
+  it('is undefined for build notifications without their build, and scans without repository or digest', () => {
+    for (const kind of ['build-started', 'build-succeeded', 'build-failed'] as const)
+      expect(recordEventOf({ ...base, kind })).toBeUndefined();
+    expect(recordEventOf({ ...base, kind: 'scan', repository: 'team/web' })).toBeUndefined();
+    expect(recordEventOf({ ...base, kind: 'scan', digest: DIGEST })).toBeUndefined();
+  });
+
+  it('calls a scan that names no scanner basic, and one without counts clean', () => {
+    expect(recordEventOf({ ...base, kind: 'scan', repository: 'team/web', digest: DIGEST })).toEqual({
+      kind: 'scan',
+      repository: 'team/web',
+      digest: DIGEST,
+      scan: { status: 'COMPLETE', scanner: 'basic', counts: {}, at: '2026-11-16T16:15:00Z' },
+    });
+  });
+});

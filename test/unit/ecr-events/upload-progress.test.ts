@@ -363,3 +363,206 @@ describe('scanOfImage', () => {
     },
   );
 });
+
+describe('buildUploadOf: what it takes from a build event', () => {
+  const withVariables = (variables: unknown) => {
+    const event = structuredClone(inProgress) as unknown as {
+      detail: { 'additional-information': { environment: Record<string, unknown> } };
+    };
+    event.detail['additional-information'].environment['environment-variables'] = variables;
+    return event;
+  };
+
+  it('is undefined for null, an event without detail, without a build id or without a list of variables', () => {
+    expect(buildUploadOf(null)).toBeUndefined();
+    expect(buildUploadOf({ source: 'aws.codebuild' })).toBeUndefined();
+    expect(buildUploadOf({ source: 'aws.codebuild', detail: null })).toBeUndefined();
+    const noId = structuredClone(inProgress) as { detail: Record<string, unknown> };
+    delete noId.detail['build-id'];
+    expect(buildUploadOf(noId)).toBeUndefined();
+    expect(buildUploadOf(withVariables('CONTEXT_BUCKET=x'))).toBeUndefined();
+    const noEnvironment = structuredClone(inProgress) as unknown as {
+      detail: Record<string, Record<string, unknown>>;
+    };
+    delete noEnvironment.detail['additional-information']?.environment;
+    expect(buildUploadOf(noEnvironment)).toBeUndefined();
+  });
+
+  it('needs both the bucket and the key, skips entries that are not variables, and takes only text values', () => {
+    expect(buildUploadOf(withVariables([{ name: 'CONTEXT_BUCKET', value: BUCKET }]))).toBeUndefined();
+    expect(buildUploadOf(withVariables([{ name: 'CONTEXT_KEY', value: 'k.tar.gz' }]))).toBeUndefined();
+    expect(
+      buildUploadOf(
+        withVariables([
+          null,
+          'CONTEXT_BUCKET',
+          { name: 'CONTEXT_BUCKET', value: BUCKET },
+          { name: 'CONTEXT_KEY', value: 'k.tar.gz' },
+          { name: 'CONTEXT_VERSION_ID', value: 7 },
+          { name: 'CONTEXT_ETAG', value: 'abc' },
+        ]),
+      ),
+    ).toEqual({
+      identity: { bucket: BUCKET, key: 'k.tar.gz', versionId: undefined, eTag: 'abc' },
+      buildId: BUILD_ID,
+    });
+  });
+});
+
+describe('applyToRecord: reads, writes and what it logs', () => {
+  it('writes without a condition when S3 gave no ETag', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim) });
+    s3.on(PutObjectCommand).resolves({});
+    expect(await recordBuild(deps(), upload, running)).toBe('written');
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).not.toHaveProperty('IfMatch');
+  });
+
+  it('tries again on a 409 conflict as on a 412', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).rejectsOnce(status(409)).resolves({});
+    expect(await recordBuild(deps(), upload, running)).toBe('written');
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 2);
+  });
+
+  it('throws any other write error at once', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).rejects(status(403));
+    await expect(recordBuild(deps(), upload, running)).rejects.toThrow('status 403');
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+  });
+
+  it('keeps a digest the event already carries, without asking the build', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    expect(await recordBuild(deps(), upload, { ...succeeded, digest: 'sha256:given' })).toBe('written');
+    expect(buildDigest).not.toHaveBeenCalled();
+    expect(written(RECORD_KEY)[0]).toMatchObject({ status: 'built', digest: 'sha256:given' });
+  });
+
+  it('logs a build that exported no digest, and writes no index for it', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    buildDigest.mockResolvedValue(undefined);
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(logger.error).toHaveBeenCalledExactlyOnceWith('the build exported no image digest', {
+      buildId: BUILD_ID,
+    });
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(imageScan).not.toHaveBeenCalled();
+  });
+
+  it('logs the failures that cost only the digest, the index or the early scan, with the keys of the upload', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand, { Key: INDEX_KEY }).rejects(
+      Object.assign(new Error('denied'), { name: 'AccessDenied' }),
+    );
+    s3.on(PutObjectCommand, { Key: RECORD_KEY }).resolves({});
+    imageScan.mockRejectedValue(Object.assign(new Error('slow'), { name: 'ThrottlingException' }));
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(logger.error).toHaveBeenCalledWith(
+      'could not write the image index: its scan will not reach the upload record',
+      { key: upload.identity.key, repository: 'team/web', digest: DIGEST, error: 'AccessDenied: denied' },
+    );
+    expect(logger.warn).toHaveBeenCalledWith('could not read the scan status of the built image', {
+      key: upload.identity.key,
+      repository: 'team/web',
+      digest: DIGEST,
+      error: 'ThrottlingException: slow',
+    });
+    buildDigest.mockRejectedValue(Object.assign(new Error('no'), { name: 'AccessDeniedException' }));
+    await recordBuild(deps(), upload, succeeded);
+    expect(logger.error).toHaveBeenCalledWith(
+      'could not read the digest the build exported; the record says built without it',
+      { buildId: BUILD_ID, error: 'AccessDeniedException: no' },
+    );
+  });
+
+  it('writes no index and reads no scan for a record that names no repository', async () => {
+    const { repository: _repository, ...anonymous } = claim;
+    s3.on(GetObjectCommand).resolves({ Body: body(anonymous), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(imageScan).not.toHaveBeenCalled();
+  });
+});
+
+describe('recordScan: the image index', () => {
+  it('refuses an index without a record, or one in another prefix, naming the image', async () => {
+    for (const index of [{}, { record: 7 }, { record: `other/.ecr-pipeline/uploads/x.json` }]) {
+      s3.on(GetObjectCommand, { Key: INDEX_KEY }).resolves({ Body: body(index) });
+      await expect(recordScan(deps(), scanned)).rejects.toThrow(
+        `the image index of team/web@${DIGEST} names no upload record`,
+      );
+    }
+    s3.on(GetObjectCommand, { Key: INDEX_KEY }).resolves({});
+    await expect(recordScan(deps(), scanned)).rejects.toThrow('names no upload record');
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('reads the record the index names in the upload records of this prefix', async () => {
+    s3.on(GetObjectCommand, { Key: INDEX_KEY }).resolves({ Body: body({ record: RECORD_KEY }) });
+    s3.on(GetObjectCommand, { Key: RECORD_KEY }).rejects(status(404));
+    expect(RECORD_KEY.startsWith(`${PREFIX}.ecr-pipeline/uploads/`)).toBe(true);
+    expect(await recordScan(deps(), scanned)).toBe('no-record');
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
+  });
+});
+
+describe('scanOfImage: a completed scan without a summary', () => {
+  it('has no counts and the time of the fallback', () => {
+    expect(scanOfImage({ imageScanStatus: { status: 'COMPLETE' } }, '2026-11-16T16:30:00.000Z')).toEqual({
+      status: 'COMPLETE',
+      scanner: 'basic',
+      counts: {},
+      at: '2026-11-16T16:30:00.000Z',
+    });
+  });
+});
+
+describe('scan results: counts only of completed scans, the index written once', () => {
+  it('gives a failed scan no counts even when ECR lists some, and a completed one without a time the fallback time', () => {
+    const at = '2026-11-16T16:30:00.000Z';
+    const findingSeverityCounts = { HIGH: 2 };
+    expect(
+      scanOfImage(
+        { imageScanStatus: { status: 'FAILED' }, imageScanFindingsSummary: { findingSeverityCounts } },
+        at,
+      ),
+    ).toEqual({ status: 'FAILED', scanner: 'basic', counts: {}, at });
+    expect(
+      scanOfImage(
+        { imageScanStatus: { status: 'COMPLETE' }, imageScanFindingsSummary: { findingSeverityCounts } },
+        at,
+      ),
+    ).toEqual({ status: 'COMPLETE', scanner: 'basic', counts: { HIGH: 2 }, at });
+  });
+
+  it('writes neither the index nor asks ECR again when a scan reaches a record already built', async () => {
+    const built = { ...claim, buildId: BUILD_ID, finishedAt: AT, status: 'built', digest: DIGEST };
+    s3.on(GetObjectCommand, { Key: INDEX_KEY }).resolves({ Body: body({ record: RECORD_KEY }) });
+    s3.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(built), ETag: '"e4"' });
+    s3.on(PutObjectCommand).resolves({});
+    expect(await recordScan(deps(), scanned)).toBe('written');
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(imageScan).not.toHaveBeenCalled();
+  });
+});
+
+describe('a digest read without trouble', () => {
+  it('logs no error when the build exported its digest', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(claim), ETag: '"e1"' });
+    s3.on(PutObjectCommand).resolves({});
+    expect(await recordBuild(deps(), upload, succeeded)).toBe('written');
+    expect(buildDigest).toHaveBeenCalledOnce();
+    expect(logger.error).not.toHaveBeenCalled();
+  });
+});
+
+describe('a build event whose additional information is null', () => {
+  it('names no upload', () => {
+    const event = structuredClone(inProgress) as unknown as { detail: Record<string, unknown> };
+    event.detail['additional-information'] = null;
+    expect(buildUploadOf(event)).toBeUndefined();
+  });
+});

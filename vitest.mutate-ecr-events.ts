@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// ecr-events' tests without the sweep's, for the mutation testing of stryker.config-ecr-events.mjs.
+export default defineConfig({
+  test: {
+    include: ['test/unit/ecr-events/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
+    testTimeout: 20_000,
+  },
+});
