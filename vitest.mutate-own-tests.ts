@@ -4,10 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
-      'test/unit/ecr-events/log-excerpt.test.ts',
+      'test/unit/ecr-events/{replication-check,scan-memory,notify,secret,log-excerpt,in-use,stale-mark}.test.ts',
       'test/unit/codebuild/cloudwatch-logs.test.ts',
-      'test/unit/ecr-events/in-use.test.ts',
-      'test/unit/ecr-events/sweep/index.test.ts',
+      'test/unit/ecr-events/sweep/*.test.ts',
     ],
     setupFiles: ['test/setup.ts'],
     testTimeout: 20_000,
