@@ -195,7 +195,7 @@ describe('SNS channel', () => {
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
     await snsChannel({ sns, topicArn, timeoutMs: 2000 }).deliver(pushed());
     expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { Message: renderSns(pushed()).message });
-    const options = snsMock.call(0).args[1] as { abortSignal?: AbortSignal } | undefined;
+    const options = (snsMock.call(0).args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined;
     expect(options?.abortSignal).toBeInstanceOf(AbortSignal);
   });
 
