@@ -112,6 +112,16 @@ describe("a finding's notification with its image's counts", () => {
       malformed: false,
       repository: 'team/web',
     });
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+    expect(await withImageFindings(depsOf(), routed('inspector/finding-ecr-image.json'))).toMatchObject({
+      action: 'ignore',
+      reason: 'no findings summary for the image yet',
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({});
+    expect(await withImageFindings(depsOf(), routed('inspector/finding-ecr-image.json'))).toMatchObject({
+      action: 'ignore',
+      reason: 'no findings summary for the image yet',
+    });
     ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [] });
     expect(await withImageFindings(depsOf(), routed('inspector/finding-ecr-image.json'))).toMatchObject({
       action: 'ignore',
