@@ -20,12 +20,14 @@ const PIPELINE_LINE = /^ecr-pipeline: (?:\[\d+s\] )?(.*)$/;
 
 /**
  * Lines that look like they carry a credential. CodeBuild already shows parameter-store and
- * secrets-manager values as `***`; these catch what a build prints by itself.
+ * secrets-manager values as `***`; these catch what a build prints by itself. A key word may end a
+ * longer name (`DB_PASSWORD=`, `NPM_TOKEN=`, `TF_VAR_aws_secret_access_key=`): `_` is a word
+ * character, so a `\b` before it would miss them; only a letter or a digit before it makes another word.
  */
 const CREDENTIAL = [
-  /\b(aws_secret_access_key|aws_session_token|aws_access_key_id)\b/i,
+  /(?<![a-z0-9])(aws_secret_access_key|aws_session_token|aws_access_key_id)\b/i,
   /\b(proxy-)?authorization\s*:/i,
-  /\b(password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)\b["']?\s*[=:]/i,
+  /(?<![a-z0-9])(password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)\b["']?\s*[=:]/i,
   /\b(AKIA|ASIA)[0-9A-Z]{16}\b/,
   /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
   /\bbearer\s+[A-Za-z0-9._~+/-]{8,}/i,
