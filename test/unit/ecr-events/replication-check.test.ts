@@ -220,6 +220,37 @@ describe('checkReplication', () => {
 });
 
 describe('watchReplication', () => {
+  const store = () => ({
+    s3,
+    commands: { GetObjectCommand, PutObjectCommand },
+    bucket: BUCKET,
+    keyPrefix: 'contexts/',
+  });
+
+  it("writes a new watch as JSON under the stack's prefix", async () => {
+    const other = { ...watch, repository: 'team/api' };
+    expect(await watchReplication(store(), other)).toBe('watched');
+    const key = replicationWatchKey('contexts/', 'team/api', DIGEST);
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: key,
+      ContentType: 'application/json',
+      IfNoneMatch: '*',
+    });
+    expect(JSON.parse(String(bucket.objects.get(key)?.body))).toEqual(other);
+  });
+
+  it('takes a conflict (409) as a watch that already exists, and throws other errors', async () => {
+    const failing = (status: number) =>
+      Object.assign(new Error(`HTTP ${status}`), { name: 'S3Error', $metadata: { httpStatusCode: status } });
+    const errors = [failing(409), failing(503)];
+    s3Mock.on(PutObjectCommand).callsFake(async () => {
+      throw errors.shift();
+    });
+    expect(await watchReplication(store(), watch)).toBe('exists');
+    await expect(watchReplication(store(), watch)).rejects.toThrow('HTTP 503');
+  });
+
   it('watches an image once, whatever the redeliveries of its push', async () => {
     const store = { s3, commands: { GetObjectCommand, PutObjectCommand }, bucket: BUCKET, keyPrefix: '' };
     expect(await watchReplication(store, { ...watch, pushedAt: '2026-11-20T07:00:00.000Z' })).toBe('exists');
