@@ -312,6 +312,34 @@ describe('checkReplication, more', () => {
     expect(s3Mock).toHaveReceivedNthCommandWith(GetObjectCommand, 500, { Key: keys[499] });
   });
 
+  it('leaves a failure to the check that claimed it first (412), without counting an error', async () => {
+    ecrMock.on(DescribeImageReplicationStatusCommand).resolves(failed);
+    s3Mock.on(PutObjectCommand).rejects(
+      Object.assign(new Error('precondition'), {
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      }),
+    );
+    const tell = vi.fn();
+    expect(await checkReplication(deps(), TIMEOUT, tell)).toEqual({
+      told: 0,
+      completed: 0,
+      pending: 1,
+      errors: 0,
+    });
+    expect(tell).not.toHaveBeenCalled();
+  });
+
+  it('reads a page of the listing that holds no objects', async () => {
+    s3Mock.on(ListObjectsV2Command).resolves({ IsTruncated: false });
+    expect(await checkReplication(deps(), TIMEOUT, vi.fn())).toEqual({
+      told: 0,
+      completed: 0,
+      pending: 0,
+      errors: 0,
+    });
+  });
+
   it('skips a listed object without a key', async () => {
     s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Size: 1 }], IsTruncated: false });
     expect(await checkReplication(deps(), TIMEOUT, vi.fn())).toEqual({

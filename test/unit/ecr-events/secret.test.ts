@@ -299,4 +299,29 @@ describe('Slack webhook secret', () => {
     await expect(read()).rejects.toThrow('the Slack webhook secret is not an http(s) URL');
     expect(new WebhookSecretError('x').name).toBe('WebhookSecretError');
   });
+
+  it('reads through the clients it is given, not clients of its own', async () => {
+    const ssm = new SSMClient({ region: 'eu-west-1' });
+    const secretsManager = new SecretsManagerClient({ region: 'eu-west-1' });
+    mockClient(ssm)
+      .on(GetParameterCommand)
+      .resolves({ Parameter: { Value: hook } });
+    mockClient(secretsManager).on(GetSecretValueCommand).resolves({ SecretString: hook });
+    const given = { ssm: async () => ssm, secretsManager: async () => secretsManager };
+    const options = { name: '/x', ...given, ttlMs: 0, logger: stubLogger() };
+    await expect(webhookSecret({ ...options, source: 'ssm' })()).resolves.toBe(hook);
+    await expect(webhookSecret({ ...options, source: 'secretsmanager' })()).resolves.toBe(hook);
+  });
+
+  it('refuses a JSON secret whose url is not text', async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ url: [hook] }) });
+    const read = webhookSecret({
+      source: 'secretsmanager',
+      name: 'ecr-pipeline/slack',
+      ...loaders(),
+      ttlMs: 0,
+      logger: stubLogger(),
+    });
+    await expect(read()).rejects.toThrow('the Slack webhook secret is not a URL');
+  });
 });
