@@ -59,7 +59,9 @@ export function excerptFromLog(messages: readonly string[], maxLines: number): L
     failed >= 0
       ? lines.slice(findLast(lines, (line) => RUNNING_COMMAND.test(line), failed) + 1, failed)
       : lines;
-  const meaningful = output.filter((line) => line.trim() !== '' && !CONTAINER.test(line));
+  // The lines are trimmed at their end above: a blank one is empty.
+  const meaningful = output.filter((line) => line !== '' && !CONTAINER.test(line));
+  // Stryker disable next-line StringLiteral: no refusal is read from whatever stands in for no line
   const refusal = failed >= 0 ? PIPELINE_LINE.exec(meaningful.at(-1) ?? '') : null;
   if (refusal?.[1]) return { reason: redactLine(refusal[1]), tail: [] };
   return { tail: maxLines > 0 ? meaningful.slice(-maxLines).map(redactLine) : [] };

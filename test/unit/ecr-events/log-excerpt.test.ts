@@ -225,6 +225,38 @@ describe('the log excerpt', () => {
     expect(excerptFromLog(log, 20)).toEqual({ tail: ['first'] });
   });
 
+  it('looks for the command that failed only before its failure', () => {
+    const log = [
+      'a output',
+      container('Command did not exit successfully make a exit status 1'),
+      container('Running command make b'),
+      'b output',
+    ];
+    expect(excerptFromLog(log, 20)).toEqual({ tail: ['a output'] });
+  });
+
+  it('takes nothing from a log whose first line is the failed command', () => {
+    expect(
+      excerptFromLog([container('Command did not exit successfully make exit status 1'), 'after'], 20),
+    ).toEqual({
+      tail: [],
+    });
+  });
+
+  it('keeps the last line of a log in which no command failed, and takes no refusal from it', () => {
+    expect(excerptFromLog(['step 1', 'ecr-pipeline: stopped by hand'], 20)).toEqual({
+      tail: ['step 1', 'ecr-pipeline: stopped by hand'],
+    });
+  });
+
+  it('says in the hidden line why it is hidden', () => {
+    expect(redactLine('password=hunter2')).toBe('*** (line hidden: it looks like it carries a credential)');
+  });
+
+  it.each(['github_pat_abc', 'glpat-abc'])('keeps a token prefix without a token: %s', (line) => {
+    expect(redactLine(line)).toBe(line);
+  });
+
   it('trims the ends of lines', () => {
     expect(excerptFromLog(buildLog(['error: x   \t']), 20)).toEqual({ tail: ['error: x'] });
   });
@@ -346,5 +378,16 @@ describe('reading the log', () => {
     expect(await readLogExcerpt({ ...where, maxLines: 2, logs: async () => client })).toEqual({
       tail: ['two', 'three'],
     });
+  });
+
+  it('leaves no timer behind once the log is read', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      logsMock.on(GetLogEventsCommand).resolves({ events: [{ message: 'only line' }] });
+      await readLogExcerpt({ ...where, logs: async () => client });
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
