@@ -169,4 +169,23 @@ describe('images in use', () => {
       'ecs:web:1 v2',
     ]);
   });
+
+  it('reads empty listings and descriptions without failing', async () => {
+    lambdaMock.on(ListFunctionsCommand).resolves({});
+    ecsMock.on(ListTaskDefinitionsCommand).resolves({});
+    expect((await findImagesInUse({ lambda, ecs, concurrency: 1 })).size).toBe(0);
+    expect(lambdaMock).not.toHaveReceivedCommand(GetFunctionCommand);
+    expect(ecsMock).not.toHaveReceivedCommand(DescribeTaskDefinitionCommand);
+  });
+
+  it('reads a function without code and a task definition ECS does not describe', async () => {
+    lambdaMock
+      .on(ListFunctionsCommand)
+      .resolves({ Functions: [{ FunctionName: 'api', PackageType: 'Image' }] });
+    lambdaMock.on(GetFunctionCommand).resolves({});
+    ecsMock.on(ListTaskDefinitionsCommand).resolves({ taskDefinitionArns: [taskArn('web', 1)] });
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves({});
+    expect((await findImagesInUse({ lambda, ecs, concurrency: 1 })).size).toBe(0);
+    expect(ecsMock).toHaveReceivedCommandTimes(DescribeTaskDefinitionCommand, 1);
+  });
 });

@@ -200,10 +200,14 @@ describe('the orchestration', () => {
       .on(GetResourcesCommand)
       .rejects(Object.assign(new Error('no'), { name: 'AccessDeniedException' }));
     ecrMock.on(DescribeRepositoriesCommand).resolves({
-      repositories: [{ repositoryName: 'old', repositoryArn: arn('old') }],
+      repositories: [
+        { repositoryName: 'old', repositoryArn: arn('old') },
+        { repositoryName: 'unused', repositoryArn: arn('unused') },
+      ],
     });
     ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags() });
     images('old', image(200));
+    images('unused', image(200));
     lambdaMock
       .on(ListFunctionsCommand)
       .resolves({ Functions: [{ FunctionName: 'api', PackageType: 'Image' }] });
@@ -212,6 +216,7 @@ describe('the orchestration', () => {
       .resolves({ Code: { ImageUri: '999999999999.dkr.ecr.us-west-2.amazonaws.com/old:v1' } });
     const report = await sweep({ ...options, checkInUse: true, discovery: 'list-tags' }, deps());
     expect(report.inUse.map((r) => r.repository)).toEqual(['old']);
+    expect(report.marked.map((r) => r.repository)).toEqual(['unused']);
   });
 
   it('deletes nothing without a project name, and says it cannot read the builds of the project', async () => {

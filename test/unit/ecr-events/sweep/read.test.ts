@@ -108,6 +108,8 @@ describe('activity', () => {
     ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [] });
     ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
     expect(await readActivity(ecr, candidate('empty'), NOW)).toEqual({ lastPush: NOW, lastPull: undefined });
+    ecrMock.on(DescribeRepositoriesCommand).resolves({});
+    expect(await readActivity(ecr, candidate('empty'), NOW)).toEqual({ lastPush: NOW, lastPull: undefined });
   });
 
   it('is undefined for a repository deleted since discovery, and throws other errors', async () => {
