@@ -69,7 +69,6 @@ export function webhookSecret(options: WebhookSecretOptions): () => Promise<stri
       return await get(options.name, maxAge, invalid);
     } catch (error) {
       // Powertools wraps the SDK's error (GetParameterError): the cause tells a missing one.
-      // Stryker disable next-line ConditionalExpression,LogicalOperator: Powertools always throws a GetParameterError with the store's error as its cause
       const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
       // Stryker disable next-line StringLiteral: an error without a name is not a missing parameter, whatever stands in for the name
       if (MISSING.has((cause as { name?: string }).name ?? '')) return undefined;
@@ -101,19 +100,7 @@ export function webhookSecret(options: WebhookSecretOptions): () => Promise<stri
 
 /** Accepts the URL itself, or a JSON secret with a `url` or `webhookUrl` key. */
 function parseWebhook(raw: string): string {
-  let candidate = raw;
-  if (raw.startsWith('{')) {
-    try {
-      const json = JSON.parse(raw) as Record<string, unknown>;
-      const url = json.url ?? json.webhookUrl;
-      // Stryker disable next-line StringLiteral: any text that is not a URL is refused alike
-      candidate = typeof url === 'string' ? url : '';
-      // Stryker disable next-line BlockStatement: text that is not JSON is not a URL either, and is refused alike
-    } catch {
-      // Stryker disable next-line StringLiteral: any text that is not a URL is refused alike
-      candidate = '';
-    }
-  }
+  const candidate = raw.startsWith('{') ? urlOfJson(raw) : raw;
   let url: URL;
   try {
     url = new URL(candidate);
@@ -125,4 +112,17 @@ function parseWebhook(raw: string): string {
     throw new WebhookSecretError('the Slack webhook secret is not an http(s) URL');
   }
   return candidate;
+}
+
+/** The `url` or `webhookUrl` of a JSON secret. */
+function urlOfJson(raw: string): string {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    throw new WebhookSecretError('the Slack webhook secret is not a URL');
+  }
+  const url = json.url ?? json.webhookUrl;
+  if (typeof url !== 'string') throw new WebhookSecretError('the Slack webhook secret is not a URL');
+  return url;
 }
