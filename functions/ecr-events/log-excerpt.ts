@@ -62,7 +62,7 @@ export function excerptFromLog(messages: readonly string[], maxLines: number): L
   // The lines are trimmed at their end above: a blank one is empty.
   const meaningful = output.filter((line) => line !== '' && !CONTAINER.test(line));
   // Stryker disable next-line StringLiteral: no refusal is read from whatever stands in for no line
-  const refusal = failed >= 0 ? PIPELINE_LINE.exec(meaningful.at(-1) ?? '') : null;
+  const refusal = failed === -1 ? null : PIPELINE_LINE.exec(meaningful.at(-1) ?? '');
   if (refusal?.[1]) return { reason: redactLine(refusal[1]), tail: [] };
   return { tail: maxLines > 0 ? meaningful.slice(-maxLines).map(redactLine) : [] };
 }
@@ -98,14 +98,12 @@ export async function readLogExcerpt(options: ReadLogOptions): Promise<LogExcerp
   };
   try {
     const out = await Promise.race([read(), slow]);
-    const excerpt = excerptFromLog(
-      (out?.events ?? []).map((e) => e.message ?? ''),
+    const events = out?.events ?? [];
+    if (events.length === 0) return { tail: [], unavailable: 'The build log had no lines to show.' };
+    return excerptFromLog(
+      events.map((e) => e.message ?? ''),
       options.maxLines,
     );
-    if (!excerpt.reason && excerpt.tail.length === 0 && (out?.events ?? []).length === 0) {
-      return { tail: [], unavailable: 'The build log had no lines to show.' };
-    }
-    return excerpt;
   } catch (error) {
     const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return { tail: [], unavailable: `The build log could not be read (${why}): see the build logs.` };

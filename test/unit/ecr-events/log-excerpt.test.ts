@@ -132,6 +132,12 @@ describe('the log excerpt', () => {
     'export TF_VAR_aws_secret_access_key=abc',
     'STRIPE_API_KEY: sk_live_abc',
     'AWS_ACCESS_KEY_ID=AKIDEXAMPLE',
+    'export AWS_ACCESS_KEY_ID=AKIDEXAMPLE',
+    'accesskey=abc',
+    'privatekey: abc',
+    'bearer  abcdefgh',
+    'x://user:pass@host',
+    'h2://user:pass@host',
     'aws_session_token = FQoG',
     'passwd: x',
     "secret':'x'",
@@ -172,6 +178,7 @@ describe('the log excerpt', () => {
     'xoxb-012',
     '-----BEGIN PUBLIC KEY-----',
     'aws_access_key_id_file=/run/x',
+    'clientxsecret=abc',
   ])('keeps a line that only mentions a key word: %s', (line) => {
     expect(redactLine(line)).toBe(line);
   });
@@ -247,6 +254,24 @@ describe('the log excerpt', () => {
     expect(excerptFromLog(['step 1', 'ecr-pipeline: stopped by hand'], 20)).toEqual({
       tail: ['step 1', 'ecr-pipeline: stopped by hand'],
     });
+  });
+
+  it('takes no failed or running command from a line that only quotes one', () => {
+    const failure = 'echo "[Container] a b Command did not exit successfully x"';
+    expect(excerptFromLog(['step', failure, 'end'], 20)).toEqual({ tail: ['step', failure, 'end'] });
+    const running = 'echo "[Container] a b Running command y"';
+    const log = [
+      container('Running command make'),
+      running,
+      'out',
+      container('Command did not exit successfully make exit status 1'),
+    ];
+    expect(excerptFromLog(log, 20)).toEqual({ tail: [running, 'out'] });
+  });
+
+  it('takes no refusal from a line broken by a line separator', () => {
+    const line = 'ecr-pipeline: reason\u2028more';
+    expect(excerptFromLog(buildLog([line]), 20)).toEqual({ tail: [line] });
   });
 
   it('says in the hidden line why it is hidden', () => {
@@ -348,6 +373,14 @@ describe('reading the log', () => {
     });
     logsMock.on(GetLogEventsCommand).resolves({ events: [{ timestamp: 1 }, { message: 'only line' }] });
     expect(await readLogExcerpt({ ...where, logs: async () => client })).toEqual({ tail: ['only line'] });
+  });
+
+  it('says the log had no lines when CloudWatch Logs answers nothing', async () => {
+    const silent = { send: async () => undefined } as unknown as CloudWatchLogsClient;
+    expect(await readLogExcerpt({ ...where, logs: async () => silent })).toEqual({
+      tail: [],
+      unavailable: 'The build log had no lines to show.',
+    });
   });
 
   it("shows nothing, without saying the log was empty, when its lines are all CodeBuild's own", async () => {

@@ -77,6 +77,7 @@ describe('activity', () => {
           lastRecordedPullTime: daysAgo(4).getTime() as never,
         },
         { imagePushedAt: 'not a time' as never, lastRecordedPullTime: { at: 1 } as never },
+        { imagePushedAt: daysAgo(20), lastRecordedPullTime: true as never },
       ],
     });
     expect(await readActivity(ecr, candidate('web'), NOW)).toEqual({
