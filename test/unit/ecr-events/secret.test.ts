@@ -324,4 +324,10 @@ describe('Slack webhook secret', () => {
     });
     await expect(read()).rejects.toThrow('the Slack webhook secret is not a URL');
   });
+
+  it('says that a value that is not a URL is not one', async () => {
+    ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: 'not a url' } });
+    const read = webhookSecret({ source: 'ssm', name: '/x', ...loaders(), ttlMs: 0, logger: stubLogger() });
+    await expect(read()).rejects.toThrow('the Slack webhook secret is not a URL');
+  });
 });

@@ -86,6 +86,16 @@ describe('activity', () => {
     });
   });
 
+  it('has no pull when the only pull time recorded is not a time', async () => {
+    ecrMock.on(DescribeImagesCommand).resolves({
+      imageDetails: [{ imagePushedAt: daysAgo(3), lastRecordedPullTime: true as never }],
+    });
+    expect(await readActivity(ecr, candidate('web'), NOW)).toEqual({
+      lastPush: daysAgo(3),
+      lastPull: undefined,
+    });
+  });
+
   it('counts an empty repository from its creation, as discovery found it', async () => {
     ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [] });
     expect(await readActivity(ecr, candidate('empty', { createdAt: daysAgo(40) }), NOW)).toEqual({
