@@ -158,8 +158,7 @@ export async function rememberScan(
         },
       };
     } catch (error) {
-      const status = httpStatusOf(error);
-      if (attempt >= ATTEMPTS || status === undefined || !CONFLICT.includes(status)) throw error;
+      if (attempt >= ATTEMPTS || !CONFLICT.includes(httpStatusOf(error) ?? 0)) throw error;
     }
   }
 }

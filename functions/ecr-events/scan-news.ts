@@ -18,15 +18,15 @@ import { type Remembered, rememberScan } from './scan-memory.ts';
  * (Lambda retries the event).
  */
 export async function withImageFindings(deps: Deps, routed: Route): Promise<Route> {
-  if (routed.action !== 'notify' || !routed.notification.finding) return routed;
+  if (routed.action !== 'notify') return routed;
   const n = routed.notification;
-  const { repository, digest } = n;
-  if (!repository || !digest) return routed;
+  const { repository, digest, finding } = n;
+  if (!finding || !repository || !digest) return routed;
   try {
-    const { imageDetails = [] } = await deps.ecr.send(
+    const { imageDetails } = await deps.ecr.send(
       new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageDigest: digest }] }),
     );
-    const summary = imageDetails[0]?.imageScanFindingsSummary?.findingSeverityCounts;
+    const summary = imageDetails?.[0]?.imageScanFindingsSummary?.findingSeverityCounts;
     if (!summary) {
       return {
         action: 'ignore',
@@ -39,7 +39,7 @@ export async function withImageFindings(deps: Deps, routed: Route): Promise<Rout
       ...routed,
       notification: {
         ...withCounts(n, normalizeCounts(summary)),
-        detail: `New or changed finding: ${n.finding?.title} (${n.finding?.severity}).`,
+        detail: `New or changed finding: ${finding.title} (${finding.severity}).`,
       },
     };
   } catch (error) {

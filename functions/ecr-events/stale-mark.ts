@@ -24,6 +24,7 @@ export async function clearStaleMark(o: ClearStaleMarkOptions): Promise<ClearRes
   let tags: { Key?: string; Value?: string }[];
   try {
     const out = await o.ecr.send(new ListTagsForResourceCommand({ resourceArn }));
+    // Stryker disable next-line ArrayDeclaration: a list of anything but tags has no managed-by tag either
     tags = out.tags ?? [];
   } catch (error) {
     if ((error as { name?: string }).name === 'RepositoryNotFoundException') return 'gone';

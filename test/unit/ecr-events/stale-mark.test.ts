@@ -62,4 +62,40 @@ describe('clearing the stale mark on push', () => {
       resourceArn: 'arn:aws-cn:ecr:cn-north-1:123456789012:repository/team/web',
     });
   });
+
+  it('uses the partition of a GovCloud region, and the commercial one elsewhere', async () => {
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [] });
+    await clearStaleMark({ ...o, region: 'us-gov-west-1' });
+    await clearStaleMark({ ...o, region: 'eu-central-1' });
+    expect(ecrMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, {
+      resourceArn: 'arn:aws-us-gov:ecr:us-gov-west-1:123456789012:repository/team/web',
+    });
+    expect(ecrMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, {
+      resourceArn: 'arn:aws:ecr:eu-central-1:123456789012:repository/team/web',
+    });
+  });
+
+  it('reads the tags of the repository by its ARN', async () => {
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [managed] });
+    await clearStaleMark(o);
+    expect(ecrMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, { resourceArn: arn });
+  });
+
+  it('treats a repository ECR lists no tags for as not managed', async () => {
+    ecrMock.on(ListTagsForResourceCommand).resolves({});
+    await expect(clearStaleMark(o)).resolves.toBe('unmanaged');
+    expect(ecrMock).not.toHaveReceivedCommand(UntagResourceCommand);
+  });
+
+  it('removes a mark whose value is empty', async () => {
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [managed, { ...marked, Value: '' }] });
+    await expect(clearStaleMark(o)).resolves.toBe('cleared');
+  });
+
+  it('lets other errors through, for the platform to retry', async () => {
+    ecrMock
+      .on(ListTagsForResourceCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    await expect(clearStaleMark(o)).rejects.toThrow('denied');
+  });
 });

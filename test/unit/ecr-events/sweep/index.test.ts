@@ -1,12 +1,20 @@
 /** The whole sweep: the account-wide lookups, scale, failures, the invocation's deadline. */
-import { DescribeImagesCommand, TagResourceCommand } from '@aws-sdk/client-ecr';
+import {
+  DeleteRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-ecr';
 import { DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
 import { GetFunctionCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import { describe, expect, it, vi } from 'vitest';
 import { sweep } from '../../../../functions/ecr-events/sweep.ts';
+import { stubLogger } from '../fixtures.ts';
 import {
   ACCOUNT,
+  arn,
   deps,
   ecrMock,
   ecs,
@@ -16,9 +24,12 @@ import {
   lambda,
   lambdaMock,
   managed,
+  managedTags,
+  notFound,
   options,
   repos,
   resetBeforeEach,
+  staleMark,
   taggingMock,
 } from './fixtures.ts';
 
@@ -145,5 +156,84 @@ describe('scale', () => {
     const report = await sweep({ ...options, concurrency: 1 }, deps({ shouldStop: () => true }));
     expect(report.errors.map((e) => e.repository)).toEqual(['a', 'b']);
     expect(ecrMock).not.toHaveReceivedCommand(DescribeImagesCommand);
+  });
+});
+
+describe('the orchestration', () => {
+  it('logs a repository whose sweep failed, with its name and the error', async () => {
+    repos(managed('bad'));
+    ecrMock.on(DescribeImagesCommand, { repositoryName: 'bad' }).rejects(new Error('socket hang up'));
+    const logger = stubLogger();
+    await sweep(options, deps({ logger }));
+    expect(logger.error).toHaveBeenCalledWith('sweep failed for repository', {
+      repository: 'bad',
+      error: 'Error: socket hang up',
+    });
+  });
+
+  it('leaves out of the report a repository deleted since it was discovered', async () => {
+    repos(managed('gone'), managed('here'));
+    ecrMock.on(DescribeImagesCommand, { repositoryName: 'gone' }).rejects(notFound());
+    images('here', image(1));
+    const report = await sweep(options, deps());
+    expect(report).toMatchObject({ candidates: 2, kept: 1, errors: [], marked: [] });
+  });
+
+  it('never reads the images of a protected repository', async () => {
+    repos(managed('keep/me'));
+    images('keep/me', image(200));
+    const report = await sweep({ ...options, protectedPatterns: ['keep/*'] }, deps());
+    expect(report.protected).toEqual([{ repository: 'keep/me' }]);
+    expect(ecrMock).not.toHaveReceivedCommand(DescribeImagesCommand);
+  });
+
+  it('reports the regions the repositories replicate to', async () => {
+    repos(managed('a'));
+    images('a', image(1));
+    expect((await sweep({ ...options, replicaRegions: ['eu-west-1'] }, deps())).replicaRegions).toEqual([
+      'eu-west-1',
+    ]);
+  });
+
+  it('counts a reference as use of a repository found without its registry, whatever the registry', async () => {
+    taggingMock
+      .on(GetResourcesCommand)
+      .rejects(Object.assign(new Error('no'), { name: 'AccessDeniedException' }));
+    ecrMock.on(DescribeRepositoriesCommand).resolves({
+      repositories: [
+        { repositoryName: 'old', repositoryArn: arn('old') },
+        { repositoryName: 'unused', repositoryArn: arn('unused') },
+      ],
+    });
+    ecrMock.on(ListTagsForResourceCommand).resolves({ tags: managedTags() });
+    images('old', image(200));
+    images('unused', image(200));
+    lambdaMock
+      .on(ListFunctionsCommand)
+      .resolves({ Functions: [{ FunctionName: 'api', PackageType: 'Image' }] });
+    lambdaMock
+      .on(GetFunctionCommand)
+      .resolves({ Code: { ImageUri: '999999999999.dkr.ecr.us-west-2.amazonaws.com/old:v1' } });
+    const report = await sweep({ ...options, checkInUse: true, discovery: 'list-tags' }, deps());
+    expect(report.inUse.map((r) => r.repository)).toEqual(['old']);
+    expect(report.marked.map((r) => r.repository)).toEqual(['unused']);
+  });
+
+  it('deletes nothing without a project name, and says it cannot read the builds of the project', async () => {
+    repos(managed('team/old', staleMark('2026-11-01')));
+    images('team/old', image(200));
+    ecrMock
+      .on(ListTagsForResourceCommand, { resourceArn: arn('team/old') })
+      .resolves({ tags: managedTags(staleMark('2026-11-01')) });
+    ecrMock.on(DeleteRepositoryCommand).resolves({});
+    const report = await sweep({ ...options, projectName: '' }, deps());
+    expect(report.errors).toEqual([
+      {
+        repository: 'team/old',
+        error:
+          'Error: not deleted: cannot read the builds of the project (Error: no CodeBuild project name (BUILD_PROJECT_NAME))',
+      },
+    ]);
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
   });
 });

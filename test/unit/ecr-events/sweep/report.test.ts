@@ -56,4 +56,53 @@ describe('the sweep report', () => {
     );
     expect(replicaNote(buildReport(true, [repo('d')], [{ kind: 'deleted' }]))).toBeUndefined();
   });
+
+  it('says the replicas of deleted repositories remain, and why the sweeper leaves them', () => {
+    const report = buildReport(false, [repo('d')], [{ kind: 'deleted' }], [], ['eu-west-1', 'ap-south-1']);
+    expect(replicaNote(report)).toBe(
+      'Replicas of the repositories deleted remain in eu-west-1, ap-south-1: ' +
+        'ECR does not delete replicas with their source, and the sweeper does not judge or delete them ' +
+        '(pulls there are not seen here). Delete them there when nobody needs them.',
+    );
+  });
+
+  it('says nothing of replicas when nothing was deleted', () => {
+    const report = buildReport(false, [repo('m')], [{ kind: 'marked' }], [], ['eu-west-1']);
+    expect(replicaNote(report)).toBeUndefined();
+    expect(
+      replicaNote({ ...report, deleted: [{ repository: 'd' }], replicaRegions: undefined }),
+    ).toBeUndefined();
+  });
+
+  it('leaves the replica regions out of a report of a stack that does not replicate', () => {
+    expect(buildReport(false, [], [], [], [])).not.toHaveProperty('replicaRegions');
+    expect(buildReport(false, [], [])).toEqual({
+      dryRun: false,
+      candidates: 0,
+      marked: [],
+      deleted: [],
+      unmarked: [],
+      pending: [],
+      inUse: [],
+      protected: [],
+      kept: 0,
+      errors: [],
+    });
+  });
+
+  it('keeps a note-less result without a note key, and does not change the errors passed in', () => {
+    const errors = [{ repository: 'listed', error: 'x' }];
+    const report = buildReport(
+      true,
+      [repo('m'), repo('e')],
+      [
+        { kind: 'marked', note: '' },
+        { kind: 'error', error: 'y' },
+      ],
+      errors,
+    );
+    expect(report.marked).toEqual([{ repository: 'm' }]);
+    expect(errors).toEqual([{ repository: 'listed', error: 'x' }]);
+    expect(report.dryRun).toBe(true);
+  });
 });
