@@ -143,6 +143,7 @@ export function mergeScanning(
   ours: OurScanning,
   previous?: OurScanning,
 ): MergeResult<Required<Pick<RegistryScanningConfiguration, 'scanType' | 'rules'>>> {
+  // Stryker disable next-line ArrayDeclaration: withoutFilter drops whatever has no filters, so the fallback's content cannot matter
   let rules = withoutFilter(existing?.rules ?? [], ours.filter);
   if (previous) rules = withoutFilter(rules, previous.filter);
   if (existing?.scanType !== 'ENHANCED' && rules.length > 0) {
@@ -175,6 +176,7 @@ export function unmergeScanning(
   existing: RegistryScanningConfiguration | undefined,
   ours: OurScanning,
 ): Required<Pick<RegistryScanningConfiguration, 'scanType' | 'rules'>> {
+  // Stryker disable next-line ArrayDeclaration: withoutFilter drops whatever has no filters, so the fallback's content cannot matter
   const rules = withoutFilter(existing?.rules ?? [], ours.filter);
   // Stryker disable next-line OptionalChaining: rules are left only when `existing` has some, so it is defined here
   return { scanType: rules.length > 0 ? (existing?.scanType ?? 'BASIC') : 'BASIC', rules };
