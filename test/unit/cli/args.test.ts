@@ -339,6 +339,19 @@ describe('refusals say what was wrong', () => {
     expect(unknown.hint).toBe('commands: submit, status, logs, list, replay (--help for more)');
   });
 
+  it('keeps the progress bar and the build log unless told to be quiet', () => {
+    expect(parse('submit -q')).toMatchObject({ quiet: true });
+    expect(parse('submit --quiet')).toMatchObject({ quiet: true });
+    expect(parse('submit')).toMatchObject({ quiet: false });
+  });
+
+  it('refuses a count with anything but digits around it', () => {
+    for (const value of ['x5', '5x'])
+      expect(refusal(`list --limit ${value}`).message).toBe(
+        `--limit must be a positive whole number, not "${value}"`,
+      );
+  });
+
   it('follows logs only when asked', () => {
     expect(parse('logs key')).toMatchObject({ command: 'logs', follow: false });
     expect(parse('status key')).toMatchObject({ command: 'status', subject: 'key', follow: false });
