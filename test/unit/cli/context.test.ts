@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -411,6 +411,22 @@ describe('what a tarball cannot carry', () => {
     ]);
   });
 
+  it('names all of three things left out, without an ellipsis', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch' });
+    for (const name of ['p1', 'p2', 'p3']) execFileSync('mkfifo', [join(dir, name)]);
+    expect((await planContext({ dir })).warnings).toEqual([
+      'left out 3 named pipes (p1, p2, p3): a tarball cannot carry them; add them to .dockerignore to silence this',
+    ]);
+  });
+
+  it('names all of five links that leave the context, without an ellipsis', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch' });
+    for (const name of ['a', 'b', 'c', 'd', 'e']) await symlink('/etc/hostname', join(dir, name));
+    expect((await refusal({ dir })).message).toBe(
+      '5 symbolic links point outside the context folder: a -> /etc/hostname, b -> /etc/hostname, c -> /etc/hostname, d -> /etc/hostname, e -> /etc/hostname',
+    );
+  });
+
   it('says nothing of a named pipe that is ignored', async () => {
     const dir = await folder({ Dockerfile: 'FROM scratch', '.dockerignore': 'pipe\n' });
     execFileSync('mkfifo', [join(dir, 'pipe')]);
@@ -436,6 +452,18 @@ describe('what a tarball cannot carry', () => {
     const dir = await folder({ Dockerfile: 'FROM scratch', '..data': 'd' });
     await symlink('..data', join(dir, 'data'));
     expect((await planContext({ dir })).entries).toContain('data');
+  });
+});
+
+describe('owners', () => {
+  it('writes every entry as owned by root, whoever owns the files', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', 'sub/a.txt': 'a' });
+    // Run as root, the files are given to another user first, so that root in the tarball means rewritten.
+    if (process.getuid?.() === 0)
+      for (const path of ['Dockerfile', 'sub', 'sub/a.txt']) await chown(join(dir, path), 1000, 1000);
+    const entries = await unpack(packContext(await planContext({ dir })));
+    for (const path of ['Dockerfile', 'sub/', 'sub/a.txt'])
+      expect(entries[path]).toMatchObject({ uid: 0, gid: 0 });
   });
 });
 
