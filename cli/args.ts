@@ -226,10 +226,12 @@ export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Record
   const args: Record<string, string> = {};
   for (const item of values) {
     const equals = item.indexOf('=');
+    // Stryker disable next-line EqualityOperator: an item that starts with = has no valid name either way, refused with the same message
     const name = equals >= 0 ? item.slice(0, equals) : item;
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       throw new UsageError(`--build-arg "${item}": the name must be letters, digits and _ (K=V)`);
     }
+    // Stryker disable next-line EqualityOperator: an item that starts with = never gets here (its name is refused above)
     const value = equals >= 0 ? item.slice(equals + 1) : env[name];
     if (value === undefined) {
       throw new UsageError(

@@ -2,7 +2,11 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
 import { classify, PermanentError, TransientError } from './errors.ts';
 
-const TRANSIENT_ENTRY_ERRORS = new Set(['ThrottlingException', 'InternalFailure', 'InternalException']);
+const TRANSIENT_ENTRY_ERRORS = new Set<string | undefined>([
+  'ThrottlingException',
+  'InternalFailure',
+  'InternalException',
+]);
 
 /**
  * Puts a `Build Rejected` event on the bus, where the notifications function tells people.
@@ -37,7 +41,7 @@ export async function publishRejection(
   }
   if (failed) {
     const message = `PutEvents refused the entry: ${failed.ErrorCode}: ${failed.ErrorMessage ?? ''}`;
-    throw TRANSIENT_ENTRY_ERRORS.has(failed.ErrorCode ?? '')
+    throw TRANSIENT_ENTRY_ERRORS.has(failed.ErrorCode)
       ? new TransientError(message)
       : new PermanentError(message);
   }

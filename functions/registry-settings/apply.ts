@@ -61,20 +61,21 @@ const value = <T>(result: MergeResult<T>): T => {
 
 function replicationRule(request: SettingRequest, properties: SettingProperties) {
   const prefix = value(replicationPrefix(properties.RepositoryPattern));
+  const registryId = properties.DestinationAccountId || request.accountId;
   const rule = value(
     ourReplicationRule({
       prefix,
       regions: (properties.Regions ?? '').split(','),
-      registryId: properties.DestinationAccountId || request.accountId,
+      registryId,
       sourceRegion: request.region,
       sourceRegistryId: request.accountId,
     }),
   );
-  return { prefix, rule };
+  return { prefix, rule, registryId };
 }
 
 async function applyReplication(deps: Deps, request: SettingRequest): Promise<SettingData> {
-  const { prefix, rule } = replicationRule(request, request.properties);
+  const { prefix, rule, registryId } = replicationRule(request, request.properties);
   const registry = await deps.ecr.send(new DescribeRegistryCommand({}));
   const existing = registry.replicationConfiguration?.rules ?? [];
   let rules: ReplicationRule[];
@@ -90,13 +91,12 @@ async function applyReplication(deps: Deps, request: SettingRequest): Promise<Se
   }
   await deps.ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules } }));
   deps.logger.info('replication configuration written', { kind: request.kind, prefix, rules: rules.length });
-  const destination = rule.destinations?.[0]?.registryId ?? request.accountId;
   return {
     RepositoryPrefix: prefix,
     DestinationRegistryPolicy: destinationRegistryPolicy(
       request.partition,
       request.accountId,
-      destination,
+      registryId,
       prefix,
     ),
   };
@@ -106,8 +106,9 @@ const safely = <T>(make: () => T): T | undefined => {
   try {
     return make();
   } catch {
-    return undefined;
+    // Refused: there is no such rule of ours.
   }
+  return undefined;
 };
 
 const FREQUENCIES = new Set(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN']);

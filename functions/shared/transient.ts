@@ -4,7 +4,7 @@
  */
 
 /** Error names of throttling, limits hit for a while, server-side failures and timeouts. */
-const TRANSIENT_NAMES = new Set([
+const TRANSIENT_NAMES: ReadonlySet<unknown> = new Set([
   'ThrottlingException',
   'Throttling',
   'ThrottledException',
@@ -28,7 +28,7 @@ const TRANSIENT_NAMES = new Set([
 ]);
 
 /** Network error codes of a connection that failed on the way (reset, timed out, refused, DNS). */
-const TRANSIENT_CODES = new Set([
+const TRANSIENT_CODES: ReadonlySet<unknown> = new Set([
   'ECONNRESET',
   'ETIMEDOUT',
   'ECONNREFUSED',
@@ -55,9 +55,8 @@ export function httpStatusOf(error: unknown): number | undefined {
 export function isTransient(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const shape = error as ErrorShape;
-  if (typeof shape.name === 'string' && TRANSIENT_NAMES.has(shape.name)) return true;
-  if (typeof shape.code === 'string' && TRANSIENT_CODES.has(shape.code)) return true;
+  if (TRANSIENT_NAMES.has(shape.name) || TRANSIENT_CODES.has(shape.code)) return true;
   if (shape.$retryable) return true;
-  const status = httpStatusOf(error);
-  return status !== undefined && (status >= 500 || status === 429);
+  const status = httpStatusOf(error) ?? 0;
+  return status >= 500 || status === 429;
 }

@@ -210,3 +210,202 @@ describe('upload metadata', () => {
     );
   });
 });
+
+/** The UsageError a command line is refused with. */
+function refusal(line: string, env: NodeJS.ProcessEnv = {}): UsageError {
+  try {
+    parse(line, env);
+  } catch (error) {
+    if (error instanceof UsageError) return error;
+    throw error;
+  }
+  throw new Error(`"${line}" was accepted`);
+}
+
+describe('help texts', () => {
+  it('prints the main help for no command, help, --help and -h', () => {
+    for (const line of ['', 'help', '--help', '-h']) {
+      const args = parse(line);
+      expect(args).toEqual({ command: 'help', text: expect.stringContaining('Commands:') });
+      expect(args).toEqual({ command: 'help', text: expect.stringContaining('replay ') });
+    }
+  });
+
+  it("prints each command's own help, with the options that say where to look", () => {
+    const help = (line: string) => {
+      const args = parse(line);
+      return args.command === 'help' ? args.text : '';
+    };
+    expect(help('list --help')).toContain('--limit N');
+    expect(help('replay --help')).toContain('--queue Q');
+    expect(help('status --help')).toContain('DescribeImageReplicationStatus');
+    expect(help('submit --help')).toContain('--fail-on SEVERITY');
+    for (const command of ['submit', 'status', 'logs', 'list', 'replay']) {
+      expect(help(`${command} --help`)).toContain(`Usage: ecr-pipeline ${command}`);
+      expect(help(`${command} --help`)).toContain('--bucket B');
+    }
+  });
+});
+
+describe('where to look', () => {
+  it('takes every target flag of every command, and nothing for those not given', () => {
+    const flags = {
+      bucket: 'b',
+      prefix: 'in/',
+      project: 'proj',
+      stack: 'st',
+      region: 'eu-west-1',
+      profile: 'p',
+      local: true,
+    };
+    const line = '--bucket b --prefix in/ --project proj --stack st --region eu-west-1 --profile p --local';
+    for (const command of ['submit', 'list', 'status key', 'logs key', 'replay'])
+      expect(parse(`${command} ${line}`)).toMatchObject({ flags });
+    expect(parse('list')).toMatchObject({
+      flags: {
+        bucket: undefined,
+        prefix: undefined,
+        project: undefined,
+        stack: undefined,
+        region: undefined,
+        profile: undefined,
+        local: false,
+      },
+    });
+  });
+});
+
+describe('replay arguments', () => {
+  it('re-drives the build-trigger queue by default, for real', () => {
+    expect(parse('replay')).toMatchObject({ command: 'replay', queue: 'build-trigger', dryRun: false });
+  });
+
+  it('takes --queue ecr-events and --dry-run', () => {
+    expect(parse('replay --queue ecr-events --dry-run')).toMatchObject({ queue: 'ecr-events', dryRun: true });
+    expect(parse('replay --queue build-trigger')).toMatchObject({ queue: 'build-trigger' });
+  });
+
+  it('refuses another queue and arguments, naming them', () => {
+    expect(refusal('replay --queue other').message).toBe(
+      '--queue must be build-trigger or ecr-events, not "other"',
+    );
+    expect(refusal('replay a b').message).toBe('replay takes no arguments, got a b');
+  });
+});
+
+describe('refusals say what was wrong', () => {
+  it('names the value of a bad number, output format or severity', () => {
+    expect(refusal('submit --max-files 0').message).toBe(
+      '--max-files must be a positive whole number, not "0"',
+    );
+    expect(refusal('submit --max-size 1.5').message).toBe(
+      '--max-size must be a positive whole number, not "1.5"',
+    );
+    expect(refusal('list --limit x').message).toBe('--limit must be a positive whole number, not "x"');
+    expect(refusal('list --limit 1001').message).toBe('--limit is at most 1000, not 1001');
+    expect(refusal('list -o yaml').message).toBe('--output must be text or json, not "yaml"');
+    expect(refusal('submit --fail-on SEVERE').message).toBe(
+      '--fail-on must be one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, not "SEVERE"',
+    );
+  });
+
+  it('takes the largest list and every severity, in any case', () => {
+    expect(parse('list --limit 1000')).toMatchObject({ limit: 1000 });
+    expect(parse('list -o text')).toMatchObject({ output: 'text' });
+    for (const severity of ['informational', 'Low', 'MEDIUM', 'high', 'critical'])
+      expect(parse(`submit --fail-on ${severity}`)).toMatchObject({ failOn: severity.toUpperCase() });
+  });
+
+  it('tells the user that nothing was uploaded when a name is bad', () => {
+    expect(refusal('submit -r Team/API -t v1').hint).toBe('nothing was uploaded; fix the name and run again');
+    expect(refusal('submit -r api -t .hidden').hint).toBe('nothing was uploaded; fix the name and run again');
+    expect(refusal('list -r Team').message).toContain('upper-case');
+  });
+
+  it('passes the reason of an option the parser refuses', () => {
+    expect(refusal('list --colour').message).toContain("Unknown option '--colour'");
+    expect(refusal('replay --colour').message).toContain("Unknown option '--colour'");
+    expect(refusal('logs key --colour').message).toContain("Unknown option '--colour'");
+  });
+
+  it('names the extra folders, the arguments and the command it does not know', () => {
+    expect(refusal('submit a b').message).toBe('submit takes one folder, got a b');
+    expect(refusal('list a b').message).toBe('list takes no arguments, got a b');
+    expect(refusal('status').message).toBe('status takes one upload key, repository:tag or build id');
+    expect(refusal('logs a b').message).toBe('logs takes one upload key, repository:tag or build id');
+    expect(refusal('status key --follow').message).toBe('--follow is for logs');
+    const unknown = refusal('build .');
+    expect(unknown.message).toBe('unknown command "build"');
+    expect(unknown.hint).toBe('commands: submit, status, logs, list, replay (--help for more)');
+  });
+
+  it('keeps the progress bar and the build log unless told to be quiet', () => {
+    expect(parse('submit -q')).toMatchObject({ quiet: true });
+    expect(parse('submit --quiet')).toMatchObject({ quiet: true });
+    expect(parse('submit')).toMatchObject({ quiet: false });
+  });
+
+  it('refuses a count with anything but digits around it', () => {
+    for (const value of ['x5', '5x'])
+      expect(refusal(`list --limit ${value}`).message).toBe(
+        `--limit must be a positive whole number, not "${value}"`,
+      );
+  });
+
+  it('follows logs only when asked', () => {
+    expect(parse('logs key')).toMatchObject({ command: 'logs', follow: false });
+    expect(parse('status key')).toMatchObject({ command: 'status', subject: 'key', follow: false });
+  });
+});
+
+describe('platforms', () => {
+  it('takes os/arch with an optional variant, split on commas and trimmed, skipping empty items', () => {
+    expect(
+      parseCommandLine(
+        ['submit', '--platform', 'linux/arm64/v8, ,linux/amd64', '--platform', 'linux/riscv64'],
+        {},
+      ),
+    ).toMatchObject({
+      platforms: ['linux/arm64/v8', 'linux/amd64', 'linux/riscv64'],
+    });
+  });
+
+  it('refuses a platform that is not os/arch[/variant], naming it', () => {
+    for (const platform of [
+      'Linux/amd64',
+      'linux/amd64/',
+      'linux',
+      'x linux/amd64',
+      'linux/amd64 x',
+      'linux/amd64/v8/x',
+    ]) {
+      expect(() => parseCommandLine(['submit', '--platform', platform], {})).toThrow(
+        new UsageError(`--platform "${platform}" is not os/arch[/variant], e.g. linux/arm64`),
+      );
+    }
+  });
+});
+
+describe('build arguments', () => {
+  it('names the item whose name is bad and the name without a value', () => {
+    expect(() => parseBuildArgs(['=x'], {})).toThrow(
+      '--build-arg "=x": the name must be letters, digits and _ (K=V)',
+    );
+    expect(() => parseBuildArgs(['A-B=x'], {})).toThrow(/letters, digits/);
+    expect(() => parseBuildArgs(['x A=1'], {})).toThrow(/letters, digits/);
+    let missing: UsageError | undefined;
+    try {
+      parseBuildArgs(['MISSING'], {});
+    } catch (error) {
+      missing = error as UsageError;
+    }
+    expect(missing?.message).toBe(
+      '--build-arg MISSING has no value and MISSING is not set in the environment',
+    );
+    expect(missing?.hint).toBe('pass it as K=V');
+  });
+
+  it('takes names with underscores and digits after the first character, and a value with =', () => {
+    expect(parseBuildArgs(['_A1=x=y', 'b_2='], {})).toEqual({ _A1: 'x=y', b_2: '' });
+  });
+});

@@ -1,11 +1,18 @@
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import { afterEach, describe, expect, it } from 'vitest';
-import { packContext, planContext } from '../../../cli/context.ts';
+import {
+  DEFAULT_MAX_CONTEXT_BYTES,
+  DEFAULT_MAX_FILES,
+  packContext,
+  planContext,
+} from '../../../cli/context.ts';
 import { ContextError } from '../../../cli/errors.ts';
 
 const dirs: string[] = [];
@@ -262,4 +269,230 @@ it('refuses a DIR that is not a folder', async () => {
   await expect(planContext({ dir: join(tmpdir(), 'no-such-context-folder') })).rejects.toThrow(
     /does not exist/,
   );
+});
+
+/** The ContextError a plan is refused with. */
+async function refusal(options: Parameters<typeof planContext>[0]): Promise<ContextError> {
+  const error = await planContext(options).catch((e: unknown) => e);
+  if (error instanceof ContextError) return error;
+  throw new Error(`expected a ContextError, got ${String(error)}`);
+}
+
+describe('the plan', () => {
+  it('counts the files, their bytes and the tarball: a header per entry, contents padded to 512, two end blocks', async () => {
+    const dir = await folder({
+      Dockerfile: 'FROM scratch',
+      'src/app.js': 'x'.repeat(600),
+      'src/empty.js': '',
+      'src/block.bin': 'b'.repeat(512),
+    });
+    await symlink('src/app.js', join(dir, 'app'));
+    const plan = await planContext({ dir });
+    expect(plan.entries).toEqual(['Dockerfile', 'app', 'src', 'src/app.js', 'src/block.bin', 'src/empty.js']);
+    expect(plan.files).toBe(4);
+    expect(plan.bytes).toBe(12 + 600 + 512);
+    // end 2 blocks; Dockerfile 1+1; app (link) 1; src 1; app.js 1+2; block.bin 1+1; empty.js 1
+    expect(plan.tarBytes).toBe(512 * (2 + 2 + 1 + 1 + 3 + 2 + 1));
+    expect(plan.warnings).toEqual([]);
+  });
+
+  it('keeps the lstat of what is sent, not of what is ignored', async () => {
+    const dir = await folder({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': 'secret\n',
+      secret: 's',
+      'a.txt': 'a',
+    });
+    const plan = await planContext({ dir });
+    expect([...plan.stats.keys()].sort()).toEqual(
+      ['.dockerignore', 'Dockerfile', 'a.txt'].map((name) => join(dir, name)).sort(),
+    );
+  });
+
+  it('reads a .dockerignore written with CRLF line ends', async () => {
+    const entries = await sent({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': 'secret.txt\r\nlogs\r\n',
+      'secret.txt': 's',
+      'logs/a': 'a',
+      'b.txt': 'b',
+    });
+    expect(entries).toEqual(['.dockerignore', 'Dockerfile', 'b.txt']);
+  });
+
+  it('fails on a .dockerignore it cannot read, rather than sending what it would exclude', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', '.dockerignore/x': 'x' });
+    await expect(planContext({ dir })).rejects.toThrow(/EISDIR/);
+  });
+
+  it('walks into an excluded folder for an exception written with leading spaces', async () => {
+    const entries = await sent({
+      Dockerfile: 'FROM scratch',
+      '.dockerignore': 'build\n  !build/keep/this.txt\n',
+      'build/keep/this.txt': 't',
+    });
+    expect(entries).toContain('build/keep/this.txt');
+  });
+});
+
+describe('the Dockerfile', () => {
+  it('takes an absolute path inside the context folder', async () => {
+    const dir = await folder({ 'docker/Dockerfile': 'FROM scratch' });
+    expect((await planContext({ dir, dockerfile: join(dir, 'docker/Dockerfile') })).dockerfile).toBe(
+      'docker/Dockerfile',
+    );
+  });
+
+  it('refuses a Dockerfile that is not a regular file, saying what to pass', async () => {
+    const dir = await folder({ docker: null });
+    const error = await refusal({ dir, dockerfile: 'docker' });
+    expect(error.message).toBe(`the Dockerfile ${join(dir, 'docker')} is not a regular file`);
+    expect(error.hint).toBe('pass the path of a file with --dockerfile');
+  });
+
+  it('says where it looked, and what to check, for a Dockerfile it cannot find', async () => {
+    const dir = await folder({ 'app.js': '1' });
+    const named = await refusal({ dir, dockerfile: 'docker/app.Dockerfile' });
+    expect(named.message).toBe(`no Dockerfile at ${join(dir, 'docker/app.Dockerfile')}`);
+    expect(named.hint).toBe('check the --dockerfile path (relative to the context folder)');
+    const unnamed = await refusal({ dir });
+    expect(unnamed.message).toBe(`no Dockerfile at ${join(dir, 'Dockerfile')}`);
+    expect(unnamed.hint).toBe(
+      'create a Dockerfile in the context folder, or name another one with --dockerfile',
+    );
+  });
+
+  it('names a missing optional Dockerfile as given', async () => {
+    const dir = await folder({ 'app.js': '1' });
+    expect(
+      (await planContext({ dir, dockerfile: 'docker/app.Dockerfile', dockerfileOptional: true })).dockerfile,
+    ).toBe('docker/app.Dockerfile');
+  });
+
+  it('says why a Dockerfile outside the context cannot be used', async () => {
+    const outside = await folder({ Dockerfile: 'FROM scratch' });
+    const dir = await folder({ 'app.js': '1' });
+    const error = await refusal({ dir, dockerfile: join(outside, 'Dockerfile') });
+    expect(error.message).toBe(
+      `the Dockerfile ${join(outside, 'Dockerfile')} is outside the context folder ${dir}`,
+    );
+    expect(error.hint).toBe(
+      'move the Dockerfile into the context folder (the build only sees what is uploaded), or choose a DIR that contains it',
+    );
+  });
+
+  it('refuses a DIR that is a file, saying what to pass', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch' });
+    const error = await refusal({ dir: join(dir, 'Dockerfile') });
+    expect(error.message).toBe(
+      `the context folder ${resolve(dir, 'Dockerfile')} does not exist or is not a folder`,
+    );
+    expect(error.hint).toBe('pass the folder to build as DIR');
+  });
+});
+
+describe('what a tarball cannot carry', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.close(done))));
+  });
+
+  it('leaves out named pipes and sockets with one warning per kind, naming the first three', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch' });
+    for (const name of ['p1', 'p2', 'p3', 'p4']) execFileSync('mkfifo', [join(dir, name)]);
+    const server = createServer();
+    servers.push(server);
+    await new Promise<void>((done) => server.listen(join(dir, 's1'), done));
+    const plan = await planContext({ dir });
+    expect(plan.entries).toEqual(['Dockerfile']);
+    expect(plan.warnings).toEqual([
+      'left out 4 named pipes (p1, p2, p3, ...): a tarball cannot carry them; add them to .dockerignore to silence this',
+      'left out 1 socket (s1): a tarball cannot carry them; add them to .dockerignore to silence this',
+    ]);
+  });
+
+  it('names all of three things left out, without an ellipsis', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch' });
+    for (const name of ['p1', 'p2', 'p3']) execFileSync('mkfifo', [join(dir, name)]);
+    expect((await planContext({ dir })).warnings).toEqual([
+      'left out 3 named pipes (p1, p2, p3): a tarball cannot carry them; add them to .dockerignore to silence this',
+    ]);
+  });
+
+  it('names all of five links that leave the context, without an ellipsis', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch' });
+    for (const name of ['a', 'b', 'c', 'd', 'e']) await symlink('/etc/hostname', join(dir, name));
+    expect((await refusal({ dir })).message).toBe(
+      '5 symbolic links point outside the context folder: a -> /etc/hostname, b -> /etc/hostname, c -> /etc/hostname, d -> /etc/hostname, e -> /etc/hostname',
+    );
+  });
+
+  it('says nothing of a named pipe that is ignored', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', '.dockerignore': 'pipe\n' });
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    expect((await planContext({ dir })).warnings).toEqual([]);
+  });
+
+  it('names one link that leaves the context, and at most five of many', async () => {
+    const one = await folder({ Dockerfile: 'FROM scratch' });
+    await symlink('..', join(one, 'up'));
+    const single = await refusal({ dir: one });
+    expect(single.message).toBe('1 symbolic link points outside the context folder: up -> ..');
+    expect(single.hint).toBe(
+      'the build cannot follow a link out of its context: copy the target into the folder, make the link relative inside it, or add the link to .dockerignore',
+    );
+    const many = await folder({ Dockerfile: 'FROM scratch' });
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) await symlink('/etc/hostname', join(many, name));
+    expect((await refusal({ dir: many })).message).toBe(
+      '6 symbolic links point outside the context folder: a -> /etc/hostname, b -> /etc/hostname, c -> /etc/hostname, d -> /etc/hostname, e -> /etc/hostname, ...',
+    );
+  });
+
+  it('keeps a link to a name that only starts with two dots', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', '..data': 'd' });
+    await symlink('..data', join(dir, 'data'));
+    expect((await planContext({ dir })).entries).toContain('data');
+  });
+});
+
+describe('owners', () => {
+  it('writes every entry as owned by root, whoever owns the files', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', 'sub/a.txt': 'a' });
+    // Run as root, the files are given to another user first, so that root in the tarball means rewritten.
+    if (process.getuid?.() === 0)
+      for (const path of ['Dockerfile', 'sub', 'sub/a.txt']) await chown(join(dir, path), 1000, 1000);
+    const entries = await unpack(packContext(await planContext({ dir })));
+    for (const path of ['Dockerfile', 'sub/', 'sub/a.txt'])
+      expect(entries[path]).toMatchObject({ uid: 0, gid: 0 });
+  });
+});
+
+describe('limits', () => {
+  it('takes a context of exactly the limits', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch' });
+    await expect(planContext({ dir, maxFiles: 1, maxBytes: 4 * 512 })).resolves.toMatchObject({
+      files: 1,
+      tarBytes: 2048,
+    });
+  });
+
+  it('says how many files, how big and what the limits are', async () => {
+    const dir = await folder({ Dockerfile: 'FROM scratch', a: '1' });
+    const files = await refusal({ dir, maxFiles: 1 });
+    expect(files.message).toBe('the context has 2 files, more than the limit of 1');
+    expect(files.hint).toBe(
+      'exclude what the build does not need in .dockerignore (node_modules, .git, build output), or raise the limit with --max-files',
+    );
+    const big = await folder({ Dockerfile: 'FROM scratch', big: 'x'.repeat(3 * 1024 * 1024) });
+    const size = await refusal({ dir: big, maxBytes: 1024 * 1024 });
+    expect(size.message).toBe('the context is 3.0 MiB before compression, over the limit of 1.0 MiB');
+    expect(size.hint).toBe(
+      'exclude large files in .dockerignore; if the stack allows more (its maxContextBytes parameter), pass --max-size with the same number of bytes',
+    );
+  });
+
+  it('holds a context to 512 MiB and 50,000 files unless told otherwise', async () => {
+    expect(DEFAULT_MAX_CONTEXT_BYTES).toBe(512 * 1024 * 1024);
+    expect(DEFAULT_MAX_FILES).toBe(50_000);
+  });
 });

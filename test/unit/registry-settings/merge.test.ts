@@ -2,7 +2,9 @@ import type { ReplicationRule } from '@aws-sdk/client-ecr';
 import { describe, expect, it } from 'vitest';
 import {
   destinationRegistryPolicy,
+  MAX_REPLICATION_DESTINATIONS,
   MAX_REPLICATION_RULES,
+  MAX_SCANNING_FILTERS,
   mergeReplication,
   mergeScanning,
   ourReplicationRule,
@@ -41,6 +43,15 @@ describe('replicationPrefix', () => {
         reason: expect.stringContaining("would replicate every repository of the registry, other teams' too"),
       });
   });
+
+  it('says what a pattern needs, with an example', () => {
+    expect(replicationPrefix('*')).toEqual({
+      ok: false,
+      reason:
+        'replication needs a repositoryPattern that starts with a fixed prefix (such as "team-a/*"): ' +
+        `"*" would replicate every repository of the registry, other teams' too`,
+    });
+  });
 });
 
 describe('ourReplicationRule', () => {
@@ -63,6 +74,29 @@ describe('ourReplicationRule', () => {
     expect(ourReplicationRule({ ...target, regions: [' '] })).toMatchObject({ ok: false });
     const many = Array.from({ length: 26 }, (_, i) => `r-${i}`);
     expect(ourReplicationRule({ ...target, regions: many })).toMatchObject({ ok: false });
+  });
+
+  it('says why it refuses each', () => {
+    expect(ourReplicationRule({ ...target, regions: [''] })).toEqual({
+      ok: false,
+      reason: 'replicationRegions names no region',
+    });
+    expect(ourReplicationRule({ ...target, regions: ['eu-west-1', 'us-east-1'] })).toEqual({
+      ok: false,
+      reason:
+        "replicationRegions names us-east-1, this registry's own region: images cannot replicate into themselves",
+    });
+    const many = Array.from({ length: MAX_REPLICATION_DESTINATIONS + 1 }, (_, i) => `r-${i}`);
+    expect(ourReplicationRule({ ...target, regions: many })).toEqual({
+      ok: false,
+      reason: 'replicationRegions names 26 regions; ECR takes at most 25',
+    });
+  });
+
+  it('takes as many regions as ECR does', () => {
+    const regions = Array.from({ length: MAX_REPLICATION_DESTINATIONS }, (_, i) => `r-${i}`);
+    const rule = ourReplicationRule({ ...target, regions });
+    expect(rule.ok && rule.value.destinations).toHaveLength(MAX_REPLICATION_DESTINATIONS);
   });
 
   it('accepts the same region in another account', () => {
@@ -101,6 +135,20 @@ describe('mergeReplication', () => {
       ok: false,
       reason: expect.stringContaining(`at most ${MAX_REPLICATION_RULES}`),
     });
+    expect(mergeReplication(others, ours)).toEqual({
+      ok: false,
+      reason:
+        'the registry has 10 replication rules of others; ECR takes at most 10, ' +
+        'so this stack cannot add its own without removing one of theirs',
+    });
+  });
+
+  it('adds our rule as the last one the registry has room for', () => {
+    const others = Array.from({ length: MAX_REPLICATION_RULES - 1 }, (_, i) => ({
+      ...theirs,
+      repositoryFilters: [{ filter: `team-${i}/`, filterType: 'PREFIX_MATCH' as const }],
+    }));
+    expect(mergeReplication(others, ours)).toEqual({ ok: true, value: [...others, ours] });
   });
 });
 
@@ -117,6 +165,29 @@ describe('unmergeReplication', () => {
     expect(
       sameRule(ours, { ...ours, repositoryFilters: [{ filter: 'team-b/', filterType: 'PREFIX_MATCH' }] }),
     ).toBe(false);
+  });
+
+  it('tells rules apart by the region and by the registry of a destination', () => {
+    const to = (region: string, registryId: string): ReplicationRule => ({
+      ...ours,
+      destinations: [{ region, registryId }],
+    });
+    expect(sameRule(to('eu-west-1', ACCOUNT), to('eu-west-1', ACCOUNT))).toBe(true);
+    expect(sameRule(to('eu-west-1', ACCOUNT), to('us-west-2', ACCOUNT))).toBe(false);
+    expect(sameRule(to('eu-west-1', ACCOUNT), to('eu-west-1', '210987654321'))).toBe(false);
+  });
+
+  it('takes out our rule whatever the order of its filters, and a missing list as an empty one', () => {
+    const filters = [
+      { filter: 'team-a/', filterType: 'PREFIX_MATCH' as const },
+      { filter: 'team-a-tools/', filterType: 'PREFIX_MATCH' as const },
+    ];
+    const twoFilters = { ...ours, repositoryFilters: filters };
+    expect(
+      unmergeReplication([{ ...ours, repositoryFilters: [...filters].reverse() }, theirs], twoFilters),
+    ).toEqual([theirs]);
+    expect(sameRule({ ...ours, destinations: undefined }, { ...ours, destinations: [] })).toBe(true);
+    expect(sameRule({ destinations: ours.destinations }, { ...ours, repositoryFilters: [] })).toBe(true);
   });
 });
 
@@ -170,6 +241,72 @@ describe('mergeScanning', () => {
     });
   });
 
+  it('replaces our filter of the old pattern on an update, in whatever rule it was', () => {
+    const existing = {
+      scanType: 'ENHANCED' as const,
+      rules: [
+        {
+          scanFrequency: 'SCAN_ON_PUSH' as const,
+          repositoryFilters: [wildcard('dev-*'), wildcard('team-a/*')],
+        },
+      ],
+    };
+    expect(mergeScanning(existing, { ...push, filter: 'team-b/*' }, push)).toEqual({
+      ok: true,
+      value: {
+        scanType: 'ENHANCED',
+        rules: [
+          { scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [wildcard('dev-*'), wildcard('team-b/*')] },
+        ],
+      },
+    });
+  });
+
+  it('writes our rule alone to an ENHANCED registry without rules, dropping rules without filters', () => {
+    const ourRule = { scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [wildcard('team-a/*')] };
+    expect(mergeScanning({ scanType: 'ENHANCED' }, push)).toEqual({
+      ok: true,
+      value: { scanType: 'ENHANCED', rules: [ourRule] },
+    });
+    expect(
+      mergeScanning(
+        { scanType: 'ENHANCED', rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: undefined }] },
+        push,
+      ),
+    ).toEqual({
+      ok: true,
+      value: { scanType: 'ENHANCED', rules: [ourRule] },
+    });
+  });
+
+  it('adds our filter as the last one the rule of our frequency has room for', () => {
+    const filters = Array.from({ length: MAX_SCANNING_FILTERS - 1 }, (_, i) => wildcard(`team-${i}-*`));
+    const existing = {
+      scanType: 'ENHANCED' as const,
+      rules: [{ scanFrequency: 'SCAN_ON_PUSH' as const, repositoryFilters: filters }],
+    };
+    expect(mergeScanning(existing, push)).toEqual({
+      ok: true,
+      value: {
+        scanType: 'ENHANCED',
+        rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [...filters, wildcard('team-a/*')] }],
+      },
+    });
+  });
+
+  it('refuses when the rule of our frequency has as many filters as ECR takes, naming the limit', () => {
+    const filters = Array.from({ length: MAX_SCANNING_FILTERS }, (_, i) => wildcard(`team-${i}-*`));
+    const existing = {
+      scanType: 'ENHANCED' as const,
+      rules: [{ scanFrequency: 'SCAN_ON_PUSH' as const, repositoryFilters: filters }],
+    };
+    expect(mergeScanning(existing, push)).toEqual({
+      ok: false,
+      reason: "the registry's SCAN_ON_PUSH scanning rule has 100 filters already, ECR's limit",
+    });
+    expect(mergeScanning(existing, { ...push, frequency: 'CONTINUOUS_SCAN' })).toMatchObject({ ok: true });
+  });
+
   it("refuses to switch a BASIC registry with others' rules to ENHANCED, naming their filters", () => {
     const existing = {
       scanType: 'BASIC' as const,
@@ -178,6 +315,25 @@ describe('mergeScanning', () => {
     expect(mergeScanning(existing, push)).toEqual({
       ok: false,
       reason: expect.stringContaining('BASIC scanning with rules of others (payments-*)'),
+    });
+  });
+
+  it('says how to get out of a refused switch to ENHANCED, listing every filter of others', () => {
+    const existing = {
+      scanType: 'BASIC' as const,
+      rules: [
+        {
+          scanFrequency: 'SCAN_ON_PUSH' as const,
+          repositoryFilters: [wildcard('payments-*'), wildcard('billing-*')],
+        },
+      ],
+    };
+    expect(mergeScanning(existing, push)).toEqual({
+      ok: false,
+      reason:
+        'the registry uses BASIC scanning with rules of others (payments-*, billing-*); switching it to ENHANCED ' +
+        'would move their repositories to Amazon Inspector too: agree on the registry scanning configuration ' +
+        'with them, or deploy with scanning=BASIC',
     });
   });
 });
@@ -189,6 +345,12 @@ describe('scanningFilter', () => {
 
   it('refuses a "?", which ECR scanning filters cannot express without scanning more', () => {
     expect(scanningFilter('svc-?')).toEqual({ ok: false, reason: expect.stringContaining('"*" only') });
+    expect(scanningFilter('svc-?')).toEqual({
+      ok: false,
+      reason:
+        'enhanced scanning filters take "*" only: repositoryPattern "svc-?" has a "?"; ' +
+        'write it with "*" (or a narrower prefix) to scan exactly the repositories you mean',
+    });
   });
 });
 
@@ -223,6 +385,23 @@ describe('unmergeScanning', () => {
         push,
       ),
     ).toEqual({ scanType: 'BASIC', rules: [] });
+  });
+
+  it('leaves a registry without scanning configuration, or without rules, on BASIC', () => {
+    expect(unmergeScanning(undefined, push)).toEqual({ scanType: 'BASIC', rules: [] });
+    expect(unmergeScanning({ scanType: 'ENHANCED' }, push)).toEqual({ scanType: 'BASIC', rules: [] });
+  });
+
+  it("keeps others' rules on BASIC when the registry names no scan type", () => {
+    expect(
+      unmergeScanning(
+        { rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [wildcard('dev-*')] }] },
+        push,
+      ),
+    ).toEqual({
+      scanType: 'BASIC',
+      rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [wildcard('dev-*')] }],
+    });
   });
 });
 

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../../functions/registry-settings/deps.ts';
 import { handleCustomResource, REFUSED } from '../../../functions/registry-settings/respond.ts';
 
@@ -126,6 +126,100 @@ describe('the replication custom resource', () => {
     const { deps, responses } = makeDeps();
     await handleCustomResource(deps, createEvent());
     expect(responses[0]).toMatchObject({ Status: 'FAILED', Reason: 'AccessDeniedException: denied' });
+  });
+});
+
+describe('the replication custom resource: updates, failures and old stacks', () => {
+  const ours = (regions: string[]) => ({
+    destinations: regions.map((region) => ({ region, registryId: '123456789012' })),
+    repositoryFilters: [{ filter: 'team-a/', filterType: 'PREFIX_MATCH' as const }],
+  });
+
+  function updateEvent(oldRegions: string): CloudFormationCustomResourceEvent {
+    const event = createEvent();
+    return {
+      ...event,
+      RequestType: 'Update',
+      PhysicalResourceId: 'RegistryReplication-123456789012-us-east-1',
+      OldResourceProperties: { ...event.ResourceProperties, Regions: oldRegions },
+    } as CloudFormationCustomResourceEvent;
+  }
+
+  it('replaces the rule of the old properties on an update, keeping the physical id', async () => {
+    ecrMock
+      .on(DescribeRegistryCommand)
+      .resolves({ replicationConfiguration: { rules: [ours(['eu-west-1']), theirs] } });
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, updateEvent('eu-west-1'));
+    expect(ecrMock).toHaveReceivedCommandWith(PutReplicationConfigurationCommand, {
+      replicationConfiguration: { rules: [theirs, ours(['eu-west-1', 'us-west-2'])] },
+    });
+    expect(responses).toEqual([
+      expect.objectContaining({
+        Status: 'SUCCESS',
+        PhysicalResourceId: 'RegistryReplication-123456789012-us-east-1',
+      }),
+    ]);
+  });
+
+  it('keeps the physical id of a refused update, so that its rollback and deletion still find our rule', async () => {
+    const event = updateEvent('eu-west-1');
+    event.ResourceProperties.RepositoryPattern = '*';
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, event);
+    expect(ecrMock).not.toHaveReceivedCommand(PutReplicationConfigurationCommand);
+    expect(responses).toEqual([
+      expect.objectContaining({
+        Status: 'FAILED',
+        PhysicalResourceId: 'RegistryReplication-123456789012-us-east-1',
+      }),
+    ]);
+  });
+
+  it('logs a failure with the request type and the reason it answers', async () => {
+    ecrMock
+      .on(DescribeRegistryCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const { deps } = makeDeps();
+    const error = vi.spyOn(deps.logger, 'error');
+    await handleCustomResource(deps, createEvent());
+    expect(error).toHaveBeenCalledWith('registry setting failed', {
+      requestType: 'Create',
+      reason: 'AccessDeniedException: denied',
+    });
+  });
+
+  it('points to the function log in the reason of a success', async () => {
+    ecrMock.on(DescribeRegistryCommand).resolves({});
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, createEvent());
+    expect(responses[0]).toMatchObject({ Status: 'SUCCESS', Reason: 'see the function log' });
+  });
+
+  it("deletes a resource whose creation was refused by a deployed version (physical id 'refused') without touching the registry", async () => {
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, {
+      ...createEvent(),
+      RequestType: 'Delete',
+      PhysicalResourceId: 'refused',
+    } as CloudFormationCustomResourceEvent);
+    expect(ecrMock.calls()).toHaveLength(0);
+    expect(responses[0]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'refused' });
+  });
+
+  it('takes the aws partition, and no account or region, from a stack id that is not an ARN', async () => {
+    ecrMock.on(DescribeRegistryCommand).resolves({});
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, { ...createEvent(), StackId: 'ecr-pipeline-dev' });
+    expect(responses[0]).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'RegistryReplication--',
+      Data: {
+        DestinationRegistryPolicy: expect.stringContaining(
+          '"Resource":"arn:aws:ecr:*:123456789012:repository/team-a/*"',
+        ),
+      },
+    });
   });
 });
 

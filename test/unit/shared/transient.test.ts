@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTransient } from '../../../functions/shared/transient.ts';
+import { httpStatusOf, isTransient } from '../../../functions/shared/transient.ts';
 
 /** An error shaped as the SDK throws it: a name and the HTTP status of the answer. */
 const sdkError = (name: string, status = 400) =>
@@ -68,4 +68,35 @@ describe('isTransient', () => {
       expect(isTransient(value)).toBe(false);
     },
   );
+});
+
+describe('httpStatusOf', () => {
+  it("takes the HTTP status of an SDK error's metadata", () => {
+    expect(httpStatusOf(sdkError('AccessDeniedException', 403))).toBe(403);
+  });
+
+  it('answers undefined for what carries no numeric status', () => {
+    for (const value of [undefined, null, 'ThrottlingException', 503, {}, new Error('plain')])
+      expect(httpStatusOf(value)).toBeUndefined();
+    expect(httpStatusOf({ $metadata: { httpStatusCode: '503' } })).toBeUndefined();
+  });
+});
+
+describe('isTransient: the edges of the status rule', () => {
+  it.each([
+    [499, false],
+    [500, true],
+    [428, false],
+    [430, false],
+  ])('HTTP %i is transient: %s', (status, expected) => {
+    expect(isTransient(sdkError('AnythingElse', status))).toBe(expected);
+  });
+
+  it('does not take a status written as text', () => {
+    expect(isTransient({ name: 'AnythingElse', $metadata: { httpStatusCode: '503' } })).toBe(false);
+  });
+
+  it('does not take a name or code that is not text', () => {
+    expect(isTransient({ name: ['ThrottlingException'], code: ['ECONNRESET'] })).toBe(false);
+  });
 });

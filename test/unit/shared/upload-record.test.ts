@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   identityHash,
+  identityString,
   imageIndexKey,
+  replicationWatchKey,
+  scanMemoryKey,
   uploadRecordKey,
   uploadRecordKeyCandidates,
 } from '../../../functions/shared/upload-record.ts';
@@ -45,5 +48,18 @@ describe('upload records', () => {
     const hash = createHash('sha256').update(`team/api@${digest}`).digest('hex');
     expect(imageIndexKey('ctx/', 'team/api', digest)).toBe(`ctx/.ecr-pipeline/images/${hash}.json`);
     expect(imageIndexKey('', 'team/api', digest)).not.toBe(imageIndexKey('', 'team/web', digest));
+  });
+
+  it('names the scan memory and the replication watch of repository@digest by its SHA-256, each in its folder', () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const hash = createHash('sha256').update(`team/api@${digest}`).digest('hex');
+    expect(scanMemoryKey('ctx/', 'team/api', digest)).toBe(`ctx/.ecr-pipeline/scan-memory/${hash}.json`);
+    expect(replicationWatchKey('ctx/', 'team/api', digest)).toBe(
+      `ctx/.ecr-pipeline/replication/${hash}.json`,
+    );
+  });
+
+  it('names an object with neither version id nor ETag by its bucket and key alone', () => {
+    expect(identityString(object)).toBe('contexts\nteam/api/v1.tar.gz\ne:');
   });
 });
