@@ -8,7 +8,11 @@ import base from './stryker.config.mjs';
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   ...base,
-  mutate: ['functions/ecr-events/*.ts'],
+  mutate: [
+    'functions/ecr-events/*.ts',
+    'functions/ecr-events/{notify,uploads,scans,replication}/*.ts',
+    'functions/ecr-events/sweep/{sweep,running-builds,in-use,stale-mark}.ts',
+  ],
   vitest: { configFile: 'vitest.mutate-ecr-events.ts', related: true },
   incrementalFile: 'reports/mutation/ecr-events-incremental.json',
   jsonReporter: { fileName: 'reports/mutation/ecr-events.json' },

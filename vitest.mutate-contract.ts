@@ -7,7 +7,7 @@ export default defineConfig({
       'test/unit/shared/contract.test.ts',
       'test/unit/codebuild/buildspec.test.ts',
       'test/unit/build-trigger/{trigger,reject,start-build}.test.ts',
-      'test/unit/ecr-events/record-transition.test.ts',
+      'test/unit/ecr-events/uploads/record-transition.test.ts',
     ],
     setupFiles: ['test/setup.ts'],
     testTimeout: 20_000,

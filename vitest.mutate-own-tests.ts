@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
-      'test/unit/ecr-events/{replication-check,scan-memory,notify,secret,log-excerpt,in-use,stale-mark}.test.ts',
+      'test/unit/ecr-events/replication/check.test.ts',
+      'test/unit/ecr-events/scans/memory.test.ts',
+      'test/unit/ecr-events/notify/{deliver,webhook-secret,log-excerpt}.test.ts',
       'test/unit/codebuild/cloudwatch-logs.test.ts',
       'test/unit/ecr-events/sweep/*.test.ts',
     ],

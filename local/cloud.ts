@@ -13,12 +13,12 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { ListTagsForResourceCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 import {
   type CodeBuildService,
   createCodeBuildService,
   type LocalCodeBuildOptions,
 } from './codebuild/index.ts';
-import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from './constants.ts';
 import { runCustomResources } from './custom-resources.ts';
 import { type AwsClients, awsClients, type Deployment, deploy } from './deployer.ts';
 import { startGateway } from './gateway.ts';

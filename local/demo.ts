@@ -17,9 +17,9 @@ import {
 } from '@aws-sdk/client-ecr';
 import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
+import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
 import { BASE_IMAGE_REPOSITORY, installBaseImage } from './base-image.ts';
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
-import { DEFAULT_BASE_PORT } from './constants.ts';
 import { findScanner } from './scanner.ts';
 import { slackText } from './sinks.ts';
 import {

@@ -11,24 +11,24 @@ import { accountOfArn } from '../shared/arn.ts';
 import { BUILD_EXPORTED_DIGEST } from '../shared/contract.ts';
 import type { UploadScan } from '../shared/upload-record.ts';
 import type { Deps } from './deps.ts';
-import { readLogExcerpt } from './log-excerpt.ts';
 import { describeError } from './logger.ts';
-import { verdict } from './noise.ts';
-import type { Notification } from './notification.ts';
-import { notifyAll } from './notify.ts';
-import { recordEventOf } from './record-transition.ts';
-import { watchReplication } from './replication-watch.ts';
+import { notifyAll } from './notify/deliver.ts';
+import { readLogExcerpt } from './notify/log-excerpt.ts';
+import { verdict } from './notify/noise.ts';
+import type { Notification } from './notify/notification.ts';
+import { watchReplication } from './replication/watch.ts';
 import { type Route, route, withBuildLog } from './route.ts';
-import { rememberResult, withImageFindings } from './scan-news.ts';
-import { clearStaleMark } from './stale-mark.ts';
-import { sweep } from './sweep.ts';
+import { rememberResult, withImageFindings } from './scans/news.ts';
+import { clearStaleMark } from './sweep/stale-mark.ts';
+import { sweep } from './sweep/sweep.ts';
 import {
   buildUploadOf,
   type ProgressResult,
   recordBuild,
   recordScan,
   scanOfImage,
-} from './upload-progress.ts';
+} from './uploads/progress.ts';
+import { recordEventOf } from './uploads/record-transition.ts';
 
 /** Sweeps stop starting new repositories when less than this is left of the invocation. */
 const SWEEP_RESERVE_MS = 20_000;
@@ -117,7 +117,7 @@ async function runSweep(
 }
 
 /**
- * Checks the replication of the watched images (replication-check.ts, loaded on first use) and tells
+ * Checks the replication of the watched images (replication/check.ts, loaded on first use) and tells
  * each failure once, like a failed build. A failure no channel took stays for the next check.
  */
 async function runReplicationCheck(deps: Deps, context: Context | undefined): Promise<void> {
@@ -128,7 +128,7 @@ async function runReplicationCheck(deps: Deps, context: Context | undefined): Pr
   }
   const [store, { checkReplication, replicationNotification }] = await Promise.all([
     deps.replicationWatches(),
-    import('./replication-check.ts'),
+    import('./replication/check.ts'),
   ]);
   const account = context ? accountOfArn(context.invokedFunctionArn) : '';
   const report = await checkReplication(
@@ -140,7 +140,7 @@ async function runReplicationCheck(deps: Deps, context: Context | undefined): Pr
 }
 
 /**
- * Watches the replication of a pushed image when the stack replicates (replication-watch.ts); a
+ * Watches the replication of a pushed image when the stack replicates (replication/watch.ts); a
  * failure to write the watch is logged: that image's replication is then not checked.
  */
 async function watchPush(deps: Deps, n: Notification): Promise<void> {

@@ -6,9 +6,9 @@
 import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
 import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
-import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
-import { consoleLinks } from './notification.ts';
-import { isSupersededReason } from './record-transition.ts';
+import type { BuildInfo, Link, LogExcerpt, Notification } from './notify/notification.ts';
+import { consoleLinks } from './notify/notification.ts';
+import { isSupersededReason } from './uploads/record-transition.ts';
 
 export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
