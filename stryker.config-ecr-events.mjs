@@ -11,7 +11,7 @@ export default {
   mutate: [
     'functions/ecr-events/*.ts',
     'functions/ecr-events/{notify,uploads,scans,replication}/*.ts',
-    'functions/ecr-events/sweep/{sweep,running-builds,in-use,stale-mark}.ts',
+    'functions/ecr-events/sweep/{run,sweep,running-builds,in-use,stale-mark}.ts',
   ],
   vitest: { configFile: 'vitest.mutate-ecr-events.ts', related: true },
   incrementalFile: 'reports/mutation/ecr-events-incremental.json',
