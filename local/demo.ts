@@ -37,7 +37,7 @@ import {
 } from './uploads.ts';
 
 const execFileAsync = promisify(execFile);
-/** The CLI's documented exit code for `--fail-on` (README, exit codes): the demo runs it as a user would. */
+/** The CLI's documented exit code for `--fail-on` (docs/cli.md, exit codes): the demo runs it as a user would. */
 const EXIT_SCAN_GATE = 4;
 const SWEEP_CLOCK_AHEAD_DAYS = 3;
 const verbose = process.argv.includes('--verbose');
