@@ -12,6 +12,7 @@
 import type { ImageDetail } from '@aws-sdk/client-ecr';
 import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BUILD_ENV } from '../../shared/contract.ts';
+import { scannerOf, scanState } from '../../shared/scan-status.ts';
 import { normalizeCounts } from '../../shared/severity.ts';
 import { httpStatusOf } from '../../shared/transient.ts';
 import {
@@ -136,18 +137,20 @@ async function writeImageIndex(deps: UploadProgressDeps, recordKey: string, reco
 }
 
 /**
- * A basic scan ECR already completed (or failed), from the image's DescribeImages detail; undefined
- * while none did. Enhanced scanning reports `ACTIVE` there, and its result comes with its own event.
+ * A scan ECR already completed (or that failed: it never will), from the image's DescribeImages
+ * detail, classified as the CLI classifies it (shared/scan-status.ts); undefined while none did.
+ * Enhanced scanning reports a completed scan as `ACTIVE`.
  */
 export function scanOfImage(detail: ImageDetail | undefined, fallbackAt: string): UploadScan | undefined {
   const status = detail?.imageScanStatus?.status;
-  if (status !== 'COMPLETE' && status !== 'FAILED') return undefined;
+  const state = scanState(status);
+  if (status === undefined || (state !== 'complete' && state !== 'failed')) return undefined;
   // Stryker disable next-line OptionalChaining: without a detail the status check above has returned
   const summary = detail?.imageScanFindingsSummary;
   return {
-    status,
-    scanner: 'basic',
-    counts: status === 'COMPLETE' ? normalizeCounts(summary?.findingSeverityCounts) : {},
+    status: state === 'complete' ? 'COMPLETE' : 'FAILED',
+    scanner: scannerOf(status),
+    counts: state === 'complete' ? normalizeCounts(summary?.findingSeverityCounts) : {},
     at: summary?.imageScanCompletedAt?.toISOString() ?? fallbackAt,
   };
 }

@@ -357,7 +357,19 @@ describe('scanOfImage', () => {
     });
   });
 
-  it.each(['IN_PROGRESS', 'PENDING', 'ACTIVE', undefined])(
+  it('reads a completed enhanced scan (ACTIVE) as enhanced scanning reports it', () => {
+    expect(
+      scanOfImage(
+        {
+          imageScanStatus: { status: 'ACTIVE' },
+          imageScanFindingsSummary: { findingSeverityCounts: { CRITICAL: 1 } },
+        },
+        at,
+      ),
+    ).toEqual({ status: 'COMPLETE', scanner: 'enhanced', counts: { CRITICAL: 1 }, at });
+  });
+
+  it.each(['IN_PROGRESS', 'PENDING', 'COMPLETE_SOON', undefined])(
     'is undefined while the status is %s',
     (status) => {
       expect(
