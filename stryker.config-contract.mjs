@@ -1,4 +1,4 @@
-// Mutation testing of the shared contract: `npx stryker run stryker.config-contract.mjs`.
+// Mutation testing of the shared contract: `node scripts/pinned-node.mjs npx stryker run stryker.config-contract.mjs`.
 // Its names are constants read at module load, so Stryker counts every mutant as static and would
 // run each against every test that imports the contract (hundreds); the tests that hold the names
 // to their readers outside TypeScript (templates, buildspec, README) and to the wire are run instead.

@@ -1,5 +1,5 @@
 // Mutation testing of ecr-events' routing, upload records and notifications:
-// `npx stryker run stryker.config-ecr-events.mjs --mutate <file>`. Module-scope code (the phase and
+// `node scripts/pinned-node.mjs npx stryker run stryker.config-ecr-events.mjs --mutate <file>`. Module-scope code (the phase and
 // month tables, the console links) makes static mutants, which run every related test; with the
 // sweep's tests among them (some 20 s a run) a pass took hours, so only the tests beside the modules
 // run here (vitest.mutate-ecr-events.ts). The sweep's own modules have their own runs.

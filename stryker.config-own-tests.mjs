@@ -2,7 +2,7 @@
 // whole pipeline, reach nearly every line of these modules and made a run of them cost more than an
 // hour on two shared cores. Here each module is held to its own tests (vitest.mutate-own-tests.ts);
 // a mutant they miss counts as survived, whatever the handler tests might notice.
-// `npx stryker run stryker.config-own-tests.mjs --concurrency 1 --checkers '' [--mutate <file>]`
+// `node scripts/pinned-node.mjs npx stryker run stryker.config-own-tests.mjs --concurrency 1 --checkers '' [--mutate <file>]`
 import base from './stryker.config.mjs';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

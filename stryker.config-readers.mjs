@@ -1,4 +1,4 @@
-// Mutation testing of the config readers: `npx stryker run stryker.config-readers.mjs`.
+// Mutation testing of the config readers: `node scripts/pinned-node.mjs npx stryker run stryker.config-readers.mjs`.
 // Every handler test loads a function's config at module load, so Stryker counts these mutants as
 // static and would run some 160 tests for each; the config tests are the ones that state the rules,
 // so only they run here (a mutant they miss counts as survived, whatever other tests might notice).
