@@ -141,4 +141,28 @@ describe('the pinned Node.js', () => {
     expect(install.stderr).toMatch(/integrity sha512-\S+ is not the pinned sha512-/);
     expect(readdirSync(parent).sort()).toEqual([...before].sort());
   });
+
+  // The machine's own Node.js of another major, as CI and these machines have (Node.js 20).
+  const otherNode = spawnSync('sh', ['-c', 'which -a node'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean)
+    .find((path) => {
+      const version = spawnSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
+      return version !== '' && Number(version.split('.')[0]) !== major;
+    });
+
+  it.skipIf(!otherNode)("runs the CLI in a clone on it when started with the machine's other Node.js", () => {
+    const cli = spawnSync(otherNode as string, ['cli/bin/ecr-pipeline.mjs', '--help'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '--import=data:text/javascript,console.error(process.version)' },
+    });
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toContain('Usage: ecr-pipeline');
+    // The launcher's process, then the command's on the pinned Node.js.
+    expect(cli.stderr.split('\n').filter((line) => /^v\d+\./.test(line))).toEqual([
+      expect.not.stringMatching(new RegExp(`^v${major}\\.`)),
+      `v${pinned.version}`,
+    ]);
+  });
 });
