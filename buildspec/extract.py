@@ -16,7 +16,8 @@ for build-image.sh:
   <out-dir>/build.env     shell-quoted DOCKERFILE, BUILD_TARGET, BUILD_PLATFORMS
   <out-dir>/build-args    NAME=VALUE entries separated by NUL bytes
 Exits 2 with one line that starts with "ecr-pipeline:" when the upload is not acceptable (1 with
-such a line on an unexpected failure), never with a traceback.
+such a line on an unexpected failure), never with a traceback; the same reason goes to
+<out-dir>/verdict, where the pipeline reads it.
 """
 
 import json
@@ -369,6 +370,17 @@ def run(response_path, archive, destination, out_dir):
     )
 
 
+def verdict(work_dir, reason, status):
+    """Prints the refusal for the log and writes it to <work-dir>/verdict, which the buildspec
+    exports (PIPELINE_VERDICT): the pipeline reads it there, never from the log."""
+    line = " ".join(reason.split())
+    print(f"ecr-pipeline: {line}", file=sys.stderr)
+    os.makedirs(work_dir, exist_ok=True)
+    with open(os.path.join(work_dir, "verdict"), "w", encoding="utf-8") as out:
+        out.write(line + "\n")
+    return status
+
+
 def main(argv):
     if len(argv) != 5:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
@@ -378,15 +390,12 @@ def main(argv):
     try:
         summary = run(*argv[1:])
     except Refused as refused:
-        print(f"ecr-pipeline: {refused}", file=sys.stderr)
-        return 2
+        return verdict(argv[4], str(refused), 2)
     except MemoryError:
-        print("ecr-pipeline: the build ran out of memory reading the context archive", file=sys.stderr)
-        return 2
+        return verdict(argv[4], "the build ran out of memory reading the context archive", 2)
     except Exception as error:  # noqa: BLE001 - reported as one line, see above
         detail = " ".join(str(error).split())[:300]
-        print(f"ecr-pipeline: the context could not be extracted: {type(error).__name__}: {detail}", file=sys.stderr)
-        return 1
+        return verdict(argv[4], f"the context could not be extracted: {type(error).__name__}: {detail}", 1)
     print(f"ecr-pipeline: context extracted ({summary})")
     return 0
 

@@ -73,12 +73,16 @@ async function reject(
   claimed: boolean,
   owner: string,
 ): Promise<TriggerOutcome> {
+  // The reason quotes the upload's key: what looks like a credential never reaches the record. The
+  // rule set (about 70 KB) is loaded only here, off the cold start of every accepted upload.
+  const { redactText } = await import('../shared/redact.ts');
+  const reason = await redactText(rejection.reason);
   const record: UploadRecord = {
     status: 'rejected',
     ...uploadFields(identity),
     ...names,
     code: rejection.code,
-    reason: rejection.reason,
+    reason,
     owner,
     at: deps.now().toISOString(),
   };
@@ -94,7 +98,7 @@ async function reject(
     key: identity.key,
     ...(identity.versionId ? { versionId: identity.versionId } : {}),
     code: rejection.code,
-    reason: rejection.reason,
+    reason,
     ...names,
   };
   try {
@@ -105,7 +109,7 @@ async function reject(
     if (!claimed && error instanceof TransientError) await releaseQuietly(deps, recordKey);
     throw error;
   }
-  deps.logger.warn('upload rejected', { code: rejection.code, reason: rejection.reason });
+  deps.logger.warn('upload rejected', { code: rejection.code, reason });
   return { kind: 'rejected', rejection };
 }
 

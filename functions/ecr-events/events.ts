@@ -15,6 +15,8 @@ import { readLogExcerpt } from './log-excerpt.ts';
 import { describeError } from './logger.ts';
 import { verdict } from './noise.ts';
 import type { Notification } from './notification.ts';
+import { readBuildVerdict } from './notify/build-verdict.ts';
+import { redactNotification } from './notify/redact-notification.ts';
 import { notifyAll } from './notify.ts';
 import { recordEventOf } from './record-transition.ts';
 import { watchReplication } from './replication-watch.ts';
@@ -36,11 +38,13 @@ const SWEEP_RESERVE_MS = 20_000;
 /** Routes one invocation payload and does what it asks: notify, sweep, or log why it is ignored. */
 export async function handleEvent(deps: Deps, event: unknown, context?: Context): Promise<void> {
   const { config, logger } = deps;
-  const routed = await explain(
-    deps,
-    await withImageFindings(
+  const routed = await redacted(
+    await explain(
       deps,
-      route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
+      await withImageFindings(
+        deps,
+        route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
+      ),
     ),
   );
   await noteUpload(deps, event, routed);
@@ -218,31 +222,49 @@ async function sendOnce(deps: Deps, n: Notification): Promise<void> {
   }
 }
 
+/** The notification with what looks like a credential hidden, before it reaches a channel or a record. */
+async function redacted(classified: Route): Promise<Route> {
+  if (classified.action !== 'notify') return classified;
+  return { ...classified, notification: await redactNotification(classified.notification) };
+}
+
 /**
- * A failed build's notification says why: its refusal line or the end of its log, read once here for
- * the notification and the upload record. Bounded in time: without the excerpt both still go out.
+ * A failed build's notification says why: the verdict its scripts exported (build-verdict.ts), else
+ * the end of its log shown as its output; read once here for the notification and the upload record.
+ * Bounded in time: without them both still go out.
  */
 async function explain(deps: Deps, classified: Route): Promise<Route> {
   const { config, logger } = deps;
   if (classified.action !== 'notify') return classified;
   const n = classified.notification;
-  const where = n.build?.logStream;
-  if (n.kind !== 'build-failed' || !n.build || !where || config.logLines === 0) return classified;
+  const build = n.build;
+  if (n.kind !== 'build-failed' || !build) return classified;
   // Read only when someone needs it: a notification that goes out, or the upload record.
   if (!verdict(n, config).send && !config.uploads.bucket) return classified;
-  const log = await readLogExcerpt({
-    logs: deps.logs,
-    ...where,
-    maxLines: config.logLines,
-    timeoutMs: config.httpTimeoutMs,
-  });
-  if (log.unavailable)
+  const where = build.logStream;
+  const [said, excerpt] = await Promise.all([
+    readBuildVerdict(deps.codebuild, build.id).catch((error: unknown) => {
+      // Without its verdict the build reads as failed: loud, never a superseded that was not.
+      logger.warn('build verdict unavailable', { buildId: build.id, error: describeError(error) });
+      return undefined;
+    }),
+    where && config.logLines > 0
+      ? readLogExcerpt({
+          logs: deps.logs,
+          ...where,
+          maxLines: config.logLines,
+          timeoutMs: config.httpTimeoutMs,
+        })
+      : undefined,
+  ]);
+  if (excerpt?.unavailable)
     logger.warn('build log excerpt unavailable', {
-      buildId: n.build.id,
+      buildId: build.id,
       repository: n.repository,
-      why: log.unavailable,
+      why: excerpt.unavailable,
     });
-  return { ...classified, notification: withBuildLog(n, log) };
+  if (said) return { ...classified, notification: withBuildLog(n, { reason: said, tail: [] }) };
+  return excerpt ? { ...classified, notification: withBuildLog(n, excerpt) } : classified;
 }
 
 /**

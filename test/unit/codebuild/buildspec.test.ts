@@ -13,7 +13,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderBuildspec } from '../../../buildspec/render.ts';
-import { BUILD_ENV, BUILD_EXPORTED_DIGEST, UPLOAD_METADATA } from '../../../functions/shared/contract.ts';
+import {
+  BUILD_ENV,
+  BUILD_EXPORTED_DIGEST,
+  BUILD_EXPORTED_VERDICT,
+  UPLOAD_METADATA,
+} from '../../../functions/shared/contract.ts';
 import { parseBuildspec } from '../../../local/codebuild/buildspec.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -58,8 +63,7 @@ describe('buildspec/buildspec.yml', () => {
   it('is a valid version 0.2 buildspec that exports the digest and reads every build variable', () => {
     const text = readFileSync(join(root, 'buildspec/buildspec.yml'), 'utf8');
     const spec = parseBuildspec(text);
-    expect(spec.exportedVariables).toEqual(['IMAGE_DIGEST']);
-    expect(spec.exportedVariables).toEqual([BUILD_EXPORTED_DIGEST]);
+    expect(spec.exportedVariables).toEqual([BUILD_EXPORTED_DIGEST, BUILD_EXPORTED_VERDICT]);
     expect(spec.phases.pre_build?.onFailure).toBe('ABORT');
     const doc = parse(text) as { phases: Record<string, { commands: string[] }> };
     const commands = Object.values(doc.phases)
@@ -136,6 +140,10 @@ describe('buildspec/extract.py', () => {
     });
     expect(out.status).toBe(2);
     expect(out.stderr.trim()).toBe('ecr-pipeline: no Dockerfile at Dockerfile in the context');
+    // The pipeline reads the verdict from this file (exported as PIPELINE_VERDICT), never from the log.
+    expect(readFileSync(join(out.dir, 'out/verdict'), 'utf8')).toBe(
+      'no Dockerfile at Dockerfile in the context\n',
+    );
   });
 
   it('refuses an archive with a path that climbs out of the context', () => {
