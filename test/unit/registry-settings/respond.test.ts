@@ -250,7 +250,7 @@ describe('the scanning custom resource', () => {
   });
 });
 
-describe('the scanning custom resource', () => {
+describe('the scanning custom resource and the registry it found', () => {
   const scanningEvent = (kind: 'Create' | 'Delete', physicalId?: string) => {
     const base = createEvent() as unknown as Record<string, unknown>;
     return {
