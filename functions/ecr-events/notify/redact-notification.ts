@@ -3,7 +3,7 @@
  * like it carries a credential (functions/shared/redact.ts). Applied once, before the notification
  * reaches the channels (Slack, SNS) and the upload record.
  */
-import type { Notification } from '../notification.ts';
+import type { Notification } from './notification.ts';
 
 /** `n` with its free texts redacted. The rule set (about 70 KB) is loaded only for a notification that has some. */
 export async function redactNotification(n: Notification): Promise<Notification> {
