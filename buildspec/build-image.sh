@@ -30,8 +30,15 @@ context=$1
 work=$2
 say() { printf 'ecr-pipeline: [%ss] %s\n' "$SECONDS" "$*"; }
 fail() { say "$*" >&2; exit 1; }
-# The build's outcome in one line that starts "ecr-pipeline: <code>:" (notifications show it).
-stop() { printf 'ecr-pipeline: %s\n' "${*//[$'\n\r']/ }" >&2; exit 1; }
+# The build's outcome in one line that starts "ecr-pipeline: <code>:", for the log; the pipeline
+# reads it from "$work/verdict" (the buildspec exports it as PIPELINE_VERDICT), never from the log,
+# which the build's RUN steps write too.
+stop() {
+  local line="${*//[$'\n\r']/ }"
+  printf 'ecr-pipeline: %s\n' "$line" >&2
+  printf '%s\n' "$line" >"$work/verdict"
+  exit 1
+}
 
 : "${IMAGE_REPOSITORY_URI:?}" "${IMAGE_TAG:?}" "${CONTEXT_BUCKET:?}" "${CONTEXT_KEY:?}"
 region=${AWS_REGION:-${AWS_DEFAULT_REGION:?AWS_REGION is not set}}

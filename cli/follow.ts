@@ -22,10 +22,11 @@ import {
   waitForBuildEnd,
   waitForUpload,
 } from '../follow/upload.ts';
-import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
+import { BUILD_ENV, BUILD_EXPORTED_DIGEST, BUILD_EXPORTED_VERDICT } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import { CliError } from './errors.ts';
 import type { Clients } from './target.ts';
+import { forTerminal, stripControl } from './terminal-text.ts';
 
 // The command's modules and tests use these through this module.
 export { buildMatches, findBuild, getBuilds, newestBuildIds, readUploadRecord, sleep };
@@ -70,7 +71,7 @@ export function rejectionOf(record: UploadRecord | undefined): Rejected | undefi
 
 /** A rejection as the commands print it: `rejected (code): reason`. */
 export function describeRejection(rejected: Rejected): string {
-  return `rejected${rejected.code ? ` (${rejected.code})` : ''}: ${rejected.reason}`;
+  return stripControl(`rejected${rejected.code ? ` (${rejected.code})` : ''}: ${rejected.reason}`);
 }
 
 /** Incremental reader of a build's log: CloudWatch Logs on AWS, the log link where the build serves it. */
@@ -124,8 +125,13 @@ export class BuildLogReader {
   }
 }
 
-/** Why a finished build failed, from its phases' contexts. */
+/** Why a finished build failed: the verdict its scripts exported, else its phases' contexts. */
 export function failureReason(build: Build): string {
+  // The pipeline's verdict, as the buildspec's scripts exported it (never read from the log).
+  const verdict = build.exportedEnvironmentVariables
+    ?.find((v) => v.name === BUILD_EXPORTED_VERDICT)
+    ?.value?.trim();
+  if (verdict) return verdict;
   const failed = (build.phases ?? []).filter(
     (phase) => phase.phaseStatus && !['SUCCEEDED', 'IN_PROGRESS'].includes(phase.phaseStatus),
   );
@@ -166,7 +172,7 @@ export async function outcomeOf(clients: Clients, build: Build): Promise<SubmitO
     kind: 'failed',
     buildId,
     status: build.buildStatus ?? 'UNKNOWN',
-    reason: failureReason(build),
+    reason: await forTerminal(failureReason(build)),
     logLink: build.logs?.deepLink,
   };
 }
@@ -240,7 +246,7 @@ export async function followBuild(options: FollowOptions, first: Build): Promise
       // The log first: what it holds was written before the phase this poll reports.
       if (options.showLogs !== false) {
         const text = await log.read(build);
-        if (text) out.log(text);
+        if (text) out.log(await forTerminal(text));
       }
       if (build.currentPhase && build.currentPhase !== phase) {
         phase = build.currentPhase;

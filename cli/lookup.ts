@@ -23,6 +23,7 @@ import { formatBytes } from './progress.ts';
 import { replicationLines } from './replication.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
+import { stripControl } from './terminal-text.ts';
 
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -81,7 +82,8 @@ export function describeFinal(record: UploadRecord): { lines: string[]; exitCode
     lines.push('reason   a newer upload of the same key won; this one pushed nothing');
     return { lines, exitCode: EXIT.failed };
   }
-  lines.push(`reason   ${record.phase ? `${record.phase}: ` : ''}${record.reason ?? 'no reason given'}`);
+  const reason = `${record.phase ? `${record.phase}: ` : ''}${record.reason ?? 'no reason given'}`;
+  lines.push(`reason   ${stripControl(reason)}`);
   return { lines, exitCode: EXIT.failed };
 }
 

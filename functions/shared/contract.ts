@@ -63,8 +63,16 @@ export const BUILD_ENV = {
 export const BUILD_EXPORTED_DIGEST = 'IMAGE_DIGEST';
 
 /**
- * How the buildspec's refusal line starts (`ecr-pipeline: superseded: ...`, without the `ecr-pipeline: `)
- * when a newer upload of the key exists and this build did not push: the upload is superseded, not failed.
+ * Variable the buildspec exports with why the build stopped (`superseded: ...`, `TagAlreadyExists:
+ * ...`), as the buildspec's own scripts wrote it to a file outside the context; empty when they did
+ * not stop it. The pipeline's verdict travels here, never in the log, which the build's RUN steps
+ * write too.
+ */
+export const BUILD_EXPORTED_VERDICT = 'PIPELINE_VERDICT';
+
+/**
+ * How the build's verdict (BUILD_EXPORTED_VERDICT) starts when a newer upload of the key exists and
+ * this build did not push: the upload is superseded, not failed.
  */
 export const BUILD_SUPERSEDED = 'superseded:';
 

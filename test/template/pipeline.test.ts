@@ -294,7 +294,7 @@ describe('IAM', () => {
         .map((s) => [s.Sid, gate(role, s.Sid ?? '')]),
     ).toEqual([['VpcDescribeNetworkInterfaces', 'FunctionsInVpc']]);
     expect(statement(statements, 'StartBuild')).toMatchObject({
-      Action: 'codebuild:StartBuild',
+      Action: ['codebuild:StartBuild', 'codebuild:ListBuildsForProject', 'codebuild:BatchGetBuilds'],
       Resource: { 'Fn::GetAtt': ['BuildProject', 'Arn'] },
     });
     expect(statement(statements, 'BuildRejectedEvents').Resource).toEqual({

@@ -32,9 +32,9 @@ export interface BuildInfo {
 
 /** The part of a failed build's log that tells people why. */
 export interface LogExcerpt {
-  /** The build's own `ecr-pipeline:` refusal line, when it printed one. */
+  /** The pipeline's verdict, when the buildspec's scripts stopped the build (its exported PIPELINE_VERDICT). */
   reason?: string;
-  /** Otherwise the last lines of the failing command's output (secrets redacted). */
+  /** Otherwise the last lines of the failing command's output, shown as the build's output (secrets redacted). */
   tail: string[];
   /** Why the log could not be read, when it could not: the notification goes out without it. */
   unavailable?: string;

@@ -685,10 +685,22 @@ describe('duplicate deliveries', () => {
 
 describe('failures', () => {
   it.each([
-    ['ThrottlingException', 400],
-    ['AccountLimitExceededException', 400],
     ['InternalServerError', 500],
     ['TimeoutError', 0],
+  ])(
+    'throws %s from StartBuild for a retry, keeping the claim: the build may have started',
+    async (name, status) => {
+      codebuild.on(StartBuildCommand).rejects(awsError(name, status));
+      await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
+        TransientError,
+      );
+      expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+    },
+  );
+
+  it.each([
+    ['ThrottlingException', 400],
+    ['AccountLimitExceededException', 400],
   ])('throws %s from StartBuild for a retry, after releasing the claim', async (name, status) => {
     codebuild.on(StartBuildCommand).rejects(awsError(name, status));
     const deps = containerDeps();
