@@ -15,7 +15,10 @@ function buildspec(read = (path) => readFileSync(join(root, path))) {
   return text.replace(/^( *)\{\{@([\w./-]+)\}\}$/gm, (_line, indent, path) => {
     if (!existsSync(join(root, path))) throw new Error(`${path} is missing: run npm run build first`);
     const encoded = gzipSync(read(path), { level: 9 }).toString('base64');
-    return encoded.match(/.{1,76}/g).map((chunk) => indent + chunk).join('\n');
+    return encoded
+      .match(/.{1,76}/g)
+      .map((chunk) => indent + chunk)
+      .join('\n');
   });
 }
 

@@ -13,8 +13,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
 import { ConfigError, integer, text } from '../../functions/shared/env-config.ts';
 import { endpointConfigured } from '../../functions/shared/lazy.ts';
-import { PrepareError, prepare } from './prepare.ts';
 import { ScopeError } from './policy.ts';
+import { PrepareError, prepare } from './prepare.ts';
 
 const env = process.env;
 const requestHandler = { connectionTimeout: 3000, requestTimeout: 30000 };
@@ -31,11 +31,20 @@ async function main(): Promise<void> {
         const c = out.Credentials;
         if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
           throw new Error('AssumeRole answered without credentials');
-        return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+        return {
+          accessKeyId: c.AccessKeyId,
+          secretAccessKey: c.SecretAccessKey,
+          sessionToken: c.SessionToken,
+        };
       },
       clients: (credentials) => ({
         // Emulators (the local cloud's moto) serve buckets by path, not by host name.
-        s3: new S3Client({ region, credentials, requestHandler, forcePathStyle: endpointConfigured('S3', env) }),
+        s3: new S3Client({
+          region,
+          credentials,
+          requestHandler,
+          forcePathStyle: endpointConfigured('S3', env),
+        }),
         ecr: new ECRClient({ region, credentials, requestHandler }),
       }),
       say: (line) => console.log(`ecr-pipeline: [${Math.round(process.uptime())}s] ${line}`),
@@ -59,7 +68,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const known = error instanceof PrepareError || error instanceof ScopeError || error instanceof ConfigError;
-  const message = known ? error.message : `unexpected failure: ${error instanceof Error ? error.stack : error}`;
+  const message = known
+    ? error.message
+    : `unexpected failure: ${error instanceof Error ? error.stack : error}`;
   console.error(`ecr-pipeline: ${message.replace(/[\r\n]+/g, ' ')}`);
   process.exit(1);
 });

@@ -17,7 +17,11 @@ export const PUSH_AND_PULL = [
 ] as const;
 
 /** The ECR actions of a pull. */
-export const PULL = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] as const;
+export const PULL = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
+] as const;
 
 /** AWS limits a session policy's plain text to 2,048 characters. */
 export const MAX_SESSION_POLICY_CHARS = 2048;
@@ -43,7 +47,8 @@ export class ScopeError extends Error {
 const LITERAL = /^[^*?$]+$/;
 
 function literal(what: string, value: string): string {
-  if (!LITERAL.test(value)) throw new ScopeError(`${what} "${value}" holds *, ? or $, which IAM would not read literally`);
+  if (!LITERAL.test(value))
+    throw new ScopeError(`${what} "${value}" holds *, ? or $, which IAM would not read literally`);
   return value;
 }
 
@@ -52,7 +57,8 @@ export function sessionPolicy(scope: SessionScope): string {
   const role = /^arn:([a-z-]+):iam::(\d{12}):role\/.+$/.exec(scope.roleArn);
   if (!role) throw new ScopeError(`"${scope.roleArn}" is not a role ARN`);
   const [, partition, account] = role;
-  const repositoryArn = (name: string) => `arn:${partition}:ecr:${scope.region}:${account}:repository/${name}`;
+  const repositoryArn = (name: string) =>
+    `arn:${partition}:ecr:${scope.region}:${account}:repository/${name}`;
   const statements: object[] = [
     {
       Sid: 'ThisContext',

@@ -106,7 +106,9 @@ export async function prepare(deps: PrepareDeps, input: PrepareInput): Promise<v
       DurationSeconds: input.sessionSeconds,
     }),
   );
-  deps.say(`session ${sessionName(input.buildId)}: ${input.repository} and s3://${input.bucket}/${input.key} only`);
+  deps.say(
+    `session ${sessionName(input.buildId)}: ${input.repository} and s3://${input.bucket}/${input.key} only`,
+  );
   const { s3, ecr } = deps.clients(credentials);
   const exact = input.versionId !== '' ? ` (version ${input.versionId})` : '';
   await Promise.all([
