@@ -127,7 +127,11 @@ function newestMtime(path: string, filter: (file: string) => boolean): number {
  * missing or older than their inputs.
  */
 export function preparePackage(log: (line: string) => void): string {
-  const sources = newestMtime(join(root, 'functions'), (f) => f.endsWith('.ts'));
+  // The functions and the build's AWS calls (buildspec/session/) are bundled by the same build.
+  const sources = Math.max(
+    newestMtime(join(root, 'functions'), (f) => f.endsWith('.ts')),
+    newestMtime(join(root, 'buildspec'), (f) => f.endsWith('.ts')),
+  );
   const bundles = newestMtime(join(root, 'dist'), (f) => f.endsWith('.mjs'));
   if (bundles === 0 || bundles < sources) {
     log('prepare: npm run build');
