@@ -58,7 +58,10 @@ export interface GatewayIam {
   /** An ECR call moto answered successfully (the IAM layer forgets tags it may have changed). */
   ecrAnswered(operation: string, input: Record<string, unknown>): void;
   /** STS AssumeRole of a role the stack defines: the answer (XML), or undefined for moto to serve. */
-  assumeRole?(accessKeyId: string | undefined, form: URLSearchParams): { status: number; body: string } | undefined;
+  assumeRole?(
+    accessKeyId: string | undefined,
+    form: URLSearchParams,
+  ): { status: number; body: string } | undefined;
 }
 
 const ECR_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';

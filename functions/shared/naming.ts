@@ -76,7 +76,8 @@ export function checkTag(tag: string): Rejection | undefined {
   if (tag.length === 0) return bad('is empty');
   if (tag.length > TAG_MAX) return bad(`is ${tag.length} characters long; at most ${TAG_MAX} are allowed`);
   // CACHE_TAG_PATTERN is CACHE_TAG followed by anything: those tags stay mutable, never a release.
-  if (tag.startsWith(CACHE_TAG)) return bad(`is reserved: tags matching "${CACHE_TAG_PATTERN}" hold the build cache`);
+  if (tag.startsWith(CACHE_TAG))
+    return bad(`is reserved: tags matching "${CACHE_TAG_PATTERN}" hold the build cache`);
   if (TAG_PATTERN.test(tag)) return undefined;
   const other = tag.match(/[^A-Za-z0-9_.-]/);
   if (other) return bad(`contains "${other[0]}"; only letters, digits, "_", "." and "-" are allowed`);

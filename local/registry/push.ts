@@ -82,7 +82,9 @@ export class ManifestPush {
     const mediaType = String(req.headers['content-type'] ?? '').split(';')[0] || undefined;
     const existing = isTag ? await this.tagged(name, reference) : undefined;
     // As ECR: IMMUTABLE, or IMMUTABLE_WITH_EXCLUSION unless an exclusion filter matches the tag.
-    const exclusions = (repo.imageTagMutabilityExclusionFilters ?? []).flatMap((f) => (f.filter ? [f.filter] : []));
+    const exclusions = (repo.imageTagMutabilityExclusionFilters ?? []).flatMap((f) =>
+      f.filter ? [f.filter] : [],
+    );
     if (
       existing &&
       existing.imageId?.imageDigest !== digest &&

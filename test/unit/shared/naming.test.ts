@@ -42,7 +42,16 @@ describe('checkRepositoryName', () => {
 });
 
 describe('checkTag', () => {
-  it.each(['v1.2.3', 'latest', '_x', '1', 'A-b_c.d', 'x'.repeat(128), 'ecr-pipeline-cach', 'my-ecr-pipeline-cache'])('accepts %s', (tag) => {
+  it.each([
+    'v1.2.3',
+    'latest',
+    '_x',
+    '1',
+    'A-b_c.d',
+    'x'.repeat(128),
+    'ecr-pipeline-cach',
+    'my-ecr-pipeline-cache',
+  ])('accepts %s', (tag) => {
     expect(checkTag(tag)).toBeUndefined();
   });
 
