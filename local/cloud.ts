@@ -109,6 +109,8 @@ export interface LocalCloud {
   idle(): Promise<void>;
   /** Per role: the actions used and the statements that allowed them, denials, grants never used. */
   iamReport(): RoleUsage[];
+  /** The AWS environment a build gets (endpoint, region, its project role's credentials), as CodeBuild gives it. */
+  buildEnv: Record<string, string>;
 }
 
 const root = new URL('..', import.meta.url).pathname;
@@ -466,6 +468,7 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
     deployment,
     idle: () => pollers.idle(() => invoker.idle()),
     iamReport: () => iam.report(),
+    buildEnv,
     async stop() {
       await parts.stop();
       await pollers.stopped();
