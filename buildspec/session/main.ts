@@ -10,6 +10,7 @@
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
 import { ConfigError, integer, text } from '../../functions/shared/env-config.ts';
 import { endpointConfigured } from '../../functions/shared/lazy.ts';
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   const workDir = process.argv[2];
   if (!workDir) throw new ConfigError('usage: build-session.mjs <work-dir>');
   const region = text(env, 'AWS_REGION', env.AWS_DEFAULT_REGION);
-  const sts = new STSClient({ region, requestHandler });
+  // The default chain: CodeBuild's container credentials (the project's service role), or the
+  // variables a local build gets. STS's client has no default of its own.
+  const sts = new STSClient({ region, requestHandler, credentials: defaultProvider() });
   await prepare(
     {
       assumeRole: async (input) => {

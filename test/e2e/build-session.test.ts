@@ -4,10 +4,11 @@
  * the local IAM on the packaged template. A Dockerfile FROM another managed repository is refused;
  * the build's session can neither read nor push another repository.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextKey } from '../../functions/shared/naming.ts';
 import { installBaseImage } from '../../local/base-image.ts';
@@ -96,7 +97,8 @@ describe('a build works with credentials scoped to its own upload', () => {
     // The bundled program, as the build runs it, with the build's own credentials.
     const dir = join(work, 'session');
     mkdirSync(dir);
-    execFileSync('node', [join(root, 'dist/build-session/build-session.mjs'), dir], {
+    // Asynchronously: the gateway it calls runs in this process.
+    await promisify(execFile)('node', [join(root, 'dist/build-session/build-session.mjs'), dir], {
       env: {
         PATH: process.env.PATH ?? '',
         ...cloud.buildEnv,
