@@ -91,7 +91,8 @@ describe('a build works with credentials scoped to its own upload', () => {
 
   it("gives the build's session a registry password that cannot read or push another repository", async () => {
     const up = await upload(example('run-steps').dir, 'team-a/app', 'v1', example('run-steps').metadata);
-    await built(up);
+    const own = await built(up);
+    expect(own.status, own.log).toBe('SUCCEEDED');
     const sessionRole = cloud.deployment.iam.roles.find((r) => r.logicalId === 'BuildSessionRole');
     if (!sessionRole) throw new Error('the stack has no BuildSessionRole');
     // The bundled program, as the build runs it, with the build's own credentials.
@@ -117,7 +118,13 @@ describe('a build works with credentials scoped to its own upload', () => {
     const registry = (method: string, path: string, body?: string) =>
       fetch(`http://${cloud.registry}${path}`, {
         method,
-        headers: { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        headers: {
+          ...auth,
+          // The registry answers an OCI manifest only to a client that accepts one.
+          accept:
+            'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+        },
         ...(body !== undefined ? { body } : {}),
       }).then((r) => r.status);
     // Its own repository: readable.
