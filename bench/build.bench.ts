@@ -218,6 +218,9 @@ export default async function buildBench(): Promise<Row[]> {
       ),
     );
 
+    // The latency rows as soon as they are known: a burst that fails later keeps them.
+    for (const row of rows) process.stderr.write(`bench build: ${row.metric.trim()}: ${row.value}\n`);
+
     // 20 uploads at once.
     let peak = treeRss();
     const sampler = setInterval(() => {
