@@ -141,7 +141,7 @@ const session = await build({
   bundle: true,
   minify: true,
   platform: 'node',
-  target: 'node20',
+  target: ESBUILD_TARGET,
   format: 'esm',
   mainFields: ['module', 'main'],
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
