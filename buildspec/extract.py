@@ -3,7 +3,7 @@
 
 usage: extract.py <get-object-response.json> <archive> <context-dir> <out-dir>
 
-Reads the upload metadata from the `aws s3api get-object` response (dockerfile, build-args,
+Reads the upload metadata from the GetObject answer build-session.mjs wrote (dockerfile, build-args,
 target, platforms), checks each value, then checks every entry of the archive before anything is
 written: its path and every link target are resolved component by component against the archive's
 own entries (links through links included), as the kernel would, and must stay inside the context;

@@ -17,6 +17,8 @@ export interface BuildRequest {
   repository: string;
   repositoryUri: string;
   tag: string;
+  /** The registry cache's tag in the repository, or empty when that tag may not move there. */
+  cacheTag: string;
   /** Same object version, same token: CodeBuild starts one build for both requests (within 5 minutes). */
   idempotencyToken: string;
 }
@@ -31,6 +33,7 @@ export function buildVariables(request: BuildRequest): { name: string; value: st
     [BUILD_ENV.repositoryUri]: request.repositoryUri,
     [BUILD_ENV.repository]: request.repository,
     [BUILD_ENV.tag]: request.tag,
+    [BUILD_ENV.cacheTag]: request.cacheTag,
   };
   return Object.entries(values).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' }));
 }

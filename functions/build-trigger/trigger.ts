@@ -1,5 +1,5 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import type { BuildRejectedDetail } from '../shared/contract.ts';
+import { type BuildRejectedDetail, CACHE_TAG } from '../shared/contract.ts';
 import {
   type ContextRef,
   decodeS3Key,
@@ -245,6 +245,8 @@ export async function handleRecord(
         repository,
         repositoryUri: info.uri,
         tag,
+        // An adopted repository keeps its own setting: no cache where the cache tag is immutable.
+        cacheTag: isTagImmutable(info, CACHE_TAG) ? '' : CACHE_TAG,
         idempotencyToken: hash,
       },
       claim === 'resumed',

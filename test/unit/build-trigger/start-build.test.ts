@@ -23,6 +23,7 @@ const request: BuildRequest = {
   repository: 'team-a/api',
   repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team-a/api',
   tag: 'v1',
+  cacheTag: 'ecr-pipeline-cache',
   idempotencyToken: 'a'.repeat(64),
 };
 
@@ -38,6 +39,7 @@ describe('buildVariables', () => {
       { name: 'IMAGE_REPOSITORY_URI', value: request.repositoryUri, type: 'PLAINTEXT' },
       { name: 'IMAGE_REPOSITORY', value: 'team-a/api', type: 'PLAINTEXT' },
       { name: 'IMAGE_TAG', value: 'v1', type: 'PLAINTEXT' },
+      { name: 'IMAGE_CACHE_TAG', value: 'ecr-pipeline-cache', type: 'PLAINTEXT' },
     ]);
   });
 });

@@ -69,11 +69,15 @@ describe('buildspec/buildspec.yml', () => {
     const commands = Object.values(doc.phases)
       .flatMap((phase) => phase.commands)
       .join('\n');
-    for (const name of Object.values(BUILD_ENV).filter((n) => n !== BUILD_ENV.repository)) {
-      expect(commands).toContain(name);
+    // Read by the commands and the scripts they embed, or by the build session's program.
+    const session = readFileSync(join(root, 'buildspec/session/main.ts'), 'utf8');
+    for (const name of Object.values(BUILD_ENV)) {
+      expect(`${commands}\n${session}`).toContain(name);
     }
-    expect(commands).toContain('aws s3api get-object');
-    expect(commands).toContain('--version-id');
+    // The build's AWS calls are the bundled program's, filled in when the stack is packaged.
+    expect(commands).toContain('node "$PIPELINE_DIR/build-session.mjs" "$PIPELINE_DIR"');
+    expect(commands).toContain('{{@dist/build-session/build-session.mjs}}');
+    expect(commands).not.toMatch(/\baws (s3api|ecr|s3) /);
     // The embedded scripts arrive byte for byte.
     expect(commands).toContain(readFileSync(join(root, 'buildspec/build-image.sh'), 'utf8').trimEnd());
     expect(commands).toContain(readFileSync(join(root, 'buildspec/extract.py'), 'utf8').trimEnd());
