@@ -7,6 +7,7 @@ import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-re
 import type { LookupArgs } from './args.ts';
 import { CliError, explain, UsageError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { failureLines } from './failure.ts';
 import {
   BuildLogReader,
   describeRejection,
@@ -23,6 +24,9 @@ import { formatBytes } from './progress.ts';
 import { replicationLines } from './replication.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
+
+/** A reason's further lines line up under its first. */
+const REASON_INDENT = ' '.repeat(9);
 
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -81,7 +85,11 @@ export function describeFinal(record: UploadRecord): { lines: string[]; exitCode
     lines.push('reason   a newer upload of the same key won; this one pushed nothing');
     return { lines, exitCode: EXIT.failed };
   }
-  lines.push(`reason   ${record.phase ? `${record.phase}: ` : ''}${record.reason ?? 'no reason given'}`);
+  lines.push(
+    ...failureLines({ phase: record.phase, reason: record.reason ?? 'no reason given' }, REASON_INDENT).map(
+      (line, i) => (i === 0 ? `reason   ${line}` : line),
+    ),
+  );
   return { lines, exitCode: EXIT.failed };
 }
 
@@ -182,7 +190,10 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
         }
         return 0;
       }
-      if (outcome.kind === 'failed') print(`reason   ${outcome.reason}`);
+      if (outcome.kind === 'failed')
+        failureLines(outcome, REASON_INDENT).forEach((line, i) => {
+          print(i === 0 ? `reason   ${line}` : line);
+        });
       return 1;
     }
     if (found.rejected) {

@@ -9,6 +9,7 @@ import { type ContextPlan, type PackProgress, packContext, planContext } from '.
 import { chooseImage, type Git, systemGit } from './defaults.ts';
 import { CliError, explain } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { failureLines } from './failure.ts';
 import {
   describeRejection,
   type FollowOutput,
@@ -60,7 +61,12 @@ export interface SubmitResult {
   buildId?: string | undefined;
   phases?: PhaseTiming[];
   code?: string | undefined;
+  /** Why it was rejected or failed: for a build, the excerpt of its log that `status` shows too. */
   reason?: string | undefined;
+  /** The phase a build failed in. */
+  phase?: string | undefined;
+  /** CodeBuild's own message for the failing phase. */
+  detail?: string | undefined;
   logLink?: string | undefined;
   scan?:
     | (ScanResult & { failOn?: FailOnSeverity | undefined; gate: 'passed' | 'failed' | 'none' })
@@ -251,7 +257,14 @@ function outcomeFields(outcome: SubmitOutcome, last: Build | undefined): Partial
   const build = { buildId: outcome.buildId, phases: phaseTimings(last) };
   return outcome.kind === 'pushed'
     ? { status: 'pushed', ...build, image: outcome.image, digest: outcome.digest }
-    : { status: 'failed', ...build, reason: outcome.reason, logLink: outcome.logLink };
+    : {
+        status: 'failed',
+        ...build,
+        phase: outcome.phase,
+        reason: outcome.reason,
+        detail: outcome.detail,
+        logLink: outcome.logLink,
+      };
 }
 
 /** Runs a step that follows the upload; Ctrl-C says how to follow it again, other errors are explained. */
@@ -412,7 +425,8 @@ export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>
       info(describeRejection(outcome));
       break;
     case 'failed':
-      info(`build ${outcome.buildId} ${outcome.status}: ${outcome.reason}`);
+      for (const [i, line] of failureLines(outcome, '  ').entries())
+        info(i === 0 ? `build ${outcome.buildId} ${outcome.status}: ${line}` : line);
       if (outcome.logLink) info(`log: ${outcome.logLink}`);
       break;
   }

@@ -194,8 +194,10 @@ describe('following a build', () => {
       kind: 'failed',
       buildId: 'p:2',
       status: 'FAILED',
-      reason:
-        'BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
+      phase: 'BUILD',
+      // No log to read (no stream named): CodeBuild's message is all there is.
+      reason: 'COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
+      detail: 'COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
       logLink: 'https://console.aws.amazon.com/log',
     });
   });
