@@ -81,7 +81,8 @@ Image:
   -r, --repository R   ECR repository name (lower case, namespaces with /); default: DIR's
                        package.json name, else DIR's name, mapped to ECR's grammar
   -t, --tag T          image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}); default: DIR's short git
-                       commit (-dirty when DIR has uncommitted changes), else the UTC time
+                       commit (-dirty-<hash of the context> when DIR has uncommitted
+                       changes: one tag per content), else the UTC time
 Result:
   -o, --output F       text (default) or json: one JSON object on stdout (image, digest, build,
                        record key, phases with durations, scan counts) and nothing else

@@ -14,8 +14,8 @@ import {
 } from '../functions/shared/build-log-excerpt.ts';
 import type { Clients } from './target.ts';
 
-/** Phase statuses that mean the phase failed (as in CodeBuild's state-change events). */
-const FAILED_PHASE = new Set(['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED', 'CLIENT_ERROR']);
+/** Phase statuses that mean the phase failed (CodeBuild's StatusType, less SUCCEEDED and IN_PROGRESS). */
+const FAILED_PHASE = new Set(['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED']);
 
 /** A failed build told for people: the phase it failed in, the reason, and CodeBuild's own message. */
 export interface Failure {

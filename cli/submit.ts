@@ -6,6 +6,7 @@ import { contextKey } from '../functions/shared/naming.ts';
 import { type UploadIdentity, uploadRecordKey } from '../functions/shared/upload-record.ts';
 import type { FailOnSeverity, SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
+import { contextHash } from './context-hash.ts';
 import { chooseImage, type Git, systemGit } from './defaults.ts';
 import { CliError, explain } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
@@ -139,23 +140,24 @@ function flagsHint(target: Target, args: SubmitArgs): string {
 /** Runs `submit`; returns the exit code. */
 export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   const info = (line: string) => io.stderr.write(`${line}\n`);
-  const { repository, tag, chosen } = chooseImage(
-    args.dir,
-    args,
-    io.git ?? systemGit,
-    io.now?.() ?? new Date(),
-  );
-  if (chosen.length > 0) {
-    info(
-      `image ${repository}:${tag} (${chosen.map((c) => `${c} chosen from ${c === 'tag' ? 'git or the time' : 'the folder'}`).join(', ')}; --repository / --tag to set them)`,
-    );
-  }
   const plan = await planContext({
     dir: args.dir,
     dockerfile: args.dockerfile,
     maxBytes: args.maxBytes,
     maxFiles: args.maxFiles,
   });
+  const { repository, tag, chosen } = chooseImage(
+    args.dir,
+    args,
+    io.git ?? systemGit,
+    io.now?.() ?? new Date(),
+    () => contextHash(plan),
+  );
+  if (chosen.length > 0) {
+    info(
+      `image ${repository}:${tag} (${chosen.map((c) => `${c} chosen from ${c === 'tag' ? 'git or the time' : 'the folder'}`).join(', ')}; --repository / --tag to set them)`,
+    );
+  }
   for (const warning of plan.warnings) info(`warning: ${warning}`);
   const metadata = uploadMetadata(plan, args);
   const target = await resolveTarget(args.flags, io.env);

@@ -121,7 +121,7 @@ describe('the failing phase', () => {
     expect(failingPhase(failedBuild())).toEqual({ phase: 'BUILD', detail: TYPO_DETAIL });
   });
 
-  it.each(['FAULT', 'TIMED_OUT', 'STOPPED', 'CLIENT_ERROR'])('counts a phase that ended %s', (status) => {
+  it.each(['FAULT', 'TIMED_OUT', 'STOPPED'] as const)('counts a phase that ended %s', (status) => {
     const build = failedBuild({ phases: [{ phaseType: 'INSTALL', phaseStatus: status }] });
     expect(failingPhase(build)).toEqual({ phase: 'INSTALL', detail: undefined });
   });
