@@ -19,6 +19,7 @@ import {
   type SubmitOutcome,
   waitForBuild,
 } from './follow.ts';
+import { LogFilter } from './log-filter.ts';
 import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
@@ -300,10 +301,11 @@ async function followUpload(
   before: ReadonlySet<string> | undefined,
 ): Promise<{ outcome: SubmitOutcome; last?: Build | undefined }> {
   let last: Build | undefined;
+  const filter = new LogFilter(args.verbose);
   const out: FollowOutput = {
     info: (line) => io.stderr.write(`${line}\n`),
     log: (text) => {
-      if (!args.quiet) io.stderr.write(text);
+      if (!args.quiet) io.stderr.write(filter.push(text));
     },
   };
   const options = {
@@ -323,6 +325,7 @@ async function followUpload(
   const found = await waitForBuild(options);
   if ('rejected' in found) return { outcome: found.rejected };
   const outcome = await followBuild(options, found.build);
+  if (!args.quiet) io.stderr.write(filter.flush());
   return { outcome, last };
 }
 
