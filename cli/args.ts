@@ -77,7 +77,7 @@ Commands:
   logs <key|build-id>     the build log of an upload or a build
   replay                  re-drive what the functions could not handle (the failure queues)
 
-Run ecr-pipeline <command> --help for its options.`,
+Run ecr-pipeline <command> --help for its options; ecr-pipeline --version for the version.`,
   submit: `Usage: ecr-pipeline submit [DIR] [--repository R] [--tag T] [options]
 
 Packs DIR (default .) as a gzipped tarball, honouring .dockerignore, uploads it to the contexts

@@ -5,10 +5,15 @@ import { listCommand } from './list.ts';
 import { lookupCommand } from './lookup.ts';
 import { replayCommand } from './replay.ts';
 import { type Io, submit } from './submit.ts';
+import { packageVersion } from './version.ts';
 
 /** Runs one command line; returns the exit code. Never throws. */
 export async function main(argv: string[], io: Io): Promise<number> {
   try {
+    if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+      io.stdout.write(`ecr-pipeline ${packageVersion()}\n`);
+      return 0;
+    }
     const args = parseCommandLine(argv, io.env);
     if (args.command === 'help') {
       io.stdout.write(`${args.text}\n`);

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { buildCli } from './build-cli.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const functionsDir = join(root, 'functions');
@@ -132,15 +133,4 @@ for (const { name, result } of results) {
 }
 
 // The command-line tool: one ESM file that cli/bin/ecr-pipeline.mjs runs where tsx is not installed.
-await build({
-  entryPoints: [join(root, 'cli', 'main.ts')],
-  outfile: join(root, 'dist', 'cli', 'index.mjs'),
-  bundle: true,
-  packages: 'external',
-  sourcemap: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  logLevel: 'warning',
-});
-console.log('dist/cli/index.mjs');
+await buildCli();
