@@ -4,6 +4,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { checkRepositoryName, checkTag } from '../functions/shared/naming.ts';
+import type { DoctorArgs } from './doctor.ts';
 import { UsageError } from './errors.ts';
 import { nearest } from './suggest.ts';
 import type { TargetFlags } from './target.ts';
@@ -76,6 +77,7 @@ Commands:
   list                    recent uploads, newest first
   logs <key|build-id>     the build log of an upload or a build
   replay                  re-drive what the functions could not handle (the failure queues)
+  doctor                  check the deployed stack's wiring without building
 
 Run ecr-pipeline <command> --help for its options; ecr-pipeline --version for the version.`,
   submit: `Usage: ecr-pipeline submit [DIR] [--repository R] [--tag T] [options]
@@ -145,7 +147,18 @@ when a message could not be re-driven (it stays in the queue).
   --queue Q          build-trigger (default) or ecr-events
   --dry-run          list the uploads or events (and the error) that would be re-driven; change nothing
 ${TARGET_HELP}`,
+  doctor: `Usage: ecr-pipeline doctor [--output json] [options]
+
+Checks the stack without building: the contexts bucket (exists, versioned), its notifications
+(every context extension, and .zip to refuse, sent to the build-trigger function), the build project
+(exists, privileged for Docker), and the registry's scanning. Says what is wrong and how to fix it.
+Exit codes: 0 no problem found, 1 a check failed, 2 usage, 5 AWS refused.
+  -o, --output F     text (default) or json: {"exitCode", "checks": [{name, status, detail, fix}]}
+${TARGET_HELP}`,
 } as const;
+
+/** The commands, as `ecr-pipeline --help` lists them. */
+export const COMMANDS = ['submit', 'status', 'logs', 'list', 'replay', 'doctor'] as const;
 
 /** Severities `--fail-on` takes, lowest first (UNDEFINED is not ranked). */
 export const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
@@ -203,7 +216,13 @@ export interface ReplayArgs {
   flags: TargetFlags;
 }
 
-export type Args = SubmitArgs | LookupArgs | ListArgs | ReplayArgs | { command: 'help'; text: string };
+export type Args =
+  | SubmitArgs
+  | LookupArgs
+  | ListArgs
+  | ReplayArgs
+  | DoctorArgs
+  | { command: 'help'; text: string };
 
 function targetFlags(
   values: Partial<Record<keyof typeof targetOptions, string | boolean | undefined>>,
@@ -389,8 +408,16 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     return { command, queue, dryRun: values['dry-run'] === true, flags: targetFlags(values) };
   }
+  if (command === 'doctor') {
+    const { values, positionals } = parse(rest, statusOptions);
+    if (values.help) return { command: 'help', text: HELP.doctor };
+    if (positionals.length > 0)
+      throw new UsageError(`doctor takes no arguments, got ${positionals.join(' ')}`);
+    return { command, output: outputFormat(values.output), flags: targetFlags(values) };
+  }
+  const meant = nearest(command, [...COMMANDS]);
   throw new UsageError(
     `unknown command "${command}"`,
-    'commands: submit, status, logs, list, replay (--help for more)',
+    `${meant ? `did you mean ${meant}? ` : ''}commands: ${COMMANDS.join(', ')} (--help for more)`,
   );
 }

@@ -1,9 +1,6 @@
-/** `ecr-pipeline status` and `ecr-pipeline logs`: an upload key, repository:tag or build id. */
-import type { Build } from '@aws-sdk/client-codebuild';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { BUILD_ENV } from '../functions/shared/contract.ts';
 import { CONTEXT_EXTENSIONS, contextKey } from '../functions/shared/naming.ts';
-import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
+import type { UploadIdentity } from '../functions/shared/upload-record.ts';
 import type { LookupArgs } from './args.ts';
 import { CliError, explain, UsageError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
@@ -13,15 +10,10 @@ import {
   findBuild,
   followBuild,
   getBuilds,
-  outcomeOf,
-  type Rejected,
   readUploadRecord,
   rejectionOf,
 } from './follow.ts';
-import { shortBuildId } from './list.ts';
 import { LogFilter } from './log-filter.ts';
-import { formatBytes } from './progress.ts';
-import { replicationLines } from './replication.ts';
 import { type Found, isFinal, statusLines, statusView } from './status.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';

@@ -1,5 +1,6 @@
 /** The `ecr-pipeline` command: parses the command line, runs a command, prints errors with what to do. */
 import { parseCommandLine } from './args.ts';
+import { doctorCommand } from './doctor.ts';
 import { type CliError, explain } from './errors.ts';
 import { listCommand } from './list.ts';
 import { lookupCommand } from './lookup.ts';
@@ -22,6 +23,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (args.command === 'submit') return await submit(args, io);
     if (args.command === 'replay') return await replayCommand(args, io);
     if (args.command === 'list') return await listCommand(args, io);
+    if (args.command === 'doctor') return await doctorCommand(args, io);
     return await lookupCommand(args, io);
   } catch (caught) {
     const error: CliError = explain(caught);

@@ -82,7 +82,7 @@ export function finalView(record: UploadRecord): StatusView {
 /** Builds the view: from the final record alone when there is one, else from the build. */
 export async function statusView(
   clients: Clients,
-  project: string | undefined,
+  _project: string | undefined,
   found: Found,
 ): Promise<StatusView> {
   const upload = found.identity
