@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { nearest } from '../cli/suggest.ts';
-import { DEFAULT_BASE_PORT } from './constants.ts';
+import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 

@@ -10,9 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
 import { installBaseImage } from './base-image.ts';
 import { preparePackage, startLocalCloud } from './cloud.ts';
-import { DEFAULT_BASE_PORT } from './constants.ts';
 import { packageLocalStack } from './package.ts';
 import {
   parseStartOptions,

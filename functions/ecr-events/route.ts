@@ -4,11 +4,12 @@
  * reported as `ignore` with a reason, because retrying it would fail the same way.
  */
 import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
+import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
-import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
-import { consoleLinks } from './notification.ts';
-import { isSupersededReason } from './record-transition.ts';
+import type { BuildInfo, Link, LogExcerpt, Notification } from './notify/notification.ts';
+import { consoleLinks } from './notify/notification.ts';
+import { isSupersededReason } from './uploads/record-transition.ts';
 
 export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
@@ -161,7 +162,8 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
       ]
     : [consoleLinks.repository(base.region, base.account, repository)];
   const common = { ...base, kind: 'scan' as const, scanner, repository, tag: tags[0], digest, links };
-  if (status === 'FAILED' || status.endsWith('_FAILED')) {
+  const state = scanState(status);
+  if (state === 'failed') {
     return {
       action: 'notify',
       notification: {
@@ -172,7 +174,7 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
       },
     };
   }
-  if (status !== 'COMPLETE' && !status.endsWith('SCAN_COMPLETE')) {
+  if (state !== 'complete') {
     return ignored(`scan-status ${status} carries no results`, detailType, repository);
   }
   return {

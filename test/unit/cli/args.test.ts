@@ -383,7 +383,10 @@ describe('refusals say what was wrong', () => {
     expect(refusal('status key --follow').message).toBe('--follow is for logs');
     const unknown = refusal('build .');
     expect(unknown.message).toBe('unknown command "build"');
-    expect(unknown.hint).toBe('commands: submit, status, logs, list, replay (--help for more)');
+    expect(unknown.hint).toBe('commands: submit, status, logs, list, replay, doctor (--help for more)');
+    expect(refusal('stauts x').hint).toBe(
+      'did you mean status? commands: submit, status, logs, list, replay, doctor (--help for more)',
+    );
   });
 
   it('keeps the progress bar and the build log unless told to be quiet', () => {

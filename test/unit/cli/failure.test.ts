@@ -16,8 +16,8 @@ import {
   readLogEnd,
 } from '../../../cli/failure.ts';
 import { createClients } from '../../../cli/target.ts';
-import { excerptFromLog } from '../../../functions/ecr-events/log-excerpt.ts';
-import { failureReason } from '../../../functions/ecr-events/record-transition.ts';
+import { excerptFromLog } from '../../../functions/ecr-events/notify/log-excerpt.ts';
+import { failureReason } from '../../../functions/ecr-events/uploads/record-transition.ts';
 
 const logs = mockClient(CloudWatchLogsClient);
 const clients = createClients({ region: 'us-east-1' });
