@@ -22,15 +22,6 @@ import {
   startHelp,
 } from './start-options.ts';
 
-// The SDK warns that Node 20 will lose support; the functions run on nodejs22.x and the warning would
-// only bury the lines below.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning).includes('NodeVersionSupportWarning') || rest[0] === 'NodeVersionSupportWarning')
-    return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
-
 const parameters = stackParameters();
 let options: StartOptions;
 try {

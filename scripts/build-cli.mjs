@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { ESBUILD_TARGET } from './node-runtime.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -18,7 +19,7 @@ export async function buildCli() {
     packages: 'external',
     sourcemap: true,
     platform: 'node',
-    target: 'node20',
+    target: ESBUILD_TARGET,
     format: 'esm',
     logLevel: 'warning',
   });

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
 import { buildCli } from './build-cli.mjs';
+import { ESBUILD_TARGET } from './node-runtime.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const functionsDir = join(root, 'functions');
@@ -79,7 +80,7 @@ const results = await Promise.all(
       sourcemap: true,
       sourcesContent: false,
       platform: 'node',
-      target: 'node20',
+      target: ESBUILD_TARGET,
       format: 'esm',
       // The AWS SDK is bundled, not taken from the runtime, so that the versions we test are the ones that run.
       mainFields: ['module', 'main'],
