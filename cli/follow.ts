@@ -25,6 +25,7 @@ import {
 import { BUILD_ENV, BUILD_EXPORTED_DIGEST, BUILD_EXPORTED_VERDICT } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import { CliError } from './errors.ts';
+import { buildFailure } from './failure.ts';
 import type { Clients } from './target.ts';
 import { forTerminal, stripControl } from './terminal-text.ts';
 
@@ -38,7 +39,17 @@ export type Rejected = { kind: 'rejected'; code?: string | undefined; reason: st
 export type SubmitOutcome =
   | { kind: 'pushed'; buildId: string; image: string; digest?: string | undefined }
   | Rejected
-  | { kind: 'failed'; buildId: string; status: string; reason: string; logLink?: string | undefined };
+  | {
+      kind: 'failed';
+      buildId: string;
+      status: string;
+      /** The excerpt of the log the notification and `status` show (cli/failure.ts). */
+      reason: string;
+      phase?: string | undefined;
+      /** CodeBuild's own message for the failing phase. */
+      detail?: string | undefined;
+      logLink?: string | undefined;
+    };
 
 /** Text sinks: `info` for progress and phases, `log` for the build log as it is written. */
 export interface FollowOutput {
@@ -125,27 +136,6 @@ export class BuildLogReader {
   }
 }
 
-/** Why a finished build failed: the verdict its scripts exported, else its phases' contexts. */
-export function failureReason(build: Build): string {
-  // The pipeline's verdict, as the buildspec's scripts exported it (never read from the log).
-  const verdict = build.exportedEnvironmentVariables
-    ?.find((v) => v.name === BUILD_EXPORTED_VERDICT)
-    ?.value?.trim();
-  if (verdict) return verdict;
-  const failed = (build.phases ?? []).filter(
-    (phase) => phase.phaseStatus && !['SUCCEEDED', 'IN_PROGRESS'].includes(phase.phaseStatus),
-  );
-  const messages = failed.flatMap((phase) =>
-    (phase.contexts ?? [])
-      .map((context) => [context.statusCode, context.message].filter(Boolean).join(': '))
-      .filter(Boolean)
-      .map((message) => `${phase.phaseType}: ${message}`),
-  );
-  if (messages.length > 0) return messages.join('; ');
-  const phase = failed[0];
-  return phase ? `phase ${phase.phaseType} ended ${phase.phaseStatus}` : `build ended ${build.buildStatus}`;
-}
-
 /** The pushed image, `<repositoryUri>:<tag>@<digest>`, from the build's exported digest or ECR. */
 export async function imageOf(clients: Clients, build: Build): Promise<{ image: string; digest?: string }> {
   const uri = variable(build, BUILD_ENV.repositoryUri) ?? variable(build, BUILD_ENV.repository) ?? '';
@@ -172,7 +162,7 @@ export async function outcomeOf(clients: Clients, build: Build): Promise<SubmitO
     kind: 'failed',
     buildId,
     status: build.buildStatus ?? 'UNKNOWN',
-    reason: await forTerminal(failureReason(build)),
+    ...(await buildFailure(clients, build)),
     logLink: build.logs?.deepLink,
   };
 }

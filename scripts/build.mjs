@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { buildCli } from './build-cli.mjs';
 import { ESBUILD_TARGET } from './node-runtime.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -155,15 +156,4 @@ console.log(
 );
 
 // The command-line tool: one ESM file that cli/bin/ecr-pipeline.mjs runs where tsx is not installed.
-await build({
-  entryPoints: [join(root, 'cli', 'main.ts')],
-  outfile: join(root, 'dist', 'cli', 'index.mjs'),
-  bundle: true,
-  packages: 'external',
-  sourcemap: true,
-  platform: 'node',
-  target: ESBUILD_TARGET,
-  format: 'esm',
-  logLevel: 'warning',
-});
-console.log('dist/cli/index.mjs');
+await buildCli();

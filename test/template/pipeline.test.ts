@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
+import { CONTEXT_EXTENSIONS, parseContextKey } from '../../functions/shared/naming.ts';
 import {
   allStatements,
   list,
@@ -102,7 +103,7 @@ describe('the contexts bucket', () => {
     });
   });
 
-  it('notifies build-trigger of created objects, one rule per supported suffix, none overlapping', () => {
+  it('notifies build-trigger of created objects, one rule per suffix it builds or refuses by name, none overlapping', () => {
     const configs = bucket.Properties?.NotificationConfiguration.LambdaConfigurations as {
       Event: string;
       Function: unknown;
@@ -119,7 +120,12 @@ describe('the contexts bucket', () => {
       expect(withPrefix).toContainEqual({ Name: 'prefix', Value: '' });
       return (without[0] as { Value: string }).Value;
     });
-    expect(suffixes.sort()).toEqual(['.tar', '.tar.gz', '.tgz']);
+    // Every context extension is built; .zip reaches the function to be refused with a notification.
+    expect(suffixes.sort()).toEqual([...CONTEXT_EXTENSIONS, '.zip'].sort());
+    expect(parseContextKey('api/v1.zip', '')).toMatchObject({
+      ok: false,
+      rejection: { code: 'UnsupportedExtension' },
+    });
     for (const a of suffixes) for (const b of suffixes) if (a !== b) expect(a.endsWith(b)).toBe(false);
     // The upload records (.json) never match.
     expect(suffixes.some((suffix) => 'x.json'.endsWith(suffix))).toBe(false);

@@ -7,37 +7,10 @@
  * Secrets are hidden later, with every other text of the notification (functions/shared/redact.ts).
  */
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { LogExcerpt } from './notification.ts';
+import { EVENTS_READ, excerptFromLog, type LogExcerpt } from '../../shared/build-log-excerpt.ts';
 
-/** Log events read from the end of the stream: the failing command's output and what followed it. */
-export const EVENTS_READ = 500;
-
-/** CodeBuild's own lines (`[Container] 2024/05/01 10:00:00.123456 Phase complete: ...`). */
-const CONTAINER = /^\[Container\] /;
-const FAILED_COMMAND = /^\[Container\] \S+ \S+ Command did not exit successfully /;
-const RUNNING_COMMAND = /^\[Container\] \S+ \S+ Running command /;
-
-const findLast = (lines: readonly string[], test: (line: string) => boolean, before = lines.length) => {
-  for (let i = before - 1; i >= 0; i--) if (test(lines[i] as string)) return i;
-  return -1;
-};
-
-/**
- * The excerpt of log messages (oldest first): the failing command's last `maxLines` lines (or the
- * log's, when no command failed: a stopped or timed-out build). CodeBuild's `[Container]` lines are
- * never part of the tail.
- */
-export function excerptFromLog(messages: readonly string[], maxLines: number): LogExcerpt {
-  const lines = messages.flatMap((m) => m.split(/\r?\n/)).map((line) => line.trimEnd());
-  const failed = findLast(lines, (line) => FAILED_COMMAND.test(line));
-  const output =
-    failed >= 0
-      ? lines.slice(findLast(lines, (line) => RUNNING_COMMAND.test(line), failed) + 1, failed)
-      : lines;
-  // The lines are trimmed at their end above: a blank one is empty.
-  const meaningful = output.filter((line) => line !== '' && !CONTAINER.test(line));
-  return { tail: maxLines > 0 ? meaningful.slice(-maxLines) : [] };
-}
+// The rule itself is shared with the command-line tool; tests and callers import it from here too.
+export { EVENTS_READ, excerptFromLog } from '../../shared/build-log-excerpt.ts';
 
 export interface ReadLogOptions {
   logs: () => Promise<Pick<CloudWatchLogsClient, 'send'>>;

@@ -1,5 +1,6 @@
 /** What the function tells people, independent of the channel that carries it. */
 
+import type { LogExcerpt } from '../../shared/build-log-excerpt.ts';
 import type { Severity, SeverityCounts } from '../../shared/severity.ts';
 import { pathSegment, repositoryPath } from '../../shared/url.ts';
 import type { NotificationKind } from '../config.ts';
@@ -30,15 +31,8 @@ export interface BuildInfo {
   log?: LogExcerpt;
 }
 
-/** The part of a failed build's log that tells people why. */
-export interface LogExcerpt {
-  /** The pipeline's verdict, when the buildspec's scripts stopped the build (its exported PIPELINE_VERDICT). */
-  reason?: string;
-  /** Otherwise the last lines of the failing command's output, shown as the build's output (secrets redacted). */
-  tail: string[];
-  /** Why the log could not be read, when it could not: the notification goes out without it. */
-  unavailable?: string;
-}
+/** The part of a failed build's log that tells people why (shared with the command-line tool). */
+export type { LogExcerpt };
 
 export interface RejectionInfo {
   code: string;

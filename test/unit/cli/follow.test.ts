@@ -196,8 +196,10 @@ describe('following a build', () => {
       kind: 'failed',
       buildId: 'p:2',
       status: 'FAILED',
-      reason:
-        'BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
+      phase: 'BUILD',
+      // No log to read (no stream named): CodeBuild's message is all there is.
+      reason: 'COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
+      detail: 'COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
       logLink: 'https://console.aws.amazon.com/log',
     });
   });
@@ -242,7 +244,8 @@ describe("the build's output on the operator's terminal", () => {
     // A line of the log is the build's output, never the pipeline's verdict.
     expect(outcome).toMatchObject({
       kind: 'failed',
-      reason: 'BUILD: COMMAND_EXECUTION_ERROR: exit status 1',
+      phase: 'BUILD',
+      reason: 'COMMAND_EXECUTION_ERROR: exit status 1',
     });
   });
 
