@@ -3,12 +3,19 @@
  * repository's stale mark), a sweep, or nothing. Never throws: a malformed or unknown event is
  * reported as `ignore` with a reason, because retrying it would fail the same way.
  */
-import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
+import {
+  BUILD_ENV,
+  BUILD_REJECTED,
+  type BuildRejectedDetail,
+  EVENT_SOURCE,
+  RELEASE_VERDICT,
+} from '../shared/contract.ts';
 import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
 import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
 import { consoleLinks } from './notification.ts';
 import { isSupersededReason } from './record-transition.ts';
+import { verdictNotification } from './release/verdict.ts';
 
 export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
@@ -89,6 +96,12 @@ export function route(event: unknown, options: RouteOptions): Route {
       return build(detail, base, detailType, options);
     case `${EVENT_SOURCE}|${BUILD_REJECTED}`:
       return rejected(detail, base, detailType);
+    case `${EVENT_SOURCE}|${RELEASE_VERDICT}`: {
+      const notification = verdictNotification(detail, base);
+      return notification
+        ? { action: 'notify', notification }
+        : malformed('Release Verdict without verdict, repository, bucket or key', detailType);
+    }
     default:
       return ignored(`unknown event ${source} / ${detailType}`, detailType);
   }
