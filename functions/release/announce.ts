@@ -17,7 +17,10 @@ export async function announce(
 ): Promise<void> {
   let failed: { ErrorCode?: string | undefined; ErrorMessage?: string | undefined } | undefined;
   try {
-    const [{ PutEventsCommand }, events] = await Promise.all([import('./sdk/eventbridge.ts'), eventsClient()]);
+    const [{ PutEventsCommand }, events] = await Promise.all([
+      import('./sdk/eventbridge.ts'),
+      eventsClient(),
+    ]);
     const out = await events.send(
       new PutEventsCommand({
         Entries: [
@@ -36,6 +39,8 @@ export async function announce(
   }
   if (failed) {
     const message = `PutEvents refused the verdict: ${failed.ErrorCode}: ${failed.ErrorMessage ?? ''}`;
-    throw TRANSIENT_ENTRY_ERRORS.has(failed.ErrorCode) ? new TransientError(message) : new PermanentError(message);
+    throw TRANSIENT_ENTRY_ERRORS.has(failed.ErrorCode)
+      ? new TransientError(message)
+      : new PermanentError(message);
   }
 }

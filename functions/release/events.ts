@@ -42,7 +42,8 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
   const project = str(detail['project-name']);
   const buildId = str(detail['build-id']);
   if (status !== 'SUCCEEDED') return { kind: 'ignore', why: `build status ${status ?? 'missing'}` };
-  if (project !== config.projectName) return { kind: 'ignore', why: `a build of another project (${project})` };
+  if (project !== config.projectName)
+    return { kind: 'ignore', why: `a build of another project (${project})` };
   if (!buildId) return { kind: 'ignore', why: 'a build event without build-id' };
   const info = isObject(detail['additional-information']) ? detail['additional-information'] : {};
   const environment = isObject(info.environment) ? info.environment['environment-variables'] : undefined;
@@ -87,7 +88,10 @@ function overrideRequest(event: Json): ReleaseInput {
   const reason = str(event.reason)?.trim();
   const by = str(event.by);
   if (!record || !reason || !by) return { kind: 'ignore', why: 'an override without record, reason or by' };
-  return { kind: 'override', request: { action: 'override', record, reason: reason.slice(0, 1000), by: by.slice(0, 300) } };
+  return {
+    kind: 'override',
+    request: { action: 'override', record, reason: reason.slice(0, 1000), by: by.slice(0, 300) },
+  };
 }
 
 /** Reads one invocation's payload. */

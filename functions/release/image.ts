@@ -5,8 +5,8 @@
  */
 import {
   BatchGetImageCommand,
-  DescribeImagesCommand,
   DescribeImageScanFindingsCommand,
+  DescribeImagesCommand,
   type ECRClient,
   type ImageDetail,
   PutImageCommand,
@@ -44,7 +44,11 @@ export async function describeImage(
 }
 
 /** The digest the tag names in `repository`, or undefined when it names none. */
-export async function digestOfTag(ecr: ECRClient, repository: string, tag: string): Promise<string | undefined> {
+export async function digestOfTag(
+  ecr: ECRClient,
+  repository: string,
+  tag: string,
+): Promise<string | undefined> {
   try {
     const out = await ecr.send(
       new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: tag }] }),
@@ -73,10 +77,16 @@ export async function scanOf(ecr: ECRClient, repository: string, digest: string)
       new DescribeImageScanFindingsCommand({ repositoryName: repository, imageId: { imageDigest: digest } }),
     );
     const status = out.imageScanStatus?.status ?? 'UNKNOWN';
-    const completed = status === 'COMPLETE' || (status === 'ACTIVE' && !!out.imageScanFindings?.imageScanCompletedAt);
-    if (completed) return { kind: 'complete', counts: normalizeCounts(out.imageScanFindings?.findingSeverityCounts) };
+    const completed =
+      status === 'COMPLETE' || (status === 'ACTIVE' && !!out.imageScanFindings?.imageScanCompletedAt);
+    if (completed)
+      return { kind: 'complete', counts: normalizeCounts(out.imageScanFindings?.findingSeverityCounts) };
     if (FAILED_SCAN.has(status)) {
-      return { kind: 'failed', status, ...(out.imageScanStatus?.description ? { description: out.imageScanStatus.description } : {}) };
+      return {
+        kind: 'failed',
+        status,
+        ...(out.imageScanStatus?.description ? { description: out.imageScanStatus.description } : {}),
+      };
     }
     return { kind: 'pending', status };
   } catch (error) {
@@ -89,7 +99,8 @@ export async function scanOf(ecr: ECRClient, repository: string, digest: string)
 /** The scan state a scan event reports. */
 export function scanOfEvent(status: string, counts: SeverityCounts): ScanState {
   if (status === 'COMPLETE' || status.endsWith('SCAN_COMPLETE')) return { kind: 'complete', counts };
-  if (status === 'FAILED' || status.endsWith('_FAILED') || FAILED_SCAN.has(status)) return { kind: 'failed', status };
+  if (status === 'FAILED' || status.endsWith('_FAILED') || FAILED_SCAN.has(status))
+    return { kind: 'failed', status };
   return { kind: 'pending', status };
 }
 
@@ -108,7 +119,16 @@ const TAG_TAKEN = new Set(['ImageAlreadyExistsException', 'ImageTagAlreadyExists
  * (immutable) is `taken`; a repository this stack does not manage refuses (`denied`: the role may put
  * images only in repositories tagged as the stack's).
  */
-export async function moveTag(ecr: ECRClient, repository: string, digest: string, tag: string): Promise<TagMove> {
+export async function moveTag(
+  ecr: ECRClient,
+  repository: string,
+  digest: string,
+  tag: string,
+): Promise<TagMove> {
+  // The tag may name the image already (a retry, or a build that pushed the tag itself): then no
+  // write at all, which also holds in a repository the stack may read but not write.
+  const image = await describeImage(ecr, repository, digest);
+  if (image?.imageTags?.includes(tag)) return { kind: 'already' };
   let manifest: { imageManifest?: string; imageManifestMediaType?: string } | undefined;
   try {
     const out = await ecr.send(
@@ -120,28 +140,34 @@ export async function moveTag(ecr: ECRClient, repository: string, digest: string
     );
     manifest = out.images?.find((image) => image.imageId?.imageDigest === digest) ?? out.images?.[0];
   } catch (error) {
-    if (errorName(error) === 'AccessDeniedException') return { kind: 'denied', reason: deniedReason(repository) };
+    if (errorName(error) === 'AccessDeniedException')
+      return { kind: 'denied', reason: deniedReason(repository) };
     throw classify(error, 'BatchGetImage');
   }
-  if (!manifest?.imageManifest) throw new PermanentError(`BatchGetImage found no manifest of ${repository}@${digest}`);
+  if (!manifest?.imageManifest)
+    throw new PermanentError(`BatchGetImage found no manifest of ${repository}@${digest}`);
   try {
     await ecr.send(
       new PutImageCommand({
         repositoryName: repository,
         imageManifest: manifest.imageManifest,
-        ...(manifest.imageManifestMediaType ? { imageManifestMediaType: manifest.imageManifestMediaType } : {}),
+        ...(manifest.imageManifestMediaType
+          ? { imageManifestMediaType: manifest.imageManifestMediaType }
+          : {}),
         imageTag: tag,
         imageDigest: digest,
       }),
     );
     return { kind: 'moved' };
   } catch (error) {
-    if (errorName(error) === 'AccessDeniedException') return { kind: 'denied', reason: deniedReason(repository) };
+    if (errorName(error) === 'AccessDeniedException')
+      return { kind: 'denied', reason: deniedReason(repository) };
     if (!TAG_TAKEN.has(errorName(error))) throw classify(error, 'PutImage');
   }
   const existing = await digestOfTag(ecr, repository, tag);
   if (existing === digest) return { kind: 'already' };
-  if (!existing) throw new PermanentError(`PutImage refused ${repository}:${tag}, but the tag names no image`);
+  if (!existing)
+    throw new PermanentError(`PutImage refused ${repository}:${tag}, but the tag names no image`);
   return { kind: 'taken', existingDigest: existing };
 }
 

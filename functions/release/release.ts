@@ -13,7 +13,7 @@
  * id) or, once its writer had all its time, by whichever run meets the record next.
  */
 import type { ReleaseVerdict } from '../shared/contract.ts';
-import { uploadRecordKey, type UploadRecord, type UploadRelease } from '../shared/upload-record.ts';
+import { type UploadRecord, type UploadRelease, uploadRecordKey } from '../shared/upload-record.ts';
 import { announce } from './announce.ts';
 import type { Deps } from './deps.ts';
 import { PermanentError, TransientError } from './errors.ts';
@@ -242,7 +242,10 @@ async function fromBuilt(
   }
   let scan: ScanState = { kind: 'pending', status: 'NOT_NEEDED' };
   if (release.gate === 'scan') {
-    scan = trigger.kind === 'scan' ? trigger.scan : await scanOf(deps.ecr, record.repository as string, record.digest as string);
+    scan =
+      trigger.kind === 'scan'
+        ? trigger.scan
+        : await scanOf(deps.ecr, record.repository as string, record.digest as string);
   }
   const decision = judge(release, scan, now);
   switch (decision.kind) {
@@ -252,7 +255,14 @@ async function fromBuilt(
       return {
         kind: 'write',
         record: {
-          ...decided(record, release, 'held', { reason: decision.reason, ...(decision.counts ? { counts: decision.counts } : {}) }, requestId, now),
+          ...decided(
+            record,
+            release,
+            'held',
+            { reason: decision.reason, ...(decision.counts ? { counts: decision.counts } : {}) },
+            requestId,
+            now,
+          ),
         },
       };
     case 'release':
@@ -264,13 +274,20 @@ async function fromBuilt(
 }
 
 /** The tag move was decided: do it, and write what came of it. */
-async function moveStep(deps: Deps, record: UploadRecord, release: UploadRelease, requestId: string): Promise<Step> {
+async function moveStep(
+  deps: Deps,
+  record: UploadRecord,
+  release: UploadRelease,
+  requestId: string,
+): Promise<Step> {
   const now = deps.now();
   const repository = record.repository as string;
   const digest = record.digest as string;
   const move = await moveTag(deps.ecr, repository, digest, record.tag as string);
   let verdict: ReleaseVerdict = 'released';
-  let facts: VerdictFacts = release.override ? { reason: `released by override: ${release.override.reason}` } : {};
+  let facts: VerdictFacts = release.override
+    ? { reason: `released by override: ${release.override.reason}` }
+    : {};
   if (move.kind === 'taken') {
     verdict = 'rejected';
     facts = {
@@ -281,7 +298,17 @@ async function moveStep(deps: Deps, record: UploadRecord, release: UploadRelease
     verdict = 'failed';
     facts = { reason: move.reason };
   }
-  return { kind: 'write', record: decided(record, release, verdict, { ...facts, ...(release.counts ? { counts: release.counts } : {}) }, requestId, now) };
+  return {
+    kind: 'write',
+    record: decided(
+      record,
+      release,
+      verdict,
+      { ...facts, ...(release.counts ? { counts: release.counts } : {}) },
+      requestId,
+      now,
+    ),
+  };
 }
 
 /** Handles one invocation: every upload it names is advanced independently. */
@@ -294,24 +321,52 @@ export async function handleInvocation(deps: Deps, event: unknown, requestId: st
         return { kind: 'ignored', why: input.why };
       case 'build-succeeded': {
         const { identity } = input;
-        deps.logger.appendKeys({ bucket: identity.bucket, key: identity.key, version: identity.versionId ?? identity.eTag, buildId: input.buildId });
+        deps.logger.appendKeys({
+          bucket: identity.bucket,
+          key: identity.key,
+          version: identity.versionId ?? identity.eTag,
+          buildId: input.buildId,
+        });
         const recordKey = uploadRecordKey(deps.config.keyPrefix, identity);
-        return log(deps, await advance(deps, recordKey, { kind: 'build', buildId: input.buildId, ...(input.digest ? { digest: input.digest } : {}) }, requestId));
+        return log(
+          deps,
+          await advance(
+            deps,
+            recordKey,
+            { kind: 'build', buildId: input.buildId, ...(input.digest ? { digest: input.digest } : {}) },
+            requestId,
+          ),
+        );
       }
       case 'scan': {
         deps.logger.appendKeys({ repository: input.repository, digest: input.digest });
         const recordKey = await recordOfImage(store(deps), input.repository, input.digest);
-        if (!recordKey) return log(deps, { kind: 'ignored', why: 'no build of this stack pushed that image' });
+        if (!recordKey)
+          return log(deps, { kind: 'ignored', why: 'no build of this stack pushed that image' });
         const scan = scanOfEvent(input.status, input.counts);
-        return log(deps, await advance(deps, recordKey, { kind: 'scan', digest: input.digest, scan }, requestId));
+        return log(
+          deps,
+          await advance(deps, recordKey, { kind: 'scan', digest: input.digest, scan }, requestId),
+        );
       }
       case 'override': {
         const { request } = input;
         if (!isRecordKey(deps.config, request.record)) {
-          return log(deps, { kind: 'ignored', why: `"${request.record.slice(0, 200)}" is not an upload record of this stack` });
+          return log(deps, {
+            kind: 'ignored',
+            why: `"${request.record.slice(0, 200)}" is not an upload record of this stack`,
+          });
         }
         deps.logger.appendKeys({ record: request.record });
-        return log(deps, await advance(deps, request.record, { kind: 'override', reason: request.reason, by: request.by }, requestId));
+        return log(
+          deps,
+          await advance(
+            deps,
+            request.record,
+            { kind: 'override', reason: request.reason, by: request.by },
+            requestId,
+          ),
+        );
       }
       case 'check-pending':
         return await checkPending(deps, requestId);
@@ -321,7 +376,9 @@ export async function handleInvocation(deps: Deps, event: unknown, requestId: st
       deps.logger.error('release not done: permanent error', error);
       return { kind: 'failed', error: error.message };
     }
-    throw error instanceof TransientError ? error : new TransientError('unexpected failure', { cause: error });
+    throw error instanceof TransientError
+      ? error
+      : new TransientError('unexpected failure', { cause: error });
   } finally {
     deps.logger.resetKeys();
   }
@@ -349,6 +406,9 @@ async function checkPending(deps: Deps, requestId: string): Promise<ReleaseOutco
       transient.push(error);
     }
   }
-  if (transient.length > 0) throw new TransientError(`${transient.length} pending releases failed transiently`, { cause: transient[0] });
+  if (transient.length > 0)
+    throw new TransientError(`${transient.length} pending releases failed transiently`, {
+      cause: transient[0],
+    });
   return outcomes;
 }

@@ -7,8 +7,8 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  paginateListObjectsV2,
   PutObjectCommand,
+  paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { httpStatusOf } from '../shared/transient.ts';
@@ -92,13 +92,19 @@ export async function recordOfImage(
   const found = await getJson<Partial<ImageIndex>>(deps, imageIndexKey(deps.keyPrefix, repository, digest));
   const record = found?.value.record;
   // Only a record of this stack's own folder, whatever the index says.
-  if (typeof record !== 'string' || !record.startsWith(`${deps.keyPrefix}${UPLOAD_RECORD_DIR}`)) return undefined;
+  if (typeof record !== 'string' || !record.startsWith(`${deps.keyPrefix}${UPLOAD_RECORD_DIR}`))
+    return undefined;
   if (found?.value.repository !== repository || found.value.digest !== digest) return undefined;
   return record;
 }
 
 /** Writes the image index of a built image: its scan result finds the record by it. */
-export async function writeImageIndex(deps: StoreDeps, recordKey: string, repository: string, digest: string) {
+export async function writeImageIndex(
+  deps: StoreDeps,
+  recordKey: string,
+  repository: string,
+  digest: string,
+) {
   const index: ImageIndex = { record: recordKey, repository, digest };
   try {
     await deps.s3.send(
@@ -146,7 +152,10 @@ export async function listPending(deps: StoreDeps): Promise<string[]> {
   const dir = `${deps.keyPrefix}${RELEASE_PENDING_DIR}`;
   const keys: string[] = [];
   try {
-    for await (const page of paginateListObjectsV2({ client: deps.s3 }, { Bucket: deps.bucket, Prefix: dir })) {
+    for await (const page of paginateListObjectsV2(
+      { client: deps.s3 },
+      { Bucket: deps.bucket, Prefix: dir },
+    )) {
       for (const item of page.Contents ?? []) {
         const name = item.Key?.slice(dir.length) ?? '';
         if (/^[a-f0-9]{64}\.json$/.test(name)) keys.push(`${deps.keyPrefix}${UPLOAD_RECORD_DIR}${name}`);

@@ -1,6 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_REJECTED, EVENT_SOURCE, RELEASE_VERDICT, REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
+import {
+  BUILD_REJECTED,
+  EVENT_SOURCE,
+  RELEASE_VERDICT,
+  REPOSITORY_TAGS,
+} from '../../functions/shared/contract.ts';
 import {
   list,
   packageWith,

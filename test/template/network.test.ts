@@ -289,7 +289,9 @@ describe('endpoints for the build only, functions outside the VPC', () => {
       const puts = granted(template, role).filter((s) => list(s.Action).includes('s3:PutObject'));
       expect(puts.map((s) => s.Sid)).toEqual(['UploadRecords']);
     }
-    const releasePuts = granted(template, 'ReleaseRole').filter((s) => list(s.Action).includes('s3:PutObject'));
+    const releasePuts = granted(template, 'ReleaseRole').filter((s) =>
+      list(s.Action).includes('s3:PutObject'),
+    );
     expect(releasePuts.map((s) => s.Sid)).toEqual(['UploadRecords', 'PendingReleases']);
   });
 

@@ -77,11 +77,19 @@ describe('the release rules', () => {
       ]);
     }
     const permissions = Object.values(template.Resources).filter(
-      (r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties?.FunctionName) === JSON.stringify(FUNCTION_ARN),
+      (r) =>
+        r.Type === 'AWS::Lambda::Permission' &&
+        JSON.stringify(r.Properties?.FunctionName) === JSON.stringify(FUNCTION_ARN),
     );
     expect(permissions.map((p) => p.Properties?.Principal)).toEqual(rules.map(() => 'events.amazonaws.com'));
-    expect(permissions.map((p) => p.Properties?.SourceArn).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
-      rules.map((r) => ({ 'Fn::GetAtt': [r, 'Arn'] })).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    expect(
+      permissions
+        .map((p) => p.Properties?.SourceArn)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual(
+      rules
+        .map((r) => ({ 'Fn::GetAtt': [r, 'Arn'] }))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     );
   });
 });
@@ -116,7 +124,7 @@ describe('the release role', () => {
     });
   });
 
-  it('moves tags only in repositories tagged as the stack\'s', () => {
+  it("moves tags only in repositories tagged as the stack's", () => {
     const move = statement(statements, 'MoveTagsInManagedRepositories');
     expect(move.Resource).toEqual(REPOSITORIES);
     expect(move.Condition).toEqual({
@@ -141,7 +149,8 @@ describe('the release role', () => {
 
   it("puts events only on the stack's bus", () => {
     expect(statement(statements, 'Verdicts').Resource).toEqual({
-      'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/ecr-pipeline-dev-build-rejected',
+      'Fn::Sub':
+        'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/ecr-pipeline-dev-build-rejected',
     });
   });
 });

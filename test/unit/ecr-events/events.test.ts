@@ -419,7 +419,6 @@ describe('upload records', () => {
     expect(codebuildMock).not.toHaveReceivedCommand(BatchGetBuildsCommand);
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
-
 });
 
 describe('sweeps', () => {
@@ -514,7 +513,6 @@ describe('only what each notification needs', () => {
     await handleEvent(deps, bare);
     expect(loaded).toBe(0);
   });
-
 });
 
 describe('the summary of a sweep that deleted', () => {
@@ -629,5 +627,4 @@ describe('what is logged and told, and what is not', () => {
     expect(logger.warn).not.toHaveBeenCalled();
     expect(logger.info).not.toHaveBeenCalledWith('upload record updated', expect.anything());
   });
-
 });

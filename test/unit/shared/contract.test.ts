@@ -5,6 +5,7 @@ import {
   BUILD_REJECTED,
   BUILD_SUPERSEDED,
   EVENT_SOURCE,
+  RELEASE_VERDICT,
   REPOSITORY_TAGS,
   UPLOAD_METADATA,
 } from '../../../functions/shared/contract.ts';
@@ -17,8 +18,12 @@ describe('the shared contract', () => {
   it("is the source and detail type the stack's Build Rejected rule listens for", () => {
     const template = read('resources/ecr-events.yml');
     expect(template).toContain(`source: [${EVENT_SOURCE}]`);
-    expect(template).toContain(`detail-type: [${BUILD_REJECTED}]`);
-    expect([EVENT_SOURCE, BUILD_REJECTED]).toEqual(['ecr-pipeline', 'Build Rejected']);
+    expect(template).toContain(`detail-type: [${BUILD_REJECTED}, ${RELEASE_VERDICT}]`);
+    expect([EVENT_SOURCE, BUILD_REJECTED, RELEASE_VERDICT]).toEqual([
+      'ecr-pipeline',
+      'Build Rejected',
+      'Release Verdict',
+    ]);
   });
 
   it("names the repository tags the stack's IAM conditions allow", () => {
@@ -59,6 +64,8 @@ describe('the shared contract', () => {
       buildArgs: 'build-args',
       target: 'target',
       platforms: 'platforms',
+      releaseGate: 'release-gate',
+      releaseMaxSeverity: 'release-max-severity',
     });
   });
 });
