@@ -5,6 +5,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { checkRepositoryName, checkTag } from '../functions/shared/naming.ts';
 import { UsageError } from './errors.ts';
+import type { ReleaseArgs } from './release.ts';
 import type { TargetFlags } from './target.ts';
 
 const targetOptions = {
@@ -44,6 +45,13 @@ const listOptions = {
 
 const logsOptions = { ...targetOptions, follow: { type: 'boolean' } } as const;
 
+const releaseOptions = {
+  ...targetOptions,
+  override: { type: 'boolean' },
+  reason: { type: 'string' },
+  function: { type: 'string' },
+} as const;
+
 const replayOptions = {
   ...targetOptions,
   queue: { type: 'string' },
@@ -67,14 +75,16 @@ Commands:
   status <key|build-id>   what became of an upload or a build
   list                    recent uploads, newest first
   logs <key|build-id>     the build log of an upload or a build
+  release <key|build-id>  release a held image anyway (--override --reason TEXT)
   replay                  re-drive what the functions could not handle (the failure queues)
 
 Run ecr-pipeline <command> --help for its options.`,
   submit: `Usage: ecr-pipeline submit [DIR] [--repository R] [--tag T] [options]
 
 Packs DIR (default .) as a gzipped tarball, honouring .dockerignore, uploads it to the contexts
-bucket as <prefix><repository>/<tag>.tar.gz and follows the build it starts. Prints the image
-reference with its digest on stdout; exits 0 only when the image was pushed (exit codes: README).
+bucket as <prefix><repository>/<tag>.tar.gz, follows the build it starts and waits for the release
+(the stack's gate moves the tag, or holds the image: exit 6). Prints the image reference with its
+digest on stdout; exits 0 only when the image was released (exit codes: README).
 Refuses, without uploading, a tag that already exists in an immutable repository.
 
 Image:
@@ -117,6 +127,15 @@ Recent uploads, newest first, from the upload records: key, image, status, age a
   -n, --limit N        at most N uploads (default 20, at most 1000)
   -r, --repository R   only uploads to this repository
   -o, --output F       text (default) or json (one JSON object: {"uploads": [...]})
+${TARGET_HELP}`,
+  release: `Usage: ecr-pipeline release <key|repository:tag|build-id> --override --reason TEXT [options]
+
+Releases an image the stack's gate held: the release function moves the tag to it anyway, and
+records and notifies the override, its reason and who asked. Needs lambda:InvokeFunction on the
+release function (attach the stack's ReleaseOperatorPolicy); uploaders do not have it.
+  --override         required: release although the gate held the image
+  --reason TEXT      required: why, recorded in the upload record and told to people
+  --function NAME    the release function (env ECR_PIPELINE_RELEASE_FUNCTION; default <project>-release)
 ${TARGET_HELP}`,
   replay: `Usage: ecr-pipeline replay [--queue build-trigger|ecr-events] [--dry-run] [options]
 
@@ -178,7 +197,13 @@ export interface ReplayArgs {
   flags: TargetFlags;
 }
 
-export type Args = SubmitArgs | LookupArgs | ListArgs | ReplayArgs | { command: 'help'; text: string };
+export type Args =
+  | SubmitArgs
+  | LookupArgs
+  | ListArgs
+  | ReplayArgs
+  | ReleaseArgs
+  | { command: 'help'; text: string };
 
 function targetFlags(
   values: Partial<Record<keyof typeof targetOptions, string | boolean | undefined>>,
@@ -320,6 +345,22 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     return { command, subject, follow: values.follow === true, flags: targetFlags(values) };
   }
+  if (command === 'release') {
+    const { values, positionals } = parse(rest, releaseOptions);
+    if (values.help) return { command: 'help', text: HELP.release };
+    const [subject, ...extra] = positionals;
+    if (!subject || extra.length > 0) {
+      throw new UsageError('release takes one upload key, repository:tag or build id');
+    }
+    return {
+      command,
+      subject,
+      override: values.override === true,
+      reason: values.reason,
+      functionName: values.function,
+      flags: targetFlags(values),
+    };
+  }
   if (command === 'replay') {
     const { values, positionals } = parse(rest, replayOptions);
     if (values.help) return { command: 'help', text: HELP.replay };
@@ -333,6 +374,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   }
   throw new UsageError(
     `unknown command "${command}"`,
-    'commands: submit, status, logs, list, replay (--help for more)',
+    'commands: submit, status, logs, list, release, replay (--help for more)',
   );
 }

@@ -20,6 +20,7 @@ import {
 } from './follow.ts';
 import { shortBuildId } from './list.ts';
 import { formatBytes } from './progress.ts';
+import { overrideHint, releaseLine } from './release.ts';
 import { replicationLines } from './replication.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -53,9 +54,12 @@ interface Found {
   size?: number | undefined;
 }
 
-/** Whether the record tells the whole outcome (the build need not be asked). */
+/** Record states that tell the whole outcome (the build need not be asked). */
+const FINAL_STATES: ReadonlySet<string> = new Set(['built', 'released', 'held', 'superseded', 'failed']);
+
+/** Whether the record tells the whole outcome (the build need not be asked); `built`: pushed, releasing. */
 export function isFinal(record: UploadRecord | undefined): boolean {
-  return record?.status === 'built' || record?.status === 'superseded' || record?.status === 'failed';
+  return record !== undefined && FINAL_STATES.has(record.status);
 }
 
 /** The lines `status` prints for a record in a final state, and its exit code. */
@@ -65,9 +69,11 @@ export function describeFinal(record: UploadRecord): { lines: string[]; exitCode
     lines.push(
       `build    ${shortBuildId(record.buildId)}${record.buildStatus ? `  ${record.buildStatus}` : ''}`,
     );
-  if (record.status === 'built') {
+  if (record.status === 'built' || record.status === 'released' || record.status === 'held') {
     lines.push(
-      `image    ${record.repository ?? ''}:${record.tag ?? ''}${record.digest ? `@${record.digest}` : ''}`,
+      record.status === 'held'
+        ? `image    ${record.repository ?? ''}@${record.digest ?? ''} (pushed by digest; the tag ${record.tag ?? ''} was not moved)`
+        : `image    ${record.repository ?? ''}:${record.tag ?? ''}${record.digest ? `@${record.digest}` : ''}`,
     );
     if (record.scan) {
       const counts = Object.entries(record.scan.counts).map(([severity, n]) => `${severity} ${n}`);
@@ -75,10 +81,25 @@ export function describeFinal(record: UploadRecord): { lines: string[]; exitCode
         `scan     ${record.scan.scanner} ${record.scan.status}: ${counts.join(', ') || 'no findings'}`,
       );
     }
+    const gate = releaseLine(record);
+    if (gate) lines.push(gate);
+    if (record.release?.override) {
+      lines.push(
+        `override ${record.release.override.by} at ${record.release.override.at}: ${record.release.override.reason}`,
+      );
+    }
+    if (record.status === 'held') {
+      lines.push(`next     ${overrideHint(record.key)}`);
+      return { lines, exitCode: EXIT.held };
+    }
     return { lines, exitCode: EXIT.success };
   }
   if (record.status === 'superseded') {
-    lines.push('reason   a newer upload of the same key won; this one pushed nothing');
+    lines.push(
+      record.release
+        ? `reason   ${record.reason ?? 'a newer upload of the same key won'}; its tag was not moved`
+        : 'reason   a newer upload of the same key won; this one pushed nothing',
+    );
     return { lines, exitCode: EXIT.failed };
   }
   lines.push(`reason   ${record.phase ? `${record.phase}: ` : ''}${record.reason ?? 'no reason given'}`);
@@ -153,7 +174,7 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
         const { lines, exitCode } = describeFinal(found.final);
         for (const line of lines) print(line);
         const { repository, digest } = found.final;
-        if (found.final.status === 'built' && repository && digest) {
+        if ((found.final.status === 'built' || found.final.status === 'released') && repository && digest) {
           for (const line of await replicationLines(target.clients.ecr, repository, digest)) print(line);
         }
         return exitCode;

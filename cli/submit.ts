@@ -19,6 +19,7 @@ import {
 } from './follow.ts';
 import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
+import { awaitRelease, type ReleaseSummary, releaseSummary } from './release.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
 import { resolveTarget, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
@@ -65,6 +66,8 @@ export interface SubmitResult {
   scan?:
     | (ScanResult & { failOn?: FailOnSeverity | undefined; gate: 'passed' | 'failed' | 'none' })
     | undefined;
+  /** The stack's release gate and its verdict (absent on a stack without the release step). */
+  release?: ReleaseSummary | undefined;
 }
 
 /** The phases of a build with their durations, in order. */
@@ -221,9 +224,17 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     followUpload(args, io, target, identity, before),
   );
   const text = args.output === 'text' ? io : { stdout: { write: () => true }, stderr: io.stderr };
-  let exitCode = report(outcome, text);
+  let exitCode = report(outcome, text, false);
+  let release: ReleaseSummary | undefined;
+  if (outcome.kind === 'pushed') {
+    // The build pushed the image; the stack's release step moves the tag, or holds the image.
+    const released = await guard(target, args, key, scene, () => awaitRelease(target, identity, io));
+    exitCode = released.exitCode;
+    release = releaseSummary(released.record);
+    if (exitCode === EXIT.success) text.stdout.write(`${outcome.image}\n`);
+  }
   let scan: SubmitResult['scan'];
-  if (outcome.kind === 'pushed' && args.waitScan) {
+  if (outcome.kind === 'pushed' && exitCode === EXIT.success && args.waitScan) {
     const digest = outcome.digest;
     if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
     info(`waiting for the scan of ${repository}@${digest}...`);
@@ -242,7 +253,13 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     if (gate === 'failed') exitCode = EXIT.scanGate;
     scan = { ...found, failOn: args.failOn, gate: gate ?? 'none' };
   }
-  return finish({ ...result, ...outcomeFields(outcome, last), exitCode, ...(scan ? { scan } : {}) });
+  return finish({
+    ...result,
+    ...outcomeFields(outcome, last),
+    exitCode,
+    ...(scan ? { scan } : {}),
+    ...(release ? { release } : {}),
+  });
 }
 
 /** The fields of the JSON result that an outcome gives. */
@@ -400,13 +417,16 @@ async function upload(
   return uploaded;
 }
 
-/** Prints an outcome; returns the exit code (0 only for a pushed image). */
-export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>): number {
+/**
+ * Prints an outcome; returns the exit code (0 only for a pushed image). The image goes to stdout
+ * unless `printImage` is false (submit prints it once the release moved the tag).
+ */
+export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>, printImage = true): number {
   const info = (line: string) => io.stderr.write(`${line}\n`);
   switch (outcome.kind) {
     case 'pushed':
       info(`pushed ${outcome.image}${outcome.digest ? '' : ' (digest not reported by the build)'}`);
-      io.stdout.write(`${outcome.image}\n`);
+      if (printImage) io.stdout.write(`${outcome.image}\n`);
       break;
     case 'rejected':
       info(describeRejection(outcome));
