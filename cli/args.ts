@@ -84,7 +84,7 @@ Run ecr-pipeline <command> --help for its options.`,
 Packs DIR (default .) as a gzipped tarball, honouring .dockerignore, uploads it to the contexts
 bucket as <prefix><repository>/<tag>.tar.gz, follows the build it starts and waits for the release
 (the stack's gate moves the tag, or holds the image: exit 6). Prints the image reference with its
-digest on stdout; exits 0 only when the image was released (exit codes: README).
+digest on stdout; exits 0 only when the image was released (exit codes: docs/cli.md).
 Refuses, without uploading, a tag that already exists in an immutable repository.
 
 Image:

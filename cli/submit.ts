@@ -226,32 +226,10 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   const text = args.output === 'text' ? io : { stdout: { write: () => true }, stderr: io.stderr };
   let exitCode = report(outcome, text, false);
   let release: ReleaseSummary | undefined;
-  if (outcome.kind === 'pushed') {
-    // The build pushed the image; the stack's release step moves the tag, or holds the image.
-    const released = await guard(target, args, key, scene, () => awaitRelease(target, identity, io));
-    exitCode = released.exitCode;
-    release = releaseSummary(released.record);
-    if (exitCode === EXIT.success) text.stdout.write(`${outcome.image}\n`);
-  }
   let scan: SubmitResult['scan'];
-  if (outcome.kind === 'pushed' && exitCode === EXIT.success && args.waitScan) {
-    const digest = outcome.digest;
-    if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
-    info(`waiting for the scan of ${repository}@${digest}...`);
-    const found = await guard(target, args, key, scene, () =>
-      waitForScan({
-        clients: target.clients,
-        prefix: target.prefix,
-        identity,
-        repository,
-        digest,
-        signal: io.signal,
-        pollMs: target.local ? 1000 : 5000,
-      }),
-    );
-    const gate = scanGate(found, args.failOn, info);
-    if (gate === 'failed') exitCode = EXIT.scanGate;
-    scan = { ...found, failOn: args.failOn, gate: gate ?? 'none' };
+  if (outcome.kind === 'pushed') {
+    const run = <T>(step: () => Promise<T>) => guard(target, args, key, scene, step);
+    ({ exitCode, release, scan } = await afterPush(args, io, target, identity, outcome, run));
   }
   return finish({
     ...result,
@@ -260,6 +238,47 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     ...(scan ? { scan } : {}),
     ...(release ? { release } : {}),
   });
+}
+
+/**
+ * After the build pushed the image: waits for the stack's release (the tag moved, or the image held),
+ * prints the image once released, then applies `--wait-scan` / `--fail-on` to a released image.
+ */
+async function afterPush(
+  args: SubmitArgs,
+  io: Io,
+  target: Target,
+  identity: UploadIdentity,
+  outcome: Extract<SubmitOutcome, { kind: 'pushed' }>,
+  run: <T>(step: () => Promise<T>) => Promise<T>,
+): Promise<{ exitCode: number; release?: ReleaseSummary | undefined; scan?: SubmitResult['scan'] }> {
+  const info = (line: string) => io.stderr.write(`${line}\n`);
+  const released = await run(() => awaitRelease(target, identity, io));
+  const release = releaseSummary(released.record);
+  if (released.exitCode !== EXIT.success) return { exitCode: released.exitCode, release };
+  if (args.output === 'text') io.stdout.write(`${outcome.image}\n`);
+  if (!args.waitScan) return { exitCode: EXIT.success, release };
+  const digest = outcome.digest;
+  if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
+  const repository = released.record.repository ?? '';
+  info(`waiting for the scan of ${repository}@${digest}...`);
+  const found = await run(() =>
+    waitForScan({
+      clients: target.clients,
+      prefix: target.prefix,
+      identity,
+      repository,
+      digest,
+      signal: io.signal,
+      pollMs: target.local ? 1000 : 5000,
+    }),
+  );
+  const gate = scanGate(found, args.failOn, info);
+  return {
+    exitCode: gate === 'failed' ? EXIT.scanGate : EXIT.success,
+    release,
+    scan: { ...found, failOn: args.failOn, gate: gate ?? 'none' },
+  };
 }
 
 /** The fields of the JSON result that an outcome gives. */

@@ -10,12 +10,13 @@ import {
   EVENT_SOURCE,
   RELEASE_VERDICT,
 } from '../shared/contract.ts';
+import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
-import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
-import { consoleLinks } from './notification.ts';
-import { isSupersededReason } from './record-transition.ts';
+import type { BuildInfo, Link, LogExcerpt, Notification } from './notify/notification.ts';
+import { consoleLinks } from './notify/notification.ts';
 import { verdictNotification } from './release/verdict.ts';
+import { isSupersededReason } from './uploads/record-transition.ts';
 
 export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
@@ -174,7 +175,8 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
       ]
     : [consoleLinks.repository(base.region, base.account, repository)];
   const common = { ...base, kind: 'scan' as const, scanner, repository, tag: tags[0], digest, links };
-  if (status === 'FAILED' || status.endsWith('_FAILED')) {
+  const state = scanState(status);
+  if (state === 'failed') {
     return {
       action: 'notify',
       notification: {
@@ -185,7 +187,7 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
       },
     };
   }
-  if (status !== 'COMPLETE' && !status.endsWith('SCAN_COMPLETE')) {
+  if (state !== 'complete') {
     return ignored(`scan-status ${status} carries no results`, detailType, repository);
   }
   return {

@@ -2,7 +2,7 @@
  * The release gates, as pure functions: which gate an upload gets (the stack's, or a stricter one
  * the upload asks for in its metadata), and what a scan's state means for the release.
  */
-import { type ReleaseGate, UPLOAD_METADATA } from '../shared/contract.ts';
+import { RELEASE_METADATA, type ReleaseGate } from '../shared/contract.ts';
 import { SEVERITIES, type Severity, type SeverityCounts, severityRank } from '../shared/severity.ts';
 import type { UploadRelease } from '../shared/upload-record.ts';
 
@@ -26,8 +26,8 @@ export function chooseGate(
   builtAt: Date,
 ): UploadRelease {
   const notes: string[] = [];
-  const askedGate = metadata?.[UPLOAD_METADATA.releaseGate]?.trim();
-  const askedSeverity = metadata?.[UPLOAD_METADATA.releaseMaxSeverity]?.trim().toUpperCase();
+  const askedGate = metadata?.[RELEASE_METADATA.gate]?.trim();
+  const askedSeverity = metadata?.[RELEASE_METADATA.maxSeverity]?.trim().toUpperCase();
   let gate = stack.gate;
   if (askedGate === 'scan') gate = 'scan';
   else if (askedGate === 'none' && stack.gate === 'scan') {

@@ -11,6 +11,7 @@ import {
   type ImageDetail,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
+import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts } from '../shared/severity.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
 import type { ScanState } from './gate.ts';
@@ -60,16 +61,6 @@ export async function digestOfTag(
   }
 }
 
-/** Scan statuses that end without results: the gate holds the image. */
-const FAILED_SCAN = new Set([
-  'FAILED',
-  'UNSUPPORTED_IMAGE',
-  'SCAN_ELIGIBILITY_EXPIRED',
-  'FINDINGS_UNAVAILABLE',
-  'LIMIT_EXCEEDED',
-  'IMAGE_ARCHIVED',
-]);
-
 /** The scan of `repository@digest` as ECR reports it (basic or enhanced scanning). */
 export async function scanOf(ecr: ECRClient, repository: string, digest: string): Promise<ScanState> {
   try {
@@ -77,18 +68,8 @@ export async function scanOf(ecr: ECRClient, repository: string, digest: string)
       new DescribeImageScanFindingsCommand({ repositoryName: repository, imageId: { imageDigest: digest } }),
     );
     const status = out.imageScanStatus?.status ?? 'UNKNOWN';
-    const completed =
-      status === 'COMPLETE' || (status === 'ACTIVE' && !!out.imageScanFindings?.imageScanCompletedAt);
-    if (completed)
-      return { kind: 'complete', counts: normalizeCounts(out.imageScanFindings?.findingSeverityCounts) };
-    if (FAILED_SCAN.has(status)) {
-      return {
-        kind: 'failed',
-        status,
-        ...(out.imageScanStatus?.description ? { description: out.imageScanStatus.description } : {}),
-      };
-    }
-    return { kind: 'pending', status };
+    const description = out.imageScanStatus?.description;
+    return stateOf(status, normalizeCounts(out.imageScanFindings?.findingSeverityCounts), description);
   } catch (error) {
     // No scan yet (scan on push not started, or off): the gate waits until its deadline.
     if (errorName(error) === 'ScanNotFoundException') return { kind: 'pending', status: 'NOT_STARTED' };
@@ -96,12 +77,21 @@ export async function scanOf(ecr: ECRClient, repository: string, digest: string)
   }
 }
 
+/** A scan status with its counts, by the one table of scan statuses (functions/shared/scan-status.ts). */
+function stateOf(status: string, counts: SeverityCounts, description?: string): ScanState {
+  switch (scanState(status)) {
+    case 'complete':
+      return { kind: 'complete', counts };
+    case 'failed':
+      return { kind: 'failed', status, ...(description ? { description } : {}) };
+    default:
+      return { kind: 'pending', status };
+  }
+}
+
 /** The scan state a scan event reports. */
 export function scanOfEvent(status: string, counts: SeverityCounts): ScanState {
-  if (status === 'COMPLETE' || status.endsWith('SCAN_COMPLETE')) return { kind: 'complete', counts };
-  if (status === 'FAILED' || status.endsWith('_FAILED') || FAILED_SCAN.has(status))
-    return { kind: 'failed', status };
-  return { kind: 'pending', status };
+  return stateOf(status, counts);
 }
 
 /** What moving the tag did. */

@@ -43,10 +43,14 @@ export const UPLOAD_METADATA = {
   buildArgs: 'build-args',
   target: 'target',
   platforms: 'platforms',
+} as const;
+
+/** Upload metadata the release function reads (not the build): a stricter gate than the stack's. */
+export const RELEASE_METADATA = {
   /** `none` or `scan`: a gate stricter than the stack's (a looser one is ignored, and said so). */
-  releaseGate: 'release-gate',
+  gate: 'release-gate',
   /** A severity lower than the stack's `releaseMaxSeverity`: holds the image on lesser findings too. */
-  releaseMaxSeverity: 'release-max-severity',
+  maxSeverity: 'release-max-severity',
 } as const;
 
 /** Build variables that `StartBuild` passes to `buildspec/buildspec.yml` (all PLAINTEXT, none secret). */

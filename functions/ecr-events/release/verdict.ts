@@ -5,7 +5,7 @@
  */
 import type { ReleaseVerdict, ReleaseVerdictDetail } from '../../shared/contract.ts';
 import { normalizeCounts, worstSeverity } from '../../shared/severity.ts';
-import { consoleLinks, type Link, type Notification } from '../notification.ts';
+import { consoleLinks, type Link, type Notification } from '../notify/notification.ts';
 
 type Base = Pick<Notification, 'region' | 'account' | 'time'>;
 type Json = Record<string, unknown>;

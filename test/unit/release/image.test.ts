@@ -24,10 +24,7 @@ describe('scanOf', () => {
       repositoryName: 'team/web',
       imageId: { imageDigest: DIGEST },
     });
-    ecrMock.on(DescribeImageScanFindingsCommand).resolves({
-      imageScanStatus: { status: 'ACTIVE' },
-      imageScanFindings: { imageScanCompletedAt: new Date() },
-    });
+    ecrMock.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'ACTIVE' } });
     expect(await scanOf(ecr, 'team/web', DIGEST)).toEqual({ kind: 'complete', counts: {} });
   });
 
@@ -42,8 +39,8 @@ describe('scanOf', () => {
     });
     ecrMock.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'FAILED' } });
     expect(await scanOf(ecr, 'r', DIGEST)).toEqual({ kind: 'failed', status: 'FAILED' });
-    ecrMock.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'ACTIVE' } });
-    expect(await scanOf(ecr, 'r', DIGEST)).toEqual({ kind: 'pending', status: 'ACTIVE' });
+    ecrMock.on(DescribeImageScanFindingsCommand).resolves({ imageScanStatus: { status: 'PENDING' } });
+    expect(await scanOf(ecr, 'r', DIGEST)).toEqual({ kind: 'pending', status: 'PENDING' });
     ecrMock.on(DescribeImageScanFindingsCommand).resolves({});
     expect(await scanOf(ecr, 'r', DIGEST)).toEqual({ kind: 'pending', status: 'UNKNOWN' });
     ecrMock.on(DescribeImageScanFindingsCommand).rejects(awsError('ScanNotFoundException', 400));

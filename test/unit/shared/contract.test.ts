@@ -5,6 +5,7 @@ import {
   BUILD_REJECTED,
   BUILD_SUPERSEDED,
   EVENT_SOURCE,
+  RELEASE_METADATA,
   RELEASE_VERDICT,
   REPOSITORY_TAGS,
   UPLOAD_METADATA,
@@ -64,8 +65,12 @@ describe('the shared contract', () => {
       buildArgs: 'build-args',
       target: 'target',
       platforms: 'platforms',
-      releaseGate: 'release-gate',
-      releaseMaxSeverity: 'release-max-severity',
     });
+  });
+
+  it('names the release metadata as the README tells users to set it', () => {
+    const readme = read('README.md');
+    for (const name of Object.values(RELEASE_METADATA)) expect(readme).toContain(`| \`${name}\``);
+    expect(RELEASE_METADATA).toEqual({ gate: 'release-gate', maxSeverity: 'release-max-severity' });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Notification } from '../../../../functions/ecr-events/notification.ts';
-import { renderSlack } from '../../../../functions/ecr-events/render-slack.ts';
-import { plainText } from '../../../../functions/ecr-events/render-sns.ts';
+import type { Notification } from '../../../../functions/ecr-events/notify/notification.ts';
+import { renderSlack } from '../../../../functions/ecr-events/notify/render-slack.ts';
+import { plainText } from '../../../../functions/ecr-events/notify/render-sns.ts';
 import { type Route, route } from '../../../../functions/ecr-events/route.ts';
 import { event } from '../fixtures.ts';
 
