@@ -4,7 +4,7 @@
 //
 // Narrower runs are chosen on the command line, not by another config file:
 // - MUTATION_SET=<name> picks one of the sets below (what is mutated, which tests may kill it, where
-//   the reports go): `MUTATION_SET=contract npx stryker run`;
+//   the reports go): `MUTATION_SET=contract node scripts/pinned-node.mjs npx stryker run`;
 // - Stryker's own arguments narrow further: `--mutate <file>[:<lines>]`, `--testFiles <glob>`,
 //   `--concurrency 1 --checkers ''` (no type check), `--force` (ignore the incremental report).
 // Tests run with the root vitest.config.ts; `testFiles` keeps a set to its unit tests (the end-to-end
