@@ -11,8 +11,7 @@
 #   off: the docker buildx path only, whose CodeBuild builder starts empty every time; podman and
 #   buildah keep their layer store where they run), BUILDER (docker | podman | buildah; default:
 #   docker when an engine answers, else podman, else buildah), BUILDKIT_IMAGE and BINFMT_IMAGE (the
-#   helper images of the docker buildx path, pinned by digest), INTERIM_RELEASE_TAG (see
-#   tag_release_interim).
+#   helper images of the docker buildx path, pinned by digest).
 #
 # Nothing from the upload (key, metadata, repository name) is ever run as shell code: it is passed
 # as arguments, and build.env holds values extract.py quoted.
@@ -38,7 +37,6 @@ stop() {
 }
 
 : "${IMAGE_REPOSITORY_URI:?}" "${IMAGE_TAG:?}" "${CONTEXT_BUCKET:?}" "${CONTEXT_KEY:?}"
-image="$IMAGE_REPOSITORY_URI:$IMAGE_TAG"
 registry=${IMAGE_REPOSITORY_URI%%/*}
 digest_file="$work/digest"
 
@@ -118,18 +116,12 @@ prepare_arguments() {
   fi
 }
 
-# Runs a push; a tag the registry refuses to overwrite ends in one TagAlreadyExists line.
+# Runs a push by digest (no tag of the build's own can be refused: the release function sets the
+# tag, and the cache tag is excluded from immutability in repositories the pipeline creates).
 push() {
   local status=0
   "$@" 2>&1 | tee "$work/push.log" || status=$?
   ((status == 0)) && return 0
-  # ECR: "tag invalid: The image tag 'v1' already exists in the 'x' repository and cannot be
-  # overwritten because the repository is immutable" (the local registry front answers alike).
-  if grep -qiE "tag invalid|ImageTagAlreadyExists|TAG_INVALID" "$work/push.log" &&
-    grep -qi "already exists" "$work/push.log"; then
-    stop "TagAlreadyExists: ${IMAGE_REPOSITORY_URI#*/}:$IMAGE_TAG already exists and tags in this" \
-      "repository are immutable; this build did not overwrite it (upload under a new tag)"
-  fi
   fail "pushing to $IMAGE_REPOSITORY_URI failed (see above)"
 }
 
@@ -223,21 +215,6 @@ build_with_podman_or_buildah() {
   rm -rf "$layout"
 }
 
-# INTERIM: puts the release tag on the pushed digest from the build itself, until the release
-# function moves tags (it reads IMAGE_DIGEST from the build's state change event and calls
-# ecr:PutImage). INTERIM_RELEASE_TAG=false leaves the tag to it. The same manifest under the tag:
-# no layer is sent again; an existing immutable tag ends in one TagAlreadyExists line.
-tag_release_interim() {
-  local digest=$1
-  [[ ${INTERIM_RELEASE_TAG:-true} == true ]] || return 0
-  case $builder in
-    docker) push docker buildx imagetools create --tag "$image" "$IMAGE_REPOSITORY_URI@$digest" ;;
-    *) push skopeo copy --all --preserve-digests "${skopeo_tls[@]}" \
-      "docker://$IMAGE_REPOSITORY_URI@$digest" "docker://$image" ;;
-  esac
-  say "tagged $image (interim release step)"
-}
-
 main() {
   pick_builder
   say "builder: $builder"
@@ -253,7 +230,6 @@ main() {
   [[ $digest == sha256:* ]] || fail "the builder reported no digest for $IMAGE_REPOSITORY_URI"
   printf '%s' "$digest" >"$digest_file"
   say "pushed $IMAGE_REPOSITORY_URI@$digest"
-  tag_release_interim "$digest"
 }
 
 main
