@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BatchDeleteImageCommand,
+  DescribeImageScanFindingsCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
   PutImageCommand,
+  StartImageScanCommand,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -25,6 +27,7 @@ import {
 } from '../../../../local/registry/image-events.ts';
 import { ImageRecords } from '../../../../local/registry/images.ts';
 import { KeyedLock } from '../../../../local/registry/push.ts';
+import { ScanOnPush } from '../../../../local/registry/scans.ts';
 
 const ecrMock = mockClient(ECRClient);
 beforeEach(() => ecrMock.reset());
@@ -336,5 +339,87 @@ describe('EcrCorrections', () => {
     expect(existsSync(join(tags, 'v3'))).toBe(true);
     expect(existsSync(tags)).toBe(true);
     rmSync(storage, { recursive: true, force: true });
+  });
+});
+
+describe('ScanOnPush without a scanner', () => {
+  const setup = () => {
+    const events: EventEntry[] = [];
+    const lines: string[] = [];
+    const images = new ImageRecords();
+    const scans = new ScanOnPush({
+      scanner: undefined,
+      ecr: new ECRClient({ region: 'us-east-1' }),
+      access: {} as RegistryAccess,
+      images,
+      port: 0,
+      emit: async (entries) => {
+        events.push(...entries);
+      },
+      log: (line) => lines.push(line),
+    });
+    return { scans, events, lines, images };
+  };
+  const SCANNING = { repositoryArn: 'arn:aws:ecr:us-east-1:123456789012:repository/app' };
+
+  it("reports the result moto's ECR gives as the image's scan, labelled as moto's in the log", async () => {
+    ecrMock.on(StartImageScanCommand).resolves({});
+    ecrMock.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: { findingSeverityCounts: { HIGH: 1 } },
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1'] }] });
+    const { scans, events, lines, images } = setup();
+    scans.pushed('app', 'sha256:a', { ...SCANNING, imageScanningConfiguration: { scanOnPush: true } });
+    await scans.done();
+    expect(ecrMock).toHaveReceivedCommandWith(StartImageScanCommand, {
+      repositoryName: 'app',
+      imageId: { imageDigest: 'sha256:a' },
+    });
+    expect(events.map((e) => [e.DetailType, JSON.parse(e.Detail), e.Resources])).toEqual([
+      [
+        'ECR Image Scan',
+        {
+          'scan-status': 'COMPLETE',
+          'repository-name': 'app',
+          'image-digest': 'sha256:a',
+          'image-tags': ['v1'],
+          'finding-severity-counts': { HIGH: 1 },
+        },
+        [SCANNING.repositoryArn],
+      ],
+    ]);
+    expect(lines).toEqual([expect.stringContaining("moto's reported result, not a scan of the image")]);
+    const details: Array<Record<string, unknown>> = [{ imageDigest: 'sha256:a' }];
+    images.describe('app', details);
+    expect(details[0]?.imageScanFindingsSummary).toMatchObject({ findingSeverityCounts: { HIGH: 1 } });
+  });
+
+  it('reads the result moto already has when it refuses a second scan of the day', async () => {
+    ecrMock
+      .on(StartImageScanCommand)
+      .rejects(Object.assign(new Error('once a day'), { name: 'LimitExceededException' }));
+    ecrMock.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: { findingSeverityCounts: {} },
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [] });
+    const { scans, events } = setup();
+    scans.pushed('app', 'sha256:a', { imageScanningConfiguration: { scanOnPush: true } });
+    await scans.done();
+    expect(JSON.parse(events[0]?.Detail ?? '{}')['scan-status']).toBe('COMPLETE');
+  });
+
+  it('reports a scan moto could not give as FAILED, and scans nothing where scan on push is off', async () => {
+    ecrMock.on(StartImageScanCommand).rejects(Object.assign(new Error('down'), { name: 'ServerException' }));
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [] });
+    const { scans, events, lines } = setup();
+    scans.pushed('quiet', 'sha256:b', { imageScanningConfiguration: { scanOnPush: false } });
+    scans.pushed('app', 'sha256:a', { imageScanningConfiguration: { scanOnPush: true } });
+    await scans.done();
+    expect(events.map((e) => JSON.parse(e.Detail))).toEqual([
+      expect.objectContaining({ 'scan-status': 'FAILED', 'repository-name': 'app' }),
+    ]);
+    expect(lines[0]).toContain("moto's ECR gave no scan result for app@sha256:a");
   });
 });
