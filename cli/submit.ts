@@ -230,8 +230,6 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     const found = await guard(target, args, key, scene, () =>
       waitForScan({
         clients: target.clients,
-        prefix: target.prefix,
-        identity,
         repository,
         digest,
         signal: io.signal,

@@ -5,6 +5,7 @@
  * Bad input is logged and dropped (a retry would fail the same way); only a delivery failure on
  * every channel, or a sweep that cannot list repositories, throws so that Lambda retries.
  */
+import type { Build } from '@aws-sdk/client-codebuild';
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import type { Context } from 'aws-lambda';
 import { accountOfArn } from '../shared/arn.ts';
@@ -16,19 +17,14 @@ import { describeError } from './logger.ts';
 import { verdict } from './noise.ts';
 import type { Notification } from './notification.ts';
 import { notifyAll } from './notify.ts';
+import { uploadOfBuild, verifyBuild } from './origin/verify-build.ts';
 import { recordEventOf } from './record-transition.ts';
 import { watchReplication } from './replication-watch.ts';
 import { type Route, route, withBuildLog } from './route.ts';
 import { rememberResult, withImageFindings } from './scan-news.ts';
 import { clearStaleMark } from './stale-mark.ts';
 import { sweep } from './sweep.ts';
-import {
-  buildUploadOf,
-  type ProgressResult,
-  recordBuild,
-  recordScan,
-  scanOfImage,
-} from './upload-progress.ts';
+import { type ProgressResult, recordBuild, recordScan, scanOfImage } from './upload-progress.ts';
 
 /** Sweeps stop starting new repositories when less than this is left of the invocation. */
 const SWEEP_RESERVE_MS = 20_000;
@@ -36,14 +32,17 @@ const SWEEP_RESERVE_MS = 20_000;
 /** Routes one invocation payload and does what it asks: notify, sweep, or log why it is ignored. */
 export async function handleEvent(deps: Deps, event: unknown, context?: Context): Promise<void> {
   const { config, logger } = deps;
-  const routed = await explain(
+  const { routed: checked, build } = await confirmBuild(
     deps,
-    await withImageFindings(
-      deps,
-      route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
-    ),
+    route(event, {
+      projectName: config.projectName,
+      account: config.account,
+      region: config.region,
+      now: deps.now,
+    }),
   );
-  await noteUpload(deps, event, routed);
+  const routed = await explain(deps, await withImageFindings(deps, checked));
+  await noteUpload(deps, build, routed);
   switch (routed.action) {
     case 'ignore': {
       const log = routed.malformed ? logger.warn.bind(logger) : logger.info.bind(logger);
@@ -246,18 +245,54 @@ async function explain(deps: Deps, classified: Route): Promise<Route> {
 }
 
 /**
+ * A build event is acted on only when CodeBuild confirms it (origin/verify-build.ts): the build
+ * exists, is this stack's project's and, if the event says it ended, ended so. The record is then
+ * written from CodeBuild's answer (its upload, its exported digest), not from the event. A failure
+ * to ask throws: Lambda retries.
+ */
+async function confirmBuild(deps: Deps, routed: Route): Promise<{ routed: Route; build?: Build }> {
+  if (routed.action !== 'notify' || !routed.notification.build) return { routed };
+  const { id, status } = routed.notification.build;
+  const check = await verifyBuild((buildId) => describeBuild(deps, buildId), {
+    id,
+    status,
+    projectName: deps.config.projectName,
+  });
+  if (!check.ok) {
+    return {
+      routed: {
+        action: 'ignore',
+        reason: check.reason,
+        malformed: true,
+        detailType: 'CodeBuild Build State Change',
+      },
+    };
+  }
+  return { routed, build: check.build };
+}
+
+/** The build CodeBuild has by this id (BatchGetBuilds), or undefined. */
+async function describeBuild(deps: Deps, buildId: string): Promise<Build | undefined> {
+  const [client, { BatchGetBuildsCommand }] = await Promise.all([
+    deps.codebuild(),
+    import('./sdk/codebuild.ts'),
+  ]);
+  const { builds = [] } = await client.send(new BatchGetBuildsCommand({ ids: [buildId] }));
+  return builds[0];
+}
+
+/**
  * A build's state change goes into the record of its upload (build id, then the outcome), a completed
  * scan into the record of the upload that built the image. Nothing here holds the notification back
  * or makes Lambda retry it: a failure is logged, loudly, and the record keeps its previous state.
  */
-async function noteUpload(deps: Deps, event: unknown, classified: Route): Promise<void> {
+async function noteUpload(deps: Deps, build: Build | undefined, classified: Route): Promise<void> {
   const { config, logger } = deps;
   if (!config.uploads.bucket || classified.action !== 'notify') return;
   const n = classified.notification;
   const change = recordEventOf(n);
   if (!change) return;
-  // Stryker disable next-line ConditionalExpression,StringLiteral: a scan event is no CodeBuild event, so buildUploadOf gives undefined for it too
-  const upload = change.kind === 'scan' ? undefined : buildUploadOf(event);
+  const upload = build ? uploadOfBuild(build) : undefined;
   if (change.kind !== 'scan' && !upload) return;
   const keys = {
     kind: change.kind,
@@ -272,7 +307,7 @@ async function noteUpload(deps: Deps, event: unknown, classified: Route): Promis
       s3,
       commands,
       ...config.uploads,
-      buildDigest: (buildId: string) => buildDigest(deps, buildId),
+      buildDigest: async () => exportedDigest(build),
       imageScan: (repository: string, digest: string) => imageScan(deps, repository, digest),
       logger,
     };
@@ -290,16 +325,10 @@ async function noteUpload(deps: Deps, event: unknown, classified: Route): Promis
   }
 }
 
-/** The image digest a build exported, read with BatchGetBuilds. */
-async function buildDigest(deps: Deps, buildId: string): Promise<string | undefined> {
-  const [client, { BatchGetBuildsCommand }] = await Promise.all([
-    deps.codebuild(),
-    import('./sdk/codebuild.ts'),
-  ]);
-  // Stryker disable next-line ArrayDeclaration: a placeholder element has no exported variables, as no build has none
-  const { builds = [] } = await client.send(new BatchGetBuildsCommand({ ids: [buildId] }));
+/** The image digest a build exported, as CodeBuild reported the build. */
+function exportedDigest(build: Build | undefined): string | undefined {
   return (
-    builds[0]?.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_DIGEST)?.value || undefined
+    build?.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_DIGEST)?.value || undefined
   );
 }
 

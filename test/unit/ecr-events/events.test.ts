@@ -1,6 +1,7 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   BatchGetBuildsCommand,
+  type Build,
   CodeBuildClient,
   ListBuildsForProjectCommand,
 } from '@aws-sdk/client-codebuild';
@@ -32,7 +33,7 @@ import { handleEvent } from '../../../functions/ecr-events/events.ts';
 import type { Notification } from '../../../functions/ecr-events/notification.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
 import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
-import { conditionalBucket, event, stubLogger } from './fixtures.ts';
+import { conditionalBucket, confirmed, event, namingNoUpload, stubLogger } from './fixtures.ts';
 
 const client = { region: 'us-west-2', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } };
 const ecr = new ECRClient(client);
@@ -58,6 +59,7 @@ const env = {
   REPOSITORY_PATTERN: '*',
   BUILD_PROJECT_NAME: 'ecr-pipeline-dev',
   AWS_REGION: 'us-west-2',
+  ACCOUNT_ID: '123456789012',
   CONTEXT_BUCKET: BUCKET,
   KEY_PREFIX: '',
 };
@@ -121,6 +123,7 @@ beforeEach(() => {
   s3Mock.on(GetObjectCommand).rejects(status(404, 'NoSuchKey'));
   s3Mock.on(PutObjectCommand).resolves({});
   ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [] });
+  codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('FAILED')] });
   logger = stubLogger();
   delivered = [];
 });
@@ -406,6 +409,7 @@ describe('upload records', () => {
     const bare = event('codebuild/build-in-progress.json');
     const info = bare.detail['additional-information'] as { environment: Record<string, unknown> };
     info.environment['environment-variables'] = [{ name: 'IMAGE_REPOSITORY', value: 'team/web' }];
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [namingNoUpload()] });
     await handleEvent(depsWith(), bare);
     await handleEvent(depsWith(), event('ecr/image-action-delete.json'));
     expect(s3Mock).not.toHaveReceivedAnyCommand();
@@ -416,7 +420,9 @@ describe('upload records', () => {
       .on(GetObjectCommand, { Key: RECORD_KEY })
       .resolves({ Body: body({ ...claim, buildId: BUILD_ID }) });
     codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: '' }] }],
+      builds: [
+        confirmed('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: '' }] }),
+      ],
     });
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
     expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
@@ -425,7 +431,7 @@ describe('upload records', () => {
       .commandCalls(PutObjectCommand)
       .map((c) => JSON.parse(String(c.args[0].input.Body)));
     expect(written).toEqual([expect.not.objectContaining({ digest: expect.anything() })]);
-    codebuildMock.on(BatchGetBuildsCommand).resolves({});
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('SUCCEEDED')] });
     logger.error.mockClear();
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
     expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
@@ -436,7 +442,9 @@ describe('upload records', () => {
       .on(GetObjectCommand, { Key: RECORD_KEY })
       .resolves({ Body: body({ ...claim, buildId: BUILD_ID }) });
     codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }],
+      builds: [
+        confirmed('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }),
+      ],
     });
     ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageScanStatus: { status: 'FAILED' } }] });
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
@@ -539,6 +547,7 @@ describe('only what each notification needs', () => {
     const bare = event('codebuild/build-in-progress.json');
     const info = bare.detail['additional-information'] as { environment: Record<string, unknown> };
     info.environment['environment-variables'] = [{ name: 'IMAGE_REPOSITORY', value: 'team/web' }];
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [namingNoUpload()] });
     const deps = depsWith();
     let loaded = 0;
     const uploadRecords = deps.uploadRecords;
@@ -555,13 +564,12 @@ describe('only what each notification needs', () => {
     s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim) });
     codebuildMock.on(BatchGetBuildsCommand).resolves({
       builds: [
-        {
-          id: BUILD_ID,
+        confirmed('SUCCEEDED', {
           exportedEnvironmentVariables: [
             { name: 'OTHER', value: 'sha256:other' },
             { name: 'IMAGE_DIGEST', value: DIGEST },
           ],
-        },
+        }),
       ],
     });
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
@@ -572,7 +580,7 @@ describe('only what each notification needs', () => {
         .map((c) => JSON.parse(String(c.args[0].input.Body)));
     expect(record()).toEqual([expect.objectContaining({ status: 'built', digest: DIGEST })]);
     s3Mock.resetHistory();
-    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [{ id: BUILD_ID }] });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('SUCCEEDED')] });
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
     expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
     expect(record()).toEqual([expect.not.objectContaining({ digest: expect.anything() })]);
@@ -697,7 +705,7 @@ describe('what is logged and told, and what is not', () => {
       Body: body({ status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID }),
     });
     codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'OTHER', value: 'x' }] }],
+      builds: [confirmed('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'OTHER', value: 'x' }] })],
     });
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
     expect(logger.error).toHaveBeenCalledExactlyOnceWith('the build exported no image digest', {

@@ -37,7 +37,7 @@ import {
   scanMemoryKey,
   uploadRecordKey,
 } from '../../../functions/shared/upload-record.ts';
-import { conditionalBucket, event } from './fixtures.ts';
+import { conditionalBucket, confirmed, event } from './fixtures.ts';
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
 const client = { region: 'us-west-2', credentials };
@@ -114,6 +114,7 @@ const config = loadConfig({
   SLACK_WEBHOOK_PARAMETER: '/ecr-pipeline/dev/slack-webhook-url',
   MIN_SCAN_SEVERITY: 'HIGH',
   AWS_REGION: 'us-west-2',
+  ACCOUNT_ID: '123456789012',
   // The in-use check has its own tests (sweep/); here it would need Lambda and ECS clients.
   SWEEP_CHECK_IN_USE: 'false',
   CONTEXT_BUCKET: BUCKET,
@@ -167,6 +168,7 @@ beforeEach(() => {
   logsMock.reset();
   s3Mock.reset();
   codebuildMock.reset();
+  codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('FAILED')] });
   s3Mock.on(GetObjectCommand).rejects(notFound());
   s3Mock.on(PutObjectCommand).resolves({});
   ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: HOOK, Type: 'SecureString' } });
@@ -275,7 +277,9 @@ describe('ecr-events handler', () => {
   });
 
   it('reads no log for a build that succeeded', async () => {
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('SUCCEEDED')] });
     await handler(event('codebuild/build-succeeded.json'));
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(logsMock).not.toHaveReceivedCommand(GetLogEventsCommand);
   });
 
@@ -346,7 +350,9 @@ describe('ecr-events handler: upload records', () => {
   it("makes the upload's record built with the digest the build exported, and indexes the image", async () => {
     s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
     codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }],
+      builds: [
+        confirmed('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }),
+      ],
     });
     ecrMock
       .on(DescribeImagesCommand)
@@ -382,7 +388,8 @@ describe('ecr-events handler: upload records', () => {
         finishedAt: '2026-11-16T16:14:21Z',
       },
     ]);
-    expect(codebuildMock).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+    // Once, to confirm the build; a failed build has no digest to read.
+    expect(codebuildMock).toHaveReceivedCommandTimes(BatchGetBuildsCommand, 1);
     expect(slackBodies[0]?.text).toBe('Build failed: team/web:v1.4.3');
     expect(JSON.stringify(slackBodies[0]?.blocks)).toContain('error: configuration missing');
   });
@@ -584,6 +591,7 @@ describe('handler.ts: the Lambda entry point', () => {
     vi.resetModules();
     vi.stubEnv('STACK_NAME', 'ecr-pipeline-dev');
     vi.stubEnv('REPOSITORY_PATTERN', '*');
+    vi.stubEnv('ACCOUNT_ID', '123456789012');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     try {
       const [{ handler: entryHandler }, { deps: deployed }] = await Promise.all([

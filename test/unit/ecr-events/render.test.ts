@@ -15,7 +15,8 @@ import { event } from './fixtures.ts';
 function fromFixture(path: string): Notification {
   const c = route(event(path), {
     projectName: 'ecr-pipeline-dev',
-    region: 'us-east-1',
+    account: '123456789012',
+    region: 'us-west-2',
     now: () => new Date(),
   });
   if (c.action !== 'notify') throw new Error('expected a notification');

@@ -4,7 +4,12 @@ import type { Notification } from '../../../functions/ecr-events/notification.ts
 import { type Route, repositoryName, route, withBuildLog } from '../../../functions/ecr-events/route.ts';
 import { event } from './fixtures.ts';
 
-const options = { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() };
+const options = {
+  projectName: 'ecr-pipeline-dev',
+  account: '123456789012',
+  region: 'us-west-2',
+  now: () => new Date(),
+};
 
 function notification(c: Route): Notification {
   if (c.action !== 'notify') throw new Error(`expected a notification, got ${JSON.stringify(c)}`);
