@@ -165,7 +165,12 @@ describe("the pipeline's state, enforced", () => {
       if (outcome.kind !== 'built') return;
       expect(outcome.build.buildStatus).toBe('SUCCEEDED');
       const recordKey = uploadRecordKeyCandidates(prefix, identityOf(up)).at(-1) as string;
-      const before = await readRecord(uploader.s3, prefix, up);
+      // ecr-events writes `built` from the build's SUCCEEDED event, which may land after the build ends.
+      let before = await readRecord(uploader.s3, prefix, up);
+      for (let i = 0; i < 120 && before?.status !== 'built'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        before = await readRecord(uploader.s3, prefix, up);
+      }
       expect(before?.status).toBe('built');
 
       const forged = JSON.stringify({
