@@ -465,6 +465,53 @@ describe('upload records', () => {
   });
 });
 
+describe("a build event's origin, confirmed with CodeBuild", () => {
+  const claim = { status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID };
+
+  it.each([
+    ['a build CodeBuild does not have', { builds: [] }],
+    ['a build of another project', { builds: [confirmed('FAILED', { projectName: 'other' })] }],
+    ['a build that in fact succeeded', { builds: [confirmed('SUCCEEDED')] }],
+  ])('changes no record and notifies nobody for %s', async (_what, answer) => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim) });
+    codebuildMock.on(BatchGetBuildsCommand).resolves(answer);
+    await handleEvent(depsWith(), event('codebuild/build-failed.json'));
+    expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(delivered).toEqual([]);
+    expect(logger.warn).toHaveBeenCalledWith(
+      'event ignored',
+      expect.objectContaining({
+        detailType: 'CodeBuild Build State Change',
+        reason: expect.stringContaining(BUILD_ID),
+      }),
+    );
+  });
+
+  it("writes the record of the upload CodeBuild names, not the one the event's variables name", async () => {
+    const forged = event('codebuild/build-failed.json');
+    const info = forged.detail['additional-information'] as {
+      environment: { 'environment-variables': unknown[] };
+    };
+    info.environment['environment-variables'] = [
+      { name: 'CONTEXT_BUCKET', value: BUCKET },
+      { name: 'CONTEXT_KEY', value: 'colleague/app/v9.tar.gz' },
+    ];
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim) });
+    await handleEvent(depsWith(), forged);
+    const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+    expect(keys).toEqual([RECORD_KEY]);
+  });
+
+  it('lets Lambda retry when CodeBuild cannot be asked', async () => {
+    codebuildMock.on(BatchGetBuildsCommand).rejects(status(500, 'InternalFailure'));
+    await expect(handleEvent(depsWith(), event('codebuild/build-failed.json'))).rejects.toThrow(
+      'InternalFailure',
+    );
+    expect(delivered).toEqual([]);
+  });
+});
+
 describe('sweeps', () => {
   const oneRepository = () => {
     taggingMock.on(GetResourcesCommand).resolves({
