@@ -1,7 +1,7 @@
 /**
  * The local cloud: moto_server for the AWS APIs, the CNCF registry behind an ECR-like front, the
  * packaged stack deployed into them, and the bundled handlers invoked as Lambda would invoke them.
- * The interface is `LocalCloud` below; README "The local cloud" says how to use it.
+ * The interface is `LocalCloud` below; docs/local-cloud.md says how to use it.
  *
  * startLocalCloud starts the parts in order (servers, then the stack, then what delivers to it);
  * `StartedParts` stops whatever was started, in reverse; the wiring between the stack and the local
@@ -13,12 +13,12 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { ListTagsForResourceCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 import {
   type CodeBuildService,
   createCodeBuildService,
   type LocalCodeBuildOptions,
 } from './codebuild/index.ts';
-import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from './constants.ts';
 import { runCustomResources } from './custom-resources.ts';
 import { type AwsClients, awsClients, type Deployment, deploy } from './deployer.ts';
 import { startGateway } from './gateway.ts';
@@ -114,6 +114,8 @@ export interface LocalCloud {
    * to a person or a CI job that assumes it; undefined when the template has no such role.
    */
   assumeRole(role: string, session: string): Record<string, string> | undefined;
+  /** The AWS environment a build gets (endpoint, region, its project role's credentials), as CodeBuild gives it. */
+  buildEnv: Record<string, string>;
 }
 
 const root = new URL('..', import.meta.url).pathname;
@@ -132,7 +134,11 @@ function newestMtime(path: string, filter: (file: string) => boolean): number {
  * missing or older than their inputs.
  */
 export function preparePackage(log: (line: string) => void): string {
-  const sources = newestMtime(join(root, 'functions'), (f) => f.endsWith('.ts'));
+  // The functions and the build's AWS calls (buildspec/session/) are bundled by the same build.
+  const sources = Math.max(
+    newestMtime(join(root, 'functions'), (f) => f.endsWith('.ts')),
+    newestMtime(join(root, 'buildspec'), (f) => f.endsWith('.ts')),
+  );
   const bundles = newestMtime(join(root, 'dist'), (f) => f.endsWith('.mjs'));
   if (bundles === 0 || bundles < sources) {
     log('prepare: npm run build');
@@ -471,6 +477,7 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
       const found = iam.role(role);
       return found ? LocalSts.env(iam.sts.issue(found, session)) : undefined;
     },
+    buildEnv,
     async stop() {
       await parts.stop();
       await pollers.stopped();

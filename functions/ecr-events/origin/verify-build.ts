@@ -6,7 +6,7 @@
  */
 import type { Build } from '@aws-sdk/client-codebuild';
 import { BUILD_ENV } from '../../shared/contract.ts';
-import type { BuildUpload } from '../upload-progress.ts';
+import type { BuildUpload } from '../uploads/progress.ts';
 
 export interface BuildQuestion {
   /** The build ARN of the event (`build-id`). */

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { excerptFromLog } from '../../../functions/ecr-events/log-excerpt.ts';
+import { excerptFromLog } from '../../../functions/ecr-events/notify/log-excerpt.ts';
 import { batches, LogShipper, MAX_BATCH_EVENTS } from '../../../local/codebuild/cloudwatch-logs.ts';
 import { type CodeBuildService, createCodeBuildService } from '../../../local/codebuild/index.ts';
 
@@ -122,8 +122,10 @@ phases:
     expect(done.logs).toMatchObject({ groupName: '/aws/codebuild/p' });
     expect(order.at(-1)).toBe('FAILED');
     expect(order.lastIndexOf('log')).toBeLessThan(order.lastIndexOf('FAILED'));
-    // The notifications function's own reading of the stream finds the reason.
-    expect(excerptFromLog(messages, 20).reason).toBe('no Dockerfile at Dockerfile in the context');
+    // The notifications function's own reading of the stream finds the failing command's output.
+    expect(excerptFromLog(messages, 20).tail).toEqual([
+      'ecr-pipeline: no Dockerfile at Dockerfile in the context',
+    ]);
     expect(messages).toContain('post');
   });
 });

@@ -1,7 +1,6 @@
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   BatchGetBuildsCommand,
-  type Build,
   CodeBuildClient,
   ListBuildsForProjectCommand,
 } from '@aws-sdk/client-codebuild';
@@ -30,7 +29,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../functions/ecr-events/config.ts';
 import type { Deps } from '../../../functions/ecr-events/deps.ts';
 import { handleEvent } from '../../../functions/ecr-events/events.ts';
-import type { Notification } from '../../../functions/ecr-events/notification.ts';
+import type { Notification } from '../../../functions/ecr-events/notify/notification.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
 import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import { conditionalBucket, confirmed, event, namingNoUpload, stubLogger } from './fixtures.ts';
@@ -415,53 +414,15 @@ describe('upload records', () => {
     expect(s3Mock).not.toHaveReceivedAnyCommand();
   });
 
-  it('says built without a digest when the build exported an empty one', async () => {
+  it("leaves a succeeded build's record to the release function: reads no digest, writes nothing", async () => {
     s3Mock
       .on(GetObjectCommand, { Key: RECORD_KEY })
       .resolves({ Body: body({ ...claim, buildId: BUILD_ID }) });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [
-        confirmed('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: '' }] }),
-      ],
-    });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
-    expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
-    const written = s3Mock
-      .commandCalls(PutObjectCommand)
-      .map((c) => JSON.parse(String(c.args[0].input.Body)));
-    expect(written).toEqual([expect.not.objectContaining({ digest: expect.anything() })]);
     codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('SUCCEEDED')] });
-    logger.error.mockClear();
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
-  });
-
-  it("adds the image's scan as ECR describes it, at the clock's time when ECR gives none", async () => {
-    s3Mock
-      .on(GetObjectCommand, { Key: RECORD_KEY })
-      .resolves({ Body: body({ ...claim, buildId: BUILD_ID }) });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [
-        confirmed('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }),
-      ],
-    });
-    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageScanStatus: { status: 'FAILED' } }] });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(ecrMock).toHaveReceivedCommandWith(DescribeImagesCommand, {
-      repositoryName: 'team/web',
-      imageIds: [{ imageDigest: DIGEST }],
-    });
-    const record = s3Mock
-      .commandCalls(PutObjectCommand)
-      .filter((c) => c.args[0].input.Key === RECORD_KEY)
-      .map((c) => JSON.parse(String(c.args[0].input.Body)));
-    expect(record).toEqual([
-      expect.objectContaining({
-        status: 'built',
-        scan: { status: 'FAILED', scanner: 'basic', counts: {}, at: NOW.toISOString() },
-      }),
-    ]);
+    // Asked once, to confirm the build the notification names; nothing written.
+    expect(codebuildMock).toHaveReceivedCommandExactlyOnceWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 });
 
@@ -605,33 +566,6 @@ describe('only what each notification needs', () => {
     await handleEvent(deps, bare);
     expect(loaded).toBe(0);
   });
-
-  it("takes the exported digest by its name among the build's variables, and none from a build without them", async () => {
-    const claim = { status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID };
-    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim) });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [
-        confirmed('SUCCEEDED', {
-          exportedEnvironmentVariables: [
-            { name: 'OTHER', value: 'sha256:other' },
-            { name: 'IMAGE_DIGEST', value: DIGEST },
-          ],
-        }),
-      ],
-    });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    const record = () =>
-      s3Mock
-        .commandCalls(PutObjectCommand)
-        .filter((c) => c.args[0].input.Key === RECORD_KEY)
-        .map((c) => JSON.parse(String(c.args[0].input.Body)));
-    expect(record()).toEqual([expect.objectContaining({ status: 'built', digest: DIGEST })]);
-    s3Mock.resetHistory();
-    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('SUCCEEDED')] });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
-    expect(record()).toEqual([expect.not.objectContaining({ digest: expect.anything() })]);
-  });
 });
 
 describe('the summary of a sweep that deleted', () => {
@@ -745,18 +679,5 @@ describe('what is logged and told, and what is not', () => {
     await handleEvent(depsWith(), event('codebuild/build-in-progress.json'));
     expect(logger.warn).not.toHaveBeenCalled();
     expect(logger.info).not.toHaveBeenCalledWith('upload record updated', expect.anything());
-  });
-
-  it('takes no digest from a build whose variables name none', async () => {
-    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({
-      Body: body({ status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID }),
-    });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [confirmed('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'OTHER', value: 'x' }] })],
-    });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(logger.error).toHaveBeenCalledExactlyOnceWith('the build exported no image digest', {
-      buildId: BUILD_ID,
-    });
   });
 });

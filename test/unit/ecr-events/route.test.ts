@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCodeBuildTime } from '../../../functions/ecr-events/codebuild-time.ts';
-import type { Notification } from '../../../functions/ecr-events/notification.ts';
+import type { Notification } from '../../../functions/ecr-events/notify/notification.ts';
 import { type Route, repositoryName, route, withBuildLog } from '../../../functions/ecr-events/route.ts';
 import { event } from './fixtures.ts';
 
@@ -44,6 +44,18 @@ describe('ECR Image Action', () => {
     const e = event('ecr/image-action-push.json');
     e.detail['image-tag'] = '';
     expect(notification(route(e, options)).tag).toBeUndefined();
+  });
+
+  it("tells nobody of the build cache's tag moving", () => {
+    const e = event('ecr/image-action-push.json');
+    e.detail['image-tag'] = 'ecr-pipeline-cache';
+    expect(route(e, options)).toMatchObject({ action: 'ignore', reason: expect.stringContaining('cache') });
+  });
+
+  it('still reports a failed push without a tag', () => {
+    const e = event('ecr/image-action-push-failure.json');
+    delete e.detail['image-tag'];
+    expect(notification(route(e, options)).kind).toBe('image-action-failed');
   });
 
   it('reports a deletion, without clearing any mark', () => {
@@ -1028,6 +1040,10 @@ describe("an event's origin", () => {
     'inspector/scan-initial-complete.json',
     'inspector/finding-ecr-image.json',
     'codebuild/build-failed.json',
+    // The pipeline's own events, put on the stack's bus by its functions (source ecr-pipeline):
+    // EventBridge stamps them with the putter's account and region, which are the function's.
+    'ecr-pipeline/build-rejected.json',
+    'ecr-pipeline/release-verdict-held.json',
   ];
 
   it.each(fixtures)('refuses %s from another account, naming both accounts', (path) => {
