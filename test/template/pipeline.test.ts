@@ -90,6 +90,7 @@ describe('the contexts bucket', () => {
         'aws:PrincipalArn': [
           { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] },
           { 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] },
+          { 'Fn::GetAtt': ['ReleaseRole', 'Arn'] },
         ],
       },
     });

@@ -251,13 +251,12 @@ describe('ecr-events handler', () => {
   it("tells why a build failed: the verdict the build's scripts exported, in Slack and SNS", async () => {
     codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
       builds: [
-        {
-          id: BUILD_ID,
+        confirmed('FAILED', {
           exportedEnvironmentVariables: [
             { name: 'IMAGE_DIGEST', value: '' },
             { name: 'PIPELINE_VERDICT', value: 'no Dockerfile at Dockerfile in the context\n' },
           ],
-        },
+        }),
       ],
     });
     logsMock.on(GetLogEventsCommand).resolves({
@@ -411,7 +410,9 @@ describe('ecr-events handler: upload records', () => {
   it("keeps a build failed whose RUN step printed the superseded line: the log is not the pipeline's word", async () => {
     s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
     codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: '' }] }],
+      builds: [
+        confirmed('FAILED', { exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: '' }] }),
+      ],
     });
     logsMock
       .on(GetLogEventsCommand)
@@ -440,7 +441,9 @@ describe('ecr-events handler: upload records', () => {
     const reason =
       'superseded: a newer upload of team/web/v1.4.3.tar.gz exists (version v-2); this build of version v-1 did not push';
     codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: reason }] }],
+      builds: [
+        confirmed('FAILED', { exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: reason }] }),
+      ],
     });
     logsMock.on(GetLogEventsCommand).resolves(failingLog(`ecr-pipeline: ${reason}`));
     await handler(event('codebuild/build-failed.json'));
