@@ -133,6 +133,15 @@ const tagged = (repository: string) =>
     .catch((error: Error) => error.name);
 
 const slackTexts = () => cloud.sinks.slack.map((message) => slackText(message.body));
+/** The Slack message whose text has all of `parts`, whole (blocks and all), once it arrived. */
+const slackMessage = (...parts: string[]) =>
+  cloud.sinks.waitFor(
+    () =>
+      cloud.sinks.slack
+        .map((message) => ({ text: slackText(message.body), whole: JSON.stringify(message.body) }))
+        .find(({ text }) => parts.every((part) => text.includes(part)))?.whole,
+    30_000,
+  );
 
 describe('the scan gate on the local cloud', () => {
   let released: SentUpload;
@@ -191,15 +200,12 @@ describe('the scan gate on the local cloud', () => {
     expect(kept.imageDetails?.[0]?.imageTags ?? []).toEqual([]);
 
     // One message per outcome, and the held one says what to do.
-    const heldText = await cloud.sinks.waitFor(
-      () => slackTexts().find((text) => text.includes('Image held') && text.includes('e2e/gate-held:v1')),
-      30_000,
-    );
-    expect(heldText).toContain(`ecr-pipeline release ${held.key} --override --reason`);
-    await cloud.sinks.waitFor(
-      () => slackTexts().find((text) => text.includes('Image released') && text.includes('e2e/gate-pass:v1')),
-      30_000,
-    );
+    const heldMessage = await slackMessage('Image held', 'e2e/gate-held:v1');
+    expect(heldMessage).toContain(`ecr-pipeline release ${held.key} --override --reason`);
+    await slackMessage('Image released', 'e2e/gate-pass:v1');
+    expect(slackTexts().filter((text) => text.includes('e2e/gate-held:v1'))).toEqual([
+      'Image held: e2e/gate-held:v1',
+    ]);
   });
 
   it('releases the held image by override with a reason: recorded, notified, and the tag pullable', async () => {
@@ -223,11 +229,10 @@ describe('the scan gate on the local cloud', () => {
     expect((await skopeoInspect(`${cloud.registry}/e2e/gate-held:v1`, password)).Digest).toBe(
       heldRecord.digest,
     );
-    const text = await cloud.sinks.waitFor(
-      () => slackTexts().find((t) => t.includes('Image released') && t.includes('e2e/gate-held:v1')),
-      30_000,
+    const message = await slackMessage('Image released', 'e2e/gate-held:v1');
+    expect(message).toContain(
+      "Released by override (e2e-operator): moto's fixed finding is not in this image",
     );
-    expect(text).toContain("Released by override (e2e-operator): moto's fixed finding is not in this image");
 
     // A second override finds nothing to release.
     const again = await cli('release', held.key, '--override', '--reason', 'twice', '--local');
