@@ -12,7 +12,9 @@
 #   not with podman/buildah, whose layer store stays where they run), BUILDER
 #   (docker | podman | buildah; default: docker when an engine answers, else podman, else buildah),
 #   CONTEXT_ETAG (the upload's ETag: how an unversioned bucket tells a newer upload), BUILDKIT_IMAGE
-#   and BINFMT_IMAGE (the helper images of the docker buildx path, pinned by digest).
+#   and BINFMT_IMAGE (the helper images of the docker buildx path, pinned by digest), BUILD_COMPUTE
+#   (on-demand | docker-server | fleet: which layer cache, see cache_mode), PULL_THROUGH_CACHE
+#   (registry mirrors of the pull-through cache rules, see configure_mirrors).
 #
 # Just before pushing, the build checks that its object is still the newest upload of its key and
 # otherwise stops as superseded: of two quick uploads of one key, the newer always ends up under
@@ -113,10 +115,52 @@ cache_tag_of() {
   readable=$(printf '%s' "$1" | tr -c 'a-z0-9._-' '_' | cut -c1-100)
   printf '%s-%s' "$readable" "$(printf '%s' "$1" | sha256sum | cut -c1-16)"
 }
+# The layer cache of the tier the build runs on (BUILD_COMPUTE, the stack's buildCompute): an
+# on-demand machine starts empty, so the layers come from the registry cache in ECR; a Docker server
+# keeps its builder, and with it the layers, between builds, so nothing is exported; a fleet machine
+# keeps its builder while it stays warm, and the registry cache serves builds that land on a cold or
+# an overflow machine.
+cache_mode() {
+  case ${BUILD_COMPUTE:-on-demand} in
+    on-demand | fleet) printf 'registry' ;;
+    docker-server) printf 'server' ;;
+    *) fail "unknown BUILD_COMPUTE \"$BUILD_COMPUTE\": use on-demand, docker-server or fleet" ;;
+  esac
+}
 cache_ref=""
-if [[ -n $cache && ${REGISTRY_CACHE:-auto} != off ]]; then
+mode_of_cache=$(cache_mode)
+if [[ -n $cache && ${REGISTRY_CACHE:-auto} != off && ($mode_of_cache == registry || ${REGISTRY_CACHE:-auto} == on) ]]; then
   cache_ref="$cache:$(cache_tag_of "${IMAGE_REPOSITORY_URI#*/}")"
 fi
+
+# Registry mirrors for the pull-through cache rules (PULL_THROUGH_CACHE, "host=prefix,...", e.g.
+# "docker.io=docker-hub"): an unchanged `FROM node:22` is pulled as <registry>/docker-hub/library/
+# node:22, through ECR, with the login the build already has. Only hosts of the list get a mirror.
+# podman and buildah read registries.conf (CONTAINERS_REGISTRIES_CONF); BuildKit reads
+# buildkitd.toml ("$work/buildkitd.toml", given to the builder it creates).
+configure_mirrors() {
+  local entry host prefix insecure=false conf toml
+  [[ -n ${PULL_THROUGH_CACHE:-} ]] || return 0
+  ((${#tls[@]} == 0)) || insecure=true
+  conf="$work/registries.conf" toml="$work/buildkitd.toml"
+  {
+    printf 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "permissive"\n'
+    printf '\n[[registry]]\nlocation = "%s"\ninsecure = %s\n' "$registry" "$insecure"
+  } >"$conf"
+  : >"$toml"
+  IFS=',' read -r -a entries <<<"$PULL_THROUGH_CACHE"
+  for entry in "${entries[@]}"; do
+    host=${entry%%=*} prefix=${entry#*=}
+    [[ $host =~ ^[a-z0-9.-]+$ && $prefix =~ ^[a-z0-9][a-z0-9._/-]*$ ]] || fail "bad PULL_THROUGH_CACHE entry \"$entry\""
+    printf '\n[[registry]]\nprefix = "%s"\nlocation = "%s"\n\n[[registry.mirror]]\nlocation = "%s/%s"\ninsecure = %s\n' \
+      "$host" "$host" "$registry" "$prefix" "$insecure" >>"$conf"
+    printf '[registry."%s"]\n  mirrors = ["%s/%s"]\n' "$host" "$registry" "$prefix" >>"$toml"
+  done
+  if [[ $insecure == true ]]; then printf '[registry."%s"]\n  http = true\n' "$registry" >>"$toml"; fi
+  export CONTAINERS_REGISTRIES_CONF=$conf
+  say "base images through the pull-through cache: ${PULL_THROUGH_CACHE//,/, }"
+}
+configure_mirrors
 
 # Stops as superseded unless the uploaded object is still the newest of its key: its version in a
 # versioned bucket, else its ETag (HeadObject without a version id reads the current object).
@@ -198,9 +242,17 @@ case $builder in
     done
     # A BuildKit container: the default docker driver exports no registry cache, builds one
     # platform, and its metadata digest is not always the pushed manifest's.
-    docker buildx inspect ecr-pipeline >/dev/null 2>&1 ||
-      docker buildx create --name ecr-pipeline --driver docker-container --driver-opt "image=$buildkit_image" >/dev/null
-    args+=(--builder ecr-pipeline)
+    # With mirrors the builder is named after its configuration: a builder kept by a Docker server
+    # or a warm fleet machine with other mirrors is never reused.
+    builder_name=ecr-pipeline builder_config=()
+    if [[ -s $work/buildkitd.toml ]]; then
+      builder_name="ecr-pipeline-$(sha256sum <"$work/buildkitd.toml" | cut -c1-12)"
+      builder_config=(--buildkitd-config "$work/buildkitd.toml")
+    fi
+    docker buildx inspect "$builder_name" >/dev/null 2>&1 ||
+      docker buildx create --name "$builder_name" --driver docker-container --driver-opt "image=$buildkit_image" \
+        "${builder_config[@]}" >/dev/null
+    args+=(--builder "$builder_name")
     if [[ -n $BUILD_PLATFORMS ]]; then
       host="linux/$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')"
       if [[ $BUILD_PLATFORMS != "$host" ]]; then

@@ -13,14 +13,10 @@ const UPSTREAMS = {
 };
 // ECR reads an upstream credential only from a secret whose name has this prefix (ECR user guide,
 // "Creating a pull through cache rule").
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:ecr-pullthroughcache\/[A-Za-z0-9/_+=.@-]+$/;
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:ecr-pullthroughcache\/[A-Za-z0-9/_+=.@-]+$/;
 const PULL = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
-const PUSH = [
-  'ecr:InitiateLayerUpload',
-  'ecr:UploadLayerPart',
-  'ecr:CompleteLayerUpload',
-  'ecr:PutImage',
-];
+const PUSH = ['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage'];
 
 const values = (value) =>
   String(value ?? '')
@@ -53,7 +49,9 @@ const logicalId = (prefix) =>
     .join('');
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
-const repositoryArn = (name) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${name}` });
+const repositoryArn = (name) => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${name}`,
+});
 
 /** The stack fragment: one rule per upstream and the creation template of their repositories. */
 function resources(prefixes, secret, { stack, untaggedExpiryDays }) {
@@ -103,6 +101,15 @@ function resources(prefixes, secret, { stack, untaggedExpiryDays }) {
   return { Resources: found };
 }
 
+/**
+ * A statement present only with pullThroughCache. Without it, the statement is left out whole (both
+ * branches AWS::NoValue): no placeholder resource reaches the template.
+ */
+const onlyWithRules = (prefixes, statement) =>
+  prefixes.length > 0
+    ? { 'Fn::If': ['PullsThroughCache', statement, { Ref: 'AWS::NoValue' }] }
+    : { 'Fn::If': ['PullsThroughCache', { Ref: 'AWS::NoValue' }, { Ref: 'AWS::NoValue' }] };
+
 module.exports = async ({ resolveVariable }) => {
   const param = async (name) => String((await resolveVariable(`param:${name}`)) ?? '').trim();
   const prefixes = [...new Set(values(await param('pullThroughCache')))];
@@ -111,7 +118,6 @@ module.exports = async ({ resolveVariable }) => {
   if (found.length > 0) throw new Error(`pull-through cache parameters: ${found.join('; ')}`);
   const stack = `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}`;
   const cached = prefixes.map((p) => repositoryArn(`${p}/*`));
-  const none = [repositoryArn('none')];
   return {
     resources: resources(prefixes, secret, {
       stack,
@@ -122,43 +128,33 @@ module.exports = async ({ resolveVariable }) => {
     // The build pulls through the rules (importing an image the cache does not hold yet, creating
     // its repository the first time: ECR user guide, "IAM permissions required to sync an upstream
     // registry"), only under their prefixes.
-    buildPull: {
-      'Fn::If': [
-        'PullsThroughCache',
-        {
-          Sid: 'PullThroughCache',
-          Effect: 'Allow',
-          Action: [...PULL, 'ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
-          Resource: prefixes.length > 0 ? cached : none,
-        },
-        { Ref: 'AWS::NoValue' },
-      ],
-    },
+    buildPull: onlyWithRules(prefixes, {
+      Sid: 'PullThroughCache',
+      Effect: 'Allow',
+      Action: [...PULL, 'ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
+      Resource: cached,
+    }),
     // No push into the cache, whatever else allows it (repositoryPattern "*", adoptRepositoryPattern).
-    buildNoPush: {
-      'Fn::If': [
-        'PullsThroughCache',
-        {
-          Sid: 'NeverPushIntoPullThroughCache',
-          Effect: 'Deny',
-          Action: PUSH,
-          Resource: prefixes.length > 0 ? cached : none,
-        },
-        { Ref: 'AWS::NoValue' },
-      ],
-    },
+    buildNoPush: onlyWithRules(prefixes, {
+      Sid: 'NeverPushIntoPullThroughCache',
+      Effect: 'Deny',
+      Action: PUSH,
+      Resource: cached,
+    }),
+    // The ECR endpoints' policy lets the build import through the rules' prefixes (vpcEndpoints).
+    endpointImport: onlyWithRules(prefixes, {
+      Sid: 'PullThroughCacheImport',
+      Effect: 'Allow',
+      Principal: { AWS: [{ 'Fn::GetAtt': ['BuildRole', 'Arn'] }] },
+      Action: 'ecr:BatchImportUpstreamImage',
+      Resource: cached,
+    }),
     // build-trigger never creates a repository under a cache prefix (a later FROM would pull it).
-    triggerNoCreate: {
-      'Fn::If': [
-        'PullsThroughCache',
-        {
-          Sid: 'NeverCreateInPullThroughCache',
-          Effect: 'Deny',
-          Action: 'ecr:CreateRepository',
-          Resource: prefixes.length > 0 ? cached : none,
-        },
-        { Ref: 'AWS::NoValue' },
-      ],
-    },
+    triggerNoCreate: onlyWithRules(prefixes, {
+      Sid: 'NeverCreateInPullThroughCache',
+      Effect: 'Deny',
+      Action: 'ecr:CreateRepository',
+      Resource: cached,
+    }),
   };
 };
