@@ -9,6 +9,7 @@ import { parseCodeBuildTime } from './codebuild-time.ts';
 import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
 import { consoleLinks } from './notification.ts';
 import { isSupersededReason } from './record-transition.ts';
+import { replicationAction } from './replication/replication-action.ts';
 
 export type Route =
   | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
@@ -79,6 +80,13 @@ export function route(event: unknown, options: RouteOptions): Route {
   switch (`${source}|${detailType}`) {
     case 'aws.ecr|ECR Image Action':
       return imageAction(detail, base, detailType);
+    case 'aws.ecr|ECR Replication Action': {
+      const outcome = replicationAction(detail, base);
+      if (outcome.told) return { action: 'notify', notification: outcome.notification };
+      return outcome.malformed
+        ? malformed(outcome.reason, detailType)
+        : ignored(outcome.reason, detailType, outcome.repository);
+    }
     case 'aws.ecr|ECR Image Scan':
       return scan(detail, base, detailType, 'basic');
     case 'aws.inspector2|Inspector2 Scan':
