@@ -64,6 +64,8 @@ module.exports = async ({ resolveVariable }) => {
   const fleet = tier === 'fleet';
   return {
     tier,
+    // A number (a --param value is a string).
+    fleetBaseCapacity: fleet ? Number(await param('fleetBaseCapacity')) : 1,
     // "true"/"false" per fleet, for the Conditions of resources/build-compute.yml.
     fleetX86: String(fleet && architectures.includes('x86_64')),
     fleetArm64: String(fleet && architectures.includes('arm64')),

@@ -48,7 +48,6 @@ const logicalId = (prefix) =>
     .map((part) => part[0].toUpperCase() + part.slice(1))
     .join('');
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
 const repositoryArn = (name) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${name}`,
 });
