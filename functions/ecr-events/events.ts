@@ -17,6 +17,7 @@ import { verdict } from './noise.ts';
 import type { Notification } from './notification.ts';
 import { notifyAll } from './notify.ts';
 import { recordEventOf } from './record-transition.ts';
+import { noteToldDestination } from './replication/told-destinations.ts';
 import { watchReplication } from './replication-watch.ts';
 import { type Route, route, withBuildLog } from './route.ts';
 import { rememberResult, withImageFindings } from './scan-news.ts';
@@ -187,6 +188,32 @@ async function notifyPush(deps: Deps, routed: Extract<Route, { action: 'notify' 
     }
   }
   await sendOnce(deps, n);
+  if (routed.replicationFailedIn) await noteTold(deps, n, routed.replicationFailedIn);
+}
+
+/**
+ * After an event told a destination's replication failure: the scheduled check does not tell it
+ * again (replication/told-destinations.ts). A failure to note it is logged: the check may then tell
+ * it a second time.
+ */
+async function noteTold(deps: Deps, n: Notification, region: string): Promise<void> {
+  const { config, logger } = deps;
+  if (!config.uploads.bucket || !n.repository || !n.digest) return;
+  try {
+    const { s3, commands } = await deps.uploadRecords();
+    const result = await noteToldDestination(
+      { s3, commands, ...config.uploads },
+      { repository: n.repository, digest: n.digest },
+      region,
+    );
+    logger.info('replication failure noted in its watch', { repository: n.repository, region, result });
+  } catch (error) {
+    logger.error('could not note the told replication failure', {
+      repository: n.repository,
+      region,
+      error: describeError(error),
+    });
+  }
 }
 
 /**

@@ -12,7 +12,13 @@ import { isSupersededReason } from './record-transition.ts';
 import { replicationAction } from './replication/replication-action.ts';
 
 export type Route =
-  | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
+  | {
+      action: 'notify';
+      notification: Notification;
+      clearStaleMarkOf?: string;
+      /** The destination region whose replication failure this tells (ECR Replication Action). */
+      replicationFailedIn?: string;
+    }
   | { action: 'sweep'; trigger: 'schedule' | 'on-demand'; dryRun?: boolean }
   | { action: 'check-replication' }
   | { action: 'ignore'; reason: string; malformed: boolean; detailType?: string; repository?: string };
@@ -82,7 +88,8 @@ export function route(event: unknown, options: RouteOptions): Route {
       return imageAction(detail, base, detailType);
     case 'aws.ecr|ECR Replication Action': {
       const outcome = replicationAction(detail, base);
-      if (outcome.told) return { action: 'notify', notification: outcome.notification };
+      if (outcome.told)
+        return { action: 'notify', notification: outcome.notification, replicationFailedIn: base.region };
       return outcome.malformed
         ? malformed(outcome.reason, detailType)
         : ignored(outcome.reason, detailType, outcome.repository);

@@ -14,7 +14,9 @@ function notification(c: Route): Notification {
 
 describe('ECR Replication Action', () => {
   it('tells a failed replication at once, naming the destination, with the source image', () => {
-    const n = notification(route(event('ecr/replication-action-failure.json'), options));
+    const routed = route(event('ecr/replication-action-failure.json'), options);
+    expect(routed).toMatchObject({ action: 'notify', replicationFailedIn: 'eu-west-1' });
+    const n = notification(routed);
     expect(n).toEqual({
       kind: 'replication-failed',
       outcome: 'failure',
