@@ -28,6 +28,7 @@ import {
   waitForOutcome,
 } from '../local/uploads.ts';
 import { type Breakdown, breakdownOf, medianBreakdown } from './build-breakdown.ts';
+import { pullThroughMirrorRows } from './pull-through-mirror.ts';
 import type { Row } from './types.ts';
 
 const execFileAsync = promisify(execFile);
@@ -69,7 +70,14 @@ function treeRss(root = process.pid): number {
   return total;
 }
 
+/** The builds through the local cloud, then the pull-through mirror case (bench/pull-through-mirror.ts). */
 export default async function buildBench(): Promise<Row[]> {
+  const rows = await pipelineRows();
+  rows.push(...(await pullThroughMirrorRows()));
+  return rows;
+}
+
+async function pipelineRows(): Promise<Row[]> {
   const rows: Row[] = [];
   const cloud = await startLocalCloud({ basePort: 0 });
   const work = mkdtempSync(join(tmpdir(), 'ecr-pipeline-bench-'));
