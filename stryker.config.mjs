@@ -1,20 +1,113 @@
 // Mutation testing of what is deployed (functions/) and of the CLI's packing and validation:
 // `npm run mutate` (slow on two cores: not part of `npm test`). Incremental: a rerun after a small
 // change tests only the mutants the change touched. Reports under reports/mutation/.
+//
+// Narrower runs are chosen on the command line, not by another config file:
+// - MUTATION_SET=<name> picks one of the sets below (what is mutated, which tests may kill it, where
+//   the reports go): `MUTATION_SET=contract node scripts/pinned-node.mjs npx stryker run`;
+// - Stryker's own arguments narrow further: `--mutate <file>[:<lines>]`, `--testFiles <glob>`,
+//   `--concurrency 1 --checkers ''` (no type check), `--force` (ignore the incremental report).
+// Tests run with the root vitest.config.ts; `testFiles` keeps a set to its unit tests (the end-to-end
+// project is never run). The type checker reads tsconfig.json: a mutant that breaks the types of the
+// code or of its tests counts as a compile error, as `tsc --noEmit` in `npm test` would report it.
+
+/**
+ * The mutation runs, by name. Each names the files it mutates, the test files that may kill its
+ * mutants (a mutant they miss counts as survived, whatever other tests might notice) and the stem
+ * of its report files.
+ */
+const SETS = {
+  // Everything deployed, against every unit test.
+  all: {
+    mutate: ['functions/**/*.ts', '!functions/**/sdk/**', 'cli/context.ts', 'cli/args.ts'],
+    testFiles: ['test/unit/**/*.test.ts'],
+    reports: { incremental: 'stryker-incremental', json: 'mutation' },
+  },
+  // The shared contract. Its names are constants read at module load, so Stryker counts every mutant
+  // as static and would run each against every test that imports the contract (hundreds); the tests
+  // that hold the names to their readers outside TypeScript (templates, buildspec, README) and to the
+  // wire are run instead.
+  contract: {
+    mutate: ['functions/shared/contract.ts'],
+    testFiles: [
+      'test/unit/shared/contract.test.ts',
+      'test/unit/codebuild/buildspec.test.ts',
+      'test/unit/build-trigger/{trigger,reject,start-build}.test.ts',
+      'test/unit/ecr-events/uploads/record-transition.test.ts',
+    ],
+  },
+  // The config readers. Every handler test loads a function's config at module load, so Stryker counts
+  // these mutants as static and would run some 160 tests for each; the config tests state the rules.
+  'config-readers': {
+    mutate: ['functions/shared/env-config.ts', 'functions/*/config.ts'],
+    testFiles: ['test/unit/**/config.test.ts', 'test/unit/shared/env-config.test.ts'],
+  },
+  // ecr-events' routing, upload records and notifications (`--mutate <file>`). Module-scope code (the
+  // phase and month tables, the console links) makes static mutants, which run every related test;
+  // with the sweep's stage tests among them (some 20 s a run) a pass took hours, so only the tests of
+  // the other jobs run here. The sweep's stages have their own run (own-tests).
+  'ecr-events': {
+    mutate: [
+      'functions/ecr-events/*.ts',
+      'functions/ecr-events/{notify,uploads,scans,replication}/*.ts',
+      'functions/ecr-events/sweep/{run,sweep,running-builds,in-use,stale-mark}.ts',
+    ],
+    testFiles: [
+      'test/unit/ecr-events/*.test.ts',
+      'test/unit/ecr-events/{notify,uploads,scans,replication}/*.test.ts',
+      'test/unit/ecr-events/sweep/{running-builds,in-use,stale-mark}.test.ts',
+    ],
+  },
+  // ecr-events modules against their own unit tests: the handler tests run the whole pipeline, reach
+  // nearly every line of these modules and made a run of them cost more than an hour on two shared
+  // cores. Run with `--concurrency 1 --checkers ''`.
+  'own-tests': {
+    mutate: [
+      'functions/ecr-events/replication/check.ts',
+      'functions/ecr-events/replication/watch.ts',
+      'functions/ecr-events/scans/memory.ts',
+      'functions/ecr-events/notify/deliver.ts',
+      'functions/ecr-events/notify/webhook-secret.ts',
+      'functions/ecr-events/notify/log-excerpt.ts',
+      'functions/ecr-events/sweep/in-use.ts',
+      'functions/ecr-events/sweep/stale-mark.ts',
+      'functions/ecr-events/sweep/sweep.ts',
+      'functions/ecr-events/sweep/read.ts',
+      'functions/ecr-events/sweep/report.ts',
+      'functions/ecr-events/sweep/model.ts',
+    ],
+    testFiles: [
+      'test/unit/ecr-events/replication/check.test.ts',
+      'test/unit/ecr-events/scans/memory.test.ts',
+      'test/unit/ecr-events/notify/{deliver,webhook-secret,log-excerpt}.test.ts',
+      'test/unit/codebuild/cloudwatch-logs.test.ts',
+      'test/unit/ecr-events/sweep/*.test.ts',
+    ],
+  },
+};
+
+const name = process.env.MUTATION_SET || 'all';
+const set = SETS[name];
+if (!set) {
+  throw new Error(`MUTATION_SET must be one of ${Object.keys(SETS).join(', ')}, not "${name}"`);
+}
+const reports = set.reports ?? { incremental: `${name}-incremental`, json: name };
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  mutate: ['functions/**/*.ts', '!functions/**/sdk/**', 'cli/context.ts', 'cli/args.ts'],
+  mutate: set.mutate,
+  testFiles: set.testFiles,
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.mutate.config.ts', related: true },
+  vitest: { configFile: 'vitest.config.ts', related: true },
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.mutate.json',
+  tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   coverageAnalysis: 'perTest',
   concurrency: 2,
   incremental: true,
-  incrementalFile: 'reports/mutation/stryker-incremental.json',
+  incrementalFile: `reports/mutation/${reports.incremental}.json`,
   reporters: ['clear-text', 'progress', 'json'],
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  jsonReporter: { fileName: `reports/mutation/${reports.json}.json` },
   clearTextReporter: { reportTests: false, reportMutants: false, reportScoreTable: true },
   thresholds: { high: 90, low: 85, break: null },
   tempDirName: '.stryker-tmp',

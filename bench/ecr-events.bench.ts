@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ACCOUNT_ID, DEFAULT_REGION } from '../local/constants.ts';
+import { ACCOUNT_ID, DEFAULT_REGION } from '../shared/local-cloud.ts';
 import type { Row } from './types.ts';
 
 const root = new URL('..', import.meta.url).pathname;

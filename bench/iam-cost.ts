@@ -9,9 +9,9 @@
 import { CreateRepositoryCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '../local/cloud.ts';
-import { ACCOUNT_ID } from '../local/constants.ts';
 import { LocalIam } from '../local/iam/index.ts';
 import type { ApiRequest } from '../local/iam/request.ts';
+import { ACCOUNT_ID } from '../shared/local-cloud.ts';
 
 const CALLS = 100;
 

@@ -74,7 +74,7 @@ Run ecr-pipeline <command> --help for its options.`,
 
 Packs DIR (default .) as a gzipped tarball, honouring .dockerignore, uploads it to the contexts
 bucket as <prefix><repository>/<tag>.tar.gz and follows the build it starts. Prints the image
-reference with its digest on stdout; exits 0 only when the image was pushed (exit codes: README).
+reference with its digest on stdout; exits 0 only when the image was pushed (exit codes: docs/cli.md).
 Refuses, without uploading, a tag that already exists in an immutable repository.
 
 Image:

@@ -1,5 +1,5 @@
 /**
- * The command's exit codes, one per outcome a script may act on. The README's table lists them;
+ * The command's exit codes, one per outcome a script may act on. The table in docs/cli.md lists them;
  * keep both in step.
  */
 export const EXIT = {

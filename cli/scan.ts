@@ -4,6 +4,7 @@
  * itself is asked (DescribeImages' `imageScanFindingsSummary`), which answers for both scanners.
  */
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { scannerOf, scanState } from '../functions/shared/scan-status.ts';
 import type { UploadIdentity, UploadScan } from '../functions/shared/upload-record.ts';
 import { type FailOnSeverity, SEVERITIES } from './args.ts';
 import { CliError } from './errors.ts';
@@ -19,10 +20,6 @@ export interface ScanResult {
   counts: SeverityCounts;
 }
 
-// DescribeImages scan statuses: COMPLETE (basic) and ACTIVE (enhanced, scanned and monitored) carry
-// findings; these never will.
-const SCAN_FAILED = ['FAILED', 'UNSUPPORTED_IMAGE', 'FINDINGS_UNAVAILABLE', 'SCAN_ELIGIBILITY_EXPIRED'];
-
 /** The scan as ECR reports it for repository@digest; undefined while it has not completed. */
 export async function ecrScan(
   clients: Pick<Clients, 'ecr'>,
@@ -34,15 +31,18 @@ export async function ecrScan(
   );
   const image = out.imageDetails?.[0];
   const status = image?.imageScanStatus?.status;
-  if (status && SCAN_FAILED.includes(status)) {
+  // Classified as the ecr-events function classifies it: COMPLETE (basic) and ACTIVE (enhanced)
+  // carry findings, the failed statuses never will, the rest are still to come.
+  const state = scanState(status);
+  if (state === 'failed') {
     throw new CliError(
       `the scan of ${repository}@${digest} ended ${status}: ${image?.imageScanStatus?.description ?? 'no description'}`,
       'look at the image in the ECR console; the image itself was pushed',
     );
   }
-  if (status !== 'COMPLETE' && status !== 'ACTIVE') return undefined;
+  if (state !== 'complete' || status === undefined) return undefined;
   const counts = (image?.imageScanFindingsSummary?.findingSeverityCounts ?? {}) as SeverityCounts;
-  return { scanner: status === 'ACTIVE' ? 'enhanced' : 'basic', counts };
+  return { scanner: scannerOf(status), counts };
 }
 
 export interface ScanWait {

@@ -12,8 +12,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-// The local cloud's public constants (a module of values, no code): the --local target's defaults.
-import { DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../local/constants.ts';
+// The local cloud's public constants (values only, shared with local/): the --local target's defaults.
+import { DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 import { AwsError, CliError, explain } from './errors.ts';
 
 /** Environment variables the command reads, besides the AWS SDK's own (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL...). */

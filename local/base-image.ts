@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { create } from 'tar';
-import { LOCAL_CREDENTIALS } from './constants.ts';
+import { LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 
 /** Repository and tag of the base image in the local registry (Docker Hub's name for busybox). */
 export const BASE_IMAGE_REPOSITORY = 'library/busybox';

@@ -1,7 +1,7 @@
 /**
  * The local cloud: moto_server for the AWS APIs, the CNCF registry behind an ECR-like front, the
  * packaged stack deployed into them, and the bundled handlers invoked as Lambda would invoke them.
- * The interface is `LocalCloud` below; README "The local cloud" says how to use it.
+ * The interface is `LocalCloud` below; docs/local-cloud.md says how to use it.
  *
  * startLocalCloud starts the parts in order (servers, then the stack, then what delivers to it);
  * `StartedParts` stops whatever was started, in reverse; the wiring between the stack and the local
@@ -13,12 +13,12 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { ListTagsForResourceCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 import {
   type CodeBuildService,
   createCodeBuildService,
   type LocalCodeBuildOptions,
 } from './codebuild/index.ts';
-import { ACCOUNT_ID, DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from './constants.ts';
 import { runCustomResources } from './custom-resources.ts';
 import { type AwsClients, awsClients, type Deployment, deploy } from './deployer.ts';
 import { startGateway } from './gateway.ts';

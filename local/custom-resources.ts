@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ACCOUNT_ID } from './constants.ts';
+import { ACCOUNT_ID } from '../shared/local-cloud.ts';
 import type { CustomResourceSpec } from './deploy/deployment.ts';
 import { closeServer, listen, readBody } from './http.ts';
 

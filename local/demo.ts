@@ -17,9 +17,9 @@ import {
 } from '@aws-sdk/client-ecr';
 import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
+import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
 import { BASE_IMAGE_REPOSITORY, installBaseImage } from './base-image.ts';
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
-import { DEFAULT_BASE_PORT } from './constants.ts';
 import { findScanner } from './scanner.ts';
 import { slackText } from './sinks.ts';
 import {
@@ -37,7 +37,7 @@ import {
 } from './uploads.ts';
 
 const execFileAsync = promisify(execFile);
-/** The CLI's documented exit code for `--fail-on` (README, exit codes): the demo runs it as a user would. */
+/** The CLI's documented exit code for `--fail-on` (docs/cli.md, exit codes): the demo runs it as a user would. */
 const EXIT_SCAN_GATE = 4;
 const SWEEP_CLOCK_AHEAD_DAYS = 3;
 const verbose = process.argv.includes('--verbose');

@@ -14,7 +14,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { ACCOUNT_ID, LOCAL_CREDENTIALS } from './constants.ts';
+import { ACCOUNT_ID, LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 import type { AwsClients, Deployment, DeployOptions } from './deploy/deployment.ts';
 import { addCustomResource, CREATORS } from './deploy/resources.ts';
 import { DeployState } from './deploy/state.ts';

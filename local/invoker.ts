@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ACCOUNT_ID, DEFAULT_REGION } from './constants.ts';
+import { ACCOUNT_ID, DEFAULT_REGION } from '../shared/local-cloud.ts';
 
 export interface FunctionSpec {
   /** The serverless key: buildTrigger, ecrEvents. */

@@ -4,14 +4,6 @@
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
-// Lambda runs nodejs22.x: the SDK's warning about this machine's Node 20 is not the function's output.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = (warning, ...rest) => {
-  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
-  if (type === 'NodeVersionSupportWarning' || String(warning).includes('NodeVersionSupportWarning')) return;
-  emitWarning(warning, ...rest);
-};
-
 const { file, exportName, functionName, memorySize, logGroupName, accountId } = workerData;
 
 let handler;

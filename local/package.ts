@@ -8,8 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_REGION } from '../shared/local-cloud.ts';
 import { BASE_IMAGE_REPOSITORY } from './base-image.ts';
-import { DEFAULT_REGION } from './constants.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 

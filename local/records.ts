@@ -3,7 +3,7 @@
  * where moto departs from AWS (see shared FACTS): S3 keys with `/` encoded as `%2F`, records without
  * `versionId` and `sequencer`, times without a zone, EventBridge events without `account`.
  */
-import { ACCOUNT_ID } from './constants.ts';
+import { ACCOUNT_ID } from '../shared/local-cloud.ts';
 
 /** The s3:TestEvent message S3 (and moto) sends once to a queue after notifications are configured. */
 export function isS3TestEvent(body: unknown): boolean {

@@ -14,7 +14,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { BatchDeleteImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { ACCOUNT_ID } from './constants.ts';
+import { ACCOUNT_ID } from '../shared/local-cloud.ts';
 import { listen } from './http.ts';
 import { RegistryAccess, type RegistryIam } from './registry/access.ts';
 import { RegistryBackend, registryError } from './registry/backend.ts';

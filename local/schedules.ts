@@ -3,7 +3,7 @@
  * expression's own, or a fixed test interval), or on demand with `fire()`, with the event
  * EventBridge Scheduler would send (or the target's constant Input).
  */
-import { ACCOUNT_ID } from './constants.ts';
+import { ACCOUNT_ID } from '../shared/local-cloud.ts';
 import type { ScheduledRule } from './deployer.ts';
 
 /** Milliseconds in a `rate(N unit)` schedule expression; undefined for cron(). */

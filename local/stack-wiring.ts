@@ -9,7 +9,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { ACCOUNT_ID } from './constants.ts';
+import { ACCOUNT_ID } from '../shared/local-cloud.ts';
 import type { AwsClients, Deployment, LocalQueue } from './deployer.ts';
 import type { Invoker } from './invoker.ts';
 import { correctEventBridgeEvent, createSequencer, s3MessageToEvents } from './records.ts';

@@ -10,18 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
 import { installBaseImage } from './base-image.ts';
 import { startLocalCloud } from './cloud.ts';
-import { DEFAULT_BASE_PORT } from './constants.ts';
-
-// The SDK warns that Node 20 will lose support; the functions run on nodejs22.x and the warning would
-// only bury the lines below.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  if (String(warning).includes('NodeVersionSupportWarning') || rest[0] === 'NodeVersionSupportWarning')
-    return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
 
 const { values } = parseArgs({
   options: {

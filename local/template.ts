@@ -8,7 +8,7 @@
  * whole template at once from values given up front, and brings lodash and traverse, untyped.
  */
 import { readFileSync } from 'node:fs';
-import { ACCOUNT_ID } from './constants.ts';
+import { ACCOUNT_ID } from '../shared/local-cloud.ts';
 
 export interface TemplateResource {
   Type: string;

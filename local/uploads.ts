@@ -34,7 +34,7 @@ import {
 } from '../follow/upload.ts';
 import { BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
-import { LOCAL_CREDENTIALS } from './constants.ts';
+import { LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 
 const execFileAsync = promisify(execFile);
 /** How often an upload is polled: the local cloud answers at once. */

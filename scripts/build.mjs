@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { ESBUILD_TARGET } from './node-runtime.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const functionsDir = join(root, 'functions');
@@ -78,7 +79,7 @@ const results = await Promise.all(
       sourcemap: true,
       sourcesContent: false,
       platform: 'node',
-      target: 'node20',
+      target: ESBUILD_TARGET,
       format: 'esm',
       // The AWS SDK is bundled, not taken from the runtime, so that the versions we test are the ones that run.
       mainFields: ['module', 'main'],
@@ -139,7 +140,7 @@ await build({
   packages: 'external',
   sourcemap: true,
   platform: 'node',
-  target: 'node20',
+  target: ESBUILD_TARGET,
   format: 'esm',
   logLevel: 'warning',
 });

@@ -1,21 +1,31 @@
 #!/usr/bin/env node
-// Installs what the tests, the local cloud and the demo need, and only what is missing:
-// npm packages (npm ci when node_modules is absent or older than the lock file) and the Debian
-// packages for the registry, the image builder and the base image. Prints precisely what is
-// missing when it cannot install it (no root, no apt-get).
+// Installs what the tests, the local cloud and the demo need, and only what is missing: the pinned
+// Node.js when the machine's is another major (scripts/node-runtime.mjs), npm packages (npm ci when
+// node_modules is absent or older than the lock file) and the Debian packages for the registry, the
+// image builder and the base image. Prints precisely what is missing when it cannot install it
+// (no root, no apt-get).
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { pinnedNodeEnv } from './node-runtime.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
-// npm packages
+// The pinned Node.js, then npm packages installed with it (so that npm checks engines against the
+// Node.js the project runs on).
+let nodeEnv;
+try {
+  nodeEnv = pinnedNodeEnv();
+} catch (error) {
+  console.error(`setup: ${error.message}`);
+  process.exit(1);
+}
 const lock = `${root}package-lock.json`;
 const marker = `${root}node_modules/.package-lock.json`;
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
   console.log('setup: installing npm packages (npm ci)');
-  if (run('npm', ['ci', '--no-audit', '--no-fund']).status !== 0) process.exit(1);
+  if (run('npm', ['ci', '--no-audit', '--no-fund'], { env: nodeEnv }).status !== 0) process.exit(1);
 }
 
 // Debian packages for the registry, the image builder (rootless-capable podman and buildah),

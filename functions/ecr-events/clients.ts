@@ -26,8 +26,8 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { lazy } from '../shared/lazy.ts';
 import { loadConfig } from './config.ts';
 import type { Deps } from './deps.ts';
-import { slackChannel, snsChannel } from './notify.ts';
-import { webhookSecret } from './secret.ts';
+import { slackChannel, snsChannel } from './notify/deliver.ts';
+import { webhookSecret } from './notify/webhook-secret.ts';
 
 const requestHandler = { connectionTimeout: 2000, requestTimeout: 5000 };
 

@@ -13,7 +13,7 @@ import type {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
-import type { Channel } from './notify.ts';
+import type { Channel } from './notify/deliver.ts';
 
 /** S3 with the two commands the upload records need, loaded together. */
 export interface UploadRecordStore {

@@ -4,12 +4,13 @@
  * reported as `ignore` with a reason, because retrying it would fail the same way.
  */
 import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
+import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
-import type { BuildInfo, Link, LogExcerpt, Notification } from './notification.ts';
-import { consoleLinks } from './notification.ts';
-import { isSupersededReason } from './record-transition.ts';
+import type { BuildInfo, Link, LogExcerpt, Notification } from './notify/notification.ts';
+import { consoleLinks } from './notify/notification.ts';
 import { replicationAction } from './replication/replication-action.ts';
+import { isSupersededReason } from './uploads/record-transition.ts';
 
 export type Route =
   | {
@@ -176,7 +177,8 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
       ]
     : [consoleLinks.repository(base.region, base.account, repository)];
   const common = { ...base, kind: 'scan' as const, scanner, repository, tag: tags[0], digest, links };
-  if (status === 'FAILED' || status.endsWith('_FAILED')) {
+  const state = scanState(status);
+  if (state === 'failed') {
     return {
       action: 'notify',
       notification: {
@@ -187,7 +189,7 @@ function scan(detail: Json, base: Base, detailType: string, scanner: 'basic' | '
       },
     };
   }
-  if (status !== 'COMPLETE' && !status.endsWith('SCAN_COMPLETE')) {
+  if (state !== 'complete') {
     return ignored(`scan-status ${status} carries no results`, detailType, repository);
   }
   return {

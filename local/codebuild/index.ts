@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCAL_CREDENTIALS } from '../constants.ts';
+import { LOCAL_CREDENTIALS } from '../../shared/local-cloud.ts';
 import { type BuildRegistry, CodeBuildApi, type StartBuildRequest } from './api.ts';
 import { BuildRun } from './build-run.ts';
 import { writeRegistriesConf } from './environment.ts';

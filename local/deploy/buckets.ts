@@ -10,7 +10,7 @@ import {
   type QueueConfiguration,
   type Event as S3Event,
 } from '@aws-sdk/client-s3';
-import { ACCOUNT_ID } from '../constants.ts';
+import { ACCOUNT_ID } from '../../shared/local-cloud.ts';
 import type { PhysicalResource } from '../template.ts';
 import type { DeployState } from './state.ts';
 

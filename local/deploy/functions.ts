@@ -50,7 +50,7 @@ export function addFunction(
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
-      AWS_EXECUTION_ENV: `AWS_Lambda_${String(props.Runtime ?? 'nodejs22.x')}`,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${String(props.Runtime ?? 'nodejs24.x')}`,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       _HANDLER: String(props.Handler),
       LAMBDA_TASK_ROOT: options.root,

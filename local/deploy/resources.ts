@@ -9,7 +9,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { ACCOUNT_ID } from '../constants.ts';
+import { ACCOUNT_ID } from '../../shared/local-cloud.ts';
 import { addResourcePolicy, addRole, addRolePolicy } from '../iam/model.ts';
 import type { PhysicalResource } from '../template.ts';
 import { addExistingBucketNotifications, createBucket } from './buckets.ts';

@@ -6,7 +6,7 @@
  */
 import { PutBucketNotificationConfigurationCommand, type QueueConfiguration } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import { ACCOUNT_ID } from '../constants.ts';
+import { ACCOUNT_ID } from '../../shared/local-cloud.ts';
 import type { AwsClients, Deployment, DeployOptions, LocalQueue } from './deployment.ts';
 
 /** The deployment in progress, and the helpers every resource creator shares. */

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCAL_CREDENTIALS } from '../constants.ts';
+import { LOCAL_CREDENTIALS } from '../../shared/local-cloud.ts';
 import { Authorizer, type Denial } from './authorizer.ts';
 import { LocalSts, type Principal } from './credentials.ts';
 import { emptyIamModel, type IamModel, type RoleModel } from './model.ts';

@@ -11,7 +11,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/c
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
-import { ACCOUNT_ID } from '../../local/constants.ts';
+import { ACCOUNT_ID } from '../../shared/local-cloud.ts';
 
 const REPOSITORY = 'my-project/my-app';
 const work = mkdtempSync(join(tmpdir(), 'ecr-workflow-'));

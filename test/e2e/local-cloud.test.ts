@@ -40,9 +40,9 @@ import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
 import { wildcardToRegExp } from '../../functions/shared/wildcard.ts';
 import { BASE_IMAGE_REPOSITORY } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
-import { ACCOUNT_ID } from '../../local/constants.ts';
 import { LOCAL_STACK_PARAMS, LOCAL_TEMPLATE } from '../../local/package.ts';
 import { tarballOf } from '../../local/uploads.ts';
+import { ACCOUNT_ID } from '../../shared/local-cloud.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'local-cloud-'));
 const TRIVY_REPORT = {

@@ -15,8 +15,8 @@ import {
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
-import { LOCAL_CREDENTIALS } from '../../local/constants.ts';
 import { LOCAL_STACK_PARAMS } from '../../local/package.ts';
+import { LOCAL_CREDENTIALS } from '../../shared/local-cloud.ts';
 import { packageWith } from '../template/template.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'registry-settings-'));

@@ -205,8 +205,8 @@ describe('the CodeBuild project', () => {
 describe('the build-trigger function', () => {
   const fn = resource(template, 'BuildTriggerLambdaFunction').Properties ?? {};
 
-  it('runs on nodejs22.x arm64 with its own role and log retention', () => {
-    expect(fn.Runtime).toBe('nodejs22.x');
+  it('runs on nodejs24.x arm64 with its own role and log retention', () => {
+    expect(fn.Runtime).toBe('nodejs24.x');
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.Role).toEqual({ 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] });
     expect(resource(template, 'BuildTriggerLogGroup').Properties?.RetentionInDays).toBe(30);

@@ -7,7 +7,7 @@
  * replication that never reports: these events are best effort, and they reach this stack only
  * where a destination region forwards them to it.
  */
-import { consoleLinks, type Notification } from '../notification.ts';
+import { consoleLinks, type Notification } from '../notify/notification.ts';
 
 type Json = Record<string, unknown>;
 

@@ -8,7 +8,7 @@
 import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { httpStatusOf } from '../../shared/transient.ts';
 import { replicationWatchKey } from '../../shared/upload-record.ts';
-import type { ReplicationWatch } from '../replication-watch.ts';
+import type { ReplicationWatch } from './watch.ts';
 
 export interface ToldStore {
   s3: Pick<S3Client, 'send'>;

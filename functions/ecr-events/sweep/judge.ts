@@ -6,7 +6,7 @@
  */
 import { REPOSITORY_TAGS } from '../../shared/contract.ts';
 import { wildcardToRegExp } from '../../shared/wildcard.ts';
-import type { ImageReference } from '../in-use.ts';
+import type { ImageReference } from './in-use.ts';
 import { type Activity, type Candidate, DAY_MS, isoDay } from './model.ts';
 
 /** `lastRecordedPullTime` is refreshed about once a day: a pull may be up to a day later than recorded. */

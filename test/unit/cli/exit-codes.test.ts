@@ -1,5 +1,5 @@
 /**
- * Every exit code of the README's table, through `main` with mocked AWS clients: what a CI job
+ * Every exit code of the table in docs/cli.md, through `main` with mocked AWS clients: what a CI job
  * sees for each outcome of `submit`, and for `status`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { excerptFromLog } from '../../../functions/ecr-events/log-excerpt.ts';
+import { excerptFromLog } from '../../../functions/ecr-events/notify/log-excerpt.ts';
 import { batches, LogShipper, MAX_BATCH_EVENTS } from '../../../local/codebuild/cloudwatch-logs.ts';
 import { type CodeBuildService, createCodeBuildService } from '../../../local/codebuild/index.ts';
 

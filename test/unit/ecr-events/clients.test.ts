@@ -10,7 +10,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../../functions/ecr-events/deps.ts';
-import type { Notification } from '../../../functions/ecr-events/notification.ts';
+import type { Notification } from '../../../functions/ecr-events/notify/notification.ts';
 
 const snsMock = mockClient(SNSClient);
 const ssmMock = mockClient(SSMClient);

@@ -29,7 +29,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../functions/ecr-events/config.ts';
 import type { Deps } from '../../../functions/ecr-events/deps.ts';
 import { handleEvent } from '../../../functions/ecr-events/events.ts';
-import type { Notification } from '../../../functions/ecr-events/notification.ts';
+import type { Notification } from '../../../functions/ecr-events/notify/notification.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
 import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import { conditionalBucket, event, stubLogger } from './fixtures.ts';

@@ -28,8 +28,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../../functions/ecr-events/config.ts';
 import type { Deps } from '../../../functions/ecr-events/deps.ts';
 import { handleEvent } from '../../../functions/ecr-events/events.ts';
-import { slackChannel, snsChannel } from '../../../functions/ecr-events/notify.ts';
-import { webhookSecret } from '../../../functions/ecr-events/secret.ts';
+import { slackChannel, snsChannel } from '../../../functions/ecr-events/notify/deliver.ts';
+import { webhookSecret } from '../../../functions/ecr-events/notify/webhook-secret.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
 import {
   imageIndexKey,

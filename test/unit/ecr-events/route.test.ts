@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCodeBuildTime } from '../../../functions/ecr-events/codebuild-time.ts';
-import type { Notification } from '../../../functions/ecr-events/notification.ts';
+import type { Notification } from '../../../functions/ecr-events/notify/notification.ts';
 import { type Route, repositoryName, route, withBuildLog } from '../../../functions/ecr-events/route.ts';
 import { event } from './fixtures.ts';
 

@@ -2,9 +2,19 @@
  * The shape of the code, checked with the TypeScript compiler API:
  * - no function in `functions/`, `local/`, `cli/` or `follow/` is longer than about 120 lines
  *   (STYLE.md), nested ones included, measured from its first to its last line; none is left out;
- * - no import cycle among the modules of `local/` (type-only imports included).
+ * - no import cycle among the modules of `local/` (type-only imports included);
+ * - no module of `cli/` imports one of `local/` (dynamic imports included): what both need lives in
+ *   `shared/` or `follow/`.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
@@ -12,6 +22,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const LOCAL = join(ROOT, 'local');
+const CLI = join(ROOT, 'cli');
 /** The folders whose functions are held to the ceiling. */
 const MEASURED = ['functions', 'local', 'cli', 'follow'].map((dir) => join(ROOT, dir));
 const MAX_LINES = 120;
@@ -66,6 +77,34 @@ function importsOf(path: string): string[] {
     .filter((specifier) => specifier.startsWith('.'))
     .map((specifier) => resolve(dirname(path), specifier))
     .filter((target) => existsSync(target));
+}
+
+/** Every relative module `path` imports, statically or with `import()`, resolved to a path. */
+function allImportsOf(path: string): string[] {
+  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+  const specifiers: string[] = [];
+  const visit = (node: ts.Node) => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
+      if (ts.isStringLiteral(node.moduleSpecifier)) specifiers.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const [first] = node.arguments;
+      if (first && ts.isStringLiteralLike(first)) specifiers.push(first.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return specifiers
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => resolve(dirname(path), specifier));
+}
+
+/** `file -> target` for every import from a file of `files` into the folder `into`. */
+function importsInto(files: string[], into: string): string[] {
+  return files.flatMap((file) =>
+    allImportsOf(file)
+      .filter((target) => !relative(into, target).startsWith('..'))
+      .map((target) => `${relative(ROOT, file)} -> ${relative(ROOT, target)}`),
+  );
 }
 
 /** The cycles found, each as the list of files (relative to the repository) that close it. */
@@ -127,6 +166,39 @@ describe('imports in local/', () => {
       expect(cycles(sourceFiles(dir)).map((cycle) => cycle.map((file) => file.replace(/^.*\//, '')))).toEqual(
         [['a.ts', 'b.ts', 'a.ts']],
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('imports in cli/', () => {
+  it('reach nothing in local/', () => {
+    const files = sourceFiles(CLI);
+    expect(files.some((path) => relative(ROOT, path) === 'cli/target.ts')).toBe(true);
+    expect(importsInto(files, LOCAL)).toEqual([]);
+  });
+
+  it('are read static, re-exported and dynamic, so that any arrow into local/ is found', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'code-shape-'));
+    try {
+      const cli = join(dir, 'cli');
+      const local = join(dir, 'local');
+      mkdirSync(cli);
+      mkdirSync(local);
+      writeFileSync(
+        join(cli, 'a.ts'),
+        [
+          "import { x } from '../local/x.ts';",
+          "export { y } from '../local/y.ts';",
+          "const z = () => import('../local/z.ts');",
+          "import { own } from './own.ts';",
+          '',
+        ].join('\n'),
+      );
+      expect(
+        importsInto(sourceFiles(cli), local).map((arrow) => arrow.replace(/[^ ]*\/(cli|local)\//g, '$1/')),
+      ).toEqual(['cli/a.ts -> local/x.ts', 'cli/a.ts -> local/y.ts', 'cli/a.ts -> local/z.ts']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Notification } from '../../../../functions/ecr-events/notification.ts';
+import type { Notification } from '../../../../functions/ecr-events/notify/notification.ts';
 import { replicationAction } from '../../../../functions/ecr-events/replication/replication-action.ts';
 import { type Route, route } from '../../../../functions/ecr-events/route.ts';
 import { event } from '../fixtures.ts';

@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { checkReplication } from '../../../../functions/ecr-events/replication/check.ts';
 import { noteToldDestination } from '../../../../functions/ecr-events/replication/told-destinations.ts';
-import { checkReplication } from '../../../../functions/ecr-events/replication-check.ts';
-import { watchReplication } from '../../../../functions/ecr-events/replication-watch.ts';
+import { watchReplication } from '../../../../functions/ecr-events/replication/watch.ts';
 import { replicationWatchKey } from '../../../../functions/shared/upload-record.ts';
 import { conditionalBucket, stubLogger } from '../fixtures.ts';
 

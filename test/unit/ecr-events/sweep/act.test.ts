@@ -11,7 +11,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { type ActDeps, act } from '../../../../functions/ecr-events/sweep/act.ts';
 import type { Activity, Candidate } from '../../../../functions/ecr-events/sweep/model.ts';
-import { sweep } from '../../../../functions/ecr-events/sweep.ts';
+import { sweep } from '../../../../functions/ecr-events/sweep/sweep.ts';
 import { BUILD_ENV, REPOSITORY_TAGS } from '../../../../functions/shared/contract.ts';
 import { stubLogger } from '../fixtures.ts';
 import {

@@ -8,7 +8,7 @@ import {
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import { describe, expect, it, vi } from 'vitest';
 import { discover } from '../../../../functions/ecr-events/sweep/discover.ts';
-import { sweep } from '../../../../functions/ecr-events/sweep.ts';
+import { sweep } from '../../../../functions/ecr-events/sweep/sweep.ts';
 import { REPOSITORY_TAGS } from '../../../../functions/shared/contract.ts';
 import {
   ACCOUNT,

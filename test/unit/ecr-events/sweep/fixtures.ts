@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-resource-groups-tagging-api';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach } from 'vitest';
-import type { SweepDeps, SweepOptions } from '../../../../functions/ecr-events/sweep.ts';
+import type { SweepDeps, SweepOptions } from '../../../../functions/ecr-events/sweep/sweep.ts';
 import { REPOSITORY_TAGS } from '../../../../functions/shared/contract.ts';
 import { stubLogger } from '../fixtures.ts';
 

@@ -2,7 +2,7 @@
 import { DescribeRepositoriesCommand, TagResourceCommand } from '@aws-sdk/client-ecr';
 import { describe, expect, it } from 'vitest';
 import { isProtected, judge, parseMark } from '../../../../functions/ecr-events/sweep/judge.ts';
-import { sweep } from '../../../../functions/ecr-events/sweep.ts';
+import { sweep } from '../../../../functions/ecr-events/sweep/sweep.ts';
 import { REPOSITORY_TAGS } from '../../../../functions/shared/contract.ts';
 import {
   ACCOUNT,

@@ -5,7 +5,7 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sweep } from '../../../../functions/ecr-events/sweep.ts';
+import { sweep } from '../../../../functions/ecr-events/sweep/sweep.ts';
 import { REPOSITORY_TAGS } from '../../../../functions/shared/contract.ts';
 import { stubLogger } from '../fixtures.ts';
 

@@ -1,0 +1,87 @@
+/**
+ * Sending one notification: noise control first (noise.ts), then every channel (deliver.ts); an
+ * enhanced scan result only when the image's scan memory says it is news; a failed build's
+ * notification with the excerpt of its log that says why.
+ */
+import type { Deps } from '../deps.ts';
+import { describeError } from '../logger.ts';
+import { type Route, withBuildLog } from '../route.ts';
+import { rememberResult } from '../scans/news.ts';
+import { notifyAll } from './deliver.ts';
+import { readLogExcerpt } from './log-excerpt.ts';
+import { verdict } from './noise.ts';
+import type { Notification } from './notification.ts';
+
+/** Sends a notification when noise control lets it through, to every channel; logs what became of it. */
+export async function send(deps: Deps, n: Notification): Promise<void> {
+  const { config, logger } = deps;
+  const v = verdict(n, config);
+  const keys = { kind: n.kind, repository: n.repository, tag: n.tag, buildId: n.build?.id };
+  if (!v.send) {
+    logger.info('notification skipped', { ...keys, reason: v.reason });
+    return;
+  }
+  const delivery = await notifyAll(n, deps.channels, logger);
+  logger.info('notification delivered', {
+    ...keys,
+    sent: delivery.sent,
+    off: delivery.off,
+    failed: Object.keys(delivery.failed),
+  });
+}
+
+/**
+ * Sends a notification; an enhanced scan result only when the image's scan memory says it is news.
+ * When no channel took it, the memory is put back, so that Lambda's retry tells it.
+ */
+export async function sendOnce(deps: Deps, n: Notification): Promise<void> {
+  const remembered = await rememberResult(deps, n);
+  if (remembered && !remembered.notify) {
+    deps.logger.info('notification skipped', {
+      kind: n.kind,
+      repository: n.repository,
+      digest: n.digest,
+      reason: remembered.reason,
+    });
+    return;
+  }
+  try {
+    await send(deps, n);
+  } catch (error) {
+    await remembered?.forget().catch((forgetError: unknown) =>
+      deps.logger.error('could not put the scan memory back', {
+        repository: n.repository,
+        digest: n.digest,
+        error: describeError(forgetError),
+      }),
+    );
+    throw error;
+  }
+}
+
+/**
+ * A failed build's notification says why: its refusal line or the end of its log, read once here for
+ * the notification and the upload record. Bounded in time: without the excerpt both still go out.
+ */
+export async function explain(deps: Deps, classified: Route): Promise<Route> {
+  const { config, logger } = deps;
+  if (classified.action !== 'notify') return classified;
+  const n = classified.notification;
+  const where = n.build?.logStream;
+  if (n.kind !== 'build-failed' || !n.build || !where || config.logLines === 0) return classified;
+  // Read only when someone needs it: a notification that goes out, or the upload record.
+  if (!verdict(n, config).send && !config.uploads.bucket) return classified;
+  const log = await readLogExcerpt({
+    logs: deps.logs,
+    ...where,
+    maxLines: config.logLines,
+    timeoutMs: config.httpTimeoutMs,
+  });
+  if (log.unavailable)
+    logger.warn('build log excerpt unavailable', {
+      buildId: n.build.id,
+      repository: n.repository,
+      why: log.unavailable,
+    });
+  return { ...classified, notification: withBuildLog(n, log) };
+}

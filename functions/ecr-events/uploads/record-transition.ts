@@ -1,0 +1,116 @@
+/**
+ * What an event does to an upload record, as a pure function: the build's state changes carry the
+ * build id in and then the final state (built with its digest, failed with its reason and phase,
+ * superseded), and the completed scan of the built image adds its counts. Events arrive at least
+ * once and in any order: a record already final keeps its outcome, and an event that changes nothing
+ * gives `undefined` (nothing to write).
+ */
+import { BUILD_SUPERSEDED } from '../../shared/contract.ts';
+import type { UploadRecord, UploadRecordStatus, UploadScan } from '../../shared/upload-record.ts';
+import type { Notification } from '../notify/notification.ts';
+
+/** An event as the upload record sees it. `at` is the event's ISO time. */
+export type RecordEvent =
+  | { kind: 'build-running'; buildId: string }
+  | { kind: 'build-succeeded'; buildId: string; digest?: string; at: string }
+  | {
+      kind: 'build-failed';
+      buildId: string;
+      /** FAILED, STOPPED, TIMED_OUT or FAULT. */
+      buildStatus: string;
+      phase?: string;
+      /** Why, for people: the build's refusal line, or the end of its log. */
+      reason: string;
+      at: string;
+    }
+  | { kind: 'scan'; repository: string; digest: string; scan: UploadScan };
+
+const FINAL: ReadonlySet<UploadRecordStatus> = new Set(['built', 'failed', 'rejected', 'superseded']);
+
+/** True when the record's upload has its outcome: no build event changes it any more. */
+export const isFinal = (record: UploadRecord): boolean => FINAL.has(record.status);
+
+/** True when a failed build's reason is the buildspec's superseded refusal (`superseded: ...`). */
+export const isSupersededReason = (reason: string | undefined): boolean =>
+  reason?.startsWith(BUILD_SUPERSEDED) === true;
+
+/** The record after `event`, or undefined when the event changes nothing (duplicate, late or not its own). */
+export function transition(record: UploadRecord, event: RecordEvent): UploadRecord | undefined {
+  switch (event.kind) {
+    case 'build-running':
+      if (isFinal(record) || record.buildId) return undefined;
+      return { ...record, buildId: event.buildId };
+    case 'build-succeeded':
+    case 'build-failed': {
+      // A record that names another build belongs to that build (only one is started per upload).
+      if (isFinal(record) || (record.buildId && record.buildId !== event.buildId)) return undefined;
+      const done = { ...record, buildId: event.buildId, finishedAt: event.at };
+      if (event.kind === 'build-succeeded') {
+        return { ...done, status: 'built', ...(event.digest ? { digest: event.digest } : {}) };
+      }
+      return {
+        ...done,
+        status: isSupersededReason(event.reason) ? 'superseded' : 'failed',
+        reason: event.reason,
+        buildStatus: event.buildStatus,
+        ...(event.phase ? { phase: event.phase } : {}),
+      };
+    }
+    case 'scan': {
+      if (record.status !== 'built' || record.digest !== event.digest) return undefined;
+      if (record.repository !== undefined && record.repository !== event.repository) return undefined;
+      // A redelivery, or an older scan result than the one kept.
+      if (record.scan && record.scan.at >= event.scan.at) return undefined;
+      return { ...record, scan: event.scan };
+    }
+  }
+}
+
+/** The longest reason a record keeps: the end of the log is what tells, so the start is cut. */
+export const MAX_REASON = 4000;
+
+/** A failed build's reason, as its notification shows it: refusal line, end of the log, or CodeBuild's message. */
+export function failureReason(build: NonNullable<Notification['build']>): string {
+  const reason =
+    build.log?.reason ??
+    (build.log && build.log.tail.length > 0 ? build.log.tail.join('\n') : undefined) ??
+    build.failureMessage ??
+    `The build ended ${build.status}.`;
+  return reason.length <= MAX_REASON ? reason : `…${reason.slice(reason.length - MAX_REASON + 1)}`;
+}
+
+/** What a classified notification means for an upload record, or undefined when nothing. */
+export function recordEventOf(n: Notification): RecordEvent | undefined {
+  switch (n.kind) {
+    case 'build-started':
+      return n.build ? { kind: 'build-running', buildId: n.build.id } : undefined;
+    case 'build-succeeded':
+      return n.build ? { kind: 'build-succeeded', buildId: n.build.id, at: n.time } : undefined;
+    case 'build-failed':
+      if (!n.build) return undefined;
+      return {
+        kind: 'build-failed',
+        buildId: n.build.id,
+        buildStatus: n.build.status,
+        ...(n.build.failingPhase ? { phase: n.build.failingPhase } : {}),
+        reason: failureReason(n.build),
+        at: n.time,
+      };
+    case 'scan':
+      if (!n.repository || !n.digest) return undefined;
+      return {
+        kind: 'scan',
+        repository: n.repository,
+        digest: n.digest,
+        scan: {
+          status: n.outcome === 'failure' ? 'FAILED' : 'COMPLETE',
+          scanner: n.scanner ?? 'basic',
+          counts: n.counts ?? {},
+          at: n.time,
+        },
+      };
+    // Stryker disable next-line ConditionalExpression: without the default case the switch ends and the function returns undefined all the same
+    default:
+      return undefined;
+  }
+}
