@@ -85,4 +85,36 @@ describe('ECR Replication Action', () => {
       'ECR reported FAILURE replicating the image to eu-west-1.',
     );
   });
+
+  it('treats empty and non-string fields as absent', () => {
+    const base = { region: 'eu-west-1', account: '123456789012', time: '2026-11-30T10:15:42Z' };
+    expect(
+      replicationAction({ 'repository-name': '', result: 'FAILURE', 'image-digest': DIGEST }, base),
+    ).toMatchObject({
+      told: false,
+      malformed: true,
+    });
+    expect(
+      replicationAction({ 'repository-name': 7, result: 'FAILURE', 'image-digest': DIGEST }, base),
+    ).toMatchObject({
+      told: false,
+      malformed: true,
+    });
+    const outcome = replicationAction(
+      {
+        'repository-name': 'team-a/api',
+        result: 'FAILURE',
+        'image-digest': DIGEST,
+        'image-tag': 3,
+        'source-region': '',
+        'source-account': '',
+      },
+      base,
+    );
+    expect(outcome).toMatchObject({
+      told: true,
+      notification: { region: 'eu-west-1', account: '123456789012' },
+    });
+    expect(outcome.told && outcome.notification.tag).toBeUndefined();
+  });
 });

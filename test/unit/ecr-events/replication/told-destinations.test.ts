@@ -68,6 +68,24 @@ describe('noteToldDestination', () => {
     expect(s3Mock.commandCalls(PutObjectCommand).at(-1)?.args[0].input.IfMatch).toBe(eTag);
   });
 
+  it('says raced on a conflicting write too (409), and lets a failed write through', async () => {
+    await watchReplication(store, { ...IMAGE, pushedAt: PUSHED });
+    s3Mock
+      .on(PutObjectCommand)
+      .rejects(Object.assign(new Error('Conflict'), { $metadata: { httpStatusCode: 409 } }));
+    expect(await noteToldDestination(store, IMAGE, 'eu-west-1')).toBe('raced');
+    s3Mock
+      .on(PutObjectCommand)
+      .rejects(Object.assign(new Error('InternalError'), { $metadata: { httpStatusCode: 500 } }));
+    await expect(noteToldDestination(store, IMAGE, 'eu-west-1')).rejects.toThrow('InternalError');
+  });
+
+  it('writes the watch back as JSON', async () => {
+    await watchReplication(store, { ...IMAGE, pushedAt: PUSHED });
+    await noteToldDestination(store, IMAGE, 'eu-west-1');
+    expect(s3Mock.commandCalls(PutObjectCommand).at(-1)?.args[0].input.ContentType).toBe('application/json');
+  });
+
   it('lets another error through (the invocation is retried)', async () => {
     s3Mock
       .on(GetObjectCommand)
