@@ -3,7 +3,7 @@
 
 usage: extract.py <get-object-response.json> <archive> <context-dir> <out-dir>
 
-Reads the upload metadata from the `aws s3api get-object` response (dockerfile, build-args,
+Reads the upload metadata from the GetObject answer build-session.mjs wrote (dockerfile, build-args,
 target, platforms), checks each value, then checks every entry of the archive before anything is
 written: its path and every link target are resolved component by component against the archive's
 own entries (links through links included), as the kernel would, and must stay inside the context;
@@ -16,7 +16,8 @@ for build-image.sh:
   <out-dir>/build.env     shell-quoted DOCKERFILE, BUILD_TARGET, BUILD_PLATFORMS
   <out-dir>/build-args    NAME=VALUE entries separated by NUL bytes
 Exits 2 with one line that starts with "ecr-pipeline:" when the upload is not acceptable (1 with
-such a line on an unexpected failure), never with a traceback.
+such a line on an unexpected failure), never with a traceback; the same reason goes to
+<out-dir>/verdict, where the pipeline reads it.
 """
 
 import json
@@ -39,6 +40,8 @@ META_BUILD_ARGS = "build-args"
 META_TARGET = "target"
 META_PLATFORMS = "platforms"
 
+# Matched with fullmatch: `$` also matches before a trailing newline, so `re.match` would let
+# "NAME\n" through.
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
@@ -73,7 +76,7 @@ def check_build_args(value):
     if not isinstance(parsed, dict):
         raise Refused(f'metadata "{META_BUILD_ARGS}" must be a JSON object of strings, like {{"NAME": "value"}}')
     for name, arg in parsed.items():
-        if not BUILD_ARG_NAME.match(name):
+        if not BUILD_ARG_NAME.fullmatch(name):
             raise Refused(f'build arg name "{name}" is not valid: letters, digits and "_", not starting with a digit')
         if not isinstance(arg, str):
             raise Refused(f'build arg "{name}" must be a string, got {json.dumps(arg)}')
@@ -83,7 +86,7 @@ def check_build_args(value):
 
 
 def check_target(value):
-    if not TARGET.match(value):
+    if not TARGET.fullmatch(value):
         raise Refused(f'metadata "{META_TARGET}" is not a valid stage name: "{value}"')
     return value
 
@@ -93,7 +96,7 @@ def check_platforms(value):
     if not platforms:
         raise Refused(f'metadata "{META_PLATFORMS}" is empty; give platforms like "linux/amd64,linux/arm64"')
     for platform in platforms:
-        if not PLATFORM.match(platform):
+        if not PLATFORM.fullmatch(platform):
             raise Refused(f'platform "{platform}" is not of the form os/arch[/variant], like linux/arm64')
     return ",".join(dict.fromkeys(platforms))
 
@@ -250,6 +253,25 @@ class ContextTree:
             self.resolve([*path[:-1], *target.split("/")], True, f"symbolic link {shown('/'.join(path))} ->", target)
 
 
+# A GNU long name or long link, or a pax header, is read whole into memory by tarfile before any
+# check of ours sees its entry: one that claims 1 GiB would cost the build its memory first. Names
+# are at most MAX_NAME_BYTES; a pax header holds a few records. Anything larger is refused unread.
+MAX_HEADER_BYTES = 64 * 1024
+EXTENDED_HEADERS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """A TarInfo that refuses an oversized extended header before tarfile reads it."""
+
+    def _proc_member(self, tar):
+        if self.type in EXTENDED_HEADERS and self.size > MAX_HEADER_BYTES:
+            raise Refused(
+                f"the context archive has a long-name or extended header of {self.size} bytes "
+                f"(at most {MAX_HEADER_BYTES}) and was not extracted"
+            )
+        return super()._proc_member(tar)
+
+
 def plan(tar, max_files, max_bytes):
     """Reads the headers one by one and checks each entry; stops at the first that is refused."""
     tree = ContextTree()
@@ -298,7 +320,7 @@ def extract(archive, destination, max_files=None, max_bytes=None):
     max_files = MAX_CONTEXT_FILES if max_files is None else max_files
     max_bytes = MAX_EXTRACTED_BYTES if max_bytes is None else max_bytes
     try:
-        with tarfile.open(archive, mode="r:*") as tar:
+        with tarfile.open(archive, mode="r:*", tarinfo=BoundedTarInfo) as tar:
             members = plan(tar, max_files, max_bytes)
             check_complete(tar)
             try:
@@ -369,6 +391,17 @@ def run(response_path, archive, destination, out_dir):
     )
 
 
+def verdict(work_dir, reason, status):
+    """Prints the refusal for the log and writes it to <work-dir>/verdict, which the buildspec
+    exports (PIPELINE_VERDICT): the pipeline reads it there, never from the log."""
+    line = " ".join(reason.split())
+    print(f"ecr-pipeline: {line}", file=sys.stderr)
+    os.makedirs(work_dir, exist_ok=True)
+    with open(os.path.join(work_dir, "verdict"), "w", encoding="utf-8") as out:
+        out.write(line + "\n")
+    return status
+
+
 def main(argv):
     if len(argv) != 5:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
@@ -378,15 +411,12 @@ def main(argv):
     try:
         summary = run(*argv[1:])
     except Refused as refused:
-        print(f"ecr-pipeline: {refused}", file=sys.stderr)
-        return 2
+        return verdict(argv[4], str(refused), 2)
     except MemoryError:
-        print("ecr-pipeline: the build ran out of memory reading the context archive", file=sys.stderr)
-        return 2
+        return verdict(argv[4], "the build ran out of memory reading the context archive", 2)
     except Exception as error:  # noqa: BLE001 - reported as one line, see above
         detail = " ".join(str(error).split())[:300]
-        print(f"ecr-pipeline: the context could not be extracted: {type(error).__name__}: {detail}", file=sys.stderr)
-        return 1
+        return verdict(argv[4], f"the context could not be extracted: {type(error).__name__}: {detail}", 1)
     print(f"ecr-pipeline: context extracted ({summary})")
     return 0
 

@@ -6,9 +6,11 @@ import { contextKey } from '../functions/shared/naming.ts';
 import { type UploadIdentity, uploadRecordKey } from '../functions/shared/upload-record.ts';
 import type { FailOnSeverity, SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
+import { contextHash } from './context-hash.ts';
 import { chooseImage, type Git, systemGit } from './defaults.ts';
 import { CliError, explain } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { failureLines } from './failure.ts';
 import {
   describeRejection,
   type FollowOutput,
@@ -17,6 +19,7 @@ import {
   type SubmitOutcome,
   waitForBuild,
 } from './follow.ts';
+import { LogFilter } from './log-filter.ts';
 import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
@@ -60,7 +63,12 @@ export interface SubmitResult {
   buildId?: string | undefined;
   phases?: PhaseTiming[];
   code?: string | undefined;
+  /** Why it was rejected or failed: for a build, the excerpt of its log that `status` shows too. */
   reason?: string | undefined;
+  /** The phase a build failed in. */
+  phase?: string | undefined;
+  /** CodeBuild's own message for the failing phase. */
+  detail?: string | undefined;
   logLink?: string | undefined;
   scan?:
     | (ScanResult & { failOn?: FailOnSeverity | undefined; gate: 'passed' | 'failed' | 'none' })
@@ -133,23 +141,24 @@ function flagsHint(target: Target, args: SubmitArgs): string {
 /** Runs `submit`; returns the exit code. */
 export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   const info = (line: string) => io.stderr.write(`${line}\n`);
-  const { repository, tag, chosen } = chooseImage(
-    args.dir,
-    args,
-    io.git ?? systemGit,
-    io.now?.() ?? new Date(),
-  );
-  if (chosen.length > 0) {
-    info(
-      `image ${repository}:${tag} (${chosen.map((c) => `${c} chosen from ${c === 'tag' ? 'git or the time' : 'the folder'}`).join(', ')}; --repository / --tag to set them)`,
-    );
-  }
   const plan = await planContext({
     dir: args.dir,
     dockerfile: args.dockerfile,
     maxBytes: args.maxBytes,
     maxFiles: args.maxFiles,
   });
+  const { repository, tag, chosen } = chooseImage(
+    args.dir,
+    args,
+    io.git ?? systemGit,
+    io.now?.() ?? new Date(),
+    () => contextHash(plan),
+  );
+  if (chosen.length > 0) {
+    info(
+      `image ${repository}:${tag} (${chosen.map((c) => `${c} chosen from ${c === 'tag' ? 'git or the time' : 'the folder'}`).join(', ')}; --repository / --tag to set them)`,
+    );
+  }
   for (const warning of plan.warnings) info(`warning: ${warning}`);
   const metadata = uploadMetadata(plan, args);
   const target = await resolveTarget(args.flags, io.env);
@@ -251,7 +260,14 @@ function outcomeFields(outcome: SubmitOutcome, last: Build | undefined): Partial
   const build = { buildId: outcome.buildId, phases: phaseTimings(last) };
   return outcome.kind === 'pushed'
     ? { status: 'pushed', ...build, image: outcome.image, digest: outcome.digest }
-    : { status: 'failed', ...build, reason: outcome.reason, logLink: outcome.logLink };
+    : {
+        status: 'failed',
+        ...build,
+        phase: outcome.phase,
+        reason: outcome.reason,
+        detail: outcome.detail,
+        logLink: outcome.logLink,
+      };
 }
 
 /** Runs a step that follows the upload; Ctrl-C says how to follow it again, other errors are explained. */
@@ -285,10 +301,11 @@ async function followUpload(
   before: ReadonlySet<string> | undefined,
 ): Promise<{ outcome: SubmitOutcome; last?: Build | undefined }> {
   let last: Build | undefined;
+  const filter = new LogFilter(args.verbose);
   const out: FollowOutput = {
     info: (line) => io.stderr.write(`${line}\n`),
     log: (text) => {
-      if (!args.quiet) io.stderr.write(text);
+      if (!args.quiet) io.stderr.write(filter.push(text));
     },
   };
   const options = {
@@ -308,6 +325,7 @@ async function followUpload(
   const found = await waitForBuild(options);
   if ('rejected' in found) return { outcome: found.rejected };
   const outcome = await followBuild(options, found.build);
+  if (!args.quiet) io.stderr.write(filter.flush());
   return { outcome, last };
 }
 
@@ -412,7 +430,8 @@ export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>
       info(describeRejection(outcome));
       break;
     case 'failed':
-      info(`build ${outcome.buildId} ${outcome.status}: ${outcome.reason}`);
+      for (const [i, line] of failureLines(outcome, '  ').entries())
+        info(i === 0 ? `build ${outcome.buildId} ${outcome.status}: ${line}` : line);
       if (outcome.logLink) info(`log: ${outcome.logLink}`);
       break;
   }

@@ -2,11 +2,12 @@
  * buildspec/build-image.sh run on its own with buildah and a real registry, its base images through
  * the pull-through cache mirror (PULL_THROUGH_CACHE): the registry holds Docker Hub's busybox under
  * `docker-hub/`, as ECR's pull-through cache does, and `FROM busybox` reaches it only through the
- * mirror (docker.io cannot be reached from here). `aws` is a stand-in: no AWS call is involved.
+ * mirror (docker.io cannot be reached from here). No AWS call is involved: the registry password the
+ * build session would write is a stand-in the registry does not check.
  * Used by test/e2e/pull-through-mirror.test.ts and `npm run bench -- build`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBaseImage } from './base-image.ts';
@@ -76,21 +77,16 @@ async function build(
   env: Record<string, string>,
 ): Promise<MirrorBuild> {
   const run = mkdtempSync(join(dir, 'run-'));
-  const bin = join(run, 'bin');
   const work = join(run, 'work');
   const context = join(run, 'context');
-  for (const d of [bin, work, context]) mkdirSync(d);
-  writeFileSync(
-    join(bin, 'aws'),
-    '#!/bin/bash\ncase "$1 $2" in\n  "s3api head-object") printf \'version-1\\t"etag-1"\\n\' ;;\n  *) echo password ;;\nesac\n',
-  );
-  chmodSync(join(bin, 'aws'), 0o755);
+  for (const d of [work, context]) mkdirSync(d);
+  writeFileSync(join(work, 'registry-password'), 'password');
   writeFileSync(join(context, 'Dockerfile'), dockerfile);
   writeFileSync(join(work, 'build.env'), "DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n");
   writeFileSync(join(work, 'build-args'), '');
   const child = spawn('bash', [SCRIPT, context, work], {
     env: {
-      PATH: `${bin}:${process.env.PATH}`,
+      PATH: process.env.PATH,
       HOME: run,
       REGISTRY_AUTH_FILE: join(run, 'auth.json'),
       BUILDER: 'buildah',

@@ -144,7 +144,7 @@ module.exports = async ({ resolveVariable }) => {
     endpointImport: onlyWithRules(prefixes, {
       Sid: 'PullThroughCacheImport',
       Effect: 'Allow',
-      Principal: { AWS: [{ 'Fn::GetAtt': ['BuildRole', 'Arn'] }] },
+      Principal: { AWS: [{ 'Fn::GetAtt': ['BuildSessionRole', 'Arn'] }] },
       Action: 'ecr:BatchImportUpstreamImage',
       Resource: cached,
     }),

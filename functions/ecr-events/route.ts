@@ -3,7 +3,13 @@
  * repository's stale mark), a sweep, or nothing. Never throws: a malformed or unknown event is
  * reported as `ignore` with a reason, because retrying it would fail the same way.
  */
-import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
+import {
+  BUILD_ENV,
+  BUILD_REJECTED,
+  type BuildRejectedDetail,
+  CACHE_TAG,
+  EVENT_SOURCE,
+} from '../shared/contract.ts';
 import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
@@ -124,6 +130,10 @@ function imageAction(detail: Json, base: Base, detailType: string): Route {
   }
   const digest = str(detail['image-digest']);
   const tag = str(detail['image-tag']);
+  // The build moves its registry cache's tag in the image's own repository: not an image for people.
+  if (tag?.startsWith(CACHE_TAG) && result === 'SUCCESS') {
+    return ignored(`the build cache's tag ${tag}`, detailType, repository);
+  }
   const links: Link[] = [consoleLinks.repository(base.region, base.account, repository)];
   if (digest && result === 'SUCCESS' && actionType === 'PUSH') {
     links.unshift(consoleLinks.image(base.region, base.account, repository, digest));

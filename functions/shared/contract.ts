@@ -57,14 +57,37 @@ export const BUILD_ENV = {
   repositoryUri: 'IMAGE_REPOSITORY_URI',
   repository: 'IMAGE_REPOSITORY',
   tag: 'IMAGE_TAG',
+  /** The registry cache's tag in the image's own repository; empty where that tag may not move (no cache). */
+  cacheTag: 'IMAGE_CACHE_TAG',
 } as const;
+
+/**
+ * The tag of a repository's BuildKit registry cache. A build's credentials reach its own repository
+ * only, so its cache lives there, under a tag that moves with every build.
+ */
+export const CACHE_TAG = 'ecr-pipeline-cache';
+
+/**
+ * The `WILDCARD` tag-mutability exclusion filter of repositories this stack creates
+ * (`IMMUTABLE_WITH_EXCLUSION`): the cache tag stays mutable, every release tag is immutable.
+ * Uploads may not use a tag it matches.
+ */
+export const CACHE_TAG_PATTERN = `${CACHE_TAG}*`;
 
 /** Variable the buildspec exports (`exported-variables`) with the digest of the pushed image. */
 export const BUILD_EXPORTED_DIGEST = 'IMAGE_DIGEST';
 
 /**
- * How the buildspec's refusal line starts (`ecr-pipeline: superseded: ...`, without the `ecr-pipeline: `)
- * when a newer upload of the key exists and this build did not push: the upload is superseded, not failed.
+ * Variable the buildspec exports with why the build stopped (`superseded: ...`, `TagAlreadyExists:
+ * ...`), as the buildspec's own scripts wrote it to a file outside the context; empty when they did
+ * not stop it. The pipeline's verdict travels here, never in the log, which the build's RUN steps
+ * write too.
+ */
+export const BUILD_EXPORTED_VERDICT = 'PIPELINE_VERDICT';
+
+/**
+ * How the build's verdict (BUILD_EXPORTED_VERDICT) starts when a newer upload of the key exists and
+ * this build did not push: the upload is superseded, not failed.
  */
 export const BUILD_SUPERSEDED = 'superseded:';
 

@@ -63,7 +63,8 @@ describe('on-demand builds and no pull-through cache (the defaults)', () => {
   it('creates no pull-through cache rule and grants no import', () => {
     expect(ofType(template, 'AWS::ECR::PullThroughCacheRule')).toEqual([]);
     expect(projectVariable(template, 'PULL_THROUGH_CACHE')).toBe('');
-    expect(JSON.stringify(granted(template, 'BuildRole'))).not.toContain('BatchImportUpstreamImage');
+    for (const role of ['BuildRole', 'BuildSessionRole'])
+      expect(JSON.stringify(granted(template, role))).not.toContain('BatchImportUpstreamImage');
   });
 });
 
@@ -117,8 +118,11 @@ describe('a Docker server in the VPC, with every pull-through cache rule', () =>
     );
   });
 
-  it('lets the build pull and import through the rule prefixes only, and never push there', () => {
-    const statements = granted(template, 'BuildRole');
+  it('lets the build session pull and import through the rule prefixes only, and never push there', () => {
+    // The build's ECR calls use its session's credentials: BuildSessionRole is their ceiling, and
+    // CodeBuild's own role gets nothing of the cache.
+    expect(JSON.stringify(granted(template, 'BuildRole'))).not.toContain('BatchImportUpstreamImage');
+    const statements = granted(template, 'BuildSessionRole');
     const prefixes = ['ecr-public/*', 'quay/*', 'k8s/*', 'docker-hub/*'].map(repo);
     expect(statement(statements, 'PullThroughCache')).toEqual({
       Sid: 'PullThroughCache',
@@ -203,7 +207,11 @@ describe('fleets for both architectures, in the VPC with endpoints and a pull-th
     const imports = policy
       .map((s) => resolve(template, s) as Statement)
       .find((s) => s?.Sid === 'PullThroughCacheImport');
-    expect(imports).toMatchObject({ Action: 'ecr:BatchImportUpstreamImage', Resource: [repo('quay/*')] });
+    expect(imports).toMatchObject({
+      Principal: { AWS: [{ 'Fn::GetAtt': ['BuildSessionRole', 'Arn'] }] },
+      Action: 'ecr:BatchImportUpstreamImage',
+      Resource: [repo('quay/*')],
+    });
   });
 
   it('lints clean', () => {

@@ -26,7 +26,7 @@ const subnetArn = (id: string) => ({
 });
 const BUILD_GROUP = { 'Fn::GetAtt': ['BuildSecurityGroup', 'GroupId'] };
 const FUNCTION_GROUP = { 'Fn::GetAtt': ['FunctionSecurityGroup', 'GroupId'] };
-const ROLES = ['BuildRole', 'BuildTriggerRole', 'EcrEventsRole'];
+const ROLES = ['BuildRole', 'BuildSessionRole', 'BuildTriggerRole', 'EcrEventsRole'];
 
 /** The statements a deployment grants: Fn::If resolved by the template's conditions. */
 function granted(

@@ -5,6 +5,7 @@
  * once and in any order: a record already final keeps its outcome, and an event that changes nothing
  * gives `undefined` (nothing to write).
  */
+import { excerptReason } from '../../shared/build-log-excerpt.ts';
 import { BUILD_SUPERSEDED } from '../../shared/contract.ts';
 import type { UploadRecord, UploadRecordStatus, UploadScan } from '../../shared/upload-record.ts';
 import type { Notification } from '../notify/notification.ts';
@@ -66,17 +67,11 @@ export function transition(record: UploadRecord, event: RecordEvent): UploadReco
   }
 }
 
-/** The longest reason a record keeps: the end of the log is what tells, so the start is cut. */
-export const MAX_REASON = 4000;
+export { MAX_REASON } from '../../shared/build-log-excerpt.ts';
 
 /** A failed build's reason, as its notification shows it: refusal line, end of the log, or CodeBuild's message. */
 export function failureReason(build: NonNullable<Notification['build']>): string {
-  const reason =
-    build.log?.reason ??
-    (build.log && build.log.tail.length > 0 ? build.log.tail.join('\n') : undefined) ??
-    build.failureMessage ??
-    `The build ended ${build.status}.`;
-  return reason.length <= MAX_REASON ? reason : `…${reason.slice(reason.length - MAX_REASON + 1)}`;
+  return excerptReason(build.log, build.failureMessage, build.status);
 }
 
 /** What a classified notification means for an upload record, or undefined when nothing. */

@@ -149,7 +149,7 @@ describe('submit exit codes', () => {
     });
     const { code, io } = await submit();
     expect(code).toBe(EXIT.failed);
-    expect(io.err()).toContain('FAILED: phase BUILD ended FAILED');
+    expect(io.err()).toContain('FAILED: BUILD: The build ended FAILED.');
     expect(io.out()).toBe('');
   });
 
