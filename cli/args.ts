@@ -6,6 +6,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { checkRepositoryName, checkTag } from '../functions/shared/naming.ts';
 import type { DoctorArgs } from './doctor.ts';
 import { UsageError } from './errors.ts';
+import type { ReleaseArgs } from './release.ts';
 import { nearest } from './suggest.ts';
 import type { TargetFlags } from './target.ts';
 
@@ -53,6 +54,13 @@ const logsOptions = {
 
 const statusOptions = { ...targetOptions, output: { type: 'string', short: 'o' } } as const;
 
+const releaseOptions = {
+  ...targetOptions,
+  override: { type: 'boolean' },
+  reason: { type: 'string' },
+  function: { type: 'string' },
+} as const;
+
 const replayOptions = {
   ...targetOptions,
   queue: { type: 'string' },
@@ -76,6 +84,7 @@ Commands:
   status <key|build-id>   what became of an upload or a build
   list                    recent uploads, newest first
   logs <key|build-id>     the build log of an upload or a build
+  release <key|build-id>  release a held image anyway (--override --reason TEXT)
   replay                  re-drive what the functions could not handle (the failure queues)
   doctor                  check the deployed stack's wiring without building
 
@@ -83,8 +92,9 @@ Run ecr-pipeline <command> --help for its options; ecr-pipeline --version for th
   submit: `Usage: ecr-pipeline submit [DIR] [--repository R] [--tag T] [options]
 
 Packs DIR (default .) as a gzipped tarball, honouring .dockerignore, uploads it to the contexts
-bucket as <prefix><repository>/<tag>.tar.gz and follows the build it starts. Prints the image
-reference with its digest on stdout; exits 0 only when the image was pushed (exit codes: docs/cli.md).
+bucket as <prefix><repository>/<tag>.tar.gz, follows the build it starts and waits for the release
+(the stack's gate moves the tag, or holds the image: exit 6). Prints the image reference with its
+digest on stdout; exits 0 only when the image was released (exit codes: docs/cli.md).
 Refuses, without uploading, a tag that already exists in an immutable repository.
 
 Image:
@@ -139,6 +149,15 @@ Recent uploads, newest first, from the upload records: key, image, status, age a
   -r, --repository R   only uploads to this repository
   -o, --output F       text (default) or json (one JSON object: {"uploads": [...]})
 ${TARGET_HELP}`,
+  release: `Usage: ecr-pipeline release <key|repository:tag|build-id> --override --reason TEXT [options]
+
+Releases an image the stack's gate held: the release function moves the tag to it anyway, and
+records and notifies the override, its reason and who asked. Needs lambda:InvokeFunction on the
+release function (attach the stack's ReleaseOperatorPolicy); uploaders do not have it.
+  --override         required: release although the gate held the image
+  --reason TEXT      required: why, recorded in the upload record and told to people
+  --function NAME    the release function (env ECR_PIPELINE_RELEASE_FUNCTION; default <project>-release)
+${TARGET_HELP}`,
   replay: `Usage: ecr-pipeline replay [--queue build-trigger|ecr-events] [--dry-run] [options]
 
 Sends each event of a failure queue (what a function could not handle after Lambda's retries) to
@@ -158,7 +177,7 @@ ${TARGET_HELP}`,
 } as const;
 
 /** The commands, as `ecr-pipeline --help` lists them. */
-export const COMMANDS = ['submit', 'status', 'logs', 'list', 'replay', 'doctor'] as const;
+export const COMMANDS = ['submit', 'status', 'logs', 'list', 'release', 'replay', 'doctor'] as const;
 
 /** Severities `--fail-on` takes, lowest first (UNDEFINED is not ranked). */
 export const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
@@ -222,6 +241,7 @@ export type Args =
   | ListArgs
   | ReplayArgs
   | DoctorArgs
+  | ReleaseArgs
   | { command: 'help'; text: string };
 
 function targetFlags(
@@ -312,6 +332,24 @@ function oneSubject(command: string, positionals: string[]): string {
   return subject;
 }
 
+/** `release <subject> [--override --reason TEXT] [--function F]`. */
+function parseRelease(rest: string[]): Args {
+  const { values, positionals } = parse(rest, releaseOptions);
+  if (values.help) return { command: 'help', text: HELP.release };
+  const [subject, ...extra] = positionals;
+  if (!subject || extra.length > 0) {
+    throw new UsageError('release takes one upload key, repository:tag or build id');
+  }
+  return {
+    command: 'release',
+    subject,
+    override: values.override === true,
+    reason: values.reason,
+    functionName: values.function,
+    flags: targetFlags(values),
+  };
+}
+
 /** Parses the command line (without `node` and the script). */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): Args {
   const [command, ...rest] = argv;
@@ -397,6 +435,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       flags: targetFlags(values),
     };
   }
+  if (command === 'release') return parseRelease(rest);
   if (command === 'replay') {
     const { values, positionals } = parse(rest, replayOptions);
     if (values.help) return { command: 'help', text: HELP.replay };

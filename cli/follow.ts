@@ -22,7 +22,7 @@ import {
   waitForBuildEnd,
   waitForUpload,
 } from '../follow/upload.ts';
-import { BUILD_ENV, BUILD_EXPORTED_DIGEST, BUILD_EXPORTED_VERDICT } from '../functions/shared/contract.ts';
+import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import { CliError } from './errors.ts';
 import { buildFailure } from './failure.ts';

@@ -54,7 +54,7 @@ export function classifySubject(
 }
 
 /** The first of `keys` that names an object, with its head; none: an error that names them all. */
-async function headFirst(target: Target, keys: readonly string[]) {
+export async function headFirst(target: Target, keys: readonly string[]) {
   for (const key of keys) {
     try {
       const head = await target.clients.s3.send(new HeadObjectCommand({ Bucket: target.bucket, Key: key }));
@@ -114,7 +114,8 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
     const found = await lookup(target, args);
     if (args.command === 'status') {
       const view = await statusView(target.clients, target.project, found);
-      if (args.output === 'json') io.stdout.write(`${JSON.stringify(view)}\n`);
+      if (args.output === 'json')
+        io.stdout.write(`${JSON.stringify({ ...view, releaseLines: undefined })}\n`);
       else for (const line of statusLines(view, found, target.project)) print(line);
       return view.exitCode;
     }

@@ -4,6 +4,7 @@ import { doctorCommand } from './doctor.ts';
 import { type CliError, explain } from './errors.ts';
 import { listCommand } from './list.ts';
 import { lookupCommand } from './lookup.ts';
+import { releaseCommand } from './release.ts';
 import { replayCommand } from './replay.ts';
 import { type Io, submit } from './submit.ts';
 import { packageVersion } from './version.ts';
@@ -24,6 +25,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (args.command === 'replay') return await replayCommand(args, io);
     if (args.command === 'list') return await listCommand(args, io);
     if (args.command === 'doctor') return await doctorCommand(args, io);
+    if (args.command === 'release') return await releaseCommand(args, io);
     return await lookupCommand(args, io);
   } catch (caught) {
     const error: CliError = explain(caught);

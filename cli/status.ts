@@ -10,6 +10,7 @@ import { failureLines } from './failure.ts';
 import { describeRejection, outcomeOf, type Rejected } from './follow.ts';
 import { shortBuildId } from './list.ts';
 import { formatBytes } from './progress.ts';
+import { overrideHint, type ReleaseSummary, releaseLine, releaseSummary } from './release.ts';
 import { replicationLines } from './replication.ts';
 import type { Clients } from './target.ts';
 import { stripControl } from './terminal-text.ts';
@@ -32,7 +33,17 @@ export interface Found {
 export interface StatusView {
   exitCode: number;
   /** uploaded: not handled yet; accepted/building: on its way; then built, failed, superseded or rejected. */
-  status: 'uploaded' | 'accepted' | 'building' | 'built' | 'failed' | 'superseded' | 'rejected' | 'unknown';
+  status:
+    | 'uploaded'
+    | 'accepted'
+    | 'building'
+    | 'built'
+    | 'released'
+    | 'held'
+    | 'failed'
+    | 'superseded'
+    | 'rejected'
+    | 'unknown';
   upload?: { bucket: string; key: string; versionId?: string | undefined; size?: number | undefined };
   buildId?: string | undefined;
   buildStatus?: string | undefined;
@@ -48,34 +59,61 @@ export interface StatusView {
   scan?: UploadRecord['scan'];
   /** One line per replication destination (or why it is unknown). */
   replication?: string[];
+  /** The release gate and its verdict, when the stack has the release step. */
+  release?: ReleaseSummary | undefined;
+  /** The record's gate line and override, for people (not in JSON's own fields). */
+  releaseLines?: string[];
 }
+
+/** Record states that tell the whole outcome (the build need not be asked); `built`: pushed, releasing. */
+const FINAL_STATES: ReadonlySet<string> = new Set(['built', 'released', 'held', 'superseded', 'failed']);
 
 /** Whether the record tells the whole outcome (the build need not be asked). */
 export function isFinal(record: UploadRecord | undefined): boolean {
-  return record?.status === 'built' || record?.status === 'superseded' || record?.status === 'failed';
+  return record !== undefined && FINAL_STATES.has(record.status);
+}
+
+/** The lines of a record's release gate, its override and, for a held image, what to do. */
+function releaseLinesOf(record: UploadRecord): string[] {
+  const lines: string[] = [];
+  const gate = releaseLine(record);
+  if (gate) lines.push(stripControl(gate));
+  const override = record.release?.override;
+  if (override) lines.push(stripControl(`override ${override.by} at ${override.at}: ${override.reason}`));
+  if (record.status === 'held') lines.push(`next     ${overrideHint(record.key)}`);
+  return lines;
 }
 
 /** The view of a record in a final state. */
 export function finalView(record: UploadRecord): StatusView {
-  const status = record.status as 'built' | 'failed' | 'superseded';
+  const status = record.status as 'built' | 'released' | 'held' | 'failed' | 'superseded';
+  const pushed = status === 'built' || status === 'released' || status === 'held';
+  const exitCode = status === 'held' ? EXIT.held : pushed ? EXIT.success : EXIT.failed;
+  const supersededReason = record.release
+    ? `${record.reason ?? 'a newer upload of the same key won'}; its tag was not moved`
+    : 'a newer upload of the same key won; this one pushed nothing';
   return {
-    exitCode: status === 'built' ? EXIT.success : EXIT.failed,
+    exitCode,
     status,
     buildId: record.buildId,
     buildStatus: record.buildStatus,
     finishedAt: record.finishedAt,
-    ...(status === 'built'
+    release: releaseSummary(record),
+    releaseLines: releaseLinesOf(record),
+    ...(pushed
       ? {
-          image: `${record.repository ?? ''}:${record.tag ?? ''}${record.digest ? `@${record.digest}` : ''}`,
+          image:
+            status === 'held'
+              ? `${record.repository ?? ''}@${record.digest ?? ''} (pushed by digest; the tag ${record.tag ?? ''} was not moved)`
+              : `${record.repository ?? ''}:${record.tag ?? ''}${record.digest ? `@${record.digest}` : ''}`,
           digest: record.digest,
           scan: record.scan,
         }
       : {
           phase: record.phase,
-          reason:
-            status === 'superseded'
-              ? 'a newer upload of the same key won; this one pushed nothing'
-              : stripControl(record.reason ?? 'no reason given'),
+          reason: stripControl(
+            status === 'superseded' ? supersededReason : (record.reason ?? 'no reason given'),
+          ),
         }),
   };
 }
@@ -106,7 +144,7 @@ export async function statusView(
   if (found.final) {
     const view = { ...finalView(found.final), upload };
     const { repository, digest } = found.final;
-    if (view.status === 'built' && repository && digest)
+    if ((view.status === 'built' || view.status === 'released') && repository && digest)
       view.replication = await replicationLines(clients.ecr, repository, digest);
     return view;
   }
@@ -172,7 +210,7 @@ export function statusLines(view: StatusView, found: Found, project: string | un
     lines.push(`record   ${view.status}${view.finishedAt ? ` at ${view.finishedAt}` : ''}`);
     if (view.buildId)
       lines.push(`build    ${shortBuildId(view.buildId)}${view.buildStatus ? `  ${view.buildStatus}` : ''}`);
-    if (view.status === 'built') {
+    if (view.status === 'built' || view.status === 'released' || view.status === 'held') {
       lines.push(`image    ${view.image}`);
       if (view.scan) {
         const counts = Object.entries(view.scan.counts).map(([severity, n]) => `${severity} ${n}`);
@@ -180,7 +218,9 @@ export function statusLines(view: StatusView, found: Found, project: string | un
           `scan     ${view.scan.scanner} ${view.scan.status}: ${counts.join(', ') || 'no findings'}`,
         );
       }
-    } else if (view.status === 'superseded') lines.push(`reason   ${view.reason}`);
+      lines.push(...(view.releaseLines ?? []));
+    } else if (view.status === 'superseded')
+      lines.push(`reason   ${view.reason}`, ...(view.releaseLines ?? []));
     else lines.push(...reason());
     return [...lines, ...(view.replication ?? [])];
   }

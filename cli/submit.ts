@@ -22,6 +22,7 @@ import {
 import { LogFilter } from './log-filter.ts';
 import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
+import { awaitRelease, type ReleaseSummary, releaseSummary } from './release.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
 import { resolveTarget, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
@@ -73,6 +74,8 @@ export interface SubmitResult {
   scan?:
     | (ScanResult & { failOn?: FailOnSeverity | undefined; gate: 'passed' | 'failed' | 'none' })
     | undefined;
+  /** The stack's release gate and its verdict (absent on a stack without the release step). */
+  release?: ReleaseSummary | undefined;
 }
 
 /** The phases of a build with their durations, in order. */
@@ -230,28 +233,61 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     followUpload(args, io, target, identity, before),
   );
   const text = args.output === 'text' ? io : { stdout: { write: () => true }, stderr: io.stderr };
-  let exitCode = report(outcome, text);
+  let exitCode = report(outcome, text, false);
+  let release: ReleaseSummary | undefined;
   let scan: SubmitResult['scan'];
-  if (outcome.kind === 'pushed' && args.waitScan) {
-    const digest = outcome.digest;
-    if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
-    info(`waiting for the scan of ${repository}@${digest}...`);
-    const found = await guard(target, args, key, scene, () =>
-      waitForScan({
-        clients: target.clients,
-        prefix: target.prefix,
-        identity,
-        repository,
-        digest,
-        signal: io.signal,
-        pollMs: target.local ? 1000 : 5000,
-      }),
-    );
-    const gate = scanGate(found, args.failOn, info);
-    if (gate === 'failed') exitCode = EXIT.scanGate;
-    scan = { ...found, failOn: args.failOn, gate: gate ?? 'none' };
+  if (outcome.kind === 'pushed') {
+    const run = <T>(step: () => Promise<T>) => guard(target, args, key, scene, step);
+    ({ exitCode, release, scan } = await afterPush(args, io, target, identity, outcome, run));
   }
-  return finish({ ...result, ...outcomeFields(outcome, last), exitCode, ...(scan ? { scan } : {}) });
+  return finish({
+    ...result,
+    ...outcomeFields(outcome, last),
+    exitCode,
+    ...(scan ? { scan } : {}),
+    ...(release ? { release } : {}),
+  });
+}
+
+/**
+ * After the build pushed the image: waits for the stack's release (the tag moved, or the image held),
+ * prints the image once released, then applies `--wait-scan` / `--fail-on` to a released image.
+ */
+async function afterPush(
+  args: SubmitArgs,
+  io: Io,
+  target: Target,
+  identity: UploadIdentity,
+  outcome: Extract<SubmitOutcome, { kind: 'pushed' }>,
+  run: <T>(step: () => Promise<T>) => Promise<T>,
+): Promise<{ exitCode: number; release?: ReleaseSummary | undefined; scan?: SubmitResult['scan'] }> {
+  const info = (line: string) => io.stderr.write(`${line}\n`);
+  const released = await run(() => awaitRelease(target, identity, io));
+  const release = releaseSummary(released.record);
+  if (released.exitCode !== EXIT.success) return { exitCode: released.exitCode, release };
+  if (args.output === 'text') io.stdout.write(`${outcome.image}\n`);
+  if (!args.waitScan) return { exitCode: EXIT.success, release };
+  const digest = outcome.digest;
+  if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
+  const repository = released.record.repository ?? '';
+  info(`waiting for the scan of ${repository}@${digest}...`);
+  const found = await run(() =>
+    waitForScan({
+      clients: target.clients,
+      prefix: target.prefix,
+      identity,
+      repository,
+      digest,
+      signal: io.signal,
+      pollMs: target.local ? 1000 : 5000,
+    }),
+  );
+  const gate = scanGate(found, args.failOn, info);
+  return {
+    exitCode: gate === 'failed' ? EXIT.scanGate : EXIT.success,
+    release,
+    scan: { ...found, failOn: args.failOn, gate: gate ?? 'none' },
+  };
 }
 
 /** The fields of the JSON result that an outcome gives. */
@@ -418,13 +454,16 @@ async function upload(
   return uploaded;
 }
 
-/** Prints an outcome; returns the exit code (0 only for a pushed image). */
-export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>): number {
+/**
+ * Prints an outcome; returns the exit code (0 only for a pushed image). The image goes to stdout
+ * unless `printImage` is false (submit prints it once the release moved the tag).
+ */
+export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>, printImage = true): number {
   const info = (line: string) => io.stderr.write(`${line}\n`);
   switch (outcome.kind) {
     case 'pushed':
       info(`pushed ${outcome.image}${outcome.digest ? '' : ' (digest not reported by the build)'}`);
-      io.stdout.write(`${outcome.image}\n`);
+      if (printImage) io.stdout.write(`${outcome.image}\n`);
       break;
     case 'rejected':
       info(describeRejection(outcome));

@@ -9,12 +9,14 @@ import {
   type BuildRejectedDetail,
   CACHE_TAG,
   EVENT_SOURCE,
+  RELEASE_VERDICT,
 } from '../shared/contract.ts';
 import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
 import type { BuildInfo, Link, LogExcerpt, Notification } from './notify/notification.ts';
 import { consoleLinks } from './notify/notification.ts';
+import { verdictNotification } from './release/verdict.ts';
 import { replicationAction } from './replication/replication-action.ts';
 import { isSupersededReason } from './uploads/record-transition.ts';
 
@@ -111,6 +113,12 @@ export function route(event: unknown, options: RouteOptions): Route {
       return build(detail, base, detailType, options);
     case `${EVENT_SOURCE}|${BUILD_REJECTED}`:
       return rejected(detail, base, detailType);
+    case `${EVENT_SOURCE}|${RELEASE_VERDICT}`: {
+      const notification = verdictNotification(detail, base);
+      return notification
+        ? { action: 'notify', notification }
+        : malformed('Release Verdict without verdict, repository, bucket or key', detailType);
+    }
     default:
       return ignored(`unknown event ${source} / ${detailType}`, detailType);
   }

@@ -26,7 +26,17 @@ export type RecordEvent =
     }
   | { kind: 'scan'; repository: string; digest: string; scan: UploadScan };
 
-const FINAL: ReadonlySet<UploadRecordStatus> = new Set(['built', 'failed', 'rejected', 'superseded']);
+const FINAL: ReadonlySet<UploadRecordStatus> = new Set([
+  'built',
+  'released',
+  'held',
+  'failed',
+  'rejected',
+  'superseded',
+]);
+
+/** States of a record whose image was pushed: its scan counts are added there. */
+const PUSHED: ReadonlySet<UploadRecordStatus> = new Set(['built', 'released', 'held']);
 
 /** True when the record's upload has its outcome: no build event changes it any more. */
 export const isFinal = (record: UploadRecord): boolean => FINAL.has(record.status);
@@ -58,7 +68,7 @@ export function transition(record: UploadRecord, event: RecordEvent): UploadReco
       };
     }
     case 'scan': {
-      if (record.status !== 'built' || record.digest !== event.digest) return undefined;
+      if (!PUSHED.has(record.status) || record.digest !== event.digest) return undefined;
       if (record.repository !== undefined && record.repository !== event.repository) return undefined;
       // A redelivery, or an older scan result than the one kept.
       if (record.scan && record.scan.at >= event.scan.at) return undefined;
@@ -79,8 +89,8 @@ export function recordEventOf(n: Notification): RecordEvent | undefined {
   switch (n.kind) {
     case 'build-started':
       return n.build ? { kind: 'build-running', buildId: n.build.id } : undefined;
-    case 'build-succeeded':
-      return n.build ? { kind: 'build-succeeded', buildId: n.build.id, at: n.time } : undefined;
+    // The release function records a build's success (built, then its verdict): it reads the digest
+    // the build exported from the event and writes the image index.
     case 'build-failed':
       if (!n.build) return undefined;
       return {

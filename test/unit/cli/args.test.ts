@@ -383,10 +383,27 @@ describe('refusals say what was wrong', () => {
     expect(refusal('status key --follow').message).toBe('--follow is for logs');
     const unknown = refusal('build .');
     expect(unknown.message).toBe('unknown command "build"');
-    expect(unknown.hint).toBe('commands: submit, status, logs, list, replay, doctor (--help for more)');
-    expect(refusal('stauts x').hint).toBe(
-      'did you mean status? commands: submit, status, logs, list, replay, doctor (--help for more)',
+    expect(unknown.hint).toBe(
+      'commands: submit, status, logs, list, release, replay, doctor (--help for more)',
     );
+    expect(refusal('stauts x').hint).toBe(
+      'did you mean status? commands: submit, status, logs, list, release, replay, doctor (--help for more)',
+    );
+    expect(refusal('release').message).toBe('release takes one upload key, repository:tag or build id');
+  });
+
+  it('reads release with its override, reason and function', () => {
+    expect(
+      parse('release team/web/v1.tar.gz --override --reason accepted --function f --local'),
+    ).toMatchObject({
+      command: 'release',
+      subject: 'team/web/v1.tar.gz',
+      override: true,
+      reason: 'accepted',
+      functionName: 'f',
+      flags: { local: true },
+    });
+    expect(parse('release team/web:v1')).toMatchObject({ override: false, reason: undefined });
   });
 
   it('keeps the progress bar and the build log unless told to be quiet', () => {

@@ -5,6 +5,8 @@ import {
   BUILD_REJECTED,
   BUILD_SUPERSEDED,
   EVENT_SOURCE,
+  RELEASE_METADATA,
+  RELEASE_VERDICT,
   REPOSITORY_TAGS,
   UPLOAD_METADATA,
 } from '../../../functions/shared/contract.ts';
@@ -17,8 +19,12 @@ describe('the shared contract', () => {
   it("is the source and detail type the stack's Build Rejected rule listens for", () => {
     const template = read('resources/ecr-events.yml');
     expect(template).toContain(`source: [${EVENT_SOURCE}]`);
-    expect(template).toContain(`detail-type: [${BUILD_REJECTED}]`);
-    expect([EVENT_SOURCE, BUILD_REJECTED]).toEqual(['ecr-pipeline', 'Build Rejected']);
+    expect(template).toContain(`detail-type: [${BUILD_REJECTED}, ${RELEASE_VERDICT}]`);
+    expect([EVENT_SOURCE, BUILD_REJECTED, RELEASE_VERDICT]).toEqual([
+      'ecr-pipeline',
+      'Build Rejected',
+      'Release Verdict',
+    ]);
   });
 
   it("names the repository tags the stack's IAM conditions allow", () => {
@@ -62,5 +68,11 @@ describe('the shared contract', () => {
       target: 'target',
       platforms: 'platforms',
     });
+  });
+
+  it('names the release metadata as the README tells users to set it', () => {
+    const readme = read('README.md');
+    for (const name of Object.values(RELEASE_METADATA)) expect(readme).toContain(`| \`${name}\``);
+    expect(RELEASE_METADATA).toEqual({ gate: 'release-gate', maxSeverity: 'release-max-severity' });
   });
 });
