@@ -4,7 +4,12 @@ import { replicationAction } from '../../../../functions/ecr-events/replication/
 import { type Route, route } from '../../../../functions/ecr-events/route.ts';
 import { event } from '../fixtures.ts';
 
-const options = { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() };
+const options = {
+  projectName: 'ecr-pipeline-dev',
+  region: 'us-east-1',
+  account: '123456789012',
+  now: () => new Date(),
+};
 const DIGEST = 'sha256:4b1a0e2f6c9d8a7b3e5f1c0d2a4b6c8e9f0a1b2c3d4e5f60718293a4b5c6d7e8';
 
 function notification(c: Route): Notification {
@@ -44,6 +49,19 @@ describe('ECR Replication Action', () => {
     expect(notification(route(e, options)).detail).toBe(
       'ECR reported FAILURE replicating the image to eu-west-1 (account 210987654321).',
     );
+  });
+
+  it("takes the pushed image's account and region as the event's origin, and refuses another's", () => {
+    const e = event('ecr/replication-action-failure.json');
+    e.detail['source-account'] = '999999999999';
+    expect(route(e, options)).toMatchObject({
+      action: 'ignore',
+      malformed: true,
+      reason: 'event from account "999999999999", not this function\'s (123456789012)',
+    });
+    const other = event('ecr/replication-action-failure.json');
+    other.detail['source-region'] = 'eu-central-1';
+    expect(route(other, options)).toMatchObject({ action: 'ignore', malformed: true });
   });
 
   it('tells nothing for a replica that arrived', () => {
