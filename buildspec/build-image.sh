@@ -104,6 +104,25 @@ while IFS= read -r -d '' arg; do args+=(--build-arg "$arg"); done <"$work/build-
 if [[ -n $BUILD_TARGET ]]; then args+=(--target "$BUILD_TARGET"); fi
 if [[ -n $BUILD_PLATFORMS ]]; then args+=(--platform "$BUILD_PLATFORMS"); fi
 
+# Build secrets (docs/build-secrets.md): extract.py reads each value into a file of its own in
+# "$work/secrets" (mode 0600, never in the context), and the builder mounts it for the RUN steps that
+# ask for it (RUN --mount=type=secret,id=ID): it is in no layer, no history entry and no log line.
+# Tracing is off while they are read, whatever the caller set; the files go once the build has
+# pushed (and with the whole work folder in the buildspec's finally, whatever happens).
+mount_build_secrets() {
+  [[ -s $work/build-secrets ]] || return 0
+  local tracing=$- status=0 mount
+  set +x
+  python3 "$work/extract.py" --fetch-secrets "$work" || status=$?
+  if [[ $tracing == *x* ]]; then set -x; fi
+  ((status == 0)) || exit "$status"
+  while IFS= read -r -d '' mount; do args+=(--secret "$mount"); done <"$work/secret-args"
+}
+remove_build_secrets() {
+  rm -rf "$work/secrets" "$work/secret-args"
+}
+mount_build_secrets
+
 # One cache tag per repository in a shared, mutable cache repository: ECR refuses to overwrite a tag
 # in an IMMUTABLE repository, so the cache cannot live beside the image. The tag is a readable
 # prefix and a hash of the exact repository name, so no two repositories share one (`a/b` and
@@ -267,6 +286,7 @@ case $builder in
   *) fail "unknown BUILDER \"$builder\": use docker, podman or buildah" ;;
 esac
 
+remove_build_secrets
 digest=$(tr -d '[:space:]' 2>/dev/null <"$digest_file" || true)
 [[ $digest == sha256:* ]] || fail "the builder reported no digest for $image"
 printf '%s' "$digest" >"$digest_file"

@@ -15,15 +15,22 @@ realpath checks a symlink chain longer than PATH_MAX defeats before Python 3.12.
 for build-image.sh:
   <out-dir>/build.env     shell-quoted DOCKERFILE, BUILD_TARGET, BUILD_PLATFORMS
   <out-dir>/build-args    NAME=VALUE entries separated by NUL bytes
+  <out-dir>/build-secrets ID=NAME entries of the build secrets (names, not values), NUL-separated
+
+usage: extract.py --fetch-secrets <work-dir>
+Reads the build secrets named in <work-dir>/build-secrets (SSM SecureString parameters, else Secrets
+Manager secrets) into files of <work-dir>/secrets (mode 0600) and writes <work-dir>/secret-args.
 Exits 2 with one line that starts with "ecr-pipeline:" when the upload is not acceptable (1 with
 such a line on an unexpected failure), never with a traceback.
 """
 
+import base64
 import json
 import os
 import posixpath
 import re
 import shlex
+import subprocess
 import sys
 import tarfile
 import zlib
@@ -38,6 +45,7 @@ META_DOCKERFILE = "dockerfile"
 META_BUILD_ARGS = "build-args"
 META_TARGET = "target"
 META_PLATFORMS = "platforms"
+META_SECRETS = "secrets"
 
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -98,7 +106,7 @@ def check_platforms(value):
     return ",".join(dict.fromkeys(platforms))
 
 
-def read_metadata(response_path):
+def read_metadata(response_path, secrets_prefix=None):
     with open(response_path, encoding="utf-8") as file:
         response = json.load(file)
     metadata = {key.lower(): value for key, value in (response.get("Metadata") or {}).items()}
@@ -106,7 +114,172 @@ def read_metadata(response_path):
     build_args = check_build_args(metadata[META_BUILD_ARGS]) if META_BUILD_ARGS in metadata else {}
     target = check_target(metadata[META_TARGET]) if metadata.get(META_TARGET) else ""
     platforms = check_platforms(metadata[META_PLATFORMS]) if META_PLATFORMS in metadata else ""
-    return dockerfile, build_args, target, platforms
+    secrets = check_secrets(metadata[META_SECRETS], secrets_prefix) if META_SECRETS in metadata else {}
+    return dockerfile, build_args, target, platforms, secrets
+
+
+# Build secrets (docs/build-secrets.md): `secrets` maps a secret id (what a Dockerfile names in
+# `RUN --mount=type=secret,id=ID`) to the name of an SSM SecureString parameter or Secrets Manager
+# secret under the stack's buildSecretsPrefix, the only names the build role may read. The values
+# are fetched by fetch_secrets() into files of the pipeline's own folder and never printed.
+SECRET_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# The characters SSM parameter names and Secrets Manager names have in common (less "+=@").
+SECRET_NAME = re.compile(r"^[A-Za-z0-9_./-]{1,512}$")
+SECRETS_PREFIX = re.compile(r"^/(?:[A-Za-z0-9_.-]+/)+$")
+# An SSM GetParameters call takes at most 10 names: one call reads them all.
+MAX_SECRETS = 10
+# Words that make a build arg name look like a credential (its value would be in the image's history).
+CREDENTIAL_WORDS = re.compile(
+    r"(?:^|_)(?:KEY|PWD|PASSWD|AUTH)(?:_|$)|TOKEN|PASSWORD|SECRET|APIKEY|CREDENTIAL", re.IGNORECASE
+)
+
+
+def check_secrets_prefix(prefix):
+    """The stack's buildSecretsPrefix (BUILD_SECRETS_PREFIX): an absolute path that ends with "/"."""
+    if prefix is None or prefix == "":
+        raise Refused("this stack allows no build secrets: the build has no BUILD_SECRETS_PREFIX")
+    if not SECRETS_PREFIX.match(prefix) or "/../" in prefix or "/./" in prefix:
+        raise Refused(
+            f'BUILD_SECRETS_PREFIX must be a path like "/service/stage/build-secrets/" '
+            f"(starting and ending with /), got {shown(prefix)}"
+        )
+    return prefix
+
+
+def check_secret(secret_id, name, prefix):
+    """Refuses an id that is not [A-Za-z0-9_.-] and a name outside the prefix; says which and why."""
+    if not isinstance(secret_id, str) or not SECRET_ID.match(secret_id) or secret_id.strip(".") == "":
+        raise Refused(
+            f"build secret id {shown(secret_id)} is not valid: 1 to 64 letters, digits, "
+            '"_", "." and "-" (the id of RUN --mount=type=secret,id=...)'
+        )
+    if not isinstance(name, str):
+        raise Refused(f"build secret {secret_id} must name a parameter or secret as a string, got {shown(name)}")
+    if not SECRET_NAME.match(name):
+        raise Refused(
+            f"build secret {secret_id}: {shown(name)} is not a parameter or secret name "
+            '(letters, digits, "_", ".", "-" and "/", at most 512 characters)'
+        )
+    parts = name.split("/")
+    if any(part in (".", "..") for part in parts) or "//" in name or name.endswith("/"):
+        raise Refused(f"build secret {secret_id}: {shown(name)} is not a plain path (no ., .., // or trailing /)")
+    if not name.startswith(prefix) or len(name) == len(prefix):
+        raise Refused(
+            f"build secret {secret_id}: {shown(name)} is outside {prefix}, the only names the build may read "
+            "(the stack's buildSecretsPrefix parameter)"
+        )
+    return name
+
+
+def check_secrets(value, prefix):
+    """The `secrets` metadata: {"ID": "NAME"} or ["ID=NAME", ...]; returns {id: name} in order."""
+    try:
+        parsed = json.loads(value, object_pairs_hook=lambda pairs: pairs)
+    except json.JSONDecodeError as error:
+        raise Refused(f'metadata "{META_SECRETS}" is not valid JSON: {error.msg}') from error
+    if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+        pairs = [tuple(item.split("=", 1)) if "=" in item else (item, None) for item in parsed]
+    elif isinstance(parsed, list) and all(isinstance(item, tuple) for item in parsed):
+        pairs = parsed
+    else:
+        raise Refused(
+            f'metadata "{META_SECRETS}" must be a JSON object like {{"ID": "NAME"}} or a list like ["ID=NAME"]'
+        )
+    prefix = check_secrets_prefix(prefix) if pairs else prefix
+    if len(pairs) > MAX_SECRETS:
+        raise Refused(f"an upload may ask for at most {MAX_SECRETS} build secrets, got {len(pairs)}")
+    secrets = {}
+    for secret_id, name in pairs:
+        if name is None:
+            raise Refused(f"build secret {shown(secret_id)} names no parameter or secret: give ID=NAME")
+        check_secret(secret_id, name, prefix)
+        if secret_id in secrets:
+            raise Refused(f"build secret id {secret_id} is given twice")
+        secrets[secret_id] = name
+    return secrets
+
+
+def credential_like(name):
+    """True when a build arg's name looks like it carries a credential."""
+    return CREDENTIAL_WORDS.search(name) is not None
+
+
+def warn_credential_args(build_args):
+    """One warning line per build arg whose name looks like a credential (values never shown)."""
+    for name in build_args:
+        if credential_like(name):
+            print(
+                f"ecr-pipeline: warning: build arg {name} looks like a credential; build arg values are "
+                "recorded in the image's history: pass it with `submit --secret` and read it with "
+                "RUN --mount=type=secret instead (docs/build-secrets.md)"
+            )
+
+
+def write_secret_file(path, data):
+    """Writes a value to a new file only its owner may read (never one that exists: no link followed)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+
+
+def aws_json(command, what):
+    """Runs an `aws` CLI call whose answer holds secret values: kept in memory, never printed."""
+    done = subprocess.run(["aws", *command, "--output", "json"], capture_output=True, check=False)
+    if done.returncode != 0:
+        error = " ".join(done.stderr.decode("utf-8", "replace").split())[:300]
+        return None, error or f"exit status {done.returncode}"
+    try:
+        return json.loads(done.stdout), None
+    except json.JSONDecodeError as error:
+        raise Refused(f"{what}: the aws CLI answered something that is not JSON") from error
+
+
+def secret_value_of(secret_id, name):
+    """A Secrets Manager secret's value (string or binary), or Refused naming what went wrong."""
+    answer, error = aws_json(["secretsmanager", "get-secret-value", "--secret-id", name], f"build secret {secret_id}")
+    if answer is None:
+        if "ResourceNotFoundException" in error:
+            raise Refused(f"build secret {secret_id}: no SSM parameter or Secrets Manager secret is named {name}")
+        raise Refused(f"build secret {secret_id}: reading {name} failed: {error}")
+    if answer.get("SecretString") is not None:
+        return answer["SecretString"].encode("utf-8")
+    if answer.get("SecretBinary") is not None:
+        return base64.b64decode(answer["SecretBinary"])
+    raise Refused(f"build secret {secret_id}: the secret {name} has no value")
+
+
+def fetch_secrets(work_dir):
+    """Reads each build secret of <work>/build-secrets into a file of <work>/secrets (0600) and
+    writes <work>/secret-args: the builder's `--secret` values (id=ID,src=FILE), NUL-separated.
+    SSM first (one GetParameters call), then Secrets Manager for the names SSM does not have."""
+    with open(os.path.join(work_dir, "build-secrets"), "rb") as file:
+        entries = [entry.decode() for entry in file.read().split(b"\x00") if entry]
+    secrets = dict(entry.split("=", 1) for entry in entries)
+    folder = os.path.join(work_dir, "secrets")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    found = {}
+    if secrets:
+        names = sorted(set(secrets.values()))
+        answer, error = aws_json(["ssm", "get-parameters", "--with-decryption", "--names", *names], "build secrets")
+        if answer is None:
+            raise Refused(f"reading the build secrets from SSM failed: {error}")
+        for parameter in answer.get("Parameters") or []:
+            if parameter.get("Type") != "SecureString":
+                raise Refused(
+                    f"build secret parameter {parameter.get('Name')} is a {parameter.get('Type')} parameter: "
+                    "store build secrets as SecureString"
+                )
+            found[parameter.get("Name")] = parameter.get("Value", "").encode("utf-8")
+    args = []
+    for number, (secret_id, name) in enumerate(secrets.items()):
+        value = found[name] if name in found else secret_value_of(secret_id, name)
+        path = os.path.join(folder, str(number))
+        write_secret_file(path, value)
+        args.append(f"id={secret_id},src={path}")
+    with open(os.path.join(work_dir, "secret-args"), "wb") as file:
+        file.write(b"".join(arg.encode() + b"\x00" for arg in args))
+    return ", ".join(secrets)
 
 
 # Limits on what one archive entry may ask for. Linux refuses names over 255 bytes and paths over
@@ -345,7 +518,10 @@ def limit(name, default):
 def run(response_path, archive, destination, out_dir):
     max_files = limit("CONTEXT_MAX_FILES", MAX_CONTEXT_FILES)
     max_bytes = limit("CONTEXT_MAX_EXTRACTED_BYTES", MAX_EXTRACTED_BYTES)
-    dockerfile, build_args, target, platforms = read_metadata(response_path)
+    dockerfile, build_args, target, platforms, secrets = read_metadata(
+        response_path, os.environ.get("BUILD_SECRETS_PREFIX")
+    )
+    warn_credential_args(build_args)
     os.makedirs(destination, exist_ok=True)
     extract(archive, destination, max_files, max_bytes)
     check_dockerfile_present(destination, dockerfile)
@@ -357,6 +533,7 @@ def run(response_path, archive, destination, out_dir):
     with open(os.path.join(out_dir, "build-args"), "wb") as args:
         for name, value in build_args.items():
             args.write(f"{name}={value}".encode() + b"\x00")
+    write_secret_names(out_dir, secrets)
     return ", ".join(
         part
         for part in (
@@ -364,12 +541,38 @@ def run(response_path, archive, destination, out_dir):
             f"target {target}" if target else "",
             f"platforms {platforms}" if platforms else "",
             f"build args {', '.join(build_args)}" if build_args else "",
+            f"build secrets {', '.join(secrets)}" if secrets else "",
         )
         if part
     )
 
 
+def write_secret_names(out_dir, secrets):
+    """<out-dir>/build-secrets: ID=NAME entries separated by NUL bytes (names only, never values)."""
+    with open(os.path.join(out_dir, "build-secrets"), "wb") as file:
+        for secret_id, name in secrets.items():
+            file.write(f"{secret_id}={name}".encode() + b"\x00")
+
+
+def main_fetch_secrets(work_dir):
+    """`extract.py --fetch-secrets <work-dir>`: exits 2 with one ecr-pipeline: line when a secret
+    cannot be read; the line names the secret, never its value."""
+    try:
+        fetched = fetch_secrets(work_dir)
+    except Refused as refused:
+        print(f"ecr-pipeline: {refused}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback that could hold a value
+        print(f"ecr-pipeline: the build secrets could not be read: {type(error).__name__}", file=sys.stderr)
+        return 1
+    if fetched:
+        print(f"ecr-pipeline: build secrets {fetched} mounted for the build (values not shown)")
+    return 0
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--fetch-secrets":
+        return main_fetch_secrets(argv[2])
     if len(argv) != 5:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 64
