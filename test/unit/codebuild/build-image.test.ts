@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 const script = new URL('../../../buildspec/build-image.sh', import.meta.url).pathname;
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 let dirs: string[] = [];
+const PYTHON = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+  encoding: 'utf8',
+}).stdout.trim();
+const extractPy = new URL('../../../buildspec/extract.py', import.meta.url).pathname;
 const cacheTag = (repository: string) =>
   `${repository.replace(/[^a-z0-9._-]/g, '_').slice(0, 100)}-${createHash('sha256').update(repository).digest('hex').slice(0, 16)}`;
 const NO_METADATA = "DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n";
@@ -20,7 +24,11 @@ afterEach(() => {
   dirs = [];
 });
 
-function run(buildEnv: string, extraEnv: Record<string, string> = {}) {
+function run(
+  buildEnv: string,
+  extraEnv: Record<string, string> = {},
+  workFiles: Record<string, string> = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'build-image-test-'));
   dirs.push(dir);
   const bin = join(dir, 'bin');
@@ -57,15 +65,20 @@ exit 0
     `#!/bin/bash
 printf '%s\\n' "aws $*" >>"${calls}"
 case "$1 $2" in
+  "ssm get-parameters") printf '%s' "$STUB_SSM" ;;
   "s3api head-object") printf '%s\\t%s\\n' "\${STUB_HEAD_VERSION:-version-1}" "\\"\${STUB_HEAD_ETAG:-etag-1}\\"" ;;
   *) echo password ;;
 esac
 `,
   );
+  // The interpreter itself: a pyenv shim would put the real `aws` before the stand-in on PATH.
+  writeFileSync(join(bin, 'python3'), `#!/bin/sh\nexec ${PYTHON} "$@"\n`);
+  chmodSync(join(bin, 'python3'), 0o755);
   chmodSync(join(bin, 'docker'), 0o755);
   chmodSync(join(bin, 'aws'), 0o755);
   writeFileSync(join(work, 'build.env'), buildEnv);
   writeFileSync(join(work, 'build-args'), 'VERSION=1.2.3\0EMPTY=\0');
+  for (const [name, text] of Object.entries(workFiles)) writeFileSync(join(work, name), text);
   const out = spawnSync('bash', [script, join(work, 'context'), work], {
     encoding: 'utf8',
     env: {
@@ -256,5 +269,49 @@ describe('buildspec/build-image.sh with Docker', () => {
     const long = cacheRef(`${'x'.repeat(120)}/${'y'.repeat(135)}`);
     expect(long).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/);
     expect(long).not.toBe(cacheRef(`${'x'.repeat(120)}/${'y'.repeat(134)}z`));
+  });
+});
+
+describe('buildspec/build-image.sh with build secrets', () => {
+  const PREFIX = '/ecr-pipeline/prod/build-secrets/';
+  const secretFiles = {
+    'extract.py': readFileSync(extractPy, 'utf8'),
+    'build-secrets': `npm_token=${PREFIX}npm\0`,
+  };
+  const ssm = JSON.stringify({
+    Parameters: [{ Name: `${PREFIX}npm`, Type: 'SecureString', Value: 'value-never-shown' }],
+    InvalidParameters: [],
+  });
+
+  it('mounts each secret on the build and the push, never prints it, and removes the files after the push', () => {
+    const out = run(NO_METADATA, { STUB_SSM: ssm }, secretFiles);
+    expect(out.status, out.stderr).toBe(0);
+    const work = join(dirs.at(-1) ?? '', 'work');
+    const builds = out.calls.filter((line) => line.startsWith('docker buildx build'));
+    expect(builds).toHaveLength(2);
+    for (const build of builds) expect(build).toContain(`--secret id=npm_token,src=${work}/secrets/0`);
+    expect(out.calls).toContain(
+      `aws ssm get-parameters --with-decryption --names ${PREFIX}npm --output json`,
+    );
+    expect(out.stdout).toContain(
+      'ecr-pipeline: build secrets npm_token mounted for the build (values not shown)',
+    );
+    expect(out.stdout + out.stderr + out.calls.join('\n')).not.toContain('value-never-shown');
+    expect(() => statSync(join(work, 'secrets'))).toThrow();
+    expect(() => statSync(join(work, 'secret-args'))).toThrow();
+  });
+
+  it('stops before building when a secret cannot be read, with the reason in one line', () => {
+    const out = run(NO_METADATA, { STUB_SSM: '{"Parameters": [], "InvalidParameters": []}' }, secretFiles);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/^ecr-pipeline: build secret npm_token: /m);
+    expect(out.calls.filter((line) => line.startsWith('docker buildx build'))).toEqual([]);
+  });
+
+  it('asks for no secret when the upload names none', () => {
+    const out = run(NO_METADATA);
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.calls.some((line) => line.startsWith('aws ssm'))).toBe(false);
+    expect(out.calls.findLast((line) => line.startsWith('docker buildx build'))).not.toContain('--secret');
   });
 });
