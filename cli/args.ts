@@ -4,8 +4,8 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { checkRepositoryName, checkTag } from '../functions/shared/naming.ts';
-import { parseSecrets } from './secrets.ts';
 import { UsageError } from './errors.ts';
+import { parseSecrets } from './secrets.ts';
 import type { TargetFlags } from './target.ts';
 
 const targetOptions = {

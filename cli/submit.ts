@@ -18,9 +18,9 @@ import {
   waitForBuild,
 } from './follow.ts';
 import { tagRefusal } from './preflight.ts';
-import { credentialArgWarnings } from './secrets.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
+import { credentialArgWarnings } from './secrets.ts';
 import { resolveTarget, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
 
