@@ -173,6 +173,20 @@ describe('build secrets', () => {
     const log = await fetch(outcome.build.logs?.deepLink ?? '').then((r) => r.text());
     expect(log).toContain('build secrets npm_token, pip mounted for the build (values not shown)');
     expect(log).toMatch(/warning: build arg API_TOKEN looks like a credential.*--secret/);
+    // The build role read them under the statements that allow the prefix (the template's IAM).
+    const used = cloud.iamReport().find((role) => role.role === 'BuildRole')?.used ?? [];
+    expect(used).toContainEqual(
+      expect.objectContaining({
+        action: 'ssm:GetParameters',
+        allowedBy: [expect.stringContaining('BuildSecretParameters')],
+      }),
+    );
+    expect(used).toContainEqual(
+      expect.objectContaining({
+        action: 'secretsmanager:GetSecretValue',
+        allowedBy: [expect.stringContaining('BuildSecretSecrets')],
+      }),
+    );
     // The record, the build as CodeBuild reports it, the messages and the local cloud's files.
     const record = await finalRecord(up);
     expect(record.status).toBe('built');
