@@ -6,22 +6,20 @@
  */
 import { UsageError } from './errors.ts';
 
-/** The id a Dockerfile names in `RUN --mount=type=secret,id=ID`. */
-const SECRET_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-/** Characters SSM parameter names and Secrets Manager names have in common (less `+=@`). */
-const SECRET_NAME = /^[A-Za-z0-9_./-]{1,512}$/;
 /** As many as one SSM GetParameters call reads. */
 export const MAX_SECRETS = 10;
 
 /** Why a secret id or name is refused, or undefined when it is acceptable. */
 export function secretProblem(id: string, name: string): string | undefined {
-  if (!SECRET_ID.test(id) || /^\.+$/.test(id)) {
+  // The id a Dockerfile names in `RUN --mount=type=secret,id=ID`; the name: the characters SSM
+  // parameter names and Secrets Manager names have in common (less `+=@`).
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id) || /^\.+$/.test(id)) {
     return `the id "${id}" must be 1 to 64 letters, digits, "_", "." and "-" (RUN --mount=type=secret,id=...)`;
   }
-  if (!SECRET_NAME.test(name)) {
+  if (!/^[A-Za-z0-9_./-]{1,512}$/.test(name)) {
     return `"${name}" is not an SSM parameter or Secrets Manager name (letters, digits, "_", ".", "-" and "/")`;
   }
-  if (!name.startsWith('/') || name.endsWith('/') || name.includes('//') || /(^|\/)\.\.?(\/|$)/.test(name)) {
+  if (!name.startsWith('/') || name.endsWith('/') || name.includes('//') || /\/\.\.?(\/|$)/.test(name)) {
     return `"${name}" must be a full path under the stack's buildSecretsPrefix, like /ecr-pipeline/dev/build-secrets/npm-token`;
   }
   return undefined;
@@ -48,12 +46,9 @@ export function parseSecrets(values: string[]): Record<string, string> {
   return secrets;
 }
 
-/** Words that make a build arg's name look like a credential (same rule as buildspec/extract.py). */
-const CREDENTIAL = /(?:^|_)(?:KEY|PWD|PASSWD|AUTH)(?:_|$)|TOKEN|PASSWORD|SECRET|APIKEY|CREDENTIAL/i;
-
-/** True when a build arg's name looks like it carries a credential. */
+/** True when a build arg's name looks like it carries a credential (same rule as buildspec/extract.py). */
 export function credentialLike(name: string): boolean {
-  return CREDENTIAL.test(name);
+  return /(?:^|_)(?:KEY|PWD|PASSWD|AUTH)(?:_|$)|TOKEN|PASSWORD|SECRET|APIKEY|CREDENTIAL/i.test(name);
 }
 
 /** One warning per build arg whose name looks like a credential: its value would be in the image. */

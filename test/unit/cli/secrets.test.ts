@@ -63,6 +63,10 @@ describe('submit --secret', () => {
     expect(secretProblem('a', `/${'x'.repeat(511)}`)).toBeUndefined();
     expect(secretProblem('A-z_0.9', `${PREFIX}Team_1/npm.token-2`)).toBeUndefined();
     expect(secretProblem('.a', `${PREFIX}..a`)).toBeUndefined();
+    expect(secretProblem('a.', `${PREFIX}a.`)).toBeUndefined();
+    expect(secretProblem('a', `${PREFIX}a/..b/.c`)).toBeUndefined();
+    expect(secretProblem('a', `${PREFIX}a/..`)).toContain('must be a full path');
+    expect(secretProblem('a', `${PREFIX}a/.`)).toContain('must be a full path');
   });
 });
 
