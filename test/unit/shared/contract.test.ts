@@ -59,6 +59,7 @@ describe('the shared contract', () => {
       buildArgs: 'build-args',
       target: 'target',
       platforms: 'platforms',
+      secrets: 'secrets',
     });
   });
 });
