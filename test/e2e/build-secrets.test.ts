@@ -168,6 +168,8 @@ describe('build secrets', () => {
       expect(config).not.toContain(value);
     }
     expect(config).toContain('--mount=type=secret');
+    // The same search finds what a build arg leaks: its value is in the history (why --secret exists).
+    expect(config).toContain('not-a-real-token');
 
     // The build log names the secrets, warns about the credential-like build arg, shows no value.
     const log = await fetch(outcome.build.logs?.deepLink ?? '').then((r) => r.text());
