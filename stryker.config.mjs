@@ -61,6 +61,11 @@ const SETS = {
   // ecr-events modules against their own unit tests: the handler tests run the whole pipeline, reach
   // nearly every line of these modules and made a run of them cost more than an hour on two shared
   // cores. Run with `--concurrency 1 --checkers ''`.
+  // The command's small modules, each by its own tests (MUTATION_SET=cli; --mutate narrows further).
+  cli: {
+    mutate: ['cli/suggest.ts', 'cli/failure.ts', 'cli/log-filter.ts', 'cli/context-hash.ts'],
+    testFiles: ['test/unit/cli/{suggest,failure,log-filter,context-hash}.test.ts'],
+  },
   'own-tests': {
     mutate: [
       'functions/ecr-events/replication/check.ts',

@@ -91,3 +91,41 @@ export function medianBreakdown(runs: Breakdown[]): Breakdown {
     return [name, sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2];
   });
 }
+
+const medianOf = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/**
+ * The pipeline's own parts, medians over the runs: the notification path, each phase but BUILD,
+ * BUILD beyond the direct build and push (login, OCI layout, skopeo, the interim tag), the end.
+ */
+export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Breakdown {
+  const total = (run: Breakdown, pick: (name: string) => boolean) =>
+    run.filter(([name]) => pick(name)).reduce((sum, [, ms]) => sum + ms, 0);
+  const direct = medianOf(directRuns.map((run) => total(run, () => true)));
+  const parts: Array<[string, (name: string) => boolean]> = [
+    ['upload -> build started (S3 event, queue, build-trigger)', (n) => n.startsWith('upload ->')],
+    [
+      'PROVISIONING + DOWNLOAD_SOURCE + INSTALL',
+      (n) => /^phase (PROVISIONING|DOWNLOAD_SOURCE|INSTALL)$/.test(n),
+    ],
+    ['PRE_BUILD (session, object and password; extract.py)', (n) => n === 'phase PRE_BUILD'],
+    [
+      'POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING, outcome seen',
+      (n) => /^phase (POST_BUILD|UPLOAD_ARTIFACTS|FINALIZING)$|^build end/.test(n),
+    ],
+  ];
+  return [
+    ...parts.map(([name, pick]): [string, number] => [
+      name,
+      medianOf(pipelineRuns.map((run) => total(run, pick))),
+    ]),
+    [
+      'BUILD beyond the direct build + push (login, OCI layout, skopeo, interim tag)',
+      medianOf(pipelineRuns.map((run) => total(run, (n) => n === 'phase BUILD'))) - direct,
+    ],
+  ];
+}

@@ -3,7 +3,7 @@
 
 usage: extract.py <get-object-response.json> <archive> <context-dir> <out-dir>
 
-Reads the upload metadata from the `aws s3api get-object` response (dockerfile, build-args,
+Reads the upload metadata from the GetObject answer build-session.mjs wrote (dockerfile, build-args,
 target, platforms), checks each value, then checks every entry of the archive before anything is
 written: its path and every link target are resolved component by component against the archive's
 own entries (links through links included), as the kernel would, and must stay inside the context;
@@ -16,21 +16,18 @@ for build-image.sh:
   <out-dir>/build.env     shell-quoted DOCKERFILE, BUILD_TARGET, BUILD_PLATFORMS
   <out-dir>/build-args    NAME=VALUE entries separated by NUL bytes
   <out-dir>/build-secrets ID=NAME entries of the build secrets (names, not values), NUL-separated
-
-usage: extract.py --fetch-secrets <work-dir>
-Reads the build secrets named in <work-dir>/build-secrets (SSM SecureString parameters, else Secrets
-Manager secrets) into files of <work-dir>/secrets (mode 0600) and writes <work-dir>/secret-args.
+The values of the build secrets are read by build-session.mjs --secrets (buildspec/session/), with
+a session of their own that may read exactly these names.
 Exits 2 with one line that starts with "ecr-pipeline:" when the upload is not acceptable (1 with
-such a line on an unexpected failure), never with a traceback.
+such a line on an unexpected failure), never with a traceback; the same reason goes to
+<out-dir>/verdict, where the pipeline reads it.
 """
 
-import base64
 import json
 import os
 import posixpath
 import re
 import shlex
-import subprocess
 import sys
 import tarfile
 import zlib
@@ -47,6 +44,8 @@ META_TARGET = "target"
 META_PLATFORMS = "platforms"
 META_SECRETS = "secrets"
 
+# Matched with fullmatch: `$` also matches before a trailing newline, so `re.match` would let
+# "NAME\n" through.
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
@@ -81,7 +80,7 @@ def check_build_args(value):
     if not isinstance(parsed, dict):
         raise Refused(f'metadata "{META_BUILD_ARGS}" must be a JSON object of strings, like {{"NAME": "value"}}')
     for name, arg in parsed.items():
-        if not BUILD_ARG_NAME.match(name):
+        if not BUILD_ARG_NAME.fullmatch(name):
             raise Refused(f'build arg name "{name}" is not valid: letters, digits and "_", not starting with a digit')
         if not isinstance(arg, str):
             raise Refused(f'build arg "{name}" must be a string, got {json.dumps(arg)}')
@@ -91,7 +90,7 @@ def check_build_args(value):
 
 
 def check_target(value):
-    if not TARGET.match(value):
+    if not TARGET.fullmatch(value):
         raise Refused(f'metadata "{META_TARGET}" is not a valid stage name: "{value}"')
     return value
 
@@ -101,7 +100,7 @@ def check_platforms(value):
     if not platforms:
         raise Refused(f'metadata "{META_PLATFORMS}" is empty; give platforms like "linux/amd64,linux/arm64"')
     for platform in platforms:
-        if not PLATFORM.match(platform):
+        if not PLATFORM.fullmatch(platform):
             raise Refused(f'platform "{platform}" is not of the form os/arch[/variant], like linux/arm64')
     return ",".join(dict.fromkeys(platforms))
 
@@ -121,7 +120,7 @@ def read_metadata(response_path, secrets_prefix=None):
 # Build secrets (docs/build-secrets.md): `secrets` maps a secret id (what a Dockerfile names in
 # `RUN --mount=type=secret,id=ID`) to the name of an SSM SecureString parameter or Secrets Manager
 # secret under the stack's buildSecretsPrefix, the only names the build role may read. The values
-# are fetched by fetch_secrets() into files of the pipeline's own folder and never printed.
+# are fetched by build-session.mjs --secrets into files of the pipeline's own folder, never printed.
 SECRET_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # The characters SSM parameter names and Secrets Manager names have in common (less "+=@").
 SECRET_NAME = re.compile(r"^[A-Za-z0-9_./-]{1,512}$")
@@ -213,73 +212,6 @@ def warn_credential_args(build_args):
                 "recorded in the image's history: pass it with `submit --secret` and read it with "
                 "RUN --mount=type=secret instead (docs/build-secrets.md)"
             )
-
-
-def write_secret_file(path, data):
-    """Writes a value to a new file only its owner may read (never one that exists: no link followed)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
-
-
-def aws_json(command, what):
-    """Runs an `aws` CLI call whose answer holds secret values: kept in memory, never printed."""
-    done = subprocess.run(["aws", *command, "--output", "json"], capture_output=True, check=False)
-    if done.returncode != 0:
-        error = " ".join(done.stderr.decode("utf-8", "replace").split())[:300]
-        return None, error or f"exit status {done.returncode}"
-    try:
-        return json.loads(done.stdout), None
-    except json.JSONDecodeError as error:
-        raise Refused(f"{what}: the aws CLI answered something that is not JSON") from error
-
-
-def secret_value_of(secret_id, name):
-    """A Secrets Manager secret's value (string or binary), or Refused naming what went wrong."""
-    answer, error = aws_json(["secretsmanager", "get-secret-value", "--secret-id", name], f"build secret {secret_id}")
-    if answer is None:
-        if "ResourceNotFoundException" in error:
-            raise Refused(f"build secret {secret_id}: no SSM parameter or Secrets Manager secret is named {name}")
-        raise Refused(f"build secret {secret_id}: reading {name} failed: {error}")
-    if answer.get("SecretString") is not None:
-        return answer["SecretString"].encode("utf-8")
-    if answer.get("SecretBinary") is not None:
-        return base64.b64decode(answer["SecretBinary"])
-    raise Refused(f"build secret {secret_id}: the secret {name} has no value")
-
-
-def fetch_secrets(work_dir):
-    """Reads each build secret of <work>/build-secrets into a file of <work>/secrets (0600) and
-    writes <work>/secret-args: the builder's `--secret` values (id=ID,src=FILE), NUL-separated.
-    SSM first (one GetParameters call), then Secrets Manager for the names SSM does not have."""
-    with open(os.path.join(work_dir, "build-secrets"), "rb") as file:
-        entries = [entry.decode() for entry in file.read().split(b"\x00") if entry]
-    secrets = dict(entry.split("=", 1) for entry in entries)
-    folder = os.path.join(work_dir, "secrets")
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    os.chmod(folder, 0o700)
-    found = {}
-    if secrets:
-        names = sorted(set(secrets.values()))
-        answer, error = aws_json(["ssm", "get-parameters", "--with-decryption", "--names", *names], "build secrets")
-        if answer is None:
-            raise Refused(f"reading the build secrets from SSM failed: {error}")
-        for parameter in answer.get("Parameters") or []:
-            if parameter.get("Type") != "SecureString":
-                raise Refused(
-                    f"build secret parameter {parameter.get('Name')} is a {parameter.get('Type')} parameter: "
-                    "store build secrets as SecureString"
-                )
-            found[parameter.get("Name")] = parameter.get("Value", "").encode("utf-8")
-    args = []
-    for number, (secret_id, name) in enumerate(secrets.items()):
-        value = found[name] if name in found else secret_value_of(secret_id, name)
-        path = os.path.join(folder, str(number))
-        write_secret_file(path, value)
-        args.append(f"id={secret_id},src={path}")
-    with open(os.path.join(work_dir, "secret-args"), "wb") as file:
-        file.write(b"".join(arg.encode() + b"\x00" for arg in args))
-    return ", ".join(secrets)
 
 
 # Limits on what one archive entry may ask for. Linux refuses names over 255 bytes and paths over
@@ -423,6 +355,25 @@ class ContextTree:
             self.resolve([*path[:-1], *target.split("/")], True, f"symbolic link {shown('/'.join(path))} ->", target)
 
 
+# A GNU long name or long link, or a pax header, is read whole into memory by tarfile before any
+# check of ours sees its entry: one that claims 1 GiB would cost the build its memory first. Names
+# are at most MAX_NAME_BYTES; a pax header holds a few records. Anything larger is refused unread.
+MAX_HEADER_BYTES = 64 * 1024
+EXTENDED_HEADERS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+
+
+class BoundedTarInfo(tarfile.TarInfo):
+    """A TarInfo that refuses an oversized extended header before tarfile reads it."""
+
+    def _proc_member(self, tar):
+        if self.type in EXTENDED_HEADERS and self.size > MAX_HEADER_BYTES:
+            raise Refused(
+                f"the context archive has a long-name or extended header of {self.size} bytes "
+                f"(at most {MAX_HEADER_BYTES}) and was not extracted"
+            )
+        return super()._proc_member(tar)
+
+
 def plan(tar, max_files, max_bytes):
     """Reads the headers one by one and checks each entry; stops at the first that is refused."""
     tree = ContextTree()
@@ -471,7 +422,7 @@ def extract(archive, destination, max_files=None, max_bytes=None):
     max_files = MAX_CONTEXT_FILES if max_files is None else max_files
     max_bytes = MAX_EXTRACTED_BYTES if max_bytes is None else max_bytes
     try:
-        with tarfile.open(archive, mode="r:*") as tar:
+        with tarfile.open(archive, mode="r:*", tarinfo=BoundedTarInfo) as tar:
             members = plan(tar, max_files, max_bytes)
             check_complete(tar)
             try:
@@ -554,25 +505,18 @@ def write_secret_names(out_dir, secrets):
             file.write(f"{secret_id}={name}".encode() + b"\x00")
 
 
-def main_fetch_secrets(work_dir):
-    """`extract.py --fetch-secrets <work-dir>`: exits 2 with one ecr-pipeline: line when a secret
-    cannot be read; the line names the secret, never its value."""
-    try:
-        fetched = fetch_secrets(work_dir)
-    except Refused as refused:
-        print(f"ecr-pipeline: {refused}", file=sys.stderr)
-        return 2
-    except Exception as error:  # noqa: BLE001 - one line, never a traceback that could hold a value
-        print(f"ecr-pipeline: the build secrets could not be read: {type(error).__name__}", file=sys.stderr)
-        return 1
-    if fetched:
-        print(f"ecr-pipeline: build secrets {fetched} mounted for the build (values not shown)")
-    return 0
+def verdict(work_dir, reason, status):
+    """Prints the refusal for the log and writes it to <work-dir>/verdict, which the buildspec
+    exports (PIPELINE_VERDICT): the pipeline reads it there, never from the log."""
+    line = " ".join(reason.split())
+    print(f"ecr-pipeline: {line}", file=sys.stderr)
+    os.makedirs(work_dir, exist_ok=True)
+    with open(os.path.join(work_dir, "verdict"), "w", encoding="utf-8") as out:
+        out.write(line + "\n")
+    return status
 
 
 def main(argv):
-    if len(argv) == 3 and argv[1] == "--fetch-secrets":
-        return main_fetch_secrets(argv[2])
     if len(argv) != 5:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 64
@@ -581,15 +525,12 @@ def main(argv):
     try:
         summary = run(*argv[1:])
     except Refused as refused:
-        print(f"ecr-pipeline: {refused}", file=sys.stderr)
-        return 2
+        return verdict(argv[4], str(refused), 2)
     except MemoryError:
-        print("ecr-pipeline: the build ran out of memory reading the context archive", file=sys.stderr)
-        return 2
+        return verdict(argv[4], "the build ran out of memory reading the context archive", 2)
     except Exception as error:  # noqa: BLE001 - reported as one line, see above
         detail = " ".join(str(error).split())[:300]
-        print(f"ecr-pipeline: the context could not be extracted: {type(error).__name__}: {detail}", file=sys.stderr)
-        return 1
+        return verdict(argv[4], f"the context could not be extracted: {type(error).__name__}: {detail}", 1)
     print(f"ecr-pipeline: context extracted ({summary})")
     return 0
 

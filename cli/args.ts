@@ -4,8 +4,11 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { checkRepositoryName, checkTag } from '../functions/shared/naming.ts';
+import type { DoctorArgs } from './doctor.ts';
 import { UsageError } from './errors.ts';
+import type { ReleaseArgs } from './release.ts';
 import { parseSecrets } from './secrets.ts';
+import { nearest } from './suggest.ts';
 import type { TargetFlags } from './target.ts';
 
 const targetOptions = {
@@ -35,6 +38,7 @@ const submitOptions = {
   output: { type: 'string', short: 'o' },
   'wait-scan': { type: 'boolean' },
   'fail-on': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
 } as const;
 
 const listOptions = {
@@ -44,7 +48,20 @@ const listOptions = {
   output: { type: 'string', short: 'o' },
 } as const;
 
-const logsOptions = { ...targetOptions, follow: { type: 'boolean' } } as const;
+const logsOptions = {
+  ...targetOptions,
+  follow: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const;
+
+const statusOptions = { ...targetOptions, output: { type: 'string', short: 'o' } } as const;
+
+const releaseOptions = {
+  ...targetOptions,
+  override: { type: 'boolean' },
+  reason: { type: 'string' },
+  function: { type: 'string' },
+} as const;
 
 const replayOptions = {
   ...targetOptions,
@@ -69,21 +86,25 @@ Commands:
   status <key|build-id>   what became of an upload or a build
   list                    recent uploads, newest first
   logs <key|build-id>     the build log of an upload or a build
+  release <key|build-id>  release a held image anyway (--override --reason TEXT)
   replay                  re-drive what the functions could not handle (the failure queues)
+  doctor                  check the deployed stack's wiring without building
 
-Run ecr-pipeline <command> --help for its options.`,
+Run ecr-pipeline <command> --help for its options; ecr-pipeline --version for the version.`,
   submit: `Usage: ecr-pipeline submit [DIR] [--repository R] [--tag T] [options]
 
 Packs DIR (default .) as a gzipped tarball, honouring .dockerignore, uploads it to the contexts
-bucket as <prefix><repository>/<tag>.tar.gz and follows the build it starts. Prints the image
-reference with its digest on stdout; exits 0 only when the image was pushed (exit codes: docs/cli.md).
+bucket as <prefix><repository>/<tag>.tar.gz, follows the build it starts and waits for the release
+(the stack's gate moves the tag, or holds the image: exit 6). Prints the image reference with its
+digest on stdout; exits 0 only when the image was released (exit codes: docs/cli.md).
 Refuses, without uploading, a tag that already exists in an immutable repository.
 
 Image:
   -r, --repository R   ECR repository name (lower case, namespaces with /); default: DIR's
                        package.json name, else DIR's name, mapped to ECR's grammar
   -t, --tag T          image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}); default: DIR's short git
-                       commit (-dirty when DIR has uncommitted changes), else the UTC time
+                       commit (-dirty-<hash of the context> when DIR has uncommitted
+                       changes: one tag per content), else the UTC time
 Result:
   -o, --output F       text (default) or json: one JSON object on stdout (image, digest, build,
                        record key, phases with durations, scan counts) and nothing else
@@ -104,17 +125,27 @@ Upload:
                        the stack's maxContextBytes)
   --max-files N        refuse contexts with more files (default 50000)
   -q, --quiet          no progress bar and no build log, only phases and the result
+  -v, --verbose        show CodeBuild's own log lines ([Container] ...) too
 ${TARGET_HELP}`,
-  status: `Usage: ecr-pipeline status <key|repository:tag|build-id> [options]
+  status: `Usage: ecr-pipeline status <key|repository:tag|build-id|build-arn> [options]
 
 Shows the upload's record (accepted, or rejected and why) and its build: status, phase, log link
 and, once pushed, the image with its digest and its replication per destination region
-(DescribeImageReplicationStatus). Exits 1 when the upload was rejected or the build failed.
+(DescribeImageReplicationStatus); a failed build's reason is the excerpt of its log.
+repository:tag finds the upload whatever its extension (.tar.gz, .tgz, .tar).
+Exit codes: 0 built or still on its way, 1 build failed or superseded, 3 upload rejected,
+2 usage, 5 AWS refused.
+  -o, --output F     text (default) or json: one JSON object (status, upload, build, image,
+                     digest, phase, reason, scan, replication, exitCode)
 ${TARGET_HELP}`,
-  logs: `Usage: ecr-pipeline logs <key|repository:tag|build-id> [--follow] [options]
+  logs: `Usage: ecr-pipeline logs <key|repository:tag|build-id|build-arn> [--follow] [options]
 
-Prints the build log of an upload (its newest version) or of a build id.
+Prints the build log of an upload (its newest version) or of a build, without CodeBuild's own
+lines ([Container] ...) unless --verbose.
+Exit codes: 0 log printed (with --follow: the image was pushed), 1 build failed or no build,
+3 upload rejected, 2 usage, 5 AWS refused.
   --follow           keep printing until the build ends
+  -v, --verbose      show CodeBuild's own log lines too
 ${TARGET_HELP}`,
   list: `Usage: ecr-pipeline list [--limit N] [--repository R] [--output json] [options]
 
@@ -122,6 +153,15 @@ Recent uploads, newest first, from the upload records: key, image, status, age a
   -n, --limit N        at most N uploads (default 20, at most 1000)
   -r, --repository R   only uploads to this repository
   -o, --output F       text (default) or json (one JSON object: {"uploads": [...]})
+${TARGET_HELP}`,
+  release: `Usage: ecr-pipeline release <key|repository:tag|build-id> --override --reason TEXT [options]
+
+Releases an image the stack's gate held: the release function moves the tag to it anyway, and
+records and notifies the override, its reason and who asked. Needs lambda:InvokeFunction on the
+release function (attach the stack's ReleaseOperatorPolicy); uploaders do not have it.
+  --override         required: release although the gate held the image
+  --reason TEXT      required: why, recorded in the upload record and told to people
+  --function NAME    the release function (env ECR_PIPELINE_RELEASE_FUNCTION; default <project>-release)
 ${TARGET_HELP}`,
   replay: `Usage: ecr-pipeline replay [--queue build-trigger|ecr-events] [--dry-run] [options]
 
@@ -131,7 +171,18 @@ when a message could not be re-driven (it stays in the queue).
   --queue Q          build-trigger (default) or ecr-events
   --dry-run          list the uploads or events (and the error) that would be re-driven; change nothing
 ${TARGET_HELP}`,
+  doctor: `Usage: ecr-pipeline doctor [--output json] [options]
+
+Checks the stack without building: the contexts bucket (exists, versioned), its notifications
+(every context extension, and .zip to refuse, sent to the build-trigger function), the build project
+(exists, privileged for Docker), and the registry's scanning. Says what is wrong and how to fix it.
+Exit codes: 0 no problem found, 1 a check failed, 2 usage, 5 AWS refused.
+  -o, --output F     text (default) or json: {"exitCode", "checks": [{name, status, detail, fix}]}
+${TARGET_HELP}`,
 } as const;
+
+/** The commands, as `ecr-pipeline --help` lists them. */
+export const COMMANDS = ['submit', 'status', 'logs', 'list', 'release', 'replay', 'doctor'] as const;
 
 /** Severities `--fail-on` takes, lowest first (UNDEFINED is not ranked). */
 export const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
@@ -156,6 +207,8 @@ export interface SubmitArgs {
   maxBytes?: number | undefined;
   maxFiles?: number | undefined;
   quiet: boolean;
+  /** Show CodeBuild's own log lines too. */
+  verbose: boolean;
   output: OutputFormat;
   /** Wait for the image's scan; true whenever `failOn` is set. */
   waitScan: boolean;
@@ -175,6 +228,10 @@ export interface LookupArgs {
   command: 'status' | 'logs';
   subject: string;
   follow: boolean;
+  /** `logs`: show CodeBuild's own lines too. */
+  verbose: boolean;
+  /** `status`: text or one JSON object. */
+  output: OutputFormat;
   flags: TargetFlags;
 }
 
@@ -185,7 +242,14 @@ export interface ReplayArgs {
   flags: TargetFlags;
 }
 
-export type Args = SubmitArgs | LookupArgs | ListArgs | ReplayArgs | { command: 'help'; text: string };
+export type Args =
+  | SubmitArgs
+  | LookupArgs
+  | ListArgs
+  | ReplayArgs
+  | DoctorArgs
+  | ReleaseArgs
+  | { command: 'help'; text: string };
 
 function targetFlags(
   values: Partial<Record<keyof typeof targetOptions, string | boolean | undefined>>,
@@ -251,12 +315,28 @@ export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Record
   return args;
 }
 
+/** The usage error for an option parseArgs refused, with the nearest known option when one is near. */
+export function unknownOption(message: string, options: Readonly<Record<string, unknown>>): UsageError {
+  const given = /^Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+  const meant = given?.startsWith('--') ? nearest(given.slice(2), Object.keys(options)) : undefined;
+  if (!given || !meant) return new UsageError(message);
+  return new UsageError(`unknown option ${given}`, `did you mean --${meant}? (--help for the options)`);
+}
+
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw unknownOption((error as Error).message, options);
   }
+}
+
+function oneSubject(command: string, positionals: string[]): string {
+  const [subject, ...extra] = positionals;
+  if (!subject || extra.length > 0) {
+    throw new UsageError(`${command} takes one upload key, repository:tag or build id`);
+  }
+  return subject;
 }
 
 /** Parses the command line (without `node` and the script). */
@@ -296,6 +376,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       maxBytes: positiveInteger('max-size', values['max-size']),
       maxFiles: positiveInteger('max-files', values['max-files']),
       quiet: values.quiet === true,
+      verbose: values.verbose === true,
       output,
       waitScan: values['wait-scan'] === true || failOn !== undefined,
       failOn,
@@ -318,15 +399,47 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       flags: targetFlags(values),
     };
   }
-  if (command === 'status' || command === 'logs') {
+  if (command === 'status') {
+    if (rest.includes('--follow'))
+      throw new UsageError('--follow is for logs', 'ecr-pipeline logs <subject> --follow');
+    const { values, positionals } = parse(rest, statusOptions);
+    if (values.help) return { command: 'help', text: HELP.status };
+    return {
+      command,
+      subject: oneSubject(command, positionals),
+      follow: false,
+      verbose: false,
+      output: outputFormat(values.output),
+      flags: targetFlags(values),
+    };
+  }
+  if (command === 'logs') {
     const { values, positionals } = parse(rest, logsOptions);
-    if (values.help) return { command: 'help', text: HELP[command] };
-    if (command === 'status' && values.follow) throw new UsageError('--follow is for logs');
+    if (values.help) return { command: 'help', text: HELP.logs };
+    return {
+      command,
+      subject: oneSubject(command, positionals),
+      follow: values.follow === true,
+      verbose: values.verbose === true,
+      output: 'text',
+      flags: targetFlags(values),
+    };
+  }
+  if (command === 'release') {
+    const { values, positionals } = parse(rest, releaseOptions);
+    if (values.help) return { command: 'help', text: HELP.release };
     const [subject, ...extra] = positionals;
     if (!subject || extra.length > 0) {
-      throw new UsageError(`${command} takes one upload key, repository:tag or build id`);
+      throw new UsageError('release takes one upload key, repository:tag or build id');
     }
-    return { command, subject, follow: values.follow === true, flags: targetFlags(values) };
+    return {
+      command,
+      subject,
+      override: values.override === true,
+      reason: values.reason,
+      functionName: values.function,
+      flags: targetFlags(values),
+    };
   }
   if (command === 'replay') {
     const { values, positionals } = parse(rest, replayOptions);
@@ -339,8 +452,16 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     }
     return { command, queue, dryRun: values['dry-run'] === true, flags: targetFlags(values) };
   }
+  if (command === 'doctor') {
+    const { values, positionals } = parse(rest, statusOptions);
+    if (values.help) return { command: 'help', text: HELP.doctor };
+    if (positionals.length > 0)
+      throw new UsageError(`doctor takes no arguments, got ${positionals.join(' ')}`);
+    return { command, output: outputFormat(values.output), flags: targetFlags(values) };
+  }
+  const meant = nearest(command, [...COMMANDS]);
   throw new UsageError(
     `unknown command "${command}"`,
-    'commands: submit, status, logs, list, replay (--help for more)',
+    `${meant ? `did you mean ${meant}? ` : ''}commands: ${COMMANDS.join(', ')} (--help for more)`,
   );
 }

@@ -1,7 +1,7 @@
 /**
  * What `submit` uses when --repository or --tag is not given: a repository named after the
- * folder (or its package.json `name`), and a tag naming the folder's git commit (`-dirty` when the
- * folder has changes not committed), else the UTC time. Both pass the pipeline's naming rules.
+ * folder (or its package.json `name`), and a tag naming the folder's git commit (`-dirty-<fingerprint
+ * of the context>` when the folder has changes not committed), else the UTC time. Both pass the pipeline's naming rules.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -78,29 +78,32 @@ export function timestampTag(now: Date): string {
 }
 
 /**
- * The default tag of a context folder: the short commit of its git work tree, with `-dirty` when
- * the folder has uncommitted changes (untracked files count); the UTC time when it is not in git.
+ * The default tag of a context folder: the short commit of its git work tree; when the folder has
+ * uncommitted changes (untracked files count), `<commit>-dirty-<fingerprint of the context>`, so
+ * that each edit gets its own tag in an immutable repository and the same content the same tag; the
+ * UTC time when it is not in git. `fingerprint` is asked only for a dirty folder.
  */
-export function defaultTag(dir: string, git: Git = systemGit, now = new Date()): string {
+export function defaultTag(dir: string, git: Git, now: Date, fingerprint: () => string): string {
   const commit = git(dir, ['rev-parse', '--short', 'HEAD']);
   if (!commit || checkTag(commit)) return timestampTag(now);
   const changes = git(dir, ['status', '--porcelain', '--', '.']);
-  return changes ? `${commit}-dirty` : commit;
+  return changes ? `${commit}-dirty-${fingerprint()}` : commit;
 }
 
 /** Repository and tag for `submit`: the ones given, else the defaults, and whether each was chosen. */
 export function chooseImage(
   dir: string,
   given: { repository?: string | undefined; tag?: string | undefined },
-  git: Git = systemGit,
-  now = new Date(),
+  git: Git,
+  now: Date,
+  fingerprint: () => string,
 ): { repository: string; tag: string; chosen: Array<'repository' | 'tag'> } {
   const chosen: Array<'repository' | 'tag'> = [];
   if (given.repository === undefined) chosen.push('repository');
   if (given.tag === undefined) chosen.push('tag');
   return {
     repository: given.repository ?? defaultRepository(dir),
-    tag: given.tag ?? defaultTag(dir, git, now),
+    tag: given.tag ?? defaultTag(dir, git, now, fingerprint),
     chosen,
   };
 }

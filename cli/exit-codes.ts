@@ -3,7 +3,7 @@
  * keep both in step.
  */
 export const EXIT = {
-  /** The image was pushed (and passed the scan gate when one was asked for). */
+  /** The image was released: its tag names it (and it passed the scan gate when one was asked for). */
   success: 0,
   /** The build failed, or anything else went wrong (a context that cannot be sent, no outcome seen). */
   failed: 1,
@@ -15,6 +15,8 @@ export const EXIT = {
   scanGate: 4,
   /** AWS refused or could not be reached: credentials, permissions, endpoint, bucket. */
   aws: 5,
+  /** The stack's release gate held the image: pushed by digest, its tag not moved (`release --override`). */
+  held: 6,
   /** Ctrl-C. */
   interrupted: 130,
 } as const;

@@ -25,7 +25,9 @@ import {
 import { BUILD_ENV, BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import { CliError } from './errors.ts';
+import { buildFailure } from './failure.ts';
 import type { Clients } from './target.ts';
+import { forTerminal, stripControl } from './terminal-text.ts';
 
 // The command's modules and tests use these through this module.
 export { buildMatches, findBuild, getBuilds, newestBuildIds, readUploadRecord, sleep };
@@ -37,7 +39,17 @@ export type Rejected = { kind: 'rejected'; code?: string | undefined; reason: st
 export type SubmitOutcome =
   | { kind: 'pushed'; buildId: string; image: string; digest?: string | undefined }
   | Rejected
-  | { kind: 'failed'; buildId: string; status: string; reason: string; logLink?: string | undefined };
+  | {
+      kind: 'failed';
+      buildId: string;
+      status: string;
+      /** The excerpt of the log the notification and `status` show (cli/failure.ts). */
+      reason: string;
+      phase?: string | undefined;
+      /** CodeBuild's own message for the failing phase. */
+      detail?: string | undefined;
+      logLink?: string | undefined;
+    };
 
 /** Text sinks: `info` for progress and phases, `log` for the build log as it is written. */
 export interface FollowOutput {
@@ -70,7 +82,7 @@ export function rejectionOf(record: UploadRecord | undefined): Rejected | undefi
 
 /** A rejection as the commands print it: `rejected (code): reason`. */
 export function describeRejection(rejected: Rejected): string {
-  return `rejected${rejected.code ? ` (${rejected.code})` : ''}: ${rejected.reason}`;
+  return stripControl(`rejected${rejected.code ? ` (${rejected.code})` : ''}: ${rejected.reason}`);
 }
 
 /** Incremental reader of a build's log: CloudWatch Logs on AWS, the log link where the build serves it. */
@@ -124,22 +136,6 @@ export class BuildLogReader {
   }
 }
 
-/** Why a finished build failed, from its phases' contexts. */
-export function failureReason(build: Build): string {
-  const failed = (build.phases ?? []).filter(
-    (phase) => phase.phaseStatus && !['SUCCEEDED', 'IN_PROGRESS'].includes(phase.phaseStatus),
-  );
-  const messages = failed.flatMap((phase) =>
-    (phase.contexts ?? [])
-      .map((context) => [context.statusCode, context.message].filter(Boolean).join(': '))
-      .filter(Boolean)
-      .map((message) => `${phase.phaseType}: ${message}`),
-  );
-  if (messages.length > 0) return messages.join('; ');
-  const phase = failed[0];
-  return phase ? `phase ${phase.phaseType} ended ${phase.phaseStatus}` : `build ended ${build.buildStatus}`;
-}
-
 /** The pushed image, `<repositoryUri>:<tag>@<digest>`, from the build's exported digest or ECR. */
 export async function imageOf(clients: Clients, build: Build): Promise<{ image: string; digest?: string }> {
   const uri = variable(build, BUILD_ENV.repositoryUri) ?? variable(build, BUILD_ENV.repository) ?? '';
@@ -166,7 +162,7 @@ export async function outcomeOf(clients: Clients, build: Build): Promise<SubmitO
     kind: 'failed',
     buildId,
     status: build.buildStatus ?? 'UNKNOWN',
-    reason: failureReason(build),
+    ...(await buildFailure(clients, build)),
     logLink: build.logs?.deepLink,
   };
 }
@@ -240,7 +236,7 @@ export async function followBuild(options: FollowOptions, first: Build): Promise
       // The log first: what it holds was written before the phase this poll reports.
       if (options.showLogs !== false) {
         const text = await log.read(build);
-        if (text) out.log(text);
+        if (text) out.log(await forTerminal(text));
       }
       if (build.currentPhase && build.currentPhase !== phase) {
         phase = build.currentPhase;

@@ -8,6 +8,7 @@ import { UPLOAD_RECORD_DIR, type UploadRecord } from '../functions/shared/upload
 import type { ListArgs } from './args.ts';
 import { explain } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { type ReleaseSummary, releaseSummary } from './release.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
 
@@ -31,6 +32,8 @@ export interface ListedUpload {
   code?: string | undefined;
   reason?: string | undefined;
   scan?: UploadRecord['scan'];
+  /** The release gate and its verdict, once the image was built. */
+  release?: ReleaseSummary | undefined;
 }
 
 /** The newest record objects of the bucket (at most MAX_LISTED listed), newest first. */
@@ -100,6 +103,7 @@ export async function listUploads(
         code: record.code,
         reason: record.reason,
         ...(record.scan ? { scan: record.scan } : {}),
+        ...(record.release ? { release: releaseSummary(record) } : {}),
       });
     });
   }
@@ -109,8 +113,15 @@ export async function listUploads(
 /** The uploads as a table with a header line. */
 export function formatUploads(uploads: ListedUpload[]): string {
   const rows = [
-    ['KEY', 'IMAGE', 'STATUS', 'AGE', 'BUILD'],
-    ...uploads.map((u) => [u.key, u.image, u.status, formatAge(u.ageSeconds), u.buildId ?? '-']),
+    ['KEY', 'IMAGE', 'STATUS', 'GATE', 'AGE', 'BUILD'],
+    ...uploads.map((u) => [
+      u.key,
+      u.image,
+      u.status,
+      u.release?.gate ?? '-',
+      formatAge(u.ageSeconds),
+      u.buildId ?? '-',
+    ]),
   ];
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
   return rows

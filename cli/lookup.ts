@@ -1,9 +1,6 @@
-/** `ecr-pipeline status` and `ecr-pipeline logs`: an upload key, repository:tag or build id. */
-import type { Build } from '@aws-sdk/client-codebuild';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { BUILD_ENV } from '../functions/shared/contract.ts';
 import { CONTEXT_EXTENSIONS, contextKey } from '../functions/shared/naming.ts';
-import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
+import type { UploadIdentity } from '../functions/shared/upload-record.ts';
 import type { LookupArgs } from './args.ts';
 import { CliError, explain, UsageError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
@@ -13,76 +10,63 @@ import {
   findBuild,
   followBuild,
   getBuilds,
-  outcomeOf,
-  type Rejected,
   readUploadRecord,
   rejectionOf,
 } from './follow.ts';
-import { shortBuildId } from './list.ts';
-import { formatBytes } from './progress.ts';
-import { replicationLines } from './replication.ts';
+import { LogFilter } from './log-filter.ts';
+import { type Found, isFinal, statusLines, statusView } from './status.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, type Target } from './target.ts';
 
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A build's ARN, as notifications and the console print it: `arn:aws:codebuild:<region>:<account>:build/<id>`. */
+const BUILD_ARN = /^arn:aws[a-z-]*:codebuild:[a-z0-9-]+:\d{12}:build\/(.+)$/;
 
-/** What the user named: a build, or an upload key. */
-export function classifySubject(subject: string, prefix: string): { buildId: string } | { key: string } {
+/**
+ * What the user named: a build (by id or ARN), an upload key, or repository:tag, which names the
+ * upload whatever its extension (`keys` in the order they are tried).
+ */
+export function classifySubject(
+  subject: string,
+  prefix: string,
+): { buildId: string } | { key: string } | { keys: string[] } {
+  const fromArn = BUILD_ARN.exec(subject)?.[1];
+  if (fromArn !== undefined && BUILD_ID.test(fromArn)) return { buildId: fromArn };
+  if (subject.startsWith('arn:')) {
+    throw new UsageError(
+      `"${subject}" is not the ARN of a build (arn:aws:codebuild:<region>:<account>:build/<project>:<uuid>)`,
+    );
+  }
   if (BUILD_ID.test(subject)) return { buildId: subject };
   if (CONTEXT_EXTENSIONS.some((extension) => subject.endsWith(extension))) return { key: subject };
   const colon = subject.lastIndexOf(':');
   if (colon > 0) {
     try {
-      return { key: contextKey(prefix, subject.slice(0, colon), subject.slice(colon + 1)) };
+      const [repository, tag] = [subject.slice(0, colon), subject.slice(colon + 1)];
+      return { keys: CONTEXT_EXTENSIONS.map((extension) => contextKey(prefix, repository, tag, extension)) };
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
   }
   throw new UsageError(
-    `"${subject}" is neither an upload key (…/<tag>.tar.gz), repository:tag nor a build id (project:uuid)`,
+    `"${subject}" is neither an upload key (…/<tag>.tar.gz), repository:tag nor a build id (project:uuid or its ARN)`,
   );
 }
 
-interface Found {
-  identity?: UploadIdentity;
-  build?: Build | undefined;
-  rejected?: Rejected | undefined;
-  accepted?: boolean;
-  /** The record, when it holds the upload's final state (built, failed, superseded): no build lookup. */
-  final?: UploadRecord | undefined;
-  size?: number | undefined;
-}
-
-/** Whether the record tells the whole outcome (the build need not be asked). */
-export function isFinal(record: UploadRecord | undefined): boolean {
-  return record?.status === 'built' || record?.status === 'superseded' || record?.status === 'failed';
-}
-
-/** The lines `status` prints for a record in a final state, and its exit code. */
-export function describeFinal(record: UploadRecord): { lines: string[]; exitCode: number } {
-  const lines = [`record   ${record.status}${record.finishedAt ? ` at ${record.finishedAt}` : ''}`];
-  if (record.buildId)
-    lines.push(
-      `build    ${shortBuildId(record.buildId)}${record.buildStatus ? `  ${record.buildStatus}` : ''}`,
-    );
-  if (record.status === 'built') {
-    lines.push(
-      `image    ${record.repository ?? ''}:${record.tag ?? ''}${record.digest ? `@${record.digest}` : ''}`,
-    );
-    if (record.scan) {
-      const counts = Object.entries(record.scan.counts).map(([severity, n]) => `${severity} ${n}`);
-      lines.push(
-        `scan     ${record.scan.scanner} ${record.scan.status}: ${counts.join(', ') || 'no findings'}`,
-      );
+/** The first of `keys` that names an object, with its head; none: an error that names them all. */
+export async function headFirst(target: Target, keys: readonly string[]) {
+  for (const key of keys) {
+    try {
+      const head = await target.clients.s3.send(new HeadObjectCommand({ Bucket: target.bucket, Key: key }));
+      return { key, head };
+    } catch (error) {
+      if ((error as { name?: string }).name !== 'NotFound') throw error;
     }
-    return { lines, exitCode: EXIT.success };
   }
-  if (record.status === 'superseded') {
-    lines.push('reason   a newer upload of the same key won; this one pushed nothing');
-    return { lines, exitCode: EXIT.failed };
-  }
-  lines.push(`reason   ${record.phase ? `${record.phase}: ` : ''}${record.reason ?? 'no reason given'}`);
-  return { lines, exitCode: EXIT.failed };
+  throw new CliError(
+    `no upload at ${keys.map((key) => `s3://${target.bucket}/${key}`).join(', ')}`,
+    'check the key, --prefix and --bucket',
+  );
 }
 
 async function lookup(target: Target, args: LookupArgs): Promise<Found> {
@@ -93,20 +77,11 @@ async function lookup(target: Target, args: LookupArgs): Promise<Found> {
     if (!build) throw new CliError(`no build ${named.buildId}`, 'check the id and --region');
     return { build };
   }
-  const head = await target.clients.s3
-    .send(new HeadObjectCommand({ Bucket: target.bucket, Key: named.key }))
-    .catch((error: unknown) => {
-      if ((error as { name?: string }).name === 'NotFound') {
-        throw new CliError(
-          `no upload at s3://${target.bucket}/${named.key}`,
-          'check the key, --prefix and --bucket',
-        );
-      }
-      throw error;
-    });
+  const keys = 'key' in named ? [named.key] : named.keys;
+  const { key, head } = await headFirst(target, keys);
   const identity: UploadIdentity = {
     bucket: target.bucket,
-    key: named.key,
+    key,
     versionId: head.VersionId,
     eTag: head.ETag,
   };
@@ -138,52 +113,11 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
   try {
     const found = await lookup(target, args);
     if (args.command === 'status') {
-      if (found.identity) {
-        const { bucket, key, versionId } = found.identity;
-        print(
-          `upload   s3://${bucket}/${key}${versionId ? ` version ${versionId}` : ''}${found.size !== undefined ? `  ${formatBytes(found.size)}` : ''}`,
-        );
-        if (!found.final)
-          print(
-            `record   ${found.rejected ? describeRejection(found.rejected) : found.accepted ? 'accepted' : 'not handled yet'}`,
-          );
-      }
-      if (found.rejected) return EXIT.rejected;
-      if (found.final) {
-        const { lines, exitCode } = describeFinal(found.final);
-        for (const line of lines) print(line);
-        const { repository, digest } = found.final;
-        if (found.final.status === 'built' && repository && digest) {
-          for (const line of await replicationLines(target.clients.ecr, repository, digest)) print(line);
-        }
-        return exitCode;
-      }
-      const build = found.build;
-      if (!build) {
-        print(
-          `build    ${target.project ? 'none yet' : 'unknown (pass --project or set ECR_PIPELINE_PROJECT)'}`,
-        );
-        return 0;
-      }
-      print(
-        `build    ${build.id}  ${build.buildStatus}${build.buildComplete ? '' : `  phase ${build.currentPhase}`}`,
-      );
-      if (build.logs?.deepLink) print(`log      ${build.logs.deepLink}`);
-      if (!build.buildComplete) return 0;
-      const outcome = await outcomeOf(target.clients, build);
-      if (outcome.kind === 'pushed') {
-        print(`image    ${outcome.image}`);
-        const repository = build.environment?.environmentVariables?.find(
-          (v) => v.name === BUILD_ENV.repository,
-        )?.value;
-        if (repository && outcome.digest) {
-          for (const line of await replicationLines(target.clients.ecr, repository, outcome.digest))
-            print(line);
-        }
-        return 0;
-      }
-      if (outcome.kind === 'failed') print(`reason   ${outcome.reason}`);
-      return 1;
+      const view = await statusView(target.clients, target.project, found);
+      if (args.output === 'json')
+        io.stdout.write(`${JSON.stringify({ ...view, releaseLines: undefined })}\n`);
+      else for (const line of statusLines(view, found, target.project)) print(line);
+      return view.exitCode;
     }
     if (found.rejected) {
       io.stderr.write(`${describeRejection(found.rejected)}\n`);
@@ -195,21 +129,27 @@ export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
         'run `ecr-pipeline status` to see what became of it',
       );
     }
+    const filter = new LogFilter(args.verbose);
     if (args.follow && !found.build.buildComplete) {
       const outcome = await followBuild(
         {
           clients: target.clients,
           prefix: target.prefix,
           identity: found.identity ?? { bucket: target.bucket, key: '' },
-          out: { info: (line) => io.stderr.write(`${line}\n`), log: (text) => io.stdout.write(text) },
+          out: {
+            info: (line) => io.stderr.write(`${line}\n`),
+            log: (text) => io.stdout.write(filter.push(text)),
+          },
           ...(io.signal ? { signal: io.signal } : {}),
           pollMs: target.local ? 1000 : 2000,
         },
         found.build,
       );
+      io.stdout.write(filter.flush());
       return outcome.kind === 'pushed' ? 0 : 1;
     }
-    io.stdout.write(await new BuildLogReader(target.clients).read(found.build));
+    io.stdout.write(filter.push(await new BuildLogReader(target.clients).read(found.build)));
+    io.stdout.write(filter.flush());
     return 0;
   } catch (error) {
     throw explain(error, scene);

@@ -1,14 +1,21 @@
 /** The `ecr-pipeline` command: parses the command line, runs a command, prints errors with what to do. */
 import { parseCommandLine } from './args.ts';
+import { doctorCommand } from './doctor.ts';
 import { type CliError, explain } from './errors.ts';
 import { listCommand } from './list.ts';
 import { lookupCommand } from './lookup.ts';
+import { releaseCommand } from './release.ts';
 import { replayCommand } from './replay.ts';
 import { type Io, submit } from './submit.ts';
+import { packageVersion } from './version.ts';
 
 /** Runs one command line; returns the exit code. Never throws. */
 export async function main(argv: string[], io: Io): Promise<number> {
   try {
+    if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+      io.stdout.write(`ecr-pipeline ${packageVersion()}\n`);
+      return 0;
+    }
     const args = parseCommandLine(argv, io.env);
     if (args.command === 'help') {
       io.stdout.write(`${args.text}\n`);
@@ -17,6 +24,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (args.command === 'submit') return await submit(args, io);
     if (args.command === 'replay') return await replayCommand(args, io);
     if (args.command === 'list') return await listCommand(args, io);
+    if (args.command === 'doctor') return await doctorCommand(args, io);
+    if (args.command === 'release') return await releaseCommand(args, io);
     return await lookupCommand(args, io);
   } catch (caught) {
     const error: CliError = explain(caught);

@@ -6,9 +6,11 @@ import { contextKey } from '../functions/shared/naming.ts';
 import { type UploadIdentity, uploadRecordKey } from '../functions/shared/upload-record.ts';
 import type { FailOnSeverity, SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
+import { contextHash } from './context-hash.ts';
 import { chooseImage, type Git, systemGit } from './defaults.ts';
 import { CliError, explain } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { failureLines } from './failure.ts';
 import {
   describeRejection,
   type FollowOutput,
@@ -17,8 +19,10 @@ import {
   type SubmitOutcome,
   waitForBuild,
 } from './follow.ts';
+import { LogFilter } from './log-filter.ts';
 import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
+import { awaitRelease, type ReleaseSummary, releaseSummary } from './release.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
 import { credentialArgWarnings } from './secrets.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -61,11 +65,18 @@ export interface SubmitResult {
   buildId?: string | undefined;
   phases?: PhaseTiming[];
   code?: string | undefined;
+  /** Why it was rejected or failed: for a build, the excerpt of its log that `status` shows too. */
   reason?: string | undefined;
+  /** The phase a build failed in. */
+  phase?: string | undefined;
+  /** CodeBuild's own message for the failing phase. */
+  detail?: string | undefined;
   logLink?: string | undefined;
   scan?:
     | (ScanResult & { failOn?: FailOnSeverity | undefined; gate: 'passed' | 'failed' | 'none' })
     | undefined;
+  /** The stack's release gate and its verdict (absent on a stack without the release step). */
+  release?: ReleaseSummary | undefined;
 }
 
 /** The phases of a build with their durations, in order. */
@@ -136,23 +147,24 @@ function flagsHint(target: Target, args: SubmitArgs): string {
 /** Runs `submit`; returns the exit code. */
 export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   const info = (line: string) => io.stderr.write(`${line}\n`);
-  const { repository, tag, chosen } = chooseImage(
-    args.dir,
-    args,
-    io.git ?? systemGit,
-    io.now?.() ?? new Date(),
-  );
-  if (chosen.length > 0) {
-    info(
-      `image ${repository}:${tag} (${chosen.map((c) => `${c} chosen from ${c === 'tag' ? 'git or the time' : 'the folder'}`).join(', ')}; --repository / --tag to set them)`,
-    );
-  }
   const plan = await planContext({
     dir: args.dir,
     dockerfile: args.dockerfile,
     maxBytes: args.maxBytes,
     maxFiles: args.maxFiles,
   });
+  const { repository, tag, chosen } = chooseImage(
+    args.dir,
+    args,
+    io.git ?? systemGit,
+    io.now?.() ?? new Date(),
+    () => contextHash(plan),
+  );
+  if (chosen.length > 0) {
+    info(
+      `image ${repository}:${tag} (${chosen.map((c) => `${c} chosen from ${c === 'tag' ? 'git or the time' : 'the folder'}`).join(', ')}; --repository / --tag to set them)`,
+    );
+  }
   for (const warning of plan.warnings) info(`warning: ${warning}`);
   for (const warning of credentialArgWarnings(args.buildArgs)) info(`warning: ${warning}`);
   const metadata = uploadMetadata(plan, args);
@@ -225,28 +237,61 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     followUpload(args, io, target, identity, before),
   );
   const text = args.output === 'text' ? io : { stdout: { write: () => true }, stderr: io.stderr };
-  let exitCode = report(outcome, text);
+  let exitCode = report(outcome, text, false);
+  let release: ReleaseSummary | undefined;
   let scan: SubmitResult['scan'];
-  if (outcome.kind === 'pushed' && args.waitScan) {
-    const digest = outcome.digest;
-    if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
-    info(`waiting for the scan of ${repository}@${digest}...`);
-    const found = await guard(target, args, key, scene, () =>
-      waitForScan({
-        clients: target.clients,
-        prefix: target.prefix,
-        identity,
-        repository,
-        digest,
-        signal: io.signal,
-        pollMs: target.local ? 1000 : 5000,
-      }),
-    );
-    const gate = scanGate(found, args.failOn, info);
-    if (gate === 'failed') exitCode = EXIT.scanGate;
-    scan = { ...found, failOn: args.failOn, gate: gate ?? 'none' };
+  if (outcome.kind === 'pushed') {
+    const run = <T>(step: () => Promise<T>) => guard(target, args, key, scene, step);
+    ({ exitCode, release, scan } = await afterPush(args, io, target, identity, outcome, run));
   }
-  return finish({ ...result, ...outcomeFields(outcome, last), exitCode, ...(scan ? { scan } : {}) });
+  return finish({
+    ...result,
+    ...outcomeFields(outcome, last),
+    exitCode,
+    ...(scan ? { scan } : {}),
+    ...(release ? { release } : {}),
+  });
+}
+
+/**
+ * After the build pushed the image: waits for the stack's release (the tag moved, or the image held),
+ * prints the image once released, then applies `--wait-scan` / `--fail-on` to a released image.
+ */
+async function afterPush(
+  args: SubmitArgs,
+  io: Io,
+  target: Target,
+  identity: UploadIdentity,
+  outcome: Extract<SubmitOutcome, { kind: 'pushed' }>,
+  run: <T>(step: () => Promise<T>) => Promise<T>,
+): Promise<{ exitCode: number; release?: ReleaseSummary | undefined; scan?: SubmitResult['scan'] }> {
+  const info = (line: string) => io.stderr.write(`${line}\n`);
+  const released = await run(() => awaitRelease(target, identity, io));
+  const release = releaseSummary(released.record);
+  if (released.exitCode !== EXIT.success) return { exitCode: released.exitCode, release };
+  if (args.output === 'text') io.stdout.write(`${outcome.image}\n`);
+  if (!args.waitScan) return { exitCode: EXIT.success, release };
+  const digest = outcome.digest;
+  if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
+  const repository = released.record.repository ?? '';
+  info(`waiting for the scan of ${repository}@${digest}...`);
+  const found = await run(() =>
+    waitForScan({
+      clients: target.clients,
+      prefix: target.prefix,
+      identity,
+      repository,
+      digest,
+      signal: io.signal,
+      pollMs: target.local ? 1000 : 5000,
+    }),
+  );
+  const gate = scanGate(found, args.failOn, info);
+  return {
+    exitCode: gate === 'failed' ? EXIT.scanGate : EXIT.success,
+    release,
+    scan: { ...found, failOn: args.failOn, gate: gate ?? 'none' },
+  };
 }
 
 /** The fields of the JSON result that an outcome gives. */
@@ -255,7 +300,14 @@ function outcomeFields(outcome: SubmitOutcome, last: Build | undefined): Partial
   const build = { buildId: outcome.buildId, phases: phaseTimings(last) };
   return outcome.kind === 'pushed'
     ? { status: 'pushed', ...build, image: outcome.image, digest: outcome.digest }
-    : { status: 'failed', ...build, reason: outcome.reason, logLink: outcome.logLink };
+    : {
+        status: 'failed',
+        ...build,
+        phase: outcome.phase,
+        reason: outcome.reason,
+        detail: outcome.detail,
+        logLink: outcome.logLink,
+      };
 }
 
 /** Runs a step that follows the upload; Ctrl-C says how to follow it again, other errors are explained. */
@@ -289,10 +341,11 @@ async function followUpload(
   before: ReadonlySet<string> | undefined,
 ): Promise<{ outcome: SubmitOutcome; last?: Build | undefined }> {
   let last: Build | undefined;
+  const filter = new LogFilter(args.verbose);
   const out: FollowOutput = {
     info: (line) => io.stderr.write(`${line}\n`),
     log: (text) => {
-      if (!args.quiet) io.stderr.write(text);
+      if (!args.quiet) io.stderr.write(filter.push(text));
     },
   };
   const options = {
@@ -312,6 +365,7 @@ async function followUpload(
   const found = await waitForBuild(options);
   if ('rejected' in found) return { outcome: found.rejected };
   const outcome = await followBuild(options, found.build);
+  if (!args.quiet) io.stderr.write(filter.flush());
   return { outcome, last };
 }
 
@@ -404,19 +458,23 @@ async function upload(
   return uploaded;
 }
 
-/** Prints an outcome; returns the exit code (0 only for a pushed image). */
-export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>): number {
+/**
+ * Prints an outcome; returns the exit code (0 only for a pushed image). The image goes to stdout
+ * unless `printImage` is false (submit prints it once the release moved the tag).
+ */
+export function report(outcome: SubmitOutcome, io: Pick<Io, 'stdout' | 'stderr'>, printImage = true): number {
   const info = (line: string) => io.stderr.write(`${line}\n`);
   switch (outcome.kind) {
     case 'pushed':
       info(`pushed ${outcome.image}${outcome.digest ? '' : ' (digest not reported by the build)'}`);
-      io.stdout.write(`${outcome.image}\n`);
+      if (printImage) io.stdout.write(`${outcome.image}\n`);
       break;
     case 'rejected':
       info(describeRejection(outcome));
       break;
     case 'failed':
-      info(`build ${outcome.buildId} ${outcome.status}: ${outcome.reason}`);
+      for (const [i, line] of failureLines(outcome, '  ').entries())
+        info(i === 0 ? `build ${outcome.buildId} ${outcome.status}: ${line}` : line);
       if (outcome.logLink) info(`log: ${outcome.logLink}`);
       break;
   }

@@ -11,6 +11,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 // The local cloud's public constants (values only, shared with local/): the --local target's defaults.
 import { DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
@@ -56,6 +57,8 @@ export interface Clients {
   codebuild: CodeBuildClient;
   logs: CloudWatchLogsClient;
   ecr: ECRClient;
+  /** `release --override` invokes the release function. */
+  lambda: LambdaClient;
 }
 
 /** A resolved target: every name the commands need, and clients configured for it. */
@@ -118,6 +121,7 @@ export function createClients(settings: ClientSettings): Clients {
     codebuild: new CodeBuildClient(common),
     logs: new CloudWatchLogsClient(common),
     ecr: new ECRClient(common),
+    lambda: new LambdaClient(common),
   };
 }
 

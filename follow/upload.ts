@@ -226,3 +226,57 @@ export async function waitForBuildEnd(
     if (fresh) build = fresh;
   }
 }
+
+/** Record states that end a release: the verdict is in. */
+const RELEASE_ENDS: ReadonlySet<string> = new Set(['released', 'held', 'superseded', 'rejected', 'failed']);
+
+/** What waiting for the release of a built image found. */
+export type ReleaseSighting =
+  | { kind: 'verdict'; record: UploadRecord }
+  /** The record says built with no release step (a stack deployed before it): the build's push is all. */
+  | { kind: 'no-release'; record: UploadRecord };
+
+/** What waiting for a release needs to know. */
+export interface WaitForReleaseOptions {
+  prefix: string;
+  identity: UploadIdentity;
+  pollMs: number;
+  timeoutMs: number;
+  /** How long a record that says built without a release step is given before it counts as such. */
+  noReleaseGraceMs?: number;
+  /** How long a record may still say accepted (the release step has not seen the build's success). */
+  acceptedGraceMs?: number;
+  signal?: AbortSignal | undefined;
+  /** Sees each record read: for progress (the gate and its deadline). */
+  onRecord?: (record: UploadRecord | undefined) => void;
+}
+
+/**
+ * The one wait loop of a release, for the command-line tool, the demo and the end-to-end tests:
+ * polls the upload record until it holds the release's verdict (released, held, superseded,
+ * rejected or failed). Throws UploadNotSighted on timeout or abort.
+ */
+export async function waitForRelease(
+  clients: Pick<FollowClients, 's3'>,
+  options: WaitForReleaseOptions,
+): Promise<ReleaseSighting> {
+  const { signal } = options;
+  const deadline = Date.now() + options.timeoutMs;
+  const grace = options.noReleaseGraceMs ?? 30_000;
+  const acceptedDeadline = Date.now() + (options.acceptedGraceMs ?? 120_000);
+  let builtWithoutRelease: number | undefined;
+  while (!signal?.aborted) {
+    const record = await readUploadRecord(clients, options.prefix, options.identity);
+    options.onRecord?.(record);
+    if (record && RELEASE_ENDS.has(record.status)) return { kind: 'verdict', record };
+    if (record?.status === 'built' && !record.release) {
+      builtWithoutRelease ??= Date.now();
+      if (Date.now() - builtWithoutRelease >= grace) return { kind: 'no-release', record };
+    }
+    // The build succeeded, yet no release step wrote the record: it did not run (see its failure queue).
+    const stuck = record?.status !== 'built' && Date.now() > acceptedDeadline;
+    if (stuck || Date.now() > deadline) throw new UploadNotSighted('timeout', true);
+    await sleep(options.pollMs, signal);
+  }
+  throw new UploadNotSighted('aborted', true);
+}

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { create } from 'tar';
+import { pathSegment, repositoryPath } from '../functions/shared/url.ts';
 import { LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 
 /** Repository and tag of the base image in the local registry (Docker Hub's name for busybox). */
@@ -137,13 +138,13 @@ function directoriesOf(paths: Set<string>): Set<string> {
  */
 export async function ensureBaseImage(registry: string, options: BaseImageOptions = {}): Promise<BaseImage> {
   const image = await makeBaseImage(options.busybox);
-  const base = `http://${registry}/v2/${BASE_IMAGE_REPOSITORY}`;
+  const base = `http://${registry}/v2/${repositoryPath(BASE_IMAGE_REPOSITORY)}`;
   const headers: Record<string, string> = options.authorization
     ? { authorization: options.authorization }
     : {};
   const reference = `${registry}/${BASE_IMAGE_REPOSITORY}:${BASE_IMAGE_TAG}`;
 
-  const current = await fetch(`${base}/manifests/${BASE_IMAGE_TAG}`, {
+  const current = await fetch(`${base}/manifests/${pathSegment(BASE_IMAGE_TAG)}`, {
     method: 'HEAD',
     headers: { ...headers, accept: OCI_MANIFEST },
   });
@@ -152,7 +153,7 @@ export async function ensureBaseImage(registry: string, options: BaseImageOption
   }
   for (const blob of [image.layer, image.config]) {
     const digest = sha256(blob);
-    const exists = await fetch(`${base}/blobs/${digest}`, { method: 'HEAD', headers });
+    const exists = await fetch(`${base}/blobs/${pathSegment(digest)}`, { method: 'HEAD', headers });
     if (exists.ok) continue;
     const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST', headers });
     const location = start.headers.get('location');
@@ -172,7 +173,7 @@ export async function ensureBaseImage(registry: string, options: BaseImageOption
       throw new Error(`registry ${registry} refused blob ${digest}: HTTP ${put.status} ${await put.text()}`);
     }
   }
-  const put = await fetch(`${base}/manifests/${BASE_IMAGE_TAG}`, {
+  const put = await fetch(`${base}/manifests/${pathSegment(BASE_IMAGE_TAG)}`, {
     method: 'PUT',
     headers: { ...headers, 'content-type': OCI_MANIFEST },
     body: image.manifest,

@@ -109,6 +109,8 @@ export interface LocalCloud {
   idle(): Promise<void>;
   /** Per role: the actions used and the statements that allowed them, denials, grants never used. */
   iamReport(): RoleUsage[];
+  /** The AWS environment a build gets (endpoint, region, its project role's credentials), as CodeBuild gives it. */
+  buildEnv: Record<string, string>;
 }
 
 const root = new URL('..', import.meta.url).pathname;
@@ -127,7 +129,11 @@ function newestMtime(path: string, filter: (file: string) => boolean): number {
  * missing or older than their inputs.
  */
 export function preparePackage(log: (line: string) => void): string {
-  const sources = newestMtime(join(root, 'functions'), (f) => f.endsWith('.ts'));
+  // The functions and the build's AWS calls (buildspec/session/) are bundled by the same build.
+  const sources = Math.max(
+    newestMtime(join(root, 'functions'), (f) => f.endsWith('.ts')),
+    newestMtime(join(root, 'buildspec'), (f) => f.endsWith('.ts')),
+  );
   const bundles = newestMtime(join(root, 'dist'), (f) => f.endsWith('.mjs'));
   if (bundles === 0 || bundles < sources) {
     log('prepare: npm run build');
@@ -462,6 +468,7 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
     deployment,
     idle: () => pollers.idle(() => invoker.idle()),
     iamReport: () => iam.report(),
+    buildEnv,
     async stop() {
       await parts.stop();
       await pollers.stopped();

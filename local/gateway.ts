@@ -57,6 +57,11 @@ export interface GatewayIam {
   registryToken(output: unknown, accessKeyId: string | undefined): unknown;
   /** An ECR call moto answered successfully (the IAM layer forgets tags it may have changed). */
   ecrAnswered(operation: string, input: Record<string, unknown>): void;
+  /** STS AssumeRole of a role the stack defines: the answer (XML), or undefined for moto to serve. */
+  assumeRole?(
+    accessKeyId: string | undefined,
+    form: URLSearchParams,
+  ): { status: number; body: string } | undefined;
 }
 
 const ECR_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -208,7 +213,24 @@ function route(routing: Routing): void {
     serveEcr(routing, target.slice(ECR_PREFIX.length), bodyOf());
     return;
   }
+  if (body && serveAssumeRole(routing, body)) return;
   toMoto(req, res, body);
+}
+
+/** STS AssumeRole answered by the local IAM when it knows the role; true when it answered. */
+function serveAssumeRole(routing: Routing, body: Buffer): boolean {
+  const { options, req, res } = routing;
+  if (!options.iam?.assumeRole) return false;
+  const form = new URLSearchParams(body.toString('utf8'));
+  if (form.get('Action') !== 'AssumeRole') return false;
+  const answer = options.iam.assumeRole(accessKeyIdOf({ headers: req.headers, url: req.url ?? '/' }), form);
+  if (!answer) return false;
+  res.writeHead(answer.status, {
+    'content-type': 'text/xml',
+    'content-length': String(Buffer.byteLength(answer.body)),
+  });
+  res.end(answer.body);
+  return true;
 }
 
 function serveCodeBuild(

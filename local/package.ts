@@ -22,11 +22,19 @@ export const LOCAL_STACK_PARAMS: Readonly<Record<string, string>> = {
 /** Where the local cloud's packaged template is kept. */
 export const LOCAL_TEMPLATE = join(root, '.local', 'package', 'cloudformation-template-update-stack.json');
 
-/** Packages the stack with LOCAL_STACK_PARAMS into LOCAL_TEMPLATE (atomically: concurrent starts are safe). */
-export function packageLocalStack(log: (line: string) => void): string {
-  log(
-    `prepare: serverless package ${Object.entries(LOCAL_STACK_PARAMS).map(([k, v]) => `--param=${k}=${v}`)}`,
+/**
+ * Packages the stack with LOCAL_STACK_PARAMS, and `params` over them (`npm start -- --param`), into
+ * `out` (atomically: concurrent starts are safe).
+ */
+export function packageLocalStack(
+  log: (line: string) => void,
+  params: Readonly<Record<string, string>> = {},
+  out: string = LOCAL_TEMPLATE,
+): string {
+  const args = Object.entries({ ...LOCAL_STACK_PARAMS, ...params }).map(
+    ([name, value]) => `--param=${name}=${value}`,
   );
+  log(`prepare: serverless package ${args.join(' ')}`);
   mkdirSync(join(root, '.local', 'package'), { recursive: true });
   const dir = mkdtempSync(join(root, '.local', 'package', 'work-'));
   try {
@@ -34,25 +42,21 @@ export function packageLocalStack(log: (line: string) => void): string {
     for (const name of ['resources', 'buildspec', 'dist', 'node_modules', 'package.json']) {
       symlinkSync(join(root, name), join(dir, name));
     }
-    const run = spawnSync(
-      join(root, 'node_modules', '.bin', 'serverless'),
-      ['package', ...Object.entries(LOCAL_STACK_PARAMS).map(([name, value]) => `--param=${name}=${value}`)],
-      {
-        cwd: dir,
-        encoding: 'utf8',
-        env: {
-          AWS_ACCESS_KEY_ID: 'packaging-needs-no-credentials',
-          AWS_SECRET_ACCESS_KEY: 'packaging-needs-no-credentials',
-          AWS_REGION: DEFAULT_REGION,
-          ...process.env,
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_NOTIFICATIONS_MODE: 'off',
-        },
+    const run = spawnSync(join(root, 'node_modules', '.bin', 'serverless'), ['package', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: {
+        AWS_ACCESS_KEY_ID: 'packaging-needs-no-credentials',
+        AWS_SECRET_ACCESS_KEY: 'packaging-needs-no-credentials',
+        AWS_REGION: DEFAULT_REGION,
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
       },
-    );
+    });
     if (run.status !== 0) throw new Error(`serverless package failed:\n${run.stdout}${run.stderr}`);
-    renameSync(join(dir, '.serverless', 'cloudformation-template-update-stack.json'), LOCAL_TEMPLATE);
-    return LOCAL_TEMPLATE;
+    renameSync(join(dir, '.serverless', 'cloudformation-template-update-stack.json'), out);
+    return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

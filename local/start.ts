@@ -2,35 +2,42 @@
  * `npm start`: installs what is missing (scripts/setup.mjs), brings the local cloud up, prints how to
  * use it and stays up until Ctrl-C, then stops every process it started.
  *
- * Options: --base-port N (default 4566, or LOCAL_CLOUD_BASE_PORT), --data-dir DIR,
- * --region R, --schedule-interval MS (0: the sweep runs only when asked), --skip-setup,
- * --iam on|off (default on: the stack's requests are authorized against the template's IAM).
+ * Options (local/start-options.ts; `npm start -- --help` lists them): --base-port N, --data-dir DIR,
+ * --region R, --schedule-interval MS, --skip-setup, --iam on|off, and --param name=value, the stack
+ * parameters `serverless deploy --param` takes.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
 import { installBaseImage } from './base-image.ts';
-import { startLocalCloud } from './cloud.ts';
+import { preparePackage, startLocalCloud } from './cloud.ts';
+import { packageLocalStack } from './package.ts';
+import {
+  parseStartOptions,
+  type StartOptions,
+  StartUsageError,
+  stackParameters,
+  startHelp,
+} from './start-options.ts';
 
-const { values } = parseArgs({
-  options: {
-    'base-port': { type: 'string' },
-    'data-dir': { type: 'string' },
-    region: { type: 'string' },
-    'schedule-interval': { type: 'string' },
-    'skip-setup': { type: 'boolean', default: false },
-    iam: { type: 'string', default: 'on' },
-  },
-});
-if (values.iam !== 'on' && values.iam !== 'off') {
-  console.error(`--iam takes on or off, not ${values.iam}`);
+const parameters = stackParameters();
+let options: StartOptions;
+try {
+  options = parseStartOptions(process.argv.slice(2), Object.keys(parameters));
+} catch (error) {
+  if (!(error instanceof StartUsageError)) throw error;
+  console.error(`npm start: ${error.message}`);
   process.exit(2);
+}
+if (options.help) {
+  console.log(startHelp(parameters));
+  process.exit(0);
 }
 
 const root = new URL('..', import.meta.url).pathname;
-if (!values['skip-setup']) {
+if (!options.skipSetup) {
   const setup = spawnSync('node', ['scripts/setup.mjs'], { cwd: root, stdio: 'inherit' });
   if (setup.status !== 0) process.exit(setup.status ?? 1);
 }
@@ -44,15 +51,33 @@ process.on('SIGINT', early);
 process.on('SIGTERM', early);
 
 const started = Date.now();
+const log = (line: string) => console.log(line);
+// With --param, the stack is packaged with those values, as `serverless deploy --param` would.
+let templatePath: string | undefined;
+if (Object.keys(options.params).length > 0) {
+  preparePackage(log);
+  const name = createHash('sha256').update(JSON.stringify(options.params)).digest('hex').slice(0, 12);
+  try {
+    templatePath = packageLocalStack(
+      log,
+      options.params,
+      join(root, '.local', 'package', `params-${name}.json`),
+    );
+  } catch (error) {
+    console.error(
+      `npm start: the stack does not package with these parameters:\n${(error as Error).message}`,
+    );
+    process.exit(2);
+  }
+}
 const cloud = await startLocalCloud({
-  basePort: Number(values['base-port'] ?? process.env.LOCAL_CLOUD_BASE_PORT ?? DEFAULT_BASE_PORT),
-  ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
-  ...(values.region ? { region: values.region } : {}),
-  ...(values['schedule-interval'] !== undefined
-    ? { scheduleIntervalMs: Number(values['schedule-interval']) }
-    : {}),
-  iam: values.iam === 'on',
-  log: (line) => console.log(line),
+  basePort: Number(options.basePort ?? process.env.LOCAL_CLOUD_BASE_PORT ?? DEFAULT_BASE_PORT),
+  ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  ...(options.region ? { region: options.region } : {}),
+  ...(options.scheduleInterval !== undefined ? { scheduleIntervalMs: Number(options.scheduleInterval) } : {}),
+  ...(templatePath ? { templatePath } : {}),
+  iam: options.iam,
+  log,
 });
 
 // The base image the examples build FROM (there is no Docker Hub here), and the state file that
@@ -90,7 +115,12 @@ The local cloud is up (${((Date.now() - started) / 1000).toFixed(1)} s). Data: $
   state file     ${statePath}   (read by \`npx ecr-pipeline submit --local\`)
   Slack sink     http://127.0.0.1:${cloud.ports.slack}/services/local/webhook
   functions      ${cloud.deployment.functions.map((f) => f.key).join(', ')} (logs in ${cloud.dataDir}/logs)
-  IAM            ${values.iam === 'on' ? `enforced; usage report at Ctrl-C in ${cloud.dataDir}/iam-report.txt` : 'off (--iam off)'}
+  parameters     ${
+    Object.entries(options.params)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' ') || 'the defaults (npm start -- --help lists them)'
+  }
+  IAM            ${options.iam ? `enforced; usage report at Ctrl-C in ${cloud.dataDir}/iam-report.txt` : 'off (--iam off)'}
 
 In another shell:
   ${exports}

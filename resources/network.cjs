@@ -83,6 +83,7 @@ module.exports = async ({ resolveVariable }) => {
               'aws:PrincipalArn': [
                 { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] },
                 { 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] },
+                { 'Fn::GetAtt': ['ReleaseRole', 'Arn'] },
               ],
             },
           }),

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { buildCli } from './build-cli.mjs';
 import { ESBUILD_TARGET } from './node-runtime.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -132,16 +133,27 @@ for (const { name, result } of results) {
   );
 }
 
-// The command-line tool: one ESM file that cli/bin/ecr-pipeline.mjs runs where tsx is not installed.
-await build({
-  entryPoints: [join(root, 'cli', 'main.ts')],
-  outfile: join(root, 'dist', 'cli', 'index.mjs'),
+// The build's AWS calls (buildspec/session/): one ESM file, with the SDK's default credential chain
+// (CodeBuild gives the build its role's credentials through the container credentials endpoint).
+// resources/buildspec.cjs embeds it, compressed, in the project's buildspec.
+const session = await build({
+  entryPoints: [join(root, 'buildspec', 'session', 'main.ts')],
+  outfile: join(root, 'dist', 'build-session', 'build-session.mjs'),
   bundle: true,
-  packages: 'external',
-  sourcemap: true,
+  minify: true,
   platform: 'node',
   target: ESBUILD_TARGET,
   format: 'esm',
+  mainFields: ['module', 'main'],
+  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  legalComments: 'none',
+  metafile: true,
+  plugins: [packageVersionsOnly, schemaLiteralKeys],
   logLevel: 'warning',
 });
-console.log('dist/cli/index.mjs');
+console.log(
+  `dist/build-session/build-session.mjs  ${kb(Object.values(session.metafile.outputs)[0]?.bytes ?? 0)}`,
+);
+
+// The command-line tool: one ESM file that cli/bin/ecr-pipeline.mjs runs where tsx is not installed.
+await buildCli();

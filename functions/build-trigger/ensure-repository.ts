@@ -11,7 +11,7 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { BoundedMap } from '../shared/bounded-map.ts';
-import { REPOSITORY_TAGS } from '../shared/contract.ts';
+import { CACHE_TAG_PATTERN, REPOSITORY_TAGS } from '../shared/contract.ts';
 import { isTagImmutable } from '../shared/tag-immutability.ts';
 import { wildcardToRegExp } from '../shared/wildcard.ts';
 import type { Config } from './config.ts';
@@ -177,7 +177,13 @@ async function create(ecr: ECRClient, config: Config, name: string): Promise<Rep
     const out = await ecr.send(
       new CreateRepositoryCommand({
         repositoryName: name,
-        imageTagMutability: config.tagMutability,
+        // Immutable release tags, with the cache tag excluded so that every build can move it.
+        ...(config.tagMutability === 'IMMUTABLE'
+          ? {
+              imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+              imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: CACHE_TAG_PATTERN }],
+            }
+          : { imageTagMutability: config.tagMutability }),
         imageScanningConfiguration: { scanOnPush: config.scanOnPush },
         encryptionConfiguration:
           config.encryptionType === 'KMS'

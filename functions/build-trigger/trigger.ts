@@ -1,5 +1,5 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import type { BuildRejectedDetail } from '../shared/contract.ts';
+import { type BuildRejectedDetail, CACHE_TAG } from '../shared/contract.ts';
 import {
   type ContextRef,
   decodeS3Key,
@@ -8,6 +8,7 @@ import {
   type Result,
 } from '../shared/naming.ts';
 import { tagAlreadyExists } from '../shared/tag-immutability.ts';
+import { httpStatusOf } from '../shared/transient.ts';
 import {
   identityHash,
   UPLOAD_RECORD_DIR,
@@ -73,12 +74,16 @@ async function reject(
   claimed: boolean,
   owner: string,
 ): Promise<TriggerOutcome> {
+  // The reason quotes the upload's key: what looks like a credential never reaches the record. The
+  // rule set (about 70 KB) is loaded only here, off the cold start of every accepted upload.
+  const { redactText } = await import('../shared/redact.ts');
+  const reason = await redactText(rejection.reason);
   const record: UploadRecord = {
     status: 'rejected',
     ...uploadFields(identity),
     ...names,
     code: rejection.code,
-    reason: rejection.reason,
+    reason,
     owner,
     at: deps.now().toISOString(),
   };
@@ -94,7 +99,7 @@ async function reject(
     key: identity.key,
     ...(identity.versionId ? { versionId: identity.versionId } : {}),
     code: rejection.code,
-    reason: rejection.reason,
+    reason,
     ...names,
   };
   try {
@@ -105,7 +110,7 @@ async function reject(
     if (!claimed && error instanceof TransientError) await releaseQuietly(deps, recordKey);
     throw error;
   }
-  deps.logger.warn('upload rejected', { code: rejection.code, reason: rejection.reason });
+  deps.logger.warn('upload rejected', { code: rejection.code, reason });
   return { kind: 'rejected', rejection };
 }
 
@@ -198,6 +203,7 @@ export async function handleRecord(
 
   const recordKey = uploadRecordKey(deps.config.keyPrefix, identity);
   let claimed = false;
+  let startAttempted = false;
   try {
     if (!parsed.ok) {
       return done(deps, hash, await reject(deps, identity, recordKey, parsed.rejection, {}, false, owner));
@@ -217,9 +223,8 @@ export async function handleRecord(
       claimExpiresAt: new Date(deps.now().getTime() + deps.config.claimTtlMs).toISOString(),
       at: deps.now().toISOString(),
     };
-    if ((await claimUpload(deps.s3, deps.config.bucket, recordKey, accepted, deps.now())) === 'duplicate') {
-      return done(deps, hash, { kind: 'duplicate' });
-    }
+    const claim = await claimUpload(deps.s3, deps.config.bucket, recordKey, accepted, deps.now());
+    if (claim === 'duplicate') return done(deps, hash, { kind: 'duplicate' });
     claimed = true;
 
     const target = await buildTarget(deps, repository, tag);
@@ -229,20 +234,29 @@ export async function handleRecord(
     // The sweeper must not delete a repository a build is about to push to.
     const info = target.info.staleMarked ? await clearStaleMark(deps, target.info) : target.info;
 
-    const buildId = await startBuild(deps.codebuild, {
-      projectName: deps.config.projectName,
-      ...identity,
-      repository,
-      repositoryUri: info.uri,
-      tag,
-      idempotencyToken: hash,
-    });
+    // From here a failure may come after CodeBuild started the build (a timeout, its answer lost): the
+    // claim is kept, so that the retry resumes it and looks for that build before starting one.
+    startAttempted = true;
+    const buildId = await startBuild(
+      deps.codebuild,
+      {
+        projectName: deps.config.projectName,
+        ...identity,
+        repository,
+        repositoryUri: info.uri,
+        tag,
+        // An adopted repository keeps its own setting: no cache where the cache tag is immutable.
+        cacheTag: isTagImmutable(info, CACHE_TAG) ? '' : CACHE_TAG,
+        idempotencyToken: hash,
+      },
+      claim === 'resumed',
+    );
     deps.logger.appendKeys({ buildId });
     deps.logger.info('build started');
     return done(deps, hash, { kind: 'started', buildId });
   } catch (error) {
     if (error instanceof TransientError) {
-      if (claimed) await releaseQuietly(deps, recordKey);
+      if (claimed && !(startAttempted && mayHaveStarted(error))) await releaseQuietly(deps, recordKey);
       throw error;
     }
     const permanent =
@@ -251,6 +265,17 @@ export async function handleRecord(
     if (claimed) await recordFailure(deps, recordKey, identity, parsed, permanent);
     return done(deps, hash, { kind: 'failed', error: permanent });
   }
+}
+
+/**
+ * Whether a failed StartBuild may have started the build all the same: CodeBuild answered no 4xx
+ * (a refusal such as throttling or the account's build limit), so the answer may have been lost
+ * (a timeout, a 5xx after the start). Its claim is then kept: the retry resumes it and looks for
+ * that build before starting one (start-build.ts existingBuild).
+ */
+function mayHaveStarted(error: TransientError): boolean {
+  const status = httpStatusOf(error.cause) ?? 0;
+  return status < 400 || status >= 500;
 }
 
 function done(deps: Deps, hash: string, outcome: TriggerOutcome): TriggerOutcome {

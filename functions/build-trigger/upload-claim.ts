@@ -8,7 +8,11 @@ import { classify, TransientError } from './errors.ts';
  * over once expired) and goes on; `duplicate`: the upload is done (a build id, a rejection or a failure
  * of another invocation) or in progress elsewhere (another owner's claim that has not expired).
  */
-export type ClaimOutcome = 'claimed' | 'duplicate';
+/**
+ * `claimed`: the first claim of the object version; `resumed`: this invocation's own claim again, or
+ * an expired one taken over: an earlier attempt may have started a build; `duplicate`: someone else's.
+ */
+export type ClaimOutcome = 'claimed' | 'resumed' | 'duplicate';
 
 /** What an existing record means for the invocation `owner` at `now`. */
 export type ClaimState = 'own' | 'expired' | 'in-progress' | 'done';
@@ -82,11 +86,11 @@ async function settle(
   if (!found) throw new TransientError('the upload record could not be read back after a 412');
   // Stryker disable next-line StringLiteral: any owner no record holds gives the same state; no record's owner is ''
   const state = claimState(found.record, record.owner ?? '', now);
-  if (state === 'own') return 'claimed';
+  if (state === 'own') return 'resumed';
   if (state !== 'expired' || !mayTakeOver) return 'duplicate';
   try {
     await put(s3, bucket, key, record, { IfMatch: found.eTag });
-    return 'claimed';
+    return 'resumed';
   } catch (error) {
     if (isConflict(error)) return settle(s3, bucket, key, record, now, false);
     throw classify(error, 'taking over the upload record');

@@ -16,6 +16,7 @@ import { SEVERITIES, type Severity } from '../shared/severity.ts';
 
 /** The kinds of notification; each can be switched on or off (`NOTIFY_EVENTS`). */
 export const NOTIFICATION_KINDS = [
+  'release',
   'image-push',
   'image-delete',
   'image-action-failed',
@@ -29,7 +30,11 @@ export const NOTIFICATION_KINDS = [
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
-/** The default set: every kind but `build-started`, which only repeats what the upload already said. */
+/**
+ * The default set when NOTIFY_EVENTS is unset: every kind but `build-started`, which only repeats
+ * what the upload already said. The stack sets it (serverless.yml `notifyEvents`) to one message per
+ * upload outcome: `release` instead of `build-succeeded` and `image-push`.
+ */
 export const DEFAULT_NOTIFY_EVENTS: readonly NotificationKind[] = NOTIFICATION_KINDS.filter(
   (kind) => kind !== 'build-started',
 );

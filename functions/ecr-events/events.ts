@@ -8,6 +8,7 @@
  */
 import type { Context } from 'aws-lambda';
 import type { Deps } from './deps.ts';
+import { redactNotification } from './notify/redact-notification.ts';
 import { explain, sendOnce } from './notify/send.ts';
 import { runReplicationCheck, watchPush } from './replication/run.ts';
 import { type Route, route } from './route.ts';
@@ -18,11 +19,13 @@ import { noteUpload } from './uploads/note.ts';
 /** Routes one invocation payload and does what it asks: notify, sweep, or log why it is ignored. */
 export async function handleEvent(deps: Deps, event: unknown, context?: Context): Promise<void> {
   const { config, logger } = deps;
-  const routed = await explain(
-    deps,
-    await withImageFindings(
+  const routed = await redacted(
+    await explain(
       deps,
-      route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
+      await withImageFindings(
+        deps,
+        route(event, { projectName: config.projectName, region: config.region, now: deps.now }),
+      ),
     ),
   );
   await noteUpload(deps, event, routed);
@@ -51,4 +54,10 @@ async function notifyPush(deps: Deps, routed: Extract<Route, { action: 'notify' 
   if (n.kind === 'image-push') await watchPush(deps, n);
   if (routed.clearStaleMarkOf) await clearMarkOfPushed(deps, routed.clearStaleMarkOf, n);
   await sendOnce(deps, n);
+}
+
+/** The notification with what looks like a credential hidden, before it reaches a channel or a record. */
+async function redacted(classified: Route): Promise<Route> {
+  if (classified.action !== 'notify') return classified;
+  return { ...classified, notification: await redactNotification(classified.notification) };
 }

@@ -3,12 +3,20 @@
  * repository's stale mark), a sweep, or nothing. Never throws: a malformed or unknown event is
  * reported as `ignore` with a reason, because retrying it would fail the same way.
  */
-import { BUILD_ENV, BUILD_REJECTED, type BuildRejectedDetail, EVENT_SOURCE } from '../shared/contract.ts';
+import {
+  BUILD_ENV,
+  BUILD_REJECTED,
+  type BuildRejectedDetail,
+  CACHE_TAG,
+  EVENT_SOURCE,
+  RELEASE_VERDICT,
+} from '../shared/contract.ts';
 import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/severity.ts';
 import { parseCodeBuildTime } from './codebuild-time.ts';
 import type { BuildInfo, Link, LogExcerpt, Notification } from './notify/notification.ts';
 import { consoleLinks } from './notify/notification.ts';
+import { verdictNotification } from './release/verdict.ts';
 import { isSupersededReason } from './uploads/record-transition.ts';
 
 export type Route =
@@ -90,6 +98,12 @@ export function route(event: unknown, options: RouteOptions): Route {
       return build(detail, base, detailType, options);
     case `${EVENT_SOURCE}|${BUILD_REJECTED}`:
       return rejected(detail, base, detailType);
+    case `${EVENT_SOURCE}|${RELEASE_VERDICT}`: {
+      const notification = verdictNotification(detail, base);
+      return notification
+        ? { action: 'notify', notification }
+        : malformed('Release Verdict without verdict, repository, bucket or key', detailType);
+    }
     default:
       return ignored(`unknown event ${source} / ${detailType}`, detailType);
   }
@@ -109,6 +123,10 @@ function imageAction(detail: Json, base: Base, detailType: string): Route {
   }
   const digest = str(detail['image-digest']);
   const tag = str(detail['image-tag']);
+  // The build moves its registry cache's tag in the image's own repository: not an image for people.
+  if (tag?.startsWith(CACHE_TAG) && result === 'SUCCESS') {
+    return ignored(`the build cache's tag ${tag}`, detailType, repository);
+  }
   const links: Link[] = [consoleLinks.repository(base.region, base.account, repository)];
   if (digest && result === 'SUCCESS' && actionType === 'PUSH') {
     links.unshift(consoleLinks.image(base.region, base.account, repository, digest));

@@ -19,6 +19,7 @@ import {
   type OurScanning,
   ourReplicationRule,
   replicationPrefix,
+  type ScanType,
   scanningFilter,
   unmergeReplication,
   unmergeScanning,
@@ -45,6 +46,8 @@ export interface SettingRequest {
   properties: SettingProperties;
   /** Update: the properties before it. */
   oldProperties?: SettingProperties;
+  /** Update and Delete: the resource's physical id (scanning: it names the scan type before the stack). */
+  physicalId?: string;
   /** Where the stack is: the source registry. */
   region: string;
   accountId: string;
@@ -123,13 +126,27 @@ function ourScanning(properties: SettingProperties): OurScanning {
   };
 }
 
+/**
+ * How the physical id of a RegistryScanning resource ends: the registry's scan type before the stack
+ * created it, so that its deletion never leaves the registry lower than it found it.
+ */
+const BEFORE = /-before-(BASIC|ENHANCED)$/;
+
+/** The scan type a physical id remembers, or undefined (a resource created by an older version). */
+export const scanTypeBefore = (physicalId: string | undefined): ScanType | undefined =>
+  BEFORE.exec(physicalId ?? '')?.[1] as ScanType | undefined;
+
 async function applyScanning(deps: Deps, request: SettingRequest): Promise<SettingData> {
   const ours = ourScanning(request.properties);
   const current = await deps.ecr.send(new GetRegistryScanningConfigurationCommand({}));
   const existing = current.scanningConfiguration;
+  const before =
+    request.kind === 'Create'
+      ? ((existing?.scanType as ScanType | undefined) ?? 'BASIC')
+      : scanTypeBefore(request.physicalId);
   const next =
     request.kind === 'Delete'
-      ? unmergeScanning(existing, ours)
+      ? unmergeScanning(existing, ours, before)
       : value(
           mergeScanning(
             existing,
@@ -144,7 +161,7 @@ async function applyScanning(deps: Deps, request: SettingRequest): Promise<Setti
     kind: request.kind,
     scanType: next.scanType,
   });
-  return { ScanType: next.scanType };
+  return { ScanType: next.scanType, ...(before ? { ScanTypeBefore: before } : {}) };
 }
 
 /** Applies one request; throws RefusedError for what must fail the deploy. */

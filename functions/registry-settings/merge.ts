@@ -88,7 +88,16 @@ export function mergeReplication(
   ours: ReplicationRule,
   previous?: ReplicationRule,
 ): MergeResult<ReplicationRule[]> {
-  const others = existing.filter((rule) => !sameRule(rule, ours) && !(previous && sameRule(rule, previous)));
+  const others = existing.filter((rule) => !(previous && sameRule(rule, previous)));
+  // A rule like ours that this stack did not write is someone else's: taking it over would delete it
+  // with this stack.
+  if (others.some((rule) => sameRule(rule, ours)) && !(previous && sameRule(previous, ours))) {
+    return refuse(
+      `the registry already has a replication rule for ${(ours.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} ` +
+        `to ${(ours.destinations ?? []).map(destinationKey).join(', ')}, which this stack did not write: it will not take ` +
+        'over (and, on deletion, remove) a rule others rely on; give this stack another repositoryPattern or other regions',
+    );
+  }
   if (others.length + 1 > MAX_REPLICATION_RULES) {
     return refuse(
       `the registry has ${others.length} replication rules of others; ECR takes at most ${MAX_REPLICATION_RULES}, ` +
@@ -144,8 +153,18 @@ export function mergeScanning(
   previous?: OurScanning,
 ): MergeResult<Required<Pick<RegistryScanningConfiguration, 'scanType' | 'rules'>>> {
   // Stryker disable next-line ArrayDeclaration: withoutFilter drops whatever has no filters, so the fallback's content cannot matter
-  let rules = withoutFilter(existing?.rules ?? [], ours.filter);
-  if (previous) rules = withoutFilter(rules, previous.filter);
+  let rules = withoutFilter(existing?.rules ?? [], previous?.filter ?? '');
+  // A filter like ours that this stack did not write is someone else's (their `*` continuous scan):
+  // replacing it would change their scanning, and deleting it with this stack would end it.
+  const taken = rules.find((rule) => rule.repositoryFilters.some((f) => f.filter === ours.filter));
+  if (taken) {
+    return refuse(
+      `the registry's scanning configuration already has a ${taken.scanFrequency ?? ''} rule for "${ours.filter}", ` +
+        'which this stack did not write: it will not take over (and, on deletion, remove) a filter others rely on; ' +
+        'deploy with a narrower repositoryPattern, or without enhanced scanning and keep theirs',
+    );
+  }
+  rules = withoutFilter(rules, ours.filter);
   if (existing?.scanType !== 'ENHANCED' && rules.length > 0) {
     const filters = rules.flatMap((r) => r.repositoryFilters.map((f) => f.filter)).join(', ');
     return refuse(
@@ -169,18 +188,23 @@ export function mergeScanning(
 }
 
 /**
- * The registry's scanning configuration without our filter. With no rule left the registry goes back
- * to ECR's default, BASIC (each repository's scan on push); with others' rules left it stays as it is.
+ * The registry's scanning configuration without our filter. With others' rules left the scan type
+ * stays as it is; with no rule left it goes back to what it was before this stack (`before`, kept in
+ * the resource's physical id), and when that is not known it stays as it is: never lower than before.
  */
 export function unmergeScanning(
   existing: RegistryScanningConfiguration | undefined,
   ours: OurScanning,
+  before?: ScanType,
 ): Required<Pick<RegistryScanningConfiguration, 'scanType' | 'rules'>> {
   // Stryker disable next-line ArrayDeclaration: withoutFilter drops whatever has no filters, so the fallback's content cannot matter
   const rules = withoutFilter(existing?.rules ?? [], ours.filter);
-  // Stryker disable next-line OptionalChaining: rules are left only when `existing` has some, so it is defined here
-  return { scanType: rules.length > 0 ? (existing?.scanType ?? 'BASIC') : 'BASIC', rules };
+  const current = existing?.scanType ?? 'BASIC';
+  return { scanType: rules.length > 0 ? current : (before ?? current), rules };
 }
+
+/** The registry scan types, lowest first. */
+export type ScanType = 'BASIC' | 'ENHANCED';
 
 /**
  * The registry permissions policy a destination account must apply before replication into it

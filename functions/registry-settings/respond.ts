@@ -27,6 +27,7 @@ export async function handleCustomResource(
     if (!(event.RequestType === 'Delete' && physicalId === REFUSED)) {
       data = await applySetting(deps, {
         kind: event.RequestType,
+        ...(event.RequestType === 'Create' ? {} : { physicalId }),
         properties: event.ResourceProperties as unknown as SettingProperties,
         oldProperties:
           event.RequestType === 'Update'
@@ -36,6 +37,9 @@ export async function handleCustomResource(
         accountId,
         partition,
       });
+      // The scan type the registry had before: its deletion restores no lower one (apply.ts).
+      if (event.RequestType === 'Create' && data.ScanTypeBefore)
+        id = `${physicalId}-before-${data.ScanTypeBefore}`;
     }
   } catch (error) {
     status = 'FAILED';

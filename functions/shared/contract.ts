@@ -51,6 +51,14 @@ export const UPLOAD_METADATA = {
   secrets: 'secrets',
 } as const;
 
+/** Upload metadata the release function reads (not the build): a stricter gate than the stack's. */
+export const RELEASE_METADATA = {
+  /** `none` or `scan`: a gate stricter than the stack's (a looser one is ignored, and said so). */
+  gate: 'release-gate',
+  /** A severity lower than the stack's `releaseMaxSeverity`: holds the image on lesser findings too. */
+  maxSeverity: 'release-max-severity',
+} as const;
+
 /** Build variables that `StartBuild` passes to `buildspec/buildspec.yml` (all PLAINTEXT, none secret). */
 export const BUILD_ENV = {
   bucket: 'CONTEXT_BUCKET',
@@ -63,14 +71,37 @@ export const BUILD_ENV = {
   repositoryUri: 'IMAGE_REPOSITORY_URI',
   repository: 'IMAGE_REPOSITORY',
   tag: 'IMAGE_TAG',
+  /** The registry cache's tag in the image's own repository; empty where that tag may not move (no cache). */
+  cacheTag: 'IMAGE_CACHE_TAG',
 } as const;
+
+/**
+ * The tag of a repository's BuildKit registry cache. A build's credentials reach its own repository
+ * only, so its cache lives there, under a tag that moves with every build.
+ */
+export const CACHE_TAG = 'ecr-pipeline-cache';
+
+/**
+ * The `WILDCARD` tag-mutability exclusion filter of repositories this stack creates
+ * (`IMMUTABLE_WITH_EXCLUSION`): the cache tag stays mutable, every release tag is immutable.
+ * Uploads may not use a tag it matches.
+ */
+export const CACHE_TAG_PATTERN = `${CACHE_TAG}*`;
 
 /** Variable the buildspec exports (`exported-variables`) with the digest of the pushed image. */
 export const BUILD_EXPORTED_DIGEST = 'IMAGE_DIGEST';
 
 /**
- * How the buildspec's refusal line starts (`ecr-pipeline: superseded: ...`, without the `ecr-pipeline: `)
- * when a newer upload of the key exists and this build did not push: the upload is superseded, not failed.
+ * Variable the buildspec exports with why the build stopped (`superseded: ...`, `TagAlreadyExists:
+ * ...`), as the buildspec's own scripts wrote it to a file outside the context; empty when they did
+ * not stop it. The pipeline's verdict travels here, never in the log, which the build's RUN steps
+ * write too.
+ */
+export const BUILD_EXPORTED_VERDICT = 'PIPELINE_VERDICT';
+
+/**
+ * How the build's verdict (BUILD_EXPORTED_VERDICT) starts when a newer upload of the key exists and
+ * this build did not push: the upload is superseded, not failed.
  */
 export const BUILD_SUPERSEDED = 'superseded:';
 
@@ -81,3 +112,53 @@ export const REPOSITORY_TAGS = {
   /** Set by the sweeper when it finds the repository stale (ISO date); cleared by a push. */
   staleSince: 'ecr-pipeline:stale-since',
 } as const;
+
+/** `detail-type` of the event the release function puts on the stack's bus once per upload outcome. */
+export const RELEASE_VERDICT = 'Release Verdict';
+
+/**
+ * What became of a built image: `released` (the tag points at it), `held` (a gate stopped it; the
+ * image stays pushed by digest), `superseded` (a newer upload of the key won), `rejected` (the tag
+ * already names another image in an immutable repository), `failed` (the release could not be done).
+ */
+export type ReleaseVerdict = 'released' | 'held' | 'superseded' | 'rejected' | 'failed';
+
+/** The release gates: `none` releases once the build succeeded; `scan` waits for the image's scan. */
+export type ReleaseGate = 'none' | 'scan';
+
+/** `detail` of a `Release Verdict` event. */
+export interface ReleaseVerdictDetail {
+  verdict: ReleaseVerdict;
+  bucket: string;
+  key: string;
+  versionId?: string;
+  repository: string;
+  tag: string;
+  digest?: string;
+  buildId?: string;
+  gate: ReleaseGate;
+  /** `scan`: the worst severity that holds the image. */
+  maxSeverity?: string;
+  /** Why, for people (every verdict but `released`, and a released override). */
+  reason?: string;
+  /** The scan's findings by severity, when the gate read them. */
+  counts?: Partial<Record<string, number>>;
+  /** `rejected`: the image the tag already names. */
+  existingDigest?: string;
+  /** A held image released by an operator. */
+  override?: { reason: string; by: string; at: string };
+}
+
+/**
+ * A direct invocation of the release function that releases a held image anyway (`ecr-pipeline
+ * release --override`). Only a principal allowed `lambda:InvokeFunction` on the release function can
+ * send it; the uploader's role is not.
+ */
+export interface ReleaseOverrideRequest {
+  action: 'override';
+  /** Key of the upload record, under the stack's records folder. */
+  record: string;
+  reason: string;
+  /** Who asks, as the caller states it (the CLI sends its STS caller identity). */
+  by: string;
+}

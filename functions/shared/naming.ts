@@ -2,7 +2,7 @@
  * The S3 key convention `<prefix><repository>/<tag>.(tar.gz|tgz|tar)` and the grammars of its parts.
  * Pure functions, shared by the build-trigger function, the command-line tool and the local cloud.
  */
-import type { RejectionCode } from './contract.ts';
+import { CACHE_TAG, CACHE_TAG_PATTERN, type RejectionCode } from './contract.ts';
 
 /** Supported context extensions (case-sensitive, like S3 notification filters); `.tar.gz` before `.tar`. */
 export const CONTEXT_EXTENSIONS = ['.tar.gz', '.tgz', '.tar'] as const;
@@ -75,6 +75,9 @@ export function checkTag(tag: string): Rejection | undefined {
   const bad = (reason: string): Rejection => ({ code: 'InvalidTag', reason: `tag "${tag}" ${reason}` });
   if (tag.length === 0) return bad('is empty');
   if (tag.length > TAG_MAX) return bad(`is ${tag.length} characters long; at most ${TAG_MAX} are allowed`);
+  // CACHE_TAG_PATTERN is CACHE_TAG followed by anything: those tags stay mutable, never a release.
+  if (tag.startsWith(CACHE_TAG))
+    return bad(`is reserved: tags matching "${CACHE_TAG_PATTERN}" hold the build cache`);
   if (TAG_PATTERN.test(tag)) return undefined;
   const other = tag.match(/[^A-Za-z0-9_.-]/);
   if (other) return bad(`contains "${other[0]}"; only letters, digits, "_", "." and "-" are allowed`);

@@ -6,8 +6,8 @@
  * tells the command-line tool what became of the upload (accepted with its build, or rejected and why).
  */
 import { createHash } from 'node:crypto';
-import type { RejectionCode } from './contract.ts';
-import type { SeverityCounts } from './severity.ts';
+import type { RejectionCode, ReleaseGate, ReleaseVerdict } from './contract.ts';
+import type { Severity, SeverityCounts } from './severity.ts';
 
 /** Folder of the records, appended to the stack's key prefix. The `.json` suffix never matches a trigger filter. */
 export const UPLOAD_RECORD_DIR = '.ecr-pipeline/uploads/';
@@ -31,6 +31,13 @@ export const SCAN_MEMORY_DIR = '.ecr-pipeline/scan-memory/';
  */
 export const REPLICATION_WATCH_DIR = '.ecr-pipeline/replication/';
 
+/**
+ * Folder of the releases waiting for a scan: one small object per built image whose gate waits
+ * (named as its upload record), so that the release function's periodic check finds the images whose
+ * scan did not come within `releaseScanTimeout` without listing every record.
+ */
+export const RELEASE_PENDING_DIR = '.ecr-pipeline/release-pending/';
+
 /** Content of an image index object. */
 export interface ImageIndex {
   /** Key of the upload record, in the same bucket. */
@@ -52,10 +59,46 @@ export interface UploadIdentity {
 /**
  * `accepted`: the build was (or is being) started; `rejected`: the upload breaks a rule (code, reason);
  * `failed`: the build could not be started, or it failed (reason, and `phase` when the build ran);
- * `built`: the image was pushed (`digest`); `superseded`: a newer upload of the key won, this one
- * did not push (reason). `built`, `failed`, `rejected` and `superseded` are final.
+ * `built`: the image was pushed by digest (`digest`), its release is being decided; `released`: the
+ * tag points at it; `held`: a gate stopped it (`release.reason`); `superseded`: a newer upload of the
+ * key won (reason). `released`, `failed`, `rejected` and `superseded` are final; `held` ends only by
+ * an operator's override (then `released`).
  */
-export type UploadRecordStatus = 'accepted' | 'rejected' | 'failed' | 'built' | 'superseded';
+export type UploadRecordStatus =
+  | 'accepted'
+  | 'rejected'
+  | 'failed'
+  | 'built'
+  | 'released'
+  | 'held'
+  | 'superseded';
+
+/** The release of a built image: its gate, and once decided its verdict and whether it was announced. */
+export interface UploadRelease {
+  gate: ReleaseGate;
+  /** `scan`: the worst severity tolerated is below this one. */
+  maxSeverity?: Severity;
+  /** `scan`: ISO time after which a scan that has not completed holds the image. */
+  deadline?: string;
+  /** Why the gate differs from what the upload asked (a looser gate than the stack's is ignored). */
+  note?: string;
+  /** ISO time the tag move was decided: a run cut off after this moves the tag without deciding again. */
+  moving?: string;
+  verdict?: ReleaseVerdict;
+  /** Why the verdict, for people. */
+  reason?: string;
+  /** The findings the gate judged. */
+  counts?: SeverityCounts;
+  /** `rejected`: the image the tag already names. */
+  existingDigest?: string;
+  override?: { reason: string; by: string; at: string };
+  /** Request id of the invocation that wrote the verdict: its retries announce it if it was not. */
+  decidedBy?: string;
+  /** ISO time the verdict was written. */
+  decidedAt?: string;
+  /** The verdict event was put on the bus. */
+  announced?: boolean;
+}
 
 /** The scan of a built image, once it completed (basic or enhanced scanning). */
 export interface UploadScan {
@@ -94,6 +137,8 @@ export interface UploadRecord {
   finishedAt?: string;
   /** The pushed image's scan, once complete. */
   scan?: UploadScan;
+  /** The release of the built image (the release function). */
+  release?: UploadRelease;
   /** ISO time the function handled the upload. */
   at: string;
 }
@@ -133,6 +178,11 @@ export function uploadRecordKeyCandidates(prefix: string, identity: UploadIdenti
 export function imageIndexKey(prefix: string, repository: string, digest: string): string {
   const hash = createHash('sha256').update(`${repository}@${digest}`).digest('hex');
   return `${prefix}${IMAGE_INDEX_DIR}${hash}.json`;
+}
+
+/** Key of the pending-release marker of an upload record (same name, in RELEASE_PENDING_DIR). */
+export function releasePendingKey(prefix: string, recordKey: string): string {
+  return `${prefix}${RELEASE_PENDING_DIR}${recordKey.slice(recordKey.lastIndexOf('/') + 1)}`;
 }
 
 /** Key of the scan memory object of `repository@digest`, under the stack's key `prefix`. */

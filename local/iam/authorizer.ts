@@ -37,6 +37,7 @@ export interface Denial {
 
 const REASONS: Record<Decision['reason'], string> = {
   'no-allow': 'because no identity-based policy allows the %s action',
+  'no-session-allow': 'because no session policy allows the %s action',
   'explicit-deny-identity': 'with an explicit deny in an identity-based policy',
   'explicit-deny-resource': 'with an explicit deny in a resource-based policy',
   allow: '',
@@ -87,7 +88,11 @@ export class Authorizer {
         .resourcePolicies.filter((p) => p.attachedTo.some((pattern) => wildcard(pattern)(resource)))
         .map((p) => p.policy),
     ];
-    return evaluate({ principalArn: principal.role.arn, action, resource, context }, policies);
+    return evaluate(
+      { principalArn: principal.role.arn, action, resource, context },
+      policies,
+      principal.sessionPolicy,
+    );
   }
 
   private async tagContext(action: string, resource: string): Promise<ConditionContext> {

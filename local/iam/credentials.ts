@@ -6,6 +6,7 @@
  * Any other access key (`test`, the local default) is the person at the console: an administrator.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { NamedPolicy } from './evaluate.ts';
 import type { RoleModel } from './model.ts';
 
 export interface Principal {
@@ -16,6 +17,8 @@ export interface Principal {
   session: string;
   /** `arn:aws:sts::<account>:assumed-role/<role name>/<session>`, as AWS names it in errors. */
   arn: string;
+  /** The policy given to AssumeRole, if any: it narrows what the role's policies allow. */
+  sessionPolicy?: NamedPolicy;
 }
 
 /** The credentials of the local cloud's roles, by access key id. */
@@ -41,6 +44,25 @@ export class LocalSts {
       role,
       session,
       arn: `arn:aws:sts::${this.account}:assumed-role/${role.name}/${session}`,
+    };
+    this.byKey.set(accessKeyId, principal);
+    return principal;
+  }
+
+  /**
+   * New credentials of `role` for an AssumeRole call, each call its own (as STS gives), limited by
+   * the session policy when one is given.
+   */
+  assume(role: RoleModel, session: string, sessionPolicy: NamedPolicy | undefined): Principal {
+    const accessKeyId = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;
+    const principal: Principal = {
+      accessKeyId,
+      secretAccessKey: randomBytes(30).toString('base64').slice(0, 40),
+      sessionToken: `local-session-${accessKeyId}`,
+      role,
+      session,
+      arn: `arn:aws:sts::${this.account}:assumed-role/${role.name}/${session}`,
+      ...(sessionPolicy ? { sessionPolicy } : {}),
     };
     this.byKey.set(accessKeyId, principal);
     return principal;

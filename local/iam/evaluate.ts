@@ -4,8 +4,10 @@
  * policy wins; otherwise an Allow in either allows; otherwise the request is implicitly denied.
  * Statements match on Action / NotAction (wildcards, case-insensitive), Resource / NotResource
  * (wildcards, case-sensitive), Principal / NotPrincipal (resource policies) and Condition
- * (conditions.ts). Not modelled, because the stack uses none of them: permissions boundaries, SCPs,
- * session policies and policy variables (`${aws:username}`).
+ * (conditions.ts). A session policy (AssumeRole's `Policy`) limits what the session may do: the
+ * request must also be allowed by it, and a Deny in it denies (IAM user guide, "Session policies").
+ * Not modelled, because the stack uses none of them: permissions boundaries, SCPs and policy
+ * variables (`${aws:username}`).
  */
 import { type ConditionContext, conditionHolds, wildcard } from './conditions.ts';
 
@@ -48,8 +50,8 @@ export interface StatementRef {
 
 export interface Decision {
   allowed: boolean;
-  /** allowed; denied by a Deny (and where); or no Allow anywhere. */
-  reason: 'allow' | 'explicit-deny-identity' | 'explicit-deny-resource' | 'no-allow';
+  /** allowed; denied by a Deny (and where); no Allow anywhere; or none in the session policy. */
+  reason: 'allow' | 'explicit-deny-identity' | 'explicit-deny-resource' | 'no-allow' | 'no-session-allow';
   /** The Allow statements that matched (allowed), or the Deny statements (explicit deny). */
   statements: StatementRef[];
 }
@@ -112,9 +114,16 @@ export function matchingStatements(
   return found;
 }
 
-/** The decision for one request: identity and resource policies together, explicit deny first. */
-export function evaluate(request: AuthorizationRequest, policies: NamedPolicy[]): Decision {
-  const denies = matchingStatements(policies, 'Deny', request);
+/**
+ * The decision for one request: identity and resource policies together, explicit deny first; with a
+ * session policy, what they allow is allowed only where the session policy allows it too.
+ */
+export function evaluate(
+  request: AuthorizationRequest,
+  policies: NamedPolicy[],
+  sessionPolicy?: NamedPolicy,
+): Decision {
+  const denies = matchingStatements(sessionPolicy ? [...policies, sessionPolicy] : policies, 'Deny', request);
   if (denies.length > 0) {
     const inIdentity = denies.some((d) => d.kind === 'identity');
     return {
@@ -124,6 +133,11 @@ export function evaluate(request: AuthorizationRequest, policies: NamedPolicy[])
     };
   }
   const allows = matchingStatements(policies, 'Allow', request);
+  if (allows.length > 0 && sessionPolicy) {
+    const session = matchingStatements([sessionPolicy], 'Allow', request);
+    if (session.length === 0) return { allowed: false, reason: 'no-session-allow', statements: [] };
+    allows.push(...session);
+  }
   if (allows.length > 0) {
     return { allowed: true, reason: 'allow', statements: allows.map(({ policy, sid }) => ({ policy, sid })) };
   }

@@ -7,6 +7,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_CREDENTIALS } from '../../shared/local-cloud.ts';
+import {
+  AssumeRoleError,
+  assumeRoleErrorResponse,
+  assumeRoleInput,
+  assumeRoleResponse,
+  checkAssumeRole,
+  parseSessionPolicy,
+} from './assume-role.ts';
 import { Authorizer, type Denial } from './authorizer.ts';
 import { LocalSts, type Principal } from './credentials.ts';
 import { emptyIamModel, type IamModel, type RoleModel } from './model.ts';
@@ -123,6 +131,34 @@ export class LocalIam {
     if (!principal) return undefined;
     const action = destinationArn.startsWith('arn:aws:sns:') ? 'sns:Publish' : 'sqs:SendMessage';
     return this.authorizer.authorize(principal, [{ action, resource: destinationArn, context: {} }]);
+  }
+
+  /**
+   * STS AssumeRole of a role the template defines (undefined for any other role: moto answers). The
+   * gateway has checked the caller's identity policies; here the role's trust policy (enforcing),
+   * then credentials that carry the session policy.
+   */
+  assumeRole(
+    accessKeyId: string | undefined,
+    form: URLSearchParams,
+  ): { status: number; body: string } | undefined {
+    const input = assumeRoleInput(form);
+    const role = this.role(input.roleArn);
+    if (!role) return undefined;
+    try {
+      const caller = this.sts.principal(accessKeyId);
+      let sessionPolicy = parseSessionPolicy(role, input.policy);
+      if (this.options.enforce) {
+        if (!caller)
+          throw new AssumeRoleError('AccessDenied', `the console's credentials may not assume ${role.arn}`);
+        sessionPolicy = checkAssumeRole(role, caller, input);
+      }
+      const principal = this.sts.assume(role, input.sessionName, sessionPolicy);
+      return { status: 200, body: assumeRoleResponse(principal, input.durationSeconds, new Date()) };
+    } catch (error) {
+      if (error instanceof AssumeRoleError) return assumeRoleErrorResponse(error);
+      throw error;
+    }
   }
 
   /** GetAuthorizationToken's answer, its token replaced by one naming the caller. */

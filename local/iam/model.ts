@@ -11,6 +11,8 @@ export interface RoleModel {
   arn: string;
   name: string;
   policies: NamedPolicy[];
+  /** The trust policy (AssumeRolePolicyDocument): who may assume the role. */
+  trust?: PolicyDocument;
 }
 
 export interface ResourcePolicyModel {
@@ -38,10 +40,12 @@ export function emptyIamModel(): IamModel {
 /** AWS::IAM::Role: its inline policies, named `<logical id>/<PolicyName>`. */
 export function addRole(model: IamModel, logicalId: string, arn: string, name: string, props: Props): void {
   const inline = (props.Policies as Array<{ PolicyName: string; PolicyDocument: PolicyDocument }>) ?? [];
+  const trust = props.AssumeRolePolicyDocument as PolicyDocument | undefined;
   model.roles.push({
     logicalId,
     arn,
     name,
+    ...(trust ? { trust } : {}),
     policies: inline.map((p) => ({
       name: `${logicalId}/${p.PolicyName}`,
       kind: 'identity',

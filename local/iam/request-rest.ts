@@ -21,7 +21,11 @@ export function queryProtocolActions(
   if (service === 'sqs' || version === '2012-11-05' || queueUrl) {
     return one(`sqs:${operation}`, queueUrl ? queueArn(queueUrl, scope) : '*');
   }
-  if (service === 'sts' || version === '2011-06-15') return one(`sts:${operation}`, '*');
+  if (service === 'sts' || version === '2011-06-15') {
+    // AssumeRole is authorized on the role it names (sts:AssumeRole statements name roles).
+    const role = operation === 'AssumeRole' ? form.get('RoleArn') : null;
+    return one(`sts:${operation}`, role ?? '*');
+  }
   const topic = form.get('TopicArn') ?? form.get('TargetArn');
   return one(`sns:${operation}`, topic ?? '*');
 }

@@ -4,6 +4,7 @@
  * written in the registry API's shape.
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { pathSegment, repositoryPath } from '../../functions/shared/url.ts';
 import { forward } from '../http.ts';
 
 /** Writes an error as the registry API does (`{ errors: [{ code, message }] }`). */
@@ -53,7 +54,12 @@ export class RegistryBackend {
   deleteManifest(name: string, digest: string): Promise<void> {
     return new Promise<void>((resolve) => {
       const r = httpRequest(
-        { host: '127.0.0.1', port: this.port, method: 'DELETE', path: `/v2/${name}/manifests/${digest}` },
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method: 'DELETE',
+          path: `/v2/${repositoryPath(name)}/manifests/${pathSegment(digest)}`,
+        },
         (answer) => {
           answer.resume();
           answer.on('end', () => resolve());

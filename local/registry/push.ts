@@ -1,5 +1,5 @@
 /**
- * A manifest push, as ECR takes it: an IMMUTABLE repository never has a tag overwritten (one PUT per
+ * A manifest push, as ECR takes it: an immutable tag is never overwritten (one PUT per
  * repository:reference at a time, so two pushes of a tag cannot both pass the check); a stored
  * manifest is recorded in moto's ECR with PutImage under its real digest and media type; the image a
  * moved tag left stays, untagged; then the PUSH event and the scan on push.
@@ -14,6 +14,7 @@ import {
   PutImageCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
+import { isTagImmutable } from '../../functions/shared/tag-immutability.ts';
 import { readBody } from '../http.ts';
 import { type RegistryBackend, registryError } from './backend.ts';
 import { type EventEntry, imageAction } from './image-events.ts';
@@ -80,10 +81,14 @@ export class ManifestPush {
     const isTag = !reference.startsWith('sha256:');
     const mediaType = String(req.headers['content-type'] ?? '').split(';')[0] || undefined;
     const existing = isTag ? await this.tagged(name, reference) : undefined;
+    // As ECR: IMMUTABLE, or IMMUTABLE_WITH_EXCLUSION unless an exclusion filter matches the tag.
+    const exclusions = (repo.imageTagMutabilityExclusionFilters ?? []).flatMap((f) =>
+      f.filter ? [f.filter] : [],
+    );
     if (
       existing &&
       existing.imageId?.imageDigest !== digest &&
-      repo.imageTagMutability?.startsWith('IMMUTABLE')
+      isTagImmutable({ mutability: repo.imageTagMutability, exclusions }, reference)
     ) {
       registryError(
         res,

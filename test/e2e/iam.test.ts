@@ -1,7 +1,7 @@
 /**
  * The local cloud enforces the packaged template's IAM: with one permission removed from a copy of
  * the template, the step that needs it fails with AWS's access denied error, one role at a time
- * (build-trigger, ecr-events, the build), and the usage report names the denial.
+ * (build-trigger, ecr-events, the build's session), and the usage report names the denial.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,8 +137,8 @@ describe('the template IAM, enforced', () => {
     });
   });
 
-  it('fails the build push with DENIED when the build role may not put images', async () => {
-    const template = templateWithout('BuildRole', 'ManagedRepositories', ['ecr:PutImage']);
+  it('fails the build push with DENIED when the build session role may not put images', async () => {
+    const template = templateWithout('BuildSessionRole', 'ManagedRepositories', ['ecr:PutImage']);
     await withCloud(template, async (cloud) => {
       await installBaseImage(cloud);
       const up = await upload(cloud, 'run-steps', 'iam/no-push', 'v1');
@@ -150,7 +150,7 @@ describe('the template IAM, enforced', () => {
       expect(log).toMatch(
         /not authorized to perform: ecr:PutImage on resource: arn:aws:ecr:us-east-1:123456789012:repository\/iam\/no-push/,
       );
-      expect(deniedOf(cloud, 'BuildRole')).toContainEqual(
+      expect(deniedOf(cloud, 'BuildSessionRole')).toContainEqual(
         expect.objectContaining({ action: 'ecr:PutImage' }),
       );
     });

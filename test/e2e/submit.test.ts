@@ -126,6 +126,26 @@ describe('submit --local', () => {
     expect(run.stdout).toBe('');
   });
 
+  it("tells why the build failed with the log's excerpt, the same in JSON and in status", async () => {
+    const run = await submitLocal('examples/failing-build', 'examples/failing', 'v2', '-q', '-o', 'json');
+    expect(run.code).toBe(EXIT.failed);
+    const result = JSON.parse(run.stdout) as Record<string, string>;
+    expect(result).toMatchObject({ status: 'failed', phase: 'BUILD' });
+    expect(result.reason).toContain('configuration missing');
+    // CodeBuild's own message stays apart, never in place of the reason.
+    expect(result.reason).not.toContain('COMMAND_EXECUTION_ERROR');
+    // The ecr-events function writes the same excerpt into the upload record: status shows it.
+    const [first = ''] = result.reason?.split('\n') ?? [];
+    let status = await cli('status', 'examples/failing:v2', '--local');
+    for (let i = 0; i < 60 && !/record +failed/.test(status.stdout); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = await cli('status', 'examples/failing:v2', '--local');
+    }
+    expect(status.stdout).toMatch(/record +failed/);
+    expect(status.code).toBe(EXIT.failed);
+    expect(status.stdout).toContain(`reason   BUILD: ${first}`);
+  });
+
   it('returns after the upload with --async; status and logs follow it later', async () => {
     const submitted = await submitLocal('examples/copy-files', 'examples/async', 'v2', '--async');
     expect(submitted.code, submitted.stderr).toBe(0);
@@ -209,11 +229,21 @@ describe('submit with defaults, --output json, status, list', () => {
     expect(phases.every((p) => p.seconds === undefined || p.seconds >= 0)).toBe(true);
   });
 
-  it('marks the tag -dirty when the folder has uncommitted changes, and refuses the same tag again', async () => {
-    writeFileSync(join(app, 'site', 'extra.txt'), 'not committed\n');
-    const dirty = await cli('submit', app, '--local', '--async', '-q');
-    expect(dirty.code, dirty.stderr).toBe(EXIT.success);
-    expect(dirty.stdout.trim()).toBe(`hello-app/${commit}-dirty.tar.gz`);
+  let dirtyKeys: string[] = [];
+
+  it('tags each uncommitted edit by its content, so a second edit does not collide with the first', async () => {
+    const edit = async (text: string) => {
+      writeFileSync(join(app, 'site', 'extra.txt'), text);
+      const run = await cli('submit', app, '--local', '--async', '-q');
+      expect(run.code, run.stderr).toBe(EXIT.success);
+      return run.stdout.trim();
+    };
+    const first = await edit('not committed\n');
+    expect(first).toMatch(new RegExp(`^hello-app/${commit}-dirty-[0-9a-f]{12}\\.tar\\.gz$`));
+    const second = await edit('edited again\n');
+    expect(second).toMatch(new RegExp(`^hello-app/${commit}-dirty-[0-9a-f]{12}\\.tar\\.gz$`));
+    expect(second).not.toBe(first);
+    dirtyKeys = [second, first];
     rmSync(join(app, 'site', 'extra.txt'));
     const again = await cli('submit', app, '--local', '--output', 'json');
     expect(again.code).toBe(EXIT.rejected);
@@ -241,11 +271,8 @@ describe('submit with defaults, --output json, status, list', () => {
     const json = await cli('list', '--local', '--output', 'json', '--repository', 'hello-app');
     expect(json.code, json.stderr).toBe(EXIT.success);
     const { uploads } = JSON.parse(json.stdout) as { uploads: Array<Record<string, unknown>> };
-    expect(uploads.map((u) => u.key)).toEqual([
-      `hello-app/${commit}-dirty.tar.gz`,
-      `hello-app/${commit}.tar.gz`,
-    ]);
-    expect(uploads[1]).toMatchObject({ image: `hello-app:${commit}`, buildId: result.buildId });
+    expect(uploads.map((u) => u.key)).toEqual([...dirtyKeys, `hello-app/${commit}.tar.gz`]);
+    expect(uploads[2]).toMatchObject({ image: `hello-app:${commit}`, buildId: result.buildId });
 
     const limited = await cli('list', '--local', '-o', 'json', '--limit', '1');
     expect((JSON.parse(limited.stdout) as { uploads: unknown[] }).uploads).toHaveLength(1);

@@ -1,6 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_REJECTED, EVENT_SOURCE, REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
+import {
+  BUILD_REJECTED,
+  EVENT_SOURCE,
+  RELEASE_VERDICT,
+  REPOSITORY_TAGS,
+} from '../../functions/shared/contract.ts';
 import {
   list,
   packageWith,
@@ -111,14 +116,14 @@ describe('the rules', () => {
     expect(resource(template, 'BuildProject').Properties?.Name).toBe('ecr-pipeline-dev');
   });
 
-  it('takes the Build Rejected events of the build-trigger function', () => {
+  it('takes the Build Rejected events of the build-trigger function and the release verdicts', () => {
     expect(pattern(template, 'BuildRejectedRule')).toEqual({
       source: [EVENT_SOURCE],
-      'detail-type': [BUILD_REJECTED],
+      'detail-type': [BUILD_REJECTED, RELEASE_VERDICT],
     });
   });
 
-  it('listens for Build Rejected events on the stack bus, which only the build-trigger role may put to', () => {
+  it('listens on the stack bus, which only the build-trigger and release roles may put to', () => {
     expect(resource(template, 'BuildRejectedRule').Properties?.EventBusName).toEqual({
       Ref: 'BuildRejectedBus',
     });
@@ -130,6 +135,7 @@ describe('the rules', () => {
         'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/ecr-pipeline-dev-build-rejected',
     };
     const role = { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] };
+    const releaseRole = { 'Fn::GetAtt': ['ReleaseRole', 'Arn'] };
     const statements = bus.Properties?.Policy.Statement as Array<Statement & { Principal: unknown }>;
     expect(statements).toEqual([
       {
@@ -140,12 +146,19 @@ describe('the rules', () => {
         Resource: busArn,
       },
       {
+        Sid: 'OnlyReleasePuts',
+        Effect: 'Allow',
+        Principal: { AWS: releaseRole },
+        Action: 'events:PutEvents',
+        Resource: busArn,
+      },
+      {
         Sid: 'NobodyElsePuts',
         Effect: 'Deny',
         Principal: '*',
         Action: 'events:PutEvents',
         Resource: busArn,
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': role } },
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': [role, releaseRole] } },
       },
     ]);
     // build-trigger puts there: its role may put to that bus only, and it is told the bus's name.

@@ -26,7 +26,7 @@ const subnetArn = (id: string) => ({
 });
 const BUILD_GROUP = { 'Fn::GetAtt': ['BuildSecurityGroup', 'GroupId'] };
 const FUNCTION_GROUP = { 'Fn::GetAtt': ['FunctionSecurityGroup', 'GroupId'] };
-const ROLES = ['BuildRole', 'BuildTriggerRole', 'EcrEventsRole'];
+const ROLES = ['BuildRole', 'BuildSessionRole', 'BuildTriggerRole', 'EcrEventsRole'];
 
 /** The statements a deployment grants: Fn::If resolved by the template's conditions. */
 function granted(
@@ -279,14 +279,20 @@ describe('endpoints for the build only, functions outside the VPC', () => {
         'aws:PrincipalArn': [
           { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] },
           { 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] },
+          { 'Fn::GetAtt': ['ReleaseRole', 'Arn'] },
         ],
       },
     });
-    // The exemption is harmless: those roles may put nothing but upload records.
+    // The exemption is harmless: those roles may put nothing but upload records (and the release's
+    // pending markers beside them).
     for (const role of ['BuildTriggerRole', 'EcrEventsRole']) {
       const puts = granted(template, role).filter((s) => list(s.Action).includes('s3:PutObject'));
       expect(puts.map((s) => s.Sid)).toEqual(['UploadRecords']);
     }
+    const releasePuts = granted(template, 'ReleaseRole').filter((s) =>
+      list(s.Action).includes('s3:PutObject'),
+    );
+    expect(releasePuts.map((s) => s.Sid)).toEqual(['UploadRecords', 'PendingReleases']);
   });
 
   it('lints clean', () => {

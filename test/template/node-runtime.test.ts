@@ -72,9 +72,10 @@ describe('the pinned Node.js', () => {
       LAMBDA_RUNTIME: `nodejs${major}.x`,
       ESBUILD_TARGET: `node${major}`,
     });
-    // Both bundles (functions and CLI) take their target from there, none from a literal.
+    // Every bundle (functions, the build session, CLI) takes its target from there, none from a literal.
     const build = readFileSync(join(root, 'scripts', 'build.mjs'), 'utf8');
     expect([...build.matchAll(/\btarget: *([^,\n]+)/g)].map((m) => m[1])).toEqual([
+      'ESBUILD_TARGET',
       'ESBUILD_TARGET',
       'ESBUILD_TARGET',
     ]);

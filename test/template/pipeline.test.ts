@@ -3,8 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
+import { CONTEXT_EXTENSIONS, parseContextKey } from '../../functions/shared/naming.ts';
 import {
   allStatements,
   list,
@@ -101,7 +103,7 @@ describe('the contexts bucket', () => {
     });
   });
 
-  it('notifies build-trigger of created objects, one rule per supported suffix, none overlapping', () => {
+  it('notifies build-trigger of created objects, one rule per suffix it builds or refuses by name, none overlapping', () => {
     const configs = bucket.Properties?.NotificationConfiguration.LambdaConfigurations as {
       Event: string;
       Function: unknown;
@@ -118,7 +120,12 @@ describe('the contexts bucket', () => {
       expect(withPrefix).toContainEqual({ Name: 'prefix', Value: '' });
       return (without[0] as { Value: string }).Value;
     });
-    expect(suffixes.sort()).toEqual(['.tar', '.tar.gz', '.tgz']);
+    // Every context extension is built; .zip reaches the function to be refused with a notification.
+    expect(suffixes.sort()).toEqual([...CONTEXT_EXTENSIONS, '.zip'].sort());
+    expect(parseContextKey('api/v1.zip', '')).toMatchObject({
+      ok: false,
+      rejection: { code: 'UnsupportedExtension' },
+    });
     for (const a of suffixes) for (const b of suffixes) if (a !== b) expect(a.endsWith(b)).toBe(false);
     // The upload records (.json) never match.
     expect(suffixes.some((suffix) => 'x.json'.endsWith(suffix))).toBe(false);
@@ -144,11 +151,30 @@ describe('the contexts bucket', () => {
 describe('the CodeBuild project', () => {
   const project = resource(template, 'BuildProject').Properties ?? {};
 
-  it('has no source and runs buildspec/buildspec.yml verbatim', () => {
-    expect(project.Source).toEqual({
-      Type: 'NO_SOURCE',
-      BuildSpec: readFileSync(`${root}buildspec/buildspec.yml`, 'utf8'),
-    });
+  it('has no source and runs buildspec/buildspec.yml with the bundle of the build session filled in', () => {
+    const rendered = readFileSync(`${root}buildspec/buildspec.yml`, 'utf8');
+    const placeholder = '{{@dist/build-session/build-session.mjs}}';
+    expect(rendered).toContain(placeholder);
+    expect(project.Source.Type).toBe('NO_SOURCE');
+    const lines: string[] = project.Source.BuildSpec.split('\n');
+    const at = rendered.split('\n').findIndex((line) => line.includes(placeholder));
+    // Everything but the placeholder line is the rendered buildspec, verbatim.
+    const bundleLines = lines.length - rendered.split('\n').length + 1;
+    expect([...lines.slice(0, at), ...lines.slice(at + bundleLines)].join('\n')).toBe(
+      rendered
+        .split('\n')
+        .filter((_, i) => i !== at)
+        .join('\n'),
+    );
+    const encoded = lines
+      .slice(at, at + bundleLines)
+      .map((line) => line.trim())
+      .join('');
+    expect(
+      gunzipSync(Buffer.from(encoded, 'base64')).equals(
+        readFileSync(`${root}dist/build-session/build-session.mjs`),
+      ),
+    ).toBe(true);
     expect(project.Artifacts).toEqual({ Type: 'NO_ARTIFACTS' });
   });
 
@@ -160,10 +186,12 @@ describe('the CodeBuild project', () => {
       PrivilegedMode: true,
       EnvironmentVariables: [
         {
-          Name: 'CACHE_REPOSITORY_URI',
+          Name: 'BUILD_SESSION_ROLE_ARN',
           Type: 'PLAINTEXT',
-          Value: { 'Fn::GetAtt': ['BuildCacheRepository', 'RepositoryUri'] },
+          Value: { 'Fn::GetAtt': ['BuildSessionRole', 'Arn'] },
         },
+        { Name: 'BASE_PULL_PATTERN', Type: 'PLAINTEXT', Value: '' },
+        { Name: 'BUILD_TIMEOUT_MINUTES', Type: 'PLAINTEXT', Value: 30 },
         { Name: 'CONTEXT_MAX_FILES', Type: 'PLAINTEXT', Value: 50000 },
         { Name: 'CONTEXT_MAX_EXTRACTED_BYTES', Type: 'PLAINTEXT', Value: 21474836480 },
         {
@@ -193,11 +221,13 @@ describe('the CodeBuild project', () => {
     expect(resource(template, 'BuildLogGroup').Properties?.RetentionInDays).toBe(30);
   });
 
-  it('keeps the BuildKit cache in a mutable repository of its own', () => {
+  it('gives no build access to the retired shared cache repository', () => {
     expect(resource(template, 'BuildCacheRepository').Properties).toMatchObject({
       RepositoryName: 'ecr-pipeline-dev/build-cache',
-      ImageTagMutability: 'MUTABLE',
     });
+    for (const role of ['BuildRole', 'BuildSessionRole'])
+      expect(JSON.stringify(roleStatements(resource(template, role)))).not.toContain('BuildCacheRepository');
+    expect(JSON.stringify(project.Environment)).not.toContain('BuildCacheRepository');
   });
 });
 
@@ -265,17 +295,50 @@ describe('IAM', () => {
     }
   });
 
-  it('gives the build read access to the contexts only, and ecr:GetAuthorizationToken alone on *', () => {
-    const statements = roleStatements(resource(template, 'BuildRole'));
+  it("lets CodeBuild's role write its logs and assume the build session role, nothing else", () => {
+    const role = resource(template, 'BuildRole');
+    const statements = roleStatements(role);
     // Besides: CodeBuild's network interface in a VPC, gated by InVpc (test/template/network.test.ts).
-    const vpcOnly = ['VpcNetworkInterfaces'];
-    const onStar = statements.filter((s) => list(s.Resource as string).includes('*'));
-    for (const s of onStar.filter((s) => vpcOnly.includes(s.Sid ?? ''))) {
-      expect(gate(resource(template, 'BuildRole'), s.Sid ?? '')).toBe('InVpc');
-    }
-    expect(onStar.filter((s) => !vpcOnly.includes(s.Sid ?? '')).map((s) => s.Action)).toEqual([
-      'ecr:GetAuthorizationToken',
+    expect(statements.map((s) => s.Sid)).toEqual([
+      'Logs',
+      'AssumeBuildSession',
+      'VpcNetworkInterfaces',
+      'VpcNetworkInterfacePermission',
     ]);
+    expect(gate(role, 'VpcNetworkInterfaces')).toBe('InVpc');
+    expect(gate(role, 'VpcNetworkInterfacePermission')).toBe('InVpc');
+    expect(statement(statements, 'AssumeBuildSession')).toEqual({
+      Sid: 'AssumeBuildSession',
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Resource: {
+        'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecr-pipeline-dev-build-session',
+      },
+    });
+    expect(JSON.stringify(statements)).not.toMatch(/"(s3|ecr):/);
+  });
+
+  it('lets only the CodeBuild role assume the build session role, for at most 12 hours', () => {
+    const session = resource(template, 'BuildSessionRole').Properties ?? {};
+    expect(session.RoleName).toBe('ecr-pipeline-dev-build-session');
+    expect(session.MaxSessionDuration).toBe(43200);
+    expect(session.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::GetAtt': ['BuildRole', 'Arn'] } },
+        Action: 'sts:AssumeRole',
+      },
+    ]);
+    const assumers = allStatements(template).filter(({ statement: s }) =>
+      list(s.Action).some((a) => a.startsWith('sts:Assume')),
+    );
+    expect(assumers.map(({ owner }) => owner)).toEqual(['BuildRole']);
+  });
+
+  it('gives the build session read access to the contexts only, and ecr:GetAuthorizationToken alone on *', () => {
+    const statements = roleStatements(resource(template, 'BuildSessionRole'));
+    const onStar = statements.filter((s) => list(s.Resource as string).includes('*'));
+    expect(onStar.map((s) => s.Action)).toEqual(['ecr:GetAuthorizationToken']);
     expect(statement(statements, 'ReadContexts')).toMatchObject({
       Action: ['s3:GetObject', 's3:GetObjectVersion'],
       Resource: {
@@ -295,7 +358,7 @@ describe('IAM', () => {
         .map((s) => [s.Sid, gate(role, s.Sid ?? '')]),
     ).toEqual([['VpcDescribeNetworkInterfaces', 'FunctionsInVpc']]);
     expect(statement(statements, 'StartBuild')).toMatchObject({
-      Action: 'codebuild:StartBuild',
+      Action: ['codebuild:StartBuild', 'codebuild:ListBuildsForProject', 'codebuild:BatchGetBuilds'],
       Resource: { 'Fn::GetAtt': ['BuildProject', 'Arn'] },
     });
     expect(statement(statements, 'BuildRejectedEvents').Resource).toEqual({
@@ -314,8 +377,8 @@ describe('IAM', () => {
     expect(template.Conditions?.UsesKms).toEqual({ 'Fn::Equals': ['AES256', 'KMS'] });
   });
 
-  it("lets the build push to and pull from only repositories tagged with this stack's name, and the cache", () => {
-    const statements = roleStatements(resource(template, 'BuildRole'));
+  it("lets the build session push to and pull from only repositories tagged with this stack's name", () => {
+    const statements = roleStatements(resource(template, 'BuildSessionRole'));
     expect(statement(statements, 'ManagedRepositories')).toEqual({
       Sid: 'ManagedRepositories',
       Effect: 'Allow',
@@ -323,15 +386,10 @@ describe('IAM', () => {
       Resource: REPOSITORIES,
       Condition: { StringEquals: { [`ecr:ResourceTag/${MANAGED_BY}`]: 'ecr-pipeline-dev' } },
     });
-    expect(statement(statements, 'BuildCache')).toMatchObject({
-      Action: [...PULL, ...PUSH],
-      Resource: { 'Fn::GetAtt': ['BuildCacheRepository', 'Arn'] },
-    });
-    expect(statement(statements, 'BuildCache').Condition).toBeUndefined();
   });
 
-  it('grants the build no repository action beyond those, unless adoptRepositoryPattern or basePullPattern is set', () => {
-    const role = resource(template, 'BuildRole');
+  it('grants the build session no repository action beyond those, unless adoptRepositoryPattern or basePullPattern is set', () => {
+    const role = resource(template, 'BuildSessionRole');
     const ecrAllows = roleStatements(role).filter(
       (s) =>
         s.Effect === 'Allow' &&
@@ -339,7 +397,6 @@ describe('IAM', () => {
     );
     expect(ecrAllows.map((s) => s.Sid)).toEqual([
       'ManagedRepositories',
-      'BuildCache',
       'AdoptedRepositories',
       'PullBaseImages',
     ]);
@@ -412,11 +469,11 @@ describe('IAM', () => {
         'ForAllValues:StringEquals': { 'aws:TagKeys': [REPOSITORY_TAGS.staleSince] },
       });
     }
-    for (const role of ['BuildTriggerRole', 'EcrEventsRole', 'BuildRole']) {
+    for (const role of ['BuildTriggerRole', 'EcrEventsRole', 'BuildRole', 'BuildSessionRole']) {
       const denies = roleStatements(resource(template, role)).filter(
         (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition ?? {}).includes(MANAGED_BY),
       );
-      if (role === 'BuildRole') {
+      if (role === 'BuildRole' || role === 'BuildSessionRole') {
         // The build role has no tagging grant at all.
         expect(JSON.stringify(roleStatements(resource(template, role)))).not.toMatch(/Tag(Resource|Keys)/);
         continue;
@@ -448,8 +505,8 @@ describe('packaged with parameters', () => {
     });
   }, 120_000);
 
-  it('lets the build push to adopted repositories and pull private base images when the patterns are set', () => {
-    const role = resource(custom, 'BuildRole');
+  it('lets the build session push to adopted repositories and pull private base images when the patterns are set', () => {
+    const role = resource(custom, 'BuildSessionRole');
     const statements = roleStatements(role);
     const repositories = (name: string) => ({
       'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${name}`,
@@ -479,6 +536,12 @@ describe('packaged with parameters', () => {
       resource(custom, 'BuildTriggerLambdaFunction').Properties?.Environment.Variables
         .ADOPT_REPOSITORY_PATTERN,
     ).toBe('legacy/*');
+    // The build's session policy narrows base-image pulls to the same pattern.
+    expect(resource(custom, 'BuildProject').Properties?.Environment.EnvironmentVariables).toContainEqual({
+      Name: 'BASE_PULL_PATTERN',
+      Type: 'PLAINTEXT',
+      Value: 'base/*',
+    });
   });
 
   it('reserves the build-trigger concurrency it is given', () => {

@@ -1,6 +1,8 @@
 /** What the function tells people, independent of the channel that carries it. */
 
+import type { LogExcerpt } from '../../shared/build-log-excerpt.ts';
 import type { Severity, SeverityCounts } from '../../shared/severity.ts';
+import { pathSegment, repositoryPath } from '../../shared/url.ts';
 import type { NotificationKind } from '../config.ts';
 import type { SweepReport } from '../sweep/sweep.ts';
 
@@ -29,15 +31,8 @@ export interface BuildInfo {
   log?: LogExcerpt;
 }
 
-/** The part of a failed build's log that tells people why. */
-export interface LogExcerpt {
-  /** The build's own `ecr-pipeline:` refusal line, when it printed one. */
-  reason?: string;
-  /** Otherwise the last lines of the failing command's output (secrets redacted). */
-  tail: string[];
-  /** Why the log could not be read, when it could not: the notification goes out without it. */
-  unavailable?: string;
-}
+/** The part of a failed build's log that tells people why (shared with the command-line tool). */
+export type { LogExcerpt };
 
 export interface RejectionInfo {
   code: string;
@@ -97,15 +92,15 @@ const consoleBase = (region: string) => `https://${region}.console.aws.amazon.co
 export const consoleLinks = {
   repository: (region: string, account: string, repository: string): Link => ({
     label: 'Repository',
-    url: `${consoleBase(region)}/ecr/repositories/private/${account}/${repository}?region=${region}`,
+    url: `${consoleBase(region)}/ecr/repositories/private/${account}/${repositoryPath(repository)}?region=${region}`,
   }),
   image: (region: string, account: string, repository: string, digest: string): Link => ({
     label: 'Image',
-    url: `${consoleBase(region)}/ecr/repositories/private/${account}/${repository}/_/image/${digest}/details?region=${region}`,
+    url: `${consoleBase(region)}/ecr/repositories/private/${account}/${repositoryPath(repository)}/_/image/${pathSegment(digest)}/details?region=${region}`,
   }),
   findings: (region: string, account: string, repository: string, digest: string): Link => ({
     label: 'Scan findings',
-    url: `${consoleBase(region)}/ecr/repositories/private/${account}/${repository}/_/image/${digest}/scan-results?region=${region}`,
+    url: `${consoleBase(region)}/ecr/repositories/private/${account}/${repositoryPath(repository)}/_/image/${pathSegment(digest)}/scan-results?region=${region}`,
   }),
   build: (region: string, account: string, project: string, buildId: string): Link => ({
     label: 'Build',
@@ -113,6 +108,6 @@ export const consoleLinks = {
   }),
   object: (region: string, bucket: string, key: string): Link => ({
     label: 'Upload',
-    url: `https://s3.console.aws.amazon.com/s3/object/${bucket}?region=${region}&prefix=${encodeURIComponent(key)}`,
+    url: `https://s3.console.aws.amazon.com/s3/object/${pathSegment(bucket)}?region=${region}&prefix=${encodeURIComponent(key)}`,
   }),
 };

@@ -29,13 +29,20 @@ const OUTCOME_EMOJI = {
 
 export { escapeMrkdwn };
 
+/**
+ * A mrkdwn text object. `verbatim`: Slack turns nothing in it into a link or a mention by itself
+ * (a bare URL in a key or a log line stays text); only what we write as `<url|label>` would be one,
+ * and every user text is escaped (text.ts), so none is.
+ */
+const text = (value: string) => ({ type: 'mrkdwn', text: value, verbatim: true });
+
 /** A field: bold label, then a value that fits in what the label leaves of SLACK.field. */
 const field = (label: string, value: (room: number) => string) => {
   const head = `*${label}*\n`;
-  return { type: 'mrkdwn', text: head + value(SLACK.field - head.length) };
+  return text(head + value(SLACK.field - head.length));
 };
 const codeField = (label: string, raw: string) => field(label, (room) => codeSpan(raw, room));
-const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const section = (value: string) => ({ type: 'section', text: text(value) });
 
 /** A user-controlled line of a list: escaped and short enough that a list shows several. */
 const LIST_ITEM = 300;
@@ -116,12 +123,12 @@ function sweepBlocks(report: SweepReport): Block[] {
   return blocks;
 }
 
-/** The log excerpt of a failed build: its refusal line, else the last lines as a code block. */
+/** Why a failed build stopped: the pipeline's verdict, else the last lines of the build's output, quoted as output. */
 function logBlocks(log: LogExcerpt): Block[] {
   const blocks: Block[] = [];
   if (log.reason) blocks.push(section(`*Reason:* ${mrkdwn(log.reason, SLACK.sectionText - 10)}`));
   else {
-    const heading = '*Last lines of the log*';
+    const heading = "*Last lines of the build's output*";
     const fence = '```';
     // The end of the log is what matters: drop lines from the start until the block fits.
     // An empty tail joins to '', which is left out below.
@@ -181,7 +188,7 @@ export function renderSlack(n: Notification): SlackMessage {
   const where = [n.build ? `${n.build.project}` : undefined, n.region, n.account, n.time]
     .filter(Boolean)
     .join(' · ');
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: mrkdwn(where, SLACK.contextText) }] });
+  blocks.push({ type: 'context', elements: [text(mrkdwn(where, SLACK.contextText))] });
   return {
     text: mrkdwn([n.title, ref].filter(Boolean).join(': '), SLACK.text),
     blocks: fitBlocks(blocks),

@@ -1,12 +1,13 @@
 /**
  * Sending one notification: noise control first (noise.ts), then every channel (deliver.ts); an
  * enhanced scan result only when the image's scan memory says it is news; a failed build's
- * notification with the excerpt of its log that says why.
+ * notification with its verdict, or the excerpt of its log that shows how it failed.
  */
 import type { Deps } from '../deps.ts';
 import { describeError } from '../logger.ts';
 import { type Route, withBuildLog } from '../route.ts';
 import { rememberResult } from '../scans/news.ts';
+import { readBuildVerdict } from './build-verdict.ts';
 import { notifyAll } from './deliver.ts';
 import { readLogExcerpt } from './log-excerpt.ts';
 import { verdict } from './noise.ts';
@@ -60,28 +61,40 @@ export async function sendOnce(deps: Deps, n: Notification): Promise<void> {
 }
 
 /**
- * A failed build's notification says why: its refusal line or the end of its log, read once here for
- * the notification and the upload record. Bounded in time: without the excerpt both still go out.
+ * A failed build's notification says why: the verdict its scripts exported (build-verdict.ts), else
+ * the end of its log shown as its output; read once here for the notification and the upload record.
+ * Bounded in time: without them both still go out.
  */
 export async function explain(deps: Deps, classified: Route): Promise<Route> {
   const { config, logger } = deps;
   if (classified.action !== 'notify') return classified;
   const n = classified.notification;
-  const where = n.build?.logStream;
-  if (n.kind !== 'build-failed' || !n.build || !where || config.logLines === 0) return classified;
+  const build = n.build;
+  if (n.kind !== 'build-failed' || !build) return classified;
   // Read only when someone needs it: a notification that goes out, or the upload record.
   if (!verdict(n, config).send && !config.uploads.bucket) return classified;
-  const log = await readLogExcerpt({
-    logs: deps.logs,
-    ...where,
-    maxLines: config.logLines,
-    timeoutMs: config.httpTimeoutMs,
-  });
-  if (log.unavailable)
+  const where = build.logStream;
+  const [said, excerpt] = await Promise.all([
+    readBuildVerdict(deps.codebuild, build.id).catch((error: unknown) => {
+      // Without its verdict the build reads as failed: loud, never a superseded that was not.
+      logger.warn('build verdict unavailable', { buildId: build.id, error: describeError(error) });
+      return undefined;
+    }),
+    where && config.logLines > 0
+      ? readLogExcerpt({
+          logs: deps.logs,
+          ...where,
+          maxLines: config.logLines,
+          timeoutMs: config.httpTimeoutMs,
+        })
+      : undefined,
+  ]);
+  if (excerpt?.unavailable)
     logger.warn('build log excerpt unavailable', {
-      buildId: n.build.id,
+      buildId: build.id,
       repository: n.repository,
-      why: log.unavailable,
+      why: excerpt.unavailable,
     });
-  return { ...classified, notification: withBuildLog(n, log) };
+  if (said) return { ...classified, notification: withBuildLog(n, { reason: said, tail: [] }) };
+  return excerpt ? { ...classified, notification: withBuildLog(n, excerpt) } : classified;
 }

@@ -24,6 +24,8 @@ export interface ActDeps {
   now: Date;
   /** Repository -> ids of its builds queued or running; read once per sweep, rejects when unreadable. */
   buildsInProgress: () => Promise<Map<string, string[]>>;
+  /** The same, read again at each call: the last check right before a deletion. */
+  buildsInProgressNow: () => Promise<Map<string, string[]>>;
 }
 
 /** Carries out the judgment of one repository and says what became of it. */
@@ -90,6 +92,11 @@ async function deleteUnlessTouched(
       await unmark(c, deps);
       return { kind: 'unmarked', note: `pushed ${again.lastPush.toISOString()}, after it was judged stale` };
     }
+    // The builds were read once for the whole sweep, maybe minutes ago: a build started since (by a
+    // build-trigger that found no mark to clear, from its cache or before the mark) keeps the repository.
+    const buildingNow = (await deps.buildsInProgressNow()).get(c.name);
+    if (buildingNow && buildingNow.length > 0)
+      return { kind: 'in-use', note: `(being built: ${buildingNow.slice(0, 3).join(', ')})` };
     try {
       await deps.ecr.send(
         new DeleteRepositoryCommand({

@@ -71,6 +71,7 @@ export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<Swe
 interface Lookups {
   imagesInUse: () => Promise<Map<string, ImageReference[]>>;
   buildsInProgress: () => Promise<Map<string, string[]>>;
+  buildsInProgressNow: () => Promise<Map<string, string[]>>;
 }
 
 /** Judges one repository and acts on the judgment. */
@@ -98,6 +99,7 @@ async function sweepRepository(
     dryRun: options.dryRun,
     now,
     buildsInProgress: lookups.buildsInProgress,
+    buildsInProgressNow: lookups.buildsInProgressNow,
   });
 }
 
@@ -115,18 +117,23 @@ function onceLookups(options: SweepOptions, deps: SweepDeps, now: Date): Lookups
       return inUse;
     },
     buildsInProgress: () => {
-      builds ??= Promise.all([import('./running-builds.ts'), deps.codebuild()])
-        .then(([{ findBuildsInProgress }, codebuild]) =>
-          findBuildsInProgress({ codebuild, projectName: options.projectName, now }),
-        )
-        .catch((error) => {
-          throw new Error(
-            `not deleted: cannot read the builds of ${options.projectName || 'the project'} (${describeError(error)})`,
-            // Stryker disable next-line ObjectLiteral: nothing reads the cause; the message carries what it says
-            { cause: error },
-          );
-        });
+      builds ??= readBuilds();
       return builds;
     },
+    buildsInProgressNow: () => readBuilds(),
   };
+
+  function readBuilds(): Promise<Map<string, string[]>> {
+    return Promise.all([import('./running-builds.ts'), deps.codebuild()])
+      .then(([{ findBuildsInProgress }, codebuild]) =>
+        findBuildsInProgress({ codebuild, projectName: options.projectName, now: deps.now() }),
+      )
+      .catch((error) => {
+        throw new Error(
+          `not deleted: cannot read the builds of ${options.projectName || 'the project'} (${describeError(error)})`,
+          // Stryker disable next-line ObjectLiteral: nothing reads the cause; the message carries what it says
+          { cause: error },
+        );
+      });
+  }
 }

@@ -5,6 +5,7 @@
  * once and in any order: a record already final keeps its outcome, and an event that changes nothing
  * gives `undefined` (nothing to write).
  */
+import { excerptReason } from '../../shared/build-log-excerpt.ts';
 import { BUILD_SUPERSEDED } from '../../shared/contract.ts';
 import type { UploadRecord, UploadRecordStatus, UploadScan } from '../../shared/upload-record.ts';
 import type { Notification } from '../notify/notification.ts';
@@ -25,7 +26,17 @@ export type RecordEvent =
     }
   | { kind: 'scan'; repository: string; digest: string; scan: UploadScan };
 
-const FINAL: ReadonlySet<UploadRecordStatus> = new Set(['built', 'failed', 'rejected', 'superseded']);
+const FINAL: ReadonlySet<UploadRecordStatus> = new Set([
+  'built',
+  'released',
+  'held',
+  'failed',
+  'rejected',
+  'superseded',
+]);
+
+/** States of a record whose image was pushed: its scan counts are added there. */
+const PUSHED: ReadonlySet<UploadRecordStatus> = new Set(['built', 'released', 'held']);
 
 /** True when the record's upload has its outcome: no build event changes it any more. */
 export const isFinal = (record: UploadRecord): boolean => FINAL.has(record.status);
@@ -57,7 +68,7 @@ export function transition(record: UploadRecord, event: RecordEvent): UploadReco
       };
     }
     case 'scan': {
-      if (record.status !== 'built' || record.digest !== event.digest) return undefined;
+      if (!PUSHED.has(record.status) || record.digest !== event.digest) return undefined;
       if (record.repository !== undefined && record.repository !== event.repository) return undefined;
       // A redelivery, or an older scan result than the one kept.
       if (record.scan && record.scan.at >= event.scan.at) return undefined;
@@ -66,17 +77,11 @@ export function transition(record: UploadRecord, event: RecordEvent): UploadReco
   }
 }
 
-/** The longest reason a record keeps: the end of the log is what tells, so the start is cut. */
-export const MAX_REASON = 4000;
+export { MAX_REASON } from '../../shared/build-log-excerpt.ts';
 
 /** A failed build's reason, as its notification shows it: refusal line, end of the log, or CodeBuild's message. */
 export function failureReason(build: NonNullable<Notification['build']>): string {
-  const reason =
-    build.log?.reason ??
-    (build.log && build.log.tail.length > 0 ? build.log.tail.join('\n') : undefined) ??
-    build.failureMessage ??
-    `The build ended ${build.status}.`;
-  return reason.length <= MAX_REASON ? reason : `…${reason.slice(reason.length - MAX_REASON + 1)}`;
+  return excerptReason(build.log, build.failureMessage, build.status);
 }
 
 /** What a classified notification means for an upload record, or undefined when nothing. */
@@ -84,8 +89,8 @@ export function recordEventOf(n: Notification): RecordEvent | undefined {
   switch (n.kind) {
     case 'build-started':
       return n.build ? { kind: 'build-running', buildId: n.build.id } : undefined;
-    case 'build-succeeded':
-      return n.build ? { kind: 'build-succeeded', buildId: n.build.id, at: n.time } : undefined;
+    // The release function records a build's success (built, then its verdict): it reads the digest
+    // the build exported from the event and writes the image index.
     case 'build-failed':
       if (!n.build) return undefined;
       return {

@@ -3,7 +3,12 @@
  * in exactly one build on the next delivery or retry. S3 is a small in-memory store with S3's
  * conditional writes (If-None-Match, If-Match, ETags); CodeBuild keeps StartBuild's idempotency.
  */
-import { StartBuildCommand, type StartBuildCommandInput } from '@aws-sdk/client-codebuild';
+import {
+  BatchGetBuildsCommand,
+  ListBuildsForProjectCommand,
+  StartBuildCommand,
+  type StartBuildCommandInput,
+} from '@aws-sdk/client-codebuild';
 import {
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
@@ -112,15 +117,24 @@ class RecordStore {
 /** CodeBuild's StartBuild: the same idempotency token returns the same build (within 5 minutes). */
 class Builds {
   readonly byToken = new Map<string, string>();
+  /** Every build started, newest first, with its variables (ListBuildsForProject, BatchGetBuilds). */
+  readonly started: { id: string; variables: StartBuildCommandInput['environmentVariablesOverride'] }[] = [];
   /** Called after a build is started, before StartBuild answers. */
   afterStart?: () => void;
 
   start(input: StartBuildCommandInput) {
     const token = input.idempotencyToken ?? '';
-    const id = this.byToken.get(token) ?? `${PROJECT}:b-${this.byToken.size + 1}`;
+    const known = this.byToken.get(token);
+    const id = known ?? `${PROJECT}:b-${this.started.length + 1}`;
     this.byToken.set(token, id);
+    if (!known) this.started.unshift({ id, variables: input.environmentVariablesOverride });
     this.afterStart?.();
     return { build: { id } };
+  }
+
+  /** Five minutes later: StartBuild no longer knows the token. */
+  forgetTokens(): void {
+    this.byToken.clear();
   }
 }
 
@@ -138,6 +152,10 @@ beforeEach(() => {
   ecr.on(ListTagsForResourceCommand).resolves({ tags: MANAGED_TAGS });
   ecr.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 400));
   codebuild.on(StartBuildCommand).callsFake((input: StartBuildCommandInput) => builds.start(input));
+  codebuild.on(ListBuildsForProjectCommand).callsFake(() => ({ ids: builds.started.map((b) => b.id) }));
+  codebuild.on(BatchGetBuildsCommand).callsFake(() => ({
+    builds: builds.started.map((b) => ({ id: b.id, environment: { environmentVariables: b.variables } })),
+  }));
 });
 
 /** One attempt in a fresh container (the crashed one is gone), as Lambda's retry of the event runs. */
@@ -171,6 +189,37 @@ function expectOneBuildRecorded(outcomes: TriggerOutcome[]): void {
   ).toBe(1);
   expect(store.record()).toMatchObject({ status: 'accepted' });
 }
+
+describe('a StartBuild whose answer was lost', () => {
+  it('builds once when the build did start and the retry comes after the idempotency token expired', async () => {
+    builds.afterStart = () => {
+      builds.afterStart = undefined;
+      throw lostResponse();
+    };
+    await expect(attempt()).rejects.toThrow(TransientError);
+    // The build may have started: the claim stays for the retry.
+    expect(store.record()).toMatchObject({ owner: REQUEST_ID, status: 'accepted' });
+    builds.forgetTokens();
+
+    restart();
+    expect(await attempt()).toEqual([{ kind: 'started', buildId: `${PROJECT}:b-1` }]);
+    expect(builds.started).toHaveLength(1);
+  });
+
+  it('starts the build on the retry when the first StartBuild never reached CodeBuild', async () => {
+    codebuild.on(StartBuildCommand).rejectsOnce(lostResponse());
+    await expect(attempt()).rejects.toThrow(TransientError);
+    codebuild.on(StartBuildCommand).callsFake((input: StartBuildCommandInput) => builds.start(input));
+    restart();
+    expectOneBuildRecorded(await attempt());
+  });
+
+  it('releases the claim when CodeBuild refused the start (throttling): nothing was started', async () => {
+    codebuild.on(StartBuildCommand).rejectsOnce(awsError('ThrottlingException', 400));
+    await expect(attempt()).rejects.toThrow(TransientError);
+    expect(store.record()).toBeUndefined();
+  });
+});
 
 describe('a claim between its write and StartBuild', () => {
   it('writes its owner and an expiry longer than the function runs', async () => {
@@ -234,7 +283,8 @@ describe('a claim between its write and StartBuild', () => {
 
     restart();
     expectOneBuildRecorded(await attempt());
-    expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 2);
+    // The retry resumes its claim, finds the build started and starts none.
+    expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
   });
 
   it('takes over a claim of another owner that expired without a build id, with If-Match on its ETag', async () => {
@@ -259,7 +309,7 @@ describe('a claim between its write and StartBuild', () => {
     const first = claimUpload(clients.s3, BUCKET, RECORD_KEY, { ...accepted, owner: 'taker-1' }, NOW);
     const second = claimUpload(clients.s3, BUCKET, RECORD_KEY, { ...accepted, owner: 'taker-2' }, NOW);
 
-    expect((await Promise.all([first, second])).sort()).toEqual(['claimed', 'duplicate']);
+    expect((await Promise.all([first, second])).sort()).toEqual(['duplicate', 'resumed']);
     expect(s3.commandCalls(PutObjectCommand).filter((c) => c.args[0].input.IfMatch).length).toBe(2);
   });
 
@@ -348,7 +398,7 @@ describe('claimUpload and the record writes, when S3 answers unusually', () => {
 
   it('goes on with its own claim that answered 412', async () => {
     store.seed(mine);
-    expect(await claim()).toBe('claimed');
+    expect(await claim()).toBe('resumed');
   });
 
   it('retries when the record that answered 412 is gone on the read back (404: released meanwhile)', async () => {

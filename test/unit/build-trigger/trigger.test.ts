@@ -116,6 +116,8 @@ describe('an upload to an existing repository', () => {
         },
         { name: BUILD_ENV.repository, value: 'team-a/api', type: 'PLAINTEXT' },
         { name: BUILD_ENV.tag, value: 'v1.2.3', type: 'PLAINTEXT' },
+        // IMMUTABLE without the cache tag excluded (an adopted setting we never change): no cache.
+        { name: BUILD_ENV.cacheTag, value: '', type: 'PLAINTEXT' },
       ],
     });
     expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
@@ -171,6 +173,23 @@ describe('an upload to an existing repository', () => {
     expect(codebuild).toHaveReceivedCommandTimes(StartBuildCommand, 1);
   });
 
+  it('passes the cache tag to the build where the repository lets that tag move', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [
+        {
+          ...repository('team-a/api', 'IMMUTABLE_WITH_EXCLUSION'),
+          imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'ecr-pipeline-cache*' }],
+        },
+      ],
+    });
+    await handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID);
+    expect(codebuild).toHaveReceivedCommandWith(StartBuildCommand, {
+      environmentVariablesOverride: expect.arrayContaining([
+        { name: BUILD_ENV.cacheTag, value: 'ecr-pipeline-cache', type: 'PLAINTEXT' },
+      ]),
+    });
+  });
+
   it('makes at most 3 calls in a warm container: claim, tag check, build', async () => {
     const deps = containerDeps();
     await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
@@ -222,7 +241,9 @@ describe('an upload to a new repository', () => {
     expect(outcomes[0]?.kind).toBe('started');
     expect(ecr).toHaveReceivedCommandExactlyOnceWith(CreateRepositoryCommand, {
       repositoryName: 'team-a/api',
-      imageTagMutability: 'IMMUTABLE',
+      // Release tags immutable; the build cache's tag excluded, so that every build can move it.
+      imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'ecr-pipeline-cache*' }],
       imageScanningConfiguration: { scanOnPush: true },
       encryptionConfiguration: { encryptionType: 'AES256' },
       tags: [{ Key: REPOSITORY_TAGS.managedBy, Value: 'ecr-pipeline-dev' }],
@@ -685,10 +706,22 @@ describe('duplicate deliveries', () => {
 
 describe('failures', () => {
   it.each([
-    ['ThrottlingException', 400],
-    ['AccountLimitExceededException', 400],
     ['InternalServerError', 500],
     ['TimeoutError', 0],
+  ])(
+    'throws %s from StartBuild for a retry, keeping the claim: the build may have started',
+    async (name, status) => {
+      codebuild.on(StartBuildCommand).rejects(awsError(name, status));
+      await expect(handleS3Event(containerDeps(), s3Event('put-versioned.json'), REQUEST_ID)).rejects.toThrow(
+        TransientError,
+      );
+      expect(s3).not.toHaveReceivedCommand(DeleteObjectCommand);
+    },
+  );
+
+  it.each([
+    ['ThrottlingException', 400],
+    ['AccountLimitExceededException', 400],
   ])('throws %s from StartBuild for a retry, after releasing the claim', async (name, status) => {
     codebuild.on(StartBuildCommand).rejects(awsError(name, status));
     const deps = containerDeps();

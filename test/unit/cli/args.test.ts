@@ -53,6 +53,7 @@ describe('submit arguments', () => {
       maxBytes: 1000,
       maxFiles: 10,
       quiet: false,
+      verbose: false,
       output: 'text',
       waitScan: false,
       failOn: undefined,
@@ -169,9 +170,41 @@ describe('status and logs arguments', () => {
       buildId: 'ecr-pipeline-dev:0b4f3c1e-2a6d-4e8f-9c1b-123456789abc',
     });
     expect(classifySubject('in/team/api/v1.tgz', 'in/')).toEqual({ key: 'in/team/api/v1.tgz' });
-    expect(classifySubject('team/api:v1', 'in/')).toEqual({ key: 'in/team/api/v1.tar.gz' });
+    // repository:tag names the upload whatever its extension, tried in this order.
+    expect(classifySubject('team/api:v1', 'in/')).toEqual({
+      keys: ['in/team/api/v1.tar.gz', 'in/team/api/v1.tgz', 'in/team/api/v1.tar'],
+    });
     expect(() => classifySubject('team/API:v1', '')).toThrow(/upper-case/);
     expect(() => classifySubject('whatever', '')).toThrow(/neither/);
+  });
+
+  it('takes the build ARN a notification prints', () => {
+    const id = 'ecr-pipeline-dev:0b4f3c1e-2a6d-4e8f-9c1b-123456789abc';
+    expect(classifySubject(`arn:aws:codebuild:eu-west-1:123456789012:build/${id}`, '')).toEqual({
+      buildId: id,
+    });
+    expect(classifySubject(`arn:aws-cn:codebuild:cn-north-1:123456789012:build/${id}`, '')).toEqual({
+      buildId: id,
+    });
+    // An ARN of something else, or of a malformed id, is not a build.
+    expect(() => classifySubject(`arn:aws:codebuild:eu-west-1:123456789012:project/${id}`, '')).toThrow(
+      UsageError,
+    );
+    expect(() => classifySubject('arn:aws:codebuild:eu-west-1:123456789012:build/p:not-a-uuid', '')).toThrow(
+      /is not the ARN of a build/,
+    );
+    expect(() => classifySubject(`arn:aws:codebuild:eu-west-1:12345:build/${id}`, '')).toThrow(UsageError);
+  });
+
+  it('takes --output for status and --verbose for logs', () => {
+    expect(parse('status k.tar.gz -o json')).toMatchObject({ command: 'status', output: 'json' });
+    expect(parse('status k.tar.gz')).toMatchObject({ command: 'status', output: 'text' });
+    expect(() => parse('status k.tar.gz -o yaml')).toThrow(/--output must be text or json/);
+    expect(parse('logs k.tar.gz --verbose')).toMatchObject({ command: 'logs', verbose: true });
+    expect(parse('logs k.tar.gz -v')).toMatchObject({ command: 'logs', verbose: true });
+    expect(parse('logs k.tar.gz')).toMatchObject({ command: 'logs', verbose: false });
+    expect(parse('submit -v')).toMatchObject({ command: 'submit', verbose: true });
+    expect(parse('submit')).toMatchObject({ command: 'submit', verbose: false });
   });
 });
 
@@ -323,6 +356,20 @@ describe('refusals say what was wrong', () => {
     expect(refusal('list -r Team').message).toContain('upper-case');
   });
 
+  it('suggests the nearest option to a mistyped one', () => {
+    expect(refusal('submit --tga v1')).toMatchObject({
+      message: 'unknown option --tga',
+      hint: 'did you mean --tag? (--help for the options)',
+      exitCode: 2,
+    });
+    expect(refusal('submit --fial-on HIGH').hint).toContain('--fail-on');
+    expect(refusal('submit --repo x').hint).toContain('--repository');
+    expect(refusal('status k.tar.gz --regoin x').hint).toContain('--region');
+    expect(refusal('logs k.tar.gz --folow').hint).toContain('--follow');
+    expect(refusal('list --limt 3').hint).toContain('--limit');
+    expect(refusal('replay --dryrun').hint).toContain('--dry-run');
+  });
+
   it('passes the reason of an option the parser refuses', () => {
     expect(refusal('list --colour').message).toContain("Unknown option '--colour'");
     expect(refusal('replay --colour').message).toContain("Unknown option '--colour'");
@@ -337,7 +384,27 @@ describe('refusals say what was wrong', () => {
     expect(refusal('status key --follow').message).toBe('--follow is for logs');
     const unknown = refusal('build .');
     expect(unknown.message).toBe('unknown command "build"');
-    expect(unknown.hint).toBe('commands: submit, status, logs, list, replay (--help for more)');
+    expect(unknown.hint).toBe(
+      'commands: submit, status, logs, list, release, replay, doctor (--help for more)',
+    );
+    expect(refusal('stauts x').hint).toBe(
+      'did you mean status? commands: submit, status, logs, list, release, replay, doctor (--help for more)',
+    );
+    expect(refusal('release').message).toBe('release takes one upload key, repository:tag or build id');
+  });
+
+  it('reads release with its override, reason and function', () => {
+    expect(
+      parse('release team/web/v1.tar.gz --override --reason accepted --function f --local'),
+    ).toMatchObject({
+      command: 'release',
+      subject: 'team/web/v1.tar.gz',
+      override: true,
+      reason: 'accepted',
+      functionName: 'f',
+      flags: { local: true },
+    });
+    expect(parse('release team/web:v1')).toMatchObject({ override: false, reason: undefined });
   });
 
   it('keeps the progress bar and the build log unless told to be quiet', () => {

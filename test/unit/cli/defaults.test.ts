@@ -68,18 +68,22 @@ describe('the default repository', () => {
 });
 
 describe('the default tag', () => {
-  it('is the short commit of a clean work tree', () => {
+  const unasked = () => {
+    throw new Error('the fingerprint is only for a dirty folder');
+  };
+
+  it('is the short commit of a clean work tree, without reading the context', () => {
     const git = fakeGit({ 'rev-parse --short HEAD': 'a1b2c3d', 'status --porcelain -- .': '' });
-    expect(defaultTag('.', git, NOON)).toBe('a1b2c3d');
+    expect(defaultTag('.', git, NOON, unasked)).toBe('a1b2c3d');
   });
 
-  it('ends in -dirty when the folder has changes', () => {
+  it("ends in -dirty-<the context's fingerprint> when the folder has changes", () => {
     const git = fakeGit({ 'rev-parse --short HEAD': 'a1b2c3d', 'status --porcelain -- .': ' M Dockerfile' });
-    expect(defaultTag('.', git, NOON)).toBe('a1b2c3d-dirty');
+    expect(defaultTag('.', git, NOON, () => '0123456789ab')).toBe('a1b2c3d-dirty-0123456789ab');
   });
 
   it('is the UTC time, valid as a tag, outside git', () => {
-    expect(defaultTag('.', fakeGit({}), NOON)).toBe('20261201T123456Z');
+    expect(defaultTag('.', fakeGit({}), NOON, unasked)).toBe('20261201T123456Z');
     expect(timestampTag(NOON)).toBe('20261201T123456Z');
     expect(checkTag(timestampTag(NOON))).toBeUndefined();
   });
@@ -91,10 +95,10 @@ describe('the default tag', () => {
     git(['-c', 'user.email=a@b', '-c', 'user.name=a', 'add', '.']);
     git(['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-qm', 'one']);
     const commit = git(['rev-parse', '--short', 'HEAD']);
-    expect(defaultTag(repo)).toBe(commit);
+    expect(defaultTag(repo, systemGit, NOON, unasked)).toBe(commit);
     writeFileSync(join(repo, 'Dockerfile'), 'FROM busybox:1\n');
-    expect(defaultTag(repo)).toBe(`${commit}-dirty`);
-    expect(defaultTag(folder('outside'))).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(defaultTag(repo, systemGit, NOON, () => 'fingerprint1')).toBe(`${commit}-dirty-fingerprint1`);
+    expect(defaultTag(folder('outside'), systemGit, NOON, unasked)).toMatch(/^\d{8}T\d{6}Z$/);
   });
 });
 
@@ -102,12 +106,12 @@ describe('choosing the image', () => {
   it('keeps what was given and says which parts were chosen', () => {
     const dir = folder('service-a');
     const git = fakeGit({ 'rev-parse --short HEAD': 'abc1234', 'status --porcelain -- .': '' });
-    expect(chooseImage(dir, { repository: 'team/x', tag: 'v1' }, git, NOON)).toEqual({
+    expect(chooseImage(dir, { repository: 'team/x', tag: 'v1' }, git, NOON, () => 'unused')).toEqual({
       repository: 'team/x',
       tag: 'v1',
       chosen: [],
     });
-    expect(chooseImage(dir, {}, git, NOON)).toEqual({
+    expect(chooseImage(dir, {}, git, NOON, () => 'unused')).toEqual({
       repository: 'service-a',
       tag: 'abc1234',
       chosen: ['repository', 'tag'],

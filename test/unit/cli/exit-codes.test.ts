@@ -115,7 +115,12 @@ beforeEach(() => {
 });
 
 describe('submit exit codes', () => {
-  it('exits 0 when the image was pushed, and --output json prints one object with phases', async () => {
+  it('exits 0 when the image was released, and --output json prints one object with phases and the gate', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(
+        record({ status: 'released', digest: DIGEST, release: { gate: 'none', verdict: 'released' } }),
+      ) as never,
+    });
     codebuild.on(BatchGetBuildsCommand).resolves({
       builds: [
         build({
@@ -141,6 +146,79 @@ describe('submit exit codes', () => {
       ],
     });
     expect(result.recordKey).toMatch(/^\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/);
+    expect(result.release).toEqual({ gate: 'none', verdict: 'released' });
+  });
+
+  const succeeded = () =>
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        build({
+          buildStatus: 'SUCCEEDED',
+          exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }],
+        }),
+      ],
+    });
+  const held = () =>
+    s3.on(GetObjectCommand).resolves({
+      Body: body(
+        record({
+          status: 'held',
+          digest: DIGEST,
+          release: {
+            gate: 'scan',
+            maxSeverity: 'HIGH',
+            verdict: 'held',
+            reason: 'the scan found 1 CRITICAL',
+            counts: { CRITICAL: 1 },
+          },
+        }),
+      ) as never,
+    });
+
+  it('exits 6 when the release gate held the image, prints no image and says how to override', async () => {
+    held();
+    succeeded();
+    const { code, io } = await submit('-q');
+    expect(code).toBe(EXIT.held);
+    expect(io.out()).toBe('');
+    expect(io.err()).toContain(
+      'release gate scan (holds at HIGH and above): held: the scan found 1 CRITICAL',
+    );
+    expect(io.err()).toContain('ecr-pipeline release team/api/v1.tar.gz --override --reason');
+  });
+
+  it('carries the gate and the verdict of a held image in --output json', async () => {
+    held();
+    succeeded();
+    const { code, io } = await submit('-q', '--output', 'json');
+    expect(code).toBe(EXIT.held);
+    expect(JSON.parse(io.out())).toMatchObject({
+      exitCode: EXIT.held,
+      release: {
+        gate: 'scan',
+        verdict: 'held',
+        reason: 'the scan found 1 CRITICAL',
+        counts: { CRITICAL: 1 },
+      },
+    });
+  });
+
+  it('exits 3 when the release found the tag taken by another image', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(
+        record({
+          status: 'rejected',
+          code: 'TagAlreadyExists',
+          reason: 'tag names sha256:b',
+          digest: DIGEST,
+          buildId: 'p:1',
+          release: { gate: 'none', verdict: 'rejected' },
+        }),
+      ) as never,
+    });
+    succeeded();
+    const { code } = await submit('-q');
+    expect(code).toBe(EXIT.rejected);
   });
 
   it('exits 1 when the build failed', async () => {
@@ -149,7 +227,7 @@ describe('submit exit codes', () => {
     });
     const { code, io } = await submit();
     expect(code).toBe(EXIT.failed);
-    expect(io.err()).toContain('FAILED: phase BUILD ended FAILED');
+    expect(io.err()).toContain('FAILED: BUILD: The build ended FAILED.');
     expect(io.out()).toBe('');
   });
 
@@ -203,8 +281,9 @@ describe('submit exit codes', () => {
     s3.on(GetObjectCommand).resolves({
       Body: body(
         record({
-          status: 'built',
+          status: 'released',
           digest: DIGEST,
+          release: { gate: 'none', verdict: 'released' },
           scan: {
             status: 'COMPLETE',
             scanner: 'basic',
@@ -232,7 +311,8 @@ describe('submit exit codes', () => {
     s3.on(GetObjectCommand).resolves({
       Body: body(
         record({
-          status: 'built',
+          status: 'released',
+          release: { gate: 'none', verdict: 'released' },
           scan: { status: 'COMPLETE', scanner: 'enhanced', counts: { HIGH: 2 }, at: '2026-12-01T00:01:00Z' },
         }),
       ) as never,
@@ -284,6 +364,53 @@ describe('status of a finished upload', () => {
     expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 1);
     expect(codebuild).not.toHaveReceivedCommand(ListBuildsForProjectCommand);
     expect(codebuild).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+  });
+
+  it('shows the gate and the verdict: 0 for a released image, 6 for a held one with what to do', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(
+        record({
+          status: 'released',
+          digest: DIGEST,
+          release: { gate: 'scan', maxSeverity: 'HIGH', verdict: 'released', counts: { LOW: 1 } },
+        }),
+      ) as never,
+    });
+    const released = await status();
+    expect(released.code).toBe(EXIT.success);
+    expect(released.io.out()).toContain('gate     scan (holds at HIGH and above): released');
+    s3.on(GetObjectCommand).resolves({
+      Body: body(
+        record({
+          status: 'held',
+          digest: DIGEST,
+          release: { gate: 'scan', verdict: 'held', reason: 'the scan found 1 HIGH' },
+        }),
+      ) as never,
+    });
+    const held = await status();
+    expect(held.code).toBe(EXIT.held);
+    expect(held.io.out()).toContain(
+      `image    team/api@${DIGEST} (pushed by digest; the tag v1 was not moved)`,
+    );
+    expect(held.io.out()).toContain('gate     scan (holds at HIGH and above): held: the scan found 1 HIGH');
+    expect(held.io.out()).toContain(
+      'next     to release it anyway: ecr-pipeline release team/api/v1.tar.gz --override',
+    );
+    s3.on(GetObjectCommand).resolves({
+      Body: body(
+        record({
+          status: 'built',
+          digest: DIGEST,
+          release: { gate: 'scan', deadline: '2026-12-01T00:30:00Z' },
+        }),
+      ) as never,
+    });
+    const waiting = await status();
+    expect(waiting.code).toBe(EXIT.success);
+    expect(waiting.io.out()).toContain(
+      'gate     scan (holds at HIGH and above): waiting for the scan until 2026-12-01T00:30:00Z',
+    );
   });
 
   it('exits 1 with the reason and phase of a failed build, 3 for a rejection', async () => {
@@ -339,8 +466,8 @@ describe('list', () => {
     const text = capture();
     expect(await main(['list', '-r', 'other/x', ...TARGET], text)).toBe(EXIT.success);
     const lines = text.out().trim().split('\n');
-    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +AGE +BUILD$/);
+    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +BUILD$/);
     expect(lines.slice(1)).toHaveLength(1);
-    expect(lines[1]).toMatch(/^other\/x\/v1\.tar\.gz +other\/x:v1 +rejected +\d+[smhd] +-$/);
+    expect(lines[1]).toMatch(/^other\/x\/v1\.tar\.gz +other\/x:v1 +rejected +- +\d+[smhd] +-$/);
   });
 });

@@ -11,6 +11,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CliError, explain } from '../../../cli/errors.ts';
 import { followBuild, waitForBuild } from '../../../cli/follow.ts';
 import { createClients } from '../../../cli/target.ts';
+import { stripControl } from '../../../cli/terminal-text.ts';
+import { HIDDEN_LINE } from '../../../functions/shared/redact.ts';
 import { uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 import { build, identity, ours } from '../follow/fixtures.ts';
 
@@ -194,10 +196,88 @@ describe('following a build', () => {
       kind: 'failed',
       buildId: 'p:2',
       status: 'FAILED',
-      reason:
-        'BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
+      phase: 'BUILD',
+      // No log to read (no stream named): CodeBuild's message is all there is.
+      reason: 'COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
+      detail: 'COMMAND_EXECUTION_ERROR: Error while executing command: build-image.sh. Reason: exit status 1',
       logLink: 'https://console.aws.amazon.com/log',
     });
+  });
+});
+
+describe("the build's output on the operator's terminal", () => {
+  const logsLocation = { groupName: '/aws/codebuild/p', streamName: 's1' };
+
+  it('strips control characters and escape sequences, and hides credentials, from the RUN output it shows', async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        build('p:2', ours, {
+          currentPhase: 'COMPLETED',
+          buildComplete: true,
+          buildStatus: 'FAILED',
+          logs: logsLocation,
+          phases: [
+            {
+              phaseType: 'BUILD',
+              phaseStatus: 'FAILED',
+              contexts: [{ statusCode: 'COMMAND_EXECUTION_ERROR', message: 'exit status 1' }],
+            },
+          ],
+        }),
+      ],
+    });
+    logs
+      .on(GetLogEventsCommand)
+      .resolvesOnce({
+        events: [
+          { message: '\u001b[2J\u001b]0;owned\u0007step \u001b[31mred\u001b[0m\r\u0008\u009b done\n' },
+          { message: 'PGPASSWORD=hunter2 psql\n' },
+          { message: 'ecr-pipeline: superseded: a newer upload exists\n' },
+        ],
+        nextForwardToken: 't1',
+      })
+      .resolves({ events: [], nextForwardToken: 't1' });
+    const { out, log } = collect();
+    const first = build('p:2', ours, { currentPhase: 'BUILD', logs: logsLocation });
+    const outcome = await followBuild({ clients, project: 'p', prefix: '', identity, out, pollMs: 1 }, first);
+    expect(log()).toBe(`step red done\n${HIDDEN_LINE}\necr-pipeline: superseded: a newer upload exists\n`);
+    // A line of the log is the build's output, never the pipeline's verdict.
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      phase: 'BUILD',
+      reason: 'COMMAND_EXECUTION_ERROR: exit status 1',
+    });
+  });
+
+  it("gives the verdict the build's scripts exported as the reason", async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        build('p:2', ours, {
+          currentPhase: 'COMPLETED',
+          buildComplete: true,
+          buildStatus: 'FAILED',
+          exportedEnvironmentVariables: [
+            { name: 'PIPELINE_VERDICT', value: 'superseded: a newer upload of team/web/v1.tar.gz exists\n' },
+          ],
+        }),
+      ],
+    });
+    const first = build('p:2', ours, { currentPhase: 'BUILD' });
+    const outcome = await followBuild(
+      { clients, project: 'p', prefix: '', identity, out: collect().out, pollMs: 1, showLogs: false },
+      first,
+    );
+    expect(outcome).toMatchObject({
+      kind: 'failed',
+      reason: 'superseded: a newer upload of team/web/v1.tar.gz exists',
+    });
+  });
+});
+
+describe('text for the terminal', () => {
+  it('keeps tabs and newlines, drops every other control character', () => {
+    expect(stripControl('a\tb\nc\u0000d\u007fe\u0085f')).toBe('a\tb\ncdef');
+    expect(stripControl('\u001bPq\u001b\\x')).toBe('qx');
   });
 });
 

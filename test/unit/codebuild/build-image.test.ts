@@ -1,9 +1,10 @@
 /**
- * buildspec/build-image.sh on its AWS path (CodeBuild standard image with a Docker engine), with
- * stand-ins for `docker` and `aws` that record what they were asked: there is no Docker engine here.
+ * buildspec/build-image.sh on its AWS path (CodeBuild standard image with a Docker engine), with a
+ * stand-in for `docker` that records what it was asked (there is no Docker engine here), and its
+ * podman path's push by digest with stand-ins for `podman` and `skopeo` (the local cloud runs them
+ * for real: test/e2e/build.test.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +13,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 const script = new URL('../../../buildspec/build-image.sh', import.meta.url).pathname;
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 let dirs: string[] = [];
-const PYTHON = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-  encoding: 'utf8',
-}).stdout.trim();
-const extractPy = new URL('../../../buildspec/extract.py', import.meta.url).pathname;
-const cacheTag = (repository: string) =>
-  `${repository.replace(/[^a-z0-9._-]/g, '_').slice(0, 100)}-${createHash('sha256').update(repository).digest('hex').slice(0, 16)}`;
 const NO_METADATA = "DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n";
 afterEach(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -55,28 +50,40 @@ case "$1 \${2:-}" in
       elif [ "$1" = --metadata-file ]; then printf '{"containerimage.digest":"sha256:%064d"}' 7 >"$2"; fi
       shift
     done ;;
+  "buildx imagetools")
+    if [ -n "\${STUB_TAG_ERROR:-}" ]; then printf '%s\n' "$STUB_TAG_ERROR" >&2; exit 1; fi ;;
 esac
 exit 0
 `,
   );
-  // head-object answers `--query '[VersionId, ETag]' --output text` with the newest upload of the key.
+  // podman: a build that names its image, an image that carries this build's id, a push that
+  // reports the digest; skopeo: records what it copies.
   writeFileSync(
-    join(bin, 'aws'),
+    join(bin, 'podman'),
     `#!/bin/bash
-printf '%s\\n' "aws $*" >>"${calls}"
-case "$1 $2" in
-  "ssm get-parameters") printf '%s' "$STUB_SSM" ;;
-  "s3api head-object") printf '%s\\t%s\\n' "\${STUB_HEAD_VERSION:-version-1}" "\\"\${STUB_HEAD_ETAG:-etag-1}\\"" ;;
-  *) echo password ;;
-esac
+printf '%s\\n' "podman $*" >>"${calls}"
+args=("$@")
+for ((i = 0; i < \${#args[@]}; i++)); do
+  case "\${args[i]}" in
+    --iidfile) printf 'image-1' >"\${args[i + 1]}" ;;
+    --digestfile) printf 'sha256:%064d' 9 >"\${args[i + 1]}" ;;
+    login) cat >/dev/null ;;
+    inspect) printf '%s' "$CODEBUILD_BUILD_ID" ;;
+  esac
+done
+exit 0
 `,
   );
-  // The interpreter itself: a pyenv shim would put the real `aws` before the stand-in on PATH.
-  writeFileSync(join(bin, 'python3'), `#!/bin/sh\nexec ${PYTHON} "$@"\n`);
-  chmodSync(join(bin, 'python3'), 0o755);
-  chmodSync(join(bin, 'docker'), 0o755);
-  chmodSync(join(bin, 'aws'), 0o755);
+  writeFileSync(
+    join(bin, 'skopeo'),
+    `#!/bin/bash
+printf '%s\\n' "skopeo $*" >>"${calls}"
+exit 0
+`,
+  );
+  for (const tool of ['docker', 'podman', 'skopeo']) chmodSync(join(bin, tool), 0o755);
   writeFileSync(join(work, 'build.env'), buildEnv);
+  if (!extraEnv.STUB_REMOVE_PASSWORD) writeFileSync(join(work, 'registry-password'), 'the-session-password');
   writeFileSync(join(work, 'build-args'), 'VERSION=1.2.3\0EMPTY=\0');
   for (const [name, text] of Object.entries(workFiles)) writeFileSync(join(work, name), text);
   const out = spawnSync('bash', [script, join(work, 'context'), work], {
@@ -89,7 +96,6 @@ esac
       CONTEXT_KEY: 'team-a/api/v1.2.3.tar.gz',
       CONTEXT_VERSION_ID: 'version-1',
       CONTEXT_ETAG: 'etag-1',
-      AWS_REGION: 'eu-west-1',
       CODEBUILD_BUILD_ID: 'ecr-pipeline-prod:1234',
       ...extraEnv,
     },
@@ -108,17 +114,25 @@ esac
       return undefined;
     }
   })();
-  return { ...out, calls: lines, digest };
+  const passwordLeft = (() => {
+    try {
+      return readFileSync(join(work, 'registry-password'), 'utf8');
+    } catch {
+      return undefined;
+    }
+  })();
+  return { ...out, calls: lines, digest, passwordLeft };
 }
 
 describe('buildspec/build-image.sh with Docker', () => {
-  it('logs in to ECR, builds and pushes with buildx, labels, build args, the registry cache, and keeps the digest', () => {
+  it('logs in with the session password, builds, pushes by digest with buildx, then tags the digest', () => {
     const out = run("DOCKERFILE=docker/Dockerfile\nBUILD_TARGET=app\nBUILD_PLATFORMS=''\n", {
-      CACHE_REPOSITORY_URI: `${REGISTRY}/ecr-pipeline-prod/build-cache`,
+      IMAGE_CACHE_TAG: 'ecr-pipeline-cache',
     });
     expect(out.status, out.stderr).toBe(0);
-    expect(out.calls).toContain('aws ecr get-login-password --region eu-west-1');
     expect(out.calls).toContain(`docker login --username AWS --password-stdin ${REGISTRY}`);
+    // The password is used once and not left behind for later steps.
+    expect(out.passwordLeft).toBeUndefined();
     const build = out.calls.findLast((line) => line.startsWith('docker buildx build')) ?? '';
     for (const part of [
       '--builder ecr-pipeline',
@@ -132,35 +146,47 @@ describe('buildspec/build-image.sh with Docker', () => {
       '--label org.opencontainers.image.revision=version-1',
       '--label ecr-pipeline.context.version-id=version-1',
       '--label ecr-pipeline.build-id=ecr-pipeline-prod:1234',
-      `--cache-from type=registry,ref=${REGISTRY}/ecr-pipeline-prod/build-cache:${cacheTag('team-a/api')}`,
-      `--cache-to type=registry,ref=${REGISTRY}/ecr-pipeline-prod/build-cache:${cacheTag('team-a/api')},mode=max,image-manifest=true,oci-mediatypes=true`,
+      // The registry cache lives in the image's own repository, under the tag the trigger passed.
+      `--cache-from type=registry,ref=${REGISTRY}/team-a/api:ecr-pipeline-cache`,
+      `--cache-to type=registry,ref=${REGISTRY}/team-a/api:ecr-pipeline-cache,mode=max,image-manifest=true,oci-mediatypes=true`,
       '--provenance=false',
-      `--tag ${REGISTRY}/team-a/api:v1.2.3 --push`,
+      `--output type=image,name=${REGISTRY}/team-a/api,push-by-digest=true,name-canonical=true,push=true`,
     ]) {
       expect(build).toContain(part);
     }
+    // Never the release tag in the build's push.
+    expect(build).not.toContain(':v1.2.3');
+    expect(build).not.toContain('--tag');
     expect(build).not.toContain('--tls-verify');
-    // Built, checked to be the newest upload, then pushed.
     const builds = out.calls.filter((line) => line.startsWith('docker buildx build'));
     expect(builds).toHaveLength(2);
-    expect(builds[0]).not.toContain('--push');
+    expect(builds[0]).not.toContain('--output');
     expect(builds[0]).not.toContain('--cache-to');
-    const head = out.calls.indexOf(
-      'aws s3api head-object --bucket contexts --key team-a/api/v1.2.3.tar.gz --query [VersionId, ETag] --output text',
-    );
-    expect(head).toBeGreaterThan(out.calls.indexOf(builds[0] ?? ''));
-    expect(head).toBeLessThan(out.calls.indexOf(build));
     expect(out.calls).toContain(
       'docker buildx create --name ecr-pipeline --driver docker-container --driver-opt image=moby/buildkit:v0.31.2@sha256:2f5adac4ecd194d9f8c10b7b5d7bceb5186853db1b26e5abd3a657af0b7e26ec',
     );
     expect(build).not.toContain('--platform');
+    const digest = `sha256:${'7'.padStart(64, '0')}`;
+    expect(out.digest).toBe(digest);
+    // The interim release step: the tag put on exactly the pushed digest, after the push.
+    const tagging = `docker buildx imagetools create --tag ${REGISTRY}/team-a/api:v1.2.3 ${REGISTRY}/team-a/api@${digest}`;
+    expect(out.calls.indexOf(tagging)).toBeGreaterThan(out.calls.indexOf(build));
+    expect(out.stdout).toContain(`pushed ${REGISTRY}/team-a/api@${digest}`);
+    expect(out.stdout).toContain('(interim release step)');
+    // No `aws` CLI start-up anywhere in the build.
+    expect(out.calls.filter((line) => line.startsWith('aws '))).toEqual([]);
+  });
+
+  it('leaves the tag to the release function when INTERIM_RELEASE_TAG is false', () => {
+    const out = run(NO_METADATA, { INTERIM_RELEASE_TAG: 'false' });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.calls.filter((line) => line.includes('imagetools'))).toEqual([]);
     expect(out.digest).toBe(`sha256:${'7'.padStart(64, '0')}`);
-    expect(out.stdout).toContain(`pushed ${REGISTRY}/team-a/api:v1.2.3@sha256:`);
   });
 
   it('builds the platforms an upload asks for and leaves the registry cache out when told to', () => {
     const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=linux/amd64,linux/arm64\n", {
-      CACHE_REPOSITORY_URI: `${REGISTRY}/ecr-pipeline-prod/build-cache`,
+      IMAGE_CACHE_TAG: 'ecr-pipeline-cache',
       REGISTRY_CACHE: 'off',
     });
     expect(out.status, out.stderr).toBe(0);
@@ -173,18 +199,30 @@ describe('buildspec/build-image.sh with Docker', () => {
     );
   });
 
+  it('uses no registry cache where the trigger passed no cache tag', () => {
+    const out = run(NO_METADATA);
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.calls.join('\n')).not.toContain('--cache-');
+  });
+
   it('says so when the builder reported no digest for the pushed image', () => {
-    const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n", { STUB_NO_DIGEST: '1' });
+    const out = run(NO_METADATA, { STUB_NO_DIGEST: '1' });
     expect(out.status).toBe(1);
     expect(out.stderr.trim()).toMatch(
-      new RegExp(
-        `^ecr-pipeline: \\[\\d+s\\] the builder reported no digest for ${REGISTRY}/team-a/api:v1.2.3$`,
-      ),
+      new RegExp(`^ecr-pipeline: \\[\\d+s\\] the builder reported no digest for ${REGISTRY}/team-a/api$`),
     );
+    expect(out.calls.filter((line) => line.includes('imagetools'))).toEqual([]);
+  });
+
+  it('refuses to build without the session password', () => {
+    const out = run(NO_METADATA, { STUB_REMOVE_PASSWORD: '1' });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain('the build session did not start');
+    expect(out.calls.filter((line) => line.startsWith('docker buildx build'))).toEqual([]);
   });
 
   it('refuses an unknown BUILDER', () => {
-    const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n", { BUILDER: 'nonesuch' });
+    const out = run(NO_METADATA, { BUILDER: 'nonesuch' });
     expect(out.status).not.toBe(0);
     expect(out.stderr).toContain('unknown BUILDER "nonesuch"');
   });
@@ -195,9 +233,9 @@ describe('buildspec/build-image.sh with Docker', () => {
     });
     expect(out.status).toBe(1);
     expect(out.stderr.trim().split('\n').at(-1)).toBe(
-      `ecr-pipeline: pulling ${REGISTRY}/other-team/base from this account's ECR registry was denied: the build may pull only this stack's repositories, adopted ones (adoptRepositoryPattern) and the build cache; allow private base images with the basePullPattern parameter`,
+      `ecr-pipeline: pulling ${REGISTRY}/other-team/base from this account's ECR registry was denied: the build may pull only the repository it builds and private base images the basePullPattern parameter allows`,
     );
-    expect(out.calls.filter((line) => line.includes('--push'))).toEqual([]);
+    expect(out.calls.filter((line) => line.includes('--output'))).toEqual([]);
   });
 
   it("keeps a failing RUN step's own output as the reason, with the builder's exit status", () => {
@@ -208,35 +246,12 @@ describe('buildspec/build-image.sh with Docker', () => {
     expect(out.status).toBe(3);
     expect(out.stdout).toContain('error: configuration missing');
     expect(out.stderr).not.toContain('ecr-pipeline:');
-    expect(out.calls.filter((line) => line.includes('--push'))).toEqual([]);
-  });
-
-  it('stops as superseded, without pushing, when a newer version of the key was uploaded', () => {
-    const out = run(NO_METADATA, { STUB_HEAD_VERSION: 'version-2' });
-    expect(out.status).toBe(1);
-    expect(out.calls.filter((line) => line.includes('--push'))).toEqual([]);
-    expect(out.stderr.trim().split('\n').at(-1)).toBe(
-      'ecr-pipeline: superseded: a newer upload of team-a/api/v1.2.3.tar.gz exists (version version-2); this build of version version-1 did not push',
-    );
-    expect(out.digest).toBeUndefined();
-  });
-
-  it('tells a newer upload by its ETag in a bucket without versions', () => {
-    const out = run(NO_METADATA, {
-      CONTEXT_VERSION_ID: '',
-      STUB_HEAD_VERSION: 'None',
-      STUB_HEAD_ETAG: 'etag-2',
-    });
-    expect(out.status).toBe(1);
-    expect(out.stderr).toContain(
-      'ecr-pipeline: superseded: a newer upload of team-a/api/v1.2.3.tar.gz exists (version etag-2); this build of version etag-1 did not push',
-    );
-    expect(run(NO_METADATA, { CONTEXT_VERSION_ID: '', STUB_HEAD_VERSION: 'None' }).status).toBe(0);
+    expect(out.calls.filter((line) => line.includes('--output'))).toEqual([]);
   });
 
   it('turns the registry refusing an existing tag of an immutable repository into one TagAlreadyExists line', () => {
     const out = run(NO_METADATA, {
-      STUB_PUSH_ERROR: `ERROR: failed to push ${REGISTRY}/team-a/api:v1.2.3: tag invalid: The image tag 'v1.2.3' already exists in the 'team-a/api' repository and cannot be overwritten because the repository is immutable.`,
+      STUB_TAG_ERROR: `ERROR: failed to push ${REGISTRY}/team-a/api:v1.2.3: tag invalid: The image tag 'v1.2.3' already exists in the 'team-a/api' repository and cannot be overwritten because the repository is immutable.`,
     });
     expect(out.status).toBe(1);
     expect(out.stderr.trim().split('\n').at(-1)).toMatch(
@@ -247,52 +262,67 @@ describe('buildspec/build-image.sh with Docker', () => {
   it('refuses helper images that are not pinned by digest', () => {
     const out = run(NO_METADATA, { BUILDKIT_IMAGE: 'moby/buildkit:buildx-stable-1' });
     expect(out.status).toBe(1);
-    expect(out.stderr.trim()).toBe(
+    expect(out.stderr.trim().split('\n').at(-1)).toBe(
       'ecr-pipeline: unpinned helper: BUILDKIT_IMAGE must name an image by digest (name:tag@sha256:...), got "moby/buildkit:buildx-stable-1"',
     );
     expect(out.calls.filter((line) => line.startsWith('docker buildx'))).toEqual([]);
   });
+});
 
-  it('gives every repository a cache tag of its own that is a valid tag', () => {
-    const cacheRef = (repository: string) => {
-      const out = run(NO_METADATA, {
-        IMAGE_REPOSITORY_URI: `${REGISTRY}/${repository}`,
-        CACHE_REPOSITORY_URI: `${REGISTRY}/cache`,
-      });
-      expect(out.status, out.stderr).toBe(0);
-      const from = out.calls.find((line) => line.includes('--cache-from')) ?? '';
-      return /--cache-from type=registry,ref=[^ ]+\/cache:([^ ]+)/.exec(from)?.[1] ?? '';
-    };
-    const ab = cacheRef('a/b');
-    expect(ab).not.toBe(cacheRef('a_b'));
-    expect(ab).toBe(cacheTag('a/b'));
-    const long = cacheRef(`${'x'.repeat(120)}/${'y'.repeat(135)}`);
-    expect(long).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/);
-    expect(long).not.toBe(cacheRef(`${'x'.repeat(120)}/${'y'.repeat(134)}z`));
+describe('buildspec/build-image.sh with podman', () => {
+  it('pushes through an OCI layout to the digest reference with skopeo, then tags that digest', () => {
+    const out = run(NO_METADATA, { BUILDER: 'podman', IMAGE_REPOSITORY_URI: '127.0.0.1:5000/team-a/api' });
+    expect(out.status, out.stderr).toBe(0);
+    const digest = `sha256:${'9'.padStart(64, '0')}`;
+    const steps = out.calls.filter((line) => !line.startsWith('podman --cgroup-manager=cgroupfs inspect'));
+    expect(steps[0]).toBe(
+      'podman --cgroup-manager=cgroupfs login --tls-verify=false --username AWS --password-stdin 127.0.0.1:5000',
+    );
+    expect(steps[1]).toMatch(
+      /^podman --cgroup-manager=cgroupfs build --isolation=chroot --layers --tls-verify=false /,
+    );
+    expect(steps[1]).not.toContain('--tag');
+    expect(steps[2]).toMatch(
+      /^podman --cgroup-manager=cgroupfs push --digestfile \S+\/digest image-1 oci:\S+\/oci-layout$/,
+    );
+    expect(steps[3]).toMatch(
+      new RegExp(
+        `^skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false oci:\\S+/oci-layout docker://127\\.0\\.0\\.1:5000/team-a/api@${digest}$`,
+      ),
+    );
+    expect(steps[4]).toBe(
+      `skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://127.0.0.1:5000/team-a/api@${digest} docker://127.0.0.1:5000/team-a/api:v1.2.3`,
+    );
+    expect(steps).toHaveLength(5);
+    expect(out.digest).toBe(digest);
   });
 });
 
 describe('buildspec/build-image.sh with build secrets', () => {
   const PREFIX = '/ecr-pipeline/prod/build-secrets/';
-  const secretFiles = {
-    'extract.py': readFileSync(extractPy, 'utf8'),
-    'build-secrets': `npm_token=${PREFIX}npm\0`,
-  };
-  const ssm = JSON.stringify({
-    Parameters: [{ Name: `${PREFIX}npm`, Type: 'SecureString', Value: 'value-never-shown' }],
-    InvalidParameters: [],
-  });
+  // build-session.mjs --secrets as the session helper behaves (test/unit/codebuild/build-secrets-session.test.ts
+  // tests the real one): a 0600 file per secret and the builder's --secret values, or a refusal (exit 2).
+  const session = `import { mkdirSync, writeFileSync } from 'node:fs';
+const [, , mode, work] = process.argv;
+if (mode !== '--secrets') process.exit(64);
+if (process.env.STUB_SECRET_REFUSED) {
+  console.error('ecr-pipeline: build secret npm_token: no SSM parameter or Secrets Manager secret is named ${PREFIX}npm');
+  process.exit(2);
+}
+mkdirSync(work + '/secrets', { mode: 0o700 });
+writeFileSync(work + '/secrets/0', 'value-never-shown', { mode: 0o600 });
+writeFileSync(work + '/secret-args', 'id=npm_token,src=' + work + '/secrets/0\\0');
+console.log('ecr-pipeline: build secrets npm_token mounted for the build (values not shown)');
+`;
+  const secretFiles = { 'build-session.mjs': session, 'build-secrets': `npm_token=${PREFIX}npm\0` };
 
   it('mounts each secret on the build and the push, never prints it, and removes the files after the push', () => {
-    const out = run(NO_METADATA, { STUB_SSM: ssm }, secretFiles);
+    const out = run(NO_METADATA, {}, secretFiles);
     expect(out.status, out.stderr).toBe(0);
     const work = join(dirs.at(-1) ?? '', 'work');
     const builds = out.calls.filter((line) => line.startsWith('docker buildx build'));
     expect(builds).toHaveLength(2);
     for (const build of builds) expect(build).toContain(`--secret id=npm_token,src=${work}/secrets/0`);
-    expect(out.calls).toContain(
-      `aws ssm get-parameters --with-decryption --names ${PREFIX}npm --output json`,
-    );
     expect(out.stdout).toContain(
       'ecr-pipeline: build secrets npm_token mounted for the build (values not shown)',
     );
@@ -301,17 +331,31 @@ describe('buildspec/build-image.sh with build secrets', () => {
     expect(() => statSync(join(work, 'secret-args'))).toThrow();
   });
 
-  it('stops before building when a secret cannot be read, with the reason in one line', () => {
-    const out = run(NO_METADATA, { STUB_SSM: '{"Parameters": [], "InvalidParameters": []}' }, secretFiles);
-    expect(out.status).toBe(2);
-    expect(out.stderr).toMatch(/^ecr-pipeline: build secret npm_token: /m);
+  it('mounts them on the podman build too', () => {
+    const out = run(
+      NO_METADATA,
+      { BUILDER: 'podman', IMAGE_REPOSITORY_URI: '127.0.0.1:5000/team-a/api' },
+      secretFiles,
+    );
+    expect(out.status, out.stderr).toBe(0);
+    const work = join(dirs.at(-1) ?? '', 'work');
+    const build = out.calls.find((line) => line.startsWith('podman --cgroup-manager=cgroupfs build')) ?? '';
+    expect(build).toContain(`--secret id=npm_token,src=${work}/secrets/0`);
+    expect(() => statSync(join(work, 'secrets'))).toThrow();
+  });
+
+  it('stops before building when a secret cannot be read, with the reason in one line and the verdict', () => {
+    const out = run(NO_METADATA, { STUB_SECRET_REFUSED: '1' }, secretFiles);
+    expect(out.status).not.toBe(0);
+    expect(out.stderr).toMatch(/^ecr-pipeline: build secret npm_token: no SSM parameter/m);
+    const work = join(dirs.at(-1) ?? '', 'work');
+    expect(readFileSync(join(work, 'verdict'), 'utf8')).toMatch(/^build secret npm_token: no SSM parameter/);
     expect(out.calls.filter((line) => line.startsWith('docker buildx build'))).toEqual([]);
   });
 
-  it('asks for no secret when the upload names none', () => {
-    const out = run(NO_METADATA);
+  it('runs no secrets step when the upload names none', () => {
+    const out = run(NO_METADATA, {}, { 'build-session.mjs': 'process.exit(3);' });
     expect(out.status, out.stderr).toBe(0);
-    expect(out.calls.some((line) => line.startsWith('aws ssm'))).toBe(false);
     expect(out.calls.findLast((line) => line.startsWith('docker buildx build'))).not.toContain('--secret');
   });
 });

@@ -13,7 +13,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderBuildspec } from '../../../buildspec/render.ts';
-import { BUILD_ENV, BUILD_EXPORTED_DIGEST, UPLOAD_METADATA } from '../../../functions/shared/contract.ts';
+import {
+  BUILD_ENV,
+  BUILD_EXPORTED_DIGEST,
+  BUILD_EXPORTED_VERDICT,
+  UPLOAD_METADATA,
+} from '../../../functions/shared/contract.ts';
 import { parseBuildspec } from '../../../local/codebuild/buildspec.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -58,18 +63,21 @@ describe('buildspec/buildspec.yml', () => {
   it('is a valid version 0.2 buildspec that exports the digest and reads every build variable', () => {
     const text = readFileSync(join(root, 'buildspec/buildspec.yml'), 'utf8');
     const spec = parseBuildspec(text);
-    expect(spec.exportedVariables).toEqual(['IMAGE_DIGEST']);
-    expect(spec.exportedVariables).toEqual([BUILD_EXPORTED_DIGEST]);
+    expect(spec.exportedVariables).toEqual([BUILD_EXPORTED_DIGEST, BUILD_EXPORTED_VERDICT]);
     expect(spec.phases.pre_build?.onFailure).toBe('ABORT');
     const doc = parse(text) as { phases: Record<string, { commands: string[] }> };
     const commands = Object.values(doc.phases)
       .flatMap((phase) => phase.commands)
       .join('\n');
-    for (const name of Object.values(BUILD_ENV).filter((n) => n !== BUILD_ENV.repository)) {
-      expect(commands).toContain(name);
+    // Read by the commands and the scripts they embed, or by the build session's program.
+    const session = readFileSync(join(root, 'buildspec/session/main.ts'), 'utf8');
+    for (const name of Object.values(BUILD_ENV)) {
+      expect(`${commands}\n${session}`).toContain(name);
     }
-    expect(commands).toContain('aws s3api get-object');
-    expect(commands).toContain('--version-id');
+    // The build's AWS calls are the bundled program's, filled in when the stack is packaged.
+    expect(commands).toContain('node "$PIPELINE_DIR/build-session.mjs" "$PIPELINE_DIR"');
+    expect(commands).toContain('{{@dist/build-session/build-session.mjs}}');
+    expect(commands).not.toMatch(/\baws (s3api|ecr|s3) /);
     // The embedded scripts arrive byte for byte.
     expect(commands).toContain(readFileSync(join(root, 'buildspec/build-image.sh'), 'utf8').trimEnd());
     expect(commands).toContain(readFileSync(join(root, 'buildspec/extract.py'), 'utf8').trimEnd());
@@ -136,6 +144,10 @@ describe('buildspec/extract.py', () => {
     });
     expect(out.status).toBe(2);
     expect(out.stderr.trim()).toBe('ecr-pipeline: no Dockerfile at Dockerfile in the context');
+    // The pipeline reads the verdict from this file (exported as PIPELINE_VERDICT), never from the log.
+    expect(readFileSync(join(out.dir, 'out/verdict'), 'utf8')).toBe(
+      'no Dockerfile at Dockerfile in the context\n',
+    );
   });
 
   it('refuses an archive with a path that climbs out of the context', () => {
@@ -166,7 +178,9 @@ describe('buildspec/extract.py', () => {
     [{ [UPLOAD_METADATA.buildArgs]: '{"1A":"x"}' }, 'is not valid'],
     [{ [UPLOAD_METADATA.buildArgs]: '{"A":1}' }, 'must be a string'],
     [{ [UPLOAD_METADATA.buildArgs]: '{oops' }, 'is not valid JSON'],
+    [{ [UPLOAD_METADATA.buildArgs]: '{"A\\n":"x"}' }, 'is not valid'],
     [{ [UPLOAD_METADATA.target]: 'bad target' }, 'is not a valid stage name'],
+    [{ [UPLOAD_METADATA.target]: 'app\n' }, 'is not a valid stage name'],
     [{ [UPLOAD_METADATA.platforms]: 'amd64' }, 'is not of the form os/arch'],
   ])('refuses invalid metadata %j', (metadata, message) => {
     const out = extract((stage, archive) => {
@@ -175,6 +189,32 @@ describe('buildspec/extract.py', () => {
     }, metadata);
     expect(out.status).toBe(2);
     expect(out.stderr).toContain(message);
+  });
+
+  it('refuses a GNU long-name header that claims 1 GiB before reading it into memory', () => {
+    /** One ustar header block: name, mode, uid, gid, size, mtime, checksum, type, magic. */
+    const header = (name: string, type: string, size: number) => {
+      const block = Buffer.alloc(512);
+      block.write(name, 0);
+      block.write('0000644\0', 100);
+      block.write('0000000\0', 108);
+      block.write('0000000\0', 116);
+      block.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+      block.write('00000000000\0', 136);
+      block.write(type, 156);
+      block.write('ustar  \0', 257);
+      block.fill(' ', 148, 156);
+      const sum = block.reduce((total, byte) => total + byte, 0);
+      block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+      return block;
+    };
+    const out = extract((_stage, archive) => {
+      writeFileSync(archive, Buffer.concat([header('././@LongLink', 'L', 2 ** 30), Buffer.alloc(4096, 'a')]));
+    });
+    expect(out.stderr.trim()).toBe(
+      'ecr-pipeline: the context archive has a long-name or extended header of 1073741824 bytes (at most 65536) and was not extracted',
+    );
+    expect(out.status).toBe(2);
   });
 
   it('refuses an archive whose entries stop at a damaged header instead of extracting what comes before', () => {

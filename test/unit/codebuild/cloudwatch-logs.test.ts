@@ -122,8 +122,10 @@ phases:
     expect(done.logs).toMatchObject({ groupName: '/aws/codebuild/p' });
     expect(order.at(-1)).toBe('FAILED');
     expect(order.lastIndexOf('log')).toBeLessThan(order.lastIndexOf('FAILED'));
-    // The notifications function's own reading of the stream finds the reason.
-    expect(excerptFromLog(messages, 20).reason).toBe('no Dockerfile at Dockerfile in the context');
+    // The notifications function's own reading of the stream finds the failing command's output.
+    expect(excerptFromLog(messages, 20).tail).toEqual([
+      'ecr-pipeline: no Dockerfile at Dockerfile in the context',
+    ]);
     expect(messages).toContain('post');
   });
 });

@@ -92,6 +92,7 @@ describe('ecr-events configuration', () => {
 
   it('notifies every kind but started builds when NOTIFY_EVENTS is unset, empty or blank', () => {
     const defaults = [
+      'release',
       'image-push',
       'image-delete',
       'image-action-failed',
@@ -109,7 +110,7 @@ describe('ecr-events configuration', () => {
 
   it('lists every known kind when NOTIFY_EVENTS names an unknown one', () => {
     expect(() => loadConfig({ ...base, NOTIFY_EVENTS: 'push' })).toThrow(
-      'known kinds: image-push, image-delete, image-action-failed, scan, build-started, build-succeeded, build-failed, build-rejected, replication-failed, sweep, none',
+      'known kinds: release, image-push, image-delete, image-action-failed, scan, build-started, build-succeeded, build-failed, build-rejected, replication-failed, sweep, none',
     );
   });
 

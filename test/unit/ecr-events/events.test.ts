@@ -411,49 +411,13 @@ describe('upload records', () => {
     expect(s3Mock).not.toHaveReceivedAnyCommand();
   });
 
-  it('says built without a digest when the build exported an empty one', async () => {
+  it("leaves a succeeded build's record to the release function: reads no digest, writes nothing", async () => {
     s3Mock
       .on(GetObjectCommand, { Key: RECORD_KEY })
       .resolves({ Body: body({ ...claim, buildId: BUILD_ID }) });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: '' }] }],
-    });
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
-    expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
-    const written = s3Mock
-      .commandCalls(PutObjectCommand)
-      .map((c) => JSON.parse(String(c.args[0].input.Body)));
-    expect(written).toEqual([expect.not.objectContaining({ digest: expect.anything() })]);
-    codebuildMock.on(BatchGetBuildsCommand).resolves({});
-    logger.error.mockClear();
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
-  });
-
-  it("adds the image's scan as ECR describes it, at the clock's time when ECR gives none", async () => {
-    s3Mock
-      .on(GetObjectCommand, { Key: RECORD_KEY })
-      .resolves({ Body: body({ ...claim, buildId: BUILD_ID }) });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }],
-    });
-    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageScanStatus: { status: 'FAILED' } }] });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(ecrMock).toHaveReceivedCommandWith(DescribeImagesCommand, {
-      repositoryName: 'team/web',
-      imageIds: [{ imageDigest: DIGEST }],
-    });
-    const record = s3Mock
-      .commandCalls(PutObjectCommand)
-      .filter((c) => c.args[0].input.Key === RECORD_KEY)
-      .map((c) => JSON.parse(String(c.args[0].input.Body)));
-    expect(record).toEqual([
-      expect.objectContaining({
-        status: 'built',
-        scan: { status: 'FAILED', scanner: 'basic', counts: {}, at: NOW.toISOString() },
-      }),
-    ]);
+    expect(codebuildMock).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 });
 
@@ -548,34 +512,6 @@ describe('only what each notification needs', () => {
     };
     await handleEvent(deps, bare);
     expect(loaded).toBe(0);
-  });
-
-  it("takes the exported digest by its name among the build's variables, and none from a build without them", async () => {
-    const claim = { status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID };
-    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim) });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [
-        {
-          id: BUILD_ID,
-          exportedEnvironmentVariables: [
-            { name: 'OTHER', value: 'sha256:other' },
-            { name: 'IMAGE_DIGEST', value: DIGEST },
-          ],
-        },
-      ],
-    });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    const record = () =>
-      s3Mock
-        .commandCalls(PutObjectCommand)
-        .filter((c) => c.args[0].input.Key === RECORD_KEY)
-        .map((c) => JSON.parse(String(c.args[0].input.Body)));
-    expect(record()).toEqual([expect.objectContaining({ status: 'built', digest: DIGEST })]);
-    s3Mock.resetHistory();
-    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [{ id: BUILD_ID }] });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(logger.error).toHaveBeenCalledWith('the build exported no image digest', { buildId: BUILD_ID });
-    expect(record()).toEqual([expect.not.objectContaining({ digest: expect.anything() })]);
   });
 });
 
@@ -690,18 +626,5 @@ describe('what is logged and told, and what is not', () => {
     await handleEvent(depsWith(), event('codebuild/build-in-progress.json'));
     expect(logger.warn).not.toHaveBeenCalled();
     expect(logger.info).not.toHaveBeenCalledWith('upload record updated', expect.anything());
-  });
-
-  it('takes no digest from a build whose variables name none', async () => {
-    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({
-      Body: body({ status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID }),
-    });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'OTHER', value: 'x' }] }],
-    });
-    await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(logger.error).toHaveBeenCalledExactlyOnceWith('the build exported no image digest', {
-      buildId: BUILD_ID,
-    });
   });
 });

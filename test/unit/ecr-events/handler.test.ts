@@ -31,6 +31,7 @@ import { handleEvent } from '../../../functions/ecr-events/events.ts';
 import { slackChannel, snsChannel } from '../../../functions/ecr-events/notify/deliver.ts';
 import { webhookSecret } from '../../../functions/ecr-events/notify/webhook-secret.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
+import { HIDDEN_LINE } from '../../../functions/shared/redact.ts';
 import {
   imageIndexKey,
   replicationWatchKey,
@@ -245,7 +246,18 @@ describe('ecr-events handler', () => {
     expect(snsMock).not.toHaveReceivedCommand(PublishCommand);
   });
 
-  it("tells why a build failed: the refusal line read from the build's log, in Slack and SNS", async () => {
+  it("tells why a build failed: the verdict the build's scripts exported, in Slack and SNS", async () => {
+    codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
+      builds: [
+        {
+          id: BUILD_ID,
+          exportedEnvironmentVariables: [
+            { name: 'IMAGE_DIGEST', value: '' },
+            { name: 'PIPELINE_VERDICT', value: 'no Dockerfile at Dockerfile in the context\n' },
+          ],
+        },
+      ],
+    });
     logsMock.on(GetLogEventsCommand).resolves({
       events: [
         '[Container] 2026/11/16 16:13:25.000000 Running command python3 "$PIPELINE_DIR/extract.py"',
@@ -264,6 +276,21 @@ describe('ecr-events handler', () => {
     );
     const published = snsMock.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '';
     expect(JSON.parse(published).default).toContain('Reason:     no Dockerfile at Dockerfile in the context');
+  });
+
+  it("shows a log line that looks like the pipeline's as the build's output, never as its reason", async () => {
+    logsMock.on(GetLogEventsCommand).resolves({
+      events: [
+        '[Container] 2026/11/16 16:13:25.000000 Running command bash "$PIPELINE_DIR/build-image.sh"',
+        'ecr-pipeline: superseded: see https://evil.example/login',
+        '[Container] 2026/11/16 16:13:26.000000 Command did not exit successfully bash exit status 1',
+      ].map((message, i) => ({ message, timestamp: i })),
+    });
+    await handler(event('codebuild/build-failed.json'));
+    expect(slackBodies[0]?.text).toBe('Build failed: team/web:v1.4.3');
+    const blocks = JSON.stringify(slackBodies[0]?.blocks);
+    expect(blocks).not.toContain('*Reason:*');
+    expect(blocks).toContain("*Last lines of the build's output*");
   });
 
   it('still notifies a failed build when its log cannot be read, and says so', async () => {
@@ -343,28 +370,11 @@ describe('ecr-events handler', () => {
 });
 
 describe('ecr-events handler: upload records', () => {
-  it("makes the upload's record built with the digest the build exported, and indexes the image", async () => {
+  it('writes nothing for a succeeded build: the release function records it', async () => {
     s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
-    codebuildMock.on(BatchGetBuildsCommand).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }],
-    });
-    ecrMock
-      .on(DescribeImagesCommand)
-      .resolves({ imageDetails: [{ imageScanStatus: { status: 'IN_PROGRESS' } }] });
     await handler(event('codebuild/build-succeeded.json'));
-    expect(codebuildMock).toHaveReceivedCommandExactlyOnceWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
-    expect(ecrMock).toHaveReceivedCommandExactlyOnceWith(DescribeImagesCommand, {
-      repositoryName: 'team/web',
-      imageIds: [{ imageDigest: DIGEST }],
-    });
-    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, { Key: RECORD_KEY, IfMatch: '"e1"' });
-    expect(writtenTo(RECORD_KEY)).toEqual([
-      { ...claim, status: 'built', finishedAt: expect.any(String), digest: DIGEST },
-    ]);
-    expect(writtenTo(imageIndexKey('', 'team/web', DIGEST))).toEqual([
-      { record: RECORD_KEY, repository: 'team/web', digest: DIGEST },
-    ]);
-    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(codebuildMock).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
   it('makes the record failed with the reason the notification shows, reading the log once', async () => {
@@ -382,15 +392,45 @@ describe('ecr-events handler: upload records', () => {
         finishedAt: '2026-11-16T16:14:21Z',
       },
     ]);
-    expect(codebuildMock).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+    expect(codebuildMock).toHaveReceivedCommandTimes(BatchGetBuildsCommand, 1);
     expect(slackBodies[0]?.text).toBe('Build failed: team/web:v1.4.3');
     expect(JSON.stringify(slackBodies[0]?.blocks)).toContain('error: configuration missing');
+  });
+
+  it("keeps a build failed whose RUN step printed the superseded line: the log is not the pipeline's word", async () => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
+    codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
+      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: '' }] }],
+    });
+    logsMock
+      .on(GetLogEventsCommand)
+      .resolves(failingLog('ecr-pipeline: superseded: a newer upload of team/web/v1.4.3.tar.gz exists'));
+    await handler(event('codebuild/build-failed.json'));
+    expect(writtenTo(RECORD_KEY)).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        reason: 'ecr-pipeline: superseded: a newer upload of team/web/v1.4.3.tar.gz exists',
+      }),
+    ]);
+    expect(slackBodies[0]?.text).toBe('Build failed: team/web:v1.4.3');
+  });
+
+  it('hides a credential in the log before it reaches the record, Slack or SNS', async () => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
+    logsMock.on(GetLogEventsCommand).resolves(failingLog('PGPASSWORD=hunter2 psql -h db'));
+    await handler(event('codebuild/build-failed.json'));
+    expect(writtenTo(RECORD_KEY)).toEqual([expect.objectContaining({ reason: HIDDEN_LINE })]);
+    expect(JSON.stringify(slackBodies)).not.toContain('hunter2');
+    expect(JSON.stringify(snsMock.commandCalls(PublishCommand)[0]?.args[0].input)).not.toContain('hunter2');
   });
 
   it('makes a build that a newer upload superseded `superseded`, and says so in the notification', async () => {
     s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
     const reason =
       'superseded: a newer upload of team/web/v1.4.3.tar.gz exists (version v-2); this build of version v-1 did not push';
+    codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
+      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: reason }] }],
+    });
     logsMock.on(GetLogEventsCommand).resolves(failingLog(`ecr-pipeline: ${reason}`));
     await handler(event('codebuild/build-failed.json'));
     expect(writtenTo(RECORD_KEY)).toEqual([

@@ -41,6 +41,18 @@ describe('ECR Image Action', () => {
     expect(notification(route(e, options)).tag).toBeUndefined();
   });
 
+  it("tells nobody of the build cache's tag moving", () => {
+    const e = event('ecr/image-action-push.json');
+    e.detail['image-tag'] = 'ecr-pipeline-cache';
+    expect(route(e, options)).toMatchObject({ action: 'ignore', reason: expect.stringContaining('cache') });
+  });
+
+  it('still reports a failed push without a tag', () => {
+    const e = event('ecr/image-action-push-failure.json');
+    delete e.detail['image-tag'];
+    expect(notification(route(e, options)).kind).toBe('image-action-failed');
+  });
+
   it('reports a deletion, without clearing any mark', () => {
     const c = route(event('ecr/image-action-delete.json'), options);
     expect(notification(c)).toMatchObject({ kind: 'image-delete', outcome: 'info' });

@@ -175,7 +175,43 @@ describe('applySetting: scanning', () => {
         },
       ],
     });
-    expect(data).toEqual({ ScanType: 'ENHANCED' });
+    // What the registry had before: the resource's physical id keeps it for the deletion.
+    expect(data).toEqual({ ScanType: 'ENHANCED', ScanTypeBefore: 'BASIC' });
+  });
+
+  it('remembers a registry that was ENHANCED before the stack, and leaves it so on delete', async () => {
+    ecrMock.on(GetRegistryScanningConfigurationCommand).resolves({
+      scanningConfiguration: { scanType: 'ENHANCED', rules: [] },
+    });
+    expect(await applySetting(makeDeps(), request(scanning({})))).toEqual({
+      ScanType: 'ENHANCED',
+      ScanTypeBefore: 'ENHANCED',
+    });
+    ecrMock.reset();
+    ecrMock.on(PutRegistryScanningConfigurationCommand).resolves({});
+    ecrMock.on(GetRegistryScanningConfigurationCommand).resolves({
+      scanningConfiguration: {
+        scanType: 'ENHANCED',
+        rules: [
+          {
+            scanFrequency: 'SCAN_ON_PUSH',
+            repositoryFilters: [{ filter: 'team-a/*', filterType: 'WILDCARD' }],
+          },
+        ],
+      },
+    });
+    const deletion = {
+      ...request(scanning({}), 'Delete'),
+      physicalId: 'RegistryScanning-123456789012-us-east-1-before-ENHANCED',
+    };
+    expect(await applySetting(makeDeps(), deletion)).toEqual({
+      ScanType: 'ENHANCED',
+      ScanTypeBefore: 'ENHANCED',
+    });
+    expect(ecrMock).toHaveReceivedCommandWith(PutRegistryScanningConfigurationCommand, {
+      scanType: 'ENHANCED',
+      rules: [],
+    });
   });
 
   it.each(['SCAN_ON_PUSH', 'CONTINUOUS_SCAN'] as const)('takes the frequency %s', async (frequency) => {

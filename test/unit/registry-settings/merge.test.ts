@@ -116,9 +116,15 @@ describe('mergeReplication', () => {
     });
   });
 
-  it('writes our rule once however often it is merged, whatever the order of its destinations', () => {
+  it('refuses to take over a rule like ours that this stack did not write, whatever the order of its destinations', () => {
     const reordered = { ...ours, destinations: [...(ours.destinations ?? [])].reverse() };
-    expect(mergeReplication([reordered, theirs], ours)).toEqual({ ok: true, value: [theirs, ours] });
+    const result = mergeReplication([reordered, theirs], ours);
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('which this stack did not write') });
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('"team-a/"') });
+  });
+
+  it('keeps our own rule once on an update that leaves it as it was', () => {
+    expect(mergeReplication([ours, theirs], ours, ours)).toEqual({ ok: true, value: [theirs, ours] });
   });
 
   it('replaces our previous rule on an update, not another', () => {
@@ -375,21 +381,55 @@ describe('unmergeScanning', () => {
     });
   });
 
-  it('returns the registry to the default BASIC when no rule is left', () => {
+  it('returns the registry to the scan type it had before the stack when no rule is left', () => {
+    const enhanced = {
+      scanType: 'ENHANCED' as const,
+      rules: [{ scanFrequency: 'SCAN_ON_PUSH' as const, repositoryFilters: [wildcard('team-a/*')] }],
+    };
+    expect(unmergeScanning(enhanced, push, 'BASIC')).toEqual({ scanType: 'BASIC', rules: [] });
+    // Inspector was on before the stack: its deletion leaves it on.
+    expect(unmergeScanning(enhanced, push, 'ENHANCED')).toEqual({ scanType: 'ENHANCED', rules: [] });
+  });
+
+  it('never lowers the scan type when it does not know the one before (a resource of an older version)', () => {
+    expect(unmergeScanning({ scanType: 'ENHANCED' }, push)).toEqual({ scanType: 'ENHANCED', rules: [] });
+    expect(unmergeScanning(undefined, push)).toEqual({ scanType: 'BASIC', rules: [] });
+  });
+
+  it("refuses to take over another team's filter like ours (their `*` continuous scan)", () => {
+    const result = mergeScanning(
+      {
+        scanType: 'ENHANCED',
+        rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [wildcard('*')] }],
+      },
+      { filter: '*', frequency: 'SCAN_ON_PUSH' },
+    );
+    expect(result).toEqual({
+      ok: false,
+      reason: expect.stringContaining(
+        'already has a CONTINUOUS_SCAN rule for "*", which this stack did not write',
+      ),
+    });
+  });
+
+  it('takes its own filter back on an update, from the rule of the old properties', () => {
+    const previous = { filter: 'team-a/*', frequency: 'SCAN_ON_PUSH' as const };
     expect(
-      unmergeScanning(
+      mergeScanning(
         {
           scanType: 'ENHANCED',
           rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [wildcard('team-a/*')] }],
         },
-        push,
+        { filter: 'team-a/*', frequency: 'CONTINUOUS_SCAN' },
+        previous,
       ),
-    ).toEqual({ scanType: 'BASIC', rules: [] });
-  });
-
-  it('leaves a registry without scanning configuration, or without rules, on BASIC', () => {
-    expect(unmergeScanning(undefined, push)).toEqual({ scanType: 'BASIC', rules: [] });
-    expect(unmergeScanning({ scanType: 'ENHANCED' }, push)).toEqual({ scanType: 'BASIC', rules: [] });
+    ).toEqual({
+      ok: true,
+      value: {
+        scanType: 'ENHANCED',
+        rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [wildcard('team-a/*')] }],
+      },
+    });
   });
 
   it("keeps others' rules on BASIC when the registry names no scan type", () => {

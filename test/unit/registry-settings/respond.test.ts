@@ -249,3 +249,63 @@ describe('the scanning custom resource', () => {
     expect(responses[0]).toMatchObject({ Status: 'FAILED', Reason: expect.stringContaining('payments-*') });
   });
 });
+
+describe('the scanning custom resource and the registry it found', () => {
+  const scanningEvent = (kind: 'Create' | 'Delete', physicalId?: string) => {
+    const base = createEvent() as unknown as Record<string, unknown>;
+    return {
+      ...base,
+      RequestType: kind,
+      LogicalResourceId: 'RegistryScanning',
+      ...(physicalId ? { PhysicalResourceId: physicalId } : {}),
+      ResourceProperties: { ServiceToken: 'x', Setting: 'scanning', RepositoryPattern: '*' },
+    } as unknown as CloudFormationCustomResourceEvent;
+  };
+
+  it("refuses, with the reason in the stack events, to take over another team's `*` continuous scan", async () => {
+    ecrMock.on(GetRegistryScanningConfigurationCommand).resolves({
+      scanningConfiguration: {
+        scanType: 'ENHANCED',
+        rules: [
+          { scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] },
+        ],
+      },
+    });
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, scanningEvent('Create'));
+    expect(ecrMock).not.toHaveReceivedCommand(PutRegistryScanningConfigurationCommand);
+    expect(responses).toEqual([
+      expect.objectContaining({
+        Status: 'FAILED',
+        PhysicalResourceId: REFUSED,
+        Reason: expect.stringContaining(
+          'already has a CONTINUOUS_SCAN rule for "*", which this stack did not write',
+        ),
+      }),
+    ]);
+  });
+
+  it('keeps the scan type before the stack in the physical id, and restores it on delete', async () => {
+    ecrMock.on(GetRegistryScanningConfigurationCommand).resolves({
+      scanningConfiguration: { scanType: 'ENHANCED', rules: [] },
+    });
+    const { deps, responses } = makeDeps();
+    await handleCustomResource(deps, scanningEvent('Create'));
+    const id = responses[0]?.PhysicalResourceId as string;
+    expect(id).toBe('RegistryScanning-123456789012-us-east-1-before-ENHANCED');
+    ecrMock.on(GetRegistryScanningConfigurationCommand).resolves({
+      scanningConfiguration: {
+        scanType: 'ENHANCED',
+        rules: [
+          { scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [{ filter: '*', filterType: 'WILDCARD' }] },
+        ],
+      },
+    });
+    await handleCustomResource(deps, scanningEvent('Delete', id));
+    expect(ecrMock).toHaveReceivedCommandWith(PutRegistryScanningConfigurationCommand, {
+      scanType: 'ENHANCED',
+      rules: [],
+    });
+    expect(responses[1]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: id });
+  });
+});

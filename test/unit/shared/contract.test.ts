@@ -5,6 +5,8 @@ import {
   BUILD_REJECTED,
   BUILD_SUPERSEDED,
   EVENT_SOURCE,
+  RELEASE_METADATA,
+  RELEASE_VERDICT,
   REPOSITORY_TAGS,
   UPLOAD_METADATA,
 } from '../../../functions/shared/contract.ts';
@@ -17,8 +19,12 @@ describe('the shared contract', () => {
   it("is the source and detail type the stack's Build Rejected rule listens for", () => {
     const template = read('resources/ecr-events.yml');
     expect(template).toContain(`source: [${EVENT_SOURCE}]`);
-    expect(template).toContain(`detail-type: [${BUILD_REJECTED}]`);
-    expect([EVENT_SOURCE, BUILD_REJECTED]).toEqual(['ecr-pipeline', 'Build Rejected']);
+    expect(template).toContain(`detail-type: [${BUILD_REJECTED}, ${RELEASE_VERDICT}]`);
+    expect([EVENT_SOURCE, BUILD_REJECTED, RELEASE_VERDICT]).toEqual([
+      'ecr-pipeline',
+      'Build Rejected',
+      'Release Verdict',
+    ]);
   });
 
   it("names the repository tags the stack's IAM conditions allow", () => {
@@ -31,8 +37,9 @@ describe('the shared contract', () => {
     });
   });
 
-  it('starts the reason of a superseded build as the build script writes it', () => {
-    expect(read('buildspec/build-image.sh')).toContain(`stop "${BUILD_SUPERSEDED} a newer upload of`);
+  it('leaves "superseded" out of the build: the newest-upload check is the release step\'s', () => {
+    expect(read('buildspec/build-image.sh')).not.toContain(BUILD_SUPERSEDED);
+    expect(read('buildspec/build-image.sh')).not.toMatch(/\baws s3api\b/);
     expect(BUILD_SUPERSEDED).toBe('superseded:');
   });
 
@@ -48,6 +55,7 @@ describe('the shared contract', () => {
       repositoryUri: 'IMAGE_REPOSITORY_URI',
       repository: 'IMAGE_REPOSITORY',
       tag: 'IMAGE_TAG',
+      cacheTag: 'IMAGE_CACHE_TAG',
     });
   });
 
@@ -61,5 +69,11 @@ describe('the shared contract', () => {
       platforms: 'platforms',
       secrets: 'secrets',
     });
+  });
+
+  it('names the release metadata as the README tells users to set it', () => {
+    const readme = read('README.md');
+    for (const name of Object.values(RELEASE_METADATA)) expect(readme).toContain(`| \`${name}\``);
+    expect(RELEASE_METADATA).toEqual({ gate: 'release-gate', maxSeverity: 'release-max-severity' });
   });
 });

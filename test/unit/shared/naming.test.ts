@@ -42,7 +42,16 @@ describe('checkRepositoryName', () => {
 });
 
 describe('checkTag', () => {
-  it.each(['v1.2.3', 'latest', '_x', '1', 'A-b_c.d', 'x'.repeat(128)])('accepts %s', (tag) => {
+  it.each([
+    'v1.2.3',
+    'latest',
+    '_x',
+    '1',
+    'A-b_c.d',
+    'x'.repeat(128),
+    'ecr-pipeline-cach',
+    'my-ecr-pipeline-cache',
+  ])('accepts %s', (tag) => {
     expect(checkTag(tag)).toBeUndefined();
   });
 
@@ -53,6 +62,9 @@ describe('checkTag', () => {
     ['-rc', 'must start with'],
     ['v1+build', 'contains "+"'],
     ['v 1', 'contains " "'],
+    // The build cache's tag stays mutable: a release under it could be moved by any later build.
+    ['ecr-pipeline-cache', 'is reserved'],
+    ['ecr-pipeline-cache-v1', 'is reserved'],
   ])('rejects "%s" with a specific reason', (tag, reason) => {
     const rejection = checkTag(tag);
     expect(rejection?.code).toBe('InvalidTag');

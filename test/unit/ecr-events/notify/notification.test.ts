@@ -56,4 +56,26 @@ describe('consoleLinks', () => {
       url: 'https://s3.console.aws.amazon.com/s3/object/contexts?region=eu-west-1&prefix=team%2Fweb%2Fv%201.tar.gz',
     });
   });
+
+  it('encodes the repository and the digest of the ECR links, keeping the namespaces', () => {
+    const hostile = 'team/we b?x=1#top|<@U1>';
+    for (const link of [
+      consoleLinks.repository('eu-west-1', '123456789012', hostile),
+      consoleLinks.image('eu-west-1', '123456789012', hostile, 'sha256:ab?c'),
+      consoleLinks.findings('eu-west-1', '123456789012', hostile, 'sha256:ab?c'),
+    ]) {
+      const url = new URL(link.url);
+      expect(url.host).toBe('eu-west-1.console.aws.amazon.com');
+      expect([...url.searchParams]).toEqual([['region', 'eu-west-1']]);
+      expect(url.hash).toBe('');
+      expect(link.url).toContain('/123456789012/team/we%20b%3Fx%3D1%23top%7C%3C@U1%3E');
+      expect(link.url).not.toMatch(/[ |<>]/);
+    }
+    expect(consoleLinks.image('eu-west-1', '1', 'team/web', 'sha256:ab?c').url).toContain(
+      '/_/image/sha256:ab%3Fc/details',
+    );
+    expect(consoleLinks.object('eu-west-1', 'con?texts', 'k').url).toContain(
+      '/s3/object/con%3Ftexts?region=',
+    );
+  });
 });

@@ -206,15 +206,15 @@ describe('Slack Block Kit: each part of the message', () => {
 
   it('lists the facts of a build as labelled fields, and only those it has', () => {
     expect(fieldsOf(fromFixture('codebuild/build-failed.json'))).toEqual([
-      { type: 'mrkdwn', text: '*Image*\n`team/web:v1.4.3`' },
-      { type: 'mrkdwn', text: '*Duration*\n1m 52s' },
-      { type: 'mrkdwn', text: '*Failed phase*\n*BUILD*' },
-      { type: 'mrkdwn', text: '*Build*\n#42' },
+      { type: 'mrkdwn', verbatim: true, text: '*Image*\n`team/web:v1.4.3`' },
+      { type: 'mrkdwn', verbatim: true, text: '*Duration*\n1m 52s' },
+      { type: 'mrkdwn', verbatim: true, text: '*Failed phase*\n*BUILD*' },
+      { type: 'mrkdwn', verbatim: true, text: '*Build*\n#42' },
     ]);
     expect(fieldsOf(fromFixture('codebuild/build-succeeded.json'))).toEqual([
-      { type: 'mrkdwn', text: '*Image*\n`team/web:v1.4.3`' },
-      { type: 'mrkdwn', text: '*Duration*\n1m 52s' },
-      { type: 'mrkdwn', text: '*Build*\n#42' },
+      { type: 'mrkdwn', verbatim: true, text: '*Image*\n`team/web:v1.4.3`' },
+      { type: 'mrkdwn', verbatim: true, text: '*Duration*\n1m 52s' },
+      { type: 'mrkdwn', verbatim: true, text: '*Build*\n#42' },
     ]);
     const bare = failedBuild({ durationSeconds: undefined, failingPhase: undefined, buildNumber: undefined });
     bare.repository = undefined;
@@ -223,14 +223,15 @@ describe('Slack Block Kit: each part of the message', () => {
 
   it('lists the digest of a tagged image and the code and upload of a rejection as code fields', () => {
     expect(fieldsOf(fromFixture('ecr/image-scan-complete.json'))).toEqual([
-      { type: 'mrkdwn', text: '*Image*\n`team/web:v1.4.2`' },
-      { type: 'mrkdwn', text: '*Digest*\n`7f5b2640fe6f`' },
+      { type: 'mrkdwn', verbatim: true, text: '*Image*\n`team/web:v1.4.2`' },
+      { type: 'mrkdwn', verbatim: true, text: '*Digest*\n`7f5b2640fe6f`' },
     ]);
     expect(fieldsOf(fromFixture('ecr-pipeline/build-rejected.json'))).toEqual([
-      { type: 'mrkdwn', text: '*Image*\n`team/web:v1.4.2`' },
-      { type: 'mrkdwn', text: '*Code*\n`TagAlreadyExists`' },
+      { type: 'mrkdwn', verbatim: true, text: '*Image*\n`team/web:v1.4.2`' },
+      { type: 'mrkdwn', verbatim: true, text: '*Code*\n`TagAlreadyExists`' },
       {
         type: 'mrkdwn',
+        verbatim: true,
         text: '*Upload*\n`s3://ecr-pipeline-dev-contexts-123456789012-us-west-2/team/web/v1.4.2.tar.gz`',
       },
     ]);
@@ -241,6 +242,7 @@ describe('Slack Block Kit: each part of the message', () => {
       type: 'section',
       text: {
         type: 'mrkdwn',
+        verbatim: true,
         text: '>COMMAND_EXECUTION_ERROR: Error while executing command: buildctl build --frontend dockerfile.v0. Reason: exit status 1',
       },
     });
@@ -265,7 +267,8 @@ describe('Slack Block Kit: each part of the message', () => {
         type: 'section',
         text: {
           type: 'mrkdwn',
-          text: "*Last lines of the log*\n```step 1\necho ''' &lt;!here&gt;\nexit 1```",
+          verbatim: true,
+          text: "*Last lines of the build's output*\n```step 1\necho ''' &lt;!here&gt;\nexit 1```",
         },
       },
     ]);
@@ -286,13 +289,13 @@ describe('Slack Block Kit: each part of the message', () => {
     const logSection = (tail: string[]) =>
       sectionTexts(failedBuild({ log: { tail } })).find((t) => t.startsWith('*Last lines'));
     const nine = Array.from({ length: 9 }, (_, i) => String(i).repeat(296));
-    const block = (lines: string[]) => `*Last lines of the log*\n\`\`\`${lines.join('\n')}\`\`\``;
+    const block = (lines: string[]) => `*Last lines of the build's output*\n\`\`\`${lines.join('\n')}\`\`\``;
     // The most the section holds with its heading and fences, two characters short of 3,000.
-    const fits = ['a'.repeat(295), ...nine];
+    const fits = ['a'.repeat(284), ...nine];
     expect(logSection(fits)).toBe(block(fits));
     expect(block(fits)).toHaveLength(2998);
     // Three characters more: the first line goes.
-    expect(logSection(['a'.repeat(298), ...nine])).toBe(block(nine));
+    expect(logSection(['a'.repeat(287), ...nine])).toBe(block(nine));
   });
 
   it('adds a button for each of the first five links, in order', () => {
@@ -312,12 +315,16 @@ describe('Slack Block Kit: each part of the message', () => {
     expect(blocksOf(fromFixture('codebuild/build-failed.json')).at(-1)).toEqual({
       type: 'context',
       elements: [
-        { type: 'mrkdwn', text: 'ecr-pipeline-dev · us-west-2 · 123456789012 · 2026-11-16T16:14:21Z' },
+        {
+          type: 'mrkdwn',
+          verbatim: true,
+          text: 'ecr-pipeline-dev · us-west-2 · 123456789012 · 2026-11-16T16:14:21Z',
+        },
       ],
     });
     expect(blocksOf(sweep({})).at(-1)).toEqual({
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: 'us-west-2 · 123456789012 · 2026-11-16T00:00:00Z' }],
+      elements: [{ type: 'mrkdwn', verbatim: true, text: 'us-west-2 · 123456789012 · 2026-11-16T00:00:00Z' }],
     });
   });
 
@@ -330,10 +337,10 @@ describe('Slack Block Kit: each part of the message', () => {
       {
         type: 'section',
         fields: [
-          { type: 'mrkdwn', text: '*Marked stale*\n0' },
-          { type: 'mrkdwn', text: '*Deleted*\n0' },
-          { type: 'mrkdwn', text: '*Kept*\n3' },
-          { type: 'mrkdwn', text: '*Errors*\n0' },
+          { type: 'mrkdwn', verbatim: true, text: '*Marked stale*\n0' },
+          { type: 'mrkdwn', verbatim: true, text: '*Deleted*\n0' },
+          { type: 'mrkdwn', verbatim: true, text: '*Kept*\n3' },
+          { type: 'mrkdwn', verbatim: true, text: '*Errors*\n0' },
         ],
       },
     ]);
@@ -348,7 +355,7 @@ describe('Slack Block Kit: each part of the message', () => {
         { repository: 'team/b', error: 'Throttled' },
       ],
     });
-    expect(fieldsOf(n)?.at(-1)).toEqual({ type: 'mrkdwn', text: '*Errors*\n:x: *2*' });
+    expect(fieldsOf(n)?.at(-1)).toEqual({ type: 'mrkdwn', verbatim: true, text: '*Errors*\n:x: *2*' });
     expect(sectionTexts(n)).toEqual([
       '*deleted*\n• `team/old`',
       '*marked stale (deleted after the grace period unless pushed or pulled)*\n• `team/idle` (no push &lt;since&gt; 2026)',
@@ -374,6 +381,40 @@ describe('Slack Block Kit: each part of the message', () => {
     const replicaRegions = Array.from({ length: 400 }, (_, i) => `xx-region-${i}`);
     const texts = sectionTexts(sweep({ deleted: [{ repository: 'team/old' }], replicaRegions }));
     expect(texts.find((t) => t.startsWith(':warning: '))).toHaveLength(3000);
+  });
+});
+
+describe('Slack: nothing the build or the uploader wrote becomes a link', () => {
+  /** Every text object of a message, wherever it sits (section text, fields, context elements). */
+  const textObjects = (value: unknown): Array<Record<string, unknown>> => {
+    if (Array.isArray(value)) return value.flatMap(textObjects);
+    if (!value || typeof value !== 'object') return [];
+    const object = value as Record<string, unknown>;
+    const own = object.type === 'mrkdwn' ? [object] : [];
+    return [...own, ...Object.values(object).flatMap(textObjects)];
+  };
+
+  it('sends every mrkdwn text verbatim, so a bare URL in a key or a log line stays text', () => {
+    const rejected = fromFixture('ecr-pipeline/build-rejected.json');
+    rejected.rejection = {
+      code: 'InvalidTag',
+      reason: 'see https://evil.example/login',
+      bucket: 'contexts',
+      key: 'https://evil.example/x.tar.gz',
+    };
+    const failed = fromFixture('codebuild/build-failed.json');
+    failed.build = {
+      ...(failed.build as NonNullable<Notification['build']>),
+      log: { tail: ['visit https://evil.example/login now', 'www.evil.example'] },
+    };
+    for (const n of [rejected, failed]) {
+      const m = renderSlack(n);
+      const objects = textObjects(m.blocks);
+      expect(objects.length).toBeGreaterThan(2);
+      for (const object of objects) expect(object.verbatim).toBe(true);
+      expect(JSON.stringify(m.blocks)).toContain('https://evil.example');
+      expect(JSON.stringify(m.blocks)).not.toContain('<https://evil');
+    }
   });
 });
 

@@ -263,7 +263,7 @@ describe('never deletes what is being used or built', () => {
     ]);
   });
 
-  it('reads the builds once per sweep, only as far back as a build can still run', async () => {
+  it('reads the builds once per sweep and again right before a deletion, only as far back as a build can still run', async () => {
     dueForDeletion('a');
     repos(managed('a', staleMark('2026-11-01')), managed('b', staleMark('2026-11-01')), managed('fresh'));
     images('b', image(200));
@@ -280,7 +280,8 @@ describe('never deletes what is being used or built', () => {
       // Started 45 hours ago: older than any build can run (36 h timeout + 8 h in the queue).
       .resolves({ builds: [build('p:8', 'a', 'SUCCEEDED', 'COMPLETED', 45 * 60 * MINUTE)] });
     const report = await sweep(options, deps());
-    expect(codebuildMock).toHaveReceivedCommandTimes(ListBuildsForProjectCommand, 2);
+    // Two pages for the sweep (b is being built), one more right before deleting a.
+    expect(codebuildMock).toHaveReceivedCommandTimes(ListBuildsForProjectCommand, 3);
     expect(codebuildMock).toHaveReceivedNthCommandWith(ListBuildsForProjectCommand, 2, { nextToken: 't2' });
     expect(report.deleted.map((r) => r.repository)).toEqual(['a']);
     expect(report.inUse.map((r) => r.repository)).toEqual(['b']);
@@ -334,6 +335,7 @@ describe('one judgment, carried out', () => {
       dryRun: false,
       now: NOW,
       buildsInProgress: async () => new Map(),
+      buildsInProgressNow: async () => new Map(),
       ...extra,
     } as ActDeps & { logger: ReturnType<typeof stubLogger> };
   }
@@ -396,6 +398,16 @@ describe('one judgment, carried out', () => {
     const deps = actDeps({ buildsInProgress: async () => new Map([['team/old', []]]) });
     expect(await act(due, candidate, judged, deps)).toEqual({ kind: 'deleted', note: 'idle' });
     expect(ecrMock).toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('keeps a repository whose build started after the sweep read the builds: it reads them again right before deleting', async () => {
+    unchanged();
+    const deps = actDeps({
+      buildsInProgress: async () => new Map(),
+      buildsInProgressNow: async () => new Map([['team/old', ['p:9']]]),
+    });
+    expect(await act(due, candidate, judged, deps)).toEqual({ kind: 'in-use', note: '(being built: p:9)' });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
   });
 
   it('names at most three of the builds that keep a repository', async () => {

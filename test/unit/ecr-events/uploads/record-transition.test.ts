@@ -202,13 +202,11 @@ describe('recordEventOf', () => {
     });
   });
 
-  it('reads a started and a succeeded build', () => {
+  it('reads a started build, and leaves a succeeded one to the release function', () => {
     expect(recordEventOf(notification('codebuild/build-in-progress.json'))).toMatchObject({
       kind: 'build-running',
     });
-    expect(recordEventOf(notification('codebuild/build-succeeded.json'))).toMatchObject({
-      kind: 'build-succeeded',
-    });
+    expect(recordEventOf(notification('codebuild/build-succeeded.json'))).toBeUndefined();
   });
 
   it('reads basic and enhanced scans, the enhanced one by the repository in its ARN', () => {

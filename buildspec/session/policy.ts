@@ -1,0 +1,98 @@
+/**
+ * The session policy of one build: what the credentials the build assumes may do, whatever the
+ * build-session role's own policy allows (IAM grants the intersection of the two). Exactly the
+ * uploaded object, the registry login, push and pull on the one repository the build makes (its
+ * registry cache is a tag there), and pull on the private base images the stack allows.
+ */
+
+/** The ECR actions of a push (and of the pulls a push and a cached build make). */
+export const PUSH_AND_PULL = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart',
+  'ecr:CompleteLayerUpload',
+  'ecr:PutImage',
+] as const;
+
+/** The ECR actions of a pull. */
+export const PULL = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
+] as const;
+
+/** AWS limits a session policy's plain text to 2,048 characters. */
+export const MAX_SESSION_POLICY_CHARS = 2048;
+
+export interface SessionScope {
+  /** ARN of the role the build assumes: its partition and account are those of every other ARN. */
+  roleArn: string;
+  region: string;
+  bucket: string;
+  key: string;
+  repository: string;
+  /** IAM wildcard of the base-image repositories (the stack's basePullPattern); empty: none. */
+  basePullPattern: string;
+}
+
+/** The scope cannot be written as a policy that means exactly it; the message says why. */
+export class ScopeError extends Error {
+  override name = 'ScopeError';
+}
+
+// IAM reads `*` and `?` in a Resource as wildcards and `${...}` as a variable: a name holding one
+// would widen the policy. The build-trigger never starts a build for such names.
+const LITERAL = /^[^*?$]+$/;
+
+function literal(what: string, value: string): string {
+  if (!LITERAL.test(value))
+    throw new ScopeError(`${what} "${value}" holds *, ? or $, which IAM would not read literally`);
+  return value;
+}
+
+/** The session policy document of one build, as the compact JSON AssumeRole takes. */
+export function sessionPolicy(scope: SessionScope): string {
+  const role = /^arn:([a-z-]+):iam::(\d{12}):role\/.+$/.exec(scope.roleArn);
+  if (!role) throw new ScopeError(`"${scope.roleArn}" is not a role ARN`);
+  const [, partition, account] = role;
+  const repositoryArn = (name: string) =>
+    `arn:${partition}:ecr:${scope.region}:${account}:repository/${name}`;
+  const statements: object[] = [
+    {
+      Sid: 'ThisContext',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+      Resource: `arn:${partition}:s3:::${literal('bucket', scope.bucket)}/${literal('key', scope.key)}`,
+    },
+    { Sid: 'RegistryLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+    {
+      Sid: 'ThisRepository',
+      Effect: 'Allow',
+      Action: [...PUSH_AND_PULL],
+      Resource: repositoryArn(literal('repository', scope.repository)),
+    },
+  ];
+  if (scope.basePullPattern !== '') {
+    statements.push({
+      Sid: 'BaseImages',
+      Effect: 'Allow',
+      Action: [...PULL],
+      Resource: repositoryArn(scope.basePullPattern),
+    });
+  }
+  const text = JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  if (text.length > MAX_SESSION_POLICY_CHARS) {
+    throw new ScopeError(
+      `the session policy of this build is ${text.length} characters, over AWS's ${MAX_SESSION_POLICY_CHARS}: use a shorter key or repository name`,
+    );
+  }
+  return text;
+}
+
+/** A role session name (2-64 of `[\w+=,.@-]`) from the build id. */
+export function sessionName(buildId: string): string {
+  const name = buildId.replace(/[^\w+=,.@-]/g, '-').slice(-64);
+  return name.length >= 2 ? name : `build-${name}`;
+}

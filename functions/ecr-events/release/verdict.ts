@@ -1,0 +1,63 @@
+/**
+ * A `Release Verdict` event (the release function, on the stack's own bus) as the one message people
+ * get for an upload's outcome: released, held (with why, and how to release it anyway), superseded,
+ * rejected or failed.
+ */
+import type { ReleaseVerdict, ReleaseVerdictDetail } from '../../shared/contract.ts';
+import { normalizeCounts, worstSeverity } from '../../shared/severity.ts';
+import { consoleLinks, type Link, type Notification } from '../notify/notification.ts';
+
+type Base = Pick<Notification, 'region' | 'account' | 'time'>;
+type Json = Record<string, unknown>;
+
+const str = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+const VERDICTS: Record<ReleaseVerdict, { title: string; outcome: Notification['outcome'] }> = {
+  released: { title: 'Image released', outcome: 'success' },
+  held: { title: 'Image held', outcome: 'warning' },
+  superseded: { title: 'Upload superseded', outcome: 'info' },
+  rejected: { title: 'Release rejected', outcome: 'failure' },
+  failed: { title: 'Release failed', outcome: 'failure' },
+};
+
+/** What the message says besides the facts: why, and for a held image what to do. */
+function detailText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
+  const override = d.override as ReleaseVerdictDetail['override'] | undefined;
+  if (verdict === 'released') {
+    return override ? `Released by override (${override.by}): ${override.reason}` : undefined;
+  }
+  const reason = str(d.reason) ?? 'no reason given';
+  if (verdict !== 'held') return reason;
+  return `Held: ${reason}. The image stays pushed by digest; the tag was not moved. To release it anyway: ecr-pipeline release ${str(d.key) ?? '<key>'} --override --reason "..."`;
+}
+
+/** The notification of a verdict, or undefined when the detail is not one. */
+export function verdictNotification(detail: Json, base: Base): Notification | undefined {
+  const d = detail as Partial<Record<keyof ReleaseVerdictDetail, unknown>>;
+  const verdict = str(d.verdict) as ReleaseVerdict | undefined;
+  const repository = str(d.repository);
+  const bucket = str(d.bucket);
+  const key = str(d.key);
+  if (!verdict || !(verdict in VERDICTS) || !repository || !bucket || !key) return undefined;
+  const digest = str(d.digest);
+  const counts = d.counts === undefined ? undefined : normalizeCounts(d.counts);
+  const links: Link[] = [
+    ...(digest ? [consoleLinks.image(base.region, base.account, repository, digest)] : []),
+    consoleLinks.object(base.region, bucket, key),
+  ];
+  const text = detailText(d as Partial<ReleaseVerdictDetail>, verdict);
+  const severity = counts ? worstSeverity(counts) : undefined;
+  return {
+    ...base,
+    kind: 'release',
+    ...VERDICTS[verdict],
+    repository,
+    tag: str(d.tag),
+    digest,
+    ...(counts ? { counts } : {}),
+    ...(severity ? { severity } : {}),
+    ...(text ? { detail: text } : {}),
+    links,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The release gates, as pure functions: which gate an upload gets (the stack's, or a stricter one
+ * the upload asks for in its metadata), and what a scan's state means for the release.
+ */
+import { RELEASE_METADATA, type ReleaseGate } from '../shared/contract.ts';
+import { SEVERITIES, type Severity, type SeverityCounts, severityRank } from '../shared/severity.ts';
+import type { UploadRelease } from '../shared/upload-record.ts';
+
+/** The stack's gate settings. */
+export interface StackGate {
+  gate: ReleaseGate;
+  maxSeverity: Severity;
+  scanTimeoutMs: number;
+}
+
+const isSeverity = (value: string): value is Severity => (SEVERITIES as readonly string[]).includes(value);
+
+/**
+ * The gate of one upload, from the stack's and the upload's metadata (lower-case names, as S3 gives
+ * them). An upload may make the gate stricter (`scan` on a `none` stack, a lower severity), never
+ * looser: what it asked and did not get is said in `note`.
+ */
+export function chooseGate(
+  stack: StackGate,
+  metadata: Record<string, string> | undefined,
+  builtAt: Date,
+): UploadRelease {
+  const notes: string[] = [];
+  const askedGate = metadata?.[RELEASE_METADATA.gate]?.trim();
+  const askedSeverity = metadata?.[RELEASE_METADATA.maxSeverity]?.trim().toUpperCase();
+  let gate = stack.gate;
+  if (askedGate === 'scan') gate = 'scan';
+  else if (askedGate === 'none' && stack.gate === 'scan') {
+    notes.push('the upload asked for no gate; the stack requires the scan gate');
+  } else if (askedGate && askedGate !== 'none') {
+    notes.push(`the upload asked for an unknown gate "${askedGate.slice(0, 40)}" (none or scan)`);
+  }
+  let maxSeverity = stack.maxSeverity;
+  if (askedSeverity) {
+    if (!isSeverity(askedSeverity)) {
+      notes.push(`the upload asked for an unknown severity "${askedSeverity.slice(0, 40)}"`);
+    } else if (severityRank(askedSeverity) <= severityRank(stack.maxSeverity)) {
+      maxSeverity = askedSeverity;
+    } else {
+      notes.push(
+        `the upload asked to hold only at ${askedSeverity}; the stack holds at ${stack.maxSeverity} and above`,
+      );
+    }
+  }
+  if (gate === 'none') return { gate, ...(notes.length > 0 ? { note: notes.join('; ') } : {}) };
+  return {
+    gate,
+    maxSeverity,
+    deadline: new Date(builtAt.getTime() + stack.scanTimeoutMs).toISOString(),
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+  };
+}
+
+/** What ECR says of an image's scan. */
+export type ScanState =
+  | { kind: 'complete'; counts: SeverityCounts }
+  | { kind: 'failed'; status: string; description?: string }
+  | { kind: 'pending'; status: string };
+
+/** What the gate says: release now, hold (why, with the findings judged), or wait for the scan. */
+export type GateDecision =
+  | { kind: 'release'; counts?: SeverityCounts }
+  | { kind: 'hold'; reason: string; counts?: SeverityCounts }
+  | { kind: 'wait' };
+
+/** The findings at or above `maxSeverity`, worst first: `2 CRITICAL, 1 HIGH`; empty when none. */
+export function findingsAtOrAbove(counts: SeverityCounts, maxSeverity: Severity): string {
+  return SEVERITIES.filter((s) => severityRank(s) >= severityRank(maxSeverity) && (counts[s] ?? 0) > 0)
+    .map((s) => `${counts[s]} ${s}`)
+    .join(', ');
+}
+
+/** The gate's decision for `release` given the scan's state at `now`. */
+export function judge(release: UploadRelease, scan: ScanState, now: Date): GateDecision {
+  if (release.gate === 'none') return { kind: 'release' };
+  const maxSeverity = release.maxSeverity ?? 'HIGH';
+  switch (scan.kind) {
+    case 'complete': {
+      const found = findingsAtOrAbove(scan.counts, maxSeverity);
+      return found === ''
+        ? { kind: 'release', counts: scan.counts }
+        : {
+            kind: 'hold',
+            reason: `the scan found ${found} (the gate holds at ${maxSeverity} and above)`,
+            counts: scan.counts,
+          };
+    }
+    case 'failed':
+      return {
+        kind: 'hold',
+        reason: `the scan did not complete: ${scan.status}${scan.description ? ` (${scan.description})` : ''}`,
+      };
+    case 'pending': {
+      const deadline = release.deadline ? Date.parse(release.deadline) : Number.NaN;
+      if (!(deadline <= now.getTime())) return { kind: 'wait' };
+      return {
+        kind: 'hold',
+        reason: `the scan had not completed by ${release.deadline} (scan status ${scan.status}; releaseScanTimeout)`,
+      };
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/** `ecr-pipeline doctor --local` against the local cloud: a healthy stack, then a broken wiring. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetBucketNotificationConfigurationCommand,
+  PutBucketNotificationConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../cli/exit-codes.ts';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'doctor-e2e-'));
+let cloud: LocalCloud;
+let env: NodeJS.ProcessEnv;
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
+      env,
+      cwd: root,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
+  const state = join(work, 'cloud.json');
+  writeFileSync(
+    state,
+    JSON.stringify({
+      endpoint: cloud.endpoint,
+      region: cloud.region,
+      bucket: cloud.bucket,
+      projectName: cloud.projectName,
+    }),
+  );
+  env = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state };
+  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
+    delete env[name];
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('doctor --local', () => {
+  it('finds no problem in the stack as deployed', async () => {
+    const run = await cli('doctor', '--local');
+    expect(run.code, run.stdout + run.stderr).toBe(EXIT.success);
+    expect(run.stdout).toMatch(/^ok +bucket +s3:\/\/\S+ exists, versioned$/m);
+    expect(run.stdout).toMatch(
+      /^ok +notifications .*\.tar\.gz, \.tgz, \.tar, \.zip uploads to build-trigger$/m,
+    );
+    expect(run.stdout).toMatch(/^ok +project +/m);
+    expect(run.stdout).toContain('no problem found');
+  });
+
+  it('says which uploads would be ignored, and how to fix it, when the bucket notification is removed', async () => {
+    const s3 = new S3Client({
+      region: cloud.region,
+      endpoint: cloud.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const saved = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: cloud.bucket }));
+    const kept = (saved.QueueConfigurations ?? []).filter(
+      (config) => !config.Filter?.Key?.FilterRules?.some((rule) => rule.Value === '.tgz'),
+    );
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: cloud.bucket,
+        NotificationConfiguration: { QueueConfigurations: kept },
+      }),
+    );
+    const run = await cli('doctor', '--local', '--output', 'json');
+    expect(run.code).toBe(EXIT.failed);
+    const { checks } = JSON.parse(run.stdout) as {
+      checks: Array<{ name: string; status: string; detail: string; fix?: string }>;
+    };
+    expect(checks.find((check) => check.name === 'notifications')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('uploads ending in .tgz'),
+      fix: expect.stringContaining('deploy the stack again'),
+    });
+    expect(checks.find((check) => check.name === 'project')).toMatchObject({ status: 'ok' });
+    const text = await cli('doctor', '--local');
+    expect(text.code).toBe(EXIT.failed);
+    expect(text.stdout).toMatch(/^FAIL +notifications +uploads ending in \.tgz/m);
+    expect(text.stdout).toContain('1 problem found');
+  });
+});

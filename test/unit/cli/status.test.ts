@@ -1,0 +1,256 @@
+/**
+ * `status`: the same view as text or one JSON object; an upload named repository:tag whatever its
+ * extension; a build named by the ARN a notification prints.
+ */
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  BatchGetBuildsCommand,
+  type Build,
+  CodeBuildClient,
+  ListBuildsForProjectCommand,
+} from '@aws-sdk/client-codebuild';
+import { DescribeImageReplicationStatusCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EXIT } from '../../../cli/exit-codes.ts';
+import { main } from '../../../cli/main.ts';
+import type { Io } from '../../../cli/submit.ts';
+import type { UploadRecord } from '../../../functions/shared/upload-record.ts';
+
+const s3 = mockClient(S3Client);
+const codebuild = mockClient(CodeBuildClient);
+const ecr = mockClient(ECRClient);
+const logs = mockClient(CloudWatchLogsClient);
+
+const TARGET = ['--bucket', 'contexts', '--project', 'p', '--region', 'us-east-1'];
+const DIGEST = `sha256:${'b'.repeat(64)}`;
+const BUILD_ID = 'p:11111111-1111-1111-1111-111111111111';
+const named = (name: string) => Object.assign(new Error(name), { name });
+const body = (value: unknown) => ({ transformToString: async () => JSON.stringify(value) }) as never;
+
+function capture(): Io & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    env: { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+const status = async (...args: string[]) => {
+  const io = capture();
+  const code = await main(['status', ...args, ...TARGET], io);
+  return { code, io };
+};
+
+const record = (extra: Partial<UploadRecord>): UploadRecord => ({
+  status: 'accepted',
+  bucket: 'contexts',
+  key: 'team/api/v1.tar.gz',
+  repository: 'team/api',
+  tag: 'v1',
+  at: '2026-12-01T00:00:00Z',
+  ...extra,
+});
+
+const failedBuild: Build = {
+  id: BUILD_ID,
+  buildStatus: 'FAILED',
+  buildComplete: true,
+  phases: [
+    {
+      phaseType: 'BUILD',
+      phaseStatus: 'FAILED',
+      contexts: [
+        {
+          statusCode: 'COMMAND_EXECUTION_ERROR',
+          message: 'Error while executing command: ecoh. Reason: exit status 127',
+        },
+      ],
+    },
+  ],
+  logs: { groupName: '/aws/codebuild/p', streamName: 's', deepLink: 'https://console.aws.amazon.com/x' },
+};
+
+beforeEach(() => {
+  s3.reset();
+  codebuild.reset();
+  ecr.reset();
+  logs.reset();
+  s3.on(HeadObjectCommand).resolves({ VersionId: 'v1', ETag: '"e"', ContentLength: 10 });
+  ecr.on(DescribeImageReplicationStatusCommand).resolves({ replicationStatuses: [] });
+});
+
+describe('status --output json', () => {
+  it('prints one object for a built upload, with the image and the replication', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(record({ status: 'built', digest: DIGEST, buildId: BUILD_ID, buildStatus: 'SUCCEEDED' })),
+    });
+    const { code, io } = await status('team/api/v1.tar.gz', '--output', 'json');
+    expect(code).toBe(EXIT.success);
+    expect(io.out().trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(io.out())).toMatchObject({
+      exitCode: 0,
+      status: 'built',
+      upload: { bucket: 'contexts', key: 'team/api/v1.tar.gz', versionId: 'v1', size: 10 },
+      buildId: BUILD_ID,
+      buildStatus: 'SUCCEEDED',
+      image: `team/api:v1@${DIGEST}`,
+      digest: DIGEST,
+      replication: ['replicas none (no replication rule covers this repository)'],
+    });
+  });
+
+  it('says why a build failed, with its phase, and exits 1', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(record({ status: 'failed', phase: 'BUILD', reason: 'ecoh: not found', buildId: BUILD_ID })),
+    });
+    const { code, io } = await status('team/api/v1.tar.gz', '-o', 'json');
+    expect(code).toBe(EXIT.failed);
+    expect(JSON.parse(io.out())).toMatchObject({
+      exitCode: 1,
+      status: 'failed',
+      phase: 'BUILD',
+      reason: 'ecoh: not found',
+    });
+  });
+
+  it('says a superseded upload pushed nothing', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(record({ status: 'superseded', buildId: BUILD_ID })) });
+    const json = await status('team/api/v1.tar.gz', '-o', 'json');
+    expect(json.code).toBe(EXIT.failed);
+    expect(JSON.parse(json.io.out())).toMatchObject({
+      status: 'superseded',
+      reason: expect.stringContaining('newer upload'),
+    });
+    const text = await status('team/api/v1.tar.gz');
+    expect(text.io.out()).toContain('reason   a newer upload of the same key won; this one pushed nothing');
+  });
+
+  it('exits 3 for a rejected upload, with its code and reason', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(record({ status: 'rejected', code: 'InvalidTag', reason: 'bad tag' })),
+    });
+    const { code, io } = await status('team/api/v1.tar.gz', '-o', 'json');
+    expect(code).toBe(EXIT.rejected);
+    expect(JSON.parse(io.out())).toMatchObject({
+      exitCode: 3,
+      status: 'rejected',
+      code: 'InvalidTag',
+      reason: 'bad tag',
+    });
+  });
+
+  it('tells an upload not handled yet from one accepted without a build yet', async () => {
+    s3.on(GetObjectCommand).rejects(named('NoSuchKey'));
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: [] });
+    expect(JSON.parse((await status('team/api/v1.tar.gz', '-o', 'json')).io.out())).toMatchObject({
+      exitCode: 0,
+      status: 'uploaded',
+    });
+    s3.on(GetObjectCommand).resolves({ Body: body(record({})) });
+    const accepted = await status('team/api/v1.tar.gz', '-o', 'json');
+    expect(JSON.parse(accepted.io.out())).toMatchObject({ status: 'accepted' });
+    expect((await status('team/api/v1.tar.gz')).io.out()).toMatch(/record +accepted\nbuild +none yet/);
+  });
+
+  it("reads a finished build's failure from its log when the record has not caught up", async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [failedBuild] });
+    logs.on(GetLogEventsCommand).resolves({
+      events: [
+        '[Container] 2026/12/01 10:00:00.3 Running command ecoh',
+        '/codebuild/output/tmp/script.sh: 4: ecoh: not found',
+        '[Container] 2026/12/01 10:00:00.4 Command did not exit successfully ecoh exit status 127',
+      ].map((message) => ({ message })),
+    });
+    const json = await status(BUILD_ID, '-o', 'json');
+    expect(json.code).toBe(EXIT.failed);
+    expect(JSON.parse(json.io.out())).toMatchObject({
+      status: 'failed',
+      buildId: BUILD_ID,
+      phase: 'BUILD',
+      reason: '/codebuild/output/tmp/script.sh: 4: ecoh: not found',
+      detail: 'COMMAND_EXECUTION_ERROR: Error while executing command: ecoh. Reason: exit status 127',
+    });
+    const text = await status(BUILD_ID);
+    expect(text.io.out()).toContain('reason   BUILD: /codebuild/output/tmp/script.sh: 4: ecoh: not found');
+  });
+
+  it('shows a running build with its phase', async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [{ id: BUILD_ID, buildStatus: 'IN_PROGRESS', buildComplete: false, currentPhase: 'BUILD' }],
+    });
+    const { code, io } = await status(BUILD_ID, '-o', 'json');
+    expect(code).toBe(EXIT.success);
+    expect(JSON.parse(io.out())).toMatchObject({
+      status: 'building',
+      phase: 'BUILD',
+      buildStatus: 'IN_PROGRESS',
+    });
+    expect((await status(BUILD_ID)).io.out()).toBe(`build    ${BUILD_ID}  IN_PROGRESS  phase BUILD\n`);
+  });
+});
+
+describe('what status and logs take', () => {
+  it('finds repository:tag uploaded as .tgz or .tar', async () => {
+    s3.on(HeadObjectCommand)
+      .rejects(named('NotFound'))
+      .on(HeadObjectCommand, { Key: 'team/api/v1.tar' })
+      .resolves({ VersionId: 'v9', ContentLength: 5 });
+    s3.on(GetObjectCommand).resolves({
+      Body: body(record({ status: 'built', key: 'team/api/v1.tar', digest: DIGEST })),
+    });
+    const { code, io } = await status('team/api:v1', '-o', 'json');
+    expect(code, io.err()).toBe(EXIT.success);
+    expect(JSON.parse(io.out())).toMatchObject({ upload: { key: 'team/api/v1.tar', versionId: 'v9' } });
+    expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key)).toEqual([
+      'team/api/v1.tar.gz',
+      'team/api/v1.tgz',
+      'team/api/v1.tar',
+    ]);
+  });
+
+  it('names every key it tried when none is there', async () => {
+    s3.on(HeadObjectCommand).rejects(named('NotFound'));
+    const { code, io } = await status('team/api:v1');
+    expect(code).toBe(EXIT.failed);
+    expect(io.err()).toContain(
+      'no upload at s3://contexts/team/api/v1.tar.gz, s3://contexts/team/api/v1.tgz, s3://contexts/team/api/v1.tar',
+    );
+  });
+
+  it('stops at an error other than not found', async () => {
+    s3.on(HeadObjectCommand).rejects(
+      Object.assign(named('AccessDenied'), { $metadata: { httpStatusCode: 403 } }),
+    );
+    const { code } = await status('team/api:v1');
+    expect(code).toBe(EXIT.aws);
+    expect(s3).toHaveReceivedCommandTimes(HeadObjectCommand, 1);
+  });
+
+  it('takes the build ARN a notification prints', async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [{ id: BUILD_ID, buildStatus: 'IN_PROGRESS', buildComplete: false, currentPhase: 'BUILD' }],
+    });
+    const { code } = await status(`arn:aws:codebuild:us-east-1:123456789012:build/${BUILD_ID}`);
+    expect(code).toBe(EXIT.success);
+    expect(codebuild).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+  });
+
+  it('logs hides CodeBuild lines unless --verbose', async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [failedBuild] });
+    logs.on(GetLogEventsCommand).resolves({
+      events: [{ message: '[Container] 2026/12/01 10:00:00.1 Entering phase BUILD' }, { message: 'hello' }],
+    });
+    const io = capture();
+    expect(await main(['logs', BUILD_ID, ...TARGET], io)).toBe(EXIT.success);
+    expect(io.out()).toBe('hello\n');
+    const verbose = capture();
+    expect(await main(['logs', BUILD_ID, '--verbose', ...TARGET], verbose)).toBe(EXIT.success);
+    expect(verbose.out()).toBe('[Container] 2026/12/01 10:00:00.1 Entering phase BUILD\nhello\n');
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * buildspec/session/: the session policy a build assumes its role with, and the calls it makes
+ * before building (AssumeRole, then the exact object and the registry password at once).
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ScopeError, sessionName, sessionPolicy } from '../../../buildspec/session/policy.ts';
+import { PrepareError, type PrepareInput, prepare } from '../../../buildspec/session/prepare.ts';
+
+const ROLE = 'arn:aws:iam::123456789012:role/ecr-pipeline-dev-build-session';
+const scope = {
+  roleArn: ROLE,
+  region: 'eu-west-1',
+  bucket: 'contexts',
+  key: 'team-a/api/v1.tar.gz',
+  repository: 'team-a/api',
+  basePullPattern: '',
+};
+const repositoryArn = (name: string) => `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`;
+
+describe('sessionPolicy', () => {
+  it('names exactly the uploaded object, the registry login and the one repository', () => {
+    expect(JSON.parse(sessionPolicy(scope))).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'ThisContext',
+          Effect: 'Allow',
+          Action: ['s3:GetObject', 's3:GetObjectVersion'],
+          Resource: 'arn:aws:s3:::contexts/team-a/api/v1.tar.gz',
+        },
+        { Sid: 'RegistryLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+        {
+          Sid: 'ThisRepository',
+          Effect: 'Allow',
+          Action: [
+            'ecr:BatchCheckLayerAvailability',
+            'ecr:BatchGetImage',
+            'ecr:GetDownloadUrlForLayer',
+            'ecr:InitiateLayerUpload',
+            'ecr:UploadLayerPart',
+            'ecr:CompleteLayerUpload',
+            'ecr:PutImage',
+          ],
+          Resource: repositoryArn('team-a/api'),
+        },
+      ],
+    });
+  });
+
+  it('adds pulls of the base images the stack allows, and only pulls', () => {
+    const statements = JSON.parse(sessionPolicy({ ...scope, basePullPattern: 'base/*' })).Statement;
+    expect(statements.at(-1)).toEqual({
+      Sid: 'BaseImages',
+      Effect: 'Allow',
+      Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      Resource: repositoryArn('base/*'),
+    });
+  });
+
+  it('takes the partition and account of the role', () => {
+    const policy = sessionPolicy({ ...scope, roleArn: 'arn:aws-cn:iam::210987654321:role/r' });
+    expect(policy).toContain('"arn:aws-cn:s3:::contexts/');
+    expect(policy).toContain('"arn:aws-cn:ecr:eu-west-1:210987654321:repository/team-a/api"');
+  });
+
+  it('refuses names IAM would read as wildcards or variables, which would widen the policy', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, as an uploader could write it
+    const variable = 'team-a/${aws:username}.tar.gz';
+    for (const key of ['team-a/*/v1.tar.gz', 'team-a/api/v?.tar.gz', variable])
+      expect(() => sessionPolicy({ ...scope, key })).toThrow(ScopeError);
+    expect(() => sessionPolicy({ ...scope, repository: 'team-*' })).toThrow(/IAM would not read literally/);
+    expect(() => sessionPolicy({ ...scope, roleArn: 'arn:aws:iam::123456789012:user/u' })).toThrow(
+      /not a role ARN/,
+    );
+  });
+
+  it("refuses a policy over AWS's 2,048 characters instead of letting AssumeRole fail", () => {
+    expect(() => sessionPolicy({ ...scope, key: `${'k'.repeat(1500)}.tar.gz` })).toThrow(
+      /over AWS's 2048: use a shorter key or repository name/,
+    );
+  });
+
+  it('makes a valid role session name of any build id', () => {
+    expect(sessionName('ecr-pipeline-dev:0f3c2a')).toBe('ecr-pipeline-dev-0f3c2a');
+    expect(sessionName(`p:${'x'.repeat(80)}`)).toHaveLength(64);
+    expect(sessionName('x')).toBe('build-x');
+  });
+});
+
+const s3 = mockClient(S3Client);
+const ecr = mockClient(ECRClient);
+let work: string;
+beforeEach(() => {
+  s3.reset();
+  ecr.reset();
+  work = mkdtempSync(join(tmpdir(), 'build-session-test-'));
+});
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+const input = (over: Partial<PrepareInput> = {}): PrepareInput => ({
+  ...scope,
+  versionId: 'version-1',
+  eTag: 'etag-1',
+  buildId: 'ecr-pipeline-dev:1234',
+  sessionSeconds: 1800,
+  workDir: work,
+  ...over,
+});
+const credentials = { accessKeyId: 'ASIASESSION', secretAccessKey: 'secret', sessionToken: 'token' };
+
+function deps() {
+  const assumed: unknown[] = [];
+  const given: unknown[] = [];
+  const said: string[] = [];
+  return {
+    assumed,
+    given,
+    said,
+    deps: {
+      assumeRole: async (request: unknown) => {
+        assumed.push(request);
+        return credentials;
+      },
+      clients: (c: unknown) => {
+        given.push(c);
+        return { s3: new S3Client({}), ecr: new ECRClient({}) };
+      },
+      say: (line: string) => said.push(line),
+    },
+  };
+}
+// The SDK gives a Node.js Readable (with helpers prepare does not use).
+const body = (text: string) => Readable.from([Buffer.from(text)]) as never;
+const token = Buffer.from('AWS:the-password').toString('base64');
+
+describe('prepare', () => {
+  it('assumes the session with its policy, then fetches that version and the password with its credentials', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body('archive'),
+      Metadata: { dockerfile: 'x/Dockerfile' },
+      VersionId: 'version-1',
+      ETag: '"etag-1"',
+    });
+    ecr.on(GetAuthorizationTokenCommand).resolves({ authorizationData: [{ authorizationToken: token }] });
+    const { deps: d, assumed, given } = deps();
+    await prepare(d, input());
+    expect(assumed).toEqual([
+      {
+        RoleArn: ROLE,
+        RoleSessionName: 'ecr-pipeline-dev-1234',
+        Policy: sessionPolicy(scope),
+        DurationSeconds: 1800,
+      },
+    ]);
+    expect(given).toEqual([credentials]);
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(GetObjectCommand, {
+      Bucket: 'contexts',
+      Key: 'team-a/api/v1.tar.gz',
+      VersionId: 'version-1',
+    });
+    expect(readFileSync(join(work, 'context.archive'), 'utf8')).toBe('archive');
+    expect(JSON.parse(readFileSync(join(work, 'object.json'), 'utf8'))).toEqual({
+      Metadata: { dockerfile: 'x/Dockerfile' },
+      VersionId: 'version-1',
+      ETag: '"etag-1"',
+    });
+    expect(readFileSync(join(work, 'registry-password'), 'utf8')).toBe('the-password');
+    expect(statSync(join(work, 'registry-password')).mode & 0o077).toBe(0);
+  });
+
+  it('asks for the ETag it was told in an unversioned bucket, and for any object without either', async () => {
+    s3.on(GetObjectCommand).callsFake(async () => ({ Body: body('a') }));
+    ecr.on(GetAuthorizationTokenCommand).resolves({ authorizationData: [{ authorizationToken: token }] });
+    await prepare(deps().deps, input({ versionId: '' }));
+    expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'contexts',
+      Key: 'team-a/api/v1.tar.gz',
+      IfMatch: '"etag-1"',
+    });
+    await prepare(deps().deps, input({ versionId: '', eTag: '' }));
+    expect(s3.commandCalls(GetObjectCommand)[1]?.args[0].input).toEqual({
+      Bucket: 'contexts',
+      Key: 'team-a/api/v1.tar.gz',
+    });
+  });
+
+  it('names the step and what AWS said when a call fails, and fetches nothing without a session', async () => {
+    const refused = Object.assign(new Error('not authorized to perform: sts:AssumeRole'), {
+      name: 'AccessDenied',
+    });
+    const { deps: d } = deps();
+    await expect(prepare({ ...d, assumeRole: () => Promise.reject(refused) }, input())).rejects.toThrow(
+      `assuming ${ROLE} failed (AccessDenied: not authorized to perform: sts:AssumeRole)`,
+    );
+    expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
+
+    s3.on(GetObjectCommand).rejects(
+      Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+        name: 'PreconditionFailed',
+      }),
+    );
+    ecr.on(GetAuthorizationTokenCommand).resolves({ authorizationData: [{ authorizationToken: token }] });
+    const failed = prepare(deps().deps, input({ versionId: '' }));
+    await expect(failed).rejects.toThrow(PrepareError);
+    await expect(failed).rejects.toThrow(
+      /^fetching s3:\/\/contexts\/team-a\/api\/v1\.tar\.gz failed \(PreconditionFailed: /,
+    );
+  });
+
+  it('refuses a registry token that is not AWS:<password>', async () => {
+    s3.on(GetObjectCommand).callsFake(async () => ({ Body: body('a') }));
+    ecr
+      .on(GetAuthorizationTokenCommand)
+      .resolves({ authorizationData: [{ authorizationToken: Buffer.from('x').toString('base64') }] });
+    await expect(prepare(deps().deps, input())).rejects.toThrow(
+      /asking ECR for a registry password failed .*AWS:<password>/,
+    );
+    ecr.on(GetAuthorizationTokenCommand).resolves({ authorizationData: [] });
+    await expect(prepare(deps().deps, input())).rejects.toThrow(/no authorization token/);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { Notification } from '../../../../functions/ecr-events/notify/notification.ts';
+import { renderSlack } from '../../../../functions/ecr-events/notify/render-slack.ts';
+import { plainText } from '../../../../functions/ecr-events/notify/render-sns.ts';
+import { type Route, route } from '../../../../functions/ecr-events/route.ts';
+import { event } from '../fixtures.ts';
+
+const options = { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() };
+
+function notification(c: Route): Notification {
+  if (c.action !== 'notify') throw new Error(`expected a notification, got ${JSON.stringify(c)}`);
+  return c.notification;
+}
+
+describe('Release Verdict', () => {
+  it('tells a held image with why and how to release it anyway, in one message', () => {
+    const n = notification(route(event('ecr-pipeline/release-verdict-held.json'), options));
+    expect(n).toMatchObject({
+      kind: 'release',
+      outcome: 'warning',
+      title: 'Image held',
+      repository: 'team/web',
+      tag: 'v1.4.3',
+      counts: { CRITICAL: 10, MEDIUM: 9 },
+      severity: 'CRITICAL',
+      detail:
+        'Held: the scan found 10 CRITICAL (the gate holds at HIGH and above). The image stays pushed by digest; the tag was not moved. To release it anyway: ecr-pipeline release team/web/v1.4.3.tar.gz --override --reason "..."',
+    });
+    expect(n.links.map((l) => l.label)).toEqual(['Image', 'Upload']);
+    expect(plainText(n)).toContain('To release it anyway');
+    expect(JSON.stringify(renderSlack(n))).toContain('Image held');
+  });
+
+  it('titles each verdict, and says who released an image by override', () => {
+    const titles: Record<string, [string, string]> = {
+      released: ['Image released', 'success'],
+      superseded: ['Upload superseded', 'info'],
+      rejected: ['Release rejected', 'failure'],
+      failed: ['Release failed', 'failure'],
+    };
+    for (const [verdict, [title, outcome]] of Object.entries(titles)) {
+      const e = event('ecr-pipeline/release-verdict-held.json');
+      e.detail.verdict = verdict;
+      delete e.detail.counts;
+      const n = notification(route(e, options));
+      expect(n).toMatchObject({ title, outcome });
+      expect(n).not.toHaveProperty('counts');
+      expect(n.detail).toBe(verdict === 'released' ? undefined : e.detail.reason);
+    }
+    const e = event('ecr-pipeline/release-verdict-held.json');
+    e.detail.verdict = 'released';
+    e.detail.override = { reason: 'accepted risk', by: 'ops', at: 'x' };
+    expect(notification(route(e, options)).detail).toBe('Released by override (ops): accepted risk');
+    delete e.detail.digest;
+    expect(notification(route(e, options)).links.map((l) => l.label)).toEqual(['Upload']);
+  });
+
+  it('refuses a verdict it does not know, or one without its image', () => {
+    for (const change of [
+      (d: Record<string, unknown>) => {
+        d.verdict = 'approved';
+      },
+      (d: Record<string, unknown>) => {
+        delete d.repository;
+      },
+      (d: Record<string, unknown>) => {
+        delete d.key;
+      },
+    ]) {
+      const e = event('ecr-pipeline/release-verdict-held.json');
+      change(e.detail);
+      expect(route(e, options)).toMatchObject({ action: 'ignore', malformed: true });
+    }
+  });
+});

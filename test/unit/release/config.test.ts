@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../functions/release/config.ts';
+
+const base = { CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p', EVENT_BUS_NAME: 'bus' };
+
+describe('loadConfig', () => {
+  it('defaults to no gate, HIGH, a 30-minute scan timeout', () => {
+    expect(loadConfig(base)).toEqual({
+      bucket: 'b',
+      keyPrefix: '',
+      projectName: 'p',
+      eventBusName: 'bus',
+      gate: 'none',
+      maxSeverity: 'HIGH',
+      scanTimeoutMs: 1_800_000,
+      announceAfterMs: 240_000,
+    });
+  });
+
+  it('reads the gate settings and the function timeout', () => {
+    expect(
+      loadConfig({
+        ...base,
+        KEY_PREFIX: 'x/',
+        RELEASE_GATE: 'scan',
+        RELEASE_MAX_SEVERITY: 'MEDIUM',
+        RELEASE_SCAN_TIMEOUT_SECONDS: '60',
+        FUNCTION_TIMEOUT_SECONDS: '10',
+      }),
+    ).toMatchObject({
+      keyPrefix: 'x/',
+      gate: 'scan',
+      maxSeverity: 'MEDIUM',
+      scanTimeoutMs: 60_000,
+      announceAfterMs: 90_000,
+    });
+  });
+
+  it('fails at cold start naming the variable', () => {
+    expect(() => loadConfig({ ...base, KEY_PREFIX: 'x' })).toThrow('KEY_PREFIX must end with "/"');
+    expect(() => loadConfig({ ...base, RELEASE_GATE: 'loose' })).toThrow('RELEASE_GATE');
+    expect(() => loadConfig({ ...base, RELEASE_MAX_SEVERITY: 'high' })).toThrow('RELEASE_MAX_SEVERITY');
+    expect(() => loadConfig({ ...base, RELEASE_SCAN_TIMEOUT_SECONDS: '59' })).toThrow(
+      'RELEASE_SCAN_TIMEOUT_SECONDS',
+    );
+    expect(() => loadConfig({ CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p' })).toThrow('EVENT_BUS_NAME');
+  });
+});

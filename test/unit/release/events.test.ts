@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../functions/release/config.ts';
+import { isRecordKey, parseInput, repositoryName } from '../../../functions/release/events.ts';
+import { BUCKET, BUILD_ID, DIGEST, fixture, KEY, PROJECT, VERSION } from './helpers.ts';
+
+const config = loadConfig({ CONTEXT_BUCKET: BUCKET, BUILD_PROJECT: PROJECT, EVENT_BUS_NAME: 'bus' });
+type Vars = { name: string; value: string }[];
+const envOf = (e: ReturnType<typeof fixture>) =>
+  (e.detail['additional-information'] as { environment: { 'environment-variables': Vars } }).environment;
+
+describe('parseInput', () => {
+  it("reads the upload and the exported digest of the stack's succeeded build", () => {
+    expect(parseInput(fixture('codebuild/build-succeeded-exported.json'), config)).toEqual({
+      kind: 'build-succeeded',
+      buildId: BUILD_ID,
+      identity: { bucket: BUCKET, key: KEY, versionId: VERSION, eTag: '9b2cf535f27731c974343645a3985328' },
+      digest: DIGEST,
+    });
+    const bare = parseInput(fixture('codebuild/build-succeeded.json'), {
+      ...config,
+      bucket: 'ecr-pipeline-dev-contexts-123456789012-us-west-2',
+    });
+    expect(bare).toMatchObject({ kind: 'build-succeeded' });
+    expect(bare).not.toHaveProperty('digest');
+  });
+
+  it('ignores builds that are not a success of this stack for an upload of its bucket', () => {
+    const cases: [string, (e: ReturnType<typeof fixture>) => void][] = [
+      [
+        'build status FAILED',
+        (e) => {
+          e.detail['build-status'] = 'FAILED';
+        },
+      ],
+      [
+        'build status missing',
+        (e) => {
+          delete e.detail['build-status'];
+        },
+      ],
+      [
+        'a build of another project (other)',
+        (e) => {
+          e.detail['project-name'] = 'other';
+        },
+      ],
+      [
+        'a build event without build-id',
+        (e) => {
+          delete e.detail['build-id'];
+        },
+      ],
+      [
+        'a build of no upload of this stack',
+        (e) => {
+          envOf(e)['environment-variables'][0] = { name: 'CONTEXT_BUCKET', value: 'other-bucket' };
+        },
+      ],
+      [
+        'a build of no upload of this stack',
+        (e) => {
+          envOf(e)['environment-variables'] = envOf(e)['environment-variables'].filter(
+            (v) => v.name !== 'CONTEXT_KEY',
+          );
+        },
+      ],
+      [
+        'a build of no upload of this stack',
+        (e) => {
+          delete (e.detail['additional-information'] as Record<string, unknown>).environment;
+        },
+      ],
+      [
+        'a build of a key outside the uploads',
+        (e) => {
+          envOf(e)['environment-variables'][1] = {
+            name: 'CONTEXT_KEY',
+            value: '.ecr-pipeline/uploads/x.json',
+          };
+        },
+      ],
+    ];
+    for (const [why, change] of cases) {
+      const e = fixture('codebuild/build-succeeded-exported.json');
+      change(e);
+      expect(parseInput(e, config)).toEqual({ kind: 'ignore', why });
+    }
+    const prefixed = { ...config, keyPrefix: 'builds/' };
+    expect(parseInput(fixture('codebuild/build-succeeded-exported.json'), prefixed)).toEqual({
+      kind: 'ignore',
+      why: 'a build of a key outside the uploads',
+    });
+  });
+
+  it('reads basic and enhanced scan results, the enhanced one by the repository in its ARN', () => {
+    expect(parseInput(fixture('ecr/image-scan-complete.json'), config)).toEqual({
+      kind: 'scan',
+      repository: 'team/web',
+      digest: DIGEST,
+      status: 'COMPLETE',
+      counts: { CRITICAL: 10, MEDIUM: 9 },
+    });
+    expect(parseInput(fixture('inspector/scan-initial-complete.json'), config)).toMatchObject({
+      kind: 'scan',
+      repository: 'team/web',
+      status: 'INITIAL_SCAN_COMPLETE',
+      counts: { CRITICAL: 7, HIGH: 61, MEDIUM: 62 },
+    });
+  });
+
+  it('ignores a scan without a proper digest', () => {
+    const e = fixture('ecr/image-scan-complete.json');
+    e.detail['image-digest'] = 'sha256:short';
+    expect(parseInput(e, config)).toMatchObject({ kind: 'ignore' });
+  });
+
+  it('reads an override and the periodic check, and nothing else', () => {
+    expect(parseInput({ action: 'check-pending' }, config)).toEqual({ kind: 'check-pending' });
+    expect(parseInput({ action: 'override', record: 'r', reason: ' why ', by: 'me' }, config)).toEqual({
+      kind: 'override',
+      request: { action: 'override', record: 'r', reason: 'why', by: 'me' },
+    });
+    expect(
+      parseInput({ action: 'override', record: 'r', reason: 'x'.repeat(2000), by: 'me' }, config),
+    ).toMatchObject({
+      request: { reason: 'x'.repeat(1000) },
+    });
+    expect(parseInput({ action: 'override', record: 'r', by: 'me' }, config)).toMatchObject({
+      kind: 'ignore',
+    });
+    expect(parseInput('text', config)).toEqual({ kind: 'ignore', why: 'the payload is not a JSON object' });
+    expect(parseInput([], config)).toEqual({ kind: 'ignore', why: 'the payload is not a JSON object' });
+    expect(parseInput({ source: 'aws.ecr' }, config)).toEqual({
+      kind: 'ignore',
+      why: 'not an event this function handles',
+    });
+    expect(parseInput(fixture('ecr/image-action-push.json'), config)).toEqual({
+      kind: 'ignore',
+      why: 'event aws.ecr / ECR Image Action',
+    });
+  });
+});
+
+describe('names', () => {
+  it('takes the name out of a repository ARN', () => {
+    expect(repositoryName('arn:aws:ecr:us-east-2:123456789012:repository/team/web')).toBe('team/web');
+    expect(repositoryName('team/web')).toBe('team/web');
+  });
+
+  it('knows an upload record key of the stack from anything else', () => {
+    const hash = 'a'.repeat(64);
+    expect(isRecordKey(config, `.ecr-pipeline/uploads/${hash}.json`)).toBe(true);
+    expect(isRecordKey(config, `.ecr-pipeline/uploads/../${hash}.json`)).toBe(false);
+    expect(isRecordKey(config, `.ecr-pipeline/images/${hash}.json`)).toBe(false);
+    expect(isRecordKey({ ...config, keyPrefix: 'b/' }, `.ecr-pipeline/uploads/${hash}.json`)).toBe(false);
+  });
+});

@@ -1,0 +1,572 @@
+import { PutImageCommand } from '@aws-sdk/client-ecr';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handleInvocation } from '../../../functions/release/release.ts';
+import {
+  imageIndexKey,
+  releasePendingKey,
+  type UploadRecord,
+  uploadRecordKey,
+} from '../../../functions/shared/upload-record.ts';
+import {
+  awsError,
+  BUCKET,
+  BUILD_ID,
+  DIGEST,
+  ecrMock,
+  eventsMock,
+  FakeBucket,
+  FakeRepository,
+  fixture,
+  KEY,
+  NOW,
+  OTHER_DIGEST,
+  REQUEST_ID,
+  releaseDeps,
+  s3Mock,
+  VERSION,
+  verdicts,
+} from './helpers.ts';
+
+const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: KEY, versionId: VERSION });
+const accepted: UploadRecord = {
+  status: 'accepted',
+  bucket: BUCKET,
+  key: KEY,
+  versionId: VERSION,
+  repository: 'team/web',
+  tag: 'v1.4.3',
+  buildId: BUILD_ID,
+  at: '2026-11-16T16:12:20.000Z',
+};
+
+let bucket: FakeBucket;
+let repo: FakeRepository;
+
+beforeEach(() => {
+  s3Mock.reset();
+  ecrMock.reset();
+  eventsMock.reset();
+  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+  bucket = new FakeBucket();
+  bucket.install();
+  bucket.put(KEY, 'context', { versionId: VERSION });
+  bucket.put(RECORD_KEY, JSON.stringify(accepted));
+  repo = new FakeRepository('team/web');
+  repo.images.add(DIGEST);
+  repo.install();
+});
+
+const succeeded = () => fixture('codebuild/build-succeeded-exported.json');
+const scanEvent = (counts: Record<string, number>, digest = DIGEST) => {
+  const e = fixture('ecr/image-scan-complete.json');
+  e.detail['finding-severity-counts'] = counts;
+  e.detail['image-digest'] = digest;
+  return e;
+};
+const record = () => bucket.json(RECORD_KEY);
+const putImages = () => ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input);
+
+describe('gate none', () => {
+  it('moves the tag with PutImage of the exact manifest the build pushed, and says released once', async () => {
+    const outcome = await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(outcome).toEqual({ kind: 'decided', verdict: 'released' });
+    expect(putImages()).toEqual([
+      {
+        repositoryName: 'team/web',
+        imageManifest: `{"manifest":"${DIGEST}"}`,
+        imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        imageTag: 'v1.4.3',
+        imageDigest: DIGEST,
+      },
+    ]);
+    expect(repo.tags.get('v1.4.3')).toBe(DIGEST);
+    expect(record()).toMatchObject({
+      status: 'released',
+      digest: DIGEST,
+      buildId: BUILD_ID,
+      release: { gate: 'none', verdict: 'released', announced: true, decidedBy: REQUEST_ID },
+    });
+    expect(record().release).not.toHaveProperty('moving');
+    expect(verdicts()).toEqual([
+      {
+        verdict: 'released',
+        bucket: BUCKET,
+        key: KEY,
+        versionId: VERSION,
+        repository: 'team/web',
+        tag: 'v1.4.3',
+        digest: DIGEST,
+        buildId: BUILD_ID,
+        gate: 'none',
+      },
+    ]);
+    expect(eventsMock).toHaveReceivedCommandWith(PutEventsCommand, {
+      Entries: [
+        expect.objectContaining({
+          Source: 'ecr-pipeline',
+          DetailType: 'Release Verdict',
+          EventBusName: 'ecr-pipeline-dev-build-rejected',
+        }),
+      ],
+    });
+    expect(bucket.json(imageIndexKey('', 'team/web', DIGEST))).toEqual({
+      record: RECORD_KEY,
+      repository: 'team/web',
+      digest: DIGEST,
+    });
+  });
+
+  it('does nothing more for the same event delivered twice', async () => {
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    s3Mock.resetHistory();
+    const again = await handleInvocation(releaseDeps(), succeeded(), 'another-request');
+    expect(again).toEqual({ kind: 'unchanged', status: 'released' });
+    expect(putImages()).toHaveLength(1);
+    expect(verdicts()).toHaveLength(1);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('takes a tag that already names this digest for a release done, without PutImage', async () => {
+    repo.tags.set('v1.4.3', DIGEST);
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(putImages()).toEqual([]);
+    expect(record().status).toBe('released');
+    expect(verdicts()).toHaveLength(1);
+  });
+
+  it('takes ImageAlreadyExists of a tag that names this digest (a concurrent move) for released', async () => {
+    // The tag is moved by someone else between the describe and the PutImage.
+    ecrMock.on(PutImageCommand).callsFake(async () => {
+      repo.tags.set('v1.4.3', DIGEST);
+      throw awsError('ImageAlreadyExistsException', 400);
+    });
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record().status).toBe('released');
+  });
+
+  it('rejects a tag that already names another image in an immutable repository, naming that image', async () => {
+    repo.images.add(OTHER_DIGEST);
+    repo.tags.set('v1.4.3', OTHER_DIGEST);
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(repo.tags.get('v1.4.3')).toBe(OTHER_DIGEST);
+    expect(record()).toMatchObject({
+      status: 'rejected',
+      code: 'TagAlreadyExists',
+      reason: expect.stringContaining(OTHER_DIGEST),
+      release: { verdict: 'rejected', existingDigest: OTHER_DIGEST },
+    });
+    expect(verdicts()).toEqual([
+      expect.objectContaining({ verdict: 'rejected', existingDigest: OTHER_DIGEST }),
+    ]);
+  });
+
+  it("rejects the same way when the registry says ImageAlreadyExists for another image's tag (moto)", async () => {
+    repo.images.add(OTHER_DIGEST);
+    repo.tags.set('v1.4.3', OTHER_DIGEST);
+    repo.takenError = 'ImageAlreadyExistsException';
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'rejected', release: { existingDigest: OTHER_DIGEST } });
+  });
+
+  it('moves a tag of a mutable repository that named an older image', async () => {
+    repo.immutable = false;
+    repo.images.add(OTHER_DIGEST);
+    repo.tags.set('v1.4.3', OTHER_DIGEST);
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(repo.tags.get('v1.4.3')).toBe(DIGEST);
+    expect(record().status).toBe('released');
+  });
+
+  it('says superseded, and moves nothing, when a newer upload of the key exists', async () => {
+    bucket.put(KEY, 'newer context', { versionId: 'newer-version' });
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(putImages()).toEqual([]);
+    expect(record()).toMatchObject({ status: 'superseded', reason: expect.stringContaining('newer upload') });
+    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'superseded' })]);
+  });
+
+  it('says superseded when the upload was deleted', async () => {
+    bucket.objects.delete(KEY);
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record().status).toBe('superseded');
+  });
+
+  it('compares ETags in a bucket without versions', async () => {
+    const identity = { bucket: BUCKET, key: KEY, eTag: '9b2cf535f27731c974343645a3985328' };
+    const key = uploadRecordKey('', identity);
+    const { versionId: _v, ...unversioned } = accepted;
+    bucket.put(key, JSON.stringify({ ...unversioned, eTag: identity.eTag }));
+    bucket.objects.set(KEY, { body: 'context', eTag: `"${identity.eTag}"` });
+    const e = succeeded();
+    const vars = (
+      e.detail['additional-information'] as { environment: { 'environment-variables': { name: string }[] } }
+    ).environment;
+    vars['environment-variables'] = vars['environment-variables'].filter(
+      (v) => v.name !== 'CONTEXT_VERSION_ID',
+    );
+    await handleInvocation(releaseDeps(), e, REQUEST_ID);
+    expect(bucket.json(key).status).toBe('released');
+    bucket.objects.set(KEY, { body: 'newer', eTag: '"0000"' });
+    bucket.put(key, JSON.stringify({ ...unversioned, eTag: identity.eTag }));
+    await handleInvocation(releaseDeps(), e, 'second');
+    expect(bucket.json(key).status).toBe('superseded');
+  });
+});
+
+describe('what releases nothing', () => {
+  it('ignores a success event of another project, reading nothing', async () => {
+    const e = succeeded();
+    e.detail['project-name'] = 'someone-elses-project';
+    expect(await handleInvocation(releaseDeps(), e, REQUEST_ID)).toMatchObject({ kind: 'ignored' });
+    expect(s3Mock).not.toHaveReceivedAnyCommand();
+    expect(ecrMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('ignores a build event whose digest is not the one the record holds', async () => {
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ ...accepted, status: 'built', digest: OTHER_DIGEST, release: { gate: 'none' } }),
+    );
+    const outcome = await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(outcome).toEqual({
+      kind: 'ignored',
+      why: expect.stringContaining('not the one the build recorded'),
+    });
+    expect(putImages()).toEqual([]);
+    expect(record().status).toBe('built');
+  });
+
+  it('ignores a scan of an image no build of this stack pushed', async () => {
+    const outcome = await handleInvocation(releaseDeps(), scanEvent({}, OTHER_DIGEST), REQUEST_ID);
+    expect(outcome).toEqual({ kind: 'ignored', why: 'no build of this stack pushed that image' });
+    expect(ecrMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('ignores an event of a build the record does not name', async () => {
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, buildId: `${BUILD_ID}-other` }));
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toMatchObject({ kind: 'ignored' });
+    expect(record().status).toBe('accepted');
+  });
+
+  it('ignores a build of an upload that has no record', async () => {
+    bucket.objects.delete(RECORD_KEY);
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'ignored',
+      why: 'no upload record',
+    });
+  });
+
+  it('fails the release of a digest the repository does not hold', async () => {
+    repo.images.clear();
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'failed', reason: expect.stringContaining('does not hold') });
+    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'failed' })]);
+  });
+
+  it('fails the release of a build that exported no digest', async () => {
+    const e = succeeded();
+    delete (e.detail['additional-information'] as Record<string, unknown>)['exported-environment-variables'];
+    await handleInvocation(releaseDeps(), e, REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'failed', reason: expect.stringContaining('IMAGE_DIGEST') });
+  });
+
+  it('releases in a repository the stack does not manage only a tag the build pushed itself', async () => {
+    repo.managed = false;
+    repo.tags.set('v1.4.3', DIGEST);
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record().status).toBe('released');
+    expect(putImages()).toEqual([]);
+  });
+
+  it('fails, and moves nothing, in a repository the stack does not manage', async () => {
+    repo.managed = false;
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(repo.tags.size).toBe(0);
+    expect(record()).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('not managed by this stack'),
+    });
+  });
+});
+
+describe('cut off, lost responses, concurrent writers', () => {
+  it('finishes a run cut off after it decided to move the tag, on a retry by another invocation', async () => {
+    ecrMock.on(PutImageCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow(/PutImage/);
+    expect(record().release?.moving).toBe(NOW.toISOString());
+    repo.install();
+    // A new upload meanwhile would supersede a release not yet decided; this one was decided.
+    bucket.put(KEY, 'newer', { versionId: 'newer-version' });
+    await handleInvocation(releaseDeps(), { action: 'check-pending' }, 'x');
+    await handleInvocation(releaseDeps(), succeeded(), 'retry');
+    expect(repo.tags.get('v1.4.3')).toBe(DIGEST);
+    expect(record().status).toBe('released');
+  });
+
+  it("announces once when the verdict's write answered with a lost response, on Lambda's retry", async () => {
+    bucket.afterPut = (key, body) => {
+      if (key === RECORD_KEY && (body as UploadRecord).status === 'released') {
+        bucket.afterPut = undefined;
+        throw awsError('TimeoutError', 0);
+      }
+    };
+    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow();
+    expect(verdicts()).toEqual([]);
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(verdicts()).toHaveLength(1);
+    expect(record().release?.announced).toBe(true);
+  });
+
+  it('puts the verdict again after PutEvents failed, once, on the retry', async () => {
+    eventsMock
+      .on(PutEventsCommand)
+      .rejectsOnce(awsError('ThrottlingException', 400))
+      .resolves({ FailedEntryCount: 0 });
+    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow(/PutEvents/);
+    expect(record().release?.announced).toBe(false);
+    // Another invocation meanwhile leaves the announcement to the writer's retry.
+    await handleInvocation(releaseDeps(), succeeded(), 'another-request');
+    expect(eventsMock).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(eventsMock).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+    expect(record().release?.announced).toBe(true);
+  });
+
+  it('announces a verdict its writer never announced, once its writer had all its time', async () => {
+    eventsMock
+      .on(PutEventsCommand)
+      .rejectsOnce(awsError('AccessDeniedException', 400))
+      .resolves({ FailedEntryCount: 0 });
+    const outcome = await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(outcome).toMatchObject({ kind: 'failed' });
+    const later = new Date(NOW.getTime() + 10 * 60_000);
+    await handleInvocation(
+      releaseDeps({}, () => later),
+      succeeded(),
+      'another-request',
+    );
+    expect(eventsMock).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+    expect(record().release?.announced).toBe(true);
+  });
+
+  it('reads again and puts the verdict once when another writer changed the record in between', async () => {
+    let raced = false;
+    bucket.beforePut = (key, body) => {
+      if (raced || key !== RECORD_KEY || (body as UploadRecord).status !== 'released') return;
+      raced = true;
+      // ecr-events adds the scan counts meanwhile.
+      bucket.put(
+        RECORD_KEY,
+        JSON.stringify({ ...record(), scan: { status: 'COMPLETE', scanner: 'basic', counts: {}, at: 'x' } }),
+      );
+    };
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record()).toMatchObject({
+      status: 'released',
+      scan: { status: 'COMPLETE' },
+      release: { announced: true },
+    });
+    expect(verdicts()).toHaveLength(1);
+  });
+
+  it('gives up to a retry when the record keeps changing', async () => {
+    bucket.beforePut = (key) => {
+      if (key === RECORD_KEY) bucket.put(RECORD_KEY, JSON.stringify(record()));
+    };
+    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow(/kept changing/);
+  });
+
+  it('throws a transient read failure for Lambda to retry', async () => {
+    s3Mock.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
+    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow();
+  });
+});
+
+describe('gate scan', () => {
+  const scanGate = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+
+  it('waits for a scan that has not come, marking the release pending', async () => {
+    const outcome = await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    const deadline = new Date(NOW.getTime() + 600_000).toISOString();
+    expect(outcome).toEqual({ kind: 'waiting', deadline });
+    expect(record()).toMatchObject({
+      status: 'built',
+      release: { gate: 'scan', maxSeverity: 'HIGH', deadline },
+    });
+    expect(bucket.json(releasePendingKey('', RECORD_KEY))).toEqual({ record: RECORD_KEY, deadline });
+    expect(putImages()).toEqual([]);
+    expect(verdicts()).toEqual([]);
+  });
+
+  it('releases on a clean scan event, and removes the pending marker', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    await handleInvocation(releaseDeps(scanGate), scanEvent({ MEDIUM: 3 }), 'scan-request');
+    expect(record()).toMatchObject({ status: 'released', release: { counts: { MEDIUM: 3 } } });
+    expect(repo.tags.get('v1.4.3')).toBe(DIGEST);
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+    expect(verdicts()).toEqual([
+      expect.objectContaining({
+        verdict: 'released',
+        gate: 'scan',
+        maxSeverity: 'HIGH',
+        counts: { MEDIUM: 3 },
+      }),
+    ]);
+  });
+
+  it('holds the image on a finding at or above the severity, saying which', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    await handleInvocation(
+      releaseDeps(scanGate),
+      scanEvent({ CRITICAL: 2, HIGH: 1, LOW: 4 }),
+      'scan-request',
+    );
+    expect(repo.tags.size).toBe(0);
+    expect(record()).toMatchObject({
+      status: 'held',
+      release: {
+        verdict: 'held',
+        reason: 'the scan found 2 CRITICAL, 1 HIGH (the gate holds at HIGH and above)',
+        counts: { CRITICAL: 2, HIGH: 1, LOW: 4 },
+      },
+    });
+    expect(verdicts()).toEqual([
+      expect.objectContaining({ verdict: 'held', reason: expect.stringContaining('2 CRITICAL') }),
+    ]);
+    // A later scan event of the same image changes nothing.
+    await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'later');
+    expect(record().status).toBe('held');
+    expect(verdicts()).toHaveLength(1);
+  });
+
+  it('holds the image when the scan failed', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    const e = scanEvent({});
+    e.detail['scan-status'] = 'FAILED';
+    await handleInvocation(releaseDeps(scanGate), e, 'scan-request');
+    expect(record()).toMatchObject({
+      status: 'held',
+      release: { reason: 'the scan did not complete: FAILED' },
+    });
+  });
+
+  it('judges at once a scan that completed before the build event (events out of order)', async () => {
+    expect(await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'early-scan')).toMatchObject({
+      kind: 'ignored',
+    });
+    bucket.put(
+      imageIndexKey('', 'team/web', DIGEST),
+      JSON.stringify({ record: RECORD_KEY, repository: 'team/web', digest: DIGEST }),
+    );
+    expect(await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'early-scan')).toEqual({
+      kind: 'ignored',
+      why: 'the build has not succeeded yet',
+    });
+    repo.scan = { status: 'COMPLETE', counts: { LOW: 1 } };
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'released', release: { counts: { LOW: 1 } } });
+  });
+
+  it('holds at the deadline a scan that never came, on the periodic check; not before', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    repo.scan = { status: 'IN_PROGRESS' };
+    const before = await handleInvocation(
+      releaseDeps(scanGate, () => new Date(NOW.getTime() + 599_000)),
+      { action: 'check-pending' },
+      'c1',
+    );
+    expect(before).toEqual([{ kind: 'waiting', deadline: expect.any(String) }]);
+    expect(record().status).toBe('built');
+    const after = await handleInvocation(
+      releaseDeps(scanGate, () => new Date(NOW.getTime() + 600_000)),
+      { action: 'check-pending' },
+      'c2',
+    );
+    expect(after).toEqual([{ kind: 'decided', verdict: 'held' }]);
+    expect(record().release?.reason).toMatch(
+      /had not completed by .* \(scan status IN_PROGRESS; releaseScanTimeout\)/,
+    );
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+  });
+
+  it('releases on the periodic check an image whose scan event was lost', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    repo.scan = { status: 'COMPLETE', counts: {} };
+    await handleInvocation(releaseDeps(scanGate), { action: 'check-pending' }, 'check');
+    expect(record().status).toBe('released');
+  });
+
+  it('takes a stricter gate an upload asks for on a stack without one', async () => {
+    bucket.put(KEY, 'context', {
+      versionId: VERSION,
+      metadata: { 'release-gate': 'scan', 'release-max-severity': 'medium' },
+    });
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'built', release: { gate: 'scan', maxSeverity: 'MEDIUM' } });
+  });
+
+  it('keeps the stack gate when an upload asks for a looser one, and says so', async () => {
+    bucket.put(KEY, 'context', { versionId: VERSION, metadata: { 'release-gate': 'none' } });
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    expect(record()).toMatchObject({
+      status: 'built',
+      release: { gate: 'scan', note: expect.stringContaining('requires the scan gate') },
+    });
+  });
+});
+
+describe('override', () => {
+  const scanGate = { RELEASE_GATE: 'scan' };
+  const override = (reason = 'CVE not reachable') => ({
+    action: 'override',
+    record: RECORD_KEY,
+    reason,
+    by: 'arn:aws:iam::123456789012:user/ops',
+  });
+
+  it('releases a held image, recording who asked and why, and says released once', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    await handleInvocation(releaseDeps(scanGate), scanEvent({ CRITICAL: 1 }), 'scan');
+    const outcome = await handleInvocation(releaseDeps(scanGate), override(), 'operator');
+    expect(outcome).toEqual({ kind: 'decided', verdict: 'released' });
+    expect(repo.tags.get('v1.4.3')).toBe(DIGEST);
+    expect(record()).toMatchObject({
+      status: 'released',
+      release: {
+        override: {
+          reason: 'CVE not reachable',
+          by: 'arn:aws:iam::123456789012:user/ops',
+          at: NOW.toISOString(),
+        },
+        reason: 'released by override: CVE not reachable',
+        counts: { CRITICAL: 1 },
+      },
+    });
+    expect(verdicts().map((v) => v.verdict)).toEqual(['held', 'released']);
+    expect(verdicts()[1]).toMatchObject({ override: { reason: 'CVE not reachable' } });
+    expect(await handleInvocation(releaseDeps(scanGate), override(), 'operator-again')).toEqual({
+      kind: 'unchanged',
+      status: 'released',
+    });
+  });
+
+  it('refuses a record outside the stack, and a request without a reason', async () => {
+    expect(
+      await handleInvocation(releaseDeps(), { ...override(), record: 'team/web/v1.4.3.tar.gz' }, 'op'),
+    ).toMatchObject({ kind: 'ignored' });
+    expect(await handleInvocation(releaseDeps(), override('  '), 'op')).toMatchObject({ kind: 'ignored' });
+    expect(s3Mock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('changes nothing of a superseded upload', async () => {
+    bucket.put(KEY, 'newer', { versionId: 'newer' });
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(await handleInvocation(releaseDeps(), override(), 'op')).toEqual({
+      kind: 'unchanged',
+      status: 'superseded',
+    });
+    expect(repo.tags.size).toBe(0);
+  });
+});
