@@ -339,6 +339,24 @@ function oneSubject(command: string, positionals: string[]): string {
   return subject;
 }
 
+/** `release <subject> [--override --reason TEXT] [--function F]`. */
+function parseRelease(rest: string[]): Args {
+  const { values, positionals } = parse(rest, releaseOptions);
+  if (values.help) return { command: 'help', text: HELP.release };
+  const [subject, ...extra] = positionals;
+  if (!subject || extra.length > 0) {
+    throw new UsageError('release takes one upload key, repository:tag or build id');
+  }
+  return {
+    command: 'release',
+    subject,
+    override: values.override === true,
+    reason: values.reason,
+    functionName: values.function,
+    flags: targetFlags(values),
+  };
+}
+
 /** Parses the command line (without `node` and the script). */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): Args {
   const [command, ...rest] = argv;
@@ -425,22 +443,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       flags: targetFlags(values),
     };
   }
-  if (command === 'release') {
-    const { values, positionals } = parse(rest, releaseOptions);
-    if (values.help) return { command: 'help', text: HELP.release };
-    const [subject, ...extra] = positionals;
-    if (!subject || extra.length > 0) {
-      throw new UsageError('release takes one upload key, repository:tag or build id');
-    }
-    return {
-      command,
-      subject,
-      override: values.override === true,
-      reason: values.reason,
-      functionName: values.function,
-      flags: targetFlags(values),
-    };
-  }
+  if (command === 'release') return parseRelease(rest);
   if (command === 'replay') {
     const { values, positionals } = parse(rest, replayOptions);
     if (values.help) return { command: 'help', text: HELP.replay };

@@ -55,6 +55,15 @@ const ACTIONS: Record<string, string[]> = {
     'lambda:UpdateFunctionEventInvokeConfig',
     'lambda:DeleteFunctionEventInvokeConfig',
   ],
+  // The release operator's policy (resources/release.yml), named after the stack by CloudFormation.
+  'AWS::IAM::ManagedPolicy': [
+    'iam:CreatePolicy',
+    'iam:GetPolicy',
+    'iam:CreatePolicyVersion',
+    'iam:DeletePolicyVersion',
+    'iam:ListPolicyVersions',
+    'iam:DeletePolicy',
+  ],
   'AWS::IAM::Role': [
     'iam:CreateRole',
     'iam:GetRole',
@@ -241,13 +250,20 @@ describe('the deployer policy', () => {
     ]);
   });
 
-  it('grants no service-wide wildcard and no IAM user, policy or account action', () => {
+  it("grants no service-wide wildcard, no IAM user or account action, and policy actions on the stack's policies only", () => {
     const actions = policy.Statement.flatMap((statement) => list(statement.Action));
     expect(actions.filter((action) => action === '*' || action.endsWith(':*'))).toEqual([]);
     expect(
-      actions.filter((action) =>
-        /^iam:(Create|Delete|Attach|Put)(User|Group|Policy|AccessKey)/i.test(action),
-      ),
+      actions.filter((action) => /^iam:(Create|Delete|Attach|Put)(User|Group|AccessKey)/i.test(action)),
     ).toEqual([]);
+    expect(resourcesAllowed('iam:CreatePolicy', 'arn:aws:iam::123456789012:policy/AdministratorAccess')).toBe(
+      false,
+    );
+    expect(
+      resourcesAllowed(
+        'iam:CreatePolicy',
+        'arn:aws:iam::123456789012:policy/ecr-pipeline-prod-ReleaseOperatorPolicy-X',
+      ),
+    ).toBe(true);
   });
 });

@@ -73,12 +73,12 @@ describe('the pinned Node.js', () => {
       ESBUILD_TARGET: `node${major}`,
     });
     // Every bundle (functions, the build session, CLI) takes its target from there, none from a literal.
-    const build = readFileSync(join(root, 'scripts', 'build.mjs'), 'utf8');
-    expect([...build.matchAll(/\btarget: *([^,\n]+)/g)].map((m) => m[1])).toEqual([
-      'ESBUILD_TARGET',
-      'ESBUILD_TARGET',
-      'ESBUILD_TARGET',
-    ]);
+    const targets = (file: string) =>
+      [...readFileSync(join(root, 'scripts', file), 'utf8').matchAll(/\btarget: *([^,\n]+)/g)].map(
+        (m) => m[1],
+      );
+    expect(targets('build.mjs')).toEqual(['ESBUILD_TARGET', 'ESBUILD_TARGET']);
+    expect(targets('build-cli.mjs')).toEqual(['ESBUILD_TARGET']);
     expect(pkg.engines.node).toBe(`${major}.x`);
     expect(pkg.devDependencies['@types/node']).toMatch(new RegExp(`^${major}\\.\\d+\\.\\d+$`));
   });
