@@ -175,18 +175,28 @@ describe('build secrets', () => {
     const log = await fetch(outcome.build.logs?.deepLink ?? '').then((r) => r.text());
     expect(log).toContain('build secrets npm_token, pip mounted for the build (values not shown)');
     expect(log).toMatch(/warning: build arg API_TOKEN looks like a credential.*--secret/);
-    // The build role read them under the statements that allow the prefix (the template's IAM).
-    const used = cloud.iamReport().find((role) => role.role === 'BuildRole')?.used ?? [];
+    // The build's secrets session read them under the session role's statements that allow the
+    // prefix (the template's IAM), narrowed by its session policy to these two names.
+    const used = cloud.iamReport().find((role) => role.role === 'BuildSessionRole')?.used ?? [];
+    // CodeBuild's own role read none: it may only write its logs and assume the session role.
+    const own = cloud.iamReport().find((role) => role.role === 'BuildRole')?.used ?? [];
+    expect(own.filter((u) => /^(ssm|secretsmanager|kms):/.test(u.action))).toEqual([]);
     expect(used).toContainEqual(
       expect.objectContaining({
         action: 'ssm:GetParameters',
-        allowedBy: [expect.stringContaining('BuildSecretParameters')],
+        allowedBy: [
+          'BuildSessionRole/build-session#BuildSecretParameters',
+          'BuildSessionRole/session-policy#TheseParameters',
+        ],
       }),
     );
     expect(used).toContainEqual(
       expect.objectContaining({
         action: 'secretsmanager:GetSecretValue',
-        allowedBy: [expect.stringContaining('BuildSecretSecrets')],
+        allowedBy: [
+          'BuildSessionRole/build-session#BuildSecretSecrets',
+          'BuildSessionRole/session-policy#TheseSecrets',
+        ],
       }),
     );
     // The record, the build as CodeBuild reports it, the messages and the local cloud's files.

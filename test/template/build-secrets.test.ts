@@ -1,7 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
 /**
- * The build role may read build secrets under buildSecretsPrefix and nothing else (docs/build-secrets.md),
- * measured on the packaged template.
+ * The build-session role may read build secrets under buildSecretsPrefix and nothing else
+ * (docs/build-secrets.md), CodeBuild's own role none at all, measured on the packaged template. Each
+ * build narrows the session role to the names its upload asked for (buildspec/session/secrets.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { list, readTemplate, resource, roleStatements, statement } from './template.ts';
@@ -14,7 +15,7 @@ const SECRETS =
 const KEYS = 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*';
 
 describe('build secrets in the template', () => {
-  const statements = roleStatements(resource(template, 'BuildRole'));
+  const statements = roleStatements(resource(template, 'BuildSessionRole'));
 
   it('lets the build read SSM parameters under the prefix only', () => {
     expect(statement(statements, 'BuildSecretParameters')).toEqual({
@@ -67,6 +68,11 @@ describe('build secrets in the template', () => {
       'BuildSecretParameterKeys',
       'BuildSecretSecretKeys',
     ]);
+  });
+
+  it("grants CodeBuild's own role no SSM, Secrets Manager or KMS action", () => {
+    const own = roleStatements(resource(template, 'BuildRole'));
+    expect(own.filter((s) => list(s.Action).some((a) => /^(ssm|secretsmanager|kms):/.test(a)))).toEqual([]);
   });
 
   it('tells the build its prefix as a plain project variable (a name, not a secret)', () => {
