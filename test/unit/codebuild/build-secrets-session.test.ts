@@ -2,7 +2,7 @@
  * buildspec/session/secrets.ts: the build secrets' own session (a policy naming exactly the names the
  * upload asked for), SSM first then Secrets Manager, one 0600 file per secret, values never printed.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -150,5 +150,19 @@ describe('fetchSecrets', () => {
     names(`npm_token=${PREFIX}*\0`);
     await expect(fetchSecrets(deps, input())).rejects.toThrow(ScopeError);
     expect(assumed).toEqual([]);
+  });
+});
+
+describe('fetchSecrets and files already there', () => {
+  it('never writes through a file or link that is already there', async () => {
+    names(`npm_token=${PREFIX}npm\0`);
+    ssm.on(GetParametersCommand).resolves({
+      Parameters: [{ Name: `${PREFIX}npm`, Type: 'SecureString', Value: 'npm-value' }],
+    });
+    writeFileSync(join(work, 'elsewhere'), 'untouched');
+    mkdirSync(join(work, 'secrets'));
+    symlinkSync(join(work, 'elsewhere'), join(work, 'secrets', '0'));
+    await expect(fetchSecrets(deps, input())).rejects.toThrow(/EEXIST/);
+    expect(readFileSync(join(work, 'elsewhere'), 'utf8')).toBe('untouched');
   });
 });

@@ -1,7 +1,6 @@
 /**
- * buildspec/extract.py's build secrets: the `secrets` metadata checked against the stack's prefix,
- * and the values read (with a stand-in `aws` that answers as SSM and Secrets Manager do) into files
- * only the build may read, never printed.
+ * buildspec/extract.py's build secrets: the `secrets` metadata checked against the stack's prefix
+ * (build-secrets-session.test.ts tests reading the values), and the credential-like build args.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -11,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const extractPy = new URL('../../../buildspec/extract.py', import.meta.url).pathname;
 const PREFIX = '/ecr-pipeline/dev/build-secrets/';
-// The interpreter itself: a pyenv shim would put its own folder (with the real `aws`) first on PATH.
+// The interpreter itself, not a pyenv shim.
 const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
   encoding: 'utf8',
 }).stdout.trim();
@@ -100,134 +99,6 @@ describe('the secrets metadata', () => {
     ['/', 'BUILD_SECRETS_PREFIX must be a path like'],
   ])('refuses secrets when the stack prefix is %j', (prefix, message) => {
     expect(checkSecrets(`{"a": "/a/b/c"}`, prefix).refused).toContain(message);
-  });
-});
-
-/** A work folder with build-secrets, and a stand-in `aws` answering from `answers`. */
-function fetchSetup(
-  secrets: Record<string, string>,
-  answers: { ssm: string; secrets?: Record<string, string> },
-) {
-  const dir = tempDir();
-  const work = join(dir, 'work');
-  const bin = join(dir, 'bin');
-  mkdirSync(work);
-  mkdirSync(bin);
-  writeFileSync(
-    join(work, 'build-secrets'),
-    Object.entries(secrets)
-      .map(([id, name]) => `${id}=${name}\0`)
-      .join(''),
-  );
-  writeFileSync(join(dir, 'ssm.out'), answers.ssm);
-  for (const [name, answer] of Object.entries(answers.secrets ?? {})) {
-    writeFileSync(join(dir, `sm-${name.replaceAll('/', '_')}`), answer);
-  }
-  writeFileSync(
-    join(bin, 'aws'),
-    `#!/bin/bash
-printf '%s\\n' "$*" >>"${dir}/calls"
-if [ "$1" = ssm ]; then cat "${dir}/ssm.out"; exit 0; fi
-name=$4
-file="${dir}/sm-\${name//\\//_}"
-if [ -f "$file" ]; then cat "$file"; exit 0; fi
-echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: Secrets Manager can't find the specified secret." >&2
-exit 254
-`,
-  );
-  chmodSync(join(bin, 'aws'), 0o755);
-  const run = () =>
-    spawnSync(python, [extractPy, '--fetch-secrets', work], {
-      encoding: 'utf8',
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-    });
-  return { dir, work, run, calls: () => readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n') };
-}
-
-const ssmAnswer = (
-  parameters: Array<{ Name: string; Value: string; Type?: string }>,
-  invalid: string[] = [],
-) =>
-  JSON.stringify({
-    Parameters: parameters.map((p) => ({ Type: 'SecureString', ...p })),
-    InvalidParameters: invalid,
-  });
-
-describe('extract.py --fetch-secrets', () => {
-  it('reads SSM first in one call, the rest from Secrets Manager, into 0600 files it mounts by id', () => {
-    const setup = fetchSetup(
-      { npm: `${PREFIX}npm`, pip: `${PREFIX}pip`, bin: `${PREFIX}bin` },
-      {
-        ssm: ssmAnswer([{ Name: `${PREFIX}npm`, Value: 'npm-value' }], [`${PREFIX}pip`, `${PREFIX}bin`]),
-        secrets: {
-          [`${PREFIX}pip`]: JSON.stringify({ Name: `${PREFIX}pip`, SecretString: 'pip-value' }),
-          [`${PREFIX}bin`]: JSON.stringify({ SecretBinary: Buffer.from([0, 1, 2, 255]).toString('base64') }),
-        },
-      },
-    );
-    const out = setup.run();
-    expect(out.stderr).toBe('');
-    expect(out.status).toBe(0);
-    expect(out.stdout).toBe(
-      'ecr-pipeline: build secrets npm, pip, bin mounted for the build (values not shown)\n',
-    );
-    expect(setup.calls()).toEqual([
-      `ssm get-parameters --with-decryption --names ${PREFIX}bin ${PREFIX}npm ${PREFIX}pip --output json`,
-      `secretsmanager get-secret-value --secret-id ${PREFIX}pip --output json`,
-      `secretsmanager get-secret-value --secret-id ${PREFIX}bin --output json`,
-    ]);
-    const folder = join(setup.work, 'secrets');
-    expect(statSync(folder).mode & 0o777).toBe(0o700);
-    const mounts = readFileSync(join(setup.work, 'secret-args'), 'utf8').split('\0').filter(Boolean);
-    expect(mounts).toEqual([`id=npm,src=${folder}/0`, `id=pip,src=${folder}/1`, `id=bin,src=${folder}/2`]);
-    expect(readFileSync(join(folder, '0'), 'utf8')).toBe('npm-value');
-    expect(readFileSync(join(folder, '1'), 'utf8')).toBe('pip-value');
-    expect([...readFileSync(join(folder, '2'))]).toEqual([0, 1, 2, 255]);
-    for (const file of ['0', '1', '2']) expect(statSync(join(folder, file)).mode & 0o777).toBe(0o600);
-  });
-
-  it('does nothing without build secrets', () => {
-    const setup = fetchSetup({}, { ssm: '' });
-    const out = setup.run();
-    expect(out.status).toBe(0);
-    expect(out.stdout).toBe('');
-    expect(readFileSync(join(setup.work, 'secret-args'), 'utf8')).toBe('');
-  });
-
-  it('names a secret neither service has, in one line', () => {
-    const setup = fetchSetup({ db: `${PREFIX}db` }, { ssm: ssmAnswer([], [`${PREFIX}db`]) });
-    const out = setup.run();
-    expect(out.status).toBe(2);
-    expect(out.stderr).toBe(
-      `ecr-pipeline: build secret db: no SSM parameter or Secrets Manager secret is named ${PREFIX}db\n`,
-    );
-  });
-
-  it('refuses a String parameter without showing its value', () => {
-    const setup = fetchSetup(
-      { db: `${PREFIX}db` },
-      { ssm: ssmAnswer([{ Name: `${PREFIX}db`, Value: 'plain-value', Type: 'String' }]) },
-    );
-    const out = setup.run();
-    expect(out.status).toBe(2);
-    expect(out.stderr).toBe(
-      `ecr-pipeline: build secret parameter ${PREFIX}db is a String parameter: store build secrets as SecureString\n`,
-    );
-    expect(out.stdout + out.stderr).not.toContain('plain-value');
-  });
-
-  it('never writes through a file that is already there', () => {
-    const setup = fetchSetup(
-      { npm: `${PREFIX}npm` },
-      { ssm: ssmAnswer([{ Name: `${PREFIX}npm`, Value: 'npm-value' }]) },
-    );
-    mkdirSync(join(setup.work, 'secrets'));
-    writeFileSync(join(setup.dir, 'elsewhere'), 'untouched');
-    spawnSync('ln', ['-s', join(setup.dir, 'elsewhere'), join(setup.work, 'secrets', '0')]);
-    const out = setup.run();
-    expect(out.status).toBe(1);
-    expect(out.stderr).toBe('ecr-pipeline: the build secrets could not be read: FileExistsError\n');
-    expect(readFileSync(join(setup.dir, 'elsewhere'), 'utf8')).toBe('untouched');
   });
 });
 
