@@ -10,7 +10,7 @@ import { explain } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { type ReleaseSummary, releaseSummary } from './release.ts';
 import type { Io } from './submit.ts';
-import { resolveTarget, type Target } from './target.ts';
+import { resolveTarget, sceneOf, type Target } from './target.ts';
 
 /** Records listed at most (10 pages of 1,000): the command stays fast on a busy bucket. */
 export const MAX_LISTED = 10_000;
@@ -140,13 +140,7 @@ export async function listCommand(args: ListArgs, io: Io): Promise<number> {
   try {
     uploads = await listUploads(target, { limit: args.limit, repository: args.repository });
   } catch (error) {
-    throw explain(error, {
-      bucket: target.bucket,
-      key: `${target.prefix}${UPLOAD_RECORD_DIR}`,
-      endpoint: target.endpoint,
-      local: target.local,
-      profile: target.profile,
-    });
+    throw explain(error, sceneOf(target, `${target.prefix}${UPLOAD_RECORD_DIR}`));
   }
   if (args.output === 'json') {
     io.stdout.write(`${JSON.stringify({ uploads })}\n`);

@@ -16,7 +16,7 @@ import {
 import { LogFilter } from './log-filter.ts';
 import { type Found, isFinal, statusLines, statusView } from './status.ts';
 import type { Io } from './submit.ts';
-import { resolveTarget, type Target } from './target.ts';
+import { resolveTarget, sceneOf, type Target } from './target.ts';
 
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A build's ARN, as notifications and the console print it: `arn:aws:codebuild:<region>:<account>:build/<id>`. */
@@ -103,12 +103,7 @@ async function lookup(target: Target, args: LookupArgs): Promise<Found> {
 /** Runs `status` or `logs`; returns the exit code. */
 export async function lookupCommand(args: LookupArgs, io: Io): Promise<number> {
   const target = await resolveTarget(args.flags, io.env);
-  const scene = {
-    bucket: target.bucket,
-    endpoint: target.endpoint,
-    local: target.local,
-    profile: target.profile,
-  };
+  const scene = sceneOf(target);
   const print = (line: string) => io.stdout.write(`${line}\n`);
   try {
     const found = await lookup(target, args);

@@ -19,7 +19,7 @@ import { EXIT } from './exit-codes.ts';
 import { classifySubject, headFirst } from './lookup.ts';
 import type { Io } from './submit.ts';
 import type { TargetFlags } from './target.ts';
-import { resolveTarget, type Target } from './target.ts';
+import { resolveTarget, sceneOf, type Target } from './target.ts';
 
 export interface ReleaseArgs {
   command: 'release';
@@ -184,12 +184,7 @@ export async function releaseCommand(args: ReleaseArgs, io: Io): Promise<number>
   const reason = args.reason?.trim();
   if (!reason) throw new UsageError('--override needs --reason TEXT: it is recorded and told to people');
   const target = await resolveTarget(args.flags, io.env);
-  const scene = {
-    bucket: target.bucket,
-    endpoint: target.endpoint,
-    local: target.local,
-    profile: target.profile,
-  };
+  const scene = sceneOf(target);
   const functionName =
     args.functionName ??
     io.env.ECR_PIPELINE_RELEASE_FUNCTION ??

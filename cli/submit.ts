@@ -25,7 +25,7 @@ import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
 import { awaitRelease, type ReleaseSummary, releaseSummary } from './release.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
 import { credentialArgWarnings } from './secrets.ts';
-import { resolveTarget, type Target } from './target.ts';
+import { resolveTarget, sceneOf, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
 
 /** S3 allows 2 KB of user metadata (names and values) per object. */
@@ -170,13 +170,7 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   const metadata = uploadMetadata(plan, args);
   const target = await resolveTarget(args.flags, io.env);
   const key = contextKey(target.prefix, repository, tag);
-  const scene = {
-    bucket: target.bucket,
-    key,
-    endpoint: target.endpoint,
-    local: target.local,
-    profile: target.profile,
-  };
+  const scene = sceneOf(target, key);
   const result: SubmitResult = {
     status: 'uploaded',
     exitCode: EXIT.success,
@@ -278,8 +272,6 @@ async function afterPush(
   const found = await run(() =>
     waitForScan({
       clients: target.clients,
-      prefix: target.prefix,
-      identity,
       repository,
       digest,
       signal: io.signal,

@@ -15,7 +15,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 // The local cloud's public constants (values only, shared with local/): the --local target's defaults.
 import { DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
-import { AwsError, CliError, explain } from './errors.ts';
+import { AwsError, CliError, type ErrorScene, explain } from './errors.ts';
 
 /** Environment variables the command reads, besides the AWS SDK's own (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL...). */
 export const ENV = {
@@ -73,6 +73,17 @@ export interface Target {
   /** The AWS profile in use, for error messages. */
   profile?: string | undefined;
   clients: Clients;
+}
+
+/** Where a command works, as its error messages name it (explain's scene); `key` when one object is meant. */
+export function sceneOf(target: Target, key?: string): ErrorScene {
+  return {
+    bucket: target.bucket,
+    ...(key !== undefined ? { key } : {}),
+    endpoint: target.endpoint,
+    local: target.local,
+    profile: target.profile,
+  };
 }
 
 /** The folder of package.json above this file: the same from cli/ (tsx) and from dist/cli/ (bundle). */

@@ -19,7 +19,7 @@ import type { Deps } from './deps.ts';
 import { PermanentError, TransientError } from './errors.ts';
 import { isRecordKey, parseInput } from './events.ts';
 import { chooseGate, judge, type ScanState } from './gate.ts';
-import { describeImage, moveTag, scanOf, scanOfEvent } from './image.ts';
+import { describeImage, digestOfTag, moveTag, scanOf, scanOfEvent } from './image.ts';
 import {
   clearPending,
   currentUpload,
@@ -228,6 +228,10 @@ async function fromBuilt(
   const now = deps.now();
   const upload = await currentUpload(store(deps), record);
   if (!upload.current) {
+    // An image the tag already names is out: a newer upload cannot take that back, and the record must
+    // say what the registry says (the move step finds the tag in place and writes `released`).
+    const tagged = await digestOfTag(deps.ecr, record.repository as string, record.tag as string);
+    if (tagged === record.digest) return { kind: 'write', record: moving(record, release, now) };
     return {
       kind: 'write',
       record: decided(

@@ -76,7 +76,8 @@ async function finalRecord(up: SentUpload, timeoutMs = 60_000): Promise<UploadRe
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const record = await readRecord(clients.s3, prefix, up);
-    if (record && ['built', 'failed', 'rejected', 'superseded'].includes(record.status)) return record;
+    if (record && ['released', 'held', 'failed', 'rejected', 'superseded'].includes(record.status))
+      return record;
     if (Date.now() > deadline)
       throw new Error(`the record of ${up.key} is not final: ${JSON.stringify(record)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -145,13 +146,13 @@ describe('builds through the local cloud', () => {
     );
     expect(described.imageDetails?.[0]?.imageDigest).toBe(outcome.digest);
     await cloud.sinks.waitFor(
-      () => slackTexts().find((text) => text.includes('Build succeeded: e2e/greeter:v1')),
+      () => slackTexts().find((text) => text.includes('e2e/greeter:v1') && /released/i.test(text)),
       30_000,
     );
-    // The record tells the outcome by itself: built, with the digest the registry has.
+    // The record tells the outcome by itself: released, with the digest the registry has.
     const record = await finalRecord(up);
     expect(record).toMatchObject({
-      status: 'built',
+      status: 'released',
       digest: image.Digest,
       repository: 'e2e/greeter',
       tag: 'v1',
@@ -220,9 +221,11 @@ describe('builds through the local cloud', () => {
     // superseded (a newer upload of the key existed), failed on the tag, or rejected.
     const records = await Promise.all([first, second].map((up) => finalRecord(up as SentUpload)));
     expect(records.map((r) => r.status).sort()).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^(superseded|failed|rejected)$/), 'built']),
+      expect.arrayContaining([expect.stringMatching(/^(superseded|failed|rejected)$/), 'released']),
     );
-    expect(records.find((r) => r.status === 'built')?.digest).toBe(described.imageDetails?.[0]?.imageDigest);
+    expect(records.find((r) => r.status === 'released')?.digest).toBe(
+      described.imageDetails?.[0]?.imageDigest,
+    );
   });
 
   it('reports a failing Dockerfile with a notification whose log link shows the failure', async () => {
@@ -233,10 +236,16 @@ describe('builds through the local cloud', () => {
       () => cloud.sinks.slack.find((m) => slackText(m.body).includes('Build failed: e2e/failing:v1')),
       30_000,
     );
-    const link = new RegExp(`${cloud.endpoint}/_local/builds/[^\\s"<>|)]+/log`).exec(
-      JSON.stringify(message.body),
-    )?.[0];
-    expect(link).toBeDefined();
+    // The notification links to the build's log stream, a link it makes from the log group and
+    // stream rather than the event's deep-link; locally the log itself is served where CodeBuild's
+    // description of the build says.
+    const build = outcome.kind === 'built' ? outcome.build : undefined;
+    const stream = build?.logs?.streamName as string;
+    expect(JSON.stringify(message.body)).toContain(
+      `#logsV2:log-groups/log-group/${encodeURIComponent(build?.logs?.groupName as string).replace(/%/g, '$25')}/log-events/${encodeURIComponent(stream).replace(/%/g, '$25')}`,
+    );
+    const link = build?.logs?.deepLink;
+    expect(link).toMatch(new RegExp(`^${cloud.endpoint}/_local/builds/[^\\s"<>|)]+/log$`));
     const response = await fetch(link as string);
     expect(response.status).toBe(200);
     const log = await response.text();

@@ -145,7 +145,8 @@ describe('the deployed stack', () => {
     const pattern = LOCAL_STACK_PARAMS.basePullPattern ?? '';
     expect(wildcardToRegExp(pattern).test(BASE_IMAGE_REPOSITORY)).toBe(true);
     expect(template.Conditions.PullsBaseImages).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [pattern, ''] }] });
-    expect(JSON.stringify(template.Resources.BuildRole)).toContain(`repository/${pattern}`);
+    // The build's repository rights are on the role its session assumes (the policy's ceiling).
+    expect(JSON.stringify(template.Resources.BuildSessionRole)).toContain(`repository/${pattern}`);
   });
 });
 
@@ -301,14 +302,11 @@ describe('an image push', () => {
         'image-tag': 'v7',
       },
     });
-    const slack = await cloud.sinks.waitFor(() =>
-      cloud.sinks.slack.find((m) => JSON.stringify(m.body).includes('team/pushed:v7')),
-    );
-    expect(JSON.stringify(slack.body)).toContain(digest);
-    const sns = await cloud.sinks.waitFor(() =>
-      cloud.sinks.sns.find((m) => m.message.includes('team/pushed:v7')),
-    );
-    expect(sns.message).toContain(digest);
+    // An upload's outcome is told once, by its release; a push by hand is heard but not notified by
+    // default (notifyEvents has no image-push): the handler takes it without error and sends nothing.
+    expect(invocation.error).toBeUndefined();
+    expect(cloud.sinks.slack.some((m) => JSON.stringify(m.body).includes('team/pushed:v7'))).toBe(false);
+    expect(cloud.sinks.sns.some((m) => m.message.includes('team/pushed:v7'))).toBe(false);
   });
 
   it('is scanned on push by the installed scanner, whose counts reach ECR, the bus and Slack', async () => {

@@ -156,17 +156,18 @@ describe('submit --local', () => {
     expect(followed.code, followed.stderr).toBe(0);
     expect(followed.stdout).toContain('ecr-pipeline: image');
 
-    // The build has ended; the ecr-events function writes the outcome into the record on the build's
-    // last state event, moments later. From then on, status reads the record alone.
+    // The build has ended; the release function writes `built` and then its verdict into the record,
+    // moments later. From then on, status reads the record alone.
     let status = await cli('status', 'examples/async/v2.tar.gz', '--local');
-    for (let i = 0; i < 60 && !/record +built/.test(status.stdout); i++) {
+    for (let i = 0; i < 60 && !/record +released/.test(status.stdout); i++) {
       expect(status.code, status.stderr).toBe(0);
-      expect(status.stdout).toMatch(/record +accepted/);
+      expect(status.stdout).toMatch(/record +(accepted|built)/);
       await new Promise((r) => setTimeout(r, 500));
       status = await cli('status', 'examples/async/v2.tar.gz', '--local');
     }
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/record +built/);
+    expect(status.stdout).toMatch(/record +released/);
+    expect(status.stdout).toMatch(/gate +none: released/);
     expect(status.stdout).toMatch(/build +ecr-pipeline-dev:[0-9a-f-]{36}/);
     expect(status.stdout).toMatch(/image +examples\/async:v2@sha256:[0-9a-f]{64}/);
   });
@@ -265,7 +266,7 @@ describe('submit with defaults, --output json, status, list', () => {
     const text = await cli('list', '--local');
     expect(text.code, text.stderr).toBe(EXIT.success);
     const lines = text.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +AGE +BUILD$/);
+    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +BUILD$/);
     expect(lines.some((line) => line.startsWith(`hello-app/${commit}.tar.gz `))).toBe(true);
 
     const json = await cli('list', '--local', '--output', 'json', '--repository', 'hello-app');

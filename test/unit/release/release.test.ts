@@ -187,6 +187,15 @@ describe('gate none', () => {
     expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'superseded' })]);
   });
 
+  it('says released, not superseded, when the tag already names this image and a newer upload exists', async () => {
+    repo.tags.set('v1.4.3', DIGEST);
+    bucket.put(KEY, 'newer context', { versionId: 'newer-version' });
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(putImages()).toEqual([]);
+    expect(record().status).toBe('released');
+    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'released' })]);
+  });
+
   it('says superseded when the upload was deleted', async () => {
     bucket.objects.delete(KEY);
     await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
@@ -210,6 +219,9 @@ describe('gate none', () => {
     expect(bucket.json(key).status).toBe('released');
     bucket.objects.set(KEY, { body: 'newer', eTag: '"0000"' });
     bucket.put(key, JSON.stringify({ ...unversioned, eTag: identity.eTag }));
+    // The first round put the tag on this image; a record the registry has not released is what a
+    // newer upload supersedes.
+    repo.tags.delete('v1.4.3');
     await handleInvocation(releaseDeps(), e, 'second');
     expect(bucket.json(key).status).toBe('superseded');
   });
