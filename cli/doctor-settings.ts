@@ -60,7 +60,7 @@ export function slackCheck(env: Record<string, string>, store: WebhookStore): Ch
       name: 'slack',
       status: 'fail',
       detail: `the webhook URL in ${name} is a plain ${store.type ?? 'parameter'}, not a SecureString: whoever may read parameters can post to the channel`,
-      fix: `${create.replace('put-parameter', 'put-parameter --overwrite')} (delete the plain one first: aws ssm delete-parameter --name ${name})`,
+      fix: `aws ssm delete-parameter --name ${name}, then ${create}`,
     };
   return {
     name: 'slack',

@@ -116,8 +116,6 @@ export function expectScan(repository: string, facts: ScanFacts): ScanExpectatio
   return { scans: 'unknown', detail: `whether ${repository} scans on push is not known` };
 }
 
-const named = (error: unknown, ...names: string[]) => names.includes((error as { name?: string }).name ?? '');
-
 /** Reads the registry's scanning configuration and the repository's scan on push (undefined: unread). */
 export async function readScanFacts(
   clients: Pick<Clients, 'ecr'>,
@@ -136,9 +134,8 @@ export async function readScanFacts(
       new DescribeRepositoriesCommand({ repositoryNames: [repository] }),
     );
     facts.repositoryScanOnPush = repositories?.[0]?.imageScanningConfiguration?.scanOnPush;
-  } catch (error) {
+  } catch {
     // A repository the pipeline will create (the stack's scanOnPush decides), or one we may not read.
-    if (!named(error, 'RepositoryNotFoundException')) facts.repositoryScanOnPush = undefined;
   }
   return facts;
 }
