@@ -129,7 +129,7 @@ and, once pushed, the image with its digest and its replication per destination 
 (DescribeImageReplicationStatus); a failed build's reason is the excerpt of its log.
 repository:tag finds the upload whatever its extension (.tar.gz, .tgz, .tar).
 Exit codes: 0 built or still on its way, 1 build failed or superseded, 3 upload rejected,
-2 usage, 5 AWS refused.
+6 held by the release gate, 2 usage, 5 AWS refused.
   -o, --output F     text (default) or json: one JSON object (status, upload, build, image,
                      digest, phase, reason, scan, replication, exitCode)
 ${TARGET_HELP}`,
