@@ -66,6 +66,11 @@ const SETS = {
     mutate: ['cli/suggest.ts', 'cli/failure.ts', 'cli/log-filter.ts', 'cli/context-hash.ts'],
     testFiles: ['test/unit/cli/{suggest,failure,log-filter,context-hash}.test.ts'],
   },
+  // The release function's domain modules, by their own tests (the handler and the clients are glue).
+  release: {
+    mutate: ['functions/release/*.ts', '!functions/release/{handler,clients,deps}.ts'],
+    testFiles: ['test/unit/release/*.test.ts'],
+  },
   'own-tests': {
     mutate: [
       'functions/ecr-events/replication/check.ts',

@@ -100,7 +100,7 @@ const medianOf = (values: number[]) => {
 
 /**
  * The pipeline's own parts, medians over the runs: the notification path, each phase but BUILD,
- * BUILD beyond the direct build and push (login, OCI layout, skopeo, the interim tag), the end.
+ * BUILD beyond the direct build and push (login, OCI layout, skopeo), the end.
  */
 export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Breakdown {
   const total = (run: Breakdown, pick: (name: string) => boolean) =>
@@ -124,7 +124,7 @@ export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Br
       medianOf(pipelineRuns.map((run) => total(run, pick))),
     ]),
     [
-      'BUILD beyond the direct build + push (login, OCI layout, skopeo, interim tag)',
+      'BUILD beyond the direct build + push (login, OCI layout, skopeo)',
       medianOf(pipelineRuns.map((run) => total(run, (n) => n === 'phase BUILD'))) - direct,
     ],
   ];

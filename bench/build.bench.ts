@@ -1,6 +1,6 @@
 /**
- * Real builds through the local cloud: upload-to-pushed-image latency (the image pushed by digest
- * and tagged: the build's end) compared with the same build and push run directly with the same
+ * Real builds through the local cloud: upload-to-pushed-image latency (the image pushed by digest:
+ * the build's end) compared with the same build and push run directly with the same
  * builder (podman) in the same run, the pipeline's own seconds and where they go, then 20 uploads
  * at once.
  * Every run builds for real: a build arg unique to the run makes the RUN steps miss the layer cache

@@ -11,10 +11,9 @@
 #   off: the docker buildx path only, whose CodeBuild builder starts empty every time; podman and
 #   buildah keep their layer store where they run), BUILDER (docker | podman | buildah; default:
 #   docker when an engine answers, else podman, else buildah), BUILDKIT_IMAGE and BINFMT_IMAGE (the
-#   helper images of the docker buildx path, pinned by digest), INTERIM_RELEASE_TAG (see
-#   tag_release_interim), BUILD_COMPUTE (on-demand | docker-server | fleet: which layer cache, see
-#   cache_mode), PULL_THROUGH_CACHE (registry mirrors of the pull-through cache rules, see
-#   configure_mirrors).
+#   helper images of the docker buildx path, pinned by digest), BUILD_COMPUTE (on-demand |
+#   docker-server | fleet: which layer cache, see cache_mode), PULL_THROUGH_CACHE (registry mirrors
+#   of the pull-through cache rules, see configure_mirrors).
 #
 # Nothing from the upload (key, metadata, repository name) is ever run as shell code: it is passed
 # as arguments, and build.env holds values extract.py quoted.
@@ -40,7 +39,6 @@ stop() {
 }
 
 : "${IMAGE_REPOSITORY_URI:?}" "${IMAGE_TAG:?}" "${CONTEXT_BUCKET:?}" "${CONTEXT_KEY:?}"
-image="$IMAGE_REPOSITORY_URI:$IMAGE_TAG"
 registry=${IMAGE_REPOSITORY_URI%%/*}
 digest_file="$work/digest"
 
@@ -189,18 +187,12 @@ configure_mirrors() {
   say "base images through the pull-through cache: ${PULL_THROUGH_CACHE//,/, }"
 }
 
-# Runs a push; a tag the registry refuses to overwrite ends in one TagAlreadyExists line.
+# Runs a push by digest (no tag of the build's own can be refused: the release function sets the
+# tag, and the cache tag is excluded from immutability in repositories the pipeline creates).
 push() {
   local status=0
   "$@" 2>&1 | tee "$work/push.log" || status=$?
   ((status == 0)) && return 0
-  # ECR: "tag invalid: The image tag 'v1' already exists in the 'x' repository and cannot be
-  # overwritten because the repository is immutable" (the local registry front answers alike).
-  if grep -qiE "tag invalid|ImageTagAlreadyExists|TAG_INVALID" "$work/push.log" &&
-    grep -qi "already exists" "$work/push.log"; then
-    stop "TagAlreadyExists: ${IMAGE_REPOSITORY_URI#*/}:$IMAGE_TAG already exists and tags in this" \
-      "repository are immutable; this build did not overwrite it (upload under a new tag)"
-  fi
   fail "pushing to $IMAGE_REPOSITORY_URI failed (see above)"
 }
 
@@ -301,21 +293,6 @@ build_with_podman_or_buildah() {
   rm -rf "$layout"
 }
 
-# INTERIM: puts the release tag on the pushed digest from the build itself, until the release
-# function moves tags (it reads IMAGE_DIGEST from the build's state change event and calls
-# ecr:PutImage). INTERIM_RELEASE_TAG=false leaves the tag to it. The same manifest under the tag:
-# no layer is sent again; an existing immutable tag ends in one TagAlreadyExists line.
-tag_release_interim() {
-  local digest=$1
-  [[ ${INTERIM_RELEASE_TAG:-true} == true ]] || return 0
-  case $builder in
-    docker) push docker buildx imagetools create --tag "$image" "$IMAGE_REPOSITORY_URI@$digest" ;;
-    *) push skopeo copy --all --preserve-digests "${skopeo_tls[@]}" \
-      "docker://$IMAGE_REPOSITORY_URI@$digest" "docker://$image" ;;
-  esac
-  say "tagged $image (interim release step)"
-}
-
 main() {
   pick_builder
   say "builder: $builder"
@@ -334,7 +311,6 @@ main() {
   [[ $digest == sha256:* ]] || fail "the builder reported no digest for $IMAGE_REPOSITORY_URI"
   printf '%s' "$digest" >"$digest_file"
   say "pushed $IMAGE_REPOSITORY_URI@$digest"
-  tag_release_interim "$digest"
 }
 
 main

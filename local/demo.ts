@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: the whole pipeline on this machine in one command. Brings the local cloud up,
  * puts the busybox base image in its registry, uploads every example under examples/, follows each
- * upload to its outcome, runs a sweep, prints a summary and exits 0 only if every outcome was the
- * expected one. `npm run demo -- --verbose` also prints the local cloud's own log;
+ * upload to its outcome and its release (the tag moved by the release function), releases one image
+ * and holds another through the scan gate, runs a sweep, prints a summary and exits 0 only if every
+ * outcome was the expected one. `npm run demo -- --verbose` also prints the local cloud's own log;
  * ECR_PIPELINE_DEMO_PORT moves its ports (default 4566 and up; 0: ports the kernel picks).
  */
 import { execFile } from 'node:child_process';
@@ -17,6 +18,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
+import type { UploadRecord } from '../functions/shared/upload-record.ts';
 import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
 import { BASE_IMAGE_REPOSITORY, installBaseImage } from './base-image.ts';
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
@@ -27,6 +29,7 @@ import {
   type Example,
   keyPrefixOf,
   readExamples,
+  readRecord,
   registryPassword,
   type SentUpload,
   sendContext,
@@ -73,7 +76,9 @@ async function main(): Promise<number> {
   try {
     say(`local cloud up: endpoint ${cloud.endpoint}, registry ${cloud.registry}, bucket ${cloud.bucket}`);
     const demo = await connect(cloud, logFile);
-    const checks = (await Promise.all(readExamples().map((example) => runExample(demo, example)))).flat();
+    const checks = (
+      await Promise.all([...readExamples().map((example) => runExample(demo, example)), gateChecks(demo)])
+    ).flat();
     checks.push(await failOnCheck(cloud));
     say('waiting for the last notifications');
     await cloud.idle();
@@ -156,6 +161,23 @@ async function send(demo: Demo, example: Example, extra: Record<string, string> 
 const follow = (demo: Demo, upload: SentUpload) =>
   waitForOutcome(demo.cloud, demo.clients, demo.prefix, upload, 600_000);
 
+const FINAL = ['released', 'held', 'superseded', 'rejected', 'failed'];
+
+/** The upload's record once the release function (or the build's failure) wrote its verdict. */
+async function released(
+  demo: Demo,
+  upload: SentUpload,
+  timeoutMs = 120_000,
+): Promise<UploadRecord | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await readRecord(demo.clients.s3, demo.prefix, upload);
+    if (record && FINAL.includes(record.status)) return record;
+    if (Date.now() > deadline) return record;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 const describe = (outcome: UploadOutcome) =>
   outcome.kind === 'built'
     ? `build ${outcome.build.buildStatus}${outcome.digest ? ` ${outcome.digest.slice(0, 19)}…` : ''}`
@@ -198,13 +220,18 @@ async function checkImage(
   const { cloud } = demo;
   const reference = `${cloud.registry}/${example.repository}:${example.tag}`;
   const built = outcome.kind === 'built' && outcome.build.buildStatus === 'SUCCEEDED';
-  const image = built ? await skopeoInspect(reference, demo.password).catch(() => undefined) : undefined;
+  // The build pushed by digest; the tag names the image once the release function moved it.
+  const record = built ? await released(demo, upload) : undefined;
+  const image =
+    record?.status === 'released'
+      ? await skopeoInspect(reference, demo.password).catch(() => undefined)
+      : undefined;
   const traced = image?.Labels?.['ecr-pipeline.context.uri'] === `s3://${cloud.bucket}/${upload.key}`;
   const digest = outcome.kind === 'built' ? outcome.digest : undefined;
   const first: DemoCheck = {
     ...base,
-    expected: 'image pushed, labels trace it to the upload',
-    got: built ? `${reference}@${digest}` : describe(outcome),
+    expected: 'image pushed and released, labels trace it to the upload',
+    got: built ? `${reference}@${digest} ${record?.status ?? 'no record'}` : describe(outcome),
     ok: built && image?.Digest === digest && traced,
     detail: built
       ? `labels: ${image ? `source ${image.Labels?.['org.opencontainers.image.source']}` : 'image not found'}`
@@ -222,6 +249,7 @@ async function checkSecondPushRefused(
 ): Promise<DemoCheck> {
   const second = await send(demo, example, { 'upload.txt': 'second upload\n' });
   const again = await follow(demo, second);
+  const verdict = again.kind === 'built' ? await released(demo, second) : undefined;
   say(`${`${example.name} #2`.padEnd(18)} ${describe(again)} after ${secondsTo(second, again).toFixed(1)}s`);
   const images = await demo.ecr.send(
     new DescribeImagesCommand({
@@ -230,14 +258,14 @@ async function checkSecondPushRefused(
     }),
   );
   const now = images.imageDetails?.[0]?.imageDigest;
+  // Refused before the build, or built (by digest) and then refused the tag by the release.
   const refused =
-    (again.kind === 'rejected' && again.record.code === 'TagAlreadyExists') ||
-    (again.kind === 'built' && again.build.buildStatus === 'FAILED');
+    (again.kind === 'rejected' && again.record.code === 'TagAlreadyExists') || verdict?.status === 'rejected';
   return {
     example,
     upload: `${second.key} (again)`,
     expected: 'second push of the tag refused, first image kept',
-    got: `${describe(again)}; ${example.tag} still ${now?.slice(0, 19)}…`,
+    got: `${describe(again)}${verdict ? `, release ${verdict.status}` : ''}; ${example.tag} still ${now?.slice(0, 19)}…`,
     ok: refused && now === digest,
     detail: '',
     seconds: secondsTo(second, again),
@@ -265,6 +293,53 @@ async function checkBuildFailed(
     ok: failed && logText.includes(wanted) && line !== undefined,
     detail: link ? `log ${link}` : 'no log link',
   };
+}
+
+/**
+ * One image released and one held: the same context uploaded twice into one repository, the first
+ * under the stack's gate (`none`: released once built), the second asking for the scan gate in its
+ * metadata (stricter than the stack's, so granted; at the stack's `releaseMaxSeverity`, HIGH). The
+ * scan result is the local cloud's: a real scanner's when installed, else the one moto's ECR reports
+ * (one HIGH finding, so the second is held), said as such.
+ */
+async function gateChecks(demo: Demo): Promise<DemoCheck[]> {
+  const example = readExamples().find((e) => e.name === 'copy-files');
+  if (!example) return [];
+  const scanner = findScanner();
+  const source = scanner ? `${scanner.name}'s scan` : "moto's reported scan result, not a scan of the image";
+  const gated = async (tag: string, gate: 'none' | 'scan', expected: 'released' | 'held') => {
+    const target = { ...example, repository: 'examples/gated', tag, metadata: {} } as Example;
+    const body = await tarballOf(example.dir);
+    const metadata: Record<string, string> = gate === 'scan' ? { 'release-gate': 'scan' } : {};
+    const upload = await sendContext(demo.clients.s3, demo.cloud.bucket, keyOf(demo, target), body, metadata);
+    say(
+      `uploaded ${`gate ${tag}`.padEnd(18)} -> s3://${demo.cloud.bucket}/${upload.key} (release gate ${gate})`,
+    );
+    const outcome = await follow(demo, upload);
+    const record = outcome.kind === 'built' ? await released(demo, upload) : undefined;
+    const reference = `${demo.cloud.registry}/examples/gated:${tag}`;
+    const image = await skopeoInspect(reference, demo.password).catch(() => undefined);
+    const why = record?.release?.reason ? ` (${record.release.reason})` : '';
+    const scanned = gate === 'scan' ? `; scan: ${source}` : '';
+    say(`${`gate ${tag}`.padEnd(18)} ${record?.status ?? describe(outcome)}${why}${scanned}`);
+    const tagged = expected === 'released' ? image?.Digest === record?.digest : image === undefined;
+    return {
+      example: { title: `release gate ${gate}: ${expected}`, repository: 'examples/gated' } as Example,
+      upload: upload.key,
+      expected:
+        expected === 'released'
+          ? `released under the stack's gate (${gate}): the tag names the image`
+          : `held under the scan gate the upload asked for: pushed by digest, the tag not moved`,
+      got: `${record?.status ?? describe(outcome)}${why}; tag ${image ? `names ${image.Digest.slice(0, 19)}…` : 'absent'}`,
+      ok: record?.status === expected && tagged,
+      detail: gate === 'scan' ? `scan: ${source}` : '',
+      seconds: secondsTo(upload, outcome),
+    };
+  };
+  // In turn: the first creates the repository, the second finds it.
+  const pass = await gated('v1-released', 'none', 'released');
+  const hold = await gated('v1-held', 'scan', 'held');
+  return [pass, hold];
 }
 
 /** Two sweeps with the function's clock ahead: the first marks every managed repository, the second deletes them. */
@@ -396,8 +471,8 @@ async function notifiedLine(cloud: LocalCloud, image: string, wanted: string): P
 
 /**
  * `ecr-pipeline submit --fail-on` stops on a finding, when the local registry has a scanner to find
- * one (trivy or grype installed). Without one nothing is scanned (nothing is invented): skipped,
- * and said plainly.
+ * one (trivy or grype installed). Without one, the only results are moto's fixed ones: skipped, and
+ * said plainly.
  */
 async function failOnCheck(cloud: LocalCloud): Promise<DemoCheck> {
   const example = { title: 'submit --fail-on stops on a finding' } as Example;
@@ -408,7 +483,7 @@ async function failOnCheck(cloud: LocalCloud): Promise<DemoCheck> {
       example,
       upload: '-',
       expected: 'exit 4 with the findings at or above the severity',
-      got: 'skipped: no scanner (trivy or grype) is installed, so no image is scanned locally',
+      got: "skipped: no scanner (trivy or grype) is installed; the scan results here are moto's fixed ones (the release gate checks use them)",
       ok: true,
       detail: '',
     };

@@ -31,7 +31,10 @@ export interface LambdaHandler {
   configuration?(name: string): unknown;
 }
 
-/** Called after moto answered an ECR JSON call; returns the answer the client gets. */
+/**
+ * Called after moto answered an ECR JSON call; returns the answer the client gets. An error with an
+ * `errorType` (e.g. `LayersNotFoundException`) is answered as ECR answers that error.
+ */
 export type EcrHook = (
   operation: string,
   input: Record<string, unknown>,
@@ -119,6 +122,12 @@ export async function startGateway(options: GatewayOptions): Promise<Server> {
             res.end(out);
           })
           .catch((error: unknown) => {
+            const refusal = error as { errorType?: unknown; message?: string };
+            if (typeof refusal.errorType === 'string') {
+              if (!res.headersSent)
+                sendJson(res, 400, { __type: refusal.errorType, message: refusal.message ?? '' });
+              return;
+            }
             log(`gateway: correcting an ECR answer failed: ${String(error)}`);
             if (!res.headersSent) sendJson(res, 500, { __type: 'ServerException', message: String(error) });
           });

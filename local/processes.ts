@@ -4,6 +4,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 
 export class MissingToolError extends Error {
   override name = 'MissingToolError';
@@ -190,14 +191,20 @@ function startService(
   };
 }
 
-/** moto in server mode on 127.0.0.1:port. */
+/**
+ * moto in server mode on 127.0.0.1:port: moto_server through local/moto-server.py: moto's own server with one fix of its ECR (PutImage of
+ * an untagged image in a repository with tag-mutability exclusions answers 500 in moto 5.2.1).
+ */
+const MOTO_SERVER = fileURLToPath(new URL('./moto-server.py', import.meta.url));
+
+/** Starts moto (see MOTO_SERVER). */
 export async function startMoto(port: number, dataDir: string): Promise<Service> {
   return startWithRetry(
     () =>
       startService(
         'moto',
-        'moto_server',
-        ['-H', '127.0.0.1', '-p', String(port)],
+        'python3',
+        [MOTO_SERVER, '-H', '127.0.0.1', '-p', String(port)],
         join(dataDir, 'moto.log'),
         {
           ...process.env,

@@ -5,7 +5,7 @@
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pathSegment, repositoryPath } from '../../functions/shared/url.ts';
-import { forward } from '../http.ts';
+import { forward, readBody } from '../http.ts';
 
 /** Writes an error as the registry API does (`{ errors: [{ code, message }] }`). */
 export function registryError(
@@ -51,22 +51,74 @@ export class RegistryBackend {
   }
 
   /** Deletes a manifest from the registry storage; resolves whatever the answer. */
-  deleteManifest(name: string, digest: string): Promise<void> {
-    return new Promise<void>((resolve) => {
+  async deleteManifest(name: string, digest: string): Promise<void> {
+    await this.manifestRequest('DELETE', name, digest).catch(() => undefined);
+  }
+
+  /**
+   * Stores `manifest` under `reference` (a tag, or its digest), as a push does; the registry checks
+   * that every blob it names is there. Resolves with the registry's status and error text.
+   */
+  async putManifest(
+    name: string,
+    reference: string,
+    manifest: Buffer,
+    mediaType: string,
+  ): Promise<{ status: number; text: string }> {
+    const answer = await this.manifestRequest('PUT', name, reference, {
+      body: manifest,
+      headers: { 'content-type': mediaType },
+    });
+    return { status: answer.status, text: answer.body.toString('utf8') };
+  }
+
+  /** The manifest `reference` names in the registry (its digest, media type and bytes), if any. */
+  async manifest(
+    name: string,
+    reference: string,
+  ): Promise<{ digest: string; mediaType: string; body: Buffer } | undefined> {
+    const answer = await this.manifestRequest('GET', name, reference, {
+      headers: { accept: MANIFEST_TYPES.join(', ') },
+    });
+    const digest = String(answer.headers['docker-content-digest'] ?? '');
+    if (answer.status !== 200 || !digest) return undefined;
+    return { digest, mediaType: String(answer.headers['content-type'] ?? ''), body: answer.body };
+  }
+
+  private manifestRequest(
+    method: string,
+    name: string,
+    reference: string,
+    options: { body?: Buffer; headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+    return new Promise((resolve, reject) => {
       const r = httpRequest(
         {
           host: '127.0.0.1',
           port: this.port,
-          method: 'DELETE',
-          path: `/v2/${repositoryPath(name)}/manifests/${pathSegment(digest)}`,
+          method,
+          path: `/v2/${repositoryPath(name)}/manifests/${pathSegment(reference)}`,
+          headers: {
+            ...options.headers,
+            ...(options.body ? { 'content-length': String(options.body.length) } : {}),
+          },
         },
         (answer) => {
-          answer.resume();
-          answer.on('end', () => resolve());
+          readBody(answer)
+            .then((body) => resolve({ status: answer.statusCode ?? 500, headers: answer.headers, body }))
+            .catch(reject);
         },
       );
-      r.on('error', () => resolve());
-      r.end();
+      r.on('error', reject);
+      r.end(options.body);
     });
   }
 }
+
+/** The manifest types ECR stores (and the registry is asked for). */
+export const MANIFEST_TYPES = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];

@@ -16,17 +16,10 @@ import {
 } from '@aws-sdk/client-ecr';
 import { isTagImmutable } from '../../functions/shared/tag-immutability.ts';
 import { readBody } from '../http.ts';
-import { type RegistryBackend, registryError } from './backend.ts';
+import { MANIFEST_TYPES, type RegistryBackend, registryError } from './backend.ts';
 import { type EventEntry, imageAction } from './image-events.ts';
 import type { ImageRecords } from './images.ts';
 import type { ScanOnPush } from './scans.ts';
-
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-];
 
 export interface ManifestPushDeps {
   ecr: ECRClient;

@@ -55,7 +55,7 @@ async function built(up: SentUpload) {
   const outcome = await waitForOutcome(cloud, clients, keyPrefixOf(cloud), up, 240_000);
   if (outcome.kind !== 'built') throw new Error(`no build: ${JSON.stringify(outcome)}`);
   const log = await (await fetch(`${cloud.endpoint}/_local/builds/${outcome.build.id}/log`)).text();
-  return { status: outcome.build.buildStatus, log };
+  return { status: outcome.build.buildStatus, log, digest: outcome.digest };
 }
 
 const example = (name: string) => {
@@ -127,8 +127,8 @@ describe('a build works with credentials scoped to its own upload', () => {
         },
         ...(body !== undefined ? { body } : {}),
       }).then((r) => r.status);
-    // Its own repository: readable.
-    expect(await registry('GET', '/v2/team-a/app/manifests/v1')).toBe(200);
+    // Its own repository: readable (the image the build pushed by digest; the tag is the release's).
+    expect(await registry('GET', `/v2/team-a/app/manifests/${own.digest}`)).toBe(200);
     // Another managed repository: neither readable nor writable.
     expect([401, 403]).toContain(await registry('GET', '/v2/team-b/secret/manifests/v1'));
     expect([401, 403]).toContain(await registry('PUT', '/v2/team-b/secret/manifests/poisoned', '{}'));

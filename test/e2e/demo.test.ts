@@ -28,6 +28,8 @@ describe('npm run demo', () => {
       'a Dockerfile whose RUN step fails',
       'a context without a Dockerfile',
       'one tag pushed twice into an immutable repository',
+      'release gate none: released',
+      'release gate scan: held',
       'stale-repository sweep (2 rounds)',
     ]) {
       expect(output).toContain(`PASS  ${title}`);
@@ -35,6 +37,10 @@ describe('npm run demo', () => {
     expect(output).toMatch(/slack\+sns {2}Build failed: examples\/failing:v1/);
     // The failing RUN step's own error line, as the notification carries it.
     expect(output).toMatch(/failing-build +notified: .*error: configuration missing/);
+    // One image released and one held by the scan gate, each said with the scan result it judged.
+    expect(output).toMatch(/gate v1-released +released$/m);
+    expect(output).toMatch(/gate v1-held +held \(the scan found .*\); scan: /);
+    expect(output).toMatch(/slack\+sns {2}Image held: examples\/gated:v1-held/);
     expect(output).toMatch(/got +build FAILED; notified: .*error: configuration missing/);
     // --fail-on runs when a scanner is installed, and is skipped (said plainly) otherwise.
     expect(output).toMatch(

@@ -4,7 +4,7 @@
  * get-login-password, tag, push, pull, describe, and delete (refused without --force).
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
@@ -219,6 +219,61 @@ describe('the ECR workflow with the aws CLI and podman', () => {
     expect(described.imageDetails[0]?.lastRecordedPullTime).toBeGreaterThan(Date.now() / 1000 - 600);
   });
 
+  it('put-image puts a tag on a pushed manifest in the registry too: podman pulls it, and batch-delete-image of the tag takes it away', async () => {
+    const got = (await aws(
+      `ecr batch-get-image --repository-name ${REPOSITORY} --image-ids imageDigest=${pushedDigest}`,
+    )) as { images: Array<{ imageManifest: string }> };
+    writeFileSync(join(work, 'manifest.json'), String(got.images[0]?.imageManifest));
+    await aws(
+      `ecr put-image --repository-name ${REPOSITORY} --image-tag release --image-digest ${pushedDigest} --image-manifest file://manifest.json`,
+    );
+    const tagsOf = async () =>
+      (
+        (await aws(`ecr describe-images --repository-name ${REPOSITORY}`)) as {
+          imageDetails: Array<{ imageDigest: string; imageTags?: string[] }>;
+        }
+      ).imageDetails.map((d) => ({ digest: d.imageDigest, tags: [...(d.imageTags ?? [])].sort() }));
+    expect(await tagsOf()).toEqual([{ digest: pushedDigest, tags: ['release', 'v1'] }]);
+    const pull = await sh(`podman pull --tls-verify=false ${uri}:release`);
+    expect(pull.stderr).not.toContain('Error');
+    expect(pull.status).toBe(0);
+    const inspected = await sh(`podman image inspect --format '{{json .RepoDigests}}' ${uri}:release`);
+    expect(JSON.parse(inspected.stdout)).toContain(`${uri}@${pushedDigest}`);
+
+    // A manifest whose layer was never pushed: refused as ECR refuses it, and not kept.
+    const config = JSON.parse(String(got.images[0]?.imageManifest)) as { config: unknown };
+    writeFileSync(
+      join(work, 'unpushed.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: config.config,
+        layers: [
+          {
+            mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+            digest: `sha256:${'1'.repeat(64)}`,
+            size: 1,
+          },
+        ],
+      }),
+    );
+    const refused = await sh(
+      `aws ecr put-image --repository-name ${REPOSITORY} --image-tag unpushed --image-manifest file://unpushed.json`,
+    );
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('LayersNotFoundException');
+    expect(await tagsOf()).toEqual([{ digest: pushedDigest, tags: ['release', 'v1'] }]);
+
+    await aws(`ecr batch-delete-image --repository-name ${REPOSITORY} --image-ids imageTag=release`);
+    expect(await tagsOf()).toEqual([{ digest: pushedDigest, tags: ['v1'] }]);
+    await sh(`podman rmi -f ${uri}:release`);
+    const gone = await sh(`podman pull --tls-verify=false ${uri}:release`);
+    expect(gone.status).not.toBe(0);
+    expect(gone.stderr).toMatch(/manifest unknown|not found|does not exist/i);
+    // The image keeps its other tag.
+    expect((await sh(`podman pull --tls-verify=false ${uri}:v1`)).status).toBe(0);
+  });
+
   it('describe-repositories lists the repository with its local URI', async () => {
     const described = (await aws('ecr describe-repositories')) as {
       repositories: Array<{ repositoryName: string; repositoryUri: string }>;
@@ -256,7 +311,7 @@ describe('the ECR workflow with the aws CLI and podman', () => {
       );
       deleteEvent = (answer.Messages ?? [])
         .map((m) => JSON.parse(String(m.Body)))
-        .find((e) => e.detail?.['action-type'] === 'DELETE');
+        .find((e) => e.detail?.['action-type'] === 'DELETE' && e.detail?.['image-tag'] === 'v2');
       if (!deleteEvent) await new Promise((r) => setTimeout(r, 100));
     }
     expect(deleteEvent).toMatchObject({

@@ -272,8 +272,14 @@ describe('submit with defaults, --output json, status, list', () => {
     const json = await cli('list', '--local', '--output', 'json', '--repository', 'hello-app');
     expect(json.code, json.stderr).toBe(EXIT.success);
     const { uploads } = JSON.parse(json.stdout) as { uploads: Array<Record<string, unknown>> };
-    expect(uploads.map((u) => u.key)).toEqual([...dirtyKeys, `hello-app/${commit}.tar.gz`]);
-    expect(uploads[2]).toMatchObject({ image: `hello-app:${commit}`, buildId: result.buildId });
+    // Newest first by the record's last write (a scan's counts may land in an older record later).
+    expect(uploads.map((u) => u.key).sort()).toEqual([...dirtyKeys, `hello-app/${commit}.tar.gz`].sort());
+    const written = uploads.map((u) => Date.parse(String(u.updatedAt)));
+    expect(written).toEqual([...written].sort((x, y) => y - x));
+    expect(uploads.find((u) => u.key === `hello-app/${commit}.tar.gz`)).toMatchObject({
+      image: `hello-app:${commit}`,
+      buildId: result.buildId,
+    });
 
     const limited = await cli('list', '--local', '-o', 'json', '--limit', '1');
     expect((JSON.parse(limited.stdout) as { uploads: unknown[] }).uploads).toHaveLength(1);

@@ -58,8 +58,6 @@ case "$1 \${2:-}" in
       elif [ "$1" = --metadata-file ]; then printf '{"containerimage.digest":"sha256:%064d"}' 7 >"$2"; fi
       shift
     done ;;
-  "buildx imagetools")
-    if [ -n "\${STUB_TAG_ERROR:-}" ]; then printf '%s\n' "$STUB_TAG_ERROR" >&2; exit 1; fi ;;
 esac
 exit 0
 `,
@@ -191,20 +189,12 @@ describe('buildspec/build-image.sh with Docker', () => {
     expect(build).not.toContain('--platform');
     const digest = `sha256:${'7'.padStart(64, '0')}`;
     expect(out.digest).toBe(digest);
-    // The interim release step: the tag put on exactly the pushed digest, after the push.
-    const tagging = `docker buildx imagetools create --tag ${REGISTRY}/team-a/api:v1.2.3 ${REGISTRY}/team-a/api@${digest}`;
-    expect(out.calls.indexOf(tagging)).toBeGreaterThan(out.calls.indexOf(build));
     expect(out.stdout).toContain(`pushed ${REGISTRY}/team-a/api@${digest}`);
-    expect(out.stdout).toContain('(interim release step)');
+    // The release tag is the release function's: no call of the build names it.
+    expect(out.calls.filter((line) => line.includes(':v1.2.3'))).toEqual([]);
+    expect(out.calls.filter((line) => line.includes('imagetools'))).toEqual([]);
     // No `aws` CLI start-up anywhere in the build.
     expect(out.calls.filter((line) => line.startsWith('aws '))).toEqual([]);
-  });
-
-  it('leaves the tag to the release function when INTERIM_RELEASE_TAG is false', () => {
-    const out = run(NO_METADATA, { INTERIM_RELEASE_TAG: 'false' });
-    expect(out.status, out.stderr).toBe(0);
-    expect(out.calls.filter((line) => line.includes('imagetools'))).toEqual([]);
-    expect(out.digest).toBe(`sha256:${'7'.padStart(64, '0')}`);
   });
 
   it('builds the platforms an upload asks for and leaves the registry cache out when told to', () => {
@@ -272,16 +262,6 @@ describe('buildspec/build-image.sh with Docker', () => {
     expect(out.calls.filter((line) => line.includes('--output'))).toEqual([]);
   });
 
-  it('turns the registry refusing an existing tag of an immutable repository into one TagAlreadyExists line', () => {
-    const out = run(NO_METADATA, {
-      STUB_TAG_ERROR: `ERROR: failed to push ${REGISTRY}/team-a/api:v1.2.3: tag invalid: The image tag 'v1.2.3' already exists in the 'team-a/api' repository and cannot be overwritten because the repository is immutable.`,
-    });
-    expect(out.status).toBe(1);
-    expect(out.stderr.trim().split('\n').at(-1)).toMatch(
-      /^ecr-pipeline: TagAlreadyExists: team-a\/api:v1\.2\.3 already exists and tags in this repository are immutable; /,
-    );
-  });
-
   it('refuses helper images that are not pinned by digest', () => {
     const out = run(NO_METADATA, { BUILDKIT_IMAGE: 'moby/buildkit:buildx-stable-1' });
     expect(out.status).toBe(1);
@@ -293,7 +273,7 @@ describe('buildspec/build-image.sh with Docker', () => {
 });
 
 describe('buildspec/build-image.sh with podman', () => {
-  it('pushes through an OCI layout to the digest reference with skopeo, then tags that digest', () => {
+  it('pushes through an OCI layout to the digest reference with skopeo, and tags nothing', () => {
     const out = run(NO_METADATA, { BUILDER: 'podman', IMAGE_REPOSITORY_URI: '127.0.0.1:5000/team-a/api' });
     expect(out.status, out.stderr).toBe(0);
     const digest = `sha256:${'9'.padStart(64, '0')}`;
@@ -313,10 +293,8 @@ describe('buildspec/build-image.sh with podman', () => {
         `^skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false oci:\\S+/oci-layout docker://127\\.0\\.0\\.1:5000/team-a/api@${digest}$`,
       ),
     );
-    expect(steps[4]).toBe(
-      `skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://127.0.0.1:5000/team-a/api@${digest} docker://127.0.0.1:5000/team-a/api:v1.2.3`,
-    );
-    expect(steps).toHaveLength(5);
+    // The release tag is the release function's to set.
+    expect(steps).toHaveLength(4);
     expect(out.digest).toBe(digest);
   });
 });

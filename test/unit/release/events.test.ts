@@ -114,6 +114,54 @@ describe('parseInput', () => {
     expect(parseInput(e, config)).toMatchObject({ kind: 'ignore' });
   });
 
+  it('ignores a scan event that lacks its repository, digest or status, and says why', () => {
+    const why = 'a scan event without repository-name, image-digest or scan-status';
+    for (const field of ['repository-name', 'image-digest', 'scan-status']) {
+      for (const value of [undefined, '', 7]) {
+        const e = fixture('ecr/image-scan-complete.json');
+        e.detail[field] = value;
+        expect(parseInput(e, config), `${field}=${String(value)}`).toEqual({ kind: 'ignore', why });
+      }
+    }
+  });
+
+  it('takes only a whole digest: sha256, a colon and exactly 64 lower-case hex digits', () => {
+    const hex = 'a'.repeat(64);
+    for (const digest of [
+      `x-sha256:${hex}`,
+      `sha256:${hex}0`,
+      `sha256:${hex}\n`,
+      `sha256:${'g'.repeat(64)}`,
+      `sha256:${'-'.repeat(64)}`,
+      'sha256:a',
+    ]) {
+      const e = fixture('ecr/image-scan-complete.json');
+      e.detail['image-digest'] = digest;
+      expect(parseInput(e, config), digest).toMatchObject({ kind: 'ignore' });
+    }
+  });
+
+  it('keeps an override reason and the name of who asked within their limits, and needs a reason that is not blank', () => {
+    expect(
+      parseInput({ action: 'override', record: 'r', reason: 'why', by: 'x'.repeat(400) }, config),
+    ).toMatchObject({ request: { by: 'x'.repeat(300) } });
+    for (const reason of ['', '   ']) {
+      expect(parseInput({ action: 'override', record: 'r', reason, by: 'me' }, config)).toEqual({
+        kind: 'ignore',
+        why: 'an override without record, reason or by',
+      });
+    }
+    expect(parseInput({ action: 'override', reason: 'why', by: 'me' }, config)).toMatchObject({
+      kind: 'ignore',
+    });
+    expect(parseInput({ action: 'override', record: 'r', reason: 'why' }, config)).toMatchObject({
+      kind: 'ignore',
+    });
+    expect(parseInput({ action: 'override', record: 'r', reason: 'why', by: '' }, config)).toMatchObject({
+      kind: 'ignore',
+    });
+  });
+
   it('reads an override and the periodic check, and nothing else', () => {
     expect(parseInput({ action: 'check-pending' }, config)).toEqual({ kind: 'check-pending' });
     expect(parseInput({ action: 'override', record: 'r', reason: ' why ', by: 'me' }, config)).toEqual({
@@ -145,6 +193,14 @@ describe('names', () => {
   it('takes the name out of a repository ARN', () => {
     expect(repositoryName('arn:aws:ecr:us-east-2:123456789012:repository/team/web')).toBe('team/web');
     expect(repositoryName('team/web')).toBe('team/web');
+    expect(repositoryName('arn:aws-cn:ecr:cn-north-1:123456789012:repository/team/web')).toBe('team/web');
+    // Only a whole ARN: text around one, or another partition shape, is a name as given.
+    for (const name of [
+      'x-arn:aws:ecr:us-east-2:123456789012:repository/team/web',
+      'arn:aws:ecr:us-east-2:123456789012:repository/',
+      'arn:aws0:ecr:us-east-2:123456789012:repository/team/web',
+    ])
+      expect(repositoryName(name)).toBe(name);
   });
 
   it('knows an upload record key of the stack from anything else', () => {
@@ -152,6 +208,8 @@ describe('names', () => {
     expect(isRecordKey(config, `.ecr-pipeline/uploads/${hash}.json`)).toBe(true);
     expect(isRecordKey(config, `.ecr-pipeline/uploads/../${hash}.json`)).toBe(false);
     expect(isRecordKey(config, `.ecr-pipeline/images/${hash}.json`)).toBe(false);
+    expect(isRecordKey(config, `.ecr-pipeline/uploads/${hash}.json.bak`)).toBe(false);
+    expect(isRecordKey(config, `.ecr-pipeline/uploads/x${hash}.json`)).toBe(false);
     expect(isRecordKey({ ...config, keyPrefix: 'b/' }, `.ecr-pipeline/uploads/${hash}.json`)).toBe(false);
   });
 });

@@ -26,6 +26,22 @@ describe('chooseGate', () => {
     });
   });
 
+  it('reads the gate the upload asks for with the spaces around it taken off', () => {
+    expect(chooseGate(none, { 'release-gate': ' scan ' }, NOW)).toMatchObject({ gate: 'scan' });
+    expect(chooseGate(scan, { 'release-max-severity': ' medium ' }, NOW)).toMatchObject({
+      maxSeverity: 'MEDIUM',
+    });
+  });
+
+  it('cuts an unknown severity short in the note, and joins several notes with "; "', () => {
+    expect(chooseGate(scan, { 'release-max-severity': `x${'y'.repeat(100)}` }, NOW).note).toBe(
+      `the upload asked for an unknown severity "X${'Y'.repeat(39)}"`,
+    );
+    expect(chooseGate(scan, { 'release-gate': 'none', 'release-max-severity': 'CRITICAL' }, NOW).note).toBe(
+      'the upload asked for no gate; the stack requires the scan gate; the upload asked to hold only at CRITICAL; the stack holds at HIGH and above',
+    );
+  });
+
   it('never a looser one, and says what it did not follow', () => {
     expect(chooseGate(scan, { 'release-gate': 'none' }, NOW)).toEqual({
       gate: 'scan',

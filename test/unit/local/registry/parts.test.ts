@@ -1,10 +1,18 @@
 /** The parts of the registry front on their own: image records, events, access, the tag lock, ECR corrections. */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  BatchDeleteImageCommand,
+  DescribeImageScanFindingsCommand,
   DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  PutImageCommand,
+  StartImageScanCommand,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +27,7 @@ import {
 } from '../../../../local/registry/image-events.ts';
 import { ImageRecords } from '../../../../local/registry/images.ts';
 import { KeyedLock } from '../../../../local/registry/push.ts';
+import { ScanOnPush } from '../../../../local/registry/scans.ts';
 
 const ecrMock = mockClient(ECRClient);
 beforeEach(() => ecrMock.reset());
@@ -138,26 +147,42 @@ describe('KeyedLock', () => {
 });
 
 describe('EcrCorrections', () => {
-  const setup = () => {
+  const OCI = 'application/vnd.oci.image.manifest.v1+json';
+  const manifestOf = (n: number) =>
+    JSON.stringify({ schemaVersion: 2, mediaType: OCI, layers: [{ size: n }] });
+  const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+  const setup = (registry: { putStatus?: number; tagged?: Record<string, string> } = {}) => {
     const deleted: string[] = [];
+    const stored: Array<{ name: string; reference: string; body: string; mediaType: string }> = [];
     const events: EventEntry[] = [];
+    const storage = mkdtempSync(join(tmpdir(), 'ecr-hook-'));
     const backend = {
       deleteManifest: async (name: string, digest: string) => {
         deleted.push(`${name}@${digest}`);
+      },
+      putManifest: async (name: string, reference: string, body: Buffer, mediaType: string) => {
+        stored.push({ name, reference, body: body.toString('utf8'), mediaType });
+        return { status: registry.putStatus ?? 201, text: '{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN"}]}' };
+      },
+      manifest: async (_name: string, reference: string) => {
+        const text = registry.tagged?.[reference];
+        return text ? { digest: digestOf(text), mediaType: OCI, body: Buffer.from(text) } : undefined;
       },
     } as unknown as RegistryBackend;
     const corrections = new EcrCorrections({
       ecr: new ECRClient({ region: 'us-east-1' }),
       backend,
       images: new ImageRecords(),
-      storage: '/nonexistent',
+      storage,
       emit: async (entries) => {
         events.push(...entries);
       },
       now: () => 1_000_000,
     });
-    return { corrections, deleted, events };
+    return { corrections, deleted, stored, events, storage };
   };
+  const detailsOf = (events: EventEntry[]) => events.map((event) => JSON.parse(event.Detail));
 
   it('gives authorization tokens a 12-hour expiry', async () => {
     const { corrections } = setup();
@@ -167,6 +192,110 @@ describe('EcrCorrections', () => {
       { authorizationData: [{ expiresAt: 1 }] },
     );
     expect(out).toEqual({ authorizationData: [{ expiresAt: 1000 + 12 * 3600 }] });
+  });
+
+  it('stores the manifest of a PutImage moto accepted under its tag in the registry, with the PUSH event ECR emits', async () => {
+    const manifest = manifestOf(1);
+    const { corrections, stored, events } = setup();
+    const output = { image: { imageId: { imageDigest: digestOf(manifest), imageTag: 'v1' } } };
+    const out = await corrections.correct(
+      'PutImage',
+      { repositoryName: 'app', imageManifest: manifest, imageTag: 'v1', imageDigest: digestOf(manifest) },
+      output,
+    );
+    expect(out).toBe(output);
+    expect(stored).toEqual([{ name: 'app', reference: 'v1', body: manifest, mediaType: OCI }]);
+    expect(detailsOf(events)).toEqual([
+      {
+        result: 'SUCCESS',
+        'repository-name': 'app',
+        'image-digest': digestOf(manifest),
+        'action-type': 'PUSH',
+        'image-tag': 'v1',
+      },
+    ]);
+    // Nothing was taken back from moto.
+    expect(ecrMock.commandCalls(BatchDeleteImageCommand)).toHaveLength(0);
+  });
+
+  it('stores an untagged PutImage by its digest, with the media type given', async () => {
+    const manifest = manifestOf(2);
+    const { corrections, stored } = setup();
+    await corrections.correct(
+      'PutImage',
+      { repositoryName: 'app', imageManifest: manifest, imageManifestMediaType: 'application/x-given' },
+      {},
+    );
+    expect(stored).toEqual([
+      { name: 'app', reference: digestOf(manifest), body: manifest, mediaType: 'application/x-given' },
+    ]);
+  });
+
+  it('puts back, untagged, the image a moved tag left when moto dropped it', async () => {
+    const old = manifestOf(1);
+    const manifest = manifestOf(2);
+    ecrMock
+      .on(DescribeImagesCommand)
+      .rejects(Object.assign(new Error('none'), { name: 'ImageNotFoundException' }));
+    ecrMock.on(PutImageCommand).resolves({});
+    const { corrections } = setup({ tagged: { v1: old } });
+    await corrections.correct(
+      'PutImage',
+      { repositoryName: 'app', imageManifest: manifest, imageTag: 'v1' },
+      {},
+    );
+    expect(ecrMock).toHaveReceivedCommandWith(PutImageCommand, {
+      repositoryName: 'app',
+      imageManifest: old,
+      imageDigest: digestOf(old),
+      imageManifestMediaType: OCI,
+    });
+    expect(ecrMock.commandCalls(PutImageCommand)[0]?.args[0].input.imageTag).toBeUndefined();
+  });
+
+  it('leaves the image a moved tag left alone when moto still has it', async () => {
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:old' }] });
+    const { corrections } = setup({ tagged: { v1: manifestOf(1) } });
+    await corrections.correct(
+      'PutImage',
+      { repositoryName: 'app', imageManifest: manifestOf(2), imageTag: 'v1' },
+      {},
+    );
+    expect(ecrMock.commandCalls(PutImageCommand)).toHaveLength(0);
+  });
+
+  it('refuses a PutImage whose layers the registry lacks as ECR does, and takes it back from moto', async () => {
+    ecrMock.on(BatchDeleteImageCommand).resolves({});
+    const { corrections, events } = setup({ putStatus: 400 });
+    await expect(
+      corrections.correct(
+        'PutImage',
+        { repositoryName: 'app', imageManifest: manifestOf(3), imageTag: 'v1' },
+        {},
+      ),
+    ).rejects.toMatchObject({ errorType: 'LayersNotFoundException', message: /MANIFEST_BLOB_UNKNOWN/ });
+    expect(ecrMock).toHaveReceivedCommandWith(BatchDeleteImageCommand, {
+      repositoryName: 'app',
+      imageIds: [{ imageTag: 'v1' }],
+    });
+    expect(events).toEqual([]);
+  });
+
+  it('refuses a PutImage whose digest is not its manifest’s, storing nothing in the registry', async () => {
+    ecrMock.on(BatchDeleteImageCommand).resolves({});
+    const { corrections, stored } = setup();
+    const forged = `sha256:${'0'.repeat(64)}`;
+    await expect(
+      corrections.correct(
+        'PutImage',
+        { repositoryName: 'app', imageManifest: manifestOf(4), imageDigest: forged },
+        {},
+      ),
+    ).rejects.toMatchObject({ errorType: 'ImageDigestDoesNotMatchException' });
+    expect(stored).toEqual([]);
+    expect(ecrMock).toHaveReceivedCommandWith(BatchDeleteImageCommand, {
+      imageIds: [{ imageDigest: forged }],
+    });
   });
 
   it('deletes from the registry the images BatchDeleteImage left without any tag, with a DELETE event per id', async () => {
@@ -188,5 +317,109 @@ describe('EcrCorrections', () => {
     );
     expect(deleted).toEqual(['app@sha256:gone']);
     expect(events.map((event) => JSON.parse(event.Detail)['image-tag'])).toEqual(['v1', 'v2']);
+  });
+
+  it('takes a tag BatchDeleteImage removed out of the registry storage, never a path a tag cannot be', async () => {
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: 'sha256:kept' }] });
+    const { corrections, storage } = setup();
+    const tags = join(storage, 'docker/registry/v2/repositories/app/_manifests/tags');
+    mkdirSync(join(tags, 'v2/current'), { recursive: true });
+    mkdirSync(join(tags, 'v3/current'), { recursive: true });
+    await corrections.correct(
+      'BatchDeleteImage',
+      { repositoryName: 'app' },
+      {
+        imageIds: [
+          { imageDigest: 'sha256:kept', imageTag: 'v2' },
+          { imageDigest: 'sha256:kept', imageTag: '..' },
+        ],
+      },
+    );
+    expect(existsSync(join(tags, 'v2'))).toBe(false);
+    expect(existsSync(join(tags, 'v3'))).toBe(true);
+    expect(existsSync(tags)).toBe(true);
+    rmSync(storage, { recursive: true, force: true });
+  });
+});
+
+describe('ScanOnPush without a scanner', () => {
+  const setup = () => {
+    const events: EventEntry[] = [];
+    const lines: string[] = [];
+    const images = new ImageRecords();
+    const scans = new ScanOnPush({
+      scanner: undefined,
+      ecr: new ECRClient({ region: 'us-east-1' }),
+      access: {} as RegistryAccess,
+      images,
+      port: 0,
+      emit: async (entries) => {
+        events.push(...entries);
+      },
+      log: (line) => lines.push(line),
+    });
+    return { scans, events, lines, images };
+  };
+  const SCANNING = { repositoryArn: 'arn:aws:ecr:us-east-1:123456789012:repository/app' };
+
+  it("reports the result moto's ECR gives as the image's scan, labelled as moto's in the log", async () => {
+    ecrMock.on(StartImageScanCommand).resolves({});
+    ecrMock.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: { findingSeverityCounts: { HIGH: 1 } },
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageTags: ['v1'] }] });
+    const { scans, events, lines, images } = setup();
+    scans.pushed('app', 'sha256:a', { ...SCANNING, imageScanningConfiguration: { scanOnPush: true } });
+    await scans.done();
+    expect(ecrMock).toHaveReceivedCommandWith(StartImageScanCommand, {
+      repositoryName: 'app',
+      imageId: { imageDigest: 'sha256:a' },
+    });
+    expect(events.map((e) => [e.DetailType, JSON.parse(e.Detail), e.Resources])).toEqual([
+      [
+        'ECR Image Scan',
+        {
+          'scan-status': 'COMPLETE',
+          'repository-name': 'app',
+          'image-digest': 'sha256:a',
+          'image-tags': ['v1'],
+          'finding-severity-counts': { HIGH: 1 },
+        },
+        [SCANNING.repositoryArn],
+      ],
+    ]);
+    expect(lines).toEqual([expect.stringContaining("moto's reported result, not a scan of the image")]);
+    const details: Array<Record<string, unknown>> = [{ imageDigest: 'sha256:a' }];
+    images.describe('app', details);
+    expect(details[0]?.imageScanFindingsSummary).toMatchObject({ findingSeverityCounts: { HIGH: 1 } });
+  });
+
+  it('reads the result moto already has when it refuses a second scan of the day', async () => {
+    ecrMock
+      .on(StartImageScanCommand)
+      .rejects(Object.assign(new Error('once a day'), { name: 'LimitExceededException' }));
+    ecrMock.on(DescribeImageScanFindingsCommand).resolves({
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: { findingSeverityCounts: {} },
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [] });
+    const { scans, events } = setup();
+    scans.pushed('app', 'sha256:a', { imageScanningConfiguration: { scanOnPush: true } });
+    await scans.done();
+    expect(JSON.parse(events[0]?.Detail ?? '{}')['scan-status']).toBe('COMPLETE');
+  });
+
+  it('reports a scan moto could not give as FAILED, and scans nothing where scan on push is off', async () => {
+    ecrMock.on(StartImageScanCommand).rejects(Object.assign(new Error('down'), { name: 'ServerException' }));
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [] });
+    const { scans, events, lines } = setup();
+    scans.pushed('quiet', 'sha256:b', { imageScanningConfiguration: { scanOnPush: false } });
+    scans.pushed('app', 'sha256:a', { imageScanningConfiguration: { scanOnPush: true } });
+    await scans.done();
+    expect(events.map((e) => JSON.parse(e.Detail))).toEqual([
+      expect.objectContaining({ 'scan-status': 'FAILED', 'repository-name': 'app' }),
+    ]);
+    expect(lines[0]).toContain("moto's ECR gave no scan result for app@sha256:a");
   });
 });
