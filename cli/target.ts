@@ -72,6 +72,8 @@ export interface Target {
   project?: string | undefined;
   /** The AWS profile in use, for error messages. */
   profile?: string | undefined;
+  /** The local cloud's registry (`host:port`); on AWS, the account's ECR registry (GetAuthorizationToken). */
+  registry?: string | undefined;
   clients: Clients;
 }
 
@@ -234,5 +236,15 @@ export async function resolveTarget(
         : `pass --bucket or set ${ENV.bucket}, or deploy the stack (\`npm run deploy\`) so its outputs name the bucket (stack ${flags.stack ?? env[ENV.stack] ?? DEFAULT_STACK}; --stack to choose another)`,
     );
   }
-  return { region, endpoint, local, bucket, prefix, project, clients, profile: scene.profile };
+  return {
+    region,
+    endpoint,
+    local,
+    bucket,
+    prefix,
+    project,
+    clients,
+    profile: scene.profile,
+    ...(state?.registry ? { registry: state.registry } : {}),
+  };
 }

@@ -3,6 +3,7 @@
  * by scripts/build.mjs and embedded in the buildspec; run with the Node.js of the build image.
  *
  * usage: node build-session.mjs <work-dir>
+ *        node build-session.mjs --attest <work-dir> <context-dir>   (SBOMs and provenance, attest-run.ts)
  * Environment: BUILD_SESSION_ROLE_ARN, BASE_PULL_PATTERN, BUILD_TIMEOUT_MINUTES (project variables), CONTEXT_BUCKET,
  *   CONTEXT_KEY, CONTEXT_VERSION_ID, CONTEXT_ETAG, IMAGE_REPOSITORY (build variables),
  *   BUILD_TIMEOUT_MINUTES (the session lasts as long), AWS_REGION, CODEBUILD_BUILD_ID.
@@ -14,32 +15,50 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
 import { ConfigError, integer, text } from '../../functions/shared/env-config.ts';
 import { endpointConfigured } from '../../functions/shared/lazy.ts';
+import { AttestError } from './attest.ts';
+import { runAttest } from './attest-run.ts';
 import { ScopeError } from './policy.ts';
 import { PrepareError, prepare } from './prepare.ts';
 
 const env = process.env;
 const requestHandler = { connectionTimeout: 3000, requestTimeout: 30000 };
 
+const say = (line: string) => console.log(`ecr-pipeline: [${Math.round(process.uptime())}s] ${line}`);
+
 async function main(): Promise<void> {
-  const workDir = process.argv[2];
-  if (!workDir) throw new ConfigError('usage: build-session.mjs <work-dir>');
   const region = text(env, 'AWS_REGION', env.AWS_DEFAULT_REGION);
   // The default chain: CodeBuild's container credentials (the project's service role), or the
   // variables a local build gets. STS's client has no default of its own.
   const sts = new STSClient({ region, requestHandler, credentials: defaultProvider() });
+  const assumeRole = async (input: ConstructorParameters<typeof AssumeRoleCommand>[0]) => {
+    const out = await sts.send(new AssumeRoleCommand(input));
+    const c = out.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
+      throw new Error('AssumeRole answered without credentials');
+    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+  };
+  // As long as the build may run, within what STS grants (15 minutes to 12 hours).
+  const sessionSeconds = Math.min(
+    43200,
+    Math.max(900, integer(env, 'BUILD_TIMEOUT_MINUTES', 60, 5, 2160) * 60),
+  );
+  const buildId = text(env, 'CODEBUILD_BUILD_ID', `local-${process.pid}`);
+  if (process.argv[2] === '--attest') {
+    const [workDir, contextDir] = process.argv.slice(3);
+    if (!workDir || !contextDir)
+      throw new ConfigError('usage: build-session.mjs --attest <work-dir> <context-dir>');
+    await runAttest(
+      { assumeRole, ecr: (credentials) => new ECRClient({ region, credentials, requestHandler }), say },
+      env,
+      { workDir, contextDir, region, sessionSeconds, buildId },
+    );
+    return;
+  }
+  const workDir = process.argv[2];
+  if (!workDir) throw new ConfigError('usage: build-session.mjs <work-dir>');
   await prepare(
     {
-      assumeRole: async (input) => {
-        const out = await sts.send(new AssumeRoleCommand(input));
-        const c = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
-          throw new Error('AssumeRole answered without credentials');
-        return {
-          accessKeyId: c.AccessKeyId,
-          secretAccessKey: c.SecretAccessKey,
-          sessionToken: c.SessionToken,
-        };
-      },
+      assumeRole,
       clients: (credentials) => ({
         // Emulators (the local cloud's moto) serve buckets by path, not by host name.
         s3: new S3Client({
@@ -50,7 +69,7 @@ async function main(): Promise<void> {
         }),
         ecr: new ECRClient({ region, credentials, requestHandler }),
       }),
-      say: (line) => console.log(`ecr-pipeline: [${Math.round(process.uptime())}s] ${line}`),
+      say,
     },
     {
       roleArn: text(env, 'BUILD_SESSION_ROLE_ARN'),
@@ -61,16 +80,19 @@ async function main(): Promise<void> {
       eTag: text(env, 'CONTEXT_ETAG', ''),
       repository: text(env, 'IMAGE_REPOSITORY'),
       basePullPattern: text(env, 'BASE_PULL_PATTERN', ''),
-      buildId: text(env, 'CODEBUILD_BUILD_ID', `local-${process.pid}`),
-      // As long as the build may run, within what STS grants (15 minutes to 12 hours).
-      sessionSeconds: Math.min(43200, Math.max(900, integer(env, 'BUILD_TIMEOUT_MINUTES', 60, 5, 2160) * 60)),
+      buildId,
+      sessionSeconds,
       workDir,
     },
   );
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof PrepareError || error instanceof ScopeError || error instanceof ConfigError;
+  const known =
+    error instanceof PrepareError ||
+    error instanceof ScopeError ||
+    error instanceof ConfigError ||
+    error instanceof AttestError;
   const message = known
     ? error.message
     : `unexpected failure: ${error instanceof Error ? error.stack : error}`;

@@ -177,3 +177,18 @@ export class RegistryClient {
     return (await response.json()) as { manifests?: Descriptor[] };
   }
 }
+
+/**
+ * The images of a stored manifest: each platform's image of an index (attestation entries, whose
+ * platform is unknown, left out), else the image itself.
+ */
+export function platformImages(stored: StoredManifest): Descriptor[] {
+  const isIndex = stored.mediaType === OCI_INDEX || stored.mediaType.includes('manifest.list');
+  if (!isIndex) return [{ mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length }];
+  const index = JSON.parse(stored.bytes.toString('utf8')) as {
+    manifests?: (Descriptor & { platform?: { architecture?: string } })[];
+  };
+  return (index.manifests ?? []).filter(
+    (m) => m.platform?.architecture !== undefined && m.platform.architecture !== 'unknown',
+  );
+}

@@ -77,7 +77,27 @@ printf '%s\\n' "skopeo $*" >>"${calls}"
 exit 0
 `,
   );
-  for (const tool of ['docker', 'podman', 'skopeo']) chmodSync(join(bin, tool), 0o755);
+  // The SBOM generator in place (the local cloud's way), and curl for the pinned download's path:
+  // it serves an archive that is not the pinned release.
+  writeFileSync(join(bin, 'trivy'), '#!/bin/bash\nexit 0\n');
+  writeFileSync(
+    join(bin, 'curl'),
+    `#!/bin/bash
+printf '%s\\n' "curl $*" >>"${calls}"
+while [ $# -gt 0 ]; do if [ "$1" = -o ]; then printf 'not trivy' >"$2"; fi; shift; done
+exit 0
+`,
+  );
+  for (const tool of ['docker', 'podman', 'skopeo', 'trivy', 'curl']) chmodSync(join(bin, tool), 0o755);
+  // build-session.mjs --attest: records its arguments and the build parameters it was given.
+  writeFileSync(
+    join(work, 'build-session.mjs'),
+    `import { appendFileSync } from 'node:fs';
+const e = process.env;
+appendFileSync(${JSON.stringify(calls)}, ['attest', ...process.argv.slice(2), e.DOCKERFILE, e.BUILD_TARGET, e.BUILD_PLATFORMS, e.BUILDER_USED, e.SBOM_GENERATOR].join(' ') + '\\n');
+process.exit(Number(e.STUB_ATTEST_STATUS ?? 0));
+`,
+  );
   writeFileSync(join(work, 'build.env'), buildEnv);
   if (!extraEnv.STUB_REMOVE_PASSWORD) writeFileSync(join(work, 'registry-password'), 'the-session-password');
   writeFileSync(join(work, 'build-args'), 'VERSION=1.2.3\0EMPTY=\0');
@@ -92,6 +112,7 @@ exit 0
       CONTEXT_VERSION_ID: 'version-1',
       CONTEXT_ETAG: 'etag-1',
       CODEBUILD_BUILD_ID: 'ecr-pipeline-prod:1234',
+      SBOM_GENERATOR: join(bin, 'trivy'),
       ...extraEnv,
     },
   });
@@ -116,7 +137,7 @@ exit 0
       return undefined;
     }
   })();
-  return { ...out, calls: lines, digest, passwordLeft };
+  return { ...out, calls: lines, digest, passwordLeft, work, bin };
 }
 
 describe('buildspec/build-image.sh with Docker', () => {
@@ -168,6 +189,12 @@ describe('buildspec/build-image.sh with Docker', () => {
     expect(out.calls.indexOf(tagging)).toBeGreaterThan(out.calls.indexOf(build));
     expect(out.stdout).toContain(`pushed ${REGISTRY}/team-a/api@${digest}`);
     expect(out.stdout).toContain('(interim release step)');
+    // The SBOM and the provenance are attached to the pushed digest before the tag names it, with
+    // the parameters this script built with.
+    const attest = `attest --attest ${out.work} ${out.work}/context docker/Dockerfile app  docker ${out.bin}/trivy`;
+    expect(out.calls).toContain(attest);
+    expect(out.calls.indexOf(attest)).toBeGreaterThan(out.calls.indexOf(build));
+    expect(out.calls.indexOf(attest)).toBeLessThan(out.calls.indexOf(tagging));
     // No `aws` CLI start-up anywhere in the build.
     expect(out.calls.filter((line) => line.startsWith('aws '))).toEqual([]);
   });
@@ -285,10 +312,52 @@ describe('buildspec/build-image.sh with podman', () => {
         `^skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false oci:\\S+/oci-layout docker://127\\.0\\.0\\.1:5000/team-a/api@${digest}$`,
       ),
     );
-    expect(steps[4]).toBe(
+    expect(steps[4]).toMatch(/^attest --attest \S+ \S+\/context Dockerfile {3}podman \S+\/trivy$/);
+    expect(steps[5]).toBe(
       `skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://127.0.0.1:5000/team-a/api@${digest} docker://127.0.0.1:5000/team-a/api:v1.2.3`,
     );
-    expect(steps).toHaveLength(5);
+    expect(steps).toHaveLength(6);
     expect(out.digest).toBe(digest);
+  });
+});
+
+describe('buildspec/build-image.sh: the SBOM generator and the attach step', () => {
+  it('downloads the pinned trivy release and refuses an archive whose sha256 is not the pinned one, before building', () => {
+    const out = run(NO_METADATA, { SBOM_GENERATOR: '' });
+    expect(out.status).toBe(1);
+    const download = out.calls.find((line) => line.startsWith('curl ')) ?? '';
+    expect(download).toMatch(
+      /https:\/\/github\.com\/aquasecurity\/trivy\/releases\/download\/v0\.69\.3\/trivy_0\.69\.3_Linux-(64bit|ARM64)\.tar\.gz$/,
+    );
+    expect(out.stderr.trim().split('\n').at(-1)).toMatch(
+      /the SBOM generator downloaded from \S+ is not the pinned trivy 0\.69\.3 \(sha256 differs\)$/,
+    );
+    expect(out.calls.some((line) => line.startsWith('docker buildx build'))).toBe(false);
+  });
+
+  it('downloads from the mirror SBOM_GENERATOR_URL names', () => {
+    const out = run(NO_METADATA, {
+      SBOM_GENERATOR: '',
+      SBOM_GENERATOR_URL: 'https://mirror.example.com/trivy',
+    });
+    expect(out.calls.find((line) => line.startsWith('curl '))).toMatch(
+      /https:\/\/mirror\.example\.com\/trivy\/v0\.69\.3\/trivy_0\.69\.3_Linux-/,
+    );
+  });
+
+  it('refuses an SBOM_GENERATOR that is not an executable file', () => {
+    const out = run(NO_METADATA, { SBOM_GENERATOR: '/nonexistent/trivy' });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain('SBOM_GENERATOR "/nonexistent/trivy" is not an executable file');
+    expect(out.calls.some((line) => line.startsWith('docker buildx build'))).toBe(false);
+  });
+
+  it('fails the build, and tags nothing, when the SBOM or the provenance cannot be attached', () => {
+    const out = run(NO_METADATA, { STUB_ATTEST_STATUS: '1' });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain(
+      `attaching the SBOM and the provenance of ${REGISTRY}/team-a/api@sha256:${'7'.padStart(64, '0')} failed`,
+    );
+    expect(out.calls.some((line) => line.startsWith('docker buildx imagetools create'))).toBe(false);
   });
 });

@@ -18,7 +18,7 @@ import {
   imageScan,
 } from '../../../../local/registry/image-events.ts';
 import { ImageRecords } from '../../../../local/registry/images.ts';
-import { KeyedLock } from '../../../../local/registry/push.ts';
+import { isReferrer, KeyedLock } from '../../../../local/registry/push.ts';
 
 const ecrMock = mockClient(ECRClient);
 beforeEach(() => ecrMock.reset());
@@ -188,5 +188,19 @@ describe('EcrCorrections', () => {
     );
     expect(deleted).toEqual(['app@sha256:gone']);
     expect(events.map((event) => JSON.parse(event.Detail)['image-tag'])).toEqual(['v1', 'v2']);
+  });
+});
+
+describe('isReferrer', () => {
+  it('tells a referrer (a manifest with a subject, or a fallback tag index) from an image', () => {
+    const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:ab', size: 1 };
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2, subject }), undefined)).toBe(true);
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2, layers: [] }), `sha256-${'ab'.repeat(32)}`)).toBe(
+      true,
+    );
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2, layers: [] }), 'v1')).toBe(false);
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2, subject: null }), undefined)).toBe(false);
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2 }), `sha256-${'ab'.repeat(31)}`)).toBe(false);
+    expect(isReferrer('not json', undefined)).toBe(false);
   });
 });
