@@ -83,12 +83,12 @@ export async function attest(deps: AttestDeps, input: AttestInput): Promise<stri
   const subject: Descriptor = { mediaType: stored.mediaType, digest, size: stored.bytes.length };
   const images = platformImages(stored);
 
+  // Each subject's artifacts in one attach: on a registry without the referrers API its fallback
+  // tag is written once (a repository with immutable tags would refuse to move it).
+  const sboms = new Map<string, Artifact[]>();
   for (const image of images) {
     const sbom = await deps.sbom(`${input.repositoryUri}@${image.digest}`);
-    await attachReferrers(deps.registry, input.repository, image, [
-      { artifactType: SBOM_TYPE, mediaType: SBOM_TYPE, bytes: sbom },
-    ]);
-    deps.say(`attached the SBOM of ${input.repositoryUri}@${image.digest}`);
+    sboms.set(image.digest, [{ artifactType: SBOM_TYPE, mediaType: SBOM_TYPE, bytes: sbom }]);
   }
 
   const argEntries = (await readFile(join(input.workDir, ATTEST_FILES.buildArgs), 'utf8').catch(() => ''))
@@ -125,9 +125,15 @@ export async function attest(deps: AttestDeps, input: AttestInput): Promise<stri
     bytes: Buffer.from(JSON.stringify(statement)),
     annotations: { [PREDICATE_ANNOTATION]: SLSA_PROVENANCE_V1 },
   };
-  const { scheme } = await attachReferrers(deps.registry, input.repository, subject, [provenance]);
+  for (const image of images) {
+    if (image.digest === digest) continue;
+    await attachReferrers(deps.registry, input.repository, image, sboms.get(image.digest) ?? []);
+    deps.say(`attached the SBOM of ${input.repositoryUri}@${image.digest}`);
+  }
+  const own = [...(sboms.get(digest) ?? []), provenance];
+  const { scheme } = await attachReferrers(deps.registry, input.repository, subject, own);
   deps.say(
-    `attached the provenance of ${input.repositoryUri}@${digest} (${scheme === 'api' ? 'referrers API' : 'fallback tag'})`,
+    `attached ${own.length > 1 ? 'the SBOM and ' : ''}the provenance of ${input.repositoryUri}@${digest} (${scheme === 'api' ? 'referrers API' : 'fallback tag'})`,
   );
   const attached = ['sbom', 'provenance'];
   await writeFile(join(input.workDir, ATTEST_FILES.attestations), attached.join(','));
