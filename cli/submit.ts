@@ -268,8 +268,6 @@ async function afterPush(
   const found = await run(() =>
     waitForScan({
       clients: target.clients,
-      prefix: target.prefix,
-      identity,
       repository,
       digest,
       signal: io.signal,
