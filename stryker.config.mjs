@@ -66,6 +66,12 @@ const SETS = {
     mutate: ['cli/suggest.ts', 'cli/failure.ts', 'cli/log-filter.ts', 'cli/context-hash.ts'],
     testFiles: ['test/unit/cli/{suggest,failure,log-filter,context-hash}.test.ts'],
   },
+  // The supply chain's referrers, provenance and verify, each against its own tests (which start the
+  // distribution registry: `--concurrency 1 --checkers ''`).
+  'supply-chain': {
+    mutate: ['shared/oci/*.ts', 'buildspec/session/{attest,provenance}.ts', 'cli/verify.ts'],
+    testFiles: ['test/unit/shared/oci/*.test.ts', 'test/unit/codebuild/attest.test.ts', 'test/unit/cli/verify.test.ts'],
+  },
   'own-tests': {
     mutate: [
       'functions/ecr-events/replication/check.ts',

@@ -7,9 +7,8 @@
  */
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { PROVENANCE_TYPE, SBOM_TYPE } from '../buildspec/session/attest.ts';
-import { SLSA_PROVENANCE_V1 } from '../buildspec/session/provenance.ts';
 import { type ImageIndex, imageIndexKey, type UploadRecord } from '../functions/shared/upload-record.ts';
+import { PROVENANCE_TYPE, SBOM_TYPE, SLSA_PROVENANCE_V1 } from '../shared/oci/attestations.ts';
 import { listReferrers } from '../shared/oci/referrers.ts';
 import { type Descriptor, isDigest, platformImages, RegistryClient } from '../shared/oci/registry.ts';
 import { CliError, explain, UsageError } from './errors.ts';

@@ -6,6 +6,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PREDICATE_ANNOTATION, PROVENANCE_TYPE, SBOM_TYPE } from '../../shared/oci/attestations.ts';
 import { type Artifact, attachReferrers } from '../../shared/oci/referrers.ts';
 import { type Descriptor, isDigest, platformImages, type RegistryClient } from '../../shared/oci/registry.ts';
 import {
@@ -17,11 +18,7 @@ import {
   SLSA_PROVENANCE_V1,
 } from './provenance.ts';
 
-/** The artifact types verify looks for. */
-export const SBOM_TYPE = 'application/vnd.cyclonedx+json';
-export const PROVENANCE_TYPE = 'application/vnd.in-toto+json';
-/** The annotation that names an in-toto statement's predicate type. */
-export const PREDICATE_ANNOTATION = 'in-toto.io/predicate-type';
+export { PREDICATE_ANNOTATION, PROVENANCE_TYPE, SBOM_TYPE };
 
 /** Files of the work folder attest reads and writes. */
 export const ATTEST_FILES = {

@@ -9,9 +9,9 @@
  * Dockerfile writes.
  */
 
-/** in-toto statement type and the SLSA v1 provenance predicate type. */
-export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
-export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+import { SLSA_PROVENANCE_V1, STATEMENT_TYPE } from '../../shared/oci/attestations.ts';
+
+export { SLSA_PROVENANCE_V1, STATEMENT_TYPE };
 /** What `externalParameters` means here (docs/supply-chain.md describes each field). */
 export const BUILD_TYPE = 'https://ecr-pipeline.dev/codebuild-upload/v1';
 
