@@ -64,18 +64,19 @@ describe('provenance.ts', () => {
   });
 
   it('finds the base images of every stage: args substituted, stage names and scratch left out', () => {
+    const $ = '$'; // a Dockerfile's ${NAME}, not a template's
     const dockerfile = [
       'ARG BASE=debian:12',
       'ARG TAG',
       'FROM --platform=$BUILDPLATFORM golang:1.23 AS build',
       'RUN go build',
       'ARG LATE=ignored',
-      'from ${BASE} as runtime',
+      `from ${$}{BASE} as runtime`,
       'FROM build',
       'FROM scratch',
-      'FROM registry.example.com/app:${TAG}',
+      `FROM registry.example.com/app:${$}{TAG}`,
       'FROM \\',
-      '  busybox@sha256:' + HEX,
+      `  busybox@sha256:${HEX}`,
       'FROM golang:1.23',
     ].join('\n');
     expect(baseImageNames(dockerfile, { TAG: 'v2' })).toEqual([
