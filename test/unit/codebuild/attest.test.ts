@@ -48,6 +48,7 @@ describe('provenance.ts', () => {
       'arn:aws-cn:codebuild:cn-north-1:123456789012:project/p',
     );
     expect(() => projectArn('local-1234')).toThrow('"local-1234" is not a CodeBuild build ARN');
+    expect(() => projectArn(`x${BUILD_ARN}`)).toThrow('is not a CodeBuild build ARN');
     expect(() => projectArn('arn:aws:codebuild:eu-west-1:123456789012:project/p')).toThrow();
   });
 
@@ -87,6 +88,23 @@ describe('provenance.ts', () => {
     ]);
     expect(baseImageNames('ARG BASE="alpine:3"\nFROM $BASE\nFROM $UNSET\n', {})).toEqual(['alpine:3']);
     expect(baseImageNames('FROM alpine:3\n', { LATE: 'x' })).toEqual(['alpine:3']);
+  });
+
+  it('reads only the ARG defaults before the first FROM, quotes around a whole value dropped', () => {
+    const text = (...lines: string[]) => lines.join('\n');
+    expect(baseImageNames(text('ARG A=one', 'FROM $A', 'ARG A=two', 'FROM $A:x', 'FROM ${A}'), {})).toEqual([
+      'one',
+      'one:x',
+    ]);
+    expect(baseImageNames(text('ARG NONE', 'FROM img$NONE'), {})).toEqual(['img']);
+    expect(baseImageNames(text('ARG Q=my"img"', 'FROM $Q'), {})).toEqual(['my"img"']);
+    expect(baseImageNames(text('ARG Q="img', 'FROM $Q'), {})).toEqual(['"img']);
+    expect(
+      baseImageNames(text('  arg  V=ok', '  from  --platform=linux/arm64  $V  AS  s1  ', 'FROM s1'), {}),
+    ).toEqual(['ok']);
+    expect(baseImageNames(text('FROM\\', 'busybox'), {})).toEqual(['busybox']);
+    expect(baseImageNames(text('FROM a b c', 'FROMx y', 'ARG 1X=z', 'FROM $1X'), {})).toEqual(['$1X']);
+    expect(baseImageNames(text('xFROM a', 'FROM a AS'), {})).toEqual([]);
   });
 
   it('writes an in-toto statement with the SLSA v1 predicate from the build facts', () => {
