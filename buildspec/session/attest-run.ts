@@ -98,6 +98,7 @@ export async function runAttest(
     key: text(env, 'CONTEXT_KEY'),
     repository: text(env, 'IMAGE_REPOSITORY'),
     basePullPattern: text(env, 'BASE_PULL_PATTERN', ''),
+    pullThroughCache: text(env, 'PULL_THROUGH_CACHE', ''),
   };
   const generator = text(env, 'SBOM_GENERATOR');
   const credentials = await deps.assumeRole({

@@ -4,7 +4,8 @@
  *
  * usage: node build-session.mjs <work-dir>
  *        node build-session.mjs --attest <work-dir> <context-dir>   (SBOMs and provenance, attest-run.ts)
- * Environment: BUILD_SESSION_ROLE_ARN, BASE_PULL_PATTERN, BUILD_TIMEOUT_MINUTES (project variables), CONTEXT_BUCKET,
+ * Environment: BUILD_SESSION_ROLE_ARN, BASE_PULL_PATTERN, PULL_THROUGH_CACHE, BUILD_TIMEOUT_MINUTES (project
+ *   variables), CONTEXT_BUCKET,
  *   CONTEXT_KEY, CONTEXT_VERSION_ID, CONTEXT_ETAG, IMAGE_REPOSITORY (build variables),
  *   BUILD_TIMEOUT_MINUTES (the session lasts as long), AWS_REGION, CODEBUILD_BUILD_ID.
  * Exits 1 with one line that starts "ecr-pipeline:" when a call fails.
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
       eTag: text(env, 'CONTEXT_ETAG', ''),
       repository: text(env, 'IMAGE_REPOSITORY'),
       basePullPattern: text(env, 'BASE_PULL_PATTERN', ''),
+      pullThroughCache: text(env, 'PULL_THROUGH_CACHE', ''),
       buildId,
       sessionSeconds,
       workDir,
