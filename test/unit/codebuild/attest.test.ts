@@ -99,6 +99,8 @@ describe('provenance.ts', () => {
     expect(baseImageNames(text('ARG NONE', 'FROM img$NONE'), {})).toEqual(['img']);
     expect(baseImageNames(text('ARG Q=my"img"', 'FROM $Q'), {})).toEqual(['my"img"']);
     expect(baseImageNames(text('ARG Q="img', 'FROM $Q'), {})).toEqual(['"img']);
+    expect(baseImageNames(text('ARG Q="a"b', 'FROM $Q'), {})).toEqual(['"a"b']);
+    expect(baseImageNames(text('ARG B=good', '# ARG B=evil', 'FROM $B'), {})).toEqual(['good']);
     expect(
       baseImageNames(text('  arg  V=ok', '  from  --platform=linux/arm64  $V  AS  s1  ', 'FROM s1'), {}),
     ).toEqual(['ok']);
