@@ -36,13 +36,19 @@ export interface BuildRejectedDetail {
 
 /**
  * User metadata an upload may carry (`x-amz-meta-<name>`; S3 returns the names in lower case).
- * Values are US-ASCII. `build-args` is a JSON object of strings; `platforms` a comma-separated list.
+ * Values are US-ASCII. `build-args` is a JSON object of strings; `platforms` a comma-separated list;
+ * `secrets` names build secrets (docs/build-secrets.md).
  */
 export const UPLOAD_METADATA = {
   dockerfile: 'dockerfile',
   buildArgs: 'build-args',
   target: 'target',
   platforms: 'platforms',
+  /**
+   * Build secrets: a JSON object `{"ID": "NAME"}` (or a list `["ID=NAME"]`) of SSM SecureString
+   * parameter or Secrets Manager secret names under the stack's buildSecretsPrefix; names, never values.
+   */
+  secrets: 'secrets',
 } as const;
 
 /** Upload metadata the release function reads (not the build): a stricter gate than the stack's. */

@@ -67,6 +67,7 @@ describe('the shared contract', () => {
       buildArgs: 'build-args',
       target: 'target',
       platforms: 'platforms',
+      secrets: 'secrets',
     });
   });
 
