@@ -70,7 +70,11 @@ const SETS = {
   // distribution registry: `--concurrency 1 --checkers ''`).
   'supply-chain': {
     mutate: ['shared/oci/*.ts', 'buildspec/session/{attest,provenance}.ts', 'cli/verify.ts'],
-    testFiles: ['test/unit/shared/oci/*.test.ts', 'test/unit/codebuild/attest.test.ts', 'test/unit/cli/verify.test.ts'],
+    testFiles: [
+      'test/unit/shared/oci/*.test.ts',
+      'test/unit/codebuild/attest.test.ts',
+      'test/unit/cli/verify.test.ts',
+    ],
   },
   'own-tests': {
     mutate: [
