@@ -71,6 +71,16 @@ const SETS = {
     mutate: ['functions/release/*.ts', '!functions/release/{handler,clients,deps}.ts'],
     testFiles: ['test/unit/release/*.test.ts'],
   },
+  // The supply chain's referrers, provenance and verify, each against its own tests (which start the
+  // distribution registry: `--concurrency 1 --checkers ''`).
+  'supply-chain': {
+    mutate: ['shared/oci/*.ts', 'buildspec/session/{attest,provenance}.ts', 'cli/verify.ts'],
+    testFiles: [
+      'test/unit/shared/oci/*.test.ts',
+      'test/unit/codebuild/attest.test.ts',
+      'test/unit/cli/verify.test.ts',
+    ],
+  },
   'own-tests': {
     mutate: [
       'functions/ecr-events/replication/check.ts',

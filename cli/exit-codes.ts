@@ -17,6 +17,8 @@ export const EXIT = {
   aws: 5,
   /** The stack's release gate held the image: pushed by digest, its tag not moved (`release --override`). */
   held: 6,
+  /** `verify`: the image lacks its SBOM or provenance, or they are not this stack's for this image. */
+  unverified: 7,
   /** Ctrl-C. */
   interrupted: 130,
 } as const;

@@ -7,6 +7,7 @@ import { lookupCommand } from './lookup.ts';
 import { releaseCommand } from './release.ts';
 import { replayCommand } from './replay.ts';
 import { type Io, submit } from './submit.ts';
+import { verifyCommand } from './verify.ts';
 import { packageVersion } from './version.ts';
 
 /** Runs one command line; returns the exit code. Never throws. */
@@ -26,6 +27,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (args.command === 'list') return await listCommand(args, io);
     if (args.command === 'doctor') return await doctorCommand(args, io);
     if (args.command === 'release') return await releaseCommand(args, io);
+    if (args.command === 'verify') return await verifyCommand(args, io);
     return await lookupCommand(args, io);
   } catch (caught) {
     const error: CliError = explain(caught);

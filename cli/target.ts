@@ -83,6 +83,8 @@ export interface Target {
   project?: string | undefined;
   /** The AWS profile in use, for error messages. */
   profile?: string | undefined;
+  /** The local cloud's registry (`host:port`); on AWS, the account's ECR registry (GetAuthorizationToken). */
+  registry?: string | undefined;
   /** The local cloud's scanner (null: none); undefined on AWS or when the state file does not say. */
   localScanner?: string | null | undefined;
   clients: Clients;
@@ -260,6 +262,7 @@ export async function resolveTarget(
     project,
     clients,
     profile: scene.profile,
+    ...(state?.registry ? { registry: state.registry } : {}),
     ...(local && state?.scanner !== undefined ? { localScanner: state.scanner } : {}),
   };
 }

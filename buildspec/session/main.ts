@@ -4,6 +4,7 @@
  *
  * usage: node build-session.mjs <work-dir>
  *        node build-session.mjs --secrets <work-dir>   (the build secrets, secrets.ts; exits 2 on a refusal)
+ *        node build-session.mjs --attest <work-dir> <context-dir>   (SBOMs and provenance, attest-run.ts)
  * Environment: BUILD_SESSION_ROLE_ARN, BASE_PULL_PATTERN, PULL_THROUGH_CACHE, BUILD_TIMEOUT_MINUTES (project
  *   variables), CONTEXT_BUCKET,
  *   CONTEXT_KEY, CONTEXT_VERSION_ID, CONTEXT_ETAG, IMAGE_REPOSITORY (build variables),
@@ -18,6 +19,8 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
 import { ConfigError, integer, text } from '../../functions/shared/env-config.ts';
 import { endpointConfigured } from '../../functions/shared/lazy.ts';
+import { AttestError } from './attest.ts';
+import { runAttest } from './attest-run.ts';
 import { ScopeError } from './policy.ts';
 import { PrepareError, prepare, type SessionCredentials } from './prepare.ts';
 import { fetchSecrets, SecretRefused } from './secrets.ts';
@@ -50,6 +53,27 @@ const sessionSeconds = () =>
 
 async function main(): Promise<void> {
   const region = text(env, 'AWS_REGION', env.AWS_DEFAULT_REGION);
+  if (process.argv[2] === '--attest') {
+    const [workDir, contextDir] = process.argv.slice(3);
+    if (!workDir || !contextDir)
+      throw new ConfigError('usage: build-session.mjs --attest <work-dir> <context-dir>');
+    await runAttest(
+      {
+        assumeRole: assumer(region),
+        ecr: (credentials) => new ECRClient({ region, credentials, requestHandler }),
+        say,
+      },
+      env,
+      {
+        workDir,
+        contextDir,
+        region,
+        sessionSeconds: sessionSeconds(),
+        buildId: text(env, 'CODEBUILD_BUILD_ID', `local-${process.pid}`),
+      },
+    );
+    return;
+  }
   if (process.argv[2] === '--secrets') {
     const workDir = process.argv[3];
     if (!workDir) throw new ConfigError('usage: build-session.mjs --secrets <work-dir>');
@@ -111,7 +135,8 @@ main().catch((error: unknown) => {
     error instanceof SecretRefused ||
     error instanceof PrepareError ||
     error instanceof ScopeError ||
-    error instanceof ConfigError;
+    error instanceof ConfigError ||
+    error instanceof AttestError;
   const message = known
     ? error.message
     : `unexpected failure: ${error instanceof Error ? error.stack : error}`;

@@ -4,6 +4,7 @@
  * registry password of that session. One Node.js process with the AWS SDK instead of one `aws` CLI
  * start-up per call.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ export const FILES = {
   archive: 'context.archive',
   object: 'object.json',
   password: 'registry-password',
+  /** sha256 (hex) of the archive as fetched: the provenance's source digest. */
+  sha256: 'context.sha256',
 } as const;
 
 export interface PrepareInput extends SessionScope {
@@ -82,7 +85,18 @@ async function fetchContext(s3: S3Client, input: PrepareInput): Promise<void> {
     }),
   );
   if (!(out.Body instanceof Readable)) throw new Error('the object has no body stream');
-  await pipeline(out.Body, createWriteStream(join(input.workDir, FILES.archive), { mode: 0o600 }));
+  const hash = createHash('sha256');
+  await pipeline(
+    out.Body,
+    async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    },
+    createWriteStream(join(input.workDir, FILES.archive), { mode: 0o600 }),
+  );
+  await writeFile(join(input.workDir, FILES.sha256), hash.digest('hex'), { mode: 0o600 });
   // The shape of `aws s3api get-object`'s answer, which extract.py reads.
   const answer = { Metadata: out.Metadata ?? {}, VersionId: out.VersionId, ETag: out.ETag };
   await writeFile(join(input.workDir, FILES.object), JSON.stringify(answer), { mode: 0o600 });

@@ -3,13 +3,26 @@
  * a success event of another project, of an upload outside the stack's bucket, or a payload of any
  * other shape asks nothing, and says why (`ignore`).
  */
-import { BUILD_ENV, BUILD_EXPORTED_DIGEST, type ReleaseOverrideRequest } from '../shared/contract.ts';
+import {
+  ATTESTATIONS,
+  type Attestation,
+  BUILD_ENV,
+  BUILD_EXPORTED_ATTESTATIONS,
+  BUILD_EXPORTED_DIGEST,
+  type ReleaseOverrideRequest,
+} from '../shared/contract.ts';
 import { normalizeCounts, type SeverityCounts } from '../shared/severity.ts';
 import { UPLOAD_RECORD_DIR, type UploadIdentity } from '../shared/upload-record.ts';
 import type { Config } from './config.ts';
 
 export type ReleaseInput =
-  | { kind: 'build-succeeded'; buildId: string; identity: UploadIdentity; digest?: string }
+  | {
+      kind: 'build-succeeded';
+      buildId: string;
+      identity: UploadIdentity;
+      digest?: string;
+      attestations?: Attestation[];
+    }
   | { kind: 'scan'; repository: string; digest: string; status: string; counts: SeverityCounts }
   | { kind: 'check-pending' }
   | { kind: 'override'; request: ReleaseOverrideRequest }
@@ -54,6 +67,11 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
     return { kind: 'ignore', why: 'a build of a key outside the uploads' };
   }
   const digest = variable(info['exported-environment-variables'], BUILD_EXPORTED_DIGEST);
+  // Only the names the buildspec writes, each once, in their order.
+  const exported = (
+    variable(info['exported-environment-variables'], BUILD_EXPORTED_ATTESTATIONS) ?? ''
+  ).split(',');
+  const attestations = ATTESTATIONS.filter((name) => exported.includes(name));
   return {
     kind: 'build-succeeded',
     buildId,
@@ -64,6 +82,7 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
       eTag: variable(environment, BUILD_ENV.eTag),
     },
     ...(digest ? { digest } : {}),
+    ...(attestations.length > 0 ? { attestations } : {}),
   };
 }
 

@@ -12,7 +12,7 @@
  * marked announced after; a run cut off in between is finished by Lambda's retry of it (same request
  * id) or, once its writer had all its time, by whichever run meets the record next.
  */
-import type { ReleaseVerdict } from '../shared/contract.ts';
+import type { Attestation, ReleaseVerdict } from '../shared/contract.ts';
 import { type UploadRecord, type UploadRelease, uploadRecordKey } from '../shared/upload-record.ts';
 import { announce } from './announce.ts';
 import type { Deps } from './deps.ts';
@@ -44,7 +44,7 @@ import {
 
 /** What started this round of the release. */
 export type Trigger =
-  | { kind: 'build'; buildId: string; digest?: string }
+  | { kind: 'build'; buildId: string; digest?: string; attestations?: Attestation[] }
   | { kind: 'scan'; digest: string; scan: ScanState }
   | { kind: 'check' }
   | { kind: 'override'; reason: string; by: string };
@@ -212,7 +212,10 @@ async function fromAccepted(
   const digest = trigger.digest;
   return {
     kind: 'write',
-    record: built(base, trigger.buildId, digest, release, now),
+    record: {
+      ...built(base, trigger.buildId, digest, release, now),
+      ...(trigger.attestations ? { attestations: trigger.attestations } : {}),
+    },
     before: () => writeImageIndex(store(deps), recordKey, repository, digest),
   };
 }
@@ -337,7 +340,12 @@ export async function handleInvocation(deps: Deps, event: unknown, requestId: st
           await advance(
             deps,
             recordKey,
-            { kind: 'build', buildId: input.buildId, ...(input.digest ? { digest: input.digest } : {}) },
+            {
+              kind: 'build',
+              buildId: input.buildId,
+              ...(input.digest ? { digest: input.digest } : {}),
+              ...(input.attestations ? { attestations: input.attestations } : {}),
+            },
             requestId,
           ),
         );

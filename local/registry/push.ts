@@ -30,6 +30,17 @@ export interface ManifestPushDeps {
   log: (line: string) => void;
 }
 
+/** A manifest with a `subject`, or the index under an OCI 1.1 fallback tag (`sha256-<hex>`). */
+export function isReferrer(manifest: string, tag: string | undefined): boolean {
+  if (tag !== undefined && /^sha256-[0-9a-f]{64}$/.test(tag)) return true;
+  try {
+    const parsed = JSON.parse(manifest) as { subject?: unknown };
+    return typeof parsed.subject === 'object' && parsed.subject !== null;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `work` after every earlier work of the same key has settled. */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
@@ -99,6 +110,10 @@ export class ManifestPush {
       await this.keepUntagged(name, existing, digest);
       this.deps.images.pushed(name, digest, manifest);
       this.deps.log(`registry: pushed ${name}${tag ? `:${tag}` : ''} ${digest}`);
+      // ECR reports a referrer (an SBOM, a provenance) as an `ECR Referrer Action`, not as an image
+      // push, and scans no referrer; here the OCI 1.1 fallback tag's index stands for ECR's own
+      // record of referrers, and is one too.
+      if (isReferrer(manifest, tag)) return;
       await this.deps.emit([imageAction('PUSH', name, digest, tag)]);
       this.deps.scans.pushed(name, digest, repo);
     });

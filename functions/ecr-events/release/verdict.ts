@@ -21,11 +21,28 @@ const VERDICTS: Record<ReleaseVerdict, { title: string; outcome: Notification['o
   failed: { title: 'Release failed', outcome: 'failure' },
 };
 
+const ATTESTATION_NAMES: Record<string, string> = { sbom: 'SBOM', provenance: 'provenance' };
+
+/** `SBOM, provenance`: what the build attached to the image, as the verdict lists it. */
+export function attachedText(attestations: unknown): string | undefined {
+  const names = Array.isArray(attestations)
+    ? attestations.flatMap((a) =>
+        typeof a === 'string' && ATTESTATION_NAMES[a] ? [ATTESTATION_NAMES[a]] : [],
+      )
+    : [];
+  return names.length > 0 ? names.join(', ') : undefined;
+}
+
 /** What the message says besides the facts: why, and for a held image what to do. */
 function detailText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
   const override = d.override as ReleaseVerdictDetail['override'] | undefined;
   if (verdict === 'released') {
-    return override ? `Released by override (${override.by}): ${override.reason}` : undefined;
+    const attached = attachedText(d.attestations);
+    const parts = [
+      ...(override ? [`Released by override (${override.by}): ${override.reason}`] : []),
+      ...(attached ? [`Carries: ${attached}`] : []),
+    ];
+    return parts.length > 0 ? parts.join('. ') : undefined;
   }
   const reason = str(d.reason) ?? 'no reason given';
   if (verdict !== 'held') return reason;

@@ -385,10 +385,10 @@ describe('refusals say what was wrong', () => {
     const unknown = refusal('build .');
     expect(unknown.message).toBe('unknown command "build"');
     expect(unknown.hint).toBe(
-      'commands: submit, status, logs, list, release, replay, doctor (--help for more)',
+      'commands: submit, status, logs, list, release, replay, doctor, verify (--help for more)',
     );
     expect(refusal('stauts x').hint).toBe(
-      'did you mean status? commands: submit, status, logs, list, release, replay, doctor (--help for more)',
+      'did you mean status? commands: submit, status, logs, list, release, replay, doctor, verify (--help for more)',
     );
     expect(refusal('release').message).toBe('release takes one upload key, repository:tag or build id');
   });

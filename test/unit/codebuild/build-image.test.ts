@@ -88,7 +88,27 @@ printf '%s\\n' "skopeo $*" >>"${calls}"
 exit 0
 `,
   );
-  for (const tool of ['docker', 'podman', 'skopeo']) chmodSync(join(bin, tool), 0o755);
+  // The SBOM generator in place (the local cloud's way), and curl for the pinned download's path:
+  // it serves an archive that is not the pinned release.
+  writeFileSync(join(bin, 'trivy'), '#!/bin/bash\nexit 0\n');
+  writeFileSync(
+    join(bin, 'curl'),
+    `#!/bin/bash
+printf '%s\\n' "curl $*" >>"${calls}"
+while [ $# -gt 0 ]; do if [ "$1" = -o ]; then printf 'not trivy' >"$2"; fi; shift; done
+exit 0
+`,
+  );
+  for (const tool of ['docker', 'podman', 'skopeo', 'trivy', 'curl']) chmodSync(join(bin, tool), 0o755);
+  // build-session.mjs --attest: records its arguments and the build parameters it was given.
+  writeFileSync(
+    join(work, 'build-session.mjs'),
+    `import { appendFileSync } from 'node:fs';
+const e = process.env;
+appendFileSync(${JSON.stringify(calls)}, ['attest', ...process.argv.slice(2), e.DOCKERFILE, e.BUILD_TARGET, e.BUILD_PLATFORMS, e.BUILDER_USED, e.SBOM_GENERATOR].join(' ') + '\\n');
+process.exit(Number(e.STUB_ATTEST_STATUS ?? 0));
+`,
+  );
   writeFileSync(join(work, 'build.env'), buildEnv);
   if (!extraEnv.STUB_REMOVE_PASSWORD) writeFileSync(join(work, 'registry-password'), 'the-session-password');
   writeFileSync(join(work, 'build-args'), 'VERSION=1.2.3\0EMPTY=\0');
@@ -104,6 +124,7 @@ exit 0
       CONTEXT_VERSION_ID: 'version-1',
       CONTEXT_ETAG: 'etag-1',
       CODEBUILD_BUILD_ID: 'ecr-pipeline-prod:1234',
+      SBOM_GENERATOR: join(bin, 'trivy'),
       ...extraEnv,
     },
   });
@@ -142,7 +163,7 @@ exit 0
       return undefined;
     }
   })();
-  return { ...out, calls: lines, digest, passwordLeft, buildkitd, registriesConf };
+  return { ...out, calls: lines, digest, passwordLeft, buildkitd, registriesConf, work, bin };
 }
 
 describe('buildspec/build-image.sh with Docker', () => {
@@ -193,6 +214,11 @@ describe('buildspec/build-image.sh with Docker', () => {
     // The release tag is the release function's: no call of the build names it.
     expect(out.calls.filter((line) => line.includes(':v1.2.3'))).toEqual([]);
     expect(out.calls.filter((line) => line.includes('imagetools'))).toEqual([]);
+    // The SBOM and the provenance are attached to the pushed digest, with the parameters this
+    // script built with.
+    const attest = `attest --attest ${out.work} ${out.work}/context docker/Dockerfile app  docker ${out.bin}/trivy`;
+    expect(out.calls).toContain(attest);
+    expect(out.calls.indexOf(attest)).toBeGreaterThan(out.calls.indexOf(build));
     // No `aws` CLI start-up anywhere in the build.
     expect(out.calls.filter((line) => line.startsWith('aws '))).toEqual([]);
   });
@@ -293,9 +319,52 @@ describe('buildspec/build-image.sh with podman', () => {
         `^skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false oci:\\S+/oci-layout docker://127\\.0\\.0\\.1:5000/team-a/api@${digest}$`,
       ),
     );
-    // The release tag is the release function's to set.
-    expect(steps).toHaveLength(4);
+    // The SBOM and the provenance are attached to the pushed digest; the release tag is the
+    // release function's to set.
+    expect(steps[4]).toMatch(/^attest --attest \S+ \S+\/context Dockerfile {3}podman \S+\/trivy$/);
+    expect(steps).toHaveLength(5);
     expect(out.digest).toBe(digest);
+  });
+});
+
+describe('buildspec/build-image.sh: the SBOM generator and the attach step', () => {
+  it('downloads the pinned trivy release and refuses an archive whose sha256 is not the pinned one, before building', () => {
+    const out = run(NO_METADATA, { SBOM_GENERATOR: '' });
+    expect(out.status).toBe(1);
+    const download = out.calls.find((line) => line.startsWith('curl ')) ?? '';
+    expect(download).toMatch(
+      /https:\/\/github\.com\/aquasecurity\/trivy\/releases\/download\/v0\.69\.3\/trivy_0\.69\.3_Linux-(64bit|ARM64)\.tar\.gz$/,
+    );
+    expect(out.stderr.trim().split('\n').at(-1)).toMatch(
+      /the SBOM generator downloaded from \S+ is not the pinned trivy 0\.69\.3 \(sha256 differs\)$/,
+    );
+    expect(out.calls.some((line) => line.startsWith('docker buildx build'))).toBe(false);
+  });
+
+  it('downloads from the mirror SBOM_GENERATOR_URL names', () => {
+    const out = run(NO_METADATA, {
+      SBOM_GENERATOR: '',
+      SBOM_GENERATOR_URL: 'https://mirror.example.com/trivy',
+    });
+    expect(out.calls.find((line) => line.startsWith('curl '))).toMatch(
+      /https:\/\/mirror\.example\.com\/trivy\/v0\.69\.3\/trivy_0\.69\.3_Linux-/,
+    );
+  });
+
+  it('refuses an SBOM_GENERATOR that is not an executable file', () => {
+    const out = run(NO_METADATA, { SBOM_GENERATOR: '/nonexistent/trivy' });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain('SBOM_GENERATOR "/nonexistent/trivy" is not an executable file');
+    expect(out.calls.some((line) => line.startsWith('docker buildx build'))).toBe(false);
+  });
+
+  it('fails the build, and tags nothing, when the SBOM or the provenance cannot be attached', () => {
+    const out = run(NO_METADATA, { STUB_ATTEST_STATUS: '1' });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain(
+      `attaching the SBOM and the provenance of ${REGISTRY}/team-a/api@sha256:${'7'.padStart(64, '0')} failed`,
+    );
+    expect(out.calls.some((line) => line.startsWith('docker buildx imagetools create'))).toBe(false);
   });
 });
 
@@ -305,6 +374,7 @@ describe('buildspec/build-image.sh with build secrets', () => {
   // tests the real one): a 0600 file per secret and the builder's --secret values, or a refusal (exit 2).
   const session = `import { mkdirSync, writeFileSync } from 'node:fs';
 const [, , mode, work] = process.argv;
+if (mode === '--attest') process.exit(0);
 if (mode !== '--secrets') process.exit(64);
 if (process.env.STUB_SECRET_REFUSED) {
   console.error('ecr-pipeline: build secret npm_token: no SSM parameter or Secrets Manager secret is named ${PREFIX}npm');
@@ -355,7 +425,11 @@ console.log('ecr-pipeline: build secrets npm_token mounted for the build (values
   });
 
   it('runs no secrets step when the upload names none', () => {
-    const out = run(NO_METADATA, {}, { 'build-session.mjs': 'process.exit(3);' });
+    const out = run(
+      NO_METADATA,
+      {},
+      { 'build-session.mjs': "process.exit(process.argv[2] === '--attest' ? 0 : 3);" },
+    );
     expect(out.status, out.stderr).toBe(0);
     expect(out.calls.findLast((line) => line.startsWith('docker buildx build'))).not.toContain('--secret');
   });

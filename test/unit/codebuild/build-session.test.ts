@@ -194,6 +194,10 @@ describe('prepare', () => {
       VersionId: 'version-1',
     });
     expect(readFileSync(join(work, 'context.archive'), 'utf8')).toBe('archive');
+    // sha256 of "archive": the provenance's source digest, of the bytes as fetched.
+    expect(readFileSync(join(work, 'context.sha256'), 'utf8')).toBe(
+      '0eb3e36bfb24dcd9bb1d1bece1531216b59539a8fde17ee80224af0653c92aa3',
+    );
     expect(JSON.parse(readFileSync(join(work, 'object.json'), 'utf8'))).toEqual({
       Metadata: { dockerfile: 'x/Dockerfile' },
       VersionId: 'version-1',

@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import { renderBuildspec } from '../../../buildspec/render.ts';
 import {
   BUILD_ENV,
+  BUILD_EXPORTED_ATTESTATIONS,
   BUILD_EXPORTED_DIGEST,
   BUILD_EXPORTED_VERDICT,
   UPLOAD_METADATA,
@@ -63,7 +64,11 @@ describe('buildspec/buildspec.yml', () => {
   it('is a valid version 0.2 buildspec that exports the digest and reads every build variable', () => {
     const text = readFileSync(join(root, 'buildspec/buildspec.yml'), 'utf8');
     const spec = parseBuildspec(text);
-    expect(spec.exportedVariables).toEqual([BUILD_EXPORTED_DIGEST, BUILD_EXPORTED_VERDICT]);
+    expect(spec.exportedVariables).toEqual([
+      BUILD_EXPORTED_DIGEST,
+      BUILD_EXPORTED_VERDICT,
+      BUILD_EXPORTED_ATTESTATIONS,
+    ]);
     expect(spec.phases.pre_build?.onFailure).toBe('ABORT');
     const doc = parse(text) as { phases: Record<string, { commands: string[] }> };
     const commands = Object.values(doc.phases)

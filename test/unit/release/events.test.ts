@@ -24,6 +24,21 @@ describe('parseInput', () => {
     expect(bare).not.toHaveProperty('digest');
   });
 
+  it('reads what the build attached from its exported IMAGE_ATTESTATIONS, only the names it knows, each once', () => {
+    const e = fixture('codebuild/build-succeeded-exported.json');
+    const info = e.detail['additional-information'] as { 'exported-environment-variables': Vars };
+    info['exported-environment-variables'].push({
+      name: 'IMAGE_ATTESTATIONS',
+      value: 'provenance,signed,sbom,sbom',
+    });
+    expect(parseInput(e, config)).toMatchObject({
+      kind: 'build-succeeded',
+      attestations: ['sbom', 'provenance'],
+    });
+    info['exported-environment-variables'].splice(-1, 1, { name: 'IMAGE_ATTESTATIONS', value: 'signed' });
+    expect(parseInput(e, config)).not.toHaveProperty('attestations');
+  });
+
   it('ignores builds that are not a success of this stack for an upload of its bucket', () => {
     const cases: [string, (e: ReturnType<typeof fixture>) => void][] = [
       [

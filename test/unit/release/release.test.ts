@@ -118,6 +118,19 @@ describe('gate none', () => {
     });
   });
 
+  it('keeps what the build attached in the record and says it in the verdict', async () => {
+    const e = succeeded();
+    const info = e.detail['additional-information'] as {
+      'exported-environment-variables': { name: string; value: string }[];
+    };
+    info['exported-environment-variables'].push({ name: 'IMAGE_ATTESTATIONS', value: 'sbom,provenance' });
+    await handleInvocation(releaseDeps(), e, REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'released', attestations: ['sbom', 'provenance'] });
+    expect(verdicts()).toEqual([
+      expect.objectContaining({ verdict: 'released', attestations: ['sbom', 'provenance'] }),
+    ]);
+  });
+
   it('does nothing more for the same event delivered twice', async () => {
     await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
     s3Mock.resetHistory();

@@ -60,6 +60,24 @@ describe('Release Verdict', () => {
     expect(notification(route(e, options)).links.map((l) => l.label)).toEqual(['Upload']);
   });
 
+  it('says what a released image carries (SBOM, provenance), and nothing of names it does not know', () => {
+    const e = event('ecr-pipeline/release-verdict-held.json');
+    e.detail.verdict = 'released';
+    e.detail.attestations = ['sbom', 'provenance'];
+    const n = notification(route(e, options));
+    expect(n.detail).toBe('Carries: SBOM, provenance');
+    expect(plainText(n)).toContain('SBOM, provenance');
+    e.detail.override = { reason: 'accepted risk', by: 'ops', at: 'x' };
+    expect(notification(route(e, options)).detail).toBe(
+      'Released by override (ops): accepted risk. Carries: SBOM, provenance',
+    );
+    delete e.detail.override;
+    e.detail.attestations = ['<!channel>', 7];
+    expect(notification(route(e, options)).detail).toBeUndefined();
+    e.detail.attestations = 'sbom';
+    expect(notification(route(e, options)).detail).toBeUndefined();
+  });
+
   it('refuses a verdict it does not know, or one without its image', () => {
     for (const change of [
       (d: Record<string, unknown>) => {

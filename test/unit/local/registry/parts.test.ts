@@ -26,7 +26,7 @@ import {
   imageScan,
 } from '../../../../local/registry/image-events.ts';
 import { ImageRecords } from '../../../../local/registry/images.ts';
-import { KeyedLock } from '../../../../local/registry/push.ts';
+import { isReferrer, KeyedLock } from '../../../../local/registry/push.ts';
 import { ScanOnPush } from '../../../../local/registry/scans.ts';
 
 const ecrMock = mockClient(ECRClient);
@@ -421,5 +421,19 @@ describe('ScanOnPush without a scanner', () => {
       expect.objectContaining({ 'scan-status': 'FAILED', 'repository-name': 'app' }),
     ]);
     expect(lines[0]).toContain("moto's ECR gave no scan result for app@sha256:a");
+  });
+});
+
+describe('isReferrer', () => {
+  it('tells a referrer (a manifest with a subject, or a fallback tag index) from an image', () => {
+    const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:ab', size: 1 };
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2, subject }), undefined)).toBe(true);
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2, layers: [] }), `sha256-${'ab'.repeat(32)}`)).toBe(
+      true,
+    );
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2, layers: [] }), 'v1')).toBe(false);
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2, subject: null }), undefined)).toBe(false);
+    expect(isReferrer(JSON.stringify({ schemaVersion: 2 }), `sha256-${'ab'.repeat(31)}`)).toBe(false);
+    expect(isReferrer('not json', undefined)).toBe(false);
   });
 });

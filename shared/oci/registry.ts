@@ -1,0 +1,194 @@
+/**
+ * The few calls of the OCI distribution API that attaching and reading referrers needs: blobs and
+ * manifests of one repository, over HTTPS (plain HTTP for a registry on the loopback interface only,
+ * the local cloud's), with ECR's Basic `AWS:<password>` login. What is read is checked against the
+ * digest it was asked by: a registry (or anything between) cannot hand back other bytes.
+ */
+import { createHash } from 'node:crypto';
+
+/** An OCI content descriptor. */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+}
+
+/** A manifest as the registry stored it. */
+export interface StoredManifest {
+  mediaType: string;
+  digest: string;
+  bytes: Buffer;
+}
+
+/** The registry answered something other than what the call needs; the message names the call. */
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const MANIFEST_ACCEPT = [
+  OCI_MANIFEST,
+  OCI_INDEX,
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+/** `sha256:<hex>` of the bytes. */
+export function sha256(bytes: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** True for a `sha256:<64 hex>` digest (the only algorithm the pipeline reads or writes). */
+export function isDigest(value: string): boolean {
+  return DIGEST.test(value);
+}
+
+/** Plain HTTP only for the loopback interface; every other registry is spoken to over TLS. */
+export function registryBase(host: string): string {
+  const loopback = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host);
+  return `${loopback ? 'http' : 'https'}://${host}`;
+}
+
+export interface RegistryClientOptions {
+  /** `host[:port]`, as in an image reference. */
+  host: string;
+  /** The password ECR's GetAuthorizationToken gives (user `AWS`). */
+  password: string;
+  fetch?: typeof fetch;
+}
+
+/** Blobs and manifests of the repositories of one registry. */
+export class RegistryClient {
+  private readonly base: string;
+  private readonly auth: string;
+  private readonly fetch: typeof fetch;
+
+  constructor(options: RegistryClientOptions) {
+    this.base = registryBase(options.host);
+    this.auth = `Basic ${Buffer.from(`AWS:${options.password}`).toString('base64')}`;
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  private request(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    // Only to the registry itself: a blob GET may be redirected to storage that must not see it.
+    if (url.startsWith(this.base)) headers.set('authorization', this.auth);
+    return this.fetch(url, { ...init, headers, redirect: 'follow' });
+  }
+
+  private url(repository: string, path: string): string {
+    return `${this.base}/v2/${repository}/${path}`;
+  }
+
+  private async fail(what: string, response: Response): Promise<never> {
+    const body = (await response.text().catch(() => '')).slice(0, 300);
+    throw new RegistryError(
+      `${what}: the registry answered ${response.status} ${body}`.trim(),
+      response.status,
+    );
+  }
+
+  /** Uploads a blob (unless the registry has it) and returns its descriptor. */
+  async putBlob(repository: string, mediaType: string, bytes: Buffer): Promise<Descriptor> {
+    const digest = sha256(bytes);
+    const descriptor = { mediaType, digest, size: bytes.length };
+    const head = await this.request(this.url(repository, `blobs/${digest}`), { method: 'HEAD' });
+    if (head.ok) return descriptor;
+    const started = await this.request(this.url(repository, 'blobs/uploads/'), { method: 'POST' });
+    if (started.status !== 202) await this.fail(`starting the upload of ${digest} to ${repository}`, started);
+    const location = started.headers.get('location');
+    if (!location) throw new RegistryError(`the upload of ${digest} to ${repository} has no location`);
+    const target = new URL(location, `${this.base}/`);
+    target.searchParams.set('digest', digest);
+    const put = await this.request(target.toString(), {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(bytes),
+    });
+    if (put.status !== 201) await this.fail(`uploading ${digest} to ${repository}`, put);
+    return descriptor;
+  }
+
+  /** A blob's bytes, checked against its digest. */
+  async getBlob(repository: string, digest: string): Promise<Buffer> {
+    const response = await this.request(this.url(repository, `blobs/${digest}`));
+    if (!response.ok) await this.fail(`reading blob ${digest} of ${repository}`, response);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (sha256(bytes) !== digest)
+      throw new RegistryError(`blob ${digest} of ${repository} is not what its digest says`);
+    return bytes;
+  }
+
+  /** Stores a manifest under a digest or a tag; returns its digest and the OCI-Subject header, if any. */
+  async putManifest(
+    repository: string,
+    reference: string,
+    mediaType: string,
+    bytes: Buffer,
+  ): Promise<{ digest: string; subject: string | undefined }> {
+    const response = await this.request(this.url(repository, `manifests/${reference}`), {
+      method: 'PUT',
+      headers: { 'content-type': mediaType },
+      body: new Uint8Array(bytes),
+    });
+    if (response.status !== 201) await this.fail(`storing manifest ${repository}:${reference}`, response);
+    return { digest: sha256(bytes), subject: response.headers.get('oci-subject') ?? undefined };
+  }
+
+  /** A manifest, or undefined when the registry has none under the reference. */
+  async getManifest(repository: string, reference: string): Promise<StoredManifest | undefined> {
+    const response = await this.request(this.url(repository, `manifests/${reference}`), {
+      headers: { accept: MANIFEST_ACCEPT },
+    });
+    if (response.status === 404) return undefined;
+    if (!response.ok) await this.fail(`reading manifest ${repository}:${reference}`, response);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const digest = sha256(bytes);
+    if (isDigest(reference) && digest !== reference)
+      throw new RegistryError(`manifest ${repository}@${reference} is not what its digest says`);
+    const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
+    return { mediaType, digest, bytes };
+  }
+
+  /**
+   * The referrers API's index of a subject (OCI distribution 1.1), or undefined when the registry
+   * has no referrers API (it answers 404, as distribution 2.8 does).
+   */
+  async referrersIndex(
+    repository: string,
+    subject: string,
+  ): Promise<{ manifests?: Descriptor[] } | undefined> {
+    const response = await this.request(this.url(repository, `referrers/${subject}`), {
+      headers: { accept: OCI_INDEX },
+    });
+    if (response.status === 404) return undefined;
+    if (!response.ok) await this.fail(`listing the referrers of ${repository}@${subject}`, response);
+    return (await response.json()) as { manifests?: Descriptor[] };
+  }
+}
+
+/**
+ * The images of a stored manifest: each platform's image of an index (attestation entries, whose
+ * platform is unknown, left out), else the image itself.
+ */
+export function platformImages(stored: StoredManifest): Descriptor[] {
+  const isIndex = stored.mediaType === OCI_INDEX || stored.mediaType.includes('manifest.list');
+  if (!isIndex) return [{ mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length }];
+  const index = JSON.parse(stored.bytes.toString('utf8')) as {
+    manifests?: (Descriptor & { platform?: { architecture?: string } })[];
+  };
+  return (index.manifests ?? []).filter(
+    (m) => m.platform?.architecture !== undefined && m.platform.architecture !== 'unknown',
+  );
+}
