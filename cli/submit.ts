@@ -104,12 +104,13 @@ export function asciiJson(value: unknown): string {
 /** The object metadata the build-trigger function reads (UPLOAD_METADATA). */
 export function uploadMetadata(
   plan: Pick<ContextPlan, 'dockerfile'>,
-  args: Pick<SubmitArgs, 'buildArgs' | 'target' | 'platforms'>,
+  args: Pick<SubmitArgs, 'buildArgs' | 'target' | 'platforms'> & Partial<Pick<SubmitArgs, 'lambdaSafe'>>,
 ): Record<string, string> {
   const metadata: Record<string, string> = { [UPLOAD_METADATA.dockerfile]: plan.dockerfile };
   if (Object.keys(args.buildArgs).length > 0) metadata[UPLOAD_METADATA.buildArgs] = asciiJson(args.buildArgs);
   if (args.target) metadata[UPLOAD_METADATA.target] = args.target;
   if (args.platforms.length > 0) metadata[UPLOAD_METADATA.platforms] = args.platforms.join(',');
+  if (args.lambdaSafe) metadata[UPLOAD_METADATA.lambdaSafe] = 'true';
   for (const [name, value] of Object.entries(metadata)) {
     if (!/^[\x20-\x7e]*$/.test(value)) {
       throw new CliError(

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-codebuild';
 import { BUILD_ENV } from '../shared/contract.ts';
 import { classify } from './errors.ts';
+import type { BuildEnvironment } from './platforms.ts';
 
 /** What one build makes: the exact object version and the target image. */
 export interface BuildRequest {
@@ -21,6 +22,8 @@ export interface BuildRequest {
   cacheTag: string;
   /** Same object version, same token: CodeBuild starts one build for both requests (within 5 minutes). */
   idempotencyToken: string;
+  /** One leg of an upload that names platforms: its platform and the environment it runs on. */
+  leg?: { platform: string; environment: BuildEnvironment } | undefined;
 }
 
 /** The build variables of a request; all PLAINTEXT and none secret (they are echoed in build events). */
@@ -34,6 +37,7 @@ export function buildVariables(request: BuildRequest): { name: string; value: st
     [BUILD_ENV.repository]: request.repository,
     [BUILD_ENV.tag]: request.tag,
     [BUILD_ENV.cacheTag]: request.cacheTag,
+    ...(request.leg ? { [BUILD_ENV.platform]: request.leg.platform } : {}),
   };
   return Object.entries(values).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' }));
 }
@@ -54,8 +58,11 @@ export async function existingBuild(
   if (ids.length === 0) return undefined;
   const got = await codebuild.send(new BatchGetBuildsCommand({ ids: ids.slice(0, 100) }));
   const wanted = buildVariables(request).filter((v) =>
-    [BUILD_ENV.bucket, BUILD_ENV.key, BUILD_ENV.versionId, BUILD_ENV.eTag].includes(v.name as never),
+    [BUILD_ENV.bucket, BUILD_ENV.key, BUILD_ENV.versionId, BUILD_ENV.eTag, BUILD_ENV.platform].includes(
+      v.name as never,
+    ),
   );
+  if (!request.leg) wanted.push({ name: BUILD_ENV.platform, value: '', type: 'PLAINTEXT' });
   const same = (got?.builds ?? []).find((build) => {
     const variables = build.environment?.environmentVariables ?? [];
     return wanted.every(({ name, value }) => (variables.find((v) => v.name === name)?.value ?? '') === value);
@@ -80,6 +87,13 @@ export async function startBuild(
         projectName: request.projectName,
         environmentVariablesOverride: buildVariables(request),
         idempotencyToken: request.idempotencyToken,
+        ...(request.leg
+          ? {
+              environmentTypeOverride: request.leg.environment.type,
+              imageOverride: request.leg.environment.image,
+              computeTypeOverride: request.leg.environment.computeType as never,
+            }
+          : {}),
       }),
     );
     return out.build?.id ?? '';

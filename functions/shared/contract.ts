@@ -21,7 +21,8 @@ export type RejectionCode =
   | 'InvalidMetadata'
   | 'RepositoryNotAllowed'
   | 'RepositoryNotManaged'
-  | 'TagAlreadyExists';
+  | 'TagAlreadyExists'
+  | 'NotLambdaSafe';
 
 /** `detail` of a `Build Rejected` event. */
 export interface BuildRejectedDetail {
@@ -36,13 +37,16 @@ export interface BuildRejectedDetail {
 
 /**
  * User metadata an upload may carry (`x-amz-meta-<name>`; S3 returns the names in lower case).
- * Values are US-ASCII. `build-args` is a JSON object of strings; `platforms` a comma-separated list.
+ * Values are US-ASCII. `build-args` is a JSON object of strings; `platforms` a comma-separated list;
+ * `lambda-safe` is `true` when the image must run on Lambda (a plain image manifest, never an index:
+ * a request for several platforms is refused).
  */
 export const UPLOAD_METADATA = {
   dockerfile: 'dockerfile',
   buildArgs: 'build-args',
   target: 'target',
   platforms: 'platforms',
+  lambdaSafe: 'lambda-safe',
 } as const;
 
 /** Upload metadata the release function reads (not the build): a stricter gate than the stack's. */
@@ -67,6 +71,11 @@ export const BUILD_ENV = {
   tag: 'IMAGE_TAG',
   /** The registry cache's tag in the image's own repository; empty where that tag may not move (no cache). */
   cacheTag: 'IMAGE_CACHE_TAG',
+  /**
+   * The one platform this build makes, as one leg of a multi-platform upload (`linux/arm64`); empty
+   * for an upload that names no platform. The release joins the legs' images into one index.
+   */
+  platform: 'BUILD_PLATFORM',
 } as const;
 
 /**
