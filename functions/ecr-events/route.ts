@@ -295,6 +295,8 @@ function build(detail: Json, base: Base, detailType: string, options: RouteOptio
   const group = str(logInfo['group-name']);
   const stream = str(logInfo['stream-name']);
   if (group && stream) buildInfo.logStream = { group, stream };
+  const platform = variable(BUILD_ENV.platform);
+  if (platform) buildInfo.platform = platform;
   const links: Link[] = [consoleLinks.build(base.region, base.account, project, id)];
   const logs = str(logInfo['deep-link']);
   // https, or the local cloud's log server on the loopback interface.

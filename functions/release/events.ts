@@ -9,7 +9,14 @@ import { UPLOAD_RECORD_DIR, type UploadIdentity } from '../shared/upload-record.
 import type { Config } from './config.ts';
 
 export type ReleaseInput =
-  | { kind: 'build-succeeded'; buildId: string; identity: UploadIdentity; digest?: string }
+  | {
+      kind: 'build-succeeded';
+      buildId: string;
+      identity: UploadIdentity;
+      digest?: string;
+      /** The build is one leg of a multi-platform upload: its platform. */
+      platform?: string;
+    }
   | { kind: 'scan'; repository: string; digest: string; status: string; counts: SeverityCounts }
   | { kind: 'check-pending' }
   | { kind: 'override'; request: ReleaseOverrideRequest }
@@ -54,6 +61,7 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
     return { kind: 'ignore', why: 'a build of a key outside the uploads' };
   }
   const digest = variable(info['exported-environment-variables'], BUILD_EXPORTED_DIGEST);
+  const platform = variable(environment, BUILD_ENV.platform);
   return {
     kind: 'build-succeeded',
     buildId,
@@ -64,6 +72,7 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
       eTag: variable(environment, BUILD_ENV.eTag),
     },
     ...(digest ? { digest } : {}),
+    ...(platform ? { platform } : {}),
   };
 }
 
