@@ -1,14 +1,15 @@
 /**
- * Waiting for the scan of a pushed image, and the `--fail-on` gate. The upload record carries the
- * scan once the notifications function has seen it (basic or enhanced scanning); until then ECR
- * itself is asked (DescribeImages' `imageScanFindingsSummary`), which answers for both scanners.
+ * Waiting for the scan of a pushed image, and the `--fail-on` gate. The gate's verdict comes from ECR
+ * itself (DescribeImages' `imageScanFindingsSummary`, which answers for basic and enhanced scanning),
+ * never from the upload record: the record is a copy kept for people, and a copy is only as
+ * trustworthy as the last principal that could write it.
  */
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { scannerOf, scanState } from '../functions/shared/scan-status.ts';
-import type { UploadIdentity, UploadScan } from '../functions/shared/upload-record.ts';
+import type { UploadScan } from '../functions/shared/upload-record.ts';
 import { type FailOnSeverity, SEVERITIES } from './args.ts';
 import { CliError } from './errors.ts';
-import { readUploadRecord, sleep } from './follow.ts';
+import { sleep } from './follow.ts';
 import type { Clients } from './target.ts';
 
 /** Counts by severity, as ECR reports them (severities without findings left out). */
@@ -46,9 +47,7 @@ export async function ecrScan(
 }
 
 export interface ScanWait {
-  clients: Clients;
-  prefix: string;
-  identity: UploadIdentity;
+  clients: Pick<Clients, 'ecr'>;
   repository: string;
   digest: string;
   signal?: AbortSignal | undefined;
@@ -57,20 +56,12 @@ export interface ScanWait {
   now?: () => number;
 }
 
-/** Waits for the scan of the pushed image: the record's first, ECR's as the fallback. */
+/** Waits until ECR reports the pushed image's scan complete, and returns ECR's counts. */
 export async function waitForScan(options: ScanWait): Promise<ScanResult> {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 15 * 60_000;
   const deadline = now() + timeoutMs;
   for (;;) {
-    const record = await readUploadRecord(options.clients, options.prefix, options.identity);
-    if (record?.scan?.status === 'FAILED') {
-      throw new CliError(
-        `the ${record.scan.scanner} scan of ${options.repository}@${options.digest} failed`,
-        'the image itself was pushed; look at it in the ECR console',
-      );
-    }
-    if (record?.scan) return { scanner: record.scan.scanner, counts: record.scan.counts };
     const fromEcr = await ecrScan(options.clients, options.repository, options.digest);
     if (fromEcr) return fromEcr;
     if (options.signal?.aborted) throw new CliError('interrupted while waiting for the scan', undefined, 130);

@@ -269,8 +269,6 @@ async function afterPush(
   const found = await run(() =>
     waitForScan({
       clients: target.clients,
-      prefix: target.prefix,
-      identity,
       repository,
       digest,
       signal: io.signal,

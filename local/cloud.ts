@@ -109,6 +109,11 @@ export interface LocalCloud {
   idle(): Promise<void>;
   /** Per role: the actions used and the statements that allowed them, denials, grants never used. */
   iamReport(): RoleUsage[];
+  /**
+   * The credentials of a role of the template (logical id or ARN), as STS AssumeRole would give them
+   * to a person or a CI job that assumes it; undefined when the template has no such role.
+   */
+  assumeRole(role: string, session: string): Record<string, string> | undefined;
   /** The AWS environment a build gets (endpoint, region, its project role's credentials), as CodeBuild gives it. */
   buildEnv: Record<string, string>;
 }
@@ -468,6 +473,10 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
     deployment,
     idle: () => pollers.idle(() => invoker.idle()),
     iamReport: () => iam.report(),
+    assumeRole: (role, session) => {
+      const found = iam.role(role);
+      return found ? LocalSts.env(iam.sts.issue(found, session)) : undefined;
+    },
     buildEnv,
     async stop() {
       await parts.stop();

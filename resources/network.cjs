@@ -48,6 +48,7 @@ module.exports = async ({ resolveVariable }) => {
   });
   if (found.length > 0) throw new Error(`private networking parameters: ${found.join('; ')}`);
   const buildGroups = ids(await param('buildSecurityGroupIds'));
+  const stateWriters = await resolveVariable('self:custom.pipeline.stateWriterRoles');
   const vpcId = await param('vpcId');
   return {
     // Off, the resources that name the VPC are left out (Conditions), but cfn-lint checks them all:
@@ -79,13 +80,8 @@ module.exports = async ({ resolveVariable }) => {
       ...(functionsInVpc
         ? {}
         : {
-            ArnNotEquals: {
-              'aws:PrincipalArn': [
-                { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] },
-                { 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] },
-                { 'Fn::GetAtt': ['ReleaseRole', 'Arn'] },
-              ],
-            },
+            // The roles that write the pipeline's state (serverless.yml, custom.pipeline.stateWriterRoles).
+            ArnNotEquals: { 'aws:PrincipalArn': stateWriters },
           }),
     },
     // The functions' `vpc:` (false: not in a VPC). Their group is the stack's, which the endpoints admit.

@@ -88,8 +88,10 @@ export interface Config {
    * are watched until their replication ends, and the sweep summary names the replicas it leaves.
    */
   replication: { regions: string[]; timeoutMs: number };
-  /** The function's region (`AWS_REGION`, set by Lambda), for events and reports that name none. */
+  /** The function's region (`AWS_REGION`, set by Lambda): events from any other are refused. */
   region: string;
+  /** The function's account (`ACCOUNT_ID`, from the template): events from any other are refused. */
+  account: string;
   /**
    * How far ahead of the system clock the function's clock runs: 0 unless `LOCAL_CLOCK_OFFSET_MS` is
    * set, which only the local cloud's tests of the sweeper's "no push for N days" do.
@@ -98,6 +100,15 @@ export interface Config {
 }
 
 export { ConfigError };
+
+/** `ACCOUNT_ID`: twelve digits. */
+function accountId(env: Env): string {
+  const value = text(env, 'ACCOUNT_ID');
+  if (!/^\d{12}$/.test(value)) {
+    throw new ConfigError(`environment variable ACCOUNT_ID must be a 12-digit account id, got "${value}"`);
+  }
+  return value;
+}
 
 /** Reads and validates the configuration from `env`. */
 export function loadConfig(env: Env): Config {
@@ -152,6 +163,7 @@ export function loadConfig(env: Env): Config {
       timeoutMs: integer(env, 'REPLICATION_TIMEOUT_MINUTES', 360, 5, 10_080) * 60_000,
     },
     region: text(env, 'AWS_REGION', 'us-east-1'),
+    account: accountId(env),
     clockOffsetMs: integer(env, 'LOCAL_CLOCK_OFFSET_MS', 0, 0, 3650 * 86_400_000),
   };
 }

@@ -16,6 +16,7 @@ import { normalizeCounts, type SeverityCounts, worstSeverity } from '../shared/s
 import { parseCodeBuildTime } from './codebuild-time.ts';
 import type { BuildInfo, Link, LogExcerpt, Notification } from './notify/notification.ts';
 import { consoleLinks } from './notify/notification.ts';
+import { foreignBuild, foreignOrigin } from './origin/origin.ts';
 import { verdictNotification } from './release/verdict.ts';
 import { isSupersededReason } from './uploads/record-transition.ts';
 
@@ -26,9 +27,10 @@ export type Route =
   | { action: 'ignore'; reason: string; malformed: boolean; detailType?: string; repository?: string };
 
 export interface RouteOptions {
-  /** Builds of other projects are ignored (the rule filters them too). */
+  /** Builds of other projects are refused (the rule filters them too); empty: every build is refused. */
   projectName: string;
-  /** The function's region, for an event that names none. */
+  /** The function's account and region: an event from any other is refused (origin/origin.ts). */
+  account: string;
   region: string;
   /** The clock, for an event that carries no time. */
   now: () => Date;
@@ -76,13 +78,15 @@ export function route(event: unknown, options: RouteOptions): Route {
   const detailType = str(event['detail-type']);
   const source = str(event.source);
   if (!detailType || !source) return malformed('not an EventBridge event (no source or detail-type)');
+  const foreign = foreignOrigin(event, options);
+  if (foreign) return malformed(foreign, detailType);
   if (source === 'aws.events' && detailType === 'Scheduled Event')
     return { action: 'sweep', trigger: 'schedule' };
   const detail = event.detail;
   if (!isObject(detail)) return malformed('event has no detail object', detailType);
   const base = {
-    region: str(event.region) ?? options.region,
-    account: str(event.account) ?? '',
+    region: options.region,
+    account: options.account,
     time: str(event.time) ?? options.now().toISOString(),
   };
   switch (`${source}|${detailType}`) {
@@ -266,9 +270,9 @@ function build(detail: Json, base: Base, detailType: string, options: RouteOptio
   if (!status || !project || !id) {
     return malformed('CodeBuild event without build-status, project-name or build-id', detailType);
   }
-  if (options.projectName !== '' && project !== options.projectName) {
-    return ignored(`build of another project (${project})`, detailType);
-  }
+  if (project !== options.projectName) return malformed(`build of another project (${project})`, detailType);
+  const foreign = foreignBuild(id, { account: options.account, region: options.region, project });
+  if (foreign) return malformed(foreign, detailType);
   const info = isObject(detail['additional-information']) ? detail['additional-information'] : {};
   const phases = Array.isArray(info.phases) ? info.phases.filter(isObject) : [];
   const env =
@@ -298,11 +302,8 @@ function build(detail: Json, base: Base, detailType: string, options: RouteOptio
   const platform = variable(BUILD_ENV.platform);
   if (platform) buildInfo.platform = platform;
   const links: Link[] = [consoleLinks.build(base.region, base.account, project, id)];
-  const logs = str(logInfo['deep-link']);
-  // https, or the local cloud's log server on the loopback interface.
-  if (logs && /^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)[:/])/.test(logs)) {
-    links.unshift({ label: 'Build logs', url: logs });
-  }
+  // Built from the log group and stream, never the event's `deep-link`: a link is ours to make.
+  if (group && stream) links.unshift(consoleLinks.logs(base.region, group, stream));
   const repository = variable(BUILD_ENV.repository);
   if (repository) links.push(consoleLinks.repository(base.region, base.account, repository));
   const common = { ...base, repository, tag: variable(BUILD_ENV.tag), build: buildInfo, links };

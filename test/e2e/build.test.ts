@@ -236,10 +236,16 @@ describe('builds through the local cloud', () => {
       () => cloud.sinks.slack.find((m) => slackText(m.body).includes('Build failed: e2e/failing:v1')),
       30_000,
     );
-    const link = new RegExp(`${cloud.endpoint}/_local/builds/[^\\s"<>|)]+/log`).exec(
-      JSON.stringify(message.body),
-    )?.[0];
-    expect(link).toBeDefined();
+    // The notification links to the build's log stream, a link it makes from the log group and
+    // stream rather than the event's deep-link; locally the log itself is served where CodeBuild's
+    // description of the build says.
+    const build = outcome.kind === 'built' ? outcome.build : undefined;
+    const stream = build?.logs?.streamName as string;
+    expect(JSON.stringify(message.body)).toContain(
+      `#logsV2:log-groups/log-group/${encodeURIComponent(build?.logs?.groupName as string).replace(/%/g, '$25')}/log-events/${encodeURIComponent(stream).replace(/%/g, '$25')}`,
+    );
+    const link = build?.logs?.deepLink;
+    expect(link).toMatch(new RegExp(`^${cloud.endpoint}/_local/builds/[^\\s"<>|)]+/log$`));
     const response = await fetch(link as string);
     expect(response.status).toBe(200);
     const log = await response.text();

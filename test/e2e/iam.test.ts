@@ -6,16 +6,25 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contextKey } from '../../functions/shared/naming.ts';
+import { uploadRecordKeyCandidates } from '../../functions/shared/upload-record.ts';
 import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, preparePackage, startLocalCloud } from '../../local/cloud.ts';
 import type { Statement } from '../../local/iam/evaluate.ts';
 import { readTemplate } from '../../local/template.ts';
 import {
   clientsFor,
+  identityOf,
   keyPrefixOf,
   readExamples,
+  readRecord,
   sendContext,
   tarballOf,
   waitForOutcome,
@@ -101,6 +110,133 @@ const functionLog = (cloud: LocalCloud, key: string) => {
 
 const deniedOf = (cloud: LocalCloud, role: string) =>
   cloud.iamReport().find((r) => r.role === role)?.denied ?? [];
+
+/**
+ * A copy of the packaged template with a role of the uploaders' kind: it may put, tag, delete and read
+ * any object of the contexts bucket, as a CI job's role given `s3:*Object*` on `bucket/*` would.
+ */
+function templateWithUploader(): string {
+  const template = readTemplate(preparePackage(() => {}));
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
+  const objects = { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ContextBucket}/*' };
+  template.Resources.UploaderRole = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: '123456789012' }, Action: 'sts:AssumeRole' }],
+      },
+      Policies: [
+        {
+          PolicyName: 'uploads',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:PutObjectTagging'],
+                Resource: objects,
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+  const path = join(work, 'with-uploader.json');
+  writeFileSync(path, JSON.stringify(template));
+  return path;
+}
+
+describe("the pipeline's state, enforced", () => {
+  it('denies an uploader every write of an upload record, while the functions still write theirs', async () => {
+    await withCloud(templateWithUploader(), async (cloud) => {
+      await installBaseImage(cloud);
+      const env = cloud.assumeRole('UploaderRole', 'ci');
+      if (!env) throw new Error('no UploaderRole in the deployed template');
+      const uploader = clientsFor({ ...cloud, env: { ...cloud.env, ...env } });
+      const prefix = keyPrefixOf(cloud);
+      const body = await tarballOf(example('run-steps').dir);
+      const key = contextKey(prefix, 'iam/state', 'v1');
+      const up = await sendContext(uploader.s3, cloud.bucket, key, body, example('run-steps').metadata);
+      // build-trigger wrote the record, ecr-events carried the build into it: the functions still work.
+      const outcome = await waitForOutcome(cloud, { ...clientsFor(cloud), s3: uploader.s3 }, prefix, up);
+      expect(outcome.kind).toBe('built');
+      if (outcome.kind !== 'built') return;
+      expect(outcome.build.buildStatus).toBe('SUCCEEDED');
+      const recordKey = uploadRecordKeyCandidates(prefix, identityOf(up)).at(-1) as string;
+      // ecr-events writes `built` from the build's SUCCEEDED event, which may land after the build ends.
+      let before = await readRecord(uploader.s3, prefix, up);
+      for (let i = 0; i < 120 && before?.status !== 'built'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        before = await readRecord(uploader.s3, prefix, up);
+      }
+      expect(before?.status).toBe('built');
+
+      const forged = JSON.stringify({
+        ...before,
+        scan: { status: 'COMPLETE', scanner: 'basic', counts: {} },
+      });
+      const attempts: Array<[string, () => Promise<unknown>]> = [
+        [
+          'PutObject',
+          () =>
+            uploader.s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: recordKey, Body: forged })),
+        ],
+        [
+          'CopyObject',
+          () =>
+            uploader.s3.send(
+              new CopyObjectCommand({
+                Bucket: cloud.bucket,
+                Key: recordKey,
+                CopySource: `${cloud.bucket}/${key}`,
+              }),
+            ),
+        ],
+        [
+          'DeleteObject',
+          () => uploader.s3.send(new DeleteObjectCommand({ Bucket: cloud.bucket, Key: recordKey })),
+        ],
+        [
+          'PutObjectTagging',
+          () =>
+            uploader.s3.send(
+              new PutObjectTaggingCommand({
+                Bucket: cloud.bucket,
+                Key: recordKey,
+                Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] },
+              }),
+            ),
+        ],
+        [
+          'PutObject (scan memory)',
+          () =>
+            uploader.s3.send(
+              new PutObjectCommand({
+                Bucket: cloud.bucket,
+                Key: `${prefix}.ecr-pipeline/scan-memory/x.json`,
+                Body: '{}',
+              }),
+            ),
+        ],
+      ];
+      for (const [what, attempt] of attempts) {
+        await expect(attempt(), what).rejects.toMatchObject({ name: 'AccessDenied' });
+      }
+      expect(await readRecord(uploader.s3, prefix, up)).toEqual(before);
+      expect(deniedOf(cloud, 'UploaderRole')).toContainEqual(
+        expect.objectContaining({
+          action: 's3:PutObject',
+          reason: 'explicit-deny-resource',
+          resource: `arn:aws:s3:::${cloud.bucket}/${recordKey}`,
+        }),
+      );
+      expect(deniedOf(cloud, 'BuildTriggerRole')).toEqual([]);
+      expect(deniedOf(cloud, 'EcrEventsRole')).toEqual([]);
+    });
+  });
+});
 
 describe('the template IAM, enforced', () => {
   it('fails build-trigger with AccessDeniedException when its role may not create repositories', async () => {

@@ -528,3 +528,58 @@ describe('the failure alarms', () => {
     expect(ALARM_ARNS.map((arn) => arn['Fn::Sub'].split(':alarm:')[1])).toEqual(names);
   });
 });
+
+describe('the failure queue of ecr-events', () => {
+  const statements = () =>
+    resource(template, 'EcrEventsFailureQueuePolicy').Properties?.PolicyDocument.Statement as Array<
+      Record<string, unknown>
+    >;
+  const rules = [
+    'EcrImageActionRule',
+    'EcrImageScanRule',
+    'InspectorScanRule',
+    'InspectorFindingRule',
+    'BuildStateRule',
+    'BuildRejectedRule',
+    'SweepScheduleRule',
+  ].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+  const replicationRule = {
+    'Fn::If': ['Replicates', { 'Fn::GetAtt': ['ReplicationCheckRule', 'Arn'] }, { Ref: 'AWS::NoValue' }],
+  };
+
+  it("admits EventBridge only for the stack's rules, in this account", () => {
+    expect(statements().find((s) => s.Sid === 'RuleDeliveryFailures')).toEqual({
+      Sid: 'RuleDeliveryFailures',
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': ['EcrEventsFailureQueue', 'Arn'] },
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnEquals: { 'aws:SourceArn': [...rules, replicationRule] },
+      },
+    });
+  });
+
+  it('denies every other sender: anyone but those rules and the function role', () => {
+    expect(statements().find((s) => s.Sid === 'OnlyTheRulesAndTheFunction')).toEqual({
+      Sid: 'OnlyTheRulesAndTheFunction',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': ['EcrEventsFailureQueue', 'Arn'] },
+      Condition: {
+        ArnNotEquals: {
+          'aws:PrincipalArn': { 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] },
+          'aws:SourceArn': [...rules, replicationRule],
+        },
+      },
+    });
+  });
+
+  it('tells the function its account, so that it refuses events of any other', () => {
+    expect(
+      resource(template, 'EcrEventsLambdaFunction').Properties?.Environment.Variables.ACCOUNT_ID,
+    ).toEqual({ Ref: 'AWS::AccountId' });
+  });
+});

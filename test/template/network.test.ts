@@ -74,7 +74,10 @@ describe('private networking, off (the default)', () => {
 
   it('grants no EC2 action and leaves uploads from anywhere (with TLS) alone', () => {
     for (const role of ROLES) expect(JSON.stringify(granted(template, role)), role).not.toContain('"ec2:');
-    expect(bucketPolicy(template).map((s) => s.Sid)).toEqual(['DenyInsecureTransport']);
+    expect(bucketPolicy(template).map((s) => s.Sid)).toEqual([
+      'DenyInsecureTransport',
+      'StateWrittenOnlyByFunctions',
+    ]);
   });
 
   it('lints clean', () => {

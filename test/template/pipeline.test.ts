@@ -17,6 +17,7 @@ import {
   resource,
   roleStatements,
   root,
+  type Statement,
   statement,
   type Template,
 } from './template.ts';
@@ -68,6 +69,48 @@ describe('the contexts bucket', () => {
         ],
       }),
     );
+  });
+
+  it("denies every principal but the function roles anything but reading the pipeline's state", () => {
+    const policy = resource(template, 'ContextBucketPolicy').Properties?.PolicyDocument;
+    const state = statement(policy.Statement, 'StateWrittenOnlyByFunctions') as Statement & {
+      Principal: unknown;
+      NotAction: string[];
+    };
+    expect(state).toMatchObject({ Effect: 'Deny', Principal: '*' });
+    expect(state.Action).toBeUndefined();
+    // Only reads are left out of the deny: puts, copies, multipart uploads, deletes, tagging, ACLs, retention.
+    expect(state.NotAction.every((action) => /^s3:Get[A-Za-z]*$/.test(action))).toBe(true);
+    expect(state.NotAction).not.toContain('s3:*');
+    expect(state.Resource).toEqual({
+      'Fn::Sub':
+        'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/*',
+    });
+    expect(state.Condition).toEqual({
+      ArnNotEquals: {
+        'aws:PrincipalArn': [
+          { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] },
+          { 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] },
+          { 'Fn::GetAtt': ['ReleaseRole', 'Arn'] },
+        ],
+      },
+    });
+  });
+
+  it('admits to the state exactly the roles whose policies write it', () => {
+    const policy = resource(template, 'ContextBucketPolicy').Properties?.PolicyDocument;
+    const admitted = (
+      statement(policy.Statement, 'StateWrittenOnlyByFunctions').Condition as {
+        ArnNotEquals: { 'aws:PrincipalArn': Array<{ 'Fn::GetAtt': [string, string] }> };
+      }
+    ).ArnNotEquals['aws:PrincipalArn'].map((arn) => arn['Fn::GetAtt'][0]);
+    const writers = allStatements(template)
+      .filter(({ statement: s }) => s.Effect === 'Allow')
+      .filter(({ statement: s }) => list(s.Action).some((a) => /^s3:(Put|Delete)Object/.test(a)))
+      .filter(({ statement: s }) => JSON.stringify(s.Resource).includes('.ecr-pipeline/'))
+      .map(({ owner }) => owner);
+    expect(new Set(writers)).toEqual(new Set(admitted));
+    expect(admitted).not.toContain('BuildRole');
   });
 
   it('expires old contexts, their noncurrent versions, the upload records, the image index and the scan memory', () => {
@@ -299,6 +342,23 @@ function gate(role: Resource, sid: string): string | undefined {
   }
   return undefined;
 }
+
+describe('the failure queue of build-trigger', () => {
+  it('takes messages from the function role alone, whatever other identity policies allow', () => {
+    const policy = resource(template, 'BuildTriggerFailureQueuePolicy').Properties;
+    expect(policy?.Queues).toEqual([{ Ref: 'BuildTriggerFailureQueue' }]);
+    expect(policy?.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'OnlyTheFunction',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['BuildTriggerFailureQueue', 'Arn'] },
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['BuildTriggerRole', 'Arn'] } } },
+      },
+    ]);
+  });
+});
 
 describe('IAM', () => {
   const REPOSITORIES = {

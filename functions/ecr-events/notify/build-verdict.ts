@@ -4,7 +4,7 @@
  * Never a line of the log: the build's RUN steps write the log too, and could print
  * `ecr-pipeline: superseded: ...` to turn a failure into a superseded upload.
  */
-import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
+import type { Build, CodeBuildClient } from '@aws-sdk/client-codebuild';
 import { BUILD_EXPORTED_VERDICT } from '../../shared/contract.ts';
 
 /** The build's verdict, or undefined when its scripts did not stop it (or the build is unknown). */
@@ -14,8 +14,11 @@ export async function readBuildVerdict(
 ): Promise<string | undefined> {
   const [client, { BatchGetBuildsCommand }] = await Promise.all([codebuild(), import('../sdk/codebuild.ts')]);
   const out = await client.send(new BatchGetBuildsCommand({ ids: [buildId] }));
-  const verdict = out?.builds?.[0]?.exportedEnvironmentVariables?.find(
-    (v) => v.name === BUILD_EXPORTED_VERDICT,
-  );
+  return verdictOf(out?.builds?.[0]);
+}
+
+/** The verdict of a build CodeBuild already described (BatchGetBuilds), or undefined. */
+export function verdictOf(build: Build | undefined): string | undefined {
+  const verdict = build?.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_VERDICT);
   return verdict?.value?.trim() || undefined;
 }

@@ -89,6 +89,7 @@ export function imageRef(n: Pick<Notification, 'repository' | 'tag' | 'digest'>)
 }
 
 const consoleBase = (region: string) => `https://${region}.console.aws.amazon.com`;
+const consoleFragment = (text: string) => encodeURIComponent(text).replace(/%/g, '$25');
 
 /** Links to the AWS console pages a person opens next. */
 export const consoleLinks = {
@@ -107,6 +108,11 @@ export const consoleLinks = {
   build: (region: string, account: string, project: string, buildId: string): Link => ({
     label: 'Build',
     url: `${consoleBase(region)}/codesuite/codebuild/${account}/projects/${encodeURIComponent(project)}/build/${encodeURIComponent(buildId)}/?region=${region}`,
+  }),
+  /** CloudWatch Logs' page of one stream; the console's fragment escapes with `$25` where a URL has `%`. */
+  logs: (region: string, group: string, stream: string): Link => ({
+    label: 'Build logs',
+    url: `${consoleBase(region)}/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${consoleFragment(group)}/log-events/${consoleFragment(stream)}`,
   }),
   object: (region: string, bucket: string, key: string): Link => ({
     label: 'Upload',

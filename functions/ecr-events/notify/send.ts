@@ -3,11 +3,12 @@
  * enhanced scan result only when the image's scan memory says it is news; a failed build's
  * notification with its verdict, or the excerpt of its log that shows how it failed.
  */
+import type { Build } from '@aws-sdk/client-codebuild';
 import type { Deps } from '../deps.ts';
 import { describeError } from '../logger.ts';
 import { type Route, withBuildLog } from '../route.ts';
 import { rememberResult } from '../scans/news.ts';
-import { readBuildVerdict } from './build-verdict.ts';
+import { readBuildVerdict, verdictOf } from './build-verdict.ts';
 import { notifyAll } from './deliver.ts';
 import { readLogExcerpt } from './log-excerpt.ts';
 import { verdict } from './noise.ts';
@@ -63,9 +64,10 @@ export async function sendOnce(deps: Deps, n: Notification): Promise<void> {
 /**
  * A failed build's notification says why: the verdict its scripts exported (build-verdict.ts), else
  * the end of its log shown as its output; read once here for the notification and the upload record.
- * Bounded in time: without them both still go out.
+ * Bounded in time: without them both still go out. `described` is the build as CodeBuild already
+ * described it (events.ts confirms every build event), so that one BatchGetBuilds serves both.
  */
-export async function explain(deps: Deps, classified: Route): Promise<Route> {
+export async function explain(deps: Deps, classified: Route, described?: Build): Promise<Route> {
   const { config, logger } = deps;
   if (classified.action !== 'notify') return classified;
   const n = classified.notification;
@@ -75,11 +77,13 @@ export async function explain(deps: Deps, classified: Route): Promise<Route> {
   if (!verdict(n, config).send && !config.uploads.bucket) return classified;
   const where = build.logStream;
   const [said, excerpt] = await Promise.all([
-    readBuildVerdict(deps.codebuild, build.id).catch((error: unknown) => {
-      // Without its verdict the build reads as failed: loud, never a superseded that was not.
-      logger.warn('build verdict unavailable', { buildId: build.id, error: describeError(error) });
-      return undefined;
-    }),
+    (described ? Promise.resolve(verdictOf(described)) : readBuildVerdict(deps.codebuild, build.id)).catch(
+      (error: unknown) => {
+        // Without its verdict the build reads as failed: loud, never a superseded that was not.
+        logger.warn('build verdict unavailable', { buildId: build.id, error: describeError(error) });
+        return undefined;
+      },
+    ),
     where && config.logLines > 0
       ? readLogExcerpt({
           logs: deps.logs,

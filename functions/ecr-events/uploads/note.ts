@@ -1,26 +1,29 @@
 /** What an invocation writes into the upload records: a build's state changes, a completed scan. */
+import type { Build } from '@aws-sdk/client-codebuild';
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { BUILD_EXPORTED_DIGEST } from '../../shared/contract.ts';
 import type { UploadScan } from '../../shared/upload-record.ts';
 import type { Deps } from '../deps.ts';
 import { describeError } from '../logger.ts';
+import { uploadOfBuild } from '../origin/verify-build.ts';
 import type { Route } from '../route.ts';
-import { buildUploadOf, type ProgressResult, recordBuild, recordScan, scanOfImage } from './progress.ts';
+import { type ProgressResult, recordBuild, recordScan, scanOfImage } from './progress.ts';
 import { recordEventOf } from './record-transition.ts';
 
 /**
  * A build's state change goes into the record of its upload (build id, then the outcome), a completed
  * scan into the record of the upload that built the image. Nothing here holds the notification back
  * or makes Lambda retry it: a failure is logged, loudly, and the record keeps its previous state.
+ * The upload and the digest are those CodeBuild reports for the build (`build`, confirmed by
+ * events.ts), never the event's: no payload can point a real build's outcome at another record.
  */
-export async function noteUpload(deps: Deps, event: unknown, classified: Route): Promise<void> {
+export async function noteUpload(deps: Deps, build: Build | undefined, classified: Route): Promise<void> {
   const { config, logger } = deps;
   if (!config.uploads.bucket || classified.action !== 'notify') return;
   const n = classified.notification;
   const change = recordEventOf(n);
   if (!change) return;
-  // Stryker disable next-line ConditionalExpression,StringLiteral: a scan event is no CodeBuild event, so buildUploadOf gives undefined for it too
-  const upload = change.kind === 'scan' ? undefined : buildUploadOf(event);
+  const upload = change.kind === 'scan' || !build ? undefined : uploadOfBuild(build);
   if (change.kind !== 'scan' && !upload) return;
   const keys = {
     kind: change.kind,
@@ -35,7 +38,7 @@ export async function noteUpload(deps: Deps, event: unknown, classified: Route):
       s3,
       commands,
       ...config.uploads,
-      buildDigest: (buildId: string) => buildDigest(deps, buildId),
+      buildDigest: async () => exportedDigest(build),
       imageScan: (repository: string, digest: string) => imageScan(deps, repository, digest),
       logger,
     };
@@ -53,16 +56,10 @@ export async function noteUpload(deps: Deps, event: unknown, classified: Route):
   }
 }
 
-/** The image digest a build exported, read with BatchGetBuilds. */
-async function buildDigest(deps: Deps, buildId: string): Promise<string | undefined> {
-  const [client, { BatchGetBuildsCommand }] = await Promise.all([
-    deps.codebuild(),
-    import('../sdk/codebuild.ts'),
-  ]);
-  // Stryker disable next-line ArrayDeclaration: a placeholder element has no exported variables, as no build has none
-  const { builds = [] } = await client.send(new BatchGetBuildsCommand({ ids: [buildId] }));
+/** The image digest a build exported, as CodeBuild described the build. */
+function exportedDigest(build: Build | undefined): string | undefined {
   return (
-    builds[0]?.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_DIGEST)?.value || undefined
+    build?.exportedEnvironmentVariables?.find((v) => v.name === BUILD_EXPORTED_DIGEST)?.value || undefined
   );
 }
 

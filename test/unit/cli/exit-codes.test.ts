@@ -284,14 +284,19 @@ describe('submit exit codes', () => {
           status: 'released',
           digest: DIGEST,
           release: { gate: 'none', verdict: 'released' },
-          scan: {
-            status: 'COMPLETE',
-            scanner: 'basic',
-            counts: { HIGH: 2, LOW: 5 },
-            at: '2026-12-01T00:01:00Z',
-          },
+          // The record's copy says clean: the gate must ask ECR, which has the findings.
+          scan: { status: 'COMPLETE', scanner: 'basic', counts: {}, at: '2026-12-01T00:01:00Z' },
         }),
       ) as never,
+    });
+    ecr.on(DescribeImagesCommand, { imageIds: [{ imageDigest: DIGEST }] }).resolves({
+      imageDetails: [
+        {
+          imageDigest: DIGEST,
+          imageScanStatus: { status: 'COMPLETE' },
+          imageScanFindingsSummary: { findingSeverityCounts: { HIGH: 2, LOW: 5 } },
+        },
+      ],
     });
     const gated = await submit('--fail-on', 'HIGH', '-q', '--output', 'json');
     expect(gated.code).toBe(EXIT.scanGate);
@@ -313,9 +318,19 @@ describe('submit exit codes', () => {
         record({
           status: 'released',
           release: { gate: 'none', verdict: 'released' },
-          scan: { status: 'COMPLETE', scanner: 'enhanced', counts: { HIGH: 2 }, at: '2026-12-01T00:01:00Z' },
+          // The record's copy claims a critical finding; ECR's answer is the one that counts.
+          scan: { status: 'COMPLETE', scanner: 'enhanced', counts: { CRITICAL: 1 }, at: '2026-12-01T00:01:00Z' },
         }),
       ) as never,
+    });
+    ecr.on(DescribeImagesCommand, { imageIds: [{ imageDigest: DIGEST }] }).resolves({
+      imageDetails: [
+        {
+          imageDigest: DIGEST,
+          imageScanStatus: { status: 'ACTIVE' },
+          imageScanFindingsSummary: { findingSeverityCounts: { HIGH: 2 } },
+        },
+      ],
     });
     const passed = await submit('--fail-on', 'critical', '-q');
     expect(passed.code, passed.io.err()).toBe(EXIT.success);

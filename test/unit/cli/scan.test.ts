@@ -12,8 +12,6 @@ const clients = createClients({ region: 'us-east-1' });
 const noSuchKey = () => Object.assign(new Error('no'), { name: 'NoSuchKey' });
 const wait = {
   clients,
-  prefix: '',
-  identity: { bucket: 'contexts', key: 'team/api/v1.tar.gz', versionId: 'v1' },
   repository: 'team/api',
   digest: 'sha256:feed',
   pollMs: 1,
@@ -69,6 +67,36 @@ describe('waiting for the scan', () => {
 });
 
 describe('the --fail-on gate', () => {
+  it('takes its verdict from ECR, not from an upload record that says the scan was clean', async () => {
+    // A record as an uploader who could write the state prefix would forge it: built, scan clean.
+    const forged = {
+      status: 'built',
+      bucket: 'contexts',
+      key: 'team/api/v1.tar.gz',
+      digest: 'sha256:feed',
+      scan: { status: 'COMPLETE', scanner: 'basic', counts: {}, at: '2026-12-03T09:00:00Z' },
+      at: '2026-12-03T09:00:00Z',
+    };
+    s3.on(GetObjectCommand).resolves({
+      Body: { transformToString: async () => JSON.stringify(forged) },
+    } as never);
+    ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        {
+          imageScanStatus: { status: 'COMPLETE' },
+          imageScanFindingsSummary: { findingSeverityCounts: { CRITICAL: 2 } },
+        },
+      ],
+    });
+    const found = await waitForScan(wait);
+    expect(found.counts).toEqual({ CRITICAL: 2 });
+    expect(findingsAtOrAbove(found.counts, 'HIGH')).toEqual(['CRITICAL']);
+    expect(ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: 'team/api',
+      imageIds: [{ imageDigest: 'sha256:feed' }],
+    });
+  });
+
   it.each([
     ['CRITICAL', { HIGH: 3 }, []],
     ['HIGH', { HIGH: 3, LOW: 1 }, ['HIGH']],

@@ -38,6 +38,7 @@ async function coldStart(env: Record<string, string> = {}): Promise<{ deps: Deps
     STACK_NAME: 'ecr-pipeline-dev',
     REPOSITORY_PATTERN: '*',
     AWS_REGION: 'us-west-2',
+    ACCOUNT_ID: '123456789012',
     AWS_ACCESS_KEY_ID: 'AKIDTEST',
     AWS_SECRET_ACCESS_KEY: 'secret',
     POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_NOTIFY_EVENTS, loadConfig } from '../../../functions/ecr-events/config.ts';
 
-const base = { STACK_NAME: 'ecr-pipeline-dev' };
+const base = { STACK_NAME: 'ecr-pipeline-dev', ACCOUNT_ID: '123456789012' };
 
 describe('ecr-events configuration', () => {
   it('runs the clock on time unless the local cloud moves it, and reads the region Lambda sets', () => {

@@ -32,7 +32,7 @@ import { handleEvent } from '../../../functions/ecr-events/events.ts';
 import type { Notification } from '../../../functions/ecr-events/notify/notification.ts';
 import { REPOSITORY_TAGS } from '../../../functions/shared/contract.ts';
 import { imageIndexKey, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
-import { conditionalBucket, event, stubLogger } from './fixtures.ts';
+import { conditionalBucket, confirmed, event, namingNoUpload, stubLogger } from './fixtures.ts';
 
 const client = { region: 'us-west-2', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' } };
 const ecr = new ECRClient(client);
@@ -58,6 +58,7 @@ const env = {
   REPOSITORY_PATTERN: '*',
   BUILD_PROJECT_NAME: 'ecr-pipeline-dev',
   AWS_REGION: 'us-west-2',
+  ACCOUNT_ID: '123456789012',
   CONTEXT_BUCKET: BUCKET,
   KEY_PREFIX: '',
 };
@@ -121,6 +122,7 @@ beforeEach(() => {
   s3Mock.on(GetObjectCommand).rejects(status(404, 'NoSuchKey'));
   s3Mock.on(PutObjectCommand).resolves({});
   ecrMock.on(ListTagsForResourceCommand).resolves({ tags: [] });
+  codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('FAILED')] });
   logger = stubLogger();
   delivered = [];
 });
@@ -406,6 +408,7 @@ describe('upload records', () => {
     const bare = event('codebuild/build-in-progress.json');
     const info = bare.detail['additional-information'] as { environment: Record<string, unknown> };
     info.environment['environment-variables'] = [{ name: 'IMAGE_REPOSITORY', value: 'team/web' }];
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [namingNoUpload()] });
     await handleEvent(depsWith(), bare);
     await handleEvent(depsWith(), event('ecr/image-action-delete.json'));
     expect(s3Mock).not.toHaveReceivedAnyCommand();
@@ -415,9 +418,58 @@ describe('upload records', () => {
     s3Mock
       .on(GetObjectCommand, { Key: RECORD_KEY })
       .resolves({ Body: body({ ...claim, buildId: BUILD_ID }) });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('SUCCEEDED')] });
     await handleEvent(depsWith(), event('codebuild/build-succeeded.json'));
-    expect(codebuildMock).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+    // Asked once, to confirm the build the notification names; nothing written.
+    expect(codebuildMock).toHaveReceivedCommandExactlyOnceWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+});
+
+describe("a build event's origin, confirmed with CodeBuild", () => {
+  const claim = { status: 'accepted', bucket: BUCKET, key: 'team/web/v1.4.3.tar.gz', buildId: BUILD_ID };
+
+  it.each([
+    ['a build CodeBuild does not have', { builds: [] }],
+    ['a build of another project', { builds: [confirmed('FAILED', { projectName: 'other' })] }],
+    ['a build that in fact succeeded', { builds: [confirmed('SUCCEEDED')] }],
+  ])('changes no record and notifies nobody for %s', async (_what, answer) => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim) });
+    codebuildMock.on(BatchGetBuildsCommand).resolves(answer);
+    await handleEvent(depsWith(), event('codebuild/build-failed.json'));
+    expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(delivered).toEqual([]);
+    expect(logger.warn).toHaveBeenCalledWith(
+      'event ignored',
+      expect.objectContaining({
+        detailType: 'CodeBuild Build State Change',
+        reason: expect.stringContaining(BUILD_ID),
+      }),
+    );
+  });
+
+  it("writes the record of the upload CodeBuild names, not the one the event's variables name", async () => {
+    const forged = event('codebuild/build-failed.json');
+    const info = forged.detail['additional-information'] as {
+      environment: { 'environment-variables': unknown[] };
+    };
+    info.environment['environment-variables'] = [
+      { name: 'CONTEXT_BUCKET', value: BUCKET },
+      { name: 'CONTEXT_KEY', value: 'colleague/app/v9.tar.gz' },
+    ];
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim) });
+    await handleEvent(depsWith(), forged);
+    const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+    expect(keys).toEqual([RECORD_KEY]);
+  });
+
+  it('lets Lambda retry when CodeBuild cannot be asked', async () => {
+    codebuildMock.on(BatchGetBuildsCommand).rejects(status(500, 'InternalFailure'));
+    await expect(handleEvent(depsWith(), event('codebuild/build-failed.json'))).rejects.toThrow(
+      'InternalFailure',
+    );
+    expect(delivered).toEqual([]);
   });
 });
 
@@ -503,6 +555,7 @@ describe('only what each notification needs', () => {
     const bare = event('codebuild/build-in-progress.json');
     const info = bare.detail['additional-information'] as { environment: Record<string, unknown> };
     info.environment['environment-variables'] = [{ name: 'IMAGE_REPOSITORY', value: 'team/web' }];
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [namingNoUpload()] });
     const deps = depsWith();
     let loaded = 0;
     const uploadRecords = deps.uploadRecords;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Build } from '@aws-sdk/client-codebuild';
 import { vi } from 'vitest';
 import type { Logger } from '../../../functions/ecr-events/logger.ts';
 
@@ -56,3 +57,39 @@ export function conditionalBucket() {
     },
   };
 }
+
+/** The build of the CodeBuild fixtures (test/events/codebuild/). */
+export const FIXTURE_BUILD_ARN =
+  'arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:8745a7a9-c340-456a-9166-edf953571bef';
+
+/** The fixtures' build as CodeBuild describes it: this stack's project's, building the fixtures' upload. */
+export const confirmed = (buildStatus: string, extra: Partial<Build> = {}): Build => ({
+  arn: FIXTURE_BUILD_ARN,
+  id: 'ecr-pipeline-dev:8745a7a9-c340-456a-9166-edf953571bef',
+  projectName: 'ecr-pipeline-dev',
+  buildStatus: buildStatus as Build['buildStatus'],
+  environment: {
+    type: 'LINUX_CONTAINER',
+    image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+    computeType: 'BUILD_GENERAL1_SMALL',
+    environmentVariables: [
+      { name: 'CONTEXT_BUCKET', value: 'ecr-pipeline-dev-contexts-123456789012-us-west-2' },
+      { name: 'CONTEXT_KEY', value: 'team/web/v1.4.3.tar.gz' },
+      { name: 'IMAGE_REPOSITORY', value: 'team/web' },
+      { name: 'IMAGE_TAG', value: 'v1.4.3' },
+    ],
+  },
+  ...extra,
+});
+
+/** The fixtures' build, as CodeBuild would describe a build whose environment names no upload. */
+export const namingNoUpload = (): Build => {
+  const build = confirmed('IN_PROGRESS');
+  return {
+    ...build,
+    environment: {
+      ...build.environment,
+      environmentVariables: [{ name: 'IMAGE_REPOSITORY', value: 'team/web' }],
+    },
+  } as Build;
+};

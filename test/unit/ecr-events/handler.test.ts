@@ -38,7 +38,7 @@ import {
   scanMemoryKey,
   uploadRecordKey,
 } from '../../../functions/shared/upload-record.ts';
-import { conditionalBucket, event } from './fixtures.ts';
+import { conditionalBucket, confirmed, event } from './fixtures.ts';
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
 const client = { region: 'us-west-2', credentials };
@@ -115,6 +115,7 @@ const config = loadConfig({
   SLACK_WEBHOOK_PARAMETER: '/ecr-pipeline/dev/slack-webhook-url',
   MIN_SCAN_SEVERITY: 'HIGH',
   AWS_REGION: 'us-west-2',
+  ACCOUNT_ID: '123456789012',
   // The in-use check has its own tests (sweep/); here it would need Lambda and ECS clients.
   SWEEP_CHECK_IN_USE: 'false',
   CONTEXT_BUCKET: BUCKET,
@@ -168,6 +169,7 @@ beforeEach(() => {
   logsMock.reset();
   s3Mock.reset();
   codebuildMock.reset();
+  codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('FAILED')] });
   s3Mock.on(GetObjectCommand).rejects(notFound());
   s3Mock.on(PutObjectCommand).resolves({});
   ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: HOOK, Type: 'SecureString' } });
@@ -249,13 +251,12 @@ describe('ecr-events handler', () => {
   it("tells why a build failed: the verdict the build's scripts exported, in Slack and SNS", async () => {
     codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
       builds: [
-        {
-          id: BUILD_ID,
+        confirmed('FAILED', {
           exportedEnvironmentVariables: [
             { name: 'IMAGE_DIGEST', value: '' },
             { name: 'PIPELINE_VERDICT', value: 'no Dockerfile at Dockerfile in the context\n' },
           ],
-        },
+        }),
       ],
     });
     logsMock.on(GetLogEventsCommand).resolves({
@@ -302,7 +303,9 @@ describe('ecr-events handler', () => {
   });
 
   it('reads no log for a build that succeeded', async () => {
+    codebuildMock.on(BatchGetBuildsCommand).resolves({ builds: [confirmed('SUCCEEDED')] });
     await handler(event('codebuild/build-succeeded.json'));
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(logsMock).not.toHaveReceivedCommand(GetLogEventsCommand);
   });
 
@@ -372,8 +375,14 @@ describe('ecr-events handler', () => {
 describe('ecr-events handler: upload records', () => {
   it('writes nothing for a succeeded build: the release function records it', async () => {
     s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
+    codebuildMock.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        confirmed('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }] }),
+      ],
+    });
     await handler(event('codebuild/build-succeeded.json'));
-    expect(codebuildMock).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+    // Once, to confirm the build the notification names.
+    expect(codebuildMock).toHaveReceivedCommandExactlyOnceWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
     expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
@@ -392,6 +401,7 @@ describe('ecr-events handler: upload records', () => {
         finishedAt: '2026-11-16T16:14:21Z',
       },
     ]);
+    // Once: the answer that confirms the build also carries its verdict.
     expect(codebuildMock).toHaveReceivedCommandTimes(BatchGetBuildsCommand, 1);
     expect(slackBodies[0]?.text).toBe('Build failed: team/web:v1.4.3');
     expect(JSON.stringify(slackBodies[0]?.blocks)).toContain('error: configuration missing');
@@ -400,7 +410,9 @@ describe('ecr-events handler: upload records', () => {
   it("keeps a build failed whose RUN step printed the superseded line: the log is not the pipeline's word", async () => {
     s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
     codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: '' }] }],
+      builds: [
+        confirmed('FAILED', { exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: '' }] }),
+      ],
     });
     logsMock
       .on(GetLogEventsCommand)
@@ -429,7 +441,9 @@ describe('ecr-events handler: upload records', () => {
     const reason =
       'superseded: a newer upload of team/web/v1.4.3.tar.gz exists (version v-2); this build of version v-1 did not push';
     codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
-      builds: [{ id: BUILD_ID, exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: reason }] }],
+      builds: [
+        confirmed('FAILED', { exportedEnvironmentVariables: [{ name: 'PIPELINE_VERDICT', value: reason }] }),
+      ],
     });
     logsMock.on(GetLogEventsCommand).resolves(failingLog(`ecr-pipeline: ${reason}`));
     await handler(event('codebuild/build-failed.json'));
@@ -624,6 +638,7 @@ describe('handler.ts: the Lambda entry point', () => {
     vi.resetModules();
     vi.stubEnv('STACK_NAME', 'ecr-pipeline-dev');
     vi.stubEnv('REPOSITORY_PATTERN', '*');
+    vi.stubEnv('ACCOUNT_ID', '123456789012');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     try {
       const [{ handler: entryHandler }, { deps: deployed }] = await Promise.all([

@@ -4,7 +4,12 @@ import type { Notification } from '../../../functions/ecr-events/notify/notifica
 import { type Route, repositoryName, route, withBuildLog } from '../../../functions/ecr-events/route.ts';
 import { event } from './fixtures.ts';
 
-const options = { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() };
+const options = {
+  projectName: 'ecr-pipeline-dev',
+  account: '123456789012',
+  region: 'us-west-2',
+  now: () => new Date(),
+};
 
 function notification(c: Route): Notification {
   if (c.action !== 'notify') throw new Error(`expected a notification, got ${JSON.stringify(c)}`);
@@ -151,7 +156,7 @@ describe('Inspector2 Scan (enhanced)', () => {
       tag: 'latest',
       counts: { CRITICAL: 7, HIGH: 61, MEDIUM: 62 },
       severity: 'CRITICAL',
-      region: 'us-east-2',
+      region: 'us-west-2',
     });
     expect(n.counts).not.toHaveProperty('TOTAL');
   });
@@ -185,9 +190,7 @@ describe('CodeBuild Build State Change', () => {
     });
     expect(n.links[0]).toEqual({
       label: 'Build logs',
-      url: expect.stringMatching(
-        /^https:\/\/console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-west-2#logEvent:/,
-      ),
+      url: 'https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#logsV2:log-groups/log-group/$252Faws$252Fcodebuild$252Fecr-pipeline-dev/log-events/8745a7a9-c340-456a-9166-edf953571bef',
     });
   });
 
@@ -217,10 +220,10 @@ describe('CodeBuild Build State Change', () => {
     });
   });
 
-  it('ignores builds of other projects', () => {
+  it('refuses builds of other projects', () => {
     expect(route(event('codebuild/build-other-project.json'), options)).toMatchObject({
       action: 'ignore',
-      malformed: false,
+      malformed: true,
     });
   });
 
@@ -345,8 +348,11 @@ describe('what every routed event carries', () => {
   });
 
   it('drops an event whose detail is not an object, naming its detail-type', () => {
+    const from = { account: '123456789012', region: 'us-west-2' };
     for (const detail of [null, [], 'text']) {
-      expect(route({ source: 'aws.ecr', 'detail-type': 'ECR Image Action', detail }, options)).toEqual({
+      expect(
+        route({ ...from, source: 'aws.ecr', 'detail-type': 'ECR Image Action', detail }, options),
+      ).toEqual({
         action: 'ignore',
         reason: 'event has no detail object',
         malformed: true,
@@ -356,26 +362,28 @@ describe('what every routed event carries', () => {
   });
 
   it('sweeps on the schedule only for a Scheduled Event of aws.events', () => {
-    expect(route({ source: 'aws.events', 'detail-type': 'Other', detail: {} }, options)).toMatchObject({
+    const from = { account: '123456789012', region: 'us-west-2' };
+    expect(
+      route({ ...from, source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, options),
+    ).toEqual({ action: 'sweep', trigger: 'schedule' });
+    expect(
+      route({ ...from, source: 'aws.events', 'detail-type': 'Other', detail: {} }, options),
+    ).toMatchObject({
       action: 'ignore',
       reason: 'unknown event aws.events / Other',
       malformed: false,
     });
-    expect(route({ source: 'aws.ecr', 'detail-type': 'Scheduled Event', detail: {} }, options)).toMatchObject(
-      {
-        action: 'ignore',
-      },
-    );
+    expect(
+      route({ ...from, source: 'aws.ecr', 'detail-type': 'Scheduled Event', detail: {} }, options),
+    ).toMatchObject({ action: 'ignore' });
   });
 
-  it("takes the function's region, no account and the clock's time for an event that names none", () => {
+  it("takes the clock's time for an event that names none", () => {
     const e = event('ecr/image-action-delete.json');
-    delete e.region;
-    delete e.account;
     delete e.time;
     expect(notification(route(e, fixed))).toMatchObject({
-      region: 'us-east-1',
-      account: '',
+      region: 'us-west-2',
+      account: '123456789012',
       time: '2026-11-20T10:00:00.000Z',
     });
     const named = notification(route(event('ecr/image-action-delete.json'), fixed));
@@ -703,16 +711,17 @@ describe('CodeBuild Build State Change: what the notification says', () => {
     expect(n).toMatchObject({ repository: 'team/web', tag: 'v1.4.3', time: '2026-11-16T16:14:21Z' });
   });
 
-  it('accepts builds of any project when no project name is configured', () => {
+  it('refuses every build when no project name is configured, and builds of another project', () => {
     const e = event('codebuild/build-other-project.json');
-    expect(route(e, { ...options, projectName: '' })).toMatchObject({ action: 'notify' });
-    expect(route(e, options)).toEqual({
+    const refusal = {
       action: 'ignore',
       reason: `build of another project (${e.detail['project-name']})`,
-      malformed: false,
+      malformed: true,
       detailType: 'CodeBuild Build State Change',
-      repository: undefined,
-    });
+    };
+    expect(route(e, { ...options, projectName: '' })).toEqual(refusal);
+    expect(route(e, options)).toEqual(refusal);
+    expect(route(failed(), { ...options, projectName: '' })).toMatchObject({ action: 'ignore' });
   });
 
   it.each(['build-status', 'project-name', 'build-id'])(
@@ -821,18 +830,33 @@ describe('CodeBuild Build State Change: what the notification says', () => {
     expect(notification(route(e, options)).links.map((l) => l.label)).toEqual(['Build', 'Repository']);
   });
 
-  it("links the local cloud's log server on the loopback interface, but no other plain-http log link", () => {
+  it("builds the log link from the log group and stream, never from the event's deep-link", () => {
     const link = (url: string) => {
       const e = failed();
       (infoOf(e).logs as Record<string, unknown>)['deep-link'] = url;
       return notification(route(e, options)).links.find((l) => l.label === 'Build logs')?.url;
     };
-    expect(link('http://127.0.0.1:4590/logs/x')).toBe('http://127.0.0.1:4590/logs/x');
-    expect(link('http://localhost/logs/x')).toBe('http://localhost/logs/x');
-    expect(link('http://example.com/logs/x')).toBeUndefined();
-    expect(link('http://localhost.example.com/logs')).toBeUndefined();
-    expect(link('javascript:alert(1) https://x')).toBeUndefined();
-    expect(link('xhttps://example.com')).toBeUndefined();
+    const ours = link('https://console.aws.amazon.com/cloudwatch/home');
+    expect(ours).toMatch(
+      /^https:\/\/us-west-2\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-west-2#/,
+    );
+    for (const forged of [
+      'https://evil.example.com/logs',
+      'http://127.0.0.1:4590/logs/x',
+      'javascript:alert(1)',
+    ]) {
+      expect(link(forged)).toBe(ours);
+    }
+  });
+
+  it('escapes the log group and stream in the log link, and links no log without them', () => {
+    const e = failed();
+    const logs = infoOf(e).logs as Record<string, unknown>;
+    logs['stream-name'] = 'a/b#c?d';
+    const url = notification(route(e, options)).links.find((l) => l.label === 'Build logs')?.url;
+    expect(url?.endsWith('/log-events/a$252Fb$2523c$253Fd')).toBe(true);
+    delete logs['group-name'];
+    expect(notification(route(e, options)).links.map((l) => l.label)).not.toContain('Build logs');
   });
 
   it('times a build from its start to the COMPLETED phase, else to the end of the last phase', () => {
@@ -952,17 +976,24 @@ describe('withBuildLog', () => {
 });
 
 describe('fields of the wrong type', () => {
-  it('takes only non-empty text for the fields of an event', () => {
+  it('takes only non-empty text for the fields of an event, and refuses an origin that is not text', () => {
     const e = event('ecr/image-action-delete.json');
-    e.region = 7;
-    e.account = ['123456789012'];
     e.time = 1_763_309_549_000;
     expect(
       notification(route(e, { ...options, now: () => new Date('2026-11-20T10:00:00.000Z') })),
-    ).toMatchObject({
-      region: 'us-east-1',
-      account: '',
-      time: '2026-11-20T10:00:00.000Z',
+    ).toMatchObject({ time: '2026-11-20T10:00:00.000Z' });
+    const region = event('ecr/image-action-delete.json');
+    region.region = 7;
+    expect(route(region, options)).toMatchObject({
+      action: 'ignore',
+      malformed: true,
+      reason: "event from region none, not this function's (us-west-2)",
+    });
+    const account = event('ecr/image-action-delete.json');
+    account.account = ['123456789012'];
+    expect(route(account, options)).toMatchObject({
+      action: 'ignore',
+      reason: "event from account none, not this function's (123456789012)",
     });
   });
 
@@ -999,5 +1030,74 @@ describe('phases of the wrong type', () => {
       failingPhase: 'BUILD',
       durationSeconds: 112,
     });
+  });
+});
+
+describe("an event's origin", () => {
+  const fixtures = [
+    'ecr/image-action-push.json',
+    'ecr/image-scan-complete.json',
+    'inspector/scan-initial-complete.json',
+    'inspector/finding-ecr-image.json',
+    'codebuild/build-failed.json',
+    // The pipeline's own events, put on the stack's bus by its functions (source ecr-pipeline):
+    // EventBridge stamps them with the putter's account and region, which are the function's.
+    'ecr-pipeline/build-rejected.json',
+    'ecr-pipeline/release-verdict-held.json',
+  ];
+
+  it.each(fixtures)('refuses %s from another account, naming both accounts', (path) => {
+    const e = event(path);
+    expect(route(e, options)).toMatchObject({ action: 'notify' });
+    e.account = '999999999999';
+    expect(route(e, options)).toEqual({
+      action: 'ignore',
+      reason: `event from account "999999999999", not this function's (123456789012)`,
+      malformed: true,
+      detailType: e['detail-type'],
+    });
+  });
+
+  it.each(fixtures)('refuses %s from another region', (path) => {
+    const e = event(path);
+    e.region = 'eu-west-1';
+    expect(route(e, options)).toMatchObject({
+      action: 'ignore',
+      reason: `event from region "eu-west-1", not this function's (us-west-2)`,
+      malformed: true,
+    });
+  });
+
+  it('refuses an event that names no account or region', () => {
+    for (const field of ['account', 'region']) {
+      const e = event('ecr/image-action-push.json');
+      delete e[field];
+      expect(route(e, options)).toMatchObject({ action: 'ignore', malformed: true });
+    }
+  });
+
+  it('sweeps on a schedule only from its own account', () => {
+    const scheduled = {
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      detail: {},
+      region: 'us-west-2',
+    };
+    expect(route({ ...scheduled, account: '123456789012' }, options)).toMatchObject({ action: 'sweep' });
+    expect(route({ ...scheduled, account: '999999999999' }, options)).toMatchObject({ action: 'ignore' });
+  });
+
+  it.each([
+    ['another project', 'arn:aws:codebuild:us-west-2:123456789012:build/other-project:8745a7a9'],
+    ['another account', 'arn:aws:codebuild:us-west-2:999999999999:build/ecr-pipeline-dev:8745a7a9'],
+    ['another region', 'arn:aws:codebuild:eu-west-1:123456789012:build/ecr-pipeline-dev:8745a7a9'],
+    ['no ARN', 'ecr-pipeline-dev:8745a7a9'],
+    ['a path in the ARN', 'arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:8745a7a9/x'],
+  ])('refuses a build event whose build id names %s', (_what, buildId) => {
+    const e = event('codebuild/build-failed.json');
+    e.detail['build-id'] = buildId;
+    const routed = route(e, options);
+    expect(routed).toMatchObject({ action: 'ignore', malformed: true });
+    expect(routed.action === 'ignore' && routed.reason).toContain(buildId);
   });
 });

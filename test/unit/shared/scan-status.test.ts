@@ -15,7 +15,12 @@ import { event } from '../ecr-events/fixtures.ts';
 
 const ecr = mockClient(ECRClient);
 const clients = createClients({ region: 'us-east-1' });
-const options = { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() };
+const options = {
+  projectName: 'ecr-pipeline-dev',
+  account: '123456789012',
+  region: 'us-west-2',
+  now: () => new Date(),
+};
 const at = '2026-11-16T16:30:00.000Z';
 
 beforeEach(() => {

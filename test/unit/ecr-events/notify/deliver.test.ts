@@ -23,7 +23,8 @@ const noSleep = async () => {};
 function pushed(): Notification {
   const c = route(event('ecr/image-action-push.json'), {
     projectName: '',
-    region: 'us-east-1',
+    account: '123456789012',
+    region: 'us-west-2',
     now: () => new Date(),
   });
   if (c.action !== 'notify') throw new Error('expected a notification');

@@ -42,7 +42,8 @@ function buildLog(failing: string[], after: string[] = []): string[] {
 function failedBuild(): Notification {
   const c = route(event('codebuild/build-failed.json'), {
     projectName: 'ecr-pipeline-dev',
-    region: 'us-east-1',
+    account: '123456789012',
+    region: 'us-west-2',
     now: () => new Date(),
   });
   if (c.action !== 'notify') throw new Error('expected a notification');

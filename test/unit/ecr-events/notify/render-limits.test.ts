@@ -53,7 +53,12 @@ const HOSTILE = '<!channel> <!here> <@U0123ABCD> <https://evil.example|click> & 
 function rejection(key: string, reason = 'the key does not name a repository'): Notification {
   const e = event('ecr-pipeline/build-rejected.json');
   Object.assign(e.detail, { key, reason });
-  const c = route(e, { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() });
+  const c = route(e, {
+    projectName: 'ecr-pipeline-dev',
+    account: '123456789012',
+    region: 'us-west-2',
+    now: () => new Date(),
+  });
   if (c.action !== 'notify') throw new Error('expected a notification');
   return c.notification;
 }

@@ -15,7 +15,8 @@ import { event } from '../fixtures.ts';
 function fromFixture(path: string): Notification {
   const c = route(event(path), {
     projectName: 'ecr-pipeline-dev',
-    region: 'us-east-1',
+    account: '123456789012',
+    region: 'us-west-2',
     now: () => new Date(),
   });
   if (c.action !== 'notify') throw new Error('expected a notification');
@@ -53,7 +54,7 @@ describe('Slack Block Kit', () => {
       elements: { text: { text: string }; url: string }[];
     };
     expect(actions.elements[0]?.text.text).toBe('Build logs');
-    expect(actions.elements[0]?.url).toMatch(/^https:\/\/console\.aws\.amazon\.com\/cloudwatch\//);
+    expect(actions.elements[0]?.url).toMatch(/^https:\/\/us-west-2\.console\.aws\.amazon\.com\/cloudwatch\//);
   });
 
   it('shows the reason of a rejection', () => {
@@ -450,7 +451,7 @@ describe('SNS message', () => {
     expect(m.text).toContain('Image:      team/web:v1.4.3');
     expect(m.text).toContain('Failed in:  BUILD');
     expect(m.text).toContain('Duration:   1m 52s');
-    expect(m.text).toMatch(/Build logs: https:\/\/console\.aws\.amazon\.com\/cloudwatch\//);
+    expect(m.text).toMatch(/Build logs: https:\/\/us-west-2\.console\.aws\.amazon\.com\/cloudwatch\//);
     const chat = JSON.parse(structure.https);
     expect(chat).toMatchObject({
       version: '1.0',
@@ -496,7 +497,7 @@ describe('SNS message: the email body and the chat notification', () => {
     return n;
   };
   const buildLogs =
-    'Build logs: https://console.aws.amazon.com/cloudwatch/home?region=us-west-2#logEvent:group=/aws/codebuild/ecr-pipeline-dev;stream=8745a7a9-c340-456a-9166-edf953571bef';
+    'Build logs: https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#logsV2:log-groups/log-group/$252Faws$252Fcodebuild$252Fecr-pipeline-dev/log-events/8745a7a9-c340-456a-9166-edf953571bef';
 
   it('writes a failed build one fact a line, the last lines of its log, then where, then the links', () => {
     const n = withLog({ tail: ['step 1', 'exit 1'] });

@@ -5,7 +5,12 @@ import { plainText } from '../../../../functions/ecr-events/notify/render-sns.ts
 import { type Route, route } from '../../../../functions/ecr-events/route.ts';
 import { event } from '../fixtures.ts';
 
-const options = { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() };
+const options = {
+  projectName: 'ecr-pipeline-dev',
+  account: '123456789012',
+  region: 'us-west-2',
+  now: () => new Date(),
+};
 
 function notification(c: Route): Notification {
   if (c.action !== 'notify') throw new Error(`expected a notification, got ${JSON.stringify(c)}`);

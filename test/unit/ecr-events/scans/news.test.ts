@@ -25,6 +25,7 @@ const configOf = (env: Record<string, string> = {}) =>
     REPOSITORY_PATTERN: '*',
     BUILD_PROJECT_NAME: 'ecr-pipeline-dev',
     AWS_REGION: 'us-west-2',
+    ACCOUNT_ID: '123456789012',
     MIN_SCAN_SEVERITY: 'HIGH',
     CONTEXT_BUCKET: BUCKET,
     KEY_PREFIX: 'contexts/',
@@ -43,7 +44,12 @@ const depsOf = (env: Record<string, string> = {}): Deps =>
   }) as unknown as Deps;
 
 const routed = (path: string): Route =>
-  route(event(path), { projectName: '', region: 'us-west-2', now: () => new Date() });
+  route(event(path), {
+    projectName: 'ecr-pipeline-dev',
+    account: '123456789012',
+    region: 'us-west-2',
+    now: () => new Date(),
+  });
 const notificationOf = (r: Route): Notification => {
   if (r.action !== 'notify') throw new Error(`expected a notification, got ${r.action}`);
   return r.notification;

@@ -41,6 +41,7 @@ describe("the sweeper's clients", () => {
   it('run the SDK adaptive retry mode with up to 10 attempts', async () => {
     // The deployed defaults (clients.ts) read their configuration at load, as at a cold start.
     vi.stubEnv('STACK_NAME', 'ecr-pipeline-dev');
+    vi.stubEnv('ACCOUNT_ID', '123456789012');
     vi.stubEnv('REPOSITORY_PATTERN', '*');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     const { deps, SWEEP_RETRY } = await import('../../../../functions/ecr-events/clients.ts');

@@ -242,7 +242,12 @@ describe('recordEventOf', () => {
   const notification = (path: string, patch?: (e: ReturnType<typeof event>) => void) => {
     const e = event(path);
     patch?.(e);
-    const c = route(e, { projectName: 'ecr-pipeline-dev', region: 'us-east-1', now: () => new Date() });
+    const c = route(e, {
+      projectName: 'ecr-pipeline-dev',
+      account: '123456789012',
+      region: 'us-west-2',
+      now: () => new Date(),
+    });
     if (c.action !== 'notify') throw new Error(`not a notification: ${path}`);
     return c.notification;
   };
