@@ -22,8 +22,11 @@ export interface BuildRequest {
   cacheTag: string;
   /** Same object version, same token: CodeBuild starts one build for both requests (within 5 minutes). */
   idempotencyToken: string;
-  /** One leg of an upload that names platforms: its platform and the environment it runs on. */
-  leg?: { platform: string; environment: BuildEnvironment } | undefined;
+  /**
+   * An upload that names platforms: the environment of its build, and, when it is one leg of
+   * several (joined into an index by the release), the one platform this build makes.
+   */
+  leg?: { platform?: string | undefined; environment: BuildEnvironment } | undefined;
 }
 
 /** The build variables of a request; all PLAINTEXT and none secret (they are echoed in build events). */
@@ -37,7 +40,7 @@ export function buildVariables(request: BuildRequest): { name: string; value: st
     [BUILD_ENV.repository]: request.repository,
     [BUILD_ENV.tag]: request.tag,
     [BUILD_ENV.cacheTag]: request.cacheTag,
-    ...(request.leg ? { [BUILD_ENV.platform]: request.leg.platform } : {}),
+    ...(request.leg?.platform ? { [BUILD_ENV.platform]: request.leg.platform } : {}),
   };
   return Object.entries(values).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' }));
 }
@@ -62,7 +65,7 @@ export async function existingBuild(
       v.name as never,
     ),
   );
-  if (!request.leg) wanted.push({ name: BUILD_ENV.platform, value: '', type: 'PLAINTEXT' });
+  if (!request.leg?.platform) wanted.push({ name: BUILD_ENV.platform, value: '', type: 'PLAINTEXT' });
   const same = (got?.builds ?? []).find((build) => {
     const variables = build.environment?.environmentVariables ?? [];
     return wanted.every(({ name, value }) => (variables.find((v) => v.name === name)?.value ?? '') === value);

@@ -114,15 +114,16 @@ async function startBuilds(
     return [id];
   }
   const ids: string[] = [];
+  // One platform is one build of the whole upload (a plain image, tagged as any); several are legs.
+  const joined = legs.length > 1;
   for (const leg of legs) {
-    const cacheTag = legs.length > 1 ? legCacheTag(CACHE_TAG, leg.platform) : CACHE_TAG;
     const id = await startBuild(
       deps.codebuild,
       {
         ...request,
-        cacheTag: cacheTagOf(cacheTag),
-        idempotencyToken: legToken(hash, leg.platform),
-        leg: { platform: leg.platform, environment: leg.environment },
+        cacheTag: cacheTagOf(joined ? legCacheTag(CACHE_TAG, leg.platform) : CACHE_TAG),
+        idempotencyToken: joined ? legToken(hash, leg.platform) : hash,
+        leg: { platform: joined ? leg.platform : undefined, environment: leg.environment },
       },
       resumed,
     );

@@ -247,6 +247,9 @@ describe('an upload naming no platform or one', () => {
     expect(startInputs()).toHaveLength(1);
     expect(input).toMatchObject({ environmentTypeOverride: 'ARM_CONTAINER', imageOverride: ARM64.image });
     expect(variable(input, BUILD_ENV.cacheTag)).toBe('ecr-pipeline-cache');
+    // One build of the whole upload: its own token, no leg platform, the release tags it as any.
+    expect(input?.idempotencyToken).toBe(identityHash(VERSIONED));
+    expect(variable(input, BUILD_ENV.platform)).toBeUndefined();
   });
 });
 

@@ -319,7 +319,12 @@ describe('submit exit codes', () => {
           status: 'released',
           release: { gate: 'none', verdict: 'released' },
           // The record's copy claims a critical finding; ECR's answer is the one that counts.
-          scan: { status: 'COMPLETE', scanner: 'enhanced', counts: { CRITICAL: 1 }, at: '2026-12-01T00:01:00Z' },
+          scan: {
+            status: 'COMPLETE',
+            scanner: 'enhanced',
+            counts: { CRITICAL: 1 },
+            at: '2026-12-01T00:01:00Z',
+          },
         }),
       ) as never,
     });
