@@ -110,5 +110,8 @@ export function verdictDetail(record: UploadRecord): ReleaseVerdictDetail {
     ...(release.counts ? { counts: release.counts } : {}),
     ...(release.existingDigest ? { existingDigest: release.existingDigest } : {}),
     ...(release.override ? { override: release.override } : {}),
+    ...((record.legs?.length ?? 0) > 1
+      ? { legs: (record.legs ?? []).map(({ platform, emulated }) => ({ platform, emulated })) }
+      : {}),
   };
 }

@@ -150,6 +150,8 @@ export interface ReleaseVerdictDetail {
   existingDigest?: string;
   /** A held image released by an operator. */
   override?: { reason: string; by: string; at: string };
+  /** Several platforms: the legs joined into the index, in order, and which were emulated. */
+  legs?: { platform: string; emulated: boolean }[];
 }
 
 /**

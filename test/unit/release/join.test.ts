@@ -149,7 +149,16 @@ describe('joining the legs', () => {
       imageManifestMediaType: OCI_INDEX,
     });
     expect(record()).toMatchObject({ status: 'released', digest: index, buildId: BUILD('amd') });
-    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'released', digest: index })]);
+    expect(verdicts()).toEqual([
+      expect.objectContaining({
+        verdict: 'released',
+        digest: index,
+        legs: [
+          { platform: 'linux/amd64', emulated: false },
+          { platform: 'linux/arm64', emulated: false },
+        ],
+      }),
+    ]);
     // A scan result names a child: its image index object leads to the record too.
     for (const digest of [index, AMD, ARM]) {
       expect(bucket.json(imageIndexKey('', 'team/web', digest))).toMatchObject({
