@@ -30,6 +30,7 @@ import {
   waitForOutcome,
 } from '../local/uploads.ts';
 import { type Breakdown, breakdownOf, medianBreakdown, ownParts } from './build-breakdown.ts';
+import { pullThroughMirrorRows } from './pull-through-mirror.ts';
 import type { Row } from './types.ts';
 
 const execFileAsync = promisify(execFile);
@@ -86,7 +87,14 @@ function ownSeconds(ownMs: number, pipelineParts: Breakdown[], directParts: Brea
   ];
 }
 
+/** The builds through the local cloud, then the pull-through mirror case (bench/pull-through-mirror.ts). */
 export default async function buildBench(): Promise<Row[]> {
+  const rows = await pipelineRows();
+  rows.push(...(await pullThroughMirrorRows()));
+  return rows;
+}
+
+async function pipelineRows(): Promise<Row[]> {
   const rows: Row[] = [];
   const cloud = await startLocalCloud({ basePort: 0 });
   const work = mkdtempSync(join(tmpdir(), 'ecr-pipeline-bench-'));

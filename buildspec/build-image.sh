@@ -11,9 +11,11 @@
 #   off: the docker buildx path only, whose CodeBuild builder starts empty every time; podman and
 #   buildah keep their layer store where they run), BUILDER (docker | podman | buildah; default:
 #   docker when an engine answers, else podman, else buildah), BUILDKIT_IMAGE and BINFMT_IMAGE (the
-#   helper images of the docker buildx path, pinned by digest), BUILD_PLATFORM (the one platform of
-#   this leg of a multi-platform upload; empty = the platforms of the upload), INTERIM_RELEASE_TAG (see
-#   tag_release_interim).
+#   helper images of the docker buildx path, pinned by digest), INTERIM_RELEASE_TAG (see
+#   tag_release_interim), BUILD_COMPUTE (on-demand | docker-server | fleet: which layer cache, see
+#   cache_mode), PULL_THROUGH_CACHE (registry mirrors of the pull-through cache rules, see
+#   configure_mirrors), BUILD_PLATFORM (the one platform of this leg of a multi-platform upload;
+#   empty = the platforms of the upload).
 #
 # Nothing from the upload (key, metadata, repository name) is ever run as shell code: it is passed
 # as arguments, and build.env holds values extract.py quoted.
@@ -94,7 +96,7 @@ login_registry() {
 prepare_arguments() {
   # shellcheck source=/dev/null
   source "$work/build.env"
-  local source_uri="s3://$CONTEXT_BUCKET/$CONTEXT_KEY" created
+  local source_uri="s3://$CONTEXT_BUCKET/$CONTEXT_KEY" created mode
   created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
   build_id=${CODEBUILD_BUILD_ID:-local-$(date -u +%Y%m%d%H%M%S)-$$}
   safe_id=$(printf '%s' "$build_id" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_.-' '-')
@@ -116,10 +118,54 @@ prepare_arguments() {
   if [[ -n $BUILD_PLATFORMS ]]; then args+=(--platform "$BUILD_PLATFORMS"); fi
   # The registry cache lives in the image's own repository, under a tag the build-trigger passes
   # only where that tag may move (excluded from immutability): a build can reach no other cache.
+  # On a Docker server the builder's own cache serves, unless REGISTRY_CACHE=on asks for both.
+  mode=$(cache_mode)
   cache_ref=""
-  if [[ -n ${IMAGE_CACHE_TAG:-} && ${REGISTRY_CACHE:-auto} != off ]]; then
+  if [[ -n ${IMAGE_CACHE_TAG:-} && ${REGISTRY_CACHE:-auto} != off &&
+    ($mode == registry || ${REGISTRY_CACHE:-auto} == on) ]]; then
     cache_ref="$IMAGE_REPOSITORY_URI:$IMAGE_CACHE_TAG"
   fi
+}
+
+# The layer cache of the tier the build runs on (BUILD_COMPUTE, the stack's buildCompute): an
+# on-demand machine starts empty, so the layers come from the registry cache in ECR; a Docker server
+# keeps its builder, and with it the layers, between builds, so nothing is exported; a fleet machine
+# keeps its builder while it stays warm, and the registry cache serves builds that land on a cold or
+# an overflow machine.
+cache_mode() {
+  case ${BUILD_COMPUTE:-on-demand} in
+    on-demand | fleet) printf 'registry' ;;
+    docker-server) printf 'server' ;;
+    *) fail "unknown BUILD_COMPUTE \"$BUILD_COMPUTE\": use on-demand, docker-server or fleet" ;;
+  esac
+}
+
+# Registry mirrors for the pull-through cache rules (PULL_THROUGH_CACHE, "host=prefix,...", e.g.
+# "docker.io=docker-hub"): an unchanged `FROM node:22` is pulled as <registry>/docker-hub/library/
+# node:22, through ECR, with the login the build already has. Only hosts of the list get a mirror.
+# podman and buildah read registries.conf (CONTAINERS_REGISTRIES_CONF); BuildKit reads
+# buildkitd.toml ("$work/buildkitd.toml", given to the builder it creates).
+configure_mirrors() {
+  local entry host prefix insecure=false conf toml entries
+  [[ -n ${PULL_THROUGH_CACHE:-} ]] || return 0
+  ((${#tls[@]} == 0)) || insecure=true
+  conf="$work/registries.conf" toml="$work/buildkitd.toml"
+  {
+    printf 'unqualified-search-registries = ["docker.io"]\nshort-name-mode = "permissive"\n'
+    printf '\n[[registry]]\nlocation = "%s"\ninsecure = %s\n' "$registry" "$insecure"
+  } >"$conf"
+  : >"$toml"
+  IFS=',' read -r -a entries <<<"$PULL_THROUGH_CACHE"
+  for entry in "${entries[@]}"; do
+    host=${entry%%=*} prefix=${entry#*=}
+    [[ $host =~ ^[a-z0-9.-]+$ && $prefix =~ ^[a-z0-9][a-z0-9._/-]*$ ]] || fail "bad PULL_THROUGH_CACHE entry \"$entry\""
+    printf '\n[[registry]]\nprefix = "%s"\nlocation = "%s"\n\n[[registry.mirror]]\nlocation = "%s/%s"\ninsecure = %s\n' \
+      "$host" "$host" "$registry" "$prefix" "$insecure" >>"$conf"
+    printf '[registry."%s"]\n  mirrors = ["%s/%s"]\n' "$host" "$registry" "$prefix" >>"$toml"
+  done
+  if [[ $insecure == true ]]; then printf '[registry."%s"]\n  http = true\n' "$registry" >>"$toml"; fi
+  export CONTAINERS_REGISTRIES_CONF=$conf
+  say "base images through the pull-through cache: ${PULL_THROUGH_CACHE//,/, }"
 }
 
 # Runs a push; a tag the registry refuses to overwrite ends in one TagAlreadyExists line.
@@ -155,16 +201,23 @@ build_image() {
 
 build_with_docker() {
   # Helper images run privileged: only ones pinned by digest (mirror them, see the README).
-  local helper host
+  local helper host builder_name=ecr-pipeline builder_config=()
   for helper in "BUILDKIT_IMAGE=$buildkit_image" "BINFMT_IMAGE=$binfmt_image"; do
     [[ ${helper#*=} =~ @sha256:[0-9a-f]{64}$ ]] ||
       stop "unpinned helper: ${helper%%=*} must name an image by digest (name:tag@sha256:...), got \"${helper#*=}\""
   done
   # A BuildKit container: the default docker driver exports no registry cache, builds one
   # platform, and its metadata digest is not always the pushed manifest's.
-  docker buildx inspect ecr-pipeline >/dev/null 2>&1 ||
-    docker buildx create --name ecr-pipeline --driver docker-container --driver-opt "image=$buildkit_image" >/dev/null
-  args+=(--builder ecr-pipeline)
+  # With mirrors the builder is named after its configuration: a builder kept by a Docker server
+  # or a warm fleet machine with other mirrors is never reused.
+  if [[ -s $work/buildkitd.toml ]]; then
+    builder_name="ecr-pipeline-$(sha256sum <"$work/buildkitd.toml" | cut -c1-12)"
+    builder_config=(--buildkitd-config "$work/buildkitd.toml")
+  fi
+  docker buildx inspect "$builder_name" >/dev/null 2>&1 ||
+    docker buildx create --name "$builder_name" --driver docker-container --driver-opt "image=$buildkit_image" \
+      "${builder_config[@]}" >/dev/null
+  args+=(--builder "$builder_name")
   if [[ -n $BUILD_PLATFORMS ]]; then
     host="linux/$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')"
     if [[ $BUILD_PLATFORMS != "$host" ]]; then
@@ -250,6 +303,7 @@ main() {
   pick_builder
   say "builder: $builder"
   login_registry
+  configure_mirrors
   prepare_arguments
   rm -f "$digest_file"
   case $builder in

@@ -4,7 +4,8 @@
  * moto 5.2.1 (`moto_server`): PutReplicationConfiguration / DescribeRegistry and
  * PutRegistryScanningConfiguration / GetRegistryScanningConfiguration keep what they are given;
  * DescribeImageReplicationStatus answers 500 ("not been implemented"); a pushed image is not copied
- * to the destination region; moto has no Amazon Inspector events.
+ * to the destination region; moto has no Amazon Inspector events; repository creation templates
+ * (CreateRepositoryCreationTemplate, DescribeRepositoryCreationTemplates) answer 500.
  */
 import type { Deployment } from './deploy/deployment.ts';
 import type { Template } from './template.ts';
@@ -30,6 +31,15 @@ export function motoGaps(
     lines.push(
       `moto cannot: send Amazon Inspector events (it has no Inspector): ${inspectorRules.join(', ')} deployed, ` +
         'but no enhanced scanning result ever arrives',
+    );
+  }
+  const creationTemplates = Object.entries(template.Resources)
+    .filter(([id, r]) => r.Type === 'AWS::ECR::RepositoryCreationTemplate' && deployed(id))
+    .map(([id]) => id);
+  if (creationTemplates.length > 0) {
+    lines.push(
+      `moto cannot: keep repository creation templates (it answers 500): ${creationTemplates.join(', ')} ` +
+        "deployed, but a repository ECR creates for them gets moto's defaults",
     );
   }
   for (const resource of deployment.customResources) {

@@ -3,7 +3,8 @@
  * by scripts/build.mjs and embedded in the buildspec; run with the Node.js of the build image.
  *
  * usage: node build-session.mjs <work-dir>
- * Environment: BUILD_SESSION_ROLE_ARN, BASE_PULL_PATTERN, BUILD_TIMEOUT_MINUTES (project variables), CONTEXT_BUCKET,
+ * Environment: BUILD_SESSION_ROLE_ARN, BASE_PULL_PATTERN, PULL_THROUGH_CACHE, BUILD_TIMEOUT_MINUTES (project
+ *   variables), CONTEXT_BUCKET,
  *   CONTEXT_KEY, CONTEXT_VERSION_ID, CONTEXT_ETAG, IMAGE_REPOSITORY (build variables),
  *   BUILD_TIMEOUT_MINUTES (the session lasts as long), AWS_REGION, CODEBUILD_BUILD_ID.
  * Exits 1 with one line that starts "ecr-pipeline:" when a call fails.
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       eTag: text(env, 'CONTEXT_ETAG', ''),
       repository: text(env, 'IMAGE_REPOSITORY'),
       basePullPattern: text(env, 'BASE_PULL_PATTERN', ''),
+      pullThroughCache: text(env, 'PULL_THROUGH_CACHE', ''),
       buildId: text(env, 'CODEBUILD_BUILD_ID', `local-${process.pid}`),
       // As long as the build may run, within what STS grants (15 minutes to 12 hours).
       sessionSeconds: Math.min(43200, Math.max(900, integer(env, 'BUILD_TIMEOUT_MINUTES', 60, 5, 2160) * 60)),

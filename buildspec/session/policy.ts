@@ -2,7 +2,8 @@
  * The session policy of one build: what the credentials the build assumes may do, whatever the
  * build-session role's own policy allows (IAM grants the intersection of the two). Exactly the
  * uploaded object, the registry login, push and pull on the one repository the build makes (its
- * registry cache is a tag there), and pull on the private base images the stack allows.
+ * registry cache is a tag there), pull on the private base images the stack allows, and pull and
+ * import through the stack's pull-through cache rules.
  */
 
 /** The ECR actions of a push (and of the pulls a push and a cached build make). */
@@ -35,6 +36,11 @@ export interface SessionScope {
   repository: string;
   /** IAM wildcard of the base-image repositories (the stack's basePullPattern); empty: none. */
   basePullPattern: string;
+  /**
+   * The registry mirrors of the stack's pull-through cache rules, "host=prefix,..." as build-image.sh
+   * reads them (PULL_THROUGH_CACHE); empty or absent: none.
+   */
+  pullThroughCache?: string;
 }
 
 /** The scope cannot be written as a policy that means exactly it; the message says why. */
@@ -82,6 +88,18 @@ export function sessionPolicy(scope: SessionScope): string {
       Resource: repositoryArn(scope.basePullPattern),
     });
   }
+  const prefixes = pullThroughPrefixes(scope.pullThroughCache ?? '');
+  if (prefixes.length > 0) {
+    // An image the cache does not hold yet is imported, its repository created the first time (ECR
+    // user guide, "IAM permissions required to sync an upstream registry"); BuildSessionRole denies
+    // any push there.
+    statements.push({
+      Sid: 'PullThroughCache',
+      Effect: 'Allow',
+      Action: [...PULL, 'ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
+      Resource: prefixes.map((prefix) => repositoryArn(`${prefix}/*`)),
+    });
+  }
   const text = JSON.stringify({ Version: '2012-10-17', Statement: statements });
   if (text.length > MAX_SESSION_POLICY_CHARS) {
     throw new ScopeError(
@@ -89,6 +107,22 @@ export function sessionPolicy(scope: SessionScope): string {
     );
   }
   return text;
+}
+
+const PREFIX = /^[a-z0-9][a-z0-9._/-]*$/;
+
+/** The ECR repository prefixes of a "host=prefix,..." mirror list; a malformed entry is refused. */
+export function pullThroughPrefixes(mirrors: string): string[] {
+  return mirrors
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const prefix = entry.slice(entry.indexOf('=') + 1);
+      if (!entry.includes('=') || !PREFIX.test(prefix))
+        throw new ScopeError(`bad PULL_THROUGH_CACHE entry "${entry}": use host=prefix`);
+      return prefix;
+    });
 }
 
 /** A role session name (2-64 of `[\w+=,.@-]`) from the build id. */

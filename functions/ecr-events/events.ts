@@ -12,7 +12,7 @@ import type { Deps } from './deps.ts';
 import { redactNotification } from './notify/redact-notification.ts';
 import { explain, sendOnce } from './notify/send.ts';
 import { verifyBuild } from './origin/verify-build.ts';
-import { runReplicationCheck, watchPush } from './replication/run.ts';
+import { noteTold, runReplicationCheck, watchPush } from './replication/run.ts';
 import { type Route, route } from './route.ts';
 import { withImageFindings } from './scans/news.ts';
 import { clearMarkOfPushed, runSweep } from './sweep/run.ts';
@@ -57,6 +57,7 @@ async function notifyPush(deps: Deps, routed: Extract<Route, { action: 'notify' 
   if (n.kind === 'image-push') await watchPush(deps, n);
   if (routed.clearStaleMarkOf) await clearMarkOfPushed(deps, routed.clearStaleMarkOf, n);
   await sendOnce(deps, n);
+  if (routed.replicationFailedIn) await noteTold(deps, n, routed.replicationFailedIn);
 }
 
 /** The notification with what looks like a credential hidden, before it reaches a channel or a record. */

@@ -18,10 +18,17 @@ import type { BuildInfo, Link, LogExcerpt, Notification } from './notify/notific
 import { consoleLinks } from './notify/notification.ts';
 import { foreignBuild, foreignOrigin } from './origin/origin.ts';
 import { verdictNotification } from './release/verdict.ts';
+import { replicationAction } from './replication/replication-action.ts';
 import { isSupersededReason } from './uploads/record-transition.ts';
 
 export type Route =
-  | { action: 'notify'; notification: Notification; clearStaleMarkOf?: string }
+  | {
+      action: 'notify';
+      notification: Notification;
+      clearStaleMarkOf?: string;
+      /** The destination region whose replication failure this tells (ECR Replication Action). */
+      replicationFailedIn?: string;
+    }
   | { action: 'sweep'; trigger: 'schedule' | 'on-demand'; dryRun?: boolean }
   | { action: 'check-replication' }
   | { action: 'ignore'; reason: string; malformed: boolean; detailType?: string; repository?: string };
@@ -92,6 +99,25 @@ export function route(event: unknown, options: RouteOptions): Route {
   switch (`${source}|${detailType}`) {
     case 'aws.ecr|ECR Image Action':
       return imageAction(detail, base, detailType);
+    case 'aws.ecr|ECR Replication Action': {
+      // Put on the destination's bus: the event's own account and region name the destination
+      // (its origin, the pushed image's account and region, was checked above).
+      const destination = {
+        region: str(event.region) ?? options.region,
+        account: str(event.account) ?? options.account,
+        time: base.time,
+      };
+      const outcome = replicationAction(detail, destination);
+      if (outcome.told)
+        return {
+          action: 'notify',
+          notification: outcome.notification,
+          replicationFailedIn: destination.region,
+        };
+      return outcome.malformed
+        ? malformed(outcome.reason, detailType)
+        : ignored(outcome.reason, detailType, outcome.repository);
+    }
     case 'aws.ecr|ECR Image Scan':
       return scan(detail, base, detailType, 'basic');
     case 'aws.inspector2|Inspector2 Scan':

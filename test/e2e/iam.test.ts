@@ -165,13 +165,14 @@ describe("the pipeline's state, enforced", () => {
       if (outcome.kind !== 'built') return;
       expect(outcome.build.buildStatus).toBe('SUCCEEDED');
       const recordKey = uploadRecordKeyCandidates(prefix, identityOf(up)).at(-1) as string;
-      // ecr-events writes `built` from the build's SUCCEEDED event, which may land after the build ends.
+      // The release function writes `released` from the build's success, which may land after the
+      // build ends; once released, no function writes the record again, so any change is the uploader's.
       let before = await readRecord(uploader.s3, prefix, up);
-      for (let i = 0; i < 120 && before?.status !== 'built'; i++) {
+      for (let i = 0; i < 240 && before?.status !== 'released'; i++) {
         await new Promise((resolve) => setTimeout(resolve, 250));
         before = await readRecord(uploader.s3, prefix, up);
       }
-      expect(before?.status).toBe('built');
+      expect(before?.status).toBe('released');
 
       const forged = JSON.stringify({
         ...before,
@@ -234,6 +235,7 @@ describe("the pipeline's state, enforced", () => {
       );
       expect(deniedOf(cloud, 'BuildTriggerRole')).toEqual([]);
       expect(deniedOf(cloud, 'EcrEventsRole')).toEqual([]);
+      expect(deniedOf(cloud, 'ReleaseRole')).toEqual([]);
     });
   });
 });

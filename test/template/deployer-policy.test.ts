@@ -131,6 +131,12 @@ const ACTIONS: Record<string, string[]> = {
     'ecr:TagResource',
     'ecr:DeleteRepository',
   ],
+  'AWS::CodeBuild::Fleet': [
+    'codebuild:CreateFleet',
+    'codebuild:UpdateFleet',
+    'codebuild:DeleteFleet',
+    'codebuild:BatchGetFleets',
+  ],
   'AWS::CodeBuild::Project': [
     'codebuild:CreateProject',
     'codebuild:UpdateProject',

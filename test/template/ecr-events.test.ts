@@ -543,9 +543,9 @@ describe('the failure queue of ecr-events', () => {
     'BuildRejectedRule',
     'SweepScheduleRule',
   ].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
-  const replicationRule = {
-    'Fn::If': ['Replicates', { 'Fn::GetAtt': ['ReplicationCheckRule', 'Arn'] }, { Ref: 'AWS::NoValue' }],
-  };
+  const replicationRules = ['ReplicationCheckRule', 'ReplicationActionRule'].map((id) => ({
+    'Fn::If': ['Replicates', { 'Fn::GetAtt': [id, 'Arn'] }, { Ref: 'AWS::NoValue' }],
+  }));
 
   it("admits EventBridge only for the stack's rules, in this account", () => {
     expect(statements().find((s) => s.Sid === 'RuleDeliveryFailures')).toEqual({
@@ -556,7 +556,7 @@ describe('the failure queue of ecr-events', () => {
       Resource: { 'Fn::GetAtt': ['EcrEventsFailureQueue', 'Arn'] },
       Condition: {
         StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-        ArnEquals: { 'aws:SourceArn': [...rules, replicationRule] },
+        ArnEquals: { 'aws:SourceArn': [...rules, ...replicationRules] },
       },
     });
   });
@@ -571,7 +571,7 @@ describe('the failure queue of ecr-events', () => {
       Condition: {
         ArnNotEquals: {
           'aws:PrincipalArn': { 'Fn::GetAtt': ['EcrEventsRole', 'Arn'] },
-          'aws:SourceArn': [...rules, replicationRule],
+          'aws:SourceArn': [...rules, ...replicationRules],
         },
       },
     });

@@ -13,9 +13,24 @@ export interface Origin {
   region: string;
 }
 
-/** Why an EventBridge event is not from this function's account and region; undefined when it is. */
+/**
+ * Why an EventBridge event is not from this function's account and region; undefined when it is.
+ * `ECR Replication Action` is put on the destination's bus (its `account` and `region` name the
+ * replica's home), so its origin is the pushed image's: `detail.source-account` and `source-region`.
+ */
 export function foreignOrigin(event: Record<string, unknown>, self: Origin): string | undefined {
-  const { account, region } = event;
+  const detail = event.detail;
+  const replication =
+    event.source === 'aws.ecr' &&
+    event['detail-type'] === 'ECR Replication Action' &&
+    typeof detail === 'object' &&
+    detail !== null;
+  const { account, region } = replication
+    ? {
+        account: (detail as Record<string, unknown>)['source-account'],
+        region: (detail as Record<string, unknown>)['source-region'],
+      }
+    : event;
   if (account !== self.account) {
     return `event from account ${describe(account)}, not this function's (${self.account})`;
   }

@@ -147,6 +147,7 @@ async function checkOne(
   const { watch, eTag } = read;
   if (watch.notifiedAt) return 'pending';
   let statuses: ImageReplicationStatus[];
+  let told = 0;
   try {
     const out = await deps.ecr.send(
       new DescribeImageReplicationStatusCommand({
@@ -154,7 +155,11 @@ async function checkOne(
         imageId: { imageDigest: watch.digest },
       }),
     );
-    statuses = out.replicationStatuses ?? [];
+    // Destinations whose failure an event already told are done with.
+    statuses = (out.replicationStatuses ?? []).filter(
+      (s) => !(s.status === 'FAILED' && watch.toldRegions?.includes(s.region ?? '')),
+    );
+    told = (out.replicationStatuses?.length ?? 0) - statuses.length;
   } catch (error) {
     if (!GONE.has((error as Error).name)) throw error;
     await remove(deps, key);
@@ -165,7 +170,7 @@ async function checkOne(
     const done = statuses.every((s) => s.status === 'COMPLETE');
     const late = deps.now().getTime() - Date.parse(watch.pushedAt) > timeoutMs;
     // Complete everywhere; or no statuses at all (no rule replicates it) once the timeout has passed.
-    if (done && (statuses.length > 0 || late)) {
+    if (done && (statuses.length + told > 0 || late)) {
       await remove(deps, key);
       return 'completed';
     }

@@ -8,6 +8,7 @@ import type { Deps } from '../deps.ts';
 import { describeError } from '../logger.ts';
 import type { Notification } from '../notify/notification.ts';
 import { send } from '../notify/send.ts';
+import { noteToldDestination } from './told-destinations.ts';
 import { watchReplication } from './watch.ts';
 
 /**
@@ -51,6 +52,31 @@ export async function watchPush(deps: Deps, n: Notification): Promise<void> {
     logger.error('could not watch the replication of the pushed image', {
       repository: n.repository,
       digest: n.digest,
+      error: describeError(error),
+    });
+  }
+}
+
+/**
+ * After an event told a destination's replication failure: the scheduled check does not tell it
+ * again (told-destinations.ts). A failure to note it is logged: the check may then tell it a second
+ * time.
+ */
+export async function noteTold(deps: Deps, n: Notification, region: string): Promise<void> {
+  const { config, logger } = deps;
+  if (!config.uploads.bucket || !n.repository || !n.digest) return;
+  try {
+    const { s3, commands } = await deps.uploadRecords();
+    const result = await noteToldDestination(
+      { s3, commands, ...config.uploads },
+      { repository: n.repository, digest: n.digest },
+      region,
+    );
+    logger.info('replication failure noted in its watch', { repository: n.repository, region, result });
+  } catch (error) {
+    logger.error('could not note the told replication failure', {
+      repository: n.repository,
+      region,
       error: describeError(error),
     });
   }

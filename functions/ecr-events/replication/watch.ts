@@ -20,6 +20,8 @@ export interface ReplicationWatch {
   pushedAt: string;
   /** Set when its failure was claimed for notifying: a second check does not tell it again. */
   notifiedAt?: string;
+  /** Destinations whose failure an ECR Replication Action event told (replication/told-destinations.ts). */
+  toldRegions?: string[];
 }
 
 export interface WatchStore {

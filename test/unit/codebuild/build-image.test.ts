@@ -5,6 +5,7 @@
  * for real: test/e2e/build.test.ts).
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,11 @@ case "$1 \${2:-}" in
   "info "*) exit 0 ;;
   "login "*) cat >/dev/null; exit 0 ;;
   "buildx inspect") exit 1 ;;
+  "buildx create")
+    while [ $# -gt 0 ]; do
+      if [ "$1" = --buildkitd-config ]; then cp "$2" "${calls}.buildkitd.toml"; fi
+      shift
+    done ;;
   "buildx build")
     case " $* " in *" --push "*)
       if [ -n "\${STUB_PUSH_ERROR:-}" ]; then printf '%s\n' "$STUB_PUSH_ERROR" >&2; exit 1; fi ;;
@@ -58,6 +64,7 @@ exit 0
     join(bin, 'podman'),
     `#!/bin/bash
 printf '%s\\n' "podman $*" >>"${calls}"
+if [ -n "\${CONTAINERS_REGISTRIES_CONF:-}" ]; then cp "$CONTAINERS_REGISTRIES_CONF" "${calls}.registries.conf"; fi
 args=("$@")
 for ((i = 0; i < \${#args[@]}; i++)); do
   case "\${args[i]}" in
@@ -116,7 +123,21 @@ exit 0
       return undefined;
     }
   })();
-  return { ...out, calls: lines, digest, passwordLeft };
+  const buildkitd = (() => {
+    try {
+      return readFileSync(`${calls}.buildkitd.toml`, 'utf8');
+    } catch {
+      return undefined;
+    }
+  })();
+  const registriesConf = (() => {
+    try {
+      return readFileSync(`${calls}.registries.conf`, 'utf8');
+    } catch {
+      return undefined;
+    }
+  })();
+  return { ...out, calls: lines, digest, passwordLeft, buildkitd, registriesConf };
 }
 
 describe('buildspec/build-image.sh with Docker', () => {
@@ -340,5 +361,100 @@ describe('buildspec/build-image.sh with podman', () => {
     expect(build).toContain('--platform linux/arm64 ');
     expect(build).not.toContain('linux/amd64');
     expect(out.calls.filter((line) => line.includes(' manifest '))).toEqual([]);
+  });
+});
+
+describe('buildspec/build-image.sh per build tier (BUILD_COMPUTE)', () => {
+  const NO_TARGET = "DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n";
+  const CACHE = { IMAGE_CACHE_TAG: 'ecr-pipeline-cache' };
+  const lastBuild = (calls: string[]) =>
+    calls.findLast((line) => line.startsWith('docker buildx build')) ?? '';
+
+  it("uses the Docker server's own layers and exports no registry cache on a Docker server", () => {
+    const out = run(NO_TARGET, { ...CACHE, BUILD_COMPUTE: 'docker-server' });
+    expect(out.status, out.stderr).toBe(0);
+    const builds = out.calls.filter((line) => line.startsWith('docker buildx build'));
+    expect(builds).toHaveLength(2);
+    for (const build of builds) {
+      expect(build).not.toContain('--cache-from');
+      expect(build).not.toContain('--cache-to');
+      expect(build).toContain('--builder ecr-pipeline');
+    }
+  });
+
+  it('keeps the registry cache in ECR on a fleet, for builds that land on a cold machine', () => {
+    const out = run(NO_TARGET, { ...CACHE, BUILD_COMPUTE: 'fleet' });
+    expect(out.status, out.stderr).toBe(0);
+    expect(lastBuild(out.calls)).toContain(
+      `--cache-to type=registry,ref=${REGISTRY}/team-a/api:ecr-pipeline-cache,mode=max,image-manifest=true,oci-mediatypes=true`,
+    );
+  });
+
+  it('exports the registry cache on a Docker server only when REGISTRY_CACHE=on', () => {
+    const out = run(NO_TARGET, { ...CACHE, BUILD_COMPUTE: 'docker-server', REGISTRY_CACHE: 'on' });
+    expect(out.status, out.stderr).toBe(0);
+    expect(lastBuild(out.calls)).toContain('--cache-to type=registry');
+  });
+
+  it('refuses an unknown tier before it builds anything', () => {
+    const out = run(NO_TARGET, { BUILD_COMPUTE: 'warm' });
+    expect(out.status).not.toBe(0);
+    expect(out.stderr).toContain('unknown BUILD_COMPUTE "warm": use on-demand, docker-server or fleet');
+    expect(out.calls.filter((line) => line.startsWith('docker buildx build'))).toEqual([]);
+  });
+});
+
+describe('buildspec/build-image.sh with pull-through cache mirrors (PULL_THROUGH_CACHE)', () => {
+  const NO_TARGET = "DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n";
+
+  it('gives BuildKit a mirror through ECR per upstream, on a builder named after that configuration', () => {
+    const out = run(NO_TARGET, { PULL_THROUGH_CACHE: 'docker.io=docker-hub,quay.io=quay' });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.buildkitd).toBe(
+      `[registry."docker.io"]\n  mirrors = ["${REGISTRY}/docker-hub"]\n` +
+        `[registry."quay.io"]\n  mirrors = ["${REGISTRY}/quay"]\n`,
+    );
+    const name = `ecr-pipeline-${createHash('sha256')
+      .update(out.buildkitd ?? '')
+      .digest('hex')
+      .slice(0, 12)}`;
+    const create = out.calls.find((line) => line.startsWith('docker buildx create')) ?? '';
+    expect(create).toContain(`--name ${name} `);
+    expect(create).toMatch(/--buildkitd-config \S+\/buildkitd\.toml$/);
+    expect(out.calls.findLast((line) => line.startsWith('docker buildx build'))).toContain(
+      `--builder ${name}`,
+    );
+    expect(out.stdout).toContain(
+      'base images through the pull-through cache: docker.io=docker-hub, quay.io=quay',
+    );
+  });
+
+  it('gives podman a registries.conf whose mirror of each upstream is its ECR prefix', () => {
+    const out = run(NO_TARGET, {
+      BUILDER: 'podman',
+      IMAGE_REPOSITORY_URI: '127.0.0.1:5000/team-a/api',
+      PULL_THROUGH_CACHE: 'docker.io=docker-hub',
+    });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.registriesConf).toContain(
+      '[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n\n[[registry.mirror]]\nlocation = "127.0.0.1:5000/docker-hub"\ninsecure = true\n',
+    );
+    expect(out.registriesConf).toContain('[[registry]]\nlocation = "127.0.0.1:5000"\ninsecure = true\n');
+  });
+
+  it('configures no mirror without pull-through cache rules', () => {
+    const out = run(NO_TARGET);
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.buildkitd).toBeUndefined();
+    expect(out.calls.find((line) => line.startsWith('docker buildx create'))).not.toContain(
+      '--buildkitd-config',
+    );
+  });
+
+  it('refuses an entry that is not host=prefix (it would reach the builder configuration)', () => {
+    const out = run(NO_TARGET, { PULL_THROUGH_CACHE: 'docker.io="]\nevil' });
+    expect(out.status).not.toBe(0);
+    expect(out.stderr).toContain('bad PULL_THROUGH_CACHE entry');
+    expect(out.calls.filter((line) => line.startsWith('docker buildx'))).toEqual([]);
   });
 });

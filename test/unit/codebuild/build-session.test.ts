@@ -64,6 +64,34 @@ describe('sessionPolicy', () => {
     });
   });
 
+  it('adds pulls and imports under the pull-through cache prefixes, and no push there', () => {
+    const statements = JSON.parse(
+      sessionPolicy({ ...scope, pullThroughCache: 'docker.io=docker-hub,quay.io=quay' }),
+    ).Statement;
+    expect(statements.at(-1)).toEqual({
+      Sid: 'PullThroughCache',
+      Effect: 'Allow',
+      Action: [
+        'ecr:BatchCheckLayerAvailability',
+        'ecr:BatchGetImage',
+        'ecr:GetDownloadUrlForLayer',
+        'ecr:BatchImportUpstreamImage',
+        'ecr:CreateRepository',
+      ],
+      Resource: [repositoryArn('docker-hub/*'), repositoryArn('quay/*')],
+    });
+    expect(JSON.stringify(sessionPolicy({ ...scope, pullThroughCache: '' }))).not.toContain(
+      'PullThroughCache',
+    );
+  });
+
+  it('refuses a pull-through cache entry whose prefix IAM would read as a wildcard', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, as it would reach the policy
+    const variable = 'docker.io=docker-hub/${aws:username}';
+    for (const pullThroughCache of ['docker.io=*', variable, 'docker-hub'])
+      expect(() => sessionPolicy({ ...scope, pullThroughCache })).toThrow(/bad PULL_THROUGH_CACHE entry/);
+  });
+
   it('takes the partition and account of the role', () => {
     const policy = sessionPolicy({ ...scope, roleArn: 'arn:aws-cn:iam::210987654321:role/r' });
     expect(policy).toContain('"arn:aws-cn:s3:::contexts/');

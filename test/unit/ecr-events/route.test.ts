@@ -310,11 +310,11 @@ describe('sweeps and malformed input', () => {
 
   it('ignores an unknown detail-type without calling it malformed', () => {
     const e = event('ecr/image-action-push.json');
-    e['detail-type'] = 'ECR Replication Action';
+    e['detail-type'] = 'ECR Pull Through Cache Action';
     expect(route(e, options)).toMatchObject({
       action: 'ignore',
       malformed: false,
-      detailType: 'ECR Replication Action',
+      detailType: 'ECR Pull Through Cache Action',
     });
   });
 });

@@ -137,3 +137,22 @@ describe('the deployer and custom resources', () => {
     ]);
   });
 });
+
+describe('motoGaps', () => {
+  it('names the repository creation templates moto cannot keep, and only the deployed ones', () => {
+    const template = {
+      Resources: {
+        PullThroughCacheTemplateQuay: { Type: 'AWS::ECR::RepositoryCreationTemplate', Properties: {} },
+        NotDeployed: { Type: 'AWS::ECR::RepositoryCreationTemplate', Properties: {} },
+        Other: { Type: 'AWS::ECR::Repository', Properties: {} },
+      },
+    } as unknown as Template;
+    const deployment = {
+      resources: { PullThroughCacheTemplateQuay: {}, Other: {} },
+      customResources: [],
+    } as unknown as Parameters<typeof motoGaps>[1];
+    expect(motoGaps(template, deployment)).toEqual([
+      "moto cannot: keep repository creation templates (it answers 500): PullThroughCacheTemplateQuay deployed, but a repository ECR creates for them gets moto's defaults",
+    ]);
+  });
+});
