@@ -19,7 +19,7 @@
 const SETS = {
   // Everything deployed, against every unit test.
   all: {
-    mutate: ['functions/**/*.ts', '!functions/**/sdk/**', 'cli/context.ts', 'cli/args.ts'],
+    mutate: ['functions/**/*.ts', '!functions/**/sdk/**', 'cli/context.ts', 'cli/args.ts', 'cli/secrets.ts'],
     testFiles: ['test/unit/**/*.test.ts'],
     reports: { incremental: 'stryker-incremental', json: 'mutation' },
   },

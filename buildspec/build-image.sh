@@ -127,6 +127,31 @@ prepare_arguments() {
   fi
 }
 
+# Build secrets (docs/build-secrets.md): build-session.mjs --secrets reads each value, with a session
+# that may read exactly the names extract.py checked, into a file of its own in "$work/secrets" (mode
+# 0600, never in the context), and the builder mounts it for the RUN steps that ask for it
+# (RUN --mount=type=secret,id=ID): it is in no layer, no history entry and no log line. Tracing is
+# off while they are read, whatever the caller set; the files go once the build has pushed (and
+# with the whole work folder in the buildspec's finally, whatever happens). A secret that cannot be
+# read refuses the upload (exit 2 and its one line: the verdict).
+mount_build_secrets() {
+  [[ -s $work/build-secrets ]] || return 0
+  local tracing=$- status=0 mount
+  set +x
+  node "$work/build-session.mjs" --secrets "$work" 2>"$work/secrets.err" || status=$?
+  if [[ $tracing == *x* ]]; then set -x; fi
+  if ((status == 2)); then
+    stop "$(sed -n 's/^ecr-pipeline: //p' "$work/secrets.err" | head -n 1 | cut -c1-1000)"
+  elif ((status != 0)); then
+    cat "$work/secrets.err" >&2
+    exit "$status"
+  fi
+  while IFS= read -r -d '' mount; do args+=(--secret "$mount"); done <"$work/secret-args"
+}
+remove_build_secrets() {
+  rm -rf "$work/secrets" "$work/secret-args" "$work/secrets.err"
+}
+
 # The layer cache of the tier the build runs on (BUILD_COMPUTE, the stack's buildCompute): an
 # on-demand machine starts empty, so the layers come from the registry cache in ECR; a Docker server
 # keeps its builder, and with it the layers, between builds, so nothing is exported; a fleet machine
@@ -305,11 +330,13 @@ main() {
   login_registry
   configure_mirrors
   prepare_arguments
+  mount_build_secrets
   rm -f "$digest_file"
   case $builder in
     docker) build_with_docker ;;
     podman | buildah) build_with_podman_or_buildah ;;
   esac
+  remove_build_secrets
   local digest
   digest=$(tr -d '[:space:]' 2>/dev/null <"$digest_file" || true)
   [[ $digest == sha256:* ]] || fail "the builder reported no digest for $IMAGE_REPOSITORY_URI"

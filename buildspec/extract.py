@@ -15,6 +15,9 @@ realpath checks a symlink chain longer than PATH_MAX defeats before Python 3.12.
 for build-image.sh:
   <out-dir>/build.env     shell-quoted DOCKERFILE, BUILD_TARGET, BUILD_PLATFORMS
   <out-dir>/build-args    NAME=VALUE entries separated by NUL bytes
+  <out-dir>/build-secrets ID=NAME entries of the build secrets (names, not values), NUL-separated
+The values of the build secrets are read by build-session.mjs --secrets (buildspec/session/), with
+a session of their own that may read exactly these names.
 Exits 2 with one line that starts with "ecr-pipeline:" when the upload is not acceptable (1 with
 such a line on an unexpected failure), never with a traceback; the same reason goes to
 <out-dir>/verdict, where the pipeline reads it.
@@ -40,6 +43,7 @@ META_BUILD_ARGS = "build-args"
 META_TARGET = "target"
 META_PLATFORMS = "platforms"
 META_LAMBDA_SAFE = "lambda-safe"
+META_SECRETS = "secrets"
 
 # Matched with fullmatch: `$` also matches before a trailing newline, so `re.match` would let
 # "NAME\n" through.
@@ -102,7 +106,7 @@ def check_platforms(value):
     return ",".join(dict.fromkeys(platforms))
 
 
-def read_metadata(response_path):
+def read_metadata(response_path, secrets_prefix=None):
     with open(response_path, encoding="utf-8") as file:
         response = json.load(file)
     metadata = {key.lower(): value for key, value in (response.get("Metadata") or {}).items()}
@@ -114,7 +118,105 @@ def read_metadata(response_path):
     # never makes an image index of a Lambda-safe upload.
     if "," in platforms and str(metadata.get(META_LAMBDA_SAFE, "")).strip().lower() == "true":
         raise Refused(f'metadata "{META_LAMBDA_SAFE}" is true: {platforms} would make an image index, which Lambda refuses')
-    return dockerfile, build_args, target, platforms
+    secrets = check_secrets(metadata[META_SECRETS], secrets_prefix) if META_SECRETS in metadata else {}
+    return dockerfile, build_args, target, platforms, secrets
+
+
+# Build secrets (docs/build-secrets.md): `secrets` maps a secret id (what a Dockerfile names in
+# `RUN --mount=type=secret,id=ID`) to the name of an SSM SecureString parameter or Secrets Manager
+# secret under the stack's buildSecretsPrefix, the only names the build role may read. The values
+# are fetched by build-session.mjs --secrets into files of the pipeline's own folder, never printed.
+SECRET_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# The characters SSM parameter names and Secrets Manager names have in common (less "+=@").
+SECRET_NAME = re.compile(r"^[A-Za-z0-9_./-]{1,512}$")
+SECRETS_PREFIX = re.compile(r"^/(?:[A-Za-z0-9_.-]+/)+$")
+# An SSM GetParameters call takes at most 10 names: one call reads them all.
+MAX_SECRETS = 10
+# Words that make a build arg name look like a credential (its value would be in the image's history).
+CREDENTIAL_WORDS = re.compile(
+    r"(?:^|_)(?:KEY|PWD|PASSWD|AUTH)(?:_|$)|TOKEN|PASSWORD|SECRET|APIKEY|CREDENTIAL", re.IGNORECASE
+)
+
+
+def check_secrets_prefix(prefix):
+    """The stack's buildSecretsPrefix (BUILD_SECRETS_PREFIX): an absolute path that ends with "/"."""
+    if prefix is None or prefix == "":
+        raise Refused("this stack allows no build secrets: the build has no BUILD_SECRETS_PREFIX")
+    if not SECRETS_PREFIX.match(prefix) or "/../" in prefix or "/./" in prefix:
+        raise Refused(
+            f'BUILD_SECRETS_PREFIX must be a path like "/service/stage/build-secrets/" '
+            f"(starting and ending with /), got {shown(prefix)}"
+        )
+    return prefix
+
+
+def check_secret(secret_id, name, prefix):
+    """Refuses an id that is not [A-Za-z0-9_.-] and a name outside the prefix; says which and why."""
+    if not isinstance(secret_id, str) or not SECRET_ID.match(secret_id) or secret_id.strip(".") == "":
+        raise Refused(
+            f"build secret id {shown(secret_id)} is not valid: 1 to 64 letters, digits, "
+            '"_", "." and "-" (the id of RUN --mount=type=secret,id=...)'
+        )
+    if not isinstance(name, str):
+        raise Refused(f"build secret {secret_id} must name a parameter or secret as a string, got {shown(name)}")
+    if not SECRET_NAME.match(name):
+        raise Refused(
+            f"build secret {secret_id}: {shown(name)} is not a parameter or secret name "
+            '(letters, digits, "_", ".", "-" and "/", at most 512 characters)'
+        )
+    parts = name.split("/")
+    if any(part in (".", "..") for part in parts) or "//" in name or name.endswith("/"):
+        raise Refused(f"build secret {secret_id}: {shown(name)} is not a plain path (no ., .., // or trailing /)")
+    if not name.startswith(prefix) or len(name) == len(prefix):
+        raise Refused(
+            f"build secret {secret_id}: {shown(name)} is outside {prefix}, the only names the build may read "
+            "(the stack's buildSecretsPrefix parameter)"
+        )
+    return name
+
+
+def check_secrets(value, prefix):
+    """The `secrets` metadata: {"ID": "NAME"} or ["ID=NAME", ...]; returns {id: name} in order."""
+    try:
+        parsed = json.loads(value, object_pairs_hook=lambda pairs: pairs)
+    except json.JSONDecodeError as error:
+        raise Refused(f'metadata "{META_SECRETS}" is not valid JSON: {error.msg}') from error
+    if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+        pairs = [tuple(item.split("=", 1)) if "=" in item else (item, None) for item in parsed]
+    elif isinstance(parsed, list) and all(isinstance(item, tuple) for item in parsed):
+        pairs = parsed
+    else:
+        raise Refused(
+            f'metadata "{META_SECRETS}" must be a JSON object like {{"ID": "NAME"}} or a list like ["ID=NAME"]'
+        )
+    prefix = check_secrets_prefix(prefix) if pairs else prefix
+    if len(pairs) > MAX_SECRETS:
+        raise Refused(f"an upload may ask for at most {MAX_SECRETS} build secrets, got {len(pairs)}")
+    secrets = {}
+    for secret_id, name in pairs:
+        if name is None:
+            raise Refused(f"build secret {shown(secret_id)} names no parameter or secret: give ID=NAME")
+        check_secret(secret_id, name, prefix)
+        if secret_id in secrets:
+            raise Refused(f"build secret id {secret_id} is given twice")
+        secrets[secret_id] = name
+    return secrets
+
+
+def credential_like(name):
+    """True when a build arg's name looks like it carries a credential."""
+    return CREDENTIAL_WORDS.search(name) is not None
+
+
+def warn_credential_args(build_args):
+    """One warning line per build arg whose name looks like a credential (values never shown)."""
+    for name in build_args:
+        if credential_like(name):
+            print(
+                f"ecr-pipeline: warning: build arg {name} looks like a credential; build arg values are "
+                "recorded in the image's history: pass it with `submit --secret` and read it with "
+                "RUN --mount=type=secret instead (docs/build-secrets.md)"
+            )
 
 
 # Limits on what one archive entry may ask for. Linux refuses names over 255 bytes and paths over
@@ -372,7 +474,10 @@ def limit(name, default):
 def run(response_path, archive, destination, out_dir):
     max_files = limit("CONTEXT_MAX_FILES", MAX_CONTEXT_FILES)
     max_bytes = limit("CONTEXT_MAX_EXTRACTED_BYTES", MAX_EXTRACTED_BYTES)
-    dockerfile, build_args, target, platforms = read_metadata(response_path)
+    dockerfile, build_args, target, platforms, secrets = read_metadata(
+        response_path, os.environ.get("BUILD_SECRETS_PREFIX")
+    )
+    warn_credential_args(build_args)
     os.makedirs(destination, exist_ok=True)
     extract(archive, destination, max_files, max_bytes)
     check_dockerfile_present(destination, dockerfile)
@@ -384,6 +489,7 @@ def run(response_path, archive, destination, out_dir):
     with open(os.path.join(out_dir, "build-args"), "wb") as args:
         for name, value in build_args.items():
             args.write(f"{name}={value}".encode() + b"\x00")
+    write_secret_names(out_dir, secrets)
     return ", ".join(
         part
         for part in (
@@ -391,9 +497,17 @@ def run(response_path, archive, destination, out_dir):
             f"target {target}" if target else "",
             f"platforms {platforms}" if platforms else "",
             f"build args {', '.join(build_args)}" if build_args else "",
+            f"build secrets {', '.join(secrets)}" if secrets else "",
         )
         if part
     )
+
+
+def write_secret_names(out_dir, secrets):
+    """<out-dir>/build-secrets: ID=NAME entries separated by NUL bytes (names only, never values)."""
+    with open(os.path.join(out_dir, "build-secrets"), "wb") as file:
+        for secret_id, name in secrets.items():
+            file.write(f"{secret_id}={name}".encode() + b"\x00")
 
 
 def verdict(work_dir, reason, status):

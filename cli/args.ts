@@ -7,6 +7,7 @@ import { checkRepositoryName, checkTag } from '../functions/shared/naming.ts';
 import type { DoctorArgs } from './doctor.ts';
 import { UsageError } from './errors.ts';
 import type { ReleaseArgs } from './release.ts';
+import { parseSecrets } from './secrets.ts';
 import { nearest } from './suggest.ts';
 import type { TargetFlags } from './target.ts';
 
@@ -27,6 +28,7 @@ const submitOptions = {
   tag: { type: 'string', short: 't' },
   dockerfile: { type: 'string', short: 'f' },
   'build-arg': { type: 'string', multiple: true },
+  secret: { type: 'string', multiple: true },
   target: { type: 'string' },
   platform: { type: 'string', multiple: true },
   'lambda-safe': { type: 'boolean' },
@@ -113,6 +115,9 @@ Result:
 Build:
   -f, --dockerfile P   Dockerfile inside DIR (default Dockerfile)
   --build-arg K=V      build argument; repeatable; K alone takes the value from the environment
+  --secret ID=NAME     build secret: the SSM SecureString parameter or Secrets Manager secret NAME
+                       (under the stack's buildSecretsPrefix), read by the build and mounted for
+                       RUN --mount=type=secret,id=ID; never in the image; repeatable
   --target S           stage to build
   --platform P         target platform(s), e.g. linux/amd64,linux/arm64; repeatable (one native
                        build per platform, joined into one image index)
@@ -197,6 +202,8 @@ export interface SubmitArgs {
   tag?: string | undefined;
   dockerfile?: string | undefined;
   buildArgs: Record<string, string>;
+  /** Build secrets: id -> SSM parameter or Secrets Manager secret name (names only, never values). */
+  secrets: Record<string, string>;
   target?: string | undefined;
   platforms: string[];
   /** A plain image manifest for Lambda: several platforms are refused. */
@@ -392,6 +399,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       tag: values.tag,
       dockerfile: values.dockerfile,
       buildArgs: parseBuildArgs(values['build-arg'] ?? [], env),
+      secrets: parseSecrets(values.secret ?? []),
       target: values.target,
       platforms,
       lambdaSafe,

@@ -24,6 +24,7 @@ import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
 import { awaitRelease, type ReleaseSummary, releaseSummary } from './release.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
+import { credentialArgWarnings } from './secrets.ts';
 import { resolveTarget, sceneOf, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
 
@@ -104,10 +105,13 @@ export function asciiJson(value: unknown): string {
 /** The object metadata the build-trigger function reads (UPLOAD_METADATA). */
 export function uploadMetadata(
   plan: Pick<ContextPlan, 'dockerfile'>,
-  args: Pick<SubmitArgs, 'buildArgs' | 'target' | 'platforms'> & Partial<Pick<SubmitArgs, 'lambdaSafe'>>,
+  args: Pick<SubmitArgs, 'buildArgs' | 'target' | 'platforms'> &
+    Partial<Pick<SubmitArgs, 'secrets' | 'lambdaSafe'>>,
 ): Record<string, string> {
   const metadata: Record<string, string> = { [UPLOAD_METADATA.dockerfile]: plan.dockerfile };
   if (Object.keys(args.buildArgs).length > 0) metadata[UPLOAD_METADATA.buildArgs] = asciiJson(args.buildArgs);
+  if (args.secrets && Object.keys(args.secrets).length > 0)
+    metadata[UPLOAD_METADATA.secrets] = asciiJson(args.secrets);
   if (args.target) metadata[UPLOAD_METADATA.target] = args.target;
   if (args.platforms.length > 0) metadata[UPLOAD_METADATA.platforms] = args.platforms.join(',');
   if (args.lambdaSafe) metadata[UPLOAD_METADATA.lambdaSafe] = 'true';
@@ -164,6 +168,7 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     );
   }
   for (const warning of plan.warnings) info(`warning: ${warning}`);
+  for (const warning of credentialArgWarnings(args.buildArgs)) info(`warning: ${warning}`);
   const metadata = uploadMetadata(plan, args);
   const target = await resolveTarget(args.flags, io.env);
   const key = contextKey(target.prefix, repository, tag);

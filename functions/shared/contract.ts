@@ -40,6 +40,7 @@ export interface BuildRejectedDetail {
  * Values are US-ASCII. `build-args` is a JSON object of strings; `platforms` a comma-separated list;
  * `lambda-safe` is `true` when the image must run on Lambda (a plain image manifest, never an index:
  * a request for several platforms is refused).
+ * `secrets` names build secrets (docs/build-secrets.md).
  */
 export const UPLOAD_METADATA = {
   dockerfile: 'dockerfile',
@@ -47,6 +48,11 @@ export const UPLOAD_METADATA = {
   target: 'target',
   platforms: 'platforms',
   lambdaSafe: 'lambda-safe',
+  /**
+   * Build secrets: a JSON object `{"ID": "NAME"}` (or a list `["ID=NAME"]`) of SSM SecureString
+   * parameter or Secrets Manager secret names under the stack's buildSecretsPrefix; names, never values.
+   */
+  secrets: 'secrets',
 } as const;
 
 /** Upload metadata the release function reads (not the build): a stricter gate than the stack's. */

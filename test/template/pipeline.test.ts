@@ -250,6 +250,7 @@ describe('the CodeBuild project', () => {
           Value:
             'tonistiigi/binfmt:qemu-v10.2.3@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0',
         },
+        { Name: 'BUILD_SECRETS_PREFIX', Type: 'PLAINTEXT', Value: '/ecr-pipeline/dev/build-secrets/' },
         { Name: 'BUILD_COMPUTE', Type: 'PLAINTEXT', Value: 'on-demand' },
         { Name: 'PULL_THROUGH_CACHE', Type: 'PLAINTEXT', Value: '' },
       ],

@@ -37,7 +37,7 @@ describe('list arguments', () => {
 describe('submit arguments', () => {
   it('parses every option', () => {
     const args = parse(
-      'submit ./app -r team-a/api -t v1.2.3 -f docker/Dockerfile --build-arg A=1 --build-arg B=x=y --target prod --platform linux/amd64,linux/arm64 --async --bucket b --prefix in/ --region eu-west-1 --profile p --max-size 1000 --max-files 10',
+      'submit ./app -r team-a/api -t v1.2.3 -f docker/Dockerfile --build-arg A=1 --build-arg B=x=y --secret npm=/ecr-pipeline/dev/build-secrets/npm-token --target prod --platform linux/amd64,linux/arm64 --async --bucket b --prefix in/ --region eu-west-1 --profile p --max-size 1000 --max-files 10',
     );
     expect(args).toEqual({
       command: 'submit',
@@ -46,6 +46,7 @@ describe('submit arguments', () => {
       tag: 'v1.2.3',
       dockerfile: 'docker/Dockerfile',
       buildArgs: { A: '1', B: 'x=y' },
+      secrets: { npm: '/ecr-pipeline/dev/build-secrets/npm-token' },
       target: 'prod',
       platforms: ['linux/amd64', 'linux/arm64'],
       lambdaSafe: false,

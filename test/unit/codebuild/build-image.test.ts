@@ -5,8 +5,10 @@
  * for real: test/e2e/build.test.ts).
  */
 import { spawnSync } from 'node:child_process';
+
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,7 +22,11 @@ afterEach(() => {
   dirs = [];
 });
 
-function run(buildEnv: string, extraEnv: Record<string, string> = {}) {
+function run(
+  buildEnv: string,
+  extraEnv: Record<string, string> = {},
+  workFiles: Record<string, string> = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'build-image-test-'));
   dirs.push(dir);
   const bin = join(dir, 'bin');
@@ -88,6 +94,7 @@ exit 0
   writeFileSync(join(work, 'build.env'), buildEnv);
   if (!extraEnv.STUB_REMOVE_PASSWORD) writeFileSync(join(work, 'registry-password'), 'the-session-password');
   writeFileSync(join(work, 'build-args'), 'VERSION=1.2.3\0EMPTY=\0');
+  for (const [name, text] of Object.entries(workFiles)) writeFileSync(join(work, name), text);
   const out = spawnSync('bash', [script, join(work, 'context'), work], {
     encoding: 'utf8',
     env: {
@@ -361,6 +368,68 @@ describe('buildspec/build-image.sh with podman', () => {
     expect(build).toContain('--platform linux/arm64 ');
     expect(build).not.toContain('linux/amd64');
     expect(out.calls.filter((line) => line.includes(' manifest '))).toEqual([]);
+  });
+});
+
+describe('buildspec/build-image.sh with build secrets', () => {
+  const PREFIX = '/ecr-pipeline/prod/build-secrets/';
+  // build-session.mjs --secrets as the session helper behaves (test/unit/codebuild/build-secrets-session.test.ts
+  // tests the real one): a 0600 file per secret and the builder's --secret values, or a refusal (exit 2).
+  const session = `import { mkdirSync, writeFileSync } from 'node:fs';
+const [, , mode, work] = process.argv;
+if (mode !== '--secrets') process.exit(64);
+if (process.env.STUB_SECRET_REFUSED) {
+  console.error('ecr-pipeline: build secret npm_token: no SSM parameter or Secrets Manager secret is named ${PREFIX}npm');
+  process.exit(2);
+}
+mkdirSync(work + '/secrets', { mode: 0o700 });
+writeFileSync(work + '/secrets/0', 'value-never-shown', { mode: 0o600 });
+writeFileSync(work + '/secret-args', 'id=npm_token,src=' + work + '/secrets/0\\0');
+console.log('ecr-pipeline: build secrets npm_token mounted for the build (values not shown)');
+`;
+  const secretFiles = { 'build-session.mjs': session, 'build-secrets': `npm_token=${PREFIX}npm\0` };
+
+  it('mounts each secret on the build and the push, never prints it, and removes the files after the push', () => {
+    const out = run(NO_METADATA, {}, secretFiles);
+    expect(out.status, out.stderr).toBe(0);
+    const work = join(dirs.at(-1) ?? '', 'work');
+    const builds = out.calls.filter((line) => line.startsWith('docker buildx build'));
+    expect(builds).toHaveLength(2);
+    for (const build of builds) expect(build).toContain(`--secret id=npm_token,src=${work}/secrets/0`);
+    expect(out.stdout).toContain(
+      'ecr-pipeline: build secrets npm_token mounted for the build (values not shown)',
+    );
+    expect(out.stdout + out.stderr + out.calls.join('\n')).not.toContain('value-never-shown');
+    expect(() => statSync(join(work, 'secrets'))).toThrow();
+    expect(() => statSync(join(work, 'secret-args'))).toThrow();
+  });
+
+  it('mounts them on the podman build too', () => {
+    const out = run(
+      NO_METADATA,
+      { BUILDER: 'podman', IMAGE_REPOSITORY_URI: '127.0.0.1:5000/team-a/api' },
+      secretFiles,
+    );
+    expect(out.status, out.stderr).toBe(0);
+    const work = join(dirs.at(-1) ?? '', 'work');
+    const build = out.calls.find((line) => line.startsWith('podman --cgroup-manager=cgroupfs build')) ?? '';
+    expect(build).toContain(`--secret id=npm_token,src=${work}/secrets/0`);
+    expect(() => statSync(join(work, 'secrets'))).toThrow();
+  });
+
+  it('stops before building when a secret cannot be read, with the reason in one line and the verdict', () => {
+    const out = run(NO_METADATA, { STUB_SECRET_REFUSED: '1' }, secretFiles);
+    expect(out.status).not.toBe(0);
+    expect(out.stderr).toMatch(/^ecr-pipeline: build secret npm_token: no SSM parameter/m);
+    const work = join(dirs.at(-1) ?? '', 'work');
+    expect(readFileSync(join(work, 'verdict'), 'utf8')).toMatch(/^build secret npm_token: no SSM parameter/);
+    expect(out.calls.filter((line) => line.startsWith('docker buildx build'))).toEqual([]);
+  });
+
+  it('runs no secrets step when the upload names none', () => {
+    const out = run(NO_METADATA, {}, { 'build-session.mjs': 'process.exit(3);' });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.calls.findLast((line) => line.startsWith('docker buildx build'))).not.toContain('--secret');
   });
 });
 

@@ -70,6 +70,7 @@ describe('the shared contract', () => {
       target: 'target',
       platforms: 'platforms',
       lambdaSafe: 'lambda-safe',
+      secrets: 'secrets',
     });
   });
 
