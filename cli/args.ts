@@ -137,7 +137,7 @@ and, once pushed, the image with its digest and its replication per destination 
 (DescribeImageReplicationStatus); a failed build's reason is the excerpt of its log.
 repository:tag finds the upload whatever its extension (.tar.gz, .tgz, .tar).
 Exit codes: 0 built or still on its way, 1 build failed or superseded, 3 upload rejected,
-2 usage, 5 AWS refused.
+6 held by the release gate, 2 usage, 5 AWS refused.
   -o, --output F     text (default) or json: one JSON object (status, upload, build, image,
                      digest, phase, reason, scan, replication, exitCode)
 ${TARGET_HELP}`,
@@ -178,7 +178,9 @@ ${TARGET_HELP}`,
 
 Checks the stack without building: the contexts bucket (exists, versioned), its notifications
 (every context extension, and .zip to refuse, sent to the build-trigger function), the build project
-(exists, privileged for Docker), and the registry's scanning. Says what is wrong and how to fix it.
+(exists, privileged for Docker), the functions, Slack and SNS (reach someone, or off), the registry's
+scanning and the release gate (a scan gate needs scans), and the roles (IAM's policy simulator: each
+can do what it needs). Says what is wrong and how to fix it.
 Exit codes: 0 no problem found, 1 a check failed, 2 usage, 5 AWS refused.
   -o, --output F     text (default) or json: {"exitCode", "checks": [{name, status, detail, fix}]}
 ${TARGET_HELP}`,

@@ -2,18 +2,30 @@
  * `ecr-pipeline doctor`: checks a deployed stack (or the local cloud) end to end without building:
  * the contexts bucket is there and versioned, its notifications send every context extension (and
  * .zip, to be refused) to the build-trigger function, the build project exists and can run Docker,
- * and what the registry scans. Each finding says what is wrong and how to fix it.
- */
+ * the functions are deployed, Slack and SNS reach someone or are said to be off, the registry scans
+ * what the stack creates and the release gate can decide (doctor-settings.ts), and each role can do
+ * what it needs (doctor-roles.ts). Each finding says what is wrong and how to fix it. */
 import { BatchGetProjectsCommand } from '@aws-sdk/client-codebuild';
-import { GetRegistryScanningConfigurationCommand } from '@aws-sdk/client-ecr';
 import {
   GetBucketNotificationConfigurationCommand,
   GetBucketVersioningCommand,
   type NotificationConfiguration,
 } from '@aws-sdk/client-s3';
 import { CONTEXT_EXTENSIONS } from '../functions/shared/naming.ts';
+import { probeRepository, roleNeeds, rolesCheck, simulator } from './doctor-roles.ts';
+import {
+  functionsCheck,
+  readSubscriptions,
+  readWebhookStore,
+  releaseGateCheck,
+  scanningCheck,
+  slackCheck,
+  snsCheck,
+} from './doctor-settings.ts';
 import { explain } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { expectScan, readScanFacts } from './scan-plan.ts';
+import { type FunctionKey, type FunctionSettings, functionName, readFunction } from './stack-functions.ts';
 import type { Io } from './submit.ts';
 import type { TargetFlags } from './target.ts';
 import { resolveTarget, type Target } from './target.ts';
@@ -97,13 +109,16 @@ async function bucketChecks(target: Target): Promise<Check[]> {
   return checks;
 }
 
-async function projectCheck(target: Target): Promise<Check> {
+/** The project check, and the project's service role (for the roles check). */
+async function projectCheck(target: Target): Promise<{ check: Check; serviceRole?: string | undefined }> {
   if (!target.project)
     return {
-      name: 'project',
-      status: 'fail',
-      detail: 'the build project is not known',
-      fix: 'pass --project or --stack (the stack output BuildProjectName)',
+      check: {
+        name: 'project',
+        status: 'fail',
+        detail: 'the build project is not known',
+        fix: 'pass --project or --stack (the stack output BuildProjectName)',
+      },
     };
   const { projects = [] } = await target.clients.codebuild.send(
     new BatchGetProjectsCommand({ names: [target.project] }),
@@ -111,43 +126,76 @@ async function projectCheck(target: Target): Promise<Check> {
   const project = projects[0];
   if (!project)
     return {
-      name: 'project',
-      status: 'fail',
-      detail: `no CodeBuild project ${target.project}`,
-      fix: `check --stack and --region; ${REDEPLOY}`,
+      check: {
+        name: 'project',
+        status: 'fail',
+        detail: `no CodeBuild project ${target.project}`,
+        fix: `check --stack and --region; ${REDEPLOY}`,
+      },
     };
+  const serviceRole = project.serviceRole;
   if (project.environment?.privilegedMode !== true)
     return {
-      name: 'project',
-      status: 'fail',
-      detail: `the project ${target.project} runs without privileged mode: Docker builds cannot start`,
-      fix: REDEPLOY,
+      serviceRole,
+      check: {
+        name: 'project',
+        status: 'fail',
+        detail: `the project ${target.project} runs without privileged mode: Docker builds cannot start`,
+        fix: REDEPLOY,
+      },
     };
   return {
-    name: 'project',
-    status: 'ok',
-    detail: `${target.project} (${project.environment?.computeType ?? '?'}, ${project.environment?.image ?? '?'}, role ${project.serviceRole?.split('/').pop() ?? '?'})`,
+    serviceRole,
+    check: {
+      name: 'project',
+      status: 'ok',
+      detail: `${target.project} (${project.environment?.computeType ?? '?'}, ${project.environment?.image ?? '?'}, role ${serviceRole?.split('/').pop() ?? '?'})`,
+    },
   };
 }
 
-async function scanningCheck(target: Target): Promise<Check> {
-  try {
-    const { scanningConfiguration } = await target.clients.ecr.send(
-      new GetRegistryScanningConfigurationCommand({}),
-    );
-    const type = scanningConfiguration?.scanType ?? 'BASIC';
-    return {
-      name: 'scanning',
-      status: 'info',
-      detail: `registry scanning ${type}${type === 'BASIC' ? ' (each repository this stack creates scans on push, unless scanOnPush=false)' : ' (Amazon Inspector)'}`,
-    };
-  } catch (error) {
-    return {
-      name: 'scanning',
-      status: 'info',
-      detail: `registry scanning unknown: ${(error as Error).name}`,
-    };
+const FUNCTION_KEYS: readonly FunctionKey[] = ['buildTrigger', 'ecrEvents', 'release'];
+
+/** The stack's functions, by key, as far as they exist. */
+async function readFunctions(target: Target, project: string) {
+  const names = Object.fromEntries(FUNCTION_KEYS.map((key) => [key, functionName(project, key)])) as Record<
+    FunctionKey,
+    string
+  >;
+  const found: Partial<Record<FunctionKey, FunctionSettings>> = {};
+  for (const key of FUNCTION_KEYS) {
+    const settings = await readFunction(target.clients, names[key]);
+    if (settings) found[key] = settings;
   }
+  return { names, found };
+}
+
+/** Slack and SNS, from the ecr-events function's settings. */
+async function notificationChecks(target: Target, env: Record<string, string>): Promise<Check[]> {
+  const slack = slackCheck(env, await readWebhookStore(target.clients, env));
+  const topic = env.SNS_TOPIC_ARN;
+  const subscriptions = topic ? await readSubscriptions(target.clients, topic) : undefined;
+  return [slack, snsCheck(env, subscriptions, slack.status === 'ok')];
+}
+
+/** Scanning and the release gate, from build-trigger's and the release function's settings. */
+async function scanChecks(
+  target: Target,
+  found: Partial<Record<FunctionKey, FunctionSettings>>,
+): Promise<Check[]> {
+  const repository = probeRepository(found.buildTrigger?.env.REPOSITORY_PATTERN);
+  const { scanType, rules } = await readScanFacts(target.clients, repository);
+  const scanOnPush = found.buildTrigger?.env.SCAN_ON_PUSH;
+  const expected = expectScan(repository, {
+    scanType,
+    rules,
+    stackScanOnPush: scanOnPush === undefined ? undefined : scanOnPush.toLowerCase() === 'true',
+    localScanner: target.localScanner,
+  });
+  return [
+    scanningCheck(expected, scanType),
+    ...(found.release ? [releaseGateCheck(found.release.env, expected)] : []),
+  ];
 }
 
 /** Runs every check; a failing call becomes a failed check, the others still run. */
@@ -164,11 +212,31 @@ export async function runChecks(target: Target): Promise<Check[]> {
       return [{ name, status: 'fail', detail: explained.message, fix: explained.hint }];
     }
   };
-  return [
-    ...(await guarded('bucket', () => bucketChecks(target))),
-    ...(await guarded('project', async () => [await projectCheck(target)])),
-    await scanningCheck(target),
-  ];
+  const checks = await guarded('bucket', () => bucketChecks(target));
+  let serviceRole: string | undefined;
+  checks.push(
+    ...(await guarded('project', async () => {
+      const project = await projectCheck(target);
+      serviceRole = project.serviceRole;
+      return [project.check];
+    })),
+  );
+  const project = target.project;
+  if (!project) return checks;
+  let found: Partial<Record<FunctionKey, FunctionSettings>> = {};
+  checks.push(
+    ...(await guarded('functions', async () => {
+      const read = await readFunctions(target, project);
+      found = read.found;
+      return [functionsCheck(read.names, read.found)];
+    })),
+  );
+  const events = found.ecrEvents?.env;
+  if (events) checks.push(...(await guarded('notifications', () => notificationChecks(target, events))));
+  checks.push(...(await guarded('scanning', () => scanChecks(target, found))));
+  const scope = { region: target.region, bucket: target.bucket, prefix: target.prefix, project };
+  checks.push(await rolesCheck(roleNeeds(scope, found, serviceRole), simulator(target.clients)));
+  return checks;
 }
 
 /** Runs `doctor`; exits 0 when every check passed, 1 otherwise. */

@@ -16,8 +16,14 @@ import { BUILD_EXPORTED_VERDICT } from '../functions/shared/contract.ts';
 import type { Clients } from './target.ts';
 import { forTerminal } from './terminal-text.ts';
 
-/** Phase statuses that mean the phase failed (CodeBuild's StatusType, less SUCCEEDED and IN_PROGRESS). */
-const FAILED_PHASE = new Set(['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED']);
+/**
+ * Whether a phase status means the phase failed (CodeBuild's StatusType, less SUCCEEDED and
+ * IN_PROGRESS). A function rather than a module-level set, so that what it decides is decided at
+ * each call (and a mutation test sees it).
+ */
+function phaseFailed(status: string | undefined): boolean {
+  return ['FAILED', 'FAULT', 'TIMED_OUT', 'STOPPED'].some((failed) => failed === status);
+}
 
 /** A failed build told for people: the phase it failed in, the reason, and CodeBuild's own message. */
 export interface Failure {
@@ -29,10 +35,10 @@ export interface Failure {
 
 /** The failing phase and CodeBuild's first message for it. */
 export function failingPhase(build: Build): { phase?: string | undefined; detail?: string | undefined } {
-  const failing = (build.phases ?? []).find((phase) => FAILED_PHASE.has(phase.phaseStatus ?? ''));
+  const failing = build.phases?.find((phase) => phaseFailed(phase.phaseStatus));
   if (!failing) return { phase: build.currentPhase };
-  const detail = (failing.contexts ?? [])
-    .map((context) => [context.statusCode, context.message].filter(Boolean).join(': ').trim())
+  const detail = failing.contexts
+    ?.map((context) => [context.statusCode, context.message].filter(Boolean).join(': ').trim())
     .find((message) => message !== '');
   return { phase: failing.phaseType, detail };
 }
@@ -54,7 +60,9 @@ export function describeFailure(build: Build, lines: readonly string[] | undefin
   return { phase, reason: excerptReason(log, detail, build.buildStatus), detail };
 }
 
-const isAwsLink = (link: string) => /(^|\.)amazonaws\.com$|\.aws\.amazon\.com$/.test(new URL(link).hostname);
+function isAwsLink(link: string): boolean {
+  return /(^|\.)amazonaws\.com$|\.aws\.amazon\.com$/.test(new URL(link).hostname);
+}
 
 /**
  * The end of a build's log: the last EVENTS_READ events of its CloudWatch Logs stream (as the

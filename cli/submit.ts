@@ -24,7 +24,9 @@ import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
 import { awaitRelease, type ReleaseSummary, releaseSummary } from './release.ts';
 import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
+import { expectScan, readScanFacts } from './scan-plan.ts';
 import { credentialArgWarnings } from './secrets.ts';
+import { stackScanOnPush as readStackScanOnPush } from './stack-functions.ts';
 import { resolveTarget, sceneOf, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
 
@@ -199,6 +201,7 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     info(`${describeRejection({ kind: 'rejected', ...refused })} (nothing was uploaded)`);
     return finish({ ...result, status: 'rejected', exitCode: EXIT.rejected, ...refused });
   }
+  if (args.waitScan) await checkScanWillCome(target, repository, args.platforms);
   // Builds that exist before the upload can never be its build (see follow.ts).
   let before: Set<string> | undefined;
   if (!args.async && target.project) {
@@ -377,6 +380,31 @@ async function checkTag(
     if (name !== 'AccessDeniedException' && name !== 'AccessDenied') throw error;
     info(`warning: cannot check whether ${repository}:${tag} exists (${name}); uploading anyway`);
     return undefined;
+  }
+}
+
+/**
+ * `--wait-scan` / `--fail-on` before uploading: when no scan will come for this image (scan on push
+ * off, a scanner that cannot scan it, a local cloud without a scanner), stop now with the reason
+ * instead of waiting for the scan until the timeout. Unknown (settings unread) lets the upload go.
+ */
+async function checkScanWillCome(target: Target, repository: string, platforms: readonly string[]) {
+  const facts = await readScanFacts(target.clients, repository);
+  const stackScanOnPush =
+    facts.repositoryScanOnPush === undefined && !facts.scanType?.startsWith('ENHANCED')
+      ? await readStackScanOnPush(target.clients, target.project)
+      : undefined;
+  const expected = expectScan(repository, {
+    ...facts,
+    stackScanOnPush,
+    localScanner: target.localScanner,
+    platforms,
+  });
+  if (expected.scans === false) {
+    throw new CliError(
+      `--wait-scan / --fail-on: no scan will come for ${repository}: ${expected.reason}; nothing was uploaded`,
+      expected.fix,
+    );
   }
 }
 

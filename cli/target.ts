@@ -11,8 +11,12 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 // The local cloud's public constants (values only, shared with local/): the --local target's defaults.
 import { DEFAULT_BASE_PORT, DEFAULT_REGION, LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 import { AwsError, CliError, type ErrorScene, explain } from './errors.ts';
@@ -40,6 +44,8 @@ export interface LocalCloudState {
   projectName?: string;
   prefix?: string;
   env?: Record<string, string>;
+  /** The scanner the local registry scans with (trivy, grype), or null: it scans nothing. */
+  scanner?: string | null;
 }
 
 export interface TargetFlags {
@@ -57,8 +63,13 @@ export interface Clients {
   codebuild: CodeBuildClient;
   logs: CloudWatchLogsClient;
   ecr: ECRClient;
-  /** `release --override` invokes the release function. */
+  /** `release --override` invokes the release function; `doctor` reads the functions' settings. */
   lambda: LambdaClient;
+  /** `doctor`: the roles (policy simulator), the Slack webhook's parameter or secret, the SNS topic. */
+  iam: IAMClient;
+  ssm: SSMClient;
+  secrets: SecretsManagerClient;
+  sns: SNSClient;
 }
 
 /** A resolved target: every name the commands need, and clients configured for it. */
@@ -72,6 +83,8 @@ export interface Target {
   project?: string | undefined;
   /** The AWS profile in use, for error messages. */
   profile?: string | undefined;
+  /** The local cloud's scanner (null: none); undefined on AWS or when the state file does not say. */
+  localScanner?: string | null | undefined;
   clients: Clients;
 }
 
@@ -133,6 +146,10 @@ export function createClients(settings: ClientSettings): Clients {
     logs: new CloudWatchLogsClient(common),
     ecr: new ECRClient(common),
     lambda: new LambdaClient(common),
+    iam: new IAMClient(common),
+    ssm: new SSMClient(common),
+    secrets: new SecretsManagerClient(common),
+    sns: new SNSClient(common),
   };
 }
 
@@ -234,5 +251,15 @@ export async function resolveTarget(
         : `pass --bucket or set ${ENV.bucket}, or deploy the stack (\`npm run deploy\`) so its outputs name the bucket (stack ${flags.stack ?? env[ENV.stack] ?? DEFAULT_STACK}; --stack to choose another)`,
     );
   }
-  return { region, endpoint, local, bucket, prefix, project, clients, profile: scene.profile };
+  return {
+    region,
+    endpoint,
+    local,
+    bucket,
+    prefix,
+    project,
+    clients,
+    profile: scene.profile,
+    ...(local && state?.scanner !== undefined ? { localScanner: state.scanner } : {}),
+  };
 }

@@ -27,6 +27,8 @@ export interface LambdaHandler {
   has(name: string): boolean;
   invoke(name: string, event: unknown): Promise<unknown>;
   invokeAsync(name: string, event: unknown): Promise<void>;
+  /** GetFunctionConfiguration's answer for a deployed function, or undefined. */
+  configuration?(name: string): unknown;
 }
 
 /** Called after moto answered an ECR JSON call; returns the answer the client gets. */
@@ -57,6 +59,8 @@ export interface GatewayIam {
   registryToken(output: unknown, accessKeyId: string | undefined): unknown;
   /** An ECR call moto answered successfully (the IAM layer forgets tags it may have changed). */
   ecrAnswered(operation: string, input: Record<string, unknown>): void;
+  /** IAM SimulatePrincipalPolicy of a role the stack defines: the answer (XML), or undefined for moto. */
+  simulatePrincipalPolicy?(form: URLSearchParams): Promise<{ status: number; body: string } | undefined>;
   /** STS AssumeRole of a role the stack defines: the answer (XML), or undefined for moto to serve. */
   assumeRole?(
     accessKeyId: string | undefined,
@@ -204,6 +208,7 @@ function route(routing: Routing): void {
     invokeLocally(lambda, decodeURIComponent(invokeRoute[1] ?? ''), bodyOf(), res, req, log);
     return;
   }
+  if (serveFunctionConfiguration(options, req, res)) return;
   const codebuild = target.startsWith(CODEBUILD_PREFIX) ? options.codebuild?.() : undefined;
   if (codebuild) {
     serveCodeBuild(codebuild, target.slice(CODEBUILD_PREFIX.length), bodyOf(), res, log);
@@ -214,7 +219,55 @@ function route(routing: Routing): void {
     return;
   }
   if (body && serveAssumeRole(routing, body)) return;
+  if (body && new URLSearchParams(body.toString('utf8')).get('Action') === 'SimulatePrincipalPolicy') {
+    serveSimulation(routing, body);
+    return;
+  }
   toMoto(req, res, body);
+}
+
+/** Lambda's GetFunctionConfiguration of a local function (moto has none of them); true when it answered. */
+function serveFunctionConfiguration(options: GatewayOptions, req: IncomingMessage, res: ServerResponse) {
+  const route = /^\/2015-03-31\/functions\/([^/?]+)\/configuration(?:\?.*)?$/.exec(req.url ?? '/');
+  const lambda = options.lambda?.();
+  if (!route || req.method !== 'GET' || !lambda?.configuration) return false;
+  const name = decodeURIComponent(route[1] ?? '');
+  const configuration = lambda.configuration(name);
+  if (configuration === undefined) {
+    res.writeHead(404, {
+      'content-type': 'application/json',
+      'x-amzn-errortype': 'ResourceNotFoundException',
+    });
+    res.end(JSON.stringify({ Type: 'User', message: `Function not found: ${name}` }));
+  } else {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(configuration));
+  }
+  return true;
+}
+
+/** IAM SimulatePrincipalPolicy, answered by the local IAM for the stack's roles, else by moto. */
+function serveSimulation(routing: Routing, body: Buffer): void {
+  const { options, req, res, toMoto } = routing;
+  const simulate = options.iam?.simulatePrincipalPolicy;
+  if (!simulate) {
+    toMoto(req, res, body);
+    return;
+  }
+  simulate
+    .call(options.iam, new URLSearchParams(body.toString('utf8')))
+    .then((answer) => {
+      if (!answer) {
+        toMoto(req, res, body);
+        return;
+      }
+      res.writeHead(answer.status, {
+        'content-type': 'text/xml',
+        'content-length': String(Buffer.byteLength(answer.body)),
+      });
+      res.end(answer.body);
+    })
+    .catch((error: unknown) => sendJson(res, 500, { __type: 'ServiceFailure', message: String(error) }));
 }
 
 /** STS AssumeRole answered by the local IAM when it knows the role; true when it answered. */

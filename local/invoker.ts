@@ -22,6 +22,9 @@ export interface FunctionSpec {
   maximumRetryAttempts: number;
   /** ARN of the on-failure destination (an SQS queue or SNS topic of the stack), if any. */
   onFailure?: string;
+  /** The execution role's ARN and the template's environment variables: GetFunctionConfiguration's. */
+  role?: string;
+  variables?: Record<string, string>;
 }
 
 export interface FailureRecord {
@@ -180,6 +183,19 @@ export class Invoker {
   /** Whether a function of this template key or name is registered. */
   has(name: string): boolean {
     return this.functions.has(name) || [...this.functions.values()].some((f) => f.functionName === name);
+  }
+
+  /** Lambda's GetFunctionConfiguration answer for a function of this name or key, or undefined. */
+  configuration(name: string): unknown {
+    if (!this.has(name)) return undefined;
+    const spec = this.spec(name);
+    return {
+      FunctionName: spec.functionName,
+      Role: spec.role,
+      Timeout: spec.timeoutSeconds,
+      MemorySize: spec.memorySize,
+      Environment: { Variables: spec.variables ?? {} },
+    };
   }
 
   keys(): string[] {

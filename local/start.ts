@@ -14,6 +14,7 @@ import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
 import { installBaseImage } from './base-image.ts';
 import { preparePackage, startLocalCloud } from './cloud.ts';
 import { packageLocalStack } from './package.ts';
+import { findScanner } from './scanner.ts';
 import {
   parseStartOptions,
   type StartOptions,
@@ -95,6 +96,7 @@ writeFileSync(
       registry: cloud.registry,
       projectName: cloud.projectName,
       env: cloud.env,
+      scanner: findScanner()?.name ?? null,
     },
     null,
     2,

@@ -38,13 +38,16 @@ export interface PrepareInput extends SessionScope {
   workDir: string;
 }
 
+/** STS AssumeRole with a session policy, as the session helpers call it (main.ts wires the SDK in). */
+export type AssumeRole = (input: {
+  RoleArn: string;
+  RoleSessionName: string;
+  Policy: string;
+  DurationSeconds: number;
+}) => Promise<SessionCredentials>;
+
 export interface PrepareDeps {
-  assumeRole: (input: {
-    RoleArn: string;
-    RoleSessionName: string;
-    Policy: string;
-    DurationSeconds: number;
-  }) => Promise<SessionCredentials>;
+  assumeRole: AssumeRole;
   clients: (credentials: SessionCredentials) => { s3: S3Client; ecr: ECRClient };
   say: (line: string) => void;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParametersCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { MAX_SESSION_POLICY_CHARS, ScopeError } from './policy.ts';
-import type { SessionCredentials } from './prepare.ts';
+import type { AssumeRole, SessionCredentials } from './prepare.ts';
 import { PrepareError } from './prepare.ts';
 
 export interface SecretsInput {
@@ -21,12 +21,7 @@ export interface SecretsInput {
 }
 
 export interface SecretsDeps {
-  assumeRole: (input: {
-    RoleArn: string;
-    RoleSessionName: string;
-    Policy: string;
-    DurationSeconds: number;
-  }) => Promise<SessionCredentials>;
+  assumeRole: AssumeRole;
   clients: (credentials: SessionCredentials) => { ssm: SSMClient; secrets: SecretsManagerClient };
   say: (line: string) => void;
 }

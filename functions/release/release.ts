@@ -315,7 +315,7 @@ async function fromBuilt(
         record,
         release,
         'superseded',
-        { reason: `a newer upload of ${record.key} exists; its build releases the tag` },
+        { reason: `a newer upload of ${upload.newerKey ?? record.key} exists; its build releases the tag` },
         requestId,
         now,
       ),

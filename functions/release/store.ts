@@ -7,10 +7,12 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   PutObjectCommand,
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { sameImageKeys } from '../shared/naming.ts';
 import { httpStatusOf } from '../shared/transient.ts';
 import {
   type ImageIndex,
@@ -169,25 +171,56 @@ export async function listPending(deps: StoreDeps): Promise<string[]> {
 
 /** The uploaded key's current version and this upload's metadata, or undefined when the key is gone. */
 export interface CurrentUpload {
-  /** True when the key's current version is still the upload's (versionId, else ETag). */
+  /** True when the key's current version is still the upload's (versionId, else ETag), and no key of the same image is newer. */
   current: boolean;
   metadata: Record<string, string>;
+  /** The key of the same image uploaded after this one (`api/v1.tgz` after `api/v1.tar.gz`). */
+  newerKey?: string;
 }
 
-/** Whether the upload is still its key's current version: a newer upload of the key supersedes it. */
+/**
+ * Whether the upload is still the newest of its image: its key's current version, and no other key
+ * naming the same image (naming.ts, sameImageKeys) modified after it. A newer upload supersedes it.
+ */
 export async function currentUpload(deps: StoreDeps, identity: UploadIdentity): Promise<CurrentUpload> {
+  const head = await headUpload(deps, identity.bucket, identity.key);
+  if (!head) return { current: false, metadata: {} };
+  const strip = (tag: string | undefined) => (tag ?? '').replace(/"/g, '');
+  const current = identity.versionId
+    ? head.VersionId === identity.versionId
+    : strip(head.ETag) !== '' && strip(head.ETag) === strip(identity.eTag);
+  if (!current) return { current: false, metadata: {} };
+  const uploaded = head.LastModified?.getTime();
+  // S3 answers 403, not 404, for a key that does not exist when the caller may not list the bucket,
+  // and this role may read every context key but list none: for the other keys a 403 means absent.
+  const siblings = await Promise.all(
+    sameImageKeys(identity.key).map(async (key) => ({
+      key,
+      head: await headUpload(deps, identity.bucket, key, { deniedIsAbsent: true }),
+    })),
+  );
+  const newer = siblings.find(
+    ({ head: other }) =>
+      uploaded !== undefined && other?.LastModified !== undefined && other.LastModified.getTime() > uploaded,
+  );
+  if (newer) return { current: false, metadata: {}, newerKey: newer.key };
+  return { current: true, metadata: head.Metadata ?? {} };
+}
+
+/** HeadObject of an uploaded key; undefined when it is gone (404, or a delete marker's 405). */
+async function headUpload(
+  deps: StoreDeps,
+  bucket: string,
+  key: string,
+  { deniedIsAbsent = false } = {},
+): Promise<HeadObjectCommandOutput | undefined> {
   try {
-    const out = await deps.s3.send(new HeadObjectCommand({ Bucket: identity.bucket, Key: identity.key }));
-    const strip = (tag: string | undefined) => (tag ?? '').replace(/"/g, '');
-    const current = identity.versionId
-      ? out.VersionId === identity.versionId
-      : strip(out.ETag) !== '' && strip(out.ETag) === strip(identity.eTag);
-    return { current, metadata: current ? (out.Metadata ?? {}) : {} };
+    return await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
     const status = httpStatusOf(error);
     // Deleted since (gone, or a delete marker: 405 when asked by version): the key names no upload now.
     // A 403 is not taken for "gone": a denial must not supersede every upload.
-    if (status === 404 || status === 405) return { current: false, metadata: {} };
-    throw classify(error, 'HeadObject of the upload');
+    if (status === 404 || status === 405 || (deniedIsAbsent && status === 403)) return undefined;
+    throw classify(error, `HeadObject of ${key}`);
   }
 }

@@ -115,6 +115,17 @@ export function parseContextKey(key: string, prefix = ''): Result<ContextRef> {
   return ok({ repository, tag, extension });
 }
 
+/**
+ * The other keys that name the same image as `key`: `api/v1.tgz`, `api/v1.tar.gz` and `api/v1.tar`
+ * all build `api:v1`, so whichever was uploaded last is the newest upload of that image.
+ */
+export function sameImageKeys(key: string): string[] {
+  const extension = CONTEXT_EXTENSIONS.find((ext) => key.endsWith(ext));
+  if (!extension) return [];
+  const stem = key.slice(0, key.length - extension.length);
+  return CONTEXT_EXTENSIONS.filter((ext) => ext !== extension).map((ext) => `${stem}${ext}`);
+}
+
 /** Decodes a key from an S3 event record and parses it (see decodeS3Key and parseContextKey). */
 export function parseEventKey(rawKey: string, prefix = ''): Result<ContextRef & { key: string }> {
   const decoded = decodeS3Key(rawKey);

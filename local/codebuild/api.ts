@@ -162,6 +162,7 @@ export class CodeBuildApi {
         timeoutInMinutes: this.project.timeoutInMinutes,
         queuedTimeoutInMinutes: this.project.queuedTimeoutInMinutes ?? DEFAULT_QUEUED_TIMEOUT_MINUTES,
         environment: buildEnvironmentOf(mergeVariables(this.project.environmentVariables, [])),
+        ...(this.project.serviceRole ? { serviceRole: this.project.serviceRole } : {}),
       })),
       projectsNotFound: names.filter((name) => !known.includes(name)),
     };

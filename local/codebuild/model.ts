@@ -33,6 +33,8 @@ export interface CodeBuildProject {
   timeoutInMinutes: number;
   queuedTimeoutInMinutes?: number;
   environmentVariables: Array<{ name: string; value: string; type?: string }>;
+  /** The service role's ARN, as BatchGetProjects shows it. */
+  serviceRole?: string;
 }
 
 /** An error CodeBuild answers with HTTP 400; `name` is the AWS error code. */

@@ -36,6 +36,7 @@ export function addFunction(
   state.functionArns.set(physical.attributes.Arn ?? '', key);
   if (props.Role) state.deployment.iam.functionRoles[key] = String(props.Role);
   const memorySize = Number(props.MemorySize ?? 1024);
+  const variables = Object.fromEntries(Object.entries(templateEnv).map(([k, v]) => [k, String(v)]));
   state.deployment.functions.push({
     key,
     functionName,
@@ -44,8 +45,10 @@ export function addFunction(
     timeoutSeconds: Number(props.Timeout ?? 6),
     memorySize,
     maximumRetryAttempts: 2,
+    ...(props.Role ? { role: String(props.Role) } : {}),
+    variables,
     env: {
-      ...Object.fromEntries(Object.entries(templateEnv).map(([k, v]) => [k, String(v)])),
+      ...variables,
       AWS_LAMBDA_FUNCTION_NAME: functionName,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),

@@ -180,6 +180,7 @@ export function codeBuildProject(physical: PhysicalResource, props: Props): Code
     ...(props.QueuedTimeoutInMinutes !== undefined
       ? { queuedTimeoutInMinutes: Number(props.QueuedTimeoutInMinutes) }
       : {}),
+    ...(props.ServiceRole ? { serviceRole: String(props.ServiceRole) } : {}),
     environmentVariables: ((environment.EnvironmentVariables ?? []) as Props[]).map((v) => ({
       name: String(v.Name),
       value: String(v.Value ?? ''),

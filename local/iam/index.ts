@@ -22,6 +22,7 @@ import { registryActions } from './registry-request.ts';
 import { RegistryTokens } from './registry-tokens.ts';
 import { type ApiRequest, type ArnScope, accessKeyIdOf } from './request.ts';
 import { apiActions } from './request-rest.ts';
+import { type SimulationResult, simulationInput, simulationResponse } from './simulate.ts';
 import { formatUsage, type RoleUsage, UsageLog } from './usage.ts';
 
 const CONSOLE_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
@@ -159,6 +160,34 @@ export class LocalIam {
       if (error instanceof AssumeRoleError) return assumeRoleErrorResponse(error);
       throw error;
     }
+  }
+
+  /**
+   * IAM SimulatePrincipalPolicy of a role the template defines (undefined for any other role): each
+   * action on each resource decided as a request of the role would be, with the given context keys.
+   */
+  async simulatePrincipalPolicy(
+    form: URLSearchParams,
+  ): Promise<{ status: number; body: string } | undefined> {
+    const input = simulationInput(form);
+    const role = this.role(input.policySourceArn);
+    if (!role) return undefined;
+    const principal: Principal = {
+      accessKeyId: '',
+      secretAccessKey: '',
+      sessionToken: '',
+      role,
+      session: 'simulation',
+      arn: role.arn,
+    };
+    const results: SimulationResult[] = [];
+    for (const action of input.actions) {
+      for (const resource of input.resources) {
+        const decision = await this.authorizer.decide(principal, action, resource, input.context);
+        results.push({ action, resource, decision });
+      }
+    }
+    return { status: 200, body: simulationResponse(results) };
   }
 
   /** GetAuthorizationToken's answer, its token replaced by one naming the caller. */

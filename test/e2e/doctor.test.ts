@@ -8,6 +8,7 @@ import {
   PutBucketNotificationConfigurationCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
@@ -63,7 +64,63 @@ describe('doctor --local', () => {
       /^ok +notifications .*\.tar\.gz, \.tgz, \.tar, \.zip uploads to build-trigger$/m,
     );
     expect(run.stdout).toMatch(/^ok +project +/m);
+    expect(run.stdout).toMatch(/^ok +functions +\S+-buildTrigger, \S+-ecrEvents, \S+-release$/m);
+    expect(run.stdout).toMatch(/^ok +slack +webhook URL in the SSM SecureString \//m);
+    expect(run.stdout).toMatch(/^ok +sns +arn:aws:sns:\S+: 1 confirmed subscription$/m);
+    expect(run.stdout).toMatch(
+      /^ok +scanning +registry scanning BASIC: the stack creates \S+ with scan on push$/m,
+    );
+    expect(run.stdout).toMatch(/^ok +release gate +none: the tag moves/m);
+    expect(run.stdout).toMatch(
+      /^ok +roles +build-trigger, ecr-events, release, build project, build session: the \d+ permissions they need are allowed/m,
+    );
     expect(run.stdout).toContain('no problem found');
+  });
+
+  it('names the role, the permission and what fails without it when a role lost a statement', async () => {
+    const role = cloud.deployment.iam.roles.find((r) => r.logicalId === 'ReleaseRole');
+    const policy = role?.policies[0];
+    if (!role || !policy) throw new Error('the template has no ReleaseRole policy');
+    const saved = policy.document;
+    const statements = [saved.Statement].flat();
+    policy.document = {
+      ...saved,
+      Statement: statements.filter((s) => s.Sid !== 'MoveTagsInManagedRepositories'),
+    };
+    try {
+      const run = await cli('doctor', '--local', '--output', 'json');
+      expect(run.code, run.stdout + run.stderr).toBe(EXIT.failed);
+      const { checks } = JSON.parse(run.stdout) as { checks: Array<{ name: string; status: string }> };
+      expect(checks.find((check) => check.name === 'roles')).toEqual({
+        name: 'roles',
+        status: 'fail',
+        detail: expect.stringMatching(
+          /^release cannot move the tag to the built image \(ecr:PutImage on arn:aws:ecr:\S+:repository\/doctor-probe: implicitDeny\)$/,
+        ),
+        fix: expect.stringContaining('deploy the stack again'),
+      });
+    } finally {
+      policy.document = saved;
+    }
+  });
+
+  it('says Slack is off, and how to turn it on, when the webhook parameter is gone', async () => {
+    const name = cloud.deployment.functions.find((f) => f.key === 'ecrEvents')?.env.SLACK_WEBHOOK_PARAMETER;
+    if (!name) throw new Error('ecrEvents has no SLACK_WEBHOOK_PARAMETER');
+    const ssm = new SSMClient({
+      region: cloud.region,
+      endpoint: cloud.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await ssm.send(new DeleteParameterCommand({ Name: name }));
+    const run = await cli('doctor', '--local');
+    expect(run.code, run.stdout).toBe(EXIT.success);
+    expect(run.stdout).toMatch(
+      new RegExp(`^info +slack +off: no SSM parameter ${name}, so nothing is sent to Slack$`, 'm'),
+    );
+    expect(run.stdout).toContain(
+      `-> to turn it on: aws ssm put-parameter --name ${name} --type SecureString`,
+    );
   });
 
   it('says which uploads would be ignored, and how to fix it, when the bucket notification is removed', async () => {

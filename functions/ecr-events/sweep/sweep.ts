@@ -52,7 +52,7 @@ export interface SweepDeps {
 export async function sweep(options: SweepOptions, deps: SweepDeps): Promise<SweepReport> {
   const now = deps.now();
   const { candidates, errors } = await discover(options, deps);
-  const lookups = onceLookups(options, deps, now);
+  const lookups = onceLookups(options, deps);
   const results = await mapLimit(candidates, options.concurrency, async (candidate) => {
     if (deps.shouldStop?.()) return { kind: 'skipped' } as RepoResult;
     try {
@@ -104,7 +104,7 @@ async function sweepRepository(
 }
 
 /** The account-wide reads a sweep makes at most once, and only when a repository needs them. */
-function onceLookups(options: SweepOptions, deps: SweepDeps, now: Date): Lookups {
+function onceLookups(options: SweepOptions, deps: SweepDeps): Lookups {
   let inUse: Promise<Map<string, ImageReference[]>> | undefined;
   let builds: Promise<Map<string, string[]>> | undefined;
   return {

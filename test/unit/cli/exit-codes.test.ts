@@ -1,27 +1,43 @@
 /**
  * Every exit code of the table in docs/cli.md, through `main` with mocked AWS clients: what a CI job
- * sees for each outcome of `submit`, and for `status`.
+ * sees for each outcome of `submit`, `status`, `logs` and `doctor`. The table must list exactly the
+ * codes of cli/exit-codes.ts, and every code a command documents (the table for `submit`, its help
+ * for the others) must be produced by a test of that command here (checked last).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   BatchGetBuildsCommand,
+  BatchGetProjectsCommand,
   type Build,
   CodeBuildClient,
   ListBuildsForProjectCommand,
 } from '@aws-sdk/client-codebuild';
-import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import {
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetRegistryScanningConfigurationCommand,
+} from '@aws-sdk/client-ecr';
+import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  GetBucketNotificationConfigurationCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { HELP } from '../../../cli/args.ts';
 import { EXIT } from '../../../cli/exit-codes.ts';
 import { main } from '../../../cli/main.ts';
 import type { Io } from '../../../cli/submit.ts';
@@ -30,7 +46,21 @@ import type { UploadRecord } from '../../../functions/shared/upload-record.ts';
 const s3 = mockClient(S3Client);
 const codebuild = mockClient(CodeBuildClient);
 const ecr = mockClient(ECRClient);
-mockClient(CloudWatchLogsClient);
+const logs = mockClient(CloudWatchLogsClient);
+const cloudformation = mockClient(CloudFormationClient);
+const lambda = mockClient(LambdaClient);
+const iam = mockClient(IAMClient);
+const ssm = mockClient(SSMClient);
+const sns = mockClient(SNSClient);
+
+/** The exit codes each command was seen to produce by the tests of this file. */
+const produced = new Map<string, Set<number>>();
+async function runMain(argv: string[], io: Io): Promise<number> {
+  const code = await main(argv, io);
+  const command = argv[0] ?? '';
+  produced.set(command, (produced.get(command) ?? new Set()).add(code));
+  return code;
+}
 
 const work = mkdtempSync(join(tmpdir(), 'cli-exit-'));
 const dir = join(work, 'app');
@@ -95,7 +125,7 @@ const record = (extra: Partial<UploadRecord>): UploadRecord => ({
 
 const submit = (...extra: string[]) => {
   const io = capture();
-  return main(['submit', dir, '-r', 'team/api', '-t', 'v1', ...TARGET, ...extra], io).then((code) => ({
+  return runMain(['submit', dir, '-r', 'team/api', '-t', 'v1', ...TARGET, ...extra], io).then((code) => ({
     code,
     io,
   }));
@@ -344,7 +374,7 @@ describe('submit exit codes', () => {
 
   it('exits 2 on a usage error', async () => {
     const io = capture();
-    expect(await main(['submit', dir, '--fail-on', 'SEVERE'], io)).toBe(EXIT.usage);
+    expect(await runMain(['submit', dir, '--fail-on', 'SEVERE'], io)).toBe(EXIT.usage);
     expect(io.err()).toContain('--fail-on must be one of');
   });
 
@@ -361,10 +391,50 @@ describe('submit exit codes', () => {
   });
 });
 
+describe('submit: interrupted, and a scan that will not come', () => {
+  it('exits 130 when interrupted before the upload completes, and stores nothing', async () => {
+    const io = capture();
+    const controller = new AbortController();
+    controller.abort();
+    const code = await runMain(['submit', dir, '-r', 'team/api', '-t', 'v1', ...TARGET], {
+      ...io,
+      signal: controller.signal,
+    });
+    expect(code).toBe(EXIT.interrupted);
+    expect(io.err()).toContain('interrupted: the upload was stopped and nothing was stored');
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('exits 1 before uploading when --fail-on waits for a scan that scan on push will never make', async () => {
+    ecr
+      .on(GetRegistryScanningConfigurationCommand)
+      .resolves({ scanningConfiguration: { scanType: 'BASIC' } });
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [{ repositoryName: 'team/api', imageScanningConfiguration: { scanOnPush: false } }],
+    });
+    const { code, io } = await submit('--fail-on', 'HIGH');
+    expect(code).toBe(EXIT.failed);
+    expect(io.err()).toContain(
+      'error: --wait-scan / --fail-on: no scan will come for team/api: scan on push is off for the repository team/api',
+    );
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(codebuild).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+  });
+
+  it('uploads when the repository scans on push', async () => {
+    ecr.on(DescribeRepositoriesCommand).resolves({
+      repositories: [{ repositoryName: 'team/api', imageScanningConfiguration: { scanOnPush: true } }],
+    });
+    const { code } = await submit('--fail-on', 'HIGH', '--async');
+    expect(code).toBe(EXIT.success);
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+  });
+});
+
 describe('status of a finished upload', () => {
   const status = async () => {
     const io = capture();
-    const code = await main(['status', 'team/api/v1.tar.gz', ...TARGET], io);
+    const code = await runMain(['status', 'team/api/v1.tar.gz', ...TARGET], io);
     return { code, io };
   };
   beforeEach(() => {
@@ -447,6 +517,15 @@ describe('status of a finished upload', () => {
     });
     expect((await status()).code).toBe(EXIT.rejected);
   });
+  it('exits 2 on a usage error and 5 when AWS refuses', async () => {
+    const usage = capture();
+    expect(await runMain(['status', ...TARGET], usage)).toBe(EXIT.usage);
+    s3.on(HeadObjectCommand).rejects(
+      Object.assign(named('Forbidden'), { $metadata: { httpStatusCode: 403 } }),
+    );
+    const denied = await status();
+    expect(denied.code).toBe(EXIT.aws);
+  });
 });
 
 describe('list', () => {
@@ -473,7 +552,7 @@ describe('list', () => {
       Body: body(record({ key: 'other/x/v1.tar.gz', repository: 'other/x', status: 'rejected' })) as never,
     });
     const io = capture();
-    expect(await main(['list', '--limit', '2', '-o', 'json', ...TARGET], io)).toBe(EXIT.success);
+    expect(await runMain(['list', '--limit', '2', '-o', 'json', ...TARGET], io)).toBe(EXIT.success);
     const { uploads } = JSON.parse(io.out());
     expect(uploads.map((u: { key: string }) => u.key)).toEqual(['team/api/v2.tar.gz', 'other/x/v1.tar.gz']);
     expect(uploads[0]).toMatchObject({ image: 'team/api:v2', status: 'built', buildId: 'p:2' });
@@ -484,10 +563,162 @@ describe('list', () => {
     });
 
     const text = capture();
-    expect(await main(['list', '-r', 'other/x', ...TARGET], text)).toBe(EXIT.success);
+    expect(await runMain(['list', '-r', 'other/x', ...TARGET], text)).toBe(EXIT.success);
     const lines = text.out().trim().split('\n');
     expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +BUILD$/);
     expect(lines.slice(1)).toHaveLength(1);
     expect(lines[1]).toMatch(/^other\/x\/v1\.tar\.gz +other\/x:v1 +rejected +- +\d+[smhd] +-$/);
+  });
+});
+
+describe('logs', () => {
+  const logsOf = async (...args: string[]) => {
+    const io = capture();
+    const code = await runMain(['logs', ...args, ...TARGET], io);
+    return { code, io };
+  };
+  beforeEach(() => {
+    logs.reset();
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v1', ETag: '"e"', ContentLength: 10 });
+  });
+
+  it("exits 0 with a build's log, without CodeBuild's own lines", async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [build({ buildStatus: 'SUCCEEDED', logs: { groupName: 'g', streamName: 's' } })],
+    });
+    logs.on(GetLogEventsCommand).resolves({
+      events: [{ message: '[Container] 2026/12/01 Running command make\n' }, { message: 'step 1/2\n' }],
+    });
+    const { code, io } = await logsOf(build({}).id ?? '');
+    expect(code, io.err()).toBe(EXIT.success);
+    expect(io.out()).toContain('step 1/2');
+    expect(io.out()).not.toContain('[Container]');
+  });
+
+  it('exits 3 for a rejected upload and 1 when the upload has no build', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(record({ status: 'rejected', code: 'InvalidTag', reason: 'bad tag' })) as never,
+    });
+    const rejected = await logsOf('team/api/v1.tar.gz');
+    expect(rejected.code).toBe(EXIT.rejected);
+    expect(rejected.io.err()).toContain('bad tag');
+    s3.on(GetObjectCommand).resolves({ Body: body(record({})) as never });
+    codebuild.on(ListBuildsForProjectCommand).resolves({ ids: [] });
+    const none = await logsOf('team/api/v1.tar.gz');
+    expect(none.code).toBe(EXIT.failed);
+    expect(none.io.err()).toContain('no build of this upload (yet)');
+  });
+
+  it('exits 2 on a usage error and 5 when AWS refuses', async () => {
+    expect((await logsOf()).code).toBe(EXIT.usage);
+    s3.on(HeadObjectCommand).rejects(
+      Object.assign(named('Forbidden'), { $metadata: { httpStatusCode: 403 } }),
+    );
+    expect((await logsOf('team/api/v1.tar.gz')).code).toBe(EXIT.aws);
+  });
+});
+
+describe('doctor', () => {
+  const doctor = async (...args: string[]) => {
+    const io = capture();
+    const code = await runMain(['doctor', ...args], io);
+    return { code, io };
+  };
+
+  it('exits 1 when a check fails, and 2 on a usage error', async () => {
+    s3.on(GetBucketVersioningCommand).resolves({ Status: 'Suspended' });
+    s3.on(GetBucketNotificationConfigurationCommand).resolves({});
+    codebuild.on(BatchGetProjectsCommand).resolves({ projects: [] });
+    const failed = await doctor(...TARGET);
+    expect(failed.code).toBe(EXIT.failed);
+    expect(failed.io.out()).toMatch(/^FAIL +bucket +s3:\/\/contexts is not versioned \(Suspended\)/m);
+    expect(failed.io.out()).toMatch(/^FAIL +project +no CodeBuild project p$/m);
+    expect((await doctor('--verbose', ...TARGET)).code).toBe(EXIT.usage);
+  });
+
+  it('exits 5 when AWS refuses to say where the stack is', async () => {
+    cloudformation
+      .on(DescribeStacksCommand)
+      .rejects(Object.assign(named('AccessDenied'), { $metadata: { httpStatusCode: 403 } }));
+    const { code, io } = await doctor('--region', 'us-east-1');
+    expect(code).toBe(EXIT.aws);
+    expect(io.err()).toContain("cannot read the stack's outputs");
+  });
+
+  it('exits 0 when every check passes', async () => {
+    s3.on(GetBucketVersioningCommand).resolves({ Status: 'Enabled' });
+    s3.on(GetBucketNotificationConfigurationCommand).resolves({
+      LambdaFunctionConfigurations: ['.tar.gz', '.tgz', '.tar', '.zip'].map((suffix) => ({
+        LambdaFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:p-buildTrigger',
+        Events: ['s3:ObjectCreated:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: suffix }] } },
+      })),
+    });
+    const role = (name: string) => `arn:aws:iam::123456789012:role/${name}`;
+    codebuild.on(BatchGetProjectsCommand).resolves({
+      projects: [{ name: 'p', serviceRole: role('build'), environment: { privilegedMode: true } as never }],
+    });
+    const topic = 'arn:aws:sns:us-east-1:123456789012:p-events';
+    const env = {
+      buildTrigger: { SCAN_ON_PUSH: 'true' },
+      ecrEvents: { SNS_TOPIC_ARN: topic, SLACK_WEBHOOK_SOURCE: 'ssm', SLACK_WEBHOOK_PARAMETER: '/p/slack' },
+      release: { RELEASE_GATE: 'scan', RELEASE_MAX_SEVERITY: 'HIGH' },
+    };
+    for (const [key, variables] of Object.entries(env))
+      lambda
+        .on(GetFunctionConfigurationCommand, { FunctionName: `p-${key}` })
+        .resolves({ Role: role(key), Environment: { Variables: variables } });
+    ssm.on(DescribeParametersCommand).resolves({ Parameters: [{ Name: '/p/slack', Type: 'SecureString' }] });
+    sns.on(ListSubscriptionsByTopicCommand).resolves({ Subscriptions: [{ SubscriptionArn: `${topic}:1` }] });
+    ecr
+      .on(GetRegistryScanningConfigurationCommand)
+      .resolves({ scanningConfiguration: { scanType: 'BASIC' } });
+    ecr.on(DescribeRepositoriesCommand).rejects(named('RepositoryNotFoundException'));
+    iam
+      .on(SimulatePrincipalPolicyCommand)
+      .resolves({ EvaluationResults: [{ EvalActionName: 'a', EvalDecision: 'allowed' }] });
+    const { code, io } = await doctor(...TARGET);
+    expect(io.out()).toMatch(/^ok +release gate +scan: holds an image with a finding at or above HIGH/m);
+    expect(io.out()).toMatch(
+      /^ok +roles +build-trigger, ecr-events, release, build project, build session: /m,
+    );
+    expect(io.out()).not.toContain('FAIL');
+    expect(code, io.out()).toBe(EXIT.success);
+    expect(io.out()).toContain('no problem found');
+  });
+});
+
+describe('the exit-code table', () => {
+  const table = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');
+  const tableCodes = [...table.matchAll(/^\| `(\d+)` +\|/gm)].map((m) => Number(m[1]));
+
+  it('lists exactly the codes of cli/exit-codes.ts, each once', () => {
+    expect(tableCodes).toEqual(Object.values(EXIT));
+  });
+
+  /** The codes a command's help documents: `Exit codes: 0 ..., 1 ..., 2 usage, 5 AWS refused.` */
+  const documented = (command: keyof typeof HELP): number[] => {
+    const list = /Exit codes: ([\s\S]*?)\.(?:\n|$)/.exec(HELP[command])?.[1] ?? '';
+    return list.split(',').map((part) => Number(part.trim().split(/\s/)[0]));
+  };
+
+  it("documents in each command's help only codes of the table", () => {
+    for (const command of ['status', 'logs', 'doctor'] as const) {
+      expect(documented(command).length, command).toBeGreaterThan(2);
+      for (const code of documented(command)) expect(tableCodes, `${command} ${code}`).toContain(code);
+    }
+  });
+
+  it('has every code a command documents produced by a test of that command above', () => {
+    const expected = {
+      submit: tableCodes,
+      status: documented('status'),
+      logs: documented('logs'),
+      doctor: documented('doctor'),
+    };
+    for (const [command, codes] of Object.entries(expected)) {
+      const seen = [...(produced.get(command) ?? [])];
+      for (const code of codes) expect(seen, `${command} exit ${code}`).toContain(code);
+    }
   });
 });

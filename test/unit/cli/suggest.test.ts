@@ -16,6 +16,11 @@ describe('edit distance', () => {
     ['folow', 'follow', 1],
     ['kitten', 'sitting', 3],
     ['abcd', 'badc', 2],
+    ['ab', 'ba', 1],
+    ['ab', 'xa', 2],
+    ['ba', 'ax', 2],
+    ['abc', 'xyz', 3],
+    ['ab', 'cd', 2],
   ])('from %s to %s is %i', (a, b, expected) => {
     expect(distance(a, b)).toBe(expected);
     expect(distance(b, a)).toBe(expected);

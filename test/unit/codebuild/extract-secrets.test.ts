@@ -3,17 +3,13 @@
  * (build-secrets-session.test.ts tests reading the values), and the credential-like build args.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const extractPy = new URL('../../../buildspec/extract.py', import.meta.url).pathname;
 const PREFIX = '/ecr-pipeline/dev/build-secrets/';
-// The interpreter itself, not a pyenv shim.
-const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-  encoding: 'utf8',
-}).stdout.trim();
 let dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });

@@ -72,3 +72,33 @@ describe('the invoker', () => {
     expect(invoker.failures).toMatchObject([{ functionName: 'failing', attempts: 1 }]);
   });
 });
+
+describe("a function's configuration", () => {
+  it("answers GetFunctionConfiguration with the template's role and variables, never the runtime's environment", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'invoker-test-'));
+    dirs.push(dir);
+    const invoker = new Invoker({ dataDir: join(dir, 'data'), log: () => undefined });
+    invoker.register({
+      key: 'release',
+      functionName: 'stack-release',
+      file: join(dir, 'handler.mjs'),
+      exportName: 'handler',
+      env: { RELEASE_GATE: 'scan', AWS_SECRET_ACCESS_KEY: 'secret' },
+      variables: { RELEASE_GATE: 'scan' },
+      role: 'arn:aws:iam::123456789012:role/stack-release',
+      timeoutSeconds: 60,
+      memorySize: 256,
+      maximumRetryAttempts: 2,
+    });
+    const expected = {
+      FunctionName: 'stack-release',
+      Role: 'arn:aws:iam::123456789012:role/stack-release',
+      Timeout: 60,
+      MemorySize: 256,
+      Environment: { Variables: { RELEASE_GATE: 'scan' } },
+    };
+    expect(invoker.configuration('stack-release')).toEqual(expected);
+    expect(invoker.configuration('release')).toEqual(expected);
+    expect(invoker.configuration('other')).toBeUndefined();
+  });
+});

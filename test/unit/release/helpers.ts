@@ -52,6 +52,8 @@ interface StoredObject {
   eTag: string;
   versionId?: string;
   metadata?: Record<string, string>;
+  /** Each put is a second after the one before, as S3's LastModified would say. */
+  lastModified?: Date;
 }
 
 /** The contexts bucket: objects with ETags, conditional writes, and hooks to cut a call off. */
@@ -65,7 +67,8 @@ export class FakeBucket {
 
   put(key: string, body: string, extra: Partial<StoredObject> = {}): string {
     const eTag = `"e${++this.counter}"`;
-    this.objects.set(key, { body, eTag, ...extra });
+    const lastModified = new Date(Date.UTC(2026, 10, 16, 2, 0, this.counter));
+    this.objects.set(key, { body, eTag, lastModified, ...extra });
     return eTag;
   }
 
@@ -84,7 +87,12 @@ export class FakeBucket {
     s3Mock.on(HeadObjectCommand).callsFake(async (input: { Key: string }) => {
       const found = this.objects.get(input.Key);
       if (!found) throw awsError('NotFound', 404);
-      return { ETag: found.eTag, VersionId: found.versionId, Metadata: found.metadata ?? {} };
+      return {
+        ETag: found.eTag,
+        VersionId: found.versionId,
+        Metadata: found.metadata ?? {},
+        LastModified: found.lastModified,
+      };
     });
     s3Mock.on(PutObjectCommand).callsFake(async (input: { Key: string; Body: string; IfMatch?: string }) => {
       this.beforePut?.(input.Key, JSON.parse(input.Body));

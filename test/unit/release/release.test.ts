@@ -187,6 +187,27 @@ describe('gate none', () => {
     expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'superseded' })]);
   });
 
+  it('says superseded when the same image was uploaded since under another extension', async () => {
+    const sibling = KEY.replace(/\.tar\.gz$/, '.tgz');
+    expect(sibling).not.toBe(KEY);
+    bucket.put(sibling, 'newer context', { versionId: 'other-key' });
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(putImages()).toEqual([]);
+    expect(record()).toMatchObject({
+      status: 'superseded',
+      reason: `a newer upload of ${sibling} exists; its build releases the tag`,
+    });
+  });
+
+  it('releases when the other extension of the image was uploaded before', async () => {
+    const upload = bucket.objects.get(KEY);
+    bucket.put(KEY.replace(/\.tar\.gz$/, '.tar'), 'older context', {
+      lastModified: new Date((upload?.lastModified?.getTime() ?? 0) - 60_000),
+    });
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record().status).toBe('released');
+  });
+
   it('says released, not superseded, when the tag already names this image and a newer upload exists', async () => {
     repo.tags.set('v1.4.3', DIGEST);
     bucket.put(KEY, 'newer context', { versionId: 'newer-version' });

@@ -50,6 +50,38 @@ describe('store', () => {
     await expect(currentUpload(deps, identity)).rejects.toBeInstanceOf(PermanentError);
   });
 
+  it('asks about the other keys of the same image, and is superseded only by a later one', async () => {
+    const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds));
+    const heads = (times: Record<string, Date | number>) =>
+      s3Mock.on(HeadObjectCommand).callsFake(async (input: { Key: string }) => {
+        const time = times[input.Key];
+        if (time === undefined) throw awsError('NotFound', 404);
+        if (typeof time === 'number') throw awsError('Denied', time);
+        return { VersionId: 'v1', LastModified: time };
+      });
+    const identity = { bucket: 'b', key: 'api/v1.tar.gz', versionId: 'v1' };
+    heads({ 'api/v1.tar.gz': at(10) });
+    expect(await currentUpload(deps, identity)).toEqual({ current: true, metadata: {} });
+    expect(s3Mock.commandCalls(HeadObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      'api/v1.tar.gz',
+      'api/v1.tgz',
+      'api/v1.tar',
+    ]);
+    heads({ 'api/v1.tar.gz': at(10), 'api/v1.tgz': at(9), 'api/v1.tar': at(10) });
+    expect(await currentUpload(deps, identity)).toMatchObject({ current: true });
+    heads({ 'api/v1.tar.gz': at(10), 'api/v1.tgz': at(9), 'api/v1.tar': at(11) });
+    expect(await currentUpload(deps, identity)).toEqual({
+      current: false,
+      metadata: {},
+      newerKey: 'api/v1.tar',
+    });
+    // Without s3:ListBucket, S3 answers 403 for a key that does not exist.
+    heads({ 'api/v1.tar.gz': at(10), 'api/v1.tgz': 403, 'api/v1.tar': 403 });
+    expect(await currentUpload(deps, identity)).toMatchObject({ current: true });
+    heads({ 'api/v1.tar.gz': at(10), 'api/v1.tgz': 503 });
+    await expect(currentUpload(deps, identity)).rejects.toBeInstanceOf(TransientError);
+  });
+
   it("gives the metadata of the upload only while it is the key's current version", async () => {
     s3Mock.on(HeadObjectCommand).resolves({ VersionId: 'v1', Metadata: { 'release-gate': 'scan' } });
     expect(await currentUpload(deps, { bucket: 'b', key: 'k', versionId: 'v1' })).toEqual({

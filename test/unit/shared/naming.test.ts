@@ -6,6 +6,7 @@ import {
   decodeS3Key,
   parseContextKey,
   parseEventKey,
+  sameImageKeys,
 } from '../../../functions/shared/naming.ts';
 
 describe('checkRepositoryName', () => {
@@ -167,5 +168,14 @@ describe('contextKey', () => {
     expect(contextKey('', 'api', 'v1')).toBe('api/v1.tar.gz');
     expect(() => contextKey('', 'API', 'v1')).toThrow(/upper-case/);
     expect(() => contextKey('', 'api', '-v1')).toThrow(/must start with/);
+  });
+});
+
+describe('sameImageKeys', () => {
+  it('names the keys of the same image under the other context extensions', () => {
+    expect(sameImageKeys('ci/api/v1.tar.gz')).toEqual(['ci/api/v1.tgz', 'ci/api/v1.tar']);
+    expect(sameImageKeys('api/v1.tgz')).toEqual(['api/v1.tar.gz', 'api/v1.tar']);
+    expect(sameImageKeys('api/v1.tar')).toEqual(['api/v1.tar.gz', 'api/v1.tgz']);
+    expect(sameImageKeys('api/v1.zip')).toEqual([]);
   });
 });

@@ -1,0 +1,138 @@
+/**
+ * `submit --fail-on` / `--wait-scan` against the local cloud when no scan will come: it stops before
+ * uploading, with the reason and what to do, instead of waiting for the scan until its timeout.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../cli/exit-codes.ts';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'submit-no-scan-e2e-'));
+const app = join(work, 'app');
+let cloud: LocalCloud;
+
+function cli(
+  state: object,
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const path = join(work, `state-${Math.random().toString(16).slice(2)}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      endpoint: cloud.endpoint,
+      region: cloud.region,
+      bucket: cloud.bucket,
+      projectName: cloud.projectName,
+      ...state,
+    }),
+  );
+  const env: NodeJS.ProcessEnv = { ...process.env, ECR_PIPELINE_LOCAL_STATE: path };
+  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
+    delete env[name];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
+      env,
+      cwd: root,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const local = () => ({
+  region: cloud.region,
+  endpoint: cloud.endpoint,
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+});
+
+async function uploads(): Promise<string[]> {
+  const s3 = new S3Client({ ...local(), forcePathStyle: true });
+  const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: cloud.bucket }));
+  return Contents.map((object) => object.Key ?? '').filter((key) => !key.startsWith('.ecr-pipeline/'));
+}
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
+  mkdirSync(app);
+  writeFileSync(join(app, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /\n');
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('submit --fail-on when no scan will come', () => {
+  it('stops before uploading when the local cloud has no scanner', async () => {
+    const run = await cli(
+      { scanner: null },
+      'submit',
+      app,
+      '-r',
+      'team/noscan',
+      '-t',
+      'v1',
+      '--local',
+      '--fail-on',
+      'HIGH',
+    );
+    expect(run.code).toBe(EXIT.failed);
+    expect(run.stderr).toContain(
+      'error: --wait-scan / --fail-on: no scan will come for team/noscan: the local cloud has no scanner (trivy or grype is not installed): it scans no image; nothing was uploaded',
+    );
+    expect(run.stderr).toContain(
+      '-> install trivy or grype and restart `npm start`, or leave out --wait-scan / --fail-on',
+    );
+    expect(await uploads()).toEqual([]);
+  });
+
+  it('stops before uploading when scan on push is off for the repository', async () => {
+    await new ECRClient(local()).send(
+      new CreateRepositoryCommand({
+        repositoryName: 'team/unscanned',
+        imageScanningConfiguration: { scanOnPush: false },
+      }),
+    );
+    const run = await cli({}, 'submit', app, '-r', 'team/unscanned', '-t', 'v1', '--local', '--wait-scan');
+    expect(run.code).toBe(EXIT.failed);
+    expect(run.stderr).toContain(
+      'no scan will come for team/unscanned: scan on push is off for the repository team/unscanned, and no registry rule scans it: no scan will come; nothing was uploaded',
+    );
+    expect(run.stderr).toContain(
+      '-> aws ecr put-image-scanning-configuration --repository-name team/unscanned --image-scanning-configuration scanOnPush=true',
+    );
+    expect(await uploads()).toEqual([]);
+  });
+
+  it('stops before uploading a multi-platform build under basic scanning', async () => {
+    const run = await cli(
+      {},
+      'submit',
+      app,
+      '-r',
+      'team/multi',
+      '-t',
+      'v1',
+      '--local',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--fail-on',
+      'CRITICAL',
+    );
+    expect(run.code).toBe(EXIT.failed);
+    expect(run.stderr).toContain(
+      'a multi-platform build pushes an image index, which basic scanning cannot scan (ECR answers UNSUPPORTED_IMAGE)',
+    );
+    expect(await uploads()).toEqual([]);
+  });
+});

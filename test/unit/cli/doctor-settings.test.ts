@@ -1,0 +1,288 @@
+/** `doctor`'s checks of the stack's settings, one by one: what each says, and how to fix what fails. */
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  functionsCheck,
+  readSubscriptions,
+  readWebhookStore,
+  releaseGateCheck,
+  scanningCheck,
+  slackCheck,
+  snsCheck,
+} from '../../../cli/doctor-settings.ts';
+import type { ScanExpectation } from '../../../cli/scan-plan.ts';
+
+const ssm = mockClient(SSMClient);
+const secrets = mockClient(SecretsManagerClient);
+const sns = mockClient(SNSClient);
+const clients = { ssm: new SSMClient({}), secrets: new SecretsManagerClient({}), sns: new SNSClient({}) };
+const named = (name: string) => Object.assign(new Error(name), { name });
+
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ecr-pipeline-dev-events';
+const EVENTS = {
+  NOTIFY_EVENTS: 'release,build-failed',
+  SLACK_WEBHOOK_SOURCE: 'ssm',
+  SLACK_WEBHOOK_PARAMETER: '/ecr-pipeline/dev/slack-webhook-url',
+  SNS_TOPIC_ARN: TOPIC,
+};
+const SCANS: ScanExpectation = {
+  scans: true,
+  scanner: 'basic',
+  detail: 'the stack creates x with scan on push',
+};
+const NO_SCANS: ScanExpectation = {
+  scans: false,
+  reason:
+    'the stack creates repositories without scan on push (scanOnPush=false), and no registry rule scans it: no scan will come',
+  fix: 'deploy with --param scanOnPush=true, or leave out --wait-scan / --fail-on',
+};
+
+beforeEach(() => {
+  ssm.reset();
+  secrets.reset();
+  sns.reset();
+});
+
+describe('functionsCheck', () => {
+  const names = { buildTrigger: 's-buildTrigger', ecrEvents: 's-ecrEvents', release: 's-release' };
+  const fn = (name: string) => ({ name, env: {} });
+
+  it('lists the functions when all three are deployed', () => {
+    expect(
+      functionsCheck(names, {
+        buildTrigger: fn('s-buildTrigger'),
+        ecrEvents: fn('s-ecrEvents'),
+        release: fn('s-release'),
+      }),
+    ).toEqual({ name: 'functions', status: 'ok', detail: 's-buildTrigger, s-ecrEvents, s-release' });
+  });
+
+  it('names the missing ones and what stops without them', () => {
+    expect(functionsCheck(names, { ecrEvents: fn('s-ecrEvents') })).toEqual({
+      name: 'functions',
+      status: 'fail',
+      detail: 'no function s-buildTrigger, s-release: no upload is built',
+      fix: 'check --stack / --project and --region; deploy the stack again (`npm run deploy -- --stage <stage>`)',
+    });
+    expect(functionsCheck(names, { buildTrigger: fn('b'), ecrEvents: fn('e') }).detail).toBe(
+      'no function s-release: images are not released or nobody is told',
+    );
+  });
+});
+
+describe('slackCheck', () => {
+  it('passes a webhook kept as a SecureString', () => {
+    expect(slackCheck(EVENTS, { exists: true, type: 'SecureString' })).toEqual({
+      name: 'slack',
+      status: 'ok',
+      detail: 'webhook URL in the SSM SecureString /ecr-pipeline/dev/slack-webhook-url',
+    });
+  });
+
+  it('says Slack is off, with the command that turns it on, when the parameter does not exist', () => {
+    expect(slackCheck(EVENTS, { exists: false })).toEqual({
+      name: 'slack',
+      status: 'info',
+      detail: 'off: no SSM parameter /ecr-pipeline/dev/slack-webhook-url, so nothing is sent to Slack',
+      fix: 'to turn it on: aws ssm put-parameter --name /ecr-pipeline/dev/slack-webhook-url --type SecureString --value https://hooks.slack.com/services/...',
+    });
+    expect(
+      slackCheck({ ...EVENTS, SLACK_WEBHOOK_SOURCE: 'secretsmanager' }, { exists: false }),
+    ).toMatchObject({
+      status: 'info',
+      detail: 'off: no secret /ecr-pipeline/dev/slack-webhook-url, so nothing is sent to Slack',
+      fix: 'to turn it on: aws secretsmanager create-secret --name /ecr-pipeline/dev/slack-webhook-url --secret-string https://hooks.slack.com/services/...',
+    });
+  });
+
+  it('fails a webhook URL kept as a plain String parameter', () => {
+    const check = slackCheck(EVENTS, { exists: true, type: 'String' });
+    expect(check).toMatchObject({
+      status: 'fail',
+      detail:
+        'the webhook URL in /ecr-pipeline/dev/slack-webhook-url is a plain String, not a SecureString: whoever may read parameters can post to the channel',
+    });
+    expect(check.fix).toBe(
+      'aws ssm delete-parameter --name /ecr-pipeline/dev/slack-webhook-url, then aws ssm put-parameter --name /ecr-pipeline/dev/slack-webhook-url --type SecureString --value https://hooks.slack.com/services/...',
+    );
+  });
+
+  it('passes a secret in Secrets Manager, whose type is not a parameter type', () => {
+    expect(slackCheck({ ...EVENTS, SLACK_WEBHOOK_SOURCE: 'secretsmanager' }, { exists: true })).toEqual({
+      name: 'slack',
+      status: 'ok',
+      detail: 'webhook URL in the secret /ecr-pipeline/dev/slack-webhook-url',
+    });
+  });
+
+  it('says notifications are off with notifyEvents=none', () => {
+    expect(slackCheck({ ...EVENTS, NOTIFY_EVENTS: ' none ' }, { exists: false })).toEqual({
+      name: 'slack',
+      status: 'info',
+      detail: 'off: the stack notifies nothing (notifyEvents=none)',
+    });
+  });
+});
+
+describe('snsCheck', () => {
+  it('counts confirmed subscriptions', () => {
+    expect(snsCheck(EVENTS, { confirmed: 2, pending: 0 }, false)).toEqual({
+      name: 'sns',
+      status: 'ok',
+      detail: `${TOPIC}: 2 confirmed subscriptions`,
+    });
+    expect(snsCheck(EVENTS, { confirmed: 1, pending: 3 }, false).detail).toBe(
+      `${TOPIC}: 1 confirmed subscription`,
+    );
+  });
+
+  it('tells a topic nobody hears, and fails it when Slack is off too', () => {
+    const fix = `aws sns subscribe --topic-arn ${TOPIC} --protocol email --notification-endpoint you@example.com (and confirm the email), or deploy with --param notificationEmail=you@example.com`;
+    expect(snsCheck(EVENTS, { confirmed: 0, pending: 1 }, true)).toEqual({
+      name: 'sns',
+      status: 'info',
+      detail: `${TOPIC} has no confirmed subscription (1 waiting for confirmation): its messages reach nobody`,
+      fix,
+    });
+    expect(snsCheck(EVENTS, { confirmed: 0, pending: 0 }, false)).toEqual({
+      name: 'sns',
+      status: 'fail',
+      detail: `${TOPIC} has no confirmed subscription: its messages reach nobody; with Slack off too, nobody hears of a failed build or a held image`,
+      fix,
+    });
+  });
+
+  it('fails a topic that does not exist, and says off with notifyEvents=none', () => {
+    expect(snsCheck(EVENTS, undefined, true)).toMatchObject({
+      status: 'fail',
+      detail: `the topic ${TOPIC} does not exist`,
+    });
+    expect(snsCheck({ ...EVENTS, NOTIFY_EVENTS: 'none' }, undefined, false)).toMatchObject({
+      status: 'info',
+    });
+  });
+});
+
+describe('scanningCheck', () => {
+  it('passes when scans come, tells when none will and how to turn them on', () => {
+    expect(scanningCheck(SCANS, undefined)).toEqual({
+      name: 'scanning',
+      status: 'ok',
+      detail: 'registry scanning BASIC: the stack creates x with scan on push',
+    });
+    expect(scanningCheck(NO_SCANS, 'BASIC')).toEqual({
+      name: 'scanning',
+      status: 'info',
+      detail: `registry scanning BASIC: ${NO_SCANS.scans === false && NO_SCANS.reason} (--fail-on and --wait-scan stop at once)`,
+      fix: 'deploy with --param scanOnPush=true',
+    });
+    expect(scanningCheck({ scans: 'unknown', detail: 'not known' }, 'ENHANCED')).toEqual({
+      name: 'scanning',
+      status: 'info',
+      detail: 'registry scanning ENHANCED: not known',
+    });
+  });
+});
+
+describe('releaseGateCheck', () => {
+  it('passes gate none whatever the scanning', () => {
+    expect(releaseGateCheck({ RELEASE_GATE: 'none' }, NO_SCANS)).toEqual({
+      name: 'release gate',
+      status: 'ok',
+      detail: 'none: the tag moves to each image whose build succeeded',
+    });
+    expect(releaseGateCheck({}, NO_SCANS).status).toBe('ok');
+  });
+
+  it('passes a scan gate where scans come, with its severity and timeout', () => {
+    expect(
+      releaseGateCheck(
+        { RELEASE_GATE: 'scan', RELEASE_MAX_SEVERITY: 'CRITICAL', RELEASE_SCAN_TIMEOUT_SECONDS: '600' },
+        SCANS,
+      ),
+    ).toEqual({
+      name: 'release gate',
+      status: 'ok',
+      detail: 'scan: holds an image with a finding at or above CRITICAL, or with no scan within 600 s',
+    });
+    expect(releaseGateCheck({ RELEASE_GATE: 'scan' }, { scans: 'unknown', detail: '' }).detail).toBe(
+      'scan: holds an image with a finding at or above HIGH, or with no scan within 1800 s',
+    );
+  });
+
+  it('fails a scan gate where no scan will come: every image would be held', () => {
+    expect(releaseGateCheck({ RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '900' }, NO_SCANS)).toEqual(
+      {
+        name: 'release gate',
+        status: 'fail',
+        detail: `scan, but ${NO_SCANS.scans === false && NO_SCANS.reason}: every image will be held after 900 s`,
+        fix: 'deploy with --param scanOnPush=true; or deploy with --param releaseGate=none',
+      },
+    );
+  });
+
+  it('fails an unknown gate or severity', () => {
+    expect(releaseGateCheck({ RELEASE_GATE: 'strict' }, SCANS)).toEqual({
+      name: 'release gate',
+      status: 'fail',
+      detail: 'releaseGate is "strict": the release function takes none or scan',
+      fix: 'deploy with --param releaseGate=none (or scan)',
+    });
+    expect(releaseGateCheck({ RELEASE_GATE: 'scan', RELEASE_MAX_SEVERITY: 'SEVERE' }, SCANS)).toMatchObject({
+      status: 'fail',
+      detail: 'releaseMaxSeverity is "SEVERE": one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL',
+    });
+  });
+});
+
+describe('reading the webhook store and the subscriptions', () => {
+  it('asks SSM for the parameter by name, never for its value', async () => {
+    ssm.on(DescribeParametersCommand).resolves({
+      Parameters: [{ Name: EVENTS.SLACK_WEBHOOK_PARAMETER, Type: 'SecureString' }],
+    });
+    expect(await readWebhookStore(clients, EVENTS)).toEqual({ exists: true, type: 'SecureString' });
+    expect(ssm).toHaveReceivedCommandWith(DescribeParametersCommand, {
+      ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [EVENTS.SLACK_WEBHOOK_PARAMETER] }],
+    });
+    ssm.on(DescribeParametersCommand).resolves({ Parameters: [{ Name: '/other', Type: 'String' }] });
+    expect(await readWebhookStore(clients, EVENTS)).toEqual({ exists: false });
+    expect(await readWebhookStore(clients, { ...EVENTS, SLACK_WEBHOOK_PARAMETER: '' })).toEqual({
+      exists: false,
+    });
+  });
+
+  it('describes the secret in Secrets Manager; a missing one is Slack off, a denial is thrown', async () => {
+    const env = { ...EVENTS, SLACK_WEBHOOK_SOURCE: 'secretsmanager' };
+    secrets.on(DescribeSecretCommand).resolves({ Name: env.SLACK_WEBHOOK_PARAMETER });
+    expect(await readWebhookStore(clients, env)).toEqual({ exists: true });
+    expect(secrets).toHaveReceivedCommandWith(DescribeSecretCommand, {
+      SecretId: env.SLACK_WEBHOOK_PARAMETER,
+    });
+    secrets.on(DescribeSecretCommand).rejects(named('ResourceNotFoundException'));
+    expect(await readWebhookStore(clients, env)).toEqual({ exists: false });
+    secrets.on(DescribeSecretCommand).rejects(named('AccessDeniedException'));
+    await expect(readWebhookStore(clients, env)).rejects.toThrow('AccessDeniedException');
+  });
+
+  it('counts confirmed and pending subscriptions over every page; no topic is undefined', async () => {
+    sns
+      .on(ListSubscriptionsByTopicCommand)
+      .resolvesOnce({
+        Subscriptions: [{ SubscriptionArn: `${TOPIC}:1` }, { SubscriptionArn: 'PendingConfirmation' }],
+        NextToken: 'n',
+      })
+      .resolvesOnce({ Subscriptions: [{ SubscriptionArn: `${TOPIC}:2` }] });
+    expect(await readSubscriptions(clients, TOPIC)).toEqual({ confirmed: 2, pending: 1 });
+    expect(sns).toHaveReceivedCommandWith(ListSubscriptionsByTopicCommand, {
+      TopicArn: TOPIC,
+      NextToken: 'n',
+    });
+    sns.on(ListSubscriptionsByTopicCommand).rejects(named('NotFoundException'));
+    expect(await readSubscriptions(clients, TOPIC)).toBeUndefined();
+    sns.on(ListSubscriptionsByTopicCommand).rejects(named('AuthorizationErrorException'));
+    await expect(readSubscriptions(clients, TOPIC)).rejects.toThrow('AuthorizationErrorException');
+  });
+});
