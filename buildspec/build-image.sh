@@ -13,7 +13,8 @@
 #   docker when an engine answers, else podman, else buildah), BUILDKIT_IMAGE and BINFMT_IMAGE (the
 #   helper images of the docker buildx path, pinned by digest), BUILD_COMPUTE (on-demand |
 #   docker-server | fleet: which layer cache, see cache_mode), PULL_THROUGH_CACHE (registry mirrors
-#   of the pull-through cache rules, see configure_mirrors).
+#   of the pull-through cache rules, see configure_mirrors), BUILD_PLATFORM (the one platform of this
+#   leg of a multi-platform upload; empty = the platforms of the upload).
 #
 # Nothing from the upload (key, metadata, repository name) is ever run as shell code: it is passed
 # as arguments, and build.env holds values extract.py quoted.
@@ -117,6 +118,9 @@ prepare_arguments() {
   args=(--file "$context/$DOCKERFILE")
   while IFS= read -r -d '' arg; do args+=(--build-arg "$arg"); done <"$work/build-args"
   if [[ -n $BUILD_TARGET ]]; then args+=(--target "$BUILD_TARGET"); fi
+  # One leg of a multi-platform upload builds its own platform only (the build-trigger started one
+  # build per platform); the release joins the legs into one index.
+  if [[ -n ${BUILD_PLATFORM:-} ]]; then BUILD_PLATFORMS=$BUILD_PLATFORM; fi
   if [[ -n $BUILD_PLATFORMS ]]; then args+=(--platform "$BUILD_PLATFORMS"); fi
   # The registry cache lives in the image's own repository, under a tag the build-trigger passes
   # only where that tag may move (excluded from immutability): a build can reach no other cache.
@@ -315,7 +319,7 @@ build_with_podman_or_buildah() {
   local layout="$work/oci-layout" from digest
   if [[ $builder == podman ]]; then tool=("${podman[@]}"); else tool=("${buildah[@]}"); fi
   build=("${tool[@]}" build --isolation=chroot --layers "${tls[@]}")
-  if [[ -n $BUILD_PLATFORMS ]]; then
+  if [[ $BUILD_PLATFORMS == *,* ]]; then
     # One image per platform gathered in a manifest list, pushed as a whole. Without the layer
     # cache: buildah reuses a cached final image with another build's --label values.
     manifest_list="localhost/ecr-pipeline-build/$safe_id"
@@ -323,6 +327,8 @@ build_with_podman_or_buildah() {
     build_image "${build[@]}" --no-cache "${args[@]}" "${labels[@]}" --manifest "$manifest_list" "$context"
     "${tool[@]}" manifest push --all --digestfile "$digest_file" "$manifest_list" "oci:$layout" >/dev/null
   else
+    # No platform or one platform: one image, pushed as a plain image manifest, never an index
+    # (Lambda refuses an index, and basic scanning cannot scan one).
     build_image "${build[@]}" "${args[@]}" "${labels[@]}" --iidfile "$work/image-id" "$context"
     from=$(labelled_image)
     "${tool[@]}" push --digestfile "$digest_file" "$from" "oci:$layout" >/dev/null

@@ -42,6 +42,7 @@ META_DOCKERFILE = "dockerfile"
 META_BUILD_ARGS = "build-args"
 META_TARGET = "target"
 META_PLATFORMS = "platforms"
+META_LAMBDA_SAFE = "lambda-safe"
 META_SECRETS = "secrets"
 
 # Matched with fullmatch: `$` also matches before a trailing newline, so `re.match` would let
@@ -113,6 +114,10 @@ def read_metadata(response_path, secrets_prefix=None):
     build_args = check_build_args(metadata[META_BUILD_ARGS]) if META_BUILD_ARGS in metadata else {}
     target = check_target(metadata[META_TARGET]) if metadata.get(META_TARGET) else ""
     platforms = check_platforms(metadata[META_PLATFORMS]) if META_PLATFORMS in metadata else ""
+    # The build-trigger refuses these uploads before any build; a build started otherwise still
+    # never makes an image index of a Lambda-safe upload.
+    if "," in platforms and str(metadata.get(META_LAMBDA_SAFE, "")).strip().lower() == "true":
+        raise Refused(f'metadata "{META_LAMBDA_SAFE}" is true: {platforms} would make an image index, which Lambda refuses')
     secrets = check_secrets(metadata[META_SECRETS], secrets_prefix) if META_SECRETS in metadata else {}
     return dockerfile, build_args, target, platforms, secrets
 

@@ -32,6 +32,7 @@ const submitOptions = {
   secret: { type: 'string', multiple: true },
   target: { type: 'string' },
   platform: { type: 'string', multiple: true },
+  'lambda-safe': { type: 'boolean' },
   async: { type: 'boolean' },
   'max-size': { type: 'string' },
   'max-files': { type: 'string' },
@@ -120,7 +121,9 @@ Build:
                        (under the stack's buildSecretsPrefix), read by the build and mounted for
                        RUN --mount=type=secret,id=ID; never in the image; repeatable
   --target S           stage to build
-  --platform P         target platform(s), e.g. linux/amd64,linux/arm64; repeatable
+  --platform P         target platform(s), e.g. linux/amd64,linux/arm64; repeatable (one native
+                       build per platform, joined into one image index)
+  --lambda-safe        a plain image manifest Lambda can run, never an index: one platform only
 Upload:
   --async              return after the upload; follow later with status / logs
   --max-size BYTES     refuse contexts larger than this before compression (default 512 MiB,
@@ -226,6 +229,8 @@ export interface SubmitArgs {
   secrets: Record<string, string>;
   target?: string | undefined;
   platforms: string[];
+  /** A plain image manifest for Lambda: several platforms are refused. */
+  lambdaSafe: boolean;
   async: boolean;
   maxBytes?: number | undefined;
   maxFiles?: number | undefined;
@@ -404,6 +409,13 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     const badPlatform = platforms.find((p) => !PLATFORM.test(p));
     if (badPlatform)
       throw new UsageError(`--platform "${badPlatform}" is not os/arch[/variant], e.g. linux/arm64`);
+    const lambdaSafe = values['lambda-safe'] === true;
+    if (lambdaSafe && new Set(platforms).size > 1) {
+      throw new UsageError(
+        `--lambda-safe builds one platform (Lambda refuses an image index), got ${platforms.join(', ')}`,
+        'nothing was uploaded; submit once per platform, or drop --lambda-safe',
+      );
+    }
     return {
       command: 'submit',
       dir: positionals[0] ?? '.',
@@ -414,6 +426,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       secrets: parseSecrets(values.secret ?? []),
       target: values.target,
       platforms,
+      lambdaSafe,
       async: values.async === true,
       maxBytes: positiveInteger('max-size', values['max-size']),
       maxFiles: positiveInteger('max-files', values['max-files']),

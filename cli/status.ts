@@ -63,6 +63,48 @@ export interface StatusView {
   release?: ReleaseSummary | undefined;
   /** The record's gate line and override, for people (not in JSON's own fields). */
   releaseLines?: string[];
+  /** A multi-platform upload: one build per platform, joined into one index. */
+  legs?: LegView[];
+}
+
+/** One leg of a multi-platform upload, as status shows it. */
+export interface LegView {
+  platform: string;
+  emulated: boolean;
+  buildId?: string | undefined;
+  digest?: string | undefined;
+  /** From the upload's acceptance to the leg's end. */
+  durationSeconds?: number | undefined;
+}
+
+/** The legs of a record (several platforms), or undefined. */
+export function legsOf(record: UploadRecord): LegView[] | undefined {
+  if ((record.legs?.length ?? 0) < 2) return undefined;
+  const started = Date.parse(record.at);
+  return (record.legs ?? []).map((leg) => {
+    const ended = leg.finishedAt ? Date.parse(leg.finishedAt) : Number.NaN;
+    const seconds = Math.round((ended - started) / 1000);
+    return {
+      platform: leg.platform,
+      emulated: leg.emulated,
+      buildId: leg.buildId,
+      digest: leg.digest,
+      durationSeconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined,
+    };
+  });
+}
+
+/** One line per leg: platform, native or emulated, its image, how long it took. */
+export function legLines(legs: LegView[] | undefined): string[] {
+  return (legs ?? []).map((leg) => {
+    const parts = [
+      `leg      ${stripControl(leg.platform)}`,
+      leg.emulated ? 'emulated' : 'native',
+      leg.digest ? leg.digest.slice(0, 19) : 'not pushed',
+      ...(leg.durationSeconds !== undefined ? [`${leg.durationSeconds}s`] : []),
+    ];
+    return parts.join('  ');
+  });
 }
 
 /** Record states that tell the whole outcome (the build need not be asked); `built`: pushed, releasing. */
@@ -100,6 +142,7 @@ export function finalView(record: UploadRecord): StatusView {
     finishedAt: record.finishedAt,
     release: releaseSummary(record),
     releaseLines: releaseLinesOf(record),
+    ...(legsOf(record) ? { legs: legsOf(record) } : {}),
     ...(pushed
       ? {
           image:
@@ -210,6 +253,7 @@ export function statusLines(view: StatusView, found: Found, project: string | un
     lines.push(`record   ${view.status}${view.finishedAt ? ` at ${view.finishedAt}` : ''}`);
     if (view.buildId)
       lines.push(`build    ${shortBuildId(view.buildId)}${view.buildStatus ? `  ${view.buildStatus}` : ''}`);
+    lines.push(...legLines(view.legs));
     if (view.status === 'built' || view.status === 'released' || view.status === 'held') {
       lines.push(`image    ${view.image}`);
       if (view.scan) {

@@ -107,7 +107,8 @@ export function asciiJson(value: unknown): string {
 /** The object metadata the build-trigger function reads (UPLOAD_METADATA). */
 export function uploadMetadata(
   plan: Pick<ContextPlan, 'dockerfile'>,
-  args: Pick<SubmitArgs, 'buildArgs' | 'target' | 'platforms'> & Partial<Pick<SubmitArgs, 'secrets'>>,
+  args: Pick<SubmitArgs, 'buildArgs' | 'target' | 'platforms'> &
+    Partial<Pick<SubmitArgs, 'secrets' | 'lambdaSafe'>>,
 ): Record<string, string> {
   const metadata: Record<string, string> = { [UPLOAD_METADATA.dockerfile]: plan.dockerfile };
   if (Object.keys(args.buildArgs).length > 0) metadata[UPLOAD_METADATA.buildArgs] = asciiJson(args.buildArgs);
@@ -115,6 +116,7 @@ export function uploadMetadata(
     metadata[UPLOAD_METADATA.secrets] = asciiJson(args.secrets);
   if (args.target) metadata[UPLOAD_METADATA.target] = args.target;
   if (args.platforms.length > 0) metadata[UPLOAD_METADATA.platforms] = args.platforms.join(',');
+  if (args.lambdaSafe) metadata[UPLOAD_METADATA.lambdaSafe] = 'true';
   for (const [name, value] of Object.entries(metadata)) {
     if (!/^[\x20-\x7e]*$/.test(value)) {
       throw new CliError(

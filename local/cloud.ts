@@ -384,6 +384,16 @@ function authorizedDestinationSender(
   };
 }
 
+/**
+ * The local CodeBuild runs every build on this one machine: the other architecture has no native
+ * environment here, so the build-trigger builds its platforms emulated (QEMU, registered by
+ * scripts/setup.mjs) on the host's environment and labels those legs emulated.
+ */
+export function hostArchitectureEnv(arch: string): Record<string, string> {
+  if (arch === 'arm64') return { AMD64_BUILD_IMAGE: 'none' };
+  return { ARM64_BUILD_IMAGE: 'none' };
+}
+
 /** The stack deployed, its functions, the local CodeBuild, the pollers and the clock; the cloud's interface. */
 async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
   const { options, log, region, parts, dataDir, env } = start;
@@ -394,7 +404,10 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
     region,
     clients: moto,
     baseEnv: env,
-    functionEnv: options.functionEnv as Record<string, Record<string, string>> | undefined,
+    functionEnv: {
+      ...options.functionEnv,
+      buildTrigger: { ...hostArchitectureEnv(process.arch), ...options.functionEnv?.buildTrigger },
+    },
     log,
   });
   writeFileSync(join(dataDir, 'deployment.json'), JSON.stringify(deployment, null, 2));

@@ -6,6 +6,7 @@
 // (no root, no apt-get).
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { registerBinfmt } from './binfmt.mjs';
 import { pinnedNodeEnv } from './node-runtime.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -29,8 +30,10 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 }
 
 // Debian packages for the registry, the image builder (rootless-capable podman and buildah),
-// skopeo for inspecting images, and busybox-static for the locally made base image.
+// skopeo for inspecting images, busybox-static for the locally made base image, and
+// qemu-user-static for the legs of a multi-platform upload that this machine's CPU cannot run.
 const debian = [
+  'qemu-user-static',
   'podman',
   'buildah',
   'skopeo',
@@ -59,6 +62,17 @@ if (missing.length > 0) {
   if (run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env }).status !== 0) {
     process.exit(1);
   }
+}
+
+// Foreign-platform legs of the local builds run under QEMU: register the emulators (binfmt_misc),
+// or say that this kernel does not allow it and that only the machine's own platform builds.
+const binfmt = registerBinfmt();
+if (binfmt.ok && binfmt.registered.length > 0) {
+  console.log(`setup: registered QEMU emulators: ${binfmt.registered.join(' ')}`);
+} else if (!binfmt.ok) {
+  console.error(
+    `setup: foreign platforms cannot be emulated: ${binfmt.why}; the local cloud builds only this machine's platform natively (a foreign leg with a RUN step fails, naming its leg)`,
+  );
 }
 
 // Python tools from the machine image (moto server, aws CLI, cfn-lint); pip where they are missing.

@@ -12,6 +12,8 @@ import {
   text,
 } from '../shared/env-config.ts';
 
+import type { NativeEnvironments } from './platforms.ts';
+
 export { ConfigError };
 
 /** Tag mutability a created repository gets; the `*_WITH_EXCLUSION` kinds need filters, so are not offered. */
@@ -50,6 +52,10 @@ export interface Config {
   eventBusName: string;
   /** How long a claim holds before another invocation may take it over: longer than the function runs. */
   claimTtlMs: number;
+  /** Lambda-safe images only: an upload asking for several platforms (an image index) is refused. */
+  lambdaSafe: boolean;
+  /** The CodeBuild environment of each architecture that builds natively; the others build emulated. */
+  nativeEnvironments: NativeEnvironments;
 }
 
 /** Added to the function's timeout for a claim's expiry: Lambda's clock skew and the last write's latency. */
@@ -79,5 +85,37 @@ export function loadConfig(env: Env): Config {
     // Required: the rule that notifies people listens on the stack's own bus, none on `default`.
     eventBusName: text(env, 'EVENT_BUS_NAME'),
     claimTtlMs: (integer(env, 'FUNCTION_TIMEOUT_SECONDS', 30, 1, 900) + CLAIM_MARGIN_SECONDS) * 1000,
+    lambdaSafe: boolean(env, 'LAMBDA_SAFE', false),
+    nativeEnvironments: nativeEnvironments(env),
   };
+}
+
+/** CodeBuild's curated images of each architecture, used when the stack names none. */
+export const DEFAULT_BUILD_IMAGES = {
+  amd64: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+  arm64: 'aws/codebuild/amazonlinux-aarch64-standard:3.0',
+} as const;
+
+/**
+ * `AMD64_BUILD_IMAGE` / `AMD64_BUILD_COMPUTE_TYPE` and `ARM64_BUILD_IMAGE` / `ARM64_BUILD_COMPUTE_TYPE`:
+ * the image `none` means no native environment for that architecture (its platforms build emulated).
+ */
+function nativeEnvironments(env: Env): NativeEnvironments {
+  const native: NativeEnvironments = {};
+  const kinds = [
+    ['amd64', 'AMD64', 'LINUX_CONTAINER'],
+    ['arm64', 'ARM64', 'ARM_CONTAINER'],
+  ] as const;
+  for (const [arch, prefix, type] of kinds) {
+    const image = text(env, `${prefix}_BUILD_IMAGE`, DEFAULT_BUILD_IMAGES[arch]);
+    if (image === 'none') continue;
+    const computeType = text(env, `${prefix}_BUILD_COMPUTE_TYPE`, 'BUILD_GENERAL1_SMALL');
+    if (!/^[A-Z0-9_]+$/.test(computeType)) {
+      throw new ConfigError(
+        `environment variable ${prefix}_BUILD_COMPUTE_TYPE must be a CodeBuild compute type like BUILD_GENERAL1_SMALL, got "${computeType}"`,
+      );
+    }
+    native[arch] = { type, image, computeType };
+  }
+  return native;
 }

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-codebuild';
 import { BUILD_ENV } from '../shared/contract.ts';
 import { classify } from './errors.ts';
+import type { BuildEnvironment } from './platforms.ts';
 
 /** What one build makes: the exact object version and the target image. */
 export interface BuildRequest {
@@ -21,6 +22,11 @@ export interface BuildRequest {
   cacheTag: string;
   /** Same object version, same token: CodeBuild starts one build for both requests (within 5 minutes). */
   idempotencyToken: string;
+  /**
+   * An upload that names platforms: the environment of its build, and, when it is one leg of
+   * several (joined into an index by the release), the one platform this build makes.
+   */
+  leg?: { platform?: string | undefined; environment: BuildEnvironment } | undefined;
 }
 
 /** The build variables of a request; all PLAINTEXT and none secret (they are echoed in build events). */
@@ -34,6 +40,7 @@ export function buildVariables(request: BuildRequest): { name: string; value: st
     [BUILD_ENV.repository]: request.repository,
     [BUILD_ENV.tag]: request.tag,
     [BUILD_ENV.cacheTag]: request.cacheTag,
+    ...(request.leg?.platform ? { [BUILD_ENV.platform]: request.leg.platform } : {}),
   };
   return Object.entries(values).map(([name, value]) => ({ name, value, type: 'PLAINTEXT' }));
 }
@@ -54,8 +61,11 @@ export async function existingBuild(
   if (ids.length === 0) return undefined;
   const got = await codebuild.send(new BatchGetBuildsCommand({ ids: ids.slice(0, 100) }));
   const wanted = buildVariables(request).filter((v) =>
-    [BUILD_ENV.bucket, BUILD_ENV.key, BUILD_ENV.versionId, BUILD_ENV.eTag].includes(v.name as never),
+    [BUILD_ENV.bucket, BUILD_ENV.key, BUILD_ENV.versionId, BUILD_ENV.eTag, BUILD_ENV.platform].includes(
+      v.name as never,
+    ),
   );
+  if (!request.leg?.platform) wanted.push({ name: BUILD_ENV.platform, value: '', type: 'PLAINTEXT' });
   const same = (got?.builds ?? []).find((build) => {
     const variables = build.environment?.environmentVariables ?? [];
     return wanted.every(({ name, value }) => (variables.find((v) => v.name === name)?.value ?? '') === value);
@@ -80,6 +90,13 @@ export async function startBuild(
         projectName: request.projectName,
         environmentVariablesOverride: buildVariables(request),
         idempotencyToken: request.idempotencyToken,
+        ...(request.leg
+          ? {
+              environmentTypeOverride: request.leg.environment.type,
+              imageOverride: request.leg.environment.image,
+              computeTypeOverride: request.leg.environment.computeType as never,
+            }
+          : {}),
       }),
     );
     return out.build?.id ?? '';

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { type BuildRejectedDetail, CACHE_TAG } from '../shared/contract.ts';
+import { type BuildRejectedDetail, CACHE_TAG, UPLOAD_METADATA } from '../shared/contract.ts';
 import {
   type ContextRef,
   decodeS3Key,
@@ -26,16 +27,25 @@ import {
   tagExists,
 } from './ensure-repository.ts';
 import { PermanentError, TransientError } from './errors.ts';
+import {
+  type LegPlan,
+  legCacheTag,
+  parseLambdaSafe,
+  parsePlatforms,
+  planLegs,
+  recordLegs,
+} from './platforms.ts';
 import { publishRejection } from './reject.ts';
-import { startBuild } from './start-build.ts';
+import { type BuildRequest, startBuild } from './start-build.ts';
 import { claimUpload, releaseClaim, updateUploadRecord } from './upload-claim.ts';
+import { uploadMetadata } from './upload-metadata.ts';
 
 /** What became of one record. */
 export type TriggerOutcome =
   | { kind: 'ignored'; why: string }
   | { kind: 'duplicate' }
   | { kind: 'rejected'; rejection: Rejection }
-  | { kind: 'started'; buildId: string }
+  | { kind: 'started'; buildId: string; buildIds?: string[] }
   | { kind: 'failed'; error: PermanentError };
 
 /** A rule the upload breaks that only the size or the configuration reveals (the key itself is valid). */
@@ -56,6 +66,77 @@ function checkUpload(deps: Deps, size: number | undefined, repository: string): 
     };
   }
   return undefined;
+}
+
+/**
+ * The builds an upload asks for, from its metadata: none named (one build on the project's own
+ * environment), or one leg per platform; or why the metadata is refused.
+ */
+async function planUpload(deps: Deps, identity: UploadIdentity): Promise<Result<LegPlan[]>> {
+  const metadata = await uploadMetadata(deps.s3, identity);
+  const platforms = parsePlatforms(metadata[UPLOAD_METADATA.platforms]);
+  if (!platforms.ok) return platforms;
+  const lambdaSafe = parseLambdaSafe(metadata[UPLOAD_METADATA.lambdaSafe]);
+  if (!lambdaSafe.ok) return lambdaSafe;
+  return planLegs(platforms.value, deps.config.nativeEnvironments, {
+    upload: lambdaSafe.value,
+    stack: deps.config.lambdaSafe,
+  });
+}
+
+/** The idempotency token of one leg: one build per leg per uploaded version. */
+export function legToken(identityToken: string, platform: string): string {
+  return createHash('sha256').update(`${identityToken}\n${platform}`).digest('hex');
+}
+
+/**
+ * Starts the upload's builds, one per leg (or one on the project's environment when it names no
+ * platform); returns their ids. `onStarted` hears of each, so that a failure after the first keeps
+ * the claim: the retry resumes it and finds the builds already started.
+ */
+async function startBuilds(
+  deps: Deps,
+  request: Omit<BuildRequest, 'cacheTag' | 'idempotencyToken' | 'leg'>,
+  info: RepositoryInfo,
+  hash: string,
+  legs: LegPlan[],
+  resumed: boolean,
+  onStarted: () => void,
+): Promise<string[]> {
+  // An adopted repository keeps its own setting: no cache where the cache tag is immutable.
+  const cacheTagOf = (tag: string) => (isTagImmutable(info, tag) ? '' : tag);
+  if (legs.length === 0) {
+    const id = await startBuild(
+      deps.codebuild,
+      { ...request, cacheTag: cacheTagOf(CACHE_TAG), idempotencyToken: hash },
+      resumed,
+    );
+    return [id];
+  }
+  const ids: string[] = [];
+  // One platform is one build of the whole upload (a plain image, tagged as any); several are legs.
+  const joined = legs.length > 1;
+  for (const leg of legs) {
+    const id = await startBuild(
+      deps.codebuild,
+      {
+        ...request,
+        cacheTag: cacheTagOf(joined ? legCacheTag(CACHE_TAG, leg.platform) : CACHE_TAG),
+        idempotencyToken: joined ? legToken(hash, leg.platform) : hash,
+        leg: { platform: joined ? leg.platform : undefined, environment: leg.environment },
+      },
+      resumed,
+    );
+    deps.logger.info('leg started', {
+      platform: leg.platform,
+      buildId: id,
+      environment: leg.environment.type,
+      emulated: leg.emulated,
+    });
+    ids.push(id);
+    onStarted();
+  }
+  return ids;
 }
 
 /** Why this record is none of our business, or undefined when it is. */
@@ -204,6 +285,8 @@ export async function handleRecord(
   const recordKey = uploadRecordKey(deps.config.keyPrefix, identity);
   let claimed = false;
   let startAttempted = false;
+  // A leg started: a failure of a later one keeps the claim, so that the retry resumes it.
+  let startedOne = false;
   try {
     if (!parsed.ok) {
       return done(deps, hash, await reject(deps, identity, recordKey, parsed.rejection, {}, false, owner));
@@ -214,11 +297,17 @@ export async function handleRecord(
     const invalid = checkUpload(deps, object.size, repository);
     if (invalid)
       return done(deps, hash, await reject(deps, identity, recordKey, invalid, names, false, owner));
+    const plan = await planUpload(deps, identity);
+    if (!plan.ok) {
+      return done(deps, hash, await reject(deps, identity, recordKey, plan.rejection, names, false, owner));
+    }
+    const legs = plan.value;
 
     const accepted: UploadRecord = {
       status: 'accepted',
       ...uploadFields(identity),
       ...names,
+      ...(legs.length > 0 ? { legs: recordLegs(legs) } : {}),
       owner,
       claimExpiresAt: new Date(deps.now().getTime() + deps.config.claimTtlMs).toISOString(),
       at: deps.now().toISOString(),
@@ -237,26 +326,31 @@ export async function handleRecord(
     // From here a failure may come after CodeBuild started the build (a timeout, its answer lost): the
     // claim is kept, so that the retry resumes it and looks for that build before starting one.
     startAttempted = true;
-    const buildId = await startBuild(
-      deps.codebuild,
-      {
-        projectName: deps.config.projectName,
-        ...identity,
-        repository,
-        repositoryUri: info.uri,
-        tag,
-        // An adopted repository keeps its own setting: no cache where the cache tag is immutable.
-        cacheTag: isTagImmutable(info, CACHE_TAG) ? '' : CACHE_TAG,
-        idempotencyToken: hash,
-      },
+    const buildIds = await startBuilds(
+      deps,
+      { projectName: deps.config.projectName, ...identity, repository, repositoryUri: info.uri, tag },
+      info,
+      hash,
+      legs,
       claim === 'resumed',
+      () => {
+        startedOne = true;
+      },
     );
+    const buildId = buildIds[0] as string;
     deps.logger.appendKeys({ buildId });
-    deps.logger.info('build started');
-    return done(deps, hash, { kind: 'started', buildId });
+    if (buildIds.length > 1) deps.logger.info('builds started', { buildIds });
+    else deps.logger.info('build started');
+    return done(deps, hash, {
+      kind: 'started',
+      buildId,
+      ...(buildIds.length > 1 ? { buildIds } : {}),
+    });
   } catch (error) {
     if (error instanceof TransientError) {
-      if (claimed && !(startAttempted && mayHaveStarted(error))) await releaseQuietly(deps, recordKey);
+      if (claimed && !startedOne && !(startAttempted && mayHaveStarted(error))) {
+        await releaseQuietly(deps, recordKey);
+      }
       throw error;
     }
     const permanent =

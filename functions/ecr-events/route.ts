@@ -325,6 +325,8 @@ function build(detail: Json, base: Base, detailType: string, options: RouteOptio
   const group = str(logInfo['group-name']);
   const stream = str(logInfo['stream-name']);
   if (group && stream) buildInfo.logStream = { group, stream };
+  const platform = variable(BUILD_ENV.platform);
+  if (platform) buildInfo.platform = platform;
   const links: Link[] = [consoleLinks.build(base.region, base.account, project, id)];
   // Built from the log group and stream, never the event's `deep-link`: a link is ours to make.
   if (group && stream) links.unshift(consoleLinks.logs(base.region, group, stream));

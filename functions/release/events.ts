@@ -22,6 +22,8 @@ export type ReleaseInput =
       identity: UploadIdentity;
       digest?: string;
       attestations?: Attestation[];
+      /** The build is one leg of a multi-platform upload: its platform. */
+      platform?: string;
     }
   | { kind: 'scan'; repository: string; digest: string; status: string; counts: SeverityCounts }
   | { kind: 'check-pending' }
@@ -72,6 +74,7 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
     variable(info['exported-environment-variables'], BUILD_EXPORTED_ATTESTATIONS) ?? ''
   ).split(',');
   const attestations = ATTESTATIONS.filter((name) => exported.includes(name));
+  const platform = variable(environment, BUILD_ENV.platform);
   return {
     kind: 'build-succeeded',
     buildId,
@@ -83,6 +86,7 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
     },
     ...(digest ? { digest } : {}),
     ...(attestations.length > 0 ? { attestations } : {}),
+    ...(platform ? { platform } : {}),
   };
 }
 

@@ -20,6 +20,7 @@ import { PermanentError, TransientError } from './errors.ts';
 import { isRecordKey, parseInput } from './events.ts';
 import { chooseGate, judge, type ScanState } from './gate.ts';
 import { describeImage, digestOfTag, moveTag, scanOf, scanOfEvent } from './image.ts';
+import { isJoined, joinLegs, judgeLegs, legDigests, missingLegs, recordLeg } from './join.ts';
 import {
   clearPending,
   currentUpload,
@@ -44,7 +45,7 @@ import {
 
 /** What started this round of the release. */
 export type Trigger =
-  | { kind: 'build'; buildId: string; digest?: string; attestations?: Attestation[] }
+  | { kind: 'build'; buildId: string; digest?: string; attestations?: Attestation[]; platform?: string }
   | { kind: 'scan'; digest: string; scan: ScanState }
   | { kind: 'check' }
   | { kind: 'override'; reason: string; by: string };
@@ -54,6 +55,7 @@ export type ReleaseOutcome =
   | { kind: 'ignored'; why: string }
   | { kind: 'waiting'; deadline: string }
   | { kind: 'decided'; verdict: ReleaseVerdict }
+  | { kind: 'joining'; missing: string[] }
   | { kind: 'unchanged'; status: string };
 
 /** One step decided from the record as read. */
@@ -170,7 +172,8 @@ function triggerMismatch(record: UploadRecord, trigger: Trigger): string | undef
     return `the record names another build (${record.buildId})`;
   }
   const digest = trigger.kind === 'build' || trigger.kind === 'scan' ? trigger.digest : undefined;
-  if (digest !== undefined && digest !== record.digest) {
+  // A joined image's scans are its legs' (Inspector and basic scanning scan the children of an index).
+  if (digest !== undefined && digest !== record.digest && !legDigests(record).includes(digest)) {
     return `digest ${digest} is not the one the build recorded (${record.digest ?? 'none'})`;
   }
   return undefined;
@@ -192,6 +195,7 @@ async function fromAccepted(
 ): Promise<Step> {
   // A scan or a check before the build's own event: the build's event reads the scan then.
   if (trigger.kind !== 'build') return ignored('the build has not succeeded yet');
+  if (isJoined(record)) return fromLeg(deps, recordKey, record, trigger, requestId);
   if (record.buildId && record.buildId !== trigger.buildId) {
     return ignored(`the record names another build (${record.buildId})`);
   }
@@ -218,6 +222,79 @@ async function fromAccepted(
     },
     before: () => writeImageIndex(store(deps), recordKey, repository, digest),
   };
+}
+
+/**
+ * One leg of a multi-platform upload succeeded: the record keeps its digest; the leg that completes
+ * the set joins them all into one index (PutImage), which the record then names as `built`.
+ */
+async function fromLeg(
+  deps: Deps,
+  recordKey: string,
+  record: UploadRecord,
+  trigger: Extract<Trigger, { kind: 'build' }>,
+  requestId: string,
+): Promise<Step> {
+  const repository = record.repository as string;
+  const now = deps.now();
+  const platform = trigger.platform ?? 'unnamed';
+  const fail = (reason: string): Step => ({
+    kind: 'write',
+    record: decided(record, { gate: deps.config.gate }, 'failed', { reason }, requestId, now),
+  });
+  if (!trigger.digest)
+    return fail(`the ${platform} leg succeeded but exported no image digest (IMAGE_DIGEST)`);
+  const leg = recordLeg(record, platform, trigger.buildId, trigger.digest, now);
+  if (leg.kind === 'ignored') return ignored(leg.why);
+  if (leg.kind === 'recorded' && !(await describeImage(deps.ecr, repository, trigger.digest))) {
+    return fail(
+      `the ${platform} leg reported ${trigger.digest}, which repository "${repository}" does not hold`,
+    );
+  }
+  // Already recorded (reported twice, or this round's own write): the join waits for the others,
+  // or, every leg in, is done now (a run cut off between the last leg and the join).
+  const next = leg.kind === 'recorded' ? leg.record : record;
+  const missing = missingLegs(next);
+  if (missing.length > 0) {
+    return leg.kind === 'recorded'
+      ? { kind: 'write', record: next }
+      : { kind: 'done', outcome: { kind: 'joining', missing } };
+  }
+  const legs = next.legs ?? [];
+  let index: string;
+  try {
+    index = await joinLegs(deps.ecr, repository, legs);
+  } catch (error) {
+    // A leg's image gone, or an index where an image manifest should be: the upload cannot release.
+    if (error instanceof PermanentError) return fail(error.message);
+    throw error;
+  }
+  deps.logger.info('legs joined into one index', { digest: index, legs: legs.map((l) => l.platform) });
+  const upload = await currentUpload(store(deps), record);
+  const release = chooseGate(deps.config, upload.metadata, now);
+  return {
+    kind: 'write',
+    record: built(next, trigger.buildId, index, release, now),
+    // The index's record, and each child's: a scan names the child it scanned.
+    before: async () => {
+      for (const digest of [index, ...legDigests(next)]) {
+        await writeImageIndex(store(deps), recordKey, repository, digest);
+      }
+    },
+  };
+}
+
+/** The scan gate over a joined image: every leg's image, judged one by one. */
+async function judgeJoined(deps: Deps, record: UploadRecord, release: UploadRelease, now: Date) {
+  const scans = [];
+  for (const leg of record.legs ?? []) {
+    const scan =
+      release.gate === 'scan'
+        ? await scanOf(deps.ecr, record.repository as string, leg.digest as string)
+        : ({ kind: 'pending', status: 'NOT_NEEDED' } as const);
+    scans.push({ platform: leg.platform, scan });
+  }
+  return judgeLegs(release, scans, now);
 }
 
 /** The image is built: superseded, or judged by its gate (release, hold or wait). */
@@ -248,13 +325,15 @@ async function fromBuilt(
     };
   }
   let scan: ScanState = { kind: 'pending', status: 'NOT_NEEDED' };
-  if (release.gate === 'scan') {
+  if (release.gate === 'scan' && !isJoined(record)) {
     scan =
       trigger.kind === 'scan'
         ? trigger.scan
         : await scanOf(deps.ecr, record.repository as string, record.digest as string);
   }
-  const decision = judge(release, scan, now);
+  const decision = isJoined(record)
+    ? await judgeJoined(deps, record, release, now)
+    : judge(release, scan, now);
   switch (decision.kind) {
     case 'wait':
       return { kind: 'wait', deadline: release.deadline as string };
@@ -345,6 +424,7 @@ export async function handleInvocation(deps: Deps, event: unknown, requestId: st
               buildId: input.buildId,
               ...(input.digest ? { digest: input.digest } : {}),
               ...(input.attestations ? { attestations: input.attestations } : {}),
+              ...(input.platform ? { platform: input.platform } : {}),
             },
             requestId,
           ),

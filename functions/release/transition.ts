@@ -111,5 +111,8 @@ export function verdictDetail(record: UploadRecord): ReleaseVerdictDetail {
     ...(release.existingDigest ? { existingDigest: release.existingDigest } : {}),
     ...(release.override ? { override: release.override } : {}),
     ...(record.attestations?.length ? { attestations: record.attestations } : {}),
+    ...((record.legs?.length ?? 0) > 1
+      ? { legs: (record.legs ?? []).map(({ platform, emulated }) => ({ platform, emulated })) }
+      : {}),
   };
 }

@@ -21,7 +21,8 @@ export type RejectionCode =
   | 'InvalidMetadata'
   | 'RepositoryNotAllowed'
   | 'RepositoryNotManaged'
-  | 'TagAlreadyExists';
+  | 'TagAlreadyExists'
+  | 'NotLambdaSafe';
 
 /** `detail` of a `Build Rejected` event. */
 export interface BuildRejectedDetail {
@@ -37,6 +38,8 @@ export interface BuildRejectedDetail {
 /**
  * User metadata an upload may carry (`x-amz-meta-<name>`; S3 returns the names in lower case).
  * Values are US-ASCII. `build-args` is a JSON object of strings; `platforms` a comma-separated list;
+ * `lambda-safe` is `true` when the image must run on Lambda (a plain image manifest, never an index:
+ * a request for several platforms is refused).
  * `secrets` names build secrets (docs/build-secrets.md).
  */
 export const UPLOAD_METADATA = {
@@ -44,6 +47,7 @@ export const UPLOAD_METADATA = {
   buildArgs: 'build-args',
   target: 'target',
   platforms: 'platforms',
+  lambdaSafe: 'lambda-safe',
   /**
    * Build secrets: a JSON object `{"ID": "NAME"}` (or a list `["ID=NAME"]`) of SSM SecureString
    * parameter or Secrets Manager secret names under the stack's buildSecretsPrefix; names, never values.
@@ -73,6 +77,11 @@ export const BUILD_ENV = {
   tag: 'IMAGE_TAG',
   /** The registry cache's tag in the image's own repository; empty where that tag may not move (no cache). */
   cacheTag: 'IMAGE_CACHE_TAG',
+  /**
+   * The one platform this build makes, as one leg of a multi-platform upload (`linux/arm64`); empty
+   * for an upload that names no platform. The release joins the legs' images into one index.
+   */
+  platform: 'BUILD_PLATFORM',
 } as const;
 
 /**
@@ -159,6 +168,8 @@ export interface ReleaseVerdictDetail {
   override?: { reason: string; by: string; at: string };
   /** What the build attached to the image as referrers (`sbom`, `provenance`). */
   attestations?: Attestation[];
+  /** Several platforms: the legs joined into the index, in order, and which were emulated. */
+  legs?: { platform: string; emulated: boolean }[];
 }
 
 /**

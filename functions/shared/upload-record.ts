@@ -110,6 +110,23 @@ export interface UploadScan {
   at: string;
 }
 
+/**
+ * One build of a multi-platform upload: the build-trigger writes the plan (platform, whether it is
+ * emulated, the environment), the build's events add the build id, then its digest or its failure.
+ */
+export interface UploadLeg {
+  platform: string;
+  /** Built through QEMU on a host of another architecture (no native environment for it). */
+  emulated: boolean;
+  /** CodeBuild environment type the leg runs on (LINUX_CONTAINER, ARM_CONTAINER). */
+  environmentType: string;
+  buildId?: string;
+  /** The leg's pushed image (a plain image manifest), once its build succeeded. */
+  digest?: string;
+  /** ISO time the leg's build ended. */
+  finishedAt?: string;
+}
+
 /** Content of an upload record. */
 export interface UploadRecord {
   status: UploadRecordStatus;
@@ -141,6 +158,11 @@ export interface UploadRecord {
   release?: UploadRelease;
   /** What the build attached to the image as referrers (its exported IMAGE_ATTESTATIONS). */
   attestations?: Attestation[];
+  /**
+   * Several platforms: one build per platform (leg); `digest` is then the index that joins the
+   * legs' images, written once every leg has pushed.
+   */
+  legs?: UploadLeg[];
   /** ISO time the function handled the upload. */
   at: string;
 }

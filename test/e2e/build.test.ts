@@ -2,9 +2,11 @@
  * Uploads become images for real: the local cloud (moto, the registry front, the bundled functions)
  * with the local CodeBuild running buildspec/buildspec.yml with podman.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextKey } from '../../functions/shared/naming.ts';
@@ -269,22 +271,75 @@ describe('builds through the local cloud', () => {
     });
   });
 
-  it('builds several platforms into one manifest list when the upload asks for them', async () => {
+  it('builds each platform as its own build and joins them into one index that aws ecr batch-get-image reads', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-multi-'));
     try {
-      // FROM scratch and COPY only: no RUN step, so no emulator is needed for the foreign platform.
+      // FROM scratch and COPY only: no RUN step, so the foreign platform builds without an emulator.
       writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
       writeFileSync(join(dir, 'hello.txt'), 'hello\n');
       const up = await upload(dir, 'e2e/multi', 'v1', { platforms: 'linux/amd64,linux/arm64' });
-      const outcome = await waitForOutcome(cloud, clients, prefix, up);
-      expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('SUCCEEDED');
-      expect((await finalRecord(up)).status).toBe('released');
-      const index = await skopeoInspect<{ manifests: Array<{ platform: { architecture: string } }> }>(
-        `${cloud.registry}/e2e/multi:v1`,
+      const record = await finalRecord(up, 240_000);
+      expect(record.status, record.reason).toBe('released');
+      // Two legs, two builds; this machine has no ARM environment: the arm64 leg is emulated.
+      const legs = record.legs ?? [];
+      expect(legs.map((leg) => [leg.platform, leg.emulated, leg.environmentType])).toEqual([
+        ['linux/amd64', false, 'LINUX_CONTAINER'],
+        ['linux/arm64', true, 'LINUX_CONTAINER'],
+      ]);
+      expect(new Set(legs.map((leg) => leg.buildId)).size).toBe(2);
+      const got = await promisify(execFile)(
+        'aws',
+        [
+          'ecr',
+          'batch-get-image',
+          '--repository-name',
+          'e2e/multi',
+          '--image-ids',
+          'imageTag=v1',
+          '--output',
+          'json',
+        ],
+        { env: { ...process.env, ...cloud.env } },
+      );
+      const image = (
+        JSON.parse(got.stdout) as {
+          images: {
+            imageManifest: string;
+            imageManifestMediaType?: string;
+            imageId: { imageDigest: string };
+          }[];
+        }
+      ).images[0];
+      expect(image?.imageId.imageDigest).toBe(record.digest);
+      const index = JSON.parse(image?.imageManifest ?? '{}') as {
+        mediaType: string;
+        manifests: { digest: string; platform: { architecture: string; os: string } }[];
+      };
+      expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+      expect(index.manifests.map((m) => [m.platform.os, m.platform.architecture, m.digest])).toEqual([
+        ['linux', 'amd64', legs[0]?.digest],
+        ['linux', 'arm64', legs[1]?.digest],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('builds one platform as a plain image manifest, never an index', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-one-'));
+    try {
+      writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+      writeFileSync(join(dir, 'hello.txt'), 'hello\n');
+      const up = await upload(dir, 'e2e/one', 'v1', { platforms: 'linux/amd64', 'lambda-safe': 'true' });
+      const record = await finalRecord(up, 120_000);
+      expect(record.status, record.reason).toBe('released');
+      const manifest = await skopeoInspect<{ mediaType?: string; manifests?: unknown }>(
+        `${cloud.registry}/e2e/one@${record.digest}`,
         password,
         '--raw',
       );
-      expect(index.manifests.map((m) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
+      expect(manifest.manifests).toBeUndefined();
+      expect(manifest.mediaType).not.toMatch(/index|list/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/build-trigger/config.ts';
 import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
 import { CONTEXT_EXTENSIONS, parseContextKey } from '../../functions/shared/naming.ts';
 import {
@@ -292,6 +293,25 @@ describe('the build-trigger function', () => {
     });
   });
 
+  it('starts each platform leg on its native environment: amd64 LINUX_CONTAINER, arm64 ARM_CONTAINER', () => {
+    // The trigger overrides the project's environment per StartBuild with these (platforms.ts).
+    expect(fn.Environment?.Variables).toMatchObject({
+      AMD64_BUILD_IMAGE: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+      AMD64_BUILD_COMPUTE_TYPE: 'BUILD_GENERAL1_SMALL',
+      ARM64_BUILD_IMAGE: 'aws/codebuild/amazonlinux-aarch64-standard:3.0',
+      ARM64_BUILD_COMPUTE_TYPE: 'BUILD_GENERAL1_SMALL',
+      LAMBDA_SAFE: 'false',
+    });
+    const env = loadConfig({
+      ...fn.Environment?.Variables,
+      AWS_REGION: 'us-east-1',
+      CONTEXT_BUCKET: 'b',
+      EVENT_BUS_NAME: 'e',
+    });
+    expect(env.nativeEnvironments.amd64?.type).toBe('LINUX_CONTAINER');
+    expect(env.nativeEnvironments.arm64?.type).toBe('ARM_CONTAINER');
+  });
+
   it('draws on the unreserved pool of the account unless a reservation is asked for', () => {
     expect(fn).not.toHaveProperty('ReservedConcurrentExecutions');
   });
@@ -435,6 +455,13 @@ describe('IAM', () => {
           'arn:${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-${AWS::AccountId}-${AWS::Region}/.ecr-pipeline/uploads/*',
       },
     });
+    // The object's metadata (platforms, lambda-safe) of the context keys only, never the records.
+    expect(statement(statements, 'ReadUploadMetadata')).toMatchObject({
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+      Resource: ['.tar.gz', '.tgz', '.tar'].map((suffix) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:s3:::ecr-pipeline-dev-contexts-\${AWS::AccountId}-\${AWS::Region}/*${suffix}`,
+      })),
+    });
     // The KMS statement exists only when encryptionType is KMS (see the packaging with parameters below).
     expect(template.Conditions?.UsesKms).toEqual({ 'Fn::Equals': ['AES256', 'KMS'] });
   });
@@ -564,8 +591,31 @@ describe('packaged with parameters', () => {
       buildTriggerReservedConcurrency: '10',
       adoptRepositoryPattern: 'legacy/*',
       basePullPattern: 'base/*',
+      arm64BuildImage: 'none',
+      amd64BuildComputeType: 'BUILD_GENERAL1_LARGE',
+      lambdaSafe: 'true',
     });
   }, 120_000);
+
+  it("takes each architecture's environment and the Lambda-safe setting from the parameters", () => {
+    const variables = resource(custom, 'BuildTriggerLambdaFunction').Properties?.Environment.Variables;
+    expect(variables).toMatchObject({ ARM64_BUILD_IMAGE: 'none', LAMBDA_SAFE: 'true' });
+    const config = loadConfig({
+      ...variables,
+      AWS_REGION: 'us-east-1',
+      CONTEXT_BUCKET: 'b',
+      EVENT_BUS_NAME: 'e',
+    });
+    expect(config.lambdaSafe).toBe(true);
+    // No ARM environment: arm64 legs build emulated on the amd64 one, of the compute type asked.
+    expect(config.nativeEnvironments).toEqual({
+      amd64: {
+        type: 'LINUX_CONTAINER',
+        image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+        computeType: 'BUILD_GENERAL1_LARGE',
+      },
+    });
+  });
 
   it('lets the build session push to adopted repositories and pull private base images when the patterns are set', () => {
     const role = resource(custom, 'BuildSessionRole');

@@ -133,6 +133,16 @@ describe('the release role', () => {
     expect(statement(statements, 'ReadImages').Resource).toEqual(REPOSITORIES);
   });
 
+  it('writes index manifests (the join of the legs) only to managed repositories: PutImage has no other grant', () => {
+    const puts = statements.filter((s) => list(s.Action).some((a) => /^ecr:(PutImage|\*)$/.test(a)));
+    expect(puts.map((s) => s.Sid)).toEqual(['MoveTagsInManagedRepositories']);
+    expect(puts[0]?.Condition).toEqual({
+      StringEquals: { [`ecr:ResourceTag/${REPOSITORY_TAGS.managedBy}`]: 'ecr-pipeline-dev' },
+    });
+    // No layer upload: the index is a manifest over images the legs pushed, never new blobs.
+    expect(statements.flatMap((s) => list(s.Action)).filter((a) => /Layer|UploadPart/.test(a))).toEqual([]);
+  });
+
   it('reads only the context keys, the records and the image index, and lists only the pending markers', () => {
     expect(statement(statements, 'ReadUploadVersions').Resource).toEqual(
       ['*.tar.gz', '*.tgz', '*.tar'].map((suffix) => ({ 'Fn::Sub': `${BUCKET}/${suffix}` })),

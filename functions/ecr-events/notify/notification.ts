@@ -27,6 +27,8 @@ export interface BuildInfo {
   initiator?: string;
   /** Where the build's log is in CloudWatch Logs (from the event). */
   logStream?: { group: string; stream: string };
+  /** The build is one leg of a multi-platform upload: its platform (BUILD_PLATFORM). */
+  platform?: string;
   /** What the log says about the failure; set before delivery for failed builds. */
   log?: LogExcerpt;
 }

@@ -33,12 +33,33 @@ export function attachedText(attestations: unknown): string | undefined {
   return names.length > 0 ? names.join(', ') : undefined;
 }
 
+/**
+ * The platforms of a joined image, as one line: `linux/amd64 + linux/arm64 (native)`, or with the
+ * emulated ones named: `linux/amd64 (native) + linux/arm/v7 (emulated)`. Undefined without legs.
+ */
+export function legsText(legs: unknown): string | undefined {
+  if (!Array.isArray(legs)) return undefined;
+  const valid = legs.filter(
+    (leg): leg is { platform: string; emulated: boolean } =>
+      typeof leg === 'object' && leg !== null && typeof leg.platform === 'string',
+  );
+  if (valid.length === 0) return undefined;
+  const platforms = valid.map((leg) => leg.platform.slice(0, 40));
+  if (valid.every((leg) => leg.emulated !== true)) return `${platforms.join(' + ')} (native)`;
+  if (valid.every((leg) => leg.emulated === true)) return `${platforms.join(' + ')} (emulated)`;
+  return valid
+    .map((leg, i) => `${platforms[i]} (${leg.emulated === true ? 'emulated' : 'native'})`)
+    .join(' + ');
+}
+
 /** What the message says besides the facts: why, and for a held image what to do. */
 function detailText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
   const override = d.override as ReleaseVerdictDetail['override'] | undefined;
   if (verdict === 'released') {
+    const legs = legsText(d.legs);
     const attached = attachedText(d.attestations);
     const parts = [
+      ...(legs ? [`Released ${legs}`] : []),
       ...(override ? [`Released by override (${override.by}): ${override.reason}`] : []),
       ...(attached ? [`Carries: ${attached}`] : []),
     ];

@@ -17,6 +17,8 @@ export type RecordEvent =
   | {
       kind: 'build-failed';
       buildId: string;
+      /** The build is one leg of a multi-platform upload: its platform. */
+      platform?: string;
       /** FAILED, STOPPED, TIMED_OUT or FAULT. */
       buildStatus: string;
       phase?: string;
@@ -49,10 +51,13 @@ export const isSupersededReason = (reason: string | undefined): boolean =>
 export function transition(record: UploadRecord, event: RecordEvent): UploadRecord | undefined {
   switch (event.kind) {
     case 'build-running':
-      if (isFinal(record) || record.buildId) return undefined;
+      // A multi-platform upload has a build per leg: the record names none of them as the build, so
+      // the build-trigger's retry, which takes a build id for "done", still starts the other legs.
+      if (isFinal(record) || record.buildId || isJoinedRecord(record)) return undefined;
       return { ...record, buildId: event.buildId };
     case 'build-succeeded':
     case 'build-failed': {
+      if (event.kind === 'build-failed' && isJoinedRecord(record)) return legFailed(record, event);
       // A record that names another build belongs to that build (only one is started per upload).
       if (isFinal(record) || (record.buildId && record.buildId !== event.buildId)) return undefined;
       const done = { ...record, buildId: event.buildId, finishedAt: event.at };
@@ -77,6 +82,35 @@ export function transition(record: UploadRecord, event: RecordEvent): UploadReco
   }
 }
 
+/** True when the upload is built as several legs (one build per platform) joined into an index. */
+const isJoinedRecord = (record: UploadRecord): boolean => (record.legs?.length ?? 0) > 1;
+
+const LEG_VERBS: Record<string, string> = { STOPPED: 'was stopped', TIMED_OUT: 'timed out' };
+
+/**
+ * A leg of a multi-platform upload failed, stopped or timed out: the whole upload fails (no index
+ * without every platform, so the tag never moves), and the reason names the leg and its failing line.
+ * Its success is the release function's to record (the join).
+ */
+function legFailed(record: UploadRecord, event: Extract<RecordEvent, { kind: 'build-failed' }>) {
+  if (isFinal(record)) return undefined;
+  const legs = record.legs ?? [];
+  const leg = legs.find((l) => l.platform === event.platform);
+  if (!leg || (leg.buildId !== undefined && leg.buildId !== event.buildId)) return undefined;
+  const verb = LEG_VERBS[event.buildStatus] ?? 'failed';
+  const superseded = isSupersededReason(event.reason);
+  return {
+    ...record,
+    status: superseded ? 'superseded' : 'failed',
+    reason: superseded ? event.reason : `the ${leg.platform} leg ${verb}: ${event.reason}`,
+    buildId: event.buildId,
+    buildStatus: event.buildStatus,
+    ...(event.phase ? { phase: event.phase } : {}),
+    finishedAt: event.at,
+    legs: legs.map((l) => (l === leg ? { ...l, buildId: event.buildId, finishedAt: event.at } : l)),
+  } satisfies UploadRecord;
+}
+
 export { MAX_REASON } from '../../shared/build-log-excerpt.ts';
 
 /** A failed build's reason, as its notification shows it: refusal line, end of the log, or CodeBuild's message. */
@@ -96,6 +130,7 @@ export function recordEventOf(n: Notification): RecordEvent | undefined {
       return {
         kind: 'build-failed',
         buildId: n.build.id,
+        ...(n.build.platform ? { platform: n.build.platform } : {}),
         buildStatus: n.build.status,
         ...(n.build.failingPhase ? { phase: n.build.failingPhase } : {}),
         reason: failureReason(n.build),

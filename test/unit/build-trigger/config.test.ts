@@ -28,7 +28,44 @@ describe('loadConfig', () => {
       keepTaggedImages: 100,
       eventBusName: 'ecr-pipeline-dev-build-rejected',
       claimTtlMs: 90_000,
+      lambdaSafe: false,
+      nativeEnvironments: {
+        amd64: {
+          type: 'LINUX_CONTAINER',
+          image: 'aws/codebuild/amazonlinux-x86_64-standard:5.0',
+          computeType: 'BUILD_GENERAL1_SMALL',
+        },
+        arm64: {
+          type: 'ARM_CONTAINER',
+          image: 'aws/codebuild/amazonlinux-aarch64-standard:3.0',
+          computeType: 'BUILD_GENERAL1_SMALL',
+        },
+      },
     });
+  });
+
+  it('reads the native environment of each architecture, and none where the image is "none"', () => {
+    const config = loadConfig({
+      ...required,
+      LAMBDA_SAFE: 'true',
+      AMD64_BUILD_IMAGE: 'none',
+      ARM64_BUILD_IMAGE: 'aws/codebuild/amazonlinux-aarch64-standard:2.0',
+      ARM64_BUILD_COMPUTE_TYPE: 'BUILD_GENERAL1_LARGE',
+    });
+    expect(config.lambdaSafe).toBe(true);
+    expect(config.nativeEnvironments).toEqual({
+      arm64: {
+        type: 'ARM_CONTAINER',
+        image: 'aws/codebuild/amazonlinux-aarch64-standard:2.0',
+        computeType: 'BUILD_GENERAL1_LARGE',
+      },
+    });
+  });
+
+  it('names a compute type that is not one', () => {
+    expect(() => loadConfig({ ...required, ARM64_BUILD_COMPUTE_TYPE: 'large; rm' })).toThrow(
+      'environment variable ARM64_BUILD_COMPUTE_TYPE must be a CodeBuild compute type',
+    );
   });
 
   it('holds a claim for longer than the function runs: its timeout plus a margin', () => {

@@ -190,7 +190,7 @@ describe('an upload to an existing repository', () => {
     });
   });
 
-  it('makes at most 3 calls in a warm container: claim, tag check, build', async () => {
+  it('makes at most 4 calls in a warm container: metadata, claim, tag check, build', async () => {
     const deps = containerDeps();
     await handleS3Event(deps, s3Event('put-versioned.json'), REQUEST_ID);
     for (const mock of mocks) mock.resetHistory();
@@ -202,7 +202,7 @@ describe('an upload to an existing repository', () => {
 
     expect(ecr).not.toHaveReceivedCommand(DescribeRepositoriesCommand);
     expect(ecr).not.toHaveReceivedCommand(ListTagsForResourceCommand);
-    expect(allCalls()).toBe(3);
+    expect(allCalls()).toBe(4);
     expect(codebuild).toHaveReceivedCommandWith(StartBuildCommand, {
       environmentVariablesOverride: expect.arrayContaining([
         { name: BUILD_ENV.tag, value: 'v1.2.4', type: 'PLAINTEXT' },
@@ -490,7 +490,7 @@ describe("the sweeper's stale mark", () => {
     await handleS3Event(deps, next, REQUEST_ID);
 
     expect(ecr).not.toHaveReceivedCommand(UntagResourceCommand);
-    expect(allCalls()).toBe(3);
+    expect(allCalls()).toBe(4);
   });
 
   it('is not touched on an unmarked repository', async () => {
@@ -680,7 +680,8 @@ describe('duplicate deliveries', () => {
     ]);
     expect(codebuild).not.toHaveReceivedCommand(StartBuildCommand);
     expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: RECORD_KEY });
-    expect(allCalls()).toBe(2);
+    // The object's metadata, the claim, the record read back.
+    expect(allCalls()).toBe(3);
   });
 
   it('treats a concurrent conditional write of the same claim (409) as a duplicate', async () => {

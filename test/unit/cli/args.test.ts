@@ -49,6 +49,7 @@ describe('submit arguments', () => {
       secrets: { npm: '/ecr-pipeline/dev/build-secrets/npm-token' },
       target: 'prod',
       platforms: ['linux/amd64', 'linux/arm64'],
+      lambdaSafe: false,
       async: true,
       maxBytes: 1000,
       maxFiles: 10,
@@ -423,6 +424,32 @@ describe('refusals say what was wrong', () => {
   it('follows logs only when asked', () => {
     expect(parse('logs key')).toMatchObject({ command: 'logs', follow: false });
     expect(parse('status key')).toMatchObject({ command: 'status', subject: 'key', follow: false });
+  });
+});
+
+describe('--lambda-safe', () => {
+  it('asks for a plain image manifest in the upload metadata', () => {
+    expect(parseCommandLine(['submit', '--lambda-safe', '--platform', 'linux/arm64'], {})).toMatchObject({
+      lambdaSafe: true,
+      platforms: ['linux/arm64'],
+    });
+    expect(
+      uploadMetadata({ dockerfile: 'Dockerfile' }, { buildArgs: {}, platforms: [], lambdaSafe: true }),
+    ).toEqual({ dockerfile: 'Dockerfile', 'lambda-safe': 'true' });
+    expect(
+      uploadMetadata({ dockerfile: 'Dockerfile' }, { buildArgs: {}, platforms: [], lambdaSafe: false }),
+    ).toEqual({ dockerfile: 'Dockerfile' });
+  });
+
+  it('refuses several platforms before uploading anything', () => {
+    expect(() =>
+      parseCommandLine(['submit', '--lambda-safe', '--platform', 'linux/amd64,linux/arm64'], {}),
+    ).toThrow(
+      '--lambda-safe builds one platform (Lambda refuses an image index), got linux/amd64, linux/arm64',
+    );
+    expect(
+      parseCommandLine(['submit', '--lambda-safe', '--platform', 'linux/arm64,linux/arm64'], {}),
+    ).toMatchObject({ lambdaSafe: true });
   });
 });
 

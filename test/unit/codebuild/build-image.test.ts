@@ -238,6 +238,17 @@ describe('buildspec/build-image.sh with Docker', () => {
     );
   });
 
+  it("builds one leg natively: its own platform only, no emulator when it is the host's", () => {
+    const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=linux/amd64,linux/arm64\n", {
+      BUILD_PLATFORM: 'linux/amd64',
+    });
+    expect(out.status, out.stderr).toBe(0);
+    const build = out.calls.findLast((line) => line.startsWith('docker buildx build')) ?? '';
+    expect(build).toContain('--platform linux/amd64 ');
+    expect(build).toContain('--provenance=false');
+    expect(out.calls.filter((line) => line.startsWith('docker run'))).toEqual([]);
+  });
+
   it('uses no registry cache where the trigger passed no cache tag', () => {
     const out = run(NO_METADATA);
     expect(out.status, out.stderr).toBe(0);
@@ -324,6 +335,45 @@ describe('buildspec/build-image.sh with podman', () => {
     expect(steps[4]).toMatch(/^attest --attest \S+ \S+\/context Dockerfile {3}podman \S+\/trivy$/);
     expect(steps).toHaveLength(5);
     expect(out.digest).toBe(digest);
+  });
+
+  it('builds one platform as a plain image, never a manifest list (an index Lambda refuses)', () => {
+    const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=linux/arm64\n", {
+      BUILDER: 'podman',
+      IMAGE_REPOSITORY_URI: '127.0.0.1:5000/team-a/api',
+    });
+    expect(out.status, out.stderr).toBe(0);
+    const build = out.calls.find((line) => line.includes(' build ')) ?? '';
+    expect(build).toContain('--platform linux/arm64');
+    expect(build).toContain('--iidfile');
+    expect(build).not.toContain('--manifest');
+    expect(out.calls.filter((line) => line.includes(' manifest '))).toEqual([]);
+    expect(out.calls).toContainEqual(expect.stringMatching(/ push --digestfile \S+\/digest image-1 oci:/));
+  });
+
+  it('gathers several platforms of one build in a manifest list', () => {
+    const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=linux/amd64,linux/arm64\n", {
+      BUILDER: 'podman',
+      IMAGE_REPOSITORY_URI: '127.0.0.1:5000/team-a/api',
+    });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.calls).toContainEqual(
+      expect.stringMatching(/ build .*--manifest localhost\/ecr-pipeline-build\//),
+    );
+    expect(out.calls).toContainEqual(expect.stringMatching(/ manifest push --all /));
+  });
+
+  it('builds only its own platform as one leg of a multi-platform upload', () => {
+    const out = run("DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=linux/amd64,linux/arm64\n", {
+      BUILDER: 'podman',
+      BUILD_PLATFORM: 'linux/arm64',
+      IMAGE_REPOSITORY_URI: '127.0.0.1:5000/team-a/api',
+    });
+    expect(out.status, out.stderr).toBe(0);
+    const build = out.calls.find((line) => line.includes(' build ')) ?? '';
+    expect(build).toContain('--platform linux/arm64 ');
+    expect(build).not.toContain('linux/amd64');
+    expect(out.calls.filter((line) => line.includes(' manifest '))).toEqual([]);
   });
 });
 

@@ -187,6 +187,10 @@ describe('buildspec/extract.py', () => {
     [{ [UPLOAD_METADATA.target]: 'bad target' }, 'is not a valid stage name'],
     [{ [UPLOAD_METADATA.target]: 'app\n' }, 'is not a valid stage name'],
     [{ [UPLOAD_METADATA.platforms]: 'amd64' }, 'is not of the form os/arch'],
+    [
+      { [UPLOAD_METADATA.platforms]: 'linux/amd64,linux/arm64', [UPLOAD_METADATA.lambdaSafe]: 'true' },
+      'would make an image index, which Lambda refuses',
+    ],
   ])('refuses invalid metadata %j', (metadata, message) => {
     const out = extract((stage, archive) => {
       writeFileSync(join(stage, 'Dockerfile'), 'FROM busybox\n');

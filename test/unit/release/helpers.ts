@@ -117,6 +117,8 @@ export class FakeBucket {
 export class FakeRepository {
   readonly images = new Set<string>();
   readonly tags = new Map<string, string>();
+  /** Manifests put by the release itself (an index), by digest; the others read as a stand-in. */
+  readonly manifests = new Map<string, { text: string; mediaType: string }>();
   scan: { status: string; counts?: Record<string, number> } | undefined;
   managed = true;
   immutable = true;
@@ -143,21 +145,34 @@ export class FakeRepository {
     });
     ecrMock.on(BatchGetImageCommand).callsFake(async (input) => {
       if (!this.managed) throw awsError('AccessDeniedException', 400);
-      const digest = input.imageIds?.[0]?.imageDigest ?? '';
-      if (!this.images.has(digest)) return { images: [], failures: [{ failureCode: 'ImageNotFound' }] };
+      const digests: string[] = (input.imageIds ?? []).map(
+        (id: { imageDigest?: string }) => id.imageDigest ?? '',
+      );
+      const found = digests.filter((digest) => this.images.has(digest));
+      if (found.length === 0) return { images: [], failures: [{ failureCode: 'ImageNotFound' }] };
       return {
-        images: [
-          {
-            imageId: { imageDigest: digest },
-            imageManifest: `{"manifest":"${digest}"}`,
-            imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
-          },
-        ],
+        images: found.map((digest) => ({
+          imageId: { imageDigest: digest },
+          imageManifest: this.manifests.get(digest)?.text ?? `{"manifest":"${digest}"}`,
+          imageManifestMediaType:
+            this.manifests.get(digest)?.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+        })),
       };
     });
     ecrMock.on(PutImageCommand).callsFake(async (input) => {
       if (!this.managed) throw awsError('AccessDeniedException', 400);
-      const tag = input.imageTag ?? '';
+      if (input.imageTag === undefined) {
+        // An untagged manifest (an index the release joins), kept by its digest.
+        const digest = input.imageDigest ?? '';
+        if (this.images.has(digest)) throw awsError('ImageAlreadyExistsException', 400);
+        this.images.add(digest);
+        this.manifests.set(digest, {
+          text: input.imageManifest ?? '',
+          mediaType: input.imageManifestMediaType ?? '',
+        });
+        return { image: { imageId: { imageDigest: digest } } };
+      }
+      const tag = input.imageTag;
       const existing = this.tags.get(tag);
       if (existing === input.imageDigest) throw awsError('ImageAlreadyExistsException', 400);
       if (existing && this.immutable) throw awsError(this.takenError, 400);

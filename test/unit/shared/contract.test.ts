@@ -56,7 +56,9 @@ describe('the shared contract', () => {
       repository: 'IMAGE_REPOSITORY',
       tag: 'IMAGE_TAG',
       cacheTag: 'IMAGE_CACHE_TAG',
+      platform: 'BUILD_PLATFORM',
     });
+    expect(script).toContain('BUILD_PLATFORM:-');
   });
 
   it('names the upload metadata as the README tells users to set it', () => {
@@ -67,6 +69,7 @@ describe('the shared contract', () => {
       buildArgs: 'build-args',
       target: 'target',
       platforms: 'platforms',
+      lambdaSafe: 'lambda-safe',
       secrets: 'secrets',
     });
   });

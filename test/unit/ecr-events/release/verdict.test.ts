@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Notification } from '../../../../functions/ecr-events/notify/notification.ts';
 import { renderSlack } from '../../../../functions/ecr-events/notify/render-slack.ts';
 import { plainText } from '../../../../functions/ecr-events/notify/render-sns.ts';
+import { legsText } from '../../../../functions/ecr-events/release/verdict.ts';
 import { type Route, route } from '../../../../functions/ecr-events/route.ts';
 import { event } from '../fixtures.ts';
 
@@ -18,6 +19,40 @@ function notification(c: Route): Notification {
 }
 
 describe('Release Verdict', () => {
+  it('says which platforms a joined image was released for, and which were built natively', () => {
+    const e = event('ecr-pipeline/release-verdict-held.json');
+    Object.assign(e.detail as object, {
+      verdict: 'released',
+      legs: [
+        { platform: 'linux/amd64', emulated: false },
+        { platform: 'linux/arm64', emulated: false },
+      ],
+    });
+    const n = notification(route(e, options));
+    expect(n).toMatchObject({
+      title: 'Image released',
+      detail: 'Released linux/amd64 + linux/arm64 (native)',
+    });
+    expect(plainText(n)).toContain('Released linux/amd64 + linux/arm64 (native)');
+  });
+
+  it('names the emulated legs, and says nothing of legs an image has not', () => {
+    expect(
+      legsText([
+        { platform: 'linux/amd64', emulated: false },
+        { platform: 'linux/arm/v7', emulated: true },
+      ]),
+    ).toBe('linux/amd64 (native) + linux/arm/v7 (emulated)');
+    expect(
+      legsText([
+        { platform: 'linux/arm64', emulated: true },
+        { platform: 'linux/riscv64', emulated: true },
+      ]),
+    ).toBe('linux/arm64 + linux/riscv64 (emulated)');
+    expect(legsText(undefined)).toBeUndefined();
+    expect(legsText([{ emulated: true }])).toBeUndefined();
+  });
+
   it('tells a held image with why and how to release it anyway, in one message', () => {
     const n = notification(route(event('ecr-pipeline/release-verdict-held.json'), options));
     expect(n).toMatchObject({

@@ -149,6 +149,65 @@ describe('transition: build events', () => {
   });
 });
 
+describe('transition: the legs of a multi-platform upload', () => {
+  const legs: UploadRecord = {
+    ...claim,
+    legs: [
+      { platform: 'linux/amd64', emulated: false, environmentType: 'LINUX_CONTAINER' },
+      { platform: 'linux/arm/v7', emulated: true, environmentType: 'ARM_CONTAINER' },
+    ],
+  };
+  const legFailed = (platform: string, buildStatus = 'FAILED'): RecordEvent => ({
+    ...failed,
+    buildId: `${BUILD}-${platform}`,
+    platform,
+    buildStatus,
+  });
+
+  it('names no build on a leg start: the trigger may still be starting the other legs', () => {
+    expect(transition(legs, running)).toBeUndefined();
+  });
+
+  it('fails the whole upload when one leg fails, naming the leg and its failing line', () => {
+    expect(transition(legs, legFailed('linux/arm/v7'))).toEqual({
+      ...legs,
+      status: 'failed',
+      reason: 'the linux/arm/v7 leg failed: error: configuration missing',
+      buildId: `${BUILD}-linux/arm/v7`,
+      buildStatus: 'FAILED',
+      phase: 'BUILD',
+      finishedAt: failed.at,
+      legs: [legs.legs?.[0], { ...legs.legs?.[1], buildId: `${BUILD}-linux/arm/v7`, finishedAt: failed.at }],
+    });
+  });
+
+  it.each([
+    ['STOPPED', 'was stopped'],
+    ['TIMED_OUT', 'timed out'],
+    ['FAULT', 'failed'],
+  ])('says a %s leg %s', (status, verb) => {
+    expect(transition(legs, legFailed('linux/amd64', status))).toMatchObject({
+      status: 'failed',
+      buildStatus: status,
+      reason: `the linux/amd64 leg ${verb}: error: configuration missing`,
+    });
+  });
+
+  it('keeps the first failure when a second leg fails, and ignores builds of no leg', () => {
+    const once = transition(legs, legFailed('linux/arm/v7')) as UploadRecord;
+    expect(transition(once, legFailed('linux/amd64'))).toBeUndefined();
+    expect(transition(legs, legFailed('linux/s390x'))).toBeUndefined();
+    expect(transition(legs, { ...failed })).toBeUndefined();
+  });
+
+  it('says superseded, not failed, when a leg refused as superseded', () => {
+    expect(transition(legs, { ...superseded, platform: 'linux/amd64' })).toMatchObject({
+      status: 'superseded',
+      reason: superseded.kind === 'build-failed' ? superseded.reason : '',
+    });
+  });
+});
+
 describe('transition: scan events', () => {
   it('adds the counts of the completed scan of the built image', () => {
     const e = scanOf('2026-11-16T16:15:00Z');
@@ -205,6 +264,20 @@ describe('recordEventOf', () => {
         'COMMAND_EXECUTION_ERROR: Error while executing command: buildctl build --frontend dockerfile.v0. Reason: exit status 1',
       at: '2026-11-16T16:14:21Z',
     });
+  });
+
+  it("reads a leg's platform from the build's variables", () => {
+    const n = notification('codebuild/build-failed.json', (e) => {
+      const info = e.detail['additional-information'] as {
+        environment: { 'environment-variables': { name: string; value: string; type: string }[] };
+      };
+      info.environment['environment-variables'].push({
+        name: 'BUILD_PLATFORM',
+        value: 'linux/arm64',
+        type: 'PLAINTEXT',
+      });
+    });
+    expect(recordEventOf(n)).toMatchObject({ kind: 'build-failed', platform: 'linux/arm64' });
   });
 
   it('reads a started build, and leaves a succeeded one to the release function', () => {

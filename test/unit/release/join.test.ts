@@ -1,0 +1,401 @@
+/**
+ * The join of a multi-platform upload's legs into one OCI image index: digest order, media types,
+ * one leg reported twice, a leg lost, legs out of order, and the gates over every leg's image.
+ */
+import { DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  indexManifest,
+  judgeLegs,
+  manifestDigest,
+  OCI_INDEX,
+  platformObject,
+  recordLeg,
+} from '../../../functions/release/join.ts';
+import { handleInvocation } from '../../../functions/release/release.ts';
+import { BUILD_ENV } from '../../../functions/shared/contract.ts';
+import {
+  imageIndexKey,
+  type UploadRecord,
+  uploadRecordKey,
+} from '../../../functions/shared/upload-record.ts';
+import {
+  awsError,
+  BUCKET,
+  ecrMock,
+  eventsMock,
+  FakeBucket,
+  FakeRepository,
+  fixture,
+  KEY,
+  NOW,
+  REQUEST_ID,
+  releaseDeps,
+  s3Mock,
+  VERSION,
+  verdicts,
+} from './helpers.ts';
+
+const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: KEY, versionId: VERSION });
+const AMD = `sha256:${'a'.repeat(64)}`;
+const ARM = `sha256:${'1'.repeat(64)}`;
+const BUILD = (n: string) => `arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:leg-${n}`;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+
+const accepted: UploadRecord = {
+  status: 'accepted',
+  bucket: BUCKET,
+  key: KEY,
+  versionId: VERSION,
+  repository: 'team/web',
+  tag: 'v1.4.3',
+  legs: [
+    { platform: 'linux/amd64', emulated: false, environmentType: 'LINUX_CONTAINER' },
+    { platform: 'linux/arm64', emulated: false, environmentType: 'ARM_CONTAINER' },
+  ],
+  at: '2026-11-16T16:12:20.000Z',
+};
+
+let bucket: FakeBucket;
+let repo: FakeRepository;
+
+beforeEach(() => {
+  s3Mock.reset();
+  ecrMock.reset();
+  eventsMock.reset();
+  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+  bucket = new FakeBucket();
+  bucket.install();
+  bucket.put(KEY, 'context', { versionId: VERSION });
+  bucket.put(RECORD_KEY, JSON.stringify(accepted));
+  repo = new FakeRepository('team/web');
+  repo.images.add(AMD);
+  repo.images.add(ARM);
+  repo.manifests.set(AMD, { text: '{"schemaVersion":2,"amd":1}', mediaType: OCI_MANIFEST });
+  repo.manifests.set(ARM, { text: '{"schemaVersion":2,"arm":"longer"}', mediaType: DOCKER_MANIFEST });
+  repo.install();
+});
+
+/** The success event of one leg's build, as CodeBuild sends it. */
+function legSucceeded(platform: string, digest: string, build: string) {
+  const event = fixture('codebuild/build-succeeded-exported.json');
+  const info = event.detail['additional-information'] as {
+    environment: { 'environment-variables': { name: string; value: string; type: string }[] };
+    'exported-environment-variables': { name: string; value: string }[];
+  };
+  event.detail['build-id'] = build;
+  info.environment['environment-variables'].push({
+    name: BUILD_ENV.platform,
+    value: platform,
+    type: 'PLAINTEXT',
+  });
+  info['exported-environment-variables'] = [{ name: 'IMAGE_DIGEST', value: digest }];
+  return event;
+}
+
+const record = () => bucket.json(RECORD_KEY);
+const putImages = () => ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input);
+const indexPuts = () => putImages().filter((input) => input.imageTag === undefined);
+const THE_INDEX = indexManifest([
+  { platform: 'linux/amd64', digest: AMD, mediaType: OCI_MANIFEST, size: 27 },
+  { platform: 'linux/arm64', digest: ARM, mediaType: DOCKER_MANIFEST, size: 34 },
+]);
+
+describe('joining the legs', () => {
+  it('waits for every leg, then puts one OCI index over them by digest and releases the tag on it', async () => {
+    const deps = releaseDeps();
+    expect(await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID)).toEqual({
+      kind: 'joining',
+      missing: ['linux/amd64'],
+    });
+    expect(putImages()).toEqual([]);
+    expect(record().legs?.[1]).toMatchObject({
+      buildId: BUILD('arm'),
+      digest: ARM,
+      finishedAt: NOW.toISOString(),
+    });
+
+    const outcome = await handleInvocation(deps, legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    expect(outcome).toEqual({ kind: 'decided', verdict: 'released' });
+    const index = manifestDigest(THE_INDEX);
+    expect(indexPuts()).toEqual([
+      {
+        repositoryName: 'team/web',
+        imageManifest: THE_INDEX,
+        imageManifestMediaType: OCI_INDEX,
+        imageDigest: index,
+      },
+    ]);
+    // The children keep their own media types and sizes; the tag moves onto the index, not a leg.
+    expect(JSON.parse(THE_INDEX)).toEqual({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        { mediaType: OCI_MANIFEST, digest: AMD, size: 27, platform: { architecture: 'amd64', os: 'linux' } },
+        {
+          mediaType: DOCKER_MANIFEST,
+          digest: ARM,
+          size: 34,
+          platform: { architecture: 'arm64', os: 'linux' },
+        },
+      ],
+    });
+    expect(repo.tags.get('v1.4.3')).toBe(index);
+    expect(putImages().at(-1)).toMatchObject({
+      imageTag: 'v1.4.3',
+      imageDigest: index,
+      imageManifestMediaType: OCI_INDEX,
+    });
+    expect(record()).toMatchObject({ status: 'released', digest: index, buildId: BUILD('amd') });
+    expect(verdicts()).toEqual([
+      expect.objectContaining({
+        verdict: 'released',
+        digest: index,
+        legs: [
+          { platform: 'linux/amd64', emulated: false },
+          { platform: 'linux/arm64', emulated: false },
+        ],
+      }),
+    ]);
+    // A scan result names a child: its image index object leads to the record too.
+    for (const digest of [index, AMD, ARM]) {
+      expect(bucket.json(imageIndexKey('', 'team/web', digest))).toMatchObject({
+        record: RECORD_KEY,
+        digest,
+      });
+    }
+  });
+
+  it('makes the same index whatever order the legs end in', async () => {
+    const deps = releaseDeps();
+    await handleInvocation(deps, legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(indexPuts().map((input) => input.imageManifest)).toEqual([THE_INDEX]);
+    expect(record().digest).toBe(manifestDigest(THE_INDEX));
+  });
+
+  it('joins once when a leg is reported twice', async () => {
+    const deps = releaseDeps();
+    await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID)).toEqual({
+      kind: 'joining',
+      missing: ['linux/amd64'],
+    });
+    await handleInvocation(deps, legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    await handleInvocation(deps, legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    expect(indexPuts()).toHaveLength(1);
+    expect(verdicts()).toHaveLength(1);
+  });
+
+  it('joins on a repeated report when a run was cut off after recording the last leg', async () => {
+    const legs = accepted.legs?.map((leg, i) => ({
+      ...leg,
+      buildId: BUILD(`${i}`),
+      digest: i === 0 ? AMD : ARM,
+    }));
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, legs }));
+    const outcome = await handleInvocation(
+      releaseDeps(),
+      legSucceeded('linux/arm64', ARM, BUILD('1')),
+      REQUEST_ID,
+    );
+    expect(outcome).toEqual({ kind: 'decided', verdict: 'released' });
+    expect(indexPuts().map((input) => input.imageManifest)).toEqual([THE_INDEX]);
+  });
+
+  it('joins once when the last two legs are reported at the same time', async () => {
+    const deps = releaseDeps();
+    // The amd64 leg's write lands while the arm64 leg's round has read the record: a 412, then again.
+    let raced = false;
+    bucket.beforePut = (key) => {
+      if (key !== RECORD_KEY || raced) return;
+      raced = true;
+      const current = bucket.json(RECORD_KEY);
+      const legs = current.legs?.map((leg) =>
+        leg.platform === 'linux/amd64' ? { ...leg, buildId: BUILD('amd'), digest: AMD } : leg,
+      );
+      bucket.put(RECORD_KEY, JSON.stringify({ ...current, legs }));
+    };
+    const outcome = await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(outcome).toEqual({ kind: 'decided', verdict: 'released' });
+    expect(indexPuts()).toHaveLength(1);
+    expect(record().legs?.map((leg) => leg.digest)).toEqual([AMD, ARM]);
+  });
+
+  it('holds nothing and joins nothing while a leg is lost: the record waits with the legs it has', async () => {
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    expect(await handleInvocation(releaseDeps(), { action: 'check-pending' }, REQUEST_ID)).toEqual([]);
+    expect(putImages()).toEqual([]);
+    expect(verdicts()).toEqual([]);
+    expect(record()).toMatchObject({ status: 'accepted' });
+    expect(record().legs?.map((leg) => leg.digest ?? null)).toEqual([AMD, null]);
+  });
+
+  it('ignores a report of no leg of the upload, and a leg of another build', async () => {
+    expect(
+      await handleInvocation(releaseDeps(), legSucceeded('linux/s390x', AMD, BUILD('x')), REQUEST_ID),
+    ).toEqual({ kind: 'ignored', why: 'the upload has no linux/s390x leg' });
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    expect(
+      await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('again')), REQUEST_ID),
+    ).toEqual({
+      kind: 'ignored',
+      why: `the linux/amd64 leg is build ${BUILD('amd')}, not ${BUILD('again')}`,
+    });
+  });
+
+  it("fails the upload, naming the leg, when a leg's image is missing or is itself an index", async () => {
+    repo.images.delete(ARM);
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    await handleInvocation(releaseDeps(), legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(record()).toMatchObject({
+      status: 'failed',
+      reason: `the linux/arm64 leg reported ${ARM}, which repository "team/web" does not hold`,
+    });
+
+    bucket.put(RECORD_KEY, JSON.stringify(accepted));
+    repo.images.add(ARM);
+    repo.manifests.set(ARM, { text: '{"manifests":[]}', mediaType: OCI_INDEX });
+    eventsMock.resetHistory();
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    await handleInvocation(releaseDeps(), legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(record()).toMatchObject({
+      status: 'failed',
+      reason: `the linux/arm64 leg pushed a ${OCI_INDEX}, not an image manifest: an index cannot hold it`,
+    });
+    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'failed' })]);
+    expect(repo.tags.size).toBe(0);
+  });
+
+  it('retries a throttled PutImage of the index, and takes an index already there for the same one', async () => {
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    const put = ecrMock.on(PutImageCommand);
+    put.rejectsOnce(awsError('ThrottlingException', 400));
+    await expect(
+      handleInvocation(releaseDeps(), legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID),
+    ).rejects.toThrow('PutImage of the index');
+    repo.install();
+    repo.images.add(manifestDigest(THE_INDEX));
+    repo.manifests.set(manifestDigest(THE_INDEX), { text: THE_INDEX, mediaType: OCI_INDEX });
+    expect(
+      await handleInvocation(releaseDeps(), legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID),
+    ).toEqual({ kind: 'decided', verdict: 'released' });
+    expect(repo.tags.get('v1.4.3')).toBe(manifestDigest(THE_INDEX));
+  });
+});
+
+describe('the gates of a joined image', () => {
+  function scansBy(byDigest: Record<string, Record<string, number> | 'pending'>) {
+    ecrMock.on(DescribeImageScanFindingsCommand).callsFake(async (input) => {
+      const counts = byDigest[input.imageId?.imageDigest ?? ''];
+      if (counts === undefined || counts === 'pending') throw awsError('ScanNotFoundException', 400);
+      return {
+        imageScanStatus: { status: 'COMPLETE' },
+        imageScanFindings: { findingSeverityCounts: counts },
+      };
+    });
+  }
+
+  it("judges each leg's image and holds the whole release on one, naming its platform", async () => {
+    const deps = releaseDeps({ RELEASE_GATE: 'scan' });
+    scansBy({ [AMD]: { LOW: 2 }, [ARM]: { HIGH: 1 } });
+    await handleInvocation(deps, legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(record()).toMatchObject({
+      status: 'held',
+      release: {
+        reason: 'linux/arm64: the scan found 1 HIGH (the gate holds at HIGH and above)',
+        counts: { LOW: 2, HIGH: 1 },
+      },
+    });
+    expect(repo.tags.size).toBe(0);
+  });
+
+  it("waits for every leg's scan, and a child's scan event moves the release on", async () => {
+    const deps = releaseDeps({ RELEASE_GATE: 'scan' });
+    scansBy({ [AMD]: {}, [ARM]: 'pending' });
+    await handleInvocation(deps, legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    expect(
+      await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID),
+    ).toMatchObject({
+      kind: 'waiting',
+    });
+    scansBy({ [AMD]: {}, [ARM]: { LOW: 1 } });
+    const scan = fixture('ecr/image-scan-complete.json');
+    scan.detail['image-digest'] = ARM;
+    scan.detail['repository-name'] = 'team/web';
+    scan.detail['finding-severity-counts'] = { LOW: 1 };
+    expect(await handleInvocation(deps, scan, REQUEST_ID)).toEqual({ kind: 'decided', verdict: 'released' });
+    expect(repo.tags.get('v1.4.3')).toBe(manifestDigest(THE_INDEX));
+  });
+});
+
+describe('join.ts', () => {
+  it('reads platforms with and without a variant', () => {
+    expect(platformObject('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(platformObject('linux/amd64')).toEqual({ os: 'linux', architecture: 'amd64' });
+  });
+
+  it('names an index by the SHA-256 of its exact text', () => {
+    expect(manifestDigest('')).toBe(
+      'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+  });
+
+  it('records a leg once, keeping the other legs as they are', () => {
+    const at = new Date('2026-01-01T00:00:00Z');
+    const once = recordLeg(accepted, 'linux/arm64', 'b', ARM, at);
+    expect(once.kind === 'recorded' && once.record.legs).toEqual([
+      accepted.legs?.[0],
+      { ...accepted.legs?.[1], buildId: 'b', digest: ARM, finishedAt: at.toISOString() },
+    ]);
+    if (once.kind !== 'recorded') return;
+    expect(recordLeg(once.record, 'linux/arm64', 'b', ARM, at)).toEqual({ kind: 'already' });
+    expect(recordLeg(once.record, 'linux/arm64', 'b', AMD, at)).toEqual({
+      kind: 'ignored',
+      why: `the linux/arm64 leg pushed ${ARM} already`,
+    });
+  });
+
+  it('releases over legs that all pass, waits on one scanning, and adds their counts', () => {
+    const release = { gate: 'scan' as const, maxSeverity: 'HIGH' as const, deadline: '2099-01-01T00:00:00Z' };
+    const complete = (counts: Record<string, number>) => ({ kind: 'complete' as const, counts });
+    expect(
+      judgeLegs(
+        release,
+        [
+          { platform: 'a', scan: complete({ LOW: 1 }) },
+          { platform: 'b', scan: complete({ LOW: 2, MEDIUM: 1 }) },
+        ],
+        NOW,
+      ),
+    ).toEqual({ kind: 'release', counts: { LOW: 3, MEDIUM: 1 } });
+    expect(
+      judgeLegs(
+        release,
+        [
+          { platform: 'a', scan: complete({}) },
+          { platform: 'b', scan: { kind: 'pending', status: 'IN_PROGRESS' } },
+        ],
+        NOW,
+      ),
+    ).toEqual({ kind: 'wait' });
+    expect(
+      judgeLegs({ gate: 'none' }, [{ platform: 'a', scan: { kind: 'pending', status: 'x' } }], NOW),
+    ).toEqual({
+      kind: 'release',
+    });
+    expect(
+      judgeLegs(
+        release,
+        [
+          { platform: 'a', scan: { kind: 'failed', status: 'FAILED' } },
+          { platform: 'b', scan: { kind: 'pending', status: 'IN_PROGRESS' } },
+        ],
+        NOW,
+      ),
+    ).toEqual({ kind: 'hold', reason: 'a: the scan did not complete: FAILED' });
+  });
+});
