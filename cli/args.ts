@@ -386,58 +386,61 @@ function parseRelease(rest: string[]): Args {
   };
 }
 
+/** `submit [dir] [options]`: the folder to pack and how to build, upload and wait for it. */
+function parseSubmit(rest: string[], env: NodeJS.ProcessEnv): Args {
+  const { values, positionals } = parse(rest, submitOptions);
+  if (values.help) return { command: 'help', text: HELP.submit };
+  if (positionals.length > 1) throw new UsageError(`submit takes one folder, got ${positionals.join(' ')}`);
+  const badName =
+    (values.repository !== undefined ? checkRepositoryName(values.repository) : undefined) ??
+    (values.tag !== undefined ? checkTag(values.tag) : undefined);
+  if (badName) throw new UsageError(badName.reason, 'nothing was uploaded; fix the name and run again');
+  const failOn = severity(values['fail-on']);
+  const output = outputFormat(values.output);
+  const platforms = (values.platform ?? [])
+    .flatMap((p) => p.split(','))
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const badPlatform = platforms.find((p) => !PLATFORM.test(p));
+  if (badPlatform)
+    throw new UsageError(`--platform "${badPlatform}" is not os/arch[/variant], e.g. linux/arm64`);
+  const lambdaSafe = values['lambda-safe'] === true;
+  if (lambdaSafe && new Set(platforms).size > 1) {
+    throw new UsageError(
+      `--lambda-safe builds one platform (Lambda refuses an image index), got ${platforms.join(', ')}`,
+      'nothing was uploaded; submit once per platform, or drop --lambda-safe',
+    );
+  }
+  return {
+    command: 'submit',
+    dir: positionals[0] ?? '.',
+    repository: values.repository,
+    tag: values.tag,
+    dockerfile: values.dockerfile,
+    buildArgs: parseBuildArgs(values['build-arg'] ?? [], env),
+    secrets: parseSecrets(values.secret ?? []),
+    target: values.target,
+    platforms,
+    lambdaSafe,
+    async: values.async === true,
+    maxBytes: positiveInteger('max-size', values['max-size']),
+    maxFiles: positiveInteger('max-files', values['max-files']),
+    quiet: values.quiet === true,
+    verbose: values.verbose === true,
+    output,
+    waitScan: values['wait-scan'] === true || failOn !== undefined,
+    failOn,
+    flags: targetFlags(values),
+  };
+}
+
 /** Parses the command line (without `node` and the script). */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): Args {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     return { command: 'help', text: HELP.main };
   }
-  if (command === 'submit') {
-    const { values, positionals } = parse(rest, submitOptions);
-    if (values.help) return { command: 'help', text: HELP.submit };
-    if (positionals.length > 1) throw new UsageError(`submit takes one folder, got ${positionals.join(' ')}`);
-    const badName =
-      (values.repository !== undefined ? checkRepositoryName(values.repository) : undefined) ??
-      (values.tag !== undefined ? checkTag(values.tag) : undefined);
-    if (badName) throw new UsageError(badName.reason, 'nothing was uploaded; fix the name and run again');
-    const failOn = severity(values['fail-on']);
-    const output = outputFormat(values.output);
-    const platforms = (values.platform ?? [])
-      .flatMap((p) => p.split(','))
-      .map((p) => p.trim())
-      .filter(Boolean);
-    const badPlatform = platforms.find((p) => !PLATFORM.test(p));
-    if (badPlatform)
-      throw new UsageError(`--platform "${badPlatform}" is not os/arch[/variant], e.g. linux/arm64`);
-    const lambdaSafe = values['lambda-safe'] === true;
-    if (lambdaSafe && new Set(platforms).size > 1) {
-      throw new UsageError(
-        `--lambda-safe builds one platform (Lambda refuses an image index), got ${platforms.join(', ')}`,
-        'nothing was uploaded; submit once per platform, or drop --lambda-safe',
-      );
-    }
-    return {
-      command: 'submit',
-      dir: positionals[0] ?? '.',
-      repository: values.repository,
-      tag: values.tag,
-      dockerfile: values.dockerfile,
-      buildArgs: parseBuildArgs(values['build-arg'] ?? [], env),
-      secrets: parseSecrets(values.secret ?? []),
-      target: values.target,
-      platforms,
-      lambdaSafe,
-      async: values.async === true,
-      maxBytes: positiveInteger('max-size', values['max-size']),
-      maxFiles: positiveInteger('max-files', values['max-files']),
-      quiet: values.quiet === true,
-      verbose: values.verbose === true,
-      output,
-      waitScan: values['wait-scan'] === true || failOn !== undefined,
-      failOn,
-      flags: targetFlags(values),
-    };
-  }
+  if (command === 'submit') return parseSubmit(rest, env);
   if (command === 'list') {
     const { values, positionals } = parse(rest, listOptions);
     if (values.help) return { command: 'help', text: HELP.list };
