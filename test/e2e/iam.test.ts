@@ -166,9 +166,14 @@ describe("the pipeline's state, enforced", () => {
       expect(outcome.build.buildStatus).toBe('SUCCEEDED');
       const recordKey = uploadRecordKeyCandidates(prefix, identityOf(up)).at(-1) as string;
       // The release function writes `released` from the build's success, which may land after the
-      // build ends; once released, no function writes the record again, so any change is the uploader's.
+      // build ends, then marks it announced; after that no function writes the record again, so any
+      // change is the uploader's.
       let before = await readRecord(uploader.s3, prefix, up);
-      for (let i = 0; i < 240 && before?.status !== 'released'; i++) {
+      for (
+        let i = 0;
+        i < 240 && !(before?.status === 'released' && before.release?.announced === true);
+        i++
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 250));
         before = await readRecord(uploader.s3, prefix, up);
       }
