@@ -134,7 +134,9 @@ describe('build secrets', () => {
     expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('SUCCEEDED');
     if (outcome.kind !== 'built') return;
 
-    // The image: every layer and the config, as the registry serves them.
+    // The image the build pushed (by digest: the tag is the release function's to move), every layer
+    // and the config, as the registry serves them.
+    expect(outcome.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     const image = join(work, 'image');
     // Asynchronously: the registry front answers from this process.
     await promisify(execFile)('skopeo', [
@@ -142,7 +144,7 @@ describe('build secrets', () => {
       '--src-tls-verify=false',
       '--src-creds',
       `AWS:${password}`,
-      `docker://${cloud.registry}/e2e/secrets:v1`,
+      `docker://${cloud.registry}/e2e/secrets@${outcome.digest}`,
       `dir:${image}`,
     ]);
     const manifest = JSON.parse(readFileSync(join(image, 'manifest.json'), 'utf8')) as {
