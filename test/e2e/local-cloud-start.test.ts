@@ -205,13 +205,14 @@ function killGroup(child: ChildProcess): void {
 
 describe('startLocalCloud', () => {
   it('stops the services that came up when another one does not start', async () => {
-    // moto_server starts for real; docker-registry never listens. Both note their pids.
+    // moto starts for real (python3 local/moto-server.py); docker-registry never listens. Both note
+    // their pids.
     const bin = join(work, 'bin');
     const pids = join(work, 'pids');
     mkdirSync(bin, { recursive: true });
-    const moto = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' }).stdout.trim();
-    expect(moto).not.toBe('');
-    writeFileSync(join(bin, 'moto_server'), `#!/bin/sh\necho $$ >>'${pids}'\nexec '${moto}' "$@"\n`, {
+    const python = spawnSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).stdout.trim();
+    expect(python).not.toBe('');
+    writeFileSync(join(bin, 'python3'), `#!/bin/sh\necho $$ >>'${pids}'\nexec '${python}' "$@"\n`, {
       mode: 0o755,
     });
     writeFileSync(join(bin, 'docker-registry'), `#!/bin/sh\necho $$ >>'${pids}'\nexec sleep 600\n`, {
