@@ -84,6 +84,9 @@ async function build(
   writeFileSync(join(context, 'Dockerfile'), dockerfile);
   writeFileSync(join(work, 'build.env'), "DOCKERFILE=Dockerfile\nBUILD_TARGET=''\nBUILD_PLATFORMS=''\n");
   writeFileSync(join(work, 'build-args'), '');
+  // This harness measures the base image's way in, not the attestations (test/e2e/supply-chain.test.ts
+  // runs those for real): the session helper's attest step does nothing here.
+  writeFileSync(join(work, 'build-session.mjs'), "process.exit(process.argv[2] === '--attest' ? 0 : 64);\n");
   const child = spawn('bash', [SCRIPT, context, work], {
     env: {
       PATH: process.env.PATH,
@@ -99,6 +102,8 @@ async function build(
       CONTEXT_KEY: 'team-a/api/v1.tar.gz',
       CONTEXT_VERSION_ID: 'version-1',
       AWS_REGION: 'us-east-1',
+      // No download of the pinned SBOM generator (no internet here): the no-op attest step never runs it.
+      SBOM_GENERATOR: '/bin/true',
       ...env,
     },
   });
