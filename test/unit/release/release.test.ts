@@ -14,6 +14,7 @@ import {
   BUCKET,
   BUILD_ID,
   DIGEST,
+  DURATIONS,
   ecrMock,
   eventsMock,
   FakeBucket,
@@ -86,6 +87,7 @@ describe('gate none', () => {
       status: 'released',
       digest: DIGEST,
       buildId: BUILD_ID,
+      durations: DURATIONS,
       release: { gate: 'none', verdict: 'released', announced: true, decidedBy: REQUEST_ID },
     });
     expect(record().release).not.toHaveProperty('moving');
@@ -100,6 +102,7 @@ describe('gate none', () => {
         digest: DIGEST,
         buildId: BUILD_ID,
         gate: 'none',
+        durations: DURATIONS,
       },
     ]);
     expect(eventsMock).toHaveReceivedCommandWith(PutEventsCommand, {
