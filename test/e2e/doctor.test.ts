@@ -1,8 +1,22 @@
-/** `ecr-pipeline doctor --local` against the local cloud: a healthy stack, then a broken wiring. */
+/**
+ * `ecr-pipeline doctor --local` against the local cloud: a healthy stack, then a broken wiring (a
+ * role's statement, the Slack parameter, a bucket notification, the release function's rule).
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  DeleteRuleCommand,
+  DisableRuleCommand,
+  EnableRuleCommand,
+  EventBridgeClient,
+  ListRulesCommand,
+  ListTargetsByRuleCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   GetBucketNotificationConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
@@ -71,6 +85,9 @@ describe('doctor --local', () => {
       /^ok +scanning +registry scanning BASIC: the stack creates \S+ with scan on push$/m,
     );
     expect(run.stdout).toMatch(/^ok +release gate +none: the tag moves/m);
+    expect(run.stdout).toMatch(
+      /^ok +release rule +\S+-ReleaseBuildRule sends \S+'s succeeded builds to \S+-release$/m,
+    );
     expect(run.stdout).toMatch(
       /^ok +roles +build-trigger, ecr-events, release, build project, build session: the \d+ permissions they need are allowed/m,
     );
@@ -155,5 +172,75 @@ describe('doctor --local', () => {
     expect(text.code).toBe(EXIT.failed);
     expect(text.stdout).toMatch(/^FAIL +notifications +uploads ending in \.tgz/m);
     expect(text.stdout).toContain('1 problem found');
+  });
+});
+
+describe('doctor --local: the release function no longer hears of succeeded builds', () => {
+  const events = () =>
+    new EventBridgeClient({
+      region: cloud.region,
+      endpoint: cloud.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+  const releaseRule = async (client: EventBridgeClient) => {
+    const { Rules = [] } = await client.send(new ListRulesCommand({}));
+    const rule = Rules.find((r) => r.Name?.endsWith('-ReleaseBuildRule'));
+    if (!rule?.Name) throw new Error('the local cloud has no ReleaseBuildRule');
+    const { Targets = [] } = await client.send(new ListTargetsByRuleCommand({ Rule: rule.Name }));
+    return { rule, name: rule.Name, Targets };
+  };
+  type Checks = Array<{ name: string; status: string; detail: string; fix?: string }>;
+
+  it('names the disabled rule and the command that enables it', async () => {
+    const client = events();
+    const { name } = await releaseRule(client);
+    await client.send(new DisableRuleCommand({ Name: name }));
+    try {
+      const run = await cli('doctor', '--local');
+      expect(run.code, run.stdout + run.stderr).toBe(EXIT.failed);
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^FAIL +release rule +the rule ${name} that sends \\S+'s succeeded builds to \\S+-release is DISABLED: built images are never released`,
+          'm',
+        ),
+      );
+      expect(run.stdout).toContain(`-> aws events enable-rule --name ${name}, or deploy the stack again`);
+      expect(run.stdout).toContain('1 problem found');
+    } finally {
+      await client.send(new EnableRuleCommand({ Name: name }));
+    }
+  });
+
+  it('says built images are never released, and how to fix it, when the rule is removed', async () => {
+    const client = events();
+    const { rule, name, Targets } = await releaseRule(client);
+    await client.send(new RemoveTargetsCommand({ Rule: name, Ids: Targets.map((t) => t.Id ?? '') }));
+    await client.send(new DeleteRuleCommand({ Name: name }));
+    try {
+      const run = await cli('doctor', '--local', '--output', 'json');
+      expect(run.code, run.stdout + run.stderr).toBe(EXIT.failed);
+      const { checks } = JSON.parse(run.stdout) as { checks: Checks };
+      expect(checks.find((check) => check.name === 'release rule')).toEqual({
+        name: 'release rule',
+        status: 'fail',
+        detail: expect.stringMatching(
+          /^no EventBridge rule sends \S+'s succeeded builds to \S+-release: built images are pushed by digest but never released/,
+        ),
+        fix: expect.stringContaining(
+          "the stack's ReleaseBuildRule was removed or changed outside the stack; deploy the stack again",
+        ),
+      });
+      // ecr-events' rule hears the same builds: it does not stand in for the release function's.
+      expect(checks.filter((check) => check.status === 'fail').map((check) => check.name)).toEqual([
+        'release rule',
+      ]);
+    } finally {
+      await client.send(
+        new PutRuleCommand({ Name: name, EventPattern: rule.EventPattern, State: rule.State }),
+      );
+      await client.send(new PutTargetsCommand({ Rule: name, Targets }));
+    }
+    const healed = await cli('doctor', '--local');
+    expect(healed.code, healed.stdout).toBe(EXIT.success);
   });
 });

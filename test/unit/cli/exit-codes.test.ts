@@ -23,6 +23,7 @@ import {
   ECRClient,
   GetRegistryScanningConfigurationCommand,
 } from '@aws-sdk/client-ecr';
+import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -60,6 +61,7 @@ const iam = mockClient(IAMClient);
 const ssm = mockClient(SSMClient);
 const sns = mockClient(SNSClient);
 const sqs = mockClient(SQSClient);
+const events = mockClient(EventBridgeClient);
 
 /** The exit codes each command was seen to produce by the tests of this file. */
 const produced = new Map<string, Set<number>>();
@@ -819,8 +821,23 @@ describe('doctor', () => {
     iam
       .on(SimulatePrincipalPolicyCommand)
       .resolves({ EvaluationResults: [{ EvalActionName: 'a', EvalDecision: 'allowed' }] });
+    events.on(ListRulesCommand).resolves({
+      Rules: [
+        {
+          Name: 'p-ReleaseBuildRule-1',
+          State: 'ENABLED',
+          EventPattern: JSON.stringify({ source: ['aws.codebuild'], detail: { 'project-name': ['p'] } }),
+        },
+      ],
+    });
+    events.on(ListTargetsByRuleCommand).resolves({
+      Targets: [{ Id: 'release', Arn: 'arn:aws:lambda:us-east-1:123456789012:function:p-release' }],
+    });
     const { code, io } = await doctor(...TARGET);
     expect(io.out()).toMatch(/^ok +release gate +scan: holds an image with a finding at or above HIGH/m);
+    expect(io.out()).toMatch(
+      /^ok +release rule +p-ReleaseBuildRule-1 sends p's succeeded builds to p-release$/m,
+    );
     expect(io.out()).toMatch(
       /^ok +roles +build-trigger, ecr-events, release, build project, build session: /m,
     );
