@@ -186,8 +186,9 @@ ${TARGET_HELP}`,
 Checks the stack without building: the contexts bucket (exists, versioned), its notifications
 (every context extension, and .zip to refuse, sent to the build-trigger function), the build project
 (exists, privileged for Docker), the functions, Slack and SNS (reach someone, or off), the registry's
-scanning and the release gate (a scan gate needs scans), and the roles (IAM's policy simulator: each
-can do what it needs). Says what is wrong and how to fix it.
+scanning and the release gate (a scan gate needs scans), the rule that sends succeeded builds to the
+release function, and the roles (IAM's policy simulator: each can do what it needs). Says what is
+wrong and how to fix it.
 Exit codes: 0 no problem found, 1 a check failed, 2 usage, 5 AWS refused.
   -o, --output F     text (default) or json: {"exitCode", "checks": [{name, status, detail, fix}]}
 ${TARGET_HELP}`,

@@ -157,21 +157,30 @@ describe('doctor --local', () => {
         NotificationConfiguration: { QueueConfigurations: kept },
       }),
     );
-    const run = await cli('doctor', '--local', '--output', 'json');
-    expect(run.code).toBe(EXIT.failed);
-    const { checks } = JSON.parse(run.stdout) as {
-      checks: Array<{ name: string; status: string; detail: string; fix?: string }>;
-    };
-    expect(checks.find((check) => check.name === 'notifications')).toMatchObject({
-      status: 'fail',
-      detail: expect.stringContaining('uploads ending in .tgz'),
-      fix: expect.stringContaining('deploy the stack again'),
-    });
-    expect(checks.find((check) => check.name === 'project')).toMatchObject({ status: 'ok' });
-    const text = await cli('doctor', '--local');
-    expect(text.code).toBe(EXIT.failed);
-    expect(text.stdout).toMatch(/^FAIL +notifications +uploads ending in \.tgz/m);
-    expect(text.stdout).toContain('1 problem found');
+    try {
+      const run = await cli('doctor', '--local', '--output', 'json');
+      expect(run.code).toBe(EXIT.failed);
+      const { checks } = JSON.parse(run.stdout) as {
+        checks: Array<{ name: string; status: string; detail: string; fix?: string }>;
+      };
+      expect(checks.find((check) => check.name === 'notifications')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('uploads ending in .tgz'),
+        fix: expect.stringContaining('deploy the stack again'),
+      });
+      expect(checks.find((check) => check.name === 'project')).toMatchObject({ status: 'ok' });
+      const text = await cli('doctor', '--local');
+      expect(text.code).toBe(EXIT.failed);
+      expect(text.stdout).toMatch(/^FAIL +notifications +uploads ending in \.tgz/m);
+      expect(text.stdout).toContain('1 problem found');
+    } finally {
+      await s3.send(
+        new PutBucketNotificationConfigurationCommand({
+          Bucket: cloud.bucket,
+          NotificationConfiguration: { QueueConfigurations: saved.QueueConfigurations ?? [] },
+        }),
+      );
+    }
   });
 });
 

@@ -3,7 +3,6 @@
  * one leg reported twice, a leg lost, legs out of order, and the gates over every leg's image.
  */
 import { DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   indexManifest,
@@ -15,67 +14,44 @@ import {
 } from '../../../functions/release/join.ts';
 import { handleInvocation } from '../../../functions/release/release.ts';
 import { BUILD_ENV } from '../../../functions/shared/contract.ts';
+import { imageIndexKey } from '../../../functions/shared/upload-record.ts';
 import {
-  imageIndexKey,
-  type UploadRecord,
-  uploadRecordKey,
-} from '../../../functions/shared/upload-record.ts';
-import {
+  acceptedRecord,
   awsError,
-  BUCKET,
   ecrMock,
   eventsMock,
-  FakeBucket,
-  FakeRepository,
+  type FakeBucket,
+  type FakeRepository,
   fixture,
-  KEY,
   NOW,
+  putImages,
+  RECORD_KEY,
   REQUEST_ID,
   releaseDeps,
-  s3Mock,
-  VERSION,
+  releaseScene,
   verdicts,
 } from './helpers.ts';
 
-const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: KEY, versionId: VERSION });
 const AMD = `sha256:${'a'.repeat(64)}`;
 const ARM = `sha256:${'1'.repeat(64)}`;
 const BUILD = (n: string) => `arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:leg-${n}`;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
-const accepted: UploadRecord = {
-  status: 'accepted',
-  bucket: BUCKET,
-  key: KEY,
-  versionId: VERSION,
-  repository: 'team/web',
-  tag: 'v1.4.3',
+const accepted = acceptedRecord({
   legs: [
     { platform: 'linux/amd64', emulated: false, environmentType: 'LINUX_CONTAINER' },
     { platform: 'linux/arm64', emulated: false, environmentType: 'ARM_CONTAINER' },
   ],
-  at: '2026-11-16T16:12:20.000Z',
-};
+});
 
 let bucket: FakeBucket;
 let repo: FakeRepository;
 
 beforeEach(() => {
-  s3Mock.reset();
-  ecrMock.reset();
-  eventsMock.reset();
-  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
-  bucket = new FakeBucket();
-  bucket.install();
-  bucket.put(KEY, 'context', { versionId: VERSION });
-  bucket.put(RECORD_KEY, JSON.stringify(accepted));
-  repo = new FakeRepository('team/web');
-  repo.images.add(AMD);
-  repo.images.add(ARM);
+  ({ bucket, repo } = releaseScene(accepted, [AMD, ARM]));
   repo.manifests.set(AMD, { text: '{"schemaVersion":2,"amd":1}', mediaType: OCI_MANIFEST });
   repo.manifests.set(ARM, { text: '{"schemaVersion":2,"arm":"longer"}', mediaType: DOCKER_MANIFEST });
-  repo.install();
 });
 
 /** The success event of one leg's build, as CodeBuild sends it. */
@@ -96,7 +72,6 @@ function legSucceeded(platform: string, digest: string, build: string) {
 }
 
 const record = () => bucket.json(RECORD_KEY);
-const putImages = () => ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input);
 const indexPuts = () => putImages().filter((input) => input.imageTag === undefined);
 const THE_INDEX = indexManifest([
   { platform: 'linux/amd64', digest: AMD, mediaType: OCI_MANIFEST, size: 27 },
