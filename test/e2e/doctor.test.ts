@@ -2,8 +2,7 @@
  * `ecr-pipeline doctor --local` against the local cloud: a healthy stack, then a broken wiring (a
  * role's statement, the Slack parameter, a bucket notification, the release function's rule).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -26,42 +25,16 @@ import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { localCliEnv, runCli } from './helpers.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'doctor-e2e-'));
 let cloud: LocalCloud;
 let env: NodeJS.ProcessEnv;
-
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
-      env,
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli(env, args);
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
-  const state = join(work, 'cloud.json');
-  writeFileSync(
-    state,
-    JSON.stringify({
-      endpoint: cloud.endpoint,
-      region: cloud.region,
-      bucket: cloud.bucket,
-      projectName: cloud.projectName,
-    }),
-  );
-  env = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state };
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
-    delete env[name];
+  env = localCliEnv(cloud, work);
 });
 
 afterAll(async () => {
