@@ -100,7 +100,8 @@ const medianOf = (values: number[]) => {
 
 /**
  * The pipeline's own parts, medians over the runs: the notification path, each phase but BUILD,
- * BUILD beyond the direct build and push (login, OCI layout, skopeo), the end.
+ * the release (build end to the released tag), BUILD beyond the direct build and push (login, OCI
+ * layout, skopeo, the SBOM and provenance).
  */
 export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Breakdown {
   const total = (run: Breakdown, pick: (name: string) => boolean) =>
@@ -114,8 +115,12 @@ export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Br
     ],
     ['PRE_BUILD (session, object and password; extract.py)', (n) => n === 'phase PRE_BUILD'],
     [
-      'POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING, outcome seen',
-      (n) => /^phase (POST_BUILD|UPLOAD_ARTIFACTS|FINALIZING)$|^build end/.test(n),
+      'POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING',
+      (n) => /^phase (POST_BUILD|UPLOAD_ARTIFACTS|FINALIZING)$/.test(n),
+    ],
+    [
+      'build end -> released tag seen (event bus, release function, tag move, poll)',
+      (n) => n.startsWith('build end ->') || n.startsWith('release decided ->'),
     ],
   ];
   return [
@@ -124,8 +129,12 @@ export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Br
       medianOf(pipelineRuns.map((run) => total(run, pick))),
     ]),
     [
-      'BUILD beyond the direct build + push (login, OCI layout, skopeo)',
+      'BUILD beyond the direct build + push (login, OCI layout, skopeo, SBOM + provenance)',
       medianOf(pipelineRuns.map((run) => total(run, (n) => n === 'phase BUILD'))) - direct,
+    ],
+    [
+      '  of which the SBOM and the provenance (trivy, build-session.mjs --attest)',
+      medianOf(pipelineRuns.map((run) => total(run, (n) => n.includes('until "attached the SBOM')))),
     ],
   ];
 }
