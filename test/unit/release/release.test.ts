@@ -1,7 +1,8 @@
-import { PutImageCommand } from '@aws-sdk/client-ecr';
+import { BatchGetImageCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { TransientError } from '../../../functions/release/errors.ts';
 import { handleInvocation } from '../../../functions/release/release.ts';
 import {
   imageIndexKey,
@@ -614,5 +615,76 @@ describe('override', () => {
       status: 'superseded',
     });
     expect(repo.tags.size).toBe(0);
+  });
+});
+
+describe('errors and the periodic check', () => {
+  const scanGate = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+  const otherKey = uploadRecordKey('', { bucket: BUCKET, key: 'team/api/v2.tar.gz', versionId: 'v2' });
+
+  it('reports a permanent error as the outcome, and moves nothing', async () => {
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [] });
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'failed',
+      error: `BatchGetImage found no manifest of team/web@${DIGEST}`,
+    });
+    expect(repo.tags.size).toBe(0);
+  });
+
+  it('throws an unexpected failure as transient, for Lambda to retry, with its cause', async () => {
+    const cause = new Error('clock');
+    const deps = releaseDeps({}, () => {
+      throw cause;
+    });
+    const error = await handleInvocation(deps, succeeded(), REQUEST_ID).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ message: 'unexpected failure', cause });
+  });
+
+  it('releases even when the pending marker cannot be removed (the periodic check removes it later)', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    s3Mock.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    expect(await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'scan')).toEqual({
+      kind: 'decided',
+      verdict: 'released',
+    });
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(true);
+  });
+
+  it('removes the marker of a release decided elsewhere, on the periodic check', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    s3Mock.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'scan');
+    bucket.install();
+    expect(await handleInvocation(releaseDeps(scanGate), { action: 'check-pending' }, 'check')).toEqual([
+      { kind: 'unchanged', status: 'released' },
+    ]);
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+  });
+
+  it('judges every pending release though one fails: a permanent failure is logged, a transient one thrown after', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    repo.scan = { status: 'COMPLETE', counts: {} };
+    bucket.put(releasePendingKey('', otherKey), JSON.stringify({ record: otherKey, deadline: 'x' }));
+    const judged: string[] = [];
+    const read = (status: number) =>
+      s3Mock.on(GetObjectCommand, { Key: otherKey }).callsFake(async () => {
+        judged.push(otherKey);
+        throw awsError('Refused', status);
+      });
+    read(400);
+    const outcomes = await handleInvocation(releaseDeps(scanGate), { action: 'check-pending' }, 'check');
+    expect(outcomes).toEqual([{ kind: 'decided', verdict: 'released' }]);
+    expect(judged).toEqual([otherKey]);
+    expect(record().status).toBe('released');
+    // A transient failure is thrown once every release was judged, for the next check to retry.
+    bucket.put(releasePendingKey('', RECORD_KEY), JSON.stringify({ record: RECORD_KEY, deadline: 'x' }));
+    read(503);
+    const error = await handleInvocation(releaseDeps(scanGate), { action: 'check-pending' }, 'again').catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ message: '1 pending releases failed transiently' });
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
   });
 });
