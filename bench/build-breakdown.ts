@@ -11,7 +11,9 @@ import type { Build } from '@aws-sdk/client-codebuild';
 export type Breakdown = Array<[string, number]>;
 
 const CONTAINER = /^\[Container\] (\d{4})\/(\d\d)\/(\d\d) (\d\d:\d\d:\d\d\.\d{3})\d* (.*)$/;
-const SAY = /^ecr-pipeline: \[(\d+(?:\.\d+)?)s\] (.*)$/;
+// build-image.sh's own lines: seconds since the script started, to the millisecond. The session
+// program it runs says whole seconds since its own start: another clock, left out.
+const SAY = /^ecr-pipeline: \[(\d+\.\d{3})s\] (.*)$/;
 
 /** A buildspec command as a short label: its first words, without variables' quoting. */
 function label(command: string): string {
@@ -134,7 +136,7 @@ export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Br
     ],
     [
       '  of which the SBOM and the provenance (trivy, build-session.mjs --attest)',
-      medianOf(pipelineRuns.map((run) => total(run, (n) => n.includes('until "attached the SBOM')))),
+      medianOf(pipelineRuns.map((run) => total(run, (n) => n.includes('until "SBOM and provenance step done"')))),
     ],
   ];
 }

@@ -174,7 +174,7 @@ attach_attestations() {
   DOCKERFILE=$DOCKERFILE BUILD_TARGET=$BUILD_TARGET BUILD_PLATFORMS=$BUILD_PLATFORMS BUILDER_USED=$builder \
     SBOM_GENERATOR=$SBOM_GENERATOR node "$work/build-session.mjs" --attest "$work" "$context" ||
     fail "attaching the SBOM and the provenance of $IMAGE_REPOSITORY_URI@$1 failed (see above)"
-  say "attached the SBOM and the provenance"
+  say "SBOM and provenance step done"
 }
 
 # Build secrets (docs/build-secrets.md): build-session.mjs --secrets reads each value, with a session

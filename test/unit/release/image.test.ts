@@ -52,7 +52,9 @@ describe('scanOf', () => {
     ecrMock.on(DescribeImageScanFindingsCommand).rejects(awsError('ScanNotFoundException', 400));
     expect(await scanOf(ecr, 'r', DIGEST)).toEqual({ kind: 'pending', status: 'NOT_STARTED' });
     ecrMock.on(DescribeImageScanFindingsCommand).rejects(awsError('ThrottlingException', 400));
-    await expect(scanOf(ecr, 'r', DIGEST)).rejects.toBeInstanceOf(TransientError);
+    await expect(scanOf(ecr, 'r', DIGEST)).rejects.toThrow(
+      new TransientError('DescribeImageScanFindings failed: ThrottlingException: ThrottlingException (test)'),
+    );
   });
 
   it('reads a scan event: complete, failed or neither', () => {
@@ -90,7 +92,9 @@ describe('describeImage and moveTag', () => {
       `BatchGetImage found no manifest of r@${DIGEST}`,
     );
     ecrMock.on(BatchGetImageCommand).rejects(awsError('ServerException', 500));
-    await expect(moveTag(ecr, 'r', DIGEST, 't')).rejects.toBeInstanceOf(TransientError);
+    await expect(moveTag(ecr, 'r', DIGEST, 't')).rejects.toThrow(
+      new TransientError('BatchGetImage failed: ServerException: ServerException (test)'),
+    );
   });
 
   it('offers every manifest type and sends the media type back with PutImage', async () => {
@@ -217,7 +221,9 @@ describe('describeImage and moveTag', () => {
     expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual({ kind: 'moved' });
     expect(ecrMock.commandCalls(PutImageCommand)[0]?.args[0].input.imageManifest).toBe('{"only":1}');
     ecrMock.on(BatchGetImageCommand).resolves({});
-    await expect(moveTag(ecr, 'r', DIGEST, 't')).rejects.toBeInstanceOf(PermanentError);
+    await expect(moveTag(ecr, 'r', DIGEST, 't')).rejects.toThrow(
+      new PermanentError(`BatchGetImage found no manifest of r@${DIGEST}`),
+    );
   });
 
   it('says a repository the stack does not manage denied the read or the write', async () => {

@@ -119,6 +119,25 @@ describe('gate none', () => {
     });
   });
 
+  it('reads the record once: each later round decides from the record it wrote, by its ETag', async () => {
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'released', release: { announced: true } });
+    const reads = s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === RECORD_KEY);
+    expect(reads).toHaveLength(1);
+    // Built, tag move decided, released, announced: four writes, each on the ETag of the one before.
+    const writes = s3Mock
+      .commandCalls(PutObjectCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => input.Key === RECORD_KEY);
+    expect(writes.map((w) => JSON.parse(w.Body as string).status)).toEqual([
+      'built',
+      'built',
+      'released',
+      'released',
+    ]);
+    expect(writes.map((w) => w.IfMatch)).toEqual(['"e2"', '"e4"', '"e5"', '"e6"']);
+  });
+
   it('keeps what the build attached in the record and says it in the verdict', async () => {
     const e = succeeded();
     const info = e.detail['additional-information'] as {

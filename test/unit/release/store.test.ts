@@ -133,8 +133,8 @@ describe('store', () => {
 
   it('writes a record only over the ETag it read, and says conflict when it changed', async () => {
     const record = { status: 'released', bucket: 'b', key: 'k' } as UploadRecord;
-    s3Mock.on(PutObjectCommand).resolves({});
-    expect(await writeRecord(deps, 'rec', record, '"e1"')).toBe('written');
+    s3Mock.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    expect(await writeRecord(deps, 'rec', record, '"e1"')).toEqual({ kind: 'written', eTag: '"e2"' });
     expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input).toEqual({
       Bucket: 'b',
       Key: 'rec',
@@ -143,9 +143,11 @@ describe('store', () => {
       IfMatch: '"e1"',
     });
     s3Mock.on(PutObjectCommand).rejects(awsError('PreconditionFailed', 412));
-    expect(await writeRecord(deps, 'rec', record, '"e1"')).toBe('conflict');
+    expect(await writeRecord(deps, 'rec', record, '"e1"')).toEqual({ kind: 'conflict' });
     s3Mock.on(PutObjectCommand).rejects(awsError('ConditionalRequestConflict', 409));
-    expect(await writeRecord(deps, 'rec', record, '"e1"')).toBe('conflict');
+    expect(await writeRecord(deps, 'rec', record, '"e1"')).toEqual({ kind: 'conflict' });
+    s3Mock.on(PutObjectCommand).resolves({});
+    expect(await writeRecord(deps, 'rec', record, '"e1"')).toEqual({ kind: 'written', eTag: '' });
     s3Mock.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
     await expect(writeRecord(deps, 'rec', record, '"e1"')).rejects.toThrow(
       new TransientError('writing the upload record failed: SlowDown: SlowDown (test)'),
