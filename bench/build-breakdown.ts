@@ -136,7 +136,9 @@ export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Br
     ],
     [
       '  of which the SBOM and the provenance (trivy, build-session.mjs --attest)',
-      medianOf(pipelineRuns.map((run) => total(run, (n) => n.includes('until "SBOM and provenance step done"')))),
+      medianOf(
+        pipelineRuns.map((run) => total(run, (n) => n.includes('until "SBOM and provenance step done"'))),
+      ),
     ],
   ];
 }
