@@ -1,7 +1,7 @@
 import { BatchGetImageCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransientError } from '../../../functions/release/errors.ts';
 import { handleInvocation } from '../../../functions/release/release.ts';
 import {
@@ -705,5 +705,119 @@ describe('errors and the periodic check', () => {
     expect(error).toBeInstanceOf(TransientError);
     expect(error).toMatchObject({ message: '1 pending releases failed transiently' });
     expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+  });
+});
+
+describe('what the log says', () => {
+  const scanGate = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+  /** The deps with every log call and key kept, in order. */
+  const logged = (env: Record<string, string> = {}, now?: () => Date) => {
+    const deps = releaseDeps(env, now);
+    const lines: unknown[][] = [];
+    for (const level of ['info', 'warn', 'error'] as const)
+      vi.spyOn(deps.logger, level).mockImplementation((...args: unknown[]) => {
+        lines.push([level, ...args]);
+      });
+    const keys: unknown[] = [];
+    vi.spyOn(deps.logger, 'appendKeys').mockImplementation((k) => {
+      keys.push(k);
+    });
+    const reset = vi.spyOn(deps.logger, 'resetKeys');
+    return { deps, lines, keys, reset };
+  };
+
+  it('says what a build event decided, under the keys of its upload, and forgets them after', async () => {
+    const { deps, lines, keys, reset } = logged();
+    await handleInvocation(deps, succeeded(), REQUEST_ID);
+    expect(keys).toEqual([{ bucket: BUCKET, key: KEY, version: VERSION, buildId: BUILD_ID }]);
+    expect(lines).toEqual([
+      ['info', 'release decided', { verdict: 'released', reason: undefined }],
+      ['info', 'release verdict announced', { verdict: 'released' }],
+      ['info', 'release decided', { kind: 'decided', verdict: 'released' }],
+    ]);
+    expect(reset).toHaveBeenCalledTimes(1);
+  });
+
+  it('says why an event is ignored, and a scan of an image no build pushed', async () => {
+    const other = logged();
+    await handleInvocation(other.deps, { source: 'aws.ecr' }, REQUEST_ID);
+    expect(other.lines).toEqual([['info', 'event ignored', { why: 'not an event this function handles' }]]);
+    const scan = logged();
+    await handleInvocation(scan.deps, scanEvent({}, OTHER_DIGEST), REQUEST_ID);
+    expect(scan.keys).toEqual([{ repository: 'team/web', digest: OTHER_DIGEST }]);
+    expect(scan.lines).toEqual([
+      ['info', 'release ignored', { kind: 'ignored', why: 'no build of this stack pushed that image' }],
+    ]);
+  });
+
+  it('says a release waits for its scan, and then its verdict with the reason', async () => {
+    const waiting = logged(scanGate);
+    await handleInvocation(waiting.deps, succeeded(), REQUEST_ID);
+    const deadline = new Date(NOW.getTime() + 600_000).toISOString();
+    expect(waiting.lines).toEqual([
+      ['info', 'release waits for the scan', { deadline }],
+      ['info', 'release waiting', { kind: 'waiting', deadline }],
+    ]);
+    const held = logged(scanGate);
+    await handleInvocation(held.deps, scanEvent({ CRITICAL: 1 }), 'scan');
+    expect(held.lines[0]).toEqual([
+      'info',
+      'release decided',
+      { verdict: 'held', reason: record().release?.reason },
+    ]);
+    expect(record().release?.reason).toEqual(expect.stringContaining('CRITICAL'));
+  });
+
+  it('warns of an upload gate not followed, an override, and a marker left behind', async () => {
+    bucket.put(KEY, 'context', { versionId: VERSION, metadata: { 'release-gate': 'none' } });
+    const looser = logged(scanGate);
+    await handleInvocation(looser.deps, succeeded(), REQUEST_ID);
+    expect(looser.lines[0]).toEqual([
+      'warn',
+      'release gate: upload metadata not followed',
+      { note: record().release?.note },
+    ]);
+    await handleInvocation(releaseDeps(scanGate), scanEvent({ CRITICAL: 1 }), 'scan');
+    const override = logged(scanGate);
+    s3Mock.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    await handleInvocation(
+      override.deps,
+      { action: 'override', record: RECORD_KEY, reason: 'accepted risk', by: 'ops' },
+      'op',
+    );
+    expect(override.keys).toEqual([{ record: RECORD_KEY }]);
+    expect(override.lines[0]).toEqual(['warn', 'release override', { by: 'ops', reason: 'accepted risk' }]);
+    expect(override.lines).toContainEqual([
+      'warn',
+      'could not remove the pending-release marker',
+      expect.objectContaining({
+        message: 'removing the pending-release marker failed: SlowDown: SlowDown (test)',
+      }),
+    ]);
+  });
+
+  it('says what failed for good, and which pending release could not be judged', async () => {
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [] });
+    const failed = logged();
+    await handleInvocation(failed.deps, succeeded(), REQUEST_ID);
+    expect(failed.lines).toContainEqual([
+      'error',
+      'release not done: permanent error',
+      expect.objectContaining({ message: `BatchGetImage found no manifest of team/web@${DIGEST}` }),
+    ]);
+    bucket.put(releasePendingKey('', RECORD_KEY), JSON.stringify({ record: RECORD_KEY, deadline: 'x' }));
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).rejects(awsError('InvalidObjectState', 400));
+    const check = logged(scanGate);
+    await handleInvocation(check.deps, { action: 'check-pending' }, 'check');
+    expect(check.lines).toEqual([
+      [
+        'error',
+        'pending release not judged',
+        {
+          recordKey: RECORD_KEY,
+          error: `PermanentError: reading ${RECORD_KEY} failed: InvalidObjectState: InvalidObjectState (test)`,
+        },
+      ],
+    ]);
   });
 });
