@@ -136,6 +136,8 @@ describe('gate none', () => {
       'released',
     ]);
     expect(writes.map((w) => w.IfMatch)).toEqual(['"e2"', '"e4"', '"e5"', '"e6"']);
+    // No gate waited: there is no pending marker to remove.
+    expect(s3Mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });
 
   it('keeps what the build attached in the record and says it in the verdict', async () => {
@@ -316,6 +318,67 @@ describe('what releases nothing', () => {
     expect(record().status).toBe('accepted');
   });
 
+  it('ignores a record that names no image', async () => {
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, tag: undefined }));
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'ignored',
+      why: 'the upload record names no image',
+    });
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, repository: undefined }));
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toMatchObject({ kind: 'ignored' });
+    expect(ecrMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('ignores an event of another build once the image is built', async () => {
+    const scanGate = { RELEASE_GATE: 'scan' };
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    const other = succeeded();
+    other.detail['build-id'] = `${BUILD_ID}-other`;
+    expect(await handleInvocation(releaseDeps(scanGate), other, 'other')).toEqual({
+      kind: 'ignored',
+      why: `the record names another build (${BUILD_ID})`,
+    });
+    expect(record().status).toBe('built');
+  });
+
+  it('judges a built record written without its gate by the stack gate, from the end of its build', async () => {
+    const env = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+    const builtAt = (finishedAt: string | undefined) =>
+      bucket.put(
+        RECORD_KEY,
+        JSON.stringify({
+          ...accepted,
+          status: 'built',
+          digest: DIGEST,
+          ...(finishedAt ? { finishedAt } : {}),
+        }),
+      );
+    bucket.put(
+      imageIndexKey('', 'team/web', DIGEST),
+      JSON.stringify({ record: RECORD_KEY, repository: 'team/web', digest: DIGEST }),
+    );
+    const inProgress = () => {
+      const e = scanEvent({});
+      e.detail['scan-status'] = 'IN_PROGRESS';
+      return e;
+    };
+    // Built 700 s ago: its deadline (600 s after the build) has passed.
+    builtAt(new Date(NOW.getTime() - 700_000).toISOString());
+    expect(await handleInvocation(releaseDeps(env), inProgress(), 'scan')).toEqual({
+      kind: 'decided',
+      verdict: 'held',
+    });
+    // No time of its own, or one that is no time: the deadline counts from now.
+    const deadline = new Date(NOW.getTime() + 600_000).toISOString();
+    for (const finishedAt of [undefined, 'not a time']) {
+      builtAt(finishedAt);
+      expect(await handleInvocation(releaseDeps(env), inProgress(), 'scan')).toEqual({
+        kind: 'waiting',
+        deadline,
+      });
+    }
+  });
+
   it('ignores a build of an upload that has no record', async () => {
     bucket.objects.delete(RECORD_KEY);
     expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
@@ -441,7 +504,12 @@ describe('cut off, lost responses, concurrent writers', () => {
     bucket.beforePut = (key) => {
       if (key === RECORD_KEY) bucket.put(RECORD_KEY, JSON.stringify(record()));
     };
-    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow(/kept changing/);
+    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow(
+      new TransientError(`the upload record ${RECORD_KEY} kept changing; Lambda will retry`),
+    );
+    // Eight rounds, each reading the record afresh after its write met a change.
+    const reads = s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === RECORD_KEY);
+    expect(reads).toHaveLength(8);
   });
 
   it('throws a transient read failure for Lambda to retry', async () => {
