@@ -29,6 +29,7 @@ import {
   readRecord,
   recordOfImage,
   type StoreDeps,
+  type Stored,
   writeImageIndex,
   writeRecord,
 } from './store.ts';
@@ -83,8 +84,13 @@ export async function advance(
 ): Promise<ReleaseOutcome> {
   let announcedHere = false;
   let decidedHere: ReleaseVerdict | undefined;
+  // The record this run wrote last, with the ETag S3 gave it: the next round decides from it without
+  // reading it back. Every write stays conditional on that ETag, so a change made by anyone else in
+  // between still ends in a conflict, and the round after it reads the record again.
+  let written: Stored | undefined;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const stored = await readRecord(store(deps), recordKey);
+    const stored = written ?? (await readRecord(store(deps), recordKey));
+    written = undefined;
     if (!stored) return { kind: 'ignored', why: 'no upload record' };
     const { record } = stored;
     const step = await nextStep(deps, recordKey, record, trigger, requestId);
@@ -101,14 +107,17 @@ export async function advance(
           announcedHere = true;
           deps.logger.info('release verdict announced', { verdict: record.release?.verdict });
         }
-        if ((await writeRecord(store(deps), recordKey, announced(record), stored.eTag)) === 'written') {
+        const write = await writeRecord(store(deps), recordKey, announced(record), stored.eTag);
+        if (write.kind === 'written') {
           return { kind: 'decided', verdict: record.release?.verdict as ReleaseVerdict };
         }
         break;
       }
       case 'write': {
         await step.before?.();
-        if ((await writeRecord(store(deps), recordKey, step.record, stored.eTag)) === 'conflict') break;
+        const write = await writeRecord(store(deps), recordKey, step.record, stored.eTag);
+        if (write.kind === 'conflict') break;
+        if (write.eTag !== '') written = { record: step.record, eTag: write.eTag };
         if (step.record.release?.verdict && step.record.release.verdict !== record.release?.verdict) {
           decidedHere = step.record.release.verdict;
           deps.logger.info('release decided', {
