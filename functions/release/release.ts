@@ -12,6 +12,7 @@
  * marked announced after; a run cut off in between is finished by Lambda's retry of it (same request
  * id) or, once its writer had all its time, by whichever run meets the record next.
  */
+import type { BuildDurations } from '../shared/build-durations.ts';
 import type { Attestation, ReleaseVerdict } from '../shared/contract.ts';
 import { type UploadRecord, type UploadRelease, uploadRecordKey } from '../shared/upload-record.ts';
 import { announce } from './announce.ts';
@@ -46,7 +47,14 @@ import {
 
 /** What started this round of the release. */
 export type Trigger =
-  | { kind: 'build'; buildId: string; digest?: string; attestations?: Attestation[]; platform?: string }
+  | {
+      kind: 'build';
+      buildId: string;
+      digest?: string;
+      attestations?: Attestation[];
+      platform?: string;
+      durations?: BuildDurations;
+    }
   | { kind: 'scan'; digest: string; scan: ScanState }
   | { kind: 'check' }
   | { kind: 'override'; reason: string; by: string };
@@ -210,7 +218,11 @@ async function fromAccepted(
   }
   const repository = record.repository as string;
   const now = deps.now();
-  const base = { ...record, buildId: trigger.buildId };
+  const base = {
+    ...record,
+    buildId: trigger.buildId,
+    ...(trigger.durations ? { durations: trigger.durations } : {}),
+  };
   const fail = (reason: string): Step => ({
     kind: 'write',
     record: decided(base, { gate: deps.config.gate }, 'failed', { reason }, requestId, now),
@@ -253,7 +265,8 @@ async function fromLeg(
   });
   if (!trigger.digest)
     return fail(`the ${platform} leg succeeded but exported no image digest (IMAGE_DIGEST)`);
-  const leg = recordLeg(record, platform, trigger.buildId, trigger.digest, now);
+  const { buildId, digest, durations } = trigger;
+  const leg = recordLeg(record, { platform, buildId, digest, ...(durations ? { durations } : {}) }, now);
   if (leg.kind === 'ignored') return ignored(leg.why);
   if (leg.kind === 'recorded' && !(await describeImage(deps.ecr, repository, trigger.digest))) {
     return fail(
@@ -434,6 +447,7 @@ export async function handleInvocation(deps: Deps, event: unknown, requestId: st
               ...(input.digest ? { digest: input.digest } : {}),
               ...(input.attestations ? { attestations: input.attestations } : {}),
               ...(input.platform ? { platform: input.platform } : {}),
+              ...(input.durations ? { durations: input.durations } : {}),
             },
             requestId,
           ),

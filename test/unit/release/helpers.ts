@@ -30,6 +30,17 @@ export const BUILD_ID =
   'arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:8745a7a9-c340-456a-9166-edf953571bef';
 export const DIGEST = 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234abcd';
 export const OTHER_DIGEST = `sha256:${'b'.repeat(64)}`;
+/** The phase durations of codebuild/build-succeeded-exported.json. */
+export const DURATIONS = {
+  queued: 1,
+  provisioning: 35,
+  downloadSource: 3,
+  install: 12,
+  preBuild: 5,
+  build: 52,
+  postBuild: 1,
+  finalizing: 3,
+};
 export const NOW = new Date('2026-11-16T16:14:30.000Z');
 export const REQUEST_ID = '5e7b9c1a-0f3d-4b8e-9a21-6c4d2e8f1b07';
 

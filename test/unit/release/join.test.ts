@@ -60,6 +60,7 @@ function legSucceeded(platform: string, digest: string, build: string) {
   const info = event.detail['additional-information'] as {
     environment: { 'environment-variables': { name: string; value: string; type: string }[] };
     'exported-environment-variables': { name: string; value: string }[];
+    phases: unknown;
   };
   event.detail['build-id'] = build;
   info.environment['environment-variables'].push({
@@ -68,6 +69,12 @@ function legSucceeded(platform: string, digest: string, build: string) {
     type: 'PLAINTEXT',
   });
   info['exported-environment-variables'] = [{ name: 'IMAGE_DIGEST', value: digest }];
+  // Each leg's own time: the arm64 leg waited longer for its machine.
+  info.phases = [
+    { 'phase-type': 'QUEUED', 'duration-in-seconds': 1 },
+    { 'phase-type': 'PROVISIONING', 'duration-in-seconds': platform === 'linux/arm64' ? 90 : 40 },
+    { 'phase-type': 'BUILD', 'duration-in-seconds': 60 },
+  ];
   return event;
 }
 
@@ -90,6 +97,7 @@ describe('joining the legs', () => {
       buildId: BUILD('arm'),
       digest: ARM,
       finishedAt: NOW.toISOString(),
+      durations: { queued: 1, provisioning: 90, build: 60 },
     });
 
     const outcome = await handleInvocation(deps, legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
@@ -129,11 +137,20 @@ describe('joining the legs', () => {
         verdict: 'released',
         digest: index,
         legs: [
-          { platform: 'linux/amd64', emulated: false },
-          { platform: 'linux/arm64', emulated: false },
+          {
+            platform: 'linux/amd64',
+            emulated: false,
+            durations: { queued: 1, provisioning: 40, build: 60 },
+          },
+          {
+            platform: 'linux/arm64',
+            emulated: false,
+            durations: { queued: 1, provisioning: 90, build: 60 },
+          },
         ],
       }),
     ]);
+    expect(verdicts()[0]).not.toHaveProperty('durations');
     // A scan result names a child: its image index object leads to the record too.
     for (const digest of [index, AMD, ARM]) {
       expect(bucket.json(imageIndexKey('', 'team/web', digest))).toMatchObject({
@@ -321,14 +338,16 @@ describe('join.ts', () => {
 
   it('records a leg once, keeping the other legs as they are', () => {
     const at = new Date('2026-01-01T00:00:00Z');
-    const once = recordLeg(accepted, 'linux/arm64', 'b', ARM, at);
+    const once = recordLeg(accepted, { platform: 'linux/arm64', buildId: 'b', digest: ARM }, at);
     expect(once.kind === 'recorded' && once.record.legs).toEqual([
       accepted.legs?.[0],
       { ...accepted.legs?.[1], buildId: 'b', digest: ARM, finishedAt: at.toISOString() },
     ]);
     if (once.kind !== 'recorded') return;
-    expect(recordLeg(once.record, 'linux/arm64', 'b', ARM, at)).toEqual({ kind: 'already' });
-    expect(recordLeg(once.record, 'linux/arm64', 'b', AMD, at)).toEqual({
+    expect(recordLeg(once.record, { platform: 'linux/arm64', buildId: 'b', digest: ARM }, at)).toEqual({
+      kind: 'already',
+    });
+    expect(recordLeg(once.record, { platform: 'linux/arm64', buildId: 'b', digest: AMD }, at)).toEqual({
       kind: 'ignored',
       why: `the linux/arm64 leg pushed ${ARM} already`,
     });

@@ -16,6 +16,7 @@ import {
   BUCKET,
   BUILD_ID,
   DIGEST,
+  DURATIONS,
   ecrMock,
   eventsMock,
   type FakeBucket,
@@ -70,6 +71,7 @@ describe('gate none', () => {
       status: 'released',
       digest: DIGEST,
       buildId: BUILD_ID,
+      durations: DURATIONS,
       release: { gate: 'none', verdict: 'released', announced: true, decidedBy: REQUEST_ID },
     });
     expect(record().release).not.toHaveProperty('moving');
@@ -84,6 +86,7 @@ describe('gate none', () => {
         digest: DIGEST,
         buildId: BUILD_ID,
         gate: 'none',
+        durations: DURATIONS,
       },
     ]);
     expect(eventsMock).toHaveReceivedCommandWith(PutEventsCommand, {
