@@ -2,6 +2,8 @@
  * The join of a multi-platform upload's legs into one OCI image index: digest order, media types,
  * one leg reported twice, a leg lost, legs out of order, and the gates over every leg's image.
  */
+
+import { BatchGetBuildsCommand, type StatusType } from '@aws-sdk/client-codebuild';
 import { DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -23,6 +25,7 @@ import {
 import {
   awsError,
   BUCKET,
+  codebuildMock,
   ecrMock,
   eventsMock,
   FakeBucket,
@@ -64,6 +67,7 @@ let repo: FakeRepository;
 beforeEach(() => {
   s3Mock.reset();
   ecrMock.reset();
+  codebuildMock.reset();
   eventsMock.reset();
   eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
   bucket = new FakeBucket();
@@ -224,15 +228,6 @@ describe('joining the legs', () => {
     expect(record().legs?.map((leg) => leg.digest)).toEqual([AMD, ARM]);
   });
 
-  it('holds nothing and joins nothing while a leg is lost: the record waits with the legs it has', async () => {
-    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
-    expect(await handleInvocation(releaseDeps(), { action: 'check-pending' }, REQUEST_ID)).toEqual([]);
-    expect(putImages()).toEqual([]);
-    expect(verdicts()).toEqual([]);
-    expect(record()).toMatchObject({ status: 'accepted' });
-    expect(record().legs?.map((leg) => leg.digest ?? null)).toEqual([AMD, null]);
-  });
-
   it('ignores a report of no leg of the upload, and a leg of another build', async () => {
     expect(
       await handleInvocation(releaseDeps(), legSucceeded('linux/s390x', AMD, BUILD('x')), REQUEST_ID),
@@ -283,6 +278,108 @@ describe('joining the legs', () => {
       await handleInvocation(releaseDeps(), legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID),
     ).toEqual({ kind: 'decided', verdict: 'released' });
     expect(repo.tags.get('v1.4.3')).toBe(manifestDigest(THE_INDEX));
+  });
+});
+
+describe('a leg whose success event is lost', () => {
+  const PENDING = `.ecr-pipeline/release-pending/${RECORD_KEY.split('/').at(-1)}`;
+  const check = (now = NOW) =>
+    handleInvocation(
+      releaseDeps({}, () => now),
+      { action: 'check-pending' },
+      REQUEST_ID,
+    );
+  /** The arm64 leg's build started (its start event named it), the amd64 leg pushed and was reported. */
+  async function armStartedAmdIn() {
+    const legs = accepted.legs?.map((leg, i) => (i === 1 ? { ...leg, buildId: BUILD('arm') } : leg));
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, legs }));
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+  }
+  const armBuild = (buildStatus: StatusType, extra: Record<string, unknown> = {}) =>
+    codebuildMock
+      .on(BatchGetBuildsCommand)
+      .resolves({ builds: [{ id: BUILD('arm'), buildStatus, ...extra }] });
+
+  it('marks the upload for the check when a leg is in and others are not', async () => {
+    await armStartedAmdIn();
+    // Deadline: accepted 16:12:20 + 480 min queued + 60 min running + 15 min margin.
+    expect(bucket.json(PENDING)).toEqual({ record: RECORD_KEY, deadline: '2026-11-17T01:27:20.000Z' });
+  });
+
+  it('joins and releases when the check finds the missing leg succeeded', async () => {
+    await armStartedAmdIn();
+    armBuild('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: ARM }] });
+    expect(await check()).toEqual([{ kind: 'decided', verdict: 'released' }]);
+    expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD('arm')] });
+    expect(indexPuts().map((input) => input.imageManifest)).toEqual([THE_INDEX]);
+    expect(record()).toMatchObject({ status: 'released', digest: manifestDigest(THE_INDEX) });
+    expect(record().legs?.[1]).toMatchObject({ buildId: BUILD('arm'), digest: ARM });
+    expect(bucket.objects.has(PENDING)).toBe(false);
+    // Its event, late: the upload is released already, nothing is joined again.
+    await handleInvocation(releaseDeps(), legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(indexPuts()).toHaveLength(1);
+    expect(verdicts()).toHaveLength(1);
+  });
+
+  it('fails the upload, naming the leg, when the check finds its build failed, stopped or timed out', async () => {
+    await armStartedAmdIn();
+    armBuild('TIMED_OUT', { currentPhase: 'BUILD' });
+    expect(await check()).toEqual([{ kind: 'decided', verdict: 'failed' }]);
+    expect(record()).toMatchObject({ status: 'failed' });
+    expect(record().release?.reason).toBe(
+      `the linux/arm64 leg timed out in its BUILD phase (build ${BUILD('arm')}, TIMED_OUT); its log says why`,
+    );
+    expect(putImages()).toEqual([]);
+    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'failed' })]);
+    expect(bucket.objects.has(PENDING)).toBe(false);
+  });
+
+  it('fails the upload when the leg succeeded but exported no digest', async () => {
+    await armStartedAmdIn();
+    armBuild('SUCCEEDED');
+    expect(await check()).toEqual([{ kind: 'decided', verdict: 'failed' }]);
+    expect(record().release?.reason).toBe(
+      'the linux/arm64 leg succeeded but exported no image digest (IMAGE_DIGEST)',
+    );
+  });
+
+  it('waits, keeping the marker, while the leg builds or before the deadline when its build is unknown', async () => {
+    await armStartedAmdIn();
+    armBuild('IN_PROGRESS');
+    expect(await check()).toEqual([{ kind: 'joining', missing: ['linux/arm64'] }]);
+    expect(bucket.objects.has(PENDING)).toBe(true);
+    expect(record()).toMatchObject({ status: 'accepted' });
+
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ ...accepted, legs: [{ ...record().legs?.[0] }, accepted.legs?.[1]] }),
+    );
+    codebuildMock.reset();
+    expect(await check(new Date('2026-11-17T01:27:20.000Z'))).toEqual([
+      { kind: 'joining', missing: ['linux/arm64'] },
+    ]);
+    // No leg build known: CodeBuild is not asked.
+    expect(codebuildMock.commandCalls(BatchGetBuildsCommand)).toEqual([]);
+    expect(putImages()).toEqual([]);
+    expect(verdicts()).toEqual([]);
+  });
+
+  it('fails the upload, naming the leg, when no build of it is known past the deadline', async () => {
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    expect(await check(new Date('2026-11-17T01:27:20.001Z'))).toEqual([
+      { kind: 'decided', verdict: 'failed' },
+    ]);
+    expect(record().release?.reason).toBe(
+      "the linux/arm64 leg never reported a build by 2026-11-17T01:27:20.000Z (the builds' queue and run limits have passed); upload again",
+    );
+    expect(bucket.objects.has(PENDING)).toBe(false);
+  });
+
+  it('retries a throttled BatchGetBuilds (a transient error: the marker stays)', async () => {
+    await armStartedAmdIn();
+    codebuildMock.on(BatchGetBuildsCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(check()).rejects.toThrow(/pending releases failed transiently/);
+    expect(bucket.objects.has(PENDING)).toBe(true);
   });
 });
 
