@@ -11,18 +11,11 @@ import {
   type ImageDetail,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
+import { MANIFEST_TYPES } from '../shared/media-types.ts';
 import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts } from '../shared/severity.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
 import type { ScanState } from './gate.ts';
-
-/** Every manifest type a build may push: BatchGetImage answers only in the types it is offered. */
-const MANIFEST_TYPES = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-];
 
 const isNotFound = (error: unknown) =>
   ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
@@ -125,7 +118,7 @@ export async function moveTag(
       new BatchGetImageCommand({
         repositoryName: repository,
         imageIds: [{ imageDigest: digest }],
-        acceptedMediaTypes: MANIFEST_TYPES,
+        acceptedMediaTypes: [...MANIFEST_TYPES],
       }),
     );
     manifest = out.images?.find((image) => image.imageId?.imageDigest === digest) ?? out.images?.[0];

@@ -7,17 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { BatchGetImageCommand, type ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { IMAGE_MANIFEST_TYPES, MANIFEST_TYPES, OCI_INDEX } from '../shared/media-types.ts';
+import { parsePlatform } from '../shared/platform.ts';
 import type { UploadLeg, UploadRecord } from '../shared/upload-record.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
 import { type GateDecision, judge, type ScanState } from './gate.ts';
-
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-
-/** The image manifest types a leg may push (an index inside an index is refused). */
-export const IMAGE_MANIFEST_TYPES = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-] as const;
 
 /** True when the record's upload is built as several legs joined into one index. */
 export const isJoined = (record: UploadRecord): boolean => (record.legs?.length ?? 0) > 1;
@@ -71,12 +65,6 @@ export interface ChildManifest {
   size: number;
 }
 
-/** `linux/arm/v7` as an OCI platform object. */
-export function platformObject(platform: string): { architecture: string; os: string; variant?: string } {
-  const [os = '', architecture = '', variant] = platform.split('/');
-  return { architecture, os, ...(variant ? { variant } : {}) };
-}
-
 /** The OCI image index of `children`, in their order, as the exact text whose digest names it. */
 export function indexManifest(children: ChildManifest[]): string {
   return JSON.stringify({
@@ -86,7 +74,7 @@ export function indexManifest(children: ChildManifest[]): string {
       mediaType: child.mediaType,
       digest: child.digest,
       size: child.size,
-      platform: platformObject(child.platform),
+      platform: parsePlatform(child.platform),
     })),
   });
 }
@@ -112,7 +100,7 @@ export async function childManifests(
       new BatchGetImageCommand({
         repositoryName: repository,
         imageIds: legs.map((leg) => ({ imageDigest: leg.digest as string })),
-        acceptedMediaTypes: [...IMAGE_MANIFEST_TYPES, OCI_INDEX],
+        acceptedMediaTypes: [...MANIFEST_TYPES],
       }),
     );
     images = out.images ?? [];
@@ -125,7 +113,7 @@ export async function childManifests(
       throw new PermanentError(`the ${leg.platform} leg's image ${repository}@${leg.digest} is gone`);
     }
     const mediaType = image.imageManifestMediaType ?? mediaTypeOf(image.imageManifest);
-    if (!(IMAGE_MANIFEST_TYPES as readonly string[]).includes(mediaType)) {
+    if (!IMAGE_MANIFEST_TYPES.includes(mediaType)) {
       throw new PermanentError(
         `the ${leg.platform} leg pushed a ${mediaType}, not an image manifest: an index cannot hold it`,
       );

@@ -7,16 +7,11 @@ import { BatchGetBuildsCommand, type StatusType } from '@aws-sdk/client-codebuil
 import { DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  indexManifest,
-  judgeLegs,
-  manifestDigest,
-  OCI_INDEX,
-  platformObject,
-  recordLeg,
-} from '../../../functions/release/join.ts';
+import { indexManifest, judgeLegs, manifestDigest, recordLeg } from '../../../functions/release/join.ts';
 import { handleInvocation } from '../../../functions/release/release.ts';
 import { BUILD_ENV } from '../../../functions/shared/contract.ts';
+import { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from '../../../functions/shared/media-types.ts';
+import { parsePlatform } from '../../../functions/shared/platform.ts';
 import {
   imageIndexKey,
   type UploadRecord,
@@ -44,8 +39,6 @@ const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: KEY, versionId: VE
 const AMD = `sha256:${'a'.repeat(64)}`;
 const ARM = `sha256:${'1'.repeat(64)}`;
 const BUILD = (n: string) => `arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:leg-${n}`;
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
 const accepted: UploadRecord = {
   status: 'accepted',
@@ -431,8 +424,8 @@ describe('the gates of a joined image', () => {
 
 describe('join.ts', () => {
   it('reads platforms with and without a variant', () => {
-    expect(platformObject('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
-    expect(platformObject('linux/amd64')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(parsePlatform('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(parsePlatform('linux/amd64')).toEqual({ os: 'linux', architecture: 'amd64' });
   });
 
   it('names an index by the SHA-256 of its exact text', () => {
