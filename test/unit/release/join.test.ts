@@ -4,10 +4,26 @@
  */
 
 import { BatchGetBuildsCommand, type StatusType } from '@aws-sdk/client-codebuild';
-import { DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  DescribeImageScanFindingsCommand,
+  ECRClient,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { indexManifest, judgeLegs, manifestDigest, recordLeg } from '../../../functions/release/join.ts';
+import { PermanentError } from '../../../functions/release/errors.ts';
+import {
+  childManifests,
+  indexManifest,
+  isJoined,
+  joinLegs,
+  judgeLegs,
+  legDigests,
+  manifestDigest,
+  missingLegs,
+  recordLeg,
+} from '../../../functions/release/join.ts';
 import { handleInvocation } from '../../../functions/release/release.ts';
 import { BUILD_ENV } from '../../../functions/shared/contract.ts';
 import { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from '../../../functions/shared/media-types.ts';
@@ -487,5 +503,104 @@ describe('join.ts', () => {
         NOW,
       ),
     ).toEqual({ kind: 'hold', reason: 'a: the scan did not complete: FAILED' });
+  });
+
+  it('holds on every leg that holds, naming each', () => {
+    const release = { gate: 'scan' as const, maxSeverity: 'HIGH' as const, deadline: '2099-01-01T00:00:00Z' };
+    const failed = { kind: 'failed' as const, status: 'FAILED' };
+    expect(
+      judgeLegs(
+        release,
+        [
+          { platform: 'a', scan: failed },
+          { platform: 'b', scan: failed },
+        ],
+        NOW,
+      ),
+    ).toEqual({
+      kind: 'hold',
+      reason: 'a: the scan did not complete: FAILED; b: the scan did not complete: FAILED',
+    });
+  });
+
+  it('tells a joined upload (two legs or more) from one of one platform', () => {
+    expect(isJoined(accepted)).toBe(true);
+    expect(isJoined({ ...accepted, legs: accepted.legs?.slice(0, 1) })).toBe(false);
+    expect(isJoined({ ...accepted, legs: undefined })).toBe(false);
+  });
+
+  it('lists the pushed digests and the missing platforms, in leg order', () => {
+    const legs = accepted.legs ?? [];
+    const half = { ...accepted, legs: [legs[0], { ...legs[1], digest: ARM }] } as UploadRecord;
+    expect(legDigests(half)).toEqual([ARM]);
+    expect(missingLegs(half)).toEqual(['linux/amd64']);
+    expect(legDigests({ ...accepted, legs: undefined })).toEqual([]);
+    expect(missingLegs({ ...accepted, legs: undefined })).toEqual([]);
+  });
+});
+
+describe('childManifests and joinLegs', () => {
+  const ecr = new ECRClient({ region: 'us-west-2' });
+  const legs = (accepted.legs ?? []).map((leg, i) => ({ ...leg, digest: i === 0 ? AMD : ARM }));
+  const images = (entries: Record<string, unknown>[]) =>
+    ecrMock.on(BatchGetImageCommand).resolves({ images: entries as never });
+
+  it("asks for every manifest type ECR stores, by the legs' digests", async () => {
+    await childManifests(ecr, 'team/web', legs);
+    expect(ecrMock).toHaveReceivedCommandWith(BatchGetImageCommand, {
+      repositoryName: 'team/web',
+      imageIds: [{ imageDigest: AMD }, { imageDigest: ARM }],
+      acceptedMediaTypes: expect.arrayContaining([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST]),
+    });
+  });
+
+  it('reads the media type from the manifest when ECR does not give it', async () => {
+    images([
+      { imageId: { imageDigest: ARM }, imageManifest: `{"mediaType":"${DOCKER_MANIFEST}"}` },
+      { imageId: { imageDigest: AMD }, imageManifest: `{"mediaType":"${OCI_MANIFEST}","x":"é"}` },
+    ]);
+    expect(await childManifests(ecr, 'team/web', legs)).toEqual([
+      { platform: 'linux/amd64', digest: AMD, mediaType: OCI_MANIFEST, size: 67 },
+      { platform: 'linux/arm64', digest: ARM, mediaType: DOCKER_MANIFEST, size: 68 },
+    ]);
+  });
+
+  it('refuses a manifest whose media type is missing or that is not JSON', async () => {
+    images([
+      { imageId: { imageDigest: AMD }, imageManifest: '{"schemaVersion":2}' },
+      { imageId: { imageDigest: ARM }, imageManifest: `{"mediaType":"${OCI_MANIFEST}"}` },
+    ]);
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toThrow(
+      'the linux/amd64 leg pushed a unknown, not an image manifest: an index cannot hold it',
+    );
+    images([
+      { imageId: { imageDigest: AMD }, imageManifest: 'not json' },
+      { imageId: { imageDigest: ARM }, imageManifest: `{"mediaType":"${OCI_MANIFEST}"}` },
+    ]);
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toThrow('pushed a unknown');
+  });
+
+  it("says which leg's image is gone, whatever else ECR answers", async () => {
+    images([{ imageManifest: '{}' }, { imageId: { imageDigest: AMD } }]);
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toThrow(
+      `the linux/amd64 leg's image team/web@${AMD} is gone`,
+    );
+    ecrMock.on(BatchGetImageCommand).resolves({});
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toBeInstanceOf(PermanentError);
+  });
+
+  it('classifies a failed BatchGetImage: throttling is transient', async () => {
+    ecrMock.on(BatchGetImageCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringContaining('BatchGetImage of the legs'),
+    });
+  });
+
+  it('joins nothing while a leg has not pushed, naming it', async () => {
+    await expect(joinLegs(ecr, 'team/web', [legs[0] as never, accepted.legs?.[1] as never])).rejects.toThrow(
+      'the linux/arm64 legs have not pushed',
+    );
+    expect(ecrMock.commandCalls(BatchGetImageCommand)).toEqual([]);
   });
 });
