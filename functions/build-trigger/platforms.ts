@@ -28,10 +28,9 @@ export interface LegPlan {
 /** Most legs an upload may ask for: each is a build the account pays for. */
 export const MAX_LEGS = 8;
 
-const invalid = (reason: string): Result<never> => ({
-  ok: false,
-  rejection: { code: 'InvalidMetadata', reason },
-});
+function invalid(reason: string): Result<never> {
+  return { ok: false, rejection: { code: 'InvalidMetadata', reason } };
+}
 
 /** The platforms of the `platforms` metadata, in the upload's order without repeats; [] when absent. */
 export function parsePlatforms(value: string | undefined): Result<string[]> {
