@@ -108,6 +108,28 @@ describe('parseInput', () => {
     });
   });
 
+  it('reads the upload of a build whatever else its variables hold; an empty version is no version', () => {
+    const e = fixture('codebuild/build-succeeded-exported.json');
+    const vars = envOf(e)['environment-variables'] as unknown[];
+    vars.unshift(null, 'CONTEXT_KEY', ['CONTEXT_KEY', 'x']);
+    for (const v of vars as Vars) if (v?.name === 'CONTEXT_VERSION_ID') v.value = '';
+    const input = parseInput(e, config);
+    expect(input).toMatchObject({ kind: 'build-succeeded', identity: { bucket: BUCKET, key: KEY } });
+    expect(input.kind === 'build-succeeded' && input.identity.versionId).toBeUndefined();
+  });
+
+  it('ignores a build event without its additional information, and a detail that is a list', () => {
+    const e = fixture('codebuild/build-succeeded-exported.json');
+    delete e.detail['additional-information'];
+    expect(parseInput(e, config)).toEqual({ kind: 'ignore', why: 'a build of no upload of this stack' });
+    const listed = fixture('codebuild/build-succeeded-exported.json');
+    listed.detail['additional-information'] = [listed.detail['additional-information']];
+    expect(parseInput(listed, config)).toEqual({ kind: 'ignore', why: 'a build of no upload of this stack' });
+    const scan = fixture('ecr/image-scan-complete.json') as Record<string, unknown>;
+    scan.detail = [scan.detail];
+    expect(parseInput(scan, config)).toEqual({ kind: 'ignore', why: 'not an event this function handles' });
+  });
+
   it('reads basic and enhanced scan results, the enhanced one by the repository in its ARN', () => {
     expect(parseInput(fixture('ecr/image-scan-complete.json'), config)).toEqual({
       kind: 'scan',
