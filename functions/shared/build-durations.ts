@@ -5,7 +5,7 @@
  * in the upload record and shown by `status`, `list` and the release notification.
  *
  * Both sources are read as untrusted input: only the phase types CodeBuild defines, each once, and
- * only whole seconds between 0 and MAX_PHASE_SECONDS; anything else is left out.
+ * only whole seconds between 0 and maxPhaseSeconds(); anything else is left out.
  */
 
 /** Seconds spent in each phase CodeBuild reported a duration for. */
@@ -23,48 +23,61 @@ export interface BuildDurations {
 
 type Key = keyof BuildDurations;
 
-/** CodeBuild's phase types, in the order a build goes through them (SUBMITTED and COMPLETED take no time). */
-const PHASES: ReadonlyMap<string, Key> = new Map<string, Key>([
-  ['QUEUED', 'queued'],
-  ['PROVISIONING', 'provisioning'],
-  ['DOWNLOAD_SOURCE', 'downloadSource'],
-  ['INSTALL', 'install'],
-  ['PRE_BUILD', 'preBuild'],
-  ['BUILD', 'build'],
-  ['POST_BUILD', 'postBuild'],
-  ['UPLOAD_ARTIFACTS', 'uploadArtifacts'],
-  ['FINALIZING', 'finalizing'],
-]);
+// The tables below are built in functions, not at module load, so that the tests that reach them are
+// the ones that test them (mutation testing switches mutants per test, not per module load).
 
-const KEYS: readonly Key[] = [...PHASES.values()];
+/** CodeBuild's phase types, in the order a build goes through them (SUBMITTED and COMPLETED take no time). */
+function phases(): ReadonlyMap<string, Key> {
+  return new Map<string, Key>([
+    ['QUEUED', 'queued'],
+    ['PROVISIONING', 'provisioning'],
+    ['DOWNLOAD_SOURCE', 'downloadSource'],
+    ['INSTALL', 'install'],
+    ['PRE_BUILD', 'preBuild'],
+    ['BUILD', 'build'],
+    ['POST_BUILD', 'postBuild'],
+    ['UPLOAD_ARTIFACTS', 'uploadArtifacts'],
+    ['FINALIZING', 'finalizing'],
+  ]);
+}
+
+/** The keys of BuildDurations, in phase order. */
+const keys = (): Key[] => [...phases().values()];
 
 /** A week: longer than any phase can last (8 hours queued at most, 36 hours of build). */
-export const MAX_PHASE_SECONDS = 7 * 24 * 3600;
+export function maxPhaseSeconds(): number {
+  return 7 * 24 * 3600;
+}
 
 /** Entries of a phase list read at most: a build has eleven. */
-const MAX_ENTRIES = 32;
+const maxEntries = (): number => 32;
 
-/** Labels for people; the four phases that tell where a build's start went are always shown. */
-const LABELS: Record<Key, string> = {
-  queued: 'queued',
-  provisioning: 'provisioning',
-  downloadSource: 'download',
-  install: 'install',
-  preBuild: 'pre-build',
-  build: 'build',
-  postBuild: 'post-build',
-  uploadArtifacts: 'upload',
-  finalizing: 'finalizing',
-};
-const ALWAYS: ReadonlySet<Key> = new Set<Key>(['queued', 'provisioning', 'downloadSource', 'build']);
+/** Labels for people. */
+function labels(): Record<Key, string> {
+  return {
+    queued: 'queued',
+    provisioning: 'provisioning',
+    downloadSource: 'download',
+    install: 'install',
+    preBuild: 'pre-build',
+    build: 'build',
+    postBuild: 'post-build',
+    uploadArtifacts: 'upload',
+    finalizing: 'finalizing',
+  };
+}
+
+/** The four phases that tell where a build's start went: shown even when they took no time. */
+const always = (): ReadonlySet<Key> => new Set<Key>(['queued', 'provisioning', 'downloadSource', 'build']);
 
 const isSeconds = (value: unknown): value is number =>
-  Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_PHASE_SECONDS;
+  Number.isInteger(value) && (value as number) >= 0 && (value as number) <= maxPhaseSeconds();
 
 function collect(pairs: readonly (readonly [unknown, unknown])[]): BuildDurations | undefined {
+  const types = phases();
   const durations: BuildDurations = {};
-  for (const [type, seconds] of pairs.slice(0, MAX_ENTRIES)) {
-    const key = PHASES.get(type as string);
+  for (const [type, seconds] of pairs.slice(0, maxEntries())) {
+    const key = types.get(type as string);
     if (key && durations[key] === undefined && isSeconds(seconds)) durations[key] = seconds;
   }
   return Object.keys(durations).length > 0 ? durations : undefined;
@@ -93,7 +106,7 @@ export function durationsOfBuild(
 export function durationsOf(value: unknown): BuildDurations | undefined {
   if (!isObject(value) || Array.isArray(value)) return undefined;
   const durations: BuildDurations = {};
-  for (const key of KEYS) if (isSeconds(value[key])) durations[key] = value[key];
+  for (const key of keys()) if (isSeconds(value[key])) durations[key] = value[key];
   return Object.keys(durations).length > 0 ? durations : undefined;
 }
 
@@ -101,10 +114,12 @@ export function durationsOf(value: unknown): BuildDurations | undefined {
 export function durationsText(durations: BuildDurations | undefined): string | undefined {
   const checked = durationsOf(durations);
   if (!checked) return undefined;
-  const parts = KEYS.flatMap((key) => {
+  const label = labels();
+  const shown = always();
+  const parts = keys().flatMap((key) => {
     const seconds = checked[key];
-    if (seconds === undefined || (seconds === 0 && !ALWAYS.has(key))) return [];
-    return [`${LABELS[key]} ${seconds} s`];
+    if (seconds === undefined || (seconds === 0 && !shown.has(key))) return [];
+    return [`${label[key]} ${seconds} s`];
   });
   return parts.length > 0 ? parts.join(', ') : undefined;
 }
