@@ -86,6 +86,12 @@ describe('durationsOfBuild', () => {
         { phaseType: 'COMPLETED' },
       ]),
     ).toEqual({ queued: 2, provisioning: 41 });
+    expect(
+      durationsOfBuild([
+        { phaseType: 'UPLOAD_ARTIFACTS', durationInSeconds: 2 },
+        { phaseType: 'FINALIZING', durationInSeconds: 1 },
+      ]),
+    ).toEqual({ uploadArtifacts: 2, finalizing: 1 });
     expect(durationsOfBuild(undefined)).toBeUndefined();
     expect(durationsOfBuild([null, { phaseType: 'BUILD', durationInSeconds: 4 }] as never)).toEqual({
       build: 4,
@@ -123,6 +129,16 @@ describe('durationsText', () => {
       'queued 0 s, provisioning 41 s, download 1 s, pre-build 3 s, build 63 s, upload 2 s, finalizing 1 s',
     );
     expect(durationsText({ install: 4, postBuild: 1 })).toBe('install 4 s, post-build 1 s');
+    expect(
+      durationsText({
+        queued: 0,
+        provisioning: 0,
+        downloadSource: 0,
+        build: 0,
+        preBuild: 0,
+        uploadArtifacts: 0,
+      }),
+    ).toBe('queued 0 s, provisioning 0 s, download 0 s, build 0 s');
   });
 
   it('says nothing without durations, or with nothing but zero for the minor phases', () => {
