@@ -11,21 +11,15 @@ import {
   type ImageDetail,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
+import { MANIFEST_TYPES } from '../shared/media-types.ts';
 import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts } from '../shared/severity.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
 import type { ScanState } from './gate.ts';
 
-/** Every manifest type a build may push: BatchGetImage answers only in the types it is offered. */
-const MANIFEST_TYPES = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-];
-
-const isNotFound = (error: unknown) =>
-  ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
+function isNotFound(error: unknown): boolean {
+  return ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
+}
 
 /** The image `repository@digest`, or undefined when the repository has no such image. */
 export async function describeImage(
@@ -101,7 +95,10 @@ export type TagMove =
   | { kind: 'taken'; existingDigest: string }
   | { kind: 'denied'; reason: string };
 
-const TAG_TAKEN = new Set(['ImageAlreadyExistsException', 'ImageTagAlreadyExistsException']);
+/** PutImage's answers for a tag that names an image already: ECR's, and moto's. */
+function isTagTaken(error: unknown): boolean {
+  return ['ImageAlreadyExistsException', 'ImageTagAlreadyExistsException'].includes(errorName(error));
+}
 
 /**
  * Points `tag` at `repository@digest` with `PutImage` of the manifest the build pushed. A tag that
@@ -125,7 +122,7 @@ export async function moveTag(
       new BatchGetImageCommand({
         repositoryName: repository,
         imageIds: [{ imageDigest: digest }],
-        acceptedMediaTypes: MANIFEST_TYPES,
+        acceptedMediaTypes: [...MANIFEST_TYPES],
       }),
     );
     manifest = out.images?.find((image) => image.imageId?.imageDigest === digest) ?? out.images?.[0];
@@ -152,7 +149,7 @@ export async function moveTag(
   } catch (error) {
     if (errorName(error) === 'AccessDeniedException')
       return { kind: 'denied', reason: deniedReason(repository) };
-    if (!TAG_TAKEN.has(errorName(error))) throw classify(error, 'PutImage');
+    if (!isTagTaken(error)) throw classify(error, 'PutImage');
   }
   const existing = await digestOfTag(ecr, repository, tag);
   if (existing === digest) return { kind: 'already' };

@@ -132,6 +132,16 @@ describe('submit --local', () => {
     expect(status.stdout).toMatch(/gate +none: released/);
     expect(status.stdout).toMatch(/build +ecr-pipeline-dev:[0-9a-f-]{36}/);
     expect(status.stdout).toMatch(/image +examples\/async:v2@sha256:[0-9a-f]{64}/);
+    // Where the build's time went, from the phases the local CodeBuild reported to the release function.
+    expect(status.stdout).toMatch(/time +queued \d+ s, provisioning \d+ s, download \d+ s, .*build \d+ s/);
+    const json = await cli('status', 'examples/async/v2.tar.gz', '--local', '--output', 'json');
+    const { durations } = JSON.parse(json.stdout);
+    for (const phase of ['queued', 'provisioning', 'downloadSource', 'preBuild', 'build', 'postBuild']) {
+      expect(
+        Number.isInteger(durations[phase]) && durations[phase] >= 0,
+        `${phase}: ${durations[phase]}`,
+      ).toBe(true);
+    }
   });
 
   it('finds the bucket and the project by itself when the local cloud left no state file', async () => {

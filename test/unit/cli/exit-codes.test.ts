@@ -184,6 +184,7 @@ describe('submit exit codes', () => {
         { phase: 'PRE_BUILD', status: 'SUCCEEDED', seconds: 1 },
         { phase: 'BUILD', status: 'SUCCEEDED', seconds: 7 },
       ],
+      durations: { preBuild: 1, build: 7 },
     });
     expect(result.recordKey).toMatch(/^\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/);
     expect(result.release).toEqual({ gate: 'none', verdict: 'released' });
@@ -555,6 +556,7 @@ describe('list', () => {
           tag: 'v2',
           status: 'built',
           buildId: 'arn:aws:codebuild:us-east-1:123456789012:build/p:2',
+          durations: { queued: 1, provisioning: 30, build: 12 },
         }),
       ) as never,
     });
@@ -565,7 +567,13 @@ describe('list', () => {
     expect(await runMain(['list', '--limit', '2', '-o', 'json', ...TARGET], io)).toBe(EXIT.success);
     const { uploads } = JSON.parse(io.out());
     expect(uploads.map((u: { key: string }) => u.key)).toEqual(['team/api/v2.tar.gz', 'other/x/v1.tar.gz']);
-    expect(uploads[0]).toMatchObject({ image: 'team/api:v2', status: 'built', buildId: 'p:2' });
+    expect(uploads[0]).toMatchObject({
+      image: 'team/api:v2',
+      status: 'built',
+      buildId: 'p:2',
+      durations: { queued: 1, provisioning: 30, build: 12 },
+    });
+    expect(uploads[1]).not.toHaveProperty('durations');
     expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 2);
     expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
       Bucket: 'contexts',
@@ -575,9 +583,9 @@ describe('list', () => {
     const text = capture();
     expect(await runMain(['list', '-r', 'other/x', ...TARGET], text)).toBe(EXIT.success);
     const lines = text.out().trim().split('\n');
-    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +BUILD$/);
+    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +PLATFORMS +BUILD$/);
     expect(lines.slice(1)).toHaveLength(1);
-    expect(lines[1]).toMatch(/^other\/x\/v1\.tar\.gz +other\/x:v1 +rejected +- +\d+[smhd] +-$/);
+    expect(lines[1]).toMatch(/^other\/x\/v1\.tar\.gz +other\/x:v1 +rejected +- +\d+[smhd] +- +-$/);
   });
 
   it('exits 1 when a record cannot be read, 2 on a usage error and 5 when AWS refuses', async () => {

@@ -1,6 +1,7 @@
 /** A small in-memory bucket and registry behind aws-sdk-client-mock, for the release's unit tests. */
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
   BatchGetImageCommand,
   DescribeImageScanFindingsCommand,
@@ -30,12 +31,24 @@ export const BUILD_ID =
   'arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:8745a7a9-c340-456a-9166-edf953571bef';
 export const DIGEST = 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234abcd';
 export const OTHER_DIGEST = `sha256:${'b'.repeat(64)}`;
+/** The phase durations of codebuild/build-succeeded-exported.json. */
+export const DURATIONS = {
+  queued: 1,
+  provisioning: 35,
+  downloadSource: 3,
+  install: 12,
+  preBuild: 5,
+  build: 52,
+  postBuild: 1,
+  finalizing: 3,
+};
 export const NOW = new Date('2026-11-16T16:14:30.000Z');
 export const REQUEST_ID = '5e7b9c1a-0f3d-4b8e-9a21-6c4d2e8f1b07';
 
 export const s3Mock = mockClient(S3Client);
 export const ecrMock = mockClient(ECRClient);
 export const eventsMock = mockClient(EventBridgeClient);
+export const codebuildMock = mockClient(CodeBuildClient);
 
 /** A fresh copy of a fixture under test/events/. */
 export function fixture(name: string): Record<string, unknown> & { detail: Record<string, unknown> } {
@@ -194,6 +207,7 @@ export function releaseDeps(env: Record<string, string> = {}, now: () => Date = 
     s3: new S3Client({ region: 'us-west-2' }),
     ecr: new ECRClient({ region: 'us-west-2' }),
     events: async () => new EventBridgeClient({ region: 'us-west-2' }),
+    codebuild: async () => new CodeBuildClient({ region: 'us-west-2' }),
     logger: new Logger({ serviceName: 'release', logLevel: 'SILENT' }),
     now,
   };
@@ -235,6 +249,7 @@ export function releaseScene(
   s3Mock.reset();
   ecrMock.reset();
   eventsMock.reset();
+  codebuildMock.reset();
   eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
   const bucket = new FakeBucket();
   bucket.install();
