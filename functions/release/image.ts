@@ -17,8 +17,9 @@ import { normalizeCounts, type SeverityCounts } from '../shared/severity.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
 import type { ScanState } from './gate.ts';
 
-const isNotFound = (error: unknown) =>
-  ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
+function isNotFound(error: unknown): boolean {
+  return ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
+}
 
 /** The image `repository@digest`, or undefined when the repository has no such image. */
 export async function describeImage(
@@ -94,7 +95,10 @@ export type TagMove =
   | { kind: 'taken'; existingDigest: string }
   | { kind: 'denied'; reason: string };
 
-const TAG_TAKEN = new Set(['ImageAlreadyExistsException', 'ImageTagAlreadyExistsException']);
+/** PutImage's answers for a tag that names an image already: ECR's, and moto's. */
+function isTagTaken(error: unknown): boolean {
+  return ['ImageAlreadyExistsException', 'ImageTagAlreadyExistsException'].includes(errorName(error));
+}
 
 /**
  * Points `tag` at `repository@digest` with `PutImage` of the manifest the build pushed. A tag that
@@ -145,7 +149,7 @@ export async function moveTag(
   } catch (error) {
     if (errorName(error) === 'AccessDeniedException')
       return { kind: 'denied', reason: deniedReason(repository) };
-    if (!TAG_TAKEN.has(errorName(error))) throw classify(error, 'PutImage');
+    if (!isTagTaken(error)) throw classify(error, 'PutImage');
   }
   const existing = await digestOfTag(ecr, repository, tag);
   if (existing === digest) return { kind: 'already' };
