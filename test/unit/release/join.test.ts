@@ -10,7 +10,6 @@ import {
   ECRClient,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../functions/release/errors.ts';
 import {
@@ -32,7 +31,6 @@ import { imageIndexKey, type UploadRecord } from '../../../functions/shared/uplo
 import {
   acceptedRecord,
   awsError,
-  BUCKET,
   codebuildMock,
   ecrMock,
   eventsMock,
