@@ -10,6 +10,7 @@ import {
   type ReplicationRule,
   type ScanFrequency,
 } from '@aws-sdk/client-ecr';
+import { applyBlobMounting } from './blob-mounting.ts';
 import type { Deps } from './deps.ts';
 import {
   destinationRegistryPolicy,
@@ -32,7 +33,7 @@ export class RefusedError extends Error {
 
 /** The custom resource's properties (strings, as CloudFormation passes them). */
 export interface SettingProperties {
-  Setting: 'replication' | 'scanning';
+  Setting: 'replication' | 'scanning' | 'blob-mounting';
   RepositoryPattern: string;
   /** replication: comma-separated regions, and the destination account. */
   Regions?: string;
@@ -166,6 +167,7 @@ async function applyScanning(deps: Deps, request: SettingRequest): Promise<Setti
 
 /** Applies one request; throws RefusedError for what must fail the deploy. */
 export function applySetting(deps: Deps, request: SettingRequest): Promise<SettingData> {
+  if (request.properties.Setting === 'blob-mounting') return applyBlobMounting(deps, request.kind);
   return request.properties.Setting === 'replication'
     ? applyReplication(deps, request)
     : applyScanning(deps, request);

@@ -12,6 +12,7 @@
  * marked announced after; a run cut off in between is finished by Lambda's retry of it (same request
  * id) or, once its writer had all its time, by whichever run meets the record next.
  */
+import type { BuildDurations } from '../shared/build-durations.ts';
 import type { Attestation, ReleaseVerdict } from '../shared/contract.ts';
 import { type UploadRecord, type UploadRelease, uploadRecordKey } from '../shared/upload-record.ts';
 import { announce } from './announce.ts';
@@ -21,6 +22,7 @@ import { isRecordKey, parseInput } from './events.ts';
 import { chooseGate, judge, type ScanState } from './gate.ts';
 import { describeImage, digestOfTag, moveTag, scanOf, scanOfEvent } from './image.ts';
 import { isJoined, joinLegs, judgeLegs, legDigests, missingLegs, recordLeg } from './join.ts';
+import { findLostLeg, legDeadline, readLegBuilds } from './lost-legs.ts';
 import {
   clearPending,
   currentUpload,
@@ -46,7 +48,14 @@ import {
 
 /** What started this round of the release. */
 export type Trigger =
-  | { kind: 'build'; buildId: string; digest?: string; attestations?: Attestation[]; platform?: string }
+  | {
+      kind: 'build';
+      buildId: string;
+      digest?: string;
+      attestations?: Attestation[];
+      platform?: string;
+      durations?: BuildDurations;
+    }
   | { kind: 'scan'; digest: string; scan: ScanState }
   | { kind: 'check' }
   | { kind: 'override'; reason: string; by: string };
@@ -202,6 +211,8 @@ async function fromAccepted(
   trigger: Trigger,
   requestId: string,
 ): Promise<Step> {
+  // The check of a multi-platform upload with a leg in: CodeBuild says what became of the others.
+  if (trigger.kind === 'check' && isJoined(record)) return fromCheck(deps, recordKey, record, requestId);
   // A scan or a check before the build's own event: the build's event reads the scan then.
   if (trigger.kind !== 'build') return ignored('the build has not succeeded yet');
   if (isJoined(record)) return fromLeg(deps, recordKey, record, trigger, requestId);
@@ -210,7 +221,11 @@ async function fromAccepted(
   }
   const repository = record.repository as string;
   const now = deps.now();
-  const base = { ...record, buildId: trigger.buildId };
+  const base = {
+    ...record,
+    buildId: trigger.buildId,
+    ...(trigger.durations ? { durations: trigger.durations } : {}),
+  };
   const fail = (reason: string): Step => ({
     kind: 'write',
     record: decided(base, { gate: deps.config.gate }, 'failed', { reason }, requestId, now),
@@ -253,7 +268,8 @@ async function fromLeg(
   });
   if (!trigger.digest)
     return fail(`the ${platform} leg succeeded but exported no image digest (IMAGE_DIGEST)`);
-  const leg = recordLeg(record, platform, trigger.buildId, trigger.digest, now);
+  const { buildId, digest, durations } = trigger;
+  const leg = recordLeg(record, { platform, buildId, digest, ...(durations ? { durations } : {}) }, now);
   if (leg.kind === 'ignored') return ignored(leg.why);
   if (leg.kind === 'recorded' && !(await describeImage(deps.ecr, repository, trigger.digest))) {
     return fail(
@@ -265,8 +281,10 @@ async function fromLeg(
   const next = leg.kind === 'recorded' ? leg.record : record;
   const missing = missingLegs(next);
   if (missing.length > 0) {
+    // The marker makes the periodic check look for the others, should their events be lost.
+    const deadline = legDeadline(record, deps.config, now).toISOString();
     return leg.kind === 'recorded'
-      ? { kind: 'write', record: next }
+      ? { kind: 'write', record: next, before: () => markPending(store(deps), recordKey, deadline) }
       : { kind: 'done', outcome: { kind: 'joining', missing } };
   }
   const legs = next.legs ?? [];
@@ -291,6 +309,49 @@ async function fromLeg(
       }
     },
   };
+}
+
+/**
+ * The periodic check of a multi-platform upload still missing legs: a missing leg's build that
+ * succeeded is recorded as its lost event would have been; one that ended otherwise, or a leg with
+ * no build known past the builds' deadline, fails the upload naming the leg; else it waits.
+ */
+async function fromCheck(
+  deps: Deps,
+  recordKey: string,
+  record: UploadRecord,
+  requestId: string,
+): Promise<Step> {
+  const now = deps.now();
+  const ids = (record.legs ?? []).flatMap((leg) => (!leg.digest && leg.buildId ? [leg.buildId] : []));
+  const builds = ids.length > 0 ? await readLegBuilds(await deps.codebuild(), ids) : [];
+  const found = findLostLeg(record, builds, now, legDeadline(record, deps.config, now));
+  switch (found.kind) {
+    case 'wait':
+      return { kind: 'done', outcome: { kind: 'joining', missing: found.missing } };
+    case 'failed':
+      deps.logger.warn('a leg did not push', { reason: found.reason });
+      return {
+        kind: 'write',
+        record: decided(
+          record,
+          { gate: deps.config.gate },
+          'failed',
+          { reason: found.reason },
+          requestId,
+          now,
+        ),
+      };
+    case 'succeeded': {
+      deps.logger.info('a leg succeeded without its event', {
+        platform: found.platform,
+        buildId: found.buildId,
+      });
+      const { platform, buildId, digest } = found;
+      const trigger = { kind: 'build', buildId, platform, ...(digest ? { digest } : {}) } as const;
+      return fromLeg(deps, recordKey, record, trigger, requestId);
+    }
+  }
 }
 
 /** The scan gate over a joined image: every leg's image, judged one by one. */
@@ -434,6 +495,7 @@ export async function handleInvocation(deps: Deps, event: unknown, requestId: st
               ...(input.digest ? { digest: input.digest } : {}),
               ...(input.attestations ? { attestations: input.attestations } : {}),
               ...(input.platform ? { platform: input.platform } : {}),
+              ...(input.durations ? { durations: input.durations } : {}),
             },
             requestId,
           ),
@@ -497,7 +559,9 @@ async function checkPending(deps: Deps, requestId: string): Promise<ReleaseOutco
   for (const recordKey of await listPending(store(deps))) {
     try {
       const outcome = await advance(deps, recordKey, { kind: 'check' }, requestId);
-      if (outcome.kind !== 'waiting') await clearPendingQuietly(deps, recordKey);
+      // A multi-platform upload still missing legs keeps its marker: the next check asks again.
+      if (outcome.kind !== 'waiting' && outcome.kind !== 'joining')
+        await clearPendingQuietly(deps, recordKey);
       outcomes.push(log(deps, outcome));
     } catch (error) {
       if (!(error instanceof TransientError)) {

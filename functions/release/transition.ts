@@ -115,8 +115,15 @@ export function verdictDetail(record: UploadRecord): ReleaseVerdictDetail {
     ...(release.existingDigest ? { existingDigest: release.existingDigest } : {}),
     ...(release.override ? { override: release.override } : {}),
     ...(record.attestations?.length ? { attestations: record.attestations } : {}),
+    ...(record.durations ? { durations: record.durations } : {}),
     ...(record.legs && record.legs.length > 1
-      ? { legs: record.legs.map(({ platform, emulated }) => ({ platform, emulated })) }
+      ? {
+          legs: record.legs.map(({ platform, emulated, durations }) => ({
+            platform,
+            emulated,
+            ...(durations ? { durations } : {}),
+          })),
+        }
       : {}),
   };
 }

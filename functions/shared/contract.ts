@@ -4,6 +4,8 @@
  * Changing one is a breaking change for deployed stacks and for users' uploads.
  */
 
+import type { BuildDurations } from './build-durations.ts';
+
 /** EventBridge `source` of the events this stack puts on the bus itself. */
 export const EVENT_SOURCE = 'ecr-pipeline';
 
@@ -168,8 +170,10 @@ export interface ReleaseVerdictDetail {
   override?: { reason: string; by: string; at: string };
   /** What the build attached to the image as referrers (`sbom`, `provenance`). */
   attestations?: Attestation[];
-  /** Several platforms: the legs joined into the index, in order, and which were emulated. */
-  legs?: { platform: string; emulated: boolean }[];
+  /** Where the build spent its time, as CodeBuild reported it (one build). */
+  durations?: BuildDurations;
+  /** Several platforms: the legs joined into the index, in order, which were emulated, their times. */
+  legs?: { platform: string; emulated: boolean; durations?: BuildDurations }[];
 }
 
 /**

@@ -7,10 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contextKey } from '../../functions/shared/naming.ts';
-import type { UploadRecord } from '../../functions/shared/upload-record.ts';
 import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { slackText } from '../../local/sinks.ts';
@@ -18,15 +16,15 @@ import {
   buildsOf,
   clientsFor,
   keyPrefixOf,
+  podmanManifestInspect,
   readExamples,
-  readRecord,
   registryPassword,
   type SentUpload,
-  sendContext,
   skopeoInspect,
   tarballOf,
   waitForOutcome,
 } from '../../local/uploads.ts';
+import { FINAL_STATUSES, localEcr, recordOnce, uploadDir } from './helpers.ts';
 
 const examples = Object.fromEntries(readExamples().map((example) => [example.name, example]));
 const example = (name: string) => {
@@ -47,11 +45,7 @@ beforeAll(async () => {
   await installBaseImage(cloud);
   clients = clientsFor(cloud);
   prefix = keyPrefixOf(cloud);
-  ecr = new ECRClient({
-    region: cloud.region,
-    endpoint: cloud.endpoint,
-    credentials: clients.s3.config.credentials,
-  });
+  ecr = localEcr(cloud, clients.s3.config.credentials);
   password = await registryPassword(ecr);
 });
 
@@ -62,29 +56,17 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-async function upload(
+const upload = (
   dir: string,
   repository: string,
   tag: string,
   metadata: Record<string, string> = {},
-  extra = {},
-) {
-  const body = await tarballOf(dir, extra);
-  return sendContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
-}
+  extra: Record<string, string> = {},
+) => uploadDir({ cloud, clients, prefix }, dir, { repository, tag }, metadata, extra);
 
 /** The upload's record once final: ecr-events writes the outcome on the build's last state event. */
-async function finalRecord(up: SentUpload, timeoutMs = 60_000): Promise<UploadRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const record = await readRecord(clients.s3, prefix, up);
-    if (record && ['released', 'held', 'failed', 'rejected', 'superseded'].includes(record.status))
-      return record;
-    if (Date.now() > deadline)
-      throw new Error(`the record of ${up.key} is not final: ${JSON.stringify(record)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const finalRecord = (up: SentUpload, timeoutMs = 60_000) =>
+  recordOnce({ cloud, clients, prefix }, up, FINAL_STATUSES, timeoutMs);
 
 const slackTexts = () => cloud.sinks.slack.map((message) => slackText(message.body));
 
@@ -271,7 +253,7 @@ describe('builds through the local cloud', () => {
     });
   });
 
-  it('builds each platform as its own build and joins them into one index that aws ecr batch-get-image reads', async () => {
+  it('builds each platform as its own build and joins them into one index that aws ecr batch-get-image and podman read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-multi-'));
     try {
       // FROM scratch and COPY only: no RUN step, so the foreign platform builds without an emulator.
@@ -317,6 +299,17 @@ describe('builds through the local cloud', () => {
       };
       expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
       expect(index.manifests.map((m) => [m.platform.os, m.platform.architecture, m.digest])).toEqual([
+        ['linux', 'amd64', legs[0]?.digest],
+        ['linux', 'arm64', legs[1]?.digest],
+      ]);
+      // podman reads the same index back from the registry, by the tag.
+      const inspected = await podmanManifestInspect(
+        cloud.registry,
+        `${cloud.registry}/e2e/multi:v1`,
+        password,
+      );
+      expect(inspected.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+      expect(inspected.manifests?.map((m) => [m.platform?.os, m.platform?.architecture, m.digest])).toEqual([
         ['linux', 'amd64', legs[0]?.digest],
         ['linux', 'arm64', legs[1]?.digest],
       ]);

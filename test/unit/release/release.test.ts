@@ -11,52 +11,37 @@ import {
   uploadRecordKey,
 } from '../../../functions/shared/upload-record.ts';
 import {
+  acceptedRecord,
   awsError,
   BUCKET,
   BUILD_ID,
   DIGEST,
+  DURATIONS,
   ecrMock,
   eventsMock,
-  FakeBucket,
-  FakeRepository,
+  type FakeBucket,
+  type FakeRepository,
   fixture,
   KEY,
   NOW,
   OTHER_DIGEST,
+  putImages,
+  RECORD_KEY,
   REQUEST_ID,
   releaseDeps,
+  releaseScene,
   s3Mock,
   VERSION,
   verdicts,
 } from './helpers.ts';
 
-const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: KEY, versionId: VERSION });
-const accepted: UploadRecord = {
-  status: 'accepted',
-  bucket: BUCKET,
-  key: KEY,
-  versionId: VERSION,
-  repository: 'team/web',
-  tag: 'v1.4.3',
-  buildId: BUILD_ID,
-  at: '2026-11-16T16:12:20.000Z',
-};
+const accepted = acceptedRecord({ buildId: BUILD_ID });
 
 let bucket: FakeBucket;
 let repo: FakeRepository;
 
 beforeEach(() => {
-  s3Mock.reset();
-  ecrMock.reset();
-  eventsMock.reset();
-  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
-  bucket = new FakeBucket();
-  bucket.install();
-  bucket.put(KEY, 'context', { versionId: VERSION });
-  bucket.put(RECORD_KEY, JSON.stringify(accepted));
-  repo = new FakeRepository('team/web');
-  repo.images.add(DIGEST);
-  repo.install();
+  ({ bucket, repo } = releaseScene(accepted, [DIGEST]));
 });
 
 const succeeded = () => fixture('codebuild/build-succeeded-exported.json');
@@ -67,7 +52,6 @@ const scanEvent = (counts: Record<string, number>, digest = DIGEST) => {
   return e;
 };
 const record = () => bucket.json(RECORD_KEY);
-const putImages = () => ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input);
 
 describe('gate none', () => {
   it('moves the tag with PutImage of the exact manifest the build pushed, and says released once', async () => {
@@ -87,6 +71,7 @@ describe('gate none', () => {
       status: 'released',
       digest: DIGEST,
       buildId: BUILD_ID,
+      durations: DURATIONS,
       release: { gate: 'none', verdict: 'released', announced: true, decidedBy: REQUEST_ID },
     });
     expect(record().release).not.toHaveProperty('moving');
@@ -101,6 +86,7 @@ describe('gate none', () => {
         digest: DIGEST,
         buildId: BUILD_ID,
         gate: 'none',
+        durations: DURATIONS,
       },
     ]);
     expect(eventsMock).toHaveReceivedCommandWith(PutEventsCommand, {
