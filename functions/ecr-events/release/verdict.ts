@@ -28,7 +28,8 @@ const ATTESTATION_NAMES: Record<string, string> = { sbom: 'SBOM', provenance: 'p
 export function attachedText(attestations: unknown): string | undefined {
   const names = Array.isArray(attestations)
     ? attestations.flatMap((a) =>
-        typeof a === 'string' && ATTESTATION_NAMES[a] ? [ATTESTATION_NAMES[a]] : [],
+        // Own names only: `toString` and the like are not attestations.
+        typeof a === 'string' && Object.hasOwn(ATTESTATION_NAMES, a) ? [ATTESTATION_NAMES[a] as string] : [],
       )
     : [];
   return names.length > 0 ? names.join(', ') : undefined;
