@@ -3,7 +3,7 @@
  * A missing or invalid variable fails the cold start with a message that names it.
  */
 import type { ReleaseGate } from '../shared/contract.ts';
-import { ConfigError, type Env, integer, oneOf, text } from '../shared/env-config.ts';
+import { boolean, ConfigError, type Env, integer, oneOf, text } from '../shared/env-config.ts';
 import { SEVERITIES, type Severity } from '../shared/severity.ts';
 
 export { ConfigError };
@@ -21,8 +21,10 @@ export interface Config {
   gate: ReleaseGate;
   /** `scan`: a finding of this severity or worse holds the image. */
   maxSeverity: Severity;
-  /** `scan`: how long after the build a scan that has not completed holds the image. */
+  /** `scan` or signed: how long after the build a scan or signature not complete holds the image. */
   scanTimeoutMs: number;
+  /** releaseRequireSigned: an image ECR managed signing has not signed (COMPLETE) is held. */
+  requireSigned: boolean;
   /** How long a verdict may wait for its own invocation's retry to announce it before another does. */
   announceAfterMs: number;
 }
@@ -41,6 +43,7 @@ export function loadConfig(env: Env): Config {
     gate: oneOf(env, 'RELEASE_GATE', ['none', 'scan'], 'none'),
     maxSeverity: oneOf(env, 'RELEASE_MAX_SEVERITY', SEVERITIES, 'HIGH'),
     scanTimeoutMs: integer(env, 'RELEASE_SCAN_TIMEOUT_SECONDS', 1800, 60, 7 * 24 * 3600) * 1000,
+    requireSigned: boolean(env, 'RELEASE_REQUIRE_SIGNED', false),
     // Lambda's retries of one event come within minutes; the function's timeout bounds one attempt.
     announceAfterMs: (integer(env, 'FUNCTION_TIMEOUT_SECONDS', 60, 1, 900) * 3 + 60) * 1000,
   };

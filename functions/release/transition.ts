@@ -30,7 +30,7 @@ export function moving(
   record: UploadRecord,
   release: UploadRelease,
   at: Date,
-  extra: Pick<UploadRelease, 'counts' | 'override'> = {},
+  extra: Pick<UploadRelease, 'counts' | 'override' | 'signed'> = {},
 ): UploadRecord {
   return { ...record, release: { ...release, ...extra, moving: at.toISOString() } };
 }
@@ -110,7 +110,9 @@ export function verdictDetail(record: UploadRecord): ReleaseVerdictDetail {
     ...(release.counts ? { counts: release.counts } : {}),
     ...(release.existingDigest ? { existingDigest: release.existingDigest } : {}),
     ...(release.override ? { override: release.override } : {}),
-    ...(record.attestations?.length ? { attestations: record.attestations } : {}),
+    ...(record.attestations?.length || release.signed
+      ? { attestations: [...(record.attestations ?? []), ...(release.signed ? ['signed' as const] : [])] }
+      : {}),
     ...((record.legs?.length ?? 0) > 1
       ? { legs: (record.legs ?? []).map(({ platform, emulated }) => ({ platform, emulated })) }
       : {}),

@@ -4,7 +4,7 @@ import { loadConfig } from '../../../functions/release/config.ts';
 const base = { CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p', EVENT_BUS_NAME: 'bus' };
 
 describe('loadConfig', () => {
-  it('defaults to no gate, HIGH, a 30-minute scan timeout', () => {
+  it('defaults to no gate, HIGH, a 30-minute scan timeout, no signature required', () => {
     expect(loadConfig(base)).toEqual({
       bucket: 'b',
       keyPrefix: '',
@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       gate: 'none',
       maxSeverity: 'HIGH',
       scanTimeoutMs: 1_800_000,
+      requireSigned: false,
       announceAfterMs: 240_000,
     });
   });
@@ -25,9 +26,11 @@ describe('loadConfig', () => {
         RELEASE_GATE: 'scan',
         RELEASE_MAX_SEVERITY: 'MEDIUM',
         RELEASE_SCAN_TIMEOUT_SECONDS: '60',
+        RELEASE_REQUIRE_SIGNED: 'true',
         FUNCTION_TIMEOUT_SECONDS: '10',
       }),
     ).toMatchObject({
+      requireSigned: true,
       keyPrefix: 'x/',
       gate: 'scan',
       maxSeverity: 'MEDIUM',
