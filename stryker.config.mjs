@@ -62,9 +62,16 @@ const SETS = {
   // nearly every line of these modules and made a run of them cost more than an hour on two shared
   // cores. Run with `--concurrency 1 --checkers ''`.
   // The command's small modules, each by its own tests (MUTATION_SET=cli; --mutate narrows further).
+  // `doctor`, `status` and the scan plan are also run through `main` by the exit-code tests.
   cli: {
-    mutate: ['cli/suggest.ts', 'cli/failure.ts', 'cli/log-filter.ts', 'cli/context-hash.ts'],
-    testFiles: ['test/unit/cli/{suggest,failure,log-filter,context-hash}.test.ts'],
+    mutate: [
+      'cli/{suggest,failure,log-filter,context-hash}.ts',
+      'cli/{doctor,doctor-settings,doctor-roles,status,scan-plan}.ts',
+    ],
+    testFiles: [
+      'test/unit/cli/{suggest,failure,log-filter,context-hash}.test.ts',
+      'test/unit/cli/{doctor,doctor-settings,doctor-roles,status,scan-plan,legs,exit-codes}.test.ts',
+    ],
   },
   // The release function's domain modules, by their own tests (the handler and the clients are glue).
   release: {

@@ -11,7 +11,9 @@ import type { Build } from '@aws-sdk/client-codebuild';
 export type Breakdown = Array<[string, number]>;
 
 const CONTAINER = /^\[Container\] (\d{4})\/(\d\d)\/(\d\d) (\d\d:\d\d:\d\d\.\d{3})\d* (.*)$/;
-const SAY = /^ecr-pipeline: \[(\d+(?:\.\d+)?)s\] (.*)$/;
+// build-image.sh's own lines: seconds since the script started, to the millisecond. The session
+// program it runs says whole seconds since its own start: another clock, left out.
+const SAY = /^ecr-pipeline: \[(\d+\.\d{3})s\] (.*)$/;
 
 /** A buildspec command as a short label: its first words, without variables' quoting. */
 function label(command: string): string {
@@ -100,7 +102,8 @@ const medianOf = (values: number[]) => {
 
 /**
  * The pipeline's own parts, medians over the runs: the notification path, each phase but BUILD,
- * BUILD beyond the direct build and push (login, OCI layout, skopeo), the end.
+ * the release (build end to the released tag), BUILD beyond the direct build and push (login, OCI
+ * layout, skopeo, the SBOM and provenance).
  */
 export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Breakdown {
   const total = (run: Breakdown, pick: (name: string) => boolean) =>
@@ -114,8 +117,12 @@ export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Br
     ],
     ['PRE_BUILD (session, object and password; extract.py)', (n) => n === 'phase PRE_BUILD'],
     [
-      'POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING, outcome seen',
-      (n) => /^phase (POST_BUILD|UPLOAD_ARTIFACTS|FINALIZING)$|^build end/.test(n),
+      'POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING',
+      (n) => /^phase (POST_BUILD|UPLOAD_ARTIFACTS|FINALIZING)$/.test(n),
+    ],
+    [
+      'build end -> released tag seen (event bus, release function, tag move, poll)',
+      (n) => n.startsWith('build end ->') || n.startsWith('release decided ->'),
     ],
   ];
   return [
@@ -124,8 +131,14 @@ export function ownParts(pipelineRuns: Breakdown[], directRuns: Breakdown[]): Br
       medianOf(pipelineRuns.map((run) => total(run, pick))),
     ]),
     [
-      'BUILD beyond the direct build + push (login, OCI layout, skopeo)',
+      'BUILD beyond the direct build + push (login, OCI layout, skopeo, SBOM + provenance)',
       medianOf(pipelineRuns.map((run) => total(run, (n) => n === 'phase BUILD'))) - direct,
+    ],
+    [
+      '  of which the SBOM and the provenance (trivy, build-session.mjs --attest)',
+      medianOf(
+        pipelineRuns.map((run) => total(run, (n) => n.includes('until "SBOM and provenance step done"'))),
+      ),
     ],
   ];
 }

@@ -27,7 +27,18 @@ set -euo pipefail
 
 context=$1
 work=$2
-say() { printf 'ecr-pipeline: [%ss] %s\n' "$SECONDS" "$*"; }
+# Each line says the seconds since the script started, to the millisecond where bash has a clock
+# that fine (EPOCHREALTIME, bash 5), so that the steps' durations can be read back from the log.
+started_us=${EPOCHREALTIME:-}
+started_us=${started_us//[!0-9]/}
+say() {
+  if [[ -n $started_us ]]; then
+    local us=$((${EPOCHREALTIME//[!0-9]/} - started_us))
+    printf 'ecr-pipeline: [%d.%03ds] %s\n' $((us / 1000000)) $((us / 1000 % 1000)) "$*"
+  else
+    printf 'ecr-pipeline: [%ss] %s\n' "$SECONDS" "$*"
+  fi
+}
 fail() { say "$*" >&2; exit 1; }
 # The build's outcome in one line that starts "ecr-pipeline: <code>:", for the log; the pipeline
 # reads it from "$work/verdict" (the buildspec exports it as PIPELINE_VERDICT), never from the log,
@@ -163,6 +174,7 @@ attach_attestations() {
   DOCKERFILE=$DOCKERFILE BUILD_TARGET=$BUILD_TARGET BUILD_PLATFORMS=$BUILD_PLATFORMS BUILDER_USED=$builder \
     SBOM_GENERATOR=$SBOM_GENERATOR node "$work/build-session.mjs" --attest "$work" "$context" ||
     fail "attaching the SBOM and the provenance of $IMAGE_REPOSITORY_URI@$1 failed (see above)"
+  say "SBOM and provenance step done"
 }
 
 # Build secrets (docs/build-secrets.md): build-session.mjs --secrets reads each value, with a session

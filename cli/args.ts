@@ -155,6 +155,8 @@ ${TARGET_HELP}`,
   list: `Usage: ecr-pipeline list [--limit N] [--repository R] [--output json] [options]
 
 Recent uploads, newest first, from the upload records: key, image, status, age and build.
+Exit codes: 0 listed (no uploads is not an error), 1 a record could not be read, 2 usage,
+5 AWS refused.
   -n, --limit N        at most N uploads (default 20, at most 1000)
   -r, --repository R   only uploads to this repository
   -o, --output F       text (default) or json (one JSON object: {"uploads": [...]})
@@ -164,6 +166,8 @@ ${TARGET_HELP}`,
 Releases an image the stack's gate held: the release function moves the tag to it anyway, and
 records and notifies the override, its reason and who asked. Needs lambda:InvokeFunction on the
 release function (attach the stack's ReleaseOperatorPolicy); uploaders do not have it.
+Exit codes: 0 released, 1 not released (nothing held; the function failed or said no),
+3 rejected (the tag names another image), 2 usage, 5 AWS refused (or no right to invoke).
   --override         required: release although the gate held the image
   --reason TEXT      required: why, recorded in the upload record and told to people
   --function NAME    the release function (env ECR_PIPELINE_RELEASE_FUNCTION; default <project>-release)
@@ -171,8 +175,9 @@ ${TARGET_HELP}`,
   replay: `Usage: ecr-pipeline replay [--queue build-trigger|ecr-events] [--dry-run] [options]
 
 Sends each event of a failure queue (what a function could not handle after Lambda's retries) to
-the function again, asynchronously, and deletes the message once Lambda has accepted it. Exits 1
-when a message could not be re-driven (it stays in the queue).
+the function again, asynchronously, and deletes the message once Lambda has accepted it.
+Exit codes: 0 every message re-driven (with --dry-run: listed), 1 a message could not be
+re-driven (it stays in the queue) or the stack names no queue, 2 usage, 5 AWS refused.
   --queue Q          build-trigger (default) or ecr-events
   --dry-run          list the uploads or events (and the error) that would be re-driven; change nothing
 ${TARGET_HELP}`,
@@ -181,8 +186,9 @@ ${TARGET_HELP}`,
 Checks the stack without building: the contexts bucket (exists, versioned), its notifications
 (every context extension, and .zip to refuse, sent to the build-trigger function), the build project
 (exists, privileged for Docker), the functions, Slack and SNS (reach someone, or off), the registry's
-scanning and the release gate (a scan gate needs scans), and the roles (IAM's policy simulator: each
-can do what it needs). Says what is wrong and how to fix it.
+scanning and the release gate (a scan gate needs scans), the rule that sends succeeded builds to the
+release function, and the roles (IAM's policy simulator: each can do what it needs). Says what is
+wrong and how to fix it.
 Exit codes: 0 no problem found, 1 a check failed, 2 usage, 5 AWS refused.
   -o, --output F     text (default) or json: {"exitCode", "checks": [{name, status, detail, fix}]}
 ${TARGET_HELP}`,

@@ -1,10 +1,12 @@
 /**
  * `doctor`'s checks of the stack's settings, read from its functions: the functions are there,
  * Slack and SNS reach someone (or are said to be off), the registry scans what the stack creates,
- * and the release gate can decide (a scan gate without scans would hold every image). Each check is
- * a pure function of what was read, so that each is tested on its own.
+ * the release gate can decide (a scan gate without scans would hold every image), and an enabled
+ * EventBridge rule sends the project's succeeded builds to the release function. Each check is a
+ * pure function of what was read, so that each is tested on its own.
  */
 
+import { ListRulesCommand, ListTargetsByRuleCommand, type Rule } from '@aws-sdk/client-eventbridge';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { paginateListSubscriptionsByTopic } from '@aws-sdk/client-sns';
 import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
@@ -153,6 +155,129 @@ export function releaseGateCheck(env: Record<string, string>, expected: ScanExpe
     status: 'ok',
     detail: `scan: holds an image with a finding at or above ${severity}, or with no scan within ${timeout} s`,
   };
+}
+
+/** An EventBridge rule as read: its name, state, pattern and the ARNs of its targets. */
+export interface RuleRead {
+  name: string;
+  state?: string | undefined;
+  pattern?: string | undefined;
+  targets: string[];
+}
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** One value of a pattern's list against the event's value: equal, or a prefix, wildcard or exists filter. */
+function valueMatches(expected: unknown, value: unknown): boolean {
+  if (!isObject(expected)) return expected === value;
+  const text = typeof value === 'string' ? value : undefined;
+  if (typeof expected.prefix === 'string') return text?.startsWith(expected.prefix) === true;
+  if (typeof expected.wildcard === 'string') {
+    const glob = expected.wildcard.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+    return text !== undefined && new RegExp(`^${glob.join('.*')}$`).test(text);
+  }
+  if (typeof expected.exists === 'boolean') return (value !== undefined) === expected.exists;
+  // Other content filters (anything-but, numeric...): not read here, so not counted as a match.
+  return false;
+}
+
+/**
+ * Whether an EventBridge event pattern matches `event`: every field of the pattern is in the event,
+ * a list holds the event's value, an object matches the event's object there.
+ */
+export function patternMatches(pattern: unknown, event: unknown): boolean {
+  if (!isObject(pattern)) return false;
+  return Object.entries(pattern).every(([field, expected]) => {
+    const value = isObject(event) ? event[field] : undefined;
+    if (Array.isArray(expected)) return expected.some((entry) => valueMatches(entry, value));
+    return isObject(expected) && patternMatches(expected, value);
+  });
+}
+
+/** The event CodeBuild sends when a build of `project` succeeds, as far as rules filter on it. */
+export const buildSucceeded = (project: string): Json => ({
+  source: 'aws.codebuild',
+  'detail-type': 'CodeBuild Build State Change',
+  detail: { 'project-name': project, 'build-status': 'SUCCEEDED' },
+});
+
+/**
+ * Whether a rule's target is the function `name`: its ARN (unqualified or with a version or
+ * alias) on AWS; in the local cloud, which delivers rules through queues, its queue
+ * `<function>-rule-<rule>`.
+ */
+export function targetsFunction(arn: string, name: string): boolean {
+  const [, , service, , , resource, qualifier] = arn.split(':');
+  if (service === 'lambda') return resource === 'function' && qualifier === name;
+  return service === 'sqs' && resource?.startsWith(`${name}-rule-`) === true;
+}
+
+const parsePattern = (pattern: string | undefined): unknown => {
+  try {
+    return JSON.parse(pattern ?? '');
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The release rule check: an enabled rule sends the project's succeeded builds to the release
+ * function. Without one, every image is pushed by digest and its tag never moves.
+ */
+export function releaseRuleCheck(rules: RuleRead[], project: string, release: string): Check {
+  const event = buildSucceeded(project);
+  const wired = rules.filter(
+    (rule) =>
+      patternMatches(parsePattern(rule.pattern), event) &&
+      rule.targets.some((arn) => targetsFunction(arn, release)),
+  );
+  const enabled = wired.filter((rule) => rule.state === 'ENABLED');
+  if (enabled.length > 0)
+    return {
+      name: 'release rule',
+      status: 'ok',
+      detail: `${enabled.map((rule) => rule.name).join(', ')} sends ${project}'s succeeded builds to ${release}`,
+    };
+  const disabled = wired[0];
+  if (disabled)
+    return {
+      name: 'release rule',
+      status: 'fail',
+      detail: `the rule ${disabled.name} that sends ${project}'s succeeded builds to ${release} is ${disabled.state ?? 'not enabled'}: built images are never released (their tag does not move)`,
+      fix: `aws events enable-rule --name ${disabled.name}, or ${REDEPLOY}`,
+    };
+  return {
+    name: 'release rule',
+    status: 'fail',
+    detail: `no EventBridge rule sends ${project}'s succeeded builds to ${release}: built images are pushed by digest but never released (their tag does not move; submit waits for a release that does not come)`,
+    fix: `the stack's ReleaseBuildRule was removed or changed outside the stack; ${REDEPLOY}`,
+  };
+}
+
+/** The default bus's rules that filter CodeBuild's events, with their targets. */
+export async function readBuildRules(clients: Pick<Clients, 'events'>): Promise<RuleRead[]> {
+  const rules: Rule[] = [];
+  // The SDK has no paginator for ListRules.
+  let token: string | undefined;
+  do {
+    const page = await clients.events.send(new ListRulesCommand({ NextToken: token }));
+    rules.push(...(page.Rules ?? []));
+    token = page.NextToken;
+  } while (token);
+  const codebuild = rules.filter((rule) => rule.Name && rule.EventPattern?.includes('aws.codebuild'));
+  return Promise.all(
+    codebuild.map(async (rule) => {
+      const { Targets = [] } = await clients.events.send(new ListTargetsByRuleCommand({ Rule: rule.Name }));
+      return {
+        name: rule.Name ?? '',
+        state: rule.State,
+        pattern: rule.EventPattern,
+        targets: Targets.map((target) => target.Arn ?? ''),
+      };
+    }),
+  );
 }
 
 const named = (error: unknown, ...names: string[]) => names.includes((error as { name?: string }).name ?? '');

@@ -3,8 +3,8 @@
  * the contexts bucket is there and versioned, its notifications send every context extension (and
  * .zip, to be refused) to the build-trigger function, the build project exists and can run Docker,
  * the functions are deployed, Slack and SNS reach someone or are said to be off, the registry scans
- * what the stack creates and the release gate can decide (doctor-settings.ts), and each role can do
- * what it needs (doctor-roles.ts). Each finding says what is wrong and how to fix it. */
+ * what the stack creates, the release gate can decide and the project's succeeded builds reach the
+ * release function (doctor-settings.ts), and each role can do what it needs (doctor-roles.ts). Each finding says what is wrong and how to fix it. */
 import { BatchGetProjectsCommand } from '@aws-sdk/client-codebuild';
 import {
   GetBucketNotificationConfigurationCommand,
@@ -15,9 +15,11 @@ import { CONTEXT_EXTENSIONS } from '../functions/shared/naming.ts';
 import { probeRepository, roleNeeds, rolesCheck, simulator } from './doctor-roles.ts';
 import {
   functionsCheck,
+  readBuildRules,
   readSubscriptions,
   readWebhookStore,
   releaseGateCheck,
+  releaseRuleCheck,
   scanningCheck,
   slackCheck,
   snsCheck,
@@ -234,6 +236,11 @@ export async function runChecks(target: Target): Promise<Check[]> {
   const events = found.ecrEvents?.env;
   if (events) checks.push(...(await guarded('notifications', () => notificationChecks(target, events))));
   checks.push(...(await guarded('scanning', () => scanChecks(target, found))));
+  const release = found.release;
+  if (release) {
+    const read = async () => [releaseRuleCheck(await readBuildRules(target.clients), project, release.name)];
+    checks.push(...(await guarded('release rule', read)));
+  }
   const scope = { region: target.region, bucket: target.bucket, prefix: target.prefix, project };
   checks.push(await rolesCheck(roleNeeds(scope, found, serviceRole), simulator(target.clients)));
   return checks;

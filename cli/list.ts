@@ -4,6 +4,7 @@
  * last write; only the newest few are read.
  */
 import { type _Object, GetObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { type BuildDurations, durationsOf } from '../functions/shared/build-durations.ts';
 import { UPLOAD_RECORD_DIR, type UploadRecord } from '../functions/shared/upload-record.ts';
 import type { ListArgs } from './args.ts';
 import { explain } from './errors.ts';
@@ -34,6 +35,20 @@ export interface ListedUpload {
   scan?: UploadRecord['scan'];
   /** The release gate and its verdict, once the image was built. */
   release?: ReleaseSummary | undefined;
+  /** Where the build spent its time, in seconds per CodeBuild phase. */
+  durations?: BuildDurations;
+  /** A multi-platform upload: where each leg's build spent its time. */
+  legDurations?: { platform: string; durations: BuildDurations }[];
+}
+
+/** The record's durations (or its legs'), as `list --output json` carries them. */
+function durationsFields(record: UploadRecord): Pick<ListedUpload, 'durations' | 'legDurations'> {
+  const durations = durationsOf(record.durations);
+  const legs = (record.legs ?? []).flatMap((leg) => {
+    const own = durationsOf(leg.durations);
+    return own ? [{ platform: leg.platform, durations: own }] : [];
+  });
+  return { ...(durations ? { durations } : {}), ...(legs.length > 0 ? { legDurations: legs } : {}) };
 }
 
 /** The newest record objects of the bucket (at most MAX_LISTED listed), newest first. */
@@ -104,6 +119,7 @@ export async function listUploads(
         reason: record.reason,
         ...(record.scan ? { scan: record.scan } : {}),
         ...(record.release ? { release: releaseSummary(record) } : {}),
+        ...durationsFields(record),
       });
     });
   }

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { ReplayArgs } from './args.ts';
 import { CliError } from './errors.ts';
+import { EXIT } from './exit-codes.ts';
 import type { Io } from './submit.ts';
 import { DEFAULT_STACK, ENV, readLocalState, resolveTarget, stackOutputs } from './target.ts';
 
@@ -246,7 +247,7 @@ export async function replayCommand(args: ReplayArgs, io: Io): Promise<number> {
       say(
         `${result.arrived} message(s) arrived while replaying (new failures, perhaps of events just re-driven): left on the queue; read the function's log before replaying again`,
       );
-    return result.failed > 0 ? 1 : 0;
+    return result.failed > 0 ? EXIT.failed : EXIT.success;
   } finally {
     sqs.destroy();
     lambda.destroy();

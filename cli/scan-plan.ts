@@ -52,8 +52,10 @@ function ruleFor(
   );
 }
 
-const countPlatforms = (platforms: readonly string[] | undefined) =>
-  (platforms ?? []).flatMap((p) => p.split(',')).filter((p) => p.trim() !== '').length;
+/** The platforms asked for, across repeated flags and comma-separated lists. */
+function countPlatforms(platforms: readonly string[] | undefined): number {
+  return (platforms ?? []).flatMap((p) => p.split(',')).filter((p) => p.trim() !== '').length;
+}
 
 /** Decides from the facts whether a pushed image of `repository` will be scanned. */
 export function expectScan(repository: string, facts: ScanFacts): ScanExpectation {

@@ -3,6 +3,12 @@
  * (`--output json`) for scripts. Both are rendered from one view, so they never tell different things.
  */
 import type { Build } from '@aws-sdk/client-codebuild';
+import {
+  type BuildDurations,
+  durationsOf,
+  durationsOfBuild,
+  durationsText,
+} from '../functions/shared/build-durations.ts';
 import { BUILD_ENV } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import { EXIT } from './exit-codes.ts';
@@ -56,6 +62,8 @@ export interface StatusView {
   /** CodeBuild's own message for the failing phase (a build not yet in a final record). */
   detail?: string | undefined;
   finishedAt?: string | undefined;
+  /** Where the build spent its time, in seconds per CodeBuild phase (queued, provisioning, ...). */
+  durations?: BuildDurations | undefined;
   scan?: UploadRecord['scan'];
   /** One line per replication destination (or why it is unknown). */
   replication?: string[];
@@ -75,6 +83,8 @@ export interface LegView {
   digest?: string | undefined;
   /** From the upload's acceptance to the leg's end. */
   durationSeconds?: number | undefined;
+  /** Where the leg's build spent its time, per CodeBuild phase. */
+  durations?: BuildDurations | undefined;
 }
 
 /** The legs of a record (several platforms), or undefined. */
@@ -90,6 +100,7 @@ export function legsOf(record: UploadRecord): LegView[] | undefined {
       buildId: leg.buildId,
       digest: leg.digest,
       durationSeconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined,
+      durations: durationsOf(leg.durations),
     };
   });
 }
@@ -102,9 +113,16 @@ export function legLines(legs: LegView[] | undefined): string[] {
       leg.emulated ? 'emulated' : 'native',
       leg.digest ? leg.digest.slice(0, 19) : 'not pushed',
       ...(leg.durationSeconds !== undefined ? [`${leg.durationSeconds}s`] : []),
+      ...(durationsText(leg.durations) ? [`(${durationsText(leg.durations)})`] : []),
     ];
     return parts.join('  ');
   });
+}
+
+/** The line of where the build's time went, when CodeBuild reported it. */
+function timeLines(view: StatusView): string[] {
+  const text = durationsText(view.durations);
+  return text ? [`time     ${text}`] : [];
 }
 
 /** Record states that tell the whole outcome (the build need not be asked); `built`: pushed, releasing. */
@@ -140,6 +158,7 @@ export function finalView(record: UploadRecord): StatusView {
     buildId: record.buildId,
     buildStatus: record.buildStatus,
     finishedAt: record.finishedAt,
+    durations: durationsOf(record.durations),
     release: releaseSummary(record),
     releaseLines: releaseLinesOf(record),
     ...(legsOf(record) ? { legs: legsOf(record) } : {}),
@@ -202,6 +221,7 @@ export async function statusView(
     buildStatus: build.buildStatus,
     phase: build.buildComplete ? undefined : build.currentPhase,
     logLink: build.logs?.deepLink,
+    durations: durationsOfBuild(build.phases),
   };
   if (!build.buildComplete) return view;
   const outcome = await outcomeOf(clients, build);
@@ -253,7 +273,7 @@ export function statusLines(view: StatusView, found: Found, project: string | un
     lines.push(`record   ${view.status}${view.finishedAt ? ` at ${view.finishedAt}` : ''}`);
     if (view.buildId)
       lines.push(`build    ${shortBuildId(view.buildId)}${view.buildStatus ? `  ${view.buildStatus}` : ''}`);
-    lines.push(...legLines(view.legs));
+    lines.push(...timeLines(view), ...legLines(view.legs));
     if (view.status === 'built' || view.status === 'released' || view.status === 'held') {
       lines.push(`image    ${view.image}`);
       if (view.scan) {
@@ -277,6 +297,7 @@ export function statusLines(view: StatusView, found: Found, project: string | un
     `build    ${build.id}  ${build.buildStatus}${build.buildComplete ? '' : `  phase ${build.currentPhase}`}`,
   );
   if (view.logLink) lines.push(`log      ${view.logLink}`);
+  lines.push(...timeLines(view));
   if (view.status === 'built') lines.push(`image    ${view.image}`, ...(view.replication ?? []));
   if (view.status === 'failed' && view.reason !== undefined) lines.push(...reason());
   return lines;

@@ -1,6 +1,7 @@
 /** `ecr-pipeline submit`: pack, upload, follow, print the image. */
 
 import type { Build } from '@aws-sdk/client-codebuild';
+import { type BuildDurations, durationsOfBuild } from '../functions/shared/build-durations.ts';
 import { UPLOAD_METADATA } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
 import { type UploadIdentity, uploadRecordKey } from '../functions/shared/upload-record.ts';
@@ -66,6 +67,8 @@ export interface SubmitResult {
   digest?: string | undefined;
   buildId?: string | undefined;
   phases?: PhaseTiming[];
+  /** Where the build spent its time, in seconds per CodeBuild phase (as `status` shows it). */
+  durations?: BuildDurations | undefined;
   code?: string | undefined;
   /** Why it was rejected or failed: for a build, the excerpt of its log that `status` shows too. */
   reason?: string | undefined;
@@ -294,7 +297,11 @@ async function afterPush(
 /** The fields of the JSON result that an outcome gives. */
 function outcomeFields(outcome: SubmitOutcome, last: Build | undefined): Partial<SubmitResult> {
   if (outcome.kind === 'rejected') return { status: 'rejected', code: outcome.code, reason: outcome.reason };
-  const build = { buildId: outcome.buildId, phases: phaseTimings(last) };
+  const build = {
+    buildId: outcome.buildId,
+    phases: phaseTimings(last),
+    durations: durationsOfBuild(last?.phases),
+  };
   return outcome.kind === 'pushed'
     ? { status: 'pushed', ...build, image: outcome.image, digest: outcome.digest }
     : {

@@ -11,6 +11,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CodeBuildClient, ListProjectsCommand } from '@aws-sdk/client-codebuild';
 import { ECRClient } from '@aws-sdk/client-ecr';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -72,6 +73,8 @@ export interface Clients {
   ssm: SSMClient;
   secrets: SecretsManagerClient;
   sns: SNSClient;
+  /** `doctor`: the EventBridge rule that sends succeeded builds to the release function. */
+  events: EventBridgeClient;
 }
 
 /** A resolved target: every name the commands need, and clients configured for it. */
@@ -156,6 +159,7 @@ export function createClients(settings: ClientSettings): Clients {
     ssm: new SSMClient(common),
     secrets: new SecretsManagerClient(common),
     sns: new SNSClient(common),
+    events: new EventBridgeClient(common),
   };
 }
 

@@ -1,19 +1,27 @@
 /**
- * buildspec/build-image.sh run on its own with buildah and a real registry, its base images through
- * the pull-through cache mirror (PULL_THROUGH_CACHE): the registry holds Docker Hub's busybox under
- * `docker-hub/`, as ECR's pull-through cache does, and `FROM busybox` reaches it only through the
- * mirror (docker.io cannot be reached from here). No AWS call is involved: the registry password the
- * build session would write is a stand-in the registry does not check.
+ * buildspec/build-image.sh run on its own with buildah and real registries, its base images through
+ * a pull-through cache (PULL_THROUGH_CACHE), as on AWS: a registry process plays Docker Hub (the
+ * upstream, holding `library/busybox`), a distribution registry in proxy mode is the pull-through
+ * cache of it, and the build's registry host routes `docker-hub/...` to that cache, as an ECR
+ * pull-through cache rule with the prefix `docker-hub` does (a proxy-mode registry refuses pushes, so
+ * the image is pushed to a third, plain registry behind the same host). `FROM busybox` reaches the
+ * base only through the mirror: docker.io cannot be reached from here. No AWS call is involved: the
+ * registry password the build session would write is a stand-in the registries do not check.
  * Used by test/e2e/pull-through-mirror.test.ts and `npm run bench -- build`.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBaseImage } from './base-image.ts';
+import { closeServer, forward, listen } from './http.ts';
 import { freePort, startRegistry } from './processes.ts';
 
 const SCRIPT = new URL('../buildspec/build-image.sh', import.meta.url).pathname;
+
+/** The repository prefix of the cache rule, as the buildspec's PULL_THROUGH_CACHE names it. */
+export const CACHE_PREFIX = 'docker-hub';
 
 export interface MirrorBuild {
   status: number | null;
@@ -24,9 +32,13 @@ export interface MirrorBuild {
 }
 
 export interface MirrorRegistry {
-  /** host:port of the registry (the build's ECR, holding the cache under docker-hub/). */
+  /** host:port of the build's registry (its ECR: pushes, and the cache under docker-hub/). */
   host: string;
   dir: string;
+  /** The requests the upstream ("Docker Hub") served, as `METHOD /v2/...` lines, oldest first. */
+  upstreamRequests(): string[];
+  /** Whether the pull-through cache holds blob `digest` in its own storage. */
+  cacheHolds(digest: string): boolean;
   /** A layer store for builds (builds given the same store share their layers). */
   store(): string;
   /** Builds `dockerfile` with build-image.sh and `env` (PULL_THROUGH_CACHE, ...) in layer store `store`. */
@@ -34,24 +46,29 @@ export interface MirrorRegistry {
   stop(): Promise<void>;
 }
 
-/** Starts a registry holding `docker-hub/library/busybox:latest`. */
+/** Starts the upstream holding `library/busybox:latest`, its pull-through cache, and the build's registry. */
 export async function startMirrorRegistry(): Promise<MirrorRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'pull-through-mirror-'));
-  const port = await freePort();
-  const registry = await startRegistry(port, join(dir, 'registry'));
+  const [upstreamPort, cachePort, pushPort, port] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const upstream = await startRegistry(upstreamPort, join(dir, 'upstream'), { accessLog: true });
+  await ensureBaseImage(`127.0.0.1:${upstreamPort}`);
+  const cache = await startRegistry(cachePort, join(dir, 'cache'), {
+    proxyOf: `http://127.0.0.1:${upstreamPort}`,
+  });
+  const registry = await startRegistry(pushPort, join(dir, 'registry'));
+  const front = await startCacheRoute(port, pushPort, cachePort);
   const host = `127.0.0.1:${port}`;
-  await ensureBaseImage(host);
-  execFileSync('skopeo', [
-    'copy',
-    '--src-tls-verify=false',
-    '--dest-tls-verify=false',
-    `docker://${host}/library/busybox:latest`,
-    `docker://${host}/docker-hub/library/busybox:latest`,
-  ]);
   let stores = 0;
   return {
     host,
     dir,
+    upstreamRequests: () => requestLines(readFileSync(join(dir, 'upstream', 'registry.log'), 'utf8')),
+    cacheHolds: (digest) => existsSync(blobPath(cache.storage, digest)),
     store() {
       const root = join(dir, `store-${++stores}`);
       mkdirSync(root);
@@ -63,10 +80,49 @@ export async function startMirrorRegistry(): Promise<MirrorRegistry> {
     },
     build: (dockerfile, store, env = {}) => build(host, dir, dockerfile, store, env),
     async stop() {
-      await registry.stop();
+      await closeServer(front);
+      for (const service of [registry, cache, upstream]) await service.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The build's registry host: `/v2/docker-hub/<name>/...` goes to the pull-through cache as
+ * `/v2/<name>/...` (the rule's prefix names the upstream, the rest is the upstream's name); every
+ * other request goes to the registry that takes the pushes.
+ */
+async function startCacheRoute(port: number, pushPort: number, cachePort: number): Promise<Server> {
+  const cached = `/v2/${CACHE_PREFIX}/`;
+  const server = createServer((req, res) => {
+    const toCache = req.url?.startsWith(cached) === true;
+    if (toCache) req.url = `/v2/${req.url?.slice(cached.length)}`;
+    forward(toCache ? cachePort : pushPort, req, res, {
+      onAnswer: (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+      onUnreachable: (error) => {
+        res.writeHead(502);
+        res.end(error.message);
+      },
+    });
+  });
+  await listen(server, port);
+  return server;
+}
+
+/** `GET /v2/library/busybox/blobs/sha256:...` for each request line of a registry's access log. */
+export function requestLines(log: string): string[] {
+  return [...log.matchAll(/"(GET|HEAD|PUT|POST|PATCH|DELETE) (\/v2\/[^ "]*) HTTP\/[\d.]+"/g)].map(
+    (m) => `${m[1]} ${m[2]}`,
+  );
+}
+
+/** Where the distribution registry's filesystem driver keeps blob `digest`. */
+function blobPath(storage: string, digest: string): string {
+  const hex = digest.replace(/^sha256:/, '');
+  return join(storage, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
 }
 
 async function build(

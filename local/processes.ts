@@ -216,7 +216,19 @@ export async function startMoto(port: number, dataDir: string): Promise<Service>
 }
 
 /** The CNCF distribution registry with a generated config and its own storage folder. */
-export async function startRegistry(port: number, dataDir: string): Promise<Service & { storage: string }> {
+/** How a registry runs besides its defaults. */
+export interface RegistryOptions {
+  /** Proxy mode (a pull-through cache) of the registry at this URL; such a registry refuses pushes. */
+  proxyOf?: string;
+  /** Write an access line per request to its log (registry.log in dataDir). */
+  accessLog?: boolean;
+}
+
+export async function startRegistry(
+  port: number,
+  dataDir: string,
+  options: RegistryOptions = {},
+): Promise<Service & { storage: string }> {
   const storage = join(dataDir, 'registry');
   mkdirSync(storage, { recursive: true });
   const config = join(dataDir, 'registry.yml');
@@ -227,7 +239,7 @@ export async function startRegistry(port: number, dataDir: string): Promise<Serv
       'log:',
       '  level: warn',
       '  accesslog:',
-      '    disabled: true',
+      `    disabled: ${options.accessLog !== true}`,
       'storage:',
       '  filesystem:',
       `    rootdirectory: ${storage}`,
@@ -238,6 +250,7 @@ export async function startRegistry(port: number, dataDir: string): Promise<Serv
       '      enabled: false',
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...(options.proxyOf ? ['proxy:', `  remoteurl: ${options.proxyOf}`] : []),
       '',
     ].join('\n'),
   );

@@ -14,6 +14,7 @@ import {
   type ScanFrequency,
   type SigningRule,
 } from '@aws-sdk/client-ecr';
+import { applyBlobMounting } from './blob-mounting.ts';
 import type { Deps } from './deps.ts';
 import {
   destinationRegistryPolicy,
@@ -37,7 +38,7 @@ export class RefusedError extends Error {
 
 /** The custom resource's properties (strings, as CloudFormation passes them). */
 export interface SettingProperties {
-  Setting: 'replication' | 'scanning' | 'signing';
+  Setting: 'replication' | 'scanning' | 'signing' | 'blob-mounting';
   RepositoryPattern: string;
   /** replication: comma-separated regions, and the destination account. */
   Regions?: string;
@@ -208,6 +209,8 @@ async function applySigning(deps: Deps, request: SettingRequest): Promise<Settin
 /** Applies one request; throws RefusedError for what must fail the deploy. */
 export function applySetting(deps: Deps, request: SettingRequest): Promise<SettingData> {
   switch (request.properties.Setting) {
+    case 'blob-mounting':
+      return applyBlobMounting(deps, request.kind);
     case 'replication':
       return applyReplication(deps, request);
     case 'signing':

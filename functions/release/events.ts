@@ -3,6 +3,8 @@
  * a success event of another project, of an upload outside the stack's bucket, or a payload of any
  * other shape asks nothing, and says why (`ignore`).
  */
+
+import { type BuildDurations, durationsOfEvent } from '../shared/build-durations.ts';
 import {
   ATTESTATIONS,
   type Attestation,
@@ -24,6 +26,8 @@ export type ReleaseInput =
       attestations?: Attestation[];
       /** The build is one leg of a multi-platform upload: its platform. */
       platform?: string;
+      /** Where the build spent its time (the event's phases, checked). */
+      durations?: BuildDurations;
     }
   | { kind: 'scan'; repository: string; digest: string; status: string; counts: SeverityCounts }
   | { kind: 'check-pending' }
@@ -75,6 +79,7 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
   ).split(',');
   const attestations = ATTESTATIONS.filter((name) => exported.includes(name));
   const platform = variable(environment, BUILD_ENV.platform);
+  const durations = durationsOfEvent(info.phases);
   return {
     kind: 'build-succeeded',
     buildId,
@@ -87,6 +92,7 @@ function buildEvent(detail: Json, config: Config): ReleaseInput {
     ...(digest ? { digest } : {}),
     ...(attestations.length > 0 ? { attestations } : {}),
     ...(platform ? { platform } : {}),
+    ...(durations ? { durations } : {}),
   };
 }
 

@@ -18,16 +18,22 @@ import { normalizeCounts, type SeverityCounts } from '../shared/severity.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
 import type { ScanState, SigningState } from './gate.ts';
 
-/** Every manifest type a build may push: BatchGetImage answers only in the types it is offered. */
-const MANIFEST_TYPES = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-];
+// The lists below are built inside functions, not at module load, so that each use is tested by
+// the tests that reach it (a module-level value is one mutant for every test at once).
 
-const isNotFound = (error: unknown) =>
-  ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
+/** Every manifest type a build may push: BatchGetImage answers only in the types it is offered. */
+function manifestTypes(): string[] {
+  return [
+    'application/vnd.docker.distribution.manifest.v2+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.oci.image.index.v1+json',
+  ];
+}
+
+function isNotFound(error: unknown): boolean {
+  return ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
+}
 
 /** The image `repository@digest`, or undefined when the repository has no such image. */
 export async function describeImage(
@@ -136,7 +142,10 @@ export type TagMove =
   | { kind: 'taken'; existingDigest: string }
   | { kind: 'denied'; reason: string };
 
-const TAG_TAKEN = new Set(['ImageAlreadyExistsException', 'ImageTagAlreadyExistsException']);
+/** PutImage's answers for a tag that names an image already: ECR's, and moto's. */
+function isTagTaken(error: unknown): boolean {
+  return ['ImageAlreadyExistsException', 'ImageTagAlreadyExistsException'].includes(errorName(error));
+}
 
 /**
  * Points `tag` at `repository@digest` with `PutImage` of the manifest the build pushed. A tag that
@@ -160,7 +169,7 @@ export async function moveTag(
       new BatchGetImageCommand({
         repositoryName: repository,
         imageIds: [{ imageDigest: digest }],
-        acceptedMediaTypes: MANIFEST_TYPES,
+        acceptedMediaTypes: manifestTypes(),
       }),
     );
     manifest = out.images?.find((image) => image.imageId?.imageDigest === digest) ?? out.images?.[0];
@@ -187,7 +196,7 @@ export async function moveTag(
   } catch (error) {
     if (errorName(error) === 'AccessDeniedException')
       return { kind: 'denied', reason: deniedReason(repository) };
-    if (!TAG_TAKEN.has(errorName(error))) throw classify(error, 'PutImage');
+    if (!isTagTaken(error)) throw classify(error, 'PutImage');
   }
   const existing = await digestOfTag(ecr, repository, tag);
   if (existing === digest) return { kind: 'already' };

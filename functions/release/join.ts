@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BatchGetImageCommand, type ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import type { BuildDurations } from '../shared/build-durations.ts';
 import type { UploadLeg, UploadRecord } from '../shared/upload-record.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
 import { type GateDecision, judge, type ScanState } from './gate.ts';
@@ -39,11 +40,10 @@ export type LegOutcome =
 /** The record with `platform`'s leg pushed as `digest` by `buildId`, or why the report changes nothing. */
 export function recordLeg(
   record: UploadRecord,
-  platform: string,
-  buildId: string,
-  digest: string,
+  build: { platform: string; buildId: string; digest: string; durations?: BuildDurations },
   at: Date,
 ): LegOutcome {
+  const { platform, buildId, digest, durations } = build;
   const legs = record.legs ?? [];
   const index = legs.findIndex((leg) => leg.platform === platform);
   const leg = legs[index];
@@ -55,7 +55,13 @@ export function recordLeg(
   if (leg.digest !== undefined) {
     return { kind: 'ignored', why: `the ${platform} leg pushed ${leg.digest} already` };
   }
-  const next: UploadLeg = { ...leg, buildId, digest, finishedAt: at.toISOString() };
+  const next: UploadLeg = {
+    ...leg,
+    buildId,
+    digest,
+    finishedAt: at.toISOString(),
+    ...(durations ? { durations } : {}),
+  };
   return {
     kind: 'recorded',
     record: { ...record, legs: legs.map((other, i) => (i === index ? next : other)) },

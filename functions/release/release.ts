@@ -12,6 +12,7 @@
  * marked announced after; a run cut off in between is finished by Lambda's retry of it (same request
  * id) or, once its writer had all its time, by whichever run meets the record next.
  */
+import type { BuildDurations } from '../shared/build-durations.ts';
 import type { Attestation, ReleaseVerdict } from '../shared/contract.ts';
 import { type UploadRecord, type UploadRelease, uploadRecordKey } from '../shared/upload-record.ts';
 import { announce } from './announce.ts';
@@ -29,6 +30,7 @@ import {
   readRecord,
   recordOfImage,
   type StoreDeps,
+  type Stored,
   writeImageIndex,
   writeRecord,
 } from './store.ts';
@@ -45,7 +47,14 @@ import {
 
 /** What started this round of the release. */
 export type Trigger =
-  | { kind: 'build'; buildId: string; digest?: string; attestations?: Attestation[]; platform?: string }
+  | {
+      kind: 'build';
+      buildId: string;
+      digest?: string;
+      attestations?: Attestation[];
+      platform?: string;
+      durations?: BuildDurations;
+    }
   | { kind: 'scan'; digest: string; scan: ScanState }
   | { kind: 'check' }
   | { kind: 'override'; reason: string; by: string };
@@ -83,8 +92,13 @@ export async function advance(
 ): Promise<ReleaseOutcome> {
   let announcedHere = false;
   let decidedHere: ReleaseVerdict | undefined;
+  // The record this run wrote last, with the ETag S3 gave it: the next round decides from it without
+  // reading it back. Every write stays conditional on that ETag, so a change made by anyone else in
+  // between still ends in a conflict, and the round after it reads the record again.
+  let written: Stored | undefined;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const stored = await readRecord(store(deps), recordKey);
+    const stored = written ?? (await readRecord(store(deps), recordKey));
+    written = undefined;
     if (!stored) return { kind: 'ignored', why: 'no upload record' };
     const { record } = stored;
     const step = await nextStep(deps, recordKey, record, trigger, requestId);
@@ -101,14 +115,17 @@ export async function advance(
           announcedHere = true;
           deps.logger.info('release verdict announced', { verdict: record.release?.verdict });
         }
-        if ((await writeRecord(store(deps), recordKey, announced(record), stored.eTag)) === 'written') {
+        const write = await writeRecord(store(deps), recordKey, announced(record), stored.eTag);
+        if (write.kind === 'written') {
           return { kind: 'decided', verdict: record.release?.verdict as ReleaseVerdict };
         }
         break;
       }
       case 'write': {
         await step.before?.();
-        if ((await writeRecord(store(deps), recordKey, step.record, stored.eTag)) === 'conflict') break;
+        const write = await writeRecord(store(deps), recordKey, step.record, stored.eTag);
+        if (write.kind === 'conflict') break;
+        if (write.eTag !== '') written = { record: step.record, eTag: write.eTag };
         if (step.record.release?.verdict && step.record.release.verdict !== record.release?.verdict) {
           decidedHere = step.record.release.verdict;
           deps.logger.info('release decided', {
@@ -202,7 +219,11 @@ async function fromAccepted(
   }
   const repository = record.repository as string;
   const now = deps.now();
-  const base = { ...record, buildId: trigger.buildId };
+  const base = {
+    ...record,
+    buildId: trigger.buildId,
+    ...(trigger.durations ? { durations: trigger.durations } : {}),
+  };
   const fail = (reason: string): Step => ({
     kind: 'write',
     record: decided(base, { gate: deps.config.gate }, 'failed', { reason }, requestId, now),
@@ -245,7 +266,8 @@ async function fromLeg(
   });
   if (!trigger.digest)
     return fail(`the ${platform} leg succeeded but exported no image digest (IMAGE_DIGEST)`);
-  const leg = recordLeg(record, platform, trigger.buildId, trigger.digest, now);
+  const { buildId, digest, durations } = trigger;
+  const leg = recordLeg(record, { platform, buildId, digest, ...(durations ? { durations } : {}) }, now);
   if (leg.kind === 'ignored') return ignored(leg.why);
   if (leg.kind === 'recorded' && !(await describeImage(deps.ecr, repository, trigger.digest))) {
     return fail(
@@ -448,6 +470,7 @@ export async function handleInvocation(deps: Deps, event: unknown, requestId: st
               ...(input.digest ? { digest: input.digest } : {}),
               ...(input.attestations ? { attestations: input.attestations } : {}),
               ...(input.platform ? { platform: input.platform } : {}),
+              ...(input.durations ? { durations: input.durations } : {}),
             },
             requestId,
           ),

@@ -57,6 +57,9 @@ export async function readRecord(deps: StoreDeps, key: string): Promise<Stored |
   return found ? { record: found.value, eTag: found.eTag } : undefined;
 }
 
+/** What a conditional write of the record did: written (with the ETag S3 gave it, '' if none), or not. */
+export type WriteResult = { kind: 'written'; eTag: string } | { kind: 'conflict' };
+
 /**
  * Writes `record` on condition that the stored one still has `eTag`. `conflict`: it changed in
  * between (or a concurrent write is in flight): read again and decide again.
@@ -66,9 +69,9 @@ export async function writeRecord(
   key: string,
   record: UploadRecord,
   eTag: string,
-): Promise<'written' | 'conflict'> {
+): Promise<WriteResult> {
   try {
-    await deps.s3.send(
+    const out = await deps.s3.send(
       new PutObjectCommand({
         Bucket: deps.bucket,
         Key: key,
@@ -77,10 +80,10 @@ export async function writeRecord(
         IfMatch: eTag,
       }),
     );
-    return 'written';
+    return { kind: 'written', eTag: out.ETag ?? '' };
   } catch (error) {
     const status = httpStatusOf(error);
-    if (status === 412 || status === 409) return 'conflict';
+    if (status === 412 || status === 409) return { kind: 'conflict' };
     throw classify(error, 'writing the upload record');
   }
 }

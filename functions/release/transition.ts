@@ -8,11 +8,15 @@ import type { RejectionCode, ReleaseVerdict, ReleaseVerdictDetail } from '../sha
 import type { SeverityCounts } from '../shared/severity.ts';
 import type { UploadRecord, UploadRecordStatus, UploadRelease } from '../shared/upload-record.ts';
 
-/** Statuses after which nothing but an announcement is left to do. */
-const FINAL: ReadonlySet<UploadRecordStatus> = new Set(['released', 'superseded', 'rejected', 'failed']);
-
-/** True when the record's upload has its outcome (`held` waits for an override only). */
-export const isFinal = (record: UploadRecord): boolean => FINAL.has(record.status);
+/**
+ * True when the record's upload has its outcome (`held` waits for an override only): after these
+ * statuses nothing but an announcement is left to do. (A list in the function, not at module load,
+ * so that the tests that reach it are the ones that test it.)
+ */
+export function isFinal(record: UploadRecord): boolean {
+  const final: UploadRecordStatus[] = ['released', 'superseded', 'rejected', 'failed'];
+  return final.includes(record.status);
+}
 
 /** The record of a build that pushed `digest`, with its gate. */
 export function built(
@@ -113,8 +117,15 @@ export function verdictDetail(record: UploadRecord): ReleaseVerdictDetail {
     ...(record.attestations?.length || release.signed
       ? { attestations: [...(record.attestations ?? []), ...(release.signed ? ['signed' as const] : [])] }
       : {}),
-    ...((record.legs?.length ?? 0) > 1
-      ? { legs: (record.legs ?? []).map(({ platform, emulated }) => ({ platform, emulated })) }
+    ...(record.durations ? { durations: record.durations } : {}),
+    ...(record.legs && record.legs.length > 1
+      ? {
+          legs: record.legs.map(({ platform, emulated, durations }) => ({
+            platform,
+            emulated,
+            ...(durations ? { durations } : {}),
+          })),
+        }
       : {}),
   };
 }

@@ -4,6 +4,8 @@
  * Changing one is a breaking change for deployed stacks and for users' uploads.
  */
 
+import type { BuildDurations } from './build-durations.ts';
+
 /** EventBridge `source` of the events this stack puts on the bus itself. */
 export const EVENT_SOURCE = 'ecr-pipeline';
 
@@ -172,8 +174,10 @@ export interface ReleaseVerdictDetail {
    * release found the image signed (releaseRequireSigned: DescribeImageSigningStatus COMPLETE).
    */
   attestations?: Attestation[];
-  /** Several platforms: the legs joined into the index, in order, and which were emulated. */
-  legs?: { platform: string; emulated: boolean }[];
+  /** Where the build spent its time, as CodeBuild reported it (one build). */
+  durations?: BuildDurations;
+  /** Several platforms: the legs joined into the index, in order, which were emulated, their times. */
+  legs?: { platform: string; emulated: boolean; durations?: BuildDurations }[];
 }
 
 /**

@@ -6,6 +6,7 @@
  * tells the command-line tool what became of the upload (accepted with its build, or rejected and why).
  */
 import { createHash } from 'node:crypto';
+import type { BuildDurations } from './build-durations.ts';
 import type { Attestation, RejectionCode, ReleaseGate, ReleaseVerdict } from './contract.ts';
 import type { Severity, SeverityCounts } from './severity.ts';
 
@@ -129,6 +130,8 @@ export interface UploadLeg {
   digest?: string;
   /** ISO time the leg's build ended. */
   finishedAt?: string;
+  /** Where the leg's build spent its time, as CodeBuild reported it. */
+  durations?: BuildDurations;
 }
 
 /** Content of an upload record. */
@@ -156,6 +159,8 @@ export interface UploadRecord {
   buildStatus?: string;
   /** ISO time the final state was written. */
   finishedAt?: string;
+  /** Where the build spent its time (queued, provisioning, download, build...), as CodeBuild reported it. */
+  durations?: BuildDurations;
   /** The pushed image's scan, once complete. */
   scan?: UploadScan;
   /** The release of the built image (the release function). */

@@ -1,7 +1,7 @@
 /**
  * EventBridge rules: a scheduled rule becomes an entry for the local clock; a rule with an event
  * pattern is created in moto with the template's own pattern, its Lambda targets replaced by local
- * queues the invoker drains (other targets kept as they are).
+ * queues the invoker drains (other targets kept as they are), each named `<function>-rule-<rule>`.
  */
 import { PutRuleCommand, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
 import type { PhysicalResource } from '../template.ts';
@@ -73,6 +73,8 @@ async function localTarget(state: DeployState, rule: string, target: Props): Pro
       : {}),
   };
   if (!key) return keep;
-  const queue = await state.localQueue(`local-rule-${rule}-${String(target.Id)}`, 'events', key);
+  // Named for the function first, as `doctor --local` reads it: the queue stands for that function.
+  const functionName = arn.split(':')[6] ?? key;
+  const queue = await state.localQueue(`${functionName}-rule-${rule}`, 'events', key);
   return { ...keep, Arn: queue.arn };
 }

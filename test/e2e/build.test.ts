@@ -7,10 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contextKey } from '../../functions/shared/naming.ts';
-import type { UploadRecord } from '../../functions/shared/upload-record.ts';
 import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { slackText } from '../../local/sinks.ts';
@@ -19,14 +17,13 @@ import {
   clientsFor,
   keyPrefixOf,
   readExamples,
-  readRecord,
   registryPassword,
   type SentUpload,
-  sendContext,
   skopeoInspect,
   tarballOf,
   waitForOutcome,
 } from '../../local/uploads.ts';
+import { FINAL_STATUSES, localEcr, recordOnce, uploadDir } from './helpers.ts';
 
 const examples = Object.fromEntries(readExamples().map((example) => [example.name, example]));
 const example = (name: string) => {
@@ -47,11 +44,7 @@ beforeAll(async () => {
   await installBaseImage(cloud);
   clients = clientsFor(cloud);
   prefix = keyPrefixOf(cloud);
-  ecr = new ECRClient({
-    region: cloud.region,
-    endpoint: cloud.endpoint,
-    credentials: clients.s3.config.credentials,
-  });
+  ecr = localEcr(cloud, clients.s3.config.credentials);
   password = await registryPassword(ecr);
 });
 
@@ -62,29 +55,17 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-async function upload(
+const upload = (
   dir: string,
   repository: string,
   tag: string,
   metadata: Record<string, string> = {},
-  extra = {},
-) {
-  const body = await tarballOf(dir, extra);
-  return sendContext(clients.s3, cloud.bucket, contextKey(prefix, repository, tag), body, metadata);
-}
+  extra: Record<string, string> = {},
+) => uploadDir({ cloud, clients, prefix }, dir, { repository, tag }, metadata, extra);
 
 /** The upload's record once final: ecr-events writes the outcome on the build's last state event. */
-async function finalRecord(up: SentUpload, timeoutMs = 60_000): Promise<UploadRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const record = await readRecord(clients.s3, prefix, up);
-    if (record && ['released', 'held', 'failed', 'rejected', 'superseded'].includes(record.status))
-      return record;
-    if (Date.now() > deadline)
-      throw new Error(`the record of ${up.key} is not final: ${JSON.stringify(record)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const finalRecord = (up: SentUpload, timeoutMs = 60_000) =>
+  recordOnce({ cloud, clients, prefix }, up, FINAL_STATUSES, timeoutMs);
 
 const slackTexts = () => cloud.sinks.slack.map((message) => slackText(message.body));
 

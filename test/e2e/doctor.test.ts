@@ -1,8 +1,21 @@
-/** `ecr-pipeline doctor --local` against the local cloud: a healthy stack, then a broken wiring. */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+/**
+ * `ecr-pipeline doctor --local` against the local cloud: a healthy stack, then a broken wiring (a
+ * role's statement, the Slack parameter, a bucket notification, the release function's rule).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  DeleteRuleCommand,
+  DisableRuleCommand,
+  EnableRuleCommand,
+  EventBridgeClient,
+  ListRulesCommand,
+  ListTargetsByRuleCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   GetBucketNotificationConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
@@ -12,42 +25,16 @@ import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { localCliEnv, runCli } from './helpers.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'doctor-e2e-'));
 let cloud: LocalCloud;
 let env: NodeJS.ProcessEnv;
-
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
-      env,
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli(env, args);
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
-  const state = join(work, 'cloud.json');
-  writeFileSync(
-    state,
-    JSON.stringify({
-      endpoint: cloud.endpoint,
-      region: cloud.region,
-      bucket: cloud.bucket,
-      projectName: cloud.projectName,
-    }),
-  );
-  env = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state };
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
-    delete env[name];
+  env = localCliEnv(cloud, work);
 });
 
 afterAll(async () => {
@@ -71,6 +58,9 @@ describe('doctor --local', () => {
       /^ok +scanning +registry scanning BASIC: the stack creates \S+ with scan on push$/m,
     );
     expect(run.stdout).toMatch(/^ok +release gate +none: the tag moves/m);
+    expect(run.stdout).toMatch(
+      /^ok +release rule +\S+-ReleaseBuildRule sends \S+'s succeeded builds to \S+-release$/m,
+    );
     expect(run.stdout).toMatch(
       /^ok +roles +build-trigger, ecr-events, release, build project, build session: the \d+ permissions they need are allowed/m,
     );
@@ -140,20 +130,99 @@ describe('doctor --local', () => {
         NotificationConfiguration: { QueueConfigurations: kept },
       }),
     );
-    const run = await cli('doctor', '--local', '--output', 'json');
-    expect(run.code).toBe(EXIT.failed);
-    const { checks } = JSON.parse(run.stdout) as {
-      checks: Array<{ name: string; status: string; detail: string; fix?: string }>;
-    };
-    expect(checks.find((check) => check.name === 'notifications')).toMatchObject({
-      status: 'fail',
-      detail: expect.stringContaining('uploads ending in .tgz'),
-      fix: expect.stringContaining('deploy the stack again'),
+    try {
+      const run = await cli('doctor', '--local', '--output', 'json');
+      expect(run.code).toBe(EXIT.failed);
+      const { checks } = JSON.parse(run.stdout) as {
+        checks: Array<{ name: string; status: string; detail: string; fix?: string }>;
+      };
+      expect(checks.find((check) => check.name === 'notifications')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('uploads ending in .tgz'),
+        fix: expect.stringContaining('deploy the stack again'),
+      });
+      expect(checks.find((check) => check.name === 'project')).toMatchObject({ status: 'ok' });
+      const text = await cli('doctor', '--local');
+      expect(text.code).toBe(EXIT.failed);
+      expect(text.stdout).toMatch(/^FAIL +notifications +uploads ending in \.tgz/m);
+      expect(text.stdout).toContain('1 problem found');
+    } finally {
+      await s3.send(
+        new PutBucketNotificationConfigurationCommand({
+          Bucket: cloud.bucket,
+          NotificationConfiguration: { QueueConfigurations: saved.QueueConfigurations ?? [] },
+        }),
+      );
+    }
+  });
+});
+
+describe('doctor --local: the release function no longer hears of succeeded builds', () => {
+  const events = () =>
+    new EventBridgeClient({
+      region: cloud.region,
+      endpoint: cloud.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    expect(checks.find((check) => check.name === 'project')).toMatchObject({ status: 'ok' });
-    const text = await cli('doctor', '--local');
-    expect(text.code).toBe(EXIT.failed);
-    expect(text.stdout).toMatch(/^FAIL +notifications +uploads ending in \.tgz/m);
-    expect(text.stdout).toContain('1 problem found');
+  const releaseRule = async (client: EventBridgeClient) => {
+    const { Rules = [] } = await client.send(new ListRulesCommand({}));
+    const rule = Rules.find((r) => r.Name?.endsWith('-ReleaseBuildRule'));
+    if (!rule?.Name) throw new Error('the local cloud has no ReleaseBuildRule');
+    const { Targets = [] } = await client.send(new ListTargetsByRuleCommand({ Rule: rule.Name }));
+    return { rule, name: rule.Name, Targets };
+  };
+  type Checks = Array<{ name: string; status: string; detail: string; fix?: string }>;
+
+  it('names the disabled rule and the command that enables it', async () => {
+    const client = events();
+    const { name } = await releaseRule(client);
+    await client.send(new DisableRuleCommand({ Name: name }));
+    try {
+      const run = await cli('doctor', '--local');
+      expect(run.code, run.stdout + run.stderr).toBe(EXIT.failed);
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^FAIL +release rule +the rule ${name} that sends \\S+'s succeeded builds to \\S+-release is DISABLED: built images are never released`,
+          'm',
+        ),
+      );
+      expect(run.stdout).toContain(`-> aws events enable-rule --name ${name}, or deploy the stack again`);
+      expect(run.stdout).toContain('1 problem found');
+    } finally {
+      await client.send(new EnableRuleCommand({ Name: name }));
+    }
+  });
+
+  it('says built images are never released, and how to fix it, when the rule is removed', async () => {
+    const client = events();
+    const { rule, name, Targets } = await releaseRule(client);
+    await client.send(new RemoveTargetsCommand({ Rule: name, Ids: Targets.map((t) => t.Id ?? '') }));
+    await client.send(new DeleteRuleCommand({ Name: name }));
+    try {
+      const run = await cli('doctor', '--local', '--output', 'json');
+      expect(run.code, run.stdout + run.stderr).toBe(EXIT.failed);
+      const { checks } = JSON.parse(run.stdout) as { checks: Checks };
+      expect(checks.find((check) => check.name === 'release rule')).toEqual({
+        name: 'release rule',
+        status: 'fail',
+        detail: expect.stringMatching(
+          /^no EventBridge rule sends \S+'s succeeded builds to \S+-release: built images are pushed by digest but never released/,
+        ),
+        fix: expect.stringContaining(
+          "the stack's ReleaseBuildRule was removed or changed outside the stack; deploy the stack again",
+        ),
+      });
+      // ecr-events' rule hears the same builds: it does not stand in for the release function's.
+      expect(checks.filter((check) => check.status === 'fail').map((check) => check.name)).toEqual([
+        'release rule',
+      ]);
+    } finally {
+      await client.send(
+        new PutRuleCommand({ Name: name, EventPattern: rule.EventPattern, State: rule.State }),
+      );
+      await client.send(new PutTargetsCommand({ Rule: name, Targets }));
+    }
+    const healed = await cli('doctor', '--local');
+    expect(healed.code, healed.stdout).toBe(EXIT.success);
   });
 });

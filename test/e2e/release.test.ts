@@ -1,18 +1,9 @@
-/**
- * The scan gate end to end on the local cloud: the stack packaged with `releaseGate: scan` and
- * `releaseMaxSeverity: CRITICAL`, two uploads built for real, their scans on push reported with the
- * result the local cloud has (a real scanner when installed, else moto's ECR reported result, said
- * so in the log), one released, one held (it asked to be held at HIGH), and the held one released
- * by `ecr-pipeline release --override --reason`, its tag then pullable from the registry.
- */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
-import { contextKey } from '../../functions/shared/naming.ts';
 import type { UploadRecord } from '../../functions/shared/upload-record.ts';
 import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, preparePackage, startLocalCloud } from '../../local/cloud.ts';
@@ -23,16 +14,20 @@ import {
   clientsFor,
   keyPrefixOf,
   readExamples,
-  readRecord,
   registryPassword,
   type SentUpload,
-  sendContext,
   skopeoInspect,
-  tarballOf,
   waitForOutcome,
 } from '../../local/uploads.ts';
+import {
+  FINAL_STATUSES,
+  localCliEnv,
+  localEcr,
+  recordOnce as recordWhen,
+  runCli,
+  uploadDir,
+} from './helpers.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'release-e2e-'));
 const lines: string[] = [];
 const site = readExamples().find((example) => example.name === 'copy-files');
@@ -61,27 +56,9 @@ beforeAll(async () => {
   await installBaseImage(cloud);
   clients = clientsFor(cloud);
   prefix = keyPrefixOf(cloud);
-  ecr = new ECRClient({
-    region: cloud.region,
-    endpoint: cloud.endpoint,
-    credentials: clients.s3.config.credentials,
-  });
+  ecr = localEcr(cloud, clients.s3.config.credentials);
   password = await registryPassword(ecr);
-  // What the local cloud's state file holds: the command finds the stack from it with --local.
-  const state = join(work, 'cloud.json');
-  writeFileSync(
-    state,
-    JSON.stringify({
-      endpoint: cloud.endpoint,
-      region: cloud.region,
-      bucket: cloud.bucket,
-      registry: cloud.registry,
-      projectName: cloud.projectName,
-    }),
-  );
-  env = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state, ECR_PIPELINE_OPERATOR: 'e2e-operator' };
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
-    delete env[name];
+  env = localCliEnv(cloud, work, { ECR_PIPELINE_OPERATOR: 'e2e-operator' });
 }, 600_000);
 
 afterAll(async () => {
@@ -92,39 +69,16 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Runs the command through its launcher without blocking this process (the local cloud lives here). */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
-      env,
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli(env, args);
 
-async function upload(repository: string, metadata: Record<string, string> = {}): Promise<SentUpload> {
+const upload = (repository: string, metadata: Record<string, string> = {}) => {
   if (!site) throw new Error('no example copy-files');
-  const body = await tarballOf(site.dir);
-  return sendContext(clients.s3, cloud.bucket, contextKey(prefix, repository, 'v1'), body, metadata);
-}
+  return uploadDir({ cloud, clients, prefix }, site.dir, { repository, tag: 'v1' }, metadata);
+};
 
 /** The upload's record once its status is one of `statuses`. */
-async function recordOnce(up: SentUpload, statuses: string[], timeoutMs = 120_000): Promise<UploadRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const record = await readRecord(clients.s3, prefix, up);
-    if (record && statuses.includes(record.status)) return record;
-    if (Date.now() > deadline)
-      throw new Error(`the record of ${up.key} is not ${statuses}: ${JSON.stringify(record)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const recordOnce = (up: SentUpload, statuses: string[], timeoutMs = 120_000) =>
+  recordWhen({ cloud, clients, prefix }, up, statuses, timeoutMs);
 
 const tagged = (repository: string) =>
   ecr
@@ -159,12 +113,12 @@ describe('the scan gate on the local cloud', () => {
     for (const outcome of outcomes)
       expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('SUCCEEDED');
 
-    const pass = await recordOnce(released, ['released', 'held', 'failed', 'rejected', 'superseded']);
+    const pass = await recordOnce(released, FINAL_STATUSES);
     expect(pass).toMatchObject({
       status: 'released',
       release: { gate: 'scan', maxSeverity: 'CRITICAL', verdict: 'released' },
     });
-    heldRecord = await recordOnce(held, ['released', 'held', 'failed', 'rejected', 'superseded']);
+    heldRecord = await recordOnce(held, FINAL_STATUSES);
     expect(heldRecord).toMatchObject({
       status: 'held',
       release: { gate: 'scan', maxSeverity: 'HIGH', verdict: 'held' },

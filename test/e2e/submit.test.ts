@@ -3,42 +3,22 @@
  * function, the local CodeBuild running the real buildspec, the registry. Runs the real launcher
  * in a child process, as a user would.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { localCliEnv, localEcr, root, runCli } from './helpers.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'submit-e2e-'));
 let cloud: LocalCloud;
 let env: NodeJS.ProcessEnv;
 let ecr: ECRClient;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the command through its launcher without blocking this process (the local cloud lives here). */
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
-      env,
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** `env` is read at each run: a test may change it for its runs. */
+const cli = (...args: string[]) => runCli(env, args);
 
 /** `submit DIR -r R -t T --local [extra]`. */
 const submitLocal = (dir: string, repository: string, tag: string, ...extra: string[]) =>
@@ -65,26 +45,8 @@ async function registryDigest(repository: string, tag: string): Promise<string |
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
-  // What the local cloud's state file holds; the command finds everything from it with --local.
-  const state = join(work, 'cloud.json');
-  writeFileSync(
-    state,
-    JSON.stringify({
-      endpoint: cloud.endpoint,
-      region: cloud.region,
-      bucket: cloud.bucket,
-      registry: cloud.registry,
-      projectName: cloud.projectName,
-    }),
-  );
-  env = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state };
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
-    delete env[name];
-  ecr = new ECRClient({
-    region: cloud.region,
-    endpoint: cloud.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  env = localCliEnv(cloud, work);
+  ecr = localEcr(cloud);
 });
 
 afterAll(async () => {
@@ -170,6 +132,16 @@ describe('submit --local', () => {
     expect(status.stdout).toMatch(/gate +none: released/);
     expect(status.stdout).toMatch(/build +ecr-pipeline-dev:[0-9a-f-]{36}/);
     expect(status.stdout).toMatch(/image +examples\/async:v2@sha256:[0-9a-f]{64}/);
+    // Where the build's time went, from the phases the local CodeBuild reported to the release function.
+    expect(status.stdout).toMatch(/time +queued \d+ s, provisioning \d+ s, download \d+ s, .*build \d+ s/);
+    const json = await cli('status', 'examples/async/v2.tar.gz', '--local', '--output', 'json');
+    const { durations } = JSON.parse(json.stdout);
+    for (const phase of ['queued', 'provisioning', 'downloadSource', 'preBuild', 'build', 'postBuild']) {
+      expect(
+        Number.isInteger(durations[phase]) && durations[phase] >= 0,
+        `${phase}: ${durations[phase]}`,
+      ).toBe(true);
+    }
   });
 
   it('finds the bucket and the project by itself when the local cloud left no state file', async () => {

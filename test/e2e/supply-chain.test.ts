@@ -4,11 +4,9 @@
  * API), `ecr-pipeline verify` finds them, and a referrer listed for the image but made for another
  * image makes verify fail. Runs the real launcher in a child process, as a user would.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVENANCE_TYPE, SBOM_TYPE } from '../../buildspec/session/attest.ts';
 import { EXIT } from '../../cli/exit-codes.ts';
@@ -18,33 +16,13 @@ import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { registryPassword } from '../../local/uploads.ts';
 import { fallbackTag, listReferrers } from '../../shared/oci/referrers.ts';
 import { OCI_INDEX, RegistryClient } from '../../shared/oci/registry.ts';
+import { localCliEnv, localEcr, type Run, runCli } from './helpers.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'supply-chain-e2e-'));
 let cloud: LocalCloud;
 let env: NodeJS.ProcessEnv;
 let registry: RegistryClient;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
-      env,
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runCli(env, args);
 
 async function submit(repository: string, tag: string, ...extra: string[]): Promise<string> {
   const run = await cli('submit', 'examples/run-steps', '-r', repository, '-t', tag, '--local', ...extra);
@@ -62,25 +40,8 @@ async function verify(image: string): Promise<{ run: Run; report: VerifyReport }
 beforeAll(async () => {
   cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
   await installBaseImage(cloud);
-  const state = join(work, 'cloud.json');
-  writeFileSync(
-    state,
-    JSON.stringify({
-      endpoint: cloud.endpoint,
-      region: cloud.region,
-      bucket: cloud.bucket,
-      registry: cloud.registry,
-      projectName: cloud.projectName,
-    }),
-  );
-  env = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state };
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
-    delete env[name];
-  const ecr = new ECRClient({
-    region: cloud.region,
-    endpoint: cloud.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  env = localCliEnv(cloud, work);
+  const ecr = localEcr(cloud);
   registry = new RegistryClient({ host: cloud.registry, password: await registryPassword(ecr) });
   ecr.destroy();
 }, 120_000);

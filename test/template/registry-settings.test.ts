@@ -199,3 +199,37 @@ describe('enhanced scanning alone', () => {
     expect(lintFindings(template)).toEqual([]);
   }, 120_000);
 });
+
+describe('blob mounting', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = packageWith({ blobMounting: 'true' });
+  }, 120_000);
+
+  it('enables it through the registry-settings function when the stack opts in, with PutAccountSetting only', () => {
+    const deployed = created(template);
+    expect(deployed.RegistryBlobMounting).toBeDefined();
+    expect(deployed.RegistrySettingsLambdaFunction).toBeDefined();
+    expect(deployed.RegistryReplication).toBeUndefined();
+    expect(deployed.RegistryScanning).toBeUndefined();
+    expect(resource(template, 'RegistryBlobMounting').Properties).toMatchObject({
+      ServiceToken: { 'Fn::GetAtt': ['RegistrySettingsLambdaFunction', 'Arn'] },
+      Setting: 'blob-mounting',
+    });
+    expect(granted(template).map((s) => s.Sid)).toEqual(['Logs', 'BlobMountingSetting']);
+    expect(list(statement(granted(template), 'BlobMountingSetting').Action)).toEqual([
+      'ecr:PutAccountSetting',
+    ]);
+  });
+
+  it('is off by default: no resource, no grant', () => {
+    const off = readTemplate();
+    expect(off.Resources.RegistryBlobMounting).toBeDefined();
+    expect(created(off).RegistryBlobMounting).toBeUndefined();
+    expect(holds(off, 'MountsBlobs')).toBe(false);
+  });
+
+  it('lints clean', () => {
+    expect(lintFindings(template)).toEqual([]);
+  }, 120_000);
+});

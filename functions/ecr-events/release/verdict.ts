@@ -3,6 +3,7 @@
  * get for an upload's outcome: released, held (with why, and how to release it anyway), superseded,
  * rejected or failed.
  */
+import { durationsOf, durationsText } from '../../shared/build-durations.ts';
 import type { ReleaseVerdict, ReleaseVerdictDetail } from '../../shared/contract.ts';
 import { normalizeCounts, worstSeverity } from '../../shared/severity.ts';
 import { consoleLinks, type Link, type Notification } from '../notify/notification.ts';
@@ -56,8 +57,31 @@ export function legsText(legs: unknown): string | undefined {
     .join(' + ');
 }
 
-/** What the message says besides the facts: why, and for a held image what to do. */
+/**
+ * Where the build's time went, as one sentence: `Build time: queued 2 s, provisioning 41 s, ...`, or
+ * per leg of a joined image. Undefined when the verdict carries no durations.
+ */
+export function timeText(durations: unknown, legs: unknown): string | undefined {
+  const own = durationsText(durationsOf(durations));
+  if (own) return `Build time: ${own}`;
+  if (!Array.isArray(legs)) return undefined;
+  const perLeg = legs.flatMap((leg) => {
+    if (typeof leg !== 'object' || leg === null || typeof leg.platform !== 'string') return [];
+    const text = durationsText(durationsOf(leg.durations));
+    return text ? [`${leg.platform.slice(0, 40)} ${text}`] : [];
+  });
+  return perLeg.length > 0 ? `Build time: ${perLeg.join('; ')}` : undefined;
+}
+
+/** What the message says besides the facts: why, where the build's time went, for a held image what to do. */
 function detailText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
+  const reason = reasonText(d, verdict);
+  const time = timeText(d.durations, d.legs);
+  return reason && time ? `${reason}. ${time}` : (reason ?? time);
+}
+
+/** Why, and for a held image what to do; for a released image, what it is. */
+function reasonText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
   const override = d.override as ReleaseVerdictDetail['override'] | undefined;
   if (verdict === 'released') {
     const legs = legsText(d.legs);

@@ -1,6 +1,7 @@
 /** What an invocation writes into the upload records: a build's state changes, a completed scan. */
 import type { Build } from '@aws-sdk/client-codebuild';
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { durationsOfBuild } from '../../shared/build-durations.ts';
 import { BUILD_EXPORTED_DIGEST } from '../../shared/contract.ts';
 import type { UploadScan } from '../../shared/upload-record.ts';
 import type { Deps } from '../deps.ts';
@@ -8,7 +9,7 @@ import { describeError } from '../logger.ts';
 import { uploadOfBuild } from '../origin/verify-build.ts';
 import type { Route } from '../route.ts';
 import { type ProgressResult, recordBuild, recordScan, scanOfImage } from './progress.ts';
-import { recordEventOf } from './record-transition.ts';
+import { type RecordEvent, recordEventOf } from './record-transition.ts';
 
 /**
  * A build's state change goes into the record of its upload (build id, then the outcome), a completed
@@ -21,7 +22,7 @@ export async function noteUpload(deps: Deps, build: Build | undefined, classifie
   const { config, logger } = deps;
   if (!config.uploads.bucket || classified.action !== 'notify') return;
   const n = classified.notification;
-  const change = recordEventOf(n);
+  const change = withDurations(recordEventOf(n), build);
   if (!change) return;
   const upload = change.kind === 'scan' || !build ? undefined : uploadOfBuild(build);
   if (change.kind !== 'scan' && !upload) return;
@@ -54,6 +55,13 @@ export async function noteUpload(deps: Deps, build: Build | undefined, classifie
     // reason to hold the notification back or to have it sent twice by a retry.
     logger.error('could not update the upload record', { ...keys, error: describeError(error) });
   }
+}
+
+/** A failed build's change with where its time went, as CodeBuild describes the build (not the event). */
+function withDurations(change: RecordEvent | undefined, build: Build | undefined): RecordEvent | undefined {
+  if (change?.kind !== 'build-failed') return change;
+  const durations = durationsOfBuild(build?.phases);
+  return durations ? { ...change, durations } : change;
 }
 
 /** The image digest a build exported, as CodeBuild described the build. */

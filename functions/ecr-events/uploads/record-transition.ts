@@ -5,6 +5,7 @@
  * once and in any order: a record already final keeps its outcome, and an event that changes nothing
  * gives `undefined` (nothing to write).
  */
+import type { BuildDurations } from '../../shared/build-durations.ts';
 import { excerptReason } from '../../shared/build-log-excerpt.ts';
 import { BUILD_SUPERSEDED } from '../../shared/contract.ts';
 import type { UploadRecord, UploadRecordStatus, UploadScan } from '../../shared/upload-record.ts';
@@ -25,6 +26,8 @@ export type RecordEvent =
       /** Why, for people: the build's refusal line, or the end of its log. */
       reason: string;
       at: string;
+      /** Where the build spent its time, as BatchGetBuilds describes the build. */
+      durations?: BuildDurations;
     }
   | { kind: 'scan'; repository: string; digest: string; scan: UploadScan };
 
@@ -70,6 +73,7 @@ export function transition(record: UploadRecord, event: RecordEvent): UploadReco
         reason: event.reason,
         buildStatus: event.buildStatus,
         ...(event.phase ? { phase: event.phase } : {}),
+        ...(event.durations ? { durations: event.durations } : {}),
       };
     }
     case 'scan': {
@@ -107,7 +111,16 @@ function legFailed(record: UploadRecord, event: Extract<RecordEvent, { kind: 'bu
     buildStatus: event.buildStatus,
     ...(event.phase ? { phase: event.phase } : {}),
     finishedAt: event.at,
-    legs: legs.map((l) => (l === leg ? { ...l, buildId: event.buildId, finishedAt: event.at } : l)),
+    legs: legs.map((l) =>
+      l === leg
+        ? {
+            ...l,
+            buildId: event.buildId,
+            finishedAt: event.at,
+            ...(event.durations ? { durations: event.durations } : {}),
+          }
+        : l,
+    ),
   } satisfies UploadRecord;
 }
 

@@ -1,14 +1,20 @@
 /** `doctor`'s checks of the stack's settings, one by one: what each says, and how to fix what fails. */
+import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  buildSucceeded,
   functionsCheck,
+  patternMatches,
+  type RuleRead,
+  readBuildRules,
   readSubscriptions,
   readWebhookStore,
   releaseGateCheck,
+  releaseRuleCheck,
   scanningCheck,
   slackCheck,
   snsCheck,
@@ -18,7 +24,13 @@ import type { ScanExpectation } from '../../../cli/scan-plan.ts';
 const ssm = mockClient(SSMClient);
 const secrets = mockClient(SecretsManagerClient);
 const sns = mockClient(SNSClient);
-const clients = { ssm: new SSMClient({}), secrets: new SecretsManagerClient({}), sns: new SNSClient({}) };
+const events = mockClient(EventBridgeClient);
+const clients = {
+  ssm: new SSMClient({}),
+  secrets: new SecretsManagerClient({}),
+  sns: new SNSClient({}),
+  events: new EventBridgeClient({}),
+};
 const named = (name: string) => Object.assign(new Error(name), { name });
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ecr-pipeline-dev-events';
@@ -44,6 +56,7 @@ beforeEach(() => {
   ssm.reset();
   secrets.reset();
   sns.reset();
+  events.reset();
 });
 
 describe('functionsCheck', () => {
@@ -284,5 +297,164 @@ describe('reading the webhook store and the subscriptions', () => {
     expect(await readSubscriptions(clients, TOPIC)).toBeUndefined();
     sns.on(ListSubscriptionsByTopicCommand).rejects(named('AuthorizationErrorException'));
     await expect(readSubscriptions(clients, TOPIC)).rejects.toThrow('AuthorizationErrorException');
+  });
+});
+
+describe('patternMatches', () => {
+  const event = buildSucceeded('ecr-pipeline-dev');
+
+  it("matches the stack's own rules: exact values in lists, nested objects", () => {
+    const release = {
+      source: ['aws.codebuild'],
+      'detail-type': ['CodeBuild Build State Change'],
+      detail: { 'project-name': ['ecr-pipeline-dev'], 'build-status': ['SUCCEEDED'] },
+    };
+    expect(patternMatches(release, event)).toBe(true);
+    expect(patternMatches({ source: ['aws.codebuild'] }, event)).toBe(true);
+    expect(patternMatches({ ...release, detail: { 'build-status': ['FAILED', 'STOPPED'] } }, event)).toBe(
+      false,
+    );
+    expect(patternMatches({ ...release, detail: { 'project-name': ['other'] } }, event)).toBe(false);
+    expect(patternMatches({ ...release, source: ['aws.ecr'] }, event)).toBe(false);
+    // A field the event does not have, and a pattern that is no object, match nothing.
+    expect(patternMatches({ account: ['123456789012'] }, event)).toBe(false);
+    expect(patternMatches({ detail: { x: { y: ['z'] } } }, event)).toBe(false);
+    expect(patternMatches({ source: 'aws.codebuild' }, event)).toBe(false);
+    expect(patternMatches(undefined, event)).toBe(false);
+    expect(patternMatches(['aws.codebuild'], event)).toBe(false);
+  });
+
+  it('reads prefix, wildcard and exists filters, and counts other filters as no match', () => {
+    const detail = (filter: unknown) => ({ detail: { 'project-name': [filter] } });
+    expect(patternMatches(detail({ prefix: 'ecr-pipeline-' }), event)).toBe(true);
+    expect(patternMatches(detail({ prefix: 'other-' }), event)).toBe(false);
+    expect(patternMatches(detail({ wildcard: 'ecr-*-dev' }), event)).toBe(true);
+    expect(patternMatches(detail({ wildcard: 'ecr-*-prod' }), event)).toBe(false);
+    // Only * is a wildcard: the dot and the brackets are taken as they are.
+    expect(patternMatches(detail({ wildcard: 'ecr.pipeline-dev' }), event)).toBe(false);
+    expect(patternMatches(detail({ wildcard: 'ecr-pipeline-de' }), event)).toBe(false);
+    expect(patternMatches(detail({ wildcard: 'cr-pipeline-dev' }), event)).toBe(false);
+    expect(patternMatches({ detail: { 'build-id': [{ exists: false }] } }, event)).toBe(true);
+    expect(patternMatches({ detail: { 'build-id': [{ exists: true }] } }, event)).toBe(false);
+    expect(patternMatches(detail({ exists: true }), event)).toBe(true);
+    expect(patternMatches(detail({ 'anything-but': 'other' }), event)).toBe(false);
+    expect(
+      patternMatches({ detail: { 'build-status': [{ prefix: 'SUCC' }] } }, { detail: { 'build-status': 3 } }),
+    ).toBe(false);
+  });
+});
+
+describe('releaseRuleCheck', () => {
+  const PROJECT = 'ecr-pipeline-dev';
+  const RELEASE = 'ecr-pipeline-dev-release';
+  const pattern = (statuses: string[], project = PROJECT) =>
+    JSON.stringify({
+      source: ['aws.codebuild'],
+      'detail-type': ['CodeBuild Build State Change'],
+      detail: { 'project-name': [project], 'build-status': statuses },
+    });
+  const fn = (name: string, qualifier = '') =>
+    `arn:aws:lambda:us-east-1:123456789012:function:${name}${qualifier}`;
+  const releaseRule: RuleRead = {
+    name: 'ecr-pipeline-dev-ReleaseBuildRule-ABC',
+    state: 'ENABLED',
+    pattern: pattern(['SUCCEEDED']),
+    targets: [fn(RELEASE)],
+  };
+  const eventsRule: RuleRead = {
+    name: 'ecr-pipeline-dev-BuildStateRule-DEF',
+    state: 'ENABLED',
+    pattern: pattern(['IN_PROGRESS', 'SUCCEEDED', 'FAILED']),
+    targets: [fn('ecr-pipeline-dev-ecrEvents')],
+  };
+
+  it('passes an enabled rule that sends the succeeded builds to the release function', () => {
+    expect(releaseRuleCheck([eventsRule, releaseRule], PROJECT, RELEASE)).toEqual({
+      name: 'release rule',
+      status: 'ok',
+      detail: `ecr-pipeline-dev-ReleaseBuildRule-ABC sends ${PROJECT}'s succeeded builds to ${RELEASE}`,
+    });
+    // A version or alias of the function is the function; the local cloud's queue stands for it.
+    const aliased = { ...releaseRule, targets: [fn(RELEASE, ':live')] };
+    expect(releaseRuleCheck([aliased], PROJECT, RELEASE).status).toBe('ok');
+    const local = {
+      ...releaseRule,
+      name: 'ecr-pipeline-dev-ReleaseBuildRule',
+      targets: [`arn:aws:sqs:us-east-1:123456789012:${RELEASE}-rule-ecr-pipeline-dev-ReleaseBuildRule`],
+    };
+    expect(releaseRuleCheck([local], PROJECT, RELEASE).status).toBe('ok');
+  });
+
+  it('fails when no rule sends them there, and says what that costs and how to fix it', () => {
+    const missing = {
+      name: 'release rule',
+      status: 'fail',
+      detail: `no EventBridge rule sends ${PROJECT}'s succeeded builds to ${RELEASE}: built images are pushed by digest but never released (their tag does not move; submit waits for a release that does not come)`,
+      fix: "the stack's ReleaseBuildRule was removed or changed outside the stack; deploy the stack again (`npm run deploy -- --stage <stage>`)",
+    };
+    // Only ecr-events hears the builds; rules for another project, for failed builds only, or to
+    // another function (or a queue of another function) do not count; nor does an unreadable pattern.
+    expect(releaseRuleCheck([eventsRule], PROJECT, RELEASE)).toEqual(missing);
+    const others: RuleRead[] = [
+      { ...releaseRule, pattern: pattern(['SUCCEEDED'], 'other-project') },
+      { ...releaseRule, pattern: pattern(['FAILED']) },
+      { ...releaseRule, targets: [fn(`${RELEASE}-copy`), fn('release', `:${RELEASE}`)] },
+      {
+        ...releaseRule,
+        targets: [`arn:aws:sqs:us-east-1:123456789012:ecr-pipeline-dev-ecrEvents-rule-${RELEASE}`],
+      },
+      { ...releaseRule, targets: [`arn:aws:sns:us-east-1:123456789012:${RELEASE}-rule-x`] },
+      { ...releaseRule, pattern: '{not json' },
+      { ...releaseRule, pattern: undefined },
+    ];
+    for (const rule of others)
+      expect(releaseRuleCheck([rule], PROJECT, RELEASE), JSON.stringify(rule)).toEqual(missing);
+    expect(releaseRuleCheck([], PROJECT, RELEASE)).toEqual(missing);
+  });
+
+  it('fails a disabled rule and gives the command that enables it', () => {
+    const disabled = { ...releaseRule, state: 'DISABLED' };
+    expect(releaseRuleCheck([eventsRule, disabled], PROJECT, RELEASE)).toEqual({
+      name: 'release rule',
+      status: 'fail',
+      detail: `the rule ${disabled.name} that sends ${PROJECT}'s succeeded builds to ${RELEASE} is DISABLED: built images are never released (their tag does not move)`,
+      fix: `aws events enable-rule --name ${disabled.name}, or deploy the stack again (\`npm run deploy -- --stage <stage>\`)`,
+    });
+    const unknown = releaseRuleCheck([{ ...releaseRule, state: undefined }], PROJECT, RELEASE);
+    expect(unknown.detail).toContain('is not enabled: built images are never released');
+    // One enabled rule is enough, whatever else is disabled.
+    expect(releaseRuleCheck([disabled, releaseRule], PROJECT, RELEASE).status).toBe('ok');
+  });
+});
+
+describe('readBuildRules', () => {
+  it("reads every page of the default bus's rules, and the targets of those that filter CodeBuild's events", async () => {
+    events
+      .on(ListRulesCommand)
+      .resolvesOnce({
+        Rules: [
+          { Name: 'builds', State: 'ENABLED', EventPattern: '{"source":["aws.codebuild"]}' },
+          { Name: 'scans', State: 'ENABLED', EventPattern: '{"source":["aws.ecr"]}' },
+        ],
+        NextToken: 'n',
+      })
+      .resolvesOnce({
+        Rules: [
+          { Name: 'nightly', ScheduleExpression: 'rate(1 day)' },
+          { State: 'ENABLED', EventPattern: '{"source":["aws.codebuild"]}' },
+          { Name: 'more', State: 'DISABLED', EventPattern: '{"source":["aws.codebuild"]}' },
+        ],
+      });
+    events
+      .on(ListTargetsByRuleCommand, { Rule: 'builds' })
+      .resolves({ Targets: [{ Id: 'a', Arn: 'arn:a' }, { Id: 'b' } as never] });
+    events.on(ListTargetsByRuleCommand, { Rule: 'more' }).resolves({});
+    expect(await readBuildRules(clients)).toEqual([
+      { name: 'builds', state: 'ENABLED', pattern: '{"source":["aws.codebuild"]}', targets: ['arn:a', ''] },
+      { name: 'more', state: 'DISABLED', pattern: '{"source":["aws.codebuild"]}', targets: [] },
+    ]);
+    expect(events).toHaveReceivedCommandTimes(ListRulesCommand, 2);
+    expect(events).toHaveReceivedNthCommandWith(ListRulesCommand, 2, { NextToken: 'n' });
+    expect(events).toHaveReceivedCommandTimes(ListTargetsByRuleCommand, 2);
   });
 });

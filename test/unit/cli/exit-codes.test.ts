@@ -1,7 +1,8 @@
 /**
  * Every exit code of the table in docs/cli.md, through `main` with mocked AWS clients: what a CI job
- * sees for each outcome of `submit`, `status`, `logs` and `doctor`. The table must list exactly the
- * codes of cli/exit-codes.ts, and every code a command documents (the table for `submit`, its help
+ * sees for each outcome of `submit`, `status`, `list`, `logs`, `release`, `replay` and `doctor`. The
+ * table must list exactly the codes of cli/exit-codes.ts, every other command's help must document
+ * its codes from that table, and every code a command documents (the table for `submit`, its help
  * for the others) must be produced by a test of that command here (checked last).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,8 +23,9 @@ import {
   ECRClient,
   GetRegistryScanningConfigurationCommand,
 } from '@aws-sdk/client-ecr';
+import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
-import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   GetBucketNotificationConfigurationCommand,
   GetBucketVersioningCommand,
@@ -34,6 +36,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -52,6 +60,8 @@ const lambda = mockClient(LambdaClient);
 const iam = mockClient(IAMClient);
 const ssm = mockClient(SSMClient);
 const sns = mockClient(SNSClient);
+const sqs = mockClient(SQSClient);
+const events = mockClient(EventBridgeClient);
 
 /** The exit codes each command was seen to produce by the tests of this file. */
 const produced = new Map<string, Set<number>>();
@@ -174,6 +184,7 @@ describe('submit exit codes', () => {
         { phase: 'PRE_BUILD', status: 'SUCCEEDED', seconds: 1 },
         { phase: 'BUILD', status: 'SUCCEEDED', seconds: 7 },
       ],
+      durations: { preBuild: 1, build: 7 },
     });
     expect(result.recordKey).toMatch(/^\.ecr-pipeline\/uploads\/[0-9a-f]{64}\.json$/);
     expect(result.release).toEqual({ gate: 'none', verdict: 'released' });
@@ -545,6 +556,7 @@ describe('list', () => {
           tag: 'v2',
           status: 'built',
           buildId: 'arn:aws:codebuild:us-east-1:123456789012:build/p:2',
+          durations: { queued: 1, provisioning: 30, build: 12 },
         }),
       ) as never,
     });
@@ -555,7 +567,13 @@ describe('list', () => {
     expect(await runMain(['list', '--limit', '2', '-o', 'json', ...TARGET], io)).toBe(EXIT.success);
     const { uploads } = JSON.parse(io.out());
     expect(uploads.map((u: { key: string }) => u.key)).toEqual(['team/api/v2.tar.gz', 'other/x/v1.tar.gz']);
-    expect(uploads[0]).toMatchObject({ image: 'team/api:v2', status: 'built', buildId: 'p:2' });
+    expect(uploads[0]).toMatchObject({
+      image: 'team/api:v2',
+      status: 'built',
+      buildId: 'p:2',
+      durations: { queued: 1, provisioning: 30, build: 12 },
+    });
+    expect(uploads[1]).not.toHaveProperty('durations');
     expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 2);
     expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
       Bucket: 'contexts',
@@ -568,6 +586,140 @@ describe('list', () => {
     expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +BUILD$/);
     expect(lines.slice(1)).toHaveLength(1);
     expect(lines[1]).toMatch(/^other\/x\/v1\.tar\.gz +other\/x:v1 +rejected +- +\d+[smhd] +-$/);
+  });
+
+  it('exits 1 when a record cannot be read, 2 on a usage error and 5 when AWS refuses', async () => {
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: '.ecr-pipeline/uploads/torn.json', LastModified: new Date() }],
+    });
+    s3.on(GetObjectCommand).resolves({ Body: { transformToString: async () => '{"status":' } as never });
+    const torn = capture();
+    expect(await runMain(['list', ...TARGET], torn)).toBe(EXIT.failed);
+    expect(torn.err()).toContain('error: SyntaxError');
+    expect(await runMain(['list', '--limit', '0', ...TARGET], capture())).toBe(EXIT.usage);
+    s3.on(ListObjectsV2Command).rejects(
+      Object.assign(named('AccessDenied'), { $metadata: { httpStatusCode: 403 } }),
+    );
+    const denied = capture();
+    expect(await runMain(['list', ...TARGET], denied)).toBe(EXIT.aws);
+    expect(denied.err()).toContain('access denied to s3://contexts/.ecr-pipeline/uploads/');
+  });
+});
+
+describe('release', () => {
+  const release = async (...args: string[]) => {
+    const io = capture();
+    const code = await runMain(['release', 'team/api/v1.tar.gz', ...args, ...TARGET], io);
+    return { code, io };
+  };
+  const answer = (value: unknown) =>
+    lambda.on(InvokeCommand).resolves({ Payload: new TextEncoder().encode(JSON.stringify(value)) as never });
+  beforeEach(() => {
+    lambda.reset();
+    s3.on(HeadObjectCommand).resolves({ VersionId: 'v1', ETag: '"e"' });
+    s3.on(GetObjectCommand).resolves({
+      Body: body(
+        record({ status: 'held', digest: DIGEST, release: { gate: 'scan', verdict: 'held' } }),
+      ) as never,
+    });
+  });
+
+  it('exits 0 when the override released the image, 3 when the tag names another image', async () => {
+    answer({ kind: 'decided', verdict: 'released' });
+    const released = await release('--override', '--reason', 'accepted risk');
+    expect(released.code, released.io.err()).toBe(EXIT.success);
+    expect(released.io.out()).toBe(`team/api:v1@${DIGEST}\n`);
+    answer({ kind: 'decided', verdict: 'rejected' });
+    const rejected = await release('--override', '--reason', 'accepted risk');
+    expect(rejected.code).toBe(EXIT.rejected);
+    expect(rejected.io.err()).toContain('not released: rejected');
+  });
+
+  it('exits 1 when nothing is held, 2 without --override and 5 without the right to invoke', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(record({ status: 'failed' })) as never });
+    const failed = await release('--override', '--reason', 'x');
+    expect(failed.code).toBe(EXIT.failed);
+    expect(failed.io.err()).toContain('nothing to release: the upload is failed');
+    expect((await release('--reason', 'x')).code).toBe(EXIT.usage);
+    s3.on(GetObjectCommand).resolves({ Body: body(record({ status: 'held' })) as never });
+    lambda.on(InvokeCommand).rejects(named('AccessDeniedException'));
+    const denied = await release('--override', '--reason', 'x');
+    expect(denied.code).toBe(EXIT.aws);
+    expect(denied.io.err()).toContain('not allowed to invoke p-release');
+  });
+});
+
+describe('replay', () => {
+  const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/p-BuildTriggerFailureQueue';
+  const replay = async (...args: string[]) => {
+    const io = capture();
+    const code = await runMain(['replay', ...args, '--region', 'us-east-1'], io);
+    return { code, io };
+  };
+  const failure = (id: string, key: string) => ({
+    MessageId: id,
+    ReceiptHandle: `r-${id}`,
+    Body: JSON.stringify({
+      requestPayload: { Records: [{ s3: { bucket: { name: 'contexts' }, object: { key } } }] },
+      responsePayload: { errorMessage: 'Rate exceeded' },
+    }),
+  });
+  beforeEach(() => {
+    sqs.reset();
+    lambda.reset();
+    cloudformation.reset();
+    cloudformation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'ecr-pipeline-dev',
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'ContextBucketName', OutputValue: 'contexts' },
+            { OutputKey: 'BuildProjectName', OutputValue: 'p' },
+            { OutputKey: 'BuildTriggerFailureQueueUrl', OutputValue: QUEUE },
+            { OutputKey: 'BuildTriggerFunctionName', OutputValue: 'p-buildTrigger' },
+          ],
+        },
+      ],
+    });
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [failure('m-1', 'team/api/v1.tar.gz'), failure('m-2', 'team/web/v2.tar.gz')],
+      })
+      .resolves({ Messages: [] });
+    sqs.on(DeleteMessageCommand).resolves({});
+    sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  });
+
+  it('exits 0 when every message was re-driven, 1 when one was kept', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    const all = await replay();
+    expect(all.code, all.io.err()).toBe(EXIT.success);
+    expect(all.io.err()).toContain('2 re-driven to p-buildTrigger, 0 kept');
+    expect(sqs).toHaveReceivedCommandTimes(DeleteMessageCommand, 2);
+    sqs.resetHistory();
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({ Messages: [failure('m-3', 'team/api/v3.tar.gz')] })
+      .resolves({ Messages: [] });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 500 });
+    const kept = await replay();
+    expect(kept.code).toBe(EXIT.failed);
+    expect(kept.io.err()).toContain('0 re-driven to p-buildTrigger, 1 kept');
+    expect(sqs).not.toHaveReceivedCommand(DeleteMessageCommand);
+  });
+
+  it('exits 2 on a usage error and 5 when AWS refuses to hand out the queue', async () => {
+    expect((await replay('--queue', 'uploads')).code).toBe(EXIT.usage);
+    sqs
+      .on(ReceiveMessageCommand)
+      .rejects(Object.assign(named('AccessDenied'), { $metadata: { httpStatusCode: 403 } }));
+    const denied = await replay();
+    expect(denied.code).toBe(EXIT.aws);
+    expect(denied.io.err()).toContain('access denied');
+    expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
   });
 });
 
@@ -677,8 +829,23 @@ describe('doctor', () => {
     iam
       .on(SimulatePrincipalPolicyCommand)
       .resolves({ EvaluationResults: [{ EvalActionName: 'a', EvalDecision: 'allowed' }] });
+    events.on(ListRulesCommand).resolves({
+      Rules: [
+        {
+          Name: 'p-ReleaseBuildRule-1',
+          State: 'ENABLED',
+          EventPattern: JSON.stringify({ source: ['aws.codebuild'], detail: { 'project-name': ['p'] } }),
+        },
+      ],
+    });
+    events.on(ListTargetsByRuleCommand).resolves({
+      Targets: [{ Id: 'release', Arn: 'arn:aws:lambda:us-east-1:123456789012:function:p-release' }],
+    });
     const { code, io } = await doctor(...TARGET);
     expect(io.out()).toMatch(/^ok +release gate +scan: holds an image with a finding at or above HIGH/m);
+    expect(io.out()).toMatch(
+      /^ok +release rule +p-ReleaseBuildRule-1 sends p's succeeded builds to p-release$/m,
+    );
     expect(io.out()).toMatch(
       /^ok +roles +build-trigger, ecr-events, release, build project, build session: /m,
     );
@@ -696,16 +863,27 @@ describe('the exit-code table', () => {
     expect(tableCodes).toEqual(Object.values(EXIT));
   });
 
-  /** The codes a command's help documents: `Exit codes: 0 ..., 1 ..., 2 usage, 5 AWS refused.` */
+  /**
+   * The codes a command's help documents: `Exit codes: 0 ..., 1 ..., 2 usage, 5 AWS refused.`, each
+   * code first in its comma-separated part (a part may go on in parentheses, without a comma).
+   */
   const documented = (command: keyof typeof HELP): number[] => {
     const list = /Exit codes: ([\s\S]*?)\.(?:\n|$)/.exec(HELP[command])?.[1] ?? '';
     return list.split(',').map((part) => Number(part.trim().split(/\s/)[0]));
   };
+  /** Every command but `submit`, whose help points to the table instead. */
+  const commands = (Object.keys(HELP) as (keyof typeof HELP)[]).filter(
+    (command) => command !== 'main' && command !== 'submit',
+  );
 
-  it("documents in each command's help only codes of the table", () => {
-    for (const command of ['status', 'logs', 'doctor'] as const) {
-      expect(documented(command).length, command).toBeGreaterThan(2);
-      for (const code of documented(command)) expect(tableCodes, `${command} ${code}`).toContain(code);
+  it("documents in each command's help only codes of the table, each once, with 2 and 5", () => {
+    expect(HELP.submit).toContain('(exit codes: docs/cli.md)');
+    expect(commands).toEqual(['status', 'logs', 'list', 'release', 'replay', 'doctor', 'verify']);
+    for (const command of commands) {
+      const codes = documented(command);
+      expect(codes, command).toEqual([...new Set(codes)]);
+      expect(codes, command).toEqual(expect.arrayContaining([EXIT.success, EXIT.usage, EXIT.aws]));
+      for (const code of codes) expect(tableCodes, `${command} ${code}`).toContain(code);
     }
   });
 
@@ -714,9 +892,7 @@ describe('the exit-code table', () => {
       // `verify`'s own code (7) is produced by its e2e test (test/e2e/supply-chain.test.ts), which
       // needs a registry holding the image and its referrers.
       submit: tableCodes.filter((code) => code !== EXIT.unverified),
-      status: documented('status'),
-      logs: documented('logs'),
-      doctor: documented('doctor'),
+      ...Object.fromEntries(commands.filter((c) => c !== 'verify').map((c) => [c, documented(c)])),
     };
     for (const [command, codes] of Object.entries(expected)) {
       const seen = [...(produced.get(command) ?? [])];

@@ -46,6 +46,23 @@ describe('the legs in status', () => {
     ]);
   });
 
+  it("adds each leg's time where CodeBuild reported it", () => {
+    const timed: UploadRecord = {
+      ...record,
+      legs: [
+        {
+          ...(record.legs?.[0] as NonNullable<UploadRecord['legs']>[number]),
+          durations: { provisioning: 40, build: 85 },
+        },
+        ...(record.legs?.slice(1) ?? []),
+      ],
+    };
+    expect(finalView(timed).legs?.[0]?.durations).toEqual({ provisioning: 40, build: 85 });
+    expect(legLines(legsOf(timed))[0]).toBe(
+      `leg      linux/amd64  native  ${AMD.slice(0, 19)}  125s  (provisioning 40 s, build 85 s)`,
+    );
+  });
+
   it('shows no legs for an upload of one platform or none', () => {
     expect(legsOf({ ...record, legs: record.legs?.slice(0, 1) })).toBeUndefined();
     expect(finalView({ ...record, legs: undefined })).not.toHaveProperty('legs');

@@ -21,6 +21,8 @@ describe('wildcardMatches', () => {
     expect(wildcardMatches('team/*', 'other/api')).toBe(false);
     expect(wildcardMatches('*', 'a/b')).toBe(true);
     expect(wildcardMatches('a.b', 'axb')).toBe(false);
+    expect(wildcardMatches('a.b', 'a.b')).toBe(true);
+    expect(wildcardMatches('team/(api)+', 'team/(api)+')).toBe(true);
     expect(wildcardMatches('api', 'team/api')).toBe(false);
     expect(wildcardMatches('team', 'team-a')).toBe(false);
   });
@@ -51,6 +53,20 @@ describe('expectScan', () => {
     expect(missed.scans === false && missed.reason).toBe(
       'the registry uses enhanced scanning and none of its rules covers other/api: Amazon Inspector will not scan it',
     );
+    expect(missed.scans === false && missed.fix).toBe(
+      'add the repository to the registry scanning rules (--param scanning=ENHANCED with a repositoryPattern that matches it)',
+    );
+    // One filter of a rule that covers the repository is enough.
+    const filters = [
+      { filter: 'other/*', filterType: 'WILDCARD' as const },
+      ...(rules[0]?.repositoryFilters ?? []),
+    ];
+    expect(
+      expectScan('team/api', {
+        scanType: 'ENHANCED',
+        rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: filters }],
+      }),
+    ).toMatchObject({ scans: true, scanner: 'enhanced' });
   });
 
   it('expects no basic scan of a multi-platform build (an image index), counted across flags and commas', () => {
@@ -68,6 +84,12 @@ describe('expectScan', () => {
     expect(expectScan('a', { repositoryScanOnPush: true, platforms: ['linux/arm64,'] })).toMatchObject({
       scans: true,
     });
+    expect(expectScan('a', { repositoryScanOnPush: true, platforms: ['linux/arm64, '] })).toMatchObject({
+      scans: true,
+    });
+    expect(index.scans === false && index.fix).toBe(
+      'build one platform, or use enhanced scanning (--param scanning=ENHANCED), which scans the images of an index',
+    );
     expect(
       expectScan('a', { scanType: 'ENHANCED', rules: [rule('*')], platforms: ['linux/amd64,linux/arm64'] }),
     ).toMatchObject({ scans: true, scanner: 'enhanced' });
@@ -138,5 +160,23 @@ describe('readScanFacts', () => {
     ecr.on(GetRegistryScanningConfigurationCommand).rejects(named('AccessDeniedException'));
     ecr.on(DescribeRepositoriesCommand).rejects(named('RepositoryNotFoundException'));
     expect(await readScanFacts({ ecr: new ECRClient({}) }, 'a')).toEqual({});
+  });
+
+  it('reads answers that leave the configuration or the repository out as unknown, not as errors', async () => {
+    const unknown = { scanType: undefined, rules: undefined, repositoryScanOnPush: undefined };
+    ecr.on(GetRegistryScanningConfigurationCommand).resolves({});
+    for (const answer of [{}, { repositories: [] }, { repositories: [{ repositoryName: 'a' }] }]) {
+      ecr.on(DescribeRepositoriesCommand).resolves(answer);
+      expect(await readScanFacts({ ecr: new ECRClient({}) }, 'a'), JSON.stringify(answer)).toStrictEqual(
+        unknown,
+      );
+    }
+    ecr
+      .on(GetRegistryScanningConfigurationCommand)
+      .resolves({ scanningConfiguration: { scanType: 'BASIC' } });
+    expect(await readScanFacts({ ecr: new ECRClient({}) }, 'a')).toStrictEqual({
+      ...unknown,
+      scanType: 'BASIC',
+    });
   });
 });

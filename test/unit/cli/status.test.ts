@@ -105,6 +105,30 @@ describe('status --output json', () => {
     });
   });
 
+  it('shows where the build spent its time, from the record, in JSON and for people', async () => {
+    const durations = { queued: 2, provisioning: 41, downloadSource: 1, build: 63, install: 0 };
+    s3.on(GetObjectCommand).resolves({
+      Body: body(record({ status: 'built', digest: DIGEST, buildId: BUILD_ID, durations })),
+    });
+    expect(JSON.parse((await status('team/api/v1.tar.gz', '-o', 'json')).io.out())).toMatchObject({
+      status: 'built',
+      durations,
+    });
+    expect((await status('team/api/v1.tar.gz')).io.out()).toContain(
+      'time     queued 2 s, provisioning 41 s, download 1 s, build 63 s\n',
+    );
+  });
+
+  it('leaves out of the view what in a record is not a duration', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: body(record({ status: 'failed', reason: 'x', durations: { queued: -5, build: '7' } as never })),
+    });
+    expect(JSON.parse((await status('team/api/v1.tar.gz', '-o', 'json')).io.out())).not.toHaveProperty(
+      'durations',
+    );
+    expect((await status('team/api/v1.tar.gz')).io.out()).not.toContain('time ');
+  });
+
   it('says why a build failed, with its phase, and exits 1', async () => {
     s3.on(GetObjectCommand).resolves({
       Body: body(record({ status: 'failed', phase: 'BUILD', reason: 'ecoh: not found', buildId: BUILD_ID })),
@@ -192,6 +216,31 @@ describe('status --output json', () => {
       buildStatus: 'IN_PROGRESS',
     });
     expect((await status(BUILD_ID)).io.out()).toBe(`build    ${BUILD_ID}  IN_PROGRESS  phase BUILD\n`);
+  });
+
+  it('shows where a build named by its id spent its time so far, as CodeBuild describes it', async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          id: BUILD_ID,
+          buildStatus: 'IN_PROGRESS',
+          buildComplete: false,
+          currentPhase: 'BUILD',
+          phases: [
+            { phaseType: 'SUBMITTED', durationInSeconds: 0 },
+            { phaseType: 'QUEUED', durationInSeconds: 3 },
+            { phaseType: 'PROVISIONING', durationInSeconds: 95 },
+            { phaseType: 'BUILD' },
+          ],
+        },
+      ],
+    });
+    expect(JSON.parse((await status(BUILD_ID, '-o', 'json')).io.out())).toMatchObject({
+      durations: { queued: 3, provisioning: 95 },
+    });
+    expect((await status(BUILD_ID)).io.out()).toBe(
+      `build    ${BUILD_ID}  IN_PROGRESS  phase BUILD\ntime     queued 3 s, provisioning 95 s\n`,
+    );
   });
 });
 

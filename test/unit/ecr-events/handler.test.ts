@@ -407,6 +407,30 @@ describe('ecr-events handler: upload records', () => {
     expect(JSON.stringify(slackBodies[0]?.blocks)).toContain('error: configuration missing');
   });
 
+  it("records where a failed build's time went as CodeBuild describes the build, not as the event says", async () => {
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
+    codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({
+      builds: [
+        confirmed('FAILED', {
+          phases: [
+            { phaseType: 'QUEUED', durationInSeconds: 2 },
+            { phaseType: 'PROVISIONING', durationInSeconds: 41 },
+            { phaseType: 'BUILD', durationInSeconds: 9 },
+          ],
+        }),
+      ],
+    });
+    logsMock.on(GetLogEventsCommand).resolves(failingLog('error: configuration missing'));
+    const e = event('codebuild/build-failed.json');
+    (e.detail['additional-information'] as { phases: unknown }).phases = [
+      { 'phase-type': 'BUILD', 'duration-in-seconds': 99999 },
+    ];
+    await handler(e);
+    expect(writtenTo(RECORD_KEY)).toEqual([
+      expect.objectContaining({ status: 'failed', durations: { queued: 2, provisioning: 41, build: 9 } }),
+    ]);
+  });
+
   it("keeps a build failed whose RUN step printed the superseded line: the log is not the pipeline's word", async () => {
     s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).resolves({ Body: body(claim), ETag: '"e1"' });
     codebuildMock.on(BatchGetBuildsCommand, { ids: [BUILD_ID] }).resolves({

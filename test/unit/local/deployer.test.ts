@@ -113,7 +113,7 @@ describe('deploy', () => {
       EventPattern: '{"source":["aws.codebuild"]}',
     });
     expect(events.commandCalls(PutTargetsCommand)[0]?.args[0].input.Targets).toEqual([
-      { Id: 't', Arn: 'arn:aws:sqs:us-east-1:123456789012:local-rule-builds-t' },
+      { Id: 't', Arn: 'arn:aws:sqs:us-east-1:123456789012:ecr-pipeline-dev-buildTrigger-rule-builds' },
     ]);
     expect(deployment.queues.map((q) => [q.kind, q.functionKey])).toEqual([
       ['s3', 'buildTrigger'],

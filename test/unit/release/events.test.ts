@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../functions/release/config.ts';
 import { isRecordKey, parseInput, repositoryName } from '../../../functions/release/events.ts';
-import { BUCKET, BUILD_ID, DIGEST, fixture, KEY, PROJECT, VERSION } from './helpers.ts';
+import { BUCKET, BUILD_ID, DIGEST, DURATIONS, fixture, KEY, PROJECT, VERSION } from './helpers.ts';
 
 const config = loadConfig({ CONTEXT_BUCKET: BUCKET, BUILD_PROJECT: PROJECT, EVENT_BUS_NAME: 'bus' });
 type Vars = { name: string; value: string }[];
@@ -15,6 +15,7 @@ describe('parseInput', () => {
       buildId: BUILD_ID,
       identity: { bucket: BUCKET, key: KEY, versionId: VERSION, eTag: '9b2cf535f27731c974343645a3985328' },
       digest: DIGEST,
+      durations: DURATIONS,
     });
     const bare = parseInput(fixture('codebuild/build-succeeded.json'), {
       ...config,
@@ -105,6 +106,28 @@ describe('parseInput', () => {
       kind: 'ignore',
       why: 'a build of a key outside the uploads',
     });
+  });
+
+  it('reads the upload of a build whatever else its variables hold; an empty version is no version', () => {
+    const e = fixture('codebuild/build-succeeded-exported.json');
+    const vars = envOf(e)['environment-variables'] as unknown[];
+    vars.unshift(null, 'CONTEXT_KEY', ['CONTEXT_KEY', 'x']);
+    for (const v of vars as Vars) if (v?.name === 'CONTEXT_VERSION_ID') v.value = '';
+    const input = parseInput(e, config);
+    expect(input).toMatchObject({ kind: 'build-succeeded', identity: { bucket: BUCKET, key: KEY } });
+    expect(input.kind === 'build-succeeded' && input.identity.versionId).toBeUndefined();
+  });
+
+  it('ignores a build event without its additional information, and a detail that is a list', () => {
+    const e = fixture('codebuild/build-succeeded-exported.json');
+    delete e.detail['additional-information'];
+    expect(parseInput(e, config)).toEqual({ kind: 'ignore', why: 'a build of no upload of this stack' });
+    const listed = fixture('codebuild/build-succeeded-exported.json');
+    listed.detail['additional-information'] = [listed.detail['additional-information']];
+    expect(parseInput(listed, config)).toEqual({ kind: 'ignore', why: 'a build of no upload of this stack' });
+    const scan = fixture('ecr/image-scan-complete.json') as Record<string, unknown>;
+    scan.detail = [scan.detail];
+    expect(parseInput(scan, config)).toEqual({ kind: 'ignore', why: 'not an event this function handles' });
   });
 
   it('reads basic and enhanced scan results, the enhanced one by the repository in its ARN', () => {
@@ -201,6 +224,22 @@ describe('parseInput', () => {
       kind: 'ignore',
       why: 'event aws.ecr / ECR Image Action',
     });
+  });
+});
+
+describe('build durations', () => {
+  it('keeps only whole seconds of the phases CodeBuild defines, and no phase list of another shape', () => {
+    const e = fixture('codebuild/build-succeeded-exported.json');
+    const info = e.detail['additional-information'] as { phases: unknown };
+    info.phases = [
+      { 'phase-type': 'QUEUED', 'duration-in-seconds': 2 },
+      { 'phase-type': 'PROVISIONING', 'duration-in-seconds': '41' },
+      { 'phase-type': '__proto__', 'duration-in-seconds': 5 },
+      { 'phase-type': 'BUILD', 'duration-in-seconds': 1e12 },
+    ];
+    expect(parseInput(e, config)).toMatchObject({ durations: { queued: 2 } });
+    info.phases = { QUEUED: 2 };
+    expect(parseInput(e, config)).not.toHaveProperty('durations');
   });
 });
 

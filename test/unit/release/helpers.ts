@@ -22,7 +22,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadConfig } from '../../../functions/release/config.ts';
 import type { Deps } from '../../../functions/release/deps.ts';
-import type { UploadRecord } from '../../../functions/shared/upload-record.ts';
+import { type UploadRecord, uploadRecordKey } from '../../../functions/shared/upload-record.ts';
 
 export const BUCKET = 'ecr-pipeline-dev-contexts-123456789012-us-west-2';
 export const PROJECT = 'ecr-pipeline-dev';
@@ -32,6 +32,17 @@ export const BUILD_ID =
   'arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:8745a7a9-c340-456a-9166-edf953571bef';
 export const DIGEST = 'sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234abcd';
 export const OTHER_DIGEST = `sha256:${'b'.repeat(64)}`;
+/** The phase durations of codebuild/build-succeeded-exported.json. */
+export const DURATIONS = {
+  queued: 1,
+  provisioning: 35,
+  downloadSource: 3,
+  install: 12,
+  preBuild: 5,
+  build: 52,
+  postBuild: 1,
+  finalizing: 3,
+};
 export const NOW = new Date('2026-11-16T16:14:30.000Z');
 export const REQUEST_ID = '5e7b9c1a-0f3d-4b8e-9a21-6c4d2e8f1b07';
 
@@ -215,3 +226,45 @@ export function verdicts(): Record<string, unknown>[] {
     .flatMap((c) => c.args[0].input.Entries ?? [])
     .map((e) => JSON.parse(e.Detail ?? '{}'));
 }
+
+/** The upload record's key of the upload KEY (version VERSION). */
+export const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: KEY, versionId: VERSION });
+
+/** The upload's record as build-trigger left it: accepted (`extra` on top). */
+export function acceptedRecord(extra: Partial<UploadRecord> = {}): UploadRecord {
+  return {
+    status: 'accepted',
+    bucket: BUCKET,
+    key: KEY,
+    versionId: VERSION,
+    repository: 'team/web',
+    tag: 'v1.4.3',
+    at: '2026-11-16T16:12:20.000Z',
+    ...extra,
+  };
+}
+
+/**
+ * Each test's starting point: the mocks reset, verdict events accepted, the bucket holding the
+ * context KEY and its `record`, and the repository team/web holding `digests`.
+ */
+export function releaseScene(
+  record: UploadRecord,
+  digests: string[],
+): { bucket: FakeBucket; repo: FakeRepository } {
+  s3Mock.reset();
+  ecrMock.reset();
+  eventsMock.reset();
+  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+  const bucket = new FakeBucket();
+  bucket.install();
+  bucket.put(KEY, 'context', { versionId: VERSION });
+  bucket.put(RECORD_KEY, JSON.stringify(record));
+  const repo = new FakeRepository('team/web');
+  for (const digest of digests) repo.images.add(digest);
+  repo.install();
+  return { bucket, repo };
+}
+
+/** The PutImage calls made, as their inputs. */
+export const putImages = () => ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input);

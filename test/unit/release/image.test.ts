@@ -7,8 +7,14 @@ import {
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../../../functions/release/errors.ts';
-import { describeImage, moveTag, scanOf, scanOfEvent } from '../../../functions/release/image.ts';
-import { awsError, DIGEST, ecrMock } from './helpers.ts';
+import {
+  describeImage,
+  digestOfTag,
+  moveTag,
+  scanOf,
+  scanOfEvent,
+} from '../../../functions/release/image.ts';
+import { awsError, DIGEST, ecrMock, OTHER_DIGEST } from './helpers.ts';
 
 const ecr = new ECRClient({ region: 'us-west-2' });
 beforeEach(() => ecrMock.reset());
@@ -46,7 +52,9 @@ describe('scanOf', () => {
     ecrMock.on(DescribeImageScanFindingsCommand).rejects(awsError('ScanNotFoundException', 400));
     expect(await scanOf(ecr, 'r', DIGEST)).toEqual({ kind: 'pending', status: 'NOT_STARTED' });
     ecrMock.on(DescribeImageScanFindingsCommand).rejects(awsError('ThrottlingException', 400));
-    await expect(scanOf(ecr, 'r', DIGEST)).rejects.toBeInstanceOf(TransientError);
+    await expect(scanOf(ecr, 'r', DIGEST)).rejects.toThrow(
+      new TransientError('DescribeImageScanFindings failed: ThrottlingException: ThrottlingException (test)'),
+    );
   });
 
   it('reads a scan event: complete, failed or neither', () => {
@@ -84,7 +92,9 @@ describe('describeImage and moveTag', () => {
       `BatchGetImage found no manifest of r@${DIGEST}`,
     );
     ecrMock.on(BatchGetImageCommand).rejects(awsError('ServerException', 500));
-    await expect(moveTag(ecr, 'r', DIGEST, 't')).rejects.toBeInstanceOf(TransientError);
+    await expect(moveTag(ecr, 'r', DIGEST, 't')).rejects.toThrow(
+      new TransientError('BatchGetImage failed: ServerException: ServerException (test)'),
+    );
   });
 
   it('offers every manifest type and sends the media type back with PutImage', async () => {
@@ -128,5 +138,128 @@ describe('describeImage and moveTag', () => {
     await expect(moveTag(ecr, 'r', DIGEST, 't')).rejects.toThrow(/PutImage failed: LayersNotFoundException/);
     ecrMock.on(PutImageCommand).rejects(awsError('AccessDeniedException', 400));
     expect(await moveTag(ecr, 'r', DIGEST, 't')).toMatchObject({ kind: 'denied' });
+  });
+
+  it('describes the image by its digest, and picks the detail of that digest', async () => {
+    ecrMock.on(DescribeImagesCommand).resolves({
+      imageDetails: [{ imageDigest: OTHER_DIGEST }, { imageDigest: DIGEST, imageTags: ['a'] }],
+    });
+    expect(await describeImage(ecr, 'team/web', DIGEST)).toEqual({ imageDigest: DIGEST, imageTags: ['a'] });
+    expect(ecrMock.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({
+      repositoryName: 'team/web',
+      imageIds: [{ imageDigest: DIGEST }],
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({});
+    expect(await describeImage(ecr, 'team/web', DIGEST)).toBeUndefined();
+    ecrMock.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 400));
+    expect(await describeImage(ecr, 'team/web', DIGEST)).toBeUndefined();
+    ecrMock.on(DescribeImagesCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(describeImage(ecr, 'team/web', DIGEST)).rejects.toThrow(
+      new TransientError('DescribeImages failed: ThrottlingException: ThrottlingException (test)'),
+    );
+  });
+
+  it('reads the digest a tag names, undefined when none', async () => {
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: OTHER_DIGEST }] });
+    expect(await digestOfTag(ecr, 'team/web', 'v1')).toBe(OTHER_DIGEST);
+    expect(ecrMock.commandCalls(DescribeImagesCommand)[0]?.args[0].input).toEqual({
+      repositoryName: 'team/web',
+      imageIds: [{ imageTag: 'v1' }],
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({});
+    expect(await digestOfTag(ecr, 'team/web', 'v1')).toBeUndefined();
+    ecrMock.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 400));
+    expect(await digestOfTag(ecr, 'team/web', 'v1')).toBeUndefined();
+    ecrMock.on(DescribeImagesCommand).rejects(awsError('RepositoryNotFoundException', 400));
+    expect(await digestOfTag(ecr, 'team/web', 'v1')).toBeUndefined();
+    ecrMock.on(DescribeImagesCommand).rejects(awsError('AccessDeniedException', 400));
+    await expect(digestOfTag(ecr, 'team/web', 'v1')).rejects.toThrow(
+      new PermanentError('DescribeImages failed: AccessDeniedException: AccessDeniedException (test)'),
+    );
+  });
+
+  it('writes nothing when the tag names the image already', async () => {
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: DIGEST, imageTags: ['x', 't'] }] });
+    expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual({ kind: 'already' });
+    expect(ecrMock.commandCalls(BatchGetImageCommand)).toHaveLength(0);
+    expect(ecrMock.commandCalls(PutImageCommand)).toHaveLength(0);
+  });
+
+  it('puts the manifest of the digest, with its media type, and falls back to the only image given', async () => {
+    ecrMock
+      .on(DescribeImagesCommand)
+      .resolves({ imageDetails: [{ imageDigest: DIGEST, imageTags: ['other'] }] });
+    ecrMock.on(BatchGetImageCommand).resolves({
+      images: [
+        { imageId: { imageDigest: OTHER_DIGEST }, imageManifest: '{"other":1}' },
+        {
+          imageId: { imageDigest: DIGEST },
+          imageManifest: '{"mine":1}',
+          imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        },
+      ],
+    });
+    ecrMock.on(PutImageCommand).resolves({});
+    expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual({ kind: 'moved' });
+    expect(ecrMock.commandCalls(BatchGetImageCommand)[0]?.args[0].input).toMatchObject({
+      repositoryName: 'r',
+      imageIds: [{ imageDigest: DIGEST }],
+    });
+    expect(ecrMock.commandCalls(PutImageCommand)[0]?.args[0].input).toEqual({
+      repositoryName: 'r',
+      imageManifest: '{"mine":1}',
+      imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+      imageTag: 't',
+      imageDigest: DIGEST,
+    });
+    ecrMock.reset();
+    ecrMock.on(DescribeImagesCommand).resolves({});
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageManifest: '{"only":1}' }] });
+    ecrMock.on(PutImageCommand).resolves({});
+    expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual({ kind: 'moved' });
+    expect(ecrMock.commandCalls(PutImageCommand)[0]?.args[0].input.imageManifest).toBe('{"only":1}');
+    ecrMock.on(BatchGetImageCommand).resolves({});
+    await expect(moveTag(ecr, 'r', DIGEST, 't')).rejects.toThrow(
+      new PermanentError(`BatchGetImage found no manifest of r@${DIGEST}`),
+    );
+  });
+
+  it('says a repository the stack does not manage denied the read or the write', async () => {
+    const denied = {
+      kind: 'denied',
+      reason:
+        'repository "r" is not managed by this stack (no managed-by tag): the release may move tags only in the stack\'s repositories',
+    };
+    ecrMock.on(DescribeImagesCommand).resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+    ecrMock.on(BatchGetImageCommand).rejects(awsError('AccessDeniedException', 400));
+    expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual(denied);
+    expect(ecrMock.commandCalls(PutImageCommand)).toHaveLength(0);
+    ecrMock
+      .on(BatchGetImageCommand)
+      .resolves({ images: [{ imageId: { imageDigest: DIGEST }, imageManifest: '{}' }] });
+    ecrMock.on(PutImageCommand).rejects(awsError('AccessDeniedException', 400));
+    expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual(denied);
+  });
+
+  it('tells a tag taken by another image from one a concurrent release put on this image', async () => {
+    ecrMock
+      .on(DescribeImagesCommand, { imageIds: [{ imageDigest: DIGEST }] })
+      .resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+    ecrMock
+      .on(BatchGetImageCommand)
+      .resolves({ images: [{ imageId: { imageDigest: DIGEST }, imageManifest: '{}' }] });
+    for (const refusal of ['ImageTagAlreadyExistsException', 'ImageAlreadyExistsException']) {
+      ecrMock.on(PutImageCommand).rejects(awsError(refusal, 400));
+      ecrMock
+        .on(DescribeImagesCommand, { imageIds: [{ imageTag: 't' }] })
+        .resolves({ imageDetails: [{ imageDigest: OTHER_DIGEST }] });
+      expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual({ kind: 'taken', existingDigest: OTHER_DIGEST });
+      ecrMock
+        .on(DescribeImagesCommand, { imageIds: [{ imageTag: 't' }] })
+        .resolves({ imageDetails: [{ imageDigest: DIGEST }] });
+      expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual({ kind: 'already' });
+    }
   });
 });

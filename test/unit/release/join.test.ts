@@ -3,7 +3,6 @@
  * one leg reported twice, a leg lost, legs out of order, and the gates over every leg's image.
  */
 import { DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   indexManifest,
@@ -15,67 +14,44 @@ import {
 } from '../../../functions/release/join.ts';
 import { handleInvocation } from '../../../functions/release/release.ts';
 import { BUILD_ENV } from '../../../functions/shared/contract.ts';
+import { imageIndexKey } from '../../../functions/shared/upload-record.ts';
 import {
-  imageIndexKey,
-  type UploadRecord,
-  uploadRecordKey,
-} from '../../../functions/shared/upload-record.ts';
-import {
+  acceptedRecord,
   awsError,
-  BUCKET,
   ecrMock,
   eventsMock,
-  FakeBucket,
-  FakeRepository,
+  type FakeBucket,
+  type FakeRepository,
   fixture,
-  KEY,
   NOW,
+  putImages,
+  RECORD_KEY,
   REQUEST_ID,
   releaseDeps,
-  s3Mock,
-  VERSION,
+  releaseScene,
   verdicts,
 } from './helpers.ts';
 
-const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: KEY, versionId: VERSION });
 const AMD = `sha256:${'a'.repeat(64)}`;
 const ARM = `sha256:${'1'.repeat(64)}`;
 const BUILD = (n: string) => `arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:leg-${n}`;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
-const accepted: UploadRecord = {
-  status: 'accepted',
-  bucket: BUCKET,
-  key: KEY,
-  versionId: VERSION,
-  repository: 'team/web',
-  tag: 'v1.4.3',
+const accepted = acceptedRecord({
   legs: [
     { platform: 'linux/amd64', emulated: false, environmentType: 'LINUX_CONTAINER' },
     { platform: 'linux/arm64', emulated: false, environmentType: 'ARM_CONTAINER' },
   ],
-  at: '2026-11-16T16:12:20.000Z',
-};
+});
 
 let bucket: FakeBucket;
 let repo: FakeRepository;
 
 beforeEach(() => {
-  s3Mock.reset();
-  ecrMock.reset();
-  eventsMock.reset();
-  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
-  bucket = new FakeBucket();
-  bucket.install();
-  bucket.put(KEY, 'context', { versionId: VERSION });
-  bucket.put(RECORD_KEY, JSON.stringify(accepted));
-  repo = new FakeRepository('team/web');
-  repo.images.add(AMD);
-  repo.images.add(ARM);
+  ({ bucket, repo } = releaseScene(accepted, [AMD, ARM]));
   repo.manifests.set(AMD, { text: '{"schemaVersion":2,"amd":1}', mediaType: OCI_MANIFEST });
   repo.manifests.set(ARM, { text: '{"schemaVersion":2,"arm":"longer"}', mediaType: DOCKER_MANIFEST });
-  repo.install();
 });
 
 /** The success event of one leg's build, as CodeBuild sends it. */
@@ -84,6 +60,7 @@ function legSucceeded(platform: string, digest: string, build: string) {
   const info = event.detail['additional-information'] as {
     environment: { 'environment-variables': { name: string; value: string; type: string }[] };
     'exported-environment-variables': { name: string; value: string }[];
+    phases: unknown;
   };
   event.detail['build-id'] = build;
   info.environment['environment-variables'].push({
@@ -92,11 +69,16 @@ function legSucceeded(platform: string, digest: string, build: string) {
     type: 'PLAINTEXT',
   });
   info['exported-environment-variables'] = [{ name: 'IMAGE_DIGEST', value: digest }];
+  // Each leg's own time: the arm64 leg waited longer for its machine.
+  info.phases = [
+    { 'phase-type': 'QUEUED', 'duration-in-seconds': 1 },
+    { 'phase-type': 'PROVISIONING', 'duration-in-seconds': platform === 'linux/arm64' ? 90 : 40 },
+    { 'phase-type': 'BUILD', 'duration-in-seconds': 60 },
+  ];
   return event;
 }
 
 const record = () => bucket.json(RECORD_KEY);
-const putImages = () => ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input);
 const indexPuts = () => putImages().filter((input) => input.imageTag === undefined);
 const THE_INDEX = indexManifest([
   { platform: 'linux/amd64', digest: AMD, mediaType: OCI_MANIFEST, size: 27 },
@@ -115,6 +97,7 @@ describe('joining the legs', () => {
       buildId: BUILD('arm'),
       digest: ARM,
       finishedAt: NOW.toISOString(),
+      durations: { queued: 1, provisioning: 90, build: 60 },
     });
 
     const outcome = await handleInvocation(deps, legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
@@ -154,11 +137,20 @@ describe('joining the legs', () => {
         verdict: 'released',
         digest: index,
         legs: [
-          { platform: 'linux/amd64', emulated: false },
-          { platform: 'linux/arm64', emulated: false },
+          {
+            platform: 'linux/amd64',
+            emulated: false,
+            durations: { queued: 1, provisioning: 40, build: 60 },
+          },
+          {
+            platform: 'linux/arm64',
+            emulated: false,
+            durations: { queued: 1, provisioning: 90, build: 60 },
+          },
         ],
       }),
     ]);
+    expect(verdicts()[0]).not.toHaveProperty('durations');
     // A scan result names a child: its image index object leads to the record too.
     for (const digest of [index, AMD, ARM]) {
       expect(bucket.json(imageIndexKey('', 'team/web', digest))).toMatchObject({
@@ -346,14 +338,16 @@ describe('join.ts', () => {
 
   it('records a leg once, keeping the other legs as they are', () => {
     const at = new Date('2026-01-01T00:00:00Z');
-    const once = recordLeg(accepted, 'linux/arm64', 'b', ARM, at);
+    const once = recordLeg(accepted, { platform: 'linux/arm64', buildId: 'b', digest: ARM }, at);
     expect(once.kind === 'recorded' && once.record.legs).toEqual([
       accepted.legs?.[0],
       { ...accepted.legs?.[1], buildId: 'b', digest: ARM, finishedAt: at.toISOString() },
     ]);
     if (once.kind !== 'recorded') return;
-    expect(recordLeg(once.record, 'linux/arm64', 'b', ARM, at)).toEqual({ kind: 'already' });
-    expect(recordLeg(once.record, 'linux/arm64', 'b', AMD, at)).toEqual({
+    expect(recordLeg(once.record, { platform: 'linux/arm64', buildId: 'b', digest: ARM }, at)).toEqual({
+      kind: 'already',
+    });
+    expect(recordLeg(once.record, { platform: 'linux/arm64', buildId: 'b', digest: AMD }, at)).toEqual({
       kind: 'ignored',
       why: `the linux/arm64 leg pushed ${ARM} already`,
     });

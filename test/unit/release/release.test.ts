@@ -1,7 +1,8 @@
-import { PutImageCommand } from '@aws-sdk/client-ecr';
+import { BatchGetImageCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { TransientError } from '../../../functions/release/errors.ts';
 import { handleInvocation } from '../../../functions/release/release.ts';
 import {
   imageIndexKey,
@@ -10,52 +11,37 @@ import {
   uploadRecordKey,
 } from '../../../functions/shared/upload-record.ts';
 import {
+  acceptedRecord,
   awsError,
   BUCKET,
   BUILD_ID,
   DIGEST,
+  DURATIONS,
   ecrMock,
   eventsMock,
-  FakeBucket,
-  FakeRepository,
+  type FakeBucket,
+  type FakeRepository,
   fixture,
   KEY,
   NOW,
   OTHER_DIGEST,
+  putImages,
+  RECORD_KEY,
   REQUEST_ID,
   releaseDeps,
+  releaseScene,
   s3Mock,
   VERSION,
   verdicts,
 } from './helpers.ts';
 
-const RECORD_KEY = uploadRecordKey('', { bucket: BUCKET, key: KEY, versionId: VERSION });
-const accepted: UploadRecord = {
-  status: 'accepted',
-  bucket: BUCKET,
-  key: KEY,
-  versionId: VERSION,
-  repository: 'team/web',
-  tag: 'v1.4.3',
-  buildId: BUILD_ID,
-  at: '2026-11-16T16:12:20.000Z',
-};
+const accepted = acceptedRecord({ buildId: BUILD_ID });
 
 let bucket: FakeBucket;
 let repo: FakeRepository;
 
 beforeEach(() => {
-  s3Mock.reset();
-  ecrMock.reset();
-  eventsMock.reset();
-  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
-  bucket = new FakeBucket();
-  bucket.install();
-  bucket.put(KEY, 'context', { versionId: VERSION });
-  bucket.put(RECORD_KEY, JSON.stringify(accepted));
-  repo = new FakeRepository('team/web');
-  repo.images.add(DIGEST);
-  repo.install();
+  ({ bucket, repo } = releaseScene(accepted, [DIGEST]));
 });
 
 const succeeded = () => fixture('codebuild/build-succeeded-exported.json');
@@ -66,7 +52,6 @@ const scanEvent = (counts: Record<string, number>, digest = DIGEST) => {
   return e;
 };
 const record = () => bucket.json(RECORD_KEY);
-const putImages = () => ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input);
 
 describe('gate none', () => {
   it('moves the tag with PutImage of the exact manifest the build pushed, and says released once', async () => {
@@ -86,6 +71,7 @@ describe('gate none', () => {
       status: 'released',
       digest: DIGEST,
       buildId: BUILD_ID,
+      durations: DURATIONS,
       release: { gate: 'none', verdict: 'released', announced: true, decidedBy: REQUEST_ID },
     });
     expect(record().release).not.toHaveProperty('moving');
@@ -100,6 +86,7 @@ describe('gate none', () => {
         digest: DIGEST,
         buildId: BUILD_ID,
         gate: 'none',
+        durations: DURATIONS,
       },
     ]);
     expect(eventsMock).toHaveReceivedCommandWith(PutEventsCommand, {
@@ -116,6 +103,27 @@ describe('gate none', () => {
       repository: 'team/web',
       digest: DIGEST,
     });
+  });
+
+  it('reads the record once: each later round decides from the record it wrote, by its ETag', async () => {
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'released', release: { announced: true } });
+    const reads = s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === RECORD_KEY);
+    expect(reads).toHaveLength(1);
+    // Built, tag move decided, released, announced: four writes, each on the ETag of the one before.
+    const writes = s3Mock
+      .commandCalls(PutObjectCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => input.Key === RECORD_KEY);
+    expect(writes.map((w) => JSON.parse(w.Body as string).status)).toEqual([
+      'built',
+      'built',
+      'released',
+      'released',
+    ]);
+    expect(writes.map((w) => w.IfMatch)).toEqual(['"e2"', '"e4"', '"e5"', '"e6"']);
+    // No gate waited: there is no pending marker to remove.
+    expect(s3Mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });
 
   it('keeps what the build attached in the record and says it in the verdict', async () => {
@@ -296,6 +304,67 @@ describe('what releases nothing', () => {
     expect(record().status).toBe('accepted');
   });
 
+  it('ignores a record that names no image', async () => {
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, tag: undefined }));
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'ignored',
+      why: 'the upload record names no image',
+    });
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, repository: undefined }));
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toMatchObject({ kind: 'ignored' });
+    expect(ecrMock).not.toHaveReceivedAnyCommand();
+  });
+
+  it('ignores an event of another build once the image is built', async () => {
+    const scanGate = { RELEASE_GATE: 'scan' };
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    const other = succeeded();
+    other.detail['build-id'] = `${BUILD_ID}-other`;
+    expect(await handleInvocation(releaseDeps(scanGate), other, 'other')).toEqual({
+      kind: 'ignored',
+      why: `the record names another build (${BUILD_ID})`,
+    });
+    expect(record().status).toBe('built');
+  });
+
+  it('judges a built record written without its gate by the stack gate, from the end of its build', async () => {
+    const env = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+    const builtAt = (finishedAt: string | undefined) =>
+      bucket.put(
+        RECORD_KEY,
+        JSON.stringify({
+          ...accepted,
+          status: 'built',
+          digest: DIGEST,
+          ...(finishedAt ? { finishedAt } : {}),
+        }),
+      );
+    bucket.put(
+      imageIndexKey('', 'team/web', DIGEST),
+      JSON.stringify({ record: RECORD_KEY, repository: 'team/web', digest: DIGEST }),
+    );
+    const inProgress = () => {
+      const e = scanEvent({});
+      e.detail['scan-status'] = 'IN_PROGRESS';
+      return e;
+    };
+    // Built 700 s ago: its deadline (600 s after the build) has passed.
+    builtAt(new Date(NOW.getTime() - 700_000).toISOString());
+    expect(await handleInvocation(releaseDeps(env), inProgress(), 'scan')).toEqual({
+      kind: 'decided',
+      verdict: 'held',
+    });
+    // No time of its own, or one that is no time: the deadline counts from now.
+    const deadline = new Date(NOW.getTime() + 600_000).toISOString();
+    for (const finishedAt of [undefined, 'not a time']) {
+      builtAt(finishedAt);
+      expect(await handleInvocation(releaseDeps(env), inProgress(), 'scan')).toEqual({
+        kind: 'waiting',
+        deadline,
+      });
+    }
+  });
+
   it('ignores a build of an upload that has no record', async () => {
     bucket.objects.delete(RECORD_KEY);
     expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
@@ -421,7 +490,12 @@ describe('cut off, lost responses, concurrent writers', () => {
     bucket.beforePut = (key) => {
       if (key === RECORD_KEY) bucket.put(RECORD_KEY, JSON.stringify(record()));
     };
-    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow(/kept changing/);
+    await expect(handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).rejects.toThrow(
+      new TransientError(`the upload record ${RECORD_KEY} kept changing; Lambda will retry`),
+    );
+    // Eight rounds, each reading the record afresh after its write met a change.
+    const reads = s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === RECORD_KEY);
+    expect(reads).toHaveLength(8);
   });
 
   it('throws a transient read failure for Lambda to retry', async () => {
@@ -614,5 +688,190 @@ describe('override', () => {
       status: 'superseded',
     });
     expect(repo.tags.size).toBe(0);
+  });
+});
+
+describe('errors and the periodic check', () => {
+  const scanGate = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+  const otherKey = uploadRecordKey('', { bucket: BUCKET, key: 'team/api/v2.tar.gz', versionId: 'v2' });
+
+  it('reports a permanent error as the outcome, and moves nothing', async () => {
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [] });
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'failed',
+      error: `BatchGetImage found no manifest of team/web@${DIGEST}`,
+    });
+    expect(repo.tags.size).toBe(0);
+  });
+
+  it('throws an unexpected failure as transient, for Lambda to retry, with its cause', async () => {
+    const cause = new Error('clock');
+    const deps = releaseDeps({}, () => {
+      throw cause;
+    });
+    const error = await handleInvocation(deps, succeeded(), REQUEST_ID).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ message: 'unexpected failure', cause });
+  });
+
+  it('releases even when the pending marker cannot be removed (the periodic check removes it later)', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    s3Mock.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    expect(await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'scan')).toEqual({
+      kind: 'decided',
+      verdict: 'released',
+    });
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(true);
+  });
+
+  it('removes the marker of a release decided elsewhere, on the periodic check', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    s3Mock.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'scan');
+    bucket.install();
+    expect(await handleInvocation(releaseDeps(scanGate), { action: 'check-pending' }, 'check')).toEqual([
+      { kind: 'unchanged', status: 'released' },
+    ]);
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+  });
+
+  it('judges every pending release though one fails: a permanent failure is logged, a transient one thrown after', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    repo.scan = { status: 'COMPLETE', counts: {} };
+    bucket.put(releasePendingKey('', otherKey), JSON.stringify({ record: otherKey, deadline: 'x' }));
+    const judged: string[] = [];
+    const read = (status: number) =>
+      s3Mock.on(GetObjectCommand, { Key: otherKey }).callsFake(async () => {
+        judged.push(otherKey);
+        throw awsError('Refused', status);
+      });
+    read(400);
+    const outcomes = await handleInvocation(releaseDeps(scanGate), { action: 'check-pending' }, 'check');
+    expect(outcomes).toEqual([{ kind: 'decided', verdict: 'released' }]);
+    expect(judged).toEqual([otherKey]);
+    expect(record().status).toBe('released');
+    // A transient failure is thrown once every release was judged, for the next check to retry.
+    bucket.put(releasePendingKey('', RECORD_KEY), JSON.stringify({ record: RECORD_KEY, deadline: 'x' }));
+    read(503);
+    const error = await handleInvocation(releaseDeps(scanGate), { action: 'check-pending' }, 'again').catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ message: '1 pending releases failed transiently' });
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+  });
+});
+
+describe('what the log says', () => {
+  const scanGate = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+  /** The deps with every log call and key kept, in order. */
+  const logged = (env: Record<string, string> = {}, now?: () => Date) => {
+    const deps = releaseDeps(env, now);
+    const lines: unknown[][] = [];
+    for (const level of ['info', 'warn', 'error'] as const)
+      vi.spyOn(deps.logger, level).mockImplementation((...args: unknown[]) => {
+        lines.push([level, ...args]);
+      });
+    const keys: unknown[] = [];
+    vi.spyOn(deps.logger, 'appendKeys').mockImplementation((k) => {
+      keys.push(k);
+    });
+    const reset = vi.spyOn(deps.logger, 'resetKeys');
+    return { deps, lines, keys, reset };
+  };
+
+  it('says what a build event decided, under the keys of its upload, and forgets them after', async () => {
+    const { deps, lines, keys, reset } = logged();
+    await handleInvocation(deps, succeeded(), REQUEST_ID);
+    expect(keys).toEqual([{ bucket: BUCKET, key: KEY, version: VERSION, buildId: BUILD_ID }]);
+    expect(lines).toEqual([
+      ['info', 'release decided', { verdict: 'released', reason: undefined }],
+      ['info', 'release verdict announced', { verdict: 'released' }],
+      ['info', 'release decided', { kind: 'decided', verdict: 'released' }],
+    ]);
+    expect(reset).toHaveBeenCalledTimes(1);
+  });
+
+  it('says why an event is ignored, and a scan of an image no build pushed', async () => {
+    const other = logged();
+    await handleInvocation(other.deps, { source: 'aws.ecr' }, REQUEST_ID);
+    expect(other.lines).toEqual([['info', 'event ignored', { why: 'not an event this function handles' }]]);
+    const scan = logged();
+    await handleInvocation(scan.deps, scanEvent({}, OTHER_DIGEST), REQUEST_ID);
+    expect(scan.keys).toEqual([{ repository: 'team/web', digest: OTHER_DIGEST }]);
+    expect(scan.lines).toEqual([
+      ['info', 'release ignored', { kind: 'ignored', why: 'no build of this stack pushed that image' }],
+    ]);
+  });
+
+  it('says a release waits for its scan, and then its verdict with the reason', async () => {
+    const waiting = logged(scanGate);
+    await handleInvocation(waiting.deps, succeeded(), REQUEST_ID);
+    const deadline = new Date(NOW.getTime() + 600_000).toISOString();
+    expect(waiting.lines).toEqual([
+      ['info', 'release waits for the scan', { deadline }],
+      ['info', 'release waiting', { kind: 'waiting', deadline }],
+    ]);
+    const held = logged(scanGate);
+    await handleInvocation(held.deps, scanEvent({ CRITICAL: 1 }), 'scan');
+    expect(held.lines[0]).toEqual([
+      'info',
+      'release decided',
+      { verdict: 'held', reason: record().release?.reason },
+    ]);
+    expect(record().release?.reason).toEqual(expect.stringContaining('CRITICAL'));
+  });
+
+  it('warns of an upload gate not followed, an override, and a marker left behind', async () => {
+    bucket.put(KEY, 'context', { versionId: VERSION, metadata: { 'release-gate': 'none' } });
+    const looser = logged(scanGate);
+    await handleInvocation(looser.deps, succeeded(), REQUEST_ID);
+    expect(looser.lines[0]).toEqual([
+      'warn',
+      'release gate: upload metadata not followed',
+      { note: record().release?.note },
+    ]);
+    await handleInvocation(releaseDeps(scanGate), scanEvent({ CRITICAL: 1 }), 'scan');
+    const override = logged(scanGate);
+    s3Mock.on(DeleteObjectCommand).rejects(awsError('SlowDown', 503));
+    await handleInvocation(
+      override.deps,
+      { action: 'override', record: RECORD_KEY, reason: 'accepted risk', by: 'ops' },
+      'op',
+    );
+    expect(override.keys).toEqual([{ record: RECORD_KEY }]);
+    expect(override.lines[0]).toEqual(['warn', 'release override', { by: 'ops', reason: 'accepted risk' }]);
+    expect(override.lines).toContainEqual([
+      'warn',
+      'could not remove the pending-release marker',
+      expect.objectContaining({
+        message: 'removing the pending-release marker failed: SlowDown: SlowDown (test)',
+      }),
+    ]);
+  });
+
+  it('says what failed for good, and which pending release could not be judged', async () => {
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [] });
+    const failed = logged();
+    await handleInvocation(failed.deps, succeeded(), REQUEST_ID);
+    expect(failed.lines).toContainEqual([
+      'error',
+      'release not done: permanent error',
+      expect.objectContaining({ message: `BatchGetImage found no manifest of team/web@${DIGEST}` }),
+    ]);
+    bucket.put(releasePendingKey('', RECORD_KEY), JSON.stringify({ record: RECORD_KEY, deadline: 'x' }));
+    s3Mock.on(GetObjectCommand, { Key: RECORD_KEY }).rejects(awsError('InvalidObjectState', 400));
+    const check = logged(scanGate);
+    await handleInvocation(check.deps, { action: 'check-pending' }, 'check');
+    expect(check.lines).toEqual([
+      [
+        'error',
+        'pending release not judged',
+        {
+          recordKey: RECORD_KEY,
+          error: `PermanentError: reading ${RECORD_KEY} failed: InvalidObjectState: InvalidObjectState (test)`,
+        },
+      ],
+    ]);
   });
 });

@@ -119,4 +119,62 @@ describe('upload record transitions of a release', () => {
       ),
     ).toMatchObject({ repository: '', tag: '' });
   });
+
+  it('puts the version, the reason, the existing image, what the build attached and the legs into the verdict event', () => {
+    const leg = { environmentType: 'LINUX_CONTAINER', buildId: 'b', digest: DIGEST };
+    const full = decided(
+      {
+        ...record,
+        versionId: 'v7',
+        attestations: ['sbom', 'provenance'],
+        legs: [
+          { ...leg, platform: 'linux/amd64', emulated: false },
+          { ...leg, platform: 'linux/arm64', emulated: true },
+        ],
+      },
+      { gate: 'none' },
+      'rejected',
+      { reason: 'tag taken', existingDigest: DIGEST },
+      'r',
+      AT,
+    );
+    expect(verdictDetail(full)).toEqual({
+      verdict: 'rejected',
+      bucket: 'contexts',
+      key: 'team/web/v1.tar.gz',
+      versionId: 'v7',
+      repository: 'team/web',
+      tag: 'v1',
+      gate: 'none',
+      reason: 'tag taken',
+      existingDigest: DIGEST,
+      attestations: ['sbom', 'provenance'],
+      legs: [
+        { platform: 'linux/amd64', emulated: false },
+        { platform: 'linux/arm64', emulated: true },
+      ],
+    });
+    // One leg is a plain image, and nothing attached is nothing to say.
+    const single = verdictDetail({
+      ...full,
+      attestations: [],
+      legs: [{ ...leg, platform: 'linux/amd64', emulated: false }],
+    });
+    expect(single).not.toHaveProperty('legs');
+    expect(single).not.toHaveProperty('attestations');
+  });
+
+  it('announces no verdict whose record does not say it is unannounced', () => {
+    const written = decided(record, scanGate, 'held', {}, 'writer', AT);
+    const { announced: _a, ...unsaid } = written.release as UploadRelease;
+    expect(shouldAnnounce({ ...written, release: unsaid }, 'writer', AT, 0)).toBe(false);
+    const { verdict: _v, ...undecided } = written.release as UploadRelease;
+    expect(shouldAnnounce({ ...written, release: undecided }, 'writer', AT, 0)).toBe(false);
+    expect(shouldAnnounce(record, 'writer', AT, 0)).toBe(false);
+  });
+
+  it('marks the record announced and keeps the rest of its release', () => {
+    const written = decided(record, scanGate, 'held', { reason: 'r' }, 'writer', AT);
+    expect(announced(written)).toEqual({ ...written, release: { ...written.release, announced: true } });
+  });
 });

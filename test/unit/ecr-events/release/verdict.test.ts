@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Notification } from '../../../../functions/ecr-events/notify/notification.ts';
 import { renderSlack } from '../../../../functions/ecr-events/notify/render-slack.ts';
 import { plainText } from '../../../../functions/ecr-events/notify/render-sns.ts';
-import { legsText } from '../../../../functions/ecr-events/release/verdict.ts';
+import { legsText, timeText } from '../../../../functions/ecr-events/release/verdict.ts';
 import { type Route, route } from '../../../../functions/ecr-events/route.ts';
 import { event } from '../fixtures.ts';
 
@@ -34,6 +34,37 @@ describe('Release Verdict', () => {
       detail: 'Released linux/amd64 + linux/arm64 (native)',
     });
     expect(plainText(n)).toContain('Released linux/amd64 + linux/arm64 (native)');
+  });
+
+  it('says where the build spent its time, in the message of every verdict', () => {
+    const e = event('ecr-pipeline/release-verdict-held.json');
+    Object.assign(e.detail as object, {
+      verdict: 'released',
+      durations: { queued: 2, provisioning: 41, downloadSource: 1, build: 63, install: 0 },
+    });
+    const n = notification(route(e, options));
+    expect(n.detail).toBe('Build time: queued 2 s, provisioning 41 s, download 1 s, build 63 s');
+    expect(plainText(n)).toContain('Build time: queued 2 s, provisioning 41 s, download 1 s, build 63 s');
+    Object.assign(e.detail as object, { verdict: 'failed', reason: 'tag move denied' });
+    expect(notification(route(e, options)).detail).toBe(
+      'tag move denied. Build time: queued 2 s, provisioning 41 s, download 1 s, build 63 s',
+    );
+  });
+
+  it("gives each leg's time, and nothing a payload puts there that is not a duration", () => {
+    expect(
+      timeText(undefined, [
+        { platform: 'linux/amd64', emulated: false, durations: { provisioning: 40, build: 60 } },
+        { platform: 'linux/arm64', emulated: false, durations: { provisioning: 90, build: '60' } },
+        { platform: 'linux/s390x', durations: { build: -1 } },
+        { emulated: true, durations: { build: 5 } },
+      ]),
+    ).toBe('Build time: linux/amd64 provisioning 40 s, build 60 s; linux/arm64 provisioning 90 s');
+    expect(timeText({ build: 'soon' }, undefined)).toBeUndefined();
+    expect(timeText(undefined, [{ platform: 'linux/amd64' }])).toBeUndefined();
+    expect(timeText({ build: 3 }, [{ platform: 'linux/amd64', durations: { build: 4 } }])).toBe(
+      'Build time: build 3 s',
+    );
   });
 
   it('names the emulated legs, and says nothing of legs an image has not', () => {

@@ -104,6 +104,15 @@ describe('transition: build events', () => {
     });
   });
 
+  it('keeps where the failed build spent its time', () => {
+    const durations = { queued: 2, provisioning: 41, build: 63 };
+    expect(transition(claim, { ...failed, durations } as RecordEvent)).toMatchObject({
+      status: 'failed',
+      durations,
+    });
+    expect(transition(claim, failed)).not.toHaveProperty('durations');
+  });
+
   it('leaves the phase out when the event names none', () => {
     const { phase: _phase, ...noPhase } = failed as Extract<RecordEvent, { kind: 'build-failed' }>;
     expect(transition(claim, noPhase)).not.toHaveProperty('phase');
@@ -179,6 +188,14 @@ describe('transition: the legs of a multi-platform upload', () => {
       finishedAt: failed.at,
       legs: [legs.legs?.[0], { ...legs.legs?.[1], buildId: `${BUILD}-linux/arm/v7`, finishedAt: failed.at }],
     });
+  });
+
+  it("keeps the failed leg's time on the leg", () => {
+    const durations = { provisioning: 90, build: 12 };
+    const next = transition(legs, { ...legFailed('linux/arm/v7'), durations } as RecordEvent);
+    expect(next?.legs?.[1]).toMatchObject({ platform: 'linux/arm/v7', durations });
+    expect(next?.legs?.[0]).not.toHaveProperty('durations');
+    expect(next).not.toHaveProperty('durations');
   });
 
   it.each([
