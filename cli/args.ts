@@ -4,6 +4,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { checkRepositoryName, checkTag } from '../functions/shared/naming.ts';
+import { PLATFORM } from '../functions/shared/platform.ts';
 import type { DoctorArgs } from './doctor.ts';
 import { UsageError } from './errors.ts';
 import type { ReleaseArgs } from './release.ts';
@@ -324,8 +325,6 @@ function severity(value: string | undefined): FailOnSeverity | undefined {
   if (!found) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(', ')}, not "${value}"`);
   return found;
 }
-
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 
 /** Parses `--build-arg` values as Docker does: `K=V`, or `K` alone to take the value from `env`. */
 export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {

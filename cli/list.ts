@@ -10,8 +10,10 @@ import type { ListArgs } from './args.ts';
 import { explain } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
 import { type ReleaseSummary, releaseSummary } from './release.ts';
+import { type LegView, legsOf } from './status.ts';
 import type { Io } from './submit.ts';
 import { resolveTarget, sceneOf, type Target } from './target.ts';
+import { stripControl } from './terminal-text.ts';
 
 /** Records listed at most (10 pages of 1,000): the command stays fast on a busy bucket. */
 export const MAX_LISTED = 10_000;
@@ -37,18 +39,14 @@ export interface ListedUpload {
   release?: ReleaseSummary | undefined;
   /** Where the build spent its time, in seconds per CodeBuild phase. */
   durations?: BuildDurations;
-  /** A multi-platform upload: where each leg's build spent its time. */
-  legDurations?: { platform: string; durations: BuildDurations }[];
+  /** A multi-platform upload: its legs (platform, native or emulated, build, digest, duration). */
+  legs?: LegView[] | undefined;
 }
 
-/** The record's durations (or its legs'), as `list --output json` carries them. */
-function durationsFields(record: UploadRecord): Pick<ListedUpload, 'durations' | 'legDurations'> {
+/** The record's durations, as `list --output json` carries them (a leg's are in its LegView). */
+function durationsFields(record: UploadRecord): Pick<ListedUpload, 'durations'> {
   const durations = durationsOf(record.durations);
-  const legs = (record.legs ?? []).flatMap((leg) => {
-    const own = durationsOf(leg.durations);
-    return own ? [{ platform: leg.platform, durations: own }] : [];
-  });
-  return { ...(durations ? { durations } : {}), ...(legs.length > 0 ? { legDurations: legs } : {}) };
+  return durations ? { durations } : {};
 }
 
 /** The newest record objects of the bucket (at most MAX_LISTED listed), newest first. */
@@ -120,22 +118,38 @@ export async function listUploads(
         ...(record.scan ? { scan: record.scan } : {}),
         ...(record.release ? { release: releaseSummary(record) } : {}),
         ...durationsFields(record),
+        ...(legsOf(record) ? { legs: legsOf(record) } : {}),
       });
     });
   }
   return uploads;
 }
 
+/**
+ * The legs in one cell: `linux/amd64 125s + linux/arm64 (emulated) 410s`; a leg not pushed yet
+ * has no duration; `-` for an upload of one platform.
+ */
+export function legsCell(legs: LegView[] | undefined): string {
+  if (!legs) return '-';
+  return legs
+    .map((leg) => {
+      const duration = leg.digest && leg.durationSeconds !== undefined ? ` ${leg.durationSeconds}s` : '';
+      return `${stripControl(leg.platform)}${leg.emulated ? ' (emulated)' : ''}${duration}`;
+    })
+    .join(' + ');
+}
+
 /** The uploads as a table with a header line. */
 export function formatUploads(uploads: ListedUpload[]): string {
   const rows = [
-    ['KEY', 'IMAGE', 'STATUS', 'GATE', 'AGE', 'BUILD'],
+    ['KEY', 'IMAGE', 'STATUS', 'GATE', 'AGE', 'PLATFORMS', 'BUILD'],
     ...uploads.map((u) => [
       u.key,
       u.image,
       u.status,
       u.release?.gate ?? '-',
       formatAge(u.ageSeconds),
+      legsCell(u.legs),
       u.buildId ?? '-',
     ]),
   ];

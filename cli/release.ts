@@ -16,6 +16,7 @@ import {
 } from '../functions/shared/upload-record.ts';
 import { CliError, explain, UsageError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { LegProgress } from './leg-progress.ts';
 import { classifySubject, headFirst } from './lookup.ts';
 import type { Io } from './submit.ts';
 import type { TargetFlags } from './target.ts';
@@ -103,6 +104,7 @@ export async function awaitRelease(
 ): Promise<{ record: UploadRecord; exitCode: number }> {
   const info = (line: string) => io.stderr.write(`${line}\n`);
   let said = '';
+  const legs = new LegProgress(info);
   const sighting = await waitForRelease(target.clients, {
     prefix: target.prefix,
     identity,
@@ -110,6 +112,7 @@ export async function awaitRelease(
     timeoutMs,
     signal: io.signal,
     onRecord: (record) => {
+      legs.see(record);
       const line = record?.status === 'built' ? releaseLine(record) : undefined;
       if (line && line !== said) info(line.replace(/^gate {5}/, 'release gate '));
       if (line) said = line;

@@ -4,7 +4,11 @@ import type { Build } from '@aws-sdk/client-codebuild';
 import { type BuildDurations, durationsOfBuild } from '../functions/shared/build-durations.ts';
 import { UPLOAD_METADATA } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
-import { type UploadIdentity, uploadRecordKey } from '../functions/shared/upload-record.ts';
+import {
+  type UploadIdentity,
+  type UploadRecord,
+  uploadRecordKey,
+} from '../functions/shared/upload-record.ts';
 import type { FailOnSeverity, SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
 import { contextHash } from './context-hash.ts';
@@ -28,6 +32,7 @@ import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from 
 import { expectScan, readScanFacts } from './scan-plan.ts';
 import { credentialArgWarnings } from './secrets.ts';
 import { stackScanOnPush as readStackScanOnPush } from './stack-functions.ts';
+import { type LegView, legsOf } from './status.ts';
 import { resolveTarget, sceneOf, type Target } from './target.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
 
@@ -82,6 +87,8 @@ export interface SubmitResult {
     | undefined;
   /** The stack's release gate and its verdict (absent on a stack without the release step). */
   release?: ReleaseSummary | undefined;
+  /** A multi-platform upload: its legs; `image` and `digest` then name the index the tag is on. */
+  legs?: LegView[] | undefined;
 }
 
 /** The phases of a build with their durations, in order. */
@@ -242,13 +249,15 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
   let exitCode = report(outcome, text, false);
   let release: ReleaseSummary | undefined;
   let scan: SubmitResult['scan'];
+  let joined: Partial<SubmitResult> = {};
   if (outcome.kind === 'pushed') {
     const run = <T>(step: () => Promise<T>) => guard(target, args, key, scene, step);
-    ({ exitCode, release, scan } = await afterPush(args, io, target, identity, outcome, run));
+    ({ exitCode, release, scan, joined } = await afterPush(args, io, target, identity, outcome, run));
   }
   return finish({
     ...result,
     ...outcomeFields(outcome, last),
+    ...joined,
     exitCode,
     ...(scan ? { scan } : {}),
     ...(release ? { release } : {}),
@@ -266,13 +275,19 @@ async function afterPush(
   identity: UploadIdentity,
   outcome: Extract<SubmitOutcome, { kind: 'pushed' }>,
   run: <T>(step: () => Promise<T>) => Promise<T>,
-): Promise<{ exitCode: number; release?: ReleaseSummary | undefined; scan?: SubmitResult['scan'] }> {
+): Promise<{
+  exitCode: number;
+  release?: ReleaseSummary | undefined;
+  scan?: SubmitResult['scan'];
+  joined: Partial<SubmitResult>;
+}> {
   const info = (line: string) => io.stderr.write(`${line}\n`);
   const released = await run(() => awaitRelease(target, identity, io));
   const release = releaseSummary(released.record);
-  if (released.exitCode !== EXIT.success) return { exitCode: released.exitCode, release };
-  if (args.output === 'text') io.stdout.write(`${outcome.image}\n`);
-  if (!args.waitScan) return { exitCode: EXIT.success, release };
+  const joined = joinedFields(outcome, released.record);
+  if (released.exitCode !== EXIT.success) return { exitCode: released.exitCode, release, joined };
+  if (args.output === 'text') io.stdout.write(`${joined.image ?? outcome.image}\n`);
+  if (!args.waitScan) return { exitCode: EXIT.success, release, joined };
   const digest = outcome.digest;
   if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
   const repository = released.record.repository ?? '';
@@ -291,7 +306,23 @@ async function afterPush(
     exitCode: gate === 'failed' ? EXIT.scanGate : EXIT.success,
     release,
     scan: { ...found, failOn: args.failOn, gate: gate ?? 'none' },
+    joined,
   };
+}
+
+/**
+ * A multi-platform upload: the legs, and the image the tag is on (the index the release joined),
+ * not the leg's image the followed build pushed. Nothing for an upload of one platform.
+ */
+export function joinedFields(
+  outcome: Extract<SubmitOutcome, { kind: 'pushed' }>,
+  record: UploadRecord,
+): Partial<SubmitResult> {
+  const legs = legsOf(record);
+  if (!legs) return {};
+  if (!record.digest || record.digest === outcome.digest) return { legs };
+  const image = `${outcome.image.replace(/@sha256:[a-f0-9]{64}$/, '')}@${record.digest}`;
+  return { legs, image, digest: record.digest };
 }
 
 /** The fields of the JSON result that an outcome gives. */

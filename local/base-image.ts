@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { create } from 'tar';
+import { OCI_MANIFEST } from '../functions/shared/media-types.ts';
 import { pathSegment, repositoryPath } from '../functions/shared/url.ts';
 import { LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
 
@@ -35,7 +36,6 @@ export interface BaseImage {
 }
 
 const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const ARCH: Record<string, string> = {
   x64: 'amd64',
   arm64: 'arm64',

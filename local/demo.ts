@@ -2,12 +2,14 @@
  * `npm run demo`: the whole pipeline on this machine in one command. Brings the local cloud up,
  * puts the busybox base image in its registry, uploads every example under examples/, follows each
  * upload to its outcome and its release (the tag moved by the release function), releases one image
- * and holds another through the scan gate, runs a sweep, prints a summary and exits 0 only if every
+ * and holds another through the scan gate, builds one image for two platforms (one build each, joined
+ * into one index that podman reads back), runs a sweep, prints a summary and exits 0 only if every
  * outcome was the expected one. `npm run demo -- --verbose` also prints the local cloud's own log;
  * ECR_PIPELINE_DEMO_PORT moves its ports (default 4566 and up; 0: ports the kernel picks).
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -16,7 +18,7 @@ import {
   ECRClient,
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
-import { REPOSITORY_TAGS } from '../functions/shared/contract.ts';
+import { REPOSITORY_TAGS, UPLOAD_METADATA } from '../functions/shared/contract.ts';
 import { contextKey } from '../functions/shared/naming.ts';
 import type { UploadRecord } from '../functions/shared/upload-record.ts';
 import { DEFAULT_BASE_PORT } from '../shared/local-cloud.ts';
@@ -28,6 +30,7 @@ import {
   clientsFor,
   type Example,
   keyPrefixOf,
+  podmanManifestInspect,
   readExamples,
   readRecord,
   registryPassword,
@@ -77,7 +80,11 @@ async function main(): Promise<number> {
     say(`local cloud up: endpoint ${cloud.endpoint}, registry ${cloud.registry}, bucket ${cloud.bucket}`);
     const demo = await connect(cloud, logFile);
     const checks = (
-      await Promise.all([...readExamples().map((example) => runExample(demo, example)), gateChecks(demo)])
+      await Promise.all([
+        ...readExamples().map((example) => runExample(demo, example)),
+        gateChecks(demo),
+        multiPlatformCheck(demo).then((check) => [check]),
+      ])
     ).flat();
     checks.push(await failOnCheck(cloud));
     say('waiting for the last notifications');
@@ -340,6 +347,53 @@ async function gateChecks(demo: Demo): Promise<DemoCheck[]> {
   const pass = await gated('v1-released', 'none', 'released');
   const hold = await gated('v1-held', 'scan', 'held');
   return [pass, hold];
+}
+
+/**
+ * One upload for two platforms: one build per platform (the arm64 leg emulated here: this machine
+ * has no ARM host), joined into one OCI index that podman reads back from the registry. The context
+ * has no RUN step, so the foreign leg needs no emulator (binfmt) to build.
+ */
+async function multiPlatformCheck(demo: Demo): Promise<DemoCheck> {
+  const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-demo-multi-'));
+  const example: Example = {
+    name: 'two-platforms',
+    title: 'two platforms joined into one index',
+    dir,
+    repository: 'examples/multi',
+    tag: 'v1',
+    metadata: { [UPLOAD_METADATA.platforms]: 'linux/amd64,linux/arm64' },
+    expect: 'image',
+  };
+  try {
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+    writeFileSync(join(dir, 'hello.txt'), 'hello from two platforms\n');
+    const upload = await send(demo, example);
+    const record = await released(demo, upload, 600_000);
+    const reference = `${demo.cloud.registry}/${example.repository}:${example.tag}`;
+    const index = await podmanManifestInspect(demo.cloud.registry, reference, demo.password).catch(
+      (error: unknown) => ({ error: error instanceof Error ? error.message.split('\n')[0] : String(error) }),
+    );
+    const children = 'manifests' in index ? (index.manifests ?? []) : [];
+    const platforms = children.map((m) => `${m.platform?.os}/${m.platform?.architecture}`);
+    const legs = record?.legs ?? [];
+    const named = legs.map((leg) => `${leg.platform} (${leg.emulated ? 'emulated' : 'native'})`).join(' + ');
+    say(`${example.name.padEnd(18)} ${record?.status ?? 'no record'} ${named}`);
+    return {
+      example,
+      upload: upload.key,
+      expected: 'two legs, one build each, joined into one OCI index on the tag; podman reads it back',
+      got: `${record?.status ?? 'no record'}: ${named}; podman: ${'error' in index ? index.error : platforms.join(' + ')}`,
+      ok:
+        record?.status === 'released' &&
+        platforms.join(',') === 'linux/amd64,linux/arm64' &&
+        children.every((child, i) => child.digest === legs[i]?.digest),
+      detail: record?.digest ? `index ${record.digest.slice(0, 19)}…` : '',
+      seconds: (Date.now() - upload.uploadedAt) / 1000,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Two sweeps with the function's clock ahead: the first marks every managed repository, the second deletes them. */

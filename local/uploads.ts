@@ -251,3 +251,31 @@ export async function skopeoInspect<T = { Digest: string; Labels: Record<string,
   ]);
   return JSON.parse(stdout) as T;
 }
+
+/** An OCI image index (or Docker manifest list) as `podman manifest inspect` prints it. */
+export interface InspectedIndex {
+  mediaType?: string;
+  manifests?: { digest: string; mediaType: string; platform?: { os: string; architecture: string } }[];
+}
+
+/**
+ * `podman manifest inspect` of an index in the local registry, as a user would read it back.
+ * podman 4 takes no TLS or credential flags here: a registries.conf of its own marks the local
+ * registry insecure (plain HTTP) and an auth file of its own logs in, the machine's left alone.
+ */
+export async function podmanManifestInspect(registry: string, reference: string, password: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-podman-'));
+  try {
+    const conf = join(dir, 'registries.conf');
+    const auth = join(dir, 'auth.json');
+    writeFileSync(conf, `[[registry]]\nlocation = "${registry}"\ninsecure = true\n`);
+    const token = Buffer.from(`AWS:${password}`).toString('base64');
+    writeFileSync(auth, JSON.stringify({ auths: { [registry]: { auth: token } } }));
+    const { stdout } = await execFileAsync('podman', ['manifest', 'inspect', reference], {
+      env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf, REGISTRY_AUTH_FILE: auth },
+    });
+    return JSON.parse(stdout) as InspectedIndex;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

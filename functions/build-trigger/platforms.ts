@@ -5,6 +5,7 @@
  */
 import { UPLOAD_METADATA } from '../shared/contract.ts';
 import type { Result } from '../shared/naming.ts';
+import { PLATFORM, parsePlatform } from '../shared/platform.ts';
 import type { UploadLeg } from '../shared/upload-record.ts';
 
 /** A CodeBuild environment a leg runs on (StartBuild's environment overrides). */
@@ -24,16 +25,12 @@ export interface LegPlan {
   emulated: boolean;
 }
 
-/** `os/arch[/variant]`, as extract.py and the command-line tool accept it. */
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
-
 /** Most legs an upload may ask for: each is a build the account pays for. */
 export const MAX_LEGS = 8;
 
-const invalid = (reason: string): Result<never> => ({
-  ok: false,
-  rejection: { code: 'InvalidMetadata', reason },
-});
+function invalid(reason: string): Result<never> {
+  return { ok: false, rejection: { code: 'InvalidMetadata', reason } };
+}
 
 /** The platforms of the `platforms` metadata, in the upload's order without repeats; [] when absent. */
 export function parsePlatforms(value: string | undefined): Result<string[]> {
@@ -72,16 +69,16 @@ export function parseLambdaSafe(value: string | undefined): Result<boolean> {
 
 /** The architecture whose hardware runs `platform` natively, or undefined (it builds emulated). */
 export function nativeArchitecture(platform: string): 'amd64' | 'arm64' | undefined {
-  const [os, arch, variant] = platform.split('/');
+  const { os, architecture, variant } = parsePlatform(platform);
   if (os !== 'linux') return undefined;
-  if (arch === 'amd64' && variant === undefined) return 'amd64';
-  if (arch === 'arm64' && (variant === undefined || variant === 'v8')) return 'arm64';
+  if (architecture === 'amd64' && variant === undefined) return 'amd64';
+  if (architecture === 'arm64' && (variant === undefined || variant === 'v8')) return 'arm64';
   return undefined;
 }
 
 /** The host an emulated `platform` builds on: an ARM host for 32-bit ARM when there is one. */
 function nearestHost(platform: string, native: NativeEnvironments): BuildEnvironment | undefined {
-  const arm = platform.split('/')[1] === 'arm';
+  const arm = parsePlatform(platform).architecture === 'arm';
   return (arm ? (native.arm64 ?? native.amd64) : (native.amd64 ?? native.arm64)) ?? undefined;
 }
 
@@ -134,5 +131,6 @@ export function recordLegs(legs: LegPlan[]): UploadLeg[] {
  */
 export function legCacheTag(cacheTag: string, platform: string | undefined): string {
   if (cacheTag === '' || platform === undefined) return cacheTag;
-  return `${cacheTag}-${platform.split('/').slice(1).join('-')}`;
+  const { architecture, variant } = parsePlatform(platform);
+  return `${cacheTag}-${variant ? `${architecture}-${variant}` : architecture}`;
 }

@@ -23,6 +23,10 @@ export const deps: Deps = {
     const { EventBridgeClient } = await import('./sdk/eventbridge.ts');
     return new EventBridgeClient({ requestHandler });
   }),
+  codebuild: lazy(async () => {
+    const { CodeBuildClient } = await import('./sdk/codebuild.ts');
+    return new CodeBuildClient({ requestHandler });
+  }),
   logger: new Logger({ serviceName: 'release' }),
   now: () => new Date(),
 };

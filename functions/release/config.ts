@@ -25,6 +25,10 @@ export interface Config {
   scanTimeoutMs: number;
   /** releaseRequireSigned: an image ECR managed signing has not signed (COMPLETE) is held. */
   requireSigned: boolean;
+  /** The project's build timeout: with the queue's, when every leg of an upload must have ended. */
+  buildTimeoutMs: number;
+  /** The project's queued timeout. */
+  buildQueuedTimeoutMs: number;
   /** How long a verdict may wait for its own invocation's retry to announce it before another does. */
   announceAfterMs: number;
 }
@@ -44,6 +48,9 @@ export function loadConfig(env: Env): Config {
     maxSeverity: oneOf(env, 'RELEASE_MAX_SEVERITY', SEVERITIES, 'HIGH'),
     scanTimeoutMs: integer(env, 'RELEASE_SCAN_TIMEOUT_SECONDS', 1800, 60, 7 * 24 * 3600) * 1000,
     requireSigned: boolean(env, 'RELEASE_REQUIRE_SIGNED', false),
+    // CodeBuild's limits: 5 to 2160 minutes running, 5 to 480 queued; its defaults when unset.
+    buildTimeoutMs: integer(env, 'BUILD_TIMEOUT_MINUTES', 60, 5, 2160) * 60_000,
+    buildQueuedTimeoutMs: integer(env, 'BUILD_QUEUED_TIMEOUT_MINUTES', 480, 5, 480) * 60_000,
     // Lambda's retries of one event come within minutes; the function's timeout bounds one attempt.
     announceAfterMs: (integer(env, 'FUNCTION_TIMEOUT_SECONDS', 60, 1, 900) * 3 + 60) * 1000,
   };

@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -12,6 +13,8 @@ export interface Deps {
   ecr: ECRClient;
   /** Loaded on first use: only a verdict needs it. */
   events: () => Promise<EventBridgeClient>;
+  /** Loaded on first use: only the check of a leg whose success event was lost needs it. */
+  codebuild: () => Promise<CodeBuildClient>;
   logger: Logger;
   now: () => Date;
 }

@@ -13,23 +13,11 @@ import {
   type ImageSigningStatus,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
+import { MANIFEST_TYPES } from '../shared/media-types.ts';
 import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts } from '../shared/severity.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
 import type { ScanState, SigningState } from './gate.ts';
-
-// The lists below are built inside functions, not at module load, so that each use is tested by
-// the tests that reach it (a module-level value is one mutant for every test at once).
-
-/** Every manifest type a build may push: BatchGetImage answers only in the types it is offered. */
-function manifestTypes(): string[] {
-  return [
-    'application/vnd.docker.distribution.manifest.v2+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.oci.image.index.v1+json',
-  ];
-}
 
 function isNotFound(error: unknown): boolean {
   return ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
@@ -169,7 +157,7 @@ export async function moveTag(
       new BatchGetImageCommand({
         repositoryName: repository,
         imageIds: [{ imageDigest: digest }],
-        acceptedMediaTypes: manifestTypes(),
+        acceptedMediaTypes: [...MANIFEST_TYPES],
       }),
     );
     manifest = out.images?.find((image) => image.imageId?.imageDigest === digest) ?? out.images?.[0];

@@ -22,6 +22,7 @@ import { isRecordKey, parseInput } from './events.ts';
 import { chooseGate, combine, type GateDecision, judge, judgeSigning, type ScanState } from './gate.ts';
 import { describeImage, digestOfTag, moveTag, scanOf, scanOfEvent, signingOf } from './image.ts';
 import { isJoined, joinLegs, judgeLegs, legDigests, missingLegs, recordLeg } from './join.ts';
+import { findLostLeg, legDeadline, readLegBuilds } from './lost-legs.ts';
 import {
   clearPending,
   currentUpload,
@@ -211,6 +212,8 @@ async function fromAccepted(
   trigger: Trigger,
   requestId: string,
 ): Promise<Step> {
+  // The check of a multi-platform upload with a leg in: CodeBuild says what became of the others.
+  if (trigger.kind === 'check' && isJoined(record)) return fromCheck(deps, recordKey, record, requestId);
   // A scan or a check before the build's own event: the build's event reads the scan then.
   if (trigger.kind !== 'build') return ignored('the build has not succeeded yet');
   if (isJoined(record)) return fromLeg(deps, recordKey, record, trigger, requestId);
@@ -279,8 +282,10 @@ async function fromLeg(
   const next = leg.kind === 'recorded' ? leg.record : record;
   const missing = missingLegs(next);
   if (missing.length > 0) {
+    // The marker makes the periodic check look for the others, should their events be lost.
+    const deadline = legDeadline(record, deps.config, now).toISOString();
     return leg.kind === 'recorded'
-      ? { kind: 'write', record: next }
+      ? { kind: 'write', record: next, before: () => markPending(store(deps), recordKey, deadline) }
       : { kind: 'done', outcome: { kind: 'joining', missing } };
   }
   const legs = next.legs ?? [];
@@ -305,6 +310,49 @@ async function fromLeg(
       }
     },
   };
+}
+
+/**
+ * The periodic check of a multi-platform upload still missing legs: a missing leg's build that
+ * succeeded is recorded as its lost event would have been; one that ended otherwise, or a leg with
+ * no build known past the builds' deadline, fails the upload naming the leg; else it waits.
+ */
+async function fromCheck(
+  deps: Deps,
+  recordKey: string,
+  record: UploadRecord,
+  requestId: string,
+): Promise<Step> {
+  const now = deps.now();
+  const ids = (record.legs ?? []).flatMap((leg) => (!leg.digest && leg.buildId ? [leg.buildId] : []));
+  const builds = ids.length > 0 ? await readLegBuilds(await deps.codebuild(), ids) : [];
+  const found = findLostLeg(record, builds, now, legDeadline(record, deps.config, now));
+  switch (found.kind) {
+    case 'wait':
+      return { kind: 'done', outcome: { kind: 'joining', missing: found.missing } };
+    case 'failed':
+      deps.logger.warn('a leg did not push', { reason: found.reason });
+      return {
+        kind: 'write',
+        record: decided(
+          record,
+          { gate: deps.config.gate },
+          'failed',
+          { reason: found.reason },
+          requestId,
+          now,
+        ),
+      };
+    case 'succeeded': {
+      deps.logger.info('a leg succeeded without its event', {
+        platform: found.platform,
+        buildId: found.buildId,
+      });
+      const { platform, buildId, digest } = found;
+      const trigger = { kind: 'build', buildId, platform, ...(digest ? { digest } : {}) } as const;
+      return fromLeg(deps, recordKey, record, trigger, requestId);
+    }
+  }
 }
 
 /** The scan gate over a joined image: every leg's image, judged one by one. */
@@ -534,7 +582,9 @@ async function checkPending(deps: Deps, requestId: string): Promise<ReleaseOutco
   for (const recordKey of await listPending(store(deps))) {
     try {
       const outcome = await advance(deps, recordKey, { kind: 'check' }, requestId);
-      if (outcome.kind !== 'waiting') await clearPendingQuietly(deps, recordKey);
+      // A multi-platform upload still missing legs keeps its marker: the next check asks again.
+      if (outcome.kind !== 'waiting' && outcome.kind !== 'joining')
+        await clearPendingQuietly(deps, recordKey);
       outcomes.push(log(deps, outcome));
     } catch (error) {
       if (!(error instanceof TransientError)) {

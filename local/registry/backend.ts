@@ -4,6 +4,7 @@
  * written in the registry API's shape.
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { MANIFEST_TYPES } from '../../functions/shared/media-types.ts';
 import { pathSegment, repositoryPath } from '../../functions/shared/url.ts';
 import { forward, readBody } from '../http.ts';
 
@@ -116,9 +117,4 @@ export class RegistryBackend {
 }
 
 /** The manifest types ECR stores (and the registry is asked for). */
-export const MANIFEST_TYPES = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-];
+export { MANIFEST_TYPES };

@@ -5,6 +5,12 @@
  * digest it was asked by: a registry (or anything between) cannot hand back other bytes.
  */
 import { createHash } from 'node:crypto';
+import {
+  DOCKER_MANIFEST_LIST,
+  MANIFEST_TYPES,
+  OCI_INDEX,
+  OCI_MANIFEST,
+} from '../../functions/shared/media-types.ts';
 
 /** An OCI content descriptor. */
 export interface Descriptor {
@@ -33,14 +39,9 @@ export class RegistryError extends Error {
   }
 }
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const MANIFEST_ACCEPT = [
-  OCI_MANIFEST,
-  OCI_INDEX,
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-].join(', ');
+export { OCI_INDEX, OCI_MANIFEST };
+
+const MANIFEST_ACCEPT = MANIFEST_TYPES.join(', ');
 
 /** `sha256:<hex>` of the bytes. */
 export function sha256(bytes: Buffer | string): string {
@@ -183,7 +184,7 @@ export class RegistryClient {
  * platform is unknown, left out), else the image itself.
  */
 export function platformImages(stored: StoredManifest): Descriptor[] {
-  const isIndex = stored.mediaType === OCI_INDEX || stored.mediaType.includes('manifest.list');
+  const isIndex = stored.mediaType === OCI_INDEX || stored.mediaType === DOCKER_MANIFEST_LIST;
   if (!isIndex) return [{ mediaType: stored.mediaType, digest: stored.digest, size: stored.bytes.length }];
   const index = JSON.parse(stored.bytes.toString('utf8')) as {
     manifests?: (Descriptor & { platform?: { architecture?: string } })[];

@@ -16,6 +16,7 @@ import {
   buildsOf,
   clientsFor,
   keyPrefixOf,
+  podmanManifestInspect,
   readExamples,
   registryPassword,
   type SentUpload,
@@ -252,7 +253,7 @@ describe('builds through the local cloud', () => {
     });
   });
 
-  it('builds each platform as its own build and joins them into one index that aws ecr batch-get-image reads', async () => {
+  it('builds each platform as its own build and joins them into one index that aws ecr batch-get-image and podman read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-multi-'));
     try {
       // FROM scratch and COPY only: no RUN step, so the foreign platform builds without an emulator.
@@ -298,6 +299,17 @@ describe('builds through the local cloud', () => {
       };
       expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
       expect(index.manifests.map((m) => [m.platform.os, m.platform.architecture, m.digest])).toEqual([
+        ['linux', 'amd64', legs[0]?.digest],
+        ['linux', 'arm64', legs[1]?.digest],
+      ]);
+      // podman reads the same index back from the registry, by the tag.
+      const inspected = await podmanManifestInspect(
+        cloud.registry,
+        `${cloud.registry}/e2e/multi:v1`,
+        password,
+      );
+      expect(inspected.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+      expect(inspected.manifests?.map((m) => [m.platform?.os, m.platform?.architecture, m.digest])).toEqual([
         ['linux', 'amd64', legs[0]?.digest],
         ['linux', 'arm64', legs[1]?.digest],
       ]);

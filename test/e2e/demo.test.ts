@@ -30,6 +30,7 @@ describe('npm run demo', () => {
       'one tag pushed twice into an immutable repository',
       'release gate none: released',
       'release gate scan: held',
+      'two platforms joined into one index',
       'stale-repository sweep (2 rounds)',
     ]) {
       expect(output).toContain(`PASS  ${title}`);

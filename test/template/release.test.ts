@@ -22,6 +22,8 @@ describe('the release function', () => {
       RELEASE_MAX_SEVERITY: 'HIGH',
       RELEASE_SCAN_TIMEOUT_SECONDS: '1800',
       FUNCTION_TIMEOUT_SECONDS: '60',
+      BUILD_TIMEOUT_MINUTES: '30',
+      BUILD_QUEUED_TIMEOUT_MINUTES: '60',
     });
   });
 
@@ -103,6 +105,7 @@ describe('the release role', () => {
       PendingReleases: ['s3:DeleteObject', 's3:PutObject'],
       ListPendingReleases: ['s3:ListBucket'],
       Verdicts: ['events:PutEvents'],
+      ReadLegBuilds: ['codebuild:BatchGetBuilds'],
       ReadImages: ['ecr:DescribeImageScanFindings', 'ecr:DescribeImages'],
       MoveTagsInManagedRepositories: ['ecr:BatchGetImage', 'ecr:PutImage'],
       // releaseRequireSigned only (test/template/signing.test.ts); SignJoinedImages only with a profile.
@@ -123,6 +126,12 @@ describe('the release role', () => {
     expect(actions.filter((a) => /delete|tag|lifecycle|policy/i.test(a))).toEqual(['s3:DeleteObject']);
     expect(statement(statements, 'PendingReleases').Resource).toEqual({
       'Fn::Sub': `${BUCKET}/.ecr-pipeline/release-pending/*`,
+    });
+  });
+
+  it("reads only the builds of the stack's own project (a leg whose event was lost)", () => {
+    expect(statement(statements, 'ReadLegBuilds').Resource).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/ecr-pipeline-dev',
     });
   });
 

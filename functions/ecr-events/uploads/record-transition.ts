@@ -13,7 +13,7 @@ import type { Notification } from '../notify/notification.ts';
 
 /** An event as the upload record sees it. `at` is the event's ISO time. */
 export type RecordEvent =
-  | { kind: 'build-running'; buildId: string }
+  | { kind: 'build-running'; buildId: string; platform?: string }
   | { kind: 'build-succeeded'; buildId: string; digest?: string; at: string }
   | {
       kind: 'build-failed';
@@ -55,8 +55,10 @@ export function transition(record: UploadRecord, event: RecordEvent): UploadReco
   switch (event.kind) {
     case 'build-running':
       // A multi-platform upload has a build per leg: the record names none of them as the build, so
-      // the build-trigger's retry, which takes a build id for "done", still starts the other legs.
-      if (isFinal(record) || record.buildId || isJoinedRecord(record)) return undefined;
+      // the build-trigger's retry, which takes a build id for "done", still starts the other legs;
+      // the leg names its build, which the release's check asks CodeBuild about if its end is lost.
+      if (isJoinedRecord(record)) return legRunning(record, event);
+      if (isFinal(record) || record.buildId) return undefined;
       return { ...record, buildId: event.buildId };
     case 'build-succeeded':
     case 'build-failed': {
@@ -88,6 +90,18 @@ export function transition(record: UploadRecord, event: RecordEvent): UploadReco
 
 /** True when the upload is built as several legs (one build per platform) joined into an index. */
 const isJoinedRecord = (record: UploadRecord): boolean => (record.legs?.length ?? 0) > 1;
+
+/** A leg's build started: the leg names it (once; a leg already naming a build keeps it). */
+function legRunning(record: UploadRecord, event: Extract<RecordEvent, { kind: 'build-running' }>) {
+  if (isFinal(record)) return undefined;
+  const legs = record.legs ?? [];
+  const leg = legs.find((l) => l.platform === event.platform);
+  if (!leg || leg.buildId !== undefined) return undefined;
+  return {
+    ...record,
+    legs: legs.map((l) => (l === leg ? { ...l, buildId: event.buildId } : l)),
+  } satisfies UploadRecord;
+}
 
 const LEG_VERBS: Record<string, string> = { STOPPED: 'was stopped', TIMED_OUT: 'timed out' };
 
@@ -135,7 +149,12 @@ export function failureReason(build: NonNullable<Notification['build']>): string
 export function recordEventOf(n: Notification): RecordEvent | undefined {
   switch (n.kind) {
     case 'build-started':
-      return n.build ? { kind: 'build-running', buildId: n.build.id } : undefined;
+      if (!n.build) return undefined;
+      return {
+        kind: 'build-running',
+        buildId: n.build.id,
+        ...(n.build.platform ? { platform: n.build.platform } : {}),
+      };
     // The release function records a build's success (built, then its verdict): it reads the digest
     // the build exported from the event and writes the image index.
     case 'build-failed':

@@ -268,7 +268,9 @@ describe('Lambda-safe output', () => {
       tag: 'v1.2.3',
       reason: expect.stringContaining(`the upload's metadata "lambda-safe" is true`),
     });
-    expect(rejection().reason).toContain('which Lambda refuses');
+    expect(rejection().reason).toBe(
+      `linux/amd64, linux/arm64: 2 platforms make an image index, which Lambda refuses, and the upload's metadata "lambda-safe" is true; upload once per platform, or without lambda-safe`,
+    );
     expect(claimRecord()).toMatchObject({ status: 'rejected', code: 'NotLambdaSafe' });
   });
 
@@ -306,7 +308,19 @@ describe('platforms.ts', () => {
       ok: true,
       value: ['linux/arm64', 'linux/amd64'],
     });
-    expect(parsePlatforms(' , ')).toMatchObject({ ok: false, rejection: { code: 'InvalidMetadata' } });
+    expect(parsePlatforms(' , ')).toEqual({
+      ok: false,
+      rejection: {
+        code: 'InvalidMetadata',
+        reason: 'metadata "platforms" is empty; give platforms like "linux/amd64,linux/arm64"',
+      },
+    });
+    // A long bad platform is quoted in part: the reason reaches Slack and the record.
+    expect(parsePlatforms(`linux/${'x'.repeat(100)};`)).toMatchObject({
+      rejection: {
+        reason: `platform "linux/${'x'.repeat(54)}" is not of the form os/arch[/variant], like linux/arm64`,
+      },
+    });
     expect(parsePlatforms('amd64')).toMatchObject({
       ok: false,
       rejection: { reason: 'platform "amd64" is not of the form os/arch[/variant], like linux/arm64' },
@@ -325,12 +339,20 @@ describe('platforms.ts', () => {
     expect(parseLambdaSafe(' TRUE ')).toEqual({ ok: true, value: true });
     expect(parseLambdaSafe('false')).toEqual({ ok: true, value: false });
     expect(parseLambdaSafe('1')).toMatchObject({ ok: false });
+    expect(parseLambdaSafe('y'.repeat(50))).toEqual({
+      ok: false,
+      rejection: {
+        code: 'InvalidMetadata',
+        reason: `metadata "lambda-safe" must be true or false, got "${'y'.repeat(40)}"`,
+      },
+    });
   });
 
   it('knows which platforms run natively on which architecture', () => {
     expect(nativeArchitecture('linux/amd64')).toBe('amd64');
     expect(nativeArchitecture('linux/arm64')).toBe('arm64');
     expect(nativeArchitecture('linux/arm64/v8')).toBe('arm64');
+    expect(nativeArchitecture('linux/arm64/v9')).toBeUndefined();
     expect(nativeArchitecture('linux/amd64/v3')).toBeUndefined();
     expect(nativeArchitecture('linux/arm/v7')).toBeUndefined();
     expect(nativeArchitecture('windows/amd64')).toBeUndefined();

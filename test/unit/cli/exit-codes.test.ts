@@ -583,9 +583,9 @@ describe('list', () => {
     const text = capture();
     expect(await runMain(['list', '-r', 'other/x', ...TARGET], text)).toBe(EXIT.success);
     const lines = text.out().trim().split('\n');
-    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +BUILD$/);
+    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +PLATFORMS +BUILD$/);
     expect(lines.slice(1)).toHaveLength(1);
-    expect(lines[1]).toMatch(/^other\/x\/v1\.tar\.gz +other\/x:v1 +rejected +- +\d+[smhd] +-$/);
+    expect(lines[1]).toMatch(/^other\/x\/v1\.tar\.gz +other\/x:v1 +rejected +- +\d+[smhd] +- +-$/);
   });
 
   it('exits 1 when a record cannot be read, 2 on a usage error and 5 when AWS refuses', async () => {

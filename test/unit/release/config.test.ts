@@ -4,7 +4,7 @@ import { loadConfig } from '../../../functions/release/config.ts';
 const base = { CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p', EVENT_BUS_NAME: 'bus' };
 
 describe('loadConfig', () => {
-  it('defaults to no gate, HIGH, a 30-minute scan timeout, no signature required', () => {
+  it("defaults to no gate, HIGH, a 30-minute scan timeout, no signature required, and CodeBuild's own build limits", () => {
     expect(loadConfig(base)).toEqual({
       bucket: 'b',
       keyPrefix: '',
@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       maxSeverity: 'HIGH',
       scanTimeoutMs: 1_800_000,
       requireSigned: false,
+      buildTimeoutMs: 3_600_000,
+      buildQueuedTimeoutMs: 28_800_000,
       announceAfterMs: 240_000,
     });
   });
@@ -28,9 +30,13 @@ describe('loadConfig', () => {
         RELEASE_SCAN_TIMEOUT_SECONDS: '60',
         RELEASE_REQUIRE_SIGNED: 'true',
         FUNCTION_TIMEOUT_SECONDS: '10',
+        BUILD_TIMEOUT_MINUTES: '30',
+        BUILD_QUEUED_TIMEOUT_MINUTES: '5',
       }),
     ).toMatchObject({
       requireSigned: true,
+      buildTimeoutMs: 1_800_000,
+      buildQueuedTimeoutMs: 300_000,
       keyPrefix: 'x/',
       gate: 'scan',
       maxSeverity: 'MEDIUM',
@@ -40,6 +46,10 @@ describe('loadConfig', () => {
   });
 
   it('fails at cold start naming the variable', () => {
+    expect(() => loadConfig({ ...base, BUILD_TIMEOUT_MINUTES: '2161' })).toThrow('BUILD_TIMEOUT_MINUTES');
+    expect(() => loadConfig({ ...base, BUILD_QUEUED_TIMEOUT_MINUTES: '4' })).toThrow(
+      'BUILD_QUEUED_TIMEOUT_MINUTES',
+    );
     expect(() => loadConfig({ ...base, KEY_PREFIX: 'x' })).toThrow('KEY_PREFIX must end with "/"');
     expect(() => loadConfig({ ...base, RELEASE_GATE: 'loose' })).toThrow('RELEASE_GATE');
     expect(() => loadConfig({ ...base, RELEASE_MAX_SEVERITY: 'high' })).toThrow('RELEASE_MAX_SEVERITY');

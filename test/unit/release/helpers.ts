@@ -1,6 +1,7 @@
 /** A small in-memory bucket and registry behind aws-sdk-client-mock, for the release's unit tests. */
 import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
   BatchGetImageCommand,
   DescribeImageScanFindingsCommand,
@@ -49,6 +50,7 @@ export const REQUEST_ID = '5e7b9c1a-0f3d-4b8e-9a21-6c4d2e8f1b07';
 export const s3Mock = mockClient(S3Client);
 export const ecrMock = mockClient(ECRClient);
 export const eventsMock = mockClient(EventBridgeClient);
+export const codebuildMock = mockClient(CodeBuildClient);
 
 /** A fresh copy of a fixture under test/events/. */
 export function fixture(name: string): Record<string, unknown> & { detail: Record<string, unknown> } {
@@ -214,6 +216,7 @@ export function releaseDeps(env: Record<string, string> = {}, now: () => Date = 
     s3: new S3Client({ region: 'us-west-2' }),
     ecr: new ECRClient({ region: 'us-west-2' }),
     events: async () => new EventBridgeClient({ region: 'us-west-2' }),
+    codebuild: async () => new CodeBuildClient({ region: 'us-west-2' }),
     logger: new Logger({ serviceName: 'release', logLevel: 'SILENT' }),
     now,
   };
@@ -255,6 +258,7 @@ export function releaseScene(
   s3Mock.reset();
   ecrMock.reset();
   eventsMock.reset();
+  codebuildMock.reset();
   eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
   const bucket = new FakeBucket();
   bucket.install();

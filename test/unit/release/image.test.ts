@@ -105,11 +105,11 @@ describe('describeImage and moveTag', () => {
     ecrMock.on(PutImageCommand).resolves({});
     expect(await moveTag(ecr, 'r', DIGEST, 't')).toEqual({ kind: 'moved' });
     const offered = ecrMock.commandCalls(BatchGetImageCommand)[0]?.args[0].input.acceptedMediaTypes;
-    expect(offered).toEqual([
-      'application/vnd.docker.distribution.manifest.v2+json',
+    expect([...(offered ?? [])].sort()).toEqual([
       'application/vnd.docker.distribution.manifest.list.v2+json',
-      'application/vnd.oci.image.manifest.v1+json',
+      'application/vnd.docker.distribution.manifest.v2+json',
       'application/vnd.oci.image.index.v1+json',
+      'application/vnd.oci.image.manifest.v1+json',
     ]);
     expect(ecrMock).toHaveReceivedCommandWith(PutImageCommand, {
       repositoryName: 'r',

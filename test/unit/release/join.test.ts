@@ -2,22 +2,38 @@
  * The join of a multi-platform upload's legs into one OCI image index: digest order, media types,
  * one leg reported twice, a leg lost, legs out of order, and the gates over every leg's image.
  */
-import { DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
-import { beforeEach, describe, expect, it } from 'vitest';
+
+import { BatchGetBuildsCommand, type StatusType } from '@aws-sdk/client-codebuild';
 import {
+  BatchGetImageCommand,
+  DescribeImageScanFindingsCommand,
+  ECRClient,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { PermanentError } from '../../../functions/release/errors.ts';
+import {
+  childManifests,
   indexManifest,
+  isJoined,
+  joinLegs,
   judgeLegs,
+  legDigests,
   manifestDigest,
-  OCI_INDEX,
-  platformObject,
+  missingLegs,
   recordLeg,
 } from '../../../functions/release/join.ts';
 import { handleInvocation } from '../../../functions/release/release.ts';
 import { BUILD_ENV } from '../../../functions/shared/contract.ts';
-import { imageIndexKey } from '../../../functions/shared/upload-record.ts';
+import { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from '../../../functions/shared/media-types.ts';
+import { parsePlatform } from '../../../functions/shared/platform.ts';
+import { imageIndexKey, type UploadRecord } from '../../../functions/shared/upload-record.ts';
 import {
   acceptedRecord,
   awsError,
+  BUCKET,
+  codebuildMock,
   ecrMock,
   eventsMock,
   type FakeBucket,
@@ -35,8 +51,6 @@ import {
 const AMD = `sha256:${'a'.repeat(64)}`;
 const ARM = `sha256:${'1'.repeat(64)}`;
 const BUILD = (n: string) => `arn:aws:codebuild:us-west-2:123456789012:build/ecr-pipeline-dev:leg-${n}`;
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 
 const accepted = acceptedRecord({
   legs: [
@@ -216,15 +230,6 @@ describe('joining the legs', () => {
     expect(record().legs?.map((leg) => leg.digest)).toEqual([AMD, ARM]);
   });
 
-  it('holds nothing and joins nothing while a leg is lost: the record waits with the legs it has', async () => {
-    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
-    expect(await handleInvocation(releaseDeps(), { action: 'check-pending' }, REQUEST_ID)).toEqual([]);
-    expect(putImages()).toEqual([]);
-    expect(verdicts()).toEqual([]);
-    expect(record()).toMatchObject({ status: 'accepted' });
-    expect(record().legs?.map((leg) => leg.digest ?? null)).toEqual([AMD, null]);
-  });
-
   it('ignores a report of no leg of the upload, and a leg of another build', async () => {
     expect(
       await handleInvocation(releaseDeps(), legSucceeded('linux/s390x', AMD, BUILD('x')), REQUEST_ID),
@@ -278,6 +283,108 @@ describe('joining the legs', () => {
   });
 });
 
+describe('a leg whose success event is lost', () => {
+  const PENDING = `.ecr-pipeline/release-pending/${RECORD_KEY.split('/').at(-1)}`;
+  const check = (now = NOW) =>
+    handleInvocation(
+      releaseDeps({}, () => now),
+      { action: 'check-pending' },
+      REQUEST_ID,
+    );
+  /** The arm64 leg's build started (its start event named it), the amd64 leg pushed and was reported. */
+  async function armStartedAmdIn() {
+    const legs = accepted.legs?.map((leg, i) => (i === 1 ? { ...leg, buildId: BUILD('arm') } : leg));
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, legs }));
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+  }
+  const armBuild = (buildStatus: StatusType, extra: Record<string, unknown> = {}) =>
+    codebuildMock
+      .on(BatchGetBuildsCommand)
+      .resolves({ builds: [{ id: BUILD('arm'), buildStatus, ...extra }] });
+
+  it('marks the upload for the check when a leg is in and others are not', async () => {
+    await armStartedAmdIn();
+    // Deadline: accepted 16:12:20 + 480 min queued + 60 min running + 15 min margin.
+    expect(bucket.json(PENDING)).toEqual({ record: RECORD_KEY, deadline: '2026-11-17T01:27:20.000Z' });
+  });
+
+  it('joins and releases when the check finds the missing leg succeeded', async () => {
+    await armStartedAmdIn();
+    armBuild('SUCCEEDED', { exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: ARM }] });
+    expect(await check()).toEqual([{ kind: 'decided', verdict: 'released' }]);
+    expect(codebuildMock).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD('arm')] });
+    expect(indexPuts().map((input) => input.imageManifest)).toEqual([THE_INDEX]);
+    expect(record()).toMatchObject({ status: 'released', digest: manifestDigest(THE_INDEX) });
+    expect(record().legs?.[1]).toMatchObject({ buildId: BUILD('arm'), digest: ARM });
+    expect(bucket.objects.has(PENDING)).toBe(false);
+    // Its event, late: the upload is released already, nothing is joined again.
+    await handleInvocation(releaseDeps(), legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(indexPuts()).toHaveLength(1);
+    expect(verdicts()).toHaveLength(1);
+  });
+
+  it('fails the upload, naming the leg, when the check finds its build failed, stopped or timed out', async () => {
+    await armStartedAmdIn();
+    armBuild('TIMED_OUT', { currentPhase: 'BUILD' });
+    expect(await check()).toEqual([{ kind: 'decided', verdict: 'failed' }]);
+    expect(record()).toMatchObject({ status: 'failed' });
+    expect(record().release?.reason).toBe(
+      `the linux/arm64 leg timed out in its BUILD phase (build ${BUILD('arm')}, TIMED_OUT); its log says why`,
+    );
+    expect(putImages()).toEqual([]);
+    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'failed' })]);
+    expect(bucket.objects.has(PENDING)).toBe(false);
+  });
+
+  it('fails the upload when the leg succeeded but exported no digest', async () => {
+    await armStartedAmdIn();
+    armBuild('SUCCEEDED');
+    expect(await check()).toEqual([{ kind: 'decided', verdict: 'failed' }]);
+    expect(record().release?.reason).toBe(
+      'the linux/arm64 leg succeeded but exported no image digest (IMAGE_DIGEST)',
+    );
+  });
+
+  it('waits, keeping the marker, while the leg builds or before the deadline when its build is unknown', async () => {
+    await armStartedAmdIn();
+    armBuild('IN_PROGRESS');
+    expect(await check()).toEqual([{ kind: 'joining', missing: ['linux/arm64'] }]);
+    expect(bucket.objects.has(PENDING)).toBe(true);
+    expect(record()).toMatchObject({ status: 'accepted' });
+
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ ...accepted, legs: [{ ...record().legs?.[0] }, accepted.legs?.[1]] }),
+    );
+    codebuildMock.reset();
+    expect(await check(new Date('2026-11-17T01:27:20.000Z'))).toEqual([
+      { kind: 'joining', missing: ['linux/arm64'] },
+    ]);
+    // No leg build known: CodeBuild is not asked.
+    expect(codebuildMock.commandCalls(BatchGetBuildsCommand)).toEqual([]);
+    expect(putImages()).toEqual([]);
+    expect(verdicts()).toEqual([]);
+  });
+
+  it('fails the upload, naming the leg, when no build of it is known past the deadline', async () => {
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    expect(await check(new Date('2026-11-17T01:27:20.001Z'))).toEqual([
+      { kind: 'decided', verdict: 'failed' },
+    ]);
+    expect(record().release?.reason).toBe(
+      "the linux/arm64 leg never reported a build by 2026-11-17T01:27:20.000Z (the builds' queue and run limits have passed); upload again",
+    );
+    expect(bucket.objects.has(PENDING)).toBe(false);
+  });
+
+  it('retries a throttled BatchGetBuilds (a transient error: the marker stays)', async () => {
+    await armStartedAmdIn();
+    codebuildMock.on(BatchGetBuildsCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(check()).rejects.toThrow(/pending releases failed transiently/);
+    expect(bucket.objects.has(PENDING)).toBe(true);
+  });
+});
+
 describe('the gates of a joined image', () => {
   function scansBy(byDigest: Record<string, Record<string, number> | 'pending'>) {
     ecrMock.on(DescribeImageScanFindingsCommand).callsFake(async (input) => {
@@ -326,8 +433,8 @@ describe('the gates of a joined image', () => {
 
 describe('join.ts', () => {
   it('reads platforms with and without a variant', () => {
-    expect(platformObject('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
-    expect(platformObject('linux/amd64')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(parsePlatform('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(parsePlatform('linux/amd64')).toEqual({ os: 'linux', architecture: 'amd64' });
   });
 
   it('names an index by the SHA-256 of its exact text', () => {
@@ -391,5 +498,104 @@ describe('join.ts', () => {
         NOW,
       ),
     ).toEqual({ kind: 'hold', reason: 'a: the scan did not complete: FAILED' });
+  });
+
+  it('holds on every leg that holds, naming each', () => {
+    const release = { gate: 'scan' as const, maxSeverity: 'HIGH' as const, deadline: '2099-01-01T00:00:00Z' };
+    const failed = { kind: 'failed' as const, status: 'FAILED' };
+    expect(
+      judgeLegs(
+        release,
+        [
+          { platform: 'a', scan: failed },
+          { platform: 'b', scan: failed },
+        ],
+        NOW,
+      ),
+    ).toEqual({
+      kind: 'hold',
+      reason: 'a: the scan did not complete: FAILED; b: the scan did not complete: FAILED',
+    });
+  });
+
+  it('tells a joined upload (two legs or more) from one of one platform', () => {
+    expect(isJoined(accepted)).toBe(true);
+    expect(isJoined({ ...accepted, legs: accepted.legs?.slice(0, 1) })).toBe(false);
+    expect(isJoined({ ...accepted, legs: undefined })).toBe(false);
+  });
+
+  it('lists the pushed digests and the missing platforms, in leg order', () => {
+    const legs = accepted.legs ?? [];
+    const half = { ...accepted, legs: [legs[0], { ...legs[1], digest: ARM }] } as UploadRecord;
+    expect(legDigests(half)).toEqual([ARM]);
+    expect(missingLegs(half)).toEqual(['linux/amd64']);
+    expect(legDigests({ ...accepted, legs: undefined })).toEqual([]);
+    expect(missingLegs({ ...accepted, legs: undefined })).toEqual([]);
+  });
+});
+
+describe('childManifests and joinLegs', () => {
+  const ecr = new ECRClient({ region: 'us-west-2' });
+  const legs = (accepted.legs ?? []).map((leg, i) => ({ ...leg, digest: i === 0 ? AMD : ARM }));
+  const images = (entries: Record<string, unknown>[]) =>
+    ecrMock.on(BatchGetImageCommand).resolves({ images: entries as never });
+
+  it("asks for every manifest type ECR stores, by the legs' digests", async () => {
+    await childManifests(ecr, 'team/web', legs);
+    expect(ecrMock).toHaveReceivedCommandWith(BatchGetImageCommand, {
+      repositoryName: 'team/web',
+      imageIds: [{ imageDigest: AMD }, { imageDigest: ARM }],
+      acceptedMediaTypes: expect.arrayContaining([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST]),
+    });
+  });
+
+  it('reads the media type from the manifest when ECR does not give it', async () => {
+    images([
+      { imageId: { imageDigest: ARM }, imageManifest: `{"mediaType":"${DOCKER_MANIFEST}"}` },
+      { imageId: { imageDigest: AMD }, imageManifest: `{"mediaType":"${OCI_MANIFEST}","x":"é"}` },
+    ]);
+    expect(await childManifests(ecr, 'team/web', legs)).toEqual([
+      { platform: 'linux/amd64', digest: AMD, mediaType: OCI_MANIFEST, size: 67 },
+      { platform: 'linux/arm64', digest: ARM, mediaType: DOCKER_MANIFEST, size: 68 },
+    ]);
+  });
+
+  it('refuses a manifest whose media type is missing or that is not JSON', async () => {
+    images([
+      { imageId: { imageDigest: AMD }, imageManifest: '{"schemaVersion":2}' },
+      { imageId: { imageDigest: ARM }, imageManifest: `{"mediaType":"${OCI_MANIFEST}"}` },
+    ]);
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toThrow(
+      'the linux/amd64 leg pushed a unknown, not an image manifest: an index cannot hold it',
+    );
+    images([
+      { imageId: { imageDigest: AMD }, imageManifest: 'not json' },
+      { imageId: { imageDigest: ARM }, imageManifest: `{"mediaType":"${OCI_MANIFEST}"}` },
+    ]);
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toThrow('pushed a unknown');
+  });
+
+  it("says which leg's image is gone, whatever else ECR answers", async () => {
+    images([{ imageManifest: '{}' }, { imageId: { imageDigest: AMD } }]);
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toThrow(
+      `the linux/amd64 leg's image team/web@${AMD} is gone`,
+    );
+    ecrMock.on(BatchGetImageCommand).resolves({});
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toBeInstanceOf(PermanentError);
+  });
+
+  it('classifies a failed BatchGetImage: throttling is transient', async () => {
+    ecrMock.on(BatchGetImageCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(childManifests(ecr, 'team/web', legs)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringContaining('BatchGetImage of the legs'),
+    });
+  });
+
+  it('joins nothing while a leg has not pushed, naming it', async () => {
+    await expect(joinLegs(ecr, 'team/web', [legs[0] as never, accepted.legs?.[1] as never])).rejects.toThrow(
+      'the linux/arm64 legs have not pushed',
+    );
+    expect(ecrMock.commandCalls(BatchGetImageCommand)).toEqual([]);
   });
 });

@@ -173,8 +173,18 @@ describe('transition: the legs of a multi-platform upload', () => {
     buildStatus,
   });
 
-  it('names no build on a leg start: the trigger may still be starting the other legs', () => {
+  it('names no build of the record on a leg start, only of the leg, once', () => {
+    const started = transition(legs, { ...running, platform: 'linux/arm/v7' }) as UploadRecord;
+    expect(started).toEqual({ ...legs, legs: [legs.legs?.[0], { ...legs.legs?.[1], buildId: BUILD }] });
+    expect(started.buildId).toBeUndefined();
+    expect(
+      transition(started, { ...running, buildId: `${BUILD}-again`, platform: 'linux/arm/v7' }),
+    ).toBeUndefined();
     expect(transition(legs, running)).toBeUndefined();
+    expect(transition(legs, { ...running, platform: 'linux/s390x' })).toBeUndefined();
+    expect(
+      transition({ ...legs, status: 'failed' }, { ...running, platform: 'linux/amd64' }),
+    ).toBeUndefined();
   });
 
   it('fails the whole upload when one leg fails, naming the leg and its failing line', () => {
@@ -295,11 +305,23 @@ describe('recordEventOf', () => {
       });
     });
     expect(recordEventOf(n)).toMatchObject({ kind: 'build-failed', platform: 'linux/arm64' });
+    const started = notification('codebuild/build-in-progress.json', (e) => {
+      const info = e.detail['additional-information'] as {
+        environment: { 'environment-variables': { name: string; value: string; type: string }[] };
+      };
+      info.environment['environment-variables'].push({
+        name: 'BUILD_PLATFORM',
+        value: 'linux/arm64',
+        type: 'PLAINTEXT',
+      });
+    });
+    expect(recordEventOf(started)).toMatchObject({ kind: 'build-running', platform: 'linux/arm64' });
   });
 
   it('reads a started build, and leaves a succeeded one to the release function', () => {
-    expect(recordEventOf(notification('codebuild/build-in-progress.json'))).toMatchObject({
+    expect(recordEventOf(notification('codebuild/build-in-progress.json'))).toEqual({
       kind: 'build-running',
+      buildId: expect.any(String),
     });
     expect(recordEventOf(notification('codebuild/build-succeeded.json'))).toBeUndefined();
   });
