@@ -22,9 +22,13 @@ const VERDICTS: Record<ReleaseVerdict, { title: string; outcome: Notification['o
   failed: { title: 'Release failed', outcome: 'failure' },
 };
 
-const ATTESTATION_NAMES: Record<string, string> = { sbom: 'SBOM', provenance: 'provenance' };
+const ATTESTATION_NAMES: Record<string, string> = {
+  sbom: 'SBOM',
+  provenance: 'provenance',
+  signed: 'signed',
+};
 
-/** `SBOM, provenance`: what the build attached to the image, as the verdict lists it. */
+/** `SBOM, provenance, signed`: what the image carries, as the verdict lists it. */
 export function attachedText(attestations: unknown): string | undefined {
   const names = Array.isArray(attestations)
     ? attestations.flatMap((a) =>
