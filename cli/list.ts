@@ -39,20 +39,14 @@ export interface ListedUpload {
   release?: ReleaseSummary | undefined;
   /** Where the build spent its time, in seconds per CodeBuild phase. */
   durations?: BuildDurations;
-  /** A multi-platform upload: where each leg's build spent its time. */
-  legDurations?: { platform: string; durations: BuildDurations }[];
   /** A multi-platform upload: its legs (platform, native or emulated, build, digest, duration). */
   legs?: LegView[] | undefined;
 }
 
-/** The record's durations (or its legs'), as `list --output json` carries them. */
-function durationsFields(record: UploadRecord): Pick<ListedUpload, 'durations' | 'legDurations'> {
+/** The record's durations, as `list --output json` carries them (a leg's are in its LegView). */
+function durationsFields(record: UploadRecord): Pick<ListedUpload, 'durations'> {
   const durations = durationsOf(record.durations);
-  const legs = (record.legs ?? []).flatMap((leg) => {
-    const own = durationsOf(leg.durations);
-    return own ? [{ platform: leg.platform, durations: own }] : [];
-  });
-  return { ...(durations ? { durations } : {}), ...(legs.length > 0 ? { legDurations: legs } : {}) };
+  return durations ? { durations } : {};
 }
 
 /** The newest record objects of the bucket (at most MAX_LISTED listed), newest first. */

@@ -59,12 +59,12 @@ const LABELS: Record<Key, string> = {
 const ALWAYS: ReadonlySet<Key> = new Set<Key>(['queued', 'provisioning', 'downloadSource', 'build']);
 
 const isSeconds = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_PHASE_SECONDS;
+  Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_PHASE_SECONDS;
 
 function collect(pairs: readonly (readonly [unknown, unknown])[]): BuildDurations | undefined {
   const durations: BuildDurations = {};
   for (const [type, seconds] of pairs.slice(0, MAX_ENTRIES)) {
-    const key = typeof type === 'string' ? PHASES.get(type) : undefined;
+    const key = PHASES.get(type as string);
     if (key && durations[key] === undefined && isSeconds(seconds)) durations[key] = seconds;
   }
   return Object.keys(durations).length > 0 ? durations : undefined;

@@ -594,6 +594,9 @@ describe('childManifests and joinLegs', () => {
     await expect(joinLegs(ecr, 'team/web', [legs[0] as never, accepted.legs?.[1] as never])).rejects.toThrow(
       'the linux/arm64 legs have not pushed',
     );
+    await expect(joinLegs(ecr, 'team/web', accepted.legs ?? [])).rejects.toThrow(
+      'the linux/amd64, linux/arm64 legs have not pushed',
+    );
     expect(ecrMock.commandCalls(BatchGetImageCommand)).toEqual([]);
   });
 });
