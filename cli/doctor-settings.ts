@@ -16,7 +16,10 @@ import type { ScanExpectation } from './scan-plan.ts';
 import type { FunctionKey, FunctionSettings } from './stack-functions.ts';
 import type { Clients } from './target.ts';
 
-const REDEPLOY = 'deploy the stack again (`npm run deploy -- --stage <stage>`)';
+/** How to put the stack back as its template says. A function: Stryker sees the mutants of module-level values as survivors. */
+function redeploy(): string {
+  return 'deploy the stack again (`npm run deploy -- --stage <stage>`)';
+}
 
 /** The functions check: the three functions the pipeline runs on are deployed under the names expected. */
 export function functionsCheck(
@@ -30,7 +33,7 @@ export function functionsCheck(
     name: 'functions',
     status: 'fail',
     detail: `no function ${missing.map((key) => names[key]).join(', ')}: ${missing.includes('buildTrigger') ? 'no upload is built' : 'images are not released or nobody is told'}`,
-    fix: `check --stack / --project and --region; ${REDEPLOY}`,
+    fix: `check --stack / --project and --region; ${redeploy()}`,
   };
 }
 
@@ -38,7 +41,9 @@ export function functionsCheck(
 export type WebhookStore = { exists: false } | { exists: true; type?: string | undefined };
 
 /** Whether the ecr-events function notifies at all (notifyEvents=none turns every message off). */
-export const notifying = (env: Record<string, string>) => (env.NOTIFY_EVENTS ?? '').trim() !== 'none';
+export function notifying(env: Record<string, string>): boolean {
+  return (env.NOTIFY_EVENTS ?? '').trim() !== 'none';
+}
 
 /** The Slack check: the webhook URL kept where the function reads it, as a secret; or Slack said off. */
 export function slackCheck(env: Record<string, string>, store: WebhookStore): Check {
@@ -87,7 +92,7 @@ export function snsCheck(
   if (!notifying(env))
     return { name: 'sns', status: 'info', detail: 'off: the stack notifies nothing (notifyEvents=none)' };
   if (!subscriptions)
-    return { name: 'sns', status: 'fail', detail: `the topic ${topic} does not exist`, fix: REDEPLOY };
+    return { name: 'sns', status: 'fail', detail: `the topic ${topic} does not exist`, fix: redeploy() };
   if (subscriptions.confirmed > 0)
     return {
       name: 'sns',
@@ -166,8 +171,9 @@ export interface RuleRead {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** One value of a pattern's list against the event's value: equal, or a prefix, wildcard or exists filter. */
 function valueMatches(expected: unknown, value: unknown): boolean {
@@ -197,11 +203,13 @@ export function patternMatches(pattern: unknown, event: unknown): boolean {
 }
 
 /** The event CodeBuild sends when a build of `project` succeeds, as far as rules filter on it. */
-export const buildSucceeded = (project: string): Json => ({
-  source: 'aws.codebuild',
-  'detail-type': 'CodeBuild Build State Change',
-  detail: { 'project-name': project, 'build-status': 'SUCCEEDED' },
-});
+export function buildSucceeded(project: string): Json {
+  return {
+    source: 'aws.codebuild',
+    'detail-type': 'CodeBuild Build State Change',
+    detail: { 'project-name': project, 'build-status': 'SUCCEEDED' },
+  };
+}
 
 /**
  * Whether a rule's target is the function `name`: its ARN (unqualified or with a version or
@@ -214,13 +222,13 @@ export function targetsFunction(arn: string, name: string): boolean {
   return service === 'sqs' && resource?.startsWith(`${name}-rule-`) === true;
 }
 
-const parsePattern = (pattern: string | undefined): unknown => {
+function parsePattern(pattern: string | undefined): unknown {
   try {
     return JSON.parse(pattern ?? '');
   } catch {
     return undefined;
   }
-};
+}
 
 /**
  * The release rule check: an enabled rule sends the project's succeeded builds to the release
@@ -246,13 +254,13 @@ export function releaseRuleCheck(rules: RuleRead[], project: string, release: st
       name: 'release rule',
       status: 'fail',
       detail: `the rule ${disabled.name} that sends ${project}'s succeeded builds to ${release} is ${disabled.state ?? 'not enabled'}: built images are never released (their tag does not move)`,
-      fix: `aws events enable-rule --name ${disabled.name}, or ${REDEPLOY}`,
+      fix: `aws events enable-rule --name ${disabled.name}, or ${redeploy()}`,
     };
   return {
     name: 'release rule',
     status: 'fail',
     detail: `no EventBridge rule sends ${project}'s succeeded builds to ${release}: built images are pushed by digest but never released (their tag does not move; submit waits for a release that does not come)`,
-    fix: `the stack's ReleaseBuildRule was removed or changed outside the stack; ${REDEPLOY}`,
+    fix: `the stack's ReleaseBuildRule was removed or changed outside the stack; ${redeploy()}`,
   };
 }
 
@@ -280,7 +288,9 @@ export async function readBuildRules(clients: Pick<Clients, 'events'>): Promise<
   );
 }
 
-const named = (error: unknown, ...names: string[]) => names.includes((error as { name?: string }).name ?? '');
+function named(error: unknown, ...names: string[]): boolean {
+  return names.includes((error as { name?: string }).name ?? '');
+}
 
 /** Reads where the Slack webhook is kept, without reading the secret itself. */
 export async function readWebhookStore(

@@ -47,6 +47,8 @@ export interface LocalCloudState {
   env?: Record<string, string>;
   /** The scanner the local registry scans with (trivy, grype), or null: it scans nothing. */
   scanner?: string | null;
+  /** The public key of the local cloud's managed signing (PEM file). */
+  signingPublicKey?: string;
 }
 
 export interface TargetFlags {
@@ -90,6 +92,8 @@ export interface Target {
   registry?: string | undefined;
   /** The local cloud's scanner (null: none); undefined on AWS or when the state file does not say. */
   localScanner?: string | null | undefined;
+  /** The local cloud's signing public key (PEM file); undefined on AWS. */
+  localSigningKey?: string | undefined;
   clients: Clients;
 }
 
@@ -268,5 +272,11 @@ export async function resolveTarget(
     profile: scene.profile,
     ...(state?.registry ? { registry: state.registry } : {}),
     ...(local && state?.scanner !== undefined ? { localScanner: state.scanner } : {}),
+    ...(local
+      ? {
+          localSigningKey:
+            state?.signingPublicKey ?? join(projectRoot(), '.local', 'signing', 'signing-key.pub'),
+        }
+      : {}),
   };
 }

@@ -4,13 +4,21 @@
  * referrer of its digest, each manifest's `subject` that digest (a referrer listed for the image but
  * made for another is refused), and a provenance whose source is an upload of this stack: its bucket,
  * and the upload record the stack wrote for this image naming the same key, version and digest.
+ * Where a signature can be checked, its signature too: the local cloud's sigstore signature with its
+ * public key, ECR managed signing's status on AWS.
  */
-import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { readFileSync } from 'node:fs';
+import {
+  DescribeImageSigningStatusCommand,
+  type ECRClient,
+  GetAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { type ImageIndex, imageIndexKey, type UploadRecord } from '../functions/shared/upload-record.ts';
 import { PROVENANCE_TYPE, SBOM_TYPE, SLSA_PROVENANCE_V1 } from '../shared/oci/attestations.ts';
 import { listReferrers } from '../shared/oci/referrers.ts';
 import { type Descriptor, isDigest, platformImages, RegistryClient } from '../shared/oci/registry.ts';
+import { verifySignature } from '../shared/oci/sigstore.ts';
 import { CliError, explain, UsageError } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
 import type { Io } from './submit.ts';
@@ -75,13 +83,24 @@ export interface VerifyReport {
   scheme: 'api' | 'tag';
   sboms: SbomFound[];
   provenance?: ProvenanceFound | undefined;
+  signature?: SignatureFound | undefined;
   problems: string[];
+}
+
+/** The image's signature: `signed`, `unsigned` (none there), or a problem (`invalid`, `failed`, ...). */
+export interface SignatureFound {
+  status: 'signed' | 'unsigned' | 'invalid' | 'in-progress' | 'failed' | 'unreadable';
+  /** How it was checked: `local key <file>` or `ECR managed signing`. */
+  by: string;
+  detail?: string | undefined;
 }
 
 export interface VerifyDeps {
   registry: RegistryClient;
   /** The upload record the stack wrote for repository@digest (through its image index), if any. */
   recordOf: (repository: string, digest: string) => Promise<UploadRecord | undefined>;
+  /** The image's signature, where a format can be checked; absent: not checked. */
+  signatureOf?: (repository: string, digest: string) => Promise<SignatureFound>;
 }
 
 type Json = Record<string, unknown>;
@@ -227,7 +246,58 @@ export async function verifyImage(
     report,
   );
   await checkProvenance(deps, image.repository, digest, bucket, report);
+  if (deps.signatureOf) {
+    report.signature = await deps.signatureOf(image.repository, digest);
+    const { status, detail } = report.signature;
+    if (status !== 'signed' && status !== 'unsigned')
+      report.problems.push(`signature: ${status}${detail ? `: ${detail}` : ''}`);
+  }
   return report;
+}
+
+/** The local cloud's signature of an image, checked with its public key (shared/oci/sigstore.ts). */
+export function localSignature(registry: RegistryClient, keyFile: string) {
+  return async (repository: string, digest: string): Promise<SignatureFound> => {
+    const by = `local key ${keyFile}`;
+    let key: string;
+    try {
+      key = readFileSync(keyFile, 'utf8');
+    } catch {
+      return { status: 'unreadable', by, detail: `no public key at ${keyFile}` };
+    }
+    const check = await verifySignature(registry, repository, digest, key);
+    if (check.kind === 'signed') return { status: 'signed', by };
+    if (check.kind === 'unsigned') return { status: 'unsigned', by };
+    return { status: 'invalid', by, detail: check.reason };
+  };
+}
+
+/** ECR managed signing's status of an image (DescribeImageSigningStatus). */
+export function managedSignature(ecr: ECRClient) {
+  return async (repository: string, digest: string): Promise<SignatureFound> => {
+    const by = 'ECR managed signing';
+    try {
+      const out = await ecr.send(
+        new DescribeImageSigningStatusCommand({
+          repositoryName: repository,
+          imageId: { imageDigest: digest },
+        }),
+      );
+      const statuses = out.signingStatuses ?? [];
+      const complete = statuses.find((s) => s.status === 'COMPLETE');
+      if (complete) return { status: 'signed', by, detail: complete.signingProfileArn };
+      const failed = statuses.find((s) => s.status === 'FAILED');
+      if (failed)
+        return {
+          status: 'failed',
+          by,
+          detail: [failed.failureCode, failed.failureReason].filter(Boolean).join(': '),
+        };
+      return statuses.length > 0 ? { status: 'in-progress', by } : { status: 'unsigned', by };
+    } catch (error) {
+      return { status: 'unreadable', by, detail: `DescribeImageSigningStatus: ${(error as Error).name}` };
+    }
+  };
 }
 
 /** The report as people read it. */
@@ -251,8 +321,11 @@ export function renderReport(report: VerifyReport): string {
     );
     if (p.record) lines.push(`            upload record: ${p.record}`);
   }
+  const sig = report.signature;
+  if (sig) lines.push(`signature   ${sig.status} (${sig.by})${sig.detail ? `: ${sig.detail}` : ''}`);
   for (const problem of report.problems) lines.push(`problem     ${problem}`);
-  lines.push(report.problems.length === 0 ? 'verified: SBOM, provenance' : 'NOT verified');
+  const signed = sig?.status === 'signed' ? ', signed' : '';
+  lines.push(report.problems.length === 0 ? `verified: SBOM, provenance${signed}` : 'NOT verified');
   return `${lines.join('\n')}\n`;
 }
 
@@ -287,8 +360,11 @@ export async function verifyCommand(args: VerifyArgs, io: Io): Promise<number> {
       parsed.host ?? (target.local ? target.registry : data?.proxyEndpoint?.replace(/^https?:\/\//, ''));
     if (!host) throw new CliError('no registry to look in', 'name the image with its registry host');
     const registry = new RegistryClient({ host, password });
+    const signatureOf = target.local
+      ? localSignature(registry, target.localSigningKey as string)
+      : managedSignature(target.clients.ecr);
     const report = await verifyImage(
-      { registry, recordOf: await recordReader(target) },
+      { registry, recordOf: await recordReader(target), signatureOf },
       { ...parsed, host },
       target.bucket,
     );

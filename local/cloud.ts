@@ -36,6 +36,7 @@ import {
   startMoto,
   startRegistry,
 } from './processes.ts';
+import { loadOrCreateKeys, SIGNING_PUBLIC_KEY } from './registry/signing.ts';
 import { type EventEntry, type RegistryFront, startRegistryFront } from './registry-front.ts';
 import { LocalClock } from './schedules.ts';
 import { type Sinks, startSlackSink } from './sinks.ts';
@@ -84,10 +85,17 @@ export interface LocalCloudOptions {
    * true; local/iam/); false: every request passes unexamined, as before (`npm start -- --iam off`).
    */
   iam?: boolean;
+  /**
+   * Where managed signing keeps its key pair (made at the first start, reused by every later one);
+   * default `.local/signing` of the project (registry/signing.ts).
+   */
+  signingKeyDir?: string;
 }
 
 export interface LocalCloud {
   endpoint: string;
+  /** The public key (PEM file) of the local cloud's managed signing. */
+  signingPublicKey: string;
   region: string;
   env: Record<string, string>;
   bucket: string;
@@ -282,6 +290,8 @@ interface Servers {
   putEvents: (entries: unknown[]) => Promise<void>;
   sinks: Sinks;
   iam: LocalIam;
+  /** The public key (PEM file) of managed signing. */
+  signingPublicKey: string;
 }
 
 /** moto and the registry, the registry front, the gateway and the Slack sink. */
@@ -314,7 +324,13 @@ async function startServers(start: Start): Promise<Servers> {
   });
   parts.iam = iam;
   log(`iam: the template's IAM is ${iam.enforcing ? 'enforced' : 'not enforced (--iam off)'}`);
+  const keyDir = start.options.signingKeyDir ?? join(root, '.local', 'signing');
+  const signingKeys = loadOrCreateKeys(keyDir);
+  log(
+    `signing: managed signing signs with ${signingKeys.created ? 'a new' : 'the'} local key; its public key: ${join(keyDir, SIGNING_PUBLIC_KEY)}`,
+  );
   const front = await startRegistryFront({
+    signingKeys,
     port: ports.registry,
     backendPort: ports.registryBackend,
     storage: registryBackend.storage,
@@ -331,6 +347,7 @@ async function startServers(start: Start): Promise<Servers> {
     region,
     registry: start.registry,
     ecrHook: front.ecrHook,
+    ecrServe: front.ecrServe,
     codebuild: () => parts.codebuild,
     lambda: () => parts.invoker,
     iam,
@@ -339,7 +356,7 @@ async function startServers(start: Start): Promise<Servers> {
   parts.servers.push(gateway);
   const slack = await startSlackSink(ports.slack, log);
   parts.servers.push(slack.server);
-  return { moto, putEvents, sinks: slack.sinks, iam };
+  return { moto, putEvents, sinks: slack.sinks, iam, signingPublicKey: join(keyDir, SIGNING_PUBLIC_KEY) };
 }
 
 /** The tags of an ECR repository (for `ecr:ResourceTag/*`), as moto keeps them. */
@@ -470,6 +487,7 @@ async function startStack(start: Start, servers: Servers): Promise<LocalCloud> {
 
   return {
     endpoint: start.endpoint,
+    signingPublicKey: servers.signingPublicKey,
     region,
     env,
     bucket: deployment.contextsBucket ?? deployment.buckets[0] ?? '',

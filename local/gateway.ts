@@ -47,6 +47,11 @@ export interface GatewayOptions {
   region: string;
   registry: string;
   ecrHook?: EcrHook;
+  /**
+   * Answers an ECR call moto does not implement (managed signing), or undefined for moto to serve. An
+   * error with an `errorType` is answered as ECR answers that error.
+   */
+  ecrServe?: (operation: string, input: Record<string, unknown>) => unknown;
   codebuild?: () => CodeBuildHandler | undefined;
   lambda?: () => LambdaHandler | undefined;
   /** IAM of the local cloud (local/iam/): authorizes each request before it is served. */
@@ -331,6 +336,7 @@ function serveEcr(routing: Routing, operation: string, body: Promise<Buffer>): v
       } catch {
         // moto answers the malformed request itself
       }
+      if (serveLocally(options, operation, input, res)) return;
       toMoto(req, res, b, async (answer) => {
         const text = rewriteEcrHosts(answer.toString('utf8'), options.region, options.registry);
         let output: unknown = text.length > 0 ? JSON.parse(text) : {};
@@ -342,6 +348,27 @@ function serveEcr(routing: Routing, operation: string, body: Promise<Buffer>): v
       });
     })
     .catch((error: unknown) => sendJson(res, 500, { __type: 'ServerException', message: String(error) }));
+}
+
+/** An ECR call the local cloud answers itself (ecrServe); true when it did. */
+function serveLocally(
+  options: GatewayOptions,
+  operation: string,
+  input: Record<string, unknown>,
+  res: ServerResponse,
+): boolean {
+  let answer: unknown;
+  try {
+    answer = options.ecrServe?.(operation, input);
+  } catch (error) {
+    const refusal = error as { errorType?: unknown; message?: string };
+    if (typeof refusal.errorType !== 'string') throw error;
+    sendJson(res, 400, { __type: refusal.errorType, message: refusal.message ?? '' });
+    return true;
+  }
+  if (answer === undefined) return false;
+  sendJson(res, 200, answer);
+  return true;
 }
 
 /**

@@ -5,7 +5,9 @@
  * PutRegistryScanningConfiguration / GetRegistryScanningConfiguration keep what they are given;
  * DescribeImageReplicationStatus answers 500 ("not been implemented"); a pushed image is not copied
  * to the destination region; moto has no Amazon Inspector events; repository creation templates
- * (CreateRepositoryCreationTemplate, DescribeRepositoryCreationTemplates) answer 500.
+ * (CreateRepositoryCreationTemplate, DescribeRepositoryCreationTemplates) answer 500; so do the
+ * signing calls (Get/PutSigningConfiguration, DescribeImageSigningStatus), which the local cloud
+ * answers itself (registry/signing.ts).
  */
 import type { Deployment } from './deploy/deployment.ts';
 import type { Template } from './template.ts';
@@ -48,6 +50,14 @@ export function motoGaps(
         `moto cannot: replicate images: the replication configuration is kept (${resource.logicalId}), but no ` +
           `image reaches ${String(resource.properties.Regions)} and DescribeImageReplicationStatus is not ` +
           'implemented (status prints "replicas unknown"; the replication check finds nothing to tell)',
+      );
+    }
+    if (resource.type === 'Custom::RegistrySigning') {
+      lines.push(
+        `moto cannot: sign images (its signing calls answer 500): the local cloud keeps the signing configuration ` +
+          `(${resource.logicalId}) and signs each push to a matching repository itself, with its own key, a sigstore ` +
+          'signature under sha256-<hex>.sig instead of an AWS Signer (Notation) one; DescribeImageSigningStatus answers ' +
+          'from the signatures it made, and no Signer profile or signer:SignPayload is checked',
       );
     }
     if (resource.type === 'Custom::RegistryScanning') {

@@ -15,6 +15,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { BatchDeleteImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { ACCOUNT_ID } from '../shared/local-cloud.ts';
+import { RegistryClient } from '../shared/oci/registry.ts';
+import type { SigningKeys } from '../shared/oci/sigstore.ts';
 import { listen } from './http.ts';
 import { RegistryAccess, type RegistryIam } from './registry/access.ts';
 import { RegistryBackend, registryError } from './registry/backend.ts';
@@ -23,6 +25,7 @@ import { bestEffort, type EventEntry, imageAction } from './registry/image-event
 import { ImageRecords } from './registry/images.ts';
 import { ManifestPush } from './registry/push.ts';
 import { ScanOnPush } from './registry/scans.ts';
+import { LocalSigning } from './registry/signing.ts';
 import { findScanner } from './scanner.ts';
 
 export type { EventEntry } from './registry/image-events.ts';
@@ -36,6 +39,8 @@ export interface RegistryFrontOptions {
   putEvents(entries: EventEntry[]): Promise<void>;
   /** The local cloud's IAM: passwords name their holder, requests are authorized (registry/access.ts). */
   iam?: RegistryIam;
+  /** The key pair managed signing signs with (registry/signing.ts). */
+  signingKeys: SigningKeys;
   log: (line: string) => void;
 }
 
@@ -43,6 +48,8 @@ export interface RegistryFront {
   server: Server;
   /** Corrects moto's ECR answers (see gateway EcrHook). */
   ecrHook(operation: string, input: Record<string, unknown>, output: unknown): Promise<unknown>;
+  /** Answers the ECR calls moto does not implement (managed signing), else undefined (see gateway). */
+  ecrServe(operation: string, input: Record<string, unknown>): unknown;
   /** Resolves when no scan on push is running (the local cloud waits for them before it stops). */
   scansDone(): Promise<void>;
 }
@@ -81,8 +88,14 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
     emit,
     log,
   });
-  const push = new ManifestPush({ ecr, backend, images, scans, emit, log });
-  const corrections = new EcrCorrections({ ecr, backend, images, storage: options.storage, emit });
+  const signing = new LocalSigning({
+    registry: new RegistryClient({ host: `127.0.0.1:${options.backendPort}`, password: 'unused' }),
+    host: `127.0.0.1:${options.port}`,
+    keys: options.signingKeys,
+    log,
+  });
+  const push = new ManifestPush({ ecr, backend, images, scans, signing, emit, log });
+  const corrections = new EcrCorrections({ ecr, backend, images, storage: options.storage, emit, signing });
   const parts: FrontParts = { ecr, access, backend, images, push, emit };
 
   const server = createServer((req, res) => {
@@ -97,6 +110,7 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
   return {
     server,
     ecrHook: (operation, input, output) => corrections.correct(operation, input, output),
+    ecrServe: (operation, input) => signing.serve(operation, input),
     scansDone: () => scans.done(),
   };
 }

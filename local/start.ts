@@ -97,6 +97,7 @@ writeFileSync(
       projectName: cloud.projectName,
       env: cloud.env,
       scanner: findScanner()?.name ?? null,
+      signingPublicKey: cloud.signingPublicKey,
     },
     null,
     2,

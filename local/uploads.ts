@@ -267,12 +267,21 @@ export async function podmanManifestInspect(registry: string, reference: string,
   const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-podman-'));
   try {
     const conf = join(dir, 'registries.conf');
-    const auth = join(dir, 'auth.json');
+    // podman 4.3's `manifest inspect` does not read REGISTRY_AUTH_FILE: the credentials' lookup
+    // reads $XDG_RUNTIME_DIR/containers/auth.json, so the auth file sits there (for root, podman's
+    // own state stays in /run and /var/lib/containers whatever XDG_RUNTIME_DIR says).
+    mkdirSync(join(dir, 'containers'));
+    const auth = join(dir, 'containers', 'auth.json');
     writeFileSync(conf, `[[registry]]\nlocation = "${registry}"\ninsecure = true\n`);
     const token = Buffer.from(`AWS:${password}`).toString('base64');
     writeFileSync(auth, JSON.stringify({ auths: { [registry]: { auth: token } } }));
     const { stdout } = await execFileAsync('podman', ['manifest', 'inspect', reference], {
-      env: { ...process.env, CONTAINERS_REGISTRIES_CONF: conf, REGISTRY_AUTH_FILE: auth },
+      env: {
+        ...process.env,
+        CONTAINERS_REGISTRIES_CONF: conf,
+        REGISTRY_AUTH_FILE: auth,
+        XDG_RUNTIME_DIR: dir,
+      },
     });
     return JSON.parse(stdout) as InspectedIndex;
   } finally {

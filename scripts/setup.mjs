@@ -31,7 +31,8 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
 
 // Debian packages for the registry, the image builder (rootless-capable podman and buildah),
 // skopeo for inspecting images, busybox-static for the locally made base image, and
-// qemu-user-static for the legs of a multi-platform upload that this machine's CPU cannot run.
+// qemu-user-static for the legs of a multi-platform upload that this machine's CPU cannot run;
+// openssl checks the local cloud's image signatures with its public key alone (docs/supply-chain.md).
 const debian = [
   'qemu-user-static',
   'podman',
@@ -41,6 +42,7 @@ const debian = [
   'busybox-static',
   'uidmap',
   'fuse-overlayfs',
+  'openssl',
 ];
 // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a template.
 const DPKG_STATUS = '-f=${Status}';

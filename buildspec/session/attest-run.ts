@@ -99,6 +99,7 @@ export async function runAttest(
     repository: text(env, 'IMAGE_REPOSITORY'),
     basePullPattern: text(env, 'BASE_PULL_PATTERN', ''),
     pullThroughCache: text(env, 'PULL_THROUGH_CACHE', ''),
+    signingProfileArn: text(env, 'SIGNING_PROFILE_ARN', ''),
   };
   const generator = text(env, 'SBOM_GENERATOR');
   const credentials = await deps.assumeRole({

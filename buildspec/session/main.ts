@@ -123,6 +123,7 @@ async function main(): Promise<void> {
       repository: text(env, 'IMAGE_REPOSITORY'),
       basePullPattern: text(env, 'BASE_PULL_PATTERN', ''),
       pullThroughCache: text(env, 'PULL_THROUGH_CACHE', ''),
+      signingProfileArn: text(env, 'SIGNING_PROFILE_ARN', ''),
       buildId: text(env, 'CODEBUILD_BUILD_ID', `local-${process.pid}`),
       sessionSeconds: sessionSeconds(),
       workDir,

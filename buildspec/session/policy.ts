@@ -41,6 +41,8 @@ export interface SessionScope {
    * reads them (PULL_THROUGH_CACHE); empty or absent: none.
    */
   pullThroughCache?: string;
+  /** The AWS Signer profile of ECR managed signing (SIGNING_PROFILE_ARN); empty or absent: no signing. */
+  signingProfileArn?: string;
 }
 
 /** The scope cannot be written as a policy that means exactly it; the message says why. */
@@ -100,6 +102,13 @@ export function sessionPolicy(scope: SessionScope): string {
       Resource: prefixes.map((prefix) => repositoryArn(`${prefix}/*`)),
     });
   }
+  const profile = scope.signingProfileArn ?? '';
+  if (profile !== '') {
+    // ECR managed signing signs the push with the pusher's identity (ECR user guide, "Managed signing").
+    if (!SIGNING_PROFILE.test(profile) || !profile.startsWith(`arn:${partition}:signer:`))
+      throw new ScopeError(`SIGNING_PROFILE_ARN "${profile}" is not a signing profile ARN of this partition`);
+    statements.push({ Sid: 'SignPush', Effect: 'Allow', Action: 'signer:SignPayload', Resource: profile });
+  }
   const text = JSON.stringify({ Version: '2012-10-17', Statement: statements });
   if (text.length > MAX_SESSION_POLICY_CHARS) {
     throw new ScopeError(
@@ -108,6 +117,8 @@ export function sessionPolicy(scope: SessionScope): string {
   }
   return text;
 }
+
+const SIGNING_PROFILE = /^arn:[a-z-]+:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]{2,64}$/;
 
 const PREFIX = /^[a-z0-9][a-z0-9._/-]*$/;
 

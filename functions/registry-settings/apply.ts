@@ -1,14 +1,18 @@
 /**
- * One request of the RegistryReplication / RegistryScanning custom resources: read the registry's
- * configuration, merge or unmerge this stack's part (merge.ts), write it back.
+ * One request of the RegistryReplication / RegistryScanning / RegistrySigning custom resources: read
+ * the registry's configuration, merge or unmerge this stack's part (merge.ts, signing.ts), write it
+ * back.
  */
 import {
   DescribeRegistryCommand,
   GetRegistryScanningConfigurationCommand,
+  GetSigningConfigurationCommand,
   PutRegistryScanningConfigurationCommand,
   PutReplicationConfigurationCommand,
+  PutSigningConfigurationCommand,
   type ReplicationRule,
   type ScanFrequency,
+  type SigningRule,
 } from '@aws-sdk/client-ecr';
 import { applyBlobMounting } from './blob-mounting.ts';
 import type { Deps } from './deps.ts';
@@ -25,6 +29,7 @@ import {
   unmergeReplication,
   unmergeScanning,
 } from './merge.ts';
+import { mergeSigning, ourSigningRule, unmergeSigning } from './signing.ts';
 
 /** A setting this stack cannot make without changing someone else's: the deploy fails with this. */
 export class RefusedError extends Error {
@@ -33,13 +38,15 @@ export class RefusedError extends Error {
 
 /** The custom resource's properties (strings, as CloudFormation passes them). */
 export interface SettingProperties {
-  Setting: 'replication' | 'scanning' | 'blob-mounting';
+  Setting: 'replication' | 'scanning' | 'signing' | 'blob-mounting';
   RepositoryPattern: string;
   /** replication: comma-separated regions, and the destination account. */
   Regions?: string;
   DestinationAccountId?: string;
   /** scanning: SCAN_ON_PUSH or CONTINUOUS_SCAN. */
   ScanFrequency?: string;
+  /** signing: the AWS Signer signing profile ECR signs this stack's images with on push. */
+  SigningProfileArn?: string;
 }
 
 export interface SettingRequest {
@@ -165,10 +172,50 @@ async function applyScanning(deps: Deps, request: SettingRequest): Promise<Setti
   return { ScanType: next.scanType, ...(before ? { ScanTypeBefore: before } : {}) };
 }
 
+const signingRule = (properties: SettingProperties): SigningRule =>
+  value(ourSigningRule(properties.SigningProfileArn ?? '', properties.RepositoryPattern));
+
+/** The registry's signing rules; a registry that never had a signing configuration has none. */
+async function signingRules(deps: Deps): Promise<SigningRule[]> {
+  try {
+    const current = await deps.ecr.send(new GetSigningConfigurationCommand({}));
+    return current.signingConfiguration?.rules ?? [];
+  } catch (error) {
+    if ((error as Error).name === 'SigningConfigurationNotFoundException') return [];
+    throw error;
+  }
+}
+
+async function applySigning(deps: Deps, request: SettingRequest): Promise<SettingData> {
+  const ours = signingRule(request.properties);
+  const existing = await signingRules(deps);
+  const rules =
+    request.kind === 'Delete'
+      ? unmergeSigning(existing, ours)
+      : value(
+          mergeSigning(
+            existing,
+            ours,
+            request.oldProperties
+              ? safely(() => signingRule(request.oldProperties as SettingProperties))
+              : undefined,
+          ),
+        );
+  await deps.ecr.send(new PutSigningConfigurationCommand({ signingConfiguration: { rules } }));
+  deps.logger.info('signing configuration written', { kind: request.kind, rules: rules.length });
+  return { SigningProfileArn: ours.signingProfileArn as string };
+}
+
 /** Applies one request; throws RefusedError for what must fail the deploy. */
 export function applySetting(deps: Deps, request: SettingRequest): Promise<SettingData> {
-  if (request.properties.Setting === 'blob-mounting') return applyBlobMounting(deps, request.kind);
-  return request.properties.Setting === 'replication'
-    ? applyReplication(deps, request)
-    : applyScanning(deps, request);
+  switch (request.properties.Setting) {
+    case 'blob-mounting':
+      return applyBlobMounting(deps, request.kind);
+    case 'replication':
+      return applyReplication(deps, request);
+    case 'signing':
+      return applySigning(deps, request);
+    default:
+      return applyScanning(deps, request);
+  }
 }

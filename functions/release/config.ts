@@ -3,7 +3,7 @@
  * A missing or invalid variable fails the cold start with a message that names it.
  */
 import type { ReleaseGate } from '../shared/contract.ts';
-import { ConfigError, type Env, integer, oneOf, text } from '../shared/env-config.ts';
+import { boolean, ConfigError, type Env, integer, oneOf, text } from '../shared/env-config.ts';
 import { SEVERITIES, type Severity } from '../shared/severity.ts';
 
 export { ConfigError };
@@ -21,8 +21,10 @@ export interface Config {
   gate: ReleaseGate;
   /** `scan`: a finding of this severity or worse holds the image. */
   maxSeverity: Severity;
-  /** `scan`: how long after the build a scan that has not completed holds the image. */
+  /** `scan` or signed: how long after the build a scan or signature not complete holds the image. */
   scanTimeoutMs: number;
+  /** releaseRequireSigned: an image ECR managed signing has not signed (COMPLETE) is held. */
+  requireSigned: boolean;
   /** The project's build timeout: with the queue's, when every leg of an upload must have ended. */
   buildTimeoutMs: number;
   /** The project's queued timeout. */
@@ -45,6 +47,7 @@ export function loadConfig(env: Env): Config {
     gate: oneOf(env, 'RELEASE_GATE', ['none', 'scan'], 'none'),
     maxSeverity: oneOf(env, 'RELEASE_MAX_SEVERITY', SEVERITIES, 'HIGH'),
     scanTimeoutMs: integer(env, 'RELEASE_SCAN_TIMEOUT_SECONDS', 1800, 60, 7 * 24 * 3600) * 1000,
+    requireSigned: boolean(env, 'RELEASE_REQUIRE_SIGNED', false),
     // CodeBuild's limits: 5 to 2160 minutes running, 5 to 480 queued; its defaults when unset.
     buildTimeoutMs: integer(env, 'BUILD_TIMEOUT_MINUTES', 60, 5, 2160) * 60_000,
     buildQueuedTimeoutMs: integer(env, 'BUILD_QUEUED_TIMEOUT_MINUTES', 480, 5, 480) * 60_000,

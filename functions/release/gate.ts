@@ -11,6 +11,8 @@ export interface StackGate {
   gate: ReleaseGate;
   maxSeverity: Severity;
   scanTimeoutMs: number;
+  /** releaseRequireSigned: the image must be signed (ECR managed signing) before it is released. */
+  requireSigned?: boolean;
 }
 
 const isSeverity = (value: string): value is Severity => (SEVERITIES as readonly string[]).includes(value);
@@ -47,10 +49,13 @@ export function chooseGate(
       );
     }
   }
-  if (gate === 'none') return { gate, ...(notes.length > 0 ? { note: notes.join('; ') } : {}) };
+  const signed = stack.requireSigned ? { requireSigned: true as const } : {};
+  if (gate === 'none' && !stack.requireSigned)
+    return { gate, ...(notes.length > 0 ? { note: notes.join('; ') } : {}) };
   return {
     gate,
-    maxSeverity,
+    ...(gate === 'scan' ? { maxSeverity } : {}),
+    ...signed,
     deadline: new Date(builtAt.getTime() + stack.scanTimeoutMs).toISOString(),
     ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
   };
@@ -64,7 +69,7 @@ export type ScanState =
 
 /** What the gate says: release now, hold (why, with the findings judged), or wait for the scan. */
 export type GateDecision =
-  | { kind: 'release'; counts?: SeverityCounts }
+  | { kind: 'release'; counts?: SeverityCounts; signed?: true }
   | { kind: 'hold'; reason: string; counts?: SeverityCounts }
   | { kind: 'wait' };
 
@@ -75,7 +80,55 @@ export function findingsAtOrAbove(counts: SeverityCounts, maxSeverity: Severity)
     .join(', ');
 }
 
-/** The gate's decision for `release` given the scan's state at `now`. */
+/**
+ * What ECR says of an image's signature (DescribeImageSigningStatus): `denied` when the function may
+ * not ask, `pending` also when signing has not started (no status yet).
+ */
+export type SigningState =
+  | { kind: 'complete' }
+  | { kind: 'failed'; code?: string; reason?: string }
+  | { kind: 'pending'; status: string }
+  | { kind: 'denied'; reason: string };
+
+const passedDeadline = (release: UploadRelease, now: Date): boolean => {
+  const deadline = release.deadline ? Date.parse(release.deadline) : Number.NaN;
+  return deadline <= now.getTime();
+};
+
+/** The signing gate's decision (releaseRequireSigned): release once signed, hold when it cannot be. */
+export function judgeSigning(release: UploadRelease, signing: SigningState, now: Date): GateDecision {
+  if (!release.requireSigned) return { kind: 'release' };
+  switch (signing.kind) {
+    case 'complete':
+      return { kind: 'release', signed: true };
+    case 'failed': {
+      const why = [signing.code, signing.reason].filter((part) => part).join(': ');
+      return {
+        kind: 'hold',
+        reason: `the image's signing failed${why ? `: ${why}` : ''} (releaseRequireSigned)`,
+      };
+    }
+    case 'denied':
+      return { kind: 'hold', reason: `the image's signing status could not be read: ${signing.reason}` };
+    case 'pending':
+      if (!passedDeadline(release, now)) return { kind: 'wait' };
+      return {
+        kind: 'hold',
+        reason: `the image was not signed by ${release.deadline} (signing status ${signing.status}; releaseRequireSigned, releaseScanTimeout)`,
+      };
+  }
+}
+
+/** Both gates: a hold of either holds (the scan's first), a wait of either waits, else release. */
+export function combine(scan: GateDecision, signing: GateDecision): GateDecision {
+  if (scan.kind === 'hold') return scan;
+  if (signing.kind === 'hold')
+    return scan.kind === 'release' && scan.counts ? { ...signing, counts: scan.counts } : signing;
+  if (scan.kind === 'wait' || signing.kind === 'wait') return { kind: 'wait' };
+  return signing.kind === 'release' && signing.signed ? { ...scan, signed: true } : scan;
+}
+
+/** The scan gate's decision for `release` given the scan's state at `now`. */
 export function judge(release: UploadRelease, scan: ScanState, now: Date): GateDecision {
   if (release.gate === 'none') return { kind: 'release' };
   const maxSeverity = release.maxSeverity ?? 'HIGH';
@@ -96,8 +149,7 @@ export function judge(release: UploadRelease, scan: ScanState, now: Date): GateD
         reason: `the scan did not complete: ${scan.status}${scan.description ? ` (${scan.description})` : ''}`,
       };
     case 'pending': {
-      const deadline = release.deadline ? Date.parse(release.deadline) : Number.NaN;
-      if (!(deadline <= now.getTime())) return { kind: 'wait' };
+      if (!passedDeadline(release, now)) return { kind: 'wait' };
       return {
         kind: 'hold',
         reason: `the scan had not completed by ${release.deadline} (scan status ${scan.status}; releaseScanTimeout)`,

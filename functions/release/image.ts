@@ -6,16 +6,18 @@
 import {
   BatchGetImageCommand,
   DescribeImageScanFindingsCommand,
+  DescribeImageSigningStatusCommand,
   DescribeImagesCommand,
   type ECRClient,
   type ImageDetail,
+  type ImageSigningStatus,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import { MANIFEST_TYPES } from '../shared/media-types.ts';
 import { scanState } from '../shared/scan-status.ts';
 import { normalizeCounts, type SeverityCounts } from '../shared/severity.ts';
 import { classify, errorName, PermanentError } from './errors.ts';
-import type { ScanState } from './gate.ts';
+import type { ScanState, SigningState } from './gate.ts';
 
 function isNotFound(error: unknown): boolean {
   return ['ImageNotFoundException', 'RepositoryNotFoundException'].includes(errorName(error));
@@ -69,6 +71,39 @@ export async function scanOf(ecr: ECRClient, repository: string, digest: string)
     if (errorName(error) === 'ScanNotFoundException') return { kind: 'pending', status: 'NOT_STARTED' };
     throw classify(error, 'DescribeImageScanFindings');
   }
+}
+
+/**
+ * The signature of `repository@digest` as ECR managed signing reports it: complete when a profile's
+ * status is COMPLETE, failed when one FAILED (and none completed), otherwise pending (no status yet:
+ * signing has not started). A denied call is the function's permissions, said in the hold's reason.
+ */
+export async function signingOf(ecr: ECRClient, repository: string, digest: string): Promise<SigningState> {
+  let statuses: ImageSigningStatus[];
+  try {
+    const out = await ecr.send(
+      new DescribeImageSigningStatusCommand({ repositoryName: repository, imageId: { imageDigest: digest } }),
+    );
+    statuses = out.signingStatuses ?? [];
+  } catch (error) {
+    const name = errorName(error);
+    if (name === 'AccessDeniedException')
+      return {
+        kind: 'denied',
+        reason: `DescribeImageSigningStatus of ${repository} was denied: the release role reads the signing status of the stack's repositories only`,
+      };
+    if (name === 'ImageNotFoundException') return { kind: 'pending', status: 'IMAGE_NOT_FOUND' };
+    throw classify(error, 'DescribeImageSigningStatus');
+  }
+  if (statuses.some((s) => s.status === 'COMPLETE')) return { kind: 'complete' };
+  const failed = statuses.find((s) => s.status === 'FAILED');
+  if (failed)
+    return {
+      kind: 'failed',
+      ...(failed.failureCode ? { code: failed.failureCode } : {}),
+      ...(failed.failureReason ? { reason: failed.failureReason } : {}),
+    };
+  return { kind: 'pending', status: statuses[0]?.status ?? 'NOT_STARTED' };
 }
 
 /** A scan status with its counts, by the one table of scan statuses (functions/shared/scan-status.ts). */

@@ -30,9 +30,14 @@ export type LostLeg =
   | { kind: 'wait'; missing: string[] };
 
 /** After the builds' own limits, a margin for the last events (a build's end is reported within minutes). */
-const MARGIN_MS = 15 * 60 * 1000;
+const MARGIN_MINUTES = 15;
 
-const VERBS: Record<string, string> = { STOPPED: 'was stopped', TIMED_OUT: 'timed out' };
+/** What a build that ended without success did, for people. */
+function verb(status: string): string {
+  if (status === 'STOPPED') return 'was stopped';
+  if (status === 'TIMED_OUT') return 'timed out';
+  return 'failed';
+}
 
 /**
  * When every leg's build of `record` must have ended: the upload's acceptance plus the builds'
@@ -41,12 +46,11 @@ const VERBS: Record<string, string> = { STOPPED: 'was stopped', TIMED_OUT: 'time
 export function legDeadline(record: UploadRecord, config: Config, now: Date): Date {
   const accepted = Date.parse(record.at ?? '');
   const from = Number.isNaN(accepted) ? now.getTime() : accepted;
-  return new Date(from + config.buildQueuedTimeoutMs + config.buildTimeoutMs + MARGIN_MS);
+  return new Date(from + config.buildQueuedTimeoutMs + config.buildTimeoutMs + MARGIN_MINUTES * 60_000);
 }
 
-/** The builds of `ids` as CodeBuild reports them; an id CodeBuild does not know is left out. */
+/** The builds of `ids` (at least one) as CodeBuild reports them; an id it does not know is left out. */
 export async function readLegBuilds(codebuild: CodeBuildClient, ids: string[]): Promise<LegBuild[]> {
-  if (ids.length === 0) return [];
   // Loaded here: only the check of an upload with a missing leg asks CodeBuild anything.
   const { BatchGetBuildsCommand } = await import('./sdk/codebuild.ts');
   try {
@@ -88,7 +92,7 @@ export function findLostLeg(record: UploadRecord, builds: LegBuild[], now: Date,
     const phase = build.phase ? ` in its ${build.phase} phase` : '';
     return {
       kind: 'failed',
-      reason: `the ${leg.platform} leg ${VERBS[build.status] ?? 'failed'}${phase} (build ${build.id}, ${build.status}); its log says why`,
+      reason: `the ${leg.platform} leg ${verb(build.status)}${phase} (build ${build.id}, ${build.status}); its log says why`,
     };
   }
   const unknown = missing.filter((leg) => !builds.some((b) => b.id === leg.buildId));

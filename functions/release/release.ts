@@ -19,8 +19,8 @@ import { announce } from './announce.ts';
 import type { Deps } from './deps.ts';
 import { PermanentError, TransientError } from './errors.ts';
 import { isRecordKey, parseInput } from './events.ts';
-import { chooseGate, judge, type ScanState } from './gate.ts';
-import { describeImage, digestOfTag, moveTag, scanOf, scanOfEvent } from './image.ts';
+import { chooseGate, combine, type GateDecision, judge, judgeSigning, type ScanState } from './gate.ts';
+import { describeImage, digestOfTag, moveTag, scanOf, scanOfEvent, signingOf } from './image.ts';
 import { isJoined, joinLegs, judgeLegs, legDigests, missingLegs, recordLeg } from './join.ts';
 import { findLostLeg, legDeadline, readLegBuilds } from './lost-legs.ts';
 import {
@@ -108,7 +108,7 @@ export async function advance(
         return decidedHere ? { kind: 'decided', verdict: decidedHere } : step.outcome;
       case 'wait':
         await markPending(store(deps), recordKey, step.deadline);
-        deps.logger.info('release waits for the scan', { deadline: step.deadline });
+        deps.logger.info('release waits for the scan or the signature', { deadline: step.deadline });
         return { kind: 'waiting', deadline: step.deadline };
       case 'announce': {
         if (!announcedHere) {
@@ -133,7 +133,8 @@ export async function advance(
             verdict: decidedHere,
             reason: step.record.release.reason,
           });
-          if (record.release?.gate === 'scan') await clearPendingQuietly(deps, recordKey);
+          if (record.release?.gate === 'scan' || record.release?.requireSigned)
+            await clearPendingQuietly(deps, recordKey);
         }
         break;
       }
@@ -367,7 +368,26 @@ async function judgeJoined(deps: Deps, record: UploadRecord, release: UploadRele
   return judgeLegs(release, scans, now);
 }
 
-/** The image is built: superseded, or judged by its gate (release, hold or wait). */
+/** The scan gate's decision: the image's scan, or each leg's for a joined image. */
+async function judgeScan(
+  deps: Deps,
+  record: UploadRecord,
+  release: UploadRelease,
+  trigger: Trigger,
+  now: Date,
+): Promise<GateDecision> {
+  if (isJoined(record)) return judgeJoined(deps, record, release, now);
+  let scan: ScanState = { kind: 'pending', status: 'NOT_NEEDED' };
+  if (release.gate === 'scan') {
+    scan =
+      trigger.kind === 'scan'
+        ? trigger.scan
+        : await scanOf(deps.ecr, record.repository as string, record.digest as string);
+  }
+  return judge(release, scan, now);
+}
+
+/** The image is built: superseded, or judged by its gates (release, hold or wait). */
 async function fromBuilt(
   deps: Deps,
   record: UploadRecord,
@@ -394,16 +414,16 @@ async function fromBuilt(
       ),
     };
   }
-  let scan: ScanState = { kind: 'pending', status: 'NOT_NEEDED' };
-  if (release.gate === 'scan' && !isJoined(record)) {
-    scan =
-      trigger.kind === 'scan'
-        ? trigger.scan
-        : await scanOf(deps.ecr, record.repository as string, record.digest as string);
-  }
-  const decision = isJoined(record)
-    ? await judgeJoined(deps, record, release, now)
-    : judge(release, scan, now);
+  const decision = combine(
+    await judgeScan(deps, record, release, trigger, now),
+    release.requireSigned
+      ? judgeSigning(
+          release,
+          await signingOf(deps.ecr, record.repository as string, record.digest as string),
+          now,
+        )
+      : { kind: 'release' },
+  );
   switch (decision.kind) {
     case 'wait':
       return { kind: 'wait', deadline: release.deadline as string };
@@ -424,7 +444,10 @@ async function fromBuilt(
     case 'release':
       return {
         kind: 'write',
-        record: moving(record, release, now, decision.counts ? { counts: decision.counts } : {}),
+        record: moving(record, release, now, {
+          ...(decision.counts ? { counts: decision.counts } : {}),
+          ...(decision.signed ? { signed: true } : {}),
+        }),
       };
   }
 }

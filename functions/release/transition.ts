@@ -34,7 +34,7 @@ export function moving(
   record: UploadRecord,
   release: UploadRelease,
   at: Date,
-  extra: Pick<UploadRelease, 'counts' | 'override'> = {},
+  extra: Pick<UploadRelease, 'counts' | 'override' | 'signed'> = {},
 ): UploadRecord {
   return { ...record, release: { ...release, ...extra, moving: at.toISOString() } };
 }
@@ -114,7 +114,9 @@ export function verdictDetail(record: UploadRecord): ReleaseVerdictDetail {
     ...(release.counts ? { counts: release.counts } : {}),
     ...(release.existingDigest ? { existingDigest: release.existingDigest } : {}),
     ...(release.override ? { override: release.override } : {}),
-    ...(record.attestations?.length ? { attestations: record.attestations } : {}),
+    ...(record.attestations?.length || release.signed
+      ? { attestations: [...(record.attestations ?? []), ...(release.signed ? ['signed' as const] : [])] }
+      : {}),
     ...(record.durations ? { durations: record.durations } : {}),
     ...(record.legs && record.legs.length > 1
       ? {

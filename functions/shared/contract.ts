@@ -109,7 +109,8 @@ export const BUILD_EXPORTED_DIGEST = 'IMAGE_DIGEST';
 export const BUILD_EXPORTED_ATTESTATIONS = 'IMAGE_ATTESTATIONS';
 
 /** What a build attaches to its image (docs/supply-chain.md). */
-export type Attestation = 'sbom' | 'provenance';
+export type Attestation = 'sbom' | 'provenance' | 'signed';
+/** What a build attaches and exports (IMAGE_ATTESTATIONS); `signed` is the release's own finding. */
 export const ATTESTATIONS: readonly Attestation[] = ['sbom', 'provenance'];
 
 /**
@@ -168,7 +169,10 @@ export interface ReleaseVerdictDetail {
   existingDigest?: string;
   /** A held image released by an operator. */
   override?: { reason: string; by: string; at: string };
-  /** What the build attached to the image as referrers (`sbom`, `provenance`). */
+  /**
+   * What the build attached to the image as referrers (`sbom`, `provenance`), and `signed` when the
+   * release found the image signed (releaseRequireSigned: DescribeImageSigningStatus COMPLETE).
+   */
   attestations?: Attestation[];
   /** Where the build spent its time, as CodeBuild reported it (one build). */
   durations?: BuildDurations;

@@ -79,8 +79,12 @@ export interface UploadRelease {
   gate: ReleaseGate;
   /** `scan`: the worst severity tolerated is below this one. */
   maxSeverity?: Severity;
-  /** `scan`: ISO time after which a scan that has not completed holds the image. */
+  /** `scan` or `signed`: ISO time after which a scan or signature not complete holds the image. */
   deadline?: string;
+  /** The image must be signed (releaseRequireSigned) before it is released. */
+  requireSigned?: true;
+  /** ECR managed signing said COMPLETE for the image when the gate judged it. */
+  signed?: true;
   /** Why the gate differs from what the upload asked (a looser gate than the stack's is ignored). */
   note?: string;
   /** ISO time the tag move was decided: a run cut off after this moves the tag without deciding again. */

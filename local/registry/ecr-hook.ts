@@ -17,6 +17,7 @@ import {
 import type { RegistryBackend } from './backend.ts';
 import { type EventEntry, imageAction } from './image-events.ts';
 import type { ImageRecords } from './images.ts';
+import type { LocalSigning } from './signing.ts';
 
 export interface EcrCorrectionsDeps {
   ecr: ECRClient;
@@ -25,6 +26,8 @@ export interface EcrCorrectionsDeps {
   /** The registry's storage folder. */
   storage: string;
   emit: (entries: EventEntry[]) => Promise<void>;
+  /** Managed signing of an image put by the API (the index the release joins). */
+  signing?: LocalSigning;
   now?: () => number;
 }
 
@@ -134,6 +137,7 @@ export class EcrCorrections {
     }
     if (previous && previous.digest !== digest) await this.keepUntagged(repositoryName, previous);
     images.pushed(repositoryName, digest, manifest);
+    await this.deps.signing?.pushed(repositoryName, digest);
     await this.deps.emit([imageAction('PUSH', repositoryName, digest, tag)]);
   }
 

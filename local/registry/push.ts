@@ -20,19 +20,25 @@ import { MANIFEST_TYPES, type RegistryBackend, registryError } from './backend.t
 import { type EventEntry, imageAction } from './image-events.ts';
 import type { ImageRecords } from './images.ts';
 import type { ScanOnPush } from './scans.ts';
+import type { LocalSigning } from './signing.ts';
 
 export interface ManifestPushDeps {
   ecr: ECRClient;
   backend: RegistryBackend;
   images: ImageRecords;
   scans: ScanOnPush;
+  /** Managed signing: signs the push before it is answered, as a rule matches. */
+  signing?: LocalSigning;
   emit: (entries: EventEntry[]) => Promise<void>;
   log: (line: string) => void;
 }
 
-/** A manifest with a `subject`, or the index under an OCI 1.1 fallback tag (`sha256-<hex>`). */
+/**
+ * A manifest with a `subject`, the index under an OCI 1.1 fallback tag (`sha256-<hex>`), or a
+ * cosign signature under its attachment tag (`sha256-<hex>.sig`).
+ */
 export function isReferrer(manifest: string, tag: string | undefined): boolean {
-  if (tag !== undefined && /^sha256-[0-9a-f]{64}$/.test(tag)) return true;
+  if (tag !== undefined && /^sha256-[0-9a-f]{64}(\.sig)?$/.test(tag)) return true;
   try {
     const parsed = JSON.parse(manifest) as { subject?: unknown };
     return typeof parsed.subject === 'object' && parsed.subject !== null;
@@ -114,6 +120,7 @@ export class ManifestPush {
       // push, and scans no referrer; here the OCI 1.1 fallback tag's index stands for ECR's own
       // record of referrers, and is one too.
       if (isReferrer(manifest, tag)) return;
+      await this.deps.signing?.pushed(name, digest);
       await this.deps.emit([imageAction('PUSH', name, digest, tag)]);
       this.deps.scans.pushed(name, digest, repo);
     });

@@ -253,6 +253,7 @@ describe('the CodeBuild project', () => {
         { Name: 'BUILD_SECRETS_PREFIX', Type: 'PLAINTEXT', Value: '/ecr-pipeline/dev/build-secrets/' },
         { Name: 'BUILD_COMPUTE', Type: 'PLAINTEXT', Value: 'on-demand' },
         { Name: 'PULL_THROUGH_CACHE', Type: 'PLAINTEXT', Value: '' },
+        { Name: 'SIGNING_PROFILE_ARN', Type: 'PLAINTEXT', Value: '' },
       ],
     });
     expect(project.TimeoutInMinutes).toBe(30);

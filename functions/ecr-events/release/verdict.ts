@@ -22,13 +22,18 @@ const VERDICTS: Record<ReleaseVerdict, { title: string; outcome: Notification['o
   failed: { title: 'Release failed', outcome: 'failure' },
 };
 
-const ATTESTATION_NAMES: Record<string, string> = { sbom: 'SBOM', provenance: 'provenance' };
+const ATTESTATION_NAMES: Record<string, string> = {
+  sbom: 'SBOM',
+  provenance: 'provenance',
+  signed: 'signed',
+};
 
-/** `SBOM, provenance`: what the build attached to the image, as the verdict lists it. */
+/** `SBOM, provenance, signed`: what the image carries, as the verdict lists it. */
 export function attachedText(attestations: unknown): string | undefined {
   const names = Array.isArray(attestations)
     ? attestations.flatMap((a) =>
-        typeof a === 'string' && ATTESTATION_NAMES[a] ? [ATTESTATION_NAMES[a]] : [],
+        // Own names only: `toString` and the like are not attestations.
+        typeof a === 'string' && Object.hasOwn(ATTESTATION_NAMES, a) ? [ATTESTATION_NAMES[a] as string] : [],
       )
     : [];
   return names.length > 0 ? names.join(', ') : undefined;

@@ -114,12 +114,19 @@ describe('slackCheck', () => {
   it('fails a webhook URL kept as a plain String parameter', () => {
     const check = slackCheck(EVENTS, { exists: true, type: 'String' });
     expect(check).toMatchObject({
+      name: 'slack',
       status: 'fail',
       detail:
         'the webhook URL in /ecr-pipeline/dev/slack-webhook-url is a plain String, not a SecureString: whoever may read parameters can post to the channel',
     });
     expect(check.fix).toBe(
       'aws ssm delete-parameter --name /ecr-pipeline/dev/slack-webhook-url, then aws ssm put-parameter --name /ecr-pipeline/dev/slack-webhook-url --type SecureString --value https://hooks.slack.com/services/...',
+    );
+  });
+
+  it('fails a webhook parameter whose type SSM did not say', () => {
+    expect(slackCheck(EVENTS, { exists: true }).detail).toBe(
+      'the webhook URL in /ecr-pipeline/dev/slack-webhook-url is a plain parameter, not a SecureString: whoever may read parameters can post to the channel',
     );
   });
 
@@ -169,12 +176,16 @@ describe('snsCheck', () => {
   });
 
   it('fails a topic that does not exist, and says off with notifyEvents=none', () => {
-    expect(snsCheck(EVENTS, undefined, true)).toMatchObject({
+    expect(snsCheck(EVENTS, undefined, true)).toEqual({
+      name: 'sns',
       status: 'fail',
       detail: `the topic ${TOPIC} does not exist`,
+      fix: 'deploy the stack again (`npm run deploy -- --stage <stage>`)',
     });
-    expect(snsCheck({ ...EVENTS, NOTIFY_EVENTS: 'none' }, undefined, false)).toMatchObject({
+    expect(snsCheck({ ...EVENTS, NOTIFY_EVENTS: ' none ' }, undefined, false)).toEqual({
+      name: 'sns',
       status: 'info',
+      detail: 'off: the stack notifies nothing (notifyEvents=none)',
     });
   });
 });
@@ -244,9 +255,11 @@ describe('releaseGateCheck', () => {
       detail: 'releaseGate is "strict": the release function takes none or scan',
       fix: 'deploy with --param releaseGate=none (or scan)',
     });
-    expect(releaseGateCheck({ RELEASE_GATE: 'scan', RELEASE_MAX_SEVERITY: 'SEVERE' }, SCANS)).toMatchObject({
+    expect(releaseGateCheck({ RELEASE_GATE: 'scan', RELEASE_MAX_SEVERITY: 'SEVERE' }, SCANS)).toEqual({
+      name: 'release gate',
       status: 'fail',
       detail: 'releaseMaxSeverity is "SEVERE": one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL',
+      fix: 'deploy with --param releaseMaxSeverity=HIGH (or another of them)',
     });
   });
 });
@@ -265,6 +278,12 @@ describe('reading the webhook store and the subscriptions', () => {
     expect(await readWebhookStore(clients, { ...EVENTS, SLACK_WEBHOOK_PARAMETER: '' })).toEqual({
       exists: false,
     });
+    const { SLACK_WEBHOOK_PARAMETER: _, ...withoutParameter } = EVENTS;
+    expect(await readWebhookStore(clients, withoutParameter)).toEqual({ exists: false });
+    // No parameter named: nothing to ask.
+    expect(ssm).toHaveReceivedCommandTimes(DescribeParametersCommand, 2);
+    ssm.on(DescribeParametersCommand).resolves({});
+    expect(await readWebhookStore(clients, EVENTS)).toEqual({ exists: false });
   });
 
   it('describes the secret in Secrets Manager; a missing one is Slack off, a denial is thrown', async () => {
@@ -287,13 +306,18 @@ describe('reading the webhook store and the subscriptions', () => {
         Subscriptions: [{ SubscriptionArn: `${TOPIC}:1` }, { SubscriptionArn: 'PendingConfirmation' }],
         NextToken: 'n',
       })
-      .resolvesOnce({ Subscriptions: [{ SubscriptionArn: `${TOPIC}:2` }] });
+      .resolvesOnce({ Subscriptions: [{ SubscriptionArn: `${TOPIC}:2` }], NextToken: 'm' })
+      .resolvesOnce({});
     expect(await readSubscriptions(clients, TOPIC)).toEqual({ confirmed: 2, pending: 1 });
+    // The paginator reuses one input object: the calls show the last page's token.
+    expect(sns).toHaveReceivedCommandTimes(ListSubscriptionsByTopicCommand, 3);
     expect(sns).toHaveReceivedCommandWith(ListSubscriptionsByTopicCommand, {
       TopicArn: TOPIC,
-      NextToken: 'n',
+      NextToken: 'm',
     });
     sns.on(ListSubscriptionsByTopicCommand).rejects(named('NotFoundException'));
+    expect(await readSubscriptions(clients, TOPIC)).toBeUndefined();
+    sns.on(ListSubscriptionsByTopicCommand).rejects(named('NotFound'));
     expect(await readSubscriptions(clients, TOPIC)).toBeUndefined();
     sns.on(ListSubscriptionsByTopicCommand).rejects(named('AuthorizationErrorException'));
     await expect(readSubscriptions(clients, TOPIC)).rejects.toThrow('AuthorizationErrorException');
@@ -338,6 +362,11 @@ describe('patternMatches', () => {
     expect(patternMatches({ detail: { 'build-id': [{ exists: true }] } }, event)).toBe(false);
     expect(patternMatches(detail({ exists: true }), event)).toBe(true);
     expect(patternMatches(detail({ 'anything-but': 'other' }), event)).toBe(false);
+    // The wildcard's other characters are taken as they are, and a missing field matches no wildcard.
+    expect(patternMatches({ a: [{ wildcard: 'x.y(1)*' }] }, { a: 'x.y(1)z' })).toBe(true);
+    expect(patternMatches({ a: [{ wildcard: '*' }] }, {})).toBe(false);
+    // One value of a list is enough.
+    expect(patternMatches({ source: ['aws.ecr', 'aws.codebuild'] }, event)).toBe(true);
     expect(
       patternMatches({ detail: { 'build-status': [{ prefix: 'SUCC' }] } }, { detail: { 'build-status': 3 } }),
     ).toBe(false);
@@ -375,7 +404,7 @@ describe('releaseRuleCheck', () => {
       detail: `ecr-pipeline-dev-ReleaseBuildRule-ABC sends ${PROJECT}'s succeeded builds to ${RELEASE}`,
     });
     // A version or alias of the function is the function; the local cloud's queue stands for it.
-    const aliased = { ...releaseRule, targets: [fn(RELEASE, ':live')] };
+    const aliased = { ...releaseRule, targets: [fn('ecr-pipeline-dev-ecrEvents'), fn(RELEASE, ':live')] };
     expect(releaseRuleCheck([aliased], PROJECT, RELEASE).status).toBe('ok');
     const local = {
       ...releaseRule,
@@ -404,6 +433,7 @@ describe('releaseRuleCheck', () => {
         targets: [`arn:aws:sqs:us-east-1:123456789012:ecr-pipeline-dev-ecrEvents-rule-${RELEASE}`],
       },
       { ...releaseRule, targets: [`arn:aws:sns:us-east-1:123456789012:${RELEASE}-rule-x`] },
+      { ...releaseRule, targets: [`arn:aws:lambda:us-east-1:123456789012:layer:${RELEASE}`, 'arn:aws:sqs'] },
       { ...releaseRule, pattern: '{not json' },
       { ...releaseRule, pattern: undefined },
     ];
@@ -422,8 +452,12 @@ describe('releaseRuleCheck', () => {
     });
     const unknown = releaseRuleCheck([{ ...releaseRule, state: undefined }], PROJECT, RELEASE);
     expect(unknown.detail).toContain('is not enabled: built images are never released');
-    // One enabled rule is enough, whatever else is disabled.
+    // One enabled rule is enough, whatever else is disabled; each enabled one is named.
     expect(releaseRuleCheck([disabled, releaseRule], PROJECT, RELEASE).status).toBe('ok');
+    const second = { ...releaseRule, name: 'second' };
+    expect(releaseRuleCheck([releaseRule, second], PROJECT, RELEASE).detail).toBe(
+      `ecr-pipeline-dev-ReleaseBuildRule-ABC, second sends ${PROJECT}'s succeeded builds to ${RELEASE}`,
+    );
   });
 });
 

@@ -259,7 +259,9 @@ describe('buildspec/build-image.sh with Docker', () => {
     const out = run(NO_METADATA, { STUB_NO_DIGEST: '1' });
     expect(out.status).toBe(1);
     expect(out.stderr.trim()).toMatch(
-      new RegExp(`^ecr-pipeline: \\[\\d+s\\] the builder reported no digest for ${REGISTRY}/team-a/api$`),
+      new RegExp(
+        `^ecr-pipeline: \\[\\d+\\.\\d{3}s\\] the builder reported no digest for ${REGISTRY}/team-a/api$`,
+      ),
     );
     expect(out.calls.filter((line) => line.includes('imagetools'))).toEqual([]);
   });

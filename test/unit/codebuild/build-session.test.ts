@@ -92,6 +92,30 @@ describe('sessionPolicy', () => {
       expect(() => sessionPolicy({ ...scope, pullThroughCache })).toThrow(/bad PULL_THROUGH_CACHE entry/);
   });
 
+  it('lets the push be signed with the signing profile only (ECR managed signing), and only when one is set', () => {
+    const profile = 'arn:aws:signer:eu-west-1:123456789012:/signing-profiles/ecr_pipeline';
+    const statements = JSON.parse(sessionPolicy({ ...scope, signingProfileArn: profile })).Statement;
+    expect(statements.at(-1)).toEqual({
+      Sid: 'SignPush',
+      Effect: 'Allow',
+      Action: 'signer:SignPayload',
+      Resource: profile,
+    });
+    expect(sessionPolicy({ ...scope, signingProfileArn: '' })).toBe(sessionPolicy(scope));
+    expect(sessionPolicy(scope)).not.toContain('signer:');
+  });
+
+  it('refuses a signing profile IAM would read as a wildcard, or of another partition', () => {
+    for (const signingProfileArn of [
+      'arn:aws:signer:eu-west-1:123456789012:/signing-profiles/*',
+      'arn:aws-cn:signer:cn-north-1:123456789012:/signing-profiles/ecr_pipeline',
+      'arn:aws:signer:eu-west-1:123456789012:/signing-profiles/a/b',
+    ])
+      expect(() => sessionPolicy({ ...scope, signingProfileArn }), signingProfileArn).toThrow(
+        /is not a signing profile ARN of this partition/,
+      );
+  });
+
   it('takes the partition and account of the role', () => {
     const policy = sessionPolicy({ ...scope, roleArn: 'arn:aws-cn:iam::210987654321:role/r' });
     expect(policy).toContain('"arn:aws-cn:s3:::contexts/');

@@ -4,7 +4,7 @@ import { loadConfig } from '../../../functions/release/config.ts';
 const base = { CONTEXT_BUCKET: 'b', BUILD_PROJECT: 'p', EVENT_BUS_NAME: 'bus' };
 
 describe('loadConfig', () => {
-  it("defaults to no gate, HIGH, a 30-minute scan timeout, and CodeBuild's own build limits", () => {
+  it("defaults to no gate, HIGH, a 30-minute scan timeout, no signature required, and CodeBuild's own build limits", () => {
     expect(loadConfig(base)).toEqual({
       bucket: 'b',
       keyPrefix: '',
@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       gate: 'none',
       maxSeverity: 'HIGH',
       scanTimeoutMs: 1_800_000,
+      requireSigned: false,
       buildTimeoutMs: 3_600_000,
       buildQueuedTimeoutMs: 28_800_000,
       announceAfterMs: 240_000,
@@ -27,11 +28,13 @@ describe('loadConfig', () => {
         RELEASE_GATE: 'scan',
         RELEASE_MAX_SEVERITY: 'MEDIUM',
         RELEASE_SCAN_TIMEOUT_SECONDS: '60',
+        RELEASE_REQUIRE_SIGNED: 'true',
         FUNCTION_TIMEOUT_SECONDS: '10',
         BUILD_TIMEOUT_MINUTES: '30',
         BUILD_QUEUED_TIMEOUT_MINUTES: '5',
       }),
     ).toMatchObject({
+      requireSigned: true,
       buildTimeoutMs: 1_800_000,
       buildQueuedTimeoutMs: 300_000,
       keyPrefix: 'x/',

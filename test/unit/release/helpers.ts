@@ -5,8 +5,10 @@ import { CodeBuildClient } from '@aws-sdk/client-codebuild';
 import {
   BatchGetImageCommand,
   DescribeImageScanFindingsCommand,
+  DescribeImageSigningStatusCommand,
   DescribeImagesCommand,
   ECRClient,
+  type ImageSigningStatus,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -133,6 +135,8 @@ export class FakeRepository {
   /** Manifests put by the release itself (an index), by digest; the others read as a stand-in. */
   readonly manifests = new Map<string, { text: string; mediaType: string }>();
   scan: { status: string; counts?: Record<string, number> } | undefined;
+  /** DescribeImageSigningStatus's statuses of every image, or `denied` (the call is refused). */
+  signing: ImageSigningStatus[] | 'denied' = [];
   managed = true;
   immutable = true;
   /** moto answers a taken tag with ImageAlreadyExistsException, ECR with ImageTagAlreadyExistsException. */
@@ -155,6 +159,11 @@ export class FakeRepository {
         imageScanStatus: { status: this.scan.status },
         imageScanFindings: { findingSeverityCounts: this.scan.counts ?? {} },
       };
+    });
+    ecrMock.on(DescribeImageSigningStatusCommand).callsFake(async (input) => {
+      if (this.signing === 'denied') throw awsError('AccessDeniedException', 400);
+      if (!this.images.has(input.imageId?.imageDigest ?? '')) throw awsError('ImageNotFoundException', 400);
+      return { signingStatuses: this.signing };
     });
     ecrMock.on(BatchGetImageCommand).callsFake(async (input) => {
       if (!this.managed) throw awsError('AccessDeniedException', 400);

@@ -10,7 +10,6 @@ import {
   ECRClient,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../functions/release/errors.ts';
 import {
@@ -32,7 +31,6 @@ import { imageIndexKey, type UploadRecord } from '../../../functions/shared/uplo
 import {
   acceptedRecord,
   awsError,
-  BUCKET,
   codebuildMock,
   ecrMock,
   eventsMock,
@@ -595,6 +593,9 @@ describe('childManifests and joinLegs', () => {
   it('joins nothing while a leg has not pushed, naming it', async () => {
     await expect(joinLegs(ecr, 'team/web', [legs[0] as never, accepted.legs?.[1] as never])).rejects.toThrow(
       'the linux/arm64 legs have not pushed',
+    );
+    await expect(joinLegs(ecr, 'team/web', accepted.legs ?? [])).rejects.toThrow(
+      'the linux/amd64, linux/arm64 legs have not pushed',
     );
     expect(ecrMock.commandCalls(BatchGetImageCommand)).toEqual([]);
   });

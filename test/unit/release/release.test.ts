@@ -809,7 +809,7 @@ describe('what the log says', () => {
     await handleInvocation(waiting.deps, succeeded(), REQUEST_ID);
     const deadline = new Date(NOW.getTime() + 600_000).toISOString();
     expect(waiting.lines).toEqual([
-      ['info', 'release waits for the scan', { deadline }],
+      ['info', 'release waits for the scan or the signature', { deadline }],
       ['info', 'release waiting', { kind: 'waiting', deadline }],
     ]);
     const held = logged(scanGate);

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { Notification } from '../../../../functions/ecr-events/notify/notification.ts';
 import { renderSlack } from '../../../../functions/ecr-events/notify/render-slack.ts';
 import { plainText } from '../../../../functions/ecr-events/notify/render-sns.ts';
-import { legsText, timeText } from '../../../../functions/ecr-events/release/verdict.ts';
+import {
+  attachedText,
+  legsText,
+  timeText,
+  verdictNotification,
+} from '../../../../functions/ecr-events/release/verdict.ts';
 import { type Route, route } from '../../../../functions/ecr-events/route.ts';
 import { event } from '../fixtures.ts';
 
@@ -160,5 +165,36 @@ describe('Release Verdict', () => {
       change(e.detail);
       expect(route(e, options)).toMatchObject({ action: 'ignore', malformed: true });
     }
+  });
+});
+
+describe('Release Verdict, field by field', () => {
+  const base = { region: 'us-west-2', account: '123456789012', time: '2026-12-03T16:00:00Z' };
+  const detail = { verdict: 'released', repository: 'team/web', bucket: 'b', key: 'team/web/v1.tar.gz' };
+
+  it('lists only the attachments it knows, by their own names', () => {
+    expect(attachedText(['sbom', 'provenance'])).toBe('SBOM, provenance');
+    expect(attachedText([7, null, ['sbom'], 'toString', 'sbom'])).toBe('SBOM');
+    expect(attachedText([])).toBeUndefined();
+    expect(attachedText(['constructor'])).toBeUndefined();
+  });
+
+  it('reads only legs that are objects with a platform, each platform cut at 40 characters', () => {
+    expect(legsText([null, 7, { platform: 7 }, { platform: 'linux/amd64' }])).toBe('linux/amd64 (native)');
+    expect(legsText([{ platform: 'x'.repeat(50), emulated: true }])).toBe(`${'x'.repeat(40)} (emulated)`);
+  });
+
+  it('takes an empty or non-text field for no field', () => {
+    expect(verdictNotification({ ...detail, tag: '' }, base)?.tag).toBeUndefined();
+    expect(verdictNotification({ ...detail, tag: 'v1' }, base)?.tag).toBe('v1');
+    expect(verdictNotification({ ...detail, repository: 7 }, base)).toBeUndefined();
+    expect(verdictNotification({ ...detail, verdict: '' }, base)).toBeUndefined();
+  });
+
+  it('says a verdict came without its reason', () => {
+    expect(verdictNotification({ ...detail, verdict: 'failed' }, base)?.detail).toBe('no reason given');
+    expect(verdictNotification({ ...detail, verdict: 'held', reason: '' }, base)?.detail).toMatch(
+      /^Held: no reason given\. /,
+    );
   });
 });

@@ -1,0 +1,90 @@
+/**
+ * ECR's signing configuration (managed signing) is one per registry and region, like replication:
+ * writing it replaces every rule. These pure functions add this stack's rule (its signing profile
+ * for its repositories) to the registry's rules, keeping everyone else's, and take only ours out
+ * again; what cannot be merged without changing someone else's rule is refused with the reason.
+ */
+import type { SigningRule } from '@aws-sdk/client-ecr';
+import type { MergeResult } from './merge.ts';
+
+const ok = <T>(value: T): MergeResult<T> => ({ ok: true, value });
+const refuse = <T>(reason: string): MergeResult<T> => ({ ok: false, reason });
+
+/** ECR's limits (ECR API reference: SigningConfiguration, SigningRule). */
+export const MAX_SIGNING_RULES = 10;
+
+/** An AWS Signer signing profile ARN (ECR user guide, "Managed signing"). */
+const PROFILE_ARN = /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]{2,64}$/;
+
+/**
+ * This stack's signing rule: `profileArn` for the repositories of `repositoryPattern`. ECR's signing
+ * filters (WILDCARD_MATCH) know `*` only: a `?` has no equivalent there but a broader `*`, which would
+ * sign other teams' images with this stack's profile, so it is refused; so is a pattern that is all
+ * wildcard, which would sign every image of the registry.
+ */
+export function ourSigningRule(profileArn: string, repositoryPattern: string): MergeResult<SigningRule> {
+  if (!PROFILE_ARN.test(profileArn))
+    return refuse(
+      `signingProfileArn "${profileArn.slice(0, 200)}" is not an AWS Signer signing profile ARN ` +
+        '(arn:aws:signer:<region>:<account>:/signing-profiles/<name>)',
+    );
+  if (repositoryPattern.includes('?'))
+    return refuse(
+      `ECR signing filters take "*" only: repositoryPattern "${repositoryPattern}" has a "?"; ` +
+        'write it with "*" (or a narrower prefix) to sign exactly the repositories you mean',
+    );
+  if (/^\**$/.test(repositoryPattern))
+    return refuse(
+      `signing needs a repositoryPattern narrower than "${repositoryPattern}" (such as "team-a/*"): ` +
+        "it would sign every repository of the registry with this stack's profile, other teams' too",
+    );
+  return ok({
+    signingProfileArn: profileArn,
+    repositoryFilters: [{ filter: repositoryPattern, filterType: 'WILDCARD_MATCH' }],
+  });
+}
+
+const ruleKey = (rule: SigningRule) =>
+  JSON.stringify([
+    rule.signingProfileArn,
+    (rule.repositoryFilters ?? []).map((f) => `${f.filterType}:${f.filter}`).sort(),
+  ]);
+
+/** Whether two rules sign the same repositories with the same profile (filter order does not matter). */
+export function sameSigningRule(a: SigningRule, b: SigningRule): boolean {
+  return ruleKey(a) === ruleKey(b);
+}
+
+/**
+ * The registry's rules with ours in place: `previous` (our rule before an update) and any copy of
+ * ours removed, every other rule kept as it was, ours last.
+ */
+export function mergeSigning(
+  existing: SigningRule[],
+  ours: SigningRule,
+  previous?: SigningRule,
+): MergeResult<SigningRule[]> {
+  const others = existing.filter((rule) => !(previous && sameSigningRule(rule, previous)));
+  // A rule like ours that this stack did not write is someone else's: taking it over would delete it
+  // with this stack.
+  if (others.some((rule) => sameSigningRule(rule, ours)) && !(previous && sameSigningRule(previous, ours))) {
+    return refuse(
+      `the registry already has a signing rule for ${(ours.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} ` +
+        `with ${ours.signingProfileArn}, which this stack did not write: it will not take over (and, on deletion, ` +
+        'remove) a rule others rely on; give this stack another repositoryPattern or signing profile',
+    );
+  }
+  const kept = others.filter((rule) => !sameSigningRule(rule, ours));
+  if (kept.length + 1 > MAX_SIGNING_RULES) {
+    return refuse(
+      `the registry has ${kept.length} signing rules of others; ECR takes at most ${MAX_SIGNING_RULES}, ` +
+        'so this stack cannot add its own without removing one of theirs',
+    );
+  }
+  return ok([...kept, ours]);
+}
+
+/** The registry's rules without ours; everyone else's untouched. */
+export function unmergeSigning(existing: SigningRule[], ours: SigningRule): SigningRule[] {
+  return existing.filter((rule) => !sameSigningRule(rule, ours));
+}
