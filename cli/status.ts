@@ -21,8 +21,10 @@ import { replicationLines } from './replication.ts';
 import type { Clients } from './target.ts';
 import { stripControl } from './terminal-text.ts';
 
-/** A reason's further lines line up under its first. */
-const REASON_INDENT = ' '.repeat(9);
+/** A reason's further lines line up under its first (a function: Stryker cannot mutate module-load code per test). */
+function reasonIndent(): string {
+  return ' '.repeat(9);
+}
 
 /** What `status` found: the upload (when named by key), its record, its build. */
 export interface Found {
@@ -125,12 +127,10 @@ function timeLines(view: StatusView): string[] {
   return text ? [`time     ${text}`] : [];
 }
 
-/** Record states that tell the whole outcome (the build need not be asked); `built`: pushed, releasing. */
-const FINAL_STATES: ReadonlySet<string> = new Set(['built', 'released', 'held', 'superseded', 'failed']);
-
-/** Whether the record tells the whole outcome (the build need not be asked). */
+/** Whether the record tells the whole outcome (the build need not be asked); `built`: pushed, releasing. */
 export function isFinal(record: UploadRecord | undefined): boolean {
-  return record !== undefined && FINAL_STATES.has(record.status);
+  const finalStates: ReadonlySet<string> = new Set(['built', 'released', 'held', 'superseded', 'failed']);
+  return record !== undefined && finalStates.has(record.status);
 }
 
 /** The lines of a record's release gate, its override and, for a held image, what to do. */
@@ -255,7 +255,7 @@ export async function statusView(
 export function statusLines(view: StatusView, found: Found, project: string | undefined): string[] {
   const lines: string[] = [];
   const reason = () =>
-    failureLines({ phase: view.phase, reason: view.reason ?? '' }, REASON_INDENT).map((line, i) =>
+    failureLines({ phase: view.phase, reason: view.reason ?? '' }, reasonIndent()).map((line, i) =>
       i === 0 ? `reason   ${line}` : line,
     );
   if (view.upload) {

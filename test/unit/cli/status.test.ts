@@ -15,6 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../../cli/exit-codes.ts';
 import { main } from '../../../cli/main.ts';
+import { isFinal } from '../../../cli/status.ts';
 import type { Io } from '../../../cli/submit.ts';
 import type { UploadRecord } from '../../../functions/shared/upload-record.ts';
 
@@ -241,6 +242,18 @@ describe('status --output json', () => {
     expect((await status(BUILD_ID)).io.out()).toBe(
       `build    ${BUILD_ID}  IN_PROGRESS  phase BUILD\ntime     queued 3 s, provisioning 95 s\n`,
     );
+  });
+});
+
+describe('when the record alone tells the outcome', () => {
+  it('takes built, released, held, superseded and failed as final, and no record or an upload in flight not', () => {
+    for (const status of ['built', 'released', 'held', 'superseded', 'failed'] as const) {
+      expect(isFinal(record({ status })), status).toBe(true);
+    }
+    for (const status of ['accepted', 'rejected'] as const) {
+      expect(isFinal(record({ status })), status).toBe(false);
+    }
+    expect(isFinal(undefined)).toBe(false);
   });
 });
 
