@@ -35,10 +35,10 @@ export interface StackScope {
   project: string;
 }
 
-const MANAGED_BY_TAG = REPOSITORY_TAGS.managedBy;
-
 /** The account of an IAM role ARN (`arn:aws:iam::<account>:role/<name>`). */
-export const accountOf = (arn: string | undefined) => arn?.split(':')[4] ?? '';
+export function accountOf(arn: string | undefined): string {
+  return arn?.split(':')[4] ?? '';
+}
 
 /** A repository name the stack's repositoryPattern admits, to ask about. */
 export function probeRepository(pattern: string | undefined): string {
@@ -57,8 +57,8 @@ export function roleNeeds(
   const repository = probeRepository(functions.buildTrigger?.env.REPOSITORY_PATTERN);
   const repositoryArn = `arn:aws:ecr:${region}:${account}:repository/${repository}`;
   const managed = {
-    [`ecr:ResourceTag/${MANAGED_BY_TAG}`]: stack,
-    [`aws:ResourceTag/${MANAGED_BY_TAG}`]: stack,
+    [`ecr:ResourceTag/${REPOSITORY_TAGS.managedBy}`]: stack,
+    [`aws:ResourceTag/${REPOSITORY_TAGS.managedBy}`]: stack,
   };
   const record = `arn:aws:s3:::${bucket}/${prefix}.ecr-pipeline/uploads/doctor-probe.json`;
   const bus = (env: Record<string, string> | undefined) =>
@@ -92,7 +92,10 @@ export function roleNeeds(
           action: 'ecr:CreateRepository',
           resource: repositoryArn,
           why: 'create the repository of a new upload',
-          context: { [`aws:RequestTag/${MANAGED_BY_TAG}`]: stack, 'aws:TagKeys': [MANAGED_BY_TAG] },
+          context: {
+            [`aws:RequestTag/${REPOSITORY_TAGS.managedBy}`]: stack,
+            'aws:TagKeys': [REPOSITORY_TAGS.managedBy],
+          },
         },
         { action: 'ecr:DescribeRepositories', resource: repositoryArn, why: 'check the repository' },
         {
@@ -192,8 +195,10 @@ export function simulator(clients: Pick<Clients, 'iam'>): Simulate {
   };
 }
 
-const FIX =
-  "the role's policies differ from the template's (edited outside the stack, or an older stack): deploy the stack again (`npm run deploy -- --stage <stage>`)";
+/** What to do when a role lacks a permission the template gives it. */
+function redeployFix(): string {
+  return "the role's policies differ from the template's (edited outside the stack, or an older stack): deploy the stack again (`npm run deploy -- --stage <stage>`)";
+}
 
 /** The roles check: every need of every known role allowed; what is not, and by which role. */
 export async function rolesCheck(roles: readonly RoleUnderCheck[], simulate: Simulate): Promise<Check> {
@@ -228,5 +233,5 @@ export async function rolesCheck(roles: readonly RoleUnderCheck[], simulate: Sim
       status: 'ok',
       detail: `${checked.join(', ')}: the ${asked} permissions they need are allowed (IAM policy simulator)`,
     };
-  return { name: 'roles', status: 'fail', detail: denied.join('; '), fix: FIX };
+  return { name: 'roles', status: 'fail', detail: denied.join('; '), fix: redeployFix() };
 }

@@ -47,10 +47,14 @@ export interface Check {
 }
 
 /** Suffixes the bucket must send to the build-trigger function: the contexts, and .zip to refuse. */
-export const NOTIFIED_SUFFIXES = [...CONTEXT_EXTENSIONS, '.zip'] as const;
+export function requiredSuffixes(): readonly string[] {
+  return [...CONTEXT_EXTENSIONS, '.zip'];
+}
 
-const REDEPLOY =
-  'deploy the stack again (`npm run deploy -- --stage <stage>`); in the local cloud, restart `npm start`';
+/** How to put back what the stack defines. */
+function redeploy(): string {
+  return 'deploy the stack again (`npm run deploy -- --stage <stage>`); in the local cloud, restart `npm start`';
+}
 
 type Rule = { Name?: string | undefined; Value?: string | undefined };
 type Target_ = {
@@ -78,18 +82,18 @@ export function notifiedSuffixes(config: NotificationConfiguration, prefix: stri
 /** The notification check: every suffix we build (and .zip) reaches the function. */
 export function notificationCheck(config: NotificationConfiguration, prefix: string, bucket: string): Check {
   const sent = notifiedSuffixes(config, prefix);
-  const missing = NOTIFIED_SUFFIXES.filter((suffix) => !sent.some((s) => suffix.endsWith(s)));
+  const missing = requiredSuffixes().filter((suffix) => !sent.some((s) => suffix.endsWith(s)));
   if (missing.length === 0)
     return {
       name: 'notifications',
       status: 'ok',
-      detail: `s3://${bucket}/${prefix} sends ${NOTIFIED_SUFFIXES.join(', ')} uploads to build-trigger`,
+      detail: `s3://${bucket}/${prefix} sends ${requiredSuffixes().join(', ')} uploads to build-trigger`,
     };
   return {
     name: 'notifications',
     status: 'fail',
     detail: `uploads ending in ${missing.join(', ')} to s3://${bucket}/${prefix} reach no function: they would be ignored in silence`,
-    fix: `the bucket's event notifications were changed outside the stack; ${REDEPLOY}`,
+    fix: `the bucket's event notifications were changed outside the stack; ${redeploy()}`,
   };
 }
 
@@ -103,7 +107,7 @@ async function bucketChecks(target: Target): Promise<Check[]> {
           name: 'bucket',
           status: 'fail',
           detail: `s3://${target.bucket} is not versioned (${versioning.Status ?? 'never enabled'}): an upload over another loses the first`,
-          fix: `aws s3api put-bucket-versioning --bucket ${target.bucket} --versioning-configuration Status=Enabled, or ${REDEPLOY}`,
+          fix: `aws s3api put-bucket-versioning --bucket ${target.bucket} --versioning-configuration Status=Enabled, or ${redeploy()}`,
         },
   ];
   const config = await s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: target.bucket }));
@@ -132,7 +136,7 @@ async function projectCheck(target: Target): Promise<{ check: Check; serviceRole
         name: 'project',
         status: 'fail',
         detail: `no CodeBuild project ${target.project}`,
-        fix: `check --stack and --region; ${REDEPLOY}`,
+        fix: `check --stack and --region; ${redeploy()}`,
       },
     };
   const serviceRole = project.serviceRole;
@@ -143,7 +147,7 @@ async function projectCheck(target: Target): Promise<{ check: Check; serviceRole
         name: 'project',
         status: 'fail',
         detail: `the project ${target.project} runs without privileged mode: Docker builds cannot start`,
-        fix: REDEPLOY,
+        fix: redeploy(),
       },
     };
   return {
@@ -156,16 +160,15 @@ async function projectCheck(target: Target): Promise<{ check: Check; serviceRole
   };
 }
 
-const FUNCTION_KEYS: readonly FunctionKey[] = ['buildTrigger', 'ecrEvents', 'release'];
-
 /** The stack's functions, by key, as far as they exist. */
 async function readFunctions(target: Target, project: string) {
-  const names = Object.fromEntries(FUNCTION_KEYS.map((key) => [key, functionName(project, key)])) as Record<
+  const keys: readonly FunctionKey[] = ['buildTrigger', 'ecrEvents', 'release'];
+  const names = Object.fromEntries(keys.map((key) => [key, functionName(project, key)])) as Record<
     FunctionKey,
     string
   >;
   const found: Partial<Record<FunctionKey, FunctionSettings>> = {};
-  for (const key of FUNCTION_KEYS) {
+  for (const key of keys) {
     const settings = await readFunction(target.clients, names[key]);
     if (settings) found[key] = settings;
   }

@@ -104,7 +104,11 @@ export interface VerifyDeps {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A JSON object (not an array, not null). */
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 /** The referrer's manifest and its one layer, refused unless its subject is `subject`. */
 async function artifactOf(deps: VerifyDeps, repository: string, referrer: Descriptor, subject: string) {

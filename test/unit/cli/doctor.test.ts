@@ -1,7 +1,7 @@
 /** `doctor`'s reading of a bucket's notifications: every context extension, and .zip, must reach the function. */
 import type { NotificationConfiguration } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { NOTIFIED_SUFFIXES, notificationCheck, notifiedSuffixes } from '../../../cli/doctor.ts';
+import { notificationCheck, notifiedSuffixes, requiredSuffixes } from '../../../cli/doctor.ts';
 
 /** A configuration as S3 answers it (the SDK's enum types aside). */
 const cfg = (value: unknown) => value as NotificationConfiguration;
@@ -50,11 +50,11 @@ describe('the suffixes a bucket sends', () => {
 
 describe('the notification check', () => {
   const all = {
-    QueueConfigurations: NOTIFIED_SUFFIXES.map((suffix) => ({ QueueArn: 'q', ...created(suffix) })),
+    QueueConfigurations: requiredSuffixes().map((suffix) => ({ QueueArn: 'q', ...created(suffix) })),
   };
 
   it('passes when every suffix reaches the function', () => {
-    expect(NOTIFIED_SUFFIXES).toEqual(['.tar.gz', '.tgz', '.tar', '.zip']);
+    expect(requiredSuffixes()).toEqual(['.tar.gz', '.tgz', '.tar', '.zip']);
     expect(notificationCheck(cfg(all), '', 'b')).toMatchObject({
       status: 'ok',
       detail: 's3://b/ sends .tar.gz, .tgz, .tar, .zip uploads to build-trigger',
