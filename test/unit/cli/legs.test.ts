@@ -78,6 +78,11 @@ describe('the legs in status', () => {
     expect(legLines(undefined)).toEqual([]);
   });
 
+  it('says 0s for a leg that ended the second the upload was accepted', () => {
+    const instant = { ...record, at: '2026-12-03T10:02:05.000Z' };
+    expect(legsOf(instant)?.[0]?.durationSeconds).toBe(0);
+  });
+
   it('says no duration for a leg that ended before the upload was accepted (a clock skew)', () => {
     const skewed = { ...record, at: '2026-12-03T11:00:00.000Z' };
     expect(legsOf(skewed)?.[0]?.durationSeconds).toBeUndefined();

@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../../cli/exit-codes.ts';
 import { main } from '../../../cli/main.ts';
-import { isFinal } from '../../../cli/status.ts';
+import { type Found, isFinal, statusLines, statusView } from '../../../cli/status.ts';
 import type { Io } from '../../../cli/submit.ts';
 import type { UploadRecord } from '../../../functions/shared/upload-record.ts';
 
@@ -254,6 +254,126 @@ describe('when the record alone tells the outcome', () => {
       expect(isFinal(record({ status })), status).toBe(false);
     }
     expect(isFinal(undefined)).toBe(false);
+  });
+});
+
+describe('the lines status prints', () => {
+  const clients = { ecr: new ECRClient({ region: 'us-east-1' }) } as never;
+  const identity = { bucket: 'contexts', key: 'team/api/v1.tar.gz', versionId: 'v7' };
+  const lines = async (found: Found, project: string | undefined) =>
+    statusLines(await statusView(clients, project, found), found, project);
+
+  it('a built upload: its object, record, build, image, scan and replication', async () => {
+    const final = record({
+      status: 'built',
+      buildId: BUILD_ID,
+      buildStatus: 'SUCCEEDED',
+      finishedAt: '2026-12-01T00:03:00Z',
+      digest: DIGEST,
+      scan: { status: 'COMPLETE', scanner: 'basic', counts: { HIGH: 2, LOW: 1 }, at: '2026-12-01T00:04:00Z' },
+    });
+    const text = await lines({ identity, size: 2048, final }, 'p');
+    expect(text.slice(0, 5)).toEqual([
+      'upload   s3://contexts/team/api/v1.tar.gz version v7  2.0 KiB',
+      'record   built at 2026-12-01T00:03:00Z',
+      `build    ${BUILD_ID}  SUCCEEDED`,
+      `image    team/api:v1@${DIGEST}`,
+      'scan     basic COMPLETE: HIGH 2, LOW 1',
+    ]);
+    expect(ecr.commandCalls(DescribeImageReplicationStatusCommand)).toHaveLength(1);
+    expect(text.length).toBeGreaterThan(5);
+  });
+
+  it('an unversioned object of unknown size; a scan without findings; no build id', async () => {
+    const final = record({
+      status: 'released',
+      digest: DIGEST,
+      scan: { status: 'COMPLETE', scanner: 'enhanced', counts: {}, at: '2026-12-01T00:04:00Z' },
+    });
+    const text = await lines({ identity: { bucket: 'contexts', key: 'k.tar' }, final }, 'p');
+    expect(text.slice(0, 3)).toEqual([
+      'upload   s3://contexts/k.tar',
+      'record   released',
+      `image    team/api:v1@${DIGEST}`,
+    ]);
+    expect(text).toContain('scan     enhanced COMPLETE: no findings');
+    expect(text.some((line) => line.startsWith('build'))).toBe(false);
+  });
+
+  it('asks no replication for a failed, held or superseded upload, nor for one without a digest', async () => {
+    for (const status of ['failed', 'held', 'superseded'] as const) {
+      await lines({ final: record({ status, digest: DIGEST }) }, 'p');
+    }
+    await lines({ final: record({ status: 'built' }) }, 'p');
+    await lines({ final: record({ status: 'built', digest: DIGEST, repository: undefined }) }, 'p');
+    expect(ecr.commandCalls(DescribeImageReplicationStatusCommand)).toHaveLength(0);
+  });
+
+  it('a failed record: its phase and every line of its reason, lined up', async () => {
+    const text = await lines({
+      identity,
+      final: record({ status: 'failed', phase: 'BUILD', reason: 'step 3 failed\nexit status 127' }, 'p'),
+    });
+    expect(text).toEqual([
+      'upload   s3://contexts/team/api/v1.tar.gz version v7',
+      'record   failed',
+      'reason   BUILD: step 3 failed',
+      '         exit status 127',
+    ]);
+  });
+
+  it('a superseded record after its release was decided keeps its own reason', async () => {
+    const final = record({
+      status: 'superseded',
+      reason: 'v2 was uploaded',
+      release: { gate: 'none' } as never,
+    });
+    const text = await lines({ final }, 'p');
+    expect(text).toContain('reason   v2 was uploaded; its tag was not moved');
+  });
+
+  it('a held image: what to do next', async () => {
+    const text = await lines({ final: record({ status: 'held', digest: DIGEST }) }, 'p');
+    expect(text).toContain(`image    team/api@${DIGEST} (pushed by digest; the tag v1 was not moved)`);
+    expect(text.some((line) => line.startsWith('next     '))).toBe(true);
+    const built = await lines({ final: record({ status: 'built', digest: DIGEST }) }, 'p');
+    expect(built.some((line) => line.startsWith('next     '))).toBe(false);
+  });
+
+  it('an upload not yet handled, with and without a project to look for its build', async () => {
+    expect(await lines({ identity }, 'p')).toEqual([
+      'upload   s3://contexts/team/api/v1.tar.gz version v7',
+      'record   not handled yet',
+      'build    none yet',
+    ]);
+    expect(await lines({ identity, accepted: true }, undefined)).toEqual([
+      'upload   s3://contexts/team/api/v1.tar.gz version v7',
+      'record   accepted',
+      'build    unknown (pass --project or set ECR_PIPELINE_PROJECT)',
+    ]);
+  });
+
+  it('a rejected upload: its object and why, nothing after', async () => {
+    const text = await lines(
+      { identity, rejected: { code: 'BAD_ARCHIVE', reason: 'not a tar' } as never },
+      'p',
+    );
+    expect(text).toHaveLength(2);
+    expect(text[0]).toBe('upload   s3://contexts/team/api/v1.tar.gz version v7');
+  });
+
+  it('a running build, then the same build failed: the log link and the reason', async () => {
+    const running: Build = {
+      id: BUILD_ID,
+      buildStatus: 'IN_PROGRESS',
+      buildComplete: false,
+      currentPhase: 'BUILD',
+    };
+    expect(await lines({ build: running }, 'p')).toEqual([`build    ${BUILD_ID}  IN_PROGRESS  phase BUILD`]);
+    const text = await lines({ build: failedBuild }, 'p');
+    expect(text[0]).toBe(`build    ${BUILD_ID}  FAILED`);
+    expect(text).toContain('log      https://console.aws.amazon.com/x');
+    expect(text.some((line) => line.startsWith('reason   BUILD: '))).toBe(true);
   });
 });
 
