@@ -362,6 +362,30 @@ describe('the lines status prints', () => {
     expect(text[0]).toBe('upload   s3://contexts/team/api/v1.tar.gz version v7');
   });
 
+  it('a build that pushed: its image, and the replication of its repository', async () => {
+    const pushed: Build = {
+      id: BUILD_ID,
+      buildStatus: 'SUCCEEDED',
+      buildComplete: true,
+      environment: {
+        environmentVariables: [
+          { name: 'OTHER', value: 'x' },
+          { name: 'IMAGE_REPOSITORY', value: 'team/api' },
+          { name: 'IMAGE_TAG', value: 'v1' },
+        ],
+      } as never,
+      exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }],
+    };
+    const text = await lines({ build: pushed }, 'p');
+    expect(text).toContain(`image    team/api:v1@${DIGEST}`);
+    expect(ecr.commandCalls(DescribeImageReplicationStatusCommand)[0]?.args[0].input).toEqual({
+      repositoryName: 'team/api',
+      imageId: { imageDigest: DIGEST },
+    });
+    const view = await statusView(clients, 'p', { build: pushed });
+    expect(view).toMatchObject({ status: 'built', exitCode: EXIT.success, digest: DIGEST });
+  });
+
   it('a running build, then the same build failed: the log link and the reason', async () => {
     const running: Build = {
       id: BUILD_ID,
