@@ -7,14 +7,23 @@
 import type { SigningRule } from '@aws-sdk/client-ecr';
 import type { MergeResult } from './merge.ts';
 
-const ok = <T>(value: T): MergeResult<T> => ({ ok: true, value });
-const refuse = <T>(reason: string): MergeResult<T> => ({ ok: false, reason });
+// Function declarations, not arrow functions held in constants: code evaluated at module load is
+// out of reach of mutation testing's mutant switching, so its mutants would survive untested.
+function ok<T>(value: T): MergeResult<T> {
+  return { ok: true, value };
+}
+
+function refuse<T>(reason: string): MergeResult<T> {
+  return { ok: false, reason };
+}
 
 /** ECR's limits (ECR API reference: SigningConfiguration, SigningRule). */
 export const MAX_SIGNING_RULES = 10;
 
-/** An AWS Signer signing profile ARN (ECR user guide, "Managed signing"). */
-const PROFILE_ARN = /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]{2,64}$/;
+/** Whether `arn` is an AWS Signer signing profile ARN (ECR user guide, "Managed signing"). */
+function isSigningProfileArn(arn: string): boolean {
+  return /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]{2,64}$/.test(arn);
+}
 
 /**
  * This stack's signing rule: `profileArn` for the repositories of `repositoryPattern`. ECR's signing
@@ -23,7 +32,7 @@ const PROFILE_ARN = /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles
  * wildcard, which would sign every image of the registry.
  */
 export function ourSigningRule(profileArn: string, repositoryPattern: string): MergeResult<SigningRule> {
-  if (!PROFILE_ARN.test(profileArn))
+  if (!isSigningProfileArn(profileArn))
     return refuse(
       `signingProfileArn "${profileArn.slice(0, 200)}" is not an AWS Signer signing profile ARN ` +
         '(arn:aws:signer:<region>:<account>:/signing-profiles/<name>)',
@@ -44,11 +53,13 @@ export function ourSigningRule(profileArn: string, repositoryPattern: string): M
   });
 }
 
-const ruleKey = (rule: SigningRule) =>
-  JSON.stringify([
+/** A rule as one string: its profile and its filters, sorted (the order of filters means nothing). */
+function ruleKey(rule: SigningRule): string {
+  return JSON.stringify([
     rule.signingProfileArn,
     (rule.repositoryFilters ?? []).map((f) => `${f.filterType}:${f.filter}`).sort(),
   ]);
+}
 
 /** Whether two rules sign the same repositories with the same profile (filter order does not matter). */
 export function sameSigningRule(a: SigningRule, b: SigningRule): boolean {

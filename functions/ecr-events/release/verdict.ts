@@ -11,29 +11,37 @@ import { consoleLinks, type Link, type Notification } from '../notify/notificati
 type Base = Pick<Notification, 'region' | 'account' | 'time'>;
 type Json = Record<string, unknown>;
 
-const str = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
+// Functions, not constants: what is built at module load is out of reach of mutation testing's
+// mutant switching, so its mutants would survive untested.
 
-const VERDICTS: Record<ReleaseVerdict, { title: string; outcome: Notification['outcome'] }> = {
-  released: { title: 'Image released', outcome: 'success' },
-  held: { title: 'Image held', outcome: 'warning' },
-  superseded: { title: 'Upload superseded', outcome: 'info' },
-  rejected: { title: 'Release rejected', outcome: 'failure' },
-  failed: { title: 'Release failed', outcome: 'failure' },
-};
+/** A non-empty string, or undefined. */
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
 
-const ATTESTATION_NAMES: Record<string, string> = {
-  sbom: 'SBOM',
-  provenance: 'provenance',
-  signed: 'signed',
-};
+/** The title and outcome of each verdict. */
+function verdicts(): Record<ReleaseVerdict, { title: string; outcome: Notification['outcome'] }> {
+  return {
+    released: { title: 'Image released', outcome: 'success' },
+    held: { title: 'Image held', outcome: 'warning' },
+    superseded: { title: 'Upload superseded', outcome: 'info' },
+    rejected: { title: 'Release rejected', outcome: 'failure' },
+    failed: { title: 'Release failed', outcome: 'failure' },
+  };
+}
+
+/** The attestations a verdict may list, by the names people read. */
+function attestationNames(): Record<string, string> {
+  return { sbom: 'SBOM', provenance: 'provenance', signed: 'signed' };
+}
 
 /** `SBOM, provenance, signed`: what the image carries, as the verdict lists it. */
 export function attachedText(attestations: unknown): string | undefined {
+  const known = attestationNames();
   const names = Array.isArray(attestations)
     ? attestations.flatMap((a) =>
         // Own names only: `toString` and the like are not attestations.
-        typeof a === 'string' && Object.hasOwn(ATTESTATION_NAMES, a) ? [ATTESTATION_NAMES[a] as string] : [],
+        typeof a === 'string' && Object.hasOwn(known, a) ? [known[a] as string] : [],
       )
     : [];
   return names.length > 0 ? names.join(', ') : undefined;
@@ -106,7 +114,8 @@ export function verdictNotification(detail: Json, base: Base): Notification | un
   const repository = str(d.repository);
   const bucket = str(d.bucket);
   const key = str(d.key);
-  if (!verdict || !(verdict in VERDICTS) || !repository || !bucket || !key) return undefined;
+  const titles = verdicts();
+  if (!verdict || !Object.hasOwn(titles, verdict) || !repository || !bucket || !key) return undefined;
   const digest = str(d.digest);
   const counts = d.counts === undefined ? undefined : normalizeCounts(d.counts);
   const links: Link[] = [
@@ -118,7 +127,7 @@ export function verdictNotification(detail: Json, base: Base): Notification | un
   return {
     ...base,
     kind: 'release',
-    ...VERDICTS[verdict],
+    ...titles[verdict],
     repository,
     tag: str(d.tag),
     digest,
