@@ -77,22 +77,21 @@ export function mergeSigning(
 ): MergeResult<SigningRule[]> {
   const others = existing.filter((rule) => !(previous && sameSigningRule(rule, previous)));
   // A rule like ours that this stack did not write is someone else's: taking it over would delete it
-  // with this stack.
-  if (others.some((rule) => sameSigningRule(rule, ours)) && !(previous && sameSigningRule(previous, ours))) {
+  // with this stack. (Our own, on an update with unchanged properties, went out with `previous`.)
+  if (others.some((rule) => sameSigningRule(rule, ours))) {
     return refuse(
       `the registry already has a signing rule for ${(ours.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} ` +
         `with ${ours.signingProfileArn}, which this stack did not write: it will not take over (and, on deletion, ` +
         'remove) a rule others rely on; give this stack another repositoryPattern or signing profile',
     );
   }
-  const kept = others.filter((rule) => !sameSigningRule(rule, ours));
-  if (kept.length + 1 > MAX_SIGNING_RULES) {
+  if (others.length + 1 > MAX_SIGNING_RULES) {
     return refuse(
-      `the registry has ${kept.length} signing rules of others; ECR takes at most ${MAX_SIGNING_RULES}, ` +
+      `the registry has ${others.length} signing rules of others; ECR takes at most ${MAX_SIGNING_RULES}, ` +
         'so this stack cannot add its own without removing one of theirs',
     );
   }
-  return ok([...kept, ours]);
+  return ok([...others, ours]);
 }
 
 /** The registry's rules without ours; everyone else's untouched. */

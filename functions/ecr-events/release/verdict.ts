@@ -55,7 +55,8 @@ export function legsText(legs: unknown): string | undefined {
   if (!Array.isArray(legs)) return undefined;
   const valid = legs.filter(
     (leg): leg is { platform: string; emulated: boolean } =>
-      typeof leg === 'object' && leg !== null && typeof leg.platform === 'string',
+      // Only an object has a platform of its own (a payload's legs are JSON).
+      typeof leg?.platform === 'string',
   );
   if (valid.length === 0) return undefined;
   const platforms = valid.map((leg) => leg.platform.slice(0, 40));
@@ -75,7 +76,7 @@ export function timeText(durations: unknown, legs: unknown): string | undefined 
   if (own) return `Build time: ${own}`;
   if (!Array.isArray(legs)) return undefined;
   const perLeg = legs.flatMap((leg) => {
-    if (typeof leg !== 'object' || leg === null || typeof leg.platform !== 'string') return [];
+    if (typeof leg?.platform !== 'string') return [];
     const text = durationsText(durationsOf(leg.durations));
     return text ? [`${leg.platform.slice(0, 40)} ${text}`] : [];
   });
@@ -83,14 +84,22 @@ export function timeText(durations: unknown, legs: unknown): string | undefined 
 }
 
 /** What the message says besides the facts: why, where the build's time went, for a held image what to do. */
-function detailText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
-  const reason = reasonText(d, verdict);
+function detailText(
+  d: Partial<ReleaseVerdictDetail>,
+  verdict: ReleaseVerdict,
+  key: string,
+): string | undefined {
+  const reason = reasonText(d, verdict, key);
   const time = timeText(d.durations, d.legs);
   return reason && time ? `${reason}. ${time}` : (reason ?? time);
 }
 
 /** Why, and for a held image what to do; for a released image, what it is. */
-function reasonText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
+function reasonText(
+  d: Partial<ReleaseVerdictDetail>,
+  verdict: ReleaseVerdict,
+  key: string,
+): string | undefined {
   const override = d.override as ReleaseVerdictDetail['override'] | undefined;
   if (verdict === 'released') {
     const legs = legsText(d.legs);
@@ -104,7 +113,7 @@ function reasonText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): 
   }
   const reason = str(d.reason) ?? 'no reason given';
   if (verdict !== 'held') return reason;
-  return `Held: ${reason}. The image stays pushed by digest; the tag was not moved. To release it anyway: ecr-pipeline release ${str(d.key) ?? '<key>'} --override --reason "..."`;
+  return `Held: ${reason}. The image stays pushed by digest; the tag was not moved. To release it anyway: ecr-pipeline release ${key} --override --reason "..."`;
 }
 
 /** The notification of a verdict, or undefined when the detail is not one. */
@@ -122,7 +131,7 @@ export function verdictNotification(detail: Json, base: Base): Notification | un
     ...(digest ? [consoleLinks.image(base.region, base.account, repository, digest)] : []),
     consoleLinks.object(base.region, bucket, key),
   ];
-  const text = detailText(d as Partial<ReleaseVerdictDetail>, verdict);
+  const text = detailText(d as Partial<ReleaseVerdictDetail>, verdict, key);
   const severity = counts ? worstSeverity(counts) : undefined;
   return {
     ...base,
