@@ -66,7 +66,7 @@ const SETS = {
   cli: {
     mutate: [
       'cli/{suggest,failure,log-filter,context-hash}.ts',
-      'cli/{doctor,doctor-settings,doctor-roles,status,scan-plan}.ts',
+      'cli/{doctor,doctor-settings,doctor-roles,status,scan-plan,leg-progress}.ts',
     ],
     testFiles: [
       'test/unit/cli/{suggest,failure,log-filter,context-hash}.test.ts',

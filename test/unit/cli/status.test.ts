@@ -332,6 +332,37 @@ describe('the lines status prints', () => {
     expect(text).toContain('reason   v2 was uploaded; its tag was not moved');
   });
 
+  it('a released image: the replication is asked, and the override that released it is shown', async () => {
+    const final = record({
+      status: 'released',
+      digest: DIGEST,
+      release: {
+        gate: 'none',
+        override: { reason: 'hotfix', by: 'ops', at: '2026-12-01T01:00:00Z' },
+      } as never,
+    });
+    const text = await lines({ final }, 'p');
+    expect(text).toContain('override ops at 2026-12-01T01:00:00Z: hotfix');
+    expect(ecr.commandCalls(DescribeImageReplicationStatusCommand)).toHaveLength(1);
+  });
+
+  it('a failed record without a reason, a superseded one without its own, an upload not known', async () => {
+    expect(await lines({ final: record({ status: 'failed' }) }, 'p')).toEqual([
+      'record   failed',
+      'reason   no reason given',
+    ]);
+    const superseded = await lines(
+      { final: record({ status: 'superseded', release: { gate: 'none' } as never }) },
+      'p',
+    );
+    expect(superseded).toContain('reason   a newer upload of the same key won; its tag was not moved');
+    expect(await statusView(clients, 'p', {})).toEqual({
+      exitCode: EXIT.success,
+      status: 'unknown',
+      upload: undefined,
+    });
+  });
+
   it('a held image: what to do next', async () => {
     const text = await lines({ final: record({ status: 'held', digest: DIGEST }) }, 'p');
     expect(text).toContain(`image    team/api@${DIGEST} (pushed by digest; the tag v1 was not moved)`);
