@@ -310,10 +310,13 @@ describe('the lines status prints', () => {
   });
 
   it('a failed record: its phase and every line of its reason, lined up', async () => {
-    const text = await lines({
-      identity,
-      final: record({ status: 'failed', phase: 'BUILD', reason: 'step 3 failed\nexit status 127' }, 'p'),
-    });
+    const text = await lines(
+      {
+        identity,
+        final: record({ status: 'failed', phase: 'BUILD', reason: 'step 3 failed\nexit status 127' }),
+      },
+      'p',
+    );
     expect(text).toEqual([
       'upload   s3://contexts/team/api/v1.tar.gz version v7',
       'record   failed',
