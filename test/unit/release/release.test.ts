@@ -486,6 +486,44 @@ describe('cut off, lost responses, concurrent writers', () => {
     expect(verdicts()).toHaveLength(1);
   });
 
+  it('puts the verdict once when the write marking it announced meets a change, and marks it after reading again', async () => {
+    let raced = 0;
+    bucket.beforePut = (key, body) => {
+      if (raced > 0 || key !== RECORD_KEY || (body as UploadRecord).release?.announced !== true) return;
+      raced++;
+      // ecr-events adds the scan counts between the announcement and its mark.
+      bucket.put(
+        RECORD_KEY,
+        JSON.stringify({ ...record(), scan: { status: 'COMPLETE', scanner: 'basic', counts: {}, at: 'x' } }),
+      );
+    };
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'decided',
+      verdict: 'released',
+    });
+    expect(raced).toBe(1);
+    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'released' })]);
+    expect(record()).toMatchObject({
+      status: 'released',
+      scan: { status: 'COMPLETE' },
+      release: { announced: true },
+    });
+  });
+
+  it('ends decided when another run marked the verdict announced while this one announced it', async () => {
+    bucket.beforePut = (key, body) => {
+      if (key !== RECORD_KEY || (body as UploadRecord).release?.announced !== true) return;
+      bucket.beforePut = undefined;
+      // The verdict's writer, retried by Lambda, announced it and marked it first.
+      bucket.put(RECORD_KEY, JSON.stringify(body));
+    };
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'decided',
+      verdict: 'released',
+    });
+    expect(record()).toMatchObject({ status: 'released', release: { announced: true } });
+  });
+
   it('gives up to a retry when the record keeps changing', async () => {
     bucket.beforePut = (key) => {
       if (key === RECORD_KEY) bucket.put(RECORD_KEY, JSON.stringify(record()));
