@@ -10,7 +10,7 @@ import {
   ECRClient,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PermanentError } from '../../../functions/release/errors.ts';
 import {
   childManifests,
@@ -380,6 +380,70 @@ describe('a leg whose success event is lost', () => {
     codebuildMock.on(BatchGetBuildsCommand).rejects(awsError('ThrottlingException', 400));
     await expect(check()).rejects.toThrow(/pending releases failed transiently/);
     expect(bucket.objects.has(PENDING)).toBe(true);
+  });
+});
+
+describe('what the log says of the legs', () => {
+  /** Deps whose log lines are kept, in order. */
+  const logged = (now = NOW) => {
+    const deps = releaseDeps({}, () => now);
+    const lines: unknown[][] = [];
+    for (const level of ['info', 'warn', 'error'] as const)
+      vi.spyOn(deps.logger, level).mockImplementation((...args: unknown[]) => {
+        lines.push([level, ...args]);
+      });
+    return { deps, lines };
+  };
+  const armStarted = () =>
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({
+        ...accepted,
+        legs: accepted.legs?.map((leg, i) => (i === 1 ? { ...leg, buildId: BUILD('arm') } : leg)),
+      }),
+    );
+
+  it('says the legs were joined, naming the index and the platforms', async () => {
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    const { deps, lines } = logged();
+    await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(lines[0]).toEqual([
+      'info',
+      'legs joined into one index',
+      { digest: manifestDigest(THE_INDEX), legs: ['linux/amd64', 'linux/arm64'] },
+    ]);
+  });
+
+  it('says which leg succeeded without its event, and why a leg did not push', async () => {
+    armStarted();
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    codebuildMock.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          id: BUILD('arm'),
+          buildStatus: 'SUCCEEDED',
+          exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: ARM }],
+        },
+      ],
+    });
+    const found = logged();
+    await handleInvocation(found.deps, { action: 'check-pending' }, REQUEST_ID);
+    expect(found.lines[0]).toEqual([
+      'info',
+      'a leg succeeded without its event',
+      { platform: 'linux/arm64', buildId: BUILD('arm') },
+    ]);
+
+    ({ bucket, repo } = releaseScene(accepted, [AMD, ARM]));
+    armStarted();
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    codebuildMock
+      .on(BatchGetBuildsCommand)
+      .resolves({ builds: [{ id: BUILD('arm'), buildStatus: 'FAILED', currentPhase: 'BUILD' }] });
+    const failed = logged();
+    await handleInvocation(failed.deps, { action: 'check-pending' }, REQUEST_ID);
+    expect(failed.lines[0]).toEqual(['warn', 'a leg did not push', { reason: record().release?.reason }]);
+    expect(record().release?.reason).toContain('linux/arm64');
   });
 });
 
