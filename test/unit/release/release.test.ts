@@ -126,6 +126,29 @@ describe('gate none', () => {
     expect(s3Mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
   });
 
+  it('reads the record again after a write whose answer names no ETag, never writing on an empty one', async () => {
+    bucket.answersETag = false;
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'decided',
+      verdict: 'released',
+    });
+    const writes = s3Mock
+      .commandCalls(PutObjectCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => input.Key === RECORD_KEY);
+    // built, tag move decided, released, announced: each on the ETag of the record read before it.
+    expect(writes.map((input) => JSON.parse(String(input.Body)).status)).toEqual([
+      'built',
+      'built',
+      'released',
+      'released',
+    ]);
+    expect(writes.map((input) => input.IfMatch)).not.toContain('');
+    const reads = s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === RECORD_KEY);
+    expect(reads).toHaveLength(4);
+    expect(record().release).toMatchObject({ verdict: 'released', announced: true });
+  });
+
   it('keeps what the build attached in the record and says it in the verdict', async () => {
     const e = succeeded();
     const info = e.detail['additional-information'] as {
