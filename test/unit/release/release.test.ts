@@ -327,6 +327,21 @@ describe('what releases nothing', () => {
     expect(record().status).toBe('accepted');
   });
 
+  it('leaves a record of a status it does not know as it is, moving nothing', async () => {
+    // A status a newer version of the pipeline may write, with the digest this build pushed.
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ ...accepted, status: 'verifying', digest: DIGEST, release: { gate: 'none' } }),
+    );
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'unchanged',
+      status: 'verifying',
+    });
+    expect(putImages()).toEqual([]);
+    expect(record().status).toBe('verifying');
+    expect(verdicts()).toEqual([]);
+  });
+
   it('ignores a record that names no image', async () => {
     bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, tag: undefined }));
     expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
