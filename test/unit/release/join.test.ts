@@ -144,6 +144,8 @@ describe('joining the legs', () => {
       imageManifestMediaType: OCI_INDEX,
     });
     expect(record()).toMatchObject({ status: 'released', digest: index, buildId: BUILD('amd') });
+    // The gate none reads no leg's scan.
+    expect(ecrMock).not.toHaveReceivedCommand(DescribeImageScanFindingsCommand);
     expect(verdicts()).toEqual([
       expect.objectContaining({
         verdict: 'released',
@@ -325,7 +327,7 @@ describe('a leg whose success event is lost', () => {
     await armStartedAmdIn();
     armBuild('TIMED_OUT', { currentPhase: 'BUILD' });
     expect(await check()).toEqual([{ kind: 'decided', verdict: 'failed' }]);
-    expect(record()).toMatchObject({ status: 'failed' });
+    expect(record()).toMatchObject({ status: 'failed', release: { gate: 'none', verdict: 'failed' } });
     expect(record().release?.reason).toBe(
       `the linux/arm64 leg timed out in its BUILD phase (build ${BUILD('arm')}, TIMED_OUT); its log says why`,
     );
@@ -341,6 +343,7 @@ describe('a leg whose success event is lost', () => {
     expect(record().release?.reason).toBe(
       'the linux/arm64 leg succeeded but exported no image digest (IMAGE_DIGEST)',
     );
+    expect(record().release?.gate).toBe('none');
   });
 
   it('waits, keeping the marker, while the leg builds or before the deadline when its build is unknown', async () => {

@@ -1,4 +1,4 @@
-import { BatchGetImageCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import { BatchGetImageCommand, DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -834,7 +834,115 @@ describe('errors and the periodic check', () => {
     );
     expect(error).toBeInstanceOf(TransientError);
     expect(error).toMatchObject({ message: '1 pending releases failed transiently' });
+    expect((error as Error).cause).toBeInstanceOf(TransientError);
+    expect((error as Error).cause).toMatchObject({ message: expect.stringContaining(otherKey) });
     expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+  });
+});
+
+describe('what each step says of the record it meets', () => {
+  const scanGate = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+  const indexOf = (digest: string) =>
+    bucket.put(
+      imageIndexKey('', 'team/web', digest),
+      JSON.stringify({ record: RECORD_KEY, repository: 'team/web', digest }),
+    );
+
+  it('leaves an upload rejected before its build as it is, though its record names no image', async () => {
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ status: 'rejected', bucket: BUCKET, key: KEY, versionId: VERSION, at: 'x' }),
+    );
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'unchanged',
+      status: 'rejected',
+    });
+  });
+
+  it('leaves a held image held on its scan event and on the periodic check', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    await handleInvocation(releaseDeps(scanGate), scanEvent({ CRITICAL: 1 }), 'scan');
+    expect(record().status).toBe('held');
+    expect(await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'scan-again')).toEqual({
+      kind: 'unchanged',
+      status: 'held',
+    });
+    expect(repo.tags.size).toBe(0);
+  });
+
+  it('ignores a scan of another image than the one the record names, naming both', async () => {
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ ...accepted, status: 'built', digest: DIGEST, release: { gate: 'none' } }),
+    );
+    indexOf(OTHER_DIGEST);
+    expect(await handleInvocation(releaseDeps(), scanEvent({}, OTHER_DIGEST), 'scan')).toEqual({
+      kind: 'ignored',
+      why: `digest ${OTHER_DIGEST} is not the one the build recorded (${DIGEST})`,
+    });
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, status: 'built', release: { gate: 'none' } }));
+    expect(await handleInvocation(releaseDeps(), scanEvent({}, OTHER_DIGEST), 'scan')).toEqual({
+      kind: 'ignored',
+      why: `digest ${OTHER_DIGEST} is not the one the build recorded (none)`,
+    });
+    expect(putImages()).toEqual([]);
+  });
+
+  it('names the build the record names when it ignores the event of another', async () => {
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, buildId: `${BUILD_ID}-other` }));
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'ignored',
+      why: `the record names another build (${BUILD_ID}-other)`,
+    });
+  });
+
+  it("records the stack's gate in the verdict of a build that cannot release", async () => {
+    const event = succeeded();
+    (event.detail['additional-information'] as Record<string, unknown>)['exported-environment-variables'] = [];
+    await handleInvocation(releaseDeps(scanGate), event, REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'failed', release: { gate: 'scan', verdict: 'failed' } });
+  });
+
+  it('reads no scan result under the gate none', async () => {
+    repo.scan = { status: 'COMPLETE', counts: { CRITICAL: 3 } };
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record().status).toBe('released');
+    expect(ecrMock).not.toHaveReceivedCommand(DescribeImageScanFindingsCommand);
+  });
+
+  it("records an override's reason in the verdict, and logs one decision: the release", async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    await handleInvocation(releaseDeps(scanGate), scanEvent({ CRITICAL: 1 }), 'scan');
+    const deps = releaseDeps(scanGate);
+    const decisions: unknown[] = [];
+    vi.spyOn(deps.logger, 'info').mockImplementation((...args: unknown[]) => {
+      if (args[0] === 'release decided') decisions.push(args[1]);
+    });
+    await handleInvocation(
+      deps,
+      { action: 'override', record: RECORD_KEY, reason: 'accepted risk', by: 'ops' },
+      'op',
+    );
+    expect(record().release).toMatchObject({
+      verdict: 'released',
+      reason: 'released by override: accepted risk',
+      counts: { CRITICAL: 1 },
+    });
+    expect(decisions).toEqual([
+      { verdict: 'released', reason: 'released by override: accepted risk' },
+      { kind: 'decided', verdict: 'released' },
+    ]);
+  });
+
+  it('names at most 200 characters of a record outside the stack an override names', async () => {
+    const name = `team/${'x'.repeat(300)}`;
+    expect(
+      await handleInvocation(
+        releaseDeps(),
+        { action: 'override', record: name, reason: 'accepted risk', by: 'ops' },
+        'op',
+      ),
+    ).toEqual({ kind: 'ignored', why: `"${name.slice(0, 200)}" is not an upload record of this stack` });
   });
 });
 
