@@ -898,7 +898,8 @@ describe('what each step says of the record it meets', () => {
 
   it("records the stack's gate in the verdict of a build that cannot release", async () => {
     const event = succeeded();
-    (event.detail['additional-information'] as Record<string, unknown>)['exported-environment-variables'] = [];
+    (event.detail['additional-information'] as Record<string, unknown>)['exported-environment-variables'] =
+      [];
     await handleInvocation(releaseDeps(scanGate), event, REQUEST_ID);
     expect(record()).toMatchObject({ status: 'failed', release: { gate: 'scan', verdict: 'failed' } });
   });
