@@ -241,6 +241,10 @@ describe('joining the legs', () => {
       kind: 'ignored',
       why: `the linux/amd64 leg is build ${BUILD('amd')}, not ${BUILD('again')}`,
     });
+    // A build that names no platform is no leg of a multi-platform upload.
+    expect(
+      await handleInvocation(releaseDeps(), fixture('codebuild/build-succeeded-exported.json'), REQUEST_ID),
+    ).toEqual({ kind: 'ignored', why: 'the upload has no unnamed leg' });
   });
 
   it("fails the upload, naming the leg, when a leg's image is missing or is itself an index", async () => {
