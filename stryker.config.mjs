@@ -49,12 +49,12 @@ const SETS = {
   'ecr-events': {
     mutate: [
       'functions/ecr-events/*.ts',
-      'functions/ecr-events/{notify,uploads,scans,replication}/*.ts',
+      'functions/ecr-events/{notify,uploads,scans,replication,release}/*.ts',
       'functions/ecr-events/sweep/{run,sweep,running-builds,in-use,stale-mark}.ts',
     ],
     testFiles: [
       'test/unit/ecr-events/*.test.ts',
-      'test/unit/ecr-events/{notify,uploads,scans,replication}/*.test.ts',
+      'test/unit/ecr-events/{notify,uploads,scans,replication,release}/*.test.ts',
       'test/unit/ecr-events/sweep/{running-builds,in-use,stale-mark}.test.ts',
     ],
   },
@@ -72,6 +72,12 @@ const SETS = {
       'test/unit/cli/{suggest,failure,log-filter,context-hash}.test.ts',
       'test/unit/cli/{doctor,doctor-settings,doctor-roles,status,scan-plan,legs,exit-codes}.test.ts',
     ],
+  },
+  // The registry-settings custom resource's merges (replication, scanning, signing) and blob mounting,
+  // each by its own tests (the handler and the clients are glue).
+  'registry-settings': {
+    mutate: ['functions/registry-settings/{merge,signing,blob-mounting,respond,apply}.ts'],
+    testFiles: ['test/unit/registry-settings/{merge,signing,blob-mounting,respond,apply}.test.ts'],
   },
   // The release function's domain modules, by their own tests (the handler and the clients are glue).
   release: {

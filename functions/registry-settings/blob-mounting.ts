@@ -10,9 +10,6 @@
 import { PutAccountSettingCommand } from '@aws-sdk/client-ecr';
 import type { Deps } from './deps.ts';
 
-/** ECR's name of the setting (PutAccountSetting). */
-export const BLOB_MOUNTING = 'BLOB_MOUNTING';
-
 /** Enables blob mounting on Create and Update; changes nothing on Delete. */
 export async function applyBlobMounting(
   deps: Deps,
@@ -22,7 +19,9 @@ export async function applyBlobMounting(
     deps.logger.info('blob mounting left as it is: the registry setting may serve others');
     return {};
   }
-  await deps.ecr.send(new PutAccountSettingCommand({ name: BLOB_MOUNTING, value: 'ENABLED' }));
+  // ECR's name of the setting (PutAccountSetting), written here rather than in a module constant,
+  // which mutation testing could not reach.
+  await deps.ecr.send(new PutAccountSettingCommand({ name: 'BLOB_MOUNTING', value: 'ENABLED' }));
   deps.logger.info('blob mounting enabled', { kind });
   return { BlobMounting: 'ENABLED' };
 }

@@ -7,14 +7,23 @@
 import type { SigningRule } from '@aws-sdk/client-ecr';
 import type { MergeResult } from './merge.ts';
 
-const ok = <T>(value: T): MergeResult<T> => ({ ok: true, value });
-const refuse = <T>(reason: string): MergeResult<T> => ({ ok: false, reason });
+// Function declarations, not arrow functions held in constants: code evaluated at module load is
+// out of reach of mutation testing's mutant switching, so its mutants would survive untested.
+function ok<T>(value: T): MergeResult<T> {
+  return { ok: true, value };
+}
+
+function refuse<T>(reason: string): MergeResult<T> {
+  return { ok: false, reason };
+}
 
 /** ECR's limits (ECR API reference: SigningConfiguration, SigningRule). */
 export const MAX_SIGNING_RULES = 10;
 
-/** An AWS Signer signing profile ARN (ECR user guide, "Managed signing"). */
-const PROFILE_ARN = /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]{2,64}$/;
+/** Whether `arn` is an AWS Signer signing profile ARN (ECR user guide, "Managed signing"). */
+function isSigningProfileArn(arn: string): boolean {
+  return /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]{2,64}$/.test(arn);
+}
 
 /**
  * This stack's signing rule: `profileArn` for the repositories of `repositoryPattern`. ECR's signing
@@ -23,7 +32,7 @@ const PROFILE_ARN = /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles
  * wildcard, which would sign every image of the registry.
  */
 export function ourSigningRule(profileArn: string, repositoryPattern: string): MergeResult<SigningRule> {
-  if (!PROFILE_ARN.test(profileArn))
+  if (!isSigningProfileArn(profileArn))
     return refuse(
       `signingProfileArn "${profileArn.slice(0, 200)}" is not an AWS Signer signing profile ARN ` +
         '(arn:aws:signer:<region>:<account>:/signing-profiles/<name>)',
@@ -44,11 +53,13 @@ export function ourSigningRule(profileArn: string, repositoryPattern: string): M
   });
 }
 
-const ruleKey = (rule: SigningRule) =>
-  JSON.stringify([
+/** A rule as one string: its profile and its filters, sorted (the order of filters means nothing). */
+function ruleKey(rule: SigningRule): string {
+  return JSON.stringify([
     rule.signingProfileArn,
     (rule.repositoryFilters ?? []).map((f) => `${f.filterType}:${f.filter}`).sort(),
   ]);
+}
 
 /** Whether two rules sign the same repositories with the same profile (filter order does not matter). */
 export function sameSigningRule(a: SigningRule, b: SigningRule): boolean {
@@ -66,22 +77,21 @@ export function mergeSigning(
 ): MergeResult<SigningRule[]> {
   const others = existing.filter((rule) => !(previous && sameSigningRule(rule, previous)));
   // A rule like ours that this stack did not write is someone else's: taking it over would delete it
-  // with this stack.
-  if (others.some((rule) => sameSigningRule(rule, ours)) && !(previous && sameSigningRule(previous, ours))) {
+  // with this stack. (Our own, on an update with unchanged properties, went out with `previous`.)
+  if (others.some((rule) => sameSigningRule(rule, ours))) {
     return refuse(
       `the registry already has a signing rule for ${(ours.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} ` +
         `with ${ours.signingProfileArn}, which this stack did not write: it will not take over (and, on deletion, ` +
         'remove) a rule others rely on; give this stack another repositoryPattern or signing profile',
     );
   }
-  const kept = others.filter((rule) => !sameSigningRule(rule, ours));
-  if (kept.length + 1 > MAX_SIGNING_RULES) {
+  if (others.length + 1 > MAX_SIGNING_RULES) {
     return refuse(
-      `the registry has ${kept.length} signing rules of others; ECR takes at most ${MAX_SIGNING_RULES}, ` +
+      `the registry has ${others.length} signing rules of others; ECR takes at most ${MAX_SIGNING_RULES}, ` +
         'so this stack cannot add its own without removing one of theirs',
     );
   }
-  return ok([...kept, ours]);
+  return ok([...others, ours]);
 }
 
 /** The registry's rules without ours; everyone else's untouched. */

@@ -11,29 +11,37 @@ import { consoleLinks, type Link, type Notification } from '../notify/notificati
 type Base = Pick<Notification, 'region' | 'account' | 'time'>;
 type Json = Record<string, unknown>;
 
-const str = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
+// Functions, not constants: what is built at module load is out of reach of mutation testing's
+// mutant switching, so its mutants would survive untested.
 
-const VERDICTS: Record<ReleaseVerdict, { title: string; outcome: Notification['outcome'] }> = {
-  released: { title: 'Image released', outcome: 'success' },
-  held: { title: 'Image held', outcome: 'warning' },
-  superseded: { title: 'Upload superseded', outcome: 'info' },
-  rejected: { title: 'Release rejected', outcome: 'failure' },
-  failed: { title: 'Release failed', outcome: 'failure' },
-};
+/** A non-empty string, or undefined. */
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
 
-const ATTESTATION_NAMES: Record<string, string> = {
-  sbom: 'SBOM',
-  provenance: 'provenance',
-  signed: 'signed',
-};
+/** The title and outcome of each verdict. */
+function verdicts(): Record<ReleaseVerdict, { title: string; outcome: Notification['outcome'] }> {
+  return {
+    released: { title: 'Image released', outcome: 'success' },
+    held: { title: 'Image held', outcome: 'warning' },
+    superseded: { title: 'Upload superseded', outcome: 'info' },
+    rejected: { title: 'Release rejected', outcome: 'failure' },
+    failed: { title: 'Release failed', outcome: 'failure' },
+  };
+}
+
+/** The attestations a verdict may list, by the names people read. */
+function attestationNames(): Record<string, string> {
+  return { sbom: 'SBOM', provenance: 'provenance', signed: 'signed' };
+}
 
 /** `SBOM, provenance, signed`: what the image carries, as the verdict lists it. */
 export function attachedText(attestations: unknown): string | undefined {
+  const known = attestationNames();
   const names = Array.isArray(attestations)
     ? attestations.flatMap((a) =>
         // Own names only: `toString` and the like are not attestations.
-        typeof a === 'string' && Object.hasOwn(ATTESTATION_NAMES, a) ? [ATTESTATION_NAMES[a] as string] : [],
+        typeof a === 'string' && Object.hasOwn(known, a) ? [known[a] as string] : [],
       )
     : [];
   return names.length > 0 ? names.join(', ') : undefined;
@@ -47,7 +55,8 @@ export function legsText(legs: unknown): string | undefined {
   if (!Array.isArray(legs)) return undefined;
   const valid = legs.filter(
     (leg): leg is { platform: string; emulated: boolean } =>
-      typeof leg === 'object' && leg !== null && typeof leg.platform === 'string',
+      // Only an object has a platform of its own (a payload's legs are JSON).
+      typeof leg?.platform === 'string',
   );
   if (valid.length === 0) return undefined;
   const platforms = valid.map((leg) => leg.platform.slice(0, 40));
@@ -67,7 +76,7 @@ export function timeText(durations: unknown, legs: unknown): string | undefined 
   if (own) return `Build time: ${own}`;
   if (!Array.isArray(legs)) return undefined;
   const perLeg = legs.flatMap((leg) => {
-    if (typeof leg !== 'object' || leg === null || typeof leg.platform !== 'string') return [];
+    if (typeof leg?.platform !== 'string') return [];
     const text = durationsText(durationsOf(leg.durations));
     return text ? [`${leg.platform.slice(0, 40)} ${text}`] : [];
   });
@@ -75,14 +84,22 @@ export function timeText(durations: unknown, legs: unknown): string | undefined 
 }
 
 /** What the message says besides the facts: why, where the build's time went, for a held image what to do. */
-function detailText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
-  const reason = reasonText(d, verdict);
+function detailText(
+  d: Partial<ReleaseVerdictDetail>,
+  verdict: ReleaseVerdict,
+  key: string,
+): string | undefined {
+  const reason = reasonText(d, verdict, key);
   const time = timeText(d.durations, d.legs);
   return reason && time ? `${reason}. ${time}` : (reason ?? time);
 }
 
 /** Why, and for a held image what to do; for a released image, what it is. */
-function reasonText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): string | undefined {
+function reasonText(
+  d: Partial<ReleaseVerdictDetail>,
+  verdict: ReleaseVerdict,
+  key: string,
+): string | undefined {
   const override = d.override as ReleaseVerdictDetail['override'] | undefined;
   if (verdict === 'released') {
     const legs = legsText(d.legs);
@@ -96,7 +113,7 @@ function reasonText(d: Partial<ReleaseVerdictDetail>, verdict: ReleaseVerdict): 
   }
   const reason = str(d.reason) ?? 'no reason given';
   if (verdict !== 'held') return reason;
-  return `Held: ${reason}. The image stays pushed by digest; the tag was not moved. To release it anyway: ecr-pipeline release ${str(d.key) ?? '<key>'} --override --reason "..."`;
+  return `Held: ${reason}. The image stays pushed by digest; the tag was not moved. To release it anyway: ecr-pipeline release ${key} --override --reason "..."`;
 }
 
 /** The notification of a verdict, or undefined when the detail is not one. */
@@ -106,19 +123,20 @@ export function verdictNotification(detail: Json, base: Base): Notification | un
   const repository = str(d.repository);
   const bucket = str(d.bucket);
   const key = str(d.key);
-  if (!verdict || !(verdict in VERDICTS) || !repository || !bucket || !key) return undefined;
+  const titles = verdicts();
+  if (!verdict || !Object.hasOwn(titles, verdict) || !repository || !bucket || !key) return undefined;
   const digest = str(d.digest);
   const counts = d.counts === undefined ? undefined : normalizeCounts(d.counts);
   const links: Link[] = [
     ...(digest ? [consoleLinks.image(base.region, base.account, repository, digest)] : []),
     consoleLinks.object(base.region, bucket, key),
   ];
-  const text = detailText(d as Partial<ReleaseVerdictDetail>, verdict);
+  const text = detailText(d as Partial<ReleaseVerdictDetail>, verdict, key);
   const severity = counts ? worstSeverity(counts) : undefined;
   return {
     ...base,
     kind: 'release',
-    ...VERDICTS[verdict],
+    ...titles[verdict],
     repository,
     tag: str(d.tag),
     digest,

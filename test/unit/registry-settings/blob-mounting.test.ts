@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ECRClient, PutAccountSettingCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { applySetting, type SettingRequest } from '../../../functions/registry-settings/apply.ts';
 import type { Deps } from '../../../functions/registry-settings/deps.ts';
 
@@ -50,5 +50,15 @@ describe('applySetting: blob mounting', () => {
       .on(PutAccountSettingCommand)
       .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
     await expect(applySetting(deps(), request('Create'))).rejects.toThrow('denied');
+  });
+
+  it('tells the operator in the log what it did, and on delete why the setting stays', async () => {
+    const d = deps();
+    const info = vi.spyOn(d.logger, 'info');
+    await applySetting(d, request('Update'));
+    expect(info).toHaveBeenCalledWith('blob mounting enabled', { kind: 'Update' });
+    info.mockClear();
+    await applySetting(d, request('Delete'));
+    expect(info).toHaveBeenCalledWith('blob mounting left as it is: the registry setting may serve others');
   });
 });

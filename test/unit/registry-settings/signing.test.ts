@@ -76,6 +76,27 @@ describe('ourSigningRule', () => {
       true,
     );
   });
+
+  it('says what a signing profile ARN looks like, and quotes at most 200 characters of what it got', () => {
+    const result = ourSigningRule(`arn:${'x'.repeat(500)}`, 'team-a/*');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.reason).toContain('(arn:aws:signer:<region>:<account>:/signing-profiles/<name>)');
+    expect(result.reason).toContain(`"arn:${'x'.repeat(196)}"`);
+    expect(result.reason).not.toContain('x'.repeat(197));
+  });
+
+  it('says how to write a pattern it refuses', () => {
+    const question = ourSigningRule(PROFILE, 'team-?/*');
+    expect(question.ok).toBe(false);
+    if (!question.ok) expect(question.reason).toContain('write it with "*" (or a narrower prefix)');
+    const all = ourSigningRule(PROFILE, '**');
+    expect(all.ok).toBe(false);
+    if (!all.ok)
+      expect(all.reason).toMatch(
+        /^signing needs a repositoryPattern narrower than "\*\*" \(such as "team-a\/\*"\)/,
+      );
+  });
 });
 
 describe('mergeSigning', () => {
@@ -106,6 +127,25 @@ describe('mergeSigning', () => {
     }
   });
 
+  it('names every filter of a rule it will not take over, and what to change', () => {
+    const two: SigningRule = {
+      signingProfileArn: PROFILE,
+      repositoryFilters: [
+        { filter: 'a/*', filterType: 'WILDCARD_MATCH' },
+        { filter: 'b/*', filterType: 'WILDCARD_MATCH' },
+      ],
+    };
+    const result = mergeSigning([two], two);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toContain(`signing rule for "a/*", "b/*" with ${PROFILE}`);
+      expect(result.reason).toContain('give this stack another repositoryPattern or signing profile');
+    }
+    const bare = mergeSigning([{ signingProfileArn: PROFILE }], { signingProfileArn: PROFILE });
+    expect(bare.ok).toBe(false);
+    if (!bare.ok) expect(bare.reason).toContain(`signing rule for  with ${PROFILE}`);
+  });
+
   it("keeps another profile's rule for the same repositories (ECR signs with each)", () => {
     const same = { ...ours, signingProfileArn: OTHER_PROFILE };
     expect(merged([same], ours)).toEqual([same, ours]);
@@ -118,7 +158,10 @@ describe('mergeSigning', () => {
     }));
     const result = mergeSigning(many, ours);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).toContain(`has ${MAX_SIGNING_RULES} signing rules of others`);
+    if (!result.ok) {
+      expect(result.reason).toContain(`has ${MAX_SIGNING_RULES} signing rules of others`);
+      expect(result.reason).toContain('cannot add its own without removing one of theirs');
+    }
     expect(merged(many.slice(1), ours)).toHaveLength(MAX_SIGNING_RULES);
   });
 });
@@ -142,6 +185,10 @@ describe('unmergeSigning and sameSigningRule', () => {
     expect(sameSigningRule(two('a/*', 'b/*'), two('a/*', 'c/*'))).toBe(false);
     expect(sameSigningRule(ours, { ...ours, signingProfileArn: OTHER_PROFILE })).toBe(false);
     expect(sameSigningRule({ signingProfileArn: PROFILE }, { signingProfileArn: PROFILE })).toBe(true);
+    // ECR may leave out an empty list: no filters and an empty list of them are the same rule.
+    expect(
+      sameSigningRule({ signingProfileArn: PROFILE }, { signingProfileArn: PROFILE, repositoryFilters: [] }),
+    ).toBe(true);
   });
 });
 

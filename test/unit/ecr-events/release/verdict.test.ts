@@ -174,6 +174,7 @@ describe('Release Verdict, field by field', () => {
 
   it('lists only the attachments it knows, by their own names', () => {
     expect(attachedText(['sbom', 'provenance'])).toBe('SBOM, provenance');
+    expect(attachedText(['signed', 'sbom'])).toBe('signed, SBOM');
     expect(attachedText([7, null, ['sbom'], 'toString', 'sbom'])).toBe('SBOM');
     expect(attachedText([])).toBeUndefined();
     expect(attachedText(['constructor'])).toBeUndefined();
@@ -189,6 +190,24 @@ describe('Release Verdict, field by field', () => {
     expect(verdictNotification({ ...detail, tag: 'v1' }, base)?.tag).toBe('v1');
     expect(verdictNotification({ ...detail, repository: 7 }, base)).toBeUndefined();
     expect(verdictNotification({ ...detail, verdict: '' }, base)).toBeUndefined();
+  });
+
+  it("takes no name of an object's prototype for a verdict", () => {
+    for (const verdict of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(verdictNotification({ ...detail, verdict }, base), verdict).toBeUndefined();
+    }
+  });
+
+  it("reads each leg's time only from objects with a platform, each platform cut at 40 characters", () => {
+    expect(
+      timeText(undefined, [
+        null,
+        7,
+        'linux/amd64',
+        { platform: 7, durations: { build: 1 } },
+        { platform: 'y'.repeat(50), durations: { build: 2 } },
+      ]),
+    ).toBe(`Build time: ${'y'.repeat(40)} build 2 s`);
   });
 
   it('says a verdict came without its reason', () => {
