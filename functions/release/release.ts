@@ -75,10 +75,10 @@ type Step =
   | { kind: 'announce' }
   | { kind: 'wait'; deadline: string };
 
-/** Rounds before a record that keeps changing under us is left to Lambda's retry. */
-const MAX_ROUNDS = 8;
-
-const ignored = (why: string): Step => ({ kind: 'done', outcome: { kind: 'ignored', why } });
+/** The step that ends a round having done nothing, and why. */
+function ignored(why: string): Step {
+  return { kind: 'done', outcome: { kind: 'ignored', why } };
+}
 
 function store(deps: Deps): StoreDeps {
   return { s3: deps.s3, bucket: deps.config.bucket, keyPrefix: deps.config.keyPrefix };
@@ -97,7 +97,9 @@ export async function advance(
   // reading it back. Every write stays conditional on that ETag, so a change made by anyone else in
   // between still ends in a conflict, and the round after it reads the record again.
   let written: Stored | undefined;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  // Rounds before a record that keeps changing under us is left to Lambda's retry.
+  const maxRounds = 8;
+  for (let round = 0; round < maxRounds; round++) {
     const stored = written ?? (await readRecord(store(deps), recordKey));
     written = undefined;
     if (!stored) return { kind: 'ignored', why: 'no upload record' };

@@ -238,7 +238,7 @@ describe('submit with defaults, --output json, status, list', () => {
     const text = await cli('list', '--local');
     expect(text.code, text.stderr).toBe(EXIT.success);
     const lines = text.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +BUILD$/);
+    expect(lines[0]).toMatch(/^KEY +IMAGE +STATUS +GATE +AGE +PLATFORMS +BUILD$/);
     expect(lines.some((line) => line.startsWith(`hello-app/${commit}.tar.gz `))).toBe(true);
 
     const json = await cli('list', '--local', '--output', 'json', '--repository', 'hello-app');

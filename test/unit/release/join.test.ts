@@ -10,7 +10,7 @@ import {
   ECRClient,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { PermanentError } from '../../../functions/release/errors.ts';
 import {
   childManifests,
@@ -144,6 +144,8 @@ describe('joining the legs', () => {
       imageManifestMediaType: OCI_INDEX,
     });
     expect(record()).toMatchObject({ status: 'released', digest: index, buildId: BUILD('amd') });
+    // The gate none reads no leg's scan.
+    expect(ecrMock).not.toHaveReceivedCommand(DescribeImageScanFindingsCommand);
     expect(verdicts()).toEqual([
       expect.objectContaining({
         verdict: 'released',
@@ -239,6 +241,10 @@ describe('joining the legs', () => {
       kind: 'ignored',
       why: `the linux/amd64 leg is build ${BUILD('amd')}, not ${BUILD('again')}`,
     });
+    // A build that names no platform is no leg of a multi-platform upload.
+    expect(
+      await handleInvocation(releaseDeps(), fixture('codebuild/build-succeeded-exported.json'), REQUEST_ID),
+    ).toEqual({ kind: 'ignored', why: 'the upload has no unnamed leg' });
   });
 
   it("fails the upload, naming the leg, when a leg's image is missing or is itself an index", async () => {
@@ -325,7 +331,7 @@ describe('a leg whose success event is lost', () => {
     await armStartedAmdIn();
     armBuild('TIMED_OUT', { currentPhase: 'BUILD' });
     expect(await check()).toEqual([{ kind: 'decided', verdict: 'failed' }]);
-    expect(record()).toMatchObject({ status: 'failed' });
+    expect(record()).toMatchObject({ status: 'failed', release: { gate: 'none', verdict: 'failed' } });
     expect(record().release?.reason).toBe(
       `the linux/arm64 leg timed out in its BUILD phase (build ${BUILD('arm')}, TIMED_OUT); its log says why`,
     );
@@ -341,6 +347,7 @@ describe('a leg whose success event is lost', () => {
     expect(record().release?.reason).toBe(
       'the linux/arm64 leg succeeded but exported no image digest (IMAGE_DIGEST)',
     );
+    expect(record().release?.gate).toBe('none');
   });
 
   it('waits, keeping the marker, while the leg builds or before the deadline when its build is unknown', async () => {
@@ -380,6 +387,70 @@ describe('a leg whose success event is lost', () => {
     codebuildMock.on(BatchGetBuildsCommand).rejects(awsError('ThrottlingException', 400));
     await expect(check()).rejects.toThrow(/pending releases failed transiently/);
     expect(bucket.objects.has(PENDING)).toBe(true);
+  });
+});
+
+describe('what the log says of the legs', () => {
+  /** Deps whose log lines are kept, in order. */
+  const logged = (now = NOW) => {
+    const deps = releaseDeps({}, () => now);
+    const lines: unknown[][] = [];
+    for (const level of ['info', 'warn', 'error'] as const)
+      vi.spyOn(deps.logger, level).mockImplementation((...args: unknown[]) => {
+        lines.push([level, ...args]);
+      });
+    return { deps, lines };
+  };
+  const armStarted = () =>
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({
+        ...accepted,
+        legs: accepted.legs?.map((leg, i) => (i === 1 ? { ...leg, buildId: BUILD('arm') } : leg)),
+      }),
+    );
+
+  it('says the legs were joined, naming the index and the platforms', async () => {
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    const { deps, lines } = logged();
+    await handleInvocation(deps, legSucceeded('linux/arm64', ARM, BUILD('arm')), REQUEST_ID);
+    expect(lines[0]).toEqual([
+      'info',
+      'legs joined into one index',
+      { digest: manifestDigest(THE_INDEX), legs: ['linux/amd64', 'linux/arm64'] },
+    ]);
+  });
+
+  it('says which leg succeeded without its event, and why a leg did not push', async () => {
+    armStarted();
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    codebuildMock.on(BatchGetBuildsCommand).resolves({
+      builds: [
+        {
+          id: BUILD('arm'),
+          buildStatus: 'SUCCEEDED',
+          exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: ARM }],
+        },
+      ],
+    });
+    const found = logged();
+    await handleInvocation(found.deps, { action: 'check-pending' }, REQUEST_ID);
+    expect(found.lines[0]).toEqual([
+      'info',
+      'a leg succeeded without its event',
+      { platform: 'linux/arm64', buildId: BUILD('arm') },
+    ]);
+
+    ({ bucket, repo } = releaseScene(accepted, [AMD, ARM]));
+    armStarted();
+    await handleInvocation(releaseDeps(), legSucceeded('linux/amd64', AMD, BUILD('amd')), REQUEST_ID);
+    codebuildMock
+      .on(BatchGetBuildsCommand)
+      .resolves({ builds: [{ id: BUILD('arm'), buildStatus: 'FAILED', currentPhase: 'BUILD' }] });
+    const failed = logged();
+    await handleInvocation(failed.deps, { action: 'check-pending' }, REQUEST_ID);
+    expect(failed.lines[0]).toEqual(['warn', 'a leg did not push', { reason: record().release?.reason }]);
+    expect(record().release?.reason).toContain('linux/arm64');
   });
 });
 

@@ -1,4 +1,4 @@
-import { BatchGetImageCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import { BatchGetImageCommand, DescribeImageScanFindingsCommand, PutImageCommand } from '@aws-sdk/client-ecr';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -124,6 +124,29 @@ describe('gate none', () => {
     expect(writes.map((w) => w.IfMatch)).toEqual(['"e2"', '"e4"', '"e5"', '"e6"']);
     // No gate waited: there is no pending marker to remove.
     expect(s3Mock.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+  });
+
+  it('reads the record again after a write whose answer names no ETag, never writing on an empty one', async () => {
+    bucket.answersETag = false;
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'decided',
+      verdict: 'released',
+    });
+    const writes = s3Mock
+      .commandCalls(PutObjectCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => input.Key === RECORD_KEY);
+    // built, tag move decided, released, announced: each on the ETag of the record read before it.
+    expect(writes.map((input) => JSON.parse(String(input.Body)).status)).toEqual([
+      'built',
+      'built',
+      'released',
+      'released',
+    ]);
+    expect(writes.map((input) => input.IfMatch)).not.toContain('');
+    const reads = s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === RECORD_KEY);
+    expect(reads).toHaveLength(4);
+    expect(record().release).toMatchObject({ verdict: 'released', announced: true });
   });
 
   it('keeps what the build attached in the record and says it in the verdict', async () => {
@@ -302,6 +325,21 @@ describe('what releases nothing', () => {
     bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, buildId: `${BUILD_ID}-other` }));
     expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toMatchObject({ kind: 'ignored' });
     expect(record().status).toBe('accepted');
+  });
+
+  it('leaves a record of a status it does not know as it is, moving nothing', async () => {
+    // A status a newer version of the pipeline may write, with the digest this build pushed.
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ ...accepted, status: 'verifying', digest: DIGEST, release: { gate: 'none' } }),
+    );
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'unchanged',
+      status: 'verifying',
+    });
+    expect(putImages()).toEqual([]);
+    expect(record().status).toBe('verifying');
+    expect(verdicts()).toEqual([]);
   });
 
   it('ignores a record that names no image', async () => {
@@ -484,6 +522,44 @@ describe('cut off, lost responses, concurrent writers', () => {
       release: { announced: true },
     });
     expect(verdicts()).toHaveLength(1);
+  });
+
+  it('puts the verdict once when the write marking it announced meets a change, and marks it after reading again', async () => {
+    let raced = 0;
+    bucket.beforePut = (key, body) => {
+      if (raced > 0 || key !== RECORD_KEY || (body as UploadRecord).release?.announced !== true) return;
+      raced++;
+      // ecr-events adds the scan counts between the announcement and its mark.
+      bucket.put(
+        RECORD_KEY,
+        JSON.stringify({ ...record(), scan: { status: 'COMPLETE', scanner: 'basic', counts: {}, at: 'x' } }),
+      );
+    };
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'decided',
+      verdict: 'released',
+    });
+    expect(raced).toBe(1);
+    expect(verdicts()).toEqual([expect.objectContaining({ verdict: 'released' })]);
+    expect(record()).toMatchObject({
+      status: 'released',
+      scan: { status: 'COMPLETE' },
+      release: { announced: true },
+    });
+  });
+
+  it('ends decided when another run marked the verdict announced while this one announced it', async () => {
+    bucket.beforePut = (key, body) => {
+      if (key !== RECORD_KEY || (body as UploadRecord).release?.announced !== true) return;
+      bucket.beforePut = undefined;
+      // The verdict's writer, retried by Lambda, announced it and marked it first.
+      bucket.put(RECORD_KEY, JSON.stringify(body));
+    };
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'decided',
+      verdict: 'released',
+    });
+    expect(record()).toMatchObject({ status: 'released', release: { announced: true } });
   });
 
   it('gives up to a retry when the record keeps changing', async () => {
@@ -758,7 +834,116 @@ describe('errors and the periodic check', () => {
     );
     expect(error).toBeInstanceOf(TransientError);
     expect(error).toMatchObject({ message: '1 pending releases failed transiently' });
+    expect((error as Error).cause).toBeInstanceOf(TransientError);
+    expect((error as Error).cause).toMatchObject({ message: expect.stringContaining(otherKey) });
     expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+  });
+});
+
+describe('what each step says of the record it meets', () => {
+  const scanGate = { RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+  const indexOf = (digest: string) =>
+    bucket.put(
+      imageIndexKey('', 'team/web', digest),
+      JSON.stringify({ record: RECORD_KEY, repository: 'team/web', digest }),
+    );
+
+  it('leaves an upload rejected before its build as it is, though its record names no image', async () => {
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ status: 'rejected', bucket: BUCKET, key: KEY, versionId: VERSION, at: 'x' }),
+    );
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'unchanged',
+      status: 'rejected',
+    });
+  });
+
+  it('leaves a held image held on its scan event and on the periodic check', async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    await handleInvocation(releaseDeps(scanGate), scanEvent({ CRITICAL: 1 }), 'scan');
+    expect(record().status).toBe('held');
+    expect(await handleInvocation(releaseDeps(scanGate), scanEvent({}), 'scan-again')).toEqual({
+      kind: 'unchanged',
+      status: 'held',
+    });
+    expect(repo.tags.size).toBe(0);
+  });
+
+  it('ignores a scan of another image than the one the record names, naming both', async () => {
+    bucket.put(
+      RECORD_KEY,
+      JSON.stringify({ ...accepted, status: 'built', digest: DIGEST, release: { gate: 'none' } }),
+    );
+    indexOf(OTHER_DIGEST);
+    expect(await handleInvocation(releaseDeps(), scanEvent({}, OTHER_DIGEST), 'scan')).toEqual({
+      kind: 'ignored',
+      why: `digest ${OTHER_DIGEST} is not the one the build recorded (${DIGEST})`,
+    });
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, status: 'built', release: { gate: 'none' } }));
+    expect(await handleInvocation(releaseDeps(), scanEvent({}, OTHER_DIGEST), 'scan')).toEqual({
+      kind: 'ignored',
+      why: `digest ${OTHER_DIGEST} is not the one the build recorded (none)`,
+    });
+    expect(putImages()).toEqual([]);
+  });
+
+  it('names the build the record names when it ignores the event of another', async () => {
+    bucket.put(RECORD_KEY, JSON.stringify({ ...accepted, buildId: `${BUILD_ID}-other` }));
+    expect(await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID)).toEqual({
+      kind: 'ignored',
+      why: `the record names another build (${BUILD_ID}-other)`,
+    });
+  });
+
+  it("records the stack's gate in the verdict of a build that cannot release", async () => {
+    const event = succeeded();
+    (event.detail['additional-information'] as Record<string, unknown>)['exported-environment-variables'] =
+      [];
+    await handleInvocation(releaseDeps(scanGate), event, REQUEST_ID);
+    expect(record()).toMatchObject({ status: 'failed', release: { gate: 'scan', verdict: 'failed' } });
+  });
+
+  it('reads no scan result under the gate none', async () => {
+    repo.scan = { status: 'COMPLETE', counts: { CRITICAL: 3 } };
+    await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
+    expect(record().status).toBe('released');
+    expect(ecrMock).not.toHaveReceivedCommand(DescribeImageScanFindingsCommand);
+  });
+
+  it("records an override's reason in the verdict, and logs one decision: the release", async () => {
+    await handleInvocation(releaseDeps(scanGate), succeeded(), REQUEST_ID);
+    await handleInvocation(releaseDeps(scanGate), scanEvent({ CRITICAL: 1 }), 'scan');
+    const deps = releaseDeps(scanGate);
+    const decisions: unknown[] = [];
+    vi.spyOn(deps.logger, 'info').mockImplementation((...args: unknown[]) => {
+      if (args[0] === 'release decided') decisions.push(args[1]);
+    });
+    await handleInvocation(
+      deps,
+      { action: 'override', record: RECORD_KEY, reason: 'accepted risk', by: 'ops' },
+      'op',
+    );
+    expect(record().release).toMatchObject({
+      verdict: 'released',
+      reason: 'released by override: accepted risk',
+      counts: { CRITICAL: 1 },
+    });
+    expect(decisions).toEqual([
+      { verdict: 'released', reason: 'released by override: accepted risk' },
+      { kind: 'decided', verdict: 'released' },
+    ]);
+  });
+
+  it('names at most 200 characters of a record outside the stack an override names', async () => {
+    const name = `team/${'x'.repeat(300)}`;
+    expect(
+      await handleInvocation(
+        releaseDeps(),
+        { action: 'override', record: name, reason: 'accepted risk', by: 'ops' },
+        'op',
+      ),
+    ).toEqual({ kind: 'ignored', why: `"${name.slice(0, 200)}" is not an upload record of this stack` });
   });
 });
 

@@ -227,6 +227,20 @@ describe('gate: releaseRequireSigned', () => {
     expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
   });
 
+  it('clears the marker of a release waiting for its signature when an override releases it', async () => {
+    repo.signing = [{ status: 'IN_PROGRESS' }];
+    await handleInvocation(releaseDeps(signedGate), succeeded(), REQUEST_ID);
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(true);
+    const outcome = await handleInvocation(
+      releaseDeps(signedGate),
+      { action: 'override', record: RECORD_KEY, reason: 'signed by hand', by: 'ops' },
+      'op',
+    );
+    expect(outcome).toEqual({ kind: 'decided', verdict: 'released' });
+    expect(record().release).toMatchObject({ gate: 'none', requireSigned: true });
+    expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
+  });
+
   it('holds at the deadline a signature still IN_PROGRESS, naming it; not before', async () => {
     repo.signing = [{ status: 'IN_PROGRESS' }];
     await handleInvocation(releaseDeps(signedGate), succeeded(), REQUEST_ID);
