@@ -45,6 +45,28 @@ export function probeRepository(pattern: string | undefined): string {
   return (pattern || '*').replace(/\*/g, 'doctor-probe').replace(/\?/g, 'x');
 }
 
+/** What ecr-events needs to read the Slack webhook, if Slack is on. */
+function slackNeeds(region: string, account: string, events: Record<string, string>): RoleNeed[] {
+  const webhook = events.SLACK_WEBHOOK_PARAMETER ?? '';
+  if (webhook === '' || events.NOTIFY_EVENTS === 'none') return [];
+  if (events.SLACK_WEBHOOK_SOURCE === 'secretsmanager') {
+    return [
+      {
+        action: 'secretsmanager:GetSecretValue',
+        resource: `arn:aws:secretsmanager:${region}:${account}:secret:${webhook}-AbCdEf`,
+        why: 'read the Slack webhook secret',
+      },
+    ];
+  }
+  return [
+    {
+      action: 'ssm:GetParameter',
+      resource: `arn:aws:ssm:${region}:${account}:parameter${webhook.startsWith('/') ? '' : '/'}${webhook}`,
+      why: 'read the Slack webhook parameter',
+    },
+  ];
+}
+
 /** What each role of the stack needs, from the functions' settings and the project's service role. */
 export function roleNeeds(
   scope: StackScope,
@@ -64,25 +86,7 @@ export function roleNeeds(
   const bus = (env: Record<string, string> | undefined) =>
     `arn:aws:events:${region}:${account}:event-bus/${env?.EVENT_BUS_NAME ?? `${stack}-build-rejected`}`;
   const events = functions.ecrEvents?.env ?? {};
-  const webhook = events.SLACK_WEBHOOK_PARAMETER ?? '';
-  const slackNeed: RoleNeed[] =
-    webhook === '' || events.NOTIFY_EVENTS === 'none'
-      ? []
-      : events.SLACK_WEBHOOK_SOURCE === 'secretsmanager'
-        ? [
-            {
-              action: 'secretsmanager:GetSecretValue',
-              resource: `arn:aws:secretsmanager:${region}:${account}:secret:${webhook}-AbCdEf`,
-              why: 'read the Slack webhook secret',
-            },
-          ]
-        : [
-            {
-              action: 'ssm:GetParameter',
-              resource: `arn:aws:ssm:${region}:${account}:parameter${webhook.startsWith('/') ? '' : '/'}${webhook}`,
-              why: 'read the Slack webhook parameter',
-            },
-          ];
+  const slackNeed = slackNeeds(region, account, events);
   return [
     {
       label: 'build-trigger',
