@@ -35,6 +35,7 @@ import {
 import { BUILD_EXPORTED_DIGEST } from '../functions/shared/contract.ts';
 import type { UploadIdentity, UploadRecord } from '../functions/shared/upload-record.ts';
 import { LOCAL_CREDENTIALS } from '../shared/local-cloud.ts';
+import { writeStorageConf } from './codebuild/environment.ts';
 
 const execFileAsync = promisify(execFile);
 /** How often an upload is polled: the local cloud answers at once. */
@@ -261,7 +262,9 @@ export interface InspectedIndex {
 /**
  * `podman manifest inspect` of an index in the local registry, as a user would read it back.
  * podman 4 takes no TLS or credential flags here: a registries.conf of its own marks the local
- * registry insecure (plain HTTP) and an auth file of its own logs in, the machine's left alone.
+ * registry insecure (plain HTTP), an auth file of its own logs in, and an empty image store of its own
+ * is looked in first: the machine's are left alone, and a broken image in the machine's store cannot
+ * fail the lookup.
  */
 export async function podmanManifestInspect(registry: string, reference: string, password: string) {
   const dir = mkdtempSync(join(tmpdir(), 'ecr-pipeline-podman-'));
@@ -281,6 +284,7 @@ export async function podmanManifestInspect(registry: string, reference: string,
         CONTAINERS_REGISTRIES_CONF: conf,
         REGISTRY_AUTH_FILE: auth,
         XDG_RUNTIME_DIR: dir,
+        CONTAINERS_STORAGE_CONF: writeStorageConf(dir),
       },
     });
     return JSON.parse(stdout) as InspectedIndex;

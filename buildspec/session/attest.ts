@@ -98,7 +98,7 @@ export async function attest(deps: AttestDeps, input: AttestInput): Promise<stri
   const baseImages: BaseImage[] = [];
   for (const name of baseImageNames(dockerfileText, buildArgs)) {
     const pinned = /@(sha256:[0-9a-f]{64})$/.exec(name)?.[1];
-    const resolved = pinned ?? (await deps.baseDigest(name).catch(() => undefined));
+    const resolved = pinned ?? (await baseDigestOf(deps, name));
     baseImages.push(resolved ? { name, digest: resolved } : { name });
   }
   const statement = provenanceStatement({
@@ -135,4 +135,15 @@ export async function attest(deps: AttestDeps, input: AttestInput): Promise<stri
   const attached = ['sbom', 'provenance'];
   await writeFile(join(input.workDir, ATTEST_FILES.attestations), attached.join(','));
   return attached;
+}
+
+/** The digest the builder used for a base image; when it cannot be told, the build log says why. */
+async function baseDigestOf(deps: AttestDeps, name: string): Promise<string | undefined> {
+  let reason = 'the builder reports none';
+  const digest = await deps.baseDigest(name).catch((error: unknown) => {
+    reason = String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
+    return undefined;
+  });
+  if (!digest) deps.say(`no digest for the base image ${name} (${reason}): the provenance names it without one`);
+  return digest;
 }

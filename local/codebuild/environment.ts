@@ -79,11 +79,44 @@ export function writeRegistriesConf(dir: string, registry: string): string {
   return path;
 }
 
+/**
+ * Writes the containers storage.conf of the local builds: one image store per local cloud start, in
+ * its data folder, as a CodeBuild build container has its own. The host's store is never touched: a
+ * build cut off halfway (the cloud killed) cannot leave a broken image there, where every later
+ * lookup by name fails on it, and builds do not pile images up in it. The vfs driver copies layers
+ * instead of mounting them, so a killed build leaves no mount behind and the folder can always be
+ * removed. Returns the path of the file; the store is `<dir>/builder-store`.
+ */
+export function writeStorageConf(dir: string): string {
+  const root = builderStore(dir);
+  mkdirSync(root, { recursive: true });
+  const path = join(root, 'storage.conf');
+  writeFileSync(
+    path,
+    [
+      '# Written by the local cloud: the image store of its builds (see local/codebuild/environment.ts).',
+      '[storage]',
+      'driver = "vfs"',
+      `runroot = "${join(root, 'run')}"`,
+      `graphroot = "${join(root, 'graph')}"`,
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+/** The folder of the local builds' image store in a data folder. */
+export function builderStore(dir: string): string {
+  return join(dir, 'builder-store');
+}
+
 export interface BuildEnvironmentInput {
   /** The local cloud's env for AWS clients (AWS_ENDPOINT_URL, credentials, region). */
   cloudEnv: Record<string, string>;
   region: string;
   registriesConf: string;
+  /** The builds' image store (writeStorageConf). */
+  storageConf: string;
   workDir: string;
   srcDir: string;
   build: { id: string; arn: string; number: number; initiator: string; startTime: Date; image: string };
@@ -112,6 +145,7 @@ export function buildEnvironment(input: BuildEnvironmentInput): Record<string, s
     REGISTRY_AUTH_FILE: join(home, 'auth.json'),
     DOCKER_CONFIG: join(home, 'docker'),
     CONTAINERS_REGISTRIES_CONF: input.registriesConf,
+    CONTAINERS_STORAGE_CONF: input.storageConf,
     BUILDAH_ISOLATION: 'chroot',
     CODEBUILD_BUILD_ID: input.build.id,
     CODEBUILD_BUILD_ARN: input.build.arn,

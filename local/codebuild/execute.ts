@@ -19,6 +19,7 @@ export interface ExecutionContext {
   registry: string;
   cloudEnv: Record<string, string>;
   registriesConf: string;
+  storageConf: string;
   variables: VariableResolver;
   /** Length of a "minute" for the build timeout, in ms. */
   minuteMs: number;
@@ -90,6 +91,7 @@ async function runBuildspec(run: BuildRun, ctx: ExecutionContext, prepared: Prep
     cloudEnv: ctx.cloudEnv,
     region: ctx.region,
     registriesConf: ctx.registriesConf,
+    storageConf: ctx.storageConf,
     workDir: run.workDir,
     srcDir,
     build: {

@@ -13,11 +13,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LOCAL_CREDENTIALS } from '../../shared/local-cloud.ts';
 import { type BuildRegistry, CodeBuildApi, type StartBuildRequest } from './api.ts';
 import { BuildRun } from './build-run.ts';
-import { writeRegistriesConf } from './environment.ts';
+import { builderStore, writeRegistriesConf, writeStorageConf } from './environment.ts';
 import { type ExecutionContext, executeBuild } from './execute.ts';
 import { IdempotencyTokens } from './idempotency.ts';
 import { BuildLog } from './log-store.ts';
@@ -114,6 +115,7 @@ class LocalBuilds implements BuildRegistry {
       registry: ctx.registry,
       cloudEnv: ctx.buildEnv,
       registriesConf: writeRegistriesConf(ctx.dataDir, ctx.registry),
+      storageConf: writeStorageConf(ctx.dataDir),
       variables: this.variables,
       minuteMs: options.minuteMs ?? 60_000,
     };
@@ -233,5 +235,7 @@ class LocalBuilds implements BuildRegistry {
     await Promise.all([...this.runs.values()].map((run) => run.done));
     await Promise.all([...this.pendingEvents]);
     this.variables.destroy();
+    // The store is the builds' scratch space (what they pushed is in the registry).
+    await rm(builderStore(this.ctx.dataDir), { recursive: true, force: true });
   }
 }

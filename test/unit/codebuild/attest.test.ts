@@ -192,7 +192,7 @@ describe('attest', () => {
     mkdirSync(context);
     writeFileSync(
       join(context, 'Dockerfile'),
-      'ARG BASE=busybox\nFROM $BASE AS base\nFROM base\nFROM alpine:3\n',
+      'ARG BASE=busybox\nFROM $BASE AS base\nFROM base\nFROM alpine:3\nFROM debian:13\n',
     );
     writeFileSync(join(work, ATTEST_FILES.buildArgs), 'GREETING=hello-value\0TOKEN=s3cr3t\0');
     writeFileSync(join(work, ATTEST_FILES.contextSha256), `${'cd'.repeat(32)}\n`);
@@ -222,7 +222,10 @@ describe('attest', () => {
         scanned.push(reference);
         return Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', of: reference }));
       },
-      baseDigest: async (name: string) => (name === 'busybox' ? `sha256:${'ef'.repeat(32)}` : undefined),
+      baseDigest: async (name: string) => {
+        if (name === 'debian:13') throw new Error('Error: locating item named "manifest"\nsecond line');
+        return name === 'busybox' ? `sha256:${'ef'.repeat(32)}` : undefined;
+      },
       now: () => new Date('2026-12-03T10:05:00Z'),
       say: (line: string) => said.push(line),
     };
@@ -273,6 +276,7 @@ describe('attest', () => {
     expect(parsed.predicate.buildDefinition.resolvedDependencies.slice(1)).toEqual([
       { uri: 'busybox', digest: { sha256: 'ef'.repeat(32) } },
       { uri: 'alpine:3' },
+      { uri: 'debian:13' },
     ]);
     expect(parsed.predicate.runDetails.metadata).toEqual({
       invocationId: BUILD_ARN,
@@ -280,6 +284,8 @@ describe('attest', () => {
       finishedOn: '2026-12-03T10:05:00.000Z',
     });
     expect(said).toEqual([
+      'no digest for the base image alpine:3 (the builder reports none): the provenance names it without one',
+      'no digest for the base image debian:13 (Error: locating item named "manifest"): the provenance names it without one',
       `attached the SBOM and the provenance of ${host}/team/app@${image.digest} (fallback tag)`,
     ]);
   });

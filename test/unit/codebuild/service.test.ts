@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,28 @@ phases:
     expect(build.currentPhase).toBe('COMPLETED');
     expect(build.endTime).toBeGreaterThanOrEqual(build.startTime);
     expect(build.logs.deepLink).toBe(cb.logUrl(build.id));
+  });
+
+  it("gives builds an image store of the cloud's own, in its data folder, and removes it at stop", async () => {
+    const { cb, start } = service(`version: 0.2
+phases:
+  build:
+    commands:
+      - cat "$CONTAINERS_STORAGE_CONF"
+      - touch "$(dirname "$CONTAINERS_STORAGE_CONF")/graph-was-writable"
+`);
+    const build = await cb.waitForBuild((await start()).id);
+    expect(build.buildStatus).toBe('SUCCEEDED');
+    const dataDir = dirs.at(-1) as string;
+    const store = join(dataDir, 'builder-store');
+    const log = (await cb.readLog(build.arn)) ?? '';
+    // Never the host's /var/lib/containers: a build killed halfway cannot leave a broken image there.
+    expect(log).toContain('driver = "vfs"');
+    expect(log).toContain(`graphroot = "${join(store, 'graph')}"`);
+    expect(log).toContain(`runroot = "${join(store, 'run')}"`);
+    expect(existsSync(join(store, 'graph-was-writable'))).toBe(true);
+    await cb.stop();
+    expect(existsSync(store)).toBe(false);
   });
 
   it('fails the BUILD phase on a failing command, still runs POST_BUILD and the finally block', async () => {
