@@ -144,6 +144,7 @@ async function baseDigestOf(deps: AttestDeps, name: string): Promise<string | un
     reason = String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
     return undefined;
   });
-  if (!digest) deps.say(`no digest for the base image ${name} (${reason}): the provenance names it without one`);
+  if (!digest)
+    deps.say(`no digest for the base image ${name} (${reason}): the provenance names it without one`);
   return digest;
 }
