@@ -36,6 +36,7 @@ import {
   startMoto,
   startRegistry,
 } from './processes.ts';
+import { cacheRulesOf, type PullThroughCache, startPullThroughCache } from './pull-through.ts';
 import { loadOrCreateKeys, SIGNING_PUBLIC_KEY } from './registry/signing.ts';
 import { type EventEntry, type RegistryFront, startRegistryFront } from './registry-front.ts';
 import { LocalClock } from './schedules.ts';
@@ -186,6 +187,7 @@ async function choosePorts(basePort: number): Promise<Ports> {
 class StartedParts {
   readonly services: Service[] = [];
   readonly servers: Server[] = [];
+  readonly caches: PullThroughCache[] = [];
   front?: RegistryFront;
   invoker?: Invoker;
   codebuild?: CodeBuildService;
@@ -210,7 +212,7 @@ class StartedParts {
       ?.stop()
       .catch((error: unknown) => this.log(`codebuild: stop failed: ${String(error)}`));
     await Promise.all(this.servers.map(closeServer));
-    await Promise.all(this.services.map((s) => s.stop()));
+    await Promise.all([...this.services, ...this.caches].map((s) => s.stop()));
     this.reportIam();
   }
 
@@ -329,8 +331,10 @@ async function startServers(start: Start): Promise<Servers> {
   log(
     `signing: managed signing signs with ${signingKeys.created ? 'a new' : 'the'} local key; its public key: ${join(keyDir, SIGNING_PUBLIC_KEY)}`,
   );
+  const pullThroughCaches = await startCaches(start);
   const front = await startRegistryFront({
     signingKeys,
+    pullThroughCaches,
     port: ports.registry,
     backendPort: ports.registryBackend,
     storage: registryBackend.storage,
@@ -357,6 +361,24 @@ async function startServers(start: Start): Promise<Servers> {
   const slack = await startSlackSink(ports.slack, log);
   parts.servers.push(slack.server);
   return { moto, putEvents, sinks: slack.sinks, iam, signingPublicKey: join(keyDir, SIGNING_PUBLIC_KEY) };
+}
+
+/**
+ * The stack's pull-through cache rules (`pullThroughCache`), each run as a registry playing its
+ * upstream (holding `library/busybox`) and a distribution registry in proxy mode as its cache.
+ */
+async function startCaches(start: Start) {
+  const routes = [];
+  for (const rule of cacheRulesOf(start.template)) {
+    const cache = await startPullThroughCache(join(start.dataDir, 'pull-through', rule.prefix), rule.prefix);
+    start.parts.caches.push(cache);
+    start.log(
+      `pull-through cache ${rule.prefix}: /v2/${rule.prefix}/... goes to a cache on 127.0.0.1:${cache.port} ` +
+        'of a local registry playing the upstream (it holds library/busybox)',
+    );
+    routes.push({ ...rule, port: cache.port });
+  }
+  return routes;
 }
 
 /** The tags of an ECR repository (for `ecr:ResourceTag/*`), as moto keeps them. */

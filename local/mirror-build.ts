@@ -14,9 +14,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBaseImage } from './base-image.ts';
 import { closeServer, forward, listen } from './http.ts';
 import { freePort, startRegistry } from './processes.ts';
+import { cacheRoute, startPullThroughCache } from './pull-through.ts';
 
 const SCRIPT = new URL('../buildspec/build-image.sh', import.meta.url).pathname;
 
@@ -49,25 +49,16 @@ export interface MirrorRegistry {
 /** Starts the upstream holding `library/busybox:latest`, its pull-through cache, and the build's registry. */
 export async function startMirrorRegistry(): Promise<MirrorRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'pull-through-mirror-'));
-  const [upstreamPort, cachePort, pushPort, port] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const upstream = await startRegistry(upstreamPort, join(dir, 'upstream'), { accessLog: true });
-  await ensureBaseImage(`127.0.0.1:${upstreamPort}`);
-  const cache = await startRegistry(cachePort, join(dir, 'cache'), {
-    proxyOf: `http://127.0.0.1:${upstreamPort}`,
-  });
+  const [pushPort, port] = [await freePort(), await freePort()];
+  const cache = await startPullThroughCache(dir, CACHE_PREFIX);
   const registry = await startRegistry(pushPort, join(dir, 'registry'));
-  const front = await startCacheRoute(port, pushPort, cachePort);
+  const front = await startCacheRoute(port, pushPort, cache.port);
   const host = `127.0.0.1:${port}`;
   let stores = 0;
   return {
     host,
     dir,
-    upstreamRequests: () => requestLines(readFileSync(join(dir, 'upstream', 'registry.log'), 'utf8')),
+    upstreamRequests: () => cache.upstreamRequests(),
     cacheHolds: (digest) => existsSync(blobPath(cache.storage, digest)),
     store() {
       const root = join(dir, `store-${++stores}`);
@@ -81,7 +72,8 @@ export async function startMirrorRegistry(): Promise<MirrorRegistry> {
     build: (dockerfile, store, env = {}) => build(host, dir, dockerfile, store, env),
     async stop() {
       await closeServer(front);
-      for (const service of [registry, cache, upstream]) await service.stop();
+      await registry.stop();
+      await cache.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -93,11 +85,10 @@ export async function startMirrorRegistry(): Promise<MirrorRegistry> {
  * other request goes to the registry that takes the pushes.
  */
 async function startCacheRoute(port: number, pushPort: number, cachePort: number): Promise<Server> {
-  const cached = `/v2/${CACHE_PREFIX}/`;
   const server = createServer((req, res) => {
-    const toCache = req.url?.startsWith(cached) === true;
-    if (toCache) req.url = `/v2/${req.url?.slice(cached.length)}`;
-    forward(toCache ? cachePort : pushPort, req, res, {
+    const route = cacheRoute(req.url ?? '/', [CACHE_PREFIX]);
+    if (route) req.url = route.url;
+    forward(route ? cachePort : pushPort, req, res, {
       onAnswer: (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -110,13 +101,6 @@ async function startCacheRoute(port: number, pushPort: number, cachePort: number
   });
   await listen(server, port);
   return server;
-}
-
-/** `GET /v2/library/busybox/blobs/sha256:...` for each request line of a registry's access log. */
-export function requestLines(log: string): string[] {
-  return [...log.matchAll(/"(GET|HEAD|PUT|POST|PATCH|DELETE) (\/v2\/[^ "]*) HTTP\/[\d.]+"/g)].map(
-    (m) => `${m[1]} ${m[2]}`,
-  );
 }
 
 /** Where the distribution registry's filesystem driver keeps blob `digest`. */

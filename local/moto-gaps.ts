@@ -41,7 +41,7 @@ export function motoGaps(
   if (creationTemplates.length > 0) {
     lines.push(
       `moto cannot: keep repository creation templates (it answers 500): ${creationTemplates.join(', ')} ` +
-        "deployed, but a repository ECR creates for them gets moto's defaults",
+        'deployed; the local cloud applies them itself to the repositories its pull-through caches create',
     );
   }
   for (const resource of deployment.customResources) {

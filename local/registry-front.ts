@@ -9,7 +9,10 @@
  * - a pushed manifest is recorded with PutImage (its real digest and media type), its size and push
  *   time kept for DescribeImages (registry/images.ts), and an `ECR Image Action` event put on the
  *   local bus (registry/image-events.ts); pulls set `lastRecordedPullTime`; deletes (registry DELETE
- *   or BatchDeleteImage, registry/ecr-hook.ts) emit DELETE events; scans on push in registry/scans.ts.
+ *   or BatchDeleteImage, registry/ecr-hook.ts) emit DELETE events; scans on push in registry/scans.ts;
+ * - a repository under the prefix of one of the stack's pull-through cache rules is served by that
+ *   rule's cache, with the import and the repository's creation authorized as ECR does
+ *   (registry/pull-through.ts).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -23,6 +26,7 @@ import { RegistryBackend, registryError } from './registry/backend.ts';
 import { EcrCorrections } from './registry/ecr-hook.ts';
 import { bestEffort, type EventEntry, imageAction } from './registry/image-events.ts';
 import { ImageRecords } from './registry/images.ts';
+import { type CacheRoute, PullThroughRoutes } from './registry/pull-through.ts';
 import { ManifestPush } from './registry/push.ts';
 import { ScanOnPush } from './registry/scans.ts';
 import { LocalSigning } from './registry/signing.ts';
@@ -41,6 +45,8 @@ export interface RegistryFrontOptions {
   iam?: RegistryIam;
   /** The key pair managed signing signs with (registry/signing.ts). */
   signingKeys: SigningKeys;
+  /** The stack's pull-through cache rules and the ports of their caches (local/pull-through.ts). */
+  pullThroughCaches?: readonly CacheRoute[];
   log: (line: string) => void;
 }
 
@@ -69,6 +75,7 @@ interface FrontParts {
   backend: RegistryBackend;
   images: ImageRecords;
   push: ManifestPush;
+  caches: PullThroughRoutes;
   emit: (entries: EventEntry[]) => Promise<void>;
 }
 
@@ -96,7 +103,8 @@ export async function startRegistryFront(options: RegistryFrontOptions): Promise
   });
   const push = new ManifestPush({ ecr, backend, images, scans, signing, emit, log });
   const corrections = new EcrCorrections({ ecr, backend, images, storage: options.storage, emit, signing });
-  const parts: FrontParts = { ecr, access, backend, images, push, emit };
+  const caches = new PullThroughRoutes({ rules: options.pullThroughCaches ?? [], access, ecr, log });
+  const parts: FrontParts = { ecr, access, backend, images, push, caches, emit };
 
   const server = createServer((req, res) => {
     handle(parts, req, res).catch((error: unknown) => {
@@ -140,6 +148,7 @@ async function handle(parts: FrontParts, req: IncomingMessage, res: ServerRespon
     return;
   }
   const { name, kind, reference } = target;
+  if (parts.caches.covers(name)) return parts.caches.serve(caller, req, res, target);
   const repo = await parts.access.repository(name);
   if (!repo) {
     registryError(

@@ -212,6 +212,21 @@ export class LocalIam {
     return this.authorizer.authorize(caller.principal, registryActions(method, url, this.options.scope));
   }
 
+  /** ECR `actions` on repository `name` for a registry caller: the denial, or undefined. */
+  async authorizeRepositoryActions(
+    caller: RegistryCaller,
+    actions: readonly string[],
+    name: string,
+  ): Promise<Denial | undefined> {
+    if (caller.kind === 'console' || !this.options.enforce) return undefined;
+    const { region, account } = this.options.scope;
+    const resource = `arn:aws:ecr:${region}:${account}:repository/${name}`;
+    return this.authorizer.authorize(
+      caller.principal,
+      actions.map((action) => ({ action, resource, context: {} })),
+    );
+  }
+
   /** A registry password of the console's credentials (the local cloud's own pulls: scans). */
   consolePassword(): string {
     return this.tokens.password(CONSOLE_ACCESS_KEY_ID);

@@ -19,6 +19,12 @@ export interface RegistryIam {
   registryCaller(password: string): RegistryCaller | undefined;
   /** The denial of a registry request of that caller, or undefined. */
   authorizeRegistry(caller: RegistryCaller, method: string, url: string): Promise<Denial | undefined>;
+  /** The denial of ECR `actions` on repository `name` for that caller (what a registry request also needs). */
+  authorizeRepositoryActions(
+    caller: RegistryCaller,
+    actions: readonly string[],
+    name: string,
+  ): Promise<Denial | undefined>;
   /** A password of the console's (administrator) credentials, for the local cloud's own pulls. */
   consolePassword(): string;
 }
@@ -57,6 +63,15 @@ export class RegistryAccess {
   /** The denial of a request of this caller (IAM), or undefined. */
   async denial(caller: RegistryCaller, req: IncomingMessage): Promise<Denial | undefined> {
     return this.iam?.authorizeRegistry(caller, req.method ?? 'GET', req.url ?? '/');
+  }
+
+  /** The denial of ECR `actions` on repository `name` for this caller (IAM), or undefined. */
+  async denialOf(
+    caller: RegistryCaller,
+    actions: readonly string[],
+    name: string,
+  ): Promise<Denial | undefined> {
+    return this.iam?.authorizeRepositoryActions(caller, actions, name);
   }
 
   /** The repository in the local ECR, or undefined when there is none of that name. */

@@ -152,7 +152,7 @@ describe('motoGaps', () => {
       customResources: [],
     } as unknown as Parameters<typeof motoGaps>[1];
     expect(motoGaps(template, deployment)).toEqual([
-      "moto cannot: keep repository creation templates (it answers 500): PullThroughCacheTemplateQuay deployed, but a repository ECR creates for them gets moto's defaults",
+      'moto cannot: keep repository creation templates (it answers 500): PullThroughCacheTemplateQuay deployed; the local cloud applies them itself to the repositories its pull-through caches create',
     ]);
   });
 });
