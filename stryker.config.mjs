@@ -79,6 +79,15 @@ const SETS = {
     mutate: ['functions/registry-settings/{merge,signing,blob-mounting,respond,apply}.ts'],
     testFiles: ['test/unit/registry-settings/{merge,signing,blob-mounting,respond,apply}.test.ts'],
   },
+  // Base images through ECR's pull-through cache: the packaging-time rules, creation templates and IAM
+  // statements (resources/pull-through-cache.cjs) and the build session's policy, which reads the
+  // rules' prefixes, each by its own unit tests. The .cjs is loaded with require(), outside Vite's
+  // module graph, so Vitest cannot relate tests to it: the set's test files run as listed.
+  'pull-through': {
+    mutate: ['resources/pull-through-cache.cjs', 'buildspec/session/policy.ts'],
+    testFiles: ['test/unit/resources/pull-through-cache.test.ts', 'test/unit/codebuild/build-session.test.ts'],
+    related: false,
+  },
   // The release function's domain modules, by their own tests (the handler and the clients are glue).
   release: {
     mutate: ['functions/release/*.ts', '!functions/release/{handler,clients,deps}.ts'],
@@ -131,7 +140,7 @@ export default {
   mutate: set.mutate,
   testFiles: set.testFiles,
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.config.ts', related: true },
+  vitest: { configFile: 'vitest.config.ts', related: set.related ?? true },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },

@@ -51,11 +51,10 @@ export class ScopeError extends Error {
 }
 
 // IAM reads `*` and `?` in a Resource as wildcards and `${...}` as a variable: a name holding one
-// would widen the policy. The build-trigger never starts a build for such names.
-const LITERAL = /^[^*?$]+$/;
-
+// would widen the policy. The build-trigger never starts a build for such names. (The patterns here
+// are built in the functions that use them, not at module load, where mutation testing cannot vary them.)
 function literal(what: string, value: string): string {
-  if (!LITERAL.test(value))
+  if (!/^[^*?$]+$/.test(value))
     throw new ScopeError(`${what} "${value}" holds *, ? or $, which IAM would not read literally`);
   return value;
 }
@@ -105,7 +104,7 @@ export function sessionPolicy(scope: SessionScope): string {
   const profile = scope.signingProfileArn ?? '';
   if (profile !== '') {
     // ECR managed signing signs the push with the pusher's identity (ECR user guide, "Managed signing").
-    if (!SIGNING_PROFILE.test(profile) || !profile.startsWith(`arn:${partition}:signer:`))
+    if (!isSigningProfile(profile) || !profile.startsWith(`arn:${partition}:signer:`))
       throw new ScopeError(`SIGNING_PROFILE_ARN "${profile}" is not a signing profile ARN of this partition`);
     statements.push({ Sid: 'SignPush', Effect: 'Allow', Action: 'signer:SignPayload', Resource: profile });
   }
@@ -118,9 +117,10 @@ export function sessionPolicy(scope: SessionScope): string {
   return text;
 }
 
-const SIGNING_PROFILE = /^arn:[a-z-]+:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]{2,64}$/;
-
-const PREFIX = /^[a-z0-9][a-z0-9._/-]*$/;
+/** Whether `arn` is an AWS Signer signing profile ARN (of any partition). */
+function isSigningProfile(arn: string): boolean {
+  return /^arn:[a-z-]+:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[A-Za-z0-9_]{2,64}$/.test(arn);
+}
 
 /** The ECR repository prefixes of a "host=prefix,..." mirror list; a malformed entry is refused. */
 export function pullThroughPrefixes(mirrors: string): string[] {
@@ -130,7 +130,7 @@ export function pullThroughPrefixes(mirrors: string): string[] {
     .filter((entry) => entry !== '')
     .map((entry) => {
       const prefix = entry.slice(entry.indexOf('=') + 1);
-      if (!entry.includes('=') || !PREFIX.test(prefix))
+      if (!entry.includes('=') || !/^[a-z0-9][a-z0-9._/-]*$/.test(prefix))
         throw new ScopeError(`bad PULL_THROUGH_CACHE entry "${entry}": use host=prefix`);
       return prefix;
     });

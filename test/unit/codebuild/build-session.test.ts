@@ -10,7 +10,12 @@ import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ScopeError, sessionName, sessionPolicy } from '../../../buildspec/session/policy.ts';
+import {
+  pullThroughPrefixes,
+  ScopeError,
+  sessionName,
+  sessionPolicy,
+} from '../../../buildspec/session/policy.ts';
 import { PrepareError, type PrepareInput, prepare } from '../../../buildspec/session/prepare.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/ecr-pipeline-dev-build-session';
@@ -88,8 +93,27 @@ describe('sessionPolicy', () => {
   it('refuses a pull-through cache entry whose prefix IAM would read as a wildcard', () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, as it would reach the policy
     const variable = 'docker.io=docker-hub/${aws:username}';
-    for (const pullThroughCache of ['docker.io=*', variable, 'docker-hub'])
-      expect(() => sessionPolicy({ ...scope, pullThroughCache })).toThrow(/bad PULL_THROUGH_CACHE entry/);
+    for (const pullThroughCache of [
+      'docker.io=*',
+      variable,
+      'docker-hub',
+      'docker.io=hub*',
+      'docker.io=-hub',
+    ])
+      expect(() => sessionPolicy({ ...scope, pullThroughCache }), pullThroughCache).toThrow(
+        /bad PULL_THROUGH_CACHE entry/,
+      );
+  });
+
+  it('names the entry it refuses and how to write one, and reads every prefix of a list', () => {
+    expect(() => sessionPolicy({ ...scope, pullThroughCache: 'quay.io=quay, docker.io=/hub' })).toThrow(
+      new ScopeError('bad PULL_THROUGH_CACHE entry "docker.io=/hub": use host=prefix'),
+    );
+    expect(pullThroughPrefixes(' quay.io=quay ,, registry.k8s.io=k8s/v1.x_y ')).toEqual([
+      'quay',
+      'k8s/v1.x_y',
+    ]);
+    expect(pullThroughPrefixes('')).toEqual([]);
   });
 
   it('lets the push be signed with the signing profile only (ECR managed signing), and only when one is set', () => {
@@ -110,6 +134,7 @@ describe('sessionPolicy', () => {
       'arn:aws:signer:eu-west-1:123456789012:/signing-profiles/*',
       'arn:aws-cn:signer:cn-north-1:123456789012:/signing-profiles/ecr_pipeline',
       'arn:aws:signer:eu-west-1:123456789012:/signing-profiles/a/b',
+      'arn:aws:signer:eu-west-1:123456789012:/signing-profiles/ecr_pipeline!',
     ])
       expect(() => sessionPolicy({ ...scope, signingProfileArn }), signingProfileArn).toThrow(
         /is not a signing profile ARN of this partition/,
@@ -133,6 +158,35 @@ describe('sessionPolicy', () => {
     );
   });
 
+  it('refuses a wildcard anywhere in a name, and says which name and why', () => {
+    expect(() => sessionPolicy({ ...scope, bucket: '*contexts' })).toThrow(
+      new ScopeError('bucket "*contexts" holds *, ? or $, which IAM would not read literally'),
+    );
+    expect(() => sessionPolicy({ ...scope, key: 'team-a/api/v1.tar.gz*' })).toThrow(
+      new ScopeError('key "team-a/api/v1.tar.gz*" holds *, ? or $, which IAM would not read literally'),
+    );
+    expect(() => sessionPolicy({ ...scope, repository: 'team-a/api?' })).toThrow(
+      new ScopeError('repository "team-a/api?" holds *, ? or $, which IAM would not read literally'),
+    );
+    expect(JSON.parse(sessionPolicy({ ...scope, key: 'k', repository: 'r' })).Statement[0].Resource).toBe(
+      'arn:aws:s3:::contexts/k',
+    );
+  });
+
+  it('refuses a role ARN with anything before or after it, with an error of its own kind', () => {
+    for (const roleArn of [`x${ROLE}`, `${ROLE}\nrole/other`]) {
+      let thrown: unknown;
+      try {
+        sessionPolicy({ ...scope, roleArn });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, roleArn).toBeInstanceOf(ScopeError);
+      expect((thrown as Error).name).toBe('ScopeError');
+      expect((thrown as Error).message).toBe(`"${roleArn}" is not a role ARN`);
+    }
+  });
+
   it("refuses a policy over AWS's 2,048 characters instead of letting AssumeRole fail", () => {
     expect(() => sessionPolicy({ ...scope, key: `${'k'.repeat(1500)}.tar.gz` })).toThrow(
       /over AWS's 2048: use a shorter key or repository name/,
@@ -143,6 +197,7 @@ describe('sessionPolicy', () => {
     expect(sessionName('ecr-pipeline-dev:0f3c2a')).toBe('ecr-pipeline-dev-0f3c2a');
     expect(sessionName(`p:${'x'.repeat(80)}`)).toHaveLength(64);
     expect(sessionName('x')).toBe('build-x');
+    expect(sessionName('ab')).toBe('ab');
   });
 });
 
