@@ -3,36 +3,58 @@
 // repositories they create, the build's mirror list, and the IAM statements that let the build pull
 // through the rules' prefixes and nothing else there. A list that cannot work fails the packaging.
 
+// The tables and patterns are built in functions, not at module load, so that mutation testing can
+// vary them per test (stryker.config.mjs, MUTATION_SET=pull-through).
+
 /** The upstreams a rule can name: its repository prefix in ECR and the registry host it mirrors. */
-const UPSTREAMS = {
-  'ecr-public': { url: 'public.ecr.aws', registry: 'ecr-public', host: 'public.ecr.aws' },
-  quay: { url: 'quay.io', registry: 'quay', host: 'quay.io' },
-  k8s: { url: 'registry.k8s.io', registry: 'k8s', host: 'registry.k8s.io' },
-  // Docker Hub's registry is registry-1.docker.io; image references name it docker.io.
-  'docker-hub': { url: 'registry-1.docker.io', registry: 'docker-hub', host: 'docker.io' },
-};
+function upstreams() {
+  return {
+    'ecr-public': { url: 'public.ecr.aws', registry: 'ecr-public', host: 'public.ecr.aws' },
+    quay: { url: 'quay.io', registry: 'quay', host: 'quay.io' },
+    k8s: { url: 'registry.k8s.io', registry: 'k8s', host: 'registry.k8s.io' },
+    // Docker Hub's registry is registry-1.docker.io; image references name it docker.io.
+    'docker-hub': { url: 'registry-1.docker.io', registry: 'docker-hub', host: 'docker.io' },
+  };
+}
+
+/** The upstream of prefix `prefix` (only the table's own names: not `toString` or `constructor`). */
+function upstreamOf(prefix) {
+  const all = upstreams();
+  return Object.hasOwn(all, prefix) ? all[prefix] : undefined;
+}
+
 // ECR reads an upstream credential only from a secret whose name has this prefix (ECR user guide,
 // "Creating a pull through cache rule").
-const SECRET_ARN =
-  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:ecr-pullthroughcache\/[A-Za-z0-9/_+=.@-]+$/;
-const PULL = ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
-const PUSH = ['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage'];
+function isCredentialSecret(arn) {
+  return /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:ecr-pullthroughcache\/[A-Za-z0-9/_+=.@-]+$/.test(
+    arn,
+  );
+}
 
-const values = (value) =>
-  String(value ?? '')
+function pullActions() {
+  return ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'];
+}
+
+function pushActions() {
+  return ['ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage'];
+}
+
+function values(value) {
+  return String(value)
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+}
 
 /** What is wrong with the parameters, each with what to set; empty when they can work. */
 function problems(prefixes, secret) {
   const found = [];
-  const unknown = prefixes.filter((p) => !(p in UPSTREAMS));
+  const unknown = prefixes.filter((p) => upstreamOf(p) === undefined);
   if (unknown.length > 0)
     found.push(
-      `pullThroughCache: unknown upstream ${unknown.join(', ')} (use ${Object.keys(UPSTREAMS).join(', ')})`,
+      `pullThroughCache: unknown upstream ${unknown.join(', ')} (use ${Object.keys(upstreams()).join(', ')})`,
     );
-  if (prefixes.includes('docker-hub') && !SECRET_ARN.test(secret))
+  if (prefixes.includes('docker-hub') && !isCredentialSecret(secret))
     found.push(
       'pullThroughCache=docker-hub needs dockerHubCredentialSecret: the ARN of a Secrets Manager secret ' +
         `whose name starts with ecr-pullthroughcache/, got "${secret}"`,
@@ -42,21 +64,22 @@ function problems(prefixes, secret) {
   return found;
 }
 
-const logicalId = (prefix) =>
-  prefix
+function logicalId(prefix) {
+  return prefix
     .split('-')
     .map((part) => part[0].toUpperCase() + part.slice(1))
     .join('');
+}
 
-const repositoryArn = (name) => ({
-  'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${name}`,
-});
+function repositoryArn(name) {
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${name}` };
+}
 
 /** The stack fragment: one rule per upstream and the creation template of their repositories. */
 function resources(prefixes, secret, { stack, untaggedExpiryDays }) {
   const found = {};
   for (const prefix of prefixes) {
-    const upstream = UPSTREAMS[prefix];
+    const upstream = upstreamOf(prefix);
     found[`PullThroughCache${logicalId(prefix)}`] = {
       Type: 'AWS::ECR::PullThroughCacheRule',
       Properties: {
@@ -104,10 +127,11 @@ function resources(prefixes, secret, { stack, untaggedExpiryDays }) {
  * A statement present only with pullThroughCache. Without it, the statement is left out whole (both
  * branches AWS::NoValue): no placeholder resource reaches the template.
  */
-const onlyWithRules = (prefixes, statement) =>
-  prefixes.length > 0
+function onlyWithRules(prefixes, statement) {
+  return prefixes.length > 0
     ? { 'Fn::If': ['PullsThroughCache', statement, { Ref: 'AWS::NoValue' }] }
     : { 'Fn::If': ['PullsThroughCache', { Ref: 'AWS::NoValue' }, { Ref: 'AWS::NoValue' }] };
+}
 
 module.exports = async ({ resolveVariable }) => {
   const param = async (name) => String((await resolveVariable(`param:${name}`)) ?? '').trim();
@@ -123,21 +147,21 @@ module.exports = async ({ resolveVariable }) => {
       untaggedExpiryDays: await param('untaggedExpiryDays'),
     }),
     // "host=prefix,..." for build-image.sh: each upstream host and the ECR prefix that mirrors it.
-    mirrors: prefixes.map((p) => `${UPSTREAMS[p].host}=${p}`).join(','),
+    mirrors: prefixes.map((p) => `${upstreamOf(p).host}=${p}`).join(','),
     // The build pulls through the rules (importing an image the cache does not hold yet, creating
     // its repository the first time: ECR user guide, "IAM permissions required to sync an upstream
     // registry"), only under their prefixes.
     buildPull: onlyWithRules(prefixes, {
       Sid: 'PullThroughCache',
       Effect: 'Allow',
-      Action: [...PULL, 'ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
+      Action: [...pullActions(), 'ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
       Resource: cached,
     }),
     // No push into the cache, whatever else allows it (repositoryPattern "*", adoptRepositoryPattern).
     buildNoPush: onlyWithRules(prefixes, {
       Sid: 'NeverPushIntoPullThroughCache',
       Effect: 'Deny',
-      Action: PUSH,
+      Action: pushActions(),
       Resource: cached,
     }),
     // The ECR endpoints' policy lets the build import through the rules' prefixes (vpcEndpoints).

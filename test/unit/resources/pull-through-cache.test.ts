@@ -155,6 +155,10 @@ describe('pull-through cache rules at packaging', () => {
 
   it.each([
     [
+      { pullThroughCache: 'constructor,toString' },
+      'pullThroughCache: unknown upstream constructor, toString (use ecr-public, quay, k8s, docker-hub)',
+    ],
+    [
       { pullThroughCache: 'ghcr,quay,gcr' },
       'pullThroughCache: unknown upstream ghcr, gcr (use ecr-public, quay, k8s, docker-hub)',
     ],
