@@ -85,7 +85,10 @@ const SETS = {
   // module graph, so Vitest cannot relate tests to it: the set's test files run as listed.
   'pull-through': {
     mutate: ['resources/pull-through-cache.cjs', 'buildspec/session/policy.ts'],
-    testFiles: ['test/unit/resources/pull-through-cache.test.ts', 'test/unit/codebuild/build-session.test.ts'],
+    testFiles: [
+      'test/unit/resources/pull-through-cache.test.ts',
+      'test/unit/codebuild/build-session.test.ts',
+    ],
     related: false,
   },
   // The release function's domain modules, by their own tests (the handler and the clients are glue).
