@@ -1,33 +1,20 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   created,
+  granted,
   holds,
-  lintFindings,
+  itLintsClean,
+  packagedWith,
   packageWith,
   readTemplate,
   resource,
-  type Statement,
   statement,
   type Template,
 } from './template.ts';
 
 const PROFILE = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ecr_pipeline';
 const MANAGED = 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team-a/*';
-
-/** The statements a deployment grants the role: Fn::If resolved by the template's conditions. */
-function granted(template: Template, role: string): Statement[] {
-  const policies = resource(template, role).Properties?.Policies as {
-    PolicyDocument: { Statement: unknown[] };
-  }[];
-  return policies
-    .flatMap((p) => p.PolicyDocument.Statement)
-    .flatMap((item) => {
-      const fnIf = (item as { 'Fn::If'?: [string, unknown, unknown] })['Fn::If'];
-      const chosen = fnIf ? (holds(template, fnIf[0]) ? fnIf[1] : fnIf[2]) : item;
-      return (chosen as { Ref?: string }).Ref === 'AWS::NoValue' ? [] : [chosen as Statement];
-    });
-}
 
 const projectVariable = (template: Template, name: string) =>
   (
@@ -64,14 +51,11 @@ describe('signing, off (the default)', () => {
 });
 
 describe('signing with a profile, and a release gate that requires it', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({
-      repositoryPattern: 'team-a/*',
-      signingProfileArn: PROFILE,
-      releaseGate: 'signed',
-    });
-  }, 120_000);
+  const template = packagedWith({
+    repositoryPattern: 'team-a/*',
+    signingProfileArn: PROFILE,
+    releaseGate: 'signed',
+  });
 
   it('merges our signing rule through the registry-settings function', () => {
     const deployed = created(template);
@@ -130,16 +114,11 @@ describe('signing with a profile, and a release gate that requires it', () => {
     expect(releaseEnv(template).RELEASE_GATE).toBe('signed');
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('a signed release gate without a profile of the stack (a registry rule of your own)', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({ releaseGate: 'scan,signed' });
-  }, 120_000);
+  const template = packagedWith({ releaseGate: 'scan,signed' });
 
   it('reads the signing status, and creates no signing rule nor Signer grant', () => {
     expect(created(template).RegistrySigning).toBeUndefined();
