@@ -68,6 +68,24 @@ function extraCalls(more: Map<string, number>, less: Map<string, number>): strin
   return parts.length > 0 ? parts.join(', ') : 'none';
 }
 
+/**
+ * The release role's calls once its function has gone quiet (no new call for 3 s; at most 60 s): the
+ * verdict is announced after the record says released, so a snapshot taken at once would give that
+ * upload's last calls to the next one.
+ */
+async function settledCalls(cloud: LocalCloud): Promise<Map<string, number>> {
+  const deadline = Date.now() + 60_000;
+  let last = releaseCalls(cloud);
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < 3000 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const now = releaseCalls(cloud);
+    if (total(now) !== total(last)) quietSince = Date.now();
+    last = now;
+  }
+  return last;
+}
+
 const total = (calls: Map<string, number>) => [...calls.values()].reduce((a, b) => a + b, 0);
 
 /** When the release function logged the index of `digest` put (its Powertools timestamp). */
@@ -127,9 +145,9 @@ export default async function buildLegsBench(): Promise<Row[]> {
     let singleCalls = new Map<string, number>();
     for (let i = 0; i < RUNS; i++) {
       const run = `r${Date.now()}-${i}`;
-      const before = releaseCalls(cloud);
+      const before = await settledCalls(cloud);
       const joined = await upload('bench/legs', `${run}-both`, PLATFORMS);
-      const between = releaseCalls(cloud);
+      const between = await settledCalls(cloud);
       parallelMs.push(joined.ms);
       const legsEnd = Math.max(...(joined.record.legs ?? []).map((leg) => Date.parse(leg.finishedAt ?? '')));
       const putAt = joinedAt(lines, joined.record.digest);
@@ -140,9 +158,9 @@ export default async function buildLegsBench(): Promise<Row[]> {
 
       let one = 0;
       for (const [n, platform] of PLATFORMS.entries()) {
-        const start = releaseCalls(cloud);
+        const start = await settledCalls(cloud);
         one += (await upload(`bench/legs-${platform.split('/')[1]}`, `${run}-one`, [platform])).ms;
-        if (n === 0) singleCalls = callsBetween(start, releaseCalls(cloud));
+        if (n === 0) singleCalls = callsBetween(start, await settledCalls(cloud));
       }
       sequentialMs.push(one);
       joinedCalls = callsBetween(before, between);
