@@ -76,8 +76,8 @@ const SETS = {
   // The registry-settings custom resource's merges (replication, scanning, signing) and blob mounting,
   // each by its own tests (the handler and the clients are glue).
   'registry-settings': {
-    mutate: ['functions/registry-settings/{merge,signing,blob-mounting,respond,apply}.ts'],
-    testFiles: ['test/unit/registry-settings/{merge,signing,blob-mounting,respond,apply}.test.ts'],
+    mutate: ['functions/registry-settings/{merge,rules,signing,blob-mounting,respond,apply}.ts'],
+    testFiles: ['test/unit/registry-settings/{merge,rules,signing,blob-mounting,respond,apply}.test.ts'],
   },
   // The release function's domain modules, by their own tests (the handler and the clients are glue).
   release: {

@@ -13,6 +13,7 @@ import type {
   ScanFrequency,
   ScanningRepositoryFilter,
 } from '@aws-sdk/client-ecr';
+import { mergeRule, type SharedRules, unmergeRule } from './rules.ts';
 
 /** A merged setting, or the reason it cannot be applied (a plain reason, unlike naming.ts's Rejection). */
 export type MergeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -79,37 +80,29 @@ export function sameRule(a: ReplicationRule, b: ReplicationRule): boolean {
   return ruleKey(a) === ruleKey(b);
 }
 
-/**
- * The registry's rules with ours in place: `previous` (our rule before an update) and any copy of
- * ours removed, every other rule kept as it was, ours last.
- */
+/** The registry's replication rules, as mergeRule and unmergeRule see them. */
+const REPLICATION_RULES: SharedRules<ReplicationRule> = {
+  kind: 'replication',
+  max: MAX_REPLICATION_RULES,
+  same: sameRule,
+  describe: (rule) =>
+    `for ${(rule.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} ` +
+    `to ${(rule.destinations ?? []).map(destinationKey).join(', ')}`,
+  instead: 'give this stack another repositoryPattern or other regions',
+};
+
+/** The registry's replication rules with ours in place (mergeRule). */
 export function mergeReplication(
   existing: ReplicationRule[],
   ours: ReplicationRule,
   previous?: ReplicationRule,
 ): MergeResult<ReplicationRule[]> {
-  const others = existing.filter((rule) => !(previous && sameRule(rule, previous)));
-  // A rule like ours that this stack did not write is someone else's: taking it over would delete it
-  // with this stack.
-  if (others.some((rule) => sameRule(rule, ours)) && !(previous && sameRule(previous, ours))) {
-    return refuse(
-      `the registry already has a replication rule for ${(ours.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} ` +
-        `to ${(ours.destinations ?? []).map(destinationKey).join(', ')}, which this stack did not write: it will not take ` +
-        'over (and, on deletion, remove) a rule others rely on; give this stack another repositoryPattern or other regions',
-    );
-  }
-  if (others.length + 1 > MAX_REPLICATION_RULES) {
-    return refuse(
-      `the registry has ${others.length} replication rules of others; ECR takes at most ${MAX_REPLICATION_RULES}, ` +
-        'so this stack cannot add its own without removing one of theirs',
-    );
-  }
-  return ok([...others, ours]);
+  return mergeRule(REPLICATION_RULES, existing, ours, previous);
 }
 
-/** The registry's rules without ours; everyone else's untouched. */
+/** The registry's replication rules without ours (unmergeRule). */
 export function unmergeReplication(existing: ReplicationRule[], ours: ReplicationRule): ReplicationRule[] {
-  return existing.filter((rule) => !sameRule(rule, ours));
+  return unmergeRule(REPLICATION_RULES, existing, ours);
 }
 
 /** This stack's scanning: its repositories (repositoryPattern as a WILDCARD filter) at a frequency. */

@@ -6,6 +6,7 @@
  */
 import type { SigningRule } from '@aws-sdk/client-ecr';
 import type { MergeResult } from './merge.ts';
+import { mergeRule, type SharedRules, unmergeRule } from './rules.ts';
 
 // Function declarations, not arrow functions held in constants: code evaluated at module load is
 // out of reach of mutation testing's mutant switching, so its mutants would survive untested.
@@ -66,35 +67,30 @@ export function sameSigningRule(a: SigningRule, b: SigningRule): boolean {
   return ruleKey(a) === ruleKey(b);
 }
 
-/**
- * The registry's rules with ours in place: `previous` (our rule before an update) and any copy of
- * ours removed, every other rule kept as it was, ours last.
- */
+/** The registry's signing rules, as mergeRule and unmergeRule see them. */
+const SIGNING_RULES: SharedRules<SigningRule> = {
+  kind: 'signing',
+  max: MAX_SIGNING_RULES,
+  same: sameSigningRule,
+  describe: describeSigningRule,
+  instead: 'give this stack another repositoryPattern or signing profile',
+};
+
+/** A signing rule as a refusal names it: its filters and its profile. */
+function describeSigningRule(rule: SigningRule): string {
+  return `for ${(rule.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} with ${rule.signingProfileArn}`;
+}
+
+/** The registry's signing rules with ours in place (mergeRule). */
 export function mergeSigning(
   existing: SigningRule[],
   ours: SigningRule,
   previous?: SigningRule,
 ): MergeResult<SigningRule[]> {
-  const others = existing.filter((rule) => !(previous && sameSigningRule(rule, previous)));
-  // A rule like ours that this stack did not write is someone else's: taking it over would delete it
-  // with this stack. (Our own, on an update with unchanged properties, went out with `previous`.)
-  if (others.some((rule) => sameSigningRule(rule, ours))) {
-    return refuse(
-      `the registry already has a signing rule for ${(ours.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} ` +
-        `with ${ours.signingProfileArn}, which this stack did not write: it will not take over (and, on deletion, ` +
-        'remove) a rule others rely on; give this stack another repositoryPattern or signing profile',
-    );
-  }
-  if (others.length + 1 > MAX_SIGNING_RULES) {
-    return refuse(
-      `the registry has ${others.length} signing rules of others; ECR takes at most ${MAX_SIGNING_RULES}, ` +
-        'so this stack cannot add its own without removing one of theirs',
-    );
-  }
-  return ok([...others, ours]);
+  return mergeRule(SIGNING_RULES, existing, ours, previous);
 }
 
-/** The registry's rules without ours; everyone else's untouched. */
+/** The registry's signing rules without ours (unmergeRule). */
 export function unmergeSigning(existing: SigningRule[], ours: SigningRule): SigningRule[] {
-  return existing.filter((rule) => !sameSigningRule(rule, ours));
+  return unmergeRule(SIGNING_RULES, existing, ours);
 }

@@ -10,12 +10,14 @@ import {
   ListTagsForResourceCommand,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForRelease } from '../../follow/upload.ts';
 import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
 import { contextKey } from '../../functions/shared/naming.ts';
 import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import {
   clientsFor,
+  identityOf,
   keyPrefixOf,
   readExamples,
   sendContext,
@@ -86,6 +88,15 @@ describe('the sweeper on built repositories', () => {
     );
     const outcome = await waitForOutcome(cloud, clients, keyPrefixOf(cloud), up);
     expect(outcome.kind === 'built' && outcome.build.buildStatus).toBe('SUCCEEDED');
+    // The release moves the tag after the build's event: a push that clears a stale mark. The
+    // sweep runs after it, as a day later it would (on a busy machine the event can come late).
+    const release = await waitForRelease(clients, {
+      prefix: keyPrefixOf(cloud),
+      identity: identityOf(up),
+      pollMs: 200,
+      timeoutMs: 300_000,
+    });
+    expect(release.record?.status).toBe('released');
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'e2e/unmanaged' }));
     const managed = await repository('e2e/stale');
     expect(managed).toBeDefined();

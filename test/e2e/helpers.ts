@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
+import { expect } from 'vitest';
+import type { VerifyReport } from '../../cli/verify.ts';
 import { contextKey } from '../../functions/shared/naming.ts';
 import type { UploadRecord } from '../../functions/shared/upload-record.ts';
 import type { LocalCloud } from '../../local/cloud.ts';
@@ -22,14 +24,23 @@ export interface Run {
   stderr: string;
 }
 
+/** What a command run against the local cloud sees besides the cloud itself. */
+export interface LocalCliOptions {
+  /** Variables on top of this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Fields of the state file on top of the cloud's own (e.g. `scanner`, `signingPublicKey`). */
+  state?: Record<string, unknown>;
+}
+
 /**
  * The environment of a command run against `cloud` with `--local`: the state file the local cloud
- * writes (here into `dir`), `extra` on top, and none of this machine's AWS variables.
+ * writes (here into `dir`, with `options.state` on top), `options.env` on top, and none of this
+ * machine's AWS variables.
  */
 export function localCliEnv(
   cloud: LocalCloud,
   dir: string,
-  extra: NodeJS.ProcessEnv = {},
+  options: LocalCliOptions = {},
 ): NodeJS.ProcessEnv {
   const state = join(dir, 'cloud.json');
   writeFileSync(
@@ -40,9 +51,10 @@ export function localCliEnv(
       bucket: cloud.bucket,
       registry: cloud.registry,
       projectName: cloud.projectName,
+      ...options.state,
     }),
   );
-  const env: NodeJS.ProcessEnv = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state, ...options.env };
   for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
     delete env[name];
   return env;
@@ -62,6 +74,41 @@ export function runCli(env: NodeJS.ProcessEnv, args: string[]): Promise<Run> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Submits examples/run-steps as repository:tag with `--local` (and `extra` options), expects it to
+ * succeed, and returns the digest it printed.
+ */
+export async function submitExample(
+  env: NodeJS.ProcessEnv,
+  repository: string,
+  tag: string,
+  ...extra: string[]
+): Promise<string> {
+  const run = await runCli(env, [
+    'submit',
+    'examples/run-steps',
+    '-r',
+    repository,
+    '-t',
+    tag,
+    '--local',
+    ...extra,
+  ]);
+  expect(run.code, run.stderr + run.stdout).toBe(0);
+  const digest = /@(sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1];
+  if (!digest) throw new Error(`no digest in ${run.stdout}`);
+  return digest;
+}
+
+/** `verify <image> --local --output json`: the run and the report it printed. */
+export async function verifyJson(
+  env: NodeJS.ProcessEnv,
+  image: string,
+): Promise<{ run: Run; report: VerifyReport }> {
+  const run = await runCli(env, ['verify', image, '--local', '--output', 'json']);
+  return { run, report: JSON.parse(run.stdout || '{}') as VerifyReport };
 }
 
 /** An ECR client of the local cloud (its default credentials unless others are given). */

@@ -58,7 +58,7 @@ beforeAll(async () => {
   prefix = keyPrefixOf(cloud);
   ecr = localEcr(cloud, clients.s3.config.credentials);
   password = await registryPassword(ecr);
-  env = localCliEnv(cloud, work, { ECR_PIPELINE_OPERATOR: 'e2e-operator' });
+  env = localCliEnv(cloud, work, { env: { ECR_PIPELINE_OPERATOR: 'e2e-operator' } });
 }, 600_000);
 
 afterAll(async () => {

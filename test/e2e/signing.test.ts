@@ -6,13 +6,11 @@
  * checks the signature with the local public key, and fails once the signature is another key's or
  * another image's. Runs the real launcher in a child process, as a user would.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
-import type { VerifyReport } from '../../cli/verify.ts';
 import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { LOCAL_STACK_PARAMS } from '../../local/package.ts';
@@ -20,54 +18,24 @@ import { slackText } from '../../local/sinks.ts';
 import { OCI_MANIFEST, RegistryClient } from '../../shared/oci/registry.ts';
 import { attachSignature, generateSigningKeys, signatureTag } from '../../shared/oci/sigstore.ts';
 import { packageWith } from '../template/template.ts';
+import { localCliEnv, runCli, submitExample, verifyJson } from './helpers.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'signing-e2e-'));
 const PROFILE = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ecr_pipeline_local';
 const lines: string[] = [];
 let cloud: LocalCloud;
 let env: NodeJS.ProcessEnv;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
-      env,
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function submit(repository: string, tag: string): Promise<string> {
-  const run = await cli('submit', 'examples/run-steps', '-r', repository, '-t', tag, '--local');
-  expect(run.code, run.stderr + run.stdout).toBe(0);
-  const digest = /@(sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1];
-  if (!digest) throw new Error(`no digest in ${run.stdout}`);
-  return digest;
-}
-
-async function verify(image: string): Promise<{ run: Run; report: VerifyReport }> {
-  const run = await cli('verify', image, '--local', '--output', 'json');
-  return { run, report: JSON.parse(run.stdout || '{}') as VerifyReport };
-}
+const cli = (...args: string[]) => runCli(env, args);
+const submit = (repository: string, tag: string) => submitExample(env, repository, tag);
+const verify = (image: string) => verifyJson(env, image);
 
 beforeAll(async () => {
   const template = packageWith({
     ...LOCAL_STACK_PARAMS,
     repositoryPattern: 'e2e/*',
     signingProfileArn: PROFILE,
-    releaseRequireSigned: 'true',
+    releaseGate: 'signed',
   });
   const templatePath = join(work, 'template.json');
   writeFileSync(templatePath, JSON.stringify(template));
@@ -79,21 +47,7 @@ beforeAll(async () => {
     log: (line) => lines.push(line),
   });
   await installBaseImage(cloud);
-  const state = join(work, 'cloud.json');
-  writeFileSync(
-    state,
-    JSON.stringify({
-      endpoint: cloud.endpoint,
-      region: cloud.region,
-      bucket: cloud.bucket,
-      registry: cloud.registry,
-      projectName: cloud.projectName,
-      signingPublicKey: cloud.signingPublicKey,
-    }),
-  );
-  env = { ...process.env, ECR_PIPELINE_LOCAL_STATE: state };
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
-    delete env[name];
+  env = localCliEnv(cloud, work, { state: { signingPublicKey: cloud.signingPublicKey } });
 }, 300_000);
 
 afterAll(async () => {

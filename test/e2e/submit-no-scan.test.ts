@@ -3,61 +3,27 @@
  * uploading, with the reason and what to do, instead of waiting for the scan until its timeout; and
  * uploads a multi-platform build under basic scanning, whose legs push plain images it scans.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { clientsFor } from '../../local/uploads.ts';
+import { localCliEnv, localEcr, runCli } from './helpers.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'submit-no-scan-e2e-'));
 const app = join(work, 'app');
 let cloud: LocalCloud;
 
-function cli(
-  state: object,
-  ...args: string[]
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const path = join(work, `state-${Math.random().toString(16).slice(2)}.json`);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      endpoint: cloud.endpoint,
-      region: cloud.region,
-      bucket: cloud.bucket,
-      projectName: cloud.projectName,
-      ...state,
-    }),
-  );
-  const env: NodeJS.ProcessEnv = { ...process.env, ECR_PIPELINE_LOCAL_STATE: path };
-  for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE'])
-    delete env[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'cli/bin/ecr-pipeline.mjs'), ...args], {
-      env,
-      cwd: root,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const local = () => ({
-  region: cloud.region,
-  endpoint: cloud.endpoint,
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-});
+/** Runs the command with `state` on top of the local cloud's state file. */
+const cli = (state: Record<string, unknown>, ...args: string[]) =>
+  runCli(localCliEnv(cloud, work, { state }), args);
 
 async function uploads(): Promise<string[]> {
-  const s3 = new S3Client({ ...local(), forcePathStyle: true });
+  const { s3 } = clientsFor(cloud);
   const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: cloud.bucket }));
   return Contents.map((object) => object.Key ?? '').filter((key) => !key.startsWith('.ecr-pipeline/'));
 }
@@ -98,7 +64,7 @@ describe('submit --fail-on when no scan will come', () => {
   });
 
   it('stops before uploading when scan on push is off for the repository', async () => {
-    await new ECRClient(local()).send(
+    await localEcr(cloud).send(
       new CreateRepositoryCommand({
         repositoryName: 'team/unscanned',
         imageScanningConfiguration: { scanOnPush: false },

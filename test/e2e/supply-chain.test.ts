@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVENANCE_TYPE, SBOM_TYPE } from '../../buildspec/session/attest.ts';
 import { EXIT } from '../../cli/exit-codes.ts';
-import type { VerifyReport } from '../../cli/verify.ts';
 import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { registryPassword } from '../../local/uploads.ts';
 import { fallbackTag, listReferrers } from '../../shared/oci/referrers.ts';
 import { OCI_INDEX, RegistryClient } from '../../shared/oci/registry.ts';
-import { localCliEnv, localEcr, type Run, runCli } from './helpers.ts';
+import { localCliEnv, localEcr, runCli, submitExample, verifyJson } from './helpers.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'supply-chain-e2e-'));
 let cloud: LocalCloud;
@@ -24,18 +23,9 @@ let env: NodeJS.ProcessEnv;
 let registry: RegistryClient;
 const cli = (...args: string[]) => runCli(env, args);
 
-async function submit(repository: string, tag: string, ...extra: string[]): Promise<string> {
-  const run = await cli('submit', 'examples/run-steps', '-r', repository, '-t', tag, '--local', ...extra);
-  expect(run.code, run.stderr).toBe(0);
-  const digest = /@(sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1];
-  if (!digest) throw new Error(`no digest in ${run.stdout}`);
-  return digest;
-}
-
-async function verify(image: string): Promise<{ run: Run; report: VerifyReport }> {
-  const run = await cli('verify', image, '--local', '--output', 'json');
-  return { run, report: JSON.parse(run.stdout || '{}') as VerifyReport };
-}
+const submit = (repository: string, tag: string, ...extra: string[]) =>
+  submitExample(env, repository, tag, ...extra);
+const verify = (image: string) => verifyJson(env, image);
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });

@@ -3,14 +3,16 @@
  * The build start tiers (buildCompute) and the pull-through cache rules (pullThroughCache), on the
  * packaged template of each combination with the private-networking options.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   created,
-  holds,
-  lintFindings,
+  granted,
+  itLintsClean,
   list,
+  packagedWith,
   packageWith,
   readTemplate,
+  resolve,
   resource,
   type Statement,
   statement,
@@ -27,20 +29,6 @@ const ALL_UPSTREAMS = {
 const repo = (name: string) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:\${AWS::AccountId}:repository/${name}`,
 });
-
-/** A value with Fn::If resolved by the template's conditions (undefined: AWS::NoValue). */
-function resolve(template: Template, value: unknown): unknown {
-  const fnIf = (value as { 'Fn::If'?: [string, unknown, unknown] } | undefined)?.['Fn::If'];
-  const chosen = fnIf ? (holds(template, fnIf[0]) ? fnIf[1] : fnIf[2]) : value;
-  return (chosen as { Ref?: string } | undefined)?.Ref === 'AWS::NoValue' ? undefined : chosen;
-}
-
-/** The statements a deployment grants a role (Fn::If resolved). */
-const granted = (template: Template, role: string): Statement[] =>
-  ((resource(template, role).Properties?.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[])
-    .flatMap((p) => p.PolicyDocument.Statement)
-    .map((s) => resolve(template, s) as Statement | undefined)
-    .filter((s): s is Statement => s !== undefined);
 
 const environment = (template: Template) => resource(template, 'BuildProject').Properties?.Environment;
 const projectVariable = (template: Template, name: string) =>
@@ -69,10 +57,7 @@ describe('on-demand builds and no pull-through cache (the defaults)', () => {
 });
 
 describe('a Docker server in the VPC, with every pull-through cache rule', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({ buildCompute: 'docker-server', ...IN_VPC, ...ALL_UPSTREAMS });
-  }, 120_000);
+  const template = packagedWith({ buildCompute: 'docker-server', ...IN_VPC, ...ALL_UPSTREAMS });
 
   it("gives the project a Docker server whose group admits the build's group on port 9876 only", () => {
     expect(resolve(template, environment(template).DockerServer)).toEqual({
@@ -158,23 +143,18 @@ describe('a Docker server in the VPC, with every pull-through cache rule', () =>
     }
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('fleets for both architectures, in the VPC with endpoints and a pull-through cache', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({
-      buildCompute: 'fleet',
-      fleetArchitectures: 'x86_64,arm64',
-      fleetBaseCapacity: '2',
-      ...IN_VPC,
-      ...ENDPOINTS,
-      pullThroughCache: 'quay',
-    });
-  }, 120_000);
+  const template = packagedWith({
+    buildCompute: 'fleet',
+    fleetArchitectures: 'x86_64,arm64',
+    fleetBaseCapacity: '2',
+    ...IN_VPC,
+    ...ENDPOINTS,
+    pullThroughCache: 'quay',
+  });
 
   it('creates a fleet per architecture with its base capacity and on-demand overflow', () => {
     const fleets = Object.fromEntries(ofType(template, 'AWS::CodeBuild::Fleet'));
@@ -214,21 +194,16 @@ describe('fleets for both architectures, in the VPC with endpoints and a pull-th
     });
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('an arm64 fleet outside any VPC', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({
-      buildCompute: 'fleet',
-      fleetArchitectures: 'arm64',
-      buildEnvironmentType: 'ARM_CONTAINER',
-      buildImage: 'aws/codebuild/amazonlinux-aarch64-standard:3.0',
-    });
-  }, 120_000);
+  const template = packagedWith({
+    buildCompute: 'fleet',
+    fleetArchitectures: 'arm64',
+    buildEnvironmentType: 'ARM_CONTAINER',
+    buildImage: 'aws/codebuild/amazonlinux-aarch64-standard:3.0',
+  });
 
   it('creates the arm64 fleet only, with no network role', () => {
     expect(ofType(template, 'AWS::CodeBuild::Fleet').map(([id]) => id)).toEqual(['BuildFleetArm64']);
@@ -238,9 +213,7 @@ describe('an arm64 fleet outside any VPC', () => {
     });
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('combinations that cannot work fail the packaging with a message that names the parameter', () => {

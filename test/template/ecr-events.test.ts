@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BUILD_REJECTED,
   EVENT_SOURCE,
@@ -8,7 +8,7 @@ import {
 } from '../../functions/shared/contract.ts';
 import {
   list,
-  packageWith,
+  packagedWith,
   readTemplate,
   resource,
   roleStatements,
@@ -444,18 +444,15 @@ describe('the role', () => {
 });
 
 describe('packaged with notification parameters', () => {
-  let custom: Template;
-  beforeAll(() => {
-    // packageWith packages a linked copy: packaging here would empty .serverless/ under other tests.
-    custom = packageWith({
-      repositoryPattern: 'team/*',
-      slackWebhookSource: 'secretsmanager',
-      slackWebhookParameter: 'ecr-pipeline/slack',
-      sweepDryRun: 'false',
-      notificationEmail: 'ops@example.com',
-      sweepCheckInUse: 'true',
-    });
-  }, 120_000);
+  // packagedWith packages a linked copy: packaging here would empty .serverless/ under other tests.
+  const custom = packagedWith({
+    repositoryPattern: 'team/*',
+    slackWebhookSource: 'secretsmanager',
+    slackWebhookParameter: 'ecr-pipeline/slack',
+    sweepDryRun: 'false',
+    notificationEmail: 'ops@example.com',
+    sweepCheckInUse: 'true',
+  });
 
   it('filters the rules and scopes the role by the repository pattern', () => {
     expect(custom.Conditions?.EcrEventsAnyRepository).toEqual({ 'Fn::Equals': ['team/*', '*'] });

@@ -1,10 +1,13 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   created,
+  deployedStatements,
+  granted,
   holds,
-  lintFindings,
+  itLintsClean,
   list,
+  packagedWith,
   packageWith,
   readTemplate,
   resource,
@@ -28,27 +31,11 @@ const BUILD_GROUP = { 'Fn::GetAtt': ['BuildSecurityGroup', 'GroupId'] };
 const FUNCTION_GROUP = { 'Fn::GetAtt': ['FunctionSecurityGroup', 'GroupId'] };
 const ROLES = ['BuildRole', 'BuildSessionRole', 'BuildTriggerRole', 'EcrEventsRole'];
 
-/** The statements a deployment grants: Fn::If resolved by the template's conditions. */
-function granted(
-  template: Template,
-  owner: string,
-  policy?: (r: Template['Resources'][string]) => unknown[],
-) {
-  const res = resource(template, owner);
-  const items =
-    policy?.(res) ??
-    ((res.Properties?.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[]).flatMap(
-      (p) => p.PolicyDocument.Statement,
-    );
-  return items.flatMap((item) => {
-    const fnIf = (item as { 'Fn::If'?: [string, unknown, unknown] })['Fn::If'];
-    const chosen = fnIf ? (holds(template, fnIf[0]) ? fnIf[1] : fnIf[2]) : item;
-    return (chosen as { Ref?: string }).Ref === 'AWS::NoValue' ? [] : [chosen as Statement];
-  });
-}
-
 const bucketPolicy = (template: Template) =>
-  granted(template, 'ContextBucketPolicy', (r) => r.Properties?.PolicyDocument.Statement);
+  deployedStatements(
+    template,
+    resource(template, 'ContextBucketPolicy').Properties?.PolicyDocument.Statement,
+  );
 
 /** The VPC configuration a deployment gives the build (Fn::If resolved). */
 function buildVpcConfig(template: Template) {
@@ -80,16 +67,11 @@ describe('private networking, off (the default)', () => {
     ]);
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('the build in a VPC (vpcId, buildSubnetIds, buildSecurityGroupIds)', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith(IN_VPC);
-  }, 120_000);
+  const template = packagedWith(IN_VPC);
 
   it("runs the build in the subnets with the stack's group and the given ones", () => {
     expect(buildVpcConfig(template)).toEqual({
@@ -134,21 +116,16 @@ describe('the build in a VPC (vpcId, buildSubnetIds, buildSecurityGroupIds)', ()
     expect(endpoints(template)).toEqual([]);
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('everything private (functionsInVpc, vpcEndpoints, uploadsOnlyFromVpcEndpoint)', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({
-      ...IN_VPC,
-      ...ENDPOINTS,
-      functionsInVpc: 'true',
-      uploadsOnlyFromVpcEndpoint: 'true',
-    });
-  }, 120_000);
+  const template = packagedWith({
+    ...IN_VPC,
+    ...ENDPOINTS,
+    functionsInVpc: 'true',
+    uploadsOnlyFromVpcEndpoint: 'true',
+  });
 
   it("puts both functions in the build's subnets with the stack's function group", () => {
     for (const fn of ['BuildTriggerLambdaFunction', 'EcrEventsLambdaFunction']) {
@@ -213,7 +190,9 @@ describe('everything private (functionsInVpc, vpcEndpoints, uploadsOnlyFromVpcEn
   it("lets only the stack's roles use the interface endpoints", () => {
     const principals = endpoints(template)
       .filter(([, e]) => e.Properties?.VpcEndpointType === 'Interface')
-      .flatMap(([id]) => granted(template, id, (r) => r.Properties?.PolicyDocument.Statement))
+      .flatMap(([id]) =>
+        deployedStatements(template, resource(template, id).Properties?.PolicyDocument.Statement),
+      )
       .flatMap((s) => list((s as unknown as { Principal: { AWS: unknown[] } }).Principal.AWS));
     expect(new Set(principals.map((p) => JSON.stringify(p)))).toEqual(
       new Set(ROLES.map((role) => JSON.stringify({ 'Fn::GetAtt': [role, 'Arn'] }))),
@@ -249,22 +228,17 @@ describe('everything private (functionsInVpc, vpcEndpoints, uploadsOnlyFromVpcEn
     });
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('endpoints for the build only, functions outside the VPC', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({
-      ...IN_VPC,
-      ...ENDPOINTS,
-      uploadsOnlyFromVpcEndpoint: 'true',
-      slackWebhookSource: 'secretsmanager',
-      sweepCheckInUse: 'true',
-    });
-  }, 120_000);
+  const template = packagedWith({
+    ...IN_VPC,
+    ...ENDPOINTS,
+    uploadsOnlyFromVpcEndpoint: 'true',
+    slackWebhookSource: 'secretsmanager',
+    sweepCheckInUse: 'true',
+  });
 
   it("creates only the build's endpoints", () => {
     expect(
@@ -298,9 +272,7 @@ describe('endpoints for the build only, functions outside the VPC', () => {
     expect(releasePuts.map((s) => s.Sid)).toEqual(['UploadRecords', 'PendingReleases']);
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('private networking parameters that cannot work', () => {

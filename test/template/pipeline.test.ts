@@ -4,14 +4,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/build-trigger/config.ts';
 import { REPOSITORY_TAGS } from '../../functions/shared/contract.ts';
 import { CONTEXT_EXTENSIONS, parseContextKey } from '../../functions/shared/naming.ts';
 import {
   allStatements,
   list,
-  packageWith,
+  packagedWith,
   type Resource,
   readTemplate,
   resource,
@@ -19,7 +19,6 @@ import {
   root,
   type Statement,
   statement,
-  type Template,
 } from './template.ts';
 
 const template = readTemplate();
@@ -582,21 +581,18 @@ describe('IAM', () => {
 });
 
 describe('packaged with parameters', () => {
-  let custom: Template;
-  beforeAll(() => {
-    custom = packageWith({
-      contextPrefix: 'contexts/',
-      repositoryPattern: 'team-*',
-      encryptionType: 'KMS',
-      buildEnvironmentType: 'ARM_CONTAINER',
-      buildTriggerReservedConcurrency: '10',
-      adoptRepositoryPattern: 'legacy/*',
-      basePullPattern: 'base/*',
-      arm64BuildImage: 'none',
-      amd64BuildComputeType: 'BUILD_GENERAL1_LARGE',
-      lambdaSafe: 'true',
-    });
-  }, 120_000);
+  const custom = packagedWith({
+    contextPrefix: 'contexts/',
+    repositoryPattern: 'team-*',
+    encryptionType: 'KMS',
+    buildEnvironmentType: 'ARM_CONTAINER',
+    buildTriggerReservedConcurrency: '10',
+    adoptRepositoryPattern: 'legacy/*',
+    basePullPattern: 'base/*',
+    arm64BuildImage: 'none',
+    amd64BuildComputeType: 'BUILD_GENERAL1_LARGE',
+    lambdaSafe: 'true',
+  });
 
   it("takes each architecture's environment and the Lambda-safe setting from the parameters", () => {
     const variables = resource(custom, 'BuildTriggerLambdaFunction').Properties?.Environment.Variables;

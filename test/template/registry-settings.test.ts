@@ -1,16 +1,15 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   created,
+  granted,
   holds,
-  lintFindings,
+  itLintsClean,
   list,
-  packageWith,
+  packagedWith,
   readTemplate,
   resource,
-  type Statement,
   statement,
-  type Template,
 } from './template.ts';
 
 const REGISTRY_RESOURCES = [
@@ -20,20 +19,6 @@ const REGISTRY_RESOURCES = [
   'RegistrySettingsLambdaFunction',
   'RegistrySettingsLogGroup',
 ];
-
-/** The statements a deployment grants the role: Fn::If resolved by the template's conditions. */
-function granted(template: Template, role = 'RegistrySettingsRole'): Statement[] {
-  const policies = resource(template, role).Properties?.Policies as {
-    PolicyDocument: { Statement: unknown[] };
-  }[];
-  return policies
-    .flatMap((p) => p.PolicyDocument.Statement)
-    .flatMap((item) => {
-      const fnIf = (item as { 'Fn::If'?: [string, unknown, unknown] })['Fn::If'];
-      const chosen = fnIf ? (holds(template, fnIf[0]) ? fnIf[1] : fnIf[2]) : item;
-      return (chosen as { Ref?: string }).Ref === 'AWS::NoValue' ? [] : [chosen as Statement];
-    });
-}
 
 describe('registry-wide settings, off (the default)', () => {
   const template = readTemplate();
@@ -62,16 +47,13 @@ describe('registry-wide settings, off (the default)', () => {
 });
 
 describe('replication to another account and enhanced scanning', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({
-      repositoryPattern: 'team-a/*',
-      replicationRegions: 'eu-west-1,us-west-2',
-      replicationAccountId: '210987654321',
-      scanning: 'ENHANCED',
-      scanFrequency: 'CONTINUOUS_SCAN',
-    });
-  }, 120_000);
+  const template = packagedWith({
+    repositoryPattern: 'team-a/*',
+    replicationRegions: 'eu-west-1,us-west-2',
+    replicationAccountId: '210987654321',
+    scanning: 'ENHANCED',
+    scanFrequency: 'CONTINUOUS_SCAN',
+  });
 
   it('merges our replication rule and scanning filter through the registry-settings function', () => {
     const deployed = created(template);
@@ -101,7 +83,7 @@ describe('replication to another account and enhanced scanning', () => {
   });
 
   it("grants the registry-level actions, and service-linked roles only ECR replication's and Inspector's", () => {
-    const statements = granted(template);
+    const statements = granted(template, 'RegistrySettingsRole');
     expect(statement(statements, 'ReplicationConfiguration').Action).toEqual([
       'ecr:DescribeRegistry',
       'ecr:PutReplicationConfiguration',
@@ -176,35 +158,25 @@ describe('replication to another account and enhanced scanning', () => {
     }
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('enhanced scanning alone', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({ scanning: 'ENHANCED' });
-  }, 120_000);
+  const template = packagedWith({ scanning: 'ENHANCED' });
 
   it('creates the scanning resource only, and grants nothing for replication', () => {
     const deployed = created(template);
     expect(deployed.RegistryScanning).toBeDefined();
     expect(deployed.RegistryReplication).toBeUndefined();
-    const sids = granted(template).map((s) => s.Sid);
+    const sids = granted(template, 'RegistrySettingsRole').map((s) => s.Sid);
     expect(sids).toEqual(['Logs', 'ScanningConfiguration', 'EnableInspector', 'InspectorServiceLinkedRole']);
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('blob mounting', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({ blobMounting: 'true' });
-  }, 120_000);
+  const template = packagedWith({ blobMounting: 'true' });
 
   it('enables it through the registry-settings function when the stack opts in, with PutAccountSetting only', () => {
     const deployed = created(template);
@@ -216,8 +188,11 @@ describe('blob mounting', () => {
       ServiceToken: { 'Fn::GetAtt': ['RegistrySettingsLambdaFunction', 'Arn'] },
       Setting: 'blob-mounting',
     });
-    expect(granted(template).map((s) => s.Sid)).toEqual(['Logs', 'BlobMountingSetting']);
-    expect(list(statement(granted(template), 'BlobMountingSetting').Action)).toEqual([
+    expect(granted(template, 'RegistrySettingsRole').map((s) => s.Sid)).toEqual([
+      'Logs',
+      'BlobMountingSetting',
+    ]);
+    expect(list(statement(granted(template, 'RegistrySettingsRole'), 'BlobMountingSetting').Action)).toEqual([
       'ecr:PutAccountSetting',
     ]);
   });
@@ -229,7 +204,5 @@ describe('blob mounting', () => {
     expect(holds(off, 'MountsBlobs')).toBe(false);
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });

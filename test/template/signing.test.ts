@@ -1,33 +1,20 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript templates
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   created,
+  granted,
   holds,
-  lintFindings,
+  itLintsClean,
+  packagedWith,
   packageWith,
   readTemplate,
   resource,
-  type Statement,
   statement,
   type Template,
 } from './template.ts';
 
 const PROFILE = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/ecr_pipeline';
 const MANAGED = 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/team-a/*';
-
-/** The statements a deployment grants the role: Fn::If resolved by the template's conditions. */
-function granted(template: Template, role: string): Statement[] {
-  const policies = resource(template, role).Properties?.Policies as {
-    PolicyDocument: { Statement: unknown[] };
-  }[];
-  return policies
-    .flatMap((p) => p.PolicyDocument.Statement)
-    .flatMap((item) => {
-      const fnIf = (item as { 'Fn::If'?: [string, unknown, unknown] })['Fn::If'];
-      const chosen = fnIf ? (holds(template, fnIf[0]) ? fnIf[1] : fnIf[2]) : item;
-      return (chosen as { Ref?: string }).Ref === 'AWS::NoValue' ? [] : [chosen as Statement];
-    });
-}
 
 const projectVariable = (template: Template, name: string) =>
   (
@@ -58,19 +45,17 @@ describe('signing, off (the default)', () => {
       expect(actions, role).not.toContain('Signing');
     }
     expect(projectVariable(template, 'SIGNING_PROFILE_ARN')?.Value).toBe('');
-    expect(releaseEnv(template).RELEASE_REQUIRE_SIGNED).toBe('false');
+    expect(releaseEnv(template).RELEASE_GATE).toBe('none');
+    expect(granted(template, 'ReleaseRole').map((s) => s.Sid)).not.toContain('ReadSigningStatus');
   });
 });
 
 describe('signing with a profile, and a release gate that requires it', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({
-      repositoryPattern: 'team-a/*',
-      signingProfileArn: PROFILE,
-      releaseRequireSigned: 'true',
-    });
-  }, 120_000);
+  const template = packagedWith({
+    repositoryPattern: 'team-a/*',
+    signingProfileArn: PROFILE,
+    releaseGate: 'signed',
+  });
 
   it('merges our signing rule through the registry-settings function', () => {
     const deployed = created(template);
@@ -126,24 +111,28 @@ describe('signing with a profile, and a release gate that requires it', () => {
       Action: 'signer:SignPayload',
       Resource: PROFILE,
     });
-    expect(releaseEnv(template).RELEASE_REQUIRE_SIGNED).toBe('true');
+    expect(releaseEnv(template).RELEASE_GATE).toBe('signed');
   });
 
-  it('lints clean', () => {
-    expect(lintFindings(template)).toEqual([]);
-  }, 120_000);
+  itLintsClean(template);
 });
 
 describe('a signed release gate without a profile of the stack (a registry rule of your own)', () => {
-  let template: Template;
-  beforeAll(() => {
-    template = packageWith({ releaseRequireSigned: 'true' });
-  }, 120_000);
+  const template = packagedWith({ releaseGate: 'scan,signed' });
 
   it('reads the signing status, and creates no signing rule nor Signer grant', () => {
     expect(created(template).RegistrySigning).toBeUndefined();
     expect(granted(template, 'ReleaseRole').map((s) => s.Sid)).toContain('ReadSigningStatus');
+    expect(releaseEnv(template).RELEASE_GATE).toBe('scan,signed');
     expect(JSON.stringify(granted(template, 'ReleaseRole'))).not.toContain('signer:');
     expect(JSON.stringify(granted(template, 'BuildSessionRole'))).not.toContain('signer:');
   });
+});
+
+describe('a scan gate alone', () => {
+  it('reads no signing status', () => {
+    const template = packageWith({ releaseGate: 'scan' });
+    expect(releaseEnv(template).RELEASE_GATE).toBe('scan');
+    expect(granted(template, 'ReleaseRole').map((s) => s.Sid)).not.toContain('ReadSigningStatus');
+  }, 120_000);
 });

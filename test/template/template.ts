@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { beforeAll, expect, it } from 'vitest';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const TEMPLATE = `${root}.serverless/cloudformation-template-update-stack.json`;
@@ -64,6 +65,29 @@ function flattenIfs(items: unknown[]): Statement[] {
   });
 }
 
+/** A value as a deployment reads it: Fn::If resolved by the template's conditions (undefined: AWS::NoValue). */
+export function resolve(template: Template, value: unknown): unknown {
+  const fnIf = (value as { 'Fn::If'?: [string, unknown, unknown] } | undefined)?.['Fn::If'];
+  const chosen = fnIf ? (holds(template, fnIf[0]) ? fnIf[1] : fnIf[2]) : value;
+  return (chosen as { Ref?: string } | undefined)?.Ref === 'AWS::NoValue' ? undefined : chosen;
+}
+
+/** A statement list as a deployment reads it (each statement resolved, AWS::NoValue dropped). */
+export function deployedStatements(template: Template, items: unknown[]): Statement[] {
+  return items.map((item) => resolve(template, item) as Statement | undefined).filter((s) => s !== undefined);
+}
+
+/** The statements a deployment grants a role in its inline policies (deployedStatements). */
+export function granted(template: Template, role: string): Statement[] {
+  const policies = (resource(template, role).Properties?.Policies ?? []) as {
+    PolicyDocument: { Statement: unknown[] };
+  }[];
+  return deployedStatements(
+    template,
+    policies.flatMap((p) => p.PolicyDocument.Statement),
+  );
+}
+
 /** Every IAM statement in the template: role policies, managed and inline policy resources. */
 export function allStatements(template: Template): { owner: string; statement: Statement }[] {
   return Object.entries(template.Resources).flatMap(([id, res]) => {
@@ -106,6 +130,33 @@ export function packageWith(params: Record<string, string>): Template {
   );
   if (run.status !== 0) throw new Error(`packaging failed: ${run.stdout}${run.stderr}`);
   return readTemplate(join(dir, '.serverless', 'cloudformation-template-update-stack.json'));
+}
+
+/** How long packaging (and cfn-lint) may take: each runs `serverless package` or cfn-lint once. */
+export const PACKAGING_TIMEOUT_MS = 120_000;
+
+/**
+ * The template packaged with `params` for the tests of the enclosing describe block: packaged in
+ * its beforeAll (packaging takes seconds), so its fields are there from the first test on.
+ */
+export function packagedWith(params: Record<string, string>): Template {
+  // Filled in by beforeAll, before any test reads it.
+  const template = {} as Template;
+  beforeAll(() => {
+    Object.assign(template, packageWith(params));
+  }, PACKAGING_TIMEOUT_MS);
+  return template;
+}
+
+/** The test that cfn-lint finds no error and no unexplained warning in `template`. */
+export function itLintsClean(template: Template): void {
+  it(
+    'lints clean',
+    () => {
+      expect(lintFindings(template)).toEqual([]);
+    },
+    PACKAGING_TIMEOUT_MS,
+  );
 }
 
 /** Warnings cfn-lint may report, each with its reason; any other finding is a failure. */

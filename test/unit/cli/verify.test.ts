@@ -2,24 +2,15 @@
  * cli/verify.ts: what `ecr-pipeline verify` accepts and refuses, against the real distribution
  * registry (referrers through the fallback tag) with referrers attached as a build attaches them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PREDICATE_ANNOTATION, PROVENANCE_TYPE, SBOM_TYPE } from '../../../buildspec/session/attest.ts';
 import { SLSA_PROVENANCE_V1 } from '../../../buildspec/session/provenance.ts';
 import { UsageError } from '../../../cli/errors.ts';
 import { parseImageReference, renderReport, verifyImage } from '../../../cli/verify.ts';
 import type { UploadRecord } from '../../../functions/shared/upload-record.ts';
-import { freePort, type Service, startRegistry } from '../../../local/processes.ts';
 import { type Artifact, attachReferrers } from '../../../shared/oci/referrers.ts';
-import {
-  type Descriptor,
-  OCI_INDEX,
-  OCI_MANIFEST,
-  RegistryClient,
-  sha256,
-} from '../../../shared/oci/registry.ts';
+import { type Descriptor, OCI_INDEX, sha256 } from '../../../shared/oci/registry.ts';
+import { pushImage, useLocalRegistry } from '../local-registry.ts';
 
 const HEX = 'ab'.repeat(32);
 
@@ -55,37 +46,14 @@ describe('parseImageReference', () => {
 });
 
 describe('verifyImage', () => {
-  let registry: Service | undefined;
-  let client: RegistryClient;
-  let host: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'verify-'));
-    const port = await freePort();
-    registry = await startRegistry(port, dir);
-    host = `127.0.0.1:${port}`;
-    client = new RegistryClient({ host, password: 'unused' });
-  }, 40_000);
-  afterAll(async () => {
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const registry = useLocalRegistry('verify-');
 
   let seed = 0;
-  async function pushImage(): Promise<Descriptor> {
+  /** Pushes a new image to team/app. */
+  const push = () => {
     seed += 1;
-    const config = await client.putBlob(
-      'team/app',
-      'application/vnd.oci.image.config.v1+json',
-      Buffer.from(`{"s":${seed}}`),
-    );
-    const bytes = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [] }),
-    );
-    const { digest } = await client.putManifest('team/app', sha256(bytes), OCI_MANIFEST, bytes);
-    return { mediaType: OCI_MANIFEST, digest, size: bytes.length };
-  }
+    return pushImage(registry.client, 'team/app', String(seed));
+  };
 
   const sbom = (
     bom: object = { bomFormat: 'CycloneDX', specVersion: '1.5', components: [{}, {}] },
@@ -101,7 +69,7 @@ describe('verifyImage', () => {
     bytes: Buffer.from(
       JSON.stringify({
         _type: 'https://in-toto.io/Statement/v1',
-        subject: [{ name: `${host}/team/app`, digest: { sha256: digest.slice(7) } }],
+        subject: [{ name: `${registry.host}/team/app`, digest: { sha256: digest.slice(7) } }],
         predicateType: SLSA_PROVENANCE_V1,
         predicate: {
           buildDefinition: {
@@ -135,17 +103,21 @@ describe('verifyImage', () => {
     });
   const verify = (image: Descriptor | string, recordOf: () => Promise<UploadRecord | undefined>) =>
     verifyImage(
-      { registry: client, recordOf },
-      { host, repository: 'team/app', reference: typeof image === 'string' ? image : image.digest },
+      { registry: registry.client, recordOf },
+      {
+        host: registry.host,
+        repository: 'team/app',
+        reference: typeof image === 'string' ? image : image.digest,
+      },
       'contexts',
     );
 
   it('verifies an image with its SBOM and a provenance of an upload this stack recorded for it', async () => {
-    const image = await pushImage();
-    await attachReferrers(client, 'team/app', image, [sbom(), provenance(image.digest)]);
+    const image = await push();
+    await attachReferrers(registry.client, 'team/app', image, [sbom(), provenance(image.digest)]);
     const report = await verify(image, recordFor(image.digest));
     expect(report).toMatchObject({
-      image: `${host}/team/app@${image.digest}`,
+      image: `${registry.host}/team/app@${image.digest}`,
       digest: image.digest,
       scheme: 'tag',
       problems: [],
@@ -166,7 +138,7 @@ describe('verifyImage', () => {
   });
 
   it('says what is missing when an image has no referrers at all', async () => {
-    const image = await pushImage();
+    const image = await push();
     const report = await verify(image, recordFor(image.digest));
     expect(report.problems).toEqual([
       `no SBOM referrer of ${image.digest}`,
@@ -176,11 +148,14 @@ describe('verifyImage', () => {
   });
 
   it('refuses referrers listed for the image but made for another one', async () => {
-    const image = await pushImage();
-    const other = await pushImage();
-    const theirs = await attachReferrers(client, 'team/app', other, [sbom(), provenance(other.digest)]);
+    const image = await push();
+    const other = await push();
+    const theirs = await attachReferrers(registry.client, 'team/app', other, [
+      sbom(),
+      provenance(other.digest),
+    ]);
     const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: theirs.descriptors };
-    await client.putManifest(
+    await registry.client.putManifest(
       'team/app',
       `sha256-${image.digest.slice(7)}`,
       OCI_INDEX,
@@ -196,8 +171,8 @@ describe('verifyImage', () => {
   });
 
   it('refuses a statement about another image, or that is not SLSA provenance, and an SBOM that is not CycloneDX', async () => {
-    const image = await pushImage();
-    await attachReferrers(client, 'team/app', image, [
+    const image = await push();
+    await attachReferrers(registry.client, 'team/app', image, [
       sbom({ spdxVersion: 'SPDX-2.3' }),
       provenance(`sha256:${'0'.repeat(64)}`, { predicateType: 'https://example.com/other' }),
     ]);
@@ -214,8 +189,8 @@ describe('verifyImage', () => {
   });
 
   it('refuses a provenance whose source is not an upload this stack recorded for the image', async () => {
-    const image = await pushImage();
-    await attachReferrers(client, 'team/app', image, [sbom(), provenance(image.digest)]);
+    const image = await push();
+    await attachReferrers(registry.client, 'team/app', image, [sbom(), provenance(image.digest)]);
     expect((await verify(image, async () => undefined)).problems).toEqual([
       `provenance: this stack has no upload record of team/app@${image.digest}`,
     ]);
@@ -230,8 +205,8 @@ describe('verifyImage', () => {
     const unversioned = await verify(image, recordFor(image.digest, { versionId: undefined }));
     expect(unversioned.problems).toEqual([]);
     const elsewhere = await verifyImage(
-      { registry: client, recordOf: recordFor(image.digest) },
-      { host, repository: 'team/app', reference: image.digest },
+      { registry: registry.client, recordOf: recordFor(image.digest) },
+      { host: registry.host, repository: 'team/app', reference: image.digest },
       'other-bucket',
     );
     expect(elsewhere.problems).toEqual([
@@ -240,8 +215,8 @@ describe('verifyImage', () => {
   });
 
   it('checks the SBOM of each platform image of an index', async () => {
-    const amd = await pushImage();
-    const arm = await pushImage();
+    const amd = await push();
+    const arm = await push();
     const bytes = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -252,9 +227,9 @@ describe('verifyImage', () => {
         ],
       }),
     );
-    const { digest } = await client.putManifest('team/app', sha256(bytes), OCI_INDEX, bytes);
-    await attachReferrers(client, 'team/app', amd, [sbom()]);
-    await attachReferrers(client, 'team/app', { mediaType: OCI_INDEX, digest, size: bytes.length }, [
+    const { digest } = await registry.client.putManifest('team/app', sha256(bytes), OCI_INDEX, bytes);
+    await attachReferrers(registry.client, 'team/app', amd, [sbom()]);
+    await attachReferrers(registry.client, 'team/app', { mediaType: OCI_INDEX, digest, size: bytes.length }, [
       provenance(digest),
     ]);
     const report = await verify(digest, recordFor(digest));
@@ -265,7 +240,7 @@ describe('verifyImage', () => {
 
   it('says an image the registry does not hold is not there', async () => {
     await expect(verify('v404', async () => undefined)).rejects.toThrow(
-      `${host}/team/app:v404 is not in the registry`,
+      `${registry.host}/team/app:v404 is not in the registry`,
     );
   });
 });

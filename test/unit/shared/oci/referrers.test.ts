@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type Service, startRegistry } from '../../../../local/processes.ts';
+import { describe, expect, it } from 'vitest';
 import {
   type Artifact,
   attachReferrers,
@@ -19,6 +15,7 @@ import {
   registryBase,
   sha256,
 } from '../../../../shared/oci/registry.ts';
+import { pushImage, useLocalRegistry } from '../../local-registry.ts';
 
 const SBOM = 'application/vnd.cyclonedx+json';
 const PROVENANCE = 'application/vnd.in-toto+json';
@@ -29,25 +26,6 @@ const artifact = (artifactType: string, text: string, annotations?: Record<strin
   bytes: Buffer.from(text),
   ...(annotations ? { annotations } : {}),
 });
-
-/** Pushes a small image (an empty config and one layer) and returns its descriptor. */
-async function pushImage(registry: RegistryClient, repository: string, seed: string): Promise<Descriptor> {
-  const config = await registry.putBlob(
-    repository,
-    'application/vnd.oci.image.config.v1+json',
-    Buffer.from(`{"seed":"${seed}"}`),
-  );
-  const layer = await registry.putBlob(
-    repository,
-    'application/vnd.oci.image.layer.v1.tar',
-    Buffer.from(seed),
-  );
-  const bytes = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] }),
-  );
-  const { digest } = await registry.putManifest(repository, sha256(bytes), OCI_MANIFEST, bytes);
-  return { mediaType: OCI_MANIFEST, digest, size: bytes.length };
-}
 
 describe('fallbackTag', () => {
   it('turns sha256:<hex> into the tag sha256-<hex>', () => {
@@ -74,32 +52,18 @@ describe('registryBase', () => {
 });
 
 describe('referrers on a registry without the referrers API (distribution 2.8: the fallback tag)', () => {
-  let registry: Service | undefined;
-  let client: RegistryClient;
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'referrers-'));
-    const port = await freePort();
-    registry = await startRegistry(port, dir);
-    client = new RegistryClient({ host: `127.0.0.1:${port}`, password: 'unused' });
-  }, 40_000);
-
-  afterAll(async () => {
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const registry = useLocalRegistry('referrers-');
 
   it('attaches an SBOM and a provenance under the subject fallback tag, and lists them', async () => {
-    const image = await pushImage(client, 'team/app', 'one');
-    const attached = await attachReferrers(client, 'team/app', image, [
+    const image = await pushImage(registry.client, 'team/app', 'one');
+    const attached = await attachReferrers(registry.client, 'team/app', image, [
       artifact(SBOM, '{"bomFormat":"CycloneDX"}'),
       artifact(PROVENANCE, '{"_type":"statement"}', {
         'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v1',
       }),
     ]);
     expect(attached.scheme).toBe('tag');
-    const listed = await listReferrers(client, 'team/app', image.digest);
+    const listed = await listReferrers(registry.client, 'team/app', image.digest);
     expect(listed.scheme).toBe('tag');
     expect(listed.descriptors.map((d) => d.artifactType)).toEqual([SBOM, PROVENANCE]);
     expect(listed.descriptors).toEqual(attached.descriptors);
@@ -107,9 +71,9 @@ describe('referrers on a registry without the referrers API (distribution 2.8: t
       'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v1',
     });
 
-    const index = await client.getManifest('team/app', fallbackTag(image.digest));
+    const index = await registry.client.getManifest('team/app', fallbackTag(image.digest));
     expect(index?.mediaType).toBe(OCI_INDEX);
-    const sbom = await client.getManifest('team/app', attached.descriptors[0]?.digest ?? '');
+    const sbom = await registry.client.getManifest('team/app', attached.descriptors[0]?.digest ?? '');
     const manifest = JSON.parse(sbom?.bytes.toString('utf8') ?? '{}');
     expect(manifest).toMatchObject({
       mediaType: OCI_MANIFEST,
@@ -118,36 +82,36 @@ describe('referrers on a registry without the referrers API (distribution 2.8: t
       subject: image,
       layers: [{ mediaType: SBOM, size: 25 }],
     });
-    expect((await client.getBlob('team/app', manifest.layers[0].digest)).toString()).toBe(
+    expect((await registry.client.getBlob('team/app', manifest.layers[0].digest)).toString()).toBe(
       '{"bomFormat":"CycloneDX"}',
     );
-    expect((await client.getBlob('team/app', EMPTY_CONFIG.digest)).toString()).toBe('{}');
+    expect((await registry.client.getBlob('team/app', EMPTY_CONFIG.digest)).toString()).toBe('{}');
   });
 
   it('keeps the referrers already listed and lists each digest once when the same attach runs again', async () => {
-    const image = await pushImage(client, 'team/app', 'two');
-    const first = await attachReferrers(client, 'team/app', image, [artifact(SBOM, 'sbom')]);
-    await attachReferrers(client, 'team/app', image, [artifact(SBOM, 'sbom')]);
-    await attachReferrers(client, 'team/app', image, [artifact(PROVENANCE, 'provenance')]);
-    const listed = await listReferrers(client, 'team/app', image.digest);
+    const image = await pushImage(registry.client, 'team/app', 'two');
+    const first = await attachReferrers(registry.client, 'team/app', image, [artifact(SBOM, 'sbom')]);
+    await attachReferrers(registry.client, 'team/app', image, [artifact(SBOM, 'sbom')]);
+    await attachReferrers(registry.client, 'team/app', image, [artifact(PROVENANCE, 'provenance')]);
+    const listed = await listReferrers(registry.client, 'team/app', image.digest);
     expect(listed.descriptors.map((d) => d.artifactType)).toEqual([SBOM, PROVENANCE]);
     expect(listed.descriptors[0]?.digest).toBe(first.descriptors[0]?.digest);
   });
 
   it('lists only the referrers of the subject asked, and only the type asked', async () => {
-    const image = await pushImage(client, 'team/app', 'three');
-    const other = await pushImage(client, 'team/app', 'four');
-    await attachReferrers(client, 'team/app', other, [
+    const image = await pushImage(registry.client, 'team/app', 'three');
+    const other = await pushImage(registry.client, 'team/app', 'four');
+    await attachReferrers(registry.client, 'team/app', other, [
       artifact(SBOM, 'other'),
       artifact(PROVENANCE, 'other'),
     ]);
-    expect((await listReferrers(client, 'team/app', image.digest)).descriptors).toEqual([]);
-    const provenance = await listReferrers(client, 'team/app', other.digest, PROVENANCE);
+    expect((await listReferrers(registry.client, 'team/app', image.digest)).descriptors).toEqual([]);
+    const provenance = await listReferrers(registry.client, 'team/app', other.digest, PROVENANCE);
     expect(provenance.descriptors.map((d) => d.artifactType)).toEqual([PROVENANCE]);
   });
 
   it('refuses a blob or a manifest whose bytes are not what the digest says', async () => {
-    const image = await pushImage(client, 'team/app', 'five');
+    const image = await pushImage(registry.client, 'team/app', 'five');
     const lying = new RegistryClient({
       host: 'registry.invalid',
       password: 'p',

@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type Service, startRegistry } from '../../../../local/processes.ts';
-import { OCI_MANIFEST, RegistryClient, RegistryError, sha256 } from '../../../../shared/oci/registry.ts';
+import { describe, expect, it } from 'vitest';
+import { OCI_MANIFEST, RegistryError } from '../../../../shared/oci/registry.ts';
 import {
   attachSignature,
   generateSigningKeys,
@@ -12,24 +10,7 @@ import {
   signingPayload,
   verifySignature,
 } from '../../../../shared/oci/sigstore.ts';
-
-/** Pushes a small image (an empty config and one layer) and returns its digest. */
-async function pushImage(registry: RegistryClient, repository: string, seed: string): Promise<string> {
-  const config = await registry.putBlob(
-    repository,
-    'application/vnd.oci.image.config.v1+json',
-    Buffer.from(`{"seed":"${seed}"}`),
-  );
-  const layer = await registry.putBlob(
-    repository,
-    'application/vnd.oci.image.layer.v1.tar',
-    Buffer.from(seed),
-  );
-  const bytes = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] }),
-  );
-  return (await registry.putManifest(repository, sha256(bytes), OCI_MANIFEST, bytes)).digest;
-}
+import { pushImage, useLocalRegistry } from '../../local-registry.ts';
 
 describe('signatureTag and signingPayload', () => {
   it("names cosign's attachment tag of a digest, and refuses what is not one", () => {
@@ -50,36 +31,20 @@ describe('signatureTag and signingPayload', () => {
 });
 
 describe('sigstore signatures in the real distribution registry', () => {
-  let dir: string;
-  let registry: Service;
-  let client: RegistryClient;
-  let host: string;
+  const registry = useLocalRegistry('sigstore-');
   const keys = generateSigningKeys();
   const otherKeys = generateSigningKeys();
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sigstore-'));
-    const port = await freePort();
-    registry = await startRegistry(port, dir);
-    host = `127.0.0.1:${port}`;
-    client = new RegistryClient({ host, password: 'unused' });
-  }, 30_000);
-
-  afterAll(async () => {
-    await registry?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   /**
    * openssl's verdict on the signature attached to the image: the payload and the signature as a
    * user reads them from the registry, checked with the public key alone.
    */
   async function opensslAccepts(repository: string, digest: string, publicKey: string): Promise<boolean> {
-    const work = mkdtempSync(join(dir, 'openssl-'));
-    const stored = await client.getManifest(repository, signatureTag(digest));
+    const work = mkdtempSync(join(registry.dir, 'openssl-'));
+    const stored = await registry.client.getManifest(repository, signatureTag(digest));
     const layer = JSON.parse(stored?.bytes.toString() ?? '{}').layers[0];
     writeFileSync(join(work, 'key.pub'), publicKey);
-    writeFileSync(join(work, 'payload'), await client.getBlob(repository, layer.digest));
+    writeFileSync(join(work, 'payload'), await registry.client.getBlob(repository, layer.digest));
     writeFileSync(
       join(work, 'sig'),
       Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'], 'base64'),
@@ -101,40 +66,57 @@ describe('sigstore signatures in the real distribution registry', () => {
   }
 
   it('signs an image with a signature openssl checks with the public key alone, and verifies it here', async () => {
-    const digest = await pushImage(client, 'team/api', 'one');
-    expect(await verifySignature(client, 'team/api', digest, keys.publicKey)).toEqual({ kind: 'unsigned' });
-    await attachSignature(client, { host, repository: 'team/api', digest, privateKey: keys.privateKey });
+    const digest = (await pushImage(registry.client, 'team/api', 'one')).digest;
+    expect(await verifySignature(registry.client, 'team/api', digest, keys.publicKey)).toEqual({
+      kind: 'unsigned',
+    });
+    await attachSignature(registry.client, {
+      host: registry.host,
+      repository: 'team/api',
+      digest,
+      privateKey: keys.privateKey,
+    });
     expect(await opensslAccepts('team/api', digest, keys.publicKey)).toBe(true);
-    expect(await verifySignature(client, 'team/api', digest, keys.publicKey)).toEqual({
+    expect(await verifySignature(registry.client, 'team/api', digest, keys.publicKey)).toEqual({
       kind: 'signed',
       signatures: 1,
     });
   }, 60_000);
 
   it('refuses a signature another key made, here and in openssl', async () => {
-    const digest = await pushImage(client, 'team/api', 'two');
-    await attachSignature(client, { host, repository: 'team/api', digest, privateKey: otherKeys.privateKey });
+    const digest = (await pushImage(registry.client, 'team/api', 'two')).digest;
+    await attachSignature(registry.client, {
+      host: registry.host,
+      repository: 'team/api',
+      digest,
+      privateKey: otherKeys.privateKey,
+    });
     expect(await opensslAccepts('team/api', digest, keys.publicKey)).toBe(false);
-    expect(await verifySignature(client, 'team/api', digest, keys.publicKey)).toEqual({
+    expect(await verifySignature(registry.client, 'team/api', digest, keys.publicKey)).toEqual({
       kind: 'invalid',
       reason: 'a signature that the key did not make',
     });
   }, 60_000);
 
   it("refuses another image's genuine signature copied under this image's tag", async () => {
-    const signed = await pushImage(client, 'team/api', 'three');
-    const unsigned = await pushImage(client, 'team/api', 'four');
-    await attachSignature(client, {
-      host,
+    const signed = (await pushImage(registry.client, 'team/api', 'three')).digest;
+    const unsigned = (await pushImage(registry.client, 'team/api', 'four')).digest;
+    await attachSignature(registry.client, {
+      host: registry.host,
       repository: 'team/api',
       digest: signed,
       privateKey: keys.privateKey,
     });
-    const copied = await client.getManifest('team/api', signatureTag(signed));
-    await client.putManifest('team/api', signatureTag(unsigned), OCI_MANIFEST, copied?.bytes as Buffer);
+    const copied = await registry.client.getManifest('team/api', signatureTag(signed));
+    await registry.client.putManifest(
+      'team/api',
+      signatureTag(unsigned),
+      OCI_MANIFEST,
+      copied?.bytes as Buffer,
+    );
     // The signature itself is genuine (openssl accepts it): only the digest it names tells it is not this image's.
     expect(await opensslAccepts('team/api', unsigned, keys.publicKey)).toBe(true);
-    expect(await verifySignature(client, 'team/api', unsigned, keys.publicKey)).toEqual({
+    expect(await verifySignature(registry.client, 'team/api', unsigned, keys.publicKey)).toEqual({
       kind: 'invalid',
       reason: `a signature of another image (${signed})`,
     });
