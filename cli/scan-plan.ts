@@ -23,8 +23,6 @@ export interface ScanFacts {
   stackScanOnPush?: boolean | undefined;
   /** The local cloud's scanner: a name, null when it has none; undefined on AWS (or unknown). */
   localScanner?: string | null | undefined;
-  /** The platforms the build is asked for (more than one makes an image index). */
-  platforms?: readonly string[] | undefined;
 }
 
 /** Will a scan come? yes (and by which scanner), no (why, and what to do), or unknown. */
@@ -52,12 +50,10 @@ function ruleFor(
   );
 }
 
-/** The platforms asked for, across repeated flags and comma-separated lists. */
-function countPlatforms(platforms: readonly string[] | undefined): number {
-  return (platforms ?? []).flatMap((p) => p.split(',')).filter((p) => p.trim() !== '').length;
-}
-
-/** Decides from the facts whether a pushed image of `repository` will be scanned. */
+/**
+ * Decides from the facts whether a pushed image of `repository` will be scanned. A multi-platform
+ * upload is no exception: each leg pushes a plain image manifest, which basic scanning scans like any.
+ */
 export function expectScan(repository: string, facts: ScanFacts): ScanExpectation {
   if (facts.localScanner === null) {
     return {
@@ -79,14 +75,6 @@ export function expectScan(repository: string, facts: ScanFacts): ScanExpectatio
       scans: false,
       reason: `the registry uses enhanced scanning and none of its rules covers ${repository}: Amazon Inspector will not scan it`,
       fix: 'add the repository to the registry scanning rules (--param scanning=ENHANCED with a repositoryPattern that matches it)',
-    };
-  }
-  if (countPlatforms(facts.platforms) > 1) {
-    return {
-      scans: false,
-      reason:
-        'a multi-platform build pushes an image index, which basic scanning cannot scan (ECR answers UNSUPPORTED_IMAGE)',
-      fix: 'build one platform, or use enhanced scanning (--param scanning=ENHANCED), which scans the images of an index',
     };
   }
   if (ruleFor(rules, repository, ['SCAN_ON_PUSH']))

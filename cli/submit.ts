@@ -9,7 +9,7 @@ import {
   type UploadRecord,
   uploadRecordKey,
 } from '../functions/shared/upload-record.ts';
-import type { FailOnSeverity, SubmitArgs } from './args.ts';
+import type { SubmitArgs } from './args.ts';
 import { type ContextPlan, type PackProgress, packContext, planContext } from './context.ts';
 import { contextHash } from './context-hash.ts';
 import { chooseImage, type Git, systemGit } from './defaults.ts';
@@ -28,12 +28,14 @@ import { LogFilter } from './log-filter.ts';
 import { tagRefusal } from './preflight.ts';
 import { formatBytes, ProgressBar, type ProgressOutput } from './progress.ts';
 import { awaitRelease, type ReleaseSummary, releaseSummary } from './release.ts';
-import { describeCounts, findingsAtOrAbove, type ScanResult, waitForScan } from './scan.ts';
+import { waitForScan } from './scan.ts';
+import { type ScanSummary, scanTargets, waitForScans } from './scan-gate.ts';
 import { expectScan, readScanFacts } from './scan-plan.ts';
 import { credentialArgWarnings } from './secrets.ts';
 import { stackScanOnPush as readStackScanOnPush } from './stack-functions.ts';
 import { type LegView, legsOf } from './status.ts';
 import { resolveTarget, sceneOf, type Target } from './target.ts';
+import { stripControl } from './terminal-text.ts';
 import { UploadInterrupted, uploadContext } from './upload.ts';
 
 /** S3 allows 2 KB of user metadata (names and values) per object. */
@@ -82,9 +84,8 @@ export interface SubmitResult {
   /** CodeBuild's own message for the failing phase. */
   detail?: string | undefined;
   logLink?: string | undefined;
-  scan?:
-    | (ScanResult & { failOn?: FailOnSeverity | undefined; gate: 'passed' | 'failed' | 'none' })
-    | undefined;
+  /** `--wait-scan`: the worst image's scan and the gate; `legs` has each leg's for several platforms. */
+  scan?: ScanSummary | undefined;
   /** The stack's release gate and its verdict (absent on a stack without the release step). */
   release?: ReleaseSummary | undefined;
   /** A multi-platform upload: its legs; `image` and `digest` then name the index the tag is on. */
@@ -211,7 +212,7 @@ export async function submit(args: SubmitArgs, io: Io): Promise<number> {
     info(`${describeRejection({ kind: 'rejected', ...refused })} (nothing was uploaded)`);
     return finish({ ...result, status: 'rejected', exitCode: EXIT.rejected, ...refused });
   }
-  if (args.waitScan) await checkScanWillCome(target, repository, args.platforms);
+  if (args.waitScan) await checkScanWillCome(target, repository);
   // Builds that exist before the upload can never be its build (see follow.ts).
   let before: Set<string> | undefined;
   if (!args.async && target.project) {
@@ -288,26 +289,27 @@ async function afterPush(
   if (released.exitCode !== EXIT.success) return { exitCode: released.exitCode, release, joined };
   if (args.output === 'text') io.stdout.write(`${joined.image ?? outcome.image}\n`);
   if (!args.waitScan) return { exitCode: EXIT.success, release, joined };
-  const digest = outcome.digest;
-  if (!digest) throw new CliError('no scan to wait for: the build reported no digest');
   const repository = released.record.repository ?? '';
-  info(`waiting for the scan of ${repository}@${digest}...`);
-  const found = await run(() =>
-    waitForScan({
-      clients: target.clients,
-      repository,
-      digest,
-      signal: io.signal,
-      pollMs: target.local ? 1000 : 5000,
-    }),
+  const scan = await run(() =>
+    waitForScans(
+      scanTargets(released.record, outcome.digest),
+      ({ digest, platform }) => {
+        info(
+          `waiting for the scan of ${repository}@${digest}${platform ? ` (${stripControl(platform)})` : ''}...`,
+        );
+        return waitForScan({
+          clients: target.clients,
+          repository,
+          digest,
+          signal: io.signal,
+          pollMs: target.local ? 1000 : 5000,
+        });
+      },
+      args.failOn,
+      info,
+    ),
   );
-  const gate = scanGate(found, args.failOn, info);
-  return {
-    exitCode: gate === 'failed' ? EXIT.scanGate : EXIT.success,
-    release,
-    scan: { ...found, failOn: args.failOn, gate: gate ?? 'none' },
-    joined,
-  };
+  return { exitCode: scan.gate === 'failed' ? EXIT.scanGate : EXIT.success, release, scan, joined };
 }
 
 /**
@@ -426,7 +428,7 @@ async function checkTag(
  * off, a scanner that cannot scan it, a local cloud without a scanner), stop now with the reason
  * instead of waiting for the scan until the timeout. Unknown (settings unread) lets the upload go.
  */
-async function checkScanWillCome(target: Target, repository: string, platforms: readonly string[]) {
+async function checkScanWillCome(target: Target, repository: string) {
   const facts = await readScanFacts(target.clients, repository);
   const stackScanOnPush =
     facts.repositoryScanOnPush === undefined && !facts.scanType?.startsWith('ENHANCED')
@@ -436,7 +438,6 @@ async function checkScanWillCome(target: Target, repository: string, platforms: 
     ...facts,
     stackScanOnPush,
     localScanner: target.localScanner,
-    platforms,
   });
   if (expected.scans === false) {
     throw new CliError(
@@ -444,20 +445,6 @@ async function checkScanWillCome(target: Target, repository: string, platforms: 
       expected.fix,
     );
   }
-}
-
-/** Prints the scan counts and applies `--fail-on`. */
-export function scanGate(
-  scan: ScanResult,
-  failOn: FailOnSeverity | undefined,
-  info: (line: string) => void,
-): 'passed' | 'failed' | undefined {
-  info(`scan (${scan.scanner}): ${describeCounts(scan.counts)}`);
-  if (!failOn) return undefined;
-  const over = findingsAtOrAbove(scan.counts, failOn);
-  if (over.length === 0) return 'passed';
-  info(`scan gate: findings at or above ${failOn} (${over.join(', ')}); exit ${EXIT.scanGate}`);
-  return 'failed';
 }
 
 /** Packs and uploads the context with a progress bar; Ctrl-C says what became of the upload. */

@@ -69,32 +69,6 @@ describe('expectScan', () => {
     ).toMatchObject({ scans: true, scanner: 'enhanced' });
   });
 
-  it('expects no basic scan of a multi-platform build (an image index), counted across flags and commas', () => {
-    const index = expectScan('a', { repositoryScanOnPush: true, platforms: ['linux/amd64,linux/arm64'] });
-    expect(index).toMatchObject({ scans: false });
-    expect(index.scans === false && index.reason).toContain('UNSUPPORTED_IMAGE');
-    expect(
-      expectScan('a', { repositoryScanOnPush: true, platforms: ['linux/amd64', 'linux/arm64'] }),
-    ).toMatchObject({
-      scans: false,
-    });
-    expect(expectScan('a', { repositoryScanOnPush: true, platforms: ['linux/arm64'] })).toMatchObject({
-      scans: true,
-    });
-    expect(expectScan('a', { repositoryScanOnPush: true, platforms: ['linux/arm64,'] })).toMatchObject({
-      scans: true,
-    });
-    expect(expectScan('a', { repositoryScanOnPush: true, platforms: ['linux/arm64, '] })).toMatchObject({
-      scans: true,
-    });
-    expect(index.scans === false && index.fix).toBe(
-      'build one platform, or use enhanced scanning (--param scanning=ENHANCED), which scans the images of an index',
-    );
-    expect(
-      expectScan('a', { scanType: 'ENHANCED', rules: [rule('*')], platforms: ['linux/amd64,linux/arm64'] }),
-    ).toMatchObject({ scans: true, scanner: 'enhanced' });
-  });
-
   it("takes a registry scan-on-push rule, then the repository's setting, then the stack's", () => {
     expect(expectScan('team/api', { rules: [rule('team/*')], repositoryScanOnPush: false })).toEqual({
       scans: true,
