@@ -97,8 +97,8 @@ export function mergeReplication(
 ): MergeResult<ReplicationRule[]> {
   const others = existing.filter((rule) => !(previous && sameRule(rule, previous)));
   // A rule like ours that this stack did not write is someone else's: taking it over would delete it
-  // with this stack.
-  if (others.some((rule) => sameRule(rule, ours)) && !(previous && sameRule(previous, ours))) {
+  // with this stack. (Our previous rule, like ours on an update that keeps it, is out of `others`.)
+  if (others.some((rule) => sameRule(rule, ours))) {
     return refuse(
       `the registry already has a replication rule for ${(ours.repositoryFilters ?? []).map((f) => `"${f.filter}"`).join(', ')} ` +
         `to ${(ours.destinations ?? []).map(destinationKey).join(', ')}, which this stack did not write: it will not take ` +
