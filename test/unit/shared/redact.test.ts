@@ -154,6 +154,19 @@ describe('redaction of texts that reach people and records', () => {
     expect(privateKeyLines(['a', 'b']).size).toBe(0);
   });
 
+  it('says in place of a hidden line that it was hidden, and why', async () => {
+    expect(await redactText('ok\npassword=hunter2')).toBe(
+      'ok\n*** (line hidden: it looks like it carries a credential)',
+    );
+  });
+
+  it('hides a text that starts with the END line of a private key, and a key printed on one line', () => {
+    expect([...privateKeyLines(['-----END RSA PRIVATE KEY-----', 'exit 1'])]).toEqual([0]);
+    // A service account's JSON key: BEGIN and END on one line, the newlines escaped.
+    const json = '  "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQ\\n-----END PRIVATE KEY-----\\n",';
+    expect([...privateKeyLines(['{', json, '}'])]).toEqual([1]);
+  });
+
   it('redacts a text line by line', async () => {
     expect(await redactText('step 1\nPGPASSWORD=x psql\nstep 3')).toBe(`step 1\n${HIDDEN_LINE}\nstep 3`);
     expect(await redactText('')).toBe('');
