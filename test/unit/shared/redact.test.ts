@@ -92,6 +92,14 @@ describe('redaction of texts that reach people and records', () => {
     'xoxb-0123456789',
     '-----BEGIN PRIVATE KEY-----',
     '-----BEGIN EC PRIVATE KEY-----',
+    'aws configure set aws_secret_access_key wJalrXUtnFEMI',
+    'MYSQL_PWD = s3cr3t',
+    '//registry.npmjs.org/:_authToken = npm_abc',
+    '_auth = dXNlcjpwYXNz',
+    '"SessionToken" : "IQoJb3JpZ2luX2Vj"',
+    '"auth" : "dXNlcjpwYXNz"',
+    'AccountKey = Zm9vYmFy',
+    'Proxy-Authorization : Basic abc',
   ])('hides a line that looks like it carries a credential: %s', async (line) => {
     expect(await redactLine(line)).toBe(HIDDEN_LINE);
   });
@@ -111,6 +119,12 @@ describe('redaction of texts that reach people and records', () => {
     'sk_live_short',
     '"auth": ""',
     'ecr-pipeline: no Dockerfile at Dockerfile in the context',
+    'MARKET=ASIAN',
+    'ghp_short',
+    'github_pat_x',
+    'glpat-short',
+    'xoxb-1',
+    'rk_live_short',
   ])('keeps a line that only mentions a key word: %s', async (line) => {
     expect(await redactLine(line)).toBe(line);
   });
