@@ -20,8 +20,9 @@ export const HIDDEN_LINE = '*** (line hidden: it looks like it carries a credent
 function ours(): readonly RegExp[] {
   return [
     // Variables and keys named for a credential, assigned a value (shell, YAML, JSON, .npmrc, INI).
+    // (`client_secret` and `client-secret` end in the word `secret`; `clientsecret` is one word.)
     /(?<![a-z0-9])(aws_secret_access_key|aws_session_token|aws_access_key_id)\b/i,
-    /(?<![a-z0-9])(password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)\b["']?\s*[=:]/i,
+    /(?<![a-z0-9])(password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|clientsecret)\b["']?\s*[=:]/i,
     // PostgreSQL's and MySQL's password variables: the key word is the end of one longer word.
     /(?<![a-z0-9])(PGPASSWORD|MYSQL_PWD)\s*=/i,
     // .npmrc: `//registry/:_authToken=...`, `_auth=...`.
@@ -61,6 +62,7 @@ async function ruleSetLines(lines: readonly string[]): Promise<Set<number>> {
   const result = await lintSource({
     source: { content, filePath: 'build.log', contentType: 'text' },
     options: {
+      // Stryker disable next-line StringLiteral: the id names the rule in messages, which are never read
       config: { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend', rule: recommended }] },
       // Stryker disable next-line BooleanLiteral: only the places of what the rules find are read, never their messages or a file
       noPhysicFilePath: true,
@@ -88,7 +90,8 @@ export function privateKeyLines(lines: readonly string[]): Set<number> {
   // An END before any BEGIN: the text starts inside a block.
   if (firstEnd >= 0 && (firstBegin === -1 || firstEnd < firstBegin)) start = 0;
   for (const [i, line] of lines.entries()) {
-    if (start === undefined && pemBegin(line)) start = i;
+    // A BEGIN line inside an open block (re)starts it there: the same lines are hidden either way.
+    if (pemBegin(line)) start = i;
     if (start === undefined) continue;
     found.add(i);
     if (pemEnd(line)) start = undefined;

@@ -100,6 +100,13 @@ describe('redaction of texts that reach people and records', () => {
     '"auth" : "dXNlcjpwYXNz"',
     'AccountKey = Zm9vYmFy',
     'Proxy-Authorization : Basic abc',
+    'apikey=abc',
+    'access_key = abc',
+    'private_key: abc',
+    'client.secret=abc',
+    'export PGPASSWORD=hunter2',
+    'env MYSQL_PWD=s3cr3t mysql',
+    'aws s3 cp s3://user:pass@bucket/key .',
   ])('hides a line that looks like it carries a credential: %s', async (line) => {
     expect(await redactLine(line)).toBe(HIDDEN_LINE);
   });
