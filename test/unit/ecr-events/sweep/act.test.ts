@@ -410,6 +410,25 @@ describe('one judgment, carried out', () => {
     expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
   });
 
+  it('deletes a repository whose builds, read again, list none for it', async () => {
+    unchanged();
+    const deps = actDeps({ buildsInProgressNow: async () => new Map([['team/old', []]]) });
+    expect(await act(due, candidate, judged, deps)).toEqual({ kind: 'deleted', note: 'idle' });
+    expect(ecrMock).toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('names at most three of the builds found on the second read', async () => {
+    unchanged();
+    const deps = actDeps({
+      buildsInProgressNow: async () => new Map([['team/old', ['p:8', 'p:7', 'p:6', 'p:5']]]),
+    });
+    expect(await act(due, candidate, judged, deps)).toEqual({
+      kind: 'in-use',
+      note: '(being built: p:8, p:7, p:6)',
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
   it('names at most three of the builds that keep a repository', async () => {
     unchanged();
     const ids = ['p:4', 'p:3', 'p:2', 'p:1'];
