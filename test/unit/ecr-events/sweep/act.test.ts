@@ -371,6 +371,24 @@ describe('one judgment, carried out', () => {
     });
   });
 
+  it('marks a repository stale with the day of the sweep, and only says it would on a dry run', async () => {
+    ecrMock.on(TagResourceCommand).resolves({});
+    const mark = { kind: 'mark', note: 'idle' } as const;
+    expect(await act(mark, { ...candidate, tags: {} }, judged, actDeps({ dryRun: true }))).toEqual({
+      kind: 'marked',
+      note: 'idle',
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(await act(mark, { ...candidate, tags: {} }, judged, actDeps())).toEqual({
+      kind: 'marked',
+      note: 'idle',
+    });
+    expect(ecrMock).toHaveReceivedCommandWith(TagResourceCommand, {
+      resourceArn: arn('team/old'),
+      tags: [{ Key: REPOSITORY_TAGS.staleSince, Value: NOW.toISOString().slice(0, 10) }],
+    });
+  });
+
   it('logs each repository it marks or deletes, saying when it only would', async () => {
     unchanged();
     ecrMock.on(TagResourceCommand).resolves({});
