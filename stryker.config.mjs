@@ -49,12 +49,12 @@ const SETS = {
   'ecr-events': {
     mutate: [
       'functions/ecr-events/*.ts',
-      'functions/ecr-events/{notify,uploads,scans,replication,release}/*.ts',
+      'functions/ecr-events/{notify,uploads,scans,replication,release,origin}/*.ts',
       'functions/ecr-events/sweep/{run,sweep,running-builds,in-use,stale-mark}.ts',
     ],
     testFiles: [
       'test/unit/ecr-events/*.test.ts',
-      'test/unit/ecr-events/{notify,uploads,scans,replication,release}/*.test.ts',
+      'test/unit/ecr-events/{notify,uploads,scans,replication,release,origin}/*.test.ts',
       'test/unit/ecr-events/sweep/{running-builds,in-use,stale-mark}.test.ts',
     ],
   },

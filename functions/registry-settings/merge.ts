@@ -17,8 +17,12 @@ import { mergeRule, type SharedRules, unmergeRule } from './rules.ts';
 
 /** A merged setting, or the reason it cannot be applied (a plain reason, unlike naming.ts's Rejection). */
 export type MergeResult<T> = { ok: true; value: T } | { ok: false; reason: string };
-const ok = <T>(value: T): MergeResult<T> => ({ ok: true, value });
-const refuse = <T>(reason: string): MergeResult<T> => ({ ok: false, reason });
+function ok<T>(value: T): MergeResult<T> {
+  return { ok: true, value };
+}
+function refuse<T>(reason: string): MergeResult<T> {
+  return { ok: false, reason };
+}
 
 /** ECR's limits (ECR API reference: ReplicationConfiguration, RegistryScanningRule). */
 export const MAX_REPLICATION_RULES = 10;
@@ -68,12 +72,15 @@ export function ourReplicationRule(target: ReplicationTarget): MergeResult<Repli
   });
 }
 
-const destinationKey = (d: ReplicationDestination) => `${d.registryId}/${d.region}`;
-const ruleKey = (rule: ReplicationRule) =>
-  JSON.stringify([
+function destinationKey(d: ReplicationDestination): string {
+  return `${d.registryId}/${d.region}`;
+}
+function ruleKey(rule: ReplicationRule): string {
+  return JSON.stringify([
     (rule.destinations ?? []).map(destinationKey).sort(),
     (rule.repositoryFilters ?? []).map((f) => `${f.filterType}:${f.filter}`).sort(),
   ]);
+}
 
 /** Whether two rules replicate the same repositories to the same places (order does not matter). */
 export function sameRule(a: ReplicationRule, b: ReplicationRule): boolean {
@@ -127,13 +134,15 @@ export function scanningFilter(repositoryPattern: string): MergeResult<string> {
 
 type ScanningRuleWithFilters = RegistryScanningRule & { repositoryFilters: ScanningRepositoryFilter[] };
 
-const withoutFilter = (rules: RegistryScanningRule[], filter: string): ScanningRuleWithFilters[] =>
-  rules
+/** `rules` without `filter`, and without the rules left with no filter. */
+function withoutFilter(rules: RegistryScanningRule[], filter: string): ScanningRuleWithFilters[] {
+  return rules
     .map((rule) => ({
       ...rule,
       repositoryFilters: (rule.repositoryFilters ?? []).filter((f) => f.filter !== filter),
     }))
     .filter((rule) => rule.repositoryFilters.length > 0);
+}
 
 /**
  * The registry's scanning configuration with our repositories scanned by Amazon Inspector (ENHANCED)
@@ -145,14 +154,15 @@ export function mergeScanning(
   ours: OurScanning,
   previous?: OurScanning,
 ): MergeResult<Required<Pick<RegistryScanningConfiguration, 'scanType' | 'rules'>>> {
-  // Stryker disable next-line ArrayDeclaration: withoutFilter drops whatever has no filters, so the fallback's content cannot matter
+  // Stryker disable next-line ArrayDeclaration,StringLiteral: withoutFilter drops whatever has no filters, so the fallback's content cannot matter; no filter is empty (ECR takes at least one character), so without a previous filter no filter equals the placeholder, whatever it is
   let rules = withoutFilter(existing?.rules ?? [], previous?.filter ?? '');
   // A filter like ours that this stack did not write is someone else's (their `*` continuous scan):
   // replacing it would change their scanning, and deleting it with this stack would end it.
   const taken = rules.find((rule) => rule.repositoryFilters.some((f) => f.filter === ours.filter));
   if (taken) {
     return refuse(
-      `the registry's scanning configuration already has a ${taken.scanFrequency ?? ''} rule for "${ours.filter}", ` +
+      // scanFrequency is a required field of a scanning rule: ECR always names it.
+      `the registry's scanning configuration already has a ${taken.scanFrequency} rule for "${ours.filter}", ` +
         'which this stack did not write: it will not take over (and, on deletion, remove) a filter others rely on; ' +
         'deploy with a narrower repositoryPattern, or without enhanced scanning and keep theirs',
     );

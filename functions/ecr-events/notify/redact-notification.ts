@@ -3,7 +3,7 @@
  * like it carries a credential (functions/shared/redact.ts). Applied once, before the notification
  * reaches the channels (Slack, SNS) and the upload record.
  */
-import type { Notification } from './notification.ts';
+import type { LogExcerpt, Notification, RejectionInfo } from './notification.ts';
 
 /** `n` with its free texts redacted. The rule set (about 70 KB) is loaded only for a notification that has some. */
 export async function redactNotification(n: Notification): Promise<Notification> {
@@ -11,26 +11,40 @@ export async function redactNotification(n: Notification): Promise<Notification>
   if (texts.every((text) => text === undefined) && !n.build?.log) return n;
   const { redactLines, redactText } = await import('../../shared/redact.ts');
   const maybe = (text: string | undefined) => (text === undefined ? undefined : redactText(text));
-  const [detail, rejectionReason, failureMessage, reason, tail] = await Promise.all([
+  const [detail, rejection, failureMessage, log] = await Promise.all([
     maybe(n.detail),
-    maybe(n.rejection?.reason),
+    redactedRejection(n.rejection, redactText),
     maybe(n.build?.failureMessage),
-    maybe(n.build?.log?.reason),
-    n.build?.log ? redactLines(n.build.log.tail) : undefined,
+    redactedLog(n.build?.log, maybe, redactLines),
   ]);
   const build = n.build && {
     ...n.build,
     ...(failureMessage !== undefined ? { failureMessage } : {}),
-    ...(n.build.log
-      ? { log: { ...n.build.log, tail: tail ?? [], ...(reason !== undefined ? { reason } : {}) } }
-      : {}),
+    ...(log ? { log } : {}),
   };
   return {
     ...n,
     ...(detail !== undefined ? { detail } : {}),
-    ...(n.rejection && rejectionReason !== undefined
-      ? { rejection: { ...n.rejection, reason: rejectionReason } }
-      : {}),
+    ...(rejection ? { rejection } : {}),
     ...(build ? { build } : {}),
   };
+}
+
+/** A rejection with its reason redacted; none without one. */
+async function redactedRejection(
+  rejection: RejectionInfo | undefined,
+  redactText: (text: string) => Promise<string>,
+): Promise<RejectionInfo | undefined> {
+  return rejection && { ...rejection, reason: await redactText(rejection.reason) };
+}
+
+/** A build's log excerpt with its verdict and its lines redacted; none without one. */
+async function redactedLog(
+  log: LogExcerpt | undefined,
+  maybe: (text: string | undefined) => Promise<string> | undefined,
+  redactLines: (lines: readonly string[]) => Promise<string[]>,
+): Promise<LogExcerpt | undefined> {
+  if (!log) return undefined;
+  const [reason, tail] = await Promise.all([maybe(log.reason), redactLines(log.tail)]);
+  return { ...log, tail, ...(reason !== undefined ? { reason } : {}) };
 }

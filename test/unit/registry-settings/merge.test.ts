@@ -123,6 +123,24 @@ describe('mergeReplication', () => {
     expect(result).toEqual({ ok: false, reason: expect.stringContaining('"team-a/"') });
   });
 
+  it('says which rule it will not take over, where it goes, and what to do instead', () => {
+    expect(mergeReplication([theirs, ours], ours)).toEqual({
+      ok: false,
+      reason:
+        'the registry already has a replication rule for "team-a/" to 123456789012/eu-west-1, 123456789012/us-west-2, ' +
+        'which this stack did not write: it will not take over (and, on deletion, remove) a rule others rely on; ' +
+        'give this stack another repositoryPattern or other regions',
+    });
+  });
+
+  it('refuses to take over a rule like ours on an update that changes our rule into it', () => {
+    const previous = { ...ours, destinations: [{ region: 'eu-north-1', registryId: ACCOUNT }] };
+    expect(mergeReplication([previous, ours], ours, previous)).toEqual({
+      ok: false,
+      reason: expect.stringContaining('which this stack did not write'),
+    });
+  });
+
   it('keeps our own rule once on an update that leaves it as it was', () => {
     expect(mergeReplication([ours, theirs], ours, ours)).toEqual({ ok: true, value: [theirs, ours] });
   });
@@ -409,6 +427,45 @@ describe('unmergeScanning', () => {
       reason: expect.stringContaining(
         'already has a CONTINUOUS_SCAN rule for "*", which this stack did not write',
       ),
+    });
+  });
+
+  it("refuses to take over a filter like ours among others of the same rule, naming the rule's frequency", () => {
+    expect(
+      mergeScanning(
+        {
+          scanType: 'ENHANCED',
+          rules: [
+            { scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [wildcard('dev-*'), wildcard('team-a/*')] },
+          ],
+        },
+        { filter: 'team-a/*', frequency: 'CONTINUOUS_SCAN' },
+      ),
+    ).toEqual({
+      ok: false,
+      reason:
+        'the registry\'s scanning configuration already has a SCAN_ON_PUSH rule for "team-a/*", which this stack ' +
+        'did not write: it will not take over (and, on deletion, remove) a filter others rely on; deploy with a ' +
+        'narrower repositoryPattern, or without enhanced scanning and keep theirs',
+    });
+  });
+
+  it("keeps the scan type while others' rules remain, even when the registry was on BASIC before the stack", () => {
+    // Another team turned Inspector on for its repositories since: lowering it would end their scans.
+    expect(
+      unmergeScanning(
+        {
+          scanType: 'ENHANCED',
+          rules: [
+            { scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [wildcard('dev-*'), wildcard('team-a/*')] },
+          ],
+        },
+        push,
+        'BASIC',
+      ),
+    ).toEqual({
+      scanType: 'ENHANCED',
+      rules: [{ scanFrequency: 'SCAN_ON_PUSH', repositoryFilters: [wildcard('dev-*')] }],
     });
   });
 

@@ -92,6 +92,21 @@ describe('redaction of texts that reach people and records', () => {
     'xoxb-0123456789',
     '-----BEGIN PRIVATE KEY-----',
     '-----BEGIN EC PRIVATE KEY-----',
+    'aws configure set aws_secret_access_key wJalrXUtnFEMI',
+    'MYSQL_PWD = s3cr3t',
+    '//registry.npmjs.org/:_authToken = npm_abc',
+    '_auth = dXNlcjpwYXNz',
+    '"SessionToken" : "IQoJb3JpZ2luX2Vj"',
+    '"auth" : "dXNlcjpwYXNz"',
+    'AccountKey = Zm9vYmFy',
+    'Proxy-Authorization : Basic abc',
+    'apikey=abc',
+    'access_key = abc',
+    'private_key: abc',
+    'client.secret=abc',
+    'export PGPASSWORD=hunter2',
+    'env MYSQL_PWD=s3cr3t mysql',
+    'aws s3 cp s3://user:pass@bucket/key .',
   ])('hides a line that looks like it carries a credential: %s', async (line) => {
     expect(await redactLine(line)).toBe(HIDDEN_LINE);
   });
@@ -111,6 +126,12 @@ describe('redaction of texts that reach people and records', () => {
     'sk_live_short',
     '"auth": ""',
     'ecr-pipeline: no Dockerfile at Dockerfile in the context',
+    'MARKET=ASIAN',
+    'ghp_short',
+    'github_pat_x',
+    'glpat-short',
+    'xoxb-1',
+    'rk_live_short',
   ])('keeps a line that only mentions a key word: %s', async (line) => {
     expect(await redactLine(line)).toBe(line);
   });
@@ -152,6 +173,19 @@ describe('redaction of texts that reach people and records', () => {
     ];
     expect([...privateKeyLines(lines)].sort()).toEqual([0, 1, 3, 4, 5]);
     expect(privateKeyLines(['a', 'b']).size).toBe(0);
+  });
+
+  it('says in place of a hidden line that it was hidden, and why', async () => {
+    expect(await redactText('ok\npassword=hunter2')).toBe(
+      'ok\n*** (line hidden: it looks like it carries a credential)',
+    );
+  });
+
+  it('hides a text that starts with the END line of a private key, and a key printed on one line', () => {
+    expect([...privateKeyLines(['-----END RSA PRIVATE KEY-----', 'exit 1'])]).toEqual([0]);
+    // A service account's JSON key: BEGIN and END on one line, the newlines escaped.
+    const json = '  "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQ\\n-----END PRIVATE KEY-----\\n",';
+    expect([...privateKeyLines(['{', json, '}'])]).toEqual([1]);
   });
 
   it('redacts a text line by line', async () => {

@@ -371,6 +371,24 @@ describe('one judgment, carried out', () => {
     });
   });
 
+  it('marks a repository stale with the day of the sweep, and only says it would on a dry run', async () => {
+    ecrMock.on(TagResourceCommand).resolves({});
+    const mark = { kind: 'mark', note: 'idle' } as const;
+    expect(await act(mark, { ...candidate, tags: {} }, judged, actDeps({ dryRun: true }))).toEqual({
+      kind: 'marked',
+      note: 'idle',
+    });
+    expect(ecrMock).not.toHaveReceivedCommand(TagResourceCommand);
+    expect(await act(mark, { ...candidate, tags: {} }, judged, actDeps())).toEqual({
+      kind: 'marked',
+      note: 'idle',
+    });
+    expect(ecrMock).toHaveReceivedCommandWith(TagResourceCommand, {
+      resourceArn: arn('team/old'),
+      tags: [{ Key: REPOSITORY_TAGS.staleSince, Value: NOW.toISOString().slice(0, 10) }],
+    });
+  });
+
   it('logs each repository it marks or deletes, saying when it only would', async () => {
     unchanged();
     ecrMock.on(TagResourceCommand).resolves({});
@@ -407,6 +425,25 @@ describe('one judgment, carried out', () => {
       buildsInProgressNow: async () => new Map([['team/old', ['p:9']]]),
     });
     expect(await act(due, candidate, judged, deps)).toEqual({ kind: 'in-use', note: '(being built: p:9)' });
+    expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('deletes a repository whose builds, read again, list none for it', async () => {
+    unchanged();
+    const deps = actDeps({ buildsInProgressNow: async () => new Map([['team/old', []]]) });
+    expect(await act(due, candidate, judged, deps)).toEqual({ kind: 'deleted', note: 'idle' });
+    expect(ecrMock).toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+
+  it('names at most three of the builds found on the second read', async () => {
+    unchanged();
+    const deps = actDeps({
+      buildsInProgressNow: async () => new Map([['team/old', ['p:8', 'p:7', 'p:6', 'p:5']]]),
+    });
+    expect(await act(due, candidate, judged, deps)).toEqual({
+      kind: 'in-use',
+      note: '(being built: p:8, p:7, p:6)',
+    });
     expect(ecrMock).not.toHaveReceivedCommand(DeleteRepositoryCommand);
   });
 
