@@ -481,6 +481,20 @@ describe('what status and logs take', () => {
     expect(codebuild).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
   });
 
+  it("logs takes the build ARN a notification prints, and prints that build's log", async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [failedBuild] });
+    logs.on(GetLogEventsCommand).resolves({ events: [{ message: '/bin/sh: ecoh: not found' }] });
+    const io = capture();
+    const arn = `arn:aws:codebuild:us-east-1:123456789012:build/${BUILD_ID}`;
+    expect(await main(['logs', arn, ...TARGET], io)).toBe(EXIT.success);
+    expect(io.out()).toBe('/bin/sh: ecoh: not found\n');
+    expect(codebuild).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+    expect(logs).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      logGroupName: '/aws/codebuild/p',
+      logStreamName: 's',
+    });
+  });
+
   it('logs hides CodeBuild lines unless --verbose', async () => {
     codebuild.on(BatchGetBuildsCommand).resolves({ builds: [failedBuild] });
     logs.on(GetLogEventsCommand).resolves({
