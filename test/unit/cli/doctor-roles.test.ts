@@ -8,6 +8,7 @@ import {
   type RoleNeed,
   roleNeeds,
   rolesCheck,
+  type Simulate,
   simulator,
 } from '../../../cli/doctor-roles.ts';
 
@@ -114,9 +115,11 @@ describe('what the roles need', () => {
       'secretsmanager:GetSecretValue',
       's3:PutObject',
     ]);
-    expect(events?.needs[1]?.resource).toBe(
-      `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:slack-AbCdEf`,
-    );
+    expect(events?.needs[1]).toEqual({
+      action: 'secretsmanager:GetSecretValue',
+      resource: `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:slack-AbCdEf`,
+      why: 'read the Slack webhook secret',
+    });
     const ssmName = roleNeeds(
       scope,
       {
@@ -213,6 +216,14 @@ describe('every need, as doctor asks IAM about it', () => {
     );
   });
 
+  it('names no role of a function the stack does not have, nor an account no role tells', () => {
+    const roles = roleNeeds(scope, {}, undefined);
+    expect(roles.map((r) => r.arn)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(asked(roles).filter((line) => line.startsWith('release'))).toContain(
+      'release: events:PutEvents arn:aws:events:eu-west-1::event-bus/ecr-pipeline-prod-build-rejected (tell the verdict)',
+    );
+  });
+
   it('asks for no webhook when the parameter is not set', () => {
     const events = roleNeeds(
       scope,
@@ -302,7 +313,7 @@ describe('rolesCheck', () => {
 });
 
 describe('simulator', () => {
-  const simulate = simulator({ iam: new IAMClient({}) });
+  const simulate: Simulate = (arn, need) => simulator({ iam: new IAMClient({}) })(arn, need);
 
   it('asks SimulatePrincipalPolicy about one action on one resource, with typed context entries', async () => {
     iam
