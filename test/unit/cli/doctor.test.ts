@@ -75,6 +75,21 @@ describe('the suffixes a bucket sends', () => {
     expect(notifiedSuffixes(cfg(config), 'ctx/')).toEqual(['.tgz']);
     expect(notifiedSuffixes({}, '')).toEqual([]);
   });
+
+  it('reads a target without a key filter or with a rule without a name as sending every suffix', () => {
+    const config = {
+      QueueConfigurations: [
+        { QueueArn: 'q', Events: ['s3:ObjectCreated:*'], Filter: {} },
+        {
+          QueueArn: 'q',
+          Events: ['s3:ObjectCreated:*'],
+          Filter: { Key: { FilterRules: [{ Value: '.x' }] } },
+        },
+        { QueueArn: 'q', Events: ['s3:ObjectCreated:*'], Filter: { Key: {} } },
+      ],
+    };
+    expect(notifiedSuffixes(cfg(config), 'ctx/')).toEqual(['', '', '']);
+  });
 });
 
 describe('the notification check', () => {
@@ -385,9 +400,30 @@ describe('the checks doctor runs', () => {
       'scanning info',
       'roles info',
     ]);
-    expect(checks[0]?.detail).toMatch(/access denied/i);
-    expect(checks[0]?.fix).toBeTruthy();
+    expect(checks[0]).toEqual({
+      name: 'bucket',
+      status: 'fail',
+      detail: 'access denied to s3://contexts/: AccessDenied',
+      fix: expect.stringMatching(/^your identity needs s3:/),
+    });
     expect(checks[1]?.detail).toContain('ThrottlingException');
+  });
+
+  it('names the check whose reading failed: Slack and SNS, the release rule', async () => {
+    ssm.on(DescribeParametersCommand).rejects(named('ThrottlingException'));
+    events.on(ListRulesCommand).rejects(named('ThrottlingException'));
+    const checks = await runChecks(target());
+    expect(checks.map((check) => `${check.name} ${check.status}`)).toEqual([
+      'bucket ok',
+      'notifications ok',
+      'project ok',
+      'functions ok',
+      'notifications fail',
+      'scanning ok',
+      'release gate ok',
+      'release rule fail',
+      'roles ok',
+    ]);
   });
 
   it('checks Slack and SNS only with the ecr-events function, the gate and the rule only with the release function', async () => {
