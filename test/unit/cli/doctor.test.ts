@@ -76,6 +76,15 @@ describe('the suffixes a bucket sends', () => {
     expect(notifiedSuffixes({}, '')).toEqual([]);
   });
 
+  it('reads a target that also sends other events, and a rule for a prefix above the one checked', () => {
+    const config = {
+      QueueConfigurations: [
+        { QueueArn: 'q', ...created('.tgz', 'ctx/'), Events: ['s3:ObjectRemoved:*', 's3:ObjectCreated:Put'] },
+      ],
+    };
+    expect(notifiedSuffixes(cfg(config), 'ctx/team/')).toEqual(['.tgz']);
+  });
+
   it('reads a target without a key filter or with a rule without a name as sending every suffix', () => {
     const config = {
       QueueConfigurations: [
@@ -111,6 +120,13 @@ describe('the notification check', () => {
         'b',
       ).status,
     ).toBe('ok');
+  });
+
+  it('takes a rule whose suffix ends several extensions as sending each', () => {
+    const config = {
+      QueueConfigurations: ['gz', '.tar', '.zip'].map((suffix) => ({ QueueArn: 'q', ...created(suffix) })),
+    };
+    expect(notificationCheck(cfg(config), '', 'b').status).toBe('ok');
   });
 
   it('names the suffixes that reach nothing, and how to fix it', () => {
@@ -374,6 +390,15 @@ describe('the checks doctor runs', () => {
     });
     expect(checks.roles?.detail).toMatch(
       /^build-trigger, ecr-events, release, build project, build session: /,
+    );
+  });
+
+  it('fails a project CodeBuild does not return, and one without an environment', async () => {
+    codebuild.on(BatchGetProjectsCommand).resolves({});
+    expect(byName(await runChecks(target())).project?.detail).toBe('no CodeBuild project p');
+    codebuild.on(BatchGetProjectsCommand).resolves({ projects: [{ name: 'p' }] });
+    expect(byName(await runChecks(target())).project?.detail).toBe(
+      'the project p runs without privileged mode: Docker builds cannot start',
     );
   });
 
