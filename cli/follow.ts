@@ -154,7 +154,7 @@ export async function imageOf(clients: Clients, build: Build): Promise<{ image: 
 }
 
 /** The outcome of a finished build. */
-export async function outcomeOf(clients: Clients, build: Build): Promise<SubmitOutcome> {
+export async function outcomeOf(clients: Clients, build: Build): Promise<Exclude<SubmitOutcome, Rejected>> {
   const buildId = build.id ?? '';
   if (build.buildStatus === 'SUCCEEDED')
     return { kind: 'pushed', buildId, ...(await imageOf(clients, build)) };

@@ -239,16 +239,14 @@ export async function statusView(
         : {}),
     };
   }
-  if (outcome.kind === 'failed')
-    return {
-      ...view,
-      exitCode: EXIT.failed,
-      status: 'failed',
-      phase: outcome.phase,
-      reason: outcome.reason,
-      detail: outcome.detail,
-    };
-  return { ...view, exitCode: EXIT.failed, status: 'failed' };
+  return {
+    ...view,
+    exitCode: EXIT.failed,
+    status: 'failed',
+    phase: outcome.phase,
+    reason: outcome.reason,
+    detail: outcome.detail,
+  };
 }
 
 /** The lines `status` prints for a view. `project` says whether a missing build could be looked for. */

@@ -8,6 +8,7 @@ import {
   type RoleNeed,
   roleNeeds,
   rolesCheck,
+  type Simulate,
   simulator,
 } from '../../../cli/doctor-roles.ts';
 
@@ -114,9 +115,11 @@ describe('what the roles need', () => {
       'secretsmanager:GetSecretValue',
       's3:PutObject',
     ]);
-    expect(events?.needs[1]?.resource).toBe(
-      `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:slack-AbCdEf`,
-    );
+    expect(events?.needs[1]).toEqual({
+      action: 'secretsmanager:GetSecretValue',
+      resource: `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:slack-AbCdEf`,
+      why: 'read the Slack webhook secret',
+    });
     const ssmName = roleNeeds(
       scope,
       {
@@ -139,6 +142,97 @@ describe('what the roles need', () => {
     );
     expect(off[1]?.needs.map((n) => n.action)).toEqual(['sns:Publish', 's3:PutObject']);
     expect(off.find((r) => r.label === 'build session')?.arn).toBeUndefined();
+  });
+});
+
+describe('every need, as doctor asks IAM about it', () => {
+  /** One line per need: the role, the action, the resource, why, and the request's condition keys. */
+  const asked = (roles: ReturnType<typeof roleNeeds>) =>
+    roles.flatMap((r) =>
+      r.needs.map(
+        (n) =>
+          `${r.label}: ${n.action} ${n.resource} (${n.why})${n.context ? ` ${JSON.stringify(n.context)}` : ''}`,
+      ),
+    );
+  const repository = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/team-a/doctor-probe`;
+  const managed = JSON.stringify({
+    'ecr:ResourceTag/ecr-pipeline:managed-by': 'ecr-pipeline-prod',
+    'aws:ResourceTag/ecr-pipeline:managed-by': 'ecr-pipeline-prod',
+  });
+
+  it('lists what each role needs to build, notify, release and push', () => {
+    expect(asked(roleNeeds(scope, functions, role('build')))).toEqual([
+      `build-trigger: ecr:CreateRepository ${repository} (create the repository of a new upload) {"aws:RequestTag/ecr-pipeline:managed-by":"ecr-pipeline-prod","aws:TagKeys":["ecr-pipeline:managed-by"]}`,
+      `build-trigger: ecr:DescribeRepositories ${repository} (check the repository)`,
+      `build-trigger: codebuild:StartBuild arn:aws:codebuild:eu-west-1:${ACCOUNT}:project/ecr-pipeline-prod (start the build of an upload)`,
+      'build-trigger: s3:PutObject arn:aws:s3:::ctx/p/.ecr-pipeline/uploads/doctor-probe.json (write the upload record)',
+      `build-trigger: events:PutEvents arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/bus (report a rejected upload)`,
+      `ecr-events: sns:Publish arn:aws:sns:eu-west-1:${ACCOUNT}:t (publish to the SNS topic)`,
+      `ecr-events: ssm:GetParameter arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/ecr-pipeline/prod/slack (read the Slack webhook parameter)`,
+      'ecr-events: s3:PutObject arn:aws:s3:::ctx/p/.ecr-pipeline/uploads/doctor-probe.json (write the upload record)',
+      `release: ecr:DescribeImages ${repository} (read the built image's scan)`,
+      `release: ecr:PutImage ${repository} (move the tag to the built image) ${managed}`,
+      'release: s3:PutObject arn:aws:s3:::ctx/p/.ecr-pipeline/uploads/doctor-probe.json (write the upload record)',
+      `release: events:PutEvents arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/bus (tell the verdict)`,
+      `build project: sts:AssumeRole ${role('ecr-pipeline-prod-build-session')} (take the build session's role)`,
+      'build session: s3:GetObject arn:aws:s3:::ctx/p/team-a/doctor-probe/v1.tar.gz (fetch the context)',
+      'build session: ecr:GetAuthorizationToken * (log in to the registry)',
+      `build session: ecr:InitiateLayerUpload ${repository} (push the image) ${managed}`,
+      `build session: ecr:PutImage ${repository} (push the image) ${managed}`,
+    ]);
+  });
+
+  it("takes the stack's name from the project and the default buses when the functions do not say", () => {
+    const bare = { name: 'f', env: {} };
+    const roles = roleNeeds(
+      { ...scope, project: 'svc-dev' },
+      {
+        buildTrigger: { ...bare, role: role('bt') },
+        ecrEvents: bare,
+        release: { ...bare, role: role('rel') },
+      },
+      undefined,
+    );
+    expect(asked(roles).filter((line) => /PutEvents|CreateRepository|ecr-events/.test(line))).toEqual([
+      `build-trigger: ecr:CreateRepository arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/doctor-probe (create the repository of a new upload) {"aws:RequestTag/ecr-pipeline:managed-by":"svc-dev","aws:TagKeys":["ecr-pipeline:managed-by"]}`,
+      `build-trigger: events:PutEvents arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/svc-dev-build-rejected (report a rejected upload)`,
+      'ecr-events: s3:PutObject arn:aws:s3:::ctx/p/.ecr-pipeline/uploads/doctor-probe.json (write the upload record)',
+      `release: events:PutEvents arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/svc-dev-build-rejected (tell the verdict)`,
+    ]);
+    expect(roles.map((r) => r.arn)).toEqual([role('bt'), undefined, role('rel'), undefined, undefined]);
+  });
+
+  it("reads the account from the project's role, else build-trigger's, else the release function's", () => {
+    const start = (roles: ReturnType<typeof roleNeeds>) => roles[0]?.needs[2]?.resource;
+    const other = 'arn:aws:iam::210987654321:role/x';
+    expect(start(roleNeeds(scope, functions, other))).toBe(
+      'arn:aws:codebuild:eu-west-1:210987654321:project/ecr-pipeline-prod',
+    );
+    expect(
+      start(roleNeeds(scope, { ...functions, release: { ...functions.release, role: other } }, undefined)),
+    ).toBe(`arn:aws:codebuild:eu-west-1:${ACCOUNT}:project/ecr-pipeline-prod`);
+    expect(start(roleNeeds(scope, { release: { ...functions.release, role: other } }, undefined))).toBe(
+      'arn:aws:codebuild:eu-west-1:210987654321:project/ecr-pipeline-prod',
+    );
+  });
+
+  it('names no role of a function the stack does not have, nor an account no role tells', () => {
+    const roles = roleNeeds(scope, {}, undefined);
+    expect(roles.map((r) => r.arn)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(asked(roles).filter((line) => line.startsWith('release'))).toContain(
+      'release: events:PutEvents arn:aws:events:eu-west-1::event-bus/ecr-pipeline-prod-build-rejected (tell the verdict)',
+    );
+  });
+
+  it('asks for no webhook when the parameter is not set', () => {
+    const events = roleNeeds(
+      scope,
+      { ...functions, ecrEvents: { ...functions.ecrEvents, env: { SLACK_WEBHOOK_SOURCE: 'ssm' } } },
+      undefined,
+    );
+    expect(asked(events).filter((line) => line.startsWith('ecr-events'))).toEqual([
+      'ecr-events: s3:PutObject arn:aws:s3:::ctx/p/.ecr-pipeline/uploads/doctor-probe.json (write the upload record)',
+    ]);
   });
 });
 
@@ -206,6 +300,10 @@ describe('rolesCheck', () => {
       detail: "not checked: IAM's policy simulator answered AccessDenied",
       fix: "allow iam:SimulatePrincipalPolicy on the stack's roles to whoever runs doctor (docs/deploy.md)",
     });
+    const unnamed = await rolesCheck(roles, async () => {
+      throw {};
+    });
+    expect(unnamed.detail).toBe("not checked: IAM's policy simulator answered Error");
     expect(await rolesCheck([roles[2] as (typeof roles)[2]], async () => 'allowed')).toEqual({
       name: 'roles',
       status: 'info',
@@ -215,7 +313,7 @@ describe('rolesCheck', () => {
 });
 
 describe('simulator', () => {
-  const simulate = simulator({ iam: new IAMClient({}) });
+  const simulate: Simulate = (arn, need) => simulator({ iam: new IAMClient({}) })(arn, need);
 
   it('asks SimulatePrincipalPolicy about one action on one resource, with typed context entries', async () => {
     iam

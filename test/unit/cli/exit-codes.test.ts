@@ -44,7 +44,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DescribeParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { HELP } from '../../../cli/args.ts';
 import { EXIT } from '../../../cli/exit-codes.ts';
 import { main } from '../../../cli/main.ts';
@@ -430,6 +430,25 @@ describe('submit: interrupted, and a scan that will not come', () => {
     );
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
     expect(codebuild).not.toHaveReceivedCommand(BatchGetBuildsCommand);
+  });
+
+  it('exits 1 before uploading when --wait-scan alone waits for a scan the stack will never make', async () => {
+    ecr
+      .on(GetRegistryScanningConfigurationCommand)
+      .resolves({ scanningConfiguration: { scanType: 'BASIC' } });
+    ecr.on(DescribeRepositoriesCommand).rejects(named('RepositoryNotFoundException'));
+    onTestFinished(() => {
+      lambda.reset();
+    });
+    lambda
+      .on(GetFunctionConfigurationCommand, { FunctionName: 'p-buildTrigger' })
+      .resolves({ Environment: { Variables: { SCAN_ON_PUSH: 'false' } } });
+    const { code, io } = await submit('--wait-scan');
+    expect(code).toBe(EXIT.failed);
+    expect(io.err()).toContain(
+      'error: --wait-scan / --fail-on: no scan will come for team/api: the stack creates repositories without scan on push (scanOnPush=false)',
+    );
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
   it('uploads when the repository scans on push', async () => {

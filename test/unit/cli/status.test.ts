@@ -296,8 +296,13 @@ describe('the lines status prints', () => {
       'record   released',
       `image    team/api:v1@${DIGEST}`,
     ]);
-    expect(text).toContain('scan     enhanced COMPLETE: no findings');
-    expect(text.some((line) => line.startsWith('build'))).toBe(false);
+    expect(text).toEqual([
+      'upload   s3://contexts/k.tar',
+      'record   released',
+      `image    team/api:v1@${DIGEST}`,
+      'scan     enhanced COMPLETE: no findings',
+      'replicas none (no replication rule covers this repository)',
+    ]);
   });
 
   it('asks no replication for a failed, held or superseded upload, nor for one without a digest', async () => {
@@ -332,7 +337,11 @@ describe('the lines status prints', () => {
       release: { gate: 'none' } as never,
     });
     const text = await lines({ final }, 'p');
-    expect(text).toContain('reason   v2 was uploaded; its tag was not moved');
+    expect(text).toEqual([
+      'record   superseded',
+      'reason   v2 was uploaded; its tag was not moved',
+      'gate     none: waiting',
+    ]);
   });
 
   it('a released image: the replication is asked, and the override that released it is shown', async () => {
@@ -345,7 +354,13 @@ describe('the lines status prints', () => {
       } as never,
     });
     const text = await lines({ final }, 'p');
-    expect(text).toContain('override ops at 2026-12-01T01:00:00Z: hotfix');
+    expect(text).toEqual([
+      'record   released',
+      `image    team/api:v1@${DIGEST}`,
+      'gate     none: waiting',
+      'override ops at 2026-12-01T01:00:00Z: hotfix',
+      'replicas none (no replication rule covers this repository)',
+    ]);
     expect(ecr.commandCalls(DescribeImageReplicationStatusCommand)).toHaveLength(1);
   });
 
@@ -368,8 +383,11 @@ describe('the lines status prints', () => {
 
   it('a held image: what to do next', async () => {
     const text = await lines({ final: record({ status: 'held', digest: DIGEST }) }, 'p');
-    expect(text).toContain(`image    team/api@${DIGEST} (pushed by digest; the tag v1 was not moved)`);
-    expect(text.some((line) => line.startsWith('next     '))).toBe(true);
+    expect(text).toEqual([
+      'record   held',
+      `image    team/api@${DIGEST} (pushed by digest; the tag v1 was not moved)`,
+      'next     to release it anyway: ecr-pipeline release team/api/v1.tar.gz --override --reason "..." (needs the stack\'s ReleaseOperatorPolicy)',
+    ]);
     const built = await lines({ final: record({ status: 'built', digest: DIGEST }) }, 'p');
     expect(built.some((line) => line.startsWith('next     '))).toBe(false);
   });
@@ -411,7 +429,11 @@ describe('the lines status prints', () => {
       exportedEnvironmentVariables: [{ name: 'IMAGE_DIGEST', value: DIGEST }],
     };
     const text = await lines({ build: pushed }, 'p');
-    expect(text).toContain(`image    team/api:v1@${DIGEST}`);
+    expect(text).toEqual([
+      `build    ${BUILD_ID}  SUCCEEDED`,
+      `image    team/api:v1@${DIGEST}`,
+      'replicas none (no replication rule covers this repository)',
+    ]);
     expect(ecr.commandCalls(DescribeImageReplicationStatusCommand)[0]?.args[0].input).toEqual({
       repositoryName: 'team/api',
       imageId: { imageDigest: DIGEST },
@@ -429,9 +451,12 @@ describe('the lines status prints', () => {
     };
     expect(await lines({ build: running }, 'p')).toEqual([`build    ${BUILD_ID}  IN_PROGRESS  phase BUILD`]);
     const text = await lines({ build: failedBuild }, 'p');
-    expect(text[0]).toBe(`build    ${BUILD_ID}  FAILED`);
-    expect(text).toContain('log      https://console.aws.amazon.com/x');
-    expect(text.some((line) => line.startsWith('reason   BUILD: '))).toBe(true);
+    expect(text).toEqual([
+      `build    ${BUILD_ID}  FAILED`,
+      'log      https://console.aws.amazon.com/x',
+      // No log to read here: CodeBuild's message for the phase.
+      'reason   BUILD: COMMAND_EXECUTION_ERROR: Error while executing command: ecoh. Reason: exit status 127',
+    ]);
   });
 });
 
@@ -479,6 +504,20 @@ describe('what status and logs take', () => {
     const { code } = await status(`arn:aws:codebuild:us-east-1:123456789012:build/${BUILD_ID}`);
     expect(code).toBe(EXIT.success);
     expect(codebuild).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+  });
+
+  it("logs takes the build ARN a notification prints, and prints that build's log", async () => {
+    codebuild.on(BatchGetBuildsCommand).resolves({ builds: [failedBuild] });
+    logs.on(GetLogEventsCommand).resolves({ events: [{ message: '/bin/sh: ecoh: not found' }] });
+    const io = capture();
+    const arn = `arn:aws:codebuild:us-east-1:123456789012:build/${BUILD_ID}`;
+    expect(await main(['logs', arn, ...TARGET], io)).toBe(EXIT.success);
+    expect(io.out()).toBe('/bin/sh: ecoh: not found\n');
+    expect(codebuild).toHaveReceivedCommandWith(BatchGetBuildsCommand, { ids: [BUILD_ID] });
+    expect(logs).toHaveReceivedCommandWith(GetLogEventsCommand, {
+      logGroupName: '/aws/codebuild/p',
+      logStreamName: 's',
+    });
   });
 
   it('logs hides CodeBuild lines unless --verbose', async () => {
