@@ -356,9 +356,10 @@ describe('RegistryClient: blobs', () => {
       { status: 202, headers: { location: '/u' } },
       { status: 400, body: `DIGEST_INVALID${'x'.repeat(400)}` },
     );
-    const error = await invalid.client.putBlob('team/app', 'text/plain', bytes).catch((e: Error) => e);
-    expect(error.message).toBe(
-      `uploading ${digest} to team/app: the registry answered 400 DIGEST_INVALID${'x'.repeat(300 - 14)}`,
+    await expect(invalid.client.putBlob('team/app', 'text/plain', bytes)).rejects.toThrow(
+      new RegistryError(
+        `uploading ${digest} to team/app: the registry answered 400 DIGEST_INVALID${'x'.repeat(300 - 14)}`,
+      ),
     );
     const accepted = await refusing({ status: 202, headers: { location: '/u' } }, { status: 202 });
     await expect(accepted.client.putBlob('team/app', 'text/plain', bytes)).rejects.toThrow(
