@@ -359,6 +359,7 @@ describe('RegistryClient: blobs', () => {
     await expect(invalid.client.putBlob('team/app', 'text/plain', bytes)).rejects.toThrow(
       new RegistryError(
         `uploading ${digest} to team/app: the registry answered 400 DIGEST_INVALID${'x'.repeat(300 - 14)}`,
+        400,
       ),
     );
     const accepted = await refusing({ status: 202, headers: { location: '/u' } }, { status: 202 });
