@@ -224,6 +224,7 @@ describe('attest', () => {
       },
       baseDigest: async (name: string) => {
         if (name === 'debian:13') throw new Error('Error: locating item named "manifest"\nsecond line');
+        if (name === 'odd:1') return Promise.reject('no store\nat all');
         return name === 'busybox' ? `sha256:${'ef'.repeat(32)}` : undefined;
       },
       now: () => new Date('2026-12-03T10:05:00Z'),
@@ -305,8 +306,13 @@ describe('attest', () => {
       }),
     );
     const { digest } = await client.putManifest('team/app', sha256(bytes), OCI_INDEX, bytes);
-    const { promise, scanned } = run(digest, { platforms: 'linux/amd64,linux/arm64' });
+    const { promise, scanned, said } = run(digest, { platforms: 'linux/amd64,linux/arm64' });
     await promise;
+    expect(said.filter((line) => line.startsWith('attached'))).toEqual([
+      `attached the SBOM of ${host}/team/app@${amd.digest}`,
+      `attached the SBOM of ${host}/team/app@${arm.digest}`,
+      `attached the provenance of ${host}/team/app@${digest} (fallback tag)`,
+    ]);
     expect(scanned).toEqual([`${host}/team/app@${amd.digest}`, `${host}/team/app@${arm.digest}`]);
     for (const leg of [amd, arm])
       expect(
@@ -315,6 +321,75 @@ describe('attest', () => {
     expect((await listReferrers(client, 'team/app', digest)).descriptors.map((d) => d.artifactType)).toEqual([
       PROVENANCE_TYPE,
     ]);
+  });
+
+  it('reads and writes the files build-image.sh and the buildspec name', () => {
+    expect(ATTEST_FILES).toEqual({
+      digest: 'digest',
+      buildArgs: 'build-args',
+      contextSha256: 'context.sha256',
+      attestations: 'attestations',
+    });
+  });
+
+  it('takes the digest a FROM pins, resolves build-arg overrides of ARG defaults, and reads no build args when there are none', async () => {
+    const pinned = `sha256:${'12'.repeat(32)}`;
+    writeFileSync(join(context, 'Dockerfile'), `ARG BASE=busybox\nFROM $BASE\nFROM alpine@${pinned}\n`);
+    writeFileSync(join(work, ATTEST_FILES.buildArgs), 'BASE=reg.example.com/base:1\0');
+    const image = await pushImage('team/app', 'pinned');
+    const { promise, said } = run(image.digest);
+    await promise;
+    const provenance = (await listReferrers(client, 'team/app', image.digest, PROVENANCE_TYPE))
+      .descriptors[0];
+    const statement = JSON.parse(await body(provenance));
+    expect(statement.predicate.buildDefinition.externalParameters.buildArgs).toEqual(['BASE']);
+    expect(statement.predicate.buildDefinition.resolvedDependencies.slice(1)).toEqual([
+      { uri: 'reg.example.com/base:1' },
+      { uri: `alpine@${pinned}`, digest: { sha256: '12'.repeat(32) } },
+    ]);
+    expect(said[0]).toBe(
+      'no digest for the base image reg.example.com/base:1 (the builder reports none): the provenance names it without one',
+    );
+
+    rmSync(join(work, ATTEST_FILES.buildArgs));
+    const other = await pushImage('team/app', 'no-args');
+    await run(other.digest).promise;
+    const second = (await listReferrers(client, 'team/app', other.digest, PROVENANCE_TYPE)).descriptors[0];
+    const parsed = JSON.parse(await body(second));
+    expect(parsed.predicate.buildDefinition.externalParameters.buildArgs).toEqual([]);
+    expect(parsed.predicate.buildDefinition.resolvedDependencies[1]).toEqual({
+      uri: 'busybox',
+      digest: { sha256: 'ef'.repeat(32) },
+    });
+  });
+
+  it('says why a base image has no digest when the builder fails with something that is not an Error', async () => {
+    writeFileSync(join(context, 'Dockerfile'), 'FROM odd:1\n');
+    const image = await pushImage('team/app', 'odd-failure');
+    const { promise, said } = run(image.digest);
+    await promise;
+    expect(said[0]).toBe(
+      'no digest for the base image odd:1 (no store): the provenance names it without one',
+    );
+  });
+
+  it('names the file it cannot read and the digest it cannot use', async () => {
+    await expect(run('sha256:nothex').promise).rejects.toThrow(
+      new AttestError('the pushed digest "sha256:nothex" is not a sha256 digest'),
+    );
+    rmSync(join(context, 'Dockerfile'));
+    const image = await pushImage('team/app', 'no-dockerfile');
+    await expect(run(image.digest).promise).rejects.toThrow(
+      new RegExp(`^the Dockerfile \\(${join(context, 'Dockerfile')}\\) cannot be read: ENOENT`),
+    );
+    rmSync(join(work, ATTEST_FILES.digest));
+    const missing = await attest({} as never, { workDir: work } as AttestInput).catch((e: Error) => e);
+    expect(missing).toBeInstanceOf(AttestError);
+    expect(missing).toMatchObject({
+      name: 'AttestError',
+      message: expect.stringMatching(/^the pushed digest \(.+\/digest\) cannot be read: /),
+      cause: expect.objectContaining({ code: 'ENOENT' }),
+    });
   });
 
   it('refuses a digest file that holds no digest, and an image the registry does not hold', async () => {
