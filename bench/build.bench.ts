@@ -19,7 +19,7 @@ import { waitForRelease } from '../follow/upload.ts';
 import { contextKey } from '../functions/shared/naming.ts';
 import { installBaseImage } from '../local/base-image.ts';
 import { startLocalCloud } from '../local/cloud.ts';
-import { writeRegistriesConf } from '../local/codebuild/environment.ts';
+import { writeRegistriesConf, writeStorageConf } from '../local/codebuild/environment.ts';
 import {
   buildsOf,
   clientsFor,
@@ -138,6 +138,9 @@ async function pipelineRows(): Promise<Row[]> {
     const env = {
       ...process.env,
       CONTAINERS_REGISTRIES_CONF: writeRegistriesConf(work, cloud.registry),
+      // The same kind of image store as the local builds (vfs, a folder of its own): the two paths
+      // differ by the pipeline only, not by the storage driver.
+      CONTAINERS_STORAGE_CONF: writeStorageConf(work),
       REGISTRY_AUTH_FILE: join(work, 'auth.json'),
     };
     const podman = (...args: string[]) =>

@@ -10,6 +10,7 @@ import { ListRulesCommand, ListTargetsByRuleCommand, type Rule } from '@aws-sdk/
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { paginateListSubscriptionsByTopic } from '@aws-sdk/client-sns';
 import { DescribeParametersCommand } from '@aws-sdk/client-ssm';
+import { RELEASE_GATES } from '../functions/shared/contract.ts';
 import { SEVERITIES } from './args.ts';
 import type { Check } from './doctor.ts';
 import type { ScanExpectation } from './scan-plan.ts';
@@ -128,18 +129,22 @@ export function releaseGateCheck(env: Record<string, string>, expected: ScanExpe
   const gate = env.RELEASE_GATE ?? 'none';
   const severity = env.RELEASE_MAX_SEVERITY ?? 'HIGH';
   const timeout = env.RELEASE_SCAN_TIMEOUT_SECONDS ?? '1800';
-  if (gate !== 'none' && gate !== 'scan')
+  if (!(RELEASE_GATES as readonly string[]).includes(gate))
     return {
       name: 'release gate',
       status: 'fail',
-      detail: `releaseGate is "${gate}": the release function takes none or scan`,
-      fix: `deploy with --param releaseGate=none (or scan)`,
+      detail: `releaseGate is "${gate}": the release function takes ${RELEASE_GATES.join(' | ')}`,
+      fix: `deploy with --param releaseGate=none (or scan, signed, scan,signed)`,
     };
-  if (gate === 'none')
+  // The signature's part: ECR managed signing's status, within the same timeout as the scan.
+  const signed = gate.endsWith('signed')
+    ? `; and holds an image ECR managed signing did not sign within ${timeout} s`
+    : '';
+  if (!gate.startsWith('scan'))
     return {
       name: 'release gate',
       status: 'ok',
-      detail: 'none: the tag moves to each image whose build succeeded',
+      detail: `${gate}: the tag moves to each image whose build succeeded${signed}`,
     };
   if (!(SEVERITIES as readonly string[]).includes(severity))
     return {
@@ -152,13 +157,13 @@ export function releaseGateCheck(env: Record<string, string>, expected: ScanExpe
     return {
       name: 'release gate',
       status: 'fail',
-      detail: `scan, but ${expected.reason}: every image will be held after ${timeout} s`,
+      detail: `${gate}, but ${expected.reason}: every image will be held after ${timeout} s`,
       fix: `${expected.fix.replace(/, or leave out --wait-scan \/ --fail-on$/, '')}; or deploy with --param releaseGate=none`,
     };
   return {
     name: 'release gate',
     status: 'ok',
-    detail: `scan: holds an image with a finding at or above ${severity}, or with no scan within ${timeout} s`,
+    detail: `${gate}: holds an image with a finding at or above ${severity}, or with no scan within ${timeout} s${signed}`,
   };
 }
 

@@ -2,8 +2,8 @@
  * The release function's settings, read from the environment once, at module load.
  * A missing or invalid variable fails the cold start with a message that names it.
  */
-import type { ReleaseGate } from '../shared/contract.ts';
-import { boolean, ConfigError, type Env, integer, oneOf, text } from '../shared/env-config.ts';
+import { RELEASE_GATES, type ReleaseGate, type ReleaseGateSetting } from '../shared/contract.ts';
+import { ConfigError, type Env, integer, oneOf, text } from '../shared/env-config.ts';
 import { SEVERITIES, type Severity } from '../shared/severity.ts';
 
 export { ConfigError };
@@ -23,7 +23,7 @@ export interface Config {
   maxSeverity: Severity;
   /** `scan` or signed: how long after the build a scan or signature not complete holds the image. */
   scanTimeoutMs: number;
-  /** releaseRequireSigned: an image ECR managed signing has not signed (COMPLETE) is held. */
+  /** releaseGate signed or scan,signed: an image ECR managed signing has not signed (COMPLETE) is held. */
   requireSigned: boolean;
   /** The project's build timeout: with the queue's, when every leg of an upload must have ended. */
   buildTimeoutMs: number;
@@ -31,6 +31,14 @@ export interface Config {
   buildQueuedTimeoutMs: number;
   /** How long a verdict may wait for its own invocation's retry to announce it before another does. */
   announceAfterMs: number;
+}
+
+/** The scan gate and the signing gate of a releaseGate value. */
+function stackGate(value: ReleaseGateSetting): {
+  gate: ReleaseGate;
+  requireSigned: boolean;
+} {
+  return { gate: value.startsWith('scan') ? 'scan' : 'none', requireSigned: value.endsWith('signed') };
 }
 
 /** Reads and validates the configuration from `env`. */
@@ -44,10 +52,9 @@ export function loadConfig(env: Env): Config {
     keyPrefix,
     projectName: text(env, 'BUILD_PROJECT'),
     eventBusName: text(env, 'EVENT_BUS_NAME'),
-    gate: oneOf(env, 'RELEASE_GATE', ['none', 'scan'], 'none'),
+    ...stackGate(oneOf(env, 'RELEASE_GATE', RELEASE_GATES, 'none')),
     maxSeverity: oneOf(env, 'RELEASE_MAX_SEVERITY', SEVERITIES, 'HIGH'),
     scanTimeoutMs: integer(env, 'RELEASE_SCAN_TIMEOUT_SECONDS', 1800, 60, 7 * 24 * 3600) * 1000,
-    requireSigned: boolean(env, 'RELEASE_REQUIRE_SIGNED', false),
     // CodeBuild's limits: 5 to 2160 minutes running, 5 to 480 queued; its defaults when unset.
     buildTimeoutMs: integer(env, 'BUILD_TIMEOUT_MINUTES', 60, 5, 2160) * 60_000,
     buildQueuedTimeoutMs: integer(env, 'BUILD_QUEUED_TIMEOUT_MINUTES', 480, 5, 480) * 60_000,

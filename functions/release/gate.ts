@@ -2,7 +2,7 @@
  * The release gates, as pure functions: which gate an upload gets (the stack's, or a stricter one
  * the upload asks for in its metadata), and what a scan's state means for the release.
  */
-import { RELEASE_METADATA, type ReleaseGate } from '../shared/contract.ts';
+import { RELEASE_GATES, RELEASE_METADATA, type ReleaseGate } from '../shared/contract.ts';
 import { SEVERITIES, type Severity, type SeverityCounts, severityRank } from '../shared/severity.ts';
 import type { UploadRelease } from '../shared/upload-record.ts';
 
@@ -11,7 +11,7 @@ export interface StackGate {
   gate: ReleaseGate;
   maxSeverity: Severity;
   scanTimeoutMs: number;
-  /** releaseRequireSigned: the image must be signed (ECR managed signing) before it is released. */
+  /** releaseGate signed: the image must be signed (ECR managed signing) before it is released. */
   requireSigned?: boolean;
 }
 
@@ -30,13 +30,7 @@ export function chooseGate(
   const notes: string[] = [];
   const askedGate = metadata?.[RELEASE_METADATA.gate]?.trim();
   const askedSeverity = metadata?.[RELEASE_METADATA.maxSeverity]?.trim().toUpperCase();
-  let gate = stack.gate;
-  if (askedGate === 'scan') gate = 'scan';
-  else if (askedGate === 'none' && stack.gate === 'scan') {
-    notes.push('the upload asked for no gate; the stack requires the scan gate');
-  } else if (askedGate && askedGate !== 'none') {
-    notes.push(`the upload asked for an unknown gate "${askedGate.slice(0, 40)}" (none or scan)`);
-  }
+  const gate = askedGate ? uploadGate(stack, askedGate, notes) : stack.gate;
   let maxSeverity = stack.maxSeverity;
   if (askedSeverity) {
     if (!isSeverity(askedSeverity)) {
@@ -59,6 +53,29 @@ export function chooseGate(
     deadline: new Date(builtAt.getTime() + stack.scanTimeoutMs).toISOString(),
     ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
   };
+}
+
+/**
+ * The scan gate an upload gets when its metadata names a gate (the values of the stack's
+ * releaseGate): `scan` makes it stricter; what it asked and does not get goes to `notes`. The
+ * signature can only be required by the stack (its role reads signing statuses only then).
+ */
+function uploadGate(stack: StackGate, asked: string, notes: string[]): ReleaseGate {
+  if (!(RELEASE_GATES as readonly string[]).includes(asked)) {
+    notes.push(
+      `the upload asked for an unknown gate "${asked.slice(0, 40)}" (none, scan, signed or scan,signed)`,
+    );
+    return stack.gate;
+  }
+  const scan = asked.startsWith('scan');
+  const signed = asked.endsWith('signed');
+  if (!scan && stack.gate === 'scan')
+    notes.push('the upload asked for no scan gate; the stack requires the scan gate');
+  if (signed && !stack.requireSigned) {
+    notes.push("the upload asked for the signed gate; only the stack's releaseGate can require a signature");
+  }
+  if (!signed && stack.requireSigned) notes.push('the upload asked for no signature; the stack requires one');
+  return scan ? 'scan' : stack.gate;
 }
 
 /** What ECR says of an image's scan. */
@@ -95,7 +112,7 @@ const passedDeadline = (release: UploadRelease, now: Date): boolean => {
   return deadline <= now.getTime();
 };
 
-/** The signing gate's decision (releaseRequireSigned): release once signed, hold when it cannot be. */
+/** The signing gate's decision (releaseGate signed): release once signed, hold when it cannot be. */
 export function judgeSigning(release: UploadRelease, signing: SigningState, now: Date): GateDecision {
   if (!release.requireSigned) return { kind: 'release' };
   switch (signing.kind) {
@@ -105,7 +122,7 @@ export function judgeSigning(release: UploadRelease, signing: SigningState, now:
       const why = [signing.code, signing.reason].filter((part) => part).join(': ');
       return {
         kind: 'hold',
-        reason: `the image's signing failed${why ? `: ${why}` : ''} (releaseRequireSigned)`,
+        reason: `the image's signing failed${why ? `: ${why}` : ''} (releaseGate signed)`,
       };
     }
     case 'denied':
@@ -114,7 +131,7 @@ export function judgeSigning(release: UploadRelease, signing: SigningState, now:
       if (!passedDeadline(release, now)) return { kind: 'wait' };
       return {
         kind: 'hold',
-        reason: `the image was not signed by ${release.deadline} (signing status ${signing.status}; releaseRequireSigned, releaseScanTimeout)`,
+        reason: `the image was not signed by ${release.deadline} (signing status ${signing.status}; releaseGate signed, releaseScanTimeout)`,
       };
   }
 }

@@ -148,6 +148,14 @@ export type ReleaseVerdict = 'released' | 'held' | 'superseded' | 'rejected' | '
 /** The release gates: `none` releases once the build succeeded; `scan` waits for the image's scan. */
 export type ReleaseGate = 'none' | 'scan';
 
+/**
+ * The values of the stack's releaseGate parameter (and of an upload's release-gate metadata): the
+ * scan gate, the signature (ECR managed signing), both, or neither. resources/release.yml's
+ * RequiresSigned condition reads the same spellings.
+ */
+export const RELEASE_GATES = ['none', 'scan', 'signed', 'scan,signed'] as const;
+export type ReleaseGateSetting = (typeof RELEASE_GATES)[number];
+
 /** `detail` of a `Release Verdict` event. */
 export interface ReleaseVerdictDetail {
   verdict: ReleaseVerdict;
@@ -171,7 +179,7 @@ export interface ReleaseVerdictDetail {
   override?: { reason: string; by: string; at: string };
   /**
    * What the build attached to the image as referrers (`sbom`, `provenance`), and `signed` when the
-   * release found the image signed (releaseRequireSigned: DescribeImageSigningStatus COMPLETE).
+   * release found the image signed (releaseGate signed: DescribeImageSigningStatus COMPLETE).
    */
   attestations?: Attestation[];
   /** Where the build spent its time, as CodeBuild reported it (one build). */

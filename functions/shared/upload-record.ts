@@ -81,7 +81,7 @@ export interface UploadRelease {
   maxSeverity?: Severity;
   /** `scan` or `signed`: ISO time after which a scan or signature not complete holds the image. */
   deadline?: string;
-  /** The image must be signed (releaseRequireSigned) before it is released. */
+  /** The image must be signed (releaseGate signed) before it is released. */
   requireSigned?: true;
   /** ECR managed signing said COMPLETE for the image when the gate judged it. */
   signed?: true;

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
+import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -111,6 +112,7 @@ describe('the packed command', () => {
 
   it('submits from the folder it was installed in, against the local cloud', async () => {
     cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
+    await installBaseImage(cloud);
     const state = join(work, 'cloud.json');
     writeFileSync(
       state,

@@ -67,7 +67,7 @@ beforeAll(async () => {
     ...LOCAL_STACK_PARAMS,
     repositoryPattern: 'e2e/*',
     signingProfileArn: PROFILE,
-    releaseRequireSigned: 'true',
+    releaseGate: 'signed',
   });
   const templatePath = join(work, 'template.json');
   writeFileSync(templatePath, JSON.stringify(template));

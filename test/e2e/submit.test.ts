@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DescribeImagesCommand, type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.ts';
+import { installBaseImage } from '../../local/base-image.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
 import { localCliEnv, localEcr, root, runCli } from './helpers.ts';
 
@@ -45,6 +46,8 @@ async function registryDigest(repository: string, tag: string): Promise<string |
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ basePort: 0, dataDir: join(work, 'cloud'), log: () => undefined });
+  // `FROM busybox` of the examples: the local cloud's builds have an image store of their own.
+  await installBaseImage(cloud);
   env = localCliEnv(cloud, work);
   ecr = localEcr(cloud);
 });

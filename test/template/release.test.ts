@@ -108,7 +108,7 @@ describe('the release role', () => {
       ReadLegBuilds: ['codebuild:BatchGetBuilds'],
       ReadImages: ['ecr:DescribeImageScanFindings', 'ecr:DescribeImages'],
       MoveTagsInManagedRepositories: ['ecr:BatchGetImage', 'ecr:PutImage'],
-      // releaseRequireSigned only (test/template/signing.test.ts); SignJoinedImages only with a profile.
+      // releaseGate signed or scan,signed only (test/template/signing.test.ts); SignJoinedImages only with a profile.
       ReadSigningStatus: ['ecr:DescribeImageSigningStatus'],
       OnFailureDestination: ['sqs:SendMessage'],
       VpcDescribeNetworkInterfaces: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],

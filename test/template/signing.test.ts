@@ -58,7 +58,8 @@ describe('signing, off (the default)', () => {
       expect(actions, role).not.toContain('Signing');
     }
     expect(projectVariable(template, 'SIGNING_PROFILE_ARN')?.Value).toBe('');
-    expect(releaseEnv(template).RELEASE_REQUIRE_SIGNED).toBe('false');
+    expect(releaseEnv(template).RELEASE_GATE).toBe('none');
+    expect(granted(template, 'ReleaseRole').map((s) => s.Sid)).not.toContain('ReadSigningStatus');
   });
 });
 
@@ -68,7 +69,7 @@ describe('signing with a profile, and a release gate that requires it', () => {
     template = packageWith({
       repositoryPattern: 'team-a/*',
       signingProfileArn: PROFILE,
-      releaseRequireSigned: 'true',
+      releaseGate: 'signed',
     });
   }, 120_000);
 
@@ -126,7 +127,7 @@ describe('signing with a profile, and a release gate that requires it', () => {
       Action: 'signer:SignPayload',
       Resource: PROFILE,
     });
-    expect(releaseEnv(template).RELEASE_REQUIRE_SIGNED).toBe('true');
+    expect(releaseEnv(template).RELEASE_GATE).toBe('signed');
   });
 
   it('lints clean', () => {
@@ -137,13 +138,22 @@ describe('signing with a profile, and a release gate that requires it', () => {
 describe('a signed release gate without a profile of the stack (a registry rule of your own)', () => {
   let template: Template;
   beforeAll(() => {
-    template = packageWith({ releaseRequireSigned: 'true' });
+    template = packageWith({ releaseGate: 'scan,signed' });
   }, 120_000);
 
   it('reads the signing status, and creates no signing rule nor Signer grant', () => {
     expect(created(template).RegistrySigning).toBeUndefined();
     expect(granted(template, 'ReleaseRole').map((s) => s.Sid)).toContain('ReadSigningStatus');
+    expect(releaseEnv(template).RELEASE_GATE).toBe('scan,signed');
     expect(JSON.stringify(granted(template, 'ReleaseRole'))).not.toContain('signer:');
     expect(JSON.stringify(granted(template, 'BuildSessionRole'))).not.toContain('signer:');
   });
+});
+
+describe('a scan gate alone', () => {
+  it('reads no signing status', () => {
+    const template = packageWith({ releaseGate: 'scan' });
+    expect(releaseEnv(template).RELEASE_GATE).toBe('scan');
+    expect(granted(template, 'ReleaseRole').map((s) => s.Sid)).not.toContain('ReadSigningStatus');
+  }, 120_000);
 });

@@ -237,6 +237,24 @@ describe('releaseGateCheck', () => {
     );
   });
 
+  it('says what the signature adds, with the scan gate and without it', () => {
+    expect(
+      releaseGateCheck({ RELEASE_GATE: 'signed', RELEASE_SCAN_TIMEOUT_SECONDS: '600' }, NO_SCANS),
+    ).toEqual({
+      name: 'release gate',
+      status: 'ok',
+      detail:
+        'signed: the tag moves to each image whose build succeeded; and holds an image ECR managed signing did not sign within 600 s',
+    });
+    expect(releaseGateCheck({ RELEASE_GATE: 'scan,signed' }, SCANS).detail).toBe(
+      'scan,signed: holds an image with a finding at or above HIGH, or with no scan within 1800 s; and holds an image ECR managed signing did not sign within 1800 s',
+    );
+    expect(releaseGateCheck({ RELEASE_GATE: 'scan,signed' }, NO_SCANS)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^scan,signed, but /),
+    });
+  });
+
   it('fails a scan gate where no scan will come: every image would be held', () => {
     expect(releaseGateCheck({ RELEASE_GATE: 'scan', RELEASE_SCAN_TIMEOUT_SECONDS: '900' }, NO_SCANS)).toEqual(
       {
@@ -252,8 +270,8 @@ describe('releaseGateCheck', () => {
     expect(releaseGateCheck({ RELEASE_GATE: 'strict' }, SCANS)).toEqual({
       name: 'release gate',
       status: 'fail',
-      detail: 'releaseGate is "strict": the release function takes none or scan',
-      fix: 'deploy with --param releaseGate=none (or scan)',
+      detail: 'releaseGate is "strict": the release function takes none | scan | signed | scan,signed',
+      fix: 'deploy with --param releaseGate=none (or scan, signed, scan,signed)',
     });
     expect(releaseGateCheck({ RELEASE_GATE: 'scan', RELEASE_MAX_SEVERITY: 'SEVERE' }, SCANS)).toEqual({
       name: 'release gate',

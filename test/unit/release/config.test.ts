@@ -25,10 +25,9 @@ describe('loadConfig', () => {
       loadConfig({
         ...base,
         KEY_PREFIX: 'x/',
-        RELEASE_GATE: 'scan',
+        RELEASE_GATE: 'scan,signed',
         RELEASE_MAX_SEVERITY: 'MEDIUM',
         RELEASE_SCAN_TIMEOUT_SECONDS: '60',
-        RELEASE_REQUIRE_SIGNED: 'true',
         FUNCTION_TIMEOUT_SECONDS: '10',
         BUILD_TIMEOUT_MINUTES: '30',
         BUILD_QUEUED_TIMEOUT_MINUTES: '5',
@@ -43,6 +42,22 @@ describe('loadConfig', () => {
       scanTimeoutMs: 60_000,
       announceAfterMs: 90_000,
     });
+  });
+
+  it('reads each releaseGate value as its scan gate and its signing gate, and no other spelling', () => {
+    const gates = (RELEASE_GATE: string) => {
+      const { gate, requireSigned } = loadConfig({ ...base, RELEASE_GATE });
+      return { gate, requireSigned };
+    };
+    expect(gates('none')).toEqual({ gate: 'none', requireSigned: false });
+    expect(gates('scan')).toEqual({ gate: 'scan', requireSigned: false });
+    expect(gates('signed')).toEqual({ gate: 'none', requireSigned: true });
+    expect(gates('scan,signed')).toEqual({ gate: 'scan', requireSigned: true });
+    expect(loadConfig(base)).toMatchObject({ gate: 'none', requireSigned: false });
+    // resources/release.yml grants the signing status only for these exact spellings.
+    for (const other of ['signed,scan', 'scan, signed', 'scan+signed', 'Signed']) {
+      expect(() => gates(other)).toThrow('RELEASE_GATE must be one of none, scan, signed, scan,signed');
+    }
   });
 
   it('fails at cold start naming the variable', () => {

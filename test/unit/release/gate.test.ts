@@ -38,7 +38,7 @@ describe('chooseGate', () => {
       `the upload asked for an unknown severity "X${'Y'.repeat(39)}"`,
     );
     expect(chooseGate(scan, { 'release-gate': 'none', 'release-max-severity': 'CRITICAL' }, NOW).note).toBe(
-      'the upload asked for no gate; the stack requires the scan gate; the upload asked to hold only at CRITICAL; the stack holds at HIGH and above',
+      'the upload asked for no scan gate; the stack requires the scan gate; the upload asked to hold only at CRITICAL; the stack holds at HIGH and above',
     );
   });
 
@@ -47,7 +47,7 @@ describe('chooseGate', () => {
       gate: 'scan',
       maxSeverity: 'HIGH',
       deadline: DEADLINE,
-      note: 'the upload asked for no gate; the stack requires the scan gate',
+      note: 'the upload asked for no scan gate; the stack requires the scan gate',
     });
     expect(chooseGate(scan, { 'release-max-severity': 'CRITICAL' }, NOW).note).toBe(
       'the upload asked to hold only at CRITICAL; the stack holds at HIGH and above',
@@ -55,9 +55,43 @@ describe('chooseGate', () => {
     expect(chooseGate(none, { 'release-gate': 'none' }, NOW)).toEqual({ gate: 'none' });
   });
 
+  it('takes the scan part of a signed ask; the signature only the stack can require, and says so', () => {
+    expect(chooseGate(none, { 'release-gate': 'scan,signed' }, NOW)).toEqual({
+      gate: 'scan',
+      maxSeverity: 'HIGH',
+      deadline: DEADLINE,
+      note: "the upload asked for the signed gate; only the stack's releaseGate can require a signature",
+    });
+    expect(chooseGate(none, { 'release-gate': 'signed' }, NOW)).toEqual({
+      gate: 'none',
+      note: "the upload asked for the signed gate; only the stack's releaseGate can require a signature",
+    });
+    const signedStack = { ...scan, requireSigned: true };
+    expect(chooseGate(signedStack, { 'release-gate': 'scan,signed' }, NOW)).toEqual({
+      gate: 'scan',
+      maxSeverity: 'HIGH',
+      requireSigned: true,
+      deadline: DEADLINE,
+    });
+    expect(chooseGate(signedStack, { 'release-gate': 'signed' }, NOW)).toEqual({
+      gate: 'scan',
+      maxSeverity: 'HIGH',
+      requireSigned: true,
+      deadline: DEADLINE,
+      note: 'the upload asked for no scan gate; the stack requires the scan gate',
+    });
+    expect(chooseGate({ ...none, requireSigned: true }, { 'release-gate': 'scan' }, NOW)).toEqual({
+      gate: 'scan',
+      maxSeverity: 'HIGH',
+      requireSigned: true,
+      deadline: DEADLINE,
+      note: 'the upload asked for no signature; the stack requires one',
+    });
+  });
+
   it('names unknown values, cut short', () => {
     expect(chooseGate(none, { 'release-gate': `x${'y'.repeat(100)}` }, NOW).note).toBe(
-      `the upload asked for an unknown gate "x${'y'.repeat(39)}" (none or scan)`,
+      `the upload asked for an unknown gate "x${'y'.repeat(39)}" (none, scan, signed or scan,signed)`,
     );
     expect(chooseGate(scan, { 'release-max-severity': 'bad', 'release-gate': 'scan' }, NOW)).toEqual({
       gate: 'scan',
@@ -66,7 +100,7 @@ describe('chooseGate', () => {
       note: 'the upload asked for an unknown severity "BAD"',
     });
     expect(chooseGate(none, { 'release-gate': 'bogus', 'release-max-severity': 'nope' }, NOW).note).toBe(
-      'the upload asked for an unknown gate "bogus" (none or scan); the upload asked for an unknown severity "NOPE"',
+      'the upload asked for an unknown gate "bogus" (none, scan, signed or scan,signed); the upload asked for an unknown severity "NOPE"',
     );
   });
 });

@@ -33,7 +33,7 @@ const PROFILE = 'arn:aws:signer:us-west-2:123456789012:/signing-profiles/ecr_pip
 const DEADLINE = '2026-11-16T16:24:30.000Z';
 const stack: StackGate = { gate: 'none', maxSeverity: 'HIGH', scanTimeoutMs: 600_000, requireSigned: true };
 
-describe('chooseGate with releaseRequireSigned', () => {
+describe('chooseGate with releaseGate signed', () => {
   it('requires the signature with a deadline, on a stack without a scan gate too', () => {
     expect(chooseGate(stack, {}, NOW)).toEqual({ gate: 'none', requireSigned: true, deadline: DEADLINE });
     expect(chooseGate({ ...stack, gate: 'scan' }, {}, NOW)).toEqual({
@@ -59,11 +59,11 @@ describe('judgeSigning and combine', () => {
       judgeSigning(release, { kind: 'failed', code: 'AccessDenied', reason: 'no SignPayload' }, NOW),
     ).toEqual({
       kind: 'hold',
-      reason: "the image's signing failed: AccessDenied: no SignPayload (releaseRequireSigned)",
+      reason: "the image's signing failed: AccessDenied: no SignPayload (releaseGate signed)",
     });
     expect(judgeSigning(release, { kind: 'failed' }, NOW)).toEqual({
       kind: 'hold',
-      reason: "the image's signing failed (releaseRequireSigned)",
+      reason: "the image's signing failed (releaseGate signed)",
     });
   });
 
@@ -72,7 +72,7 @@ describe('judgeSigning and combine', () => {
     expect(judgeSigning(release, pending, new Date(Date.parse(DEADLINE) - 1))).toEqual({ kind: 'wait' });
     expect(judgeSigning(release, pending, new Date(DEADLINE))).toEqual({
       kind: 'hold',
-      reason: `the image was not signed by ${DEADLINE} (signing status IN_PROGRESS; releaseRequireSigned, releaseScanTimeout)`,
+      reason: `the image was not signed by ${DEADLINE} (signing status IN_PROGRESS; releaseGate signed, releaseScanTimeout)`,
     });
   });
 
@@ -115,7 +115,7 @@ const accepted: UploadRecord = {
   buildId: BUILD_ID,
   at: '2026-11-16T16:12:20.000Z',
 };
-const signedGate = { RELEASE_REQUIRE_SIGNED: 'true', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
+const signedGate = { RELEASE_GATE: 'signed', RELEASE_SCAN_TIMEOUT_SECONDS: '600' };
 
 let bucket: FakeBucket;
 let repo: FakeRepository;
@@ -178,7 +178,7 @@ describe('signingOf', () => {
   });
 });
 
-describe('gate: releaseRequireSigned', () => {
+describe('gate: releaseGate signed', () => {
   it('releases a COMPLETE signature at once, and the verdict says signed', async () => {
     repo.signing = [{ signingProfileArn: PROFILE, status: 'COMPLETE' }];
     const e = succeeded();
@@ -206,7 +206,7 @@ describe('gate: releaseRequireSigned', () => {
     expect(record()).toMatchObject({
       status: 'held',
       release: {
-        reason: "the image's signing failed: SIGNING_FAILED: denied SignPayload (releaseRequireSigned)",
+        reason: "the image's signing failed: SIGNING_FAILED: denied SignPayload (releaseGate signed)",
       },
     });
     expect(ecrMock.commandCalls(PutImageCommand)).toEqual([]);
@@ -248,7 +248,7 @@ describe('gate: releaseRequireSigned', () => {
     expect(record().status).toBe('built');
     expect(await check(600_000, 'c2')).toEqual([{ kind: 'decided', verdict: 'held' }]);
     expect(record().release?.reason).toBe(
-      `the image was not signed by ${DEADLINE} (signing status IN_PROGRESS; releaseRequireSigned, releaseScanTimeout)`,
+      `the image was not signed by ${DEADLINE} (signing status IN_PROGRESS; releaseGate signed, releaseScanTimeout)`,
     );
     expect(repo.tags.size).toBe(0);
     expect(bucket.objects.has(releasePendingKey('', RECORD_KEY))).toBe(false);
@@ -268,7 +268,7 @@ describe('gate: releaseRequireSigned', () => {
     expect(repo.tags.size).toBe(0);
   });
 
-  it('asks nothing of signing without releaseRequireSigned, and says nothing of it', async () => {
+  it('asks nothing of signing without releaseGate signed, and says nothing of it', async () => {
     repo.signing = 'denied';
     await handleInvocation(releaseDeps(), succeeded(), REQUEST_ID);
     expect(record().status).toBe('released');
@@ -279,7 +279,11 @@ describe('gate: releaseRequireSigned', () => {
   it('holds on the scan when both gates apply and the scan finds too much, whatever the signature', async () => {
     repo.signing = [{ status: 'COMPLETE' }];
     repo.scan = { status: 'COMPLETE', counts: { CRITICAL: 1 } };
-    await handleInvocation(releaseDeps({ ...signedGate, RELEASE_GATE: 'scan' }), succeeded(), REQUEST_ID);
+    await handleInvocation(
+      releaseDeps({ ...signedGate, RELEASE_GATE: 'scan,signed' }),
+      succeeded(),
+      REQUEST_ID,
+    );
     expect(record()).toMatchObject({
       status: 'held',
       release: { reason: expect.stringContaining('1 CRITICAL') },
