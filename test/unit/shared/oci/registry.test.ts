@@ -233,6 +233,7 @@ describe('nextLink', () => {
     expect(nextLink('<https://other.example.com/p>;rel=next', from)).toBe('https://other.example.com/p');
     expect(nextLink('</p>; title="a"; REL="Next Last"', from)).toBe('https://registry.example.com/p');
     expect(nextLink('</a,b>; rel="next"', from)).toBe('https://registry.example.com/a,b');
+    expect(nextLink('</spaced>; rel = "next"', from)).toBe('https://registry.example.com/spaced');
   });
 
   it('is undefined without a next relation', () => {
