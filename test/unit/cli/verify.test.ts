@@ -56,10 +56,16 @@ describe('parseImageReference', () => {
       reference: 'v2',
     });
     expect(parseImageReference('localhost/app:v3').host).toBe('localhost');
+    expect(parseImageReference('app:v4')).toEqual({ host: undefined, repository: 'app', reference: 'v4' });
+    expect(parseImageReference(`registry.example.com/team/app:v5@sha256:${HEX}`)).toEqual({
+      host: 'registry.example.com',
+      repository: 'team/app',
+      reference: `sha256:${HEX}`,
+    });
   });
 
   it('refuses what is not an image reference, and a digest that is not sha256', () => {
-    for (const bad of ['', ':v1', 'app:', 'app@sha256:short', `app@md5:${HEX}`])
+    for (const bad of ['', ':v1', 'app:', 'app@sha256:short', `app@md5:${HEX}`, `@sha256:${HEX}`])
       expect(() => parseImageReference(bad), bad).toThrow(UsageError);
   });
 });
