@@ -215,10 +215,15 @@ export class RegistryClient {
  * the page that sent it; undefined when there is none.
  */
 export function nextLink(header: string | null, from: string): string | undefined {
-  for (const [, target, params] of (header ?? '').matchAll(/<([^>]*)>([^<]*)/g)) {
-    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(params ?? '');
-    const relations = (rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/);
-    if (relations.includes('next')) return new URL(target ?? '', from).toString();
+  if (!header) return undefined;
+  // Both groups of a link always match (maybe empty); String() only tells TypeScript so.
+  for (const [, target, params] of header.matchAll(/<([^>]*)>([^<]*)/g)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(String(params));
+    if (!rel) continue;
+    const relations = String(rel[1] ?? rel[2])
+      .toLowerCase()
+      .split(' ');
+    if (relations.includes('next')) return new URL(String(target), from).toString();
   }
   return undefined;
 }
