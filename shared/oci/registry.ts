@@ -67,6 +67,14 @@ export interface RegistryClientOptions {
   /** The password ECR's GetAuthorizationToken gives (user `AWS`). */
   password: string;
   fetch?: typeof fetch;
+  /** Bounds of a paged referrers list (default: 20 pages, 1000 descriptors). */
+  referrersLimits?: ReferrersLimits;
+}
+
+/** How many pages and descriptors a registry's referrers list may have before it is refused. */
+export interface ReferrersLimits {
+  pages: number;
+  descriptors: number;
 }
 
 /** Blobs and manifests of the repositories of one registry. */
@@ -74,11 +82,13 @@ export class RegistryClient {
   private readonly base: string;
   private readonly auth: string;
   private readonly fetch: typeof fetch;
+  private readonly limits: ReferrersLimits;
 
   constructor(options: RegistryClientOptions) {
     this.base = registryBase(options.host);
     this.auth = `Basic ${Buffer.from(`AWS:${options.password}`).toString('base64')}`;
     this.fetch = options.fetch ?? fetch;
+    this.limits = options.referrersLimits ?? { pages: 20, descriptors: 1000 };
   }
 
   private request(url: string, init: RequestInit = {}): Promise<Response> {
@@ -163,20 +173,59 @@ export class RegistryClient {
   }
 
   /**
-   * The referrers API's index of a subject (OCI distribution 1.1), or undefined when the registry
-   * has no referrers API (it answers 404, as distribution 2.8 does).
+   * The referrers API's list of a subject (OCI distribution 1.1), all its pages, or undefined when
+   * the registry has no referrers API (it answers 404, as distribution 2.8 does).
+   *
+   * distribution-spec, "Listing Referrers": "A `Link` header MUST be included in the response when
+   * the descriptor list cannot be returned in a single manifest. Each response is an image index
+   * with different descriptors in the `manifests` field. The `Link` header MUST be set according to
+   * RFC 5988 with the Relation Type `rel="next"`." The registry chooses the pages, so they are
+   * bounded (`referrersLimits`), and a next page on another host than the registry is refused: the
+   * request would carry the registry's password there.
    */
   async referrersIndex(
     repository: string,
     subject: string,
-  ): Promise<{ manifests?: Descriptor[] } | undefined> {
-    const response = await this.request(this.url(repository, `referrers/${subject}`), {
-      headers: { accept: OCI_INDEX },
-    });
-    if (response.status === 404) return undefined;
-    if (!response.ok) await this.fail(`listing the referrers of ${repository}@${subject}`, response);
-    return (await response.json()) as { manifests?: Descriptor[] };
+  ): Promise<{ manifests: Descriptor[] } | undefined> {
+    const what = `the referrers of ${repository}@${subject}`;
+    const manifests: Descriptor[] = [];
+    let url = this.url(repository, `referrers/${subject}`);
+    for (let page = 1; ; page++) {
+      const response = await this.request(url, { headers: { accept: OCI_INDEX } });
+      if (response.status === 404 && page === 1) return undefined;
+      if (!response.ok) await this.fail(`listing ${what} (page ${page})`, response);
+      const body = (await response.json()) as { manifests?: unknown };
+      if (Array.isArray(body.manifests)) manifests.push(...(body.manifests as Descriptor[]));
+      if (manifests.length > this.limits.descriptors)
+        throw new RegistryError(`${what} are more than ${this.limits.descriptors} descriptors`);
+      const next = nextLink(response.headers.get('link'), url);
+      if (next === undefined) return { manifests };
+      if (new URL(next).origin !== new URL(this.base).origin)
+        throw new RegistryError(`${what}: the next page is on another host (${new URL(next).host})`);
+      if (page >= this.limits.pages)
+        throw new RegistryError(`${what} take more than ${this.limits.pages} pages`);
+      url = next;
+    }
   }
+}
+
+/**
+ * The `rel="next"` target of a `Link` header (RFC 8288: `<uri>; rel="next"`, several links
+ * separated by commas, a relation among others in `rel="next last"`), resolved against the URL of
+ * the page that sent it; undefined when there is none.
+ */
+export function nextLink(header: string | null, from: string): string | undefined {
+  if (!header) return undefined;
+  // Both groups of a link always match (maybe empty); String() only tells TypeScript so.
+  for (const [, target, params] of header.matchAll(/<([^>]*)>([^<]*)/g)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(String(params));
+    if (!rel) continue;
+    const relations = String(rel[1] ?? rel[2])
+      .toLowerCase()
+      .split(' ');
+    if (relations.includes('next')) return new URL(String(target), from).toString();
+  }
+  return undefined;
 }
 
 /**

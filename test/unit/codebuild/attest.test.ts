@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ATTEST_FILES,
   AttestError,
@@ -26,9 +26,15 @@ import {
   STATEMENT_TYPE,
   sourceUri,
 } from '../../../buildspec/session/provenance.ts';
+import { freePort, type Service, startRegistry } from '../../../local/processes.ts';
 import { listReferrers } from '../../../shared/oci/referrers.ts';
-import { type Descriptor, OCI_INDEX, sha256 } from '../../../shared/oci/registry.ts';
-import { pushImage, useLocalRegistry } from '../local-registry.ts';
+import {
+  type Descriptor,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  RegistryClient,
+  sha256,
+} from '../../../shared/oci/registry.ts';
 
 const BUILD_ARN = 'arn:aws:codebuild:eu-west-1:123456789012:build/ecr-pipeline-dev-build:0b1c2d3e';
 const HEX = 'ab'.repeat(32);
@@ -162,10 +168,24 @@ describe('provenance.ts', () => {
 });
 
 describe('attest', () => {
-  const registry = useLocalRegistry('attest-');
+  let registry: Service | undefined;
+  let client: RegistryClient;
+  let host: string;
+  let dir: string;
   let work: string;
   let context: string;
 
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'attest-'));
+    const port = await freePort();
+    registry = await startRegistry(port, dir);
+    host = `127.0.0.1:${port}`;
+    client = new RegistryClient({ host, password: 'unused' });
+  }, 40_000);
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
   beforeEach(() => {
     work = mkdtempSync(join(tmpdir(), 'attest-work-'));
     context = join(work, 'context');
@@ -179,18 +199,32 @@ describe('attest', () => {
   });
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
+  async function pushImage(repository: string, seed: string): Promise<Descriptor> {
+    const config = await client.putBlob(
+      repository,
+      'application/vnd.oci.image.config.v1+json',
+      Buffer.from(`{"s":"${seed}"}`),
+    );
+    const bytes = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [] }),
+    );
+    const { digest } = await client.putManifest(repository, sha256(bytes), OCI_MANIFEST, bytes);
+    return { mediaType: OCI_MANIFEST, digest, size: bytes.length };
+  }
+
   function run(digest: string, over: Partial<AttestInput> = {}) {
     writeFileSync(join(work, ATTEST_FILES.digest), `${digest}\n`);
     const scanned: string[] = [];
     const said: string[] = [];
     const deps = {
-      registry: registry.client,
+      registry: client,
       sbom: async (reference: string) => {
         scanned.push(reference);
         return Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', of: reference }));
       },
       baseDigest: async (name: string) => {
         if (name === 'debian:13') throw new Error('Error: locating item named "manifest"\nsecond line');
+        if (name === 'odd:1') return Promise.reject('no store\nat all');
         return name === 'busybox' ? `sha256:${'ef'.repeat(32)}` : undefined;
       },
       now: () => new Date('2026-12-03T10:05:00Z'),
@@ -199,7 +233,7 @@ describe('attest', () => {
     const input: AttestInput = {
       workDir: work,
       contextDir: context,
-      repositoryUri: `${registry.host}/team/app`,
+      repositoryUri: `${host}/team/app`,
       repository: 'team/app',
       tag: 'v1',
       source: { bucket: 'contexts', key: 'team/app/v1.tar.gz', versionId: 'ver-1' },
@@ -216,18 +250,18 @@ describe('attest', () => {
 
   async function body(descriptor: Descriptor | undefined): Promise<string> {
     const manifest = JSON.parse(
-      (await registry.client.getManifest('team/app', descriptor?.digest ?? ''))?.bytes.toString() ?? '{}',
+      (await client.getManifest('team/app', descriptor?.digest ?? ''))?.bytes.toString() ?? '{}',
     );
-    return (await registry.client.getBlob('team/app', manifest.layers[0].digest)).toString();
+    return (await client.getBlob('team/app', manifest.layers[0].digest)).toString();
   }
 
   it('attaches the SBOM of the pushed image and its provenance, and says so for the buildspec', async () => {
-    const image = await pushImage(registry.client, 'team/app', 'one');
+    const image = await pushImage('team/app', 'one');
     const { promise, scanned, said } = run(image.digest);
     expect(await promise).toEqual(['sbom', 'provenance']);
-    expect(scanned).toEqual([`${registry.host}/team/app@${image.digest}`]);
+    expect(scanned).toEqual([`${host}/team/app@${image.digest}`]);
     expect(readFileSync(join(work, ATTEST_FILES.attestations), 'utf8')).toBe('sbom,provenance');
-    const listed = await listReferrers(registry.client, 'team/app', image.digest);
+    const listed = await listReferrers(client, 'team/app', image.digest);
     expect(listed.descriptors.map((d) => d.artifactType)).toEqual([SBOM_TYPE, PROVENANCE_TYPE]);
     expect(listed.descriptors[1]?.annotations).toEqual({ [PREDICATE_ANNOTATION]: SLSA_PROVENANCE_V1 });
     expect(JSON.parse(await body(listed.descriptors[0]))).toEqual({ bomFormat: 'CycloneDX', of: scanned[0] });
@@ -253,13 +287,13 @@ describe('attest', () => {
     expect(said).toEqual([
       'no digest for the base image alpine:3 (the builder reports none): the provenance names it without one',
       'no digest for the base image debian:13 (Error: locating item named "manifest"): the provenance names it without one',
-      `attached the SBOM and the provenance of ${registry.host}/team/app@${image.digest} (fallback tag)`,
+      `attached the SBOM and the provenance of ${host}/team/app@${image.digest} (fallback tag)`,
     ]);
   });
 
   it("attaches an SBOM to each platform's image of an index and the provenance to the index", async () => {
-    const amd = await pushImage(registry.client, 'team/app', 'amd64');
-    const arm = await pushImage(registry.client, 'team/app', 'arm64');
+    const amd = await pushImage('team/app', 'amd64');
+    const arm = await pushImage('team/app', 'arm64');
     const bytes = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
@@ -271,27 +305,98 @@ describe('attest', () => {
         ],
       }),
     );
-    const { digest } = await registry.client.putManifest('team/app', sha256(bytes), OCI_INDEX, bytes);
-    const { promise, scanned } = run(digest, { platforms: 'linux/amd64,linux/arm64' });
+    const { digest } = await client.putManifest('team/app', sha256(bytes), OCI_INDEX, bytes);
+    const { promise, scanned, said } = run(digest, { platforms: 'linux/amd64,linux/arm64' });
     await promise;
-    expect(scanned).toEqual([
-      `${registry.host}/team/app@${amd.digest}`,
-      `${registry.host}/team/app@${arm.digest}`,
+    expect(said.filter((line) => line.startsWith('attached'))).toEqual([
+      `attached the SBOM of ${host}/team/app@${amd.digest}`,
+      `attached the SBOM of ${host}/team/app@${arm.digest}`,
+      `attached the provenance of ${host}/team/app@${digest} (fallback tag)`,
     ]);
+    expect(scanned).toEqual([`${host}/team/app@${amd.digest}`, `${host}/team/app@${arm.digest}`]);
     for (const leg of [amd, arm])
       expect(
-        (await listReferrers(registry.client, 'team/app', leg.digest)).descriptors.map((d) => d.artifactType),
+        (await listReferrers(client, 'team/app', leg.digest)).descriptors.map((d) => d.artifactType),
       ).toEqual([SBOM_TYPE]);
-    expect(
-      (await listReferrers(registry.client, 'team/app', digest)).descriptors.map((d) => d.artifactType),
-    ).toEqual([PROVENANCE_TYPE]);
+    expect((await listReferrers(client, 'team/app', digest)).descriptors.map((d) => d.artifactType)).toEqual([
+      PROVENANCE_TYPE,
+    ]);
+  });
+
+  it('reads and writes the files build-image.sh and the buildspec name', () => {
+    expect(ATTEST_FILES).toEqual({
+      digest: 'digest',
+      buildArgs: 'build-args',
+      contextSha256: 'context.sha256',
+      attestations: 'attestations',
+    });
+  });
+
+  it('takes the digest a FROM pins, resolves build-arg overrides of ARG defaults, and reads no build args when there are none', async () => {
+    const pinned = `sha256:${'12'.repeat(32)}`;
+    writeFileSync(join(context, 'Dockerfile'), `ARG BASE=busybox\nFROM $BASE\nFROM alpine@${pinned}\n`);
+    writeFileSync(join(work, ATTEST_FILES.buildArgs), 'BASE=reg.example.com/base:1\0');
+    const image = await pushImage('team/app', 'pinned');
+    const { promise, said } = run(image.digest);
+    await promise;
+    const provenance = (await listReferrers(client, 'team/app', image.digest, PROVENANCE_TYPE))
+      .descriptors[0];
+    const statement = JSON.parse(await body(provenance));
+    expect(statement.predicate.buildDefinition.externalParameters.buildArgs).toEqual(['BASE']);
+    expect(statement.predicate.buildDefinition.resolvedDependencies.slice(1)).toEqual([
+      { uri: 'reg.example.com/base:1' },
+      { uri: `alpine@${pinned}`, digest: { sha256: '12'.repeat(32) } },
+    ]);
+    expect(said[0]).toBe(
+      'no digest for the base image reg.example.com/base:1 (the builder reports none): the provenance names it without one',
+    );
+
+    rmSync(join(work, ATTEST_FILES.buildArgs));
+    const other = await pushImage('team/app', 'no-args');
+    await run(other.digest).promise;
+    const second = (await listReferrers(client, 'team/app', other.digest, PROVENANCE_TYPE)).descriptors[0];
+    const parsed = JSON.parse(await body(second));
+    expect(parsed.predicate.buildDefinition.externalParameters.buildArgs).toEqual([]);
+    expect(parsed.predicate.buildDefinition.resolvedDependencies[1]).toEqual({
+      uri: 'busybox',
+      digest: { sha256: 'ef'.repeat(32) },
+    });
+  });
+
+  it('says why a base image has no digest when the builder fails with something that is not an Error', async () => {
+    writeFileSync(join(context, 'Dockerfile'), 'FROM odd:1\n');
+    const image = await pushImage('team/app', 'odd-failure');
+    const { promise, said } = run(image.digest);
+    await promise;
+    expect(said[0]).toBe(
+      'no digest for the base image odd:1 (no store): the provenance names it without one',
+    );
+  });
+
+  it('names the file it cannot read and the digest it cannot use', async () => {
+    await expect(run('sha256:nothex').promise).rejects.toThrow(
+      new AttestError('the pushed digest "sha256:nothex" is not a sha256 digest'),
+    );
+    rmSync(join(context, 'Dockerfile'));
+    const image = await pushImage('team/app', 'no-dockerfile');
+    await expect(run(image.digest).promise).rejects.toThrow(
+      new RegExp(`^the Dockerfile \\(${join(context, 'Dockerfile')}\\) cannot be read: ENOENT`),
+    );
+    rmSync(join(work, ATTEST_FILES.digest));
+    const missing = await attest({} as never, { workDir: work } as AttestInput).catch((e: Error) => e);
+    expect(missing).toBeInstanceOf(AttestError);
+    expect(missing).toMatchObject({
+      name: 'AttestError',
+      message: expect.stringMatching(/^the pushed digest \(.+\/digest\) cannot be read: /),
+      cause: expect.objectContaining({ code: 'ENOENT' }),
+    });
   });
 
   it('refuses a digest file that holds no digest, and an image the registry does not hold', async () => {
     await expect(run('sha256:nothex').promise).rejects.toThrow(AttestError);
     await expect(run(`sha256:${'0'.repeat(64)}`).promise).rejects.toThrow('is not in the registry');
     rmSync(join(work, ATTEST_FILES.contextSha256));
-    const image = await pushImage(registry.client, 'team/app', 'two');
+    const image = await pushImage('team/app', 'two');
     await expect(run(image.digest).promise).rejects.toThrow("the archive's sha256");
     expect(() => readFileSync(join(work, ATTEST_FILES.attestations))).toThrow();
   });

@@ -12,6 +12,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sbomGeneratorPin } from './sbom-generator-pin.ts';
 
 const script = new URL('../../../buildspec/build-image.sh', import.meta.url).pathname;
 const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -21,6 +22,11 @@ afterEach(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs = [];
 });
+
+/** Where the machine's own tool is, for a stand-in that passes calls on to it. */
+function realTool(name: string): string {
+  return spawnSync('bash', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+}
 
 function run(
   buildEnv: string,
@@ -99,7 +105,29 @@ while [ $# -gt 0 ]; do if [ "$1" = -o ]; then printf 'not trivy' >"$2"; fi; shif
 exit 0
 `,
   );
-  for (const tool of ['docker', 'podman', 'skopeo', 'trivy', 'curl']) chmodSync(join(bin, tool), 0o755);
+  // uname answers STUB_MACHINE for -m when it is set; sha256sum records the sums it is asked to
+  // check, then checks them for real.
+  writeFileSync(
+    join(bin, 'uname'),
+    `#!/bin/bash
+if [ "$1" = -m ] && [ -n "\${STUB_MACHINE:-}" ]; then printf '%s\\n' "$STUB_MACHINE"; exit 0; fi
+exec ${realTool('uname')} "$@"
+`,
+  );
+  writeFileSync(
+    join(bin, 'sha256sum'),
+    `#!/bin/bash
+if [ "$1" = -c ]; then
+  input=$(cat)
+  printf 'sha256sum -c %s\\n' "\${input%% *}" >>"${calls}"
+  printf '%s\\n' "$input" | ${realTool('sha256sum')} "$@"
+  exit
+fi
+exec ${realTool('sha256sum')} "$@"
+`,
+  );
+  for (const tool of ['docker', 'podman', 'skopeo', 'trivy', 'curl', 'uname', 'sha256sum'])
+    chmodSync(join(bin, tool), 0o755);
   // build-session.mjs --attest: records its arguments and the build parameters it was given.
   writeFileSync(
     join(work, 'build-session.mjs'),
@@ -380,26 +408,57 @@ describe('buildspec/build-image.sh with podman', () => {
 });
 
 describe('buildspec/build-image.sh: the SBOM generator and the attach step', () => {
+  const pin = sbomGeneratorPin();
+  const release = `https://github.com/aquasecurity/trivy/releases/download/v${pin.version}/trivy_${pin.version}`;
+
   it('downloads the pinned trivy release and refuses an archive whose sha256 is not the pinned one, before building', () => {
-    const out = run(NO_METADATA, { SBOM_GENERATOR: '' });
+    const out = run(NO_METADATA, { SBOM_GENERATOR: '', STUB_MACHINE: 'x86_64' });
     expect(out.status).toBe(1);
-    const download = out.calls.find((line) => line.startsWith('curl ')) ?? '';
-    expect(download).toMatch(
-      /https:\/\/github\.com\/aquasecurity\/trivy\/releases\/download\/v0\.69\.3\/trivy_0\.69\.3_Linux-(64bit|ARM64)\.tar\.gz$/,
+    expect(out.calls.find((line) => line.startsWith('curl '))).toMatch(
+      new RegExp(` ${release.replaceAll('.', '\\.')}_Linux-64bit\\.tar\\.gz$`),
     );
     expect(out.stderr.trim().split('\n').at(-1)).toMatch(
-      /the SBOM generator downloaded from \S+ is not the pinned trivy 0\.69\.3 \(sha256 differs\)$/,
+      new RegExp(
+        `the SBOM generator downloaded from \\S+ is not the pinned trivy ${pin.version} \\(sha256 differs\\)$`,
+      ),
     );
     expect(out.calls.some((line) => line.startsWith('docker buildx build'))).toBe(false);
+  });
+
+  it('checks the archive of each machine against the pinned sha256 of that machine (arm64: Linux-ARM64)', () => {
+    for (const [machine, asset, sum] of [
+      ['x86_64', 'Linux-64bit', pin.sha256.x86_64],
+      ['aarch64', 'Linux-ARM64', pin.sha256.aarch64],
+    ] as const) {
+      const out = run(NO_METADATA, { SBOM_GENERATOR: '', STUB_MACHINE: machine });
+      expect(out.status).toBe(1);
+      const calls = out.calls.filter((line) => line.startsWith('curl ') || line.startsWith('sha256sum -c'));
+      expect(calls).toEqual([
+        expect.stringMatching(new RegExp(`${asset}\\.tar\\.gz$`)),
+        `sha256sum -c ${sum}`,
+      ]);
+    }
+  });
+
+  it('has no SBOM generator for another machine, and says so before building', () => {
+    const out = run(NO_METADATA, { SBOM_GENERATOR: '', STUB_MACHINE: 'riscv64' });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain('no pinned SBOM generator for riscv64');
+    expect(out.calls.some((line) => line.startsWith('curl ') || line.startsWith('docker buildx build'))).toBe(
+      false,
+    );
   });
 
   it('downloads from the mirror SBOM_GENERATOR_URL names', () => {
     const out = run(NO_METADATA, {
       SBOM_GENERATOR: '',
       SBOM_GENERATOR_URL: 'https://mirror.example.com/trivy',
+      STUB_MACHINE: 'aarch64',
     });
     expect(out.calls.find((line) => line.startsWith('curl '))).toMatch(
-      /https:\/\/mirror\.example\.com\/trivy\/v0\.69\.3\/trivy_0\.69\.3_Linux-/,
+      new RegExp(
+        ` https://mirror\\.example\\.com/trivy/v${pin.version}/trivy_${pin.version}_Linux-ARM64\\.tar\\.gz$`,
+      ),
     );
   });
 
