@@ -66,11 +66,11 @@ const SETS = {
   cli: {
     mutate: [
       'cli/{suggest,failure,log-filter,context-hash}.ts',
-      'cli/{doctor,doctor-settings,doctor-roles,status,scan-plan,leg-progress}.ts',
+      'cli/{doctor,doctor-settings,doctor-roles,status,scan-plan,scan-gate,leg-progress}.ts',
     ],
     testFiles: [
       'test/unit/cli/{suggest,failure,log-filter,context-hash}.test.ts',
-      'test/unit/cli/{doctor,doctor-settings,doctor-roles,status,scan-plan,legs,exit-codes}.test.ts',
+      'test/unit/cli/{doctor,doctor-settings,doctor-roles,status,scan-plan,scan-gate,submit-scan,legs,exit-codes}.test.ts',
     ],
   },
   // The registry-settings custom resource's merges (replication, scanning, signing) and blob mounting,

@@ -56,11 +56,13 @@ export function scanTargets(record: UploadRecord, pushedDigest: string | undefin
 }
 
 /** The severities, highest first, with UNDEFINED last: the order two scans are compared in. */
-const RANK: Array<keyof SeverityCounts> = [...[...SEVERITIES].reverse(), 'UNDEFINED'];
+function rank(): Array<keyof SeverityCounts> {
+  return [...[...SEVERITIES].reverse(), 'UNDEFINED'];
+}
 
 /** Compares two scans' counts, highest severity first: negative when `a` is worse than `b`. */
 export function compareCounts(a: SeverityCounts, b: SeverityCounts): number {
-  for (const severity of RANK) {
+  for (const severity of rank()) {
     const diff = (b[severity] ?? 0) - (a[severity] ?? 0);
     if (diff !== 0) return diff;
   }

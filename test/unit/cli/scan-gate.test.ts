@@ -52,6 +52,17 @@ describe('the images whose scans are waited for', () => {
     expect(() => scanTargets({ ...record, legs }, AMD)).toThrow(
       /^no scan to wait for: the linux\/arm\/v7 leg reported no digest$/,
     );
+    let thrown: unknown;
+    try {
+      scanTargets({ ...record, legs }, AMD);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ hint: 'see the upload with: ecr-pipeline status team/web/v1.tar.gz' });
+    // One leg without its image is not the one image of a single-platform upload.
+    expect(() => scanTargets({ ...record, legs: [...legs.slice(0, 1), legs[2] as never] }, AMD)).toThrow(
+      'leg reported no digest',
+    );
   });
 });
 
@@ -125,7 +136,32 @@ describe('the gate over several legs', () => {
   });
 
   it('fails when there is nothing to wait for rather than pass', async () => {
-    await expect(waitForScans([], wait, 'HIGH', () => undefined)).rejects.toThrow(CliError);
+    await expect(waitForScans([], wait, 'HIGH', () => undefined)).rejects.toThrow(
+      new CliError('no scan to wait for: no image was pushed'),
+    );
+  });
+
+  it('names no leg in the gate line of the one image of a single-platform upload', async () => {
+    const lines: string[] = [];
+    const summary = await waitForScans([{ digest: V7 }], wait, 'HIGH', (line) => lines.push(line));
+    expect(lines).toEqual([
+      'scan (basic): CRITICAL 2, HIGH 1',
+      'scan gate: findings at or above HIGH (CRITICAL, HIGH); exit 4',
+    ]);
+    expect(summary.gate).toBe('failed');
+    expect(summary.legs).toBeUndefined();
+    const clean: string[] = [];
+    expect((await waitForScans([{ digest: ARM }], wait, 'HIGH', (l) => clean.push(l))).gate).toBe('passed');
+    expect(clean).toEqual(['scan (basic): no findings']);
+  });
+
+  it('takes as worst the later scan only when it is strictly worse', () => {
+    const first: ScanResult = { scanner: 'basic', counts: { HIGH: 1 } };
+    const later: ScanResult = { scanner: 'enhanced', counts: { HIGH: 1 } };
+    const worse: ScanResult = { scanner: 'enhanced', counts: { HIGH: 2 } };
+    expect(worstScan([first, later])).toBe(first);
+    expect(worstScan([later, worse, first])).toBe(worse);
+    expect(worstScan([worse, first])).toBe(worse);
   });
 
   it('prints a platform without its control characters', () => {
